@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# ops/services.sh — a private PostgreSQL cluster and Redis under one folder, on loopback.
+#
+#   ops/services.sh start  [--dir DIR] [--pg-port N] [--redis-port N] [--fast]
+#   ops/services.sh stop   [--dir DIR]
+#   ops/services.sh status [--dir DIR]
+#   ops/services.sh env    [--dir DIR]     print the connection settings as shell exports
+#
+# DIR defaults to the checkout's data/ folder.  Ports are chosen once (free
+# loopback ports) and remembered in DIR/services.env; pass --pg-port /
+# --redis-port to pick them.  --fast turns off fsync for throwaway test
+# clusters.  As root, PostgreSQL runs as the system user `onecount`.
+#
+# Layout: DIR/pg (cluster), DIR/redis, DIR/run (sockets, pid files),
+# DIR/logs, DIR/services.env (mode 600: ports and generated passwords).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+cmd="${1:-}"; shift || true
+DIR="$OC_ROOT/data"; PG_PORT=""; REDIS_PORT=""; FAST=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) DIR="$2"; shift 2 ;;
+    --pg-port) PG_PORT="$2"; shift 2 ;;
+    --redis-port) REDIS_PORT="$2"; shift 2 ;;
+    --fast) FAST=1; shift ;;
+    *) oc_die "unknown option $1" ;;
+  esac
+done
+mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
+ENVF="$DIR/services.env"
+PGDATA="$DIR/pg"
+
+load_env() { [ -f "$ENVF" ] && . "$ENVF"; return 0; }
+
+write_env() {
+  umask 077
+  cat > "$ENVF.tmp" <<EOV
+# written by ops/services.sh; holds generated local passwords: keep private
+OC_PG_PORT=$OC_PG_PORT
+OC_REDIS_PORT=$OC_REDIS_PORT
+OC_OWNER_PASSWORD=$OC_OWNER_PASSWORD
+OC_APP_PASSWORD=$OC_APP_PASSWORD
+export ONECOUNT_DATABASE_URL="postgresql://onecount_app:$OC_APP_PASSWORD@127.0.0.1:$OC_PG_PORT/onecount"
+export ONECOUNT_MIGRATE_DATABASE_URL="postgresql://onecount_owner:$OC_OWNER_PASSWORD@127.0.0.1:$OC_PG_PORT/onecount"
+export ONECOUNT_REDIS_URL="redis://127.0.0.1:$OC_REDIS_PORT/0"
+export OC_PG_SUPERUSER_URL="postgresql://postgres@/postgres?host=$DIR/run&port=$OC_PG_PORT"
+EOV
+  mv "$ENVF.tmp" "$ENVF"
+}
+
+pg_running() { [ -f "$PGDATA/postmaster.pid" ] && oc_as_pg_user "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
+redis_running() { [ -f "$DIR/run/redis.pid" ] && kill -0 "$(cat "$DIR/run/redis.pid")" 2>/dev/null; }
+
+# psql_super DB [psql args...]: as the bootstrap superuser over the private socket.
+psql_super() { local db="$1"; shift; psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@/$db?host=$DIR/run&port=$OC_PG_PORT" "$@"; }
+
+# PostgreSQL runs as `onecount` when we are root; it must reach its folder.
+ensure_pg_access() {
+  [ "$(id -u)" = 0 ] || return 0
+  oc_ensure_pg_user
+  chown -R onecount: "$PGDATA" "$DIR/run" "$DIR/logs/postgresql.log" 2>/dev/null || true
+  if ! runuser -u onecount -- test -x "$PGDATA" 2>/dev/null; then
+    oc_die "PostgreSQL (running as user onecount) cannot reach $PGDATA: a parent folder is not traversable.
+Give others search permission on the parents (chmod o+x) or choose --dir elsewhere (for example under /var/tmp)."
+  fi
+}
+
+start() {
+  BIN="$(oc_pg_bindir)"
+  load_env
+  OC_PG_PORT="${PG_PORT:-${OC_PG_PORT:-}}"
+  OC_REDIS_PORT="${REDIS_PORT:-${OC_REDIS_PORT:-}}"
+  OC_OWNER_PASSWORD="${OC_OWNER_PASSWORD:-$(oc_random_secret)}"
+  OC_APP_PASSWORD="${OC_APP_PASSWORD:-$(oc_random_secret)}"
+  mkdir -p "$DIR/run" "$DIR/logs" "$DIR/redis"
+  chmod 700 "$DIR/run"
+  touch "$DIR/logs/postgresql.log"
+
+  if ! pg_running; then
+    if [ -z "$OC_PG_PORT" ] || oc_port_in_use "$OC_PG_PORT"; then OC_PG_PORT="$(oc_free_port)"; fi
+  fi
+  if ! redis_running; then
+    if [ -z "$OC_REDIS_PORT" ] || oc_port_in_use "$OC_REDIS_PORT"; then OC_REDIS_PORT="$(oc_free_port)"; fi
+  fi
+  write_env
+
+  # PostgreSQL
+  local fresh=0
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    fresh=1
+    rm -rf "$PGDATA"
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    ensure_pg_access
+    oc_as_pg_user "$BIN/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=trust --auth-host=scram-sha-256 >"$DIR/logs/initdb.log" 2>&1 \
+      || { cat "$DIR/logs/initdb.log" >&2; oc_die "initdb failed"; }
+    cat >> "$PGDATA/postgresql.conf" <<EOC
+# onecount embedded defaults
+listen_addresses = '127.0.0.1'
+max_connections = 200
+shared_buffers = 256MB
+log_min_messages = warning
+log_min_error_statement = panic
+EOC
+    if [ "$FAST" = 1 ]; then
+      printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >> "$PGDATA/postgresql.conf"
+    fi
+  fi
+  ensure_pg_access
+  if ! pg_running; then
+    oc_as_pg_user "$BIN/pg_ctl" -D "$PGDATA" -l "$DIR/logs/postgresql.log" -w -t 60 \
+      -o "-c port=$OC_PG_PORT -c unix_socket_directories='$DIR/run'" start >/dev/null \
+      || { tail -n 20 "$DIR/logs/postgresql.log" >&2; oc_die "PostgreSQL did not start"; }
+  fi
+  if [ "$fresh" = 1 ]; then
+    psql_super postgres <<EOS
+CREATE ROLE onecount_owner LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$OC_OWNER_PASSWORD';
+CREATE ROLE onecount_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '$OC_APP_PASSWORD';
+CREATE DATABASE onecount OWNER onecount_owner;
+EOS
+    psql_super onecount -c "REVOKE ALL ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO onecount_owner;"
+  fi
+
+  # Redis: an accelerator only, so no persistence.
+  if ! redis_running; then
+    redis-server --bind 127.0.0.1 --port "$OC_REDIS_PORT" --unixsocket "$DIR/run/redis.sock" --unixsocketperm 700 \
+      --dir "$DIR/redis" --save "" --appendonly no --databases 64 --daemonize yes \
+      --pidfile "$DIR/run/redis.pid" --logfile "$DIR/logs/redis.log" >/dev/null
+    for _ in $(seq 1 100); do
+      redis-cli -p "$OC_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.05
+    done
+    redis-cli -p "$OC_REDIS_PORT" ping 2>/dev/null | grep -q PONG || oc_die "Redis did not start (see $DIR/logs/redis.log)"
+  fi
+  oc_say "PostgreSQL on 127.0.0.1:$OC_PG_PORT, Redis on 127.0.0.1:$OC_REDIS_PORT (data in $DIR)"
+}
+
+stop() {
+  load_env
+  BIN="$(oc_pg_bindir)"
+  if redis_running; then
+    local pid; pid="$(cat "$DIR/run/redis.pid")"
+    redis-cli -p "${OC_REDIS_PORT:-0}" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  if [ -f "$PGDATA/postmaster.pid" ]; then
+    oc_as_pg_user "$BIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  fi
+}
+
+status() {
+  load_env
+  BIN="$(oc_pg_bindir)"
+  local rc=0
+  if pg_running; then echo "postgresql: running on 127.0.0.1:${OC_PG_PORT}"; else echo "postgresql: stopped"; rc=1; fi
+  if redis_running; then echo "redis: running on 127.0.0.1:${OC_REDIS_PORT}"; else echo "redis: stopped"; rc=1; fi
+  return $rc
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  env) load_env; [ -f "$ENVF" ] || oc_die "no services in $DIR"; grep '^export' "$ENVF" ;;
+  *) oc_die "usage: ops/services.sh start|stop|status|env [--dir DIR] [--pg-port N] [--redis-port N] [--fast]" ;;
+esac

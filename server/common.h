@@ -1,0 +1,70 @@
+/*
+ * common.h — error codes, clocks and small helpers shared by every module.
+ *
+ * Functions in onecount return int: 0 on success, a negative OC_E* code on
+ * failure; oc_strerror() names the code.  Asynchronous callbacks receive
+ * `const char *err` instead (NULL = success).
+ */
+#ifndef OC_COMMON_H
+#define OC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum {
+    OC_OK = 0,
+    OC_ENOMEM = -1,    /* allocation failed */
+    OC_EINVAL = -2,    /* invalid argument or input */
+    OC_EBUSY = -3,     /* a bounded queue is full */
+    OC_EUNAVAIL = -4,  /* a dependency (PostgreSQL, Redis, channel) is down */
+    OC_ETIMEDOUT = -5, /* an external call took too long */
+    OC_ENOTFOUND = -6, /* no such object */
+    OC_ECONFLICT = -7, /* state conflict (duplicate, in flight, insufficient stock) */
+    OC_EIO = -8,       /* I/O or protocol error */
+    OC_ECRYPTO = -9,   /* decryption or authentication failed */
+};
+
+/** Returns a static, lower-case description of an OC_E* code. */
+const char *oc_strerror(int code);
+
+/** Milliseconds since the Unix epoch (wall clock). */
+uint64_t oc_now_ms(void);
+/** Microseconds from a monotonic clock; only differences are meaningful. */
+uint64_t oc_mono_us(void);
+
+/** Writes `n` random bytes as 2n lower-case hex characters plus NUL into `out`. */
+void oc_random_hex(char *out, size_t n);
+
+/** Formats `ms` since the epoch as RFC 3339 UTC with milliseconds; `out` needs 25 bytes. */
+void oc_format_time(char *out, uint64_t ms);
+
+/** Case-insensitive comparison of a (ptr, len) string with a NUL-terminated literal. */
+int oc_strieq(const char *s, size_t len, const char *lit);
+
+/** Copies at most cap-1 bytes of src (len bytes) into dst and NUL-terminates. */
+void oc_strlcpy(char *dst, const char *src, size_t len, size_t cap);
+
+/** Returns 1 when `s` is a canonical lower-case UUID string (36 chars). */
+int oc_is_uuid(const char *s, size_t len);
+
+#define OC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define OC_STRLIT(s)     (s), (sizeof(s) - 1)
+#define OC_UNUSED        __attribute__((unused))
+#define OC_PRINTF(f, a)  __attribute__((format(printf, f, a)))
+
+/* A growable byte buffer.  Owned by whoever declares it; oc_buf_free() releases. */
+typedef struct oc_buf {
+    char *data;
+    size_t len, cap;
+} oc_buf_t;
+
+/** Appends `len` bytes; returns 0 or OC_ENOMEM. */
+int oc_buf_append(oc_buf_t *b, const void *p, size_t len);
+/** Appends a printf-formatted string; returns 0 or OC_ENOMEM. */
+int oc_buf_printf(oc_buf_t *b, const char *fmt, ...) OC_PRINTF(2, 3);
+/** Ensures data is NUL-terminated (not counted in len) and returns it. */
+const char *oc_buf_cstr(oc_buf_t *b);
+void oc_buf_free(oc_buf_t *b);
+
+#endif

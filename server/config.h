@@ -1,0 +1,82 @@
+/*
+ * config.h — the configuration table.
+ *
+ * Every option is one row of a declarative table (name, environment variable,
+ * type, default, bounds, secret flag, help).  Values come from, in rising
+ * precedence: the defaults, the file named by ONECOUNT_CONFIG_FILE (lines of
+ * `name = value`), and the environment.  oc_config_load() validates every
+ * option and reports every bad one before failing.  Secret values are never
+ * printed; `--help` lists the table.
+ */
+#ifndef OC_CONFIG_H
+#define OC_CONFIG_H
+
+#include <stdio.h>
+
+typedef enum { OC_CFG_STRING, OC_CFG_INT, OC_CFG_ENUM, OC_CFG_LISTEN } oc_cfg_type_t;
+
+typedef struct oc_config {
+    char *database_url;         /* application role: owns no table */
+    char *migrate_database_url; /* owner role used by `migrate` */
+    char *redis_url;
+    char *listen;      /* host:port */
+    char *listen_host; /* parsed from listen */
+    int listen_port;   /* parsed from listen; 0 = any free port */
+    char *data_dir;
+    char *web_dir;
+    char *migrations_dir;
+    int threads; /* 0 = number of cores */
+    char *log_level;
+    int db_pool_size;
+    int db_queue_max;
+    int db_query_timeout_ms;
+    int redis_timeout_ms;
+    int max_body_bytes;
+    int max_upload_bytes;
+    int shutdown_timeout_ms;
+    int work_threads;
+    char *master_key;      /* base64 key-encryption key (secret) */
+    char *master_key_file; /* file holding it */
+    int session_idle_minutes;
+    int session_max_hours;
+    int cookie_secure; /* 0 = decide by scheme, 1 = always */
+    char *port_file;   /* when set, `serve` writes the bound port here */
+} oc_config_t;
+
+typedef struct oc_cfg_option {
+    const char *name;
+    const char *env;
+    oc_cfg_type_t type;
+    const char *def;
+    long min, max;            /* OC_CFG_INT bounds */
+    const char *const *enums; /* OC_CFG_ENUM choices, NULL-terminated */
+    int secret;
+    size_t offset;
+    const char *help;
+} oc_cfg_option_t;
+
+/** The process-wide configuration, filled by oc_config_load(). */
+extern oc_config_t oc_config;
+
+/** The table itself and its row count (for --help and tests). */
+extern const oc_cfg_option_t oc_config_options[];
+extern const size_t oc_config_options_count;
+
+/**
+ * Loads defaults, the optional file and the environment into `cfg`, checking
+ * every option.  `getenv_fn` lets tests supply their own environment (NULL =
+ * getenv).  On failure writes one line per bad option to `errout` and returns
+ * the number of bad options (> 0); returns 0 on success.
+ */
+int oc_config_load(oc_config_t *cfg, const char *(*getenv_fn)(const char *), FILE *errout);
+
+/** Releases the strings held by `cfg`. */
+void oc_config_free(oc_config_t *cfg);
+
+/** Prints the table (name, variable, default, bounds, help) to `out`. */
+void oc_config_print_help(FILE *out);
+
+/** Parses "host:port" / "[v6]:port"; returns 0 and fills host (malloc'd) and port, or OC_EINVAL. */
+int oc_config_parse_listen(const char *s, char **host, int *port);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * db.h — an asynchronous PostgreSQL pool on one event loop.
+ *
+ * Each event-loop thread owns one pool of non-blocking libpq connections.
+ * Work is submitted as a *transaction*: an optional tenant, then up to
+ * OC_DB_MAX_STEPS prepared statements.  The pool sends the whole transaction
+ * in one pipeline (set_config('app.tenant_id', $1, true) first, then each
+ * statement, then a sync), so it costs one round trip and commits or rolls
+ * back as one implicit transaction.  The tenant is local to that transaction
+ * and never outlives it on a pooled connection.
+ *
+ * Statements are declared statically next to the module that owns their
+ * tables (OC_DB_STMT) and prepared lazily on each connection.
+ *
+ * Failure modes: while no connection is up, oc_db_run() fails at once with
+ * OC_EUNAVAIL (and the callback is never called); a full queue gives
+ * OC_EBUSY; a round trip longer than the query timeout completes with
+ * OC_ETIMEDOUT and the connection is reset.  Broken connections reconnect
+ * with exponential backoff.
+ */
+#ifndef OC_DB_H
+#define OC_DB_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+
+#include "server/loop.h"
+
+#define OC_DB_MAX_STEPS  16
+#define OC_DB_MAX_PARAMS 24
+
+typedef struct oc_db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+    _Atomic int index; /* assigned on first use; 0 = not yet */
+} oc_db_stmt_t;
+
+#define OC_DB_STMT(var, nparams_, sql_) static oc_db_stmt_t var = {#var, sql_, nparams_, 0}
+
+typedef struct oc_db_pool oc_db_pool_t;
+
+/** The outcome of one transaction, borrowed by the callback for its duration. */
+typedef struct oc_db_result {
+    const char *err;    /* NULL on success */
+    int code;           /* 0, or OC_E* (OC_EUNAVAIL, OC_ETIMEDOUT, OC_EIO, OC_ECONFLICT...) */
+    char sqlstate[6];   /* SQLSTATE of a server error, else "" */
+    const char *detail; /* server's message for a server error, else NULL */
+    int nresults;       /* one per step */
+    PGresult *const *results;
+} oc_db_result_t;
+
+typedef void (*oc_db_cb)(void *arg, const oc_db_result_t *res);
+
+typedef struct oc_db_tx {
+    const char *tenant; /* NULL = no tenant */
+    int nsteps;
+    struct {
+        const oc_db_stmt_t *stmt;
+        const char *params[OC_DB_MAX_PARAMS]; /* NULL = SQL NULL */
+    } steps[OC_DB_MAX_STEPS];
+} oc_db_tx_t;
+
+typedef struct oc_db_pool_stats {
+    int size, connected, busy, queued;
+    uint64_t waits_total, wait_us_total, timeouts_total, reconnects_total;
+} oc_db_pool_stats_t;
+
+/**
+ * Creates a pool of `size` connections on `loop` and starts connecting.
+ * `conninfo` is copied.  Returns NULL on allocation failure.
+ */
+oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size, int queue_max, int timeout_ms);
+
+/** Closes every connection and fails queued work with OC_EUNAVAIL; accepts NULL. */
+void oc_db_pool_destroy(oc_db_pool_t *pool);
+
+/**
+ * Runs `tx` (its strings are copied before return).  Returns 0 and later
+ * calls `cb` exactly once; or returns OC_EUNAVAIL / OC_EBUSY / OC_EINVAL and
+ * never calls it.
+ */
+int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg);
+
+/** Convenience: one statement with `nparams` parameters. */
+int oc_db_exec(oc_db_pool_t *pool, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params, oc_db_cb cb,
+               void *arg);
+
+/** Returns 1 when at least one connection is up. */
+int oc_db_pool_ready(const oc_db_pool_t *pool);
+
+void oc_db_pool_stats(const oc_db_pool_t *pool, oc_db_pool_stats_t *out);
+
+/** Registers the pool metrics collector (process-wide; call once). */
+void oc_db_metrics_init(void);
+
+/* Helpers over a PGresult row: NULL-safe accessors. */
+const char *oc_db_get(const PGresult *r, int row, int col); /* NULL for SQL NULL */
+long long oc_db_get_ll(const PGresult *r, int row, int col, long long dflt);
+
+#endif

@@ -1,0 +1,697 @@
+/*
+ * http.c — threads, listener, request lifecycle and responses (see http.h).
+ *
+ * One h2o pathconf at "/" carries, in order: the API handler (which declines
+ * paths that are not API routes), the static file handler for web/, a
+ * filter adding security headers to every response, and an access logger
+ * for the static responses (API responses are logged by oc_req_finish, which
+ * knows the route and tenant).
+ */
+#include "server/http.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/router.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+oc_thread_t **oc_server_threads;
+int oc_server_nthreads;
+oc_workpool_t *oc_server_workpool;
+
+static h2o_globalconf_t globalconf;
+static int listen_fd = -1;
+static atomic_int shutdown_requested;
+static oc_route_metrics_t static_metrics = {.route = "static", .method = "GET"};
+static oc_route_metrics_t unmatched_metrics = {.route = "unmatched", .method = "*"};
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                          "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+                          "form-action 'self'; frame-ancestors 'none'";
+
+/* --- the request guard: notices when h2o disposes a request we still hold --- */
+
+struct req_guard {
+    oc_req_t *r;
+};
+
+static void on_h2o_req_dispose(void *p)
+{
+    struct req_guard *g = p;
+    if (g->r != NULL) {
+        g->r->h2o = NULL;
+        g->r->guard = NULL;
+    }
+}
+
+/* --- request helpers ---------------------------------------------------- */
+
+void *oc_req_alloc(oc_req_t *r, size_t n)
+{
+    return h2o_mem_alloc_pool(&r->pool, n);
+}
+
+char *oc_req_strdup(oc_req_t *r, const char *s, size_t len)
+{
+    char *d = h2o_mem_alloc_pool(&r->pool, len + 1);
+    memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+const char *oc_req_param(const oc_req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+const char *oc_req_query(oc_req_t *r, const char *name)
+{
+    if (r->query == NULL)
+        return NULL;
+    size_t nl = strlen(name);
+    const char *p = r->query;
+    while (*p != '\0') {
+        const char *amp = strchr(p, '&'), *end = amp != NULL ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *kend = eq != NULL ? eq : end;
+        if ((size_t)(kend - p) == nl && memcmp(p, name, nl) == 0) {
+            const char *v = eq != NULL ? eq + 1 : end;
+            size_t vl = (size_t)(end - v);
+            char *out = h2o_mem_alloc_pool(&r->pool, vl + 1);
+            if (oc_percent_decode(v, vl, out, vl + 1) < 0)
+                return NULL;
+            return out;
+        }
+        p = amp != NULL ? amp + 1 : end;
+    }
+    return NULL;
+}
+
+const char *oc_req_header(oc_req_t *r, const char *name)
+{
+    if (r->h2o == NULL)
+        return NULL;
+    ssize_t i = h2o_find_header_by_str(&r->h2o->headers, name, strlen(name), -1);
+    if (i < 0)
+        return NULL;
+    h2o_iovec_t v = r->h2o->headers.entries[i].value;
+    return oc_req_strdup(r, v.base, v.len);
+}
+
+void oc_resp_header(oc_req_t *r, const char *name, const char *value)
+{
+    if (r->nheaders == (int)OC_ARRAY_SIZE(r->headers))
+        return;
+    r->headers[r->nheaders].name = oc_req_strdup(r, name, strlen(name));
+    r->headers[r->nheaders].value = oc_req_strdup(r, value, strlen(value));
+    r->nheaders++;
+}
+
+/* --- finishing a request ------------------------------------------------- */
+
+static void log_request(oc_req_t *r, int sent)
+{
+    uint64_t us = oc_mono_us() - r->start_us;
+    oc_route_metrics_t *rm = r->route != NULL ? (oc_route_metrics_t *)&r->route->metrics : &unmatched_metrics;
+    oc_metrics_observe(rm, r->status, us);
+    if (!oc_log_enabled(OC_LOG_INFO))
+        return;
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "event", "http", "method", r->method, "path",
+                  r->path ? r->path : "", "status", r->status, "ms", (double)us / 1000.0, "request_id", r->request_id);
+    if (r->route != NULL)
+        json_object_set_new(f, "route", json_string(r->route->pattern));
+    if (r->tenant[0] != '\0')
+        json_object_set_new(f, "tenant", json_string(r->tenant));
+    if (r->auth.user_id[0] != '\0')
+        json_object_set_new(f, "user", json_string(r->auth.user_id));
+    if (!sent)
+        json_object_set_new(f, "client_gone", json_true());
+    oc_log_fields(r->status >= 500 ? OC_LOG_WARN : OC_LOG_INFO, "request", f);
+}
+
+static void req_free(oc_req_t *r)
+{
+    if (r->guard != NULL)
+        r->guard->r = NULL;
+    if (r->state_free != NULL)
+        r->state_free(r->state);
+    json_decref(r->body);
+    h2o_mem_clear_pool(&r->pool);
+    r->thread->inflight--;
+    free(r);
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    }
+    return "OK";
+}
+
+static void send_response(oc_req_t *r, int status, const char *content_type, const char *data, size_t len)
+{
+    r->status = status;
+    h2o_req_t *req = r->h2o;
+    int sent = req != NULL;
+    if (req != NULL) {
+        req->res.status = status;
+        req->res.reason = status_reason(status);
+        req->res.content_length = len;
+        if (content_type != NULL)
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           h2o_strdup(&req->pool, content_type, SIZE_MAX).base, strlen(content_type));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+                              h2o_strdup(&req->pool, r->request_id, SIZE_MAX).base, strlen(r->request_id));
+        for (int i = 0; i < r->nheaders; i++)
+            h2o_add_header_by_str(&req->pool, &req->res.headers, r->headers[i].name, strlen(r->headers[i].name), 1,
+                                  NULL, h2o_strdup(&req->pool, r->headers[i].value, SIZE_MAX).base,
+                                  strlen(r->headers[i].value));
+        h2o_send_inline(req, data, len);
+    }
+    log_request(r, sent);
+    req_free(r);
+}
+
+void oc_respond_raw(oc_req_t *r, int status, const char *content_type, const char *data, size_t len)
+{
+    send_response(r, status, content_type, data, len);
+}
+
+void oc_respond_json(oc_req_t *r, int status, json_t *body)
+{
+    if (body == NULL) {
+        send_response(r, status, NULL, "", 0);
+        return;
+    }
+    char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (s == NULL) {
+        oc_respond_error(r, 500, "internal", "response could not be encoded", NULL);
+        return;
+    }
+    send_response(r, status, "application/json; charset=utf-8", s, strlen(s));
+    free(s);
+}
+
+json_t *oc_error_body(const char *code, const char *message, const char *field, const char *request_id)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    json_object_set_new(err, "field", field != NULL ? json_string(field) : json_null());
+    if (request_id != NULL)
+        json_object_set_new(err, "request_id", json_string(request_id));
+    return json_pack("{s:o}", "error", err);
+}
+
+void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field)
+{
+    oc_respond_json(r, status, oc_error_body(code, message, field, r->request_id));
+}
+
+int oc_req_validate(oc_req_t *r, const oc_field_t *fields)
+{
+    oc_json_error_t err;
+    if (oc_json_validate(r->body, fields, &err) == 0)
+        return 0;
+    oc_respond_error(r, 422, "invalid", err.message, err.field);
+    return -1;
+}
+
+void oc_respond_unavailable(oc_req_t *r, const char *what)
+{
+    oc_resp_header(r, "retry-after", "1");
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s is unavailable; retry shortly", what);
+    oc_respond_error(r, 503, "unavailable", msg, NULL);
+}
+
+void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
+{
+    switch (res->code) {
+    case OC_EUNAVAIL:
+    case OC_ETIMEDOUT:
+    case OC_EBUSY: oc_respond_unavailable(r, "the database"); return;
+    case OC_ECONFLICT:
+        if (strcmp(res->sqlstate, "40001") == 0 || strcmp(res->sqlstate, "40P01") == 0) {
+            oc_respond_unavailable(r, "the database");
+            return;
+        }
+        oc_respond_error(r, 409, "conflict", "the request conflicts with existing data", NULL);
+        return;
+    default: break;
+    }
+    if (strcmp(res->sqlstate, "22P02") == 0 || strcmp(res->sqlstate, "22003") == 0) {
+        oc_respond_error(r, 422, "invalid", "a value is out of range or malformed", NULL);
+        return;
+    }
+    oc_log_fields(OC_LOG_ERROR, "database error",
+                  json_pack("{s:s, s:s, s:s}", "sqlstate", res->sqlstate, "detail", res->detail ? res->detail : "",
+                            "request_id", r->request_id));
+    oc_respond_error(r, 500, "internal", "internal error", NULL);
+}
+
+/* --- the API handler ------------------------------------------------------ */
+
+static int is_api_path(const char *p, size_t l)
+{
+    return (l >= 5 && memcmp(p, "/api/", 5) == 0) || (l == 4 && memcmp(p, "/api", 4) == 0) ||
+           (l == 8 && memcmp(p, "/healthz", 8) == 0) || (l == 7 && memcmp(p, "/readyz", 7) == 0) ||
+           (l == 8 && memcmp(p, "/metrics", 8) == 0);
+}
+
+static int valid_request_id(const char *s, size_t l)
+{
+    if (l == 0 || l > 64)
+        return 0;
+    for (size_t i = 0; i < l; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static int content_type_is(h2o_req_t *req, const char *want)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t l = 0;
+    while (l < v.len && v.base[l] != ';' && v.base[l] != ' ')
+        l++;
+    return oc_strieq(v.base, l, want);
+}
+
+static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    if (!is_api_path(req->path.base, plen))
+        return -1;
+
+    oc_thread_t *th = (oc_thread_t *)((char *)req->conn->ctx - offsetof(oc_thread_t, ctx));
+    oc_req_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return -1;
+    r->h2o = req;
+    r->thread = th;
+    r->start_us = oc_mono_us();
+    h2o_mem_init_pool(&r->pool);
+    th->inflight++;
+    r->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*r->guard), on_h2o_req_dispose);
+    r->guard->r = r;
+    oc_strlcpy(r->method, req->method.base, req->method.len, sizeof(r->method));
+    r->path = oc_req_strdup(r, req->path.base, plen);
+    if (req->query_at != SIZE_MAX)
+        r->query = oc_req_strdup(r, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+    ssize_t hi = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (hi >= 0 && valid_request_id(req->headers.entries[hi].value.base, req->headers.entries[hi].value.len))
+        oc_strlcpy(r->request_id, req->headers.entries[hi].value.base, req->headers.entries[hi].value.len,
+                   sizeof(r->request_id));
+    else
+        oc_random_hex(r->request_id, 16);
+    if (req->conn->callbacks->get_peername != NULL) {
+        struct sockaddr_storage ss;
+        socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+        if (sl > 0 && ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r->remote_addr, sizeof(r->remote_addr));
+        else if (sl > 0 && ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r->remote_addr, sizeof(r->remote_addr));
+    }
+
+    const oc_route_t *route = NULL;
+    oc_match_params_t mp;
+    char allow[128];
+    switch (oc_router_match(oc_routes, oc_routes_count, req->method.base, req->method.len, req->path.base, plen, &route,
+                            &mp, allow, sizeof(allow))) {
+    case OC_MATCH_NONE: oc_respond_error(r, 404, "not_found", "no such endpoint", NULL); return 0;
+    case OC_MATCH_BAD_METHOD:
+        oc_resp_header(r, "allow", allow);
+        oc_respond_error(r, 405, "method_not_allowed", "method not allowed on this endpoint", NULL);
+        return 0;
+    case OC_MATCH_FOUND: break;
+    }
+    r->route = route;
+    for (int i = 0; i < mp.n; i++) {
+        char *v = oc_req_alloc(r, mp.p[i].len + 1);
+        if (oc_percent_decode(mp.p[i].value, mp.p[i].len, v, mp.p[i].len + 1) < 0) {
+            oc_respond_error(r, 400, "bad_path", "malformed escape in the path", mp.p[i].name);
+            return 0;
+        }
+        r->params[r->nparams].name = mp.p[i].name;
+        r->params[r->nparams].value = v;
+        r->nparams++;
+    }
+
+    /* The body: size limit, content type, JSON syntax. */
+    size_t limit = route->body == OC_BODY_CSV ? (size_t)oc_config.max_upload_bytes : (size_t)oc_config.max_body_bytes;
+    if (req->entity.base != NULL && req->entity.len > limit) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "request body exceeds %zu bytes", limit);
+        oc_respond_error(r, 413, "too_large", msg, NULL);
+        return 0;
+    }
+    if (req->entity.base != NULL && req->entity.len > 0)
+        r->raw = h2o_iovec_init(oc_req_strdup(r, req->entity.base, req->entity.len), req->entity.len);
+    if (route->body == OC_BODY_JSON) {
+        if (r->raw.len == 0) {
+            r->body = json_object();
+        } else {
+            if (!content_type_is(req, "application/json")) {
+                oc_respond_error(r, 415, "unsupported_media_type", "send the body as application/json", NULL);
+                return 0;
+            }
+            json_error_t jerr;
+            r->body = json_loadb(r->raw.base, r->raw.len, JSON_REJECT_DUPLICATES, &jerr);
+            if (r->body == NULL) {
+                char msg[256];
+                snprintf(msg, sizeof(msg), "malformed JSON at line %d, column %d (byte %d): %s", jerr.line, jerr.column,
+                         jerr.position, jerr.text);
+                oc_respond_error(r, 400, "malformed_json", msg, NULL);
+                return 0;
+            }
+            if (!json_is_object(r->body)) {
+                oc_respond_error(r, 400, "malformed_json", "the body must be a JSON object", NULL);
+                return 0;
+            }
+        }
+    }
+    const char *idem = oc_req_header(r, "idempotency-key");
+    if (idem != NULL)
+        r->idem_key = (char *)idem;
+
+    if (route->perm == OC_PERM_PUBLIC)
+        route->handler(r);
+    else
+        oc_auth_dispatch(r);
+    return 0;
+}
+
+/* --- static files: security headers and access log ------------------------ */
+
+static void add_security_headers(h2o_req_t *req)
+{
+    h2o_headers_t *h = &req->res.headers;
+    h2o_mem_pool_t *pool = &req->pool;
+    h2o_set_header_by_str(pool, h, H2O_STRLIT("content-security-policy"), 0, csp, sizeof(csp) - 1, 1);
+    h2o_set_header_by_str(pool, h, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
+    h2o_set_header_by_str(pool, h, H2O_STRLIT("x-frame-options"), 0, H2O_STRLIT("DENY"), 1);
+    h2o_set_header_by_str(pool, h, H2O_STRLIT("referrer-policy"), 0, H2O_STRLIT("no-referrer"), 1);
+    h2o_set_header_by_str(pool, h, H2O_STRLIT("cross-origin-opener-policy"), 0, H2O_STRLIT("same-origin"), 1);
+    if (h2o_find_header_by_str(h, H2O_STRLIT("x-request-id"), -1) < 0) {
+        char id[33];
+        oc_random_hex(id, 16);
+        h2o_add_header_by_str(pool, h, H2O_STRLIT("x-request-id"), 0, NULL, h2o_strdup(pool, id, 32).base, 32);
+    }
+}
+
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    add_security_headers(req);
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    if (is_api_path(req->path.base, plen) && req->res.status != 0) {
+        /* API requests are logged by log_request; only requests h2o itself
+         * refused (413 before our handler ran, malformed HTTP) land here. */
+        ssize_t hi = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("cache-control"), -1);
+        if (hi >= 0)
+            return;
+    }
+    int64_t us = (int64_t)(req->timestamps.response_end_at.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000 +
+                 (req->timestamps.response_end_at.tv_usec - req->timestamps.request_begin_at.tv_usec);
+    if (us < 0)
+        us = 0;
+    oc_metrics_observe(&static_metrics, req->res.status, (uint64_t)us);
+    if (!oc_log_enabled(OC_LOG_INFO))
+        return;
+    ssize_t hi = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    char path[512], method[16], rid[65] = "";
+    oc_strlcpy(path, req->path.base, plen, sizeof(path));
+    oc_strlcpy(method, req->method.base, req->method.len, sizeof(method));
+    if (hi >= 0)
+        oc_strlcpy(rid, req->res.headers.entries[hi].value.base, req->res.headers.entries[hi].value.len, sizeof(rid));
+    oc_log_fields(OC_LOG_INFO, "request",
+                  json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "event", "http", "method", method, "path", path, "status",
+                            req->res.status, "ms", (double)us / 1000.0, "request_id", rid));
+}
+
+/* --- threads and lifecycle ------------------------------------------------- */
+
+/* Each thread tracks its client connections so shutdown can close idle
+ * keep-alive ones (h2o 2.2 has no HTTP/1 graceful shutdown of its own). */
+typedef struct conn_track {
+    h2o_linklist_t link;
+    h2o_socket_t *sock;
+} conn_track_t;
+
+static void on_conn_close(void *p)
+{
+    conn_track_t *t = p;
+    h2o_linklist_unlink(&t->link);
+    free(t);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    oc_thread_t *th = listener->data;
+    if (err != NULL)
+        return;
+    for (int i = 0; i < 16; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        conn_track_t *t = calloc(1, sizeof(*t));
+        if (t != NULL) {
+            t->sock = sock;
+            h2o_linklist_insert(&th->conns, &t->link);
+            sock->on_close.cb = on_conn_close;
+            sock->on_close.data = t;
+        }
+        h2o_accept(&th->accept_ctx, sock);
+    }
+}
+
+static void *thread_main(void *p)
+{
+    oc_thread_t *th = p;
+    while (!atomic_load(&shutdown_requested))
+        oc_loop_run_once(th->loop, 100);
+
+    /* Graceful shutdown: stop accepting, let in-flight requests finish. */
+    if (th->listener != NULL) {
+        h2o_socket_read_stop(th->listener);
+        h2o_socket_close(th->listener);
+        th->listener = NULL;
+    }
+    h2o_context_request_shutdown(&th->ctx);
+    uint64_t deadline = oc_mono_us() + (uint64_t)oc_config.shutdown_timeout_ms * 1000;
+    while (th->inflight > 0 && oc_mono_us() < deadline)
+        oc_loop_run_once(th->loop, 10);
+    if (th->inflight > 0)
+        oc_log_warn("shutdown: %d request(s) still running after %d ms", th->inflight, oc_config.shutdown_timeout_ms);
+    /* Nothing is in flight: give responses a moment to leave, then end the
+     * remaining (idle keep-alive) connections by shutting their read side,
+     * which h2o handles as the client closing. */
+    uint64_t flush_until = oc_mono_us() + 50000;
+    while (oc_mono_us() < flush_until)
+        oc_loop_run_once(th->loop, 5);
+    for (h2o_linklist_t *l = th->conns.next; l != &th->conns; l = l->next)
+        shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(conn_track_t, link, l)->sock), SHUT_RD);
+    uint64_t close_until = oc_mono_us() + 1000000;
+    while (!h2o_linklist_is_empty(&th->conns) && oc_mono_us() < close_until)
+        oc_loop_run_once(th->loop, 5);
+    th->drained = th->inflight == 0 && h2o_linklist_is_empty(&th->conns);
+    return NULL;
+}
+
+static int open_listener(void)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
+                    *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", oc_config.listen_port);
+    int gai = getaddrinfo(oc_config.listen_host, port, &hints, &res);
+    if (gai != 0) {
+        oc_log_error("cannot resolve listen address %s: %s", oc_config.listen, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        oc_log_fields(OC_LOG_ERROR, "cannot listen",
+                      json_pack("{s:s, s:s}", "address", oc_config.listen, "detail", strerror(errno)));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    int bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    char url[300];
+    snprintf(url, sizeof(url), strchr(oc_config.listen_host, ':') ? "http://[%s]:%d/" : "http://%s:%d/",
+             oc_config.listen_host, bound);
+    oc_log_fields(OC_LOG_INFO, "listening",
+                  json_pack("{s:s, s:i, s:s}", "host", oc_config.listen_host, "port", bound, "url", url));
+    if (oc_config.port_file[0] != '\0') {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", oc_config.port_file);
+        FILE *fp = fopen(tmp, "w");
+        if (fp != NULL) {
+            fprintf(fp, "%d\n", bound);
+            fclose(fp);
+            rename(tmp, oc_config.port_file);
+        }
+    }
+    return fd;
+}
+
+static void setup_globalconf(void)
+{
+    h2o_config_init(&globalconf);
+    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("onecount"));
+    /* Our handler enforces per-route limits with a JSON 413; this is h2o's hard ceiling. */
+    globalconf.max_request_entity_size = (size_t)oc_config.max_upload_bytes + 1;
+    h2o_hostconf_t *host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *api = h2o_create_handler(path, sizeof(*api));
+    api->on_req = on_api_req;
+    static const char *index_files[] = {"index.html", NULL};
+    h2o_file_register(path, oc_config.web_dir, index_files, NULL, 0);
+    h2o_filter_t *filter = h2o_create_filter(path, sizeof(*filter));
+    filter->on_setup_ostream = on_setup_ostream;
+    h2o_logger_t *logger = h2o_create_logger(path, sizeof(*logger));
+    logger->log_access = on_log_access;
+}
+
+static oc_thread_t *thread_create(int index)
+{
+    oc_thread_t *th = calloc(1, sizeof(*th));
+    th->index = index;
+    th->loop = oc_loop_create();
+    h2o_context_init(&th->ctx, oc_loop_h2o(th->loop), &globalconf);
+    th->accept_ctx.ctx = &th->ctx;
+    th->accept_ctx.hosts = globalconf.hosts;
+    h2o_linklist_init_anchor(&th->conns);
+    th->db = oc_db_pool_create(th->loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
+                               oc_config.db_query_timeout_ms);
+    th->redis = oc_redis_create(th->loop, oc_config.redis_url, oc_config.redis_timeout_ms);
+    oc_work_receiver_init(&th->work, oc_loop_h2o(th->loop));
+    int fd = dup(listen_fd);
+    th->listener = h2o_evloop_socket_create(oc_loop_h2o(th->loop), fd, H2O_SOCKET_FLAG_DONT_READ);
+    th->listener->data = th;
+    h2o_socket_read_start(th->listener, on_accept);
+    return th;
+}
+
+static void thread_destroy(oc_thread_t *th)
+{
+    oc_db_pool_destroy(th->db);
+    oc_redis_destroy(th->redis);
+    oc_work_receiver_dispose(&th->work);
+    /* HTTP/2's graceful-shutdown timer stays linked after request_shutdown. */
+    if (h2o_timeout_is_linked(&th->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&th->ctx.http2._graceful_shutdown_timeout);
+    /* A connection still open past the deadline keeps its timers linked and
+     * h2o cannot dispose the context; the process is exiting anyway. */
+    if (th->drained)
+        h2o_context_dispose(&th->ctx);
+    /* Let closed sockets be reaped before the loop goes. */
+    for (int i = 0; i < 3; i++)
+        oc_loop_run_once(th->loop, 0);
+    oc_loop_destroy(th->loop);
+    free(th);
+}
+
+int oc_serve_main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    oc_metrics_register_route(&static_metrics);
+    oc_metrics_register_route(&unmatched_metrics);
+    oc_router_init();
+    oc_db_metrics_init();
+    oc_redis_metrics_init();
+    if ((listen_fd = open_listener()) < 0)
+        return 1;
+    setup_globalconf();
+    int n = oc_config.threads > 0 ? oc_config.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    oc_server_workpool = oc_workpool_create(oc_config.work_threads);
+
+    /* Only the main thread takes SIGTERM/SIGINT. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    oc_server_nthreads = n;
+    oc_server_threads = calloc((size_t)n, sizeof(*oc_server_threads));
+    pthread_t *tids = calloc((size_t)n, sizeof(pthread_t));
+    for (int i = 0; i < n; i++)
+        oc_server_threads[i] = thread_create(i);
+    for (int i = 0; i < n; i++)
+        pthread_create(&tids[i], NULL, thread_main, oc_server_threads[i]);
+    oc_log_fields(OC_LOG_INFO, "serving", json_pack("{s:i, s:s}", "threads", n, "web_dir", oc_config.web_dir));
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    oc_log_fields(OC_LOG_INFO, "shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    atomic_store(&shutdown_requested, 1);
+    /* Every thread closes its dup() of the listener too; once all are closed
+     * the kernel refuses new connections instead of queueing them. */
+    close(listen_fd);
+    for (int i = 0; i < n; i++)
+        pthread_join(tids[i], NULL);
+    for (int i = 0; i < n; i++)
+        thread_destroy(oc_server_threads[i]);
+    oc_workpool_destroy(oc_server_workpool);
+    free(tids);
+    free(oc_server_threads);
+    oc_server_threads = NULL;
+    oc_log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * http.h — the HTTP front door: threads, request context, responses.
+ *
+ * `serve` runs one h2o evloop per thread; every thread accepts on a dup() of
+ * one listening socket and owns its own PostgreSQL pool and Redis client.
+ * An API request becomes an oc_req_t that lives until its single response
+ * is sent, even if the client has gone (then r->h2o is NULL and the response
+ * is dropped, but the work it triggered still completes and is logged).
+ *
+ * Handlers run on the loop thread, never block, and end every path with
+ * exactly one oc_respond_*() call.
+ */
+#ifndef OC_HTTP_H
+#define OC_HTTP_H
+
+#include <h2o.h>
+#include <jansson.h>
+
+#include "server/db.h"
+#include "server/json.h"
+#include "server/loop.h"
+#include "server/redis.h"
+#include "server/workpool.h"
+
+typedef struct oc_route oc_route_t;
+typedef struct oc_req oc_req_t;
+
+typedef struct oc_thread {
+    int index;
+    oc_loop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    oc_db_pool_t *db;
+    oc_redis_t *redis;
+    oc_work_receiver_t work;
+    int inflight;         /* API requests accepted and not yet answered */
+    int drained;          /* set at shutdown when every connection closed in time */
+    h2o_linklist_t conns; /* client connections, tracked for shutdown */
+    void *modules[8];     /* per-thread state of domain modules (caches); see OC_MODULE_* */
+} oc_thread_t;
+
+/* Roles, in the order memberships store them. */
+typedef enum {
+    OC_ROLE_NONE = 0,
+    OC_ROLE_VIEWER,
+    OC_ROLE_OPERATOR,
+    OC_ROLE_BRAND_OWNER,
+    OC_ROLE_PORTFOLIO_ADMIN,
+} oc_role_t;
+
+/** Who is calling, filled by authentication (NULL-filled for public routes). */
+typedef struct oc_principal {
+    enum { OC_AUTH_NONE = 0, OC_AUTH_SESSION, OC_AUTH_TOKEN } kind;
+    char user_id[37];         /* the user (for tokens: the creator) */
+    char portfolio_id[37];    /* the user's portfolio */
+    char credential_id[37];   /* session or token id */
+    char scope_brand[37];     /* token scoped to one brand, else "" */
+    oc_role_t portfolio_role; /* role over the whole portfolio (admin), else NONE */
+    oc_role_t token_role;     /* tokens: the role granted to the token */
+    char csrf[65];            /* sessions: the CSRF token bound to the session */
+    oc_role_t role;           /* effective role for the brand or portfolio in the path */
+} oc_principal_t;
+
+#define OC_MAX_PATH_PARAMS 6
+
+struct oc_req {
+    h2o_req_t *h2o; /* NULL once the client has gone */
+    oc_thread_t *thread;
+    const oc_route_t *route;
+    h2o_mem_pool_t pool; /* request-lifetime allocations, freed after the response */
+    int nparams;
+    struct {
+        const char *name;
+        char *value; /* percent-decoded, in pool */
+    } params[OC_MAX_PATH_PARAMS];
+    char request_id[65];
+    uint64_t start_us;
+    json_t *body;    /* parsed JSON body for JSON routes, else NULL */
+    h2o_iovec_t raw; /* request body copied into pool */
+    char *query;     /* raw query string (after '?') in pool, or NULL */
+    oc_principal_t auth;
+    char tenant[37]; /* brand in the path, once resolved (for logs and RLS) */
+    char portfolio[37];
+    char method[8];
+    char *path;     /* in pool */
+    char *idem_key; /* Idempotency-Key header, in pool, or NULL */
+    int status;
+    struct {
+        const char *name, *value;
+    } headers[8];
+    int nheaders;
+    void *state; /* the handler's own state; freed by state_free after the response */
+    void (*state_free)(void *);
+    struct req_guard *guard;
+    int remote_is_tls;
+    char remote_addr[48];
+};
+
+/* --- responses: every handler path ends with exactly one of these --- */
+
+/** Sends `body` (stolen; may be NULL for no body) as JSON with `status`. */
+void oc_respond_json(oc_req_t *r, int status, json_t *body);
+/**
+ * Sends {"error":{"code","message","field"}} with `status`; `field` may be
+ * NULL.  `message` is shown to the user: lower-case, no trailing period.
+ */
+void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field);
+/** Builds the one error shape every error response uses (new reference). */
+json_t *oc_error_body(const char *code, const char *message, const char *field, const char *request_id);
+/** Sends raw bytes with a content type. */
+void oc_respond_raw(oc_req_t *r, int status, const char *content_type, const char *data, size_t len);
+/** Adds a response header (both strings copied into the request pool). */
+void oc_resp_header(oc_req_t *r, const char *name, const char *value);
+
+/** 503 with Retry-After for a dependency failure code (OC_EUNAVAIL, OC_EBUSY, OC_ETIMEDOUT...). */
+void oc_respond_unavailable(oc_req_t *r, const char *what);
+/** Maps a failed database result onto the right response (409 conflicts, 503 outages, 500 otherwise). */
+void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res);
+
+/**
+ * Validates the JSON body against `fields`; on a problem responds 422 naming
+ * the field and returns -1 (the request is then finished).
+ */
+int oc_req_validate(oc_req_t *r, const oc_field_t *fields);
+
+/* --- request accessors --- */
+
+/** Path parameter by name ("bid"), or NULL. */
+const char *oc_req_param(const oc_req_t *r, const char *name);
+/** Query parameter by name, percent-decoded into the pool, or NULL when absent. */
+const char *oc_req_query(oc_req_t *r, const char *name);
+/** Request header (lower-case name), copied into the pool, or NULL. */
+const char *oc_req_header(oc_req_t *r, const char *name);
+/** Allocates from the request pool (lives until the response is sent). */
+void *oc_req_alloc(oc_req_t *r, size_t n);
+char *oc_req_strdup(oc_req_t *r, const char *s, size_t len);
+
+/* --- the server --- */
+
+/** Runs `serve` until SIGTERM/SIGINT; returns the process exit code. */
+int oc_serve_main(void);
+
+/** The threads of the running server (for readiness and stats). */
+extern oc_thread_t **oc_server_threads;
+extern int oc_server_nthreads;
+extern oc_workpool_t *oc_server_workpool;
+
+#endif

@@ -1,0 +1,149 @@
+// foundation.test.mjs — the server runtime end to end: health, readiness
+// flipping with PostgreSQL, errors, metrics, request ids, graceful shutdown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { startStack, startCluster, createDatabase, startRedis, startServer, client, waitFor, sleep } from './lib/stack.mjs';
+
+let stack;
+before(async () => { stack = await startStack(); });
+after(async () => { await stack?.stop(); });
+
+test('healthz answers with security headers and a request id', async () => {
+  const r = await stack.api.get('/healthz');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { status: 'ok' });
+  assert.match(r.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
+  assert.match(r.headers.get('content-security-policy'), /default-src 'self'/);
+  assert.match(r.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+});
+
+test('a caller-supplied request id is kept, a hostile one replaced', async () => {
+  const r = await stack.api.get('/healthz', { 'x-request-id': 'trace-abc_123' });
+  assert.equal(r.headers.get('x-request-id'), 'trace-abc_123');
+  const bad = await stack.api.get('/healthz', { 'x-request-id': 'evil"value' });
+  assert.match(bad.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
+});
+
+test('readyz reports every dependency and the schema version', async () => {
+  const r = await stack.api.get('/readyz');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'ready');
+  assert.deepEqual(r.json.checks, { postgres: 'ok', redis: 'ok', migrations: 'ok' });
+  assert.equal(r.json.schema_version, r.json.expected_schema_version);
+  assert.ok(r.json.schema_version >= 1);
+});
+
+test('unknown API paths get the JSON 404, wrong methods a 405 with Allow', async () => {
+  const r = await stack.api.get('/api/v1/no/such/thing');
+  assert.equal(r.status, 404);
+  assert.equal(r.json.error.code, 'not_found');
+  assert.equal(typeof r.json.error.message, 'string');
+  assert.equal(r.json.error.field, null);
+  assert.equal(r.json.error.request_id, r.headers.get('x-request-id'));
+  const m = await stack.api.req('DELETE', '/healthz');
+  assert.equal(m.status, 405);
+  assert.equal(m.headers.get('allow'), 'GET');
+  assert.equal(m.json.error.code, 'method_not_allowed');
+});
+
+test('static console is served with the same headers', async () => {
+  const r = await stack.api.get('/');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/html/);
+  assert.match(r.text, /onecount/);
+  assert.match(r.headers.get('content-security-policy'), /default-src 'self'/);
+  assert.ok(r.headers.get('x-request-id'));
+  const missing = await stack.api.get('/no-such-file.js');
+  assert.equal(missing.status, 404);
+});
+
+test('metrics expose request counts, latency histograms and pool gauges', async () => {
+  await stack.api.get('/healthz');
+  await stack.api.get('/readyz');
+  const r = await stack.api.get('/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/plain/);
+  assert.match(r.text, /onecount_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
+  assert.match(r.text, /onecount_http_request_duration_seconds_bucket\{route="\/readyz",method="GET",status="200",le="\+Inf"\} \d+/);
+  assert.match(r.text, /onecount_db_pool_connections [1-9]/);
+  assert.match(r.text, /onecount_db_pool_size 8/); // 2 threads × 4 connections
+  assert.match(r.text, /onecount_redis_connections [1-9]/);
+  assert.match(r.text, /onecount_db_transactions_total\{result="ok"\} [1-9]/);
+});
+
+test('request log lines are JSON with method, path, status, latency and request id', async () => {
+  const r = await stack.api.get('/healthz', { 'x-request-id': 'log-check-1' });
+  assert.equal(r.status, 200);
+  const line = await waitFor(() => stack.server.logs.find((l) => l.includes('log-check-1')), { what: 'log line' });
+  const rec = JSON.parse(line);
+  assert.equal(rec.method, 'GET');
+  assert.equal(rec.path, '/healthz');
+  assert.equal(rec.status, 200);
+  assert.equal(typeof rec.ms, 'number');
+  assert.equal(rec.request_id, 'log-check-1');
+  assert.ok(rec.ts && rec.level);
+});
+
+test('readiness flips while PostgreSQL is down, the process stays up, and the pool reconnects', async () => {
+  const cluster = startCluster();
+  let redis, server;
+  try {
+    const db = await createDatabase(cluster, { migrate: true });
+    redis = await startRedis();
+    server = await startServer({ databaseUrl: cluster.appUrl(db), redisUrl: redis.url, threads: 2 });
+    const api = client(server.url);
+    await waitFor(async () => (await api.get('/readyz')).status === 200, { what: 'ready' });
+
+    cluster.pgStop();
+    const down = await waitFor(async () => { const r = await api.get('/readyz'); return r.status === 503 && r; }, { what: 'not ready' });
+    assert.equal(down.json.checks.postgres, 'unavailable');
+    assert.equal(down.json.checks.redis, 'ok');
+    assert.equal(down.headers.get('retry-after'), '1');
+    assert.equal((await api.get('/healthz')).status, 200, 'the process stays up');
+
+    cluster.pgStart();
+    const up = await waitFor(async () => { const r = await api.get('/readyz'); return r.status === 200 && r; }, { what: 'ready again', timeout: 20000 });
+    assert.equal(up.json.checks.postgres, 'ok');
+    assert.ok(server.logs.some((l) => l.includes('database connection restored')));
+
+    // Redis too: stop it, readiness flips, start a new one on the same socket, it recovers.
+    await redis.stop();
+    const noRedis = await waitFor(async () => { const r = await api.get('/readyz'); return r.status === 503 && r; }, { what: 'redis down' });
+    assert.equal(noRedis.json.checks.redis, 'unavailable');
+    assert.equal(noRedis.json.checks.postgres, 'ok');
+  } finally {
+    await server?.stop();
+    await redis?.destroy();
+    cluster.destroy();
+  }
+});
+
+test('graceful shutdown finishes the request in flight and stops accepting', async () => {
+  const own = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, threads: 1,
+    env: { ONECOUNT_SHUTDOWN_TIMEOUT_MS: '10000' } });
+  // Hold a lock the readiness query needs, so a request is in flight when SIGTERM arrives.
+  const blocker = new pg.Client({ connectionString: stack.cluster.superUrl(stack.db) });
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE onecount_migrations IN ACCESS EXCLUSIVE MODE');
+  const api = client(own.url);
+  const pending = api.get('/readyz');
+  await sleep(300);
+  own.proc.kill('SIGTERM');
+  await sleep(300);
+  // New connections are refused once the listener is closed.
+  await assert.rejects(fetch(own.url + '/healthz'));
+  await blocker.query('COMMIT');
+  await blocker.end();
+  const r = await pending;
+  assert.equal(r.status, 200, JSON.stringify(r.json) + own.logs.join('\n'));
+  assert.equal(r.json.status, 'ready');
+  const { code } = await own.exited;
+  assert.equal(code, 0);
+  assert.ok(own.logs.some((l) => l.includes('"stopped"')));
+});

@@ -1,0 +1,286 @@
+// stack.mjs — the integration-test fixture: real PostgreSQL, Redis, simulators
+// and `onecount serve` on loopback, each test file with its own database,
+// its own Redis (on a unix socket) and its own server (on a port the kernel
+// picks), so test files can run in parallel and kill what they started.
+//
+// The shared PostgreSQL cluster is started once per ctest run by the
+// `integration/setup` fixture (tests/integration/setup.sh) and described by
+// $OC_ITEST_DIR/services.env.  Tests that need to stop PostgreSQL start a
+// private cluster with startCluster().
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync, mkdirSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SOURCE_DIR = process.env.OC_SOURCE_DIR || resolve(here, '../../..');
+export const BIN = process.env.OC_BIN || join(SOURCE_DIR, 'build/onecount');
+const ITEST_DIR = process.env.OC_ITEST_DIR || join(SOURCE_DIR, 'build/itest');
+
+const children = new Set();
+function killAll() {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(1); });
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'condition' } = {}) {
+  const until = Date.now() + timeout;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await sleep(interval);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+function parseEnvFile(path) {
+  const env = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = line.match(/^(?:export )?([A-Z_]+)="?([^"]*)"?$/);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+/** Starts a private cluster (for tests that stop and start PostgreSQL). */
+export function startCluster(dir = mkdtempSync(join(tmpdir(), 'oc-pg-'))) {
+  chmodSync(dir, 0o755); // PostgreSQL runs as another user when the tests run as root
+  execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['start', '--dir', dir, '--fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const env = parseEnvFile(join(dir, 'services.env'));
+  const cluster = {
+    dir,
+    env,
+    superUrl: (db) => `postgresql://postgres@/${db}?host=${dir}/run&port=${env.OC_PG_PORT}`,
+    appUrl: (db) => `postgresql://onecount_app:${env.OC_APP_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
+    ownerUrl: (db) => `postgresql://onecount_owner:${env.OC_OWNER_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
+    pgStop() {
+      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--dir', dir]);
+    },
+    pgStart() {
+      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['start', '--dir', dir, '--fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+    destroy() {
+      try { cluster.pgStop(); } catch { /* best effort */ }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+let sharedCluster;
+/** The cluster started by the ctest fixture (started here when run standalone). */
+export function shared() {
+  if (sharedCluster) return sharedCluster;
+  if (!existsSync(join(ITEST_DIR, 'services.env'))) {
+    execFileSync(join(here, '../setup.sh'), [ITEST_DIR], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const env = parseEnvFile(join(ITEST_DIR, 'services.env'));
+  sharedCluster = {
+    dir: ITEST_DIR,
+    env,
+    superUrl: (db) => `postgresql://postgres@/${db}?host=${ITEST_DIR}/run&port=${env.OC_PG_PORT}`,
+    appUrl: (db) => `postgresql://onecount_app:${env.OC_APP_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
+    ownerUrl: (db) => `postgresql://onecount_owner:${env.OC_OWNER_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
+  };
+  return sharedCluster;
+}
+
+/** Runs one statement as the superuser (setup and inspection only). */
+export async function superQuery(cluster, db, text, params = []) {
+  const c = new pg.Client({ connectionString: cluster.superUrl(db) });
+  await c.connect();
+  try { return await c.query(text, params); } finally { await c.end(); }
+}
+
+/** A fresh, migrated database for one test file (cloned from the fixture's template). */
+export async function createDatabase(cluster, { migrate = false } = {}) {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  if (migrate) {
+    await superQuery(cluster, 'postgres', `CREATE DATABASE ${name} OWNER onecount_owner`);
+    await superQuery(cluster, name, 'REVOKE ALL ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO onecount_owner');
+    runMigrate(cluster.ownerUrl(name));
+  } else {
+    await superQuery(cluster, 'postgres', `CREATE DATABASE ${name} TEMPLATE onecount_template OWNER onecount_owner`);
+  }
+  return name;
+}
+
+export async function dropDatabase(cluster, name) {
+  await superQuery(cluster, 'postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+export function runMigrate(ownerUrl, extraEnv = {}) {
+  return execFileSync(BIN, ['migrate'], {
+    env: { ...process.env, ONECOUNT_MIGRATE_DATABASE_URL: ownerUrl, ONECOUNT_DATABASE_URL: ownerUrl,
+      ONECOUNT_MIGRATIONS_DIR: join(SOURCE_DIR, 'migrations'), ...extraEnv },
+    encoding: 'utf8',
+  });
+}
+
+/** A private Redis listening only on a unix socket in its own folder. */
+export async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-redis-'));
+  const sock = join(dir, 'redis.sock');
+  const proc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--dir', dir,
+    '--save', '', '--appendonly', 'no', '--databases', '4'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(proc);
+  await waitFor(() => existsSync(sock), { what: 'redis socket' });
+  const redis = {
+    dir, sock, proc,
+    url: `unix:${sock}`,
+    cli(...args) {
+      return execFileSync('redis-cli', ['-s', sock, ...args], { encoding: 'utf8' }).trim();
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill(signal);
+        await done;
+      }
+      children.delete(proc);
+    },
+    async destroy() {
+      await redis.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return redis;
+}
+
+/** Starts `onecount serve` (or another subcommand) and waits for it to listen. */
+export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir } = {}) {
+  dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
+  mkdirSync(dir, { recursive: true });
+  const portFile = join(dir, `${command}.port`);
+  rmSync(portFile, { force: true });
+  const fullEnv = {
+    ...process.env,
+    ONECOUNT_DATABASE_URL: databaseUrl,
+    ONECOUNT_REDIS_URL: redisUrl,
+    ONECOUNT_LISTEN: '127.0.0.1:0',
+    ONECOUNT_PORT_FILE: portFile,
+    ONECOUNT_THREADS: String(threads),
+    ONECOUNT_DATA_DIR: dir,
+    ONECOUNT_WEB_DIR: join(SOURCE_DIR, 'web'),
+    ONECOUNT_MIGRATIONS_DIR: join(SOURCE_DIR, 'migrations'),
+    ONECOUNT_LOG_LEVEL: 'info',
+    ...env,
+  };
+  const proc = spawn(BIN, [command], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(proc);
+  const logs = [];
+  let partial = '';
+  proc.stderr.on('data', (chunk) => {
+    partial += chunk.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop();
+    for (const l of lines) {
+      logs.push(l);
+      if (process.env.OC_TEST_VERBOSE) process.stderr.write(`[${command}] ${l}\n`);
+    }
+  });
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const port = await Promise.race([
+    waitFor(() => existsSync(portFile) && Number(readFileSync(portFile, 'utf8')), { what: `${command} to listen` }),
+    exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before listening:\n${logs.join('\n')}`); }),
+  ]);
+  const server = {
+    proc, port, dir, logs, exited,
+    url: `http://127.0.0.1:${port}`,
+    /** Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it). */
+    async stop(signal = 'SIGTERM') {
+      const running = proc.exitCode === null && proc.signalCode === null;
+      if (running) proc.kill(signal);
+      const r = await exited;
+      children.delete(proc);
+      if (running && signal === 'SIGTERM' && r.code !== 0) {
+        throw new Error(`${command} exited with ${r.code ?? r.signal} after SIGTERM:\n${logs.slice(-40).join('\n')}`);
+      }
+      return r;
+    },
+  };
+  return server;
+}
+
+/** A small HTTP client with JSON in and out, cookies and default headers. */
+export function client(baseUrl, defaults = {}) {
+  const c = {
+    headers: { ...defaults },
+    cookies: {},
+    async req(method, path, body, headers = {}) {
+      const h = { ...c.headers, ...headers };
+      const cookie = Object.entries(c.cookies).map(([k, v]) => `${k}=${v}`).join('; ');
+      if (cookie) h.cookie = cookie;
+      let payload;
+      if (body !== undefined && body !== null) {
+        if (typeof body === 'string' || body instanceof Uint8Array) payload = body;
+        else { payload = JSON.stringify(body); h['content-type'] = h['content-type'] || 'application/json'; }
+      }
+      const res = await fetch(baseUrl + path, { method, headers: h, body: payload, redirect: 'manual' });
+      for (const sc of res.headers.getSetCookie ? res.headers.getSetCookie() : []) {
+        const [kv] = sc.split(';');
+        const i = kv.indexOf('=');
+        c.cookies[kv.slice(0, i)] = kv.slice(i + 1);
+      }
+      const text = await res.text();
+      let json;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, headers: res.headers, text, json, body: json };
+    },
+    get: (p, h) => c.req('GET', p, undefined, h),
+    post: (p, b, h) => c.req('POST', p, b, h),
+    put: (p, b, h) => c.req('PUT', p, b, h),
+    patch: (p, b, h) => c.req('PATCH', p, b, h),
+    del: (p, h) => c.req('DELETE', p, undefined, h),
+  };
+  return c;
+}
+
+/**
+ * The usual stack for one test file: a fresh migrated database in the
+ * shared cluster, a private Redis and a server.  stop() tears all of it down.
+ */
+export async function startStack({ env = {}, threads = 2, cluster } = {}) {
+  cluster = cluster || shared();
+  const db = await createDatabase(cluster);
+  const redis = await startRedis();
+  const databaseUrl = cluster.appUrl(db);
+  const server = await startServer({ databaseUrl, redisUrl: redis.url, env, threads });
+  const pool = new pg.Pool({ connectionString: cluster.superUrl(db), max: 4 });
+  const stack = {
+    cluster, db, redis, server, databaseUrl, pool,
+    url: server.url,
+    api: client(server.url),
+    /** Runs SQL as the superuser: inspection and setup, never what the app does. */
+    sql: (text, params) => pool.query(text, params),
+    async restartServer(extraEnv = {}) {
+      await stack.server.stop();
+      stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads, dir: stack.server.dir });
+      stack.url = stack.server.url;
+      stack.api = client(stack.server.url);
+      return stack.server;
+    },
+    async stop() {
+      try {
+        await stack.server.stop();
+      } finally {
+        await pool.end().catch(() => {});
+        await redis.destroy();
+        await dropDatabase(cluster, db).catch(() => {});
+      }
+    },
+  };
+  return stack;
+}
