@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "adapters/sim/sim.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -71,9 +72,15 @@ static int cmd_util(int argc, char **argv)
     return 0;
 }
 
+static int cmd_sim(int argc, char **argv)
+{
+    return oc_sim_main(argc, argv);
+}
+
 static const subcommand_t subcommands[] = {
     {"serve", cmd_serve, 1, "run the HTTP API and the web console"},
     {"migrate", cmd_migrate, 1, "apply migrations/NNNN_*.sql in order (--status lists pending ones)"},
+    {"sim", cmd_sim, 1, "run the Shopify, Amazon and Walmart simulators"},
     {"routes", cmd_routes, 0, "print the API route table as JSON"},
     {"util", cmd_util, 0, "helpers for scripts: free-port"},
 };
