@@ -13,4 +13,42 @@ void oc_api_readyz(oc_req_t *r);
 void oc_api_metrics(oc_req_t *r);
 void oc_api_index(oc_req_t *r);
 
+/* api_auth.c */
+void oc_api_login(oc_req_t *r);
+void oc_api_logout(oc_req_t *r);
+void oc_api_me(oc_req_t *r);
+
+/* api_brands.c */
+void oc_api_portfolio_get(oc_req_t *r);
+void oc_api_brands_list(oc_req_t *r);
+void oc_api_brand_create(oc_req_t *r);
+void oc_api_brand_get(oc_req_t *r);
+void oc_api_brand_update(oc_req_t *r);
+
+/* api_members.c */
+void oc_api_brand_members(oc_req_t *r);
+void oc_api_brand_member_update(oc_req_t *r);
+void oc_api_brand_member_delete(oc_req_t *r);
+void oc_api_portfolio_members(oc_req_t *r);
+void oc_api_portfolio_member_delete(oc_req_t *r);
+void oc_api_brand_invite(oc_req_t *r);
+void oc_api_portfolio_invite(oc_req_t *r);
+void oc_api_brand_invitations(oc_req_t *r);
+void oc_api_portfolio_invitations(oc_req_t *r);
+void oc_api_brand_invitation_revoke(oc_req_t *r);
+void oc_api_portfolio_invitation_revoke(oc_req_t *r);
+void oc_api_invitation_accept(oc_req_t *r);
+
+/* api_tokens.c */
+void oc_api_brand_token_create(oc_req_t *r);
+void oc_api_portfolio_token_create(oc_req_t *r);
+void oc_api_brand_tokens(oc_req_t *r);
+void oc_api_portfolio_tokens(oc_req_t *r);
+void oc_api_brand_token_revoke(oc_req_t *r);
+void oc_api_portfolio_token_revoke(oc_req_t *r);
+
+/* api_audit.c */
+void oc_api_brand_audit(oc_req_t *r);
+void oc_api_portfolio_audit(oc_req_t *r);
+
 #endif

@@ -1,10 +1,382 @@
 /*
  * auth.c — authentication middleware (see auth.h).
+ *
+ * Flow per request: credential → principal (cache or one pipelined query)
+ * → CSRF for cookie writes → target brand/portfolio → role → permission →
+ * handler.  The brand directory (brand → portfolio) is cached per thread too.
  */
 #include "server/auth.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "tenants/identity.h"
+#include "tenants/roles.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define CACHE_SLOTS  1024
+#define CACHE_TTL_US 1000000
+
+static atomic_uint auth_epoch = 1;
+
+void oc_auth_invalidate(void)
+{
+    atomic_fetch_add(&auth_epoch, 1);
+}
+
+typedef struct {
+    char key[65]; /* token hash; "" = empty slot */
+    uint64_t expires_us;
+    unsigned epoch;
+    oc_principal_t p;
+    int nbrands;
+    oc_brand_role_t *brands; /* malloc'd */
+} principal_entry_t;
+
+typedef struct {
+    char brand_id[37];
+    char portfolio_id[37]; /* "" = no such brand */
+    uint64_t expires_us;
+    unsigned epoch;
+} brand_entry_t;
+
+typedef struct {
+    principal_entry_t principals[CACHE_SLOTS];
+    brand_entry_t brands[CACHE_SLOTS];
+} auth_cache_t;
+
+static void cache_dispose(void *p)
+{
+    auth_cache_t *c = p;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        free(c->principals[i].brands);
+    free(c);
+}
+
+static auth_cache_t *cache_of(oc_thread_t *th)
+{
+    if (th->modules[OC_MODULE_AUTH].p == NULL) {
+        th->modules[OC_MODULE_AUTH].p = calloc(1, sizeof(auth_cache_t));
+        th->modules[OC_MODULE_AUTH].dispose = cache_dispose;
+    }
+    return th->modules[OC_MODULE_AUTH].p;
+}
+
+static unsigned slot_of(const char *key)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % CACHE_SLOTS;
+}
+
+static void unauthenticated(oc_req_t *r, const char *message)
+{
+    oc_resp_header(r, "www-authenticate", "Bearer");
+    oc_respond_error(r, 401, "unauthenticated", message, NULL);
+}
+
+static void not_found(oc_req_t *r, const char *what)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "no such %s", what);
+    oc_respond_error(r, 404, "not_found", msg, NULL);
+}
+
+static void continue_with_principal(oc_req_t *r);
+
+oc_role_t oc_auth_role_for_brand(const oc_req_t *r, const char *brand_id)
+{
+    const oc_principal_t *p = &r->auth;
+    if (p->kind == OC_AUTH_TOKEN) {
+        if (p->scope_brand[0] != '\0')
+            return strcmp(p->scope_brand, brand_id) == 0 ? p->token_role : OC_ROLE_NONE;
+        return p->token_role; /* portfolio token: caller checked the brand is in the portfolio */
+    }
+    if (p->portfolio_role == OC_ROLE_PORTFOLIO_ADMIN)
+        return OC_ROLE_PORTFOLIO_ADMIN;
+    for (int i = 0; i < p->nbrands; i++)
+        if (strcmp(p->brands[i].brand_id, brand_id) == 0)
+            return p->brands[i].role;
+    return OC_ROLE_NONE;
+}
+
+/* --- principal lookup ------------------------------------------------------- */
+
+OC_DB_STMT(auth_session, 2,
+           "SELECT s.id, u.id, u.portfolio_id, s.csrf,"
+           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
+           "           WHERE m.user_id = u.id), '[]')"
+           " FROM sessions s JOIN users u ON u.id = s.user_id"
+           " WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()"
+           "   AND s.last_seen_at > now() - make_interval(mins => $2::int) AND u.disabled_at IS NULL");
+OC_DB_STMT(auth_session_touch, 1,
+           "UPDATE sessions SET last_seen_at = now()"
+           " WHERE token_hash = decode($1, 'hex') AND last_seen_at < now() - interval '30 seconds'");
+OC_DB_STMT(auth_token, 1,
+           "SELECT t.id, t.created_by, t.portfolio_id, t.brand_id, t.role"
+           " FROM api_tokens t JOIN users u ON u.id = t.created_by"
+           " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL AND u.disabled_at IS NULL");
+OC_DB_STMT(auth_token_touch, 1,
+           "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex')"
+           " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')");
+OC_DB_STMT(auth_brand_dir, 1, "SELECT portfolio_id FROM brands WHERE id = $1");
+
+static void copy_brands_to_request(oc_req_t *r, const principal_entry_t *e)
+{
+    r->auth.nbrands = e->nbrands;
+    r->auth.brands = NULL;
+    if (e->nbrands > 0) {
+        r->auth.brands = oc_req_alloc(r, sizeof(oc_brand_role_t) * (size_t)e->nbrands);
+        memcpy(r->auth.brands, e->brands, sizeof(oc_brand_role_t) * (size_t)e->nbrands);
+    }
+}
+
+static void on_principal(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    const PGresult *pr = res->results[0];
+    if (PQntuples(pr) != 1) {
+        if (r->authn.is_session)
+            oc_resp_header(r, "set-cookie", OC_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+        unauthenticated(r,
+                        r->authn.is_session ? "session expired or invalid; sign in again" : "invalid or revoked token");
+        return;
+    }
+    auth_cache_t *c = cache_of(r->thread);
+    principal_entry_t *e = &c->principals[slot_of(r->authn.key)];
+    free(e->brands);
+    memset(e, 0, sizeof(*e));
+    memcpy(e->key, r->authn.key, sizeof(e->key));
+    e->epoch = atomic_load(&auth_epoch);
+    e->expires_us = oc_mono_us() + CACHE_TTL_US;
+    oc_principal_t *p = &e->p;
+    oc_strlcpy(p->credential_id, PQgetvalue(pr, 0, 0), strlen(PQgetvalue(pr, 0, 0)), sizeof(p->credential_id));
+    oc_strlcpy(p->user_id, PQgetvalue(pr, 0, 1), strlen(PQgetvalue(pr, 0, 1)), sizeof(p->user_id));
+    oc_strlcpy(p->portfolio_id, PQgetvalue(pr, 0, 2), strlen(PQgetvalue(pr, 0, 2)), sizeof(p->portfolio_id));
+    if (r->authn.is_session) {
+        p->kind = OC_AUTH_SESSION;
+        oc_strlcpy(p->csrf, PQgetvalue(pr, 0, 3), strlen(PQgetvalue(pr, 0, 3)), sizeof(p->csrf));
+        json_t *arr = json_loads(PQgetvalue(pr, 0, 4), 0, NULL);
+        size_t n = json_array_size(arr);
+        e->brands = n > 0 ? calloc(n, sizeof(oc_brand_role_t)) : NULL;
+        for (size_t i = 0; i < n; i++) {
+            json_t *pair = json_array_get(arr, i);
+            const char *bid = json_string_value(json_array_get(pair, 0));
+            oc_role_t role = oc_role_parse(json_string_value(json_array_get(pair, 1)));
+            if (bid == NULL) {
+                if (role == OC_ROLE_PORTFOLIO_ADMIN)
+                    p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
+                continue;
+            }
+            oc_strlcpy(e->brands[e->nbrands].brand_id, bid, strlen(bid), 37);
+            e->brands[e->nbrands++].role = role;
+        }
+        json_decref(arr);
+    } else {
+        p->kind = OC_AUTH_TOKEN;
+        const char *scope = oc_db_get(pr, 0, 3);
+        if (scope != NULL)
+            oc_strlcpy(p->scope_brand, scope, strlen(scope), sizeof(p->scope_brand));
+        p->token_role = oc_role_parse(PQgetvalue(pr, 0, 4));
+        if (p->token_role == OC_ROLE_PORTFOLIO_ADMIN && scope == NULL)
+            p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
+    }
+    r->auth = *p;
+    copy_brands_to_request(r, e);
+    continue_with_principal(r);
+}
+
+static const char *cookie_value(oc_req_t *r, const char *name, size_t *len)
+{
+    const char *h = oc_req_header(r, "cookie");
+    if (h == NULL)
+        return NULL;
+    size_t nl = strlen(name);
+    for (const char *p = h; *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        if (end == NULL)
+            end = p + strlen(p);
+        if ((size_t)(end - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+            *len = (size_t)(end - p - (ptrdiff_t)nl - 1);
+            return p + nl + 1;
+        }
+        p = end;
+    }
+    return NULL;
+}
 
 void oc_auth_dispatch(oc_req_t *r)
 {
-    oc_resp_header(r, "www-authenticate", "Bearer");
-    oc_respond_error(r, 401, "unauthenticated", "authentication required", NULL);
+    const char *authz = oc_req_header(r, "authorization"), *tok = NULL;
+    size_t toklen = 0;
+    if (authz != NULL) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0) {
+            unauthenticated(r, "use Authorization: Bearer <token>");
+            return;
+        }
+        tok = authz + 7;
+        toklen = strlen(tok);
+        if (!oc_token_well_formed(tok, toklen, "oct")) {
+            unauthenticated(r, "invalid or revoked token");
+            return;
+        }
+    } else if ((tok = cookie_value(r, OC_SESSION_COOKIE, &toklen)) != NULL) {
+        r->authn.is_session = 1;
+        if (!oc_token_well_formed(tok, toklen, "ocs")) {
+            unauthenticated(r, "session expired or invalid; sign in again");
+            return;
+        }
+    } else {
+        unauthenticated(r, "authentication required");
+        return;
+    }
+    oc_token_hash_hex(tok, toklen, r->authn.key);
+
+    auth_cache_t *c = cache_of(r->thread);
+    principal_entry_t *e = &c->principals[slot_of(r->authn.key)];
+    if (strcmp(e->key, r->authn.key) == 0 && e->epoch == atomic_load(&auth_epoch) && e->expires_us > oc_mono_us()) {
+        r->auth = e->p;
+        copy_brands_to_request(r, e);
+        continue_with_principal(r);
+        return;
+    }
+    oc_db_tx_t tx = {.nsteps = 2};
+    char idle[16];
+    snprintf(idle, sizeof(idle), "%d", oc_config.session_idle_minutes);
+    if (r->authn.is_session) {
+        tx.steps[0].stmt = &auth_session;
+        tx.steps[0].params[0] = r->authn.key;
+        tx.steps[0].params[1] = idle;
+        tx.steps[1].stmt = &auth_session_touch;
+        tx.steps[1].params[0] = r->authn.key;
+    } else {
+        tx.steps[0].stmt = &auth_token;
+        tx.steps[0].params[0] = r->authn.key;
+        tx.steps[1].stmt = &auth_token_touch;
+        tx.steps[1].params[0] = r->authn.key;
+    }
+    int rc = oc_db_run(r->thread->db, &tx, on_principal, r);
+    if (rc != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+/* --- target resolution and the permission check ------------------------------ */
+
+static void authorize(oc_req_t *r, oc_role_t role)
+{
+    r->auth.role = role;
+    if (!oc_role_allows(role, r->route->perm)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "your role (%s) may not do this; it needs %s permission", oc_role_name(role),
+                 oc_perm_name(r->route->perm));
+        oc_respond_error(r, 403, "forbidden", msg, NULL);
+        return;
+    }
+    r->route->handler(r);
+}
+
+static void resolve_brand_with_portfolio(oc_req_t *r, const char *bid, const char *portfolio)
+{
+    if (portfolio == NULL || portfolio[0] == '\0' || strcmp(portfolio, r->auth.portfolio_id) != 0) {
+        not_found(r, "brand");
+        return;
+    }
+    oc_role_t role = oc_auth_role_for_brand(r, bid);
+    if (role == OC_ROLE_NONE) {
+        not_found(r, "brand");
+        return;
+    }
+    oc_strlcpy(r->tenant, bid, strlen(bid), sizeof(r->tenant));
+    oc_strlcpy(r->portfolio, portfolio, strlen(portfolio), sizeof(r->portfolio));
+    authorize(r, role);
+}
+
+static void on_brand_dir(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    const char *bid = oc_req_param(r, "bid");
+    const char *portfolio = oc_db_get(res->results[0], 0, 0);
+    auth_cache_t *c = cache_of(r->thread);
+    brand_entry_t *b = &c->brands[slot_of(bid)];
+    oc_strlcpy(b->brand_id, bid, strlen(bid), sizeof(b->brand_id));
+    oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
+    b->epoch = atomic_load(&auth_epoch);
+    b->expires_us = oc_mono_us() + CACHE_TTL_US;
+    resolve_brand_with_portfolio(r, bid, portfolio);
+}
+
+static void continue_with_principal(oc_req_t *r)
+{
+    /* CSRF: a cookie-authenticated write must echo the session's token. */
+    if (r->auth.kind == OC_AUTH_SESSION && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        const char *sent = oc_req_header(r, "x-csrf-token");
+        if (sent == NULL || !oc_secure_streq(sent, r->auth.csrf)) {
+            oc_respond_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header", NULL);
+            return;
+        }
+    }
+    const char *bid = oc_req_param(r, "bid"), *pid = oc_req_param(r, "pid");
+    if (bid != NULL) {
+        if (!oc_is_uuid(bid, strlen(bid))) {
+            not_found(r, "brand");
+            return;
+        }
+        /* Quick refusals that need no lookup. */
+        if (oc_auth_role_for_brand(r, bid) == OC_ROLE_NONE && r->auth.portfolio_role != OC_ROLE_PORTFOLIO_ADMIN &&
+            !(r->auth.kind == OC_AUTH_TOKEN && r->auth.scope_brand[0] == '\0')) {
+            not_found(r, "brand");
+            return;
+        }
+        auth_cache_t *c = cache_of(r->thread);
+        brand_entry_t *b = &c->brands[slot_of(bid)];
+        if (strcmp(b->brand_id, bid) == 0 && b->epoch == atomic_load(&auth_epoch) && b->expires_us > oc_mono_us()) {
+            resolve_brand_with_portfolio(r, bid, b->portfolio_id);
+            return;
+        }
+        const char *params[1] = {bid};
+        if (oc_db_exec(r->thread->db, NULL, &auth_brand_dir, params, on_brand_dir, r) != 0)
+            oc_respond_unavailable(r, "the database");
+        return;
+    }
+    if (pid != NULL) {
+        if (strcmp(pid, r->auth.portfolio_id) != 0) {
+            not_found(r, "portfolio");
+            return;
+        }
+        oc_strlcpy(r->portfolio, pid, strlen(pid), sizeof(r->portfolio));
+        oc_role_t role = OC_ROLE_NONE;
+        if (r->auth.kind == OC_AUTH_TOKEN) {
+            if (r->auth.scope_brand[0] != '\0') {
+                oc_respond_error(r, 403, "forbidden", "this token is scoped to one brand", NULL);
+                return;
+            }
+            role = r->auth.token_role;
+        } else if (r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN) {
+            role = OC_ROLE_PORTFOLIO_ADMIN;
+        } else {
+            /* Non-admins act on the portfolio with their best brand role;
+             * handlers narrow lists to the brands they hold. */
+            for (int i = 0; i < r->auth.nbrands; i++)
+                if (r->auth.brands[i].role > role)
+                    role = r->auth.brands[i].role;
+            if (role == OC_ROLE_NONE)
+                role = OC_ROLE_VIEWER;
+        }
+        authorize(r, role);
+        return;
+    }
+    authorize(r, r->auth.kind == OC_AUTH_TOKEN            ? r->auth.token_role
+                 : r->auth.portfolio_role != OC_ROLE_NONE ? r->auth.portfolio_role
+                                                          : OC_ROLE_VIEWER);
 }

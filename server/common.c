@@ -87,6 +87,23 @@ void oc_strlcpy(char *dst, const char *src, size_t len, size_t cap)
     dst[len] = '\0';
 }
 
+void oc_uuid_v4(char out[37])
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
+    raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[raw[i] >> 4];
+        out[o++] = hex[raw[i] & 15];
+    }
+    out[o] = '\0';
+}
+
 int oc_is_uuid(const char *s, size_t len)
 {
     if (len != 36)

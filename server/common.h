@@ -45,6 +45,9 @@ int oc_strieq(const char *s, size_t len, const char *lit);
 /** Copies at most cap-1 bytes of src (len bytes) into dst and NUL-terminates. */
 void oc_strlcpy(char *dst, const char *src, size_t len, size_t cap);
 
+/** Writes a random (version 4) UUID, lower-case, into out[37]. */
+void oc_uuid_v4(char out[37]);
+
 /** Returns 1 when `s` is a canonical lower-case UUID string (36 chars). */
 int oc_is_uuid(const char *s, size_t len);
 

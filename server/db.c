@@ -479,13 +479,14 @@ static void complete(conn_t *c)
         res.code = OC_EIO;
         memcpy(res.sqlstate, c->sqlstate, sizeof(res.sqlstate));
         res.detail = errmsg;
-        /* 23xxx integrity violations and 40001/40P01 are conflicts the caller may map to 409. */
+        /* 23xxx integrity violations and 40001/40P01 are conflicts the caller may map to 409;
+         * 57P (shutdown) and 08 (connection) are outages, but 08P01 is a protocol error: a bug. */
         if (strncmp(c->sqlstate, "23", 2) == 0 || strcmp(c->sqlstate, "40001") == 0 ||
             strcmp(c->sqlstate, "40P01") == 0)
             res.code = OC_ECONFLICT;
         if (strcmp(c->sqlstate, "57014") == 0)
             res.code = OC_ETIMEDOUT;
-        if (strncmp(c->sqlstate, "57P", 3) == 0 || strncmp(c->sqlstate, "08", 2) == 0)
+        if (strncmp(c->sqlstate, "57P", 3) == 0 || (strncmp(c->sqlstate, "08", 2) == 0 && strcmp(c->sqlstate, "08P01")))
             res.code = OC_EUNAVAIL;
         oc_metric_add(&m_tx_err, 1);
     } else {
@@ -738,4 +739,51 @@ long long oc_db_get_ll(const PGresult *r, int row, int col, long long dflt)
 {
     const char *v = oc_db_get(r, row, col);
     return v != NULL ? strtoll(v, NULL, 10) : dflt;
+}
+
+json_t *oc_db_json(const PGresult *r, int row, int col)
+{
+    const char *v = oc_db_get(r, row, col);
+    return v != NULL ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+json_t *oc_db_json_rows(const PGresult *r, int col)
+{
+    json_t *arr = json_array();
+    int n = r != NULL ? PQntuples(r) : 0;
+    for (int i = 0; i < n; i++) {
+        json_t *v = oc_db_json(r, i, col);
+        json_array_append_new(arr, v != NULL ? v : json_null());
+    }
+    return arr;
+}
+
+extern oc_db_stmt_t *const __start_oc_db_stmts[];
+extern oc_db_stmt_t *const __stop_oc_db_stmts[];
+
+oc_db_stmt_t *const *oc_db_all_statements(size_t *n)
+{
+    *n = (size_t)(__stop_oc_db_stmts - __start_oc_db_stmts);
+    return __start_oc_db_stmts;
+}
+
+int oc_db_count_params(const char *sql)
+{
+    int max = 0;
+    char quote = 0;
+    for (const char *p = sql; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            continue;
+        }
+        if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '$' && p[1] >= '1' && p[1] <= '9') {
+            int v = (int)strtol(p + 1, NULL, 10);
+            if (v > max)
+                max = v;
+        }
+    }
+    return max;
 }

@@ -21,6 +21,7 @@
 #ifndef OC_DB_H
 #define OC_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdatomic.h>
 
@@ -36,7 +37,20 @@ typedef struct oc_db_stmt {
     _Atomic int index; /* assigned on first use; 0 = not yet */
 } oc_db_stmt_t;
 
-#define OC_DB_STMT(var, nparams_, sql_) static oc_db_stmt_t var = {#var, sql_, nparams_, 0}
+/*
+ * Declares a statement.  Every statement is also listed in the "oc_db_stmts"
+ * link section, so `onecount util check-sql` (and the test suite) can
+ * prepare all of them against the real schema.
+ */
+#define OC_DB_STMT(var, nparams_, sql_)                                                                                \
+    static oc_db_stmt_t var = {#var, sql_, nparams_, 0};                                                               \
+    static oc_db_stmt_t *const var##_registered __attribute__((used, section("oc_db_stmts"))) = &var
+
+/** Every statement of the program (from the link section); sets *n. */
+oc_db_stmt_t *const *oc_db_all_statements(size_t *n);
+
+/** Highest $N placeholder in `sql` (ignores quoted text). */
+int oc_db_count_params(const char *sql);
 
 typedef struct oc_db_pool oc_db_pool_t;
 
@@ -97,5 +111,9 @@ void oc_db_metrics_init(void);
 /* Helpers over a PGresult row: NULL-safe accessors. */
 const char *oc_db_get(const PGresult *r, int row, int col); /* NULL for SQL NULL */
 long long oc_db_get_ll(const PGresult *r, int row, int col, long long dflt);
+/** Parses a json/jsonb column (new reference; NULL for SQL NULL or bad JSON). */
+json_t *oc_db_json(const PGresult *r, int row, int col);
+/** Array of every row's json column `col` (new reference). */
+json_t *oc_db_json_rows(const PGresult *r, int col);
 
 #endif

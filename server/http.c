@@ -71,6 +71,24 @@ char *oc_req_strdup(oc_req_t *r, const char *s, size_t len)
     return d;
 }
 
+struct disposer {
+    void (*fn)(void *);
+    void *p;
+};
+
+static void run_disposer(void *mem)
+{
+    struct disposer *d = mem;
+    d->fn(d->p);
+}
+
+void oc_req_dispose_later(oc_req_t *r, void (*fn)(void *), void *p)
+{
+    struct disposer *d = h2o_mem_alloc_shared(&r->pool, sizeof(*d), run_disposer);
+    d->fn = fn;
+    d->p = p;
+}
+
 const char *oc_req_param(const oc_req_t *r, const char *name)
 {
     for (int i = 0; i < r->nparams; i++)
@@ -628,6 +646,9 @@ static oc_thread_t *thread_create(int index)
 
 static void thread_destroy(oc_thread_t *th)
 {
+    for (size_t i = 0; i < OC_ARRAY_SIZE(th->modules); i++)
+        if (th->modules[i].p != NULL && th->modules[i].dispose != NULL)
+            th->modules[i].dispose(th->modules[i].p);
     oc_db_pool_destroy(th->db);
     oc_redis_destroy(th->redis);
     oc_work_receiver_dispose(&th->work);

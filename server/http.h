@@ -37,7 +37,10 @@ typedef struct oc_thread {
     int inflight;         /* API requests accepted and not yet answered */
     int drained;          /* set at shutdown when every connection closed in time */
     h2o_linklist_t conns; /* client connections, tracked for shutdown */
-    void *modules[8];     /* per-thread state of domain modules (caches); see OC_MODULE_* */
+    struct {
+        void *p;
+        void (*dispose)(void *p);
+    } modules[8]; /* per-thread state of domain modules (caches); see OC_MODULE_*, freed with the thread */
 } oc_thread_t;
 
 /* Roles, in the order memberships store them. */
@@ -49,7 +52,13 @@ typedef enum {
     OC_ROLE_PORTFOLIO_ADMIN,
 } oc_role_t;
 
-/** Who is calling, filled by authentication (NULL-filled for public routes). */
+/** A brand the caller holds a role in (from memberships). */
+typedef struct oc_brand_role {
+    char brand_id[37];
+    oc_role_t role;
+} oc_brand_role_t;
+
+/** Who is calling, filled by authentication (zero-filled for public routes). */
 typedef struct oc_principal {
     enum { OC_AUTH_NONE = 0, OC_AUTH_SESSION, OC_AUTH_TOKEN } kind;
     char user_id[37];         /* the user (for tokens: the creator) */
@@ -60,7 +69,12 @@ typedef struct oc_principal {
     oc_role_t token_role;     /* tokens: the role granted to the token */
     char csrf[65];            /* sessions: the CSRF token bound to the session */
     oc_role_t role;           /* effective role for the brand or portfolio in the path */
+    int nbrands;              /* sessions: the user's per-brand roles, in the request pool */
+    oc_brand_role_t *brands;
 } oc_principal_t;
+
+/* Slots of oc_thread_t.modules[]: per-thread state owned by one module each. */
+enum { OC_MODULE_AUTH = 0, OC_MODULE_LEDGER, OC_MODULE_HOLDS };
 
 #define OC_MAX_PATH_PARAMS 6
 
@@ -80,6 +94,10 @@ struct oc_req {
     h2o_iovec_t raw; /* request body copied into pool */
     char *query;     /* raw query string (after '?') in pool, or NULL */
     oc_principal_t auth;
+    struct {
+        char key[65]; /* SHA-256 of the presented credential */
+        int is_session;
+    } authn;         /* authentication's own working state */
     char tenant[37]; /* brand in the path, once resolved (for logs and RLS) */
     char portfolio[37];
     char method[8];
@@ -90,7 +108,7 @@ struct oc_req {
         const char *name, *value;
     } headers[8];
     int nheaders;
-    void *state; /* the handler's own state; freed by state_free after the response */
+    void *state; /* the handler's own state (middleware never uses it); freed by state_free */
     void (*state_free)(void *);
     struct req_guard *guard;
     int remote_is_tls;
@@ -135,6 +153,8 @@ const char *oc_req_header(oc_req_t *r, const char *name);
 /** Allocates from the request pool (lives until the response is sent). */
 void *oc_req_alloc(oc_req_t *r, size_t n);
 char *oc_req_strdup(oc_req_t *r, const char *s, size_t len);
+/** Runs fn(p) when the request is freed (after its response): for json_t, PGresult and the like. */
+void oc_req_dispose_later(oc_req_t *r, void (*fn)(void *), void *p);
 
 /* --- the server --- */
 

@@ -2,6 +2,7 @@
  * main.c — the `onecount` executable: one binary, one subcommand per process role.
  */
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -11,11 +12,13 @@
 #include <unistd.h>
 
 #include "adapters/sim/sim.h"
+#include "server/admin.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
 #include "server/router.h"
+#include "tenants/identity.h"
 
 extern int oc_expected_migration;
 
@@ -33,6 +36,7 @@ static int cmd_serve(int argc, char **argv)
         oc_log_error("cannot read migrations folder %s", oc_config.migrations_dir);
         return 1;
     }
+    oc_identity_init();
     return oc_serve_main();
 }
 
@@ -51,11 +55,49 @@ static int cmd_routes(int argc, char **argv)
     return 0;
 }
 
-/* Prints a currently free loopback TCP port (for scripts that start services). */
+/* Prepares every SQL statement of the program against the database: a typo
+ * or a wrong parameter count fails here rather than on a rare code path. */
+static int check_sql(void)
+{
+    if (oc_config_load(&oc_config, NULL, stderr) != 0)
+        return 2;
+    PGconn *pg = PQconnectdb(oc_config.database_url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "check-sql: cannot connect: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return 1;
+    }
+    size_t n;
+    oc_db_stmt_t *const *all = oc_db_all_statements(&n);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int used = oc_db_count_params(all[i]->sql);
+        if (used != all[i]->nparams) {
+            fprintf(stderr, "check-sql: %s declares %d parameters but uses $%d\n", all[i]->name, all[i]->nparams, used);
+            bad++;
+            continue;
+        }
+        PGresult *res = PQprepare(pg, all[i]->name, all[i]->sql, all[i]->nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "check-sql: %s: %s", all[i]->name, PQresultErrorMessage(res));
+            bad++;
+        }
+        PQclear(res);
+    }
+    PQfinish(pg);
+    printf("%zu statements, %d bad\n", n, bad);
+    oc_config_free(&oc_config);
+    return bad == 0 ? 0 : 1;
+}
+
+/* Helpers for scripts and tests: free-port prints a currently free loopback
+ * TCP port; check-sql prepares every statement against the database. */
 static int cmd_util(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "check-sql") == 0)
+        return check_sql();
     if (argc < 2 || strcmp(argv[1], "free-port") != 0) {
-        fprintf(stderr, "usage: onecount util free-port\n");
+        fprintf(stderr, "usage: onecount util free-port | check-sql\n");
         return 2;
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -77,12 +119,18 @@ static int cmd_sim(int argc, char **argv)
     return oc_sim_main(argc, argv);
 }
 
+static int cmd_admin(int argc, char **argv)
+{
+    return oc_admin_main(argc, argv);
+}
+
 static const subcommand_t subcommands[] = {
     {"serve", cmd_serve, 1, "run the HTTP API and the web console"},
     {"migrate", cmd_migrate, 1, "apply migrations/NNNN_*.sql in order (--status lists pending ones)"},
     {"sim", cmd_sim, 1, "run the Shopify, Amazon and Walmart simulators"},
+    {"admin", cmd_admin, 1, "create-portfolio, create-user"},
     {"routes", cmd_routes, 0, "print the API route table as JSON"},
-    {"util", cmd_util, 0, "helpers for scripts: free-port"},
+    {"util", cmd_util, 0, "helpers for scripts: free-port, check-sql"},
 };
 
 static void usage(FILE *out)

@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *const perm_names[] = {"public",   "authenticated", "read", "inventory",
-                                         "channels", "members",       "admin"};
+static const char *const perm_names[] = {"public", "authenticated", "read", "inventory", "channels", "manage", "admin"};
 
 const char *oc_perm_name(oc_perm_t p)
 {

@@ -22,7 +22,7 @@ typedef enum {
     OC_PERM_READ,          /* viewer and up, on the brand or portfolio in the path */
     OC_PERM_INVENTORY,     /* operator and up */
     OC_PERM_CHANNELS,      /* brand owner and portfolio admin: connections, credentials */
-    OC_PERM_MEMBERS,       /* brand owner (own brand) and portfolio admin: members, tokens */
+    OC_PERM_MANAGE,        /* brand owner (own brand) and portfolio admin: settings, members, tokens */
     OC_PERM_ADMIN,         /* portfolio admin */
 } oc_perm_t;
 

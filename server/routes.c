@@ -1,18 +1,73 @@
 /*
  * routes.c — the route table: every endpoint of the API, one row each.
  *
- * Keep it sorted by resource.  A row's `perm` is checked against the
- * caller's role by tenants/roles.c before the handler runs; routes whose
- * pattern contains {bid} are brand-scoped and take part in the tenancy
- * sweep of the test suite automatically.
+ * Grouped by resource.  A row's `perm` is checked against the caller's role
+ * by tenants/roles.c before the handler runs; routes whose pattern contains
+ * {bid} are brand-scoped and take part in the tenancy sweep of the test
+ * suite automatically, {pid} routes in the portfolio sweep.
  */
 #include "server/api.h"
 #include "server/router.h"
 
+#define PUB    OC_PERM_PUBLIC
+#define AUTHN  OC_PERM_AUTHENTICATED
+#define READ   OC_PERM_READ
+#define INV    OC_PERM_INVENTORY
+#define CHAN   OC_PERM_CHANNELS
+#define MANAGE OC_PERM_MANAGE
+#define ADMIN  OC_PERM_ADMIN
+#define NONE   OC_BODY_NONE
+#define JSON   OC_BODY_JSON
+#define CSV    OC_BODY_CSV
+
 oc_route_t oc_routes[] = {
-    {"GET", "/healthz", oc_api_healthz, OC_PERM_PUBLIC, OC_BODY_NONE, "process is up"},
-    {"GET", "/readyz", oc_api_readyz, OC_PERM_PUBLIC, OC_BODY_NONE, "PostgreSQL, Redis and migrations are ready"},
-    {"GET", "/metrics", oc_api_metrics, OC_PERM_PUBLIC, OC_BODY_NONE, "Prometheus metrics"},
-    {"GET", "/api/v1", oc_api_index, OC_PERM_PUBLIC, OC_BODY_NONE, "API index and version"},
+    /* operations */
+    {"GET", "/healthz", oc_api_healthz, PUB, NONE, "process is up"},
+    {"GET", "/readyz", oc_api_readyz, PUB, NONE, "PostgreSQL, Redis and migrations are ready"},
+    {"GET", "/metrics", oc_api_metrics, PUB, NONE, "Prometheus metrics"},
+    {"GET", "/api/v1", oc_api_index, PUB, NONE, "API index and version"},
+
+    /* identity */
+    {"POST", "/api/v1/auth/login", oc_api_login, PUB, JSON, "sign in; sets the session cookie"},
+    {"POST", "/api/v1/auth/logout", oc_api_logout, AUTHN, JSON, "end this browser session"},
+    {"GET", "/api/v1/me", oc_api_me, AUTHN, NONE, "the caller, its portfolio and roles"},
+    {"POST", "/api/v1/invitations/accept", oc_api_invitation_accept, PUB, JSON, "accept an invitation"},
+
+    /* portfolio */
+    {"GET", "/api/v1/portfolios/{pid}", oc_api_portfolio_get, READ, NONE, "the portfolio"},
+    {"GET", "/api/v1/portfolios/{pid}/brands", oc_api_brands_list, READ, NONE, "brands the caller can see"},
+    {"POST", "/api/v1/portfolios/{pid}/brands", oc_api_brand_create, ADMIN, JSON, "create a brand"},
+    {"GET", "/api/v1/portfolios/{pid}/members", oc_api_portfolio_members, ADMIN, NONE, "every user of the portfolio"},
+    {"DELETE", "/api/v1/portfolios/{pid}/members/{uid}", oc_api_portfolio_member_delete, ADMIN, NONE,
+     "disable a user and end its sessions"},
+    {"GET", "/api/v1/portfolios/{pid}/invitations", oc_api_portfolio_invitations, ADMIN, NONE, "invitations"},
+    {"POST", "/api/v1/portfolios/{pid}/invitations", oc_api_portfolio_invite, ADMIN, JSON,
+     "invite an admin, or a member of any brand"},
+    {"DELETE", "/api/v1/portfolios/{pid}/invitations/{iid}", oc_api_portfolio_invitation_revoke, ADMIN, NONE,
+     "revoke an invitation"},
+    {"GET", "/api/v1/portfolios/{pid}/tokens", oc_api_portfolio_tokens, ADMIN, NONE, "portfolio-wide API tokens"},
+    {"POST", "/api/v1/portfolios/{pid}/tokens", oc_api_portfolio_token_create, ADMIN, JSON,
+     "create a portfolio-wide API token (shown once)"},
+    {"DELETE", "/api/v1/portfolios/{pid}/tokens/{tid}", oc_api_portfolio_token_revoke, ADMIN, NONE,
+     "revoke a portfolio-wide token"},
+    {"GET", "/api/v1/portfolios/{pid}/audit", oc_api_portfolio_audit, ADMIN, NONE,
+     "audit log of the portfolio and all its brands"},
+
+    /* brand */
+    {"GET", "/api/v1/brands/{bid}", oc_api_brand_get, READ, NONE, "the brand"},
+    {"PATCH", "/api/v1/brands/{bid}", oc_api_brand_update, MANAGE, JSON, "rename, set time zone, archive"},
+    {"GET", "/api/v1/brands/{bid}/members", oc_api_brand_members, MANAGE, NONE, "members and their roles"},
+    {"PATCH", "/api/v1/brands/{bid}/members/{uid}", oc_api_brand_member_update, MANAGE, JSON, "change a role"},
+    {"DELETE", "/api/v1/brands/{bid}/members/{uid}", oc_api_brand_member_delete, MANAGE, NONE,
+     "remove a member from the brand"},
+    {"GET", "/api/v1/brands/{bid}/invitations", oc_api_brand_invitations, MANAGE, NONE, "invitations to the brand"},
+    {"POST", "/api/v1/brands/{bid}/invitations", oc_api_brand_invite, MANAGE, JSON, "invite someone to the brand"},
+    {"DELETE", "/api/v1/brands/{bid}/invitations/{iid}", oc_api_brand_invitation_revoke, MANAGE, NONE,
+     "revoke an invitation"},
+    {"GET", "/api/v1/brands/{bid}/tokens", oc_api_brand_tokens, MANAGE, NONE, "the brand's API tokens"},
+    {"POST", "/api/v1/brands/{bid}/tokens", oc_api_brand_token_create, MANAGE, JSON,
+     "create an API token for the brand (shown once)"},
+    {"DELETE", "/api/v1/brands/{bid}/tokens/{tid}", oc_api_brand_token_revoke, MANAGE, NONE, "revoke a token"},
+    {"GET", "/api/v1/brands/{bid}/audit", oc_api_brand_audit, READ, NONE, "the brand's audit log"},
 };
 const size_t oc_routes_count = OC_ARRAY_SIZE(oc_routes);

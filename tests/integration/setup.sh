@@ -3,7 +3,8 @@
 # PostgreSQL cluster for integration tests and builds the migrated template
 # database every test file clones.
 set -euo pipefail
-DIR="$1"
+mkdir -p "$1"
+DIR="$(cd "$1" && pwd)"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="${OC_BIN:-$ROOT/build/onecount}"
 "$ROOT/ops/services.sh" start --dir "$DIR" --fast

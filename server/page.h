@@ -1,0 +1,39 @@
+/*
+ * page.h — the one pagination helper: `?limit=&cursor=` in, `{"items":[…],
+ * "next_cursor":…}` out.  A cursor is opaque to clients: base64url of a JSON
+ * array holding the sort key of the last item returned.  Handlers fetch
+ * limit + 1 rows to learn whether another page exists.
+ */
+#ifndef OC_PAGE_H
+#define OC_PAGE_H
+
+#include "server/http.h"
+
+#define OC_PAGE_DEFAULT 50
+#define OC_PAGE_MAX     200
+
+typedef struct oc_page {
+    int limit;
+    json_t *after; /* decoded cursor (array of strings), or NULL on the first page; freed with the request */
+    char limit_plus_one[16];
+} oc_page_t;
+
+/**
+ * Reads limit and cursor from the query string.  On a bad value responds 422
+ * naming the parameter and returns -1.  `cursor_len` is the number of key
+ * values a valid cursor holds.
+ */
+int oc_page_parse(oc_req_t *r, oc_page_t *pg, size_t cursor_len);
+
+/** Key value i of the cursor (NULL on the first page). */
+const char *oc_page_after(const oc_page_t *pg, size_t i);
+
+/**
+ * Builds the list response from `items` (stolen).  When items holds more
+ * than pg->limit elements the extra one is dropped and the sort key of the
+ * last kept item, from key_of (a new reference to an array of strings),
+ * becomes next_cursor; otherwise next_cursor is null.
+ */
+json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(json_t *item));
+
+#endif
