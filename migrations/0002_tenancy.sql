@@ -150,17 +150,20 @@ CREATE POLICY tenant_wall ON audit_log USING (tenant_id = ANY (current_tenants()
 -- conditionally (CASE WHEN changed THEN audit_write(…) ELSE true END).
 CREATE FUNCTION audit_write(p_tenant uuid, p_portfolio uuid, p_user uuid, p_token uuid, p_action text,
                             p_object_type text, p_object_id text, p_summary jsonb, p_request_id text)
-    RETURNS boolean LANGUAGE sql VOLATILE AS $$
-    INSERT INTO audit_log (tenant_id, actor_user, actor_token, action, object_type, object_id, summary, request_id)
-        SELECT p_tenant, p_user, p_token, p_action, p_object_type, p_object_id, coalesce(p_summary, '{}'), p_request_id
-        WHERE p_tenant IS NOT NULL;
-    INSERT INTO portfolio_audit (portfolio_id, actor_user, actor_token, action, object_type, object_id, summary,
-                                 request_id)
-        SELECT p_portfolio, p_user, p_token, p_action, p_object_type, p_object_id, coalesce(p_summary, '{}'),
-               p_request_id
-        WHERE p_tenant IS NULL;
-    SELECT true;
-$$;
+    RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF p_tenant IS NOT NULL THEN
+        INSERT INTO audit_log (tenant_id, actor_user, actor_token, action, object_type, object_id, summary, request_id)
+        VALUES (p_tenant, p_user, p_token, p_action, p_object_type, p_object_id, coalesce(p_summary, '{}'),
+                p_request_id);
+    ELSE
+        INSERT INTO portfolio_audit (portfolio_id, actor_user, actor_token, action, object_type, object_id, summary,
+                                     request_id)
+        VALUES (p_portfolio, p_user, p_token, p_action, p_object_type, p_object_id, coalesce(p_summary, '{}'),
+                p_request_id);
+    END IF;
+    RETURN true;
+END $$;
 GRANT EXECUTE ON FUNCTION audit_write(uuid, uuid, uuid, uuid, text, text, text, jsonb, text) TO onecount_app;
 
 GRANT SELECT, INSERT, UPDATE ON portfolios, users, brands, sessions, api_tokens, invitations TO onecount_app;

@@ -51,4 +51,32 @@ void oc_api_portfolio_token_revoke(oc_req_t *r);
 void oc_api_brand_audit(oc_req_t *r);
 void oc_api_portfolio_audit(oc_req_t *r);
 
+/* api_catalog.c */
+void oc_api_skus_list(oc_req_t *r);
+void oc_api_sku_create(oc_req_t *r);
+void oc_api_sku_get(oc_req_t *r);
+void oc_api_sku_update(oc_req_t *r);
+void oc_api_sku_history(oc_req_t *r);
+void oc_api_sku_balance(oc_req_t *r);
+void oc_api_bundle_create(oc_req_t *r);
+void oc_api_bundle_replace(oc_req_t *r);
+void oc_api_movements_list(oc_req_t *r);
+void oc_api_ledger_verify(oc_req_t *r);
+void oc_api_oversells_list(oc_req_t *r);
+void oc_api_oversell_resolve(oc_req_t *r);
+/** Adds the Idempotency-Key step (idem_begin) to a brand POST's transaction; -1 = responded. */
+int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx);
+
+/* api_movements.c */
+void oc_api_movement_post(oc_req_t *r);
+/** Pushes the new balances of a movement's answer into the Redis cache. */
+void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body);
+
+/* api_holds.c */
+void oc_api_hold_create(oc_req_t *r);
+void oc_api_holds_list(oc_req_t *r);
+void oc_api_hold_get(oc_req_t *r);
+void oc_api_hold_confirm(oc_req_t *r);
+void oc_api_hold_release(oc_req_t *r);
+
 #endif

@@ -32,6 +32,7 @@ typedef struct job {
     void *arg;
     int nsteps;
     const char *tenant;
+    const char *step_tenant[OC_DB_MAX_STEPS];
     const oc_db_stmt_t *stmts[OC_DB_MAX_STEPS];
     const char **params[OC_DB_MAX_STEPS];
     uint64_t enqueued_us;
@@ -59,6 +60,7 @@ typedef struct conn {
     int failed;
     char sqlstate[6];
     char *errmsg;
+    char *errdetail;
     unsigned char *prepared; /* bitmap by statement index */
     size_t prepared_len;
 } conn_t;
@@ -182,6 +184,8 @@ static void clear_results(conn_t *c)
     }
     free(c->errmsg);
     c->errmsg = NULL;
+    free(c->errdetail);
+    c->errdetail = NULL;
     c->failed = 0;
     c->sqlstate[0] = '\0';
 }
@@ -387,6 +391,13 @@ static int send_job(conn_t *c, job_t *job)
     }
     for (int i = 0; i < job->nsteps; i++) {
         const oc_db_stmt_t *st = job->stmts[i];
+        if (job->step_tenant[i] != NULL) {
+            const char *p[1] = {job->step_tenant[i]};
+            if (!PQsendQueryParams(pg, "SELECT set_config('app.tenant_id', $1, true)", 1, NULL, p, NULL, NULL, 0))
+                return -1;
+            c->cmds[c->ncmds].kind = CMD_TENANT;
+            c->cmds[c->ncmds++].arg = -1;
+        }
         if (!PQsendQueryPrepared(pg, st->name, st->nparams, job->params[i], NULL, NULL, 0))
             return -1;
         c->cmds[c->ncmds].kind = CMD_STEP;
@@ -445,6 +456,8 @@ static void record_result(conn_t *c, PGresult *r)
             oc_strlcpy(c->sqlstate, ss ? ss : "", ss ? strlen(ss) : 0, sizeof(c->sqlstate));
             const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
             c->errmsg = strdup(msg ? msg : "database error");
+            const char *det = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+            c->errdetail = det != NULL ? strdup(det) : NULL;
         } else if (st == PGRES_PIPELINE_ABORTED && !c->failed) {
             c->failed = 1;
             c->errmsg = strdup("transaction aborted");
@@ -471,14 +484,16 @@ static void complete(conn_t *c)
     PGresult *results[OC_DB_MAX_STEPS];
     memcpy(results, c->results, sizeof(results));
     memset(c->results, 0, sizeof(c->results));
-    char *errmsg = c->errmsg;
+    char *errmsg = c->errmsg, *errdetail = c->errdetail;
     c->errmsg = NULL;
+    c->errdetail = NULL;
     oc_db_result_t res = {0};
     if (c->failed) {
         res.err = "database error";
         res.code = OC_EIO;
         memcpy(res.sqlstate, c->sqlstate, sizeof(res.sqlstate));
         res.detail = errmsg;
+        res.extra = errdetail;
         /* 23xxx integrity violations and 40001/40P01 are conflicts the caller may map to 409;
          * 57P (shutdown) and 08 (connection) are outages, but 08P01 is a protocol error: a bug. */
         if (strncmp(c->sqlstate, "23", 2) == 0 || strcmp(c->sqlstate, "40001") == 0 ||
@@ -500,6 +515,7 @@ static void complete(conn_t *c)
     for (int i = 0; i < OC_DB_MAX_STEPS; i++)
         PQclear(results[i]);
     free(errmsg);
+    free(errdetail);
     if (c->state == C_IDLE)
         conn_dispatch(pool);
 }
@@ -663,6 +679,8 @@ int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg)
     size_t nptr = 0, nbytes = tx->tenant != NULL ? strlen(tx->tenant) + 1 : 0;
     for (int i = 0; i < tx->nsteps; i++) {
         const oc_db_stmt_t *st = tx->steps[i].stmt;
+        if (tx->steps[i].tenant != NULL)
+            nbytes += strlen(tx->steps[i].tenant) + 1;
         if (st == NULL || st->nparams < 0 || st->nparams > OC_DB_MAX_PARAMS)
             return OC_EINVAL;
         nptr += (size_t)st->nparams;
@@ -689,6 +707,13 @@ int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg)
     for (int i = 0; i < tx->nsteps; i++) {
         const oc_db_stmt_t *st = tx->steps[i].stmt;
         job->stmts[i] = st;
+        job->step_tenant[i] = NULL;
+        if (tx->steps[i].tenant != NULL) {
+            size_t l = strlen(tx->steps[i].tenant) + 1;
+            memcpy(str, tx->steps[i].tenant, l);
+            job->step_tenant[i] = str;
+            str += l;
+        }
         job->params[i] = ptrs;
         for (int p = 0; p < st->nparams; p++) {
             const char *v = tx->steps[i].params[p];

@@ -27,7 +27,7 @@
 
 #include "server/loop.h"
 
-#define OC_DB_MAX_STEPS  16
+#define OC_DB_MAX_STEPS  32
 #define OC_DB_MAX_PARAMS 24
 
 typedef struct oc_db_stmt {
@@ -60,6 +60,7 @@ typedef struct oc_db_result {
     int code;           /* 0, or OC_E* (OC_EUNAVAIL, OC_ETIMEDOUT, OC_EIO, OC_ECONFLICT...) */
     char sqlstate[6];   /* SQLSTATE of a server error, else "" */
     const char *detail; /* server's message for a server error, else NULL */
+    const char *extra;  /* the error's DETAIL field, else NULL */
     int nresults;       /* one per step */
     PGresult *const *results;
 } oc_db_result_t;
@@ -72,6 +73,9 @@ typedef struct oc_db_tx {
     struct {
         const oc_db_stmt_t *stmt;
         const char *params[OC_DB_MAX_PARAMS]; /* NULL = SQL NULL */
+        /* When set, the tenant is switched to this one just before the step
+         * (batches of several brands' requests in one transaction). */
+        const char *tenant;
     } steps[OC_DB_MAX_STEPS];
 } oc_db_tx_t;
 

@@ -13,12 +13,15 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "tenants/holds.h"
+#include "tenants/ledger.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -69,6 +72,21 @@ char *oc_req_strdup(oc_req_t *r, const char *s, size_t len)
     memcpy(d, s, len);
     d[len] = '\0';
     return d;
+}
+
+void oc_api_request_hash(oc_req_t *r, char out[65])
+{
+    crypto_hash_sha256_state st;
+    unsigned char md[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)r->method, strlen(r->method));
+    crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path));
+    crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+    if (r->raw.len > 0)
+        crypto_hash_sha256_update(&st, (const unsigned char *)r->raw.base, r->raw.len);
+    crypto_hash_sha256_final(&st, md);
+    sodium_bin2hex(out, 65, md, sizeof(md));
 }
 
 struct disposer {
@@ -278,6 +296,25 @@ void oc_respond_unavailable(oc_req_t *r, const char *what)
 
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
 {
+    /* Idempotency outcomes raised by idem_begin() (migrations/0003). */
+    if (strcmp(res->sqlstate, "OCIDR") == 0 && res->extra != NULL) {
+        int status = atoi(res->extra);
+        const char *body = strchr(res->extra, ' ');
+        oc_resp_header(r, "idempotent-replayed", "true");
+        oc_respond_raw(r, status > 0 ? status : 200, "application/json; charset=utf-8", body ? body + 1 : "{}",
+                       body ? strlen(body + 1) : 2);
+        return;
+    }
+    if (strcmp(res->sqlstate, "OCIDF") == 0) {
+        oc_resp_header(r, "retry-after", "1");
+        oc_respond_error(r, 409, "in_flight", "a request with this Idempotency-Key is in progress", NULL);
+        return;
+    }
+    if (strcmp(res->sqlstate, "OCIDM") == 0) {
+        oc_respond_error(r, 422, "idempotency_mismatch", "this Idempotency-Key was used with a different request",
+                         NULL);
+        return;
+    }
     switch (res->code) {
     case OC_EUNAVAIL:
     case OC_ETIMEDOUT:
@@ -674,6 +711,8 @@ int oc_serve_main(void)
     oc_router_init();
     oc_db_metrics_init();
     oc_redis_metrics_init();
+    oc_holds_init();
+    oc_ledger_init();
     if ((listen_fd = open_listener()) < 0)
         return 1;
     setup_globalconf();
@@ -694,6 +733,7 @@ int oc_serve_main(void)
     pthread_t *tids = calloc((size_t)n, sizeof(pthread_t));
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
+    oc_holds_start_sweeper(oc_server_threads[0]);
     for (int i = 0; i < n; i++)
         pthread_create(&tids[i], NULL, thread_main, oc_server_threads[i]);
     oc_log_fields(OC_LOG_INFO, "serving", json_pack("{s:i, s:s}", "threads", n, "web_dir", oc_config.web_dir));

@@ -74,7 +74,7 @@ typedef struct oc_principal {
 } oc_principal_t;
 
 /* Slots of oc_thread_t.modules[]: per-thread state owned by one module each. */
-enum { OC_MODULE_AUTH = 0, OC_MODULE_LEDGER, OC_MODULE_HOLDS };
+enum { OC_MODULE_AUTH = 0, OC_MODULE_CATALOG, OC_MODULE_LEDGER, OC_MODULE_HOLDS };
 
 #define OC_MAX_PATH_PARAMS 6
 
@@ -150,6 +150,8 @@ const char *oc_req_param(const oc_req_t *r, const char *name);
 const char *oc_req_query(oc_req_t *r, const char *name);
 /** Request header (lower-case name), copied into the pool, or NULL. */
 const char *oc_req_header(oc_req_t *r, const char *name);
+/** SHA-256 (hex) of method, path and body: what an Idempotency-Key is bound to. */
+void oc_api_request_hash(oc_req_t *r, char out[65]);
 /** Allocates from the request pool (lives until the response is sent). */
 void *oc_req_alloc(oc_req_t *r, size_t n);
 char *oc_req_strdup(oc_req_t *r, const char *s, size_t len);

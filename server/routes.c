@@ -69,5 +69,35 @@ oc_route_t oc_routes[] = {
      "create an API token for the brand (shown once)"},
     {"DELETE", "/api/v1/brands/{bid}/tokens/{tid}", oc_api_brand_token_revoke, MANAGE, NONE, "revoke a token"},
     {"GET", "/api/v1/brands/{bid}/audit", oc_api_brand_audit, READ, NONE, "the brand's audit log"},
+
+    /* catalog */
+    {"GET", "/api/v1/brands/{bid}/skus", oc_api_skus_list, READ, NONE, "SKUs with their balances"},
+    {"POST", "/api/v1/brands/{bid}/skus", oc_api_sku_create, INV, JSON, "create a SKU"},
+    {"GET", "/api/v1/brands/{bid}/skus/{code}", oc_api_sku_get, READ, NONE, "one SKU with its balances"},
+    {"PATCH", "/api/v1/brands/{bid}/skus/{code}", oc_api_sku_update, INV, JSON, "retitle, set barcode, archive"},
+    {"GET", "/api/v1/brands/{bid}/skus/{code}/history", oc_api_sku_history, READ, NONE,
+     "every movement of the SKU, newest first"},
+    {"GET", "/api/v1/brands/{bid}/skus/{code}/balance", oc_api_sku_balance, READ, NONE,
+     "the SKU's balance at a moment (?at=)"},
+    {"POST", "/api/v1/brands/{bid}/bundles", oc_api_bundle_create, INV, JSON, "create a bundle from components"},
+    {"PUT", "/api/v1/brands/{bid}/bundles/{code}", oc_api_bundle_replace, INV, JSON, "replace a bundle's components"},
+
+    /* ledger */
+    {"POST", "/api/v1/brands/{bid}/movements", oc_api_movement_post, INV, JSON,
+     "receipt, sale, ship, cancel, return, adjust or count"},
+    {"GET", "/api/v1/brands/{bid}/movements", oc_api_movements_list, READ, NONE, "movements, newest first"},
+    {"GET", "/api/v1/brands/{bid}/ledger/verify", oc_api_ledger_verify, READ, NONE,
+     "replay every movement and compare with the balances"},
+    {"GET", "/api/v1/brands/{bid}/oversells", oc_api_oversells_list, READ, NONE, "oversell incidents"},
+    {"POST", "/api/v1/brands/{bid}/oversells/{oid}/resolve", oc_api_oversell_resolve, INV, JSON,
+     "resolve an oversell incident"},
+
+    /* holds */
+    {"POST", "/api/v1/brands/{bid}/holds", oc_api_hold_create, INV, JSON, "hold units for a short time"},
+    {"GET", "/api/v1/brands/{bid}/holds", oc_api_holds_list, READ, NONE, "holds (active by default)"},
+    {"GET", "/api/v1/brands/{bid}/holds/{hid}", oc_api_hold_get, READ, NONE, "one hold"},
+    {"POST", "/api/v1/brands/{bid}/holds/{hid}/confirm", oc_api_hold_confirm, INV, JSON,
+     "turn a hold into a sale (PostgreSQL decides)"},
+    {"POST", "/api/v1/brands/{bid}/holds/{hid}/release", oc_api_hold_release, INV, JSON, "release a hold's units"},
 };
 const size_t oc_routes_count = OC_ARRAY_SIZE(oc_routes);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { startStack, BIN } from './lib/stack.mjs';
-import { portfolio, brand, member, token, unique } from './lib/world.mjs';
+import { portfolio, brand, member, token, tokenClient, unique } from './lib/world.mjs';
 
 const routes = JSON.parse(execFileSync(BIN, ['routes'], { encoding: 'utf8' }));
 const brandRoutes = routes.filter((r) => r.pattern.includes('{bid}'));
@@ -25,6 +25,13 @@ const bodies = {
   'POST /api/v1/brands/{bid}/invitations': { email: 'swept@example.test', role: 'viewer' },
   'POST /api/v1/brands/{bid}/tokens': { name: 'swept', role: 'viewer' },
   'POST /api/v1/portfolios/{pid}/brands': { name: 'Swept' },
+  'POST /api/v1/brands/{bid}/skus': { code: 'SWEPT' },
+  'PATCH /api/v1/brands/{bid}/skus/{code}': { title: 'Swept' },
+  'POST /api/v1/brands/{bid}/bundles': { code: 'SWEPT-B', components: [{ sku: 'SWEPT', qty: 1 }] },
+  'PUT /api/v1/brands/{bid}/bundles/{code}': { components: [{ sku: 'SWEPT', qty: 1 }] },
+  'POST /api/v1/brands/{bid}/movements': { kind: 'receipt', sku: 'SWEPT', qty: 1 },
+  'POST /api/v1/brands/{bid}/oversells/{oid}/resolve': { resolution: 'written_off' },
+  'POST /api/v1/brands/{bid}/holds': { sku: 'SWEPT', qty: 1 },
   'POST /api/v1/portfolios/{pid}/invitations': { email: 'swept@example.test', role: 'portfolio_admin' },
   'POST /api/v1/portfolios/{pid}/tokens': { name: 'swept', role: 'viewer' },
 };
@@ -35,7 +42,22 @@ async function objects(p, b) {
   const inv = await p.api.post(`/api/v1/brands/${b.id}/invitations`, { email: `${unique('i')}@example.test`, role: 'viewer' });
   const pt = await token(p, null, 'viewer');
   const pinv = await p.api.post(`/api/v1/portfolios/${p.pid}/invitations`, { email: `${unique('pi')}@example.test`, role: 'portfolio_admin' });
-  return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id };
+  // Inventory objects: a SKU and a bundle with codes no other brand has, an oversell incident, a hold.
+  const code = unique('SKU'), bundle = unique('BND');
+  const inv2 = tokenClient(stack.url, (await token(p, b.id, 'operator')).token);
+  assert.equal((await inv2.post(`/api/v1/brands/${b.id}/skus`, { code })).status, 201);
+  assert.equal((await inv2.post(`/api/v1/brands/${b.id}/bundles`, { code: bundle, components: [{ sku: code, qty: 1 }] })).status, 201);
+  await inv2.post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: code, qty: 3 });
+  const sale = await inv2.post(`/api/v1/brands/${b.id}/movements`, { kind: 'sale', sku: code, qty: 4, allow_oversell: true });
+  assert.equal(sale.json.oversells.length, 1);
+  const oid = (await inv2.get(`/api/v1/brands/${b.id}/oversells`)).json.items[0].id;
+  const hold = await inv2.post(`/api/v1/brands/${b.id}/holds`, { sku: code, qty: 1, ttl_seconds: 3600 });
+  await inv2.post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: code, qty: 5 });
+  const hold2 = await inv2.post(`/api/v1/brands/${b.id}/holds`, { sku: code, qty: 1, ttl_seconds: 3600 });
+  assert.equal(hold2.status, 201, hold2.text);
+  await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
+  return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
+    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status };
 }
 
 before(async () => {
@@ -62,17 +84,23 @@ function providerFor(objs, pattern) {
   // Portfolio routes name portfolio-level tokens and invitations with the same parameter names.
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
-    iid: portfolioLevel ? objs.piid : objs.iid };
+    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid };
 }
 
 function randomProvider() {
-  return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID() };
+  return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
+    code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });
 
+// Query strings a route needs to get past validation.
+const queries = {
+  'GET /api/v1/brands/{bid}/skus/{code}/balance': '?at=2030-01-01T00:00:00Z',
+};
+
 async function call(api, route, values) {
-  const path = fill(route.pattern, values);
+  const path = fill(route.pattern, values) + (queries[`${route.method} ${route.pattern}`] || '');
   const body = route.body === 'json' ? (bodies[`${route.method} ${route.pattern}`] || {}) : undefined;
   return api.req(route.method, path, body);
 }

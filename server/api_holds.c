@@ -1,0 +1,561 @@
+/*
+ * api_holds.c — holds: reserve units for a short time, then confirm (a
+ * guarded sale through PostgreSQL) or release; list and read them.
+ *
+ * The fast path reserves in Redis and mirrors to PostgreSQL in batches
+ * (tenants/holds.c); when Redis is down the hold is made in PostgreSQL
+ * directly.  An Idempotency-Key names the hold (its id derives from the
+ * key), so a retried create finds the hold it already made.
+ */
+#include "server/api.h"
+#include "server/page.h"
+#include "tenants/catalog.h"
+#include "tenants/holds.h"
+#include "tenants/ledger.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TTL_DEFAULT 300
+#define TTL_MAX     3600
+
+typedef struct {
+    oc_page_t page;
+    json_t *request; /* [{sku, qty}] */
+    char id[37];
+    char hash[65];
+    int ttl;
+    uint64_t created_ms, expires_ms;
+    int nlines, nskus;
+    long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
+    const oc_sku_ref_t *refs[50];
+    json_t *hold; /* the public JSON of a new hold */
+} hold_t;
+
+static void hold_free(void *p)
+{
+    hold_t *h = p;
+    json_decref(h->request);
+    json_decref(h->hold);
+    free(h);
+}
+
+static hold_t *state(oc_req_t *r)
+{
+    hold_t *h = calloc(1, sizeof(*h));
+    r->state = h;
+    r->state_free = hold_free;
+    return h;
+}
+
+static void iso_time(char *out, uint64_t ms)
+{
+    oc_format_time(out, ms);
+}
+
+/* A hold id from an Idempotency-Key: the same key names the same hold. */
+static void id_from_key(const char *tenant, const char *key, char out[37])
+{
+    unsigned char md[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)tenant, strlen(tenant));
+    crypto_hash_sha256_update(&st, (const unsigned char *)"/hold/", 6);
+    crypto_hash_sha256_update(&st, (const unsigned char *)key, strlen(key));
+    crypto_hash_sha256_final(&st, md);
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x40);
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[md[i] >> 4];
+        out[o++] = hex[md[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+/* --- reading one hold: Redis first (it may not be mirrored yet), then PostgreSQL --- */
+
+OC_DB_STMT(hold_get, 2, "SELECT hold_json(h) FROM holds h WHERE h.tenant_id = $1 AND h.id = $2::uuid");
+
+static void on_hold_row(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *v = oc_db_json(res->results[0], 0, 0);
+    if (v == NULL) {
+        oc_respond_error(r, 404, "not_found", "no such hold", NULL);
+        return;
+    }
+    oc_respond_json(r, r->status ? r->status : 200, v);
+}
+
+/* The JSON stored after the third '|' of a Redis spec. */
+static json_t *spec_json(const char *spec)
+{
+    const char *p = spec;
+    for (int bars = 0; p != NULL && bars < 3; bars++) {
+        p = strchr(p, '|');
+        if (p != NULL)
+            p++;
+    }
+    return p != NULL ? json_loads(p, 0, NULL) : NULL;
+}
+
+static const char *spec_hash(const char *spec, char out[65])
+{
+    const char *p = strchr(spec, '|');
+    p = p ? strchr(p + 1, '|') : NULL;
+    if (p == NULL || strlen(p + 1) < 64)
+        return NULL;
+    memcpy(out, p + 1, 64);
+    out[64] = '\0';
+    return out;
+}
+
+static void on_redis_hold(void *arg, const char *spec)
+{
+    oc_req_t *r = arg;
+    json_t *j = spec != NULL ? spec_json(spec) : NULL;
+    if (j != NULL) {
+        oc_respond_json(r, 200, j);
+        return;
+    }
+    const char *p[] = {r->tenant, oc_req_param(r, "hid")};
+    if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+static int hold_id_param(oc_req_t *r)
+{
+    const char *id = oc_req_param(r, "hid");
+    if (!oc_is_uuid(id, strlen(id))) {
+        oc_respond_error(r, 404, "not_found", "no such hold", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void oc_api_hold_get(oc_req_t *r)
+{
+    if (hold_id_param(r) != 0)
+        return;
+    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_redis_hold, r);
+}
+
+/* --- create ------------------------------------------------------------------------ */
+
+OC_DB_STMT(hold_create_pg_stmt, 8, "SELECT hold_create_pg($1, $2::uuid, $3::jsonb, $4, $5, $6, $7, $8)");
+
+static void on_pg_created(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    if (res->err != NULL) {
+        if (strcmp(res->sqlstate, "23505") == 0) {
+            /* The key already made this hold. */
+            oc_resp_header(r, "idempotent-replayed", "true");
+            r->status = 201;
+            const char *p[] = {r->tenant, h->id};
+            if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
+                oc_respond_unavailable(r, "the database");
+            return;
+        }
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *o = oc_db_json(res->results[0], 0, 0);
+    int status = (int)json_integer_value(json_object_get(o, "status"));
+    json_t *body = json_incref(json_object_get(o, "body"));
+    json_decref(o);
+    oc_respond_json(r, status ? status : 500, body);
+}
+
+static void create_in_pg(oc_req_t *r)
+{
+    hold_t *h = r->state;
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", h->ttl);
+    char *req = json_dumps(h->request, JSON_COMPACT);
+    const char *p[] = {r->tenant,
+                       h->id,
+                       req,
+                       ttl,
+                       json_string_value(json_object_get(r->body, "reference")),
+                       r->auth.user_id[0] ? r->auth.user_id : NULL,
+                       r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
+                       r->request_id};
+    int rc = oc_db_exec(r->thread->db, r->tenant, &hold_create_pg_stmt, p, on_pg_created, r);
+    free(req);
+    if (rc != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+static void on_duplicate(void *arg, const char *spec)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    char stored[65];
+    if (spec != NULL && spec_hash(spec, stored) != NULL && strcmp(stored, h->hash) != 0) {
+        oc_respond_error(r, 422, "idempotency_mismatch", "this Idempotency-Key was used with a different request",
+                         NULL);
+        return;
+    }
+    oc_resp_header(r, "idempotent-replayed", "true");
+    json_t *j = spec != NULL ? spec_json(spec) : NULL;
+    if (j != NULL) {
+        oc_respond_json(r, 201, j);
+        return;
+    }
+    r->status = 201;
+    const char *p[] = {r->tenant, h->id};
+    if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    switch (out->result) {
+    case OC_RESERVE_OK: {
+        json_t *comps = json_array();
+        for (int i = 0; i < h->nskus; i++)
+            json_array_append_new(
+                comps, json_pack("{s:I, s:I}", "sku_id", (json_int_t)h->sku[i], "qty", (json_int_t)h->qty[i]));
+        json_t *m = json_pack("{s:s, s:o, s:O, s:I, s:I}", "id", h->id, "lines", comps, "request", h->request,
+                              "created_ms", (json_int_t)h->created_ms, "expires_ms", (json_int_t)h->expires_ms);
+        if (json_object_get(r->body, "reference") != NULL)
+            json_object_set(m, "reference", json_object_get(r->body, "reference"));
+        oc_holds_mirror(r->thread, r->tenant, m);
+        oc_respond_json(r, 201, json_incref(h->hold));
+        return;
+    }
+    case OC_RESERVE_INSUFFICIENT: {
+        char msg[200];
+        const char *code = "a SKU";
+        for (int i = 0; i < h->nlines; i++) {
+            const oc_sku_ref_t *ref = h->refs[i];
+            int hit = ref->sku_id == out->short_sku_id;
+            for (int k = 0; ref->is_bundle && k < ref->ncomp; k++)
+                hit |= ref->comp[k].sku_id == out->short_sku_id;
+            if (hit)
+                code = json_string_value(json_object_get(json_array_get(h->request, i), "sku"));
+        }
+        snprintf(msg, sizeof(msg), "%s has %lld available for holds", code, out->available > 0 ? out->available : 0);
+        oc_respond_error(r, 409, "insufficient_stock", msg, "lines");
+        return;
+    }
+    case OC_RESERVE_DUPLICATE: oc_holds_get_redis(r->thread, r->tenant, h->id, on_duplicate, r); return;
+    case OC_RESERVE_UNAVAILABLE:
+    case OC_RESERVE_ERROR:
+        create_in_pg(r); /* Redis is an accelerator: PostgreSQL decides alone */
+        return;
+    }
+}
+
+static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *const *refs)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    if (err != NULL) {
+        oc_respond_db_error(r, err);
+        return;
+    }
+    long long qty[50];
+    for (int i = 0; i < h->nlines; i++) {
+        json_t *l = json_array_get(h->request, i);
+        if (refs[i] == NULL) {
+            char msg[120], field[32];
+            snprintf(msg, sizeof(msg), "no SKU %s in this brand", json_string_value(json_object_get(l, "sku")));
+            snprintf(field, sizeof(field), "lines[%d].sku", i);
+            oc_respond_error(r, 422, "unknown_sku", msg, field);
+            return;
+        }
+        if (refs[i]->is_bundle && refs[i]->ncomp == 0) {
+            oc_respond_error(r, 422, "empty_bundle", "this bundle has no components", "lines");
+            return;
+        }
+        h->refs[i] = refs[i];
+        qty[i] = (long long)json_integer_value(json_object_get(l, "qty"));
+    }
+    h->nskus = oc_catalog_expand(h->refs, qty, h->nlines, h->sku, h->qty, OC_HOLD_MAX_SKUS);
+    if (h->nskus < 0) {
+        oc_respond_error(r, 422, "invalid", "a hold covers at most 32 distinct SKUs", "lines");
+        return;
+    }
+    /* The public JSON, kept in Redis with the hold for reads and replays. */
+    char created[32], expires[32];
+    iso_time(created, h->created_ms);
+    iso_time(expires, h->expires_ms);
+    json_t *comps = json_array();
+    for (int i = 0; i < h->nskus; i++)
+        json_array_append_new(comps,
+                              json_pack("{s:I, s:I}", "sku_id", (json_int_t)h->sku[i], "qty", (json_int_t)h->qty[i]));
+    h->hold = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s, s:s, s:n}", "id", h->id, "state", "active", "lines", h->request,
+                        "components", comps, "reference",
+                        json_object_get(r->body, "reference") ? json_incref(json_object_get(r->body, "reference"))
+                                                              : json_null(),
+                        "created_at", created, "expires_at", expires, "ended_at");
+    char *js = json_dumps(h->hold, JSON_COMPACT);
+    oc_buf_t extra = {0};
+    oc_buf_printf(&extra, "%s|%s", h->hash, js);
+    free(js);
+    oc_holds_reserve_ex(r->thread, r->tenant, h->id, h->sku, h->qty, h->nskus, h->expires_ms, oc_buf_cstr(&extra),
+                        on_reserved, r);
+    oc_buf_free(&extra);
+}
+
+void oc_api_hold_create(oc_req_t *r)
+{
+    static const oc_field_t fields[] = {
+        {"lines", OC_F_ARRAY, 0, 1, 50},       {"sku", OC_F_STRING, 0, 1, 64},
+        {"qty", OC_F_INT, 0, 1, 1000000000},   {"ttl_seconds", OC_F_INT, 0, 1, TTL_MAX},
+        {"reference", OC_F_STRING, 0, 1, 200}, {NULL},
+    };
+    if (oc_req_validate(r, fields) != 0)
+        return;
+    json_t *lines = json_object_get(r->body, "lines");
+    if ((lines != NULL) == (json_object_get(r->body, "sku") != NULL) ||
+        (lines == NULL && json_object_get(r->body, "qty") == NULL)) {
+        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty", "lines");
+        return;
+    }
+    hold_t *h = state(r);
+    h->request = lines != NULL ? json_incref(lines)
+                               : json_pack("[{s:O, s:O}]", "sku", json_object_get(r->body, "sku"), "qty",
+                                           json_object_get(r->body, "qty"));
+    size_t i;
+    json_t *l;
+    json_array_foreach(h->request, i, l)
+    {
+        static const oc_field_t lf[] = {{"sku", OC_F_STRING, 1, 1, 64}, {"qty", OC_F_INT, 1, 1, 1000000000}, {NULL}};
+        oc_json_error_t err;
+        char field[48];
+        if (!json_is_object(l) || oc_json_validate(l, lf, &err) != 0) {
+            snprintf(field, sizeof(field), "lines[%zu]%s%s", i, json_is_object(l) ? "." : "",
+                     json_is_object(l) ? err.field : "");
+            oc_respond_error(r, 422, "invalid", json_is_object(l) ? err.message : "each line is {sku, qty}", field);
+            return;
+        }
+    }
+    h->nlines = (int)json_array_size(h->request);
+    h->ttl = (int)oc_json_int(r->body, "ttl_seconds", TTL_DEFAULT);
+    h->created_ms = oc_now_ms();
+    h->expires_ms = h->created_ms + (uint64_t)h->ttl * 1000;
+    oc_api_request_hash(r, h->hash);
+    if (r->idem_key != NULL) {
+        if (strlen(r->idem_key) == 0 || strlen(r->idem_key) > 255) {
+            oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
+            return;
+        }
+        id_from_key(r->tenant, r->idem_key, h->id);
+    } else {
+        oc_uuid_v4(h->id);
+    }
+    if (!oc_redis_ready(r->thread->redis)) {
+        create_in_pg(r);
+        return;
+    }
+    const char *codes[50];
+    for (int k = 0; k < h->nlines; k++)
+        codes[k] = json_string_value(json_object_get(json_array_get(h->request, k), "sku"));
+    if (oc_catalog_resolve(r->thread, r->tenant, codes, h->nlines, on_refs, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+/* --- list ---------------------------------------------------------------------------- */
+
+OC_DB_STMT(holds_list, 5,
+           "SELECT hold_json(h) FROM holds h WHERE h.tenant_id = $1"
+           " AND ($2::text = 'all' OR (h.state = 'active' AND h.expires_at > now() AND $2 = 'active')"
+           "      OR (h.state = $2 AND $2 <> 'active'))"
+           " AND ($3::text IS NULL OR (h.created_at, h.id::text) < ($3::timestamptz, $4))"
+           " ORDER BY h.created_at DESC, h.id DESC LIMIT $5");
+
+static json_t *hold_key(json_t *item)
+{
+    return json_pack("[s, s]", json_string_value(json_object_get(item, "created_at")),
+                     json_string_value(json_object_get(item, "id")));
+}
+
+static void on_list(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    oc_respond_json(r, 200, oc_page_result(&h->page, oc_db_json_rows(res->results[0], 0), hold_key));
+}
+
+void oc_api_holds_list(oc_req_t *r)
+{
+    hold_t *h = state(r);
+    if (oc_page_parse(r, &h->page, 2) != 0)
+        return;
+    const char *st = oc_req_query(r, "state");
+    if (st == NULL)
+        st = "active";
+    static const char *const states[] = {"active", "confirmed", "released", "expired", "all", NULL};
+    int ok = 0;
+    for (const char *const *s = states; *s; s++)
+        ok |= strcmp(*s, st) == 0;
+    if (!ok) {
+        oc_respond_error(r, 422, "invalid", "state must be active, confirmed, released, expired or all", "state");
+        return;
+    }
+    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
+    tx.steps[0].stmt = &holds_list;
+    const char *p[] = {r->tenant, st, oc_page_after(&h->page, 0), oc_page_after(&h->page, 1), h->page.limit_plus_one};
+    memcpy(tx.steps[0].params, p, sizeof(p));
+    if (oc_db_run(r->thread->db, &tx, on_list, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+/* --- confirm and release ---------------------------------------------------------------- */
+
+OC_DB_STMT(hold_confirm_stmt, 11,
+           "SELECT hold_confirm($1, $2::uuid, $3::jsonb, $4::jsonb, $5, $6::bigint, $7, $8, $9::uuid, $10::uuid, $11)");
+OC_DB_STMT(hold_end_stmt, 8, "SELECT hold_end($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6::uuid, $7::uuid, $8)");
+
+/* Lines ([{sku_id, qty}]) from a Redis spec's second field. */
+static json_t *spec_lines(const char *spec)
+{
+    const char *p = strchr(spec, '|');
+    if (p == NULL)
+        return NULL;
+    json_t *arr = json_array();
+    p++;
+    while (*p && *p != '|') {
+        char *end;
+        long long sku = strtoll(p, &end, 10);
+        if (*end != ':')
+            break;
+        long long q = strtoll(end + 1, &end, 10);
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "sku_id", (json_int_t)sku, "qty", (json_int_t)q));
+        p = *end == ',' ? end + 1 : end;
+    }
+    return arr;
+}
+
+static void on_confirmed(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        if (strcmp(res->sqlstate, "OC409") == 0) {
+            oc_respond_error(r, 409, "insufficient_stock", res->detail ? res->detail : "stock no longer available",
+                             "lines");
+            return;
+        }
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *o = oc_db_json(res->results[0], 0, 0);
+    int status = (int)json_integer_value(json_object_get(o, "status"));
+    json_t *body = json_object_get(o, "body");
+    if (status == 201) {
+        oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"));
+        oc_api_publish_balances(r->thread, r->tenant, body);
+    }
+    if (json_is_true(json_object_get(o, "replayed")))
+        oc_resp_header(r, "idempotent-replayed", "true");
+    oc_respond_json(r, status ? status : 500, json_incref(body));
+    json_decref(o);
+}
+
+static void on_confirm_spec(void *arg, const char *spec)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    json_t *lines = spec != NULL ? spec_lines(spec) : NULL, *j = spec != NULL ? spec_json(spec) : NULL;
+    char *ls = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
+    char *rs = j ? json_dumps(json_object_get(j, "lines"), JSON_COMPACT) : NULL;
+    char exp[24];
+    snprintf(exp, sizeof(exp), "%llu", spec ? strtoull(spec, NULL, 10) : 0ULL);
+    oc_api_request_hash(r, h->hash);
+    const char *p[] = {r->tenant,
+                       oc_req_param(r, "hid"),
+                       ls,
+                       rs,
+                       j ? json_string_value(json_object_get(j, "reference")) : NULL,
+                       exp,
+                       r->idem_key,
+                       r->idem_key ? h->hash : NULL,
+                       r->auth.user_id[0] ? r->auth.user_id : NULL,
+                       r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
+                       r->request_id};
+    int rc = oc_db_exec(r->thread->db, r->tenant, &hold_confirm_stmt, p, on_confirmed, r);
+    free(ls);
+    free(rs);
+    json_decref(lines);
+    json_decref(j);
+    if (rc != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+void oc_api_hold_confirm(oc_req_t *r)
+{
+    if (hold_id_param(r) != 0)
+        return;
+    state(r);
+    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_confirm_spec, r);
+}
+
+static void on_released(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *v = oc_db_json(res->results[0], 0, 0);
+    if (v == NULL) {
+        /* Already ended or unknown: say which. */
+        const char *p[] = {r->tenant, oc_req_param(r, "hid")};
+        r->status = 0;
+        if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
+            oc_respond_unavailable(r, "the database");
+        return;
+    }
+    oc_respond_json(r, 200, v);
+}
+
+static void on_release_spec(void *arg, const char *spec)
+{
+    oc_req_t *r = arg;
+    json_t *lines = spec != NULL ? spec_lines(spec) : NULL, *j = spec != NULL ? spec_json(spec) : NULL;
+    char *ls = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
+    char *rs = j ? json_dumps(json_object_get(j, "lines"), JSON_COMPACT) : NULL;
+    const char *p[] = {r->tenant,
+                       oc_req_param(r, "hid"),
+                       "released",
+                       ls,
+                       rs,
+                       r->auth.user_id[0] ? r->auth.user_id : NULL,
+                       r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
+                       r->request_id};
+    oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"));
+    int rc = oc_db_exec(r->thread->db, r->tenant, &hold_end_stmt, p, on_released, r);
+    free(ls);
+    free(rs);
+    json_decref(lines);
+    json_decref(j);
+    if (rc != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+void oc_api_hold_release(oc_req_t *r)
+{
+    if (hold_id_param(r) != 0)
+        return;
+    state(r);
+    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_release_spec, r);
+}

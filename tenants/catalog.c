@@ -1,0 +1,220 @@
+/*
+ * catalog.c — the SKU reference cache (see catalog.h).
+ */
+#include "tenants/catalog.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SLOTS  4096
+#define TTL_US 5000000
+
+static atomic_uint catalog_epoch = 1;
+
+void oc_catalog_invalidate(void)
+{
+    atomic_fetch_add(&catalog_epoch, 1);
+}
+
+typedef struct {
+    char tenant[37];
+    char code[65];
+    uint64_t expires_us;
+    unsigned epoch;
+    int known;
+    oc_sku_ref_t ref;
+} entry_t;
+
+typedef struct {
+    entry_t e[SLOTS];
+} cache_t;
+
+static void cache_dispose(void *p)
+{
+    free(p);
+}
+
+static cache_t *cache_of(oc_thread_t *th)
+{
+    if (th->modules[OC_MODULE_CATALOG].p == NULL) {
+        th->modules[OC_MODULE_CATALOG].p = calloc(1, sizeof(cache_t));
+        th->modules[OC_MODULE_CATALOG].dispose = cache_dispose;
+    }
+    return th->modules[OC_MODULE_CATALOG].p;
+}
+
+static unsigned slot_of(const char *tenant, const char *code)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = tenant; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = code; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % SLOTS;
+}
+
+static entry_t *lookup(cache_t *c, const char *tenant, const char *code)
+{
+    entry_t *e = &c->e[slot_of(tenant, code)];
+    if (strcmp(e->tenant, tenant) == 0 && strcmp(e->code, code) == 0 && e->epoch == atomic_load(&catalog_epoch) &&
+        e->expires_us > oc_mono_us())
+        return e;
+    return NULL;
+}
+
+typedef struct {
+    oc_thread_t *th;
+    char tenant[37];
+    int n;
+    char codes[100][65];
+    oc_catalog_cb cb;
+    void *arg;
+} pending_t;
+
+OC_DB_STMT(catalog_refs, 2,
+           "SELECT s.code, s.id, s.kind = 'bundle',"
+           " coalesce((SELECT json_agg(json_build_array(bc.component_id, bc.qty) ORDER BY bc.component_id)"
+           "           FROM bundle_components bc WHERE bc.tenant_id = s.tenant_id AND bc.bundle_id = s.id), '[]')"
+           " FROM skus s WHERE s.tenant_id = $1 AND s.code = ANY ($2::text[])");
+
+static void deliver(pending_t *p)
+{
+    cache_t *c = cache_of(p->th);
+    const oc_sku_ref_t *refs[100];
+    for (int i = 0; i < p->n; i++) {
+        entry_t *e = lookup(c, p->tenant, p->codes[i]);
+        refs[i] = e != NULL && e->known ? &e->ref : NULL;
+    }
+    p->cb(p->arg, NULL, refs);
+}
+
+static void on_refs(void *arg, const oc_db_result_t *res)
+{
+    pending_t *p = arg;
+    if (res->err != NULL) {
+        p->cb(p->arg, res, NULL);
+        free(p);
+        return;
+    }
+    cache_t *c = cache_of(p->th);
+    unsigned epoch = atomic_load(&catalog_epoch);
+    uint64_t exp = oc_mono_us() + TTL_US;
+    /* Everything asked for gets an entry: known codes from the rows, the rest as unknown. */
+    for (int i = 0; i < p->n; i++) {
+        entry_t *e = &c->e[slot_of(p->tenant, p->codes[i])];
+        memset(e, 0, sizeof(*e));
+        oc_strlcpy(e->tenant, p->tenant, strlen(p->tenant), sizeof(e->tenant));
+        oc_strlcpy(e->code, p->codes[i], strlen(p->codes[i]), sizeof(e->code));
+        e->epoch = epoch;
+        e->expires_us = exp;
+    }
+    const PGresult *r = res->results[0];
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *code = PQgetvalue(r, row, 0);
+        entry_t *e = &c->e[slot_of(p->tenant, code)];
+        if (strcmp(e->code, code) != 0)
+            continue;
+        e->known = 1;
+        e->ref.sku_id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        e->ref.is_bundle = PQgetvalue(r, row, 2)[0] == 't';
+        json_t *comps = json_loads(PQgetvalue(r, row, 3), 0, NULL);
+        size_t k;
+        json_t *pair;
+        json_array_foreach(comps, k, pair)
+        {
+            if (e->ref.ncomp == OC_CATALOG_MAX_COMPONENTS)
+                break;
+            e->ref.comp[e->ref.ncomp].sku_id = (long long)json_integer_value(json_array_get(pair, 0));
+            e->ref.comp[e->ref.ncomp].qty = (long long)json_integer_value(json_array_get(pair, 1));
+            e->ref.ncomp++;
+        }
+        json_decref(comps);
+    }
+    deliver(p);
+    free(p);
+}
+
+int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *codes, int n, oc_catalog_cb cb,
+                       void *arg)
+{
+    if (n < 0 || n > 100)
+        return OC_EINVAL;
+    cache_t *c = cache_of(th);
+    pending_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OC_ENOMEM;
+    p->th = th;
+    p->cb = cb;
+    p->arg = arg;
+    p->n = n;
+    oc_strlcpy(p->tenant, tenant, strlen(tenant), sizeof(p->tenant));
+    int misses = 0;
+    oc_buf_t arr = {0};
+    oc_buf_append(&arr, "{", 1);
+    for (int i = 0; i < n; i++) {
+        oc_strlcpy(p->codes[i], codes[i], strlen(codes[i]), sizeof(p->codes[i]));
+        if (lookup(c, tenant, codes[i]) != NULL)
+            continue;
+        /* Array literal element, quoted with backslash escapes. */
+        if (misses++ > 0)
+            oc_buf_append(&arr, ",", 1);
+        oc_buf_append(&arr, "\"", 1);
+        for (const char *q = codes[i]; *q; q++) {
+            if (*q == '"' || *q == '\\')
+                oc_buf_append(&arr, "\\", 1);
+            oc_buf_append(&arr, q, 1);
+        }
+        oc_buf_append(&arr, "\"", 1);
+    }
+    oc_buf_append(&arr, "}", 1);
+    if (misses == 0) {
+        oc_buf_free(&arr);
+        deliver(p);
+        free(p);
+        return 0;
+    }
+    const char *params[2] = {tenant, oc_buf_cstr(&arr)};
+    int rc = oc_db_exec(th->db, tenant, &catalog_refs, params, on_refs, p);
+    oc_buf_free(&arr);
+    if (rc != 0)
+        free(p);
+    return rc;
+}
+
+int oc_catalog_expand(const oc_sku_ref_t *const *refs, const long long *qty, int n, long long *out_sku,
+                      long long *out_qty, int cap)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const oc_sku_ref_t *r = refs[i];
+        int parts = r->is_bundle ? r->ncomp : 1;
+        for (int k = 0; k < parts; k++) {
+            long long sku = r->is_bundle ? r->comp[k].sku_id : r->sku_id;
+            long long q = r->is_bundle ? r->comp[k].qty * qty[i] : qty[i];
+            int j = 0;
+            while (j < m && out_sku[j] != sku)
+                j++;
+            if (j == m) {
+                if (m == cap)
+                    return -1;
+                out_sku[m] = sku;
+                out_qty[m++] = 0;
+            }
+            out_qty[j] += q;
+        }
+    }
+    /* Sort by sku id (insertion sort: a handful of entries). */
+    for (int i = 1; i < m; i++) {
+        long long s = out_sku[i], q = out_qty[i];
+        int j = i - 1;
+        while (j >= 0 && out_sku[j] > s) {
+            out_sku[j + 1] = out_sku[j];
+            out_qty[j + 1] = out_qty[j];
+            j--;
+        }
+        out_sku[j + 1] = s;
+        out_qty[j + 1] = q;
+    }
+    return m;
+}

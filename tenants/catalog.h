@@ -1,0 +1,45 @@
+/*
+ * catalog.h — SKU codes resolved to ids, kinds and bundle components, with a
+ * per-thread cache for the hot paths (holds and sales check Redis before
+ * PostgreSQL and need component ids to do it).
+ *
+ * The cache is an accelerator only: entries live a few seconds and every
+ * catalog write in this process drops them at once (oc_catalog_invalidate);
+ * PostgreSQL re-checks every sale, so a stale entry can refuse or admit a
+ * hold a moment early or late but never oversell.
+ */
+#ifndef OC_CATALOG_H
+#define OC_CATALOG_H
+
+#include "server/http.h"
+
+#define OC_CATALOG_MAX_COMPONENTS 32
+
+typedef struct oc_sku_ref {
+    long long sku_id;
+    int is_bundle;
+    int ncomp;
+    struct {
+        long long sku_id;
+        long long qty;
+    } comp[OC_CATALOG_MAX_COMPONENTS];
+} oc_sku_ref_t;
+
+/** Called on the loop thread; refs[i] is NULL for an unknown code.  `err` non-NULL: database failure. */
+typedef void (*oc_catalog_cb)(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *const *refs);
+
+/** Resolves `n` codes (n <= 100).  Returns 0 (cb called later, possibly synchronously from cache) or OC_EUNAVAIL. */
+int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *codes, int n, oc_catalog_cb cb,
+                       void *arg);
+
+/** Drops every cached entry in every thread of this process. */
+void oc_catalog_invalidate(void);
+
+/**
+ * Expands requested (code, qty) lines into summed component requirements,
+ * sorted by sku id.  Returns the number of distinct SKUs, or -1 if more than `cap`.
+ */
+int oc_catalog_expand(const oc_sku_ref_t *const *refs, const long long *qty, int n, long long *out_sku,
+                      long long *out_qty, int cap);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * holds.h — short reservations, decided in Redis, recorded in PostgreSQL.
+ *
+ * The fast path: a Lua script checks, for every component SKU of a hold,
+ * (on_hand − committed) cached from PostgreSQL minus the units of active
+ * holds ≥ the quantity asked, and records the hold — atomically, with keys
+ * carrying a {brand} hash tag.  Expired holds are cleared lazily by the
+ * script and by a sweeper.  The hold is then mirrored into PostgreSQL in
+ * batches (stock.held), so balances, published quantities and confirmation
+ * see it within milliseconds.  Guarded sales (API checkouts) pass the same
+ * gate, so a hold is never sold from under its holder by onecount itself.
+ *
+ * When Redis is unreachable the callers fall back to PostgreSQL
+ * (hold_create_pg); when Redis lost its keys, a SKU's entry is rebuilt from
+ * PostgreSQL on first use.  Confirmation always goes through PostgreSQL,
+ * whose conditional update is the final word.
+ */
+#ifndef OC_HOLDS_H
+#define OC_HOLDS_H
+
+#include "server/http.h"
+
+#define OC_HOLD_MAX_SKUS 32
+
+typedef enum {
+    OC_RESERVE_OK = 0,
+    OC_RESERVE_INSUFFICIENT, /* short_sku_id / available say where */
+    OC_RESERVE_UNAVAILABLE,  /* Redis down: use the PostgreSQL path */
+    OC_RESERVE_ERROR,        /* PostgreSQL failed while rebuilding the cache */
+    OC_RESERVE_DUPLICATE,    /* a hold with this id already exists */
+} oc_reserve_result_t;
+
+typedef struct oc_reserve_outcome {
+    oc_reserve_result_t result;
+    long long short_sku_id;
+    long long available;
+} oc_reserve_outcome_t;
+
+typedef void (*oc_reserve_cb)(void *arg, const oc_reserve_outcome_t *out);
+
+/**
+ * Reserves `qty[i]` of `sku[i]` (component SKUs, sorted, distinct) for hold
+ * `id` until `expires_ms`.  Calls cb exactly once — synchronously when Redis
+ * is down (OC_RESERVE_UNAVAILABLE), otherwise from the loop.
+ */
+void oc_holds_reserve(oc_thread_t *th, const char *tenant, const char *id, const long long *sku, const long long *qty,
+                      int n, uint64_t expires_ms, oc_reserve_cb cb, void *arg);
+/** Same, storing `extra` ("<request hash>|<hold JSON>") with the hold for reads and replays. */
+void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, const long long *sku,
+                         const long long *qty, int n, uint64_t expires_ms, const char *extra, oc_reserve_cb cb,
+                         void *arg);
+
+/** Ends hold `id` in Redis (no-op when unknown or Redis is down). */
+void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id);
+
+/**
+ * What Redis knows of hold `id`: cb gets the spec "expires_ms|sku:qty,…" or
+ * NULL (unknown, expired, or Redis down).
+ */
+void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, void (*cb)(void *arg, const char *spec),
+                        void *arg);
+
+/** Publishes a SKU's new (on_hand − committed) after a ledger change, if Redis caches it. */
+void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, long long version, long long base);
+
+/** Queues a hold created in Redis for mirroring into PostgreSQL (JSON object, stolen). */
+void oc_holds_mirror(oc_thread_t *th, const char *tenant, json_t *hold);
+
+/** Starts the expiry sweeper on this thread (one per process). */
+void oc_holds_start_sweeper(oc_thread_t *th);
+
+/** Script and metric registration (once, before threads start). */
+void oc_holds_init(void);
+
+#endif

@@ -1,0 +1,217 @@
+// holds.test.mjs — holds in Redis with PostgreSQL deciding: create,
+// confirm, release, expiry; the last-unit race between sales and holds;
+// Redis flushed, killed and restarted in the middle of a storm.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { startStack, waitFor, sleep } from './lib/stack.mjs';
+import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+
+let stack, P, A, api, base;
+before(async () => {
+  stack = await startStack();
+  P = await portfolio(stack);
+  A = await brand(P);
+  api = tokenClient(stack.url, (await token(P, A.id, 'operator')).token);
+  base = `/api/v1/brands/${A.id}`;
+});
+after(async () => { await stack?.stop(); });
+
+const mkSku = async (code, qty) => {
+  assert.equal((await api.post(`${base}/skus`, { code })).status, 201);
+  if (qty) assert.equal((await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty })).status, 201);
+};
+const bal = async (code) => (await api.get(`${base}/skus/${code}`)).json;
+const skuId = async (code) => (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = $2', [A.id, code])).rows[0].id;
+
+/** Redis and PostgreSQL agree on a SKU: cached base and held units (after the mirror catches up). */
+async function agree(code) {
+  const id = await skuId(code);
+  await waitFor(async () => {
+    const pg = (await stack.sql('SELECT on_hand - committed AS base, held, version FROM stock WHERE tenant_id = $1 AND sku_id = $2', [A.id, id])).rows[0];
+    const b = stack.redis.cli('GET', `oc:{${A.id}}:b:${id}`);
+    const h = stack.redis.cli('GET', `oc:{${A.id}}:h:${id}`);
+    if (b === '' || h === '') return true; // not cached: nothing to disagree with
+    return Number(b.split(' ')[1]) === Number(pg.base) && Number(h) === Number(pg.held);
+  }, { what: `Redis and PostgreSQL to agree on ${code}`, timeout: 10000 });
+}
+
+test('a hold reserves, shows in balances, and is released', async () => {
+  await mkSku('H1', 5);
+  const h = await api.post(`${base}/holds`, { sku: 'H1', qty: 2, ttl_seconds: 60, reference: 'cart-1' });
+  assert.equal(h.status, 201, h.text);
+  assert.equal(h.json.state, 'active');
+  assert.equal(h.json.reference, 'cart-1');
+  // The fast path: decided in Redis, mirrored to PostgreSQL.
+  assert.equal(stack.redis.cli('HEXISTS', `oc:{${A.id}}:holds`, h.json.id), '1');
+  await waitFor(async () => (await bal('H1')).held === 2, { what: 'hold mirrored' });
+  assert.equal((await bal('H1')).available, 3);
+  const got = await api.get(`${base}/holds/${h.json.id}`);
+  assert.equal(got.json.id, h.json.id);
+  const list = await api.get(`${base}/holds`);
+  assert.ok(list.json.items.some((x) => x.id === h.json.id));
+  const short = await api.post(`${base}/holds`, { sku: 'H1', qty: 4 });
+  assert.equal(short.status, 409);
+  assert.equal(short.json.error.code, 'insufficient_stock');
+  const rel = await api.post(`${base}/holds/${h.json.id}/release`, {});
+  assert.equal(rel.status, 200, rel.text);
+  assert.equal(rel.json.state, 'released');
+  assert.equal((await bal('H1')).held, 0);
+  assert.equal((await api.post(`${base}/holds/${h.json.id}/confirm`, {})).status, 409, 'a released hold cannot be confirmed');
+  await agree('H1');
+});
+
+test('confirming turns a hold into a sale; a guarded sale cannot take held units', async () => {
+  await mkSku('H2', 3);
+  const h = await api.post(`${base}/holds`, { sku: 'H2', qty: 2 });
+  assert.equal(h.status, 201);
+  const sale = await api.post(`${base}/movements`, { kind: 'sale', sku: 'H2', qty: 2 });
+  assert.equal(sale.status, 409, 'two of three units are held');
+  const c = await api.post(`${base}/holds/${h.json.id}/confirm`, {});
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.kind, 'sale');
+  const b = await bal('H2');
+  assert.deepEqual({ committed: b.committed, held: b.held, available: b.available }, { committed: 2, held: 0, available: 1 });
+  assert.equal((await api.post(`${base}/holds/${h.json.id}/confirm`, {})).status, 409, 'only once');
+  const hist = await api.get(`${base}/skus/H2/history?kind=sale`);
+  assert.equal(hist.json.items[0].reference, `hold:${h.json.id}`);
+  await agree('H2');
+});
+
+test('holds on bundles hold their components', async () => {
+  await mkSku('HC1', 4);
+  await mkSku('HC2', 4);
+  assert.equal((await api.post(`${base}/bundles`, { code: 'HB', components: [{ sku: 'HC1', qty: 1 }, { sku: 'HC2', qty: 2 }] })).status, 201);
+  const h = await api.post(`${base}/holds`, { lines: [{ sku: 'HB', qty: 2 }] });
+  assert.equal(h.status, 201, h.text);
+  await waitFor(async () => (await bal('HC2')).held === 4, { what: 'components held' });
+  assert.equal((await bal('HC1')).held, 2);
+  assert.equal((await bal('HB')).available, 0);
+  assert.equal((await api.post(`${base}/holds`, { sku: 'HC2', qty: 1 })).status, 409);
+  assert.equal((await api.post(`${base}/holds/${h.json.id}/confirm`, {})).status, 201);
+  assert.equal((await bal('HC2')).committed, 4);
+});
+
+test('expired holds give their units back (the sweeper, not only key expiry)', async () => {
+  await mkSku('H3', 2);
+  const h = await api.post(`${base}/holds`, { sku: 'H3', qty: 2, ttl_seconds: 1 });
+  assert.equal(h.status, 201);
+  await waitFor(async () => (await bal('H3')).held === 2, { what: 'mirrored' });
+  await waitFor(async () => (await bal('H3')).held === 0, { what: 'expired by the sweeper', timeout: 8000 });
+  const row = await stack.sql('SELECT state FROM holds WHERE tenant_id = $1 AND id = $2', [A.id, h.json.id]);
+  assert.equal(row.rows[0].state, 'expired');
+  assert.equal((await api.post(`${base}/holds/${h.json.id}/confirm`, {})).status, 409);
+  assert.equal((await api.post(`${base}/holds`, { sku: 'H3', qty: 2 })).status, 201, 'the units are free again');
+  await agree('H3');
+});
+
+test('holds: bad input and idempotent creation', async () => {
+  await mkSku('H4', 5);
+  for (const [body, field] of [[{ sku: 'H4', qty: 0 }, 'qty'], [{ sku: 'H4' }, 'lines'], [{ sku: 'H4', qty: 1, ttl_seconds: 0 }, 'ttl_seconds'],
+    [{ sku: 'H4', qty: 1, ttl_seconds: 3601 }, 'ttl_seconds'], [{ sku: 'NOPE', qty: 1 }, 'lines[0].sku'], [{ lines: [{ sku: 'H4', qty: -1 }] }, 'lines[0].qty']]) {
+    const r = await api.post(`${base}/holds`, body);
+    assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.json.error.field, field);
+  }
+  const key = randomUUID();
+  const a = await api.post(`${base}/holds`, { sku: 'H4', qty: 1 }, { 'idempotency-key': key });
+  const b = await api.post(`${base}/holds`, { sku: 'H4', qty: 1 }, { 'idempotency-key': key });
+  assert.equal(a.status, 201);
+  assert.equal(b.status, 201);
+  assert.equal(b.json.id, a.json.id);
+  assert.equal(b.headers.get('idempotent-replayed'), 'true');
+  assert.equal((await api.post(`${base}/holds`, { sku: 'H4', qty: 2 }, { 'idempotency-key': key })).status, 422);
+  await waitFor(async () => (await bal('H4')).held === 1, { what: 'one hold' });
+  assert.equal((await api.get(`${base}/holds/${randomUUID()}`)).status, 404);
+});
+
+/** Hundreds of concurrent sales and holds on one unit: exactly one succeeds. */
+async function lastUnitRace(code, rounds, contenders) {
+  for (let round = 0; round < rounds; round++) {
+    await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty: 1 });
+    const results = await Promise.all(Array.from({ length: contenders }, (_, i) => (i % 2
+      ? api.post(`${base}/holds`, { sku: code, qty: 1, ttl_seconds: 600 })
+      : api.post(`${base}/movements`, { kind: 'sale', sku: code, qty: 1 }))));
+    const won = results.filter((r) => r.status === 201);
+    for (const r of results) assert.ok(r.status === 201 || r.status === 409, `${r.status}: ${r.text}`);
+    assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
+    // Whoever holds it keeps it: confirming the winning hold succeeds.
+    const hold = won[0].json.id && won[0].json.state === 'active' ? won[0].json : null;
+    if (hold) assert.equal((await api.post(`${base}/holds/${hold.id}/confirm`, {})).status, 201);
+    const b = await bal(code);
+    assert.ok(b.available >= 0, `available ${b.available}`);
+    assert.equal(b.available, 0);
+  }
+}
+
+test('the last unit, hundreds of concurrent sales and holds, repeated: exactly one wins', async () => {
+  await mkSku('RACE');
+  await lastUnitRace('RACE', 8, 200);
+  await agree('RACE');
+  const v = await api.get(`${base}/ledger/verify`);
+  assert.deepEqual(v.json.mismatches, []);
+});
+
+test('the same race through a bundle and its component', async () => {
+  await mkSku('RC');
+  assert.equal((await api.post(`${base}/bundles`, { code: 'RB', components: [{ sku: 'RC', qty: 1 }] })).status, 201);
+  for (let round = 0; round < 5; round++) {
+    await api.post(`${base}/movements`, { kind: 'receipt', sku: 'RC', qty: 1 });
+    const results = await Promise.all(Array.from({ length: 120 }, (_, i) => [
+      () => api.post(`${base}/movements`, { kind: 'sale', sku: 'RB', qty: 1 }),
+      () => api.post(`${base}/movements`, { kind: 'sale', sku: 'RC', qty: 1 }),
+      () => api.post(`${base}/holds`, { sku: 'RB', qty: 1 }),
+      () => api.post(`${base}/holds`, { sku: 'RC', qty: 1 }),
+    ][i % 4]()));
+    const won = results.filter((r) => r.status === 201);
+    assert.equal(won.length, 1, `round ${round}: ${won.map((r) => r.text).join('\n')}`);
+    const hold = won[0].json.state === 'active' ? won[0].json : null;
+    if (hold) assert.equal((await api.post(`${base}/holds/${hold.id}/confirm`, {})).status, 201);
+    assert.equal((await bal('RC')).available, 0);
+  }
+  await agree('RC');
+});
+
+test('Redis flushed, then killed, in the middle of a hold storm: nothing oversold, nothing lost', async () => {
+  await mkSku('STORM', 50);
+  const outcomes = { ok: [], refused: 0, other: [] };
+  let stop = false;
+  const storm = Promise.all(Array.from({ length: 8 }, async (_, w) => {
+    let i = 0;
+    while (!stop) {
+      const r = i++ % 3 === 0
+        ? await api.post(`${base}/movements`, { kind: 'sale', sku: 'STORM', qty: 1 })
+        : await api.post(`${base}/holds`, { sku: 'STORM', qty: 1, ttl_seconds: 600 });
+      if (r.status === 201) outcomes.ok.push(r.json);
+      else if (r.status === 409) outcomes.refused++;
+      else outcomes.other.push(`${r.status} ${r.text}`);
+      if (outcomes.ok.length > 200) break;
+    }
+  }));
+  await sleep(200);
+  stack.redis.cli('FLUSHALL');
+  await sleep(300);
+  await stack.redis.stop('SIGKILL'); // Redis gone: PostgreSQL carries on alone
+  await sleep(500);
+  stop = true;
+  await storm;
+  assert.deepEqual(outcomes.other.filter((o) => !o.startsWith('503')), [], 'only 201, 409 or a retriable 503');
+  const sales = outcomes.ok.filter((o) => o.kind === 'sale').length;
+  const holds = outcomes.ok.filter((o) => o.state === 'active');
+  // Every acknowledged sale is in the ledger; every acknowledged hold is either in PostgreSQL
+  // or was lost with Redis (and then never blocks anything); nothing exceeds the 50 units.
+  const b = await stack.sql(`SELECT on_hand, committed, held FROM stock s JOIN skus k ON k.tenant_id = s.tenant_id AND k.id = s.sku_id
+                              WHERE k.tenant_id = $1 AND k.code = 'STORM'`, [A.id]);
+  const { on_hand: onHand, committed, held } = b.rows[0];
+  assert.equal(Number(committed), sales, 'every acknowledged sale is recorded once');
+  assert.ok(Number(committed) + Number(held) <= Number(onHand), `oversold: ${committed} + ${held} > ${onHand}`);
+  const stormId = await skuId('STORM');
+  const known = await stack.sql(`SELECT count(*)::int AS n FROM holds WHERE tenant_id = $1 AND state = 'active'
+                                  AND lines @> jsonb_build_array(jsonb_build_object('sku_id', $2::bigint))`, [A.id, stormId]);
+  assert.ok(known.rows[0].n <= holds.length, `${known.rows[0].n} active holds in PostgreSQL, ${holds.length} acknowledged, ${sales} sales, ${outcomes.refused} refused`);
+  // With Redis down, new holds and sales still work from PostgreSQL.
+  const h = await api.post(`${base}/holds`, { sku: 'STORM', qty: 1 });
+  assert.ok(h.status === 201 || h.status === 409, h.text);
+  const v = await api.get(`${base}/ledger/verify`);
+  assert.deepEqual(v.json.mismatches, []);
+});
