@@ -522,6 +522,14 @@ static void top_error(gql_ctx_t *c, const char *path, const char *code, const ch
     json_array_append_new(c->errors, e);
 }
 
+/* userErrors name fields as strings: ["input", "quantities", "1", "changeFromQuantity"]. */
+static json_t *row_field(const char *list, int i, const char *name)
+{
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%d", i);
+    return json_pack("[s, s, s, s]", "input", list, idx, name);
+}
+
 static json_t *user_error(const char *code, json_t *field, const char *message)
 {
     return json_pack("{s:s, s:o, s:s}", "code", code, "field", field != NULL ? field : json_null(), "message", message);
@@ -605,10 +613,10 @@ static int check_cas(gql_ctx_t *c, const json_t *row, int i, const char *list, c
         if (json_is_null(cfq))
             return 0;
         if (!oc_sim_json_int(cfq, &expect) || expect != now) {
-            json_array_append_new(errors, user_error("CHANGE_FROM_QUANTITY_STALE",
-                                                     json_pack("[s, s, i, s]", "input", list, i, "changeFromQuantity"),
-                                                     "The specified compare quantity does not match the current "
-                                                     "quantity. Please fetch the latest and try again."));
+            json_array_append_new(errors,
+                                  user_error("CHANGE_FROM_QUANTITY_STALE", row_field(list, i, "changeFromQuantity"),
+                                             "The specified compare quantity does not match the current "
+                                             "quantity. Please fetch the latest and try again."));
             return -1;
         }
         return 0;
@@ -616,15 +624,13 @@ static int check_cas(gql_ctx_t *c, const json_t *row, int i, const char *list, c
     if (c->version >= 202601 || ignore)
         return 0; /* 2026-01: changeFromQuantity is optional (2026-04 requires it: checked earlier) */
     if (cq == NULL || json_is_null(cq)) {
-        json_array_append_new(errors, user_error("COMPARE_QUANTITY_REQUIRED",
-                                                 json_pack("[s, s, i, s]", "input", list, i, "compareQuantity"),
+        json_array_append_new(errors, user_error("COMPARE_QUANTITY_REQUIRED", row_field(list, i, "compareQuantity"),
                                                  "The compareQuantity argument must be given to each quantity or "
                                                  "ignored using ignoreCompareQuantity."));
         return -1;
     }
     if (!oc_sim_json_int(cq, &expect) || expect != now) {
-        json_array_append_new(errors, user_error("COMPARE_QUANTITY_STALE",
-                                                 json_pack("[s, s, i, s]", "input", list, i, "compareQuantity"),
+        json_array_append_new(errors, user_error("COMPARE_QUANTITY_STALE", row_field(list, i, "compareQuantity"),
                                                  "The compareQuantity value does not match the current quantity."));
         return -1;
     }
@@ -720,8 +726,7 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
         long long v;
         if (s == NULL) {
             json_array_append_new(errors,
-                                  user_error("INVALID_INVENTORY_ITEM",
-                                             json_pack("[s, s, i, s]", "input", list, (int)i, "inventoryItemId"),
+                                  user_error("INVALID_INVENTORY_ITEM", row_field(list, (int)i, "inventoryItemId"),
                                              "The specified inventory item could not be found."));
             continue;
         }
@@ -729,7 +734,7 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
             int known = loc > 0 && known_location(a, loc);
             json_array_append_new(errors,
                                   user_error(known ? "ITEM_NOT_STOCKED_AT_LOCATION" : "INVALID_LOCATION",
-                                             json_pack("[s, s, i, s]", "input", list, (int)i, "locationId"),
+                                             row_field(list, (int)i, "locationId"),
                                              known ? "The specified inventory item is not stocked at the location."
                                                    : "The specified location could not be found."));
             continue;
@@ -741,14 +746,12 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
         }
         long long after = adjust ? current_of(s, on_hand) + v : v;
         if (!adjust && v < 0)
-            json_array_append_new(errors, user_error("INVALID_QUANTITY_NEGATIVE",
-                                                     json_pack("[s, s, i, s]", "input", list, (int)i, "quantity"),
+            json_array_append_new(errors, user_error("INVALID_QUANTITY_NEGATIVE", row_field(list, (int)i, "quantity"),
                                                      "The quantity can't be negative."));
         else if (after > 1000000000LL)
-            json_array_append_new(
-                errors, user_error("INVALID_QUANTITY_TOO_HIGH",
-                                   json_pack("[s, s, i, s]", "input", list, (int)i, adjust ? "delta" : "quantity"),
-                                   "The quantity can't be higher than 1,000,000,000."));
+            json_array_append_new(errors, user_error("INVALID_QUANTITY_TOO_HIGH",
+                                                     row_field(list, (int)i, adjust ? "delta" : "quantity"),
+                                                     "The quantity can't be higher than 1,000,000,000."));
         else if (check_cas(c, row, (int)i, list, s, on_hand, errors) == 0) {
             parsed[i].sku = s;
             parsed[i].value = v;
