@@ -880,6 +880,8 @@ static void get_orders(oc_sim_req_t *r)
             sp_error(r, 400, "InvalidInput", "Invalid NextToken.", NULL);
             return;
         }
+        if (mr == NULL && c.limit > 0)
+            max = c.limit;
     } else {
         const char *ca = oc_sim_query(r, "CreatedAfter"), *la = oc_sim_query(r, "LastUpdatedAfter");
         const char *cb = oc_sim_query(r, "CreatedBefore"), *lb = oc_sim_query(r, "LastUpdatedBefore");
@@ -910,6 +912,7 @@ static void get_orders(oc_sim_req_t *r)
         const char *st = oc_sim_query(r, "OrderStatuses");
         snprintf(c.extra, sizeof(c.extra), "%s", st != NULL ? st : "");
         c.last_seq = -1;
+        c.limit = (int)max;
     }
     okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
     if (keys == NULL) {

@@ -753,8 +753,9 @@ json_t *oc_sim_generator_json(oc_sim_account_t *a)
 
 char *oc_sim_cursor_encode(const oc_sim_cursor_t *c)
 {
-    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:i, s:s}", "a", (json_int_t)c->after_ms, "b", (json_int_t)c->before_ms,
-                          "l", (json_int_t)c->last_ms, "s", (json_int_t)c->last_seq, "u", c->by_update, "x", c->extra);
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:i, s:i, s:s}", "a", (json_int_t)c->after_ms, "b",
+                          (json_int_t)c->before_ms, "l", (json_int_t)c->last_ms, "s", (json_int_t)c->last_seq, "u",
+                          c->by_update, "m", c->limit, "x", c->extra);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (s == NULL)
@@ -770,7 +771,7 @@ int oc_sim_cursor_decode(const char *token, oc_sim_cursor_t *c)
     char *s = token != NULL ? oc_sim_unb64url(token) : NULL;
     json_t *j = s != NULL ? json_loads(s, 0, NULL) : NULL;
     free(s);
-    long long a, b, l, q, u;
+    long long a, b, l, q, u, m = 0;
     const char *x = json_string_value(json_object_get(j, "x"));
     if (j == NULL || !oc_sim_json_int(json_object_get(j, "a"), &a) || !oc_sim_json_int(json_object_get(j, "b"), &b) ||
         !oc_sim_json_int(json_object_get(j, "l"), &l) || !oc_sim_json_int(json_object_get(j, "s"), &q) ||
@@ -783,6 +784,8 @@ int oc_sim_cursor_decode(const char *token, oc_sim_cursor_t *c)
     c->last_ms = (uint64_t)l;
     c->last_seq = q;
     c->by_update = (int)u;
+    oc_sim_json_int(json_object_get(j, "m"), &m);
+    c->limit = (int)m;
     snprintf(c->extra, sizeof(c->extra), "%s", x);
     c->valid = 1;
     json_decref(j);

@@ -586,6 +586,7 @@ typedef struct oc_sim_cursor {
     uint64_t last_ms;   /* last record returned */
     long long last_seq;
     int by_update;
+    int limit; /* page size chosen on the first page */
     int valid;
     char extra[160]; /* channel-specific filter (status, ids…) */
 } oc_sim_cursor_t;
