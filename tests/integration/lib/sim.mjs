@@ -33,9 +33,9 @@ export async function startSim(env = {}) {
 }
 
 /** Calls fetch with a time limit; resolves to {status, headers, text, json, ms}. */
-export async function call(url, { method = 'GET', headers = {}, body, timeout = 10000 } = {}) {
+export async function call(url, { method = 'GET', headers = {}, body, timeout = 10000, signal } = {}) {
   const t0 = Date.now();
-  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeout) });
+  const res = await fetch(url, { method, headers, body, signal: signal || AbortSignal.timeout(timeout) });
   const text = await res.text();
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
