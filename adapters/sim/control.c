@@ -463,7 +463,7 @@ static void reset(oc_sim_req_t *r)
         return;
     }
     json_decref(body);
-    r->sim->log_cap = (size_t)cap;
+    r->sim->log_want = (size_t)cap;
     oc_sim_reset(r->sim);
     oc_sim_rng_seed(&r->sim->rng, (uint64_t)seed);
     oc_log_info("sim: reset");

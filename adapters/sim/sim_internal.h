@@ -364,6 +364,7 @@ struct oc_sim {
 
     oc_sim_log_entry_t *log;
     size_t log_cap, log_len, log_head;
+    size_t log_want; /* capacity the next reset gives the log */
     long long next_log_id;
 
     h2o_linklist_t events; /* oc_sim_event_t, armed */

@@ -1524,6 +1524,6 @@ void oc_sim_reset(oc_sim_t *sim)
     sim->next_item_id = 40000000000LL;
     sim->next_order_seq = 0;
     sim->next_job_seq = 0;
-    oc_sim_log_init(sim, sim->log_cap > 0 ? sim->log_cap : 20000);
+    oc_sim_log_init(sim, sim->log_want > 0 ? sim->log_want : 20000);
     sim->next_log_id = 0;
 }
