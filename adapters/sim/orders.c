@@ -108,8 +108,7 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
             s->oversold += l->qty - shown;
         s->orders++;
         s->sold += l->qty;
-        if (a->channel == OC_SIM_SHOPIFY)
-            s->committed += l->qty;
+        s->committed += l->qty;
         oc_sim_adjust_qty(sim, a, s, -l->qty);
     }
     if (oc_sim_vec_push(&a->orders, o) != 0 || oc_sim_map_put(&a->order_map, o->id, o) != 0) {
@@ -194,8 +193,7 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         l->status_ms = oc_now_ms();
         cancelled[i] = left;
         s->cancelled += left;
-        if (a->channel == OC_SIM_SHOPIFY)
-            s->committed -= left;
+        s->committed -= left;
         if (restock) {
             s->restocked += left;
             oc_sim_adjust_qty(sim, a, s, left);
@@ -230,8 +228,7 @@ int oc_sim_order_cancel_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t 
     l->status_ms = oc_now_ms();
     s->cancelled += qty;
     s->restocked += qty;
-    if (a->channel == OC_SIM_SHOPIFY)
-        s->committed -= qty;
+    s->committed -= qty;
     oc_sim_adjust_qty(sim, a, s, qty);
     int all = 1;
     for (int i = 0; i < o->nlines; i++)
@@ -262,8 +259,7 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
             continue;
         l->shipped += left;
         l->status_ms = oc_now_ms();
-        if (a->channel == OC_SIM_SHOPIFY)
-            oc_sim_sku_at(a, l->sku_index)->committed -= left;
+        oc_sim_sku_at(a, l->sku_index)->committed -= left;
     }
     o->fulfilled = 1;
     o->pending = 0;
@@ -288,8 +284,7 @@ int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     }
     l->shipped += qty;
     l->status_ms = oc_now_ms();
-    if (a->channel == OC_SIM_SHOPIFY)
-        oc_sim_sku_at(a, l->sku_index)->committed -= qty;
+    oc_sim_sku_at(a, l->sku_index)->committed -= qty;
     int open = 0;
     for (int i = 0; i < o->nlines; i++)
         open |= o->lines[i].qty - o->lines[i].cancelled - o->lines[i].shipped > 0;

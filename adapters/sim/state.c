@@ -1178,11 +1178,11 @@ void oc_sim_account_delete(oc_sim_t *sim, oc_sim_account_t *a)
 static json_t *sku_json(oc_sim_account_t *a, const oc_sim_sku_t *s, int full)
 {
     uint64_t now = oc_now_ms();
-    json_t *j = json_pack("{s:s, s:I}", "sku", s->sku, "quantity", (json_int_t)s->qty);
+    json_t *j = json_pack("{s:s, s:I, s:I}", "sku", s->sku, "quantity", (json_int_t)s->qty, "committed",
+                          (json_int_t)s->committed);
     switch (a->channel) {
     case OC_SIM_SHOPIFY: {
         char gid[64];
-        json_object_set_new(j, "committed", json_integer(s->committed));
         json_object_set_new(j, "on_hand", json_integer(s->qty + s->committed));
         json_object_set_new(j, "inventory_item_id", json_integer(s->item_id));
         snprintf(gid, sizeof(gid), "gid://shopify/InventoryItem/%lld", s->item_id);
@@ -1381,8 +1381,8 @@ void oc_sim_log_add(oc_sim_t *sim, oc_sim_req_t *r)
                                                 : -1;
     snprintf(e->method, sizeof(e->method), "%s", r->method);
     e->path = strdup(r->path);
-    /* presigned URLs carry a signature: keep it out of the log */
-    e->query = r->query != NULL && strstr(r->path, "/_s3/") == NULL ? strdup(r->query) : NULL;
+    /* token endpoints may carry secrets and presigned URLs a signature in the query: keep them out */
+    e->query = r->query != NULL && (r->route == NULL || !(r->route->flags & OC_SIM_NOAUTH)) ? strdup(r->query) : NULL;
     e->op = r->op;
     e->status = r->status;
     e->ms = (double)(oc_mono_us() - r->start_us) / 1000.0;

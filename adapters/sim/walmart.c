@@ -227,20 +227,6 @@ static void token_detail(oc_sim_req_t *r)
 
 /* --- inventory ----------------------------------------------------------------------------- */
 
-static long long reserved_of(oc_sim_account_t *a, const oc_sim_sku_t *s)
-{
-    long long n = 0;
-    for (size_t i = a->orders.len; i-- > 0;) {
-        oc_sim_order_t *o = a->orders.items[i];
-        if (o->cancelled || o->fulfilled)
-            continue;
-        for (int k = 0; k < o->nlines; k++)
-            if (o->lines[k].sku_index == s->index)
-                n += o->lines[k].qty - o->lines[k].cancelled - o->lines[k].shipped;
-    }
-    return n;
-}
-
 static json_t *qty_obj(long long n)
 {
     return json_pack("{s:s, s:I}", "unit", "EACH", "amount", (json_int_t)(n > 0 ? n : 0));
@@ -248,7 +234,7 @@ static json_t *qty_obj(long long n)
 
 static json_t *nodes_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
 {
-    long long reserved = reserved_of(a, s);
+    long long reserved = s->committed;
     return json_pack("[{s:s, s:o, s:o, s:o}]", "shipNode", a->ship_node, "inputQty", qty_obj(s->qty + reserved),
                      "availToSellQty", qty_obj(s->qty), "reservedQty", qty_obj(reserved));
 }
