@@ -8,7 +8,7 @@
  * X-Shopify-Webhook-Id; retries of one delivery keep both.  A non-2xx
  * answer or a timeout is retried with exponential backoff up to
  * max_attempts.  Every attempt is recorded in a bounded log the control API
- * reads.
+ * reads; at most MAX_PENDING deliveries wait, newer ones are dropped.
  *
  * Threads: the queue and the log are shared under `mu`; everything curl
  * touches belongs to the delivery thread (curl_multi_wakeup is the only
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #define MAX_INFLIGHT 32
+#define MAX_PENDING  100000 /* beyond this new events are dropped (and logged as such) */
 #define LOG_CAP      4096
 
 typedef struct delivery {
@@ -58,6 +59,7 @@ struct oc_sim_webhooks {
     delivery_t *pending;  /* waiting for their due time */
     delivery_t *inflight; /* handed to curl */
     int ninflight;
+    int npending;
     int stop;
     wlog_t *log;
     size_t log_head, log_len;
@@ -139,6 +141,7 @@ static long start_due(oc_sim_webhooks_t *w)
         delivery_t *d = *pp;
         if (d->due_us <= now && w->ninflight < MAX_INFLIGHT) {
             *pp = d->next;
+            w->npending--;
             if (start_one(w, d) != 0) {
                 record(w, d, 0, "failed", "cannot start a transfer");
                 delivery_free(d);
@@ -190,6 +193,7 @@ static void finish_one(oc_sim_webhooks_t *w, delivery_t *d, CURLcode code)
         d->due_us = oc_mono_us() + backoff * 1000;
         d->next = w->pending;
         w->pending = d;
+        w->npending++;
     } else {
         record(w, d, status, "failed", error);
         delivery_free(d);
@@ -355,8 +359,14 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     while (batch != NULL) {
         delivery_t *d = batch;
         batch = d->next;
+        if (w->npending >= MAX_PENDING) {
+            record(w, d, 0, "dropped", "too many deliveries waiting");
+            delivery_free(d);
+            continue;
+        }
         d->next = w->pending;
         w->pending = d;
+        w->npending++;
     }
     pthread_mutex_unlock(&w->mu);
     curl_multi_wakeup(w->multi);
@@ -373,6 +383,7 @@ void oc_sim_webhooks_cancel(oc_sim_webhooks_t *w, int account_id)
         delivery_t *d = *pp;
         if (account_id < 0 || d->account_id == account_id) {
             *pp = d->next;
+            w->npending--;
             delivery_free(d);
         } else {
             pp = &d->next;
