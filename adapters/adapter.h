@@ -65,8 +65,8 @@ typedef struct oc_channel_conn {
 typedef struct oc_adapter_error {
     const char *err;
     int retryable;
-    int http_status;           /* the channel's last status, 0 if none */
-    uint64_t retry_after_ms;   /* when the channel said when (Retry-After, replenish time) */
+    int http_status;         /* the channel's last status, 0 if none */
+    uint64_t retry_after_ms; /* when the channel said when (Retry-After, replenish time) */
 } oc_adapter_error_t;
 
 /*

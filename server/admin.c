@@ -13,11 +13,14 @@
 #include "server/config.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
+#include "tenants/vault.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static PGconn *connect_db(void)
 {
@@ -48,7 +51,8 @@ static int exec_params(PGconn *pg, const char *sql, int n, const char *const *pa
 static int create_portfolio(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '\0') {
-        fprintf(stderr, "usage: onecount admin create-portfolio NAME\n");
+        fprintf(stderr, "usage: onecount admin keygen | rotate-key | retire-keys\n"
+                        "       onecount admin create-portfolio NAME\n");
         return 2;
     }
     PGconn *pg = connect_db();
@@ -152,13 +156,190 @@ static int create_user(int argc, char **argv)
     return 0;
 }
 
+static const char *key_file(char *buf, size_t cap)
+{
+    if (oc_config.master_key_file != NULL && oc_config.master_key_file[0] != '\0')
+        snprintf(buf, cap, "%s", oc_config.master_key_file);
+    else
+        snprintf(buf, cap, "%s/master.key", oc_config.data_dir);
+    return buf;
+}
+
+/* Creates the key file with a new key-encryption key; never prints the key. */
+static int keygen(void)
+{
+    char path[4096];
+    key_file(path, sizeof(path));
+    int rc = oc_vault_keygen(path);
+    if (rc == OC_ECONFLICT) {
+        fprintf(stderr, "admin: %s already exists; use rotate-key to add a new version\n", path);
+        return 1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "admin: cannot write %s: %s\n", path, oc_strerror(rc));
+        return 1;
+    }
+    printf("wrote a new key-encryption key to %s (mode 600)\n", path);
+    return 0;
+}
+
+/* Every brand's rows, a chunk of brands per transaction (row-level security
+ * applies to this command too). */
+static int rotate(void)
+{
+    char path[4096];
+    key_file(path, sizeof(path));
+    if (oc_config.master_key != NULL && oc_config.master_key[0] != '\0') {
+        fprintf(stderr, "admin: rotation works on the key file; unset ONECOUNT_MASTER_KEY and use %s\n", path);
+        return 2;
+    }
+    if (oc_vault_init() != 0) {
+        fprintf(stderr, "admin: no key file at %s (create one with `onecount admin keygen`)\n", path);
+        return 1;
+    }
+    int v = oc_vault_add_version(path);
+    if (v < 0) {
+        fprintf(stderr, "admin: cannot add a key version to %s: %s\n", path, oc_strerror(v));
+        return 1;
+    }
+    PGconn *pg = connect_db();
+    if (pg == NULL)
+        return 1;
+    int done = 0, failed = 0;
+    char cursor[37] = "00000000-0000-0000-0000-000000000000", ver[16];
+    snprintf(ver, sizeof(ver), "%d", v);
+    for (;;) {
+        PGresult *res = PQexec(pg, "BEGIN");
+        PQclear(res);
+        const char *cp[1] = {cursor};
+        res = PQexecParams(pg,
+                           "SELECT set_config('app.tenant_id', coalesce(string_agg(id::text, ','), ''), true),"
+                           " max(id::text) FROM (SELECT id FROM brands WHERE id > $1::uuid ORDER BY id LIMIT 500) b",
+                           1, NULL, cp, NULL, NULL, 0);
+        const char *last =
+            PQresultStatus(res) == PGRES_TUPLES_OK && !PQgetisnull(res, 0, 1) ? PQgetvalue(res, 0, 1) : NULL;
+        if (last == NULL) {
+            PQclear(res);
+            PQclear(PQexec(pg, "COMMIT"));
+            break;
+        }
+        oc_strlcpy(cursor, last, strlen(last), sizeof(cursor));
+        PQclear(res);
+        const char *vp[1] = {ver};
+        PGresult *keys = PQexecParams(pg,
+                                      "SELECT tenant_id::text, key_version, wrapped FROM brand_keys"
+                                      " WHERE key_version <> $1::int",
+                                      1, NULL, vp, NULL, NULL, 0);
+        for (int i = 0; PQresultStatus(keys) == PGRES_TUPLES_OK && i < PQntuples(keys); i++) {
+            const char *tenant = PQgetvalue(keys, i, 0);
+            size_t wl = 0;
+            unsigned char *w = oc_vault_bytea(PQgetvalue(keys, i, 2), &wl);
+            char *nw = NULL;
+            int nv = 0;
+            if (w == NULL || oc_vault_rewrap_dek(tenant, atoi(PQgetvalue(keys, i, 1)), w, wl, &nw, &nv) != 0) {
+                fprintf(stderr, "admin: brand %s: its data key does not open with the key file\n", tenant);
+                failed++;
+                free(w);
+                continue;
+            }
+            free(w);
+            char nvs[16];
+            snprintf(nvs, sizeof(nvs), "%d", nv);
+            const char *up[4] = {tenant, nvs, nw, PQgetvalue(keys, i, 1)};
+            PGresult *u = PQexecParams(pg,
+                                       "UPDATE brand_keys SET key_version = $2::int, wrapped = decode($3, 'base64'),"
+                                       " rotated_at = now() WHERE tenant_id = $1::uuid AND key_version = $4::int",
+                                       4, NULL, up, NULL, NULL, 0);
+            if (PQresultStatus(u) == PGRES_COMMAND_OK)
+                done += atoi(PQcmdTuples(u));
+            PQclear(u);
+            free(nw);
+        }
+        PQclear(keys);
+        PQclear(PQexec(pg, "COMMIT"));
+    }
+    PQfinish(pg);
+    printf("key version %d is current; rewrapped %d brand key%s", v, done, done == 1 ? "" : "s");
+    if (failed)
+        printf("; %d could not be opened (see above)", failed);
+    printf(".\nOlder versions stay in %s so running servers keep reading; remove them with"
+           " `onecount admin retire-keys` once every server has restarted or reloaded.\n",
+           path);
+    return failed ? 1 : 0;
+}
+
+/* Rewrites the key file with only the current version, if no brand key still needs an older one. */
+static int retire(void)
+{
+    char path[4096];
+    key_file(path, sizeof(path));
+    if (oc_vault_init() != 0) {
+        fprintf(stderr, "admin: no key file at %s\n", path);
+        return 1;
+    }
+    int v = oc_vault_current_version();
+    PGconn *pg = connect_db();
+    if (pg == NULL)
+        return 1;
+    PQclear(PQexec(pg, "BEGIN"));
+    PQclear(PQexec(pg, "SELECT set_config('app.tenant_id', coalesce((SELECT string_agg(id::text, ',') FROM brands),"
+                       " ''), true)"));
+    char ver[16];
+    snprintf(ver, sizeof(ver), "%d", v);
+    const char *p[1] = {ver};
+    PGresult *res =
+        PQexecParams(pg, "SELECT count(*) FROM brand_keys WHERE key_version <> $1::int", 1, NULL, p, NULL, NULL, 0);
+    long old = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+    PQclear(PQexec(pg, "COMMIT"));
+    PQfinish(pg);
+    if (old != 0) {
+        fprintf(stderr, "admin: %ld brand key(s) still use an older version; run rotate-key first\n", old);
+        return 1;
+    }
+    FILE *in = fopen(path, "r");
+    char tmp[4200], line[256];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (in == NULL || out == NULL) {
+        fprintf(stderr, "admin: cannot rewrite %s\n", path);
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        return 1;
+    }
+    while (fgets(line, sizeof(line), in) != NULL)
+        if (atoi(line) == v)
+            fputs(line, out);
+    sodium_memzero(line, sizeof(line));
+    fclose(in);
+    fflush(out);
+    fsync(fileno(out));
+    fclose(out);
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "admin: cannot replace %s\n", path);
+        return 1;
+    }
+    printf("%s now holds only key version %d\n", path, v);
+    return 0;
+}
+
 int oc_admin_main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+        return keygen();
+    if (argc >= 2 && strcmp(argv[1], "rotate-key") == 0)
+        return rotate();
+    if (argc >= 2 && strcmp(argv[1], "retire-keys") == 0)
+        return retire();
     if (argc >= 2 && strcmp(argv[1], "create-portfolio") == 0)
         return create_portfolio(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "create-user") == 0)
         return create_user(argc - 1, argv + 1);
-    fprintf(stderr, "usage: onecount admin create-portfolio NAME\n"
+    fprintf(stderr, "usage: onecount admin keygen | rotate-key | retire-keys\n"
+                    "       onecount admin create-portfolio NAME\n"
                     "       onecount admin create-user --portfolio ID --email E --name N [--role ROLE] [--brand ID]"
                     " [--password-stdin]\n");
     return 2;

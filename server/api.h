@@ -79,4 +79,21 @@ void oc_api_hold_get(oc_req_t *r);
 void oc_api_hold_confirm(oc_req_t *r);
 void oc_api_hold_release(oc_req_t *r);
 
+/* api_channels.c */
+void oc_api_connections_list(oc_req_t *r);
+void oc_api_connection_create(oc_req_t *r);
+void oc_api_connection_get(oc_req_t *r);
+void oc_api_connection_update(oc_req_t *r);
+void oc_api_connection_delete(oc_req_t *r);
+void oc_api_connection_automap(oc_req_t *r);
+void oc_api_connection_test(oc_req_t *r);
+void oc_api_rules_get(oc_req_t *r);
+void oc_api_rules_put(oc_req_t *r);
+void oc_api_listings_list(oc_req_t *r);
+void oc_api_listing_create(oc_req_t *r);
+void oc_api_listing_get(oc_req_t *r);
+void oc_api_listing_update(oc_req_t *r);
+void oc_api_listing_delete(oc_req_t *r);
+void oc_api_listings_unmapped(oc_req_t *r);
+
 #endif

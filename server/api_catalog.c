@@ -131,9 +131,20 @@ OC_DB_STMT(sku_insert, 4,
            "WITH k AS (INSERT INTO skus (tenant_id, code, title, barcode) VALUES ($1, $2, coalesce($3, ''), $4)"
            "           RETURNING tenant_id, id)"
            " INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM k");
-OC_DB_STMT(sku_get, 2,
-           "SELECT " SKU_JSON("k") " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
-                                   " WHERE k.tenant_id = $1 AND k.code = $2");
+/* One SKU also shows, per listing, what the channel may show and why. */
+OC_DB_STMT(
+    sku_get, 2,
+    "SELECT (" SKU_JSON(
+        "k") ")::jsonb || jsonb_build_object('listings', coalesce((SELECT jsonb_agg("
+             "   jsonb_build_object('id', l.id, 'connection_id', l.connection_id, 'connection', c.name, 'kind', c.kind,"
+             "   'external_sku', l.external_sku, 'state', l.state, 'published_qty', l.desired_qty,"
+             "   'bound_by', l.desired_reason->'bound_by', 'why', l.desired_reason->'steps',"
+             "   'pushed_qty', l.pushed_qty, 'pushed_at', l.pushed_at, 'seen_qty', l.seen_qty, 'seen_at', l.seen_at,"
+             "   'in_sync', l.desired_version <= l.pushed_version) ORDER BY c.name)"
+             "   FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id"
+             "   WHERE l.tenant_id = k.tenant_id AND l.sku_id = k.id), '[]'))"
+             " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
+             " WHERE k.tenant_id = $1 AND k.code = $2");
 OC_DB_STMT(sku_get_idem, 2,
            "SELECT idem_result(201, " SKU_JSON("k") "::jsonb) FROM skus k"
                                                     " JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id "
@@ -288,6 +299,10 @@ OC_DB_STMT(bundle_replace_insert, 3,
            " SELECT $1, k.id, res.id, res.qty FROM skus k, res"
            " WHERE NOT EXISTS (SELECT 1 FROM bad) AND k.tenant_id = $1 AND k.code = $2 AND k.kind = 'bundle'");
 
+/* The bundle's listings publish a different number now. */
+OC_DB_STMT(bundle_listings_refresh, 2,
+           "SELECT listings_refresh($1, ARRAY(SELECT id FROM skus WHERE tenant_id = $1 AND code = $2))");
+
 static void on_bundle(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
@@ -407,6 +422,9 @@ void oc_api_bundle_replace(oc_req_t *r)
     memcpy(tx.steps[1].params, p, sizeof(char *) * 3);
     tx.steps[2].stmt = &bundle_replace_insert;
     memcpy(tx.steps[2].params, p, sizeof(char *) * 3);
+    tx.steps[3].stmt = &bundle_listings_refresh;
+    memcpy(tx.steps[3].params, p, sizeof(char *) * 2);
+    tx.nsteps = 4;
     oc_audit_brand(&tx, r, "bundle.update", "sku", code, r->body);
     int i = tx.nsteps++;
     tx.steps[i].stmt = &sku_get;

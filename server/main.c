@@ -19,6 +19,7 @@
 #include "server/migrate.h"
 #include "server/router.h"
 #include "tenants/identity.h"
+#include "tenants/vault.h"
 
 extern int oc_expected_migration;
 
@@ -37,6 +38,9 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     oc_identity_init();
+    if (oc_vault_init() != 0)
+        oc_log_warn("the credential vault has no key: connecting channels is unavailable until"
+                    " ONECOUNT_MASTER_KEY or the key file (onecount admin keygen) is set");
     return oc_serve_main();
 }
 
@@ -128,7 +132,7 @@ static const subcommand_t subcommands[] = {
     {"serve", cmd_serve, 1, "run the HTTP API and the web console"},
     {"migrate", cmd_migrate, 1, "apply migrations/NNNN_*.sql in order (--status lists pending ones)"},
     {"sim", cmd_sim, 1, "run the Shopify, Amazon and Walmart simulators"},
-    {"admin", cmd_admin, 1, "create-portfolio, create-user"},
+    {"admin", cmd_admin, 1, "keygen, rotate-key, retire-keys, create-portfolio, create-user"},
     {"routes", cmd_routes, 0, "print the API route table as JSON"},
     {"util", cmd_util, 0, "helpers for scripts: free-port, check-sql"},
 };

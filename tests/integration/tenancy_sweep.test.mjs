@@ -32,6 +32,11 @@ const bodies = {
   'POST /api/v1/brands/{bid}/movements': { kind: 'receipt', sku: 'SWEPT', qty: 1 },
   'POST /api/v1/brands/{bid}/oversells/{oid}/resolve': { resolution: 'written_off' },
   'POST /api/v1/brands/{bid}/holds': { sku: 'SWEPT', qty: 1 },
+  'POST /api/v1/brands/{bid}/connections': { kind: 'walmart', name: 'Swept', settings: {}, credentials: { client_id: 'a', client_secret: 'b' } },
+  'PATCH /api/v1/brands/{bid}/connections/{cid}': { name: 'Swept' },
+  'PUT /api/v1/brands/{bid}/rules': { last_units: null },
+  'POST /api/v1/brands/{bid}/listings': { connection_id: '00000000-0000-4000-8000-000000000000', sku: 'SWEPT' },
+  'PATCH /api/v1/brands/{bid}/listings/{lid}': { rules: { buffer: 1 } },
   'POST /api/v1/portfolios/{pid}/invitations': { email: 'swept@example.test', role: 'portfolio_admin' },
   'POST /api/v1/portfolios/{pid}/tokens': { name: 'swept', role: 'viewer' },
 };
@@ -55,9 +60,17 @@ async function objects(p, b) {
   await inv2.post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: code, qty: 5 });
   const hold2 = await inv2.post(`/api/v1/brands/${b.id}/holds`, { sku: code, qty: 1, ttl_seconds: 3600 });
   assert.equal(hold2.status, 201, hold2.text);
+  const conn = await inv2.post(`/api/v1/brands/${b.id}/connections`, { kind: 'walmart', name: unique('WM'), settings: {},
+    credentials: { client_id: 'id', client_secret: 'secret' } });
+  const owner2 = tokenClient(stack.url, (await token(p, b.id, 'brand_owner')).token);
+  const c2 = conn.status === 201 ? conn : await owner2.post(`/api/v1/brands/${b.id}/connections`, { kind: 'walmart',
+    name: unique('WM'), settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
+  assert.equal(c2.status, 201, c2.text);
+  const listing = await inv2.post(`/api/v1/brands/${b.id}/listings`, { connection_id: c2.json.id, sku: code });
+  assert.equal(listing.status, 201, listing.text);
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
-    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status };
+    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id };
 }
 
 before(async () => {
@@ -84,12 +97,13 @@ function providerFor(objs, pattern) {
   // Portfolio routes name portfolio-level tokens and invitations with the same parameter names.
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
-    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid };
+    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
-    code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID() };
+    code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
+    cid: randomUUID(), lid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });

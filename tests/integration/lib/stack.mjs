@@ -176,6 +176,7 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_WEB_DIR: join(SOURCE_DIR, 'web'),
     ONECOUNT_MIGRATIONS_DIR: join(SOURCE_DIR, 'migrations'),
     ONECOUNT_LOG_LEVEL: 'info',
+    ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'),
     ...env,
   };
   const proc = spawn(BIN, [command], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -254,6 +255,8 @@ export function client(baseUrl, defaults = {}) {
  */
 export async function startStack({ env = {}, threads = 2, cluster } = {}) {
   cluster = cluster || shared();
+  // One key-encryption key for the stack, kept across server restarts.
+  env = { ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'), ...env };
   const db = await createDatabase(cluster);
   const redis = await startRedis();
   const databaseUrl = cluster.appUrl(db);
