@@ -69,12 +69,34 @@ async function signOut(button) {
   navigate('/login');
 }
 
+/**
+ * Renders the route of location.hash.  While it works, #view is aria-busy;
+ * when done, <html data-rendered> holds the hash it rendered (tests and
+ * tools wait for it; a newer navigation makes an older render give up).
+ */
 async function render() {
   const seq = ++renderSeq;
+  const hash = window.location.hash;
+  delete document.documentElement.dataset.rendered;
+  viewEl.setAttribute('aria-busy', 'true');
+  try {
+    await renderRoute(seq);
+  } finally {
+    if (seq === renderSeq) {
+      viewEl.removeAttribute('aria-busy');
+      document.documentElement.dataset.rendered = hash;
+    }
+  }
+}
+
+async function renderRoute(seq) {
   const { route, params, query, path } = router.match(window.location.hash);
   hideUnavailable();
 
-  if (!sessionChecked && !session.me && !(route && route.public)) {
+  // The sign-in screen checks too, so a signed-in user who opens it goes home;
+  // accepting an invitation does not (it signs in as the invited user).
+  const needsSession = !route || !route.public || route.path === '/login';
+  if (!sessionChecked && !session.me && needsSession) {
     try {
       await loadSession();
       sessionChecked = true;

@@ -1,12 +1,14 @@
 // table.js — a table over a cursor-paginated list endpoint.
 //
 // pagedTable({caption, columns, load}) shows the first page, then a
-// "Load more" button while the server returns a next_cursor.  columns are
+// "Load more" button while the server returns a next_cursor.  A view that
+// fetched the first page itself (so that a 403 fails the whole screen)
+// passes it as `first`; reload() fetches again.  columns are
 // {label, render(item, ctl) → node|string, class}; ctl.update(item) redraws
 // a row in place after an action, ctl.reload() starts over from page one.
 import { h, sentence } from './dom.js';
 
-export function pagedTable({ caption, columns, load, empty = 'Nothing here yet.', key = (item) => item.id, rowClass = null }) {
+export function pagedTable({ caption, columns, load, first = null, empty = 'Nothing here yet.', key = (item) => item.id, rowClass = null }) {
   const tbody = h('tbody');
   const status = h('p', { class: 'table-status', role: 'status' });
   const more = h('button', { type: 'button', class: 'button', text: 'Load more', hidden: true });
@@ -59,7 +61,13 @@ export function pagedTable({ caption, columns, load, empty = 'Nothing here yet.'
     status.textContent = 'Loading…';
     el.setAttribute('aria-busy', 'true');
     try {
-      const page = await load(cursor);
+      let page;
+      if (first && !cursor) {
+        page = first;
+        first = null;
+      } else {
+        page = await load(cursor);
+      }
       if (gen !== generation) return;
       for (const item of page.items) tbody.append(renderRow(item));
       count += page.items.length;

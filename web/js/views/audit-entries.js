@@ -45,6 +45,14 @@ function objectName(e, people, brands) {
   return { name: null };
 }
 
+/** The summary key that only repeats the object's name (not shown again under Change). */
+function repeatedKey(e, people, brands) {
+  const { name, key } = objectName(e, people, brands);
+  if (key) return key;
+  const s = e.summary || {};
+  return Object.keys(s).find((k) => k !== 'before' && k !== 'after' && String(s[k]) === name) || null;
+}
+
 function objectCell(e, people, brands) {
   const { name } = objectName(e, people, brands);
   return h('div', { class: 'cell-stack' },
@@ -91,7 +99,7 @@ export function auditColumns({ people, brands, withBrand = false }) {
     { label: 'Actor', render: (e) => actorCell(e, people) },
     { label: 'Action', render: (e) => actionCell(e) },
     { label: 'Object', render: (e) => objectCell(e, people, brands) },
-    { label: 'Change', render: (e) => summaryCell(e, brands, objectName(e, people, brands).key) },
+    { label: 'Change', render: (e) => summaryCell(e, brands, repeatedKey(e, people, brands)) },
   ].filter(Boolean);
 }
 

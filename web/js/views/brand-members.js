@@ -8,28 +8,14 @@ import { confirmDialog } from '../ui/dialog.js';
 import { ROLE_HINTS, roleBadge, roleLabel, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton, busy } from '../ui/page.js';
-import { secretBox } from '../ui/secret.js';
 import { pagedTable } from '../ui/table.js';
 import { session, grantableBrandRoles, refreshSession } from '../session.js';
 import { brandFrame } from './brand-frame.js';
-
-/** The full acceptance link for an invitation's accept_url ("/#/accept?token=…"). */
-export function acceptLink(inv) {
-  return new URL(inv.accept_url, window.location.href).href;
-}
-
-/** The "link shown once" box for a new invitation. */
-export function invitationSecret(inv, where) {
-  return secretBox({
-    title: `Invitation for ${inv.email}`,
-    label: 'Acceptance link',
-    secret: acceptLink(inv),
-    warning: `Send this link to ${inv.email}. It is shown only this once, works once, and expires ${new Date(inv.expires_at).toLocaleDateString()}. Anyone who has it can join ${where} as ${roleLabel(inv.role)}.`,
-  });
-}
+import { invitationSecret, invitationDates } from './invitations.js';
 
 export async function render(ctx) {
   const { brand, body } = await brandFrame(ctx, 'members', 'Members');
+  const firstMembers = await api.get(`/api/v1/brands/${brand.id}/members`); // a 403 is the screen's error
   const myId = session.me.user.id;
   const myRole = brand.your_role;
   const grantable = grantableBrandRoles(myRole);
@@ -96,6 +82,7 @@ export async function render(ctx) {
       { label: 'Member since', render: (m) => time(m.since) },
       { label: 'Actions', class: 'actions', render: (m) => memberActions(m) },
     ],
+    first: firstMembers,
     load: (cursor) => api.get(`/api/v1/brands/${brand.id}/members`, { cursor }),
   });
 
@@ -127,8 +114,7 @@ export async function render(ctx) {
       { label: 'E-mail', render: (i) => i.email },
       { label: 'Role', render: (i) => roleBadge(i.role) },
       { label: 'Status', render: (i) => statusBadge(i.status) },
-      { label: 'Sent', render: (i) => time(i.created_at) },
-      { label: 'Expires', render: (i) => time(i.expires_at) },
+      { label: 'Sent', render: (i) => invitationDates(i) },
       { label: 'Actions', class: 'actions', render: (i, table) => (i.status === 'pending' ? rowButton('Revoke', async (ev) => {
         const ok = await confirmDialog({ title: `Revoke the invitation for ${i.email}?`, message: 'The link stops working at once.', confirmLabel: 'Revoke invitation', danger: true });
         if (!ok) return;

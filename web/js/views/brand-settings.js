@@ -32,11 +32,10 @@ export async function render(ctx) {
         notify('Nothing to save', { kind: 'info' });
         return;
       }
-      const updated = await api.patch(`/api/v1/brands/${brand.id}`, patch);
+      await api.patch(`/api/v1/brands/${brand.id}`, patch);
+      if (patch.name) await refreshSession(); // the navigation shows the name
       notify('Brand settings saved');
-      if (patch.name) await refreshSession();
       ctx.rerender();
-      return updated;
     },
   });
 
@@ -53,8 +52,8 @@ export async function render(ctx) {
       if (!err.handled) notify(err.message, { kind: 'error' });
       return;
     }
-    notify(archiving ? `${brand.name} is archived` : `${brand.name} is active again`);
     await refreshSession();
+    notify(archiving ? `${brand.name} is archived` : `${brand.name} is active again`);
     ctx.rerender();
   }));
 

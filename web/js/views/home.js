@@ -56,9 +56,8 @@ export function render({ root, query, setTitle }) {
         form.reset();
         form.control('timezone').value = defaultTimeZone();
         closeCreate();
+        await Promise.all([refreshBrands(), table.reload()]);
         notify(`Brand “${brand.name}” created`);
-        await refreshBrands();
-        table.reload();
       },
     });
     createPanel = panel({ title: 'New brand', id: 'new-brand' }, form.el);

@@ -12,7 +12,7 @@ import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
 import { session, portfolioId } from '../session.js';
 import { brandDirectory } from '../directory.js';
-import { invitationSecret } from './brand-members.js';
+import { invitationSecret, invitationDates } from './invitations.js';
 
 const ROLES = ['viewer', 'operator', 'brand_owner', 'portfolio_admin'];
 
@@ -33,7 +33,6 @@ export async function render(ctx) {
       ' ', roleBadge(m.role))));
   }
 
-  let pending = firstPeople;
   const people = pagedTable({
     caption: 'People',
     empty: 'Nobody yet.',
@@ -63,14 +62,8 @@ export async function render(ctx) {
         });
       }, { danger: true, ariaLabel: `Disable ${u.name || u.email}` })) },
     ],
-    load: async (cursor) => {
-      if (!cursor && pending) {
-        const p = pending;
-        pending = null;
-        return p;
-      }
-      return api.get(`/api/v1/portfolios/${pid}/members`, { cursor });
-    },
+    first: firstPeople,
+    load: (cursor) => api.get(`/api/v1/portfolios/${pid}/members`, { cursor }),
   });
 
   // --- invitations ------------------------------------------------------------
@@ -113,8 +106,7 @@ export async function render(ctx) {
       { label: 'Role', render: (i) => roleBadge(i.role) },
       { label: 'Brand', render: (i) => (i.brand_id ? brandName(i.brand_id) : h('span', { class: 'muted', text: 'Portfolio' })) },
       { label: 'Status', render: (i) => statusBadge(i.status) },
-      { label: 'Sent', render: (i) => time(i.created_at) },
-      { label: 'Expires', render: (i) => time(i.expires_at) },
+      { label: 'Sent', render: (i) => invitationDates(i) },
       { label: 'Actions', class: 'actions', render: (i, tbl) => (i.status !== 'pending' ? null : rowButton('Revoke', async (ev) => {
         const ok = await confirmDialog({ title: `Revoke the invitation for ${i.email}?`, message: 'The link stops working at once.', confirmLabel: 'Revoke invitation', danger: true });
         if (!ok) return;

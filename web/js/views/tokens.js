@@ -61,7 +61,6 @@ export async function render(ctx) {
     },
   });
 
-  let firstPage = first;
   const table = pagedTable({
     caption: 'API tokens',
     empty: 'No tokens yet.',
@@ -86,14 +85,8 @@ export async function render(ctx) {
         });
       }, { danger: true, ariaLabel: `Revoke token ${t.name}` })) },
     ],
-    load: async (cursor) => {
-      if (!cursor && firstPage) {
-        const p = firstPage;
-        firstPage = null;
-        return p;
-      }
-      return api.get(base, { cursor });
-    },
+    first,
+    load: (cursor) => api.get(base, { cursor }),
   });
 
   body.append(
