@@ -12,9 +12,9 @@ import { openPage } from '../browser.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** A fresh browser context (its own cookies) on the console's sign-in screen. */
-export async function freshConsole(browser, url, hash = '/login') {
-  const s = await openPage(browser, `${url}/#${hash}`);
-  await s.page.locator('main h1').first().waitFor();
+export async function freshConsole(browser, url, hash = '/login', contextOptions = {}) {
+  const s = await openPage(browser, `${url}/#${hash}`, { context: contextOptions });
+  await rendered(s.page);
   return s;
 }
 
@@ -24,12 +24,18 @@ export async function signIn(page, email, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('body.signed-in').waitFor();
+  await rendered(page);
 }
 
 /** Opens #<hash> and waits until the screen's heading is there. */
 export async function go(page, url, hash) {
   await page.goto(`${url}/#${hash}`);
-  await page.locator('main h1').first().waitFor();
+  await rendered(page);
+}
+
+/** Waits until the console has rendered the current address (after redirects) and loaded its tables. */
+export async function rendered(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.rendered === window.location.hash);
   await idle(page);
 }
 
@@ -77,4 +83,38 @@ export async function confirm(page, label) {
   await dialog.waitFor();
   await dialog.getByRole('button', { name: label }).click();
   await dialog.waitFor({ state: 'detached' });
+}
+
+/** Fills and submits a form field by field: {label: value}; selects get their option label. */
+export async function fillForm(scope, values) {
+  for (const [label, value] of Object.entries(values)) {
+    const control = scope.getByLabel(label, { exact: true });
+    if (await control.evaluate((el) => el.tagName === 'SELECT')) await control.selectOption({ label: value });
+    else await control.fill(value);
+  }
+}
+
+/** Reads the secret of the "shown once" box (an invitation link or a token). */
+export async function readSecret(page, about) {
+  const box = page.locator('.secret', { hasText: about });
+  await box.waitFor();
+  return box.locator('input.secret-value').inputValue();
+}
+
+/** The panel (section) whose heading is exactly `title`. */
+export function panelOf(page, title) {
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  return page.locator('section.panel', { has: page.locator('h2', { hasText: exact }) });
+}
+
+/** The rows of the table in the panel titled `title`, as arrays of cell texts. */
+export async function tableRows(page, title) {
+  const panel = panelOf(page, title);
+  await idle(page);
+  return panel.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.innerText.trim())));
+}
+
+/** The row of a panel's table that contains `text`. */
+export function row(page, title, text) {
+  return panelOf(page, title).locator('tbody tr', { hasText: text });
 }
