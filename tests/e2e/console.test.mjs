@@ -89,7 +89,7 @@ test('console sources: no HTML strings, no inline style or script, no eval, only
   const js = files(join(WEB, 'js'), '.js');
   assert.ok(js.length > 5, 'the console has its modules under web/js');
   const forbidden = [
-    [/\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write/, 'HTML from strings (use textContent / h())'],
+    [/\binnerHTML\b|\bouterHTML\b|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment|srcdoc/, 'HTML from strings (use textContent / h())'],
     [/\beval\s*\(|new\s+Function\s*\(|setTimeout\s*\(\s*['"`]/, 'code from strings (blocked by the CSP)'],
     [/\.style\.|setAttribute\(\s*['"]style['"]|cssText/, 'inline style (blocked by the CSP; use a class)'],
     [/https?:\/\//, 'an absolute URL (no CDN, no external service)'],

@@ -2,7 +2,7 @@
 //
 // h('a', {href: '#/', class: 'x', onclick: fn}, 'text', child, [more]) makes
 // an element; strings become text nodes, so user data is never parsed as
-// HTML.  Nothing here (or anywhere in the console) uses innerHTML, and no
+// HTML.  Nothing here (or anywhere in the console) parses HTML strings, and no
 // inline style is set: the content security policy forbids both.
 
 const PROPS = new Set(['hidden', 'disabled', 'checked', 'selected', 'required', 'readOnly', 'value', 'multiple']);
