@@ -34,6 +34,11 @@ test('the console loads under its content security policy and asks a signed-out 
   assert.deepEqual(apiErrors, ['401 /api/v1/me'], 'the only failed request is the session check');
   await assertSound(s, 'sign-in screen');
   await screenshot(page, 'sign-in');
+  // The skip link moves focus to the content without touching the route.
+  await page.locator('.skip-link').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.match(page.url(), /#\/login$/);
   await context.close();
 });
 

@@ -177,6 +177,13 @@ onSessionChange(() => {
 });
 
 menuToggle.addEventListener('click', () => setNavOpen(!document.body.classList.contains('nav-open')));
+// The skip link must not change the hash (that is the router's): it only moves focus.
+document.querySelector('.skip-link').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  const main = document.getElementById('main');
+  main.focus();
+  main.scrollIntoView();
+});
 document.addEventListener('keydown', (ev) => {
   if (ev.key === 'Escape' && document.body.classList.contains('nav-open')) {
     setNavOpen(false);

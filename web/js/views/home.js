@@ -9,12 +9,14 @@ import { notify } from '../ui/notice.js';
 import { pageHeader, panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
-import { session, isAdmin, portfolioId, refreshBrands } from '../session.js';
+import { session, isAdmin, portfolioId, refreshBrands, refreshSession } from '../session.js';
 import { timeZones, defaultTimeZone } from '../timezones.js';
 
 export function render({ root, query, setTitle }) {
   const me = session.me;
   setTitle('Brands');
+  // Roles may have changed since sign-in (someone granted a brand): keep the navigation current.
+  refreshSession().catch(() => {});
   let showArchived = query.get('archived') === '1';
 
   const table = pagedTable({
