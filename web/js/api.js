@@ -108,15 +108,19 @@ export const api = {
   del: (path, opts = {}) => request('DELETE', path, opts),
 };
 
-/** Fetches every page of a list endpoint (for small directories: brands, people). */
-export async function getAll(path, query = {}, { maxPages = 20 } = {}) {
-  const items = [];
+/**
+ * Fetches every page of a list endpoint (for small directories: brands,
+ * people), at most maxPages, stopping early if a page brings nothing new.
+ */
+export async function getAll(path, query = {}, { maxPages = 20, key = (x) => x.id || x.user_id } = {}) {
+  const seen = new Map();
   let cursor = null;
   for (let i = 0; i < maxPages; i++) {
     const page = await api.get(path, { ...query, limit: 200, cursor });
-    items.push(...page.items);
+    const before = seen.size;
+    for (const item of page.items) if (!seen.has(key(item))) seen.set(key(item), item);
     cursor = page.next_cursor;
-    if (!cursor) break;
+    if (!cursor || seen.size === before) break;
   }
-  return items;
+  return [...seen.values()];
 }

@@ -69,9 +69,16 @@ export function pagedTable({ caption, columns, load, first = null, empty = 'Noth
         page = await load(cursor);
       }
       if (gen !== generation) return;
-      for (const item of page.items) tbody.append(renderRow(item));
-      count += page.items.length;
+      // A row already shown is not shown twice; a page of nothing new ends the
+      // list, so a cursor that does not advance cannot loop for ever.
+      const fresh = page.items.filter((item) => !rows.has(key(item)));
+      for (const item of fresh) tbody.append(renderRow(item));
+      count += fresh.length;
       cursor = page.next_cursor || null;
+      if (cursor && page.items.length > 0 && fresh.length === 0) {
+        cursor = null;
+        console.warn(`pagination repeated itself: ${page.items.length} entries seen before`);
+      }
       more.hidden = !cursor;
       status.textContent = count === 0 ? emptyText() : '';
     } catch (err) {
