@@ -29,8 +29,15 @@ export function pagedTable({ caption, columns, load, first = null, empty = 'Noth
     update(item) {
       const old = rows.get(key(item));
       if (!old) return;
+      // Keyboard users acting on the row keep their place: focus the new row.
+      const active = document.activeElement;
+      const hadFocus = old.contains(active) || !active || active === document.body;
       const tr = renderRow(item);
       old.replaceWith(tr);
+      if (hadFocus) {
+        tr.tabIndex = -1;
+        tr.focus();
+      }
     },
     remove(item) {
       const old = rows.get(key(item));
