@@ -16,13 +16,33 @@ export async function launch() {
   });
 }
 
-/** Opens a page that fails the test on any console error or uncaught exception. */
-export async function openPage(browser, url) {
-  const context = await browser.newContext();
+const API_ANSWER = /^Failed to load resource: the server responded with a status of (\d+)/;
+
+/**
+ * Opens a page that fails the test on any console error or uncaught exception
+ * (CSP violations are console errors).  One kind of console error is not a
+ * problem: Chromium logs every 4xx/5xx answer of the JSON API ("Failed to
+ * load resource"), and the console gets such answers on purpose (401 before
+ * sign-in, 422 for a bad field, 403, 410).  Those go to `apiErrors` as
+ * "STATUS /path" so tests can assert exactly which ones happened; the same
+ * line for any other URL (a missing script or stylesheet) stays a problem.
+ */
+export async function openPage(browser, url, { context: contextOptions = {} } = {}) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  const apiErrors = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const status = API_ANSWER.exec(m.text());
+    const where = m.location()?.url ? new URL(m.location().url) : null;
+    if (status && where && where.pathname.startsWith('/api/')) {
+      apiErrors.push(`${status[1]} ${where.pathname}`);
+      return;
+    }
+    problems.push(`console: ${m.text()}${where ? ` (${where.href})` : ''}`);
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(url);
-  return { page, context, problems };
+  return { page, context, problems, apiErrors };
 }

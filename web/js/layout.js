@@ -1,0 +1,52 @@
+// layout.js — the left navigation: the portfolio's brands, the portfolio
+// screens for admins, and the "who am I" card with sign-out.
+import { h, replace } from './ui/dom.js';
+import { link, parseHash } from './router.js';
+import { session, isAdmin, standing } from './session.js';
+
+function navLink(href, label, current, extra = null) {
+  return h('li', {}, h('a', { href, class: 'nav-link', 'aria-current': current ? 'page' : null }, h('span', { class: 'nav-label', text: label }), extra));
+}
+
+/** Redraws the sidebar for the current session and location. */
+export function renderNav(nav, { onSignOut }) {
+  const me = session.me;
+  if (!me) {
+    nav.replaceChildren();
+    return;
+  }
+  const { path } = parseHash();
+  const brandMatch = /^\/brands\/([^/]+)/.exec(path);
+  const currentBrand = brandMatch ? decodeURIComponent(brandMatch[1]) : null;
+
+  const brands = session.brands.length
+    ? h('ul', { class: 'nav-list' }, session.brands.map((b) => navLink(link('/brands', b.id), b.name, b.id === currentBrand)))
+    : h('p', { class: 'nav-empty', text: isAdmin() ? 'No brands yet.' : 'You have no brands yet.' });
+
+  const portfolio = isAdmin()
+    ? h('div', { class: 'nav-section' },
+      h('h2', { class: 'nav-heading', text: 'Administration' }),
+      h('ul', { class: 'nav-list' },
+        navLink('#/portfolio/members', 'People', path === '/portfolio/members'),
+        navLink('#/portfolio/tokens', 'API tokens', path === '/portfolio/tokens'),
+        navLink('#/portfolio/audit', 'Audit log', path === '/portfolio/audit')))
+    : null;
+
+  const signOut = h('button', { type: 'button', class: 'button button-small', text: 'Sign out' });
+  signOut.addEventListener('click', () => onSignOut(signOut));
+
+  replace(nav,
+    h('div', { class: 'nav-portfolio' },
+      h('span', { class: 'nav-kicker', text: 'Portfolio' }),
+      h('span', { class: 'nav-portfolio-name', text: me.portfolio.name })),
+    h('div', { class: 'nav-section' },
+      h('ul', { class: 'nav-list' }, navLink('#/', 'All brands', path === '/')),
+      h('h2', { class: 'nav-heading', text: 'Brands' }),
+      brands),
+    portfolio,
+    h('section', { class: 'whoami', 'aria-label': 'Signed in as' },
+      h('a', { href: '#/me', class: 'whoami-name', 'aria-current': path === '/me' ? 'page' : null, text: me.user.name || me.user.email }),
+      h('span', { class: 'whoami-email', text: me.user.email }),
+      h('span', { class: 'whoami-role', text: standing() }),
+      signOut));
+}

@@ -1,0 +1,65 @@
+// format.js — how values look: roles, dates, statuses, short ids.
+import { h } from './dom.js';
+
+export const ROLE_LABELS = {
+  viewer: 'Viewer',
+  operator: 'Operator',
+  brand_owner: 'Brand owner',
+  portfolio_admin: 'Portfolio admin',
+};
+
+/** What each role may do, in one line (shown next to role pickers). */
+export const ROLE_HINTS = {
+  viewer: 'reads the brand and its audit log; changes nothing',
+  operator: 'reads the brand and works on its inventory',
+  brand_owner: 'everything in the brand: inventory, channels, members, tokens and settings',
+  portfolio_admin: 'everything in every brand, plus people, brands and portfolio tokens',
+};
+
+export const roleLabel = (role) => ROLE_LABELS[role] || role || '—';
+
+export function roleBadge(role) {
+  return h('span', { class: ['badge', `badge-role-${role || 'none'}`], text: roleLabel(role) });
+}
+
+const STATUS_KINDS = {
+  active: 'ok',
+  accepted: 'ok',
+  pending: 'warn',
+  revoked: 'muted',
+  expired: 'muted',
+  archived: 'muted',
+  disabled: 'danger',
+};
+
+export function statusBadge(status, label = status) {
+  const text = String(label).charAt(0).toUpperCase() + String(label).slice(1);
+  return h('span', { class: ['badge', `badge-${STATUS_KINDS[status] || 'muted'}`], text });
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** A <time> element in the reader's locale, with the exact instant on hover. */
+export function time(iso, { seconds = false, empty = '—' } = {}) {
+  if (!iso) return h('span', { class: 'muted', text: empty });
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return h('span', { text: iso });
+  return h('time', { datetime: d.toISOString(), title: d.toISOString(), text: (seconds ? dateTimeSeconds : dateTime).format(d) });
+}
+
+/** The first block of a UUID, for showing an id that has no name. */
+export const shortId = (id) => (id ? String(id).split('-')[0] : '');
+
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "about 15 minutes" from seconds. */
+export function duration(seconds) {
+  const s = Math.max(1, Math.round(seconds));
+  if (s < 90) return plural(s, 'second');
+  const m = Math.round(s / 60);
+  if (m < 90) return plural(m, 'minute');
+  return plural(Math.round(m / 60), 'hour');
+}

@@ -1,0 +1,107 @@
+// audit-entries.js — how an audit entry reads: who did what to which object,
+// and what changed (before → after when the server recorded both).
+import { h } from '../ui/dom.js';
+import { roleLabel, shortId, time } from '../ui/format.js';
+
+export const ACTIONS = {
+  'brand.create': 'Brand created',
+  'brand.update': 'Brand updated',
+  'member.update': 'Role changed',
+  'member.remove': 'Member removed',
+  'invitation.create': 'Invitation created',
+  'invitation.accept': 'Invitation accepted',
+  'invitation.revoke': 'Invitation revoked',
+  'token.create': 'API token created',
+  'token.revoke': 'API token revoked',
+  'user.disable': 'User disabled',
+};
+
+/** Action prefixes offered by the filter. */
+export const ACTION_PREFIXES = ['brand.', 'member.', 'invitation.', 'token.', 'user.', ...Object.keys(ACTIONS)];
+
+function personLabel(people, id) {
+  const p = people.get(id);
+  return p ? (p.name || p.email) : `user ${shortId(id)}`;
+}
+
+function actorCell(e, people) {
+  if (!e.actor_user && !e.actor_token) return h('span', { class: 'muted', text: 'system' });
+  const p = e.actor_user ? people.get(e.actor_user) : null;
+  return h('div', { class: 'cell-stack' },
+    e.actor_user ? h('span', { text: personLabel(people, e.actor_user), title: p ? p.email : e.actor_user }) : null,
+    e.actor_token ? h('span', { class: 'muted small', text: `via API token ${shortId(e.actor_token)}`, title: e.actor_token }) : null);
+}
+
+/** The object's display name and the summary key it came from (not repeated under Change). */
+function objectName(e, people, brands) {
+  const s = e.summary || {};
+  if (e.object_type === 'user') {
+    if (people.has(e.object_id)) return { name: personLabel(people, e.object_id) };
+    return { name: s.email || null, key: 'email' };
+  }
+  if (e.object_type === 'brand') return brands.get(e.object_id) ? { name: brands.get(e.object_id) } : { name: s.name || null, key: 'name' };
+  if (e.object_type === 'token') return { name: s.name || null, key: 'name' };
+  if (e.object_type === 'invitation') return { name: s.email || null, key: 'email' };
+  return { name: null };
+}
+
+/** The summary key that only repeats the object's name (not shown again under Change). */
+function repeatedKey(e, people, brands) {
+  const { name, key } = objectName(e, people, brands);
+  if (key) return key;
+  const s = e.summary || {};
+  return Object.keys(s).find((k) => k !== 'before' && k !== 'after' && String(s[k]) === name) || null;
+}
+
+function objectCell(e, people, brands) {
+  const { name } = objectName(e, people, brands);
+  return h('div', { class: 'cell-stack' },
+    h('span', { text: name || shortId(e.object_id) || '—', title: e.object_id || null }),
+    h('span', { class: 'muted small', text: e.object_type }));
+}
+
+function valueText(key, v, brands) {
+  if (v === null || v === undefined) return 'none';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (key === 'role' || key === 'before' || key === 'after') return roleLabel(v);
+  if (key === 'brand_id') return brands.get(v) || shortId(v);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** The summary as text: "Viewer → Brand owner", or "name: X · archived: yes". */
+export function summaryCell(e, brands = new Map(), omit = null) {
+  const s = e.summary || {};
+  const keys = Object.keys(s).filter((k) => k !== omit);
+  if (keys.length === 0) return h('span', { class: 'muted', text: '—' });
+  if ('before' in s || 'after' in s) {
+    const rest = keys.filter((k) => k !== 'before' && k !== 'after');
+    return h('div', { class: 'cell-stack' },
+      h('span', { class: 'change' },
+        h('span', { class: 'change-before', text: valueText('before', s.before, brands) }),
+        h('span', { class: 'change-arrow', 'aria-label': 'changed to', text: ' → ' }),
+        h('span', { class: 'change-after', text: valueText('after', s.after, brands) })),
+      rest.length ? h('span', { class: 'muted small', text: rest.map((k) => `${k}: ${valueText(k, s[k], brands)}`).join(' · ') }) : null);
+  }
+  return h('span', { text: keys.map((k) => `${k.replace(/_id$/, '')}: ${valueText(k, s[k], brands)}`).join(' · ') });
+}
+
+export function actionCell(e) {
+  return h('div', { class: 'cell-stack' },
+    h('span', { text: ACTIONS[e.action] || e.action }),
+    h('code', { class: 'muted small', text: e.action }));
+}
+
+/** Table columns for audit entries; withBrand adds the brand (or "Portfolio") column. */
+export function auditColumns({ people, brands, withBrand = false }) {
+  return [
+    { label: 'When', render: (e) => time(e.at, { seconds: true }) },
+    withBrand ? { label: 'Brand', render: (e) => (e.brand_id ? (brands.get(e.brand_id) || shortId(e.brand_id)) : h('span', { class: 'muted', text: 'Portfolio' })) } : null,
+    { label: 'Actor', render: (e) => actorCell(e, people) },
+    { label: 'Action', render: (e) => actionCell(e) },
+    { label: 'Object', render: (e) => objectCell(e, people, brands) },
+    { label: 'Change', render: (e) => summaryCell(e, brands, repeatedKey(e, people, brands)) },
+  ].filter(Boolean);
+}
+
+/** Row keys: ids repeat across the brand and portfolio logs, so the brand is part of it. */
+export const auditKey = (e) => `${e.brand_id || 'p'}:${e.id}`;

@@ -1,0 +1,48 @@
+// brand-frame.js — what every brand screen shares: the brand's header with
+// the user's role in it, and the tabs that role may use.  Later screens
+// (SKUs, stock, channels, listings, sync, exceptions) add rows to TABS.
+import { api } from '../api.js';
+import { h } from '../ui/dom.js';
+import { roleBadge, statusBadge } from '../ui/format.js';
+import { pageHeader } from '../ui/page.js';
+import { link } from '../router.js';
+import { canManage } from '../session.js';
+
+/** Tabs in display order; `manage` ones need brand_owner or portfolio_admin. */
+const TABS = [
+  { key: 'overview', label: 'Overview', path: '' },
+  { key: 'members', label: 'Members', path: 'members', manage: true },
+  { key: 'tokens', label: 'API tokens', path: 'tokens', manage: true },
+  { key: 'audit', label: 'Audit log', path: 'audit' },
+  { key: 'settings', label: 'Settings', path: 'settings', manage: true },
+];
+
+export const tabsFor = (role) => TABS.filter((t) => !t.manage || canManage(role));
+
+/**
+ * Loads the brand and draws its header and tabs into ctx.root.
+ * Resolves to {brand, body}: body is where the tab's content goes.
+ * A brand the user cannot see answers 404, shown by the caller's error path.
+ */
+export async function brandFrame(ctx, active, title) {
+  const brand = await api.get(`/api/v1/brands/${encodeURIComponent(ctx.params.bid)}`);
+  ctx.setTitle(title, brand.name);
+  const tabs = tabsFor(brand.your_role);
+  const current = TABS.find((t) => t.key === active);
+  const body = h('div', { class: 'tab-body' });
+  ctx.root.append(
+    pageHeader({
+      title: brand.name,
+      crumbs: [{ label: 'Brands', href: '#/' }, { label: brand.name, href: link('/brands', brand.id) }, current && current.key !== 'overview' ? { label: current.label } : null].filter(Boolean),
+      meta: [roleBadge(brand.your_role), brand.archived ? statusBadge('archived') : null, h('span', { class: 'muted', text: brand.timezone })],
+    }),
+    h('nav', { class: 'tabs', 'aria-label': `${brand.name} sections` },
+      h('ul', {}, tabs.map((t) => h('li', {}, h('a', {
+        href: t.path ? link('/brands', brand.id, t.path) : link('/brands', brand.id),
+        class: 'tab',
+        'aria-current': t.key === active ? 'page' : null,
+        text: t.label,
+      }))))),
+    body);
+  return { brand, body };
+}
