@@ -244,6 +244,7 @@ DECLARE
     parked int := 0;
     ref text;
     r jsonb;
+    fresh boolean;
 BEGIN
     INSERT INTO channel_orders AS o (tenant_id, connection_id, external_id, status, channel_created_at,
                                      channel_updated_at, needs_ack, raw)
@@ -254,7 +255,16 @@ BEGIN
                           OR excluded.channel_updated_at >= o.channel_updated_at THEN excluded.status ELSE o.status END,
            channel_updated_at = greatest(o.channel_updated_at, excluded.channel_updated_at),
            needs_ack = o.needs_ack OR excluded.needs_ack, last_seen_at = now(), raw = excluded.raw
-    RETURNING id INTO o_id;
+    RETURNING o.id, o.status, (o.xmax = 0) INTO o_id, status, fresh;
+    -- A new order: how long it took to reach onecount feeds the connection's lag
+    -- (and through it the automatic buffers of the other channels).
+    IF fresh AND (p_order->>'created_at') IS NOT NULL
+       AND (p_order->>'created_at')::timestamptz > now() - interval '1 day' THEN
+        UPDATE channel_connections SET ingest_lag_ms = greatest(0, CASE WHEN ingest_lag_ms IS NULL
+                THEN (extract(epoch FROM now() - (p_order->>'created_at')::timestamptz) * 1000)::bigint
+                ELSE (ingest_lag_ms * 0.9 + extract(epoch FROM now() - (p_order->>'created_at')::timestamptz) * 100)::bigint END)
+         WHERE tenant_id = p_tenant AND id = p_connection;
+    END IF;
     ref := (SELECT kind FROM channel_connections WHERE tenant_id = p_tenant AND id = p_connection) || ':' || (p_order->>'id');
 
     FOR l IN SELECT value FROM jsonb_array_elements(p_order->'lines') LOOP
@@ -339,7 +349,7 @@ BEGIN
 END $$;
 
 -- Replays parked lines of a connection whose channel SKU now has a listing.
-CREATE FUNCTION ingest_replay_unmapped(p_tenant uuid, p_connection uuid) RETURNS int
+CREATE FUNCTION ingest_replay_unmapped(p_tenant uuid, p_connection uuid, p_channel_sku text DEFAULT NULL) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     cur channel_order_lines%ROWTYPE;
@@ -348,7 +358,8 @@ DECLARE
     o channel_orders%ROWTYPE;
 BEGIN
     FOR cur IN SELECT x.* FROM channel_order_lines x WHERE x.tenant_id = p_tenant AND x.connection_id = p_connection
-                  AND x.sku_id IS NULL FOR UPDATE LOOP
+                  AND x.sku_id IS NULL AND (p_channel_sku IS NULL OR x.channel_sku = p_channel_sku)
+                ORDER BY x.first_seen_at FOR UPDATE LOOP
         SELECT li.sku_id INTO cur.sku_id FROM listings li
          WHERE li.tenant_id = p_tenant AND li.connection_id = p_connection AND li.external_sku = cur.channel_sku;
         CONTINUE WHEN cur.sku_id IS NULL;
@@ -404,7 +415,21 @@ END $$;
 
 GRANT EXECUTE ON FUNCTION ingest_order(uuid, uuid, jsonb),
     ingest_line_apply(uuid, uuid, uuid, channel_order_lines, text, text, text),
-    ingest_replay_unmapped(uuid, uuid), ingest_return(uuid, uuid, jsonb) TO onecount_app;
+    ingest_replay_unmapped(uuid, uuid, text), ingest_return(uuid, uuid, jsonb) TO onecount_app;
+
+-- A new listing (by API, CSV or auto-map) takes over the order lines that
+-- were parked waiting for its channel SKU, in the same transaction.
+CREATE FUNCTION listing_replay_parked() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM channel_order_lines x WHERE x.tenant_id = NEW.tenant_id
+                  AND x.connection_id = NEW.connection_id AND x.channel_sku = NEW.external_sku AND x.sku_id IS NULL) THEN
+        PERFORM ingest_replay_unmapped(NEW.tenant_id, NEW.connection_id, NEW.external_sku);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER listing_replay_parked AFTER INSERT OR UPDATE OF external_sku ON listings
+    FOR EACH ROW EXECUTE FUNCTION listing_replay_parked();
 
 -- Wake the worker when a webhook arrives.
 CREATE FUNCTION channel_event_notify() RETURNS trigger
@@ -428,7 +453,9 @@ CREATE FUNCTION push_claim(p_tenant uuid, p_owner text, p_limit int, p_skip uuid
            AND cc.status = 'active' AND (l.lease_until IS NULL OR l.lease_until < now())
            AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= now())
            AND NOT (l.connection_id = ANY (coalesce(p_skip, '{}')))
-         ORDER BY l.desired_at NULLS FIRST, l.id
+         -- a changed number before a re-push of the same number (a brand's full
+         -- re-push must not delay its own sales)
+         ORDER BY (l.pushed_qty IS DISTINCT FROM l.desired_qty) DESC, l.desired_at NULLS FIRST, l.id
          LIMIT p_limit FOR UPDATE OF l SKIP LOCKED),
     u AS (
         UPDATE listings l SET lease_owner = p_owner, lease_until = now() + interval '60 seconds'
@@ -639,3 +666,142 @@ END $$;
 GRANT EXECUTE ON FUNCTION push_claim(uuid, text, int, uuid[]), push_record(uuid, text, jsonb),
     connection_health_record(uuid, uuid, int, int, int, double precision, text, text),
     read_back_record(uuid, uuid, jsonb), velocity_refresh(uuid) TO onecount_app;
+
+-- ---------------------------------------------------------------------------
+-- Routines: claimed under a lease; the next run is scheduled when a run
+-- starts, so a request to run sooner made during the run (a webhook, a stale
+-- push, "run now") is kept rather than overwritten when the run finishes.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION routines_claim(p_tenant uuid, p_owner text, p_limit int) RETURNS jsonb
+    LANGUAGE sql AS $$
+    WITH c AS (
+        SELECT r.tenant_id, r.id FROM routines r
+          LEFT JOIN channel_connections cc ON cc.tenant_id = r.tenant_id AND cc.id = r.connection_id
+         WHERE r.tenant_id = p_tenant AND r.enabled AND r.next_run_at <= now()
+           AND (r.lease_until IS NULL OR r.lease_until < now())
+           AND (r.connection_id IS NULL OR cc.status = 'active')
+         ORDER BY r.next_run_at LIMIT p_limit FOR UPDATE OF r SKIP LOCKED),
+    u AS (
+        UPDATE routines r SET lease_owner = p_owner, lease_until = now() + interval '10 minutes',
+               last_started_at = now(), next_run_at = now() + r.interval_seconds * interval '1 second'
+          FROM c WHERE r.tenant_id = c.tenant_id AND r.id = c.id
+        RETURNING r.id, r.connection_id, r.kind, r.interval_seconds)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'connection_id', connection_id, 'kind', kind,
+                                                 'interval_seconds', interval_seconds)), '[]')
+      FROM u
+$$;
+
+-- p_retry_s: on failure, run again this soon (bounded by the routine's own interval).
+CREATE FUNCTION routine_finish(p_tenant uuid, p_id uuid, p_owner text, p_status text, p_detail jsonb,
+                               p_retry_s int) RETURNS void
+    LANGUAGE sql AS $$
+    UPDATE routines SET last_finished_at = now(), last_status = p_status, last_detail = p_detail,
+           lease_owner = NULL, lease_until = NULL,
+           next_run_at = CASE WHEN p_retry_s IS NULL THEN next_run_at
+                              ELSE least(next_run_at, now() + p_retry_s * interval '1 second') END
+     WHERE tenant_id = p_tenant AND id = p_id AND lease_owner = p_owner
+$$;
+
+-- Run a connection's routine of `kind` as soon as a worker is free.
+CREATE FUNCTION routine_run_soon(p_tenant uuid, p_connection uuid, p_kind text) RETURNS void
+    LANGUAGE sql AS $$
+    UPDATE routines SET next_run_at = least(next_run_at, now())
+     WHERE tenant_id = p_tenant AND connection_id IS NOT DISTINCT FROM p_connection AND kind = p_kind AND enabled;
+    SELECT pg_notify('oc_events', p_tenant::text);
+$$;
+
+CREATE FUNCTION alert_open(p_tenant uuid, p_connection uuid, p_kind text, p_message text) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO alerts (tenant_id, connection_id, kind, message) VALUES (p_tenant, p_connection, p_kind, left(p_message, 500))
+    ON CONFLICT DO NOTHING
+$$;
+
+CREATE FUNCTION alert_resolve(p_tenant uuid, p_connection uuid, p_kind text) RETURNS void
+    LANGUAGE sql AS $$
+    UPDATE alerts SET resolved_at = now()
+     WHERE tenant_id = p_tenant AND connection_id IS NOT DISTINCT FROM p_connection AND kind = p_kind
+       AND resolved_at IS NULL
+$$;
+
+-- ---------------------------------------------------------------------------
+-- events_process: stored webhooks, oldest first.  Order and refund topics
+-- make the connection's order or return poll run now (the poll reads the
+-- order as the channel has it now, so duplicates and out-of-order deliveries
+-- cannot move anything twice); inventory-level topics are read-backs: a
+-- number the channel shows that differs from what onecount pushed, and is
+-- newer than that push, is classified and healed like any drift.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION events_process(p_tenant uuid, p_limit int) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+DECLARE
+    e channel_events%ROWTYPE;
+    n int := 0;
+    polls int := 0;
+    levels int := 0;
+    l listings%ROWTYPE;
+    item text;
+BEGIN
+    FOR e IN SELECT * FROM channel_events WHERE tenant_id = p_tenant AND processed_at IS NULL
+              ORDER BY id LIMIT p_limit FOR UPDATE SKIP LOCKED LOOP
+        IF e.topic LIKE 'orders/%' THEN
+            PERFORM routine_run_soon(p_tenant, e.connection_id, 'poll_orders');
+            polls := polls + 1;
+        ELSIF e.topic IN ('refunds/create', 'returns/create', 'returns/close') THEN
+            PERFORM routine_run_soon(p_tenant, e.connection_id, 'poll_returns');
+            -- a refund that cancels unshipped units changes the order too
+            PERFORM routine_run_soon(p_tenant, e.connection_id, 'poll_orders');
+            polls := polls + 1;
+        ELSIF e.topic = 'inventory_levels/update' THEN
+            item := 'gid://shopify/InventoryItem/' || (e.body->>'inventory_item_id');
+            SELECT * INTO l FROM listings WHERE tenant_id = p_tenant AND connection_id = e.connection_id
+               AND item_ref = item;
+            IF FOUND AND e.body ? 'available' AND (l.pushed_at IS NULL OR (e.body->>'updated_at') IS NULL
+                   OR (e.body->>'updated_at')::timestamptz > l.pushed_at) THEN
+                PERFORM read_back_record(p_tenant, e.connection_id,
+                    jsonb_build_array(jsonb_build_object('listing_id', l.id, 'qty', (e.body->>'available')::bigint)));
+                levels := levels + 1;
+            END IF;
+        END IF;
+        UPDATE channel_events SET processed_at = now(), attempts = attempts + 1
+         WHERE tenant_id = p_tenant AND id = e.id;
+        n := n + 1;
+    END LOOP;
+    RETURN jsonb_build_object('processed', n, 'polls', polls, 'levels', levels);
+END $$;
+
+-- Workers cache connections: tell them when one changes.
+CREATE FUNCTION connection_changed() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('oc_conn', NEW.tenant_id::text || ':' || NEW.id::text);
+    IF NEW.status = 'active' AND OLD.status <> 'active' THEN
+        PERFORM pg_notify('oc_dirty', NEW.tenant_id::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER connection_changed AFTER UPDATE ON channel_connections FOR EACH ROW
+    WHEN (OLD.settings IS DISTINCT FROM NEW.settings OR OLD.base_url IS DISTINCT FROM NEW.base_url
+          OR OLD.credentials_updated_at IS DISTINCT FROM NEW.credentials_updated_at
+          OR OLD.status IS DISTINCT FROM NEW.status OR OLD.rate_scale IS DISTINCT FROM NEW.rate_scale)
+    EXECUTE FUNCTION connection_changed();
+
+GRANT EXECUTE ON FUNCTION routines_claim(uuid, text, int), routine_finish(uuid, uuid, text, text, jsonb, int),
+    routine_run_soon(uuid, uuid, text), alert_open(uuid, uuid, text, text), alert_resolve(uuid, uuid, text),
+    events_process(uuid, int) TO onecount_app;
+
+-- The "unmapped SKU" alert of a connection is open exactly while order lines wait for a listing.
+CREATE FUNCTION unmapped_alert_refresh(p_tenant uuid, p_connection uuid) RETURNS int
+    LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+    SELECT count(DISTINCT channel_sku) INTO n FROM channel_order_lines
+     WHERE tenant_id = p_tenant AND connection_id = p_connection AND sku_id IS NULL;
+    IF n > 0 THEN
+        PERFORM alert_open(p_tenant, p_connection, 'unmapped_sku',
+                           n || ' channel SKU(s) in orders have no listing; their order lines wait in the unmapped queue');
+    ELSE
+        PERFORM alert_resolve(p_tenant, p_connection, 'unmapped_sku');
+    END IF;
+    RETURN n;
+END $$;
+GRANT EXECUTE ON FUNCTION unmapped_alert_refresh(uuid, uuid) TO onecount_app;

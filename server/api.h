@@ -31,6 +31,7 @@ void oc_api_brand_member_update(oc_req_t *r);
 void oc_api_brand_member_delete(oc_req_t *r);
 void oc_api_portfolio_members(oc_req_t *r);
 void oc_api_portfolio_member_delete(oc_req_t *r);
+void oc_api_portfolio_user_enable(oc_req_t *r);
 void oc_api_brand_invite(oc_req_t *r);
 void oc_api_portfolio_invite(oc_req_t *r);
 void oc_api_brand_invitations(oc_req_t *r);
@@ -95,5 +96,20 @@ void oc_api_listing_get(oc_req_t *r);
 void oc_api_listing_update(oc_req_t *r);
 void oc_api_listing_delete(oc_req_t *r);
 void oc_api_listings_unmapped(oc_req_t *r);
+
+/* sync (api_sync.c, api_webhooks.c) */
+void oc_api_sync_status(oc_req_t *r);
+void oc_api_connection_health(oc_req_t *r);
+void oc_api_alerts_list(oc_req_t *r);
+void oc_api_alert_resolve(oc_req_t *r);
+void oc_api_drift_list(oc_req_t *r);
+void oc_api_routines_list(oc_req_t *r);
+void oc_api_routine_update(oc_req_t *r);
+void oc_api_routine_run(oc_req_t *r);
+void oc_api_orders_list(oc_req_t *r);
+void oc_api_orders_unmapped(oc_req_t *r);
+void oc_api_sku_timeline(oc_req_t *r);
+void oc_api_webhook_shopify(oc_req_t *r);
+void oc_api_webhooks_init(void);
 
 #endif

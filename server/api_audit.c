@@ -34,7 +34,7 @@ OC_DB_STMT(audit_brand, 7,
            " 'actor_token', a.actor_token, 'action', a.action, 'object_type', a.object_type, 'object_id', a.object_id,"
            " 'summary', a.summary, 'request_id', a.request_id)"
            " FROM audit_log a WHERE a.tenant_id = $1"
-           "   AND ($2::text IS NULL OR a.action LIKE $2 || '%')"
+           "   AND ($2::text IS NULL OR starts_with(a.action, $2))"
            "   AND ($3::text IS NULL OR a.object_type = $3) AND ($4::text IS NULL OR a.object_id = $4)"
            "   AND ($5::text IS NULL OR (a.at, a.id) < ($5::timestamptz, $6::bigint))"
            " ORDER BY a.at DESC, a.id DESC LIMIT $7");
@@ -86,7 +86,7 @@ OC_DB_STMT(audit_portfolio, 8,
            "  'actor_user', p.actor_user, 'actor_token', p.actor_token, 'action', p.action, 'object_type',"
            "  p.object_type, 'object_id', p.object_id, 'summary', p.summary, 'request_id', p.request_id)"
            "  FROM portfolio_audit p WHERE p.portfolio_id = $1) x"
-           " WHERE ($2::text IS NULL OR (j->>'action') LIKE $2 || '%')"
+           " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"
            "   AND ($3::text IS NULL OR (j->>'object_type') = $3) AND ($4::text IS NULL OR (j->>'object_id') = $4)"
            "   AND ($5::text IS NULL OR (x.at, x.b, x.id) < ($5::timestamptz, $6, $7::bigint))"
            " ORDER BY x.at DESC, x.b DESC, x.id DESC LIMIT $8");

@@ -75,6 +75,91 @@ static void set_session_cookie(oc_req_t *r, const char *token, int max_age)
     oc_resp_header(r, "set-cookie", cookie);
 }
 
+static void account_key(char *out, size_t cap, const char *email)
+{
+    snprintf(out, cap, "acct:");
+    size_t i = 0;
+    for (; email[i] && i + 6 < cap; i++)
+        out[5 + i] = (char)tolower((unsigned char)email[i]);
+    out[5 + i] = '\0';
+}
+
+/* Answers 429 when the throttle row (account failures, address failures,
+ * seconds left) says so; returns 1 if it did. */
+static int respond_if_throttled(oc_req_t *r, const PGresult *th)
+{
+    long long acct = oc_db_get_ll(th, 0, 0, 0), addr = oc_db_get_ll(th, 0, 1, 0);
+    if (acct < MAX_ACCOUNT_FAILURES && addr < MAX_ADDRESS_FAILURES)
+        return 0;
+    long long wait = oc_db_get_ll(th, 0, 2, 60);
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%lld", wait > 0 ? wait : 1);
+    oc_resp_header(r, "retry-after", ra);
+    oc_respond_error(r, 429, "throttled", "too many failed sign-ins; wait before trying again", NULL);
+    return 1;
+}
+
+typedef struct {
+    oc_req_t *r;
+    void (*cb)(oc_req_t *r);
+    const char *message, *field;
+} throttle_t;
+
+static void on_throttle(void *arg, const oc_db_result_t *res)
+{
+    throttle_t *t = arg;
+    oc_req_t *r = t->r;
+    void (*cb)(oc_req_t * r) = t->cb;
+    free(t);
+    if (res->err != NULL)
+        oc_respond_db_error(r, res);
+    else if (!respond_if_throttled(r, res->results[0]))
+        cb(r);
+}
+
+void oc_login_throttle(oc_req_t *r, const char *email, void (*cb)(oc_req_t *r))
+{
+    char acct[270], addr[64];
+    account_key(acct, sizeof(acct), email);
+    snprintf(addr, sizeof(addr), "addr:%s", r->remote_addr);
+    throttle_t *t = calloc(1, sizeof(*t));
+    t->r = r;
+    t->cb = cb;
+    const char *p[] = {acct, addr};
+    if (oc_db_exec(r->thread->db, NULL, &login_throttle, p, on_throttle, t) != 0) {
+        free(t);
+        oc_respond_unavailable(r, "the database");
+    }
+}
+
+static void on_failure_recorded(void *arg, const oc_db_result_t *res)
+{
+    (void)res;
+    throttle_t *t = arg;
+    oc_respond_error(t->r, 401, "invalid_credentials", t->message, t->field);
+    free(t);
+}
+
+void oc_login_failed(oc_req_t *r, const char *email, const char *message, const char *field)
+{
+    char acct[270], addr[64];
+    account_key(acct, sizeof(acct), email);
+    snprintf(addr, sizeof(addr), "addr:%s", r->remote_addr);
+    throttle_t *t = calloc(1, sizeof(*t));
+    t->r = r;
+    t->message = message;
+    t->field = field;
+    oc_db_tx_t tx = {.nsteps = 2};
+    tx.steps[0].stmt = &login_fail;
+    tx.steps[0].params[0] = acct;
+    tx.steps[1].stmt = &login_fail;
+    tx.steps[1].params[0] = addr;
+    if (oc_db_run(r->thread->db, &tx, on_failure_recorded, t) != 0) {
+        free(t);
+        oc_respond_unavailable(r, "the database");
+    }
+}
+
 static void on_session_created(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
@@ -96,25 +181,13 @@ static void on_session_created(void *arg, const oc_db_result_t *res)
     oc_respond_json(r, 200, me);
 }
 
-static void on_failure_recorded(void *arg, const oc_db_result_t *res)
-{
-    oc_req_t *r = arg;
-    oc_respond_error(r, 401, "invalid_credentials", "invalid email or password", NULL);
-}
-
 static void on_verified(void *arg, int ok)
 {
     oc_req_t *r = arg;
     login_t *l = r->state;
     oc_db_tx_t tx = {0};
     if (!ok) {
-        tx.nsteps = 2;
-        tx.steps[0].stmt = &login_fail;
-        tx.steps[0].params[0] = l->acct_key;
-        tx.steps[1].stmt = &login_fail;
-        tx.steps[1].params[0] = l->addr_key;
-        if (oc_db_run(r->thread->db, &tx, on_failure_recorded, r) != 0)
-            oc_respond_unavailable(r, "the database");
+        oc_login_failed(r, l->email, "invalid email or password", NULL);
         return;
     }
     oc_token_new("ocs", l->token);
@@ -145,16 +218,8 @@ static void on_login_lookup(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    const PGresult *th = res->results[0];
-    long long acct = oc_db_get_ll(th, 0, 0, 0), addr = oc_db_get_ll(th, 0, 1, 0);
-    if (acct >= MAX_ACCOUNT_FAILURES || addr >= MAX_ADDRESS_FAILURES) {
-        long long wait = oc_db_get_ll(th, 0, 2, 60);
-        char ra[24];
-        snprintf(ra, sizeof(ra), "%lld", wait > 0 ? wait : 1);
-        oc_resp_header(r, "retry-after", ra);
-        oc_respond_error(r, 429, "throttled", "too many failed sign-ins; wait before trying again", NULL);
+    if (respond_if_throttled(r, res->results[0]))
         return;
-    }
     const PGresult *u = res->results[1];
     const char *hash = NULL;
     if (PQntuples(u) == 1) {
@@ -181,9 +246,7 @@ void oc_api_login(oc_req_t *r)
     oc_strlcpy(l->password, pw, strlen(pw), sizeof(l->password));
     /* The body holds the password too: drop it now rather than at the end. */
     json_object_del(r->body, "password");
-    snprintf(l->acct_key, sizeof(l->acct_key), "acct:");
-    for (size_t i = 0; l->email[i] && i + 6 < sizeof(l->acct_key); i++)
-        l->acct_key[5 + i] = (char)tolower((unsigned char)l->email[i]);
+    account_key(l->acct_key, sizeof(l->acct_key), l->email);
     snprintf(l->addr_key, sizeof(l->addr_key), "addr:%s", r->remote_addr);
     oc_db_tx_t tx = {.nsteps = 2};
     tx.steps[0].stmt = &login_throttle;

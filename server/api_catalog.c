@@ -478,20 +478,6 @@ static void on_history(void *arg, const oc_db_result_t *res)
                     oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), history_key));
 }
 
-static int valid_time(oc_req_t *r, const char *v, const char *field)
-{
-    /* RFC 3339 shape; PostgreSQL parses the rest. */
-    if (v == NULL)
-        return 1;
-    size_t n = strlen(v);
-    int ok = n >= 10 && n <= 40 && v[4] == '-' && v[7] == '-';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = strchr("0123456789-:T.Z+ ", v[i]) != NULL;
-    if (!ok)
-        oc_respond_error(r, 422, "invalid", "use an RFC 3339 time such as 2026-11-28T14:02:00Z", field);
-    return ok;
-}
-
 static void movements_query(oc_req_t *r, const char *code)
 {
     st_t *st = state(r);
@@ -510,7 +496,7 @@ static void movements_query(oc_req_t *r, const char *code)
             return;
         }
     }
-    if (!valid_time(r, from, "from") || !valid_time(r, to, "to"))
+    if (!oc_query_time_ok(r, from, "from") || !oc_query_time_ok(r, to, "to"))
         return;
     if (channel != NULL && !oc_is_uuid(channel, strlen(channel))) {
         oc_respond_error(r, 422, "invalid", "channel must be a connection id", "channel");
@@ -574,7 +560,7 @@ void oc_api_sku_balance(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "at is required: an RFC 3339 time", "at");
         return;
     }
-    if (!valid_time(r, at, "at"))
+    if (!oc_query_time_ok(r, at, "at"))
         return;
     st_t *st = state(r);
     st->not_found = "no such simple SKU (a bundle's balance is its components')";

@@ -63,7 +63,7 @@ OC_DB_STMT(brand_members, 5,
            " 'disabled', u.disabled_at IS NOT NULL, 'since', m.created_at)"
            " FROM memberships m JOIN users u ON u.id = m.user_id"
            " WHERE m.portfolio_id = $1 AND (m.brand_id = $2 OR m.brand_id IS NULL)"
-           "   AND ($3::text IS NULL OR (lower(u.email), u.id::text) > ($3, $4))"
+           "   AND ($3::text IS NULL OR (lower(u.email), u.id::text) > (lower($3), $4))"
            " ORDER BY lower(u.email), u.id LIMIT $5");
 
 void oc_api_brand_members(oc_req_t *r)
@@ -207,7 +207,7 @@ OC_DB_STMT(portfolio_members, 4,
            " 'memberships', coalesce((SELECT json_agg(json_build_object('brand_id', m.brand_id, 'role', m.role))"
            "   FROM memberships m WHERE m.user_id = u.id), '[]'))"
            " FROM users u WHERE u.portfolio_id = $1"
-           "   AND ($2::text IS NULL OR (lower(u.email), u.id::text) > ($2, $3))"
+           "   AND ($2::text IS NULL OR (lower(u.email), u.id::text) > (lower($2), $3))"
            " ORDER BY lower(u.email), u.id LIMIT $4");
 
 void oc_api_portfolio_members(oc_req_t *r)
@@ -234,7 +234,15 @@ OC_DB_STMT(user_disable, 5,
            "  CASE WHEN newly THEN audit_write(NULL, $2, $3, $4, 'user.disable', 'user', u.id::text,"
            "       jsonb_build_object('email', u.email), $5) ELSE true END FROM u");
 
-void oc_api_portfolio_member_delete(oc_req_t *r)
+OC_DB_STMT(user_enable, 5,
+           "WITH u AS (UPDATE users u SET disabled_at = NULL FROM users o"
+           "           WHERE o.id = u.id AND u.id = $1 AND u.portfolio_id = $2"
+           "           RETURNING u.id, u.email, o.disabled_at IS NOT NULL AS newly)"
+           " SELECT json_build_object('user_id', id, 'disabled', false),"
+           "  CASE WHEN newly THEN audit_write(NULL, $2, $3, $4, 'user.enable', 'user', u.id::text,"
+           "       jsonb_build_object('email', u.email), $5) ELSE true END FROM u");
+
+static void user_set_disabled(oc_req_t *r, const oc_db_stmt_t *stmt)
 {
     state(r)->not_found = "no such user";
     const char *uid = oc_req_param(r, "uid");
@@ -242,17 +250,27 @@ void oc_api_portfolio_member_delete(oc_req_t *r)
         oc_respond_error(r, 404, "not_found", "no such user", NULL);
         return;
     }
-    if (strcmp(uid, r->auth.user_id) == 0) {
+    if (stmt == &user_disable && strcmp(uid, r->auth.user_id) == 0) {
         oc_respond_error(r, 409, "conflict", "you cannot disable yourself", NULL);
         return;
     }
     oc_db_tx_t tx = {.nsteps = 1};
-    tx.steps[0].stmt = &user_disable;
+    tx.steps[0].stmt = stmt;
     const char *p[] = {uid, r->portfolio, oc_audit_user(r), oc_audit_token(r), r->request_id};
     memcpy(tx.steps[0].params, p, sizeof(p));
     oc_auth_invalidate();
     if (oc_db_run(r->thread->db, &tx, on_done_json, r) != 0)
         oc_respond_unavailable(r, "the database");
+}
+
+void oc_api_portfolio_user_enable(oc_req_t *r)
+{
+    user_set_disabled(r, &user_enable);
+}
+
+void oc_api_portfolio_member_delete(oc_req_t *r)
+{
+    user_set_disabled(r, &user_disable);
 }
 
 /* --- invitations ------------------------------------------------------------------ */
@@ -268,7 +286,8 @@ void oc_api_portfolio_member_delete(oc_req_t *r)
 OC_DB_STMT(invitation_insert, 7,
            "INSERT INTO invitations AS i (id, portfolio_id, brand_id, email, role, token_hash, invited_by, expires_at)"
            " SELECT $1, $2, $3, $4, $5, decode($6, 'hex'), $7, now() + interval '7 days'"
-           " WHERE NOT EXISTS (SELECT 1 FROM users u WHERE lower(u.email) = lower($4) AND u.portfolio_id <> $2)"
+           " WHERE NOT EXISTS (SELECT 1 FROM users u WHERE lower(u.email) = lower($4)"
+           "                   AND (u.portfolio_id <> $2 OR u.disabled_at IS NOT NULL))"
            "   AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM brands b WHERE b.id = $3 AND b.portfolio_id = $2))"
            " RETURNING " INVITATION_JSON);
 
@@ -295,8 +314,8 @@ static void on_invited(void *arg, const oc_db_result_t *res)
     json_t *inv = oc_db_json(res->results[0], 0, 0);
     if (inv == NULL) {
         oc_respond_error(r, 409, "conflict",
-                         "this e-mail belongs to an account outside this portfolio, or the brand"
-                         " is not in it",
+                         "this e-mail belongs to an account outside this portfolio or to a disabled"
+                         " account (enable it first), or the brand is not in it",
                          "email");
         return;
     }
@@ -467,8 +486,8 @@ static void on_done_json(void *arg, const oc_db_result_t *res)
 /* --- accepting an invitation (public: the token is the credential) ---------------- */
 
 OC_DB_STMT(invitation_lookup, 1,
-           "SELECT i.id, i.email, u.id, u.password_hash, u.portfolio_id = i.portfolio_id"
-           " FROM invitations i LEFT JOIN users u ON lower(u.email) = lower(i.email) AND u.disabled_at IS NULL"
+           "SELECT i.id, i.email, u.id, u.password_hash, u.portfolio_id = i.portfolio_id, u.disabled_at IS NOT NULL"
+           " FROM invitations i LEFT JOIN users u ON lower(u.email) = lower(i.email)"
            " WHERE i.token_hash = decode($1, 'hex') AND i.accepted_at IS NULL AND i.revoked_at IS NULL"
            "   AND i.expires_at > now()");
 OC_DB_STMT(invitation_accept, 5,
@@ -562,12 +581,19 @@ static void on_hashed(void *arg, const char *hash)
 static void on_existing_verified(void *arg, int ok)
 {
     oc_req_t *r = arg;
+    accept_t *a = r->state;
     if (!ok) {
-        oc_respond_error(r, 401, "invalid_credentials", "this e-mail already has an account: give its password",
-                         "password");
+        oc_login_failed(r, a->email, "this e-mail already has an account: give its password", "password");
         return;
     }
+    a->hash[0] = '\0';
     accept_commit(r);
+}
+
+static void on_existing_throttle(oc_req_t *r)
+{
+    accept_t *a = r->state;
+    oc_password_verify_async(r->thread, a->hash, a->password, on_existing_verified, r);
 }
 
 static void on_invitation(void *arg, const oc_db_result_t *res)
@@ -590,9 +616,16 @@ static void on_invitation(void *arg, const oc_db_result_t *res)
             oc_respond_error(r, 409, "conflict", "this e-mail belongs to an account in another portfolio", NULL);
             return;
         }
+        if (strcmp(PQgetvalue(pr, 0, 5), "t") == 0) {
+            oc_respond_error(r, 409, "account_disabled",
+                             "the account of this e-mail is disabled; an administrator must enable it first", NULL);
+            return;
+        }
         a->existing = 1;
         oc_strlcpy(a->user_id, PQgetvalue(pr, 0, 2), 36, sizeof(a->user_id));
-        oc_password_verify_async(r->thread, PQgetvalue(pr, 0, 3), a->password, on_existing_verified, r);
+        oc_strlcpy(a->hash, PQgetvalue(pr, 0, 3), strlen(PQgetvalue(pr, 0, 3)), sizeof(a->hash));
+        /* the password of an existing account: guesses count like sign-in failures */
+        oc_login_throttle(r, a->email, on_existing_throttle);
         return;
     }
     if (a->name[0] == '\0') {

@@ -22,6 +22,14 @@
 
 void oc_auth_dispatch(oc_req_t *r);
 
+/**
+ * Password checks outside sign-in (accepting an invitation with an existing
+ * account) count against the same throttle.  oc_login_throttle answers 429
+ * itself or calls cb; oc_login_failed records a failure and answers 401.
+ */
+void oc_login_throttle(oc_req_t *r, const char *email, void (*cb)(oc_req_t *r));
+void oc_login_failed(oc_req_t *r, const char *email, const char *message, const char *field);
+
 /** Drops every cached principal and brand lookup in every thread of this process. */
 void oc_auth_invalidate(void);
 

@@ -58,6 +58,14 @@ const oc_cfg_option_t oc_config_options[] = {
     {"cookie_secure", "ONECOUNT_COOKIE_SECURE", INT(cookie_secure, "0", 0, 1),
      "1 = always mark session cookies Secure (set it behind a TLS proxy)"},
     {"port_file", "ONECOUNT_PORT_FILE", STR(port_file), "when set, `serve` writes the port it bound to this file"},
+    {"worker_claim_limit", "ONECOUNT_WORKER_CLAIM_LIMIT", INT(worker_claim_limit, "200", 1, 10000),
+     "listings the worker claims from one brand per turn (fairness between brands)"},
+    {"worker_scan_ms", "ONECOUNT_WORKER_SCAN_MS", INT(worker_scan_ms, "1000", 50, 600000),
+     "how often the worker scans for work no notification announced (retries whose backoff ended)"},
+    {"worker_routines_max", "ONECOUNT_WORKER_ROUTINES_MAX", INT(worker_routines_max, "32", 1, 10000),
+     "scheduled routine runs (polls, read-backs) the worker runs at once"},
+    {"worker_pushes_max", "ONECOUNT_WORKER_PUSHES_MAX", INT(worker_pushes_max, "256", 1, 100000),
+     "connections the worker pushes to at once"},
 };
 const size_t oc_config_options_count = OC_ARRAY_SIZE(oc_config_options);
 

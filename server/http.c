@@ -8,6 +8,7 @@
  * knows the route and tenant).
  */
 #include "server/http.h"
+#include "server/api.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -712,6 +713,7 @@ int oc_serve_main(void)
     oc_db_metrics_init();
     oc_redis_metrics_init();
     oc_holds_init();
+    oc_api_webhooks_init();
     oc_ledger_init();
     if ((listen_fd = open_listener()) < 0)
         return 1;

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void free_json(void *p)
 {
@@ -75,4 +76,17 @@ json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(jso
         free(s);
     }
     return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+}
+
+int oc_query_time_ok(oc_req_t *r, const char *v, const char *field)
+{
+    if (v == NULL)
+        return 1;
+    size_t n = strlen(v);
+    int ok = n >= 10 && n <= 40 && v[4] == '-' && v[7] == '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = strchr("0123456789-:T.Z+ ", v[i]) != NULL;
+    if (!ok)
+        oc_respond_error(r, 422, "invalid", "use an RFC 3339 time such as 2026-11-28T14:02:00Z", field);
+    return ok;
 }

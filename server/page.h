@@ -36,4 +36,10 @@ const char *oc_page_after(const oc_page_t *pg, size_t i);
  */
 json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(json_t *item));
 
+/**
+ * Checks a time in the query string (RFC 3339 shape; PostgreSQL parses the
+ * rest).  NULL is fine; a bad one gets 422 naming `field` and returns 0.
+ */
+int oc_query_time_ok(oc_req_t *r, const char *v, const char *field);
+
 #endif

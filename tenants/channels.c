@@ -3,9 +3,12 @@
  */
 #include "tenants/channels.h"
 #include "tenants/vault.h"
+#include "server/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
 
 OC_DB_STMT(brand_key_ensure, 3,
            "INSERT INTO brand_keys (tenant_id, key_version, wrapped) VALUES ($1, $2::int, decode($3, 'base64'))"
@@ -167,5 +170,69 @@ int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_ch
     int rc = oc_db_exec(db, tenant, &channel_load, p, on_load, l);
     if (rc != 0)
         free(l);
+    return rc;
+}
+
+/* --- storing credentials the channel rotated ------------------------------ */
+
+OC_DB_STMT(channel_rotate_secrets, 3,
+           "UPDATE channel_connections SET credentials = decode($3, 'base64') WHERE tenant_id = $1 AND id = $2::uuid");
+
+typedef struct {
+    char tenant[37], id[37];
+    char *plain; /* the credentials JSON (wiped when freed) */
+    oc_db_pool_t *db;
+} store_t;
+
+static void store_free(store_t *s)
+{
+    sodium_memzero(s->plain, strlen(s->plain));
+    free(s->plain);
+    free(s);
+}
+
+static void on_stored(void *arg, const oc_db_result_t *res)
+{
+    store_t *s = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_ERROR, "a rotated credential could not be stored",
+                      json_pack("{s:s, s:s, s:s}", "tenant", s->tenant, "connection", s->id, "error", res->err));
+    store_free(s);
+}
+
+static void on_store_key(void *arg, const char *err, const unsigned char *dek)
+{
+    store_t *s = arg;
+    char *sealed = dek != NULL ? oc_vault_seal(dek, s->tenant, s->id, "credentials", s->plain, strlen(s->plain)) : NULL;
+    if (sealed == NULL) {
+        oc_log_fields(OC_LOG_ERROR, "a rotated credential could not be sealed",
+                      json_pack("{s:s, s:s, s:s}", "tenant", s->tenant, "connection", s->id, "error",
+                                err != NULL ? err : "seal failed"));
+        store_free(s);
+        return;
+    }
+    const char *p[] = {s->tenant, s->id, sealed};
+    int rc = oc_db_exec(s->db, s->tenant, &channel_rotate_secrets, p, on_stored, s);
+    free(sealed);
+    if (rc != 0) {
+        oc_log_fields(OC_LOG_ERROR, "a rotated credential could not be stored",
+                      json_pack("{s:s, s:s, s:s}", "tenant", s->tenant, "connection", s->id, "error", oc_strerror(rc)));
+        store_free(s);
+    }
+}
+
+int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c)
+{
+    store_t *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->plain = json_dumps(c->secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        free(s);
+        return OC_ENOMEM;
+    }
+    memcpy(s->tenant, c->tenant, sizeof(s->tenant));
+    memcpy(s->id, c->id, sizeof(s->id));
+    s->db = db;
+    int rc = oc_channels_brand_key(db, c->tenant, on_store_key, s);
+    if (rc != 0)
+        store_free(s);
     return rc;
 }

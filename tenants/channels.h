@@ -22,6 +22,13 @@ int oc_channels_brand_key(oc_db_pool_t *db, const char *tenant, oc_channels_dek_
 typedef void (*oc_channels_conn_cb)(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn);
 int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_conn_cb cb, void *arg);
 
+/**
+ * Seals and stores `c->secrets` again (a credential the channel rotated, such
+ * as Shopify's refresh token).  Asynchronous; failures are logged.  Does not
+ * count as a credentials change (workers keep their cached connection).
+ */
+int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c);
+
 /** Frees a loaded connection: wipes the secrets, frees the adapter's state.  Accepts NULL. */
 void oc_channels_conn_free(oc_channel_conn_t *c);
 

@@ -296,6 +296,75 @@ test('a disabled user is signed out everywhere', async () => {
   assert.equal((await P.api.del(`/api/v1/portfolios/${P.pid}/members/${P.uid}`)).status, 409, 'not yourself');
 });
 
+test('a disabled account cannot be re-invited until enabled, then joins with its own password', async () => {
+  const m = await member(stack, P, B.id, 'viewer');
+  assert.equal((await P.api.del(`/api/v1/portfolios/${P.pid}/members/${m.uid}`)).status, 200);
+  const refused = await P.api.post(`/api/v1/brands/${A.id}/invitations`, { email: m.email, role: 'viewer' });
+  assert.equal(refused.status, 409);
+  assert.match(refused.json.error.message, /disabled/);
+  const en = await P.api.post(`/api/v1/portfolios/${P.pid}/members/${m.uid}/enable`);
+  assert.equal(en.status, 200);
+  assert.equal(en.json.disabled, false);
+  const log = await P.api.get(`/api/v1/portfolios/${P.pid}/audit?action=user.enable&object_id=${m.uid}`);
+  assert.equal(log.json.items.length, 1);
+  const inv = await P.api.post(`/api/v1/brands/${A.id}/invitations`, { email: m.email, role: 'viewer' });
+  assert.equal(inv.status, 201);
+  const acc = await client(stack.url).post('/api/v1/invitations/accept', { token: inv.json.token, password: PASSWORD });
+  assert.equal(acc.status, 201, acc.text);
+  assert.equal(acc.json.existing_account, true);
+  assert.equal((await client(stack.url).post('/api/v1/auth/login', { email: m.email, password: PASSWORD })).status, 200);
+  assert.equal((await P.api.post(`/api/v1/portfolios/${P.pid}/members/${crypto.randomUUID()}/enable`)).status, 404);
+});
+
+test('password guesses through an invitation count as failed sign-ins', async () => {
+  const m = await member(stack, P, B.id, 'viewer');
+  const inv = await P.api.post(`/api/v1/brands/${A.id}/invitations`, { email: m.email, role: 'viewer' });
+  for (let i = 0; i < 5; i++) {
+    const r = await client(stack.url).post('/api/v1/invitations/accept', { token: inv.json.token, password: `guess-${i}-xxxx` });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.error.field, 'password');
+  }
+  const r = await client(stack.url).post('/api/v1/invitations/accept', { token: inv.json.token, password: PASSWORD });
+  assert.equal(r.status, 429);
+  assert.ok(Number(r.headers.get('retry-after')) > 0);
+  assert.equal((await client(stack.url).post('/api/v1/auth/login', { email: m.email, password: PASSWORD })).status, 429);
+});
+
+test('member lists page through e-mails with non-ASCII capitals exactly once', async () => {
+  const b = await brand(P, unique('Umlaut'));
+  const emails = [];
+  for (const pre of ['Ärger', 'Ölig', 'Übel']) {
+    const email = `${pre}-${unique('u')}@example.test`;
+    const inv = await P.api.post(`/api/v1/brands/${b.id}/invitations`, { email, role: 'viewer' });
+    assert.equal(inv.status, 201, inv.text);
+    assert.equal((await client(stack.url).post('/api/v1/invitations/accept', { token: inv.json.token, name: pre, password: PASSWORD })).status, 201);
+    emails.push(email);
+  }
+  for (const path of [`/api/v1/brands/${b.id}/members`, `/api/v1/portfolios/${P.pid}/members`]) {
+    const seen = [];
+    let cursor = null, pages = 0;
+    do {
+      const r = await P.api.get(`${path}?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(r.status, 200);
+      seen.push(...r.json.items.map((x) => x.user_id));
+      cursor = r.json.next_cursor;
+    } while (cursor && ++pages < 500);
+    assert.equal(new Set(seen).size, seen.length, `${path}: no member twice`);
+    const all = (await P.api.get(`${path}?limit=200`)).json.items;
+    assert.equal(seen.length, all.length, `${path}: every member once`);
+  }
+});
+
+test('the audit action filter is a plain prefix (no LIKE wildcards)', async () => {
+  for (const q of ['_', '%25', 'brand_']) {
+    const r = await P.api.get(`/api/v1/portfolios/${P.pid}/audit?action=${q}&limit=200`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.items.length, 0, `action=${q}`);
+  }
+  const r = await P.api.get(`/api/v1/portfolios/${P.pid}/audit?action=brand.&limit=200`);
+  assert.ok(r.json.items.length > 0 && r.json.items.every((e) => e.action.startsWith('brand.')));
+});
+
 test('the CLI creates users without printing secrets', () => {
   const out = admin(stack, ['create-user', '--portfolio', P.pid, '--email', `${unique('cli')}@example.test`, '--name', 'Cli',
     '--role', 'viewer', '--brand', A.id, '--password-stdin'], `${PASSWORD}\n`);

@@ -36,7 +36,7 @@ test('every table with tenant_id forces row-level security and leads its primary
       (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
         WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_first,
       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
-    FROM pg_class c WHERE c.relname = ANY($1)`, [tenantTables])).rows;
+    FROM pg_class c WHERE c.relname = ANY($1) AND c.relnamespace = 'public'::regnamespace`, [tenantTables])).rows;
   for (const r of rows) {
     assert.equal(r.relrowsecurity, true, `${r.relname}: row-level security enabled`);
     assert.equal(r.relforcerowsecurity, true, `${r.relname}: row-level security forced`);

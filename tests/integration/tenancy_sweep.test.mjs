@@ -12,7 +12,9 @@ import { startStack, BIN } from './lib/stack.mjs';
 import { portfolio, brand, member, token, tokenClient, unique } from './lib/world.mjs';
 
 const routes = JSON.parse(execFileSync(BIN, ['routes'], { encoding: 'utf8' }));
-const brandRoutes = routes.filter((r) => r.pattern.includes('{bid}'));
+// Public routes (channel webhooks) authenticate by their own signature, not a
+// principal; the sync tests check they answer unknown and foreign alike.
+const brandRoutes = routes.filter((r) => r.pattern.includes('{bid}') && r.perm !== 'public');
 const portfolioRoutes = routes.filter((r) => r.pattern.includes('{pid}'));
 
 let stack, P, Q, A, B, C, owner;
@@ -39,6 +41,7 @@ const bodies = {
   'PATCH /api/v1/brands/{bid}/listings/{lid}': { rules: { buffer: 1 } },
   'POST /api/v1/portfolios/{pid}/invitations': { email: 'swept@example.test', role: 'portfolio_admin' },
   'POST /api/v1/portfolios/{pid}/tokens': { name: 'swept', role: 'viewer' },
+  'PATCH /api/v1/brands/{bid}/routines/{rid}': { interval_seconds: 60 },
 };
 
 async function objects(p, b) {
@@ -68,9 +71,13 @@ async function objects(p, b) {
   assert.equal(c2.status, 201, c2.text);
   const listing = await inv2.post(`/api/v1/brands/${b.id}/listings`, { connection_id: c2.json.id, sku: code });
   assert.equal(listing.status, 201, listing.text);
+  // A connection comes with its routines; alerts come from the worker, so one is made directly.
+  const rid = (await inv2.get(`/api/v1/brands/${b.id}/routines`)).json[0].id;
+  const aid = String((await stack.sql(`INSERT INTO alerts (tenant_id, connection_id, kind, message)
+    VALUES ($1, $2, 'swept', 'swept') RETURNING id`, [b.id, c2.json.id])).rows[0].id);
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
-    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id };
+    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid };
 }
 
 before(async () => {
@@ -97,13 +104,14 @@ function providerFor(objs, pattern) {
   // Portfolio routes name portfolio-level tokens and invitations with the same parameter names.
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
-    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid };
+    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid,
+    rid: objs.rid, aid: objs.aid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
     code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
-    cid: randomUUID(), lid: randomUUID() };
+    cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)) };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });

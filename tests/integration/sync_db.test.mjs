@@ -1,0 +1,256 @@
+// sync_db.test.mjs — the sync engine's database half, without a worker:
+// orders land exactly once and move the ledger by difference (repeats and
+// out-of-order deliveries move nothing twice), pending orders hold, lines
+// without a listing park and replay when one appears, returns follow their
+// disposition, push claims lease and record, read-backs classify drift,
+// stored webhooks turn into polls, and routines keep a "run soon" asked
+// during a run.  Every function is called as the application role with the
+// brand set, as the worker calls it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { startStack } from './lib/stack.mjs';
+import { portfolio, brand, member, unique } from './lib/world.mjs';
+
+let stack, P, A, api, base, conn, app;
+const codes = {};
+
+before(async () => {
+  stack = await startStack();
+  P = await portfolio(stack);
+  A = await brand(P);
+  api = (await member(stack, P, A.id, 'brand_owner')).api;
+  base = `/api/v1/brands/${A.id}`;
+  const c = await api.post(`${base}/connections`, { kind: 'walmart', name: 'WM', base_url: 'http://127.0.0.1:9/walmart',
+    settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
+  assert.equal(c.status, 201, c.text);
+  conn = c.json.id;
+  for (const k of ['A', 'B', 'C', 'D', 'R']) {
+    codes[k] = unique(`S${k}`);
+    assert.equal((await api.post(`${base}/skus`, { code: codes[k] })).status, 201);
+    await api.post(`${base}/movements`, { kind: 'receipt', sku: codes[k], qty: 10 });
+    if (k !== 'D')
+      assert.equal((await api.post(`${base}/listings`, { connection_id: conn, sku: codes[k], external_sku: `wm-${k}` })).status, 201);
+  }
+  app = new pg.Client({ connectionString: stack.databaseUrl });
+  await app.connect();
+});
+after(async () => { await app?.end(); await stack?.stop(); });
+
+/** Runs SQL as the application role inside a transaction with the brand set. */
+async function asApp(text, params = []) {
+  await app.query('BEGIN');
+  try {
+    await app.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
+    const r = await app.query(text, params);
+    await app.query('COMMIT');
+    return r;
+  } catch (e) {
+    await app.query('ROLLBACK');
+    throw e;
+  }
+}
+
+const order = (id, status, lines, extra = {}) => ({ id, status, created_at: new Date().toISOString(),
+  updated_at: new Date().toISOString(), needs_ack: false, lines, ...extra });
+const ingest = async (o) => (await asApp('SELECT ingest_order($1, $2, $3) AS r', [A.id, conn, o])).rows[0].r;
+const bal = async (k) => (await api.get(`${base}/skus/${codes[k]}`)).json;
+const movementsOf = async (ref) => (await asApp('SELECT kind, qty FROM movements WHERE reference = $1 ORDER BY id', [ref])).rows;
+
+test('an order lands once: repeats move nothing, shipments and cancellations move by difference', async () => {
+  const id = unique('PO');
+  const o = order(id, 'open', [{ id: '1', sku: 'wm-A', qty: 3, qty_shipped: 0, qty_cancelled: 0 }]);
+  const r1 = await ingest(o);
+  assert.equal(r1.movements, 1);
+  assert.equal((await bal('A')).committed, 3);
+  assert.equal((await ingest(o)).movements, 0, 'the same order again moves nothing');
+  assert.equal((await bal('A')).committed, 3);
+  // one unit ships, one is cancelled
+  await ingest({ ...o, status: 'partial', updated_at: new Date(Date.now() + 1000).toISOString(),
+    lines: [{ id: '1', sku: 'wm-A', qty: 3, qty_shipped: 1, qty_cancelled: 1 }] });
+  const b = await bal('A');
+  assert.equal(b.on_hand, 9);
+  assert.equal(b.committed, 1);
+  // an older delivery arriving late changes nothing
+  await ingest(o);
+  assert.deepEqual(await movementsOf(`walmart:${id}`), [
+    { kind: 'sale', qty: '3' }, { kind: 'cancel', qty: '1' }, { kind: 'ship', qty: '1' }]);
+  assert.equal((await bal('A')).committed, 1);
+});
+
+test('a pending order holds its units until paid, and a late pending delivery does not undo the sale', async () => {
+  const id = unique('PO');
+  const t0 = Date.now();
+  const pending = order(id, 'pending', [{ id: 'L1', sku: 'wm-B', qty: 2 }], { updated_at: new Date(t0).toISOString() });
+  await ingest(pending);
+  let b = await bal('B');
+  assert.equal(b.held, 2);
+  assert.equal(b.available, 8);
+  assert.equal(b.committed, 0);
+  await ingest(order(id, 'open', [{ id: 'L1', sku: 'wm-B', qty: 2 }], { updated_at: new Date(t0 + 5000).toISOString() }));
+  b = await bal('B');
+  assert.equal(b.held, 0, 'the hold ended');
+  assert.equal(b.committed, 2);
+  await ingest(pending); // out of order
+  b = await bal('B');
+  assert.equal(b.held, 0);
+  assert.equal(b.committed, 2);
+  // cancelled: the units come back
+  await ingest(order(id, 'cancelled', [{ id: 'L1', sku: 'wm-B', qty: 2 }], { updated_at: new Date(t0 + 9000).toISOString() }));
+  b = await bal('B');
+  assert.equal(b.committed, 0);
+  assert.equal(b.available, 10);
+});
+
+test('a line whose channel SKU has no listing is parked, then replayed when the listing appears', async () => {
+  const id = unique('PO');
+  const r = await ingest(order(id, 'open', [{ id: '1', sku: 'wm-D', qty: 4 }, { id: '2', sku: 'wm-C', qty: 1 }]));
+  assert.equal(r.unmapped, 1);
+  assert.equal(r.movements, 1);
+  assert.equal((await bal('D')).committed, 0);
+  const parked = await api.get(`${base}/orders/unmapped`);
+  assert.equal(parked.status, 200);
+  const row = parked.json.find((x) => x.channel_sku === 'wm-D');
+  assert.equal(row.units, 4);
+  assert.deepEqual(row.orders, [id]);
+  assert.equal((await asApp('SELECT unmapped_alert_refresh($1, $2) AS n', [A.id, conn])).rows[0].n, 1);
+  assert.ok((await api.get(`${base}/alerts`)).json.items.some((a) => a.kind === 'unmapped_sku'));
+  // mapping the SKU replays the parked line in the same transaction
+  assert.equal((await api.post(`${base}/listings`, { connection_id: conn, sku: codes.D, external_sku: 'wm-D' })).status, 201);
+  assert.equal((await bal('D')).committed, 4);
+  assert.equal((await api.get(`${base}/orders/unmapped`)).json.length, 0);
+  assert.equal((await asApp('SELECT unmapped_alert_refresh($1, $2) AS n', [A.id, conn])).rows[0].n, 0);
+  assert.ok(!(await api.get(`${base}/alerts`)).json.items.some((a) => a.kind === 'unmapped_sku'));
+  // the order as onecount recorded it
+  const o = await api.get(`${base}/orders?external_id=${id}`);
+  assert.equal(o.json.items.length, 1);
+  assert.deepEqual(o.json.items[0].lines.map((l) => [l.channel_sku, l.recorded.sold, l.parked]), [['wm-D', 4, false], ['wm-C', 1, false]]);
+});
+
+test('returns follow their disposition and land once', async () => {
+  const before = await bal('R');
+  const ret = { id: unique('RET'), order_id: 'x', lines: [
+    { id: '1', sku: 'wm-R', qty: 2, disposition: 'restock' }, { id: '2', sku: 'wm-R', qty: 1, disposition: 'damaged' }] };
+  const n = (await asApp('SELECT ingest_return($1, $2, $3) AS n', [A.id, conn, ret])).rows[0].n;
+  assert.equal(n, 2);
+  const after1 = await bal('R');
+  assert.equal(after1.on_hand, before.on_hand + 2, 'restocked units are back on hand; damaged ones are not');
+  assert.equal((await asApp('SELECT ingest_return($1, $2, $3) AS n', [A.id, conn, ret])).rows[0].n, 0, 'a repeat moves nothing');
+  assert.deepEqual(await bal('R'), after1);
+});
+
+test('push claims lease listings to one worker; results record versions, stale answers and backoff', async () => {
+  // every listing of the connection is out of sync after the receipts
+  const claim = async (owner, limit = 100) => (await asApp('SELECT push_claim($1, $2, $3, NULL) AS c', [A.id, owner, limit])).rows[0].c;
+  const mine = await claim('w1');
+  assert.ok(mine.length >= 4, JSON.stringify(mine));
+  assert.deepEqual(await claim('w2'), [], 'leased rows are not claimed twice');
+  const [ok, stale, bad, ...rest] = mine;
+  const res = [
+    { ...ok, status: 'ok', latency_ms: 12 },
+    { ...stale, status: 'stale', current: 1, error: 'stale', retryable: true, latency_ms: 10 },
+    { ...bad, status: 'error', error: 'boom', retryable: true, latency_ms: 9 },
+    ...rest.map((x) => ({ ...x, status: 'ok', latency_ms: 8 })),
+  ];
+  const out = (await asApp('SELECT push_record($1, $2, $3) AS r', [A.id, 'w1', JSON.stringify(res)])).rows[0].r;
+  assert.equal(out.ok, mine.length - 2);
+  const l = async (id) => (await api.get(`${base}/listings/${id}`)).json;
+  const lok = await l(ok.listing_id);
+  assert.equal(lok.in_sync, true);
+  assert.equal(lok.pushed_qty, ok.qty);
+  const lstale = await l(stale.listing_id);
+  assert.equal(lstale.in_sync, false);
+  assert.equal(lstale.seen_qty, 1);
+  assert.equal(lstale.last_error, 'stale');
+  const lbad = await l(bad.listing_id);
+  assert.equal(lbad.attempts, 1);
+  assert.equal(lbad.last_error, 'boom');
+  // a recorded result is not recorded twice by someone without the lease
+  const again = (await asApp('SELECT push_record($1, $2, $3) AS r', [A.id, 'w2', JSON.stringify(res.slice(0, 1))])).rows[0].r;
+  assert.equal(again.ok, 1); // logged as an attempt…
+  assert.equal((await l(ok.listing_id)).pushed_version, lok.pushed_version); // …but it changes nothing
+  // stale: the order poll is due now, and drift records why
+  const due = (await asApp(`SELECT next_run_at <= now() AS due FROM routines WHERE connection_id = $1 AND kind = 'poll_orders'`, [conn])).rows[0];
+  assert.equal(due.due, true);
+  const drift = await api.get(`${base}/drift`);
+  assert.ok(drift.json.items.some((d) => d.classification === 'stale_push' && d.listing_id === stale.listing_id));
+  // backoff: the failed and stale listings are not claimable yet
+  const next = await claim('w3');
+  assert.ok(!next.some((x) => x.listing_id === bad.listing_id || x.listing_id === stale.listing_id));
+  // the timeline of a SKU shows the push with the quantity sent and the channel's answer
+  const code = (await l(ok.listing_id)).sku;
+  const tl = await api.get(`${base}/skus/${code}/timeline?at=${encodeURIComponent(new Date(Date.now() + 1000).toISOString())}`);
+  assert.equal(tl.status, 200, tl.text);
+  assert.ok(tl.json.items.some((e) => e.type === 'push' && e.status === 'ok' && e.qty === ok.qty));
+  assert.ok(tl.json.items.some((e) => e.type === 'movement' && e.kind === 'receipt'));
+  assert.equal(tl.json.shown_at.channels[0].showing, ok.qty);
+  const past = await api.get(`${base}/skus/${code}/timeline?at=2000-01-01T00:00:00Z`);
+  assert.equal(past.json.shown_at.channels[0].showing, null, 'nothing was shown before the first push');
+  assert.equal((await api.get(`${base}/skus/nope-${randomUUID()}/timeline`)).status, 404);
+  assert.equal((await api.get(`${base}/skus/${code}/timeline?at=yesterday`)).status, 422);
+});
+
+test('read-back classifies each difference and heals it', async () => {
+  const rows = (await asApp(`SELECT l.id, l.pushed_qty, k.code FROM listings l JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id
+    WHERE l.connection_id = $1 AND l.desired_version <= l.pushed_version AND l.pushed_qty > 2 ORDER BY l.id`, [conn])).rows;
+  assert.ok(rows.length >= 2, JSON.stringify(rows));
+  const [edited, sold] = rows;
+  const results = [
+    { listing_id: edited.id, qty: Number(edited.pushed_qty) + 5 },
+    { listing_id: sold.id, qty: Number(sold.pushed_qty) - 1 },
+  ];
+  const r = (await asApp('SELECT read_back_record($1, $2, $3) AS r', [A.id, conn, JSON.stringify(results)])).rows[0].r;
+  assert.deepEqual(r, { in_sync: 0, drift: 2 });
+  const drift = (await api.get(`${base}/drift?state=open&connection=${conn}`)).json.items;
+  const cls = Object.fromEntries(drift.filter((d) => [edited.id, sold.id].includes(d.listing_id)).map((d) => [d.listing_id, [d.classification, d.action]]));
+  assert.deepEqual(cls[edited.id], ['channel_edit', 'repush']);
+  assert.deepEqual(cls[sold.id], ['order_not_ingested', 'ingest_orders']);
+  for (const id of [edited.id, sold.id]) assert.equal((await api.get(`${base}/listings/${id}`)).json.in_sync, false, 'a re-push is queued');
+  // once the channel shows what was pushed, the drift is healed
+  await asApp('UPDATE listings SET pushed_version = desired_version WHERE id = ANY($1::uuid[])', [[edited.id, sold.id]]);
+  await asApp('SELECT read_back_record($1, $2, $3)', [A.id, conn, JSON.stringify([
+    { listing_id: edited.id, qty: Number(edited.pushed_qty) }, { listing_id: sold.id, qty: Number(sold.pushed_qty) }])]);
+  const open = (await api.get(`${base}/drift?state=open&connection=${conn}`)).json.items;
+  assert.ok(!open.some((d) => [edited.id, sold.id].includes(d.listing_id)));
+  assert.equal((await api.get(`${base}/drift?state=bogus`)).status, 422);
+});
+
+test('stored webhooks become order polls; routines keep a run-soon asked during a run', async () => {
+  const claim = async () => (await asApp('SELECT routines_claim($1, $2, 10) AS c', [A.id, 'w1'])).rows[0].c;
+  await asApp(`UPDATE routines SET next_run_at = now() + interval '1 hour' WHERE tenant_id = $1`, [A.id]);
+  assert.deepEqual(await claim(), []);
+  await asApp(`INSERT INTO channel_events (tenant_id, connection_id, event_id, topic, body) VALUES ($1, $2, 'e1', 'orders/create', '{}')`, [A.id, conn]);
+  const ev = (await asApp('SELECT events_process($1, 100) AS r', [A.id])).rows[0].r;
+  assert.deepEqual(ev, { processed: 1, polls: 1, levels: 0 });
+  const got = await claim();
+  assert.deepEqual(got.map((x) => x.kind), ['poll_orders']);
+  assert.deepEqual(await claim(), [], 'leased while it runs');
+  // a webhook arrives during the run: the run-soon survives the finish
+  await asApp(`SELECT routine_run_soon($1, $2, 'poll_orders')`, [A.id, conn]);
+  await asApp(`SELECT routine_finish($1, $2, 'w1', 'ok', '{"orders": 0}', NULL)`, [A.id, got[0].id]);
+  assert.deepEqual((await claim()).map((x) => x.kind), ['poll_orders']);
+  // a finish by someone else's lease changes nothing
+  await asApp(`SELECT routine_finish($1, $2, 'intruder', 'error', '{}', 1)`, [A.id, got[0].id]);
+  const rt = (await api.get(`${base}/routines`)).json.find((x) => x.id === got[0].id);
+  assert.equal(rt.running, true);
+  assert.equal(rt.last_status, 'ok');
+  assert.deepEqual(rt.last_detail, { orders: 0 });
+  // the API: run now, change the interval (audited), bad values refused
+  const run = await api.post(`${base}/routines/${rt.id}/run`);
+  assert.equal(run.status, 200);
+  const up = await api.patch(`${base}/routines/${rt.id}`, { interval_seconds: 120, enabled: false });
+  assert.equal(up.status, 200, up.text);
+  assert.equal(up.json.interval_seconds, 120);
+  assert.equal(up.json.enabled, false);
+  assert.equal((await api.patch(`${base}/routines/${rt.id}`, { interval_seconds: 1 })).json.error.field, 'interval_seconds');
+  const audit = await api.get(`${base}/audit?action=routine.update`);
+  assert.equal(audit.json.items[0].summary.before.interval_seconds, 60);
+  const sync = await api.get(`${base}/sync`);
+  assert.equal(sync.status, 200);
+  const h = sync.json.connections.find((c) => c.connection_id === conn);
+  assert.equal(h.circuit, 'closed');
+  assert.ok(h.queue_depth >= 1);
+  assert.ok(h.routines.some((x) => x.kind === 'read_back'));
+  assert.equal((await api.get(`${base}/connections/${conn}/health`)).json.connection_id, conn);
+});
