@@ -7,7 +7,8 @@
 
 #include <stdlib.h>
 
-int oc_expected_migration; /* set by serve at start-up from migrations_dir */
+int oc_expected_migration;       /* set by serve at start-up from migrations_dir: the latest version */
+int oc_expected_migration_count; /* and how many files there are */
 
 void oc_api_healthz(oc_req_t *r)
 {
@@ -41,7 +42,10 @@ static void ready_finish(oc_req_t *r)
     oc_respond_json(r, ok ? 200 : 503, body);
 }
 
-OC_DB_STMT(health_schema_version, 0, "SELECT coalesce(max(version), 0) FROM onecount_migrations");
+/* Applied: the latest version, and how many of the files' versions (a
+ * migration merged late, below the latest, counts as pending until applied). */
+OC_DB_STMT(health_schema_version, 1,
+           "SELECT coalesce(max(version), 0), count(*) FILTER (WHERE version <= $1::int) FROM onecount_migrations");
 
 static void on_ready_db(void *arg, const oc_db_result_t *res)
 {
@@ -53,9 +57,10 @@ static void on_ready_db(void *arg, const oc_db_result_t *res)
     } else {
         st->pg = "ok";
         st->applied = oc_db_get_ll(res->results[0], 0, 0, 0);
-        st->migrations = st->applied == oc_expected_migration  ? "ok"
-                         : st->applied < oc_expected_migration ? "pending"
-                                                               : "ahead";
+        long long count = oc_db_get_ll(res->results[0], 0, 1, 0);
+        st->migrations = st->applied > oc_expected_migration   ? "ahead"
+                         : count < oc_expected_migration_count ? "pending"
+                                                               : "ok";
     }
     ready_finish(r);
 }
@@ -77,7 +82,10 @@ void oc_api_readyz(oc_req_t *r)
     st->migrations = "unknown";
     r->state = st;
     r->state_free = free;
-    if (oc_db_exec(r->thread->db, NULL, &health_schema_version, NULL, on_ready_db, r) != 0)
+    char latest[16];
+    snprintf(latest, sizeof(latest), "%d", oc_expected_migration);
+    const char *p[] = {latest};
+    if (oc_db_exec(r->thread->db, NULL, &health_schema_version, p, on_ready_db, r) != 0)
         st->pending--;
     const char *ping[] = {"PING"};
     if (oc_redis_commandv(r->thread->redis, on_ready_redis, r, 1, ping, NULL) != 0)

@@ -9,6 +9,7 @@
  */
 #include "server/http.h"
 #include "server/api.h"
+#include "server/sync_metrics.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -714,6 +715,7 @@ int oc_serve_main(void)
     oc_redis_metrics_init();
     oc_holds_init();
     oc_api_webhooks_init();
+    oc_sync_metrics_init();
     oc_ledger_init();
     if ((listen_fd = open_listener()) < 0)
         return 1;
@@ -736,6 +738,7 @@ int oc_serve_main(void)
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
     oc_holds_start_sweeper(oc_server_threads[0]);
+    oc_sync_metrics_start(oc_server_threads[0]);
     for (int i = 0; i < n; i++)
         pthread_create(&tids[i], NULL, thread_main, oc_server_threads[i]);
     oc_log_fields(OC_LOG_INFO, "serving", json_pack("{s:i, s:s}", "threads", n, "web_dir", oc_config.web_dir));

@@ -74,7 +74,7 @@ typedef struct oc_principal {
 } oc_principal_t;
 
 /* Slots of oc_thread_t.modules[]: per-thread state owned by one module each. */
-enum { OC_MODULE_AUTH = 0, OC_MODULE_CATALOG, OC_MODULE_LEDGER, OC_MODULE_HOLDS };
+enum { OC_MODULE_AUTH = 0, OC_MODULE_CATALOG, OC_MODULE_LEDGER, OC_MODULE_HOLDS, OC_MODULE_SYNC_METRICS };
 
 #define OC_MAX_PATH_PARAMS 6
 

@@ -21,7 +21,7 @@
 #include "tenants/identity.h"
 #include "tenants/vault.h"
 
-extern int oc_expected_migration;
+extern int oc_expected_migration, oc_expected_migration_count;
 
 typedef struct {
     const char *name;
@@ -32,7 +32,7 @@ typedef struct {
 
 static int cmd_serve(int argc, char **argv)
 {
-    oc_expected_migration = oc_migrations_latest(oc_config.migrations_dir);
+    oc_expected_migration = oc_migrations_latest(oc_config.migrations_dir, &oc_expected_migration_count);
     if (oc_expected_migration < 0) {
         oc_log_error("cannot read migrations folder %s", oc_config.migrations_dir);
         return 1;

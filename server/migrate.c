@@ -74,13 +74,15 @@ static void free_migrations(mig_t *v, int n)
     free(v);
 }
 
-int oc_migrations_latest(const char *dir)
+int oc_migrations_latest(const char *dir, int *count)
 {
     mig_t *v = NULL;
     int n = list_migrations(dir, &v);
     if (n < 0)
         return -1;
     int latest = n > 0 ? v[n - 1].version : 0;
+    if (count != NULL)
+        *count = n;
     free_migrations(v, n);
     return latest;
 }

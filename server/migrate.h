@@ -14,6 +14,6 @@
 int oc_migrate_main(int argc, char **argv);
 
 /** The highest NNNN found in `dir` (0 if none, -1 if unreadable). */
-int oc_migrations_latest(const char *dir);
+int oc_migrations_latest(const char *dir, int *count);
 
 #endif

@@ -36,6 +36,18 @@ test('readyz reports every dependency and the schema version', async () => {
   assert.deepEqual(r.json.checks, { postgres: 'ok', redis: 'ok', migrations: 'ok' });
   assert.equal(r.json.schema_version, r.json.expected_schema_version);
   assert.ok(r.json.schema_version >= 1);
+  // A migration below the latest that is not applied (merged late) makes the service not ready.
+  const row = (await stack.sql('DELETE FROM onecount_migrations WHERE version = 2 RETURNING *')).rows[0];
+  try {
+    const gap = await stack.api.get('/readyz');
+    assert.equal(gap.status, 503);
+    assert.equal(gap.json.checks.migrations, 'pending');
+    assert.equal(gap.json.schema_version, gap.json.expected_schema_version);
+  } finally {
+    await stack.sql('INSERT INTO onecount_migrations (version, name, sha256, applied_at) VALUES ($1, $2, $3, $4)',
+      [row.version, row.name, row.sha256, row.applied_at]);
+  }
+  assert.equal((await stack.api.get('/readyz')).status, 200);
 });
 
 test('unknown API paths get the JSON 404, wrong methods a 405 with Allow', async () => {

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { startStack } from './lib/stack.mjs';
+import { startStack, client, waitFor } from './lib/stack.mjs';
 import { portfolio, brand, member, unique } from './lib/world.mjs';
 
 let stack, P, A, api, base, conn, app;
@@ -253,4 +253,10 @@ test('stored webhooks become order polls; routines keep a run-soon asked during 
   assert.ok(h.queue_depth >= 1);
   assert.ok(h.routines.some((x) => x.kind === 'read_back'));
   assert.equal((await api.get(`${base}/connections/${conn}/health`)).json.connection_id, conn);
+  // the same health, per connection, in /metrics
+  const line = new RegExp(`^onecount_connection_queue_depth\\{brand="${A.id}",connection="${conn}",kind="walmart"\\} ([0-9]+)$`, 'm');
+  await waitFor(async () => line.test((await client(stack.url).get('/metrics')).text), { what: 'per-connection metrics', timeout: 20000 });
+  const m = (await client(stack.url).get('/metrics')).text;
+  assert.equal(Number(m.match(line)[1]), h.queue_depth);
+  assert.match(m, /^onecount_connection_circuit_open\{brand="[^"]+",connection="[^"]+",kind="walmart"\} 0$/m);
 });

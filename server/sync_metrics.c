@@ -1,0 +1,181 @@
+/*
+ * sync_metrics.c — per-connection sync gauges in /metrics.
+ *
+ * The worker keeps each connection's health in PostgreSQL
+ * (connection_health, listings); `serve` reads it every few seconds on its
+ * first thread, brands in chunks (the chunk is the transaction's tenant
+ * list, so row-level security applies as everywhere else), and renders the
+ * lines once; a scrape appends the last rendering.  Labels: brand and
+ * connection ids and the channel kind (no names: they are user data).
+ */
+#include "server/sync_metrics.h"
+#include "server/http.h"
+#include "server/metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_MS 10000
+#define CHUNK      400
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char *rendered;
+
+typedef struct {
+    oc_thread_t *th;
+    oc_timer_t timer;
+    int pending; /* queries in flight */
+    int closing; /* the thread is going: free when the last query answers */
+    json_t *rows;
+} sm_t;
+
+static const struct {
+    const char *name, *help, *type;
+    int col;
+} gauges[] = {
+    {"onecount_connection_queue_depth", "listings whose published quantity the channel has not acknowledged", "gauge",
+     3},
+    {"onecount_connection_oldest_dirty_seconds", "age of the oldest unacknowledged change", "gauge", 4},
+    {"onecount_connection_last_push_ok_age_seconds", "seconds since the last acknowledged push", "gauge", 5},
+    {"onecount_connection_push_latency_ms", "moving average of one push round trip", "gauge", 6},
+    {"onecount_connection_throttled_total", "pushes the channel answered with 429", "counter", 7},
+    {"onecount_connection_pushes_total", "listings pushed", "counter", 8},
+    {"onecount_connection_circuit_open", "1 while the connection's circuit is open", "gauge", 9},
+    {"onecount_connection_consecutive_failures", "push batches failed in a row", "gauge", 10},
+};
+
+OC_DB_STMT(sm_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
+OC_DB_STMT(sm_rows, 0,
+           "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
+           " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
+           " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
+           " coalesce(h.consecutive_failures, 0))"
+           " FROM channel_connections c"
+           " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
+           " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
+           "   coalesce(floor(extract(epoch FROM now() - min(l.desired_at))), 0)::bigint AS oldest FROM listings l"
+           "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
+           "   AND l.state = 'active') q");
+
+static void collector(oc_buf_t *out)
+{
+    pthread_mutex_lock(&mu);
+    if (rendered != NULL)
+        oc_buf_append(out, rendered, strlen(rendered));
+    pthread_mutex_unlock(&mu);
+}
+
+static void render(sm_t *s)
+{
+    oc_buf_t b = {0};
+    for (size_t g = 0; g < OC_ARRAY_SIZE(gauges); g++) {
+        oc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", gauges[g].name, gauges[g].help, gauges[g].name,
+                      gauges[g].type);
+        size_t i;
+        json_t *row;
+        json_array_foreach(s->rows, i, row)
+        {
+            json_t *v = json_array_get(row, (size_t)gauges[g].col);
+            if (!json_is_number(v))
+                continue;
+            oc_buf_printf(&b, "%s{brand=\"%s\",connection=\"%s\",kind=\"%s\"} %g\n", gauges[g].name,
+                          json_string_value(json_array_get(row, 0)), json_string_value(json_array_get(row, 1)),
+                          json_string_value(json_array_get(row, 2)), json_number_value(v));
+        }
+    }
+    char *text = strdup(oc_buf_cstr(&b));
+    oc_buf_free(&b);
+    pthread_mutex_lock(&mu);
+    free(rendered);
+    rendered = text;
+    pthread_mutex_unlock(&mu);
+}
+
+static void chunk_done(sm_t *s)
+{
+    if (--s->pending > 0)
+        return;
+    if (s->closing) {
+        json_decref(s->rows);
+        free(s);
+        return;
+    }
+    render(s);
+    json_decref(s->rows);
+    s->rows = NULL;
+    oc_timer_start(s->th->loop, &s->timer, REFRESH_MS);
+}
+
+static void on_rows(void *arg, const oc_db_result_t *res)
+{
+    sm_t *s = arg;
+    if (res->err == NULL) {
+        json_t *rows = oc_db_json_rows(res->results[0], 0);
+        json_array_extend(s->rows, rows);
+        json_decref(rows);
+    }
+    chunk_done(s);
+}
+
+static void on_brands(void *arg, const oc_db_result_t *res)
+{
+    sm_t *s = arg;
+    const char *all = res->err == NULL && !s->closing ? oc_db_get(res->results[0], 0, 0) : NULL;
+    s->rows = json_array();
+    for (const char *p = all; p != NULL && *p;) {
+        /* CHUNK ids of 36 characters, comma-separated */
+        size_t len = 0;
+        for (int k = 0; k < CHUNK && p[len]; k++)
+            len += 36 + (p[len + 36] == ',' ? 1 : 0);
+        char *tenants = strndup(p, len > 0 && p[len - 1] == ',' ? len - 1 : len);
+        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
+        tx.steps[0].stmt = &sm_rows;
+        s->pending++;
+        if (oc_db_run(s->th->db, &tx, on_rows, s) != 0)
+            s->pending--;
+        free(tenants);
+        p += len;
+    }
+    chunk_done(s);
+}
+
+static void refresh(oc_timer_t *t)
+{
+    sm_t *s = t->data;
+    oc_db_tx_t tx = {.nsteps = 1};
+    tx.steps[0].stmt = &sm_brands;
+    s->pending = 1; /* held by the brands query until every chunk is sent */
+    if (oc_db_run(s->th->db, &tx, on_brands, s) != 0) {
+        s->pending = 0;
+        oc_timer_start(s->th->loop, &s->timer, REFRESH_MS);
+    }
+}
+
+static void sm_dispose(void *p)
+{
+    sm_t *s = p;
+    oc_timer_stop(s->th->loop, &s->timer);
+    if (s->pending > 0) {
+        s->closing = 1;
+        return;
+    }
+    json_decref(s->rows);
+    free(s);
+}
+
+void oc_sync_metrics_init(void)
+{
+    oc_metrics_add_collector(collector);
+}
+
+void oc_sync_metrics_start(oc_thread_t *th)
+{
+    sm_t *s = calloc(1, sizeof(*s));
+    s->th = th;
+    oc_timer_init(&s->timer, refresh, s);
+    th->modules[OC_MODULE_SYNC_METRICS].p = s;
+    th->modules[OC_MODULE_SYNC_METRICS].dispose = sm_dispose;
+    oc_timer_start(th->loop, &s->timer, 500);
+}
