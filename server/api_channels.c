@@ -660,13 +660,7 @@ static void on_listing_kind(void *arg, const oc_db_result_t *res)
         oc_respond_error(r, 422, "invalid", "no such connection in this brand", "connection_id");
         return;
     }
-    if (strcmp(kind, "shopify") == 0 && oc_json_str(r->body, "item_ref") == NULL) {
-        oc_respond_error(r, 422, "invalid",
-                         "a Shopify listing needs item_ref, the inventory item (gid://shopify/InventoryItem/…);"
-                         " automap finds it by SKU",
-                         "item_ref");
-        return;
-    }
+    /* A Shopify listing without item_ref is found by its SKU when first pushed or read. */
     char *rules =
         json_object_get(r->body, "rules") ? json_dumps(json_object_get(r->body, "rules"), JSON_COMPACT) : NULL;
     oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
@@ -812,16 +806,14 @@ OC_DB_STMT(automap, 5,
            " taken AS (SELECT cand.code FROM cand WHERE EXISTS (SELECT 1 FROM listings l, c WHERE l.tenant_id = $1"
            "   AND l.connection_id = c.id AND l.external_sku = cand.code)),"
            " ins AS (INSERT INTO listings (tenant_id, connection_id, sku_id, external_sku)"
-           "   SELECT $1, c.id, cand.id, cand.code FROM cand, c WHERE c.kind <> 'shopify'"
-           "   AND cand.code NOT IN (SELECT code FROM taken) RETURNING sku_id, external_sku)"
+           "   SELECT $1, c.id, cand.id, cand.code FROM cand, c"
+           "   WHERE cand.code NOT IN (SELECT code FROM taken) RETURNING sku_id, external_sku)"
            " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM c) THEN NULL ELSE json_build_object("
            "   'created', (SELECT count(*) FROM ins),"
            "   'mapped', coalesce((SELECT json_agg(external_sku ORDER BY external_sku) FROM ins), '[]'),"
            "   'not_mapped', coalesce((SELECT json_agg(json_build_object('sku', cand.code, 'reason',"
-           "     CASE WHEN (SELECT kind FROM c) = 'shopify'"
-           "       THEN 'needs item_ref: the Shopify inventory item for this SKU'"
-           "       ELSE 'another listing on this connection already uses this code' END) ORDER BY cand.code)"
-           "     FROM cand WHERE (SELECT kind FROM c) = 'shopify' OR cand.code IN (SELECT code FROM taken)), '[]'),"
+           "     'another listing on this connection already uses this code') ORDER BY cand.code)"
+           "     FROM cand WHERE cand.code IN (SELECT code FROM taken)), '[]'),"
            "   'audit', audit_write($1, NULL, $4::uuid, $5::uuid, 'connection.automap', 'connection', $2::text,"
            "     jsonb_build_object('created', (SELECT count(*) FROM ins)), $3)) END");
 

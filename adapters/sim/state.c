@@ -1045,7 +1045,9 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         copy_opt_string(spec, "client_secret", a->client_secret, sizeof(a->client_secret), err, errlen) ||
         copy_opt_string(spec, "seller_id", a->seller_id, sizeof(a->seller_id), err, errlen) ||
         copy_opt_string(spec, "marketplace_id", a->marketplace_id, sizeof(a->marketplace_id), err, errlen) ||
-        copy_opt_string(spec, "ship_node", a->ship_node, sizeof(a->ship_node), err, errlen))
+        copy_opt_string(spec, "ship_node", a->ship_node, sizeof(a->ship_node), err, errlen) ||
+        (a->channel == OC_SIM_AMAZON &&
+         copy_opt_string(spec, "refresh_token", a->refresh_token, sizeof(a->refresh_token), err, errlen)))
         goto Error;
     snprintf(a->webhook.secret, sizeof(a->webhook.secret), "%s", a->client_secret);
     oc_timer_init(&a->apply_timer, NULL, NULL);
