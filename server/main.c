@@ -14,6 +14,7 @@
 #include "adapters/sim/sim.h"
 #include "server/admin.h"
 #include "server/config.h"
+#include "server/demo.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
@@ -128,11 +129,18 @@ static int cmd_admin(int argc, char **argv)
     return oc_admin_main(argc, argv);
 }
 
+static int cmd_demo(int argc, char **argv)
+{
+    oc_identity_init();
+    return oc_demo_main(argc, argv);
+}
+
 static const subcommand_t subcommands[] = {
     {"serve", cmd_serve, 1, "run the HTTP API and the web console"},
     {"migrate", cmd_migrate, 1, "apply migrations/NNNN_*.sql in order (--status lists pending ones)"},
     {"sim", cmd_sim, 1, "run the Shopify, Amazon and Walmart simulators"},
     {"admin", cmd_admin, 1, "keygen, rotate-key, retire-keys, create-portfolio, create-user"},
+    {"demo", cmd_demo, 1, "create the demo portfolio (first run) and wire it to running simulators"},
     {"routes", cmd_routes, 0, "print the API route table as JSON"},
     {"util", cmd_util, 0, "helpers for scripts: free-port, check-sql"},
 };
