@@ -54,6 +54,15 @@ typedef struct oc_channel_conn {
     void *state;
     /* Limits: multiply the documented rates (1.0 = documented; tests may raise). */
     double rate_scale;
+    /*
+     * Optional: the channel rotated a credential (Shopify's expiring offline
+     * tokens rotate the refresh token on every refresh).  Called on the loop
+     * thread; `value` is borrowed for the call; the owner persists it
+     * (encrypted) and passes it in `secrets` next time.  The adapter keeps
+     * using the rotated value for as long as `state` lives.
+     */
+    void (*on_secret)(struct oc_channel_conn *c, const char *name, const char *value, void *arg);
+    void *on_secret_arg;
 } oc_channel_conn_t;
 
 /*
@@ -65,8 +74,8 @@ typedef struct oc_channel_conn {
 typedef struct oc_adapter_error {
     const char *err;
     int retryable;
-    int http_status;           /* the channel's last status, 0 if none */
-    uint64_t retry_after_ms;   /* when the channel said when (Retry-After, replenish time) */
+    int http_status;         /* the channel's last status, 0 if none */
+    uint64_t retry_after_ms; /* when the channel said when (Retry-After, replenish time) */
 } oc_adapter_error_t;
 
 /*
