@@ -45,7 +45,7 @@ const char *oc_setting_str(const oc_channel_conn_t *c, const char *name)
 long long oc_setting_int(const oc_channel_conn_t *c, const char *name, long long dflt, long long min, long long max)
 {
     long long v;
-    if (oc_json_int(json_object_get(c->settings, name), &v) != 0)
+    if (oc_json_as_int(json_object_get(c->settings, name), &v) != 0)
         return dflt;
     return v < min ? min : v > max ? max : v;
 }
@@ -71,7 +71,7 @@ int oc_urlenc(oc_buf_t *b, const char *s)
     return 0;
 }
 
-int oc_json_int(const json_t *v, long long *out)
+int oc_json_as_int(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
         *out = json_integer_value(v);

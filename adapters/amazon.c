@@ -100,7 +100,7 @@ static int token_parse(oc_call_t *call, char *why, size_t cap)
         snprintf(why, cap, "no access_token");
         return -1;
     }
-    if (e != NULL && (oc_json_int(e, &ttl) != 0 || ttl <= 0)) {
+    if (e != NULL && (oc_json_as_int(e, &ttl) != 0 || ttl <= 0)) {
         snprintf(why, cap, "expires_in is not a positive integer");
         return -1;
     }
@@ -217,8 +217,8 @@ json_t *oc_amazon_order(const json_t *o, const json_t *items, uint64_t *updated_
         const char *sku = json_string_value(json_object_get(it, "SellerSKU"));
         long long qty, shipped = 0;
         json_t *qs = json_object_get(it, "QuantityShipped");
-        if (item_id == NULL || sku == NULL || oc_json_int(json_object_get(it, "QuantityOrdered"), &qty) != 0 ||
-            qty < 0 || (qs != NULL && (oc_json_int(qs, &shipped) != 0 || shipped < 0))) {
+        if (item_id == NULL || sku == NULL || oc_json_as_int(json_object_get(it, "QuantityOrdered"), &qty) != 0 ||
+            qty < 0 || (qs != NULL && (oc_json_as_int(qs, &shipped) != 0 || shipped < 0))) {
             snprintf(why, cap, "order %s: item %zu lacks OrderItemId, SellerSKU or QuantityOrdered", id, i);
             json_decref(lines);
             return NULL;
@@ -719,7 +719,7 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
         json_array_foreach(fa, i, f)
         {
             const char *code = json_string_value(json_object_get(f, "fulfillmentChannelCode"));
-            if (code != NULL && strcmp(code, "DEFAULT") == 0 && oc_json_int(json_object_get(f, "quantity"), &v) == 0)
+            if (code != NULL && strcmp(code, "DEFAULT") == 0 && oc_json_as_int(json_object_get(f, "quantity"), &v) == 0)
                 qty = v;
         }
         json_object_set_new(r, "qty", json_integer(qty));
@@ -1182,11 +1182,11 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     uint64_t now = oc_now_ms(), from = oc_cursor_begin(&p->cur, oc_cursor_overlap(c));
     if (now - from > REPORT_MAX_DAYS * DAY_MS) /* the report covers at most 60 days */
         from = now - (REPORT_MAX_DAYS * DAY_MS - 60000);
-    char start[24], end[24];
+    char start[24];
     oc_time_format(start, from);
-    oc_time_format(end, now);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start,
-                             "dataEndTime", end, "marketplaceIds", p->ids.mkt_array);
+    /* no dataEndTime: it defaults to now, to the millisecond (a formatted "now" would cut the last second) */
+    json_t *body = json_pack("{s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start, "marketplaceIds",
+                             p->ids.mkt_array);
     oc_call_t *call = oc_call_new(&p->base, "POST", "createReport", 1, on_create_report);
     rc = body == NULL || call == NULL ? OC_ENOMEM : oc_call_url(call, "%s/reports/2021-06-30/reports", p->ids.api);
     if (rc == 0)

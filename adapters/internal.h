@@ -206,7 +206,7 @@ const char *oc_secret_str(const oc_channel_conn_t *c, const char *name);
 /** Appends `s` percent-encoded (RFC 3986 unreserved characters kept). */
 int oc_urlenc(oc_buf_t *b, const char *s);
 /** Integer value of a JSON integer or of a string holding one ("12"); 0 or -1. */
-int oc_json_int(const json_t *v, long long *out);
+int oc_json_as_int(const json_t *v, long long *out);
 /** A quantity of a push item: an integer 0..1e9; 0 or -1. */
 int oc_item_qty(const json_t *item, long long *qty);
 /** A new result row {"listing_id": …} for item `item`. */

@@ -101,7 +101,7 @@ static char *location_gid(const json_t *v)
     const char *s = json_string_value(v);
     if (s != NULL && strncmp(s, "gid://shopify/Location/", 23) == 0)
         return strdup(s);
-    if (oc_json_int(v, &n) == 0 && n > 0) {
+    if (oc_json_as_int(v, &n) == 0 && n > 0) {
         char buf[64];
         snprintf(buf, sizeof(buf), "gid://shopify/Location/%lld", n);
         return strdup(buf);
@@ -158,7 +158,7 @@ static int token_parse(oc_call_t *call, char *why, size_t cap)
         snprintf(why, cap, "no access_token");
         return -1;
     }
-    if (e != NULL && !json_is_null(e) && (oc_json_int(e, &ttl) != 0 || ttl < 0)) {
+    if (e != NULL && !json_is_null(e) && (oc_json_as_int(e, &ttl) != 0 || ttl < 0)) {
         snprintf(why, cap, "expires_in is not an integer");
         return -1;
     }
@@ -303,7 +303,7 @@ static int json_id(const json_t *v, char *out, size_t cap)
 {
     long long n;
     const char *s = json_string_value(v);
-    if (json_is_integer(v) && oc_json_int(v, &n) == 0 && n > 0)
+    if (json_is_integer(v) && oc_json_as_int(v, &n) == 0 && n > 0)
         snprintf(out, cap, "%lld", n);
     else if (s != NULL && *s != '\0' && strlen(s) < cap)
         snprintf(out, cap, "%s", s);
@@ -343,8 +343,8 @@ json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         long long qty, fulfillable = 0, cancel_refunds = 0, refunds = 0;
         json_t *sku = json_object_get(li, "sku"), *fq = json_object_get(li, "fulfillable_quantity");
         if (json_id(json_object_get(li, "id"), lid, sizeof(lid)) != 0 ||
-            oc_json_int(json_object_get(li, "quantity"), &qty) != 0 || qty < 0 ||
-            (fq != NULL && !json_is_null(fq) && oc_json_int(fq, &fulfillable) != 0) ||
+            oc_json_as_int(json_object_get(li, "quantity"), &qty) != 0 || qty < 0 ||
+            (fq != NULL && !json_is_null(fq) && oc_json_as_int(fq, &fulfillable) != 0) ||
             (sku != NULL && !json_is_null(sku) && !json_is_string(sku))) {
             snprintf(why, cap, "order %s: line %zu lacks an id or a quantity", id, i);
             json_decref(lines);
@@ -360,7 +360,7 @@ json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_
             long long q;
             const char *type = json_string_value(json_object_get(rli, "restock_type"));
             if (json_id(json_object_get(rli, "line_item_id"), rid, sizeof(rid)) != 0 || strcmp(rid, lid) != 0 ||
-                oc_json_int(json_object_get(rli, "quantity"), &q) != 0 || q < 0)
+                oc_json_as_int(json_object_get(rli, "quantity"), &q) != 0 || q < 0)
                 continue;
             refunds += q;
             if (type != NULL && strcmp(type, "cancel") == 0)
@@ -426,7 +426,7 @@ json_t *oc_shopify_refund(const json_t *rf, uint64_t *created_ms, char *why, siz
         const char *sku = json_string_value(json_object_get(json_object_get(rli, "line_item"), "sku"));
         if (json_id(json_object_get(rli, "id"), lid, sizeof(lid)) != 0 ||
             json_id(json_object_get(rli, "line_item_id"), oline, sizeof(oline)) != 0 ||
-            oc_json_int(json_object_get(rli, "quantity"), &q) != 0 || q < 0) {
+            oc_json_as_int(json_object_get(rli, "quantity"), &q) != 0 || q < 0) {
             snprintf(why, cap, "refund %s: line %zu lacks an id, line_item_id or quantity", id, i);
             json_decref(lines);
             return NULL;
@@ -745,7 +745,7 @@ static int error_row(const json_t *field)
     long long n;
     if (!json_is_array(field) || json_array_size(field) < 3 || json_string_value(json_array_get(field, 1)) == NULL ||
         strcmp(json_string_value(json_array_get(field, 1)), "quantities") != 0 ||
-        oc_json_int(json_array_get(field, 2), &n) != 0 || n < 0 || n > MAX_ROWS)
+        oc_json_as_int(json_array_get(field, 2), &n) != 0 || n < 0 || n > MAX_ROWS)
         return -1;
     return (int)n;
 }
@@ -777,7 +777,7 @@ static void on_mutation(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
                 const char *loc = json_string_value(json_object_get(json_object_get(ch, "location"), "id"));
                 if (name != NULL && strcmp(name, "available") == 0 && item != NULL && strcmp(item, r->item_ref) == 0 &&
                     (loc == NULL || strcmp(loc, r->loc) == 0))
-                    oc_json_int(json_object_get(ch, "quantityAfterChange"), &after);
+                    oc_json_as_int(json_object_get(ch, "quantityAfterChange"), &after);
             }
             r->chunk = -1;
             r->state = ROW_DONE;
@@ -902,11 +902,18 @@ static void sop_next(sop_t *s)
             break;
         case P_LOCATION: {
             const char *loc = json_string_value(json_object_get(s->base.st->cache, "location"));
+            json_t *found = cache_obj(s, "items");
             int missing = 0;
             for (size_t i = 0; i < s->n; i++) {
                 srow_t *r = &s->rows[i];
                 if (r->state != ROW_PENDING)
                     continue;
+                const char *hit =
+                    r->item_ref == NULL && r->sku != NULL ? json_string_value(json_object_get(found, r->sku)) : NULL;
+                if (hit != NULL && (r->item_ref = strdup(hit)) == NULL) {
+                    rc = OC_ENOMEM;
+                    break;
+                }
                 if (r->item_ref == NULL) { /* the lookup did not find it */
                     r->state = ROW_DONE;
                     if (s->push)
@@ -919,6 +926,8 @@ static void sop_next(sop_t *s)
                     r->loc = strdup(loc);
                 missing |= r->loc == NULL;
             }
+            if (rc != 0)
+                break;
             if (missing && loc == NULL) {
                 oc_call_t *call =
                     gql(s, "query onecountLocation { locations(first: 1) { nodes { id } } }", NULL, 3, on_location);

@@ -103,7 +103,7 @@ static int token_parse(oc_call_t *call, char *why, size_t cap)
         snprintf(why, cap, "no access_token");
         return -1;
     }
-    if (e != NULL && (oc_json_int(e, &ttl) != 0 || ttl <= 0)) {
+    if (e != NULL && (oc_json_as_int(e, &ttl) != 0 || ttl <= 0)) {
         snprintf(why, cap, "expires_in is not a positive integer");
         return -1;
     }
@@ -183,7 +183,7 @@ json_t *oc_walmart_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         snprintf(why, cap, "order without purchaseOrderId");
         return NULL;
     }
-    if (oc_json_int(json_object_get(o, "orderDate"), &created) != 0 || created < 0) {
+    if (oc_json_as_int(json_object_get(o, "orderDate"), &created) != 0 || created < 0) {
         snprintf(why, cap, "order %s: orderDate is not epoch milliseconds", po);
         return NULL;
     }
@@ -203,15 +203,15 @@ json_t *oc_walmart_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         const char *sku = json_string_value(json_object_get(json_object_get(l, "item"), "sku"));
         json_t *statuses = json_object_get(json_object_get(l, "orderLineStatuses"), "orderLineStatus");
         long long n;
-        if (oc_json_int(num, &n) != 0 || sku == NULL ||
-            oc_json_int(json_object_get(json_object_get(l, "orderLineQuantity"), "amount"), &qty) != 0 || qty < 0 ||
+        if (oc_json_as_int(num, &n) != 0 || sku == NULL ||
+            oc_json_as_int(json_object_get(json_object_get(l, "orderLineQuantity"), "amount"), &qty) != 0 || qty < 0 ||
             !json_is_array(statuses)) {
             snprintf(why, cap, "order %s: line %zu lacks lineNumber, item.sku, orderLineQuantity.amount or statuses",
                      po, i);
             json_decref(lines);
             return NULL;
         }
-        if (oc_json_int(json_object_get(l, "statusDate"), &status_date) == 0 && status_date > 0 &&
+        if (oc_json_as_int(json_object_get(l, "statusDate"), &status_date) == 0 && status_date > 0 &&
             (uint64_t)status_date > updated)
             updated = (uint64_t)status_date;
         long long l_shipped = 0, l_cancelled = 0;
@@ -221,7 +221,7 @@ json_t *oc_walmart_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         {
             const char *st = json_string_value(json_object_get(s, "status"));
             if (st == NULL ||
-                oc_json_int(json_object_get(json_object_get(s, "statusQuantity"), "amount"), &amount) != 0) {
+                oc_json_as_int(json_object_get(json_object_get(s, "statusQuantity"), "amount"), &amount) != 0) {
                 snprintf(why, cap, "order %s: line %lld has a status without status or quantity", po, n);
                 json_decref(lines);
                 return NULL;
@@ -277,8 +277,8 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
         long long num, qty, po_line;
         const char *po = json_string_value(json_object_get(l, "purchaseOrderId"));
         const char *sku = json_string_value(json_object_get(json_object_get(l, "item"), "sku"));
-        if (oc_json_int(json_object_get(l, "returnOrderLineNumber"), &num) != 0 || sku == NULL || po == NULL ||
-            oc_json_int(json_object_get(json_object_get(l, "quantity"), "measurementValue"), &qty) != 0 || qty < 0) {
+        if (oc_json_as_int(json_object_get(l, "returnOrderLineNumber"), &num) != 0 || sku == NULL || po == NULL ||
+            oc_json_as_int(json_object_get(json_object_get(l, "quantity"), "measurementValue"), &qty) != 0 || qty < 0) {
             snprintf(why, cap, "return %s: line %zu lacks returnOrderLineNumber, purchaseOrderId, item.sku or quantity",
                      id, i);
             json_decref(lines);
@@ -288,7 +288,7 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
             order_id = po;
         json_t *line = json_pack("{s:o, s:s, s:I, s:s, s:b}", "id", json_sprintf("%s:%lld", id, num), "sku", sku, "qty",
                                  (json_int_t)qty, "disposition", "inspect", "restocked_by_channel", 0);
-        if (oc_json_int(json_object_get(l, "purchaseOrderLineNumber"), &po_line) == 0)
+        if (oc_json_as_int(json_object_get(l, "purchaseOrderLineNumber"), &po_line) == 0)
             json_object_set_new(line, "order_line_id", json_sprintf("%s:%lld", po, po_line));
         json_array_append_new(lines, line);
     }
@@ -362,7 +362,7 @@ static void on_put(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
     if (e != NULL) {
         oc_item_error(r, e->err, e->retryable);
     } else if (res->status == 200 &&
-               oc_json_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
+               oc_json_as_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
         json_object_set_new(r, "status", json_string("ok"));
         json_object_set_new(r, "qty", json_integer(amount));
     } else if (res->status == 200) {
@@ -528,7 +528,7 @@ static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
     } else if (res->status == 404) {
         json_object_set_new(r, "qty", json_null());
     } else if (res->status == 200 &&
-               oc_json_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
+               oc_json_as_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
         json_object_set_new(r, "qty", json_integer(amount));
     } else {
         oc_adapter_error_t ce;
