@@ -15,9 +15,12 @@
 
 #define MIN_CAPACITY 1.0
 
+#define DEFAULT_MAX_INFLIGHT 8
+
 struct oc_ratelimit {
     oc_loop_t *loop;
     double scale;
+    unsigned max_inflight;
     oc_rl_bucket_t **buckets;
     size_t n, cap;
 };
@@ -65,9 +68,12 @@ uint64_t oc_rl_take(oc_rl_bucket_t *b, double cost, uint64_t now_us)
         uint64_t w = wait_for(b, need - b->tokens - b->rate * (double)blocked / 1e6);
         return blocked > w ? blocked : w;
     }
+    if (b->max_inflight > 0 && b->inflight_n >= b->max_inflight)
+        return 1000000; /* woken by oc_rl_done() when one comes back */
     if (b->tokens + 1e-9 >= need) {
         b->tokens -= need;
         b->inflight += cost;
+        b->inflight_n++;
         return 0;
     }
     uint64_t w = wait_for(b, need - b->tokens);
@@ -88,6 +94,8 @@ void oc_rl_done(oc_rl_bucket_t *b, double cost)
     b->inflight -= cost;
     if (b->inflight < 1e-9)
         b->inflight = 0;
+    if (b->inflight_n > 0 && b->inflight_n-- == b->max_inflight)
+        oc_ratelimit_kick(b); /* a waiter may have been held by the cap */
 }
 
 void oc_rl_refund(oc_rl_bucket_t *b, double tokens)
@@ -102,6 +110,7 @@ void oc_rl_refund(oc_rl_bucket_t *b, double tokens)
 void oc_rl_observe_remaining(oc_rl_bucket_t *b, double remaining, uint64_t now_us)
 {
     oc_rl_refill(b, now_us);
+    /* Never raised: answers arrive out of order, and an old answer reports an old, higher count. */
     double v = remaining - b->inflight;
     if (v < -b->capacity)
         v = -b->capacity;
@@ -244,7 +253,13 @@ oc_ratelimit_t *oc_ratelimit_create(oc_loop_t *loop, double scale)
         return NULL;
     rl->loop = loop;
     rl->scale = scale > 0 ? scale : 1;
+    rl->max_inflight = DEFAULT_MAX_INFLIGHT;
     return rl;
+}
+
+void oc_ratelimit_set_max_inflight(oc_ratelimit_t *rl, unsigned n)
+{
+    rl->max_inflight = n;
 }
 
 void oc_ratelimit_destroy(oc_ratelimit_t *rl)
@@ -287,6 +302,7 @@ oc_rl_bucket_t *oc_ratelimit_bucket(oc_ratelimit_t *rl, const char *name, const 
         return NULL;
     oc_rl_bucket_init(b, name, def->capacity * rl->scale, def->rate * rl->scale, oc_mono_us());
     b->rl = rl;
+    b->max_inflight = rl->max_inflight;
     oc_timer_init(&b->timer, on_bucket_timer, b);
     rl->buckets[rl->n++] = b;
     return b;

@@ -4,14 +4,18 @@
  *
  * A bucket starts from the channel's documented limit (capacity = burst,
  * rate = tokens per second), both multiplied by the connection's
- * rate_scale.  Responses then correct it: remaining counts the channel
+ * rate_scale.  Responses then correct it: the remaining counts the channel
  * reports (Shopify's call-limit header and GraphQL throttleStatus, Walmart's
- * x-current-token-count) lower our estimate; reported limits (Shopify's
- * bucket size and restore rate, Amazon's x-amzn-RateLimit-Limit) replace
- * ours; Retry-After and replenish times block the bucket until then.  A 429
- * empties the bucket, blocks it for at least one token's time and halves its
- * capacity (it grows back by one per `capacity` successes), so a bucket
- * larger than the channel's converges instead of hammering it.
+ * x-current-token-count) lower our estimate to that count less what is
+ * still in flight (never raise it: answers arrive out of order, and an old
+ * answer carries an old, higher count); reported limits (Shopify's bucket size and restore rate, Amazon's
+ * x-amzn-RateLimit-Limit) replace ours; Retry-After and replenish times
+ * block the bucket until then.  A 429 empties the bucket, blocks it for at
+ * least one token's time and halves its capacity (it grows back by one per
+ * `capacity` successes), so a bucket larger than the channel's converges
+ * instead of hammering it.  At most `max_inflight` requests of a bucket are
+ * out at once (8 unless set), so the channel's signals arrive before a
+ * whole burst is spent on a guess.
  *
  * Requests wait for a token in FIFO order on a timer of the connection's
  * loop rather than being sent into a 429.  The arithmetic takes explicit
@@ -35,11 +39,13 @@ typedef struct oc_rl_def {
 
 struct oc_rl_bucket {
     char name[48];
-    double capacity;     /* current size (may be lowered by 429s) */
-    double max_capacity; /* documented × scale, or what the channel reports */
-    double rate;         /* tokens per second */
-    double tokens;       /* may be fractional */
-    double inflight;     /* cost of requests sent and not yet answered */
+    double capacity;       /* current size (may be lowered by 429s) */
+    double max_capacity;   /* documented × scale, or what the channel reports */
+    double rate;           /* tokens per second */
+    double tokens;         /* may be fractional */
+    double inflight;       /* cost of requests sent and not yet answered */
+    unsigned inflight_n;   /* their number */
+    unsigned max_inflight; /* 0 = no cap */
     uint64_t last_us;
     uint64_t blocked_until_us;
     unsigned ok_streak;
@@ -105,6 +111,8 @@ int oc_rl_parse_number(const char *v, double *out);
 
 /** A set of buckets for one connection on `loop`; `scale` multiplies documented limits (<= 0 means 1). */
 oc_ratelimit_t *oc_ratelimit_create(oc_loop_t *loop, double scale);
+/** Caps the requests in flight per bucket (0 = no cap) for buckets created afterwards. */
+void oc_ratelimit_set_max_inflight(oc_ratelimit_t *rl, unsigned n);
 /** Frees every bucket; waiters still queued are dropped without callbacks.  Accepts NULL. */
 void oc_ratelimit_destroy(oc_ratelimit_t *rl);
 /**

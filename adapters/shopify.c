@@ -840,8 +840,12 @@ static int mutate(sop_t *s)
         "code field message } } }";
     json_t *rows = json_array();
     oc_buf_t keysrc = {0};
-    int chunk = s->next_chunk++, pos = 0;
-    for (size_t i = 0; i < s->n && pos < MAX_ROWS; i++) {
+    int chunk = s->next_chunk++, pos = 0, max_rows = MAX_ROWS;
+    /* a mutation costs 10 + 1 per row and may not cost more than the bucket holds */
+    oc_rl_bucket_t *b = oc_ratelimit_bucket(s->base.st->rl, "graphql", limits, OC_ARRAY_SIZE(limits), NULL);
+    if (b != NULL && b->max_capacity - 10 < max_rows)
+        max_rows = b->max_capacity > 11 ? (int)b->max_capacity - 10 : 1;
+    for (size_t i = 0; i < s->n && pos < max_rows; i++) {
         srow_t *r = &s->rows[i];
         if (r->state != ROW_PENDING)
             continue;
