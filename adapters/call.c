@@ -60,6 +60,7 @@ oc_cstate_t *oc_cstate_get(oc_channel_conn_t *c, oc_chttp_t *http, const oc_chan
         *rc = OC_ENOMEM;
         return NULL;
     }
+    oc_ratelimit_set_max_inflight(st->rl, (unsigned)oc_setting_int(c, "max_in_flight", 8, 1, 256));
     c->state = st;
     *rc = 0;
     return st;
@@ -453,6 +454,7 @@ void oc_call_start(oc_call_t *call)
         fail_later(call, 0, "internal error: call without a url");
         return;
     }
+    call->nfixed = call->nheaders;
     arm(call, PH_TOKEN, 0);
 }
 
@@ -502,6 +504,7 @@ static void start_token_fetch(oc_cstate_t *st, oc_chttp_t *http)
         release_waiters(st, msg, 0, 0);
         return;
     }
+    t->nfixed = t->nheaders;
     st->token_call = t;
     step_rate(t);
 }
@@ -597,8 +600,7 @@ static void send_now(oc_call_t *call)
         fail(call, NULL, 1, 0, "deadline exceeded before the request could be sent");
         return;
     }
-    call->nfixed = call->nfixed ? call->nfixed : call->nheaders;
-    drop_headers(call, call->nfixed);
+    drop_headers(call, call->nfixed); /* the channel's headers of an earlier attempt (old token) */
     if (st->ch->headers != NULL && st->ch->headers(call, call->auth ? st->token : NULL) != 0) {
         fail(call, NULL, 1, 0, "out of memory");
         return;
@@ -712,6 +714,10 @@ static void on_http(void *arg, const oc_chttp_res_t *res)
         deliver(call, res, NULL);
         return;
     case OC_CLS_AUTH: {
+        if (!call->auth) { /* a token request refused: the caller reads the answer */
+            deliver(call, res, NULL);
+            return;
+        }
         const char *fixed = st->ch->static_token != NULL ? st->ch->static_token(call->conn) : NULL;
         if (call->auth && !call->refreshed && fixed == NULL) {
             call->refreshed = 1;
