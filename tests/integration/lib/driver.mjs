@@ -98,3 +98,24 @@ export async function drain(d, op, conn, cursor, { key = op === 'fetch_orders' ?
   }
   throw new Error(`${op}: more than ${max} pages`);
 }
+
+/**
+ * Replays request-log entries (with ts_ms) through a token bucket of
+ * `burst` at `rate` per second and fails if they ever needed more tokens
+ * than it had (`slack` absorbs the gap between the log's time stamp and the
+ * moment the simulator took the token).
+ */
+export function assertRate(entries, { burst, rate, slack = 1.5 }) {
+  const times = entries.map((e) => e.ts_ms).sort((a, b) => a - b);
+  let tokens = burst;
+  let last = times[0] ?? 0;
+  let worst = tokens;
+  for (const t of times) {
+    tokens = Math.min(burst, tokens + ((t - last) / 1000) * rate);
+    last = t;
+    tokens -= 1;
+    worst = Math.min(worst, tokens);
+  }
+  if (worst < -slack) throw new Error(`requests exceeded ${burst} @ ${rate}/s (bucket reached ${worst.toFixed(2)})`);
+  return worst;
+}
