@@ -14,6 +14,14 @@
 #include <time.h>
 
 #define MIN_CAPACITY 1.0
+/*
+ * Added to every wait for tokens: the channel's bucket starts refilling when
+ * it sees our first request, a little after we sent it, so a token that is
+ * due here to the microsecond is not quite there yet at the channel.
+ */
+#define LAG_US 20000
+/* We refill 5% slower than the channel: its bucket gains a little on ours and absorbs our send jitter. */
+#define RATE_MARGIN 0.95
 
 #define DEFAULT_MAX_INFLIGHT 8
 
@@ -41,7 +49,7 @@ void oc_rl_bucket_init(oc_rl_bucket_t *b, const char *name, double capacity, dou
 void oc_rl_refill(oc_rl_bucket_t *b, uint64_t now_us)
 {
     if (now_us > b->last_us && b->rate > 0) {
-        b->tokens += (double)(now_us - b->last_us) / 1e6 * b->rate;
+        b->tokens += (double)(now_us - b->last_us) / 1e6 * b->rate * RATE_MARGIN;
         if (b->tokens > b->capacity)
             b->tokens = b->capacity;
     }
@@ -55,7 +63,7 @@ static uint64_t wait_for(const oc_rl_bucket_t *b, double deficit)
         return 0;
     if (b->rate <= 0)
         return 1000000; /* no known refill rate: look again in a second */
-    return (uint64_t)ceil(deficit / b->rate * 1e6);
+    return (uint64_t)ceil(deficit / (b->rate * RATE_MARGIN) * 1e6);
 }
 
 uint64_t oc_rl_take(oc_rl_bucket_t *b, double cost, uint64_t now_us)
@@ -65,8 +73,8 @@ uint64_t oc_rl_take(oc_rl_bucket_t *b, double cost, uint64_t now_us)
     if (b->blocked_until_us > now_us) {
         uint64_t blocked = b->blocked_until_us - now_us;
         /* tokens accrue while blocked: wait for whichever comes last */
-        uint64_t w = wait_for(b, need - b->tokens - b->rate * (double)blocked / 1e6);
-        return blocked > w ? blocked : w;
+        uint64_t w = wait_for(b, need - b->tokens - b->rate * RATE_MARGIN * (double)blocked / 1e6);
+        return (blocked > w ? blocked : w) + LAG_US;
     }
     if (b->max_inflight > 0 && b->inflight_n >= b->max_inflight)
         return 1000000; /* woken by oc_rl_done() when one comes back */
@@ -76,8 +84,7 @@ uint64_t oc_rl_take(oc_rl_bucket_t *b, double cost, uint64_t now_us)
         b->inflight_n++;
         return 0;
     }
-    uint64_t w = wait_for(b, need - b->tokens);
-    return w > 0 ? w : 1;
+    return wait_for(b, need - b->tokens) + LAG_US;
 }
 
 uint64_t oc_rl_eta_us(oc_rl_bucket_t *b, double cost, uint64_t now_us)
@@ -85,7 +92,7 @@ uint64_t oc_rl_eta_us(oc_rl_bucket_t *b, double cost, uint64_t now_us)
     oc_rl_refill(b, now_us);
     double need = (cost > b->capacity ? b->capacity : cost) + b->queued;
     uint64_t blocked = b->blocked_until_us > now_us ? b->blocked_until_us - now_us : 0;
-    uint64_t w = wait_for(b, need - b->tokens - b->rate * (double)blocked / 1e6);
+    uint64_t w = wait_for(b, need - b->tokens - b->rate * RATE_MARGIN * (double)blocked / 1e6);
     return blocked > w ? blocked : w;
 }
 

@@ -18,7 +18,10 @@
  * whole burst is spent on a guess.
  *
  * Requests wait for a token in FIFO order on a timer of the connection's
- * loop rather than being sent into a 429.  The arithmetic takes explicit
+ * loop rather than being sent into a 429.  Two safety margins keep us off
+ * the channel's edge: we refill 5% slower than the stated rate, and every
+ * wait is padded by 20 ms (the channel's clock starts when it sees a
+ * request, a little after we sent it).  The arithmetic takes explicit
  * `now_us` values (oc_mono_us() clock) so it can be tested without a loop.
  * Everything runs on the loop thread that owns the connection.
  */
