@@ -223,6 +223,8 @@ static oc_cls_t classify(oc_call_t *call, const oc_chttp_res_t *res, uint64_t *r
     }
     if (!throttled)
         return cls;
+    if (max > 0 && requested > max)
+        return OC_CLS_OK; /* never fits this bucket: the operation sends smaller requests */
     /* wait until the points are back: (requested - available) / restoreRate */
     double need = requested > 0 ? requested : call->cost;
     double rate = restore > 0 ? restore : b->rate;
@@ -473,6 +475,8 @@ typedef struct sop {
     int phase;
     size_t outstanding;
     int next_chunk;
+    int max_rows; /* rows per mutation: MAX_ROWS, halved while the channel finds them too costly */
+    int shrinks;
     char op_key[37]; /* for rows without their own key */
 } sop_t;
 
@@ -597,7 +601,7 @@ static int lookup_skus(sop_t *s)
         n++;
         json_object_del(want, sku);
         if (rc == 0 && (n == SKU_CHUNK || json_object_size(want) == 0)) {
-            oc_call_t *call = gql(s, q, json_pack("{s:s, s:i}", "q", b.data, "n", n), 2 + 3 * n, on_skus);
+            oc_call_t *call = gql(s, q, json_pack("{s:s, s:i}", "q", b.data, "n", n), 2 + 2 * n, on_skus);
             if (call == NULL)
                 rc = OC_ENOMEM;
             else
@@ -755,6 +759,19 @@ static void on_mutation(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
     sop_t *s = call->data;
     int chunk = (int)call->idx;
     oc_adapter_error_t ge;
+    const char *code = json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(call->json, "errors"), 0), "extensions"), "code"));
+    if (e == NULL && code != NULL && (strcmp(code, "THROTTLED") == 0 || strcmp(code, "MAX_COST_EXCEEDED") == 0) &&
+        ++s->shrinks <= 6) {
+        /* the batch costs more than the bucket holds: its rows go again, in smaller batches */
+        s->max_rows = s->max_rows > 2 ? s->max_rows / 2 : 1;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->rows[i].chunk == chunk)
+                s->rows[i].chunk = -1;
+        if (--s->outstanding == 0)
+            sop_next(s);
+        return;
+    }
     json_t *m = e == NULL ? gql_field(call, res, "inventorySetQuantities", &ge) : NULL;
     json_t *ue = json_object_get(m, "userErrors");
     if (m == NULL || (ue != NULL && !json_is_array(ue))) {
@@ -840,7 +857,7 @@ static int mutate(sop_t *s)
         "code field message } } }";
     json_t *rows = json_array();
     oc_buf_t keysrc = {0};
-    int chunk = s->next_chunk++, pos = 0, max_rows = MAX_ROWS;
+    int chunk = s->next_chunk++, pos = 0, max_rows = s->max_rows;
     /* a mutation costs 10 + 1 per row and may not cost more than the bucket holds */
     oc_rl_bucket_t *b = oc_ratelimit_bucket(s->base.st->rl, "graphql", limits, OC_ARRAY_SIZE(limits), NULL);
     if (b != NULL && b->max_capacity - 10 < max_rows)
@@ -990,6 +1007,7 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
     s->push = push;
     s->items = json_incref(items);
     s->version = version_number(api_version(c));
+    s->max_rows = MAX_ROWS;
     s->n = json_array_size(items);
     s->base.result = json_array();
     oc_uuid_v4(s->op_key);
