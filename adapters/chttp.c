@@ -16,6 +16,8 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ typedef struct xfer {
     void *arg;
     struct curl_slist *hdrs;
     char *body;
+    size_t body_len;
     oc_buf_t resp;
     int too_large;
     /* response headers: the last header block only */
@@ -182,7 +185,11 @@ static void xfer_free(xfer_t *x)
 {
     if (x->easy != NULL)
         curl_easy_cleanup(x->easy);
+    for (struct curl_slist *l = x->hdrs; l != NULL; l = l->next)
+        sodium_memzero(l->data, strlen(l->data)); /* auth headers */
     curl_slist_free_all(x->hdrs);
+    if (x->body != NULL)
+        sodium_memzero(x->body, x->body_len); /* token requests carry client secrets */
     free(x->body);
     oc_buf_free(&x->resp);
     for (size_t i = 0; i < x->nheaders; i++)
@@ -293,14 +300,15 @@ static void drive(oc_chttp_t *c, curl_socket_t fd, int ev_bitmask)
 
 /* --- public ------------------------------------------------------------------------ */
 
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* not thread-safe in 7.88: once, whichever thread comes first */
+}
+
 oc_chttp_t *oc_chttp_create(oc_loop_t *loop)
 {
-    static int global_done;
-    if (!global_done) {
-        /* curl_global_init is not thread-safe in 7.88; the first client is created before threads start */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
     oc_chttp_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -423,6 +431,7 @@ int oc_chttp_request(oc_chttp_t *c, const oc_chttp_req_t *req, oc_chttp_cb cb, v
             if (req->body_len > 0)
                 memcpy(x->body, req->body, req->body_len);
             x->body[req->body_len] = '\0';
+            x->body_len = req->body_len;
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
         }
