@@ -30,7 +30,11 @@ typedef enum { OC_CHANNEL_SHOPIFY = 1, OC_CHANNEL_AMAZON, OC_CHANNEL_WALMART } o
  * non-secret configuration, `secrets` its decrypted credentials (both
  * borrowed; the caller wipes secrets after the call completes).  `state` is
  * the adapter's own per-connection runtime state (tokens, rate buckets),
- * created by the adapter on first use and freed by ops->state_free.
+ * created by the adapter on first use and freed by ops->state_free.  A
+ * state is bound to the loop (thread) of the oc_chttp_t it was created
+ * with; freeing it ends the operations still running on it (each calls back
+ * with a retryable "connection closed" error).  Free every state before
+ * oc_chttp_destroy().  The connection must outlive its operations.
  *
  * settings, per kind:
  *   shopify: {"shop": "acme.myshopify.com", "api_version": "2026-01",
@@ -54,6 +58,15 @@ typedef struct oc_channel_conn {
     void *state;
     /* Limits: multiply the documented rates (1.0 = documented; tests may raise). */
     double rate_scale;
+    /*
+     * Optional: the channel rotated a credential (Shopify's expiring offline
+     * tokens rotate the refresh token on every refresh).  Called on the loop
+     * thread; `value` is borrowed for the call; the owner persists it
+     * (encrypted) and passes it in `secrets` next time.  The adapter keeps
+     * using the rotated value for as long as `state` lives.
+     */
+    void (*on_secret)(struct oc_channel_conn *c, const char *name, const char *value, void *arg);
+    void *on_secret_arg;
 } oc_channel_conn_t;
 
 /*
@@ -71,33 +84,45 @@ typedef struct oc_adapter_error {
 
 /*
  * push: set absolute quantities.  items: [{"listing_id", "sku" (the channel's
- * SKU), "item_ref" (Shopify inventory item gid), "location_ref" (Shopify
- * location gid, else settings), "qty", "expect": previous quantity or null
+ * SKU), "item_ref" (Shopify inventory item gid; looked up by SKU when
+ * absent), "location_ref" (Shopify location gid, else settings, else the
+ * shop's first location), "qty", "expect": previous quantity or null
  * (compare-and-set where the channel offers it), "key": idempotency key}].
  * result: [{"listing_id", "status": "ok"|"stale"|"error", "qty" (what the channel
  * now reports or accepted), "current" (stale: the channel's actual quantity),
- * "pending": true when the channel applies later (Amazon), "error"}], one per
- * item, same order.
+ * "pending": true when the channel applies later (Amazon, feeds), "ref" (the
+ * channel's submission or feed id, when it gives one), "error",
+ * "retryable" (with "error")}], one per item, same order.  An operation-level
+ * error (no result) means nothing could be attempted (e.g. lookups failed).
  *
  * read: quantities as the channel shows them.  items as for push (no qty).
- * result: [{"listing_id", "qty" or null when the listing is unknown to the channel}].
+ * result: [{"listing_id", "qty" or null when the listing is unknown to the channel,
+ * "error"/"retryable" when it could not be read}].
  *
  * fetch_orders: orders changed since `cursor` (opaque string from the
  * previous result; NULL = the last 24 hours).  result: {"orders": [order…],
- * "cursor": next cursor, "more": true when another page is ready}.
+ * "cursor": next cursor, "more": true when another page is ready}.  An order
+ * comes back when it changed; an unchanged one does not come back (the cursor
+ * remembers what it returned inside its overlap window, adapters/cursor.h).
  * order: {"id", "status": "pending"|"open"|"cancelled"|"shipped"|"partial",
  * "created_at", "updated_at", "needs_ack": bool,
  * "lines": [{"id", "sku", "qty", "qty_shipped", "qty_cancelled"}]}.
  *
  * fetch_returns: returns since `cursor`.  result: {"returns": [{"id", "order_id",
  * "created_at", "lines": [{"id", "sku", "qty", "disposition": "restock"|"damaged"|"inspect"|null,
- * "restocked_by_channel": bool}]}], "cursor", "more"}.
+ * "restocked_by_channel": bool, "order_line_id" (when known)}]}], "cursor", "more"}.
+ * Cancellations are not returns (they come with the order).
  *
- * acknowledge: order ids ["…"] the channel wants acknowledged (Walmart).
- * result: {"acknowledged": [...], "failed": [...]}.
+ * acknowledge: order ids ["…"] the channel wants acknowledged (Walmart; the
+ * others acknowledge everything at once).  result: {"acknowledged": [...],
+ * "failed": [...], "errors": {"id": {"error", "retryable"}}}.
  *
  * test: calls the channel with the credentials and reports what it found.
  * result: {"ok": true, "account": "…", "details": {...}} (no secrets).
+ *
+ * Every operation takes its deadline from settings "deadline_ms" (default
+ * 120 s), each HTTP request's from "timeout_ms" (30 s), retries from
+ * "max_attempts" (6); see adapters/README.md for the other settings.
  */
 typedef void (*oc_adapter_cb)(void *arg, const oc_adapter_error_t *e, json_t *result /* borrowed */);
 
