@@ -194,8 +194,20 @@ void oc_api_connection_get(oc_req_t *r)
 static int kind_requirements(const char *kind, json_t *settings, json_t *secrets, char *why, size_t cap)
 {
     const oc_adapter_t *a = oc_adapter_by_name(kind);
-    if (a != NULL && a->validate != NULL)
-        return a->validate(settings, secrets, why, cap);
+    if (a != NULL && a->validate != NULL) {
+        /* adapters name the field alone ("shop: …"); the API names where it lives */
+        char bare[160];
+        if (a->validate(settings, secrets, bare, sizeof(bare)) == 0)
+            return 0;
+        static const char *const secret_names[] = {"access_token", "client_id", "client_secret", "refresh_token",
+                                                   "webhook_secret"};
+        size_t fl = strcspn(bare, ": ");
+        int secret = 0;
+        for (size_t i = 0; i < OC_ARRAY_SIZE(secret_names); i++)
+            secret |= strlen(secret_names[i]) == fl && strncmp(bare, secret_names[i], fl) == 0;
+        snprintf(why, cap, "%s.%s", secret ? "credentials" : "settings", bare);
+        return -1;
+    }
     if (strcmp(kind, "shopify") == 0) {
         if (!json_is_string(json_object_get(settings, "shop")))
             return snprintf(why, cap, "settings.shop: the shop domain, e.g. acme.myshopify.com"), -1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "adapters/sim/sim.h"
+#include "adapters/worker.h"
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/demo.h"
@@ -129,6 +130,13 @@ static int cmd_admin(int argc, char **argv)
     return oc_admin_main(argc, argv);
 }
 
+static int cmd_worker(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return oc_worker_main();
+}
+
 static int cmd_demo(int argc, char **argv)
 {
     oc_identity_init();
@@ -137,6 +145,7 @@ static int cmd_demo(int argc, char **argv)
 
 static const subcommand_t subcommands[] = {
     {"serve", cmd_serve, 1, "run the HTTP API and the web console"},
+    {"worker", cmd_worker, 1, "push quantities to the channels, ingest their orders and returns, run the routines"},
     {"migrate", cmd_migrate, 1, "apply migrations/NNNN_*.sql in order (--status lists pending ones)"},
     {"sim", cmd_sim, 1, "run the Shopify, Amazon and Walmart simulators"},
     {"admin", cmd_admin, 1, "keygen, rotate-key, retire-keys, create-portfolio, create-user"},

@@ -81,7 +81,7 @@ test('connection validation names the field; only brand owners and admins connec
   const bad = [
     [{ ...shopify('X'), kind: 'ebay' }, 'kind'],
     [{ ...shopify('X'), settings: {} }, 'settings.shop'],
-    [{ ...shopify('X'), credentials: {} }, 'credentials'],
+    [{ ...shopify('X'), credentials: {} }, 'credentials.access_token'],
     [{ ...shopify('X'), credentials: { access_token: 5 } }, 'credentials.access_token'],
     [{ ...shopify('X'), base_url: 'ftp://x' }, 'base_url'],
     [{ ...shopify('X'), rules: { buffer: -1 } }, 'rules.buffer'],

@@ -1,0 +1,1324 @@
+/*
+ * worker.c — the sync worker (see worker.h).
+ *
+ * Everything runs on one loop thread.  Brands are `tnode_t`s in a small
+ * hash table; each has three "wants" (push, events, routines) and sits on
+ * the matching run queue while it wants one.  pump() starts work from the
+ * queues within the global limits.  Connections are cached as
+ * `centry_t`s with their credentials opened (the adapters keep tokens and
+ * rate-limit buckets in them); an edit of the connection (oc_conn) or an
+ * authentication failure drops the entry so the next use reloads it.
+ */
+#include "adapters/worker.h"
+#include "adapters/adapter.h"
+#include "adapters/chttp.h"
+#include "server/config.h"
+#include "server/db.h"
+#include "server/log.h"
+#include "server/loop.h"
+#include "server/metrics.h"
+#include "server/pglisten.h"
+#include "tenants/channels.h"
+#include "tenants/vault.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TBUCKETS       1024
+#define CBUCKETS       1024
+#define W_PUSH         1
+#define W_EVENTS       2
+#define W_ROUTINES     4
+#define CLAIMS_MAX     4 /* push claims in flight */
+#define EVENTS_MAX     2 /* events batches in flight */
+#define ROUTINE_CLAIMS 2 /* routine claims in flight */
+#define EVENTS_BATCH   200
+#define ORDERS_PER_TX  24 /* ingest_order steps per transaction */
+#define PAGES_PER_RUN  20 /* then the routine runs again at once */
+#define READ_BACK_MAX  1000
+#define READ_CHUNK     50
+#define CIRCUIT_FAILS  5
+#define CIRCUIT_MIN_MS 5000
+#define CIRCUIT_MAX_MS 600000
+#define CONN_IDLE_MS   300000
+
+/* --- state ----------------------------------------------------------------- */
+
+typedef struct tnode {
+    char id[37];
+    struct tnode *hnext;
+    unsigned want;
+    unsigned queued;  /* W_* bits: on that queue */
+    unsigned running; /* W_* bits: a claim/batch of that kind in flight */
+    h2o_linklist_t q[3];
+} tnode_t;
+
+typedef struct centry centry_t;
+
+typedef struct waiter {
+    h2o_linklist_t link;
+    void (*cb)(void *arg, centry_t *ce, const char *err);
+    void *arg;
+} waiter_t;
+
+struct centry {
+    char tenant[37], id[37];
+    struct centry *hnext;
+    oc_channel_conn_t *conn; /* NULL until loaded */
+    const oc_adapter_t *ad;
+    int loading;
+    int stale; /* reload once idle */
+    h2o_linklist_t waiters;
+    int refs; /* operations using conn */
+    uint64_t last_used_ms;
+    int pushing;
+    /* circuit breaker */
+    enum { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF } circuit;
+    int fails;
+    uint64_t open_until_ms, open_ms;
+};
+
+static struct {
+    oc_loop_t *loop;
+    oc_db_pool_t *db;
+    oc_chttp_t *http;
+    oc_pglisten_t *listen;
+    char owner[80];
+    tnode_t *tenants[TBUCKETS];
+    centry_t *conns[CBUCKETS];
+    h2o_linklist_t queue[3]; /* push, events, routines */
+    int claims, events, routine_claims, routines, pushes;
+    oc_timer_t pump_timer, scan_timer;
+    int scanning;
+    volatile sig_atomic_t stop;
+} W;
+
+static oc_metric_t m_pushed = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
+                               "result=\"ok\"", OC_METRIC_COUNTER};
+static oc_metric_t m_push_failed = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
+                                    "result=\"error\"", OC_METRIC_COUNTER};
+static oc_metric_t m_push_stale = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
+                                   "result=\"stale\"", OC_METRIC_COUNTER};
+static oc_metric_t m_orders = {"onecount_worker_orders_ingested_total", "channel orders ingested", NULL,
+                               OC_METRIC_COUNTER};
+static oc_metric_t m_routines = {"onecount_worker_routines_total", "routine runs", NULL, OC_METRIC_COUNTER};
+
+static void pump_soon(void);
+static void want(const char *tenant, unsigned bits);
+
+static unsigned hash(const char *a, const char *b)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = a; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = b != NULL ? b : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static tnode_t *tenant_get(const char *id)
+{
+    if (strlen(id) != 36)
+        return NULL;
+    unsigned b = hash(id, NULL) % TBUCKETS;
+    for (tnode_t *t = W.tenants[b]; t != NULL; t = t->hnext)
+        if (strcmp(t->id, id) == 0)
+            return t;
+    tnode_t *t = calloc(1, sizeof(*t));
+    memcpy(t->id, id, 37);
+    t->hnext = W.tenants[b];
+    W.tenants[b] = t;
+    return t;
+}
+
+static int kind_index(unsigned bit)
+{
+    return bit == W_PUSH ? 0 : bit == W_EVENTS ? 1 : 2;
+}
+
+/* Marks `t` as wanting `bits`; queues it for each kind not already queued or running. */
+static void tenant_want(tnode_t *t, unsigned bits)
+{
+    t->want |= bits;
+    for (unsigned bit = 1; bit <= W_ROUTINES; bit <<= 1) {
+        if (!(t->want & bit) || (t->queued & bit) || (t->running & bit))
+            continue;
+        t->queued |= bit;
+        h2o_linklist_insert(&W.queue[kind_index(bit)], &t->q[kind_index(bit)]);
+    }
+    pump_soon();
+}
+
+static void want(const char *tenant, unsigned bits)
+{
+    tnode_t *t = tenant_get(tenant);
+    if (t != NULL)
+        tenant_want(t, bits);
+}
+
+/* A job of kind `bit` for `t` ended: queue it again if more was asked meanwhile. */
+static void tenant_done(tnode_t *t, unsigned bit)
+{
+    t->running &= ~bit;
+    if (t->want & bit)
+        tenant_want(t, 0);
+    pump_soon();
+}
+
+/* --- connections ------------------------------------------------------------ */
+
+static const char *kind_name(oc_channel_kind_t k)
+{
+    return k == OC_CHANNEL_SHOPIFY ? "shopify" : k == OC_CHANNEL_AMAZON ? "amazon" : "walmart";
+}
+
+static centry_t *centry_find(const char *tenant, const char *id, int create)
+{
+    unsigned b = hash(tenant, id) % CBUCKETS;
+    for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext)
+        if (strcmp(c->id, id) == 0 && strcmp(c->tenant, tenant) == 0)
+            return c;
+    if (!create || strlen(tenant) != 36 || strlen(id) != 36)
+        return NULL;
+    centry_t *c = calloc(1, sizeof(*c));
+    memcpy(c->tenant, tenant, 37);
+    memcpy(c->id, id, 37);
+    h2o_linklist_init_anchor(&c->waiters);
+    c->hnext = W.conns[b];
+    W.conns[b] = c;
+    return c;
+}
+
+/* Drops the loaded connection (credentials wiped) when nothing uses it. */
+static void centry_unload(centry_t *c)
+{
+    if (c->refs > 0 || c->loading) {
+        c->stale = 1;
+        return;
+    }
+    oc_channels_conn_free(c->conn);
+    c->conn = NULL;
+    c->ad = NULL;
+    c->stale = 0;
+}
+
+static void on_secret(oc_channel_conn_t *conn, const char *name, const char *value, void *arg)
+{
+    (void)arg;
+    json_t *old = json_object_get(conn->secrets, name);
+    if (json_is_string(old))
+        sodium_memzero((char *)json_string_value(old), json_string_length(old));
+    json_object_set_new(conn->secrets, name, json_string(value));
+    if (oc_channels_store_secrets(W.db, conn) != 0)
+        oc_log_fields(OC_LOG_ERROR, "a rotated credential could not be stored",
+                      json_pack("{s:s, s:s}", "tenant", conn->tenant, "connection", conn->id));
+}
+
+OC_DB_STMT(w_conn_error, 3, "SELECT alert_open($1, $2::uuid, 'credentials', $3)");
+
+static void on_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
+{
+    (void)res;
+    centry_t *c = arg;
+    c->loading = 0;
+    if (conn != NULL) {
+        c->conn = conn;
+        c->ad = oc_adapter_by_name(kind_name(conn->kind));
+        conn->on_secret = on_secret;
+        if (c->ad == NULL) {
+            oc_channels_conn_free(conn);
+            c->conn = NULL;
+            err = "no adapter for this channel";
+        }
+    } else if (err != NULL && strcmp(err, "the credentials do not open") == 0) {
+        const char *p[] = {c->tenant, c->id, "the stored credentials do not open with the vault's keys"};
+        oc_db_exec(W.db, c->tenant, &w_conn_error, p, NULL, NULL);
+    }
+    c->last_used_ms = oc_now_ms();
+    while (!h2o_linklist_is_empty(&c->waiters)) {
+        waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
+        h2o_linklist_unlink(&w->link);
+        w->cb(w->arg, c->conn != NULL ? c : NULL, c->conn != NULL ? NULL : err);
+        free(w);
+    }
+}
+
+/* Calls cb with the connection loaded (synchronously when cached). */
+static void centry_use(centry_t *c, void (*cb)(void *arg, centry_t *ce, const char *err), void *arg)
+{
+    if (c->conn != NULL && !c->stale) {
+        c->last_used_ms = oc_now_ms();
+        cb(arg, c, NULL);
+        return;
+    }
+    if (c->conn != NULL && c->stale)
+        centry_unload(c);
+    if (c->conn != NULL) { /* still in use: keep using it until idle */
+        cb(arg, c, NULL);
+        return;
+    }
+    waiter_t *w = calloc(1, sizeof(*w));
+    w->cb = cb;
+    w->arg = arg;
+    h2o_linklist_insert(&c->waiters, &w->link);
+    if (c->loading)
+        return;
+    c->loading = 1;
+    if (oc_channels_load(W.db, c->tenant, c->id, on_loaded, c) != 0)
+        on_loaded(c, "database unavailable", NULL, NULL);
+}
+
+static int circuit_allows(centry_t *c)
+{
+    if (c->circuit == CIRCUIT_OPEN && oc_now_ms() >= c->open_until_ms)
+        c->circuit = CIRCUIT_HALF;
+    return c->circuit != CIRCUIT_OPEN;
+}
+
+static const char *circuit_name(const centry_t *c)
+{
+    return c->circuit == CIRCUIT_OPEN ? "open" : c->circuit == CIRCUIT_HALF ? "half_open" : "closed";
+}
+
+/* Updates the breaker after a push batch; returns 1 when it changed state. */
+static int circuit_record(centry_t *c, int ok, int failed)
+{
+    int before = c->circuit;
+    if (ok > 0) {
+        c->circuit = CIRCUIT_CLOSED;
+        c->fails = 0;
+        c->open_ms = 0;
+    } else if (failed > 0) {
+        c->fails++;
+        if (c->circuit == CIRCUIT_HALF || c->fails >= CIRCUIT_FAILS) {
+            c->open_ms = c->open_ms == 0 ? CIRCUIT_MIN_MS : c->open_ms * 2;
+            if (c->open_ms > CIRCUIT_MAX_MS)
+                c->open_ms = CIRCUIT_MAX_MS;
+            c->circuit = CIRCUIT_OPEN;
+            c->open_until_ms = oc_now_ms() + c->open_ms;
+        }
+    }
+    return before != (int)c->circuit;
+}
+
+/* --- push ------------------------------------------------------------------- */
+
+OC_DB_STMT(w_push_claim, 4, "SELECT push_claim($1, $2, $3::int, $4::uuid[])");
+OC_DB_STMT(w_push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
+OC_DB_STMT(w_health_record, 8,
+           "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8)");
+
+typedef struct push_batch {
+    tnode_t *t;
+    centry_t *ce;
+    char cid[37];
+    json_t *claimed; /* the claimed rows of this connection */
+    json_t *results;
+    int pending; /* adapter calls in flight */
+    int throttled;
+    char error[200];
+    uint64_t started_ms;
+} push_batch_t;
+
+typedef struct push_chunk {
+    push_batch_t *b;
+    size_t from, n;
+    uint64_t started_ms;
+} push_chunk_t;
+
+static void batch_result(push_batch_t *b, json_t *row, const char *status, json_t *current, const char *error,
+                         int retryable, uint64_t latency_ms)
+{
+    json_t *r =
+        json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:s, s:b, s:I}", "listing_id", json_object_get(row, "listing_id"),
+                  "connection_id", b->cid, "sku_id", json_object_get(row, "sku_id"), "qty", json_object_get(row, "qty"),
+                  "version", json_object_get(row, "version"), "expect", json_object_get(row, "expect"), "status",
+                  status, "retryable", retryable, "latency_ms", (json_int_t)latency_ms);
+    if (current != NULL && !json_is_null(current))
+        json_object_set(r, "current", current);
+    if (error != NULL)
+        json_object_set_new(r, "error", json_string(error));
+    json_array_append_new(b->results, r);
+}
+
+static void on_recorded(void *arg, const oc_db_result_t *res)
+{
+    push_batch_t *b = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "push results not recorded (the lease expires and they are pushed again)",
+                      json_pack("{s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", res->err));
+    b->ce->pushing = 0;
+    b->ce->refs--;
+    if (b->ce->stale)
+        centry_unload(b->ce);
+    W.pushes--;
+    tenant_want(b->t, W_PUSH);
+    json_decref(b->claimed);
+    json_decref(b->results);
+    free(b);
+}
+
+static void batch_record(push_batch_t *b)
+{
+    int ok = 0, failed = 0;
+    double latency = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(b->results, i, r)
+    {
+        const char *st = json_string_value(json_object_get(r, "status"));
+        if (strcmp(st, "ok") == 0 || strcmp(st, "pending") == 0) {
+            ok++;
+            oc_metric_add(&m_pushed, 1);
+        } else if (strcmp(st, "stale") == 0) {
+            oc_metric_add(&m_push_stale, 1);
+        } else {
+            failed++;
+            oc_metric_add(&m_push_failed, 1);
+        }
+        latency += (double)json_integer_value(json_object_get(r, "latency_ms"));
+    }
+    size_t n = json_array_size(b->results);
+    int changed = circuit_record(b->ce, ok, failed);
+    if (changed)
+        oc_log_fields(b->ce->circuit == CIRCUIT_OPEN ? OC_LOG_WARN : OC_LOG_INFO, "connection circuit",
+                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "circuit",
+                                circuit_name(b->ce), "error", b->error));
+    char *results = json_dumps(b->results, JSON_COMPACT);
+    char s_ok[16], s_failed[16], s_thr[16], s_lat[32];
+    snprintf(s_ok, sizeof(s_ok), "%d", ok);
+    snprintf(s_failed, sizeof(s_failed), "%d", failed);
+    snprintf(s_thr, sizeof(s_thr), "%d", b->throttled);
+    snprintf(s_lat, sizeof(s_lat), "%.1f", n > 0 ? latency / (double)n : 0.0);
+    oc_db_tx_t tx = {.tenant = b->t->id, .nsteps = 2};
+    tx.steps[0].stmt = &w_push_record;
+    tx.steps[0].params[0] = b->t->id;
+    tx.steps[0].params[1] = W.owner;
+    tx.steps[0].params[2] = results;
+    tx.steps[1].stmt = &w_health_record;
+    const char *p[] = {
+        b->t->id,           b->cid, s_ok, s_failed, s_thr, n > 0 ? s_lat : NULL, b->error[0] ? b->error : NULL,
+        circuit_name(b->ce)};
+    memcpy(tx.steps[1].params, p, sizeof(p));
+    int rc = oc_db_run(W.db, &tx, on_recorded, b);
+    free(results);
+    if (rc != 0) {
+        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
+        on_recorded(b, &fake);
+    }
+}
+
+static void chunk_done(push_chunk_t *ch)
+{
+    push_batch_t *b = ch->b;
+    free(ch);
+    if (--b->pending == 0)
+        batch_record(b);
+}
+
+static void on_pushed(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    push_chunk_t *ch = arg;
+    push_batch_t *b = ch->b;
+    uint64_t latency = oc_now_ms() - ch->started_ms;
+    if (e != NULL && e->err != NULL) {
+        snprintf(b->error, sizeof(b->error), "%s", e->err);
+        if (e->http_status == 429)
+            b->throttled++;
+        if (!e->retryable && (e->http_status == 401 || e->http_status == 403))
+            b->ce->stale = 1; /* reload the credentials before the next try */
+    }
+    for (size_t i = 0; i < ch->n; i++) {
+        json_t *row = json_array_get(b->claimed, ch->from + i);
+        json_t *r = e == NULL || e->err == NULL ? json_array_get(result, i) : NULL;
+        const char *st = json_string_value(json_object_get(r, "status"));
+        if (st == NULL) {
+            batch_result(b, row, "error", NULL, e != NULL && e->err != NULL ? e->err : "the channel gave no answer",
+                         e != NULL && e->err != NULL ? e->retryable : 1, latency);
+            continue;
+        }
+        int pending = json_is_true(json_object_get(r, "pending"));
+        if (strcmp(st, "ok") == 0)
+            batch_result(b, row, pending ? "pending" : "ok", json_object_get(r, "qty"), NULL, 0, latency);
+        else if (strcmp(st, "stale") == 0)
+            batch_result(b, row, "stale", json_object_get(r, "current"), "stale", 1, latency);
+        else {
+            const char *why = json_string_value(json_object_get(r, "error"));
+            if (b->error[0] == '\0')
+                snprintf(b->error, sizeof(b->error), "%s", why != NULL ? why : "refused");
+            batch_result(b, row, "error", NULL, why != NULL ? why : "refused by the channel", 0, latency);
+        }
+    }
+    chunk_done(ch);
+}
+
+static void push_start(void *arg, centry_t *ce, const char *err)
+{
+    push_batch_t *b = arg;
+    size_t n = json_array_size(b->claimed);
+    b->started_ms = oc_now_ms();
+    if (ce == NULL) {
+        snprintf(b->error, sizeof(b->error), "%s", err != NULL ? err : "connection unavailable");
+        b->ce = centry_find(b->t->id, b->cid, 1);
+        b->ce->refs++;
+        b->pending = 1;
+        push_chunk_t *ch = calloc(1, sizeof(*ch));
+        ch->b = b;
+        for (size_t i = 0; i < n; i++)
+            batch_result(b, json_array_get(b->claimed, i), "error", NULL, b->error, strcmp(b->error, "not found") != 0,
+                         0);
+        chunk_done(ch);
+        return;
+    }
+    b->ce = ce;
+    ce->refs++;
+    size_t per = ce->ad->max_batch > 0 ? (size_t)ce->ad->max_batch : 1;
+    b->pending = 1; /* held until every chunk is submitted */
+    for (size_t from = 0; from < n; from += per) {
+        push_chunk_t *ch = calloc(1, sizeof(*ch));
+        ch->b = b;
+        ch->from = from;
+        ch->n = n - from < per ? n - from : per;
+        ch->started_ms = oc_now_ms();
+        json_t *items = json_array();
+        for (size_t i = 0; i < ch->n; i++) {
+            json_t *row = json_array_get(b->claimed, from + i);
+            char key[96];
+            snprintf(key, sizeof(key), "oc-%s-%lld", json_string_value(json_object_get(row, "listing_id")),
+                     (long long)json_integer_value(json_object_get(row, "version")));
+            json_array_append_new(items,
+                                  json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s}", "listing_id",
+                                            json_object_get(row, "listing_id"), "sku", json_object_get(row, "sku"),
+                                            "item_ref", json_object_get(row, "item_ref"), "location_ref",
+                                            json_object_get(row, "location_ref"), "qty", json_object_get(row, "qty"),
+                                            "expect", json_object_get(row, "expect"), "key", key));
+        }
+        b->pending++;
+        int rc = ce->ad->push(W.http, ce->conn, items, on_pushed, ch);
+        json_decref(items);
+        if (rc != 0) {
+            oc_adapter_error_t e = {.err = "the push could not start", .retryable = 1};
+            on_pushed(ch, &e, NULL);
+        }
+    }
+    if (--b->pending == 0)
+        batch_record(b);
+}
+
+static void on_claimed(void *arg, const oc_db_result_t *res)
+{
+    tnode_t *t = arg;
+    W.claims--;
+    json_t *rows = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "push claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
+    size_t n = json_array_size(rows);
+    if ((long)n >= oc_config.worker_claim_limit)
+        t->want |= W_PUSH; /* more where these came from */
+    /* rows are ordered by connection: one batch per run of equal connection_id */
+    size_t i = 0;
+    while (i < n) {
+        const char *cid = json_string_value(json_object_get(json_array_get(rows, i), "connection_id"));
+        push_batch_t *b = calloc(1, sizeof(*b));
+        b->t = t;
+        snprintf(b->cid, sizeof(b->cid), "%s", cid);
+        b->claimed = json_array();
+        b->results = json_array();
+        while (i < n) {
+            json_t *row = json_array_get(rows, i);
+            if (strcmp(json_string_value(json_object_get(row, "connection_id")), b->cid) != 0)
+                break;
+            json_array_append(b->claimed, row);
+            i++;
+        }
+        centry_t *ce = centry_find(t->id, b->cid, 1);
+        ce->pushing = 1;
+        W.pushes++;
+        centry_use(ce, push_start, b);
+    }
+    json_decref(rows);
+    tenant_done(t, W_PUSH);
+}
+
+static void push_claim(tnode_t *t)
+{
+    /* skip connections pushing already or with an open circuit */
+    oc_buf_t skip = {0};
+    oc_buf_printf(&skip, "{");
+    int first = 1;
+    for (size_t b = 0; b < CBUCKETS; b++)
+        for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext)
+            if (strcmp(c->tenant, t->id) == 0 && (c->pushing || !circuit_allows(c))) {
+                oc_buf_printf(&skip, "%s%s", first ? "" : ",", c->id);
+                first = 0;
+            }
+    oc_buf_printf(&skip, "}");
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", oc_config.worker_claim_limit);
+    const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip)};
+    t->running |= W_PUSH;
+    W.claims++;
+    int rc = oc_db_exec(W.db, t->id, &w_push_claim, p, on_claimed, t);
+    oc_buf_free(&skip);
+    if (rc != 0) {
+        W.claims--;
+        t->want |= W_PUSH;
+        t->running &= ~W_PUSH;
+    }
+}
+
+/* --- events ----------------------------------------------------------------- */
+
+OC_DB_STMT(w_events, 2, "SELECT events_process($1, $2::int)");
+
+static void on_events(void *arg, const oc_db_result_t *res)
+{
+    tnode_t *t = arg;
+    W.events--;
+    json_t *r = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "events failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
+    long long n = json_integer_value(json_object_get(r, "processed"));
+    if (n >= EVENTS_BATCH)
+        t->want |= W_EVENTS;
+    if (json_integer_value(json_object_get(r, "polls")) > 0)
+        t->want |= W_ROUTINES;
+    json_decref(r);
+    tenant_done(t, W_EVENTS);
+    if (t->want & W_ROUTINES)
+        tenant_want(t, W_ROUTINES);
+}
+
+static void events_run(tnode_t *t)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", EVENTS_BATCH);
+    const char *p[] = {t->id, limit};
+    t->running |= W_EVENTS;
+    W.events++;
+    if (oc_db_exec(W.db, t->id, &w_events, p, on_events, t) != 0) {
+        W.events--;
+        t->want |= W_EVENTS;
+        t->running &= ~W_EVENTS;
+    }
+}
+
+/* --- routines --------------------------------------------------------------- */
+
+OC_DB_STMT(w_routines_claim, 3, "SELECT routines_claim($1, $2, $3::int)");
+OC_DB_STMT(w_routine_finish, 6, "SELECT routine_finish($1, $2::uuid, $3, $4, $5::jsonb, $6::int)");
+OC_DB_STMT(w_cursor_get, 3,
+           "SELECT cursor FROM sync_cursors WHERE tenant_id = $1 AND connection_id = $2::uuid AND stream = $3");
+OC_DB_STMT(
+    w_cursor_set, 4,
+    "INSERT INTO sync_cursors (tenant_id, connection_id, stream, cursor) VALUES ($1, $2::uuid, $3, $4)"
+    " ON CONFLICT (tenant_id, connection_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()");
+OC_DB_STMT(w_ingest_order, 3, "SELECT ingest_order($1, $2::uuid, $3::jsonb)");
+OC_DB_STMT(w_ingest_return, 3, "SELECT ingest_return($1, $2::uuid, $3::jsonb)");
+OC_DB_STMT(w_acked, 3,
+           "UPDATE channel_orders SET needs_ack = false, acked_at = now()"
+           " WHERE tenant_id = $1 AND connection_id = $2::uuid AND external_id = ANY ($3::text[])");
+OC_DB_STMT(w_unmapped_alert, 2, "SELECT unmapped_alert_refresh($1, $2::uuid)");
+OC_DB_STMT(w_read_list, 3,
+           "SELECT coalesce(jsonb_agg(jsonb_build_object('listing_id', id, 'sku', external_sku, 'item_ref', item_ref,"
+           " 'location_ref', location_ref)), '[]') FROM (SELECT id, external_sku, item_ref, location_ref FROM listings"
+           " WHERE tenant_id = $1 AND connection_id = $2::uuid AND state = 'active' AND pushed_version > 0"
+           " ORDER BY seen_at NULLS FIRST LIMIT $3::int) x");
+OC_DB_STMT(w_read_record, 3, "SELECT read_back_record($1, $2::uuid, $3::jsonb)");
+OC_DB_STMT(w_repush, 2,
+           "WITH u AS (UPDATE listings SET desired_version = desired_version + 1"
+           " WHERE tenant_id = $1 AND connection_id = $2::uuid AND state = 'active' RETURNING 1)"
+           " SELECT count(*) AS listings, pg_notify('oc_dirty', $1::text) FROM u");
+OC_DB_STMT(w_velocity, 1, "SELECT velocity_refresh($1), listings_refresh_brand($1)");
+
+typedef struct rrun {
+    tnode_t *t;
+    char id[37], cid[37], kind[16];
+    centry_t *ce;
+    json_t *detail;
+    json_t *page;  /* the current page's result (orders/returns) */
+    json_t *acks;  /* order ids to acknowledge */
+    json_t *todo;  /* read-back: listings still to read */
+    json_t *found; /* read-back: what the channel said, per chunk */
+    char *cursor;
+    size_t next;   /* index into the page/todo */
+    int page_done; /* the page's orders and cursor are submitted */
+    int pages;
+    uint64_t started_ms;
+} rrun_t;
+
+static void routine_step(rrun_t *rr);
+
+static void on_finished(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "routine result not recorded",
+                      json_pack("{s:s, s:s, s:s}", "tenant", rr->t->id, "routine", rr->id, "error", res->err));
+    /* a run-soon request may have come in while it ran */
+    tenant_want(rr->t, W_ROUTINES);
+    json_decref(rr->detail);
+    json_decref(rr->page);
+    json_decref(rr->acks);
+    json_decref(rr->todo);
+    json_decref(rr->found);
+    free(rr->cursor);
+    free(rr);
+}
+
+/* Ends a run: err NULL = ok; retry_s = run again this soon (NULL schedule on success). */
+static void routine_finish(rrun_t *rr, const char *err, int retry_s)
+{
+    if (rr->ce != NULL) {
+        rr->ce->refs--;
+        if (rr->ce->stale)
+            centry_unload(rr->ce);
+    }
+    W.routines--;
+    oc_metric_add(&m_routines, 1);
+    json_object_set_new(rr->detail, "duration_ms", json_integer((json_int_t)(oc_now_ms() - rr->started_ms)));
+    if (err != NULL)
+        json_object_set_new(rr->detail, "error", json_string(err));
+    if (err != NULL)
+        oc_log_fields(OC_LOG_WARN, "routine failed",
+                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", rr->t->id, "kind", rr->kind, "connection", rr->cid,
+                                "error", err));
+    char *detail = json_dumps(rr->detail, JSON_COMPACT);
+    char retry[16];
+    snprintf(retry, sizeof(retry), "%d", retry_s);
+    const char *p[] = {rr->t->id, rr->id, W.owner, err != NULL ? "error" : "ok", detail, retry_s >= 0 ? retry : NULL};
+    int rc = oc_db_exec(W.db, rr->t->id, &w_routine_finish, p, on_finished, rr);
+    free(detail);
+    if (rc != 0) {
+        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
+        on_finished(rr, &fake);
+    }
+}
+
+static void detail_add(rrun_t *rr, const char *key, long long n)
+{
+    json_t *v = json_object_get(rr->detail, key);
+    json_object_set_new(rr->detail, key, json_integer(json_integer_value(v) + n));
+}
+
+static const char *err_text(const oc_adapter_error_t *e)
+{
+    return e != NULL && e->err != NULL ? e->err : NULL;
+}
+
+static void adapter_failed(rrun_t *rr, const oc_adapter_error_t *e)
+{
+    if (!e->retryable && (e->http_status == 401 || e->http_status == 403))
+        rr->ce->stale = 1;
+    routine_finish(rr, e->err, e->retryable ? 30 : -1);
+}
+
+/* poll_orders / poll_returns ---------------------------------------------------- */
+
+static int is_orders(const rrun_t *rr)
+{
+    return strcmp(rr->kind, "poll_orders") == 0;
+}
+
+static void fetch_page(rrun_t *rr);
+
+static void on_acked(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        routine_finish(rr, res->err, 10);
+        return;
+    }
+    routine_step(rr);
+}
+
+static void on_ack(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    rrun_t *rr = arg;
+    if (err_text(e) != NULL) {
+        /* the orders are in; acknowledging is retried on the next poll (needs_ack stays) */
+        json_object_set_new(rr->detail, "ack_error", json_string(e->err));
+        routine_step(rr);
+        return;
+    }
+    json_t *done = json_object_get(result, "acknowledged");
+    detail_add(rr, "acknowledged", (long long)json_array_size(done));
+    oc_buf_t arr = {0};
+    oc_buf_printf(&arr, "{");
+    size_t i;
+    json_t *id;
+    json_array_foreach(done, i, id)
+    {
+        oc_buf_printf(&arr, "%s\"", i ? "," : "");
+        for (const char *p = json_string_value(id); p != NULL && *p; p++)
+            oc_buf_printf(&arr, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
+        oc_buf_printf(&arr, "\"");
+    }
+    oc_buf_printf(&arr, "}");
+    const char *p[] = {rr->t->id, rr->cid, oc_buf_cstr(&arr)};
+    int rc = oc_db_exec(W.db, rr->t->id, &w_acked, p, on_acked, rr);
+    oc_buf_free(&arr);
+    if (rc != 0)
+        routine_finish(rr, "database unavailable", 10);
+}
+
+static void on_ingested(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        /* nothing of this transaction happened; the cursor did not move either */
+        routine_finish(rr, res->detail != NULL ? res->detail : res->err, 10);
+        return;
+    }
+    for (int i = 0; i < res->nresults; i++) {
+        const PGresult *r = res->results[i];
+        const char *v = oc_db_get(r, 0, 0);
+        if (v == NULL || PQnfields(r) != 1)
+            continue;
+        if (strcmp(PQfname(r, 0), "ingest_order") == 0) {
+            json_t *o = json_loads(v, 0, NULL);
+            detail_add(rr, "movements", json_integer_value(json_object_get(o, "movements")));
+            detail_add(rr, "unmapped", json_integer_value(json_object_get(o, "unmapped")));
+            json_decref(o);
+        } else if (strcmp(PQfname(r, 0), "ingest_return") == 0) {
+            detail_add(rr, "movements", atoll(v));
+        }
+    }
+    routine_step(rr);
+}
+
+/* Ingests the next slice of the page; the last slice also saves the cursor. */
+static void ingest_slice(rrun_t *rr)
+{
+    const char *key = is_orders(rr) ? "orders" : "returns";
+    json_t *list = json_object_get(rr->page, key);
+    size_t n = json_array_size(list);
+    oc_db_tx_t tx = {.tenant = rr->t->id};
+    char *bodies[ORDERS_PER_TX];
+    int nb = 0;
+    while (rr->next < n && nb < ORDERS_PER_TX) {
+        json_t *o = json_array_get(list, rr->next++);
+        bodies[nb] = json_dumps(o, JSON_COMPACT);
+        tx.steps[tx.nsteps].stmt = is_orders(rr) ? &w_ingest_order : &w_ingest_return;
+        tx.steps[tx.nsteps].params[0] = rr->t->id;
+        tx.steps[tx.nsteps].params[1] = rr->cid;
+        tx.steps[tx.nsteps++].params[2] = bodies[nb++];
+        if (is_orders(rr) && json_is_true(json_object_get(o, "needs_ack")))
+            json_array_append(rr->acks, json_object_get(o, "id"));
+    }
+    const char *cursor = json_string_value(json_object_get(rr->page, "cursor"));
+    int last = rr->next >= n;
+    rr->page_done = last;
+    if (last && cursor != NULL) {
+        tx.steps[tx.nsteps].stmt = &w_cursor_set;
+        tx.steps[tx.nsteps].params[0] = rr->t->id;
+        tx.steps[tx.nsteps].params[1] = rr->cid;
+        tx.steps[tx.nsteps].params[2] = is_orders(rr) ? "orders" : "returns";
+        tx.steps[tx.nsteps++].params[3] = cursor;
+    }
+    if (last && is_orders(rr)) {
+        tx.steps[tx.nsteps].stmt = &w_unmapped_alert;
+        tx.steps[tx.nsteps].params[0] = rr->t->id;
+        tx.steps[tx.nsteps++].params[1] = rr->cid;
+    }
+    if (tx.nsteps == 0) {
+        routine_step(rr);
+        return;
+    }
+    int rc = oc_db_run(W.db, &tx, on_ingested, rr);
+    for (int i = 0; i < nb; i++)
+        free(bodies[i]);
+    if (rc != 0)
+        routine_finish(rr, "database unavailable", 10);
+}
+
+static void on_page(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    rrun_t *rr = arg;
+    if (err_text(e) != NULL) {
+        adapter_failed(rr, e);
+        return;
+    }
+    json_decref(rr->page);
+    rr->page = json_incref(result);
+    rr->next = 0;
+    rr->page_done = 0;
+    rr->pages++;
+    size_t n = json_array_size(json_object_get(result, is_orders(rr) ? "orders" : "returns"));
+    detail_add(rr, is_orders(rr) ? "orders" : "returns", (long long)n);
+    if (is_orders(rr))
+        oc_metric_add(&m_orders, (int64_t)n);
+    json_object_set_new(rr->detail, "pages", json_integer(rr->pages));
+    routine_step(rr);
+}
+
+static void fetch_page(rrun_t *rr)
+{
+    const char *cursor = rr->page != NULL ? json_string_value(json_object_get(rr->page, "cursor")) : rr->cursor;
+    int rc = is_orders(rr) ? rr->ce->ad->fetch_orders(W.http, rr->ce->conn, cursor, on_page, rr)
+                           : rr->ce->ad->fetch_returns(W.http, rr->ce->conn, cursor, on_page, rr);
+    if (rc != 0)
+        routine_finish(rr, "the request could not start", 30);
+}
+
+static void on_cursor(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        routine_finish(rr, res->err, 10);
+        return;
+    }
+    const char *c = PQntuples(res->results[0]) == 1 ? oc_db_get(res->results[0], 0, 0) : NULL;
+    rr->cursor = c != NULL ? strdup(c) : NULL;
+    fetch_page(rr);
+}
+
+/* read_back --------------------------------------------------------------------- */
+
+static void on_read_recorded(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        routine_finish(rr, res->err, 10);
+        return;
+    }
+    json_t *r = oc_db_json(res->results[0], 0, 0);
+    detail_add(rr, "in_sync", json_integer_value(json_object_get(r, "in_sync")));
+    detail_add(rr, "drift", json_integer_value(json_object_get(r, "drift")));
+    json_decref(r);
+    routine_step(rr);
+}
+
+static void on_read(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    rrun_t *rr = arg;
+    if (err_text(e) != NULL) {
+        adapter_failed(rr, e);
+        return;
+    }
+    detail_add(rr, "checked", (long long)json_array_size(result));
+    char *s = json_dumps(result, JSON_COMPACT);
+    const char *p[] = {rr->t->id, rr->cid, s};
+    int rc = oc_db_exec(W.db, rr->t->id, &w_read_record, p, on_read_recorded, rr);
+    free(s);
+    if (rc != 0)
+        routine_finish(rr, "database unavailable", 10);
+}
+
+static void on_read_list(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        routine_finish(rr, res->err, 10);
+        return;
+    }
+    rr->todo = oc_db_json(res->results[0], 0, 0);
+    rr->next = 0;
+    routine_step(rr);
+}
+
+/* one-statement routines -------------------------------------------------------- */
+
+static void on_simple(void *arg, const oc_db_result_t *res)
+{
+    rrun_t *rr = arg;
+    if (res->err != NULL) {
+        routine_finish(rr, res->detail != NULL ? res->detail : res->err, 30);
+        return;
+    }
+    const PGresult *r = res->results[0];
+    for (int c = 0; c < PQnfields(r); c++)
+        if (PQntuples(r) == 1 && oc_db_get(r, 0, c) != NULL && strcmp(PQfname(r, c), "pg_notify") != 0)
+            json_object_set_new(rr->detail, PQfname(r, c), json_integer(atoll(PQgetvalue(r, 0, c))));
+    routine_finish(rr, NULL, -1);
+}
+
+/*
+ * Advances a run by one step.  Each kind is a small state machine over the
+ * run's fields; every asynchronous step calls back into here.
+ */
+static void routine_step(rrun_t *rr)
+{
+    if (W.stop) {
+        routine_finish(rr, "the worker is stopping", 1);
+        return;
+    }
+    if (strcmp(rr->kind, "poll_orders") == 0 || strcmp(rr->kind, "poll_returns") == 0) {
+        if (rr->page != NULL && !rr->page_done) {
+            ingest_slice(rr);
+            return;
+        }
+        if (json_array_size(rr->acks) > 0 && rr->ce->ad->acknowledge != NULL) {
+            json_t *ids = rr->acks;
+            rr->acks = json_array();
+            int rc = rr->ce->ad->acknowledge(W.http, rr->ce->conn, ids, on_ack, rr);
+            json_decref(ids);
+            if (rc != 0)
+                routine_finish(rr, "the acknowledgement could not start", 30);
+            return;
+        }
+        if (rr->page == NULL) {
+            const char *p[] = {rr->t->id, rr->cid, is_orders(rr) ? "orders" : "returns"};
+            if (oc_db_exec(W.db, rr->t->id, &w_cursor_get, p, on_cursor, rr) != 0)
+                routine_finish(rr, "database unavailable", 10);
+            return;
+        }
+        if (json_is_true(json_object_get(rr->page, "more"))) {
+            if (rr->pages < PAGES_PER_RUN) {
+                fetch_page(rr);
+                return;
+            }
+            routine_finish(rr, NULL, 0); /* more to read: run again at once */
+            return;
+        }
+        routine_finish(rr, NULL, -1);
+        return;
+    }
+    if (strcmp(rr->kind, "read_back") == 0) {
+        if (rr->todo == NULL) {
+            char limit[16];
+            snprintf(limit, sizeof(limit), "%d", READ_BACK_MAX);
+            const char *p[] = {rr->t->id, rr->cid, limit};
+            if (oc_db_exec(W.db, rr->t->id, &w_read_list, p, on_read_list, rr) != 0)
+                routine_finish(rr, "database unavailable", 10);
+            return;
+        }
+        size_t n = json_array_size(rr->todo);
+        if (rr->next >= n) {
+            routine_finish(rr, NULL, -1);
+            return;
+        }
+        json_t *items = json_array();
+        for (size_t i = 0; i < READ_CHUNK && rr->next < n; i++)
+            json_array_append(items, json_array_get(rr->todo, rr->next++));
+        int rc = rr->ce->ad->read(W.http, rr->ce->conn, items, on_read, rr);
+        json_decref(items);
+        if (rc != 0)
+            routine_finish(rr, "the read could not start", 30);
+        return;
+    }
+    const oc_db_stmt_t *st = strcmp(rr->kind, "full_repush") == 0 ? &w_repush
+                             : strcmp(rr->kind, "velocity") == 0  ? &w_velocity
+                                                                  : NULL;
+    if (st == NULL) {
+        routine_finish(rr, "unknown routine kind", -1);
+        return;
+    }
+    const char *p[] = {rr->t->id, rr->cid};
+    if (oc_db_exec(W.db, rr->t->id, st, p, on_simple, rr) != 0)
+        routine_finish(rr, "database unavailable", 10);
+}
+
+static void routine_with_conn(void *arg, centry_t *ce, const char *err)
+{
+    rrun_t *rr = arg;
+    if (ce == NULL) {
+        routine_finish(rr, err != NULL ? err : "connection unavailable", 60);
+        return;
+    }
+    rr->ce = ce;
+    ce->refs++;
+    routine_step(rr);
+}
+
+static void on_routines(void *arg, const oc_db_result_t *res)
+{
+    tnode_t *t = arg;
+    W.routine_claims--;
+    json_t *rows = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "routine claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        rrun_t *rr = calloc(1, sizeof(*rr));
+        rr->t = t;
+        rr->started_ms = oc_now_ms();
+        rr->detail = json_object();
+        rr->acks = json_array();
+        snprintf(rr->id, sizeof(rr->id), "%s", json_string_value(json_object_get(row, "id")));
+        snprintf(rr->kind, sizeof(rr->kind), "%s", json_string_value(json_object_get(row, "kind")));
+        const char *cid = json_string_value(json_object_get(row, "connection_id"));
+        W.routines++;
+        if (cid == NULL) {
+            routine_step(rr);
+            continue;
+        }
+        snprintf(rr->cid, sizeof(rr->cid), "%s", cid);
+        if (strcmp(rr->kind, "full_repush") == 0) {
+            routine_step(rr);
+            continue;
+        }
+        centry_use(centry_find(t->id, cid, 1), routine_with_conn, rr);
+    }
+    if ((long)json_array_size(rows) > 0)
+        t->want |= W_ROUTINES; /* maybe more are due */
+    json_decref(rows);
+    tenant_done(t, W_ROUTINES);
+}
+
+static void routines_claim(tnode_t *t)
+{
+    int room = oc_config.worker_routines_max - W.routines;
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", room < 1 ? 1 : room > 8 ? 8 : room);
+    const char *p[] = {t->id, W.owner, limit};
+    t->running |= W_ROUTINES;
+    W.routine_claims++;
+    if (oc_db_exec(W.db, t->id, &w_routines_claim, p, on_routines, t) != 0) {
+        W.routine_claims--;
+        t->want |= W_ROUTINES;
+        t->running &= ~W_ROUTINES;
+    }
+}
+
+/* --- the pump ----------------------------------------------------------------- */
+
+static tnode_t *dequeue(unsigned bit)
+{
+    h2o_linklist_t *q = &W.queue[kind_index(bit)];
+    if (h2o_linklist_is_empty(q))
+        return NULL;
+    tnode_t *t = H2O_STRUCT_FROM_MEMBER(tnode_t, q[kind_index(bit)], q->next);
+    h2o_linklist_unlink(&t->q[kind_index(bit)]);
+    t->queued &= ~bit;
+    t->want &= ~bit;
+    return t;
+}
+
+static void pump(oc_timer_t *timer)
+{
+    (void)timer;
+    if (W.stop || !oc_db_pool_ready(W.db))
+        return;
+    tnode_t *t;
+    while (W.events < EVENTS_MAX && (t = dequeue(W_EVENTS)) != NULL)
+        events_run(t);
+    while (W.claims < CLAIMS_MAX && W.pushes < oc_config.worker_pushes_max && (t = dequeue(W_PUSH)) != NULL)
+        push_claim(t);
+    while (W.routine_claims < ROUTINE_CLAIMS && W.routines < oc_config.worker_routines_max &&
+           (t = dequeue(W_ROUTINES)) != NULL)
+        routines_claim(t);
+}
+
+static void pump_soon(void)
+{
+    if (!oc_timer_armed(&W.pump_timer))
+        oc_timer_start(W.loop, &W.pump_timer, 0);
+}
+
+/* --- the scan ---------------------------------------------------------------- */
+
+OC_DB_STMT(w_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
+OC_DB_STMT(w_scan, 0,
+           "SELECT tenant_id::text, 1 FROM listings l WHERE desired_version > pushed_version AND state = 'active'"
+           " AND (lease_until IS NULL OR lease_until < now()) AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+           " GROUP BY tenant_id"
+           " UNION ALL SELECT tenant_id::text, 2 FROM channel_events WHERE processed_at IS NULL GROUP BY tenant_id"
+           " UNION ALL SELECT tenant_id::text, 4 FROM routines WHERE enabled AND next_run_at <= now()"
+           " AND (lease_until IS NULL OR lease_until < now()) GROUP BY tenant_id");
+
+#define SCAN_CHUNK 400 /* brands per scan query */
+
+static int scan_pending;
+
+static void on_scan(void *arg, const oc_db_result_t *res)
+{
+    (void)arg;
+    if (res->err == NULL) {
+        const PGresult *r = res->results[0];
+        for (int i = 0; i < PQntuples(r); i++)
+            want(PQgetvalue(r, i, 0), (unsigned)atoi(PQgetvalue(r, i, 1)));
+    }
+    if (--scan_pending == 0)
+        W.scanning = 0;
+}
+
+static void on_brands(void *arg, const oc_db_result_t *res)
+{
+    (void)arg;
+    const char *all = res->err == NULL ? oc_db_get(res->results[0], 0, 0) : NULL;
+    if (all == NULL) {
+        W.scanning = 0;
+        return;
+    }
+    /* one query per chunk of brands, the chunk as the transaction's tenants */
+    scan_pending = 1;
+    const char *p = all;
+    while (*p) {
+        const char *end = p;
+        for (int k = 0; k < SCAN_CHUNK && *end; k++) {
+            end += 36;
+            if (*end == ',' && k + 1 < SCAN_CHUNK)
+                end++;
+        }
+        size_t len = (size_t)(end - p);
+        if (len > 0 && p[len - 1] == ',')
+            len--;
+        char *tenants = strndup(p, len);
+        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
+        tx.steps[0].stmt = &w_scan;
+        scan_pending++;
+        if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
+            scan_pending--;
+        free(tenants);
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (--scan_pending == 0)
+        W.scanning = 0;
+}
+
+static void scan(oc_timer_t *timer)
+{
+    (void)timer;
+    oc_timer_start(W.loop, &W.scan_timer, (uint64_t)oc_config.worker_scan_ms);
+    /* idle connections give their credentials back */
+    uint64_t now = oc_now_ms();
+    for (size_t b = 0; b < CBUCKETS; b++)
+        for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext)
+            if (c->conn != NULL && c->refs == 0 && !c->pushing && now - c->last_used_ms > CONN_IDLE_MS)
+                centry_unload(c);
+    if (W.scanning || W.stop)
+        return;
+    W.scanning = 1;
+    oc_db_tx_t tx = {.nsteps = 1};
+    tx.steps[0].stmt = &w_brands;
+    if (oc_db_run(W.db, &tx, on_brands, NULL) != 0)
+        W.scanning = 0;
+}
+
+/* --- notifications ------------------------------------------------------------ */
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+    (void)arg;
+    if (strcmp(channel, "oc_dirty") == 0) {
+        want(payload, W_PUSH);
+    } else if (strcmp(channel, "oc_events") == 0) {
+        want(payload, W_EVENTS | W_ROUTINES);
+    } else if (strcmp(channel, "oc_conn") == 0 && strlen(payload) == 73) {
+        char tenant[37];
+        memcpy(tenant, payload, 36);
+        tenant[36] = '\0';
+        centry_t *c = centry_find(tenant, payload + 37, 0);
+        if (c != NULL) {
+            c->circuit = CIRCUIT_CLOSED; /* an edit is a reason to try again at once */
+            c->fails = 0;
+            c->open_ms = 0;
+            if (c->conn != NULL)
+                centry_unload(c);
+        }
+        want(tenant, W_PUSH | W_ROUTINES);
+    }
+}
+
+static void on_listen_up(void *arg)
+{
+    (void)arg;
+    scan(NULL); /* notifications sent while we were not listening are lost: look */
+}
+
+/* --- main ---------------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    W.stop = 1;
+}
+
+static int busy(void)
+{
+    return W.claims + W.events + W.routine_claims + W.routines + W.pushes;
+}
+
+int oc_worker_main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (oc_vault_init() != 0) {
+        oc_log_error("the credential vault has no key (ONECOUNT_MASTER_KEY or the key file): the worker cannot open "
+                     "channel credentials");
+        return 1;
+    }
+    oc_metrics_register(&m_pushed);
+    oc_metrics_register(&m_push_failed);
+    oc_metrics_register(&m_push_stale);
+    oc_metrics_register(&m_orders);
+    oc_metrics_register(&m_routines);
+    oc_db_metrics_init();
+    char host[40] = "";
+    gethostname(host, sizeof(host) - 1);
+    char rnd[9];
+    oc_random_hex(rnd, 8);
+    snprintf(W.owner, sizeof(W.owner), "%s:%d:%s", host, (int)getpid(), rnd);
+    for (int i = 0; i < 3; i++)
+        h2o_linklist_init_anchor(&W.queue[i]);
+    W.loop = oc_loop_create();
+    W.db = oc_db_pool_create(W.loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
+                             oc_config.db_query_timeout_ms);
+    W.http = oc_chttp_create(W.loop);
+    if (W.db == NULL || W.http == NULL) {
+        oc_log_error("worker start-up failed (out of memory or libcurl)");
+        return 1;
+    }
+    static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
+    W.listen = oc_pglisten_create(W.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
+    oc_timer_init(&W.pump_timer, pump, NULL);
+    oc_timer_init(&W.scan_timer, scan, NULL);
+    oc_timer_start(W.loop, &W.scan_timer, 200);
+    oc_log_fields(OC_LOG_INFO, "worker running",
+                  json_pack("{s:s, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit, "scan_ms",
+                            oc_config.worker_scan_ms));
+    int was_ready = 0;
+    while (!W.stop) {
+        oc_loop_run_once(W.loop, 100);
+        int ready = oc_db_pool_ready(W.db);
+        if (ready && !was_ready)
+            pump_soon();
+        was_ready = ready;
+    }
+    /* Finish what is in flight (each records its result and releases its
+     * leases); whatever is still running at the deadline is abandoned and
+     * its leases expire for another worker to take over. */
+    oc_log_fields(OC_LOG_INFO, "worker stopping", json_pack("{s:i}", "in_flight", busy()));
+    uint64_t deadline = oc_now_ms() + (uint64_t)oc_config.shutdown_timeout_ms;
+    while (busy() > 0 && oc_now_ms() < deadline)
+        oc_loop_run_once(W.loop, 50);
+    oc_timer_stop(W.loop, &W.pump_timer);
+    oc_timer_stop(W.loop, &W.scan_timer);
+    oc_pglisten_destroy(W.listen);
+    oc_chttp_destroy(W.http);
+    for (int i = 0; i < 5; i++)
+        oc_loop_run_once(W.loop, 0);
+    for (size_t b = 0; b < CBUCKETS; b++)
+        while (W.conns[b] != NULL) {
+            centry_t *c = W.conns[b];
+            W.conns[b] = c->hnext;
+            oc_channels_conn_free(c->conn);
+            while (!h2o_linklist_is_empty(&c->waiters)) {
+                waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
+                h2o_linklist_unlink(&w->link);
+                free(w);
+            }
+            free(c);
+        }
+    oc_db_pool_destroy(W.db);
+    for (int i = 0; i < 5; i++)
+        oc_loop_run_once(W.loop, 0);
+    for (size_t b = 0; b < TBUCKETS; b++)
+        while (W.tenants[b] != NULL) {
+            tnode_t *t = W.tenants[b];
+            W.tenants[b] = t->hnext;
+            free(t);
+        }
+    oc_loop_destroy(W.loop);
+    oc_log_info("worker stopped");
+    return 0;
+}
