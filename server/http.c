@@ -683,11 +683,13 @@ static oc_thread_t *thread_create(int index)
 
 static void thread_destroy(oc_thread_t *th)
 {
+    /* Fail what is still in flight first: the callbacks (the holds sweeper's,
+     * a background import's) use their module's state, so modules go after. */
+    oc_db_pool_destroy(th->db);
+    oc_redis_destroy(th->redis);
     for (size_t i = 0; i < OC_ARRAY_SIZE(th->modules); i++)
         if (th->modules[i].p != NULL && th->modules[i].dispose != NULL)
             th->modules[i].dispose(th->modules[i].p);
-    oc_db_pool_destroy(th->db);
-    oc_redis_destroy(th->redis);
     oc_work_receiver_dispose(&th->work);
     /* HTTP/2's graceful-shutdown timer stays linked after request_shutdown. */
     if (h2o_timeout_is_linked(&th->ctx.http2._graceful_shutdown_timeout))
