@@ -82,6 +82,10 @@ void oc_api_request_hash(oc_req_t *r, char out[65])
     crypto_hash_sha256_update(&st, (const unsigned char *)r->method, strlen(r->method));
     crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
     crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path));
+    if (r->query != NULL) { /* only when there is one, so hashes of requests without a query are unchanged */
+        crypto_hash_sha256_update(&st, (const unsigned char *)"?", 1);
+        crypto_hash_sha256_update(&st, (const unsigned char *)r->query, strlen(r->query));
+    }
     crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
     if (r->raw.len > 0)
         crypto_hash_sha256_update(&st, (const unsigned char *)r->raw.base, r->raw.len);
@@ -442,6 +446,10 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (req->entity.base != NULL && req->entity.len > 0)
         r->raw = h2o_iovec_init(oc_req_strdup(r, req->entity.base, req->entity.len), req->entity.len);
+    if (route->body == OC_BODY_CSV && r->raw.len > 0 && !content_type_is(req, "text/csv")) {
+        oc_respond_error(r, 415, "unsupported_media_type", "send the file as text/csv", NULL);
+        return 0;
+    }
     if (route->body == OC_BODY_JSON) {
         if (r->raw.len == 0) {
             r->body = json_object();
