@@ -66,6 +66,10 @@ void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
 /** Adds the Idempotency-Key step (idem_begin) to a brand POST's transaction; -1 = responded. */
 int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx);
+/** Same with the request hash (oc_api_request_hash) already computed, e.g. on the work pool for a large body. */
+int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash);
+/** Checks an optional RFC 3339 time query parameter; on a bad one responds 422 naming `field` and returns 0. */
+int oc_api_valid_time(oc_req_t *r, const char *v, const char *field);
 
 /* api_movements.c */
 void oc_api_movement_post(oc_req_t *r);

@@ -145,13 +145,20 @@ int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx)
 {
     if (r->idem_key == NULL)
         return 0;
+    char *hash = oc_req_alloc(r, 65);
+    oc_api_request_hash(r, hash);
+    return oc_api_idem_step_hashed(r, tx, hash);
+}
+
+int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash)
+{
+    if (r->idem_key == NULL)
+        return 0;
     size_t kl = strlen(r->idem_key);
     if (kl == 0 || kl > 255) {
         oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
         return -1;
     }
-    char *hash = oc_req_alloc(r, 65);
-    oc_api_request_hash(r, hash);
     int i = tx->nsteps++;
     tx->steps[i].stmt = &idem_begin_stmt;
     tx->steps[i].params[0] = r->tenant;
@@ -460,7 +467,7 @@ static void on_history(void *arg, const oc_db_result_t *res)
                     oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), history_key));
 }
 
-static int valid_time(oc_req_t *r, const char *v, const char *field)
+int oc_api_valid_time(oc_req_t *r, const char *v, const char *field)
 {
     /* RFC 3339 shape; PostgreSQL parses the rest. */
     if (v == NULL)
@@ -492,7 +499,7 @@ static void movements_query(oc_req_t *r, const char *code)
             return;
         }
     }
-    if (!valid_time(r, from, "from") || !valid_time(r, to, "to"))
+    if (!oc_api_valid_time(r, from, "from") || !oc_api_valid_time(r, to, "to"))
         return;
     if (channel != NULL && !oc_is_uuid(channel, strlen(channel))) {
         oc_respond_error(r, 422, "invalid", "channel must be a connection id", "channel");
@@ -556,7 +563,7 @@ void oc_api_sku_balance(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "at is required: an RFC 3339 time", "at");
         return;
     }
-    if (!valid_time(r, at, "at"))
+    if (!oc_api_valid_time(r, at, "at"))
         return;
     st_t *st = state(r);
     st->not_found = "no such simple SKU (a bundle's balance is its components')";
