@@ -76,6 +76,11 @@ void oc_api_movement_post(oc_req_t *r);
 /** Pushes the new balances of a movement's answer into the Redis cache. */
 void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body);
 
+/* api_imports.c */
+void oc_api_import_create(oc_req_t *r);
+void oc_api_imports_list(oc_req_t *r);
+void oc_api_import_get(oc_req_t *r);
+
 /* api_holds.c */
 void oc_api_hold_create(oc_req_t *r);
 void oc_api_holds_list(oc_req_t *r);

@@ -92,6 +92,13 @@ oc_route_t oc_routes[] = {
     {"POST", "/api/v1/brands/{bid}/oversells/{oid}/resolve", oc_api_oversell_resolve, INV, JSON,
      "resolve an oversell incident"},
 
+    /* imports (CSV) */
+    {"POST", "/api/v1/brands/{bid}/imports", oc_api_import_create, INV, CSV,
+     "import SKUs, bundles or counts from CSV (?type=, ?dry_run=); 202 with the job"},
+    {"GET", "/api/v1/brands/{bid}/imports", oc_api_imports_list, READ, NONE, "import jobs, newest first"},
+    {"GET", "/api/v1/brands/{bid}/imports/{jid}", oc_api_import_get, READ, NONE,
+     "one import job: status, progress, every bad row, summary"},
+
     /* holds */
     {"POST", "/api/v1/brands/{bid}/holds", oc_api_hold_create, INV, JSON, "hold units for a short time"},
     {"GET", "/api/v1/brands/{bid}/holds", oc_api_holds_list, READ, NONE, "holds (active by default)"},

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { startStack, BIN } from './lib/stack.mjs';
+import { startStack, waitFor, BIN } from './lib/stack.mjs';
 import { portfolio, brand, member, token, tokenClient, unique } from './lib/world.mjs';
 
 const routes = JSON.parse(execFileSync(BIN, ['routes'], { encoding: 'utf8' }));
@@ -55,9 +55,15 @@ async function objects(p, b) {
   await inv2.post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: code, qty: 5 });
   const hold2 = await inv2.post(`/api/v1/brands/${b.id}/holds`, { sku: code, qty: 1, ttl_seconds: 3600 });
   assert.equal(hold2.status, 201, hold2.text);
+  // An import job, finished before the sweep fingerprints the brand.
+  const imp = await inv2.post(`/api/v1/brands/${b.id}/imports?type=skus&dry_run=true`, `code\n${unique('IMP')}\n`,
+    { 'content-type': 'text/csv' });
+  assert.equal(imp.status, 202, imp.text);
+  await waitFor(async () => (await inv2.get(`/api/v1/brands/${b.id}/imports/${imp.json.id}`)).json.status === 'done',
+    { what: 'the import job' });
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
-    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status };
+    code: bundle, oid, hid: hold2.json.id, jid: imp.json.id, firstHold: hold.status };
 }
 
 before(async () => {
@@ -84,12 +90,13 @@ function providerFor(objs, pattern) {
   // Portfolio routes name portfolio-level tokens and invitations with the same parameter names.
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
-    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid };
+    iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, jid: objs.jid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
-    code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID() };
+    code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
+    jid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });
