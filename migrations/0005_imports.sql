@@ -1,5 +1,5 @@
--- 0005_imports.sql — CSV imports: one job per uploaded file, with its
--- progress and every bad row.
+-- 0005_imports.sql — CSV imports and exports: one job per uploaded file,
+-- with its progress and every bad row; the CSV helpers exports use.
 --
 -- A job is created when the file is accepted ('validating').  rows_done
 -- counts the rows checked against the brand, then, for a real run, the rows
@@ -128,6 +128,25 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION import_analyze(text) FROM PUBLIC;
 
+-- ---------------------------------------------------------------------------
+-- CSV for exports (RFC 4180): a field is quoted when it holds a comma, a
+-- quote or a line break, quotes doubled; NULL is an empty field; lines end
+-- with CRLF.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION csv_field(v text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v IS NULL THEN ''
+                WHEN v <> translate(v, E',"\r\n', '') THEN '"' || replace(v, '"', '""') || '"'
+                ELSE v END
+$$;
+
+CREATE FUNCTION csv_line(VARIADIC v text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT string_agg(csv_field(x), ',' ORDER BY i) || E'\r\n' FROM unnest(v) WITH ORDINALITY AS t(x, i)
+$$;
+
 GRANT EXECUTE ON FUNCTION import_job_json(import_jobs, boolean),
     import_job_applied(uuid, uuid, int, jsonb, uuid, uuid, text),
-    import_apply_counts(uuid, text[], bigint[], text, uuid, uuid, text), import_analyze(text) TO onecount_app;
+    import_apply_counts(uuid, text[], bigint[], text, uuid, uuid, text), import_analyze(text), csv_field(text),
+    csv_line(text[]) TO onecount_app;

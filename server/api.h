@@ -81,6 +81,12 @@ void oc_api_import_create(oc_req_t *r);
 void oc_api_imports_list(oc_req_t *r);
 void oc_api_import_get(oc_req_t *r);
 
+/* api_exports.c */
+void oc_api_export_skus(oc_req_t *r);
+void oc_api_export_bundles(oc_req_t *r);
+void oc_api_export_counts(oc_req_t *r);
+void oc_api_export_movements(oc_req_t *r);
+
 /* api_holds.c */
 void oc_api_hold_create(oc_req_t *r);
 void oc_api_holds_list(oc_req_t *r);

@@ -1,8 +1,9 @@
-// imports.test.mjs — CSV imports end to end: a dry run lists every bad row
-// (line, column, reason) and writes nothing; a real run applies everything
-// in one transaction or nothing; progress on a large file; bundles; counts
-// through the ledger (replay still equals the balances); limits,
-// idempotency, roles and the brand wall.
+// imports.test.mjs — CSV imports and exports end to end: a dry run lists
+// every bad row (line, column, reason) and writes nothing; a real run applies
+// everything in one transaction or nothing; progress on a large file;
+// bundles; counts through the ledger (replay still equals the balances);
+// exports that import back into a fresh brand; limits, idempotency, roles
+// and the brand wall.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -288,6 +289,76 @@ test('counts: count movements through the ledger; bad counts reported', async ()
   assert.equal((await c.post(`/api/v1/brands/${bid}/holds`, { sku: 'C-3', qty: 1 })).status, 409);
 });
 
+test('exports: CSV with the right headers, and an export imports into a fresh brand unchanged', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const skus = [['code', 'title', 'barcode', 'archived'],
+    ['E-1', 'Plain', '4006381333931', 'false'],
+    ['E-2', 'Comma, "quotes" and\nnewline', '', 'false'],
+    ['E-3', 'Ünïcödé 📦', '', 'true'],
+    ['E-4', '', '', 'false']];
+  assert.equal((await runImport(bid, 'skus', csv(skus), { client: c })).status, 'done');
+  assert.equal((await runImport(bid, 'bundles', 'bundle_code,bundle_title,component_code,qty\nE-KIT,"Kit, big",E-1,2\nE-KIT,,E-2,1\n', { client: c })).status, 'done');
+  assert.equal((await runImport(bid, 'counts', 'code,on_hand\nE-1,5\nE-2,3\nE-3,7\n', { client: c })).status, 'done');
+
+  const get = async (b, client, name, q = '') => {
+    const r = await client.get(`/api/v1/brands/${b}/exports/${name}.csv${q}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'text/csv; charset=utf-8');
+    assert.equal(r.headers.get('content-disposition'), `attachment; filename="${name}.csv"`);
+    return r.text;
+  };
+  const skusCsv = await get(bid, c, 'skus');
+  assert.equal(skusCsv.split('\r\n')[0], 'code,title,barcode,kind,on_hand,committed,held,available,archived');
+  assert.ok(skusCsv.includes('E-2,"Comma, ""quotes"" and\nnewline",,simple,3,0,0,3,false\r\n'), skusCsv);
+  assert.ok(skusCsv.includes('E-KIT,"Kit, big",,bundle,,,,2,false\r\n'), skusCsv);
+  assert.ok(skusCsv.includes('E-3,Ünïcödé 📦,,simple,7,0,0,7,true\r\n'), skusCsv);
+  const bundlesCsv = await get(bid, c, 'bundles');
+  assert.equal(bundlesCsv, 'bundle_code,bundle_title,component_code,qty\r\nE-KIT,"Kit, big",E-1,2\r\nE-KIT,"Kit, big",E-2,1\r\n');
+  const countsCsv = await get(bid, c, 'counts');
+  assert.equal(countsCsv, 'code,on_hand\r\nE-1,5\r\nE-2,3\r\nE-3,7\r\nE-4,0\r\n');
+
+  // Round trip: the three files into a fresh brand give the same three files back.
+  const { id: fresh, api: f } = await freshBrand();
+  for (const [type, body] of [['skus', skusCsv], ['bundles', bundlesCsv], ['counts', countsCsv]]) {
+    const j = await runImport(fresh, type, body, { client: f });
+    assert.equal(j.status, 'done', `${type}: ${JSON.stringify(j.errors)}`);
+  }
+  assert.equal(await get(fresh, f, 'skus'), skusCsv);
+  assert.equal(await get(fresh, f, 'bundles'), bundlesCsv);
+  assert.equal(await get(fresh, f, 'counts'), countsCsv);
+  assert.deepEqual((await f.get(`/api/v1/brands/${fresh}/ledger/verify`)).json.mismatches, []);
+
+  // Movements, oldest first, with from/to.
+  const mv = (await get(bid, c, 'movements')).split('\r\n').filter(Boolean);
+  assert.equal(mv[0], 'id,at,sku,kind,qty,on_hand_delta,committed_delta,inspecting_delta,on_hand_after,committed_after,'
+    + 'disposition,reason,reference,channel_id,bundle,guarded,actor_user,actor_token,request_id');
+  assert.equal(mv.length, 1 + 3);
+  const first = mv[1].split(',');
+  assert.deepEqual(first.slice(2, 6), ['E-1', 'count', '5', '5']);
+  assert.match(first[1], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.equal((await get(bid, c, 'movements', '?from=2999-01-01T00:00:00Z')).split('\r\n').filter(Boolean).length, 1);
+  assert.equal((await get(bid, c, 'movements', `?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z`)).split('\r\n').filter(Boolean).length, 4);
+  const badTime = await c.get(`/api/v1/brands/${bid}/exports/movements.csv?from=yesterday`);
+  assert.equal(badTime.status, 422);
+  assert.equal(badTime.json.error.field, 'from');
+
+  // An empty brand exports its headers.
+  const { id: empty, api: e } = await freshBrand();
+  assert.equal(await get(empty, e, 'counts'), 'code,on_hand\r\n');
+});
+
+test('exports page through a large brand', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const rows = [['code', 'title']];
+  for (let i = 0; i < 12001; i++) rows.push([`P-${String(i).padStart(5, '0')}`, `t${i}`]);
+  assert.equal((await runImport(bid, 'skus', csv(rows), { client: c })).status, 'done');
+  const r = await c.get(`/api/v1/brands/${bid}/exports/counts.csv`);
+  const lines = r.text.split('\r\n').filter(Boolean);
+  assert.equal(lines.length, 12002);
+  assert.equal(new Set(lines).size, 12002);
+  assert.equal(lines[12001], 'P-12000,0');
+});
+
 test('limits: 413 above the upload limit, 415 for another content type, 422 for bad parameters', async () => {
   const justOver = await upload(A.id, 'skus', 'code\n' + 'x'.repeat(UPLOAD_LIMIT - 4));
   assert.equal(justOver.status, 413);
@@ -342,10 +413,11 @@ test('jobs list newest first, paginated, without the errors', async () => {
   assert.equal((await c.get(`/api/v1/brands/${bid}/imports?type=skus`)).json.items.length, 0);
 });
 
-test("roles and the brand wall: operators import; another brand's job is 404", async () => {
+test("roles and the brand wall: viewers read, operators import; another brand's job is 404", async () => {
   const viewer = tokenClient(stack.url, (await token(P, A.id, 'viewer')).token);
   const denied = await upload(A.id, 'skus', 'code\nV-1\n', { client: viewer });
   assert.equal(denied.status, 403);
+  assert.equal((await viewer.get(`/api/v1/brands/${A.id}/exports/skus.csv`)).status, 200);
 
   const { id: other, api: o } = await freshBrand();
   const theirs = await runImport(other, 'skus', 'code\nTHEIRS\n', { dry: true, client: o });
@@ -356,6 +428,7 @@ test("roles and the brand wall: operators import; another brand's job is 404", a
   assert.deepEqual(foreign.json.error.message, random.json.error.message);
   assert.equal((await api.get(`/api/v1/brands/${A.id}/imports/not-a-uuid`)).status, 404);
   assert.equal((await api.get(`/api/v1/brands/${other}/imports/${theirs.id}`)).status, 404, 'a token of A cannot name brand B');
+  assert.equal((await o.get(`/api/v1/brands/${A.id}/exports/skus.csv`)).status, 404);
   assert.equal((await api.get(`/api/v1/brands/${A.id}/imports/${mine.id}`)).json.id, mine.id);
   assert.ok(!(await api.get(`/api/v1/brands/${A.id}/imports`)).json.items.some((j) => j.id === theirs.id));
 });
