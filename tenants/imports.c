@@ -35,6 +35,15 @@ int oc_import_type_parse(const char *name, oc_import_type_t *out)
 
 /* --- problems ---------------------------------------------------------------------------- */
 
+/* A copy of at most `cap` - 1 bytes of s that stays valid UTF-8 (a cut never splits a character). */
+static char *utf8_dup(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap - 1);
+    while (n > 0 && !oc_utf8_valid(s, n))
+        n--;
+    return strndup(s, n);
+}
+
 int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...)
 {
     e->total++;
@@ -53,8 +62,8 @@ int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column
     va_end(ap);
     oc_import_error_t *it = &e->items[e->n];
     it->line = line;
-    it->column = column != NULL ? strdup(column) : NULL;
-    it->reason = strdup(reason);
+    it->column = column != NULL ? utf8_dup(column, 96) : NULL;
+    it->reason = utf8_dup(reason, sizeof(reason));
     if (it->reason == NULL || (column != NULL && it->column == NULL)) {
         free(it->column);
         free(it->reason);
@@ -353,9 +362,13 @@ static int read_header(ctx_t *c)
             if (oc_strieq(v, n, spec[k].name))
                 id = k;
         if (id < 0) {
-            char name[96];
-            oc_strlcpy(name, v, n, sizeof(name));
+            char *name = strndup(v, n); /* shortened by oc_import_error_add */
+            if (name == NULL) {
+                c->failed = 1;
+                return 0;
+            }
             problem(c, h->line, name, "unknown column; the columns are %s", expected[imp->type]);
+            free(name);
         } else if (c->col[id] >= 0) {
             problem(c, h->line, spec[id].name, "the column appears twice");
             ok = 0;

@@ -62,6 +62,21 @@ static void test_headers(void)
     CHECK(!imp.header_ok);
     CHECK(has_error(1, "code", "appears twice"));
 
+    /* A long unknown column name is shortened without splitting a character. */
+    oc_buf_t h = {0};
+    oc_buf_printf(&h, "code,on_hand,");
+    for (int i = 0; i < 60; i++)
+        oc_buf_printf(&h, "\xc3\xa9");
+    oc_buf_printf(&h, "\nA,1,x\n");
+    oc_buf_cstr(&h);
+    CHECK_INT(prepare(OC_IMPORT_COUNTS, h.data, 30), 0);
+    CHECK_INT(imp.errors.n, 1);
+    CHECK(imp.errors.items[0].column != NULL && strlen(imp.errors.items[0].column) == 94);
+    json_t *j = oc_import_errors_json(&imp.errors);
+    CHECK(json_is_string(json_object_get(json_array_get(j, 0), "column")));
+    json_decref(j);
+    oc_buf_free(&h);
+
     /* An unknown column is reported but the rows are still checked. */
     CHECK_INT(prepare(OC_IMPORT_COUNTS, "code,on_hand,note\nA,-1,x\n", 30), 0);
     CHECK(imp.header_ok);
