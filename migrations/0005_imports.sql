@@ -16,8 +16,8 @@ CREATE TABLE import_jobs (
     bytes bigint NOT NULL CHECK (bytes >= 0),
     rows_total int CHECK (rows_total >= 0),       -- NULL until the file is parsed
     rows_done int NOT NULL DEFAULT 0 CHECK (rows_done >= 0),
-    -- The first 1000 problems, [{"line", "column", "reason"}] in line order;
-    -- errors_total counts all of them.
+    -- Up to 1000 of the problems found (those found first), [{"line",
+    -- "column", "reason"}] in line order; errors_total counts all of them.
     errors jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(errors) = 'array' AND jsonb_array_length(errors) <= 1000),
     errors_total int NOT NULL DEFAULT 0 CHECK (errors_total >= 0),
     summary jsonb NOT NULL DEFAULT '{}',

@@ -124,6 +124,29 @@ test('a dry run reports every bad row with its line, column and reason, and writ
   assert.deepEqual(await snapshot(bid), before);
 });
 
+test('more than 1000 bad rows: the first 1000 are listed, all are counted', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const rows = [['code', 'on_hand']];
+  for (let i = 0; i < 1500; i++) rows.push([`NOPE-${i}`, i % 2 ? '-1' : '1']);
+  const job = await runImport(bid, 'counts', csv(rows), { dry: true, client: c });
+  assert.equal(job.status, 'failed');
+  assert.equal(job.errors_total, 2250); // every row unknown, every other one negative too
+  assert.equal(job.errors.length, 1000);
+  assert.deepEqual(job.errors[0], { line: 2, column: 'code', reason: 'no SKU NOPE-0 in this brand' });
+});
+
+test('a job a stopped server left running shows as failed, having applied nothing', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const id = randomUUID();
+  await stack.sql(`INSERT INTO import_jobs (tenant_id, id, type, dry_run, status, bytes, rows_total, rows_done, updated_at)
+    VALUES ($1, $2, 'skus', false, 'applying', 10, 5, 2, now() - interval '20 minutes')`, [bid, id]);
+  const job = (await c.get(`/api/v1/brands/${bid}/imports/${id}`)).json;
+  assert.equal(job.status, 'failed');
+  assert.match(job.errors[0].reason, /interrupted.*nothing was applied/);
+  await stack.sql(`UPDATE import_jobs SET updated_at = now() WHERE id = $1`, [id]);
+  assert.equal((await c.get(`/api/v1/brands/${bid}/imports/${id}`)).json.status, 'applying');
+});
+
 test('a real run applies every row in one transaction, or none', async () => {
   const { id: bid, api: c } = await freshBrand();
   const rows = [['code', 'title', 'barcode', 'archived']];
