@@ -12,9 +12,10 @@
  *   check    database    one transaction per chunk: its rows against the brand
  *                        (codes that exist or not, bundles), then rows_done
  *   apply    database    real runs without a bad row: ONE transaction, a step
- *                        per chunk (arrays through unnest), the job's 'done'
- *                        and the audit record as its last step; rows_done is
- *                        written from another connection as steps complete
+ *                        per chunk (arrays through unnest), an ANALYZE of what
+ *                        it wrote, the job's 'done' and the audit record as its
+ *                        last step; rows_done is written from another
+ *                        connection as steps complete
  *   finish   database    'done' or 'failed' with the errors and the summary
  *
  * A dry run stops after the checks.  Any bad row means nothing is applied.
@@ -298,9 +299,9 @@ static void on_apply_step(void *arg, int step)
     j->applied += (uint32_t)j->step_rows[step];
 }
 
-static void on_publish_timer(oc_timer_t *t)
+/* Publishes a slice of the new bases; the rest a loop turn later.  Closes the job after the last. */
+static void publish(job_t *j)
 {
-    job_t *j = t->data;
     size_t end = j->published + PUBLISH_SLICE < j->nbases ? j->published + PUBLISH_SLICE : j->nbases;
     for (; j->published < end; j->published++) {
         const long long *b = &j->bases[3 * j->published];
@@ -310,6 +311,11 @@ static void on_publish_timer(oc_timer_t *t)
         oc_timer_start(j->th->loop, &j->publish, 0);
     else
         job_close(j);
+}
+
+static void on_publish_timer(oc_timer_t *t)
+{
+    publish(t->data);
 }
 
 static void on_applied(void *arg, const oc_db_result_t *res)
@@ -325,7 +331,8 @@ static void on_applied(void *arg, const oc_db_result_t *res)
         job_close(j);
         return;
     }
-    /* Counts changed balances: tell the Redis cache, a slice per loop turn. */
+    /* Counts changed balances: tell the Redis hold gate, a slice per loop turn, the first one now.  Until
+     * then the gate works from the old quantity, as after any write it has not heard of yet (tenants/holds.h). */
     size_t n = 0;
     for (int i = 0; i < res->nresults; i++)
         if (res->results[i] != NULL && PQnfields(res->results[i]) == 3)
@@ -341,8 +348,9 @@ static void on_applied(void *arg, const oc_db_result_t *res)
         }
     }
     if (j->nbases > 0)
-        oc_timer_start(j->th->loop, &j->publish, 0);
-    job_close(j);
+        publish(j);
+    else
+        job_close(j);
 }
 
 static void apply(job_t *j)

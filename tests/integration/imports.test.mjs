@@ -306,9 +306,9 @@ test('counts: count movements through the ledger; bad counts reported', async ()
   assert.equal((await c.get(`/api/v1/brands/${bid}/skus/C-2/history`)).json.items[0].on_hand_delta, 0);
   const v = (await c.get(`/api/v1/brands/${bid}/ledger/verify`)).json;
   assert.deepEqual(v.mismatches, []);
-  // The hold gate sees the counted stock: the import told the Redis cache.
-  const hold = await c.post(`/api/v1/brands/${bid}/holds`, { sku: 'C-3', qty: 12 });
-  assert.equal(hold.status, 201, hold.text);
+  // The hold gate sees the counted stock: the import told the Redis cache (right after it committed).
+  await waitFor(async () => (await c.post(`/api/v1/brands/${bid}/holds`, { sku: 'C-3', qty: 12 })).status === 201,
+    { timeout: 2000, what: 'the hold gate to see the count' });
   assert.equal((await c.post(`/api/v1/brands/${bid}/holds`, { sku: 'C-3', qty: 1 })).status, 409);
 });
 
