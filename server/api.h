@@ -67,11 +67,24 @@ void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
 /** Adds the Idempotency-Key step (idem_begin) to a brand POST's transaction; -1 = responded. */
 int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx);
+/** Same with the request hash (oc_api_request_hash) already computed, e.g. on the work pool for a large body. */
+int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash);
 
 /* api_movements.c */
 void oc_api_movement_post(oc_req_t *r);
 /** Pushes the new balances of a movement's answer into the Redis cache. */
 void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body);
+
+/* api_imports.c */
+void oc_api_import_create(oc_req_t *r);
+void oc_api_imports_list(oc_req_t *r);
+void oc_api_import_get(oc_req_t *r);
+
+/* api_exports.c */
+void oc_api_export_skus(oc_req_t *r);
+void oc_api_export_bundles(oc_req_t *r);
+void oc_api_export_counts(oc_req_t *r);
+void oc_api_export_movements(oc_req_t *r);
 
 /* api_holds.c */
 void oc_api_hold_create(oc_req_t *r);

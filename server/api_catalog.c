@@ -156,13 +156,20 @@ int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx)
 {
     if (r->idem_key == NULL)
         return 0;
+    char *hash = oc_req_alloc(r, 65);
+    oc_api_request_hash(r, hash);
+    return oc_api_idem_step_hashed(r, tx, hash);
+}
+
+int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash)
+{
+    if (r->idem_key == NULL)
+        return 0;
     size_t kl = strlen(r->idem_key);
     if (kl == 0 || kl > 255) {
         oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
         return -1;
     }
-    char *hash = oc_req_alloc(r, 65);
-    oc_api_request_hash(r, hash);
     int i = tx->nsteps++;
     tx->steps[i].stmt = &idem_begin_stmt;
     tx->steps[i].params[0] = r->tenant;

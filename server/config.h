@@ -33,6 +33,8 @@ typedef struct oc_config {
     int redis_timeout_ms;
     int max_body_bytes;
     int max_upload_bytes;
+    int max_export_bytes;
+    int import_timeout_ms;
     int shutdown_timeout_ms;
     int work_threads;
     char *master_key;      /* base64 key-encryption key (secret) */

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define MAX_CMDS       (1 + 2 * OC_DB_MAX_STEPS)
+#define MAX_CMDS       (2 + 3 * OC_DB_MAX_STEPS) /* tenant, timeout; per step: prepare, tenant, execute */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -36,10 +36,13 @@ typedef struct job {
     const oc_db_stmt_t *stmts[OC_DB_MAX_STEPS];
     const char **params[OC_DB_MAX_STEPS];
     uint64_t enqueued_us;
+    int timeout_ms;
+    char timeout_s[16];
+    void (*on_step)(void *arg, int step);
 } job_t;
 
 enum conn_state { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
-enum cmd_kind { CMD_PREPARE, CMD_TENANT, CMD_STEP };
+enum cmd_kind { CMD_PREPARE, CMD_TENANT, CMD_TIMEOUT, CMD_STEP };
 
 typedef struct conn {
     oc_db_pool_t *pool;
@@ -389,6 +392,13 @@ static int send_job(conn_t *c, job_t *job)
         c->cmds[c->ncmds].kind = CMD_TENANT;
         c->cmds[c->ncmds++].arg = -1;
     }
+    if (job->timeout_ms > 0) {
+        const char *p[1] = {job->timeout_s};
+        if (!PQsendQueryParams(pg, "SELECT set_config('statement_timeout', $1, true)", 1, NULL, p, NULL, NULL, 0))
+            return -1;
+        c->cmds[c->ncmds].kind = CMD_TIMEOUT;
+        c->cmds[c->ncmds++].arg = -1;
+    }
     for (int i = 0; i < job->nsteps; i++) {
         const oc_db_stmt_t *st = job->stmts[i];
         if (job->step_tenant[i] != NULL) {
@@ -399,6 +409,9 @@ static int send_job(conn_t *c, job_t *job)
             c->cmds[c->ncmds++].arg = -1;
         }
         if (!PQsendQueryPrepared(pg, st->name, st->nparams, job->params[i], NULL, NULL, 0))
+            return -1;
+        /* Progress: ask the server to send this step's result when it is done, not at the sync. */
+        if (job->on_step != NULL && !PQsendFlushRequest(pg))
             return -1;
         c->cmds[c->ncmds].kind = CMD_STEP;
         c->cmds[c->ncmds++].arg = i;
@@ -419,7 +432,7 @@ static void start_job(conn_t *c, job_t *job)
     oc_db_pool_t *pool = c->pool;
     c->job = job;
     set_state(c, C_BUSY);
-    oc_timer_start(pool->loop, &c->timer, (uint64_t)pool->timeout_ms);
+    oc_timer_start(pool->loop, &c->timer, (uint64_t)(job->timeout_ms > 0 ? job->timeout_ms : pool->timeout_ms));
     if (send_job(c, job) != 0)
         conn_failed(c, "database send failed");
 }
@@ -465,10 +478,13 @@ static void record_result(conn_t *c, PGresult *r)
         PQclear(r);
         return;
     }
-    if (c->cmds[k].kind == CMD_STEP && c->results[c->cmds[k].arg] == NULL)
+    if (c->cmds[k].kind == CMD_STEP && c->results[c->cmds[k].arg] == NULL) {
         c->results[c->cmds[k].arg] = r;
-    else
+        if (c->job->on_step != NULL && !c->failed)
+            c->job->on_step(c->job->arg, c->cmds[k].arg);
+    } else {
         PQclear(r);
+    }
 }
 
 static void complete(conn_t *c)
@@ -727,6 +743,9 @@ int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg)
             }
         }
     }
+    job->timeout_ms = tx->timeout_ms;
+    snprintf(job->timeout_s, sizeof(job->timeout_s), "%d", tx->timeout_ms);
+    job->on_step = tx->on_step;
     job->enqueued_us = oc_mono_us();
     for (int i = 0; i < pool->size; i++) {
         if (pool->conns[i].state == C_IDLE) {

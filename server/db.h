@@ -77,6 +77,14 @@ typedef struct oc_db_tx {
          * (batches of several brands' requests in one transaction). */
         const char *tenant;
     } steps[OC_DB_MAX_STEPS];
+    /* Round-trip deadline and statement_timeout for this transaction; 0 =
+     * the pool's.  Bulk work (an import's apply) sets a longer one. */
+    int timeout_ms;
+    /* When set, called on the loop as each step's result arrives, before
+     * the transaction's callback (a progress report: it must not run
+     * database work itself).  Each step's result is then flushed by the
+     * server as soon as the step completes. */
+    void (*on_step)(void *arg, int step);
 } oc_db_tx_t;
 
 typedef struct oc_db_pool_stats {

@@ -84,6 +84,10 @@ void oc_api_request_hash(oc_req_t *r, char out[65])
     crypto_hash_sha256_update(&st, (const unsigned char *)r->method, strlen(r->method));
     crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
     crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path));
+    if (r->query != NULL) { /* only when there is one, so hashes of requests without a query are unchanged */
+        crypto_hash_sha256_update(&st, (const unsigned char *)"?", 1);
+        crypto_hash_sha256_update(&st, (const unsigned char *)r->query, strlen(r->query));
+    }
     crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
     if (r->raw.len > 0)
         crypto_hash_sha256_update(&st, (const unsigned char *)r->raw.base, r->raw.len);
@@ -444,6 +448,10 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (req->entity.base != NULL && req->entity.len > 0)
         r->raw = h2o_iovec_init(oc_req_strdup(r, req->entity.base, req->entity.len), req->entity.len);
+    if (route->body == OC_BODY_CSV && r->raw.len > 0 && !content_type_is(req, "text/csv")) {
+        oc_respond_error(r, 415, "unsupported_media_type", "send the file as text/csv", NULL);
+        return 0;
+    }
     if (route->body == OC_BODY_JSON) {
         if (r->raw.len == 0) {
             r->body = json_object();
@@ -685,11 +693,13 @@ static oc_thread_t *thread_create(int index)
 
 static void thread_destroy(oc_thread_t *th)
 {
+    /* Fail what is still in flight first: the callbacks (the holds sweeper's,
+     * a background import's) use their module's state, so modules go after. */
+    oc_db_pool_destroy(th->db);
+    oc_redis_destroy(th->redis);
     for (size_t i = 0; i < OC_ARRAY_SIZE(th->modules); i++)
         if (th->modules[i].p != NULL && th->modules[i].dispose != NULL)
             th->modules[i].dispose(th->modules[i].p);
-    oc_db_pool_destroy(th->db);
-    oc_redis_destroy(th->redis);
     oc_work_receiver_dispose(&th->work);
     /* HTTP/2's graceful-shutdown timer stays linked after request_shutdown. */
     if (h2o_timeout_is_linked(&th->ctx.http2._graceful_shutdown_timeout))

@@ -150,7 +150,11 @@ const char *oc_req_param(const oc_req_t *r, const char *name);
 const char *oc_req_query(oc_req_t *r, const char *name);
 /** Request header (lower-case name), copied into the pool, or NULL. */
 const char *oc_req_header(oc_req_t *r, const char *name);
-/** SHA-256 (hex) of method, path and body: what an Idempotency-Key is bound to. */
+/**
+ * SHA-256 (hex) of method, path, query string and body: what an
+ * Idempotency-Key is bound to.  Reads only the request, so a work-pool
+ * thread may compute it for a large body while the request waits.
+ */
 void oc_api_request_hash(oc_req_t *r, char out[65]);
 /** Allocates from the request pool (lives until the response is sent). */
 void *oc_req_alloc(oc_req_t *r, size_t n);

@@ -94,6 +94,20 @@ oc_route_t oc_routes[] = {
     {"POST", "/api/v1/brands/{bid}/oversells/{oid}/resolve", oc_api_oversell_resolve, INV, JSON,
      "resolve an oversell incident"},
 
+    /* imports and exports (CSV) */
+    {"POST", "/api/v1/brands/{bid}/imports", oc_api_import_create, INV, CSV,
+     "import SKUs, bundles or counts from CSV (?type=, ?dry_run=); 202 with the job"},
+    {"GET", "/api/v1/brands/{bid}/imports", oc_api_imports_list, READ, NONE, "import jobs, newest first"},
+    {"GET", "/api/v1/brands/{bid}/imports/{jid}", oc_api_import_get, READ, NONE,
+     "one import job: status, progress, every bad row, summary"},
+    {"GET", "/api/v1/brands/{bid}/exports/skus.csv", oc_api_export_skus, READ, NONE, "SKUs with balances as CSV"},
+    {"GET", "/api/v1/brands/{bid}/exports/bundles.csv", oc_api_export_bundles, READ, NONE,
+     "bundles as CSV, one row per component"},
+    {"GET", "/api/v1/brands/{bid}/exports/counts.csv", oc_api_export_counts, READ, NONE,
+     "on-hand of every simple SKU as CSV"},
+    {"GET", "/api/v1/brands/{bid}/exports/movements.csv", oc_api_export_movements, READ, NONE,
+     "movements as CSV, oldest first (?from=, ?to=)"},
+
     /* holds */
     {"POST", "/api/v1/brands/{bid}/holds", oc_api_hold_create, INV, JSON, "hold units for a short time"},
     {"GET", "/api/v1/brands/{bid}/holds", oc_api_holds_list, READ, NONE, "holds (active by default)"},

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { startStack, BIN } from './lib/stack.mjs';
+import { startStack, waitFor, BIN } from './lib/stack.mjs';
 import { portfolio, brand, member, token, tokenClient, unique } from './lib/world.mjs';
 
 const routes = JSON.parse(execFileSync(BIN, ['routes'], { encoding: 'utf8' }));
@@ -75,9 +75,16 @@ async function objects(p, b) {
   const rid = (await inv2.get(`/api/v1/brands/${b.id}/routines`)).json[0].id;
   const aid = String((await stack.sql(`INSERT INTO alerts (tenant_id, connection_id, kind, message)
     VALUES ($1, $2, 'swept', 'swept') RETURNING id`, [b.id, c2.json.id])).rows[0].id);
+  // An import job, finished before the sweep fingerprints the brand.
+  const imp = await inv2.post(`/api/v1/brands/${b.id}/imports?type=skus&dry_run=true`, `code\n${unique('IMP')}\n`,
+    { 'content-type': 'text/csv' });
+  assert.equal(imp.status, 202, imp.text);
+  await waitFor(async () => (await inv2.get(`/api/v1/brands/${b.id}/imports/${imp.json.id}`)).json.status === 'done',
+    { what: 'the import job' });
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
-    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid };
+    code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid,
+    jid: imp.json.id };
 }
 
 before(async () => {
@@ -105,13 +112,14 @@ function providerFor(objs, pattern) {
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
     iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid,
-    rid: objs.rid, aid: objs.aid };
+    rid: objs.rid, aid: objs.aid, jid: objs.jid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
     code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
-    cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)) };
+    cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)),
+    jid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });

@@ -1,0 +1,708 @@
+/*
+ * api_imports.c — CSV imports of SKUs, bundles and opening counts: POST a
+ * file, then follow its job.
+ *
+ * POST /brands/{bid}/imports?type=&dry_run= answers 202 with the job once
+ * the file is accepted; the rest runs in the background on the loop thread
+ * that took the request, as a job_t that outlives the request:
+ *
+ *   accept   work pool   copy the body (and hash it for Idempotency-Key)
+ *   create   database    insert the job and its audit record; answer 202
+ *   prepare  work pool   parse and check every row on its own (tenants/imports.c)
+ *   check    database    one transaction per chunk: its rows against the brand
+ *                        (codes that exist or not, bundles), then rows_done
+ *   apply    database    real runs without a bad row: ONE transaction, a step
+ *                        per chunk (arrays through unnest), an ANALYZE of what
+ *                        it wrote, the job's 'done' and the audit record as its
+ *                        last step; rows_done is written from another
+ *                        connection as steps complete
+ *   finish   database    'done' or 'failed' with the errors and the summary
+ *
+ * A dry run stops after the checks.  Any bad row means nothing is applied.
+ *
+ * Counts are recorded as `count` movements, exactly as POST /movements
+ * records one (migrations/0003 ledger_post): on_hand becomes the number
+ * counted, the movement holds the delta and the balances after, so a
+ * replay of the ledger still equals the balances.  They are written by
+ * import_apply_counts (migrations/0005) rather than ledger_post, whose
+ * per-request JSON answer grows with every line (quadratic for a
+ * 100,000-row file), after every balance is locked in sku order, as
+ * ledger_post does, so an import and concurrent sales never deadlock.
+ *
+ * A background job counts as in flight on its thread, so shutdown waits for
+ * it (up to the shutdown timeout); a job cut off by a stop shows as failed
+ * later (migrations/0005: import_job_json).
+ */
+#include "server/api.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/page.h"
+#include "tenants/catalog.h"
+#include "tenants/holds.h"
+#include "tenants/imports.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Apply: [lock] + one step per chunk + [analyze] + [done] in one transaction. */
+#define MAX_CHUNKS        (OC_DB_MAX_STEPS - 3)
+#define PROGRESS_EVERY_MS 200
+#define PUBLISH_SLICE     2000
+
+/* --- statements ------------------------------------------------------------------------------- */
+
+OC_DB_STMT(job_insert, 8,
+           "WITH j AS (INSERT INTO import_jobs (tenant_id, id, type, dry_run, bytes, created_by, created_by_token,"
+           "   request_id) VALUES ($1, $2::uuid, $3, $4::bool, $5::bigint, $6::uuid, $7::uuid, $8) RETURNING *)"
+           " SELECT idem_result(202, import_job_json(j, true)::jsonb),"
+           "   audit_write($1, NULL, $6::uuid, $7::uuid, 'import.create', 'import', $2::text,"
+           "   jsonb_build_object('type', $3::text, 'dry_run', $4::bool, 'bytes', $5::bigint), $8)"
+           " FROM j");
+OC_DB_STMT(job_get, 2, "SELECT import_job_json(j, true) FROM import_jobs j WHERE j.tenant_id = $1 AND j.id = $2::uuid");
+OC_DB_STMT(jobs_list, 5,
+           "SELECT import_job_json(j, false) FROM import_jobs j WHERE j.tenant_id = $1"
+           "   AND ($2::text IS NULL OR j.type = $2)"
+           "   AND ($3::text IS NULL OR (j.created_at, j.id) < ($3::timestamptz, $4::uuid))"
+           " ORDER BY j.created_at DESC, j.id DESC LIMIT $5");
+OC_DB_STMT(job_checked, 4,
+           "UPDATE import_jobs SET rows_total = $4::int, rows_done = $3::int, updated_at = now()"
+           " WHERE tenant_id = $1 AND id = $2::uuid AND status = 'validating'");
+OC_DB_STMT(job_applying, 2,
+           "UPDATE import_jobs SET status = 'applying', rows_done = 0, updated_at = now()"
+           " WHERE tenant_id = $1 AND id = $2::uuid AND status = 'validating' RETURNING id");
+OC_DB_STMT(job_applied_rows, 3,
+           "UPDATE import_jobs SET rows_done = greatest(rows_done, $3::int), updated_at = now()"
+           " WHERE tenant_id = $1 AND id = $2::uuid AND status = 'applying'");
+OC_DB_STMT(job_analyze, 1, "SELECT import_analyze($1)");
+OC_DB_STMT(job_applied, 7, "SELECT import_job_applied($1, $2::uuid, $3::int, $4::jsonb, $5::uuid, $6::uuid, $7)");
+OC_DB_STMT(job_finish, 8,
+           "UPDATE import_jobs SET status = $3, rows_total = $4::int, rows_done = $5::int, errors = $6::jsonb,"
+           "   errors_total = $7::int, summary = $8::jsonb, finished_at = now(), updated_at = now()"
+           " WHERE tenant_id = $1 AND id = $2::uuid");
+
+/*
+ * Checks against the brand: (line, column, reason) of every bad row of a
+ * chunk.  Every look-up of the brand is a scalar subquery, a unique-index
+ * probe per row: a join here would be planned from statistics that a bulk
+ * import has just made stale (a brand of 50,000 SKUs estimated at one row),
+ * and such plans go quadratic.  The apply statements follow the same rule.
+ */
+OC_DB_STMT(check_skus, 3,
+           "SELECT u.line, 'code', 'a SKU with this code already exists in the brand'"
+           " FROM unnest($2::int[], $3::text[]) AS u(line, code)"
+           " WHERE (SELECT true FROM skus s WHERE s.tenant_id = $1 AND s.code = u.code) ORDER BY u.line");
+OC_DB_STMT(check_bundles, 4,
+           "WITH u AS MATERIALIZED (SELECT u.line, u.comp,"
+           "   (SELECT true FROM skus s WHERE s.tenant_id = $1 AND s.code = u.bundle) AS taken,"
+           "   (SELECT s.kind FROM skus s WHERE s.tenant_id = $1 AND s.code = u.comp) AS comp_kind"
+           "   FROM unnest($2::int[], $3::text[], $4::text[]) AS u(line, bundle, comp))"
+           " SELECT line, 'bundle_code', 'a SKU with this code already exists in the brand' FROM u WHERE taken"
+           " UNION ALL"
+           " SELECT line, 'component_code', CASE WHEN comp_kind IS NULL THEN format('no SKU %s in this brand', comp)"
+           "   ELSE format('%s is a bundle; a component is a simple SKU', comp) END"
+           "   FROM u WHERE comp IS NOT NULL AND comp_kind IS DISTINCT FROM 'simple'"
+           " ORDER BY 1, 2");
+OC_DB_STMT(check_counts, 3,
+           "WITH u AS MATERIALIZED (SELECT u.line, u.code,"
+           "   (SELECT s.kind FROM skus s WHERE s.tenant_id = $1 AND s.code = u.code) AS kind"
+           "   FROM unnest($2::int[], $3::text[]) AS u(line, code) WHERE u.code IS NOT NULL)"
+           " SELECT line, 'code', CASE WHEN kind IS NULL THEN format('no SKU %s in this brand', code)"
+           "   ELSE format('%s is a bundle: its stock is its components''; count those', code) END"
+           " FROM u WHERE kind IS DISTINCT FROM 'simple' ORDER BY line");
+
+/* Apply, one chunk per step. */
+OC_DB_STMT(apply_skus, 5,
+           "WITH k AS (INSERT INTO skus (tenant_id, code, title, barcode, archived_at)"
+           "   SELECT $1, u.code, coalesce(u.title, ''), u.barcode, CASE WHEN u.archived THEN now() END"
+           "   FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS u(code, title, barcode, archived)"
+           "   RETURNING tenant_id, id)"
+           " INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM k");
+/* A component that is not a simple SKU any more leaves component_id NULL: the insert fails, the import with it. */
+OC_DB_STMT(apply_bundles, 5,
+           "WITH u AS MATERIALIZED (SELECT u.bundle, u.title, u.qty,"
+           "   (SELECT c.id FROM skus c WHERE c.tenant_id = $1 AND c.code = u.comp AND c.kind = 'simple') AS comp_id"
+           "   FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(bundle, title, comp, qty)),"
+           " k AS (INSERT INTO skus (tenant_id, code, title, kind)"
+           "   SELECT DISTINCT ON (bundle) $1, bundle, coalesce(title, ''), 'bundle' FROM u ORDER BY bundle"
+           "   RETURNING tenant_id, id, code),"
+           " s AS (INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM k)"
+           " INSERT INTO bundle_components (tenant_id, bundle_id, component_id, qty)"
+           " SELECT $1, k.id, u.comp_id, u.qty FROM u JOIN k ON k.code = u.bundle");
+/* Every balance the counts touch, locked in sku order before any is written (as ledger_post does). */
+OC_DB_STMT(lock_counts, 2,
+           "SELECT count(*) FROM (SELECT 1 FROM stock st WHERE st.tenant_id = $1 AND st.sku_id = ANY (ARRAY("
+           "   SELECT (SELECT s.id FROM skus s WHERE s.tenant_id = $1 AND s.code = u.code)"
+           "   FROM unnest($2::text[]) AS u(code)))"
+           " ORDER BY st.sku_id FOR UPDATE) x");
+/* A count movement per row (migrations/0005); answers the new bases for the Redis cache. */
+OC_DB_STMT(apply_counts, 7,
+           "SELECT sku_id, version, base FROM import_apply_counts($1, $2::text[], $3::bigint[], $4, $5::uuid,"
+           " $6::uuid, $7)");
+
+/* --- the job ---------------------------------------------------------------------------------- */
+
+typedef struct job {
+    oc_work_t work; /* the work-pool item (accept, then prepare) */
+    oc_thread_t *th;
+    oc_req_t *req; /* until the 202 is sent, then NULL */
+    char id[37], tenant[37], user[37], token[37], request_id[65], reference[48];
+    oc_import_type_t type;
+    int dry_run;
+    char *data; /* the file, until prepared */
+    size_t len;
+    char hash[65]; /* Idempotency-Key binding, when a key was given */
+    int rc;        /* outcome of the last work-pool step */
+    oc_import_t imp;
+    size_t next;        /* next chunk to check */
+    uint32_t rows_done; /* rows checked, then rows applied */
+    /* apply progress: rows applied per the steps done, and what the database has */
+    uint32_t applied, applied_written;
+    int step_rows[OC_DB_MAX_STEPS];
+    oc_timer_t progress;
+    int progress_busy; /* a rows_done write is in flight */
+    int closing;       /* the job's outcome is recorded (or could not be): nothing else will start */
+    /* counts: new (sku, version, base) triples to publish to the Redis cache */
+    long long *bases;
+    size_t nbases, published;
+    oc_timer_t publish;
+} job_t;
+
+static void job_free(void *p)
+{
+    job_t *j = p;
+    if (j == NULL)
+        return;
+    oc_import_free(&j->imp);
+    free(j->data);
+    free(j->bases);
+    free(j);
+}
+
+/* Marks the job's outcome recorded; frees it once nothing of it is in flight any more. */
+static void job_close(job_t *j)
+{
+    j->closing = 1;
+    if (j->progress_busy || oc_timer_armed(&j->publish))
+        return;
+    j->th->inflight--;
+    job_free(j);
+}
+
+static void set_ids(oc_db_tx_t *tx, int i, const job_t *j)
+{
+    tx->steps[i].params[0] = j->tenant;
+    tx->steps[i].params[1] = j->id;
+}
+
+static void finish(job_t *j, const char *status);
+
+/* Ends the job as failed with one reason (no line: the whole import). */
+static void fail(job_t *j, const char *reason)
+{
+    oc_import_errors_free(&j->imp.errors);
+    oc_import_error_add(&j->imp.errors, 0, NULL, "%s", reason);
+    finish(j, "failed");
+}
+
+static const char *db_reason(job_t *j, const oc_db_result_t *res, const char *phase)
+{
+    oc_log_fields(OC_LOG_WARN, "import failed",
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "tenant", j->tenant, "import", j->id, "phase", phase,
+                            "sqlstate", res->sqlstate, "error", res->err ? res->err : "", "request_id", j->request_id));
+    if (strcmp(res->sqlstate, "23505") == 0)
+        return "a SKU in the file was created in the brand while the import ran; nothing was applied (import the "
+               "file again to see which)";
+    if (res->code == OC_ETIMEDOUT)
+        return "the import took longer than its time limit; nothing was applied";
+    if (res->code == OC_EUNAVAIL || res->code == OC_EBUSY)
+        return "the database was unavailable; nothing was applied";
+    if (res->code == OC_ECONFLICT)
+        return "the import conflicted with other changes to the brand; nothing was applied (try it again)";
+    return "the database refused the import; nothing was applied";
+}
+
+/* --- finish ------------------------------------------------------------------------------------- */
+
+static void on_finished(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_ERROR, "import could not be recorded",
+                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", j->tenant, "import", j->id, "sqlstate", res->sqlstate,
+                                "request_id", j->request_id));
+    job_close(j);
+}
+
+/* Records the outcome of a job that applied nothing: a dry run, bad rows, or a failure. */
+static void finish(job_t *j, const char *status)
+{
+    oc_import_errors_sort(&j->imp.errors);
+    char total[16], done[16], nerr[16];
+    snprintf(total, sizeof(total), "%u", j->imp.rows_total);
+    snprintf(done, sizeof(done), "%u", j->rows_done);
+    snprintf(nerr, sizeof(nerr), "%zu", j->imp.errors.total);
+    json_t *errs = oc_import_errors_json(&j->imp.errors);
+    char *errors = json_dumps(errs, JSON_COMPACT);
+    char *summary = j->imp.summary != NULL ? json_dumps(j->imp.summary, JSON_COMPACT) : NULL;
+    json_decref(errs);
+    oc_db_tx_t tx = {.tenant = j->tenant, .nsteps = 1};
+    tx.steps[0].stmt = &job_finish;
+    set_ids(&tx, 0, j);
+    tx.steps[0].params[2] = status;
+    tx.steps[0].params[3] = total;
+    tx.steps[0].params[4] = done;
+    tx.steps[0].params[5] = errors != NULL ? errors : "[]";
+    tx.steps[0].params[6] = nerr;
+    tx.steps[0].params[7] = summary != NULL ? summary : "{}";
+    int rc = oc_db_run(j->th->db, &tx, on_finished, j);
+    free(errors);
+    free(summary);
+    if (rc != 0) {
+        oc_log_fields(OC_LOG_ERROR, "import could not be recorded",
+                      json_pack("{s:s, s:s, s:s}", "tenant", j->tenant, "import", j->id, "detail", oc_strerror(rc)));
+        job_close(j);
+    }
+}
+
+/* --- apply -------------------------------------------------------------------------------------- */
+
+static void on_progress_written(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    j->progress_busy = 0;
+    if (j->closing)
+        job_close(j);
+}
+
+/* Every PROGRESS_EVERY_MS while applying: writes rows_done when steps have completed since the last write. */
+static void on_progress_timer(oc_timer_t *t)
+{
+    job_t *j = t->data;
+    oc_timer_start(j->th->loop, &j->progress, PROGRESS_EVERY_MS);
+    if (j->progress_busy || j->applied == j->applied_written)
+        return;
+    char done[16];
+    snprintf(done, sizeof(done), "%u", j->applied);
+    oc_db_tx_t tx = {.tenant = j->tenant, .nsteps = 1};
+    tx.steps[0].stmt = &job_applied_rows;
+    set_ids(&tx, 0, j);
+    tx.steps[0].params[2] = done;
+    if (oc_db_run(j->th->db, &tx, on_progress_written, j) == 0) {
+        j->progress_busy = 1;
+        j->applied_written = j->applied;
+    }
+}
+
+static void on_apply_step(void *arg, int step)
+{
+    job_t *j = arg;
+    j->applied += (uint32_t)j->step_rows[step];
+}
+
+/* Publishes a slice of the new bases; the rest a loop turn later.  Closes the job after the last. */
+static void publish(job_t *j)
+{
+    size_t end = j->published + PUBLISH_SLICE < j->nbases ? j->published + PUBLISH_SLICE : j->nbases;
+    for (; j->published < end; j->published++) {
+        const long long *b = &j->bases[3 * j->published];
+        oc_holds_set_base(j->th, j->tenant, b[0], b[1], b[2]);
+    }
+    if (j->published < j->nbases)
+        oc_timer_start(j->th->loop, &j->publish, 0);
+    else
+        job_close(j);
+}
+
+static void on_publish_timer(oc_timer_t *t)
+{
+    publish(t->data);
+}
+
+static void on_applied(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    oc_timer_stop(j->th->loop, &j->progress);
+    if (res->err != NULL) {
+        fail(j, db_reason(j, res, "apply"));
+        return;
+    }
+    if (j->type != OC_IMPORT_COUNTS) {
+        oc_catalog_invalidate();
+        job_close(j);
+        return;
+    }
+    /* Counts changed balances: tell the Redis hold gate, a slice per loop turn, the first one now.  Until
+     * then the gate works from the old quantity, as after any write it has not heard of yet (tenants/holds.h). */
+    size_t n = 0;
+    for (int i = 0; i < res->nresults; i++)
+        if (res->results[i] != NULL && PQnfields(res->results[i]) == 3)
+            n += (size_t)PQntuples(res->results[i]);
+    if (n > 0 && oc_redis_ready(j->th->redis) && (j->bases = malloc(n * 3 * sizeof(long long))) != NULL) {
+        for (int i = 0; i < res->nresults; i++) {
+            const PGresult *pr = res->results[i];
+            if (pr == NULL || PQnfields(pr) != 3)
+                continue;
+            for (int row = 0; row < PQntuples(pr); row++, j->nbases++)
+                for (int col = 0; col < 3; col++)
+                    j->bases[3 * j->nbases + (size_t)col] = oc_db_get_ll(pr, row, col, 0);
+        }
+    }
+    if (j->nbases > 0)
+        publish(j);
+    else
+        job_close(j);
+}
+
+static void apply(job_t *j)
+{
+    const oc_import_t *imp = &j->imp;
+    char total[16];
+    snprintf(total, sizeof(total), "%u", imp->rows_total);
+    char *summary = json_dumps(imp->summary, JSON_COMPACT);
+    oc_db_tx_t tx = {.tenant = j->tenant, .timeout_ms = oc_config.import_timeout_ms, .on_step = on_apply_step};
+    int i;
+    if (j->type == OC_IMPORT_COUNTS) {
+        i = tx.nsteps++;
+        tx.steps[i].stmt = &lock_counts;
+        tx.steps[i].params[0] = j->tenant;
+        tx.steps[i].params[1] = imp->all_codes;
+    }
+    for (size_t c = 0; c < imp->nchunks; c++) {
+        char *const *p = imp->chunks[c].params;
+        i = tx.nsteps++;
+        j->step_rows[i] = (int)imp->chunks[c].nrows;
+        tx.steps[i].params[0] = j->tenant;
+        /* The chunk's parameters after its lines (see tenants/imports.h). */
+        if (j->type == OC_IMPORT_SKUS) {
+            tx.steps[i].stmt = &apply_skus;
+            memcpy(&tx.steps[i].params[1], &p[1], 4 * sizeof(char *));
+        } else if (j->type == OC_IMPORT_BUNDLES) {
+            tx.steps[i].stmt = &apply_bundles;
+            memcpy(&tx.steps[i].params[1], &p[1], 4 * sizeof(char *));
+        } else {
+            tx.steps[i].stmt = &apply_counts;
+            const char *q[] = {
+                p[1], p[2], j->reference, j->user[0] ? j->user : NULL, j->token[0] ? j->token : NULL, j->request_id};
+            memcpy(&tx.steps[i].params[1], q, sizeof(q));
+        }
+    }
+    i = tx.nsteps++;
+    tx.steps[i].stmt = &job_analyze;
+    tx.steps[i].params[0] = oc_import_type_name(j->type);
+    i = tx.nsteps++;
+    tx.steps[i].stmt = &job_applied;
+    const char *p[] = {j->tenant,
+                       j->id,
+                       total,
+                       summary != NULL ? summary : "{}",
+                       j->user[0] ? j->user : NULL,
+                       j->token[0] ? j->token : NULL,
+                       j->request_id};
+    memcpy(tx.steps[i].params, p, sizeof(p));
+    int rc = oc_db_run(j->th->db, &tx, on_applied, j);
+    free(summary);
+    if (rc != 0) {
+        fail(j, "the database was unavailable; nothing was applied");
+        return;
+    }
+    /* The chunks' literals were copied with the transaction: free them now, not after it. */
+    for (size_t c = 0; c < j->imp.nchunks; c++)
+        for (int k = 0; k < OC_IMPORT_CHUNK_PARAMS; k++) {
+            free(j->imp.chunks[c].params[k]);
+            j->imp.chunks[c].params[k] = NULL;
+        }
+    oc_timer_init(&j->progress, on_progress_timer, j);
+    oc_timer_start(j->th->loop, &j->progress, PROGRESS_EVERY_MS);
+}
+
+static void on_applying(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL) {
+        fail(j, db_reason(j, res, "apply"));
+        return;
+    }
+    if (PQntuples(res->results[0]) != 1) {
+        fail(j, "the import was interrupted; nothing was applied");
+        return;
+    }
+    apply(j);
+}
+
+/* --- check -------------------------------------------------------------------------------------- */
+
+static void check_next(job_t *j);
+
+static void on_checked(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL) {
+        fail(j, db_reason(j, res, "check"));
+        return;
+    }
+    const PGresult *bad = res->results[0];
+    for (int row = 0; row < PQntuples(bad); row++) {
+        if (oc_import_error_add(&j->imp.errors, (uint32_t)oc_db_get_ll(bad, row, 0, 0), oc_db_get(bad, row, 1), "%s",
+                                oc_db_get(bad, row, 2) ? oc_db_get(bad, row, 2) : "") != 0) {
+            fail(j, "out of memory while checking the rows; nothing was applied");
+            return;
+        }
+    }
+    j->rows_done += j->imp.chunks[j->next].nrows;
+    j->next++;
+    check_next(j);
+}
+
+/* Checks the next chunk against the brand, or decides what comes after the checks. */
+static void check_next(job_t *j)
+{
+    const oc_import_t *imp = &j->imp;
+    if (j->next >= imp->nchunks) {
+        j->rows_done = imp->rows_total;
+        if (imp->errors.total > 0) {
+            finish(j, "failed");
+        } else if (j->dry_run || imp->nchunks == 0) {
+            finish(j, "done");
+        } else {
+            oc_db_tx_t tx = {.tenant = j->tenant, .nsteps = 1};
+            tx.steps[0].stmt = &job_applying;
+            set_ids(&tx, 0, j);
+            if (oc_db_run(j->th->db, &tx, on_applying, j) != 0)
+                fail(j, "the database was unavailable; nothing was applied");
+        }
+        return;
+    }
+    char *const *p = imp->chunks[j->next].params;
+    char done[16], total[16];
+    snprintf(done, sizeof(done), "%u", j->rows_done + imp->chunks[j->next].nrows);
+    snprintf(total, sizeof(total), "%u", imp->rows_total);
+    oc_db_tx_t tx = {.tenant = j->tenant, .nsteps = 2};
+    tx.steps[0].params[0] = j->tenant;
+    tx.steps[0].params[1] = p[0]; /* lines */
+    tx.steps[0].params[2] = p[1]; /* codes; bundles: bundle codes */
+    switch (j->type) {
+    case OC_IMPORT_SKUS: tx.steps[0].stmt = &check_skus; break;
+    case OC_IMPORT_BUNDLES:
+        tx.steps[0].stmt = &check_bundles;
+        tx.steps[0].params[3] = p[3]; /* component codes */
+        break;
+    case OC_IMPORT_COUNTS: tx.steps[0].stmt = &check_counts; break;
+    }
+    tx.steps[1].stmt = &job_checked;
+    set_ids(&tx, 1, j);
+    tx.steps[1].params[2] = done;
+    tx.steps[1].params[3] = total;
+    if (oc_db_run(j->th->db, &tx, on_checked, j) != 0)
+        fail(j, "the database was unavailable while the rows were checked; nothing was applied");
+}
+
+/* --- prepare (work pool) ------------------------------------------------------------------------- */
+
+static void prepare_run(oc_work_t *w)
+{
+    job_t *j = (job_t *)w;
+    j->rc = oc_import_prepare(&j->imp, j->type, j->data, j->len, MAX_CHUNKS);
+    free(j->data);
+    j->data = NULL;
+}
+
+static void prepare_done(oc_work_t *w)
+{
+    job_t *j = (job_t *)w;
+    if (j->rc != 0) {
+        fail(j, j->rc == OC_ENOMEM ? "the server ran out of memory reading the file; nothing was applied"
+                                   : "the file is too large to read");
+        return;
+    }
+    check_next(j);
+}
+
+/* --- accept and create -------------------------------------------------------------------------- */
+
+static void on_created(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    oc_req_t *r = j->req;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res); /* also answers idempotent replays; the job goes with the request */
+        return;
+    }
+    json_t *body = oc_db_json(res->results[res->nresults - 1], 0, 0);
+    if (body == NULL) {
+        oc_respond_error(r, 500, "internal", "internal error", NULL);
+        return;
+    }
+    /* From here the job lives on its own: detach it from the request, count it in flight. */
+    r->state = NULL;
+    r->state_free = NULL;
+    j->req = NULL;
+    j->th->inflight++;
+    char location[160];
+    snprintf(location, sizeof(location), "/api/v1/brands/%s/imports/%s", j->tenant, j->id);
+    oc_resp_header(r, "location", location);
+    oc_respond_json(r, 202, body);
+    j->work.run = prepare_run;
+    j->work.done = prepare_done;
+    oc_work_submit(oc_server_workpool, &j->th->work, &j->work);
+}
+
+static void accept_run(oc_work_t *w)
+{
+    job_t *j = (job_t *)w;
+    oc_req_t *r = j->req;
+    j->rc = (j->data = malloc(r->raw.len)) != NULL ? 0 : OC_ENOMEM;
+    if (j->rc == 0)
+        memcpy(j->data, r->raw.base, r->raw.len);
+    j->len = r->raw.len;
+    if (r->idem_key != NULL)
+        oc_api_request_hash(r, j->hash);
+}
+
+static void accept_done(oc_work_t *w)
+{
+    job_t *j = (job_t *)w;
+    oc_req_t *r = j->req;
+    if (j->rc != 0) {
+        oc_respond_unavailable(r, "memory for the file");
+        return;
+    }
+    char bytes[24];
+    snprintf(bytes, sizeof(bytes), "%zu", j->len);
+    oc_db_tx_t tx = {.tenant = j->tenant};
+    if (oc_api_idem_step_hashed(r, &tx, j->hash) != 0)
+        return;
+    int i = tx.nsteps++;
+    tx.steps[i].stmt = &job_insert;
+    const char *p[] = {j->tenant,
+                       j->id,
+                       oc_import_type_name(j->type),
+                       j->dry_run ? "true" : "false",
+                       bytes,
+                       j->user[0] ? j->user : NULL,
+                       j->token[0] ? j->token : NULL,
+                       j->request_id};
+    memcpy(tx.steps[i].params, p, sizeof(p));
+    if (oc_db_run(r->thread->db, &tx, on_created, j) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+void oc_api_import_create(oc_req_t *r)
+{
+    oc_import_type_t type;
+    const char *type_s = oc_req_query(r, "type"), *dry = oc_req_query(r, "dry_run");
+    if (oc_import_type_parse(type_s, &type) != 0) {
+        oc_respond_error(r, 422, "invalid", "type must be skus, bundles or counts", "type");
+        return;
+    }
+    if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+        oc_respond_error(r, 422, "invalid", "dry_run must be true or false", "dry_run");
+        return;
+    }
+    if (r->raw.len == 0) {
+        oc_respond_error(r, 422, "invalid", "the body is empty: send the CSV file, its first line naming the columns",
+                         NULL);
+        return;
+    }
+    if (r->idem_key != NULL && (strlen(r->idem_key) == 0 || strlen(r->idem_key) > 255)) {
+        oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
+        return;
+    }
+    job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        oc_respond_unavailable(r, "memory for the file");
+        return;
+    }
+    /* Until the 202 the job belongs to the request (freed with it on any error). */
+    r->state = j;
+    r->state_free = job_free;
+    j->req = r;
+    j->th = r->thread;
+    j->type = type;
+    j->dry_run = dry != NULL && strcmp(dry, "true") == 0;
+    oc_uuid_v4(j->id);
+    snprintf(j->tenant, sizeof(j->tenant), "%s", r->tenant);
+    snprintf(j->user, sizeof(j->user), "%s", r->auth.user_id);
+    if (r->auth.kind == OC_AUTH_TOKEN)
+        snprintf(j->token, sizeof(j->token), "%s", r->auth.credential_id);
+    snprintf(j->request_id, sizeof(j->request_id), "%s", r->request_id);
+    snprintf(j->reference, sizeof(j->reference), "import:%s", j->id);
+    oc_timer_init(&j->publish, on_publish_timer, j);
+    j->work.run = accept_run;
+    j->work.done = accept_done;
+    oc_work_submit(oc_server_workpool, &r->thread->work, &j->work);
+}
+
+/* --- read --------------------------------------------------------------------------------------- */
+
+static void on_job(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *v = oc_db_json(res->results[0], 0, 0);
+    if (v == NULL) {
+        oc_respond_error(r, 404, "not_found", "no such import", NULL);
+        return;
+    }
+    oc_respond_json(r, 200, v);
+}
+
+void oc_api_import_get(oc_req_t *r)
+{
+    const char *id = oc_req_param(r, "jid");
+    if (!oc_is_uuid(id, strlen(id))) {
+        oc_respond_error(r, 404, "not_found", "no such import", NULL);
+        return;
+    }
+    const char *p[] = {r->tenant, id};
+    if (oc_db_exec(r->thread->db, r->tenant, &job_get, p, on_job, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+static json_t *job_key(json_t *item)
+{
+    return json_pack("[s, s]", json_string_value(json_object_get(item, "created_at")),
+                     json_string_value(json_object_get(item, "id")));
+}
+
+static void on_jobs(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *items = oc_db_json_rows(res->results[0], 0), *item;
+    size_t i;
+    json_array_foreach(items, i, item) /* lists leave the errors to GET /imports/{jid} */
+        json_object_del(item, "errors");
+    oc_respond_json(r, 200, oc_page_result(r->state, items, job_key));
+}
+
+void oc_api_imports_list(oc_req_t *r)
+{
+    oc_page_t *pg = oc_req_alloc(r, sizeof(*pg));
+    memset(pg, 0, sizeof(*pg));
+    r->state = pg;
+    if (oc_page_parse(r, pg, 2) != 0)
+        return;
+    oc_import_type_t type;
+    const char *type_s = oc_req_query(r, "type");
+    if (type_s != NULL && oc_import_type_parse(type_s, &type) != 0) {
+        oc_respond_error(r, 422, "invalid", "type must be skus, bundles or counts", "type");
+        return;
+    }
+    const char *after_id = oc_page_after(pg, 1);
+    if (after_id != NULL && !oc_is_uuid(after_id, strlen(after_id))) {
+        oc_respond_error(r, 422, "invalid", "cursor is not one this endpoint gave", "cursor");
+        return;
+    }
+    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
+    tx.steps[0].stmt = &jobs_list;
+    const char *p[] = {r->tenant, type_s, oc_page_after(pg, 0), after_id, pg->limit_plus_one};
+    memcpy(tx.steps[0].params, p, sizeof(p));
+    if (oc_db_run(r->thread->db, &tx, on_jobs, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
