@@ -25,7 +25,7 @@ static void setenv_fake(const char *n, const char *v)
 int main(void)
 {
     oc_config_t c;
-    char buf[4096];
+    char buf[16384];
     FILE *err;
 
     /* Defaults are valid and loopback. */
