@@ -16,6 +16,8 @@ const TABS = [
   { key: 'stock', label: 'Stock', path: 'stock' },
   { key: 'holds', label: 'Holds', path: 'holds' },
   { key: 'oversells', label: 'Oversells', path: 'oversells' },
+  { key: 'channels', label: 'Channels', path: 'channels' },
+  { key: 'listings', label: 'Listings', path: 'listings' },
   { key: 'members', label: 'Members', path: 'members', manage: true },
   { key: 'tokens', label: 'API tokens', path: 'tokens', manage: true },
   { key: 'audit', label: 'Audit log', path: 'audit' },
