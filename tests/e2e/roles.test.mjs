@@ -33,6 +33,8 @@ after(async () => {
 });
 
 const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
+/** The tabs every role that reads a brand has (inventory and channels; writing them is per role). */
+const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Channels', 'Listings'];
 
 /** Opens an invitation link in a new browser and accepts it as a new account. */
 async function acceptAsNew(link, { name, password = PASSWORD }) {
@@ -143,7 +145,7 @@ test('the operator accepts, signs in, and sees its one brand read-only', async (
 
   const A = brands['Alpha Goods'].id;
   await go(page, stack.url, `/brands/${A}`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'Audit log'], 'no members, tokens or settings');
+  assert.deepEqual(await tabsOf(page), [...READ_TABS, 'Audit log'], 'no members, tokens or settings');
   assert.match(await mainText(page), /This role\s+Reads the brand and works on its inventory\./);
   await screenshot(page, 'operator-brand');
   await assertSound(op, 'operator brand overview');
@@ -177,7 +179,7 @@ test('the brand owner accepts and manages its brand\'s members, but no portfolio
   assert.doesNotMatch(nav, /Beta Wares|Administration/i);
 
   await go(page, stack.url, `/brands/${A}/members`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'Members', 'API tokens', 'Audit log', 'Settings']);
+  assert.deepEqual(await tabsOf(page), [...READ_TABS, 'Members', 'API tokens', 'Audit log', 'Settings']);
   // Own row and the admin's row cannot be changed here; the operator's can.
   assert.match(await row(page, 'Members', people.owner.email).innerText(), /Brand owner\s+you/);
   assert.equal(await row(page, 'Members', people.owner.email).locator('select').count(), 0);
@@ -280,7 +282,7 @@ test('portfolio invitations: an admin without a brand; an existing account adds 
   const rows = await tableRows(s.page, 'Brands');
   assert.deepEqual(rows.map((r) => r.slice(0, 2)), [['Alpha Goods', 'Brand owner'], ['Beta Wares', 'Viewer']]);
   await go(s.page, stack.url, `/brands/${brands['Beta Wares'].id}`);
-  assert.deepEqual(await tabsOf(s.page), ['Overview', 'Audit log'], 'a viewer in the second brand');
+  assert.deepEqual(await tabsOf(s.page), [...READ_TABS, 'Audit log'], 'a viewer in the second brand');
   assert.deepEqual(s.problems, []);
   await s.context.close();
 });

@@ -56,12 +56,17 @@ export function withQuery(path, query) {
 /**
  * Sends one request.  Options: body (JSON-encoded), query (object),
  * public (true for sign-in and invitation acceptance: a 401 there is an
- * answer for the form, not the end of a session).
+ * answer for the form, not the end of a session), idempotencyKey (sent as
+ * Idempotency-Key: the server answers a repeat with the stored response).
  * Resolves to the decoded JSON (null for 204); rejects with ApiError.
+ * An answer that is such a replay carries result[REPLAYED] === true.
  */
-export async function request(method, path, { body, query, public: isPublic = false } = {}) {
+export const REPLAYED = Symbol('replayed');
+
+export async function request(method, path, { body, query, public: isPublic = false, idempotencyKey = null } = {}) {
   const url = withQuery(path, query);
   const headers = { Accept: 'application/json' };
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -86,6 +91,7 @@ export async function request(method, path, { body, query, public: isPublic = fa
   }
   if (res.ok) {
     emit('available');
+    if (data && typeof data === 'object' && res.headers.get('Idempotent-Replayed') === 'true') data[REPLAYED] = true;
     return res.status === 204 ? null : data;
   }
   const retry = Number(res.headers.get('Retry-After'));
@@ -104,6 +110,7 @@ export async function request(method, path, { body, query, public: isPublic = fa
 export const api = {
   get: (path, query, opts = {}) => request('GET', path, { ...opts, query }),
   post: (path, body = {}, opts = {}) => request('POST', path, { ...opts, body }),
+  put: (path, body = {}, opts = {}) => request('PUT', path, { ...opts, body }),
   patch: (path, body = {}, opts = {}) => request('PATCH', path, { ...opts, body }),
   del: (path, opts = {}) => request('DELETE', path, opts),
 };

@@ -83,6 +83,21 @@ export const roleAtLeast = (role, min) => (ROLE_RANK[role] || 0) >= ROLE_RANK[mi
 /** Settings, members, invitations and tokens of a brand: brand owners and admins. */
 export const canManage = (role) => roleAtLeast(role, 'brand_owner');
 
+/** SKUs, stock, holds, oversells, listings and the brand's rules: operators and up ("inventory"). */
+export const canInventory = (role) => roleAtLeast(role, 'operator');
+
+/** Channel connections (create, change, test, delete): brand owners and admins ("channels"). */
+export const canChannels = (role) => roleAtLeast(role, 'brand_owner');
+
+/**
+ * The server's 403 for a role without a permission, as a value for
+ * errorPanel(): the same words the API uses, for write screens opened by
+ * address (their form would get exactly this answer).
+ */
+export function forbidden(role, perm) {
+  return { status: 403, message: `your role (${role || 'none'}) may not do this; it needs ${perm} permission` };
+}
+
 /** Roles this user may hand out inside a brand (never above its own). */
 export function grantableBrandRoles(role) {
   if (!canManage(role)) return [];

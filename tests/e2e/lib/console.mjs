@@ -69,6 +69,15 @@ export async function assertSound(session, what = 'screen') {
   assert.doesNotMatch(text, /\b(null|undefined|NaN)\b|\[object Object\]/, `${what}: a raw value leaked into the page`);
 }
 
+/**
+ * The API's error answers since the last call, as "STATUS /path" (see
+ * browser.mjs), without the 401 of the session check before signing in; the
+ * list starts empty again, so each step can say exactly which it expected.
+ */
+export function takeApiErrors(session) {
+  return session.apiErrors.splice(0).filter((e) => e !== '401 /api/v1/me');
+}
+
 /** Saves a full-page screenshot when OC_SCREENSHOTS is set (for looking at the layout). */
 export async function screenshot(page, name) {
   if (!process.env.OC_SCREENSHOTS) return;
@@ -85,10 +94,14 @@ export async function confirm(page, label) {
   await dialog.waitFor({ state: 'detached' });
 }
 
-/** Fills and submits a form field by field: {label: value}; selects get their option label. */
+/**
+ * Fills a form field by field: {label: value}; selects get their option
+ * label.  Only visible controls count (forms hide the fields of other
+ * choices, such as another channel's credentials).
+ */
 export async function fillForm(scope, values) {
   for (const [label, value] of Object.entries(values)) {
-    const control = scope.getByLabel(label, { exact: true });
+    const control = scope.getByLabel(label, { exact: true }).filter({ visible: true });
     if (await control.evaluate((el) => el.tagName === 'SELECT')) await control.selectOption({ label: value });
     else await control.fill(value);
   }

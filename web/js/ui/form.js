@@ -4,6 +4,13 @@
 // calls onSubmit(values) and, when that throws an ApiError, shows the message
 // under the input named by error.field (or above the buttons when the error
 // names no field of this form), marks it aria-invalid and focuses it.
+//
+// Field names may be the server's field paths ("rules.buffer",
+// "settings.shop") so its errors find them; `aliases` maps other server
+// names onto fields.  A spec {section, description} starts a <fieldset>
+// holding the fields after it.  A spec {type: 'custom', widget} embeds a
+// composite control (lines.js): errors for "name[i].x" go to widget.setError.
+// A submission in progress ignores further submits (double clicks).
 import { h, uid, sentence } from './dom.js';
 
 function buildControl(spec, id, describedBy) {
@@ -17,6 +24,11 @@ function buildControl(spec, id, describedBy) {
   if (spec.type === 'checkbox') {
     return h('input', { ...common, type: 'checkbox', checked: !!spec.value });
   }
+  if (spec.type === 'textarea') {
+    const ta = h('textarea', { ...common, rows: spec.rows || 3, maxlength: spec.maxlength, placeholder: spec.placeholder, required: spec.required });
+    if (spec.value !== undefined && spec.value !== null) ta.value = spec.value;
+    return ta;
+  }
   const input = h('input', {
     ...common,
     type: spec.type || 'text',
@@ -25,22 +37,59 @@ function buildControl(spec, id, describedBy) {
     minlength: spec.minlength,
     maxlength: spec.maxlength,
     placeholder: spec.placeholder,
-    spellcheck: spec.type === 'email' || spec.type === 'password' ? 'false' : null,
+    min: spec.min,
+    max: spec.max,
+    step: spec.step,
+    inputmode: spec.inputmode,
+    spellcheck: spec.type === 'email' || spec.type === 'password' || spec.type === 'url' || spec.mono ? 'false' : null,
   });
   if (spec.value !== undefined && spec.value !== null) input.value = spec.value;
   if (spec.list) input.setAttribute('list', `${id}-list`);
   return input;
 }
 
-export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', secondary = null, label = null }) {
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A server message shown under its field loses the field path it starts
+ * with ("settings.shop: the shop domain" → "the shop domain";
+ * "credentials.client_secret is required" → "Client secret is required").
+ */
+function underField(message, field, label) {
+  const m = String(message || '');
+  if (!field) return m;
+  const f = escapeRe(field);
+  return m.replace(new RegExp(`^${f}:\\s*`), '').replace(new RegExp(`^${f} is required`), `${label} is required`);
+}
+
+export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', secondary = null, label = null, aliases = {} }) {
   const formId = uid('form');
   const formError = h('div', { class: 'form-error', role: 'alert', hidden: true });
   const controls = new Map();
+  const widgets = new Map();
+  const sections = new Map();
   const submit = h('button', { type: 'submit', class: 'button button-primary', text: submitLabel });
   const el = h('form', { class: ['form', `form-${layout}`], id: formId, novalidate: true, 'aria-label': label });
+  let container = el;
+  let section = null;
+  let busy = false;
 
   for (const spec of fields) {
-    const id = `${formId}-${spec.name}`;
+    if (spec.section) {
+      section = h('fieldset', { class: ['fieldset', spec.class] },
+        h('legend', { text: spec.section }),
+        spec.description ? h('p', { class: 'field-hint', text: spec.description }) : null);
+      sections.set(spec.name || spec.section, section);
+      el.append(section);
+      container = section;
+      continue;
+    }
+    if (spec.type === 'custom') {
+      widgets.set(spec.name, { spec, widget: spec.widget, section });
+      container.append(spec.widget.el);
+      continue;
+    }
+    const id = `${formId}-${spec.name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
     const hintId = spec.hint || spec.hintFor ? `${id}-hint` : null;
     const errId = `${id}-error`;
     const control = buildControl(spec, id, hintId);
@@ -60,18 +109,29 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
     } else {
       const list = spec.list ? h('datalist', { id: `${id}-list` }, spec.list.map((v) => h('option', { value: v }))) : null;
       wrap = h('div', { class: ['field', spec.class] },
-        h('label', { for: id, class: 'label' }, spec.label, spec.required ? null : h('span', { class: 'optional', text: ' (optional)' })),
+        h('label', { for: id, class: 'label' }, spec.label, spec.required || spec.optional === false ? null : h('span', { class: 'optional', text: ' (optional)' })),
         control, list, hint, error);
     }
-    controls.set(spec.name, { spec, control, error, wrap, hintId, errId });
-    el.append(wrap);
+    controls.set(spec.name, { spec, control, error, wrap, hintId, errId, section });
+    container.append(wrap);
   }
   el.append(formError, h('div', { class: 'form-actions' }, submit, secondary));
+
+  const shown = (c) => !c.wrap.hidden && !(c.section && c.section.hidden);
+  const widgetShown = (w) => !w.widget.el.hidden && !(w.section && w.section.hidden);
+  const widgetFor = (name) => {
+    for (const [wname, w] of widgets) {
+      if (!widgetShown(w)) continue;
+      if (name === wname || name.startsWith(`${wname}[`) || name.startsWith(`${wname}.`)) return w;
+    }
+    return null;
+  };
 
   const form = {
     el,
     submit,
     control: (name) => controls.get(name)?.control,
+    section: (name) => sections.get(name),
     /** Sets a value as if the user chose it (dependent hints and fields follow). */
     set(name, value) {
       const c = controls.get(name).control;
@@ -83,9 +143,12 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
     values() {
       const v = {};
       for (const [name, c] of controls) {
-        if (c.wrap.hidden) continue;
+        if (!shown(c)) continue;
         if (c.spec.type === 'checkbox') v[name] = c.control.checked;
         else v[name] = c.spec.trim === false ? c.control.value : c.control.value.trim();
+      }
+      for (const [name, w] of widgets) {
+        if (widgetShown(w)) v[name] = w.widget.value();
       }
       return v;
     },
@@ -99,43 +162,59 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
         c.control.setAttribute('aria-describedby', c.hintId || '');
         if (!c.hintId) c.control.removeAttribute('aria-describedby');
       }
+      for (const w of widgets.values()) w.widget.clearErrors();
     },
     /** Puts a message under a field (or at the form level when name is null or unknown). */
     setError(name, message) {
-      const c = name ? controls.get(name) : null;
-      if (c && !c.wrap.hidden) {
-        c.error.textContent = sentence(message);
+      const target = name && (controls.has(name) ? name : aliases[name]);
+      const c = target ? controls.get(target) : null;
+      if (c && shown(c)) {
+        c.error.textContent = sentence(underField(message, name, c.spec.label));
         c.error.hidden = false;
         c.control.setAttribute('aria-invalid', 'true');
         c.control.setAttribute('aria-describedby', [c.hintId, c.errId].filter(Boolean).join(' '));
         c.control.focus();
-      } else {
-        formError.textContent = sentence(message);
-        formError.hidden = false;
+        return;
       }
+      const w = name ? widgetFor(target || name) : null;
+      if (w && w.widget.setError(target || name, sentence(message))) return;
+      formError.textContent = sentence(message);
+      formError.hidden = false;
     },
     showError(err) {
       if (err && err.handled && err.status === 401) return; // the session is over; the app takes over
       form.setError(err && err.field, err && err.message ? err.message : String(err));
     },
-    setBusy(busy) {
-      submit.disabled = busy;
-      el.setAttribute('aria-busy', busy ? 'true' : 'false');
+    setBusy(on) {
+      busy = on;
+      submit.disabled = on;
+      el.setAttribute('aria-busy', on ? 'true' : 'false');
     },
+    get busy() { return busy; },
     reset() {
       el.reset();
+      for (const w of widgets.values()) if (w.widget.reset) w.widget.reset();
       form.clearErrors();
     },
   };
 
   el.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (busy) return; // a second click while the first submission is on its way
     form.clearErrors();
     // Required fields are checked here so the message sits with the field, like the server's.
     for (const [name, c] of controls) {
-      if (c.wrap.hidden || !c.spec.required || c.spec.type === 'checkbox') continue;
+      if (!shown(c) || !c.spec.required || c.spec.type === 'checkbox') continue;
       if (!c.control.value.trim()) {
         form.setError(name, `${c.spec.label} is required`);
+        return;
+      }
+    }
+    for (const [name, w] of widgets) {
+      if (!widgetShown(w)) continue;
+      const problem = w.widget.validate ? w.widget.validate() : null;
+      if (problem) {
+        form.setError(problem.field || name, problem.message);
         return;
       }
     }

@@ -30,6 +30,12 @@ const STATUS_KINDS = {
   expired: 'muted',
   archived: 'muted',
   disabled: 'danger',
+  paused: 'warn',
+  error: 'danger',
+  open: 'danger',
+  resolved: 'ok',
+  confirmed: 'ok',
+  released: 'muted',
 };
 
 export function statusBadge(status, label = status) {
@@ -62,4 +68,35 @@ export function duration(seconds) {
   const m = Math.round(s / 60);
   if (m < 90) return plural(m, 'minute');
   return plural(Math.round(m / 60), 'hour');
+}
+
+const numberFormat = new Intl.NumberFormat();
+
+/** A quantity for display: grouped digits, '—' when there is none. */
+export function qty(n, empty = '—') {
+  if (n === null || n === undefined || n === '') return empty;
+  const v = Number(n);
+  return Number.isFinite(v) ? numberFormat.format(v) : String(n);
+}
+
+/** A signed change: "+5", "−2", "0". */
+export function delta(n) {
+  const v = Number(n) || 0;
+  if (v > 0) return `+${numberFormat.format(v)}`;
+  if (v < 0) return `−${numberFormat.format(-v)}`;
+  return '0';
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/** "in 4 minutes", "2 hours ago" for an instant, relative to now. */
+export function fromNow(iso, now = Date.now()) {
+  const d = new Date(iso).getTime();
+  if (!Number.isFinite(d)) return '';
+  const s = Math.round((d - now) / 1000);
+  const a = Math.abs(s);
+  if (a < 60) return relative.format(s, 'second');
+  if (a < 3600) return relative.format(Math.round(s / 60), 'minute');
+  if (a < 86400) return relative.format(Math.round(s / 3600), 'hour');
+  return relative.format(Math.round(s / 86400), 'day');
 }

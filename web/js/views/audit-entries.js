@@ -14,10 +14,34 @@ export const ACTIONS = {
   'token.create': 'API token created',
   'token.revoke': 'API token revoked',
   'user.disable': 'User disabled',
+  'sku.create': 'SKU created',
+  'sku.update': 'SKU updated',
+  'bundle.create': 'Bundle created',
+  'bundle.update': 'Bundle components changed',
+  'movement.receipt': 'Receipt recorded',
+  'movement.sale': 'Sale recorded',
+  'movement.ship': 'Shipment recorded',
+  'movement.cancel': 'Cancellation recorded',
+  'movement.return': 'Return recorded',
+  'movement.adjust': 'Adjustment recorded',
+  'movement.count': 'Count recorded',
+  'hold.create': 'Units held',
+  'hold.release': 'Hold released',
+  'oversell.resolve': 'Oversell resolved',
+  'connection.create': 'Channel connected',
+  'connection.update': 'Connection changed',
+  'connection.credentials': 'Credentials replaced',
+  'connection.delete': 'Connection deleted',
+  'connection.automap': 'SKUs auto-mapped',
+  'rules.update': 'Brand rules changed',
+  'listing.create': 'SKU mapped to a listing',
+  'listing.update': 'Listing changed',
+  'listing.delete': 'Listing deleted',
 };
 
 /** Action prefixes offered by the filter. */
-export const ACTION_PREFIXES = ['brand.', 'member.', 'invitation.', 'token.', 'user.', ...Object.keys(ACTIONS)];
+export const ACTION_PREFIXES = ['brand.', 'member.', 'invitation.', 'token.', 'user.', 'sku.', 'bundle.', 'movement.', 'hold.',
+  'oversell.', 'connection.', 'rules.', 'listing.', ...Object.keys(ACTIONS)];
 
 function personLabel(people, id) {
   const p = people.get(id);
@@ -42,6 +66,8 @@ function objectName(e, people, brands) {
   if (e.object_type === 'brand') return brands.get(e.object_id) ? { name: brands.get(e.object_id) } : { name: s.name || null, key: 'name' };
   if (e.object_type === 'token') return { name: s.name || null, key: 'name' };
   if (e.object_type === 'invitation') return { name: s.email || null, key: 'email' };
+  if (e.object_type === 'sku') return { name: e.object_id, key: 'code' };
+  if (e.object_type === 'connection' && s.name) return { name: s.name, key: 'name' };
   return { name: null };
 }
 
@@ -63,9 +89,32 @@ function objectCell(e, people, brands) {
 function valueText(key, v, brands) {
   if (v === null || v === undefined) return 'none';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (key === 'role' || key === 'before' || key === 'after') return roleLabel(v);
+  if ((key === 'role' || key === 'before' || key === 'after') && typeof v === 'string') return roleLabel(v);
   if (key === 'brand_id') return brands.get(v) || shortId(v);
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (Array.isArray(v)) {
+    // lines and components: "A1 × 2, B2 × 1"
+    if (v.every((x) => x && typeof x === 'object' && 'sku' in x)) return v.map((x) => `${x.sku} × ${x.qty}`).join(', ');
+    return v.map((x) => valueText('', x, brands)).join(', ');
+  }
+  if (typeof v === 'object') {
+    // credential fields: which are set, never values (the server records only names)
+    if (key === 'credential_fields') return Object.keys(v).join(', ') || 'none';
+    const parts = Object.entries(v).map(([k, x]) => `${k} ${valueText(k, x, brands)}`);
+    return parts.length ? parts.join(', ') : 'none';
+  }
+  return String(v);
+}
+
+/** Before/after objects (a SKU's title, a connection's rules): only what changed, "title: A → B". */
+function objectChange(before, after, brands) {
+  const keys = [...new Set([...Object.keys(before || {}), ...Object.keys(after || {})])];
+  const changed = keys.filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]));
+  if (changed.length === 0) return h('span', { class: 'muted', text: 'no change' });
+  return h('div', { class: 'cell-stack' }, changed.map((k) => h('span', { class: 'change' },
+    `${k}: `,
+    h('span', { class: 'change-before', text: valueText(k, (before || {})[k], brands) }),
+    h('span', { class: 'change-arrow', 'aria-label': 'changed to', text: ' → ' }),
+    h('span', { class: 'change-after', text: valueText(k, (after || {})[k], brands) }))));
 }
 
 /** The summary as text: "Viewer → Brand owner", or "name: X · archived: yes". */
@@ -73,6 +122,9 @@ export function summaryCell(e, brands = new Map(), omit = null) {
   const s = e.summary || {};
   const keys = Object.keys(s).filter((k) => k !== omit);
   if (keys.length === 0) return h('span', { class: 'muted', text: '—' });
+  if (('before' in s || 'after' in s) && (typeof s.before === 'object' || typeof s.after === 'object') && s.before !== null) {
+    return objectChange(s.before, s.after, brands);
+  }
   if ('before' in s || 'after' in s) {
     const rest = keys.filter((k) => k !== 'before' && k !== 'after');
     return h('div', { class: 'cell-stack' },

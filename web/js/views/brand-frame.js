@@ -1,6 +1,7 @@
 // brand-frame.js — what every brand screen shares: the brand's header with
-// the user's role in it, and the tabs that role may use.  Later screens
-// (SKUs, stock, channels, listings, sync, exceptions) add rows to TABS.
+// the user's role in it, and the tabs that role may use.  Screens of one
+// object (a SKU, a connection) and forms (a new SKU) sit under their tab and
+// add their own breadcrumbs.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
 import { roleBadge, statusBadge } from '../ui/format.js';
@@ -11,6 +12,12 @@ import { canManage } from '../session.js';
 /** Tabs in display order; `manage` ones need brand_owner or portfolio_admin. */
 const TABS = [
   { key: 'overview', label: 'Overview', path: '' },
+  { key: 'skus', label: 'SKUs', path: 'skus' },
+  { key: 'stock', label: 'Stock', path: 'stock' },
+  { key: 'holds', label: 'Holds', path: 'holds' },
+  { key: 'oversells', label: 'Oversells', path: 'oversells' },
+  { key: 'channels', label: 'Channels', path: 'channels' },
+  { key: 'listings', label: 'Listings', path: 'listings' },
   { key: 'members', label: 'Members', path: 'members', manage: true },
   { key: 'tokens', label: 'API tokens', path: 'tokens', manage: true },
   { key: 'audit', label: 'Audit log', path: 'audit' },
@@ -23,8 +30,9 @@ export const tabsFor = (role) => TABS.filter((t) => !t.manage || canManage(role)
  * Loads the brand and draws its header and tabs into ctx.root.
  * Resolves to {brand, body}: body is where the tab's content goes.
  * A brand the user cannot see answers 404, shown by the caller's error path.
+ * crumbs: [{label, href}] after the tab's own (a SKU under SKUs).
  */
-export async function brandFrame(ctx, active, title) {
+export async function brandFrame(ctx, active, title, { crumbs: extra = [] } = {}) {
   const brand = await api.get(`/api/v1/brands/${encodeURIComponent(ctx.params.bid)}`);
   ctx.setTitle(title, brand.name);
   const tabs = tabsFor(brand.your_role);
@@ -33,7 +41,9 @@ export async function brandFrame(ctx, active, title) {
   ctx.root.append(
     pageHeader({
       title: brand.name,
-      crumbs: [{ label: 'Brands', href: '#/' }, { label: brand.name, href: link('/brands', brand.id) }, current && current.key !== 'overview' ? { label: current.label } : null].filter(Boolean),
+      crumbs: [{ label: 'Brands', href: '#/' }, { label: brand.name, href: link('/brands', brand.id) },
+        current && current.key !== 'overview' ? { label: current.label, href: extra.length ? link('/brands', brand.id, current.path) : null } : null,
+        ...extra].filter(Boolean),
       meta: [roleBadge(brand.your_role), brand.archived ? statusBadge('archived') : null, h('span', { class: 'muted', text: brand.timezone })],
     }),
     h('nav', { class: 'tabs', 'aria-label': `${brand.name} sections` },

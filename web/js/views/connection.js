@@ -1,0 +1,234 @@
+// connection.js — #/brands/<id>/channels/<cid>: one channel connection.
+// Everyone who reads the brand sees its status, settings, rules and which
+// credential fields are set (never their values).  Brand owners and admins
+// test it (showing whatever the server answers, 501 included), pause and
+// resume it, change its name, address, settings and rules, replace its
+// credentials (an explicit action: the stored ones are never shown), and
+// delete it.  Operators and up auto-map SKUs onto it.
+import { api } from '../api.js';
+import { h, sentence } from '../ui/dom.js';
+import { createForm } from '../ui/form.js';
+import { confirmDialog } from '../ui/dialog.js';
+import { plural, qty, time } from '../ui/format.js';
+import { notify } from '../ui/notice.js';
+import { panel, busy } from '../ui/page.js';
+import { link } from '../router.js';
+import { canChannels, canInventory } from '../session.js';
+import { brandFrame } from './brand-frame.js';
+import { automapButton } from './automap.js';
+import { connectionStatus } from './channels.js';
+import {
+  KINDS, credentialFields, credentialsFromValues, credentialsSummary, kindLabel, modeName, settingFields,
+  settingsFromValues, settingsList, showKind,
+} from './channel-kinds.js';
+import { ruleFields, rulesFromValues, rulesText } from './rules.js';
+
+function details(pairs) {
+  return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
+}
+
+const ms = (v) => (v === null || v === undefined ? h('span', { class: 'muted', text: 'not measured yet' }) : `${qty(v)} ms`);
+
+function valueNode(v) {
+  if (v === null || v === undefined) return h('span', { class: 'muted', text: 'none' });
+  if (typeof v === 'object') return h('code', { class: 'break', text: JSON.stringify(v) });
+  return String(v);
+}
+
+/** What the server answered to "Test connection", whatever it was. */
+function testResult(outcome) {
+  if (outcome.ok) {
+    const entries = Object.entries(outcome.body || {});
+    return h('section', { class: 'report report-ok', role: 'status', 'aria-label': 'Test result' },
+      h('h3', {}, h('span', { class: 'badge badge-ok', text: 'Connected' }), ' The channel answered'),
+      entries.length ? h('dl', { class: 'details' }, entries.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, valueNode(v))])) : null);
+  }
+  const err = outcome.err;
+  const titles = {
+    501: ['Not available', 'badge-muted', 'Testing is not available in this build of the server.'],
+    409: ['Credentials', 'badge-danger', 'The stored credentials do not open; replace them.'],
+    502: ['Channel refused', 'badge-danger', 'The channel refused or failed.'],
+  };
+  const [badge, cls, lead] = titles[err.status] || ['Failed', 'badge-danger', 'The test did not complete.'];
+  return h('section', { class: ['report', err.status === 501 ? 'report-info' : 'report-error'], role: 'status', 'aria-label': 'Test result' },
+    h('h3', {}, h('span', { class: ['badge', cls], text: badge }), ` ${lead}`),
+    h('p', {}, `The server answered ${err.status || 'nothing'}: ${sentence(err.message)}`));
+}
+
+export async function render(ctx) {
+  const cid = ctx.params.cid;
+  const { brand, body } = await brandFrame(ctx, 'channels', 'Connection', { crumbs: [{ label: 'Connection' }] });
+  const base = `/api/v1/brands/${brand.id}/connections/${encodeURIComponent(cid)}`;
+  const conn = await api.get(base); // 404 for another brand's or an unknown connection
+  ctx.setTitle(conn.name, brand.name);
+  const crumb = ctx.root.querySelector('.crumbs li:last-child span');
+  if (crumb) crumb.textContent = conn.name;
+  const owner = canChannels(brand.your_role);
+  const operator = canInventory(brand.your_role);
+  const paused = conn.status === 'paused';
+
+  // --- summary and actions ------------------------------------------------------------
+  const testSlot = h('div', { class: 'result-slot' });
+  const mapSlot = h('div', { class: 'result-slot' });
+  const actions = [];
+  let del = null;
+  if (owner) {
+    const test = h('button', { type: 'button', class: 'button button-primary', text: 'Test connection' });
+    test.addEventListener('click', () => busy(test, async () => {
+      testSlot.replaceChildren(h('p', { class: 'muted', text: 'Asking the channel…' }));
+      let outcome;
+      try {
+        outcome = { ok: true, body: await api.post(`${base}/test`, {}) };
+      } catch (err) {
+        if (err.handled && err.status === 401) return;
+        outcome = { ok: false, err };
+      }
+      testSlot.replaceChildren(testResult(outcome));
+    }));
+    const pause = h('button', { type: 'button', class: 'button', text: paused ? 'Resume' : 'Pause' });
+    pause.addEventListener('click', () => busy(pause, async () => {
+      if (!paused) {
+        const ok = await confirmDialog({ title: `Pause ${conn.name}?`, message: 'onecount stops pushing quantities to this channel until you resume it. Orders are still recorded.', confirmLabel: 'Pause connection' });
+        if (!ok) return;
+      }
+      try {
+        await api.patch(base, { status: paused ? 'active' : 'paused' });
+      } catch (err) {
+        if (!err.handled) notify(err.message, { kind: 'error' });
+        return;
+      }
+      notify(paused ? `${conn.name} resumed` : `${conn.name} paused`);
+      ctx.rerender();
+    }));
+    del = h('button', { type: 'button', class: 'button button-danger', text: 'Delete' });
+    del.addEventListener('click', () => busy(del, async () => {
+      const ok = await confirmDialog({
+        title: `Delete ${conn.name}?`,
+        message: `It is removed with its sealed credentials and its ${plural(conn.listings, 'listing')}. The channel itself keeps its listings and stock; onecount just stops managing them. This cannot be undone.`,
+        confirmLabel: 'Delete connection',
+        danger: true,
+      });
+      if (!ok) return;
+      try {
+        await api.del(base);
+      } catch (err) {
+        if (!err.handled) notify(err.message, { kind: 'error' });
+        return;
+      }
+      notify(`${conn.name} deleted`);
+      ctx.navigate(link('/brands', brand.id, 'channels'));
+    }));
+    actions.push(test, pause);
+  }
+  if (operator) actions.push(automapButton(brand, conn, mapSlot, () => ctx.rerender()));
+  if (owner) actions.push(del);
+
+  body.append(panel({ title: conn.name, id: 'connection', actions: h('div', { class: 'button-row' }, actions) },
+    testSlot, mapSlot,
+    h('div', { class: 'grid-2 grid-plain' },
+      details([
+        ['Channel', kindLabel(conn.kind)],
+        ['Status', connectionStatus(conn)],
+        ['Base URL', h('code', { class: 'break', text: conn.base_url })],
+        ['Listings', h('span', {}, h('a', { href: `${link('/brands', brand.id, 'listings')}?connection=${conn.id}`, text: plural(conn.listings, 'listing') }),
+          conn.out_of_sync ? ` · ${qty(conn.out_of_sync)} waiting to be pushed` : '')],
+        ['Rules', rulesText(conn.rules)],
+        ['Push lag', ms(conn.push_lag_ms)],
+        ['Order lag', ms(conn.ingest_lag_ms)],
+        ['Connected', time(conn.created_at)],
+      ]),
+      h('div', {},
+        h('h3', { class: 'subheading', text: 'Settings' }), settingsList(conn.kind, conn.settings),
+        h('h3', { class: 'subheading', text: 'Credentials' }), credentialsSummary(conn.credentials),
+        conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
+
+  if (!owner) return;
+
+  // --- name, address, settings ------------------------------------------------------------
+  const kind = conn.kind;
+  const settingsAliases = {};
+  const edit = createForm({
+    label: 'Edit the connection',
+    submitLabel: 'Save changes',
+    aliases: settingsAliases,
+    fields: [
+      { name: 'name', label: 'Name', required: true, maxlength: 100, value: conn.name },
+      { name: 'base_url', label: 'Base URL', type: 'url', required: true, maxlength: 500, value: conn.base_url, mono: true },
+      ...(KINDS[kind] ? settingFields(kind, conn.settings || {}) : []),
+    ],
+    async onSubmit(v) {
+      const patch = {};
+      if (v.name !== conn.name) patch.name = v.name;
+      if (v.base_url !== conn.base_url) patch.base_url = v.base_url;
+      if (KINDS[kind]) {
+        const settings = settingsFromValues(kind, v);
+        if (JSON.stringify(settings) !== JSON.stringify(conn.settings || {})) patch.settings = settings;
+      }
+      if (Object.keys(patch).length === 0) {
+        notify('Nothing to save', { kind: 'info' });
+        return;
+      }
+      await api.patch(base, patch);
+      notify(`${v.name} saved`);
+      ctx.rerender();
+    },
+  });
+  if (KINDS[kind]) showKind(edit, settingsAliases, kind, { credentials: false });
+
+  // --- rules --------------------------------------------------------------------------------
+  const rules = createForm({
+    label: 'Rules of the connection',
+    layout: 'grid',
+    submitLabel: 'Save rules',
+    fields: ruleFields(conn.rules || {}),
+    async onSubmit(v) {
+      await api.patch(base, { rules: rulesFromValues(v) });
+      notify(`Rules of ${conn.name} saved; its listings are recomputed`);
+      ctx.rerender();
+    },
+  });
+
+  // --- credentials: replaced whole, on purpose --------------------------------------------------
+  const credAliases = {};
+  const creds = KINDS[kind] ? createForm({
+    label: 'Replace credentials',
+    submitLabel: 'Replace credentials',
+    aliases: credAliases,
+    fields: credentialFields(kind),
+    secondary: h('button', { type: 'button', class: 'button', text: 'Cancel', onclick: () => closeCreds() }),
+    async onSubmit(v) {
+      await api.patch(base, { credentials: credentialsFromValues(kind, v) });
+      creds.reset();
+      notify('Credentials replaced; the new ones are sealed and will not be shown');
+      ctx.rerender();
+    },
+  }) : null;
+  const credBox = h('div', { class: 'subpanel', hidden: true });
+  const replace = h('button', { type: 'button', class: 'button', text: 'Replace credentials…', 'aria-expanded': 'false' });
+  function closeCreds() {
+    creds.reset();
+    credBox.hidden = true;
+    replace.hidden = false;
+    replace.setAttribute('aria-expanded', 'false');
+    replace.focus();
+  }
+  if (creds) {
+    const sync = () => showKind(creds, credAliases, kind, { settings: false });
+    const mode = creds.control(modeName(kind));
+    if (mode) mode.addEventListener('change', sync);
+    sync();
+    credBox.append(h('p', { class: 'field-hint', text: 'The new credentials replace all stored ones: fields left empty are not kept. The stored values are never shown, here or anywhere.' }), creds.el);
+    replace.addEventListener('click', () => {
+      credBox.hidden = false;
+      replace.hidden = true;
+      replace.setAttribute('aria-expanded', 'true');
+      credBox.querySelector('input, select').focus();
+    });
+  }
+
+  body.append(
+    panel({ title: 'Rules', description: 'How much of what is available this channel may show. Empty fields: no such rule. Listings can override each rule.' }, rules.el),
+    panel({ title: 'Connection details' }, edit.el),
+    panel({ title: 'Credentials', description: 'Write-only. Which fields are set is all anyone can see.' },
+      credentialsSummary(conn.credentials), h('div', { class: 'form-actions spaced' }, replace), credBox));
+}
