@@ -491,6 +491,11 @@ DECLARE
 BEGIN
     FOR x IN SELECT value FROM jsonb_array_elements(p_results) LOOP
         st := x->>'status';
+        -- refused as stale, but the channel already shows the number we wanted (its own sale
+        -- took it there): nothing to push
+        IF st = 'stale' AND (x->>'current')::bigint = (x->>'qty')::bigint THEN
+            st := 'ok';
+        END IF;
         IF st IN ('ok', 'pending') THEN
             UPDATE listings SET pushed_qty = (x->>'qty')::bigint,
                    pushed_version = greatest(pushed_version, (x->>'version')::bigint), pushed_at = now(),

@@ -448,7 +448,7 @@ void oc_api_bundle_replace(oc_req_t *r)
 
 OC_DB_STMT(
     sku_history, 9,
-    "SELECT json_build_object('id', m.id::text, 'at', m.created_at, 'kind', m.kind, 'qty', m.qty,"
+    "SELECT json_build_object('id', m.id::text, 'at', m.created_at, 'sku', k.code, 'kind', m.kind, 'qty', m.qty,"
     " 'on_hand_delta', m.on_hand_delta, 'committed_delta', m.committed_delta,"
     " 'inspecting_delta', m.inspecting_delta, 'on_hand_after', m.on_hand_after,"
     " 'committed_after', m.committed_after, 'disposition', m.disposition, 'reason', m.reason,"

@@ -41,7 +41,11 @@ typedef struct {
     char id[37];
     json_t *secrets;
     json_t *fields;
-    int answer_step; /* which step's first row answers; 0 = the last */
+    int answer_step;      /* which step's first row answers; 0 = the last */
+    const char *fk_field; /* the field a foreign-key violation names; NULL = connection_id */
+    /* testing a connection */
+    oc_channel_conn_t *conn;
+    uint64_t started_ms;
 } ch_t;
 
 static void ch_free(void *p)
@@ -49,6 +53,7 @@ static void ch_free(void *p)
     ch_t *c = p;
     oc_vault_wipe_json(c->secrets);
     json_decref(c->fields);
+    oc_channels_conn_free(c->conn);
     free(c);
 }
 
@@ -74,7 +79,8 @@ static void on_one(void *arg, const oc_db_result_t *res)
             return;
         }
         if (strcmp(res->sqlstate, "23503") == 0) {
-            oc_respond_error(r, 422, "invalid", "the connection does not exist in this brand", "connection_id");
+            oc_respond_error(r, 422, "invalid", "the connection does not exist in this brand",
+                             st->fk_field != NULL ? st->fk_field : "connection_id");
             return;
         }
         oc_respond_db_error(r, res);
@@ -574,6 +580,7 @@ void oc_api_rules_put(oc_req_t *r)
     }
     ch_t *st = state(r);
     st->not_found = "no such connection";
+    st->fk_field = "last_units.connection_id";
     oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
     tx.steps[0].stmt = &rules_put;
     tx.steps[0].params[0] = r->tenant;
@@ -655,6 +662,15 @@ OC_DB_STMT(listing_insert, 8,
            "INSERT INTO listings (tenant_id, id, connection_id, sku_id, external_sku, item_ref, location_ref, rules)"
            " SELECT $1, $2::uuid, $3::uuid, k.id, coalesce($5, k.code), $6, $7, coalesce($8::jsonb, '{}')"
            " FROM skus k WHERE k.tenant_id = $1 AND k.code = $4");
+/* The balances the new listing is computed from, locked (in SKU order) so a
+ * hold or sale committing meanwhile waits and then recomputes it, instead of
+ * recomputing before the listing exists. */
+OC_DB_STMT(listing_lock_stock, 2,
+           "SELECT count(*) FROM (SELECT 1 FROM stock s WHERE s.tenant_id = $1 AND s.sku_id IN ("
+           "   SELECT k.id FROM skus k WHERE k.tenant_id = $1 AND k.code = $2"
+           "   UNION SELECT bc.component_id FROM bundle_components bc JOIN skus k ON k.tenant_id = bc.tenant_id"
+           "   AND k.id = bc.bundle_id WHERE bc.tenant_id = $1 AND k.code = $2)"
+           " ORDER BY s.sku_id FOR SHARE) x");
 OC_DB_STMT(listing_refresh_one, 2,
            "SELECT listings_refresh($1, ARRAY(SELECT sku_id FROM listings WHERE tenant_id = $1 AND id = $2::uuid))");
 OC_DB_STMT(listing_conn_kind, 2, "SELECT kind FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid");
@@ -675,8 +691,11 @@ static void on_listing_kind(void *arg, const oc_db_result_t *res)
     /* A Shopify listing without item_ref is found by its SKU when first pushed or read. */
     char *rules =
         json_object_get(r->body, "rules") ? json_dumps(json_object_get(r->body, "rules"), JSON_COMPACT) : NULL;
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
-    tx.steps[0].stmt = &listing_insert;
+    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 3};
+    tx.steps[0].stmt = &listing_lock_stock;
+    tx.steps[0].params[0] = r->tenant;
+    tx.steps[0].params[1] = oc_json_str(r->body, "sku");
+    tx.steps[1].stmt = &listing_insert;
     const char *p[] = {r->tenant,
                        st->id,
                        oc_json_str(r->body, "connection_id"),
@@ -685,10 +704,10 @@ static void on_listing_kind(void *arg, const oc_db_result_t *res)
                        oc_json_str(r->body, "item_ref"),
                        oc_json_str(r->body, "location_ref"),
                        rules};
-    memcpy(tx.steps[0].params, p, sizeof(p));
-    tx.steps[1].stmt = &listing_refresh_one;
-    tx.steps[1].params[0] = r->tenant;
-    tx.steps[1].params[1] = st->id;
+    memcpy(tx.steps[1].params, p, sizeof(p));
+    tx.steps[2].stmt = &listing_refresh_one;
+    tx.steps[2].params[0] = r->tenant;
+    tx.steps[2].params[1] = st->id;
     oc_audit_brand(&tx, r, "listing.create", "listing", st->id, r->body);
     tx.steps[tx.nsteps].stmt = &listing_get;
     tx.steps[tx.nsteps].params[0] = r->tenant;
@@ -883,6 +902,25 @@ void oc_api_listings_unmapped(oc_req_t *r)
 
 /* --- test connection: open the credentials, then ask the channel ------------------------- */
 
+/* What the channel said; the credentials are wiped when the request state goes. */
+static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    oc_req_t *r = arg;
+    ch_t *st = r->state;
+    json_t *body = json_pack("{s:b, s:I}", "ok", e == NULL || e->err == NULL, "elapsed_ms",
+                             (json_int_t)(oc_now_ms() - st->started_ms));
+    if (e != NULL && e->err != NULL) {
+        json_object_set_new(body, "error", json_string(e->err));
+        json_object_set_new(body, "retryable", json_boolean(e->retryable));
+        if (e->http_status > 0)
+            json_object_set_new(body, "channel_status", json_integer(e->http_status));
+    } else {
+        json_object_set(body, "account", json_object_get(result, "account"));
+        json_object_set(body, "details", json_object_get(result, "details"));
+    }
+    oc_respond_json(r, 200, body);
+}
+
 static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
 {
     oc_req_t *r = arg;
@@ -902,12 +940,24 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
                        : conn->kind == OC_CHANNEL_AMAZON ? "amazon"
                                                          : "walmart";
     const oc_adapter_t *a = oc_adapter_by_name(kind);
-    oc_channels_conn_free(conn);
-    if (a == NULL) {
-        oc_respond_error(r, 501, "not_implemented", "this build has no adapter for the channel", NULL);
+    oc_chttp_t *http = a != NULL && a->test != NULL ? oc_thread_chttp(r->thread) : NULL;
+    if (http == NULL) {
+        oc_channels_conn_free(conn);
+        oc_respond_error(r, 501, "not_implemented", "this build cannot call the channel", NULL);
         return;
     }
-    oc_respond_error(r, 501, "not_implemented", "testing connections arrives with the channel HTTP client", NULL);
+    ch_t *st = state(r);
+    st->conn = conn;
+    st->started_ms = oc_now_ms();
+    /* a person is waiting: fewer retries and a shorter deadline than the worker's */
+    if (conn->settings == NULL)
+        conn->settings = json_object();
+    json_object_set_new(conn->settings, "deadline_ms", json_integer(15000));
+    json_object_set_new(conn->settings, "max_attempts", json_integer(2));
+    if (a->test(http, conn, on_tested, r) != 0) {
+        oc_respond_error(r, 503, "unavailable", "the channel call could not start", NULL);
+        return;
+    }
 }
 
 void oc_api_connection_test(oc_req_t *r)

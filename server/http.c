@@ -9,6 +9,7 @@
  */
 #include "server/http.h"
 #include "server/api.h"
+#include "adapters/chttp.h"
 #include "server/sync_metrics.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -59,6 +60,22 @@ static void on_h2o_req_dispose(void *p)
         g->r->h2o = NULL;
         g->r->guard = NULL;
     }
+}
+
+/* --- the thread's channel HTTP client --------------------------------------- */
+
+static void chttp_dispose(void *p)
+{
+    oc_chttp_destroy(p);
+}
+
+oc_chttp_t *oc_thread_chttp(oc_thread_t *th)
+{
+    if (th->modules[OC_MODULE_CHTTP].p == NULL) {
+        th->modules[OC_MODULE_CHTTP].p = oc_chttp_create(th->loop);
+        th->modules[OC_MODULE_CHTTP].dispose = chttp_dispose;
+    }
+    return th->modules[OC_MODULE_CHTTP].p;
 }
 
 /* --- request helpers ---------------------------------------------------- */

@@ -74,7 +74,14 @@ typedef struct oc_principal {
 } oc_principal_t;
 
 /* Slots of oc_thread_t.modules[]: per-thread state owned by one module each. */
-enum { OC_MODULE_AUTH = 0, OC_MODULE_CATALOG, OC_MODULE_LEDGER, OC_MODULE_HOLDS, OC_MODULE_SYNC_METRICS };
+enum {
+    OC_MODULE_AUTH = 0,
+    OC_MODULE_CATALOG,
+    OC_MODULE_LEDGER,
+    OC_MODULE_HOLDS,
+    OC_MODULE_SYNC_METRICS,
+    OC_MODULE_CHTTP
+};
 
 #define OC_MAX_PATH_PARAMS 6
 
@@ -114,6 +121,12 @@ struct oc_req {
     int remote_is_tls;
     char remote_addr[48];
 };
+
+/**
+ * The thread's HTTP client for calls to channels (created on first use;
+ * NULL if libcurl cannot start).  Its requests end with the thread.
+ */
+struct oc_chttp *oc_thread_chttp(oc_thread_t *th);
 
 /* --- responses: every handler path ends with exactly one of these --- */
 
