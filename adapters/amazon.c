@@ -964,8 +964,8 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
                        i);
             return;
         }
-        if (!oc_cursor_admit(&p->cur, id, t))
-            continue; /* returned before at this update time: no need for its items */
+        if (!oc_cursor_admit_record(&p->cur, id, t, o))
+            continue; /* returned before as it is now: no need for its items */
         p->slots[p->nslots].order = o;
         p->slots[p->nslots].items = json_array();
         p->nslots++;

@@ -151,6 +151,21 @@ int oc_cursor_admit(oc_cursor_t *c, const char *id, uint64_t t_ms)
     return 1;
 }
 
+int oc_cursor_admit_record(oc_cursor_t *c, const char *id, uint64_t t_ms, const json_t *record)
+{
+    /* channels stamp changes to the second: a record that changed within the
+     * same second is told apart by what it says */
+    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char h[8];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)(text != NULL ? text : ""), text != NULL ? strlen(text) : 0,
+                       NULL, 0);
+    free(text);
+    char key[512];
+    snprintf(key, sizeof(key), "%.480s#%02x%02x%02x%02x%02x%02x%02x%02x", id != NULL ? id : "", h[0], h[1], h[2], h[3],
+             h[4], h[5], h[6], h[7]);
+    return oc_cursor_admit(c, key, t_ms);
+}
+
 int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms)
 {
     free(c->page);

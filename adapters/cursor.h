@@ -20,6 +20,8 @@
 
 #include "server/common.h"
 
+#include <jansson.h>
+
 #define OC_CURSOR_MAX_SEEN 2000
 
 typedef struct oc_cursor_seen {
@@ -54,6 +56,13 @@ uint64_t oc_cursor_begin(oc_cursor_t *c, uint64_t overlap_ms);
  * bound count as the bound.
  */
 int oc_cursor_admit(oc_cursor_t *c, const char *id, uint64_t t_ms);
+/**
+ * The same for a record that can change within one tick of the channel's
+ * clock (orders: Shopify and Walmart stamp changes to the second): the
+ * record's content is part of what was "already returned", so a change in
+ * the same second still comes through.
+ */
+int oc_cursor_admit_record(oc_cursor_t *c, const char *id, uint64_t t_ms, const json_t *record);
 /** Ends a page: `next` is the channel's token for the next page, NULL when the pass is complete. */
 int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms);
 

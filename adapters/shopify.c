@@ -1119,7 +1119,7 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
             return;
         }
         if (!p->returns) {
-            if (oc_cursor_admit(&p->cur, json_string_value(json_object_get(n, "id")), t))
+            if (oc_cursor_admit_record(&p->cur, json_string_value(json_object_get(n, "id")), t, n))
                 json_array_append(out, n);
             json_decref(n);
             continue;

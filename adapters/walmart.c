@@ -712,7 +712,8 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
             oc_op_fail(op, 0, res->status, 0, "malformed response from channel: %s", why);
             return;
         }
-        if (oc_cursor_admit(&p->cur, json_string_value(json_object_get(n, "id")), t))
+        if (p->returns ? oc_cursor_admit(&p->cur, json_string_value(json_object_get(n, "id")), t)
+                       : oc_cursor_admit_record(&p->cur, json_string_value(json_object_get(n, "id")), t, n))
             json_array_append_new(out, n);
         else
             json_decref(n);

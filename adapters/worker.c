@@ -1294,6 +1294,17 @@ int oc_worker_main(void)
     oc_timer_stop(W.loop, &W.pump_timer);
     oc_timer_stop(W.loop, &W.scan_timer);
     oc_pglisten_destroy(W.listen);
+    /* The adapters' per-connection state goes before the HTTP client it
+     * uses; operations still running end with an error (and their leases
+     * expire for the next worker). */
+    for (size_t b = 0; b < CBUCKETS; b++)
+        for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext) {
+            oc_channel_conn_t *conn = c->conn;
+            c->conn = NULL;
+            oc_channels_conn_free(conn);
+        }
+    for (int i = 0; i < 5; i++)
+        oc_loop_run_once(W.loop, 0);
     oc_chttp_destroy(W.http);
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
@@ -1301,7 +1312,6 @@ int oc_worker_main(void)
         while (W.conns[b] != NULL) {
             centry_t *c = W.conns[b];
             W.conns[b] = c->hnext;
-            oc_channels_conn_free(c->conn);
             while (!h2o_linklist_is_empty(&c->waiters)) {
                 waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
                 h2o_linklist_unlink(&w->link);

@@ -42,7 +42,7 @@ export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'cond
     } catch (e) { last = e; }
     await sleep(interval);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+  throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${last.message}` : ''}`);
 }
 
 function parseEnvFile(path) {
@@ -193,9 +193,13 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     }
   });
   const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  // `worker` listens nowhere: it is ready once it says so.
+  const ready = command === 'worker'
+    ? () => logs.some((l) => l.includes('"worker running"')) && -1
+    : () => existsSync(portFile) && Number(readFileSync(portFile, 'utf8'));
   const port = await Promise.race([
-    waitFor(() => existsSync(portFile) && Number(readFileSync(portFile, 'utf8')), { what: `${command} to listen` }),
-    exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before listening:\n${logs.join('\n')}`); }),
+    waitFor(ready, { what: `${command} to start` }),
+    exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before it was ready:\n${logs.join('\n')}`); }),
   ]);
   const server = {
     proc, port, dir, logs, exited,
@@ -268,6 +272,19 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
     api: client(server.url),
     /** Runs SQL as the superuser: inspection and setup, never what the app does. */
     sql: (text, params) => pool.query(text, params),
+    /** Starts `onecount worker` (same database and key); stop() it, or kill it with stop('SIGKILL'). */
+    async startWorker(extraEnv = {}) {
+      const w = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, command: 'worker' });
+      stack.workers.push(w);
+      return w;
+    },
+    /** Starts the channel simulators; returns the process with `url`. */
+    async startSim(extraEnv = {}) {
+      const s = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, command: 'sim' });
+      stack.workers.push(s);
+      return s;
+    },
+    workers: [],
     async restartServer(extraEnv = {}) {
       await stack.server.stop();
       stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads, dir: stack.server.dir });
@@ -277,6 +294,7 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
     },
     async stop() {
       try {
+        for (const w of stack.workers) await w.stop();
         await stack.server.stop();
       } finally {
         await pool.end().catch(() => {});
