@@ -321,6 +321,10 @@ typedef struct push_batch {
     int throttled;
     char error[200];
     uint64_t started_ms;
+    /* what batch_record worked out, kept for a retry */
+    char s_ok[16], s_failed[16], s_thr[16], s_lat[32];
+    const char *circuit;
+    int retries;
 } push_batch_t;
 
 typedef struct push_chunk {
@@ -344,12 +348,21 @@ static void batch_result(push_batch_t *b, json_t *row, const char *status, json_
     json_array_append_new(b->results, r);
 }
 
+static void batch_send(push_batch_t *b);
+
 static void on_recorded(void *arg, const oc_db_result_t *res)
 {
     push_batch_t *b = arg;
+    if (res->err != NULL && b->retries < 3 &&
+        (strcmp(res->sqlstate, "40P01") == 0 || strcmp(res->sqlstate, "40001") == 0)) {
+        b->retries++; /* a deadlock or serialization failure: nothing was written, try again */
+        batch_send(b);
+        return;
+    }
     if (res->err != NULL)
         oc_log_fields(OC_LOG_WARN, "push results not recorded (the lease expires and they are pushed again)",
-                      json_pack("{s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", res->err));
+                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", res->err,
+                                "detail", res->detail != NULL ? res->detail : ""));
     b->ce->pushing = 0;
     b->ce->refs--;
     if (b->ce->stale)
@@ -361,6 +374,29 @@ static void on_recorded(void *arg, const oc_db_result_t *res)
     free(b);
 }
 
+/* Sends the batch's results (again, after a deadlock or serialization failure). */
+static void batch_send(push_batch_t *b)
+{
+    char *results = json_dumps(b->results, JSON_COMPACT);
+    oc_db_tx_t tx = {.tenant = b->t->id, .nsteps = 2};
+    tx.steps[0].stmt = &w_push_record;
+    tx.steps[0].params[0] = b->t->id;
+    tx.steps[0].params[1] = W.owner;
+    tx.steps[0].params[2] = results;
+    tx.steps[1].stmt = &w_health_record;
+    const char *p[] = {
+        b->t->id,  b->cid, b->s_ok, b->s_failed, b->s_thr, b->s_lat[0] ? b->s_lat : NULL, b->error[0] ? b->error : NULL,
+        b->circuit};
+    memcpy(tx.steps[1].params, p, sizeof(p));
+    int rc = oc_db_run(W.db, &tx, on_recorded, b);
+    free(results);
+    if (rc != 0) {
+        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
+        on_recorded(b, &fake);
+    }
+}
+
+/* Counts the batch's outcome, moves the circuit breaker, and records. */
 static void batch_record(push_batch_t *b)
 {
     int ok = 0, failed = 0;
@@ -382,33 +418,17 @@ static void batch_record(push_batch_t *b)
         latency += (double)json_integer_value(json_object_get(r, "latency_ms"));
     }
     size_t n = json_array_size(b->results);
-    int changed = circuit_record(b->ce, ok, failed);
-    if (changed)
+    if (circuit_record(b->ce, ok, failed))
         oc_log_fields(b->ce->circuit == CIRCUIT_OPEN ? OC_LOG_WARN : OC_LOG_INFO, "connection circuit",
                       json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "circuit",
                                 circuit_name(b->ce), "error", b->error));
-    char *results = json_dumps(b->results, JSON_COMPACT);
-    char s_ok[16], s_failed[16], s_thr[16], s_lat[32];
-    snprintf(s_ok, sizeof(s_ok), "%d", ok);
-    snprintf(s_failed, sizeof(s_failed), "%d", failed);
-    snprintf(s_thr, sizeof(s_thr), "%d", b->throttled);
-    snprintf(s_lat, sizeof(s_lat), "%.1f", n > 0 ? latency / (double)n : 0.0);
-    oc_db_tx_t tx = {.tenant = b->t->id, .nsteps = 2};
-    tx.steps[0].stmt = &w_push_record;
-    tx.steps[0].params[0] = b->t->id;
-    tx.steps[0].params[1] = W.owner;
-    tx.steps[0].params[2] = results;
-    tx.steps[1].stmt = &w_health_record;
-    const char *p[] = {
-        b->t->id,           b->cid, s_ok, s_failed, s_thr, n > 0 ? s_lat : NULL, b->error[0] ? b->error : NULL,
-        circuit_name(b->ce)};
-    memcpy(tx.steps[1].params, p, sizeof(p));
-    int rc = oc_db_run(W.db, &tx, on_recorded, b);
-    free(results);
-    if (rc != 0) {
-        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
-        on_recorded(b, &fake);
-    }
+    snprintf(b->s_ok, sizeof(b->s_ok), "%d", ok);
+    snprintf(b->s_failed, sizeof(b->s_failed), "%d", failed);
+    snprintf(b->s_thr, sizeof(b->s_thr), "%d", b->throttled);
+    if (n > 0)
+        snprintf(b->s_lat, sizeof(b->s_lat), "%.1f", latency / (double)n);
+    b->circuit = circuit_name(b->ce);
+    batch_send(b);
 }
 
 static void chunk_done(push_chunk_t *ch)

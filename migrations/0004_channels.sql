@@ -242,11 +242,15 @@ CREATE FUNCTION listings_refresh(p_tenant uuid, p_skus bigint[]) RETURNS int
 DECLARE
     n int;
 BEGIN
+    -- Listings are always locked in id order (here, in push_record and in
+    -- read_back_record), so concurrent sales and push results cannot deadlock.
     WITH affected AS (
-        SELECT l.id FROM listings l WHERE l.tenant_id = p_tenant AND l.sku_id = ANY (p_skus)
-        UNION
-        SELECT l.id FROM listings l JOIN bundle_components bc ON bc.tenant_id = l.tenant_id AND bc.bundle_id = l.sku_id
-         WHERE l.tenant_id = p_tenant AND bc.component_id = ANY (p_skus)),
+        SELECT l.id FROM listings l WHERE l.tenant_id = p_tenant AND l.id IN (
+            SELECT l.id FROM listings l WHERE l.tenant_id = p_tenant AND l.sku_id = ANY (p_skus)
+            UNION
+            SELECT l.id FROM listings l JOIN bundle_components bc ON bc.tenant_id = l.tenant_id AND bc.bundle_id = l.sku_id
+             WHERE l.tenant_id = p_tenant AND bc.component_id = ANY (p_skus))
+        ORDER BY l.id FOR UPDATE OF l),
     calc AS (SELECT a.id, listing_publish(p_tenant, a.id) AS p FROM affected a)
     UPDATE listings l SET desired_qty = (calc.p->>'qty')::bigint, desired_reason = calc.p,
                           desired_version = l.desired_version + 1, desired_at = now()

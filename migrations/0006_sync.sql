@@ -489,7 +489,8 @@ DECLARE
     conns uuid[] := '{}';
     a int;
 BEGIN
-    FOR x IN SELECT value FROM jsonb_array_elements(p_results) LOOP
+    -- one listing after another in id order (see listings_refresh)
+    FOR x IN SELECT value FROM jsonb_array_elements(p_results) ORDER BY value->>'listing_id' LOOP
         st := x->>'status';
         -- refused as stale, but the channel already shows the number we wanted (its own sale
         -- took it there): nothing to push
@@ -596,7 +597,7 @@ DECLARE
     n_drift int := 0;
     poll boolean := false;
 BEGIN
-    FOR x IN SELECT value FROM jsonb_array_elements(p_results) LOOP
+    FOR x IN SELECT value FROM jsonb_array_elements(p_results) ORDER BY value->>'listing_id' LOOP
         SELECT * INTO l FROM listings WHERE tenant_id = p_tenant AND id = (x->>'listing_id')::uuid FOR UPDATE;
         CONTINUE WHEN NOT FOUND;
         seen := (x->>'qty')::bigint;

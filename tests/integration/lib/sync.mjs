@@ -84,13 +84,20 @@ export async function channelView(br, kind) {
  */
 export async function converge(brands, { timeout = 60000 } = {}) {
   let last = '';
+  const t0 = Date.now();
   await waitFor(async () => {
+    if (process.env.OC_SYNC_DEBUG && last) console.log(`${Date.now() - t0} ms: ${last}`);
     for (const br of brands) await runNow(br, ['poll_orders', 'poll_returns']);
     await sleep(300);
     for (const br of brands) {
       const sync = (await br.api.get(`${br.base}/sync`)).json;
       for (const c of sync.connections) {
-        if (c.queue_depth > 0) { last = `${c.kind} of ${br.id}: ${c.queue_depth} listings not acknowledged`; return false; }
+        if (c.queue_depth > 0) {
+          const stuck = (await br.api.get(`${br.base}/listings?connection=${c.connection_id}&out_of_sync=true&limit=5`)).json.items
+            .map((l) => `${l.external_sku} v${l.pushed_version}/${l.desired_version} ${l.last_error ?? ''} x${l.attempts}`);
+          last = `${c.kind} of ${br.id}: ${c.queue_depth} listings not acknowledged (${stuck.join('; ')}; ${c.last_error ?? ''})`;
+          return false;
+        }
       }
       const listings = (await br.api.get(`${br.base}/listings?limit=200`)).json.items;
       for (const kind of KINDS) {
@@ -107,6 +114,7 @@ export async function converge(brands, { timeout = 60000 } = {}) {
     }
     return true;
   }, { timeout, interval: 500, what: () => `convergence (${last})` });
+  if (process.env.OC_SYNC_DEBUG) console.log('converged; last blocker:', last);
 }
 
 /** How many orders of a connection onecount has recorded. */
