@@ -1276,7 +1276,7 @@ int oc_worker_main(void)
     char host[40] = "";
     gethostname(host, sizeof(host) - 1);
     char rnd[9];
-    oc_random_hex(rnd, 8);
+    oc_random_hex(rnd, 4);
     snprintf(W.owner, sizeof(W.owner), "%s:%d:%s", host, (int)getpid(), rnd);
     for (int i = 0; i < 3; i++)
         h2o_linklist_init_anchor(&W.queue[i]);

@@ -177,7 +177,7 @@ static const char *const kinds[] = {"shopify", "amazon", "walmart"};
 /* The simulator account spec of a connection: fixed credentials so it can be made again. */
 static json_t *sim_spec(const char *kind, int brand, json_t *skus)
 {
-    char hex[33], name[64];
+    char hex[65], name[64];
     oc_random_hex(hex, 32);
     json_t *spec = json_pack("{s:s, s:O, s:I}", "channel", kind, "skus", skus, "seed", (json_int_t)(brand * 10 + 1));
     if (strcmp(kind, "shopify") == 0) {
