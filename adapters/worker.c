@@ -53,6 +53,7 @@ typedef struct tnode {
     unsigned want;
     unsigned queued;  /* W_* bits: on that queue */
     unsigned running; /* W_* bits: a claim/batch of that kind in flight */
+    int leased;       /* push batches and routine runs holding leases in this brand */
     h2o_linklist_t q[3];
 } tnode_t;
 
@@ -87,6 +88,8 @@ static struct {
     oc_chttp_t *http;
     oc_pglisten_t *listen;
     char owner[80];
+    char lease[16]; /* worker_lease_seconds, as a parameter */
+    oc_timer_t renew_timer;
     tnode_t *tenants[TBUCKETS];
     centry_t *conns[CBUCKETS];
     h2o_linklist_t queue[3]; /* push, events, routines */
@@ -228,6 +231,15 @@ static void on_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_
         c->conn = conn;
         c->ad = oc_adapter_by_name(kind_name(conn->kind));
         conn->on_secret = on_secret;
+        /* The worker retries on its own schedule (listing backoff, routine
+         * retry, the circuit breaker): an adapter call gives up early rather
+         * than hold a lease through a long outage.  Settings may say otherwise. */
+        if (conn->settings == NULL)
+            conn->settings = json_object();
+        if (json_object_get(conn->settings, "max_attempts") == NULL)
+            json_object_set_new(conn->settings, "max_attempts", json_integer(3));
+        if (json_object_get(conn->settings, "deadline_ms") == NULL)
+            json_object_set_new(conn->settings, "deadline_ms", json_integer(60000));
         if (c->ad == NULL) {
             oc_channels_conn_free(conn);
             c->conn = NULL;
@@ -306,7 +318,7 @@ static int circuit_record(centry_t *c, int ok, int failed)
 
 /* --- push ------------------------------------------------------------------- */
 
-OC_DB_STMT(w_push_claim, 4, "SELECT push_claim($1, $2, $3::int, $4::uuid[])");
+OC_DB_STMT(w_push_claim, 5, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int)");
 OC_DB_STMT(w_push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
 OC_DB_STMT(w_health_record, 8,
            "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8)");
@@ -368,6 +380,7 @@ static void on_recorded(void *arg, const oc_db_result_t *res)
     if (b->ce->stale)
         centry_unload(b->ce);
     W.pushes--;
+    b->t->leased--;
     tenant_want(b->t, W_PUSH);
     json_decref(b->claimed);
     json_decref(b->results);
@@ -466,10 +479,12 @@ static void on_pushed(void *arg, const oc_adapter_error_t *e, json_t *result)
         else if (strcmp(st, "stale") == 0)
             batch_result(b, row, "stale", json_object_get(r, "current"), "stale", 1, latency);
         else {
+            /* a row the channel refused, or a call that failed for it: the row says whether later may work */
             const char *why = json_string_value(json_object_get(r, "error"));
             if (b->error[0] == '\0')
                 snprintf(b->error, sizeof(b->error), "%s", why != NULL ? why : "refused");
-            batch_result(b, row, "error", NULL, why != NULL ? why : "refused by the channel", 0, latency);
+            batch_result(b, row, "error", NULL, why != NULL ? why : "refused by the channel",
+                         json_is_true(json_object_get(r, "retryable")), latency);
         }
     }
     chunk_done(ch);
@@ -557,6 +572,7 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
         centry_t *ce = centry_find(t->id, b->cid, 1);
         ce->pushing = 1;
         W.pushes++;
+        t->leased++;
         centry_use(ce, push_start, b);
     }
     json_decref(rows);
@@ -578,7 +594,7 @@ static void push_claim(tnode_t *t)
     oc_buf_printf(&skip, "}");
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", oc_config.worker_claim_limit);
-    const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip)};
+    const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip), W.lease};
     t->running |= W_PUSH;
     W.claims++;
     int rc = oc_db_exec(W.db, t->id, &w_push_claim, p, on_claimed, t);
@@ -628,7 +644,7 @@ static void events_run(tnode_t *t)
 
 /* --- routines --------------------------------------------------------------- */
 
-OC_DB_STMT(w_routines_claim, 3, "SELECT routines_claim($1, $2, $3::int)");
+OC_DB_STMT(w_routines_claim, 4, "SELECT routines_claim($1, $2, $3::int, $4::int)");
 OC_DB_STMT(w_routine_finish, 6, "SELECT routine_finish($1, $2::uuid, $3, $4, $5::jsonb, $6::int)");
 OC_DB_STMT(w_cursor_get, 3,
            "SELECT cursor FROM sync_cursors WHERE tenant_id = $1 AND connection_id = $2::uuid AND stream = $3");
@@ -698,6 +714,7 @@ static void routine_finish(rrun_t *rr, const char *err, int retry_s)
             centry_unload(rr->ce);
     }
     W.routines--;
+    rr->t->leased--;
     oc_metric_add(&m_routines, 1);
     json_object_set_new(rr->detail, "duration_ms", json_integer((json_int_t)(oc_now_ms() - rr->started_ms)));
     if (err != NULL)
@@ -919,8 +936,21 @@ static void on_read(void *arg, const oc_adapter_error_t *e, json_t *result)
         adapter_failed(rr, e);
         return;
     }
-    detail_add(rr, "checked", (long long)json_array_size(result));
-    char *s = json_dumps(result, JSON_COMPACT);
+    /* rows the channel could not be asked about are not differences: count them, compare the rest */
+    json_t *read = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(result, i, row)
+    {
+        const char *st = json_string_value(json_object_get(row, "status"));
+        if (st != NULL && strcmp(st, "error") == 0)
+            detail_add(rr, "read_errors", 1);
+        else
+            json_array_append(read, row);
+    }
+    detail_add(rr, "checked", (long long)json_array_size(read));
+    char *s = json_dumps(read, JSON_COMPACT);
+    json_decref(read);
     const char *p[] = {rr->t->id, rr->cid, s};
     int rc = oc_db_exec(W.db, rr->t->id, &w_read_record, p, on_read_recorded, rr);
     free(s);
@@ -1064,6 +1094,7 @@ static void on_routines(void *arg, const oc_db_result_t *res)
         snprintf(rr->kind, sizeof(rr->kind), "%s", json_string_value(json_object_get(row, "kind")));
         const char *cid = json_string_value(json_object_get(row, "connection_id"));
         W.routines++;
+        t->leased++;
         if (cid == NULL) {
             routine_step(rr);
             continue;
@@ -1086,7 +1117,7 @@ static void routines_claim(tnode_t *t)
     int room = oc_config.worker_routines_max - W.routines;
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", room < 1 ? 1 : room > 8 ? 8 : room);
-    const char *p[] = {t->id, W.owner, limit};
+    const char *p[] = {t->id, W.owner, limit, W.lease};
     t->running |= W_ROUTINES;
     W.routine_claims++;
     if (oc_db_exec(W.db, t->id, &w_routines_claim, p, on_routines, t) != 0) {
@@ -1094,6 +1125,23 @@ static void routines_claim(tnode_t *t)
         t->want |= W_ROUTINES;
         t->running &= ~W_ROUTINES;
     }
+}
+
+/* --- leases ------------------------------------------------------------------ */
+
+OC_DB_STMT(w_renew, 3, "SELECT leases_renew($1, $2, $3::int)");
+
+/* Every third of a lease, the brands with work in flight get their leases extended. */
+static void renew(oc_timer_t *timer)
+{
+    (void)timer;
+    for (size_t b = 0; b < TBUCKETS; b++)
+        for (tnode_t *t = W.tenants[b]; t != NULL; t = t->hnext)
+            if (t->leased > 0) {
+                const char *p[] = {t->id, W.owner, W.lease};
+                oc_db_exec(W.db, t->id, &w_renew, p, NULL, NULL);
+            }
+    oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
 }
 
 /* --- the pump ----------------------------------------------------------------- */
@@ -1290,8 +1338,11 @@ int oc_worker_main(void)
     }
     static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
     W.listen = oc_pglisten_create(W.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
+    snprintf(W.lease, sizeof(W.lease), "%d", oc_config.worker_lease_seconds);
     oc_timer_init(&W.pump_timer, pump, NULL);
     oc_timer_init(&W.scan_timer, scan, NULL);
+    oc_timer_init(&W.renew_timer, renew, NULL);
+    oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
     oc_timer_start(W.loop, &W.scan_timer, 200);
     oc_log_fields(OC_LOG_INFO, "worker running",
                   json_pack("{s:s, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit, "scan_ms",
@@ -1313,6 +1364,7 @@ int oc_worker_main(void)
         oc_loop_run_once(W.loop, 50);
     oc_timer_stop(W.loop, &W.pump_timer);
     oc_timer_stop(W.loop, &W.scan_timer);
+    oc_timer_stop(W.loop, &W.renew_timer);
     oc_pglisten_destroy(W.listen);
     /* The adapters' per-connection state goes before the HTTP client it
      * uses; operations still running end with an error (and their leases

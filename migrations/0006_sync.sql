@@ -444,7 +444,10 @@ CREATE TRIGGER channel_event_notify AFTER INSERT ON channel_events
 -- ---------------------------------------------------------------------------
 -- push_claim: a batch of out-of-sync listings of one brand, leased to a worker.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION push_claim(p_tenant uuid, p_owner text, p_limit int, p_skip uuid[]) RETURNS jsonb
+-- Leases are short (the worker's lease_seconds, 30 by default) and renewed
+-- by leases_renew while the work runs, so a killed worker's claims are taken
+-- over quickly and a slow channel never loses a lease it is still using.
+CREATE FUNCTION push_claim(p_tenant uuid, p_owner text, p_limit int, p_skip uuid[], p_lease_s int) RETURNS jsonb
     LANGUAGE sql AS $$
     WITH c AS (
         SELECT l.tenant_id, l.id FROM listings l
@@ -458,7 +461,7 @@ CREATE FUNCTION push_claim(p_tenant uuid, p_owner text, p_limit int, p_skip uuid
          ORDER BY (l.pushed_qty IS DISTINCT FROM l.desired_qty) DESC, l.desired_at NULLS FIRST, l.id
          LIMIT p_limit FOR UPDATE OF l SKIP LOCKED),
     u AS (
-        UPDATE listings l SET lease_owner = p_owner, lease_until = now() + interval '60 seconds'
+        UPDATE listings l SET lease_owner = p_owner, lease_until = now() + p_lease_s * interval '1 second'
           FROM c WHERE l.tenant_id = c.tenant_id AND l.id = c.id
         RETURNING l.id, l.connection_id, l.sku_id, l.external_sku, l.item_ref, l.location_ref, l.desired_qty,
                   l.desired_version, l.pushed_qty, l.seen_qty, l.last_error, l.desired_at)
@@ -669,7 +672,21 @@ BEGIN
     RETURN n;
 END $$;
 
-GRANT EXECUTE ON FUNCTION push_claim(uuid, text, int, uuid[]), push_record(uuid, text, jsonb),
+-- Extends every lease `p_owner` holds in the brand (the worker is alive and still on it).
+CREATE FUNCTION leases_renew(p_tenant uuid, p_owner text, p_lease_s int) RETURNS int
+    LANGUAGE plpgsql AS $$
+DECLARE a int; b int;
+BEGIN
+    UPDATE listings SET lease_until = now() + p_lease_s * interval '1 second'
+     WHERE tenant_id = p_tenant AND lease_owner = p_owner AND lease_until > now();
+    GET DIAGNOSTICS a = ROW_COUNT;
+    UPDATE routines SET lease_until = now() + p_lease_s * interval '1 second'
+     WHERE tenant_id = p_tenant AND lease_owner = p_owner AND lease_until > now();
+    GET DIAGNOSTICS b = ROW_COUNT;
+    RETURN a + b;
+END $$;
+
+GRANT EXECUTE ON FUNCTION push_claim(uuid, text, int, uuid[], int), push_record(uuid, text, jsonb), leases_renew(uuid, text, int),
     connection_health_record(uuid, uuid, int, int, int, double precision, text, text),
     read_back_record(uuid, uuid, jsonb), velocity_refresh(uuid) TO onecount_app;
 
@@ -678,7 +695,7 @@ GRANT EXECUTE ON FUNCTION push_claim(uuid, text, int, uuid[]), push_record(uuid,
 -- starts, so a request to run sooner made during the run (a webhook, a stale
 -- push, "run now") is kept rather than overwritten when the run finishes.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION routines_claim(p_tenant uuid, p_owner text, p_limit int) RETURNS jsonb
+CREATE FUNCTION routines_claim(p_tenant uuid, p_owner text, p_limit int, p_lease_s int) RETURNS jsonb
     LANGUAGE sql AS $$
     WITH c AS (
         SELECT r.tenant_id, r.id FROM routines r
@@ -688,7 +705,7 @@ CREATE FUNCTION routines_claim(p_tenant uuid, p_owner text, p_limit int) RETURNS
            AND (r.connection_id IS NULL OR cc.status = 'active')
          ORDER BY r.next_run_at LIMIT p_limit FOR UPDATE OF r SKIP LOCKED),
     u AS (
-        UPDATE routines r SET lease_owner = p_owner, lease_until = now() + interval '10 minutes',
+        UPDATE routines r SET lease_owner = p_owner, lease_until = now() + p_lease_s * interval '1 second',
                last_started_at = now(), next_run_at = now() + r.interval_seconds * interval '1 second'
           FROM c WHERE r.tenant_id = c.tenant_id AND r.id = c.id
         RETURNING r.id, r.connection_id, r.kind, r.interval_seconds)
@@ -791,7 +808,7 @@ CREATE TRIGGER connection_changed AFTER UPDATE ON channel_connections FOR EACH R
           OR OLD.status IS DISTINCT FROM NEW.status OR OLD.rate_scale IS DISTINCT FROM NEW.rate_scale)
     EXECUTE FUNCTION connection_changed();
 
-GRANT EXECUTE ON FUNCTION routines_claim(uuid, text, int), routine_finish(uuid, uuid, text, text, jsonb, int),
+GRANT EXECUTE ON FUNCTION routines_claim(uuid, text, int, int), routine_finish(uuid, uuid, text, text, jsonb, int),
     routine_run_soon(uuid, uuid, text), alert_open(uuid, uuid, text, text), alert_resolve(uuid, uuid, text),
     events_process(uuid, int) TO onecount_app;
 

@@ -157,7 +157,8 @@ static void on_readable(h2o_socket_t *sock, const char *err);
 
 static void finish_job(job_t *job, const oc_db_result_t *res)
 {
-    job->cb(job->arg, res);
+    if (job->cb != NULL)
+        job->cb(job->arg, res);
     free(job);
 }
 

@@ -104,7 +104,7 @@ void oc_db_pool_destroy(oc_db_pool_t *pool);
 /**
  * Runs `tx` (its strings are copied before return).  Returns 0 and later
  * calls `cb` exactly once; or returns OC_EUNAVAIL / OC_EBUSY / OC_EINVAL and
- * never calls it.
+ * never calls it.  `cb` may be NULL for work whose outcome nobody waits for.
  */
 int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg);
 

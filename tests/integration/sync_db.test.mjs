@@ -142,7 +142,7 @@ test('returns follow their disposition and land once', async () => {
 
 test('push claims lease listings to one worker; results record versions, stale answers and backoff', async () => {
   // every listing of the connection is out of sync after the receipts
-  const claim = async (owner, limit = 100) => (await asApp('SELECT push_claim($1, $2, $3, NULL) AS c', [A.id, owner, limit])).rows[0].c;
+  const claim = async (owner, limit = 100) => (await asApp('SELECT push_claim($1, $2, $3, NULL, 60) AS c', [A.id, owner, limit])).rows[0].c;
   const mine = await claim('w1');
   assert.ok(mine.length >= 4, JSON.stringify(mine));
   assert.deepEqual(await claim('w2'), [], 'leased rows are not claimed twice');
@@ -217,7 +217,7 @@ test('read-back classifies each difference and heals it', async () => {
 });
 
 test('stored webhooks become order polls; routines keep a run-soon asked during a run', async () => {
-  const claim = async () => (await asApp('SELECT routines_claim($1, $2, 10) AS c', [A.id, 'w1'])).rows[0].c;
+  const claim = async () => (await asApp('SELECT routines_claim($1, $2, 10, 60) AS c', [A.id, 'w1'])).rows[0].c;
   await asApp(`UPDATE routines SET next_run_at = now() + interval '1 hour' WHERE tenant_id = $1`, [A.id]);
   assert.deepEqual(await claim(), []);
   await asApp(`INSERT INTO channel_events (tenant_id, connection_id, event_id, topic, body) VALUES ($1, $2, 'e1', 'orders/create', '{}')`, [A.id, conn]);
