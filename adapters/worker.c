@@ -320,8 +320,8 @@ static int circuit_record(centry_t *c, int ok, int failed)
 
 OC_DB_STMT(w_push_claim, 5, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int)");
 OC_DB_STMT(w_push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
-OC_DB_STMT(w_health_record, 8,
-           "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8)");
+OC_DB_STMT(w_health_record, 9,
+           "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8, $9::float8)");
 
 typedef struct push_batch {
     tnode_t *t;
@@ -334,7 +334,7 @@ typedef struct push_batch {
     char error[200];
     uint64_t started_ms;
     /* what batch_record worked out, kept for a retry */
-    char s_ok[16], s_failed[16], s_thr[16], s_lat[32];
+    char s_ok[16], s_failed[16], s_thr[16], s_lat[32], s_visible[32];
     const char *circuit;
     int retries;
 } push_batch_t;
@@ -355,6 +355,7 @@ static void batch_result(push_batch_t *b, json_t *row, const char *status, json_
                   status, "retryable", retryable, "latency_ms", (json_int_t)latency_ms);
     if (current != NULL && !json_is_null(current))
         json_object_set(r, "current", current);
+    json_object_set(r, "desired_at_us", json_object_get(row, "desired_at_us"));
     if (error != NULL)
         json_object_set_new(r, "error", json_string(error));
     json_array_append_new(b->results, r);
@@ -397,9 +398,15 @@ static void batch_send(push_batch_t *b)
     tx.steps[0].params[1] = W.owner;
     tx.steps[0].params[2] = results;
     tx.steps[1].stmt = &w_health_record;
-    const char *p[] = {
-        b->t->id,  b->cid, b->s_ok, b->s_failed, b->s_thr, b->s_lat[0] ? b->s_lat : NULL, b->error[0] ? b->error : NULL,
-        b->circuit};
+    const char *p[] = {b->t->id,
+                       b->cid,
+                       b->s_ok,
+                       b->s_failed,
+                       b->s_thr,
+                       b->s_lat[0] ? b->s_lat : NULL,
+                       b->error[0] ? b->error : NULL,
+                       b->circuit,
+                       b->s_visible[0] ? b->s_visible : NULL};
     memcpy(tx.steps[1].params, p, sizeof(p));
     int rc = oc_db_run(W.db, &tx, on_recorded, b);
     free(results);
@@ -412,13 +419,17 @@ static void batch_send(push_batch_t *b)
 /* Counts the batch's outcome, moves the circuit breaker, and records. */
 static void batch_record(push_batch_t *b)
 {
-    int ok = 0, failed = 0;
-    double latency = 0;
+    int ok = 0, failed = 0, visible = 0;
+    double latency = 0, visible_ms = 0;
     size_t i;
     json_t *r;
     json_array_foreach(b->results, i, r)
     {
         const char *st = json_string_value(json_object_get(r, "status"));
+        if (strcmp(st, "ok") == 0) {
+            visible++;
+            visible_ms += (double)json_integer_value(json_object_get(r, "latency_ms"));
+        }
         if (strcmp(st, "ok") == 0 || strcmp(st, "pending") == 0) {
             ok++;
             oc_metric_add(&m_pushed, 1);
@@ -440,6 +451,8 @@ static void batch_record(push_batch_t *b)
     snprintf(b->s_thr, sizeof(b->s_thr), "%d", b->throttled);
     if (n > 0)
         snprintf(b->s_lat, sizeof(b->s_lat), "%.1f", latency / (double)n);
+    if (visible > 0)
+        snprintf(b->s_visible, sizeof(b->s_visible), "%.1f", visible_ms / (double)visible);
     b->circuit = circuit_name(b->ce);
     batch_send(b);
 }

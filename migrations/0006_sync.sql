@@ -105,6 +105,7 @@ CREATE TABLE push_log (
     channel_qty bigint,
     error text,
     latency_ms int,
+    desired_at timestamptz, -- when the number sent became the one to show (sale-to-push latency)
     sent_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id)
 );
@@ -470,7 +471,7 @@ CREATE FUNCTION push_claim(p_tenant uuid, p_owner text, p_limit int, p_skip uuid
         'qty', u.desired_qty, 'version', u.desired_version,
         -- compare-and-set: what we believe the channel shows now
         'expect', CASE WHEN u.last_error = 'stale' THEN u.seen_qty ELSE u.pushed_qty END,
-        'desired_at_ms', (extract(epoch FROM u.desired_at) * 1000)::bigint) ORDER BY u.connection_id), '[]')
+        'desired_at_us', (extract(epoch FROM u.desired_at) * 1000000)::bigint) ORDER BY u.connection_id), '[]')
     FROM u
 $$;
 
@@ -533,10 +534,11 @@ BEGIN
             failed := failed + 1;
         END IF;
         INSERT INTO push_log (tenant_id, listing_id, connection_id, sku_id, qty, desired_version, expected, status,
-                              channel_qty, error, latency_ms)
+                              channel_qty, error, latency_ms, desired_at)
         VALUES (p_tenant, (x->>'listing_id')::uuid, (x->>'connection_id')::uuid, (x->>'sku_id')::bigint,
                 (x->>'qty')::bigint, (x->>'version')::bigint, (x->>'expect')::bigint, st, (x->>'current')::bigint,
-                left(x->>'error', 500), (x->>'latency_ms')::int);
+                left(x->>'error', 500), (x->>'latency_ms')::int,
+                to_timestamp((x->>'desired_at_us')::double precision / 1000000));
         IF NOT (x->>'connection_id')::uuid = ANY (conns) THEN
             conns := conns || (x->>'connection_id')::uuid;
         END IF;
@@ -546,8 +548,12 @@ END $$;
 
 -- Per-connection health after a batch: failures open the circuit (the worker
 -- decides), successes close it; the push lag feeds the automatic buffer.
+-- p_visible_ms: the round trip of pushes the channel applied at once (not
+-- those it applies later: their lag is measured when read back), which is
+-- the connection's push lag.
 CREATE FUNCTION connection_health_record(p_tenant uuid, p_connection uuid, p_ok int, p_failed int, p_throttled int,
-                                         p_latency_ms double precision, p_error text, p_circuit text) RETURNS void
+                                         p_latency_ms double precision, p_error text, p_circuit text,
+                                         p_visible_ms double precision) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO connection_health AS h (tenant_id, connection_id) VALUES (p_tenant, p_connection)
@@ -563,9 +569,9 @@ BEGIN
                                    ELSE push_latency_ms_avg * 0.8 + p_latency_ms * 0.2 END,
         circuit = coalesce(p_circuit, circuit), updated_at = now()
      WHERE tenant_id = p_tenant AND connection_id = p_connection;
-    IF p_latency_ms IS NOT NULL THEN
-        UPDATE channel_connections SET push_lag_ms = CASE WHEN push_lag_ms IS NULL THEN p_latency_ms::bigint
-                                                          ELSE (push_lag_ms * 0.8 + p_latency_ms * 0.2)::bigint END
+    IF p_visible_ms IS NOT NULL THEN
+        UPDATE channel_connections SET push_lag_ms = CASE WHEN push_lag_ms IS NULL THEN p_visible_ms::bigint
+                                                          ELSE (push_lag_ms * 0.8 + p_visible_ms * 0.2)::bigint END
          WHERE tenant_id = p_tenant AND id = p_connection;
     END IF;
     IF p_circuit = 'open' THEN
@@ -687,7 +693,7 @@ BEGIN
 END $$;
 
 GRANT EXECUTE ON FUNCTION push_claim(uuid, text, int, uuid[], int), push_record(uuid, text, jsonb), leases_renew(uuid, text, int),
-    connection_health_record(uuid, uuid, int, int, int, double precision, text, text),
+    connection_health_record(uuid, uuid, int, int, int, double precision, text, text, double precision),
     read_back_record(uuid, uuid, jsonb), velocity_refresh(uuid) TO onecount_app;
 
 -- ---------------------------------------------------------------------------
