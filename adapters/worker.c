@@ -1342,7 +1342,7 @@ int oc_worker_main(void)
     for (int i = 0; i < 3; i++)
         h2o_linklist_init_anchor(&W.queue[i]);
     W.loop = oc_loop_create();
-    W.db = oc_db_pool_create(W.loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
+    W.db = oc_db_pool_create(W.loop, oc_config.database_url, oc_config.worker_db_pool_size, oc_config.db_queue_max,
                              oc_config.db_query_timeout_ms);
     W.http = oc_chttp_create(W.loop);
     if (W.db == NULL || W.http == NULL) {

@@ -70,6 +70,8 @@ const oc_cfg_option_t oc_config_options[] = {
      "scheduled routine runs (polls, read-backs) the worker runs at once"},
     {"worker_pushes_max", "ONECOUNT_WORKER_PUSHES_MAX", INT(worker_pushes_max, "256", 1, 100000),
      "connections the worker pushes to at once"},
+    {"worker_db_pool_size", "ONECOUNT_WORKER_DB_POOL_SIZE", INT(worker_db_pool_size, "8", 1, 256),
+     "PostgreSQL connections of the worker (claims, results and routines run on them concurrently)"},
     {"worker_lease_seconds", "ONECOUNT_WORKER_LEASE_SECONDS", INT(worker_lease_seconds, "30", 2, 3600),
      "a claim lasts this long unless its worker renews it (a killed worker's claims are taken over after it)"},
 };

@@ -48,6 +48,7 @@ typedef struct oc_config {
     int worker_routines_max;  /* routine runs in flight */
     int worker_pushes_max;    /* connection push batches in flight */
     int worker_lease_seconds; /* how long a claim lasts without renewal */
+    int worker_db_pool_size;  /* the worker's PostgreSQL connections */
 } oc_config_t;
 
 typedef struct oc_cfg_option {

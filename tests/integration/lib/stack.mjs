@@ -62,6 +62,7 @@ export function startCluster(dir = mkdtempSync(join(tmpdir(), 'oc-pg-'))) {
   const cluster = {
     dir,
     env,
+    private: true, // no template database: each database is migrated
     superUrl: (db) => `postgresql://postgres@/${db}?host=${dir}/run&port=${env.OC_PG_PORT}`,
     appUrl: (db) => `postgresql://onecount_app:${env.OC_APP_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
     ownerUrl: (db) => `postgresql://onecount_owner:${env.OC_OWNER_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
@@ -179,6 +180,7 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'),
     ...env,
   };
+  if (command === 'worker') fullEnv.ONECOUNT_LOG_LEVEL = 'info'; // it says when it is ready
   const proc = spawn(BIN, [command], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
   const logs = [];
@@ -261,7 +263,7 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
   cluster = cluster || shared();
   // One key-encryption key for the stack, kept across server restarts.
   env = { ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'), ...env };
-  const db = await createDatabase(cluster);
+  const db = await createDatabase(cluster, { migrate: !!cluster.private });
   const redis = await startRedis();
   const databaseUrl = cluster.appUrl(db);
   const server = await startServer({ databaseUrl, redisUrl: redis.url, env, threads });
