@@ -32,7 +32,7 @@
 #define W_PUSH         1
 #define W_EVENTS       2
 #define W_ROUTINES     4
-#define CLAIMS_MAX     4 /* push claims in flight */
+#define CLAIMS_MAX     8 /* push claims in flight */
 #define EVENTS_MAX     2 /* events batches in flight */
 #define ROUTINE_CLAIMS 2 /* routine claims in flight */
 #define EVENTS_BATCH   200
