@@ -13,6 +13,7 @@
 #include "server/sync_metrics.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/listener.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/router.h"
@@ -21,9 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sodium.h>
 #include <pthread.h>
 #include <signal.h>
@@ -557,40 +556,6 @@ static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
 
 /* --- threads and lifecycle ------------------------------------------------- */
 
-/* Each thread tracks its client connections so shutdown can close idle
- * keep-alive ones (h2o 2.2 has no HTTP/1 graceful shutdown of its own). */
-typedef struct conn_track {
-    h2o_linklist_t link;
-    h2o_socket_t *sock;
-} conn_track_t;
-
-static void on_conn_close(void *p)
-{
-    conn_track_t *t = p;
-    h2o_linklist_unlink(&t->link);
-    free(t);
-}
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    oc_thread_t *th = listener->data;
-    if (err != NULL)
-        return;
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
-            return;
-        conn_track_t *t = calloc(1, sizeof(*t));
-        if (t != NULL) {
-            t->sock = sock;
-            h2o_linklist_insert(&th->conns, &t->link);
-            sock->on_close.cb = on_conn_close;
-            sock->on_close.data = t;
-        }
-        h2o_accept(&th->accept_ctx, sock);
-    }
-}
-
 static void *thread_main(void *p)
 {
     oc_thread_t *th = p;
@@ -609,65 +574,10 @@ static void *thread_main(void *p)
         oc_loop_run_once(th->loop, 10);
     if (th->inflight > 0)
         oc_log_warn("shutdown: %d request(s) still running after %d ms", th->inflight, oc_config.shutdown_timeout_ms);
-    /* Nothing is in flight: give responses a moment to leave, then end the
-     * remaining (idle keep-alive) connections by shutting their read side,
-     * which h2o handles as the client closing. */
-    uint64_t flush_until = oc_mono_us() + 50000;
-    while (oc_mono_us() < flush_until)
-        oc_loop_run_once(th->loop, 5);
-    for (h2o_linklist_t *l = th->conns.next; l != &th->conns; l = l->next)
-        shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(conn_track_t, link, l)->sock), SHUT_RD);
-    uint64_t close_until = oc_mono_us() + 1000000;
-    while (!h2o_linklist_is_empty(&th->conns) && oc_mono_us() < close_until)
-        oc_loop_run_once(th->loop, 5);
-    th->drained = th->inflight == 0 && h2o_linklist_is_empty(&th->conns);
+    /* Nothing is in flight: end the remaining (idle keep-alive) connections. */
+    oc_conns_close(&th->conns, th->loop);
+    th->drained = th->inflight == 0 && oc_conns_empty(&th->conns);
     return NULL;
-}
-
-static int open_listener(void)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
-                    *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%d", oc_config.listen_port);
-    int gai = getaddrinfo(oc_config.listen_host, port, &hints, &res);
-    if (gai != 0) {
-        oc_log_error("cannot resolve listen address %s: %s", oc_config.listen, gai_strerror(gai));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        oc_log_fields(OC_LOG_ERROR, "cannot listen",
-                      json_pack("{s:s, s:s}", "address", oc_config.listen, "detail", strerror(errno)));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    int bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    char url[300];
-    snprintf(url, sizeof(url), strchr(oc_config.listen_host, ':') ? "http://[%s]:%d/" : "http://%s:%d/",
-             oc_config.listen_host, bound);
-    oc_log_fields(OC_LOG_INFO, "listening",
-                  json_pack("{s:s, s:i, s:s}", "host", oc_config.listen_host, "port", bound, "url", url));
-    if (oc_config.port_file[0] != '\0') {
-        char tmp[4096];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", oc_config.port_file);
-        FILE *fp = fopen(tmp, "w");
-        if (fp != NULL) {
-            fprintf(fp, "%d\n", bound);
-            fclose(fp);
-            rename(tmp, oc_config.port_file);
-        }
-    }
-    return fd;
 }
 
 static void setup_globalconf(void)
@@ -696,15 +606,14 @@ static oc_thread_t *thread_create(int index)
     h2o_context_init(&th->ctx, oc_loop_h2o(th->loop), &globalconf);
     th->accept_ctx.ctx = &th->ctx;
     th->accept_ctx.hosts = globalconf.hosts;
-    h2o_linklist_init_anchor(&th->conns);
+    oc_conns_init(&th->conns, &th->accept_ctx);
     th->db = oc_db_pool_create(th->loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
                                oc_config.db_query_timeout_ms);
     th->redis = oc_redis_create(th->loop, oc_config.redis_url, oc_config.redis_timeout_ms);
     oc_work_receiver_init(&th->work, oc_loop_h2o(th->loop));
     int fd = dup(listen_fd);
     th->listener = h2o_evloop_socket_create(oc_loop_h2o(th->loop), fd, H2O_SOCKET_FLAG_DONT_READ);
-    th->listener->data = th;
-    h2o_socket_read_start(th->listener, on_accept);
+    oc_conns_accept(&th->conns, th->listener);
     return th;
 }
 
@@ -744,7 +653,8 @@ int oc_serve_main(void)
     oc_api_webhooks_init();
     oc_sync_metrics_init();
     oc_ledger_init();
-    if ((listen_fd = open_listener()) < 0)
+    int port;
+    if ((listen_fd = oc_listener_open(NULL, &port)) < 0)
         return 1;
     setup_globalconf();
     int n = oc_config.threads > 0 ? oc_config.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);

@@ -18,6 +18,7 @@
 
 #include "server/db.h"
 #include "server/json.h"
+#include "server/listener.h"
 #include "server/loop.h"
 #include "server/redis.h"
 #include "server/workpool.h"
@@ -34,9 +35,9 @@ typedef struct oc_thread {
     oc_db_pool_t *db;
     oc_redis_t *redis;
     oc_work_receiver_t work;
-    int inflight;         /* API requests accepted and not yet answered */
-    int drained;          /* set at shutdown when every connection closed in time */
-    h2o_linklist_t conns; /* client connections, tracked for shutdown */
+    int inflight;     /* API requests accepted and not yet answered */
+    int drained;      /* set at shutdown when every connection closed in time */
+    oc_conns_t conns; /* client connections, tracked for shutdown */
     struct {
         void *p;
         void (*dispose)(void *p);

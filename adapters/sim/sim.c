@@ -13,14 +13,13 @@
 #include "adapters/sim/sim.h"
 #include "adapters/sim/sim_internal.h"
 #include "server/config.h"
+#include "server/listener.h"
 #include "server/log.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,87 +497,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-/* --- listener and connections ----------------------------------------------------------- */
-
-typedef struct conn_track {
-    h2o_linklist_t link;
-    h2o_socket_t *sock;
-} conn_track_t;
-
-static void on_conn_close(void *p)
-{
-    conn_track_t *t = p;
-    h2o_linklist_unlink(&t->link);
-    free(t);
-}
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    oc_sim_t *sim = listener->data;
-    if (err != NULL)
-        return;
-    for (int i = 0; i < 16; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
-            return;
-        conn_track_t *t = calloc(1, sizeof(*t));
-        if (t != NULL) {
-            t->sock = sock;
-            h2o_linklist_insert(&sim->conns, &t->link);
-            sock->on_close.cb = on_conn_close;
-            sock->on_close.data = t;
-        }
-        h2o_accept(&sim->accept_ctx, sock);
-    }
-}
-
-static int open_listener(int *port)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
-                    *res = NULL;
-    char ports[8];
-    snprintf(ports, sizeof(ports), "%d", oc_config.listen_port);
-    int gai = getaddrinfo(oc_config.listen_host, ports, &hints, &res);
-    if (gai != 0) {
-        oc_log_error("cannot resolve listen address %s: %s", oc_config.listen, gai_strerror(gai));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        oc_log_fields(OC_LOG_ERROR, "cannot listen",
-                      json_pack("{s:s, s:s}", "address", oc_config.listen, "detail", strerror(errno)));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
-    char url[300];
-    snprintf(url, sizeof(url), strchr(oc_config.listen_host, ':') ? "http://[%s]:%d/" : "http://%s:%d/",
-             oc_config.listen_host, *port);
-    oc_log_fields(
-        OC_LOG_INFO, "listening",
-        json_pack("{s:s, s:s, s:i, s:s}", "role", "sim", "host", oc_config.listen_host, "port", *port, "url", url));
-    if (oc_config.port_file[0] != '\0') {
-        char tmp[4096];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", oc_config.port_file);
-        FILE *fp = fopen(tmp, "w");
-        if (fp != NULL) {
-            fprintf(fp, "%d\n", *port);
-            fclose(fp);
-            rename(tmp, oc_config.port_file);
-        }
-    }
-    return fd;
-}
-
 /* --- start and stop ------------------------------------------------------------------------ */
 
 static void release_held(oc_sim_t *sim)
@@ -594,14 +512,7 @@ static void release_held(oc_sim_t *sim)
 static void shutdown_connections(oc_sim_t *sim)
 {
     h2o_context_request_shutdown(&sim->ctx);
-    uint64_t flush_until = oc_mono_us() + 50000;
-    while (oc_mono_us() < flush_until)
-        oc_loop_run_once(sim->loop, 5);
-    for (h2o_linklist_t *l = sim->conns.next; l != &sim->conns; l = l->next)
-        shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(conn_track_t, link, l)->sock), SHUT_RD);
-    uint64_t close_until = oc_mono_us() + 1000000;
-    while (!h2o_linklist_is_empty(&sim->conns) && oc_mono_us() < close_until)
-        oc_loop_run_once(sim->loop, 5);
+    oc_conns_close(&sim->conns, sim->loop);
 }
 
 int oc_sim_main(int argc, char **argv)
@@ -616,7 +527,7 @@ int oc_sim_main(int argc, char **argv)
     if (sim == NULL)
         goto Error;
     the_sim = sim;
-    h2o_linklist_init_anchor(&sim->conns);
+    oc_conns_init(&sim->conns, &sim->accept_ctx);
     h2o_linklist_init_anchor(&sim->events);
     h2o_linklist_init_anchor(&sim->held);
     oc_sim_rng_seed(&sim->rng, 1);
@@ -624,7 +535,7 @@ int oc_sim_main(int argc, char **argv)
     if ((sim->loop = oc_loop_create()) == NULL)
         goto Error;
     oc_sim_reset(sim);
-    if ((fd = open_listener(&sim->port)) < 0)
+    if ((fd = oc_listener_open("sim", &sim->port)) < 0)
         goto Error;
 
     /* The delivery thread must not take SIGTERM/SIGINT; the loop thread does. */
@@ -657,8 +568,7 @@ int oc_sim_main(int argc, char **argv)
     sim->accept_ctx.hosts = sim->globalconf.hosts;
     sim->listener = h2o_evloop_socket_create(oc_loop_h2o(sim->loop), fd, H2O_SOCKET_FLAG_DONT_READ);
     fd = -1;
-    sim->listener->data = sim;
-    h2o_socket_read_start(sim->listener, on_accept);
+    oc_conns_accept(&sim->conns, sim->listener);
     oc_log_info("sim: serving the Shopify, Amazon and Walmart simulators");
 
     while (!stop_signal)
@@ -682,7 +592,7 @@ Error:
         oc_sim_reset(sim);
         oc_sim_log_free(sim);
         if (ctx_ready) {
-            int drained = h2o_linklist_is_empty(&sim->conns);
+            int drained = oc_conns_empty(&sim->conns);
             if (h2o_timeout_is_linked(&sim->ctx.http2._graceful_shutdown_timeout))
                 h2o_timeout_unlink(&sim->ctx.http2._graceful_shutdown_timeout);
             if (drained) {

@@ -14,6 +14,8 @@
 #include <h2o.h>
 #include <jansson.h>
 
+#include "server/listener.h"
+
 #include "server/common.h"
 #include "server/loop.h"
 
@@ -347,7 +349,7 @@ struct oc_sim {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
-    h2o_linklist_t conns;
+    oc_conns_t conns;
     int port;
     volatile int stopping;
 
