@@ -484,14 +484,8 @@ static void on_patch(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
         issues_text(json_object_get(call->json, "issues"), issues, sizeof(issues));
         snprintf(msg, sizeof(msg), "listing update %s%s%s", status, issues[0] ? ": " : "", issues);
         oc_item_error(r, msg, 0);
-    } else if (res->status == 200) {
-        snprintf(msg, sizeof(msg), "malformed response from channel: %s",
-                 call->json == NULL ? call->json_error : "no status");
-        oc_item_error(r, msg, 0);
     } else {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, res->status == 404 ? "listing not found" : NULL);
-        oc_item_error(r, ce.err, 0);
+        oc_call_item_unusable(call, res, r, res->status == 404 ? "listing not found" : NULL, "no status");
     }
     item_done(a);
 }
@@ -724,17 +718,8 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
         }
         json_object_set_new(r, "qty", json_integer(qty));
     } else {
-        char msg[300];
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            snprintf(msg, sizeof(msg), "malformed response from channel: %s",
-                     call->json == NULL ? call->json_error : "fulfillmentAvailability is not a list");
-        } else {
-            oc_call_error(call, res, &ce, NULL);
-            snprintf(msg, sizeof(msg), "%s", ce.err);
-        }
         json_object_set_new(r, "qty", json_null());
-        oc_item_error(r, msg, 0);
+        oc_call_item_unusable(call, res, r, NULL, "fulfillmentAvailability is not a list");
     }
     item_done(a);
 }

@@ -658,6 +658,20 @@ void oc_call_error(oc_call_t *call, const oc_chttp_res_t *res, oc_adapter_error_
     *e = (oc_adapter_error_t){.err = call->errbuf, .retryable = 0, .http_status = res != NULL ? res->status : 0};
 }
 
+void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r, const char *what, const char *missing)
+{
+    char msg[300];
+    if (res->status == 200) {
+        snprintf(msg, sizeof(msg), "malformed response from channel: %s",
+                 call->json == NULL ? call->json_error : missing);
+    } else {
+        oc_adapter_error_t ce;
+        oc_call_error(call, res, &ce, what);
+        snprintf(msg, sizeof(msg), "%s", ce.err);
+    }
+    oc_item_error(r, msg, 0);
+}
+
 static uint64_t backoff_ms(int attempt)
 {
     uint64_t d = BACKOFF_BASE_MS;

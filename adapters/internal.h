@@ -195,6 +195,14 @@ void oc_call_abort(oc_call_t *call);
 oc_cls_t oc_call_classify_default(const oc_chttp_res_t *res, uint64_t *retry_after_ms);
 /** Sets *e to a non-retryable error for an answer the operation cannot use (status and channel text). */
 void oc_call_error(oc_call_t *call, const oc_chttp_res_t *res, oc_adapter_error_t *e, const char *what);
+/**
+ * Marks result row `r` failed (not retryable) for an answer it cannot use:
+ * a 200 is "malformed response from channel: <missing>" (or the JSON
+ * error); any other status is what the channel said (oc_call_error with
+ * `what`).
+ */
+void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r, const char *what,
+                           const char *missing);
 
 /* --- small shared helpers (adapter.c) ---------------------------------------------------- */
 

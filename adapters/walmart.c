@@ -365,15 +365,9 @@ static void on_put(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
                oc_json_as_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
         json_object_set_new(r, "status", json_string("ok"));
         json_object_set_new(r, "qty", json_integer(amount));
-    } else if (res->status == 200) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "malformed response from channel: %s",
-                 call->json == NULL ? call->json_error : "no quantity.amount");
-        oc_item_error(r, msg, 0);
     } else {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, res->status == 404 ? "item not found on the channel" : NULL);
-        oc_item_error(r, ce.err, 0);
+        oc_call_item_unusable(call, res, r, res->status == 404 ? "item not found on the channel" : NULL,
+                              "no quantity.amount");
     }
     item_done(w);
 }
@@ -531,17 +525,8 @@ static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
                oc_json_as_int(json_object_get(json_object_get(call->json, "quantity"), "amount"), &amount) == 0) {
         json_object_set_new(r, "qty", json_integer(amount));
     } else {
-        oc_adapter_error_t ce;
-        char msg[300];
-        if (res->status == 200) {
-            snprintf(msg, sizeof(msg), "malformed response from channel: %s",
-                     call->json == NULL ? call->json_error : "no quantity.amount");
-        } else {
-            oc_call_error(call, res, &ce, NULL);
-            snprintf(msg, sizeof(msg), "%s", ce.err);
-        }
         json_object_set_new(r, "qty", json_null());
-        oc_item_error(r, msg, 0);
+        oc_call_item_unusable(call, res, r, NULL, "no quantity.amount");
     }
     item_done(w);
 }
