@@ -91,22 +91,6 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
     return rc == 0 ? 0 : -1;
 }
 
-static int token_parse(oc_call_t *call, char *why, size_t cap)
-{
-    const char *tok = json_string_value(json_object_get(call->json, "access_token"));
-    long long ttl = 3600;
-    json_t *e = json_object_get(call->json, "expires_in");
-    if (tok == NULL || *tok == '\0') {
-        snprintf(why, cap, "no access_token");
-        return -1;
-    }
-    if (e != NULL && (oc_json_as_int(e, &ttl) != 0 || ttl <= 0)) {
-        snprintf(why, cap, "expires_in is not a positive integer");
-        return -1;
-    }
-    return oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
-}
-
 static int headers(oc_call_t *call, const char *token)
 {
     if (token == NULL) /* presigned document URLs: never send our token there */
@@ -163,7 +147,7 @@ static const oc_chan_t chan = {
     .limits = limits,
     .nlimits = OC_ARRAY_SIZE(limits),
     .token_request = token_request,
-    .token_parse = token_parse,
+    .token_ttl_s = 3600,
     .headers = headers,
     .classify = classify,
     .error_text = error_text,

@@ -509,6 +509,24 @@ static void start_token_fetch(oc_cstate_t *st, oc_chttp_t *http)
     step_rate(t);
 }
 
+/* The OAuth 2 token answer: `access_token`, and `expires_in` in seconds
+ * (a positive integer; the channel's usual lifetime when absent). */
+static int oauth_token_parse(oc_call_t *call, char *why, size_t cap)
+{
+    const char *tok = json_string_value(json_object_get(call->json, "access_token"));
+    long long ttl = call->st->ch->token_ttl_s;
+    json_t *e = json_object_get(call->json, "expires_in");
+    if (tok == NULL || *tok == '\0') {
+        snprintf(why, cap, "no access_token");
+        return -1;
+    }
+    if (e != NULL && (oc_json_as_int(e, &ttl) != 0 || ttl <= 0)) {
+        snprintf(why, cap, "expires_in is not a positive integer");
+        return -1;
+    }
+    return oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
+}
+
 static void on_token_answer(oc_call_t *t, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
 {
     oc_cstate_t *st = t->st;
@@ -527,7 +545,8 @@ static void on_token_answer(oc_call_t *t, const oc_chttp_res_t *res, const oc_ad
         release_waiters(st, msg, 0, res->status);
         return;
     }
-    if (t->json == NULL || st->ch->token_parse(t, why, sizeof(why)) != 0) {
+    if (t->json == NULL || (st->ch->token_parse != NULL ? st->ch->token_parse(t, why, sizeof(why))
+                                                        : oauth_token_parse(t, why, sizeof(why))) != 0) {
         snprintf(msg, sizeof(msg), "malformed token response: %s", t->json == NULL ? t->json_error : why);
         release_waiters(st, msg, 0, res->status);
         return;

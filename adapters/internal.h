@@ -49,8 +49,13 @@ typedef struct oc_chan {
     const char *(*static_token)(const oc_channel_conn_t *c);
     /** Fills the token request (URL, body, headers) into `call`; 0, or -1 with `why` (missing secrets). */
     int (*token_request)(oc_call_t *call, char *why, size_t cap);
-    /** Reads a 2xx token answer (call->json) and calls oc_cstate_set_token(); 0, or -1 with `why`. */
+    /**
+     * Reads a 2xx token answer (call->json) and calls oc_cstate_set_token(); 0, or -1 with `why`.
+     * NULL: the OAuth 2 answer (`access_token`, `expires_in` a positive integer, else
+     * `token_ttl_s`), which is what Amazon's LWA and Walmart send.
+     */
     int (*token_parse)(oc_call_t *call, char *why, size_t cap);
+    long long token_ttl_s;
     /** Adds auth and per-request headers (`token` NULL on calls without auth); 0 or OC_ENOMEM. */
     int (*headers)(oc_call_t *call, const char *token);
     /** Reads rate-limit signals into call->bucket and classifies; may set *retry_after_ms. */
