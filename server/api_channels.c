@@ -176,19 +176,9 @@ void oc_api_connections_list(oc_req_t *r)
         oc_respond_unavailable(r, "the database");
 }
 
-static int conn_id_param(oc_req_t *r)
-{
-    const char *id = oc_req_param(r, "cid");
-    if (!oc_is_uuid(id, strlen(id))) {
-        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
-        return -1;
-    }
-    return 0;
-}
-
 void oc_api_connection_get(oc_req_t *r)
 {
-    if (conn_id_param(r) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     state(r);
     const char *p[] = {r->tenant, oc_req_param(r, "cid")};
@@ -489,7 +479,7 @@ void oc_api_connection_update(oc_req_t *r)
         {"rate_scale", OC_F_INT, 0, 1, 1000},
         {NULL},
     };
-    if (conn_id_param(r) != 0 || oc_req_validate(r, fields) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, fields) != 0)
         return;
     const char *base_url = oc_json_str(r->body, "base_url");
     if (base_url != NULL && !url_ok(base_url)) {
@@ -527,7 +517,7 @@ OC_DB_STMT(conn_delete, 5,
 
 void oc_api_connection_delete(oc_req_t *r)
 {
-    if (conn_id_param(r) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     state(r);
     const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_audit_user(r), oc_audit_token(r)};
@@ -740,19 +730,9 @@ void oc_api_listing_create(oc_req_t *r)
         oc_respond_unavailable(r, "the database");
 }
 
-static int listing_id_param(oc_req_t *r)
-{
-    const char *id = oc_req_param(r, "lid");
-    if (!oc_is_uuid(id, strlen(id))) {
-        oc_respond_error(r, 404, "not_found", "no such listing", NULL);
-        return -1;
-    }
-    return 0;
-}
-
 void oc_api_listing_get(oc_req_t *r)
 {
-    if (listing_id_param(r) != 0)
+    if (oc_req_id_param(r, "lid", "no such listing") == NULL)
         return;
     ch_t *st = state(r);
     st->not_found = "no such listing";
@@ -781,7 +761,7 @@ void oc_api_listing_update(oc_req_t *r)
         {"repush", OC_F_BOOL, 0},
         {NULL},
     };
-    if (listing_id_param(r) != 0 || oc_req_validate(r, fields) != 0 ||
+    if (oc_req_id_param(r, "lid", "no such listing") == NULL || oc_req_validate(r, fields) != 0 ||
         !rules_ok(r, json_object_get(r->body, "rules"), "rules"))
         return;
     ch_t *st = state(r);
@@ -817,7 +797,7 @@ OC_DB_STMT(
 
 void oc_api_listing_delete(oc_req_t *r)
 {
-    if (listing_id_param(r) != 0)
+    if (oc_req_id_param(r, "lid", "no such listing") == NULL)
         return;
     ch_t *st = state(r);
     st->not_found = "no such listing";
@@ -850,7 +830,7 @@ OC_DB_STMT(automap, 5,
 
 void oc_api_connection_automap(oc_req_t *r)
 {
-    if (conn_id_param(r) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     ch_t *st = state(r);
     st->answer_step = 1; /* the automap report, not the refresh after it */
@@ -962,7 +942,7 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
 
 void oc_api_connection_test(oc_req_t *r)
 {
-    if (conn_id_param(r) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_test_conn, r) != 0)
         oc_respond_unavailable(r, "the database");

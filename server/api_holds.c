@@ -132,19 +132,9 @@ static void on_redis_hold(void *arg, const char *spec)
         oc_respond_unavailable(r, "the database");
 }
 
-static int hold_id_param(oc_req_t *r)
-{
-    const char *id = oc_req_param(r, "hid");
-    if (!oc_is_uuid(id, strlen(id))) {
-        oc_respond_error(r, 404, "not_found", "no such hold", NULL);
-        return -1;
-    }
-    return 0;
-}
-
 void oc_api_hold_get(oc_req_t *r)
 {
-    if (hold_id_param(r) != 0)
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
         return;
     oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_redis_hold, r);
 }
@@ -503,7 +493,7 @@ static void on_confirm_spec(void *arg, const char *spec)
 
 void oc_api_hold_confirm(oc_req_t *r)
 {
-    if (hold_id_param(r) != 0)
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
         return;
     state(r);
     oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_confirm_spec, r);
@@ -554,7 +544,7 @@ static void on_release_spec(void *arg, const char *spec)
 
 void oc_api_hold_release(oc_req_t *r)
 {
-    if (hold_id_param(r) != 0)
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
         return;
     state(r);
     oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_release_spec, r);

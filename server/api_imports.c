@@ -651,11 +651,9 @@ static void on_job(void *arg, const oc_db_result_t *res)
 
 void oc_api_import_get(oc_req_t *r)
 {
-    const char *id = oc_req_param(r, "jid");
-    if (!oc_is_uuid(id, strlen(id))) {
-        oc_respond_error(r, 404, "not_found", "no such import", NULL);
+    const char *id = oc_req_id_param(r, "jid", "no such import");
+    if (id == NULL)
         return;
-    }
     const char *p[] = {r->tenant, id};
     if (oc_db_exec(r->thread->db, r->tenant, &job_get, p, on_job, r) != 0)
         oc_respond_unavailable(r, "the database");

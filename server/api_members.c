@@ -167,12 +167,9 @@ static void member_change(oc_req_t *r, int is_delete)
     member_change_t *mc = oc_req_alloc(r, sizeof(*mc));
     memset(mc, 0, sizeof(*mc));
     r->state = mc;
-    mc->uid = oc_req_param(r, "uid");
     mc->is_delete = is_delete;
-    if (!oc_is_uuid(mc->uid, strlen(mc->uid))) {
-        oc_respond_error(r, 404, "not_found", "no such member of this brand", NULL);
+    if ((mc->uid = oc_req_id_param(r, "uid", "no such member of this brand")) == NULL)
         return;
-    }
     if (!is_delete) {
         static const char *const roles[] = {"viewer", "operator", "brand_owner", NULL};
         static const oc_field_t fields[] = {{"role", OC_F_ENUM, 1, 0, 0, roles}, {NULL}};
@@ -245,11 +242,9 @@ OC_DB_STMT(user_enable, 5,
 static void user_set_disabled(oc_req_t *r, const oc_db_stmt_t *stmt)
 {
     state(r)->not_found = "no such user";
-    const char *uid = oc_req_param(r, "uid");
-    if (!oc_is_uuid(uid, strlen(uid))) {
-        oc_respond_error(r, 404, "not_found", "no such user", NULL);
+    const char *uid = oc_req_id_param(r, "uid", "no such user");
+    if (uid == NULL)
         return;
-    }
     if (stmt == &user_disable && strcmp(uid, r->auth.user_id) == 0) {
         oc_respond_error(r, 409, "conflict", "you cannot disable yourself", NULL);
         return;
@@ -441,11 +436,9 @@ OC_DB_STMT(invitation_revoke, 6,
 
 static void revoke_invitation(oc_req_t *r, const char *brand_id)
 {
-    const char *iid = oc_req_param(r, "iid");
-    if (!oc_is_uuid(iid, strlen(iid))) {
-        oc_respond_error(r, 404, "not_found", "no such invitation", NULL);
+    const char *iid = oc_req_id_param(r, "iid", "no such invitation");
+    if (iid == NULL)
         return;
-    }
     st_t *st = state(r);
     st->not_found = "no such pending invitation";
     oc_db_tx_t tx = {.tenant = brand_id, .nsteps = 1};

@@ -141,11 +141,9 @@ void oc_api_sync_status(oc_req_t *r)
 void oc_api_connection_health(oc_req_t *r)
 {
     state(r)->not_found = "no such connection";
-    const char *cid = oc_req_param(r, "cid");
-    if (!oc_is_uuid(cid, strlen(cid))) {
-        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
+    const char *cid = oc_req_id_param(r, "cid", "no such connection");
+    if (cid == NULL)
         return;
-    }
     const char *p[] = {r->tenant, cid};
     run1(r, &conn_health, p, on_one);
 }
@@ -279,11 +277,9 @@ void oc_api_routine_update(oc_req_t *r)
     if (oc_req_validate(r, fields) != 0)
         return;
     state(r)->not_found = "no such routine";
-    const char *rid = oc_req_param(r, "rid");
-    if (!oc_is_uuid(rid, strlen(rid))) {
-        oc_respond_error(r, 404, "not_found", "no such routine", NULL);
+    const char *rid = oc_req_id_param(r, "rid", "no such routine");
+    if (rid == NULL)
         return;
-    }
     char iv[24] = "";
     json_t *v = json_object_get(r->body, "interval_seconds");
     if (v != NULL)
@@ -299,11 +295,9 @@ void oc_api_routine_update(oc_req_t *r)
 void oc_api_routine_run(oc_req_t *r)
 {
     state(r)->not_found = "no such routine";
-    const char *rid = oc_req_param(r, "rid");
-    if (!oc_is_uuid(rid, strlen(rid))) {
-        oc_respond_error(r, 404, "not_found", "no such routine", NULL);
+    const char *rid = oc_req_id_param(r, "rid", "no such routine");
+    if (rid == NULL)
         return;
-    }
     const char *p[] = {r->tenant, rid};
     oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
     tx.steps[0].stmt = &routine_run_now;

@@ -174,11 +174,9 @@ static void on_revoked(void *arg, const oc_db_result_t *res)
 
 static void revoke_token(oc_req_t *r, const char *brand_id)
 {
-    const char *tid = oc_req_param(r, "tid");
-    if (!oc_is_uuid(tid, strlen(tid))) {
-        oc_respond_error(r, 404, "not_found", "no such token", NULL);
+    const char *tid = oc_req_id_param(r, "tid", "no such token");
+    if (tid == NULL)
         return;
-    }
     oc_db_tx_t tx = {.tenant = brand_id, .nsteps = 1};
     tx.steps[0].stmt = &token_revoke;
     const char *p[] = {tid, r->portfolio, brand_id, oc_audit_user(r), oc_audit_token(r), r->request_id};

@@ -137,6 +137,16 @@ const char *oc_req_param(const oc_req_t *r, const char *name)
     return NULL;
 }
 
+const char *oc_req_id_param(oc_req_t *r, const char *name, const char *not_found_message)
+{
+    const char *id = oc_req_param(r, name);
+    if (id == NULL || !oc_is_uuid(id, strlen(id))) {
+        oc_respond_error(r, 404, "not_found", not_found_message, NULL);
+        return NULL;
+    }
+    return id;
+}
+
 const char *oc_req_query(oc_req_t *r, const char *name)
 {
     if (r->query == NULL)

@@ -160,6 +160,12 @@ int oc_req_validate(oc_req_t *r, const oc_field_t *fields);
 
 /** Path parameter by name ("bid"), or NULL. */
 const char *oc_req_param(const oc_req_t *r, const char *name);
+/**
+ * Path parameter `name` that must be a UUID; anything else answers 404
+ * `not_found_message` — exactly what a well-formed id of nothing answers —
+ * and returns NULL (the request is then finished).
+ */
+const char *oc_req_id_param(oc_req_t *r, const char *name, const char *not_found_message);
 /** Query parameter by name, percent-decoded into the pool, or NULL when absent. */
 const char *oc_req_query(oc_req_t *r, const char *name);
 /** Request header (lower-case name), copied into the pool, or NULL. */
