@@ -30,7 +30,8 @@ typedef struct {
     int nlines, nskus;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     const oc_sku_ref_t *refs[50];
-    json_t *hold; /* the public JSON of a new hold */
+    json_t *hold;   /* the public JSON of a new hold */
+    json_t *answer; /* hold_confirm()'s {status, body, replayed} */
 } hold_t;
 
 static void hold_free(void *p)
@@ -38,6 +39,7 @@ static void hold_free(void *p)
     hold_t *h = p;
     json_decref(h->request);
     json_decref(h->hold);
+    json_decref(h->answer);
     free(h);
 }
 
@@ -436,6 +438,16 @@ static json_t *spec_lines(const char *spec)
     return arr;
 }
 
+static void respond_confirmed(void *arg)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    int status = (int)json_integer_value(json_object_get(h->answer, "status"));
+    if (json_is_true(json_object_get(h->answer, "replayed")))
+        oc_resp_header(r, "idempotent-replayed", "true");
+    oc_respond_json(r, status ? status : 500, json_incref(json_object_get(h->answer, "body")));
+}
+
 static void on_confirmed(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
@@ -448,17 +460,15 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    json_t *o = oc_db_json(res->results[0], 0, 0);
-    int status = (int)json_integer_value(json_object_get(o, "status"));
-    json_t *body = json_object_get(o, "body");
-    if (status == 201) {
-        oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"));
-        oc_api_publish_balances(r->thread, r->tenant, body);
+    hold_t *h = r->state;
+    h->answer = oc_db_json(res->results[0], 0, 0);
+    if (json_integer_value(json_object_get(h->answer, "status")) == 201) {
+        oc_api_publish_balances(r->thread, r->tenant, json_object_get(h->answer, "body"));
+        /* answer once Redis has ended the hold, so no later read still finds it active */
+        oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"), respond_confirmed, r);
+        return;
     }
-    if (json_is_true(json_object_get(o, "replayed")))
-        oc_resp_header(r, "idempotent-replayed", "true");
-    oc_respond_json(r, status ? status : 500, json_incref(body));
-    json_decref(o);
+    respond_confirmed(r);
 }
 
 static void on_confirm_spec(void *arg, const char *spec)
@@ -499,6 +509,21 @@ void oc_api_hold_confirm(oc_req_t *r)
     oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_confirm_spec, r);
 }
 
+static void respond_released(void *arg)
+{
+    oc_req_t *r = arg;
+    hold_t *h = r->state;
+    if (h->answer != NULL) {
+        oc_respond_json(r, 200, json_incref(h->answer));
+        return;
+    }
+    /* Already ended or unknown: say which. */
+    const char *p[] = {r->tenant, oc_req_param(r, "hid")};
+    r->status = 0;
+    if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
 static void on_released(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
@@ -506,16 +531,10 @@ static void on_released(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    json_t *v = oc_db_json(res->results[0], 0, 0);
-    if (v == NULL) {
-        /* Already ended or unknown: say which. */
-        const char *p[] = {r->tenant, oc_req_param(r, "hid")};
-        r->status = 0;
-        if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
-            oc_respond_unavailable(r, "the database");
-        return;
-    }
-    oc_respond_json(r, 200, v);
+    hold_t *h = r->state;
+    h->answer = oc_db_json(res->results[0], 0, 0);
+    /* answer once Redis has ended the hold, so no later read still finds it active */
+    oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"), respond_released, r);
 }
 
 static void on_release_spec(void *arg, const char *spec)
@@ -532,7 +551,6 @@ static void on_release_spec(void *arg, const char *spec)
                        r->auth.user_id[0] ? r->auth.user_id : NULL,
                        r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
                        r->request_id};
-    oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"));
     int rc = oc_db_exec(r->thread->db, r->tenant, &hold_end_stmt, p, on_released, r);
     free(ls);
     free(rs);

@@ -56,7 +56,7 @@ static void on_posted(void *arg, int status, json_t *body, int replayed, const o
     oc_req_t *r = arg;
     mv_t *m = r->state;
     if (m->gated)
-        oc_holds_release_redis(r->thread, r->tenant, m->gate_id);
+        oc_holds_release_redis(r->thread, r->tenant, m->gate_id, NULL, NULL);
     if (err != NULL) {
         oc_respond_db_error(r, err);
         return;

@@ -339,13 +339,32 @@ void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, co
     reserve_send(rv);
 }
 
-void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id)
+typedef struct {
+    void (*done)(void *arg);
+    void *arg;
+} released_t;
+
+static void on_released(void *arg, const char *err, redisReply *reply)
+{
+    released_t *d = arg;
+    d->done(d->arg);
+    free(d);
+}
+
+void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id, void (*done)(void *arg), void *arg)
 {
     char hk[96], prefix[64];
     key(hk, sizeof(hk), tenant, "holds", -1);
     snprintf(prefix, sizeof(prefix), "oc:{%s}:", tenant);
     const char *argv[] = {hk, id, prefix};
-    oc_redis_eval(th->redis, &release_script, ignore_reply, NULL, 1, 3, argv, NULL);
+    released_t *d = done != NULL ? malloc(sizeof(*d)) : NULL;
+    if (d != NULL)
+        *d = (released_t){done, arg};
+    if (oc_redis_eval(th->redis, &release_script, d != NULL ? on_released : ignore_reply, d, 1, 3, argv, NULL) != 0) {
+        free(d);
+        if (done != NULL)
+            done(arg);
+    }
 }
 
 typedef struct {
@@ -562,7 +581,7 @@ static void on_swept(void *arg, const oc_db_result_t *res)
         json_array_foreach(expired, i, e)
         {
             oc_holds_release_redis(m->th, json_string_value(json_object_get(e, "tenant")),
-                                   json_string_value(json_object_get(e, "id")));
+                                   json_string_value(json_object_get(e, "id")), NULL, NULL);
         }
         oc_metric_add(&m_expired, (int64_t)json_array_size(expired));
         if (last != NULL)

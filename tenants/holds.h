@@ -50,8 +50,13 @@ void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, co
                          const long long *qty, int n, uint64_t expires_ms, const char *extra, oc_reserve_cb cb,
                          void *arg);
 
-/** Ends hold `id` in Redis (no-op when unknown or Redis is down). */
-void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id);
+/**
+ * Ends hold `id` in Redis (no-op when unknown or Redis is down).  `done`
+ * (may be NULL) is called once Redis has answered, or at once when it
+ * cannot be asked: a caller that answers after it lets every later read of
+ * the hold, on any thread, see it ended.
+ */
+void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id, void (*done)(void *arg), void *arg);
 
 /**
  * What Redis knows of hold `id`: cb gets the spec "expires_ms|sku:qty,…" or

@@ -78,6 +78,26 @@ test('confirming turns a hold into a sale; a guarded sale cannot take held units
   await agree('H2');
 });
 
+test('a confirmed or released hold reads as ended at once, on any connection', async () => {
+  await mkSku('RYW', 1000);
+  // Many loops at once spread over the pool's connections (and so the
+  // server's threads): the read right after each answer may land anywhere.
+  const loop = async (i) => {
+    for (let k = 0; k < 10; k++) {
+      const h = await api.post(`${base}/holds`, { sku: 'RYW', qty: 1, ttl_seconds: 60 });
+      assert.equal(h.status, 201);
+      const end = (i + k) % 2 ? 'confirm' : 'release';
+      const e = await api.post(`${base}/holds/${h.json.id}/${end}`, {});
+      assert.equal(e.status, end === 'confirm' ? 201 : 200);
+      const g = await api.get(`${base}/holds/${h.json.id}`);
+      assert.equal(g.json.state, end === 'confirm' ? 'confirmed' : 'released', `${end}ed hold read back`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, (_, i) => loop(i)));
+  assert.equal((await bal('RYW')).held, 0);
+  await agree('RYW');
+});
+
 test('holds on bundles hold their components', async () => {
   await mkSku('HC1', 4);
   await mkSku('HC2', 4);
