@@ -75,7 +75,7 @@ test('an admin creates brands; the server\'s field errors show next to the field
   // A time zone the server refuses: 422 with field "timezone".
   await fillForm(page, { Name: 'Gamma Home', 'Time zone': 'Not a zone!' });
   await page.getByRole('button', { name: 'Create brand' }).click();
-  await page.locator('.field-error', { hasText: 'Timezone must be an IANA name such as Europe/Berlin.' }).waitFor();
+  await page.locator('.field-error', { hasText: 'Time zone must be an IANA name such as Europe/Berlin.' }).waitFor();
   assert.equal(await page.getByLabel('Time zone').getAttribute('aria-invalid'), 'true');
   assert.equal(await nameField.getAttribute('aria-invalid'), null, 'the earlier error is cleared');
   await page.getByRole('button', { name: 'Cancel' }).click();
