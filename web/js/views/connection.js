@@ -35,12 +35,42 @@ function valueNode(v) {
   return String(v);
 }
 
-/** What the server answered to "Test connection", whatever it was. */
+/**
+ * What the server answered to "Test connection", whatever it was.  The
+ * server calls the channel and answers 200 either way: {ok: true, account,
+ * details} when the channel let it in, {ok: false, error, retryable,
+ * channel_status} when it refused or failed.  Other answers (409: the stored
+ * credentials do not open; 501: this build cannot call channels; 503…) are
+ * shown as they come.
+ */
 function testResult(outcome) {
-  if (outcome.ok) {
-    const entries = Object.entries(outcome.body || {});
+  if (outcome.ok && outcome.body && outcome.body.ok === true) {
+    const b = outcome.body;
+    const details = b.details && typeof b.details === 'object' ? Object.entries(b.details) : [];
     return h('section', { class: 'report report-ok', role: 'status', 'aria-label': 'Test result' },
-      h('h3', {}, h('span', { class: 'badge badge-ok', text: 'Connected' }), ' The channel answered'),
+      h('h3', {}, h('span', { class: 'badge badge-ok', text: 'Connected' }), ' The channel let onecount in'),
+      h('dl', { class: 'details' },
+        h('dt', { text: 'Account' }), h('dd', {}, b.account ? h('code', { class: 'break', text: String(b.account) }) : h('span', { class: 'muted', text: 'not named' })),
+        details.map(([k, v]) => [h('dt', { text: k.replace(/_/g, ' ') }), h('dd', {}, valueNode(v))]),
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Answered in' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+  }
+  if (outcome.ok && outcome.body && outcome.body.ok === false) {
+    const b = outcome.body;
+    return h('section', { class: 'report report-error', role: 'status', 'aria-label': 'Test result' },
+      h('h3', {}, h('span', { class: 'badge badge-danger', text: 'Refused' }), ' The channel did not let onecount in'),
+      h('p', { text: sentence(b.error || 'no reason given') }),
+      h('dl', { class: 'details' },
+        h('dt', { text: 'Channel answered' }), h('dd', { text: b.channel_status ? `HTTP ${b.channel_status}` : 'nothing (no answer)' }),
+        h('dt', { text: 'Worth retrying' }), h('dd', { text: b.retryable
+          ? 'yes: the channel may be busy or down; test again in a while'
+          : 'no: check the settings and credentials, then test again' }),
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Took' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+  }
+  if (outcome.ok) {
+    // 200 without ok: whatever it holds, shown as it is.
+    const entries = Object.entries(outcome.body || {});
+    return h('section', { class: 'report report-info', role: 'status', 'aria-label': 'Test result' },
+      h('h3', { text: 'The server answered' }),
       entries.length ? h('dl', { class: 'details' }, entries.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, valueNode(v))])) : null);
   }
   const err = outcome.err;
