@@ -1,6 +1,7 @@
 // connection.js — #/brands/<id>/channels/<cid>: one channel connection.
-// Everyone who reads the brand sees its status, settings, rules and which
-// credential fields are set (never their values).  Brand owners and admins
+// Everyone who reads the brand sees its status, settings, rules, which
+// credential fields are set (never their values) and its sync health
+// (refreshed while shown; sync-card.js).  Brand owners and admins
 // test it (showing whatever the server answers, 501 included), pause and
 // resume it, change its name, address, settings and rules, replace its
 // credentials (an explicit action: the stored ones are never shown), and
@@ -11,7 +12,8 @@ import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { plural, qty, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
-import { panel, busy } from '../ui/page.js';
+import { errorPanel, panel, busy } from '../ui/page.js';
+import { autoRefresh, refreshBar } from '../ui/poll.js';
 import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
@@ -22,6 +24,8 @@ import {
   settingsFromValues, settingsList, showKind,
 } from './channel-kinds.js';
 import { ruleFields, rulesFromValues, rulesText } from './rules.js';
+import { connectionCard } from './sync-card.js';
+import { REFRESH_MS } from './sync.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -83,6 +87,35 @@ function testResult(outcome) {
   return h('section', { class: ['report', err.status === 501 ? 'report-info' : 'report-error'], role: 'status', 'aria-label': 'Test result' },
     h('h3', {}, h('span', { class: ['badge', cls], text: badge }), ` ${lead}`),
     h('p', {}, `The server answered ${err.status || 'nothing'}: ${sentence(err.message)}`));
+}
+
+/** The connection's sync health (GET …/health, its routines), refreshed while shown. */
+async function healthPanel(ctx, brand, conn, body) {
+  const base = `/api/v1/brands/${brand.id}`;
+  const load = () => Promise.all([api.get(`${base}/connections/${conn.id}/health`), api.get(`${base}/routines`)])
+    .then(([health, all]) => [health, all.filter((r) => r.connection_id === conn.id)]);
+  let first;
+  try {
+    first = await load();
+  } catch (err) {
+    if (err.handled && err.status === 401) throw err;
+    body.append(errorPanel(err, { title: 'Sync health is not available' }));
+    return;
+  }
+  let poller = null;
+  const card = connectionCard(brand, first[0], first[1], { title: 'Sync health', onChanged: () => poller && poller.now() });
+  const bar = refreshBar(null, { what: 'the health', every: REFRESH_MS });
+  card.el.append(bar.el);
+  body.append(card.el);
+  bar.mark();
+  poller = autoRefresh({
+    every: REFRESH_MS,
+    alive: () => ctx.alive() && card.el.isConnected,
+    run: async () => card.update(...(await load())),
+    onDone: () => bar.mark(),
+    onError: (err) => bar.fail(err),
+  });
+  bar.bind(poller);
 }
 
 export async function render(ctx) {
@@ -172,6 +205,7 @@ export async function render(ctx) {
         h('h3', { class: 'subheading', text: 'Credentials' }), credentialsSummary(conn.credentials),
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
+  await healthPanel(ctx, brand, conn, body);
   if (!owner) return;
 
   // --- name, address, settings ------------------------------------------------------------
