@@ -16,6 +16,7 @@ const TABS = [
   { key: 'stock', label: 'Stock', path: 'stock' },
   { key: 'holds', label: 'Holds', path: 'holds' },
   { key: 'oversells', label: 'Oversells', path: 'oversells' },
+  { key: 'imports', label: 'Imports', path: 'imports' },
   { key: 'channels', label: 'Channels', path: 'channels' },
   { key: 'listings', label: 'Listings', path: 'listings' },
   { key: 'sync', label: 'Sync', path: 'sync' },
