@@ -3,9 +3,9 @@
 // Every screen is a module under views/ exporting render(ctx), loaded when
 // its route is first visited.  ctx = {root, params, query, route, setTitle,
 // navigate, rerender, alive}; alive() is true while the screen is the one
-// shown (pollers stop when it turns false).  Screens that need a signed-in user are only shown
-// after GET /api/v1/me succeeded; a 401 anywhere returns to the sign-in
-// screen and comes back to the same place afterwards.
+// shown (pollers stop when it turns false).  Screens that need a signed-in
+// user are only shown after GET /api/v1/me succeeded; a 401 anywhere returns
+// to the sign-in screen and comes back to the same place afterwards.
 import { api, onApiEvent } from './api.js';
 import { h, sentence } from './ui/dom.js';
 import { notify, showUnavailable, hideUnavailable } from './ui/notice.js';
