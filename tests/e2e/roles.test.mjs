@@ -34,7 +34,7 @@ after(async () => {
 
 const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
 /** The tabs every role that reads a brand has (inventory and channels; writing them is per role). */
-const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Channels', 'Listings'];
+const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'Orders', 'Alerts & drift'];
 
 /** Opens an invitation link in a new browser and accepts it as a new account. */
 async function acceptAsNew(link, { name, password = PASSWORD }) {
@@ -75,7 +75,7 @@ test('an admin creates brands; the server\'s field errors show next to the field
   // A time zone the server refuses: 422 with field "timezone".
   await fillForm(page, { Name: 'Gamma Home', 'Time zone': 'Not a zone!' });
   await page.getByRole('button', { name: 'Create brand' }).click();
-  await page.locator('.field-error', { hasText: 'Timezone must be an IANA name such as Europe/Berlin.' }).waitFor();
+  await page.locator('.field-error', { hasText: 'Time zone must be an IANA name such as Europe/Berlin.' }).waitFor();
   assert.equal(await page.getByLabel('Time zone').getAttribute('aria-invalid'), 'true');
   assert.equal(await nameField.getAttribute('aria-invalid'), null, 'the earlier error is cleared');
   await page.getByRole('button', { name: 'Cancel' }).click();

@@ -63,12 +63,16 @@ export function withQuery(path, query) {
  */
 export const REPLAYED = Symbol('replayed');
 
-export async function request(method, path, { body, query, public: isPublic = false, idempotencyKey = null } = {}) {
+export async function request(method, path, { body, text, contentType = 'text/plain', query, public: isPublic = false, idempotencyKey = null } = {}) {
   const url = withQuery(path, query);
   const headers = { Accept: 'application/json' };
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   let payload;
-  if (body !== undefined) {
+  if (text !== undefined) {
+    // A body that is not JSON (a CSV file), sent as it is.
+    headers['Content-Type'] = contentType;
+    payload = text;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
@@ -80,11 +84,11 @@ export async function request(method, path, { body, query, public: isPublic = fa
     throw new ApiError(0, { code: 'network', message: 'could not reach the server; check the connection and try again' },
       { path });
   }
-  const text = await res.text();
+  const answer = await res.text();
   let data = null;
-  if (text) {
+  if (answer) {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(answer);
     } catch {
       data = null;
     }
@@ -94,6 +98,11 @@ export async function request(method, path, { body, query, public: isPublic = fa
     if (data && typeof data === 'object' && res.headers.get('Idempotent-Replayed') === 'true') data[REPLAYED] = true;
     return res.status === 204 ? null : data;
   }
+  throw failure(res, data, { path, isPublic });
+}
+
+/** The ApiError of a failed answer; 401 and 503 are announced (and marked handled) here. */
+function failure(res, data, { path, isPublic = false }) {
   const retry = Number(res.headers.get('Retry-After'));
   const err = new ApiError(res.status, data && data.error ? data.error : { message: `the server answered ${res.status}` },
     { retryAfter: Number.isFinite(retry) && retry > 0 ? retry : null, path });
@@ -104,12 +113,42 @@ export async function request(method, path, { body, query, public: isPublic = fa
     err.handled = true;
     emit('unavailable', err);
   }
-  throw err;
+  return err;
+}
+
+/**
+ * Fetches a file the API offers as an attachment (a CSV export).  Resolves to
+ * {blob, filename}; a refusal (an export too large, a bad filter, 403)
+ * rejects with its ApiError like any other call.
+ */
+export async function fetchFile(path, query) {
+  const url = withQuery(path, query);
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, { code: 'network', message: 'could not reach the server; check the connection and try again' }, { path });
+  }
+  if (!res.ok) {
+    let data = null;
+    try {
+      data = JSON.parse(await res.text());
+    } catch {
+      data = null;
+    }
+    throw failure(res, data, { path });
+  }
+  emit('available');
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const m = /filename="?([^";]+)"?/.exec(disposition);
+  return { blob: await res.blob(), filename: m ? m[1] : path.split('/').pop() };
 }
 
 export const api = {
   get: (path, query, opts = {}) => request('GET', path, { ...opts, query }),
   post: (path, body = {}, opts = {}) => request('POST', path, { ...opts, body }),
+  /** POSTs a body that is not JSON: opts.contentType names it ('text/csv'). */
+  postText: (path, text, opts = {}) => request('POST', path, { ...opts, text }),
   put: (path, body = {}, opts = {}) => request('PUT', path, { ...opts, body }),
   patch: (path, body = {}, opts = {}) => request('PATCH', path, { ...opts, body }),
   del: (path, opts = {}) => request('DELETE', path, opts),

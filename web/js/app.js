@@ -2,9 +2,10 @@
 //
 // Every screen is a module under views/ exporting render(ctx), loaded when
 // its route is first visited.  ctx = {root, params, query, route, setTitle,
-// navigate, rerender}.  Screens that need a signed-in user are only shown
-// after GET /api/v1/me succeeded; a 401 anywhere returns to the sign-in
-// screen and comes back to the same place afterwards.
+// navigate, rerender, alive}; alive() is true while the screen is the one
+// shown (pollers stop when it turns false).  Screens that need a signed-in
+// user are only shown after GET /api/v1/me succeeded; a 401 anywhere returns
+// to the sign-in screen and comes back to the same place afterwards.
 import { api, onApiEvent } from './api.js';
 import { h, sentence } from './ui/dom.js';
 import { notify, showUnavailable, hideUnavailable } from './ui/notice.js';
@@ -33,6 +34,11 @@ const routes = [
   { path: '/brands/:bid/listings', view: () => import('./views/listings.js') },
   { path: '/brands/:bid/listings/new', view: () => import('./views/listing-new.js') },
   { path: '/brands/:bid/listings/:lid', view: () => import('./views/listing.js') },
+  { path: '/brands/:bid/sync', view: () => import('./views/sync.js') },
+  { path: '/brands/:bid/orders', view: () => import('./views/orders.js') },
+  { path: '/brands/:bid/alerts', view: () => import('./views/alerts.js') },
+  { path: '/brands/:bid/imports', view: () => import('./views/imports.js') },
+  { path: '/brands/:bid/imports/:jid', view: () => import('./views/import.js') },
   { path: '/brands/:bid/members', view: () => import('./views/brand-members.js') },
   { path: '/brands/:bid/tokens', scope: 'brand', view: () => import('./views/tokens.js') },
   { path: '/brands/:bid/audit', scope: 'brand', view: () => import('./views/audit.js') },

@@ -53,13 +53,15 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * A server message shown under its field loses the field path it starts
  * with ("settings.shop: the shop domain" → "the shop domain";
- * "credentials.client_secret is required" → "Client secret is required").
+ * "credentials.client_secret is required" → "Client secret is required";
+ * "interval_seconds must be between …" → "Interval (seconds) must be between …").
  */
 function underField(message, field, label) {
   const m = String(message || '');
   if (!field) return m;
   const f = escapeRe(field);
-  return m.replace(new RegExp(`^${f}:\\s*`), '').replace(new RegExp(`^${f} is required`), `${label} is required`);
+  // "interval_seconds must be between 10 and 604800" → "Interval (seconds) must be …"
+  return m.replace(new RegExp(`^${f}:\\s*`), '').replace(new RegExp(`^${f} (?=is |must )`), `${label} `);
 }
 
 export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', secondary = null, label = null, aliases = {} }) {

@@ -1,6 +1,7 @@
 // connection.js — #/brands/<id>/channels/<cid>: one channel connection.
-// Everyone who reads the brand sees its status, settings, rules and which
-// credential fields are set (never their values).  Brand owners and admins
+// Everyone who reads the brand sees its status, settings, rules, which
+// credential fields are set (never their values) and its sync health
+// (refreshed while shown; sync-card.js).  Brand owners and admins
 // test it (showing whatever the server answers, 501 included), pause and
 // resume it, change its name, address, settings and rules, replace its
 // credentials (an explicit action: the stored ones are never shown), and
@@ -11,7 +12,8 @@ import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { plural, qty, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
-import { panel, busy } from '../ui/page.js';
+import { errorPanel, panel, busy } from '../ui/page.js';
+import { autoRefresh, refreshBar } from '../ui/poll.js';
 import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
@@ -22,6 +24,8 @@ import {
   settingsFromValues, settingsList, showKind,
 } from './channel-kinds.js';
 import { ruleFields, rulesFromValues, rulesText } from './rules.js';
+import { connectionCard } from './sync-card.js';
+import { REFRESH_MS } from './sync.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -35,12 +39,42 @@ function valueNode(v) {
   return String(v);
 }
 
-/** What the server answered to "Test connection", whatever it was. */
+/**
+ * What the server answered to "Test connection", whatever it was.  The
+ * server calls the channel and answers 200 either way: {ok: true, account,
+ * details} when the channel let it in, {ok: false, error, retryable,
+ * channel_status} when it refused or failed.  Other answers (409: the stored
+ * credentials do not open; 501: this build cannot call channels; 503…) are
+ * shown as they come.
+ */
 function testResult(outcome) {
-  if (outcome.ok) {
-    const entries = Object.entries(outcome.body || {});
+  if (outcome.ok && outcome.body && outcome.body.ok === true) {
+    const b = outcome.body;
+    const details = b.details && typeof b.details === 'object' ? Object.entries(b.details) : [];
     return h('section', { class: 'report report-ok', role: 'status', 'aria-label': 'Test result' },
-      h('h3', {}, h('span', { class: 'badge badge-ok', text: 'Connected' }), ' The channel answered'),
+      h('h3', {}, h('span', { class: 'badge badge-ok', text: 'Connected' }), ' The channel let onecount in'),
+      h('dl', { class: 'details' },
+        h('dt', { text: 'Account' }), h('dd', {}, b.account ? h('code', { class: 'break', text: String(b.account) }) : h('span', { class: 'muted', text: 'not named' })),
+        details.map(([k, v]) => [h('dt', { text: k.replace(/_/g, ' ') }), h('dd', {}, valueNode(v))]),
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Answered in' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+  }
+  if (outcome.ok && outcome.body && outcome.body.ok === false) {
+    const b = outcome.body;
+    return h('section', { class: 'report report-error', role: 'status', 'aria-label': 'Test result' },
+      h('h3', {}, h('span', { class: 'badge badge-danger', text: 'Refused' }), ' The channel did not let onecount in'),
+      h('p', { text: sentence(b.error || 'no reason given') }),
+      h('dl', { class: 'details' },
+        h('dt', { text: 'Channel answered' }), h('dd', { text: b.channel_status ? `HTTP ${b.channel_status}` : 'nothing (no answer)' }),
+        h('dt', { text: 'Worth retrying' }), h('dd', { text: b.retryable
+          ? 'yes: the channel may be busy or down; test again in a while'
+          : 'no: check the settings and credentials, then test again' }),
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Took' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+  }
+  if (outcome.ok) {
+    // 200 without ok: whatever it holds, shown as it is.
+    const entries = Object.entries(outcome.body || {});
+    return h('section', { class: 'report report-info', role: 'status', 'aria-label': 'Test result' },
+      h('h3', { text: 'The server answered' }),
       entries.length ? h('dl', { class: 'details' }, entries.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, valueNode(v))])) : null);
   }
   const err = outcome.err;
@@ -53,6 +87,35 @@ function testResult(outcome) {
   return h('section', { class: ['report', err.status === 501 ? 'report-info' : 'report-error'], role: 'status', 'aria-label': 'Test result' },
     h('h3', {}, h('span', { class: ['badge', cls], text: badge }), ` ${lead}`),
     h('p', {}, `The server answered ${err.status || 'nothing'}: ${sentence(err.message)}`));
+}
+
+/** The connection's sync health (GET …/health, its routines), refreshed while shown. */
+async function healthPanel(ctx, brand, conn, body) {
+  const base = `/api/v1/brands/${brand.id}`;
+  const load = () => Promise.all([api.get(`${base}/connections/${conn.id}/health`), api.get(`${base}/routines`)])
+    .then(([health, all]) => [health, all.filter((r) => r.connection_id === conn.id)]);
+  let first;
+  try {
+    first = await load();
+  } catch (err) {
+    if (err.handled && err.status === 401) throw err;
+    body.append(errorPanel(err, { title: 'Sync health is not available' }));
+    return;
+  }
+  let poller = null;
+  const card = connectionCard(brand, first[0], first[1], { title: 'Sync health', onChanged: () => poller && poller.now() });
+  const bar = refreshBar(null, { what: 'the health', every: REFRESH_MS });
+  card.el.append(bar.el);
+  body.append(card.el);
+  bar.mark();
+  poller = autoRefresh({
+    every: REFRESH_MS,
+    alive: () => ctx.alive() && card.el.isConnected,
+    run: async () => card.update(...(await load())),
+    onDone: () => bar.mark(),
+    onError: (err) => bar.fail(err),
+  });
+  bar.bind(poller);
 }
 
 export async function render(ctx) {
@@ -142,6 +205,7 @@ export async function render(ctx) {
         h('h3', { class: 'subheading', text: 'Credentials' }), credentialsSummary(conn.credentials),
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
+  await healthPanel(ctx, brand, conn, body);
   if (!owner) return;
 
   // --- name, address, settings ------------------------------------------------------------

@@ -1,8 +1,11 @@
-// listing-new.js — #/brands/<id>/listings/new?connection=<cid>&sku=<code>:
-// map a SKU to a listing on a connection: the channel's SKU (default: the
-// same code), for Shopify the inventory item and location, and optional
-// overrides of the connection's rules.  Operators and up; anyone else gets
-// the server's 403.  A SKU listed twice on one connection is refused (409).
+// listing-new.js — #/brands/<id>/listings/new?connection=<cid>&sku=<code>
+// &external_sku=<channel SKU>: map a SKU to a listing on a connection: the
+// channel's SKU (default: the same code), for Shopify optionally the
+// inventory item and location (without an item the adapter finds it by
+// SKU), and optional overrides of the connection's rules.  Operators and
+// up; anyone else gets the server's 403.  A SKU listed twice on one
+// connection is refused (409).  Order lines parked for the channel SKU are
+// taken in when the listing is made (the orders screen links here).
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
@@ -36,9 +39,10 @@ export async function render(ctx) {
         options: conns.map((c) => ({ value: c.id, label: `${c.name} (${kindLabel(c.kind)})` })),
         hintFor: (id) => { const c = conns.find((x) => x.id === id); return c ? `Its rules: ${rulesText(c.rules)}.` : ''; } },
       { name: 'sku', label: 'SKU', required: true, value: ctx.query.get('sku') || '', list: codes, mono: true, maxlength: 64 },
-      { name: 'external_sku', label: 'Channel SKU', maxlength: 200, mono: true, hint: 'The SKU the channel knows it by (seller SKU); empty: the same code.' },
-      { name: 'item_ref', label: 'Shopify inventory item', required: true, maxlength: 200, mono: true, placeholder: 'gid://shopify/InventoryItem/123',
-        hint: 'The inventory item whose quantity onecount sets.' },
+      { name: 'external_sku', label: 'Channel SKU', maxlength: 200, mono: true, value: ctx.query.get('external_sku') || '',
+        hint: 'The SKU the channel knows it by (seller SKU); empty: the same code.' },
+      { name: 'item_ref', label: 'Shopify inventory item', maxlength: 200, mono: true, placeholder: 'gid://shopify/InventoryItem/123',
+        hint: 'The inventory item whose quantity onecount sets. Empty: onecount finds it on the shop by the channel SKU.' },
       { name: 'location_ref', label: 'Shopify location', maxlength: 200, mono: true, placeholder: 'gid://shopify/Location/123',
         hint: 'Empty: the connection\u2019s location.' },
       { section: 'Overrides (optional)', name: 'overrides', class: 'fieldset-grid', description: 'Rules for this listing only; each one left empty follows the connection.' },
@@ -73,5 +77,5 @@ export async function render(ctx) {
   form.control('connection_id').addEventListener('change', sync);
   sync();
   body.append(panel({ title: 'Map a SKU', description: 'Tells onecount which listing on a channel is this SKU; its quantity is computed at once and pushed by the sync.' }, form.el));
-  form.control(ctx.query.get('sku') ? 'external_sku' : 'sku').focus();
+  form.control(ctx.query.get('sku') && !ctx.query.get('external_sku') ? 'external_sku' : 'sku').focus();
 }

@@ -149,7 +149,7 @@ export async function render(ctx) {
     const slot = h('div', { class: 'result-slot' });
     automapPanel = panel({
       title: 'Auto-map by SKU code',
-      description: 'Lists every SKU without a listing on a connection under its own code. Shopify listings also need the inventory item, so those are reported instead.',
+      description: 'Lists every SKU without a listing on a connection under its own code. On Shopify the inventory item is found by SKU when pushing; a SKU the shop does not have shows up under Alerts and drift.',
     }, h('div', { class: 'button-row' }, conns.map((c) => automapButton(brand, c, slot, async () => {
       await Promise.all([table.reload(), unmapped.reload()]);
     }, { text: `Auto-map ${c.name}` }))), slot);

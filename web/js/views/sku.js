@@ -1,9 +1,11 @@
 // sku.js — #/brands/<id>/sku/<code>: one SKU or bundle.  Its balance (on
 // hand, committed, held, available), a bundle's components, what each
 // channel listing may show and the rule that bound it, and its history
-// (every movement, newest first, ?kind= to filter).  Operators and up edit
+// (every movement, newest first, ?kind= to filter), its timeline of
+// movements, pushes and drift, and what each channel showed at a moment
+// (?at=; timeline.js).  Operators and up edit
 // the title and barcode, a bundle's components, and archive it.
-import { api } from '../api.js';
+import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
@@ -19,6 +21,7 @@ import { brandFrame } from './brand-frame.js';
 import { MOVEMENT_KINDS, balanceFigures, movementColumns, movementKey, skuCodes, skuHref, skuLink } from './inventory.js';
 import { boundLabel, whySteps } from './rules.js';
 import { kindLabel as channelLabel } from './channel-kinds.js';
+import { timelinePanels } from './timeline.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -165,6 +168,18 @@ export async function render(ctx) {
 
   body.append(listingsPanel(brand, sku, may));
 
+  // --- timeline and "what did each channel show at…" ----------------------------------------
+  const here = skuHref(brand.id, sku.code);
+  const state = { kind: ctx.query.get('kind') || '', at: ctx.query.get('at') || '' };
+  const remember = () => {
+    const q = new URLSearchParams();
+    if (state.kind) q.set('kind', state.kind);
+    if (state.at) q.set('at', state.at);
+    history.replaceState(null, '', q.toString() ? `${here}?${q}` : here);
+  };
+  const conns = await getAll(`/api/v1/brands/${brand.id}/connections`).catch(() => []);
+  body.append(...await timelinePanels(brand, sku, { conns, at: state.at, setAt: (iso) => { state.at = iso; remember(); } }));
+
   // --- history --------------------------------------------------------------------------
   if (isBundle) {
     body.append(panel({ title: 'History' }, h('p', { class: 'muted' },
@@ -172,24 +187,22 @@ export async function render(ctx) {
     return;
   }
   const people = await peopleDirectory({ brandId: brand.id, role: brand.your_role });
-  let kind = ctx.query.get('kind') || '';
   const historyTable = pagedTable({
     caption: `History of ${sku.code}, newest first`,
-    empty: () => (kind ? 'No movements of this kind.' : 'No movements yet.'),
+    empty: () => (state.kind ? 'No movements of this kind.' : 'No movements yet.'),
     key: movementKey,
     columns: movementColumns({ brandId: brand.id, people }),
-    load: (cursor) => api.get(`${base}/history`, { kind: kind || null, cursor, limit: 25 }),
+    load: (cursor) => api.get(`${base}/history`, { kind: state.kind || null, cursor, limit: 25 }),
   });
-  const here = skuHref(brand.id, sku.code);
   const filter = createForm({
     label: 'Filter the history',
     layout: 'inline',
     submitLabel: 'Filter',
-    fields: [{ name: 'kind', label: 'Kind', type: 'select', value: kind, optional: false,
+    fields: [{ name: 'kind', label: 'Kind', type: 'select', value: state.kind, optional: false,
       options: [{ value: '', label: 'All kinds' }, ...MOVEMENT_KINDS.map((k) => ({ value: k.value, label: k.label }))] }],
     async onSubmit(v) {
-      kind = v.kind;
-      history.replaceState(null, '', kind ? `${here}?kind=${kind}` : here);
+      state.kind = v.kind;
+      remember();
       await historyTable.reload();
     },
   });

@@ -1,0 +1,137 @@
+// sync-words.js — how the sync engine's records read: circuit states,
+// routines and what their last run did, drift classifications and the
+// action taken, alert kinds, push outcomes.  Shared by the sync, alerts,
+// orders, connection and SKU screens.  The meanings are those of
+// migrations/0006_sync.sql and adapters/worker.c.
+import { h } from '../ui/dom.js';
+import { duration, plural, qty } from '../ui/format.js';
+
+/** The circuit breaker of a connection's pushes. */
+export const CIRCUITS = {
+  closed: { label: 'Circuit closed', badge: 'badge-ok', text: 'Pushes flow normally.' },
+  half_open: { label: 'Circuit half-open', badge: 'badge-warn', text: 'Trying one push to see whether the channel is back.' },
+  open: { label: 'Circuit open', badge: 'badge-danger', text: 'Pushes kept failing, so onecount stopped pushing to this channel for a while; it tries again by itself.' },
+};
+
+export function circuitBadge(circuit) {
+  const c = CIRCUITS[circuit] || { label: `Circuit ${circuit}`, badge: 'badge-muted' };
+  return h('span', { class: ['badge', 'circuit', `circuit-${circuit}`, c.badge], text: c.label });
+}
+
+/** Routine kinds: what each does, in a few words. */
+export const ROUTINES = {
+  poll_orders: { label: 'Poll orders', text: 'reads new and changed orders from the channel into the ledger' },
+  poll_returns: { label: 'Poll returns', text: 'reads refunds and returns from the channel' },
+  read_back: { label: 'Read back', text: 'reads the quantities the channel shows and explains any difference' },
+  full_repush: { label: 'Full re-push', text: 'pushes every listing again, changed or not' },
+  velocity: { label: 'Sales velocity', text: 'measures units sold per hour, for automatic buffers' },
+};
+export const routineLabel = (k) => ROUTINES[k]?.label || k;
+
+/** "every 10 minutes" from seconds. */
+export function every(seconds) {
+  const s = Number(seconds);
+  if (!Number.isFinite(s) || s <= 0) return '—';
+  if (s % 86400 === 0) return s === 86400 ? 'every day' : `every ${s / 86400} days`;
+  if (s % 3600 === 0) return s === 3600 ? 'every hour' : `every ${s / 3600} hours`;
+  if (s % 60 === 0) return s === 60 ? 'every minute' : `every ${s / 60} minutes`;
+  return s === 1 ? 'every second' : `every ${s} seconds`;
+}
+
+const n = (d, k) => (d && Number.isFinite(Number(d[k])) ? Number(d[k]) : null);
+
+/** What the last run of a routine did, in words (from its last_detail). */
+export function routineDetail(kind, detail) {
+  if (!detail || typeof detail !== 'object') return '';
+  const parts = [];
+  const orders = n(detail, 'orders');
+  const returns = n(detail, 'returns');
+  const moves = n(detail, 'movements');
+  const unmapped = n(detail, 'unmapped');
+  if (orders !== null) parts.push(`${plural(orders, 'order')} read`);
+  if (returns !== null) parts.push(`${plural(returns, 'return')} read`);
+  if (moves !== null) parts.push(`${plural(moves, 'movement')} recorded`);
+  if (unmapped) parts.push(`${plural(unmapped, 'line')} parked without a listing`);
+  if (n(detail, 'acknowledged')) parts.push(`${plural(n(detail, 'acknowledged'), 'order')} acknowledged`);
+  if (n(detail, 'checked') !== null) parts.push(`${plural(n(detail, 'checked'), 'listing')} checked`);
+  if (n(detail, 'in_sync') !== null) parts.push(`${qty(n(detail, 'in_sync'))} in sync`);
+  if (n(detail, 'drift') !== null) parts.push(`${qty(n(detail, 'drift'))} drifted`);
+  if (kind === 'full_repush' && n(detail, 'listings') !== null) parts.push(`${plural(n(detail, 'listings'), 'listing')} queued to push again`);
+  if (kind === 'velocity' && n(detail, 'velocity_refresh') !== null) parts.push(`${plural(n(detail, 'velocity_refresh'), 'SKU and channel pair', 'SKU and channel pairs')} measured`);
+  if (n(detail, 'pages') > 1) parts.push(`${n(detail, 'pages')} pages`);
+  if (n(detail, 'duration_ms') !== null) parts.push(`took ${msText(n(detail, 'duration_ms'))}`);
+  const lead = [detail.error ? `failed: ${detail.error}` : null, detail.ack_error ? `acknowledging failed: ${detail.ack_error}` : null]
+    .filter(Boolean).join('; ');
+  const text = lead ? `${lead}${parts.length ? ` (${parts.join(', ')})` : ''}` : parts.join(', ');
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : '';
+}
+
+/** Drift classifications: what the difference means and what onecount does about it. */
+export const DRIFT = {
+  stale_push: {
+    label: 'Stale push',
+    text: 'The channel refused the push because its number had changed since onecount last set it (someone sold or edited there). onecount reads its orders, then pushes again from the channel\u2019s number.',
+  },
+  channel_edit: {
+    label: 'Edited on the channel',
+    text: 'The channel shows more than onecount pushed: the number was changed on the channel by hand or by another tool. onecount pushes its own number again.',
+  },
+  unmapped_listing: {
+    label: 'Listing unknown to the channel',
+    text: 'The channel does not know this listing (removed there, or its SKU or item is wrong). Nothing can be pushed until the listing is fixed; an alert stays open.',
+  },
+  order_not_ingested: {
+    label: 'Order not yet taken in',
+    text: 'The channel shows fewer than onecount pushed: it sold units whose order onecount has not read yet. onecount polls the channel\u2019s orders now, then pushes again.',
+  },
+  in_flight: {
+    label: 'Newer number on its way',
+    text: 'A newer number was already queued or being pushed when the channel was read; nothing to do.',
+  },
+  pending_apply: {
+    label: 'Channel still applying',
+    text: 'The channel accepted the push and applies it later (Amazon and Walmart feeds do); onecount waits.',
+  },
+};
+export const driftLabel = (c) => DRIFT[c]?.label || c;
+
+export const DRIFT_ACTIONS = {
+  repush: 'Pushed the number again',
+  ingest_orders: 'Polled the channel\u2019s orders, then pushed again',
+  none: 'No push: waits, or needs a person',
+};
+
+/** Alert kinds. */
+export const ALERTS = {
+  circuit_open: { label: 'Pushes failing', text: 'Pushes to this channel keep failing; the circuit is open. It resolves by itself after the next successful push.' },
+  unmapped_sku: { label: 'Unmapped SKUs in orders', text: 'Orders name channel SKUs with no listing; their lines wait until a listing is made.' },
+  unmapped_listing: { label: 'Listing unknown to the channel', text: 'A read-back found a listing the channel does not know.' },
+  credentials: { label: 'Credentials', text: 'The connection\u2019s credentials do not work; replace them on the connection.' },
+};
+export const alertLabel = (k) => ALERTS[k]?.label || String(k || '').replace(/_/g, ' ');
+
+/** A push's outcome. */
+export const PUSH_STATUS = {
+  ok: ['Acknowledged', 'badge-ok'],
+  pending: ['Accepted, applying', 'badge-warn'],
+  stale: ['Refused: changed on the channel', 'badge-warn'],
+  error: ['Failed', 'badge-danger'],
+};
+export function pushBadge(status) {
+  const [label, cls] = PUSH_STATUS[status] || [status, 'badge-muted'];
+  return h('span', { class: ['badge', cls], text: label });
+}
+
+/** Milliseconds as a short duration: "240 ms", "3.2 s", "4 minutes". */
+export function msText(v) {
+  const x = Number(v);
+  if (x < 1000) return `${qty(Math.round(x))} ms`;
+  if (x < 60000) return `${(x / 1000).toFixed(1)} s`;
+  return duration(x / 1000);
+}
+
+/** msText, or a muted "not measured yet" when there is no value. */
+export function ms(v, empty = 'not measured yet') {
+  if (v === null || v === undefined) return h('span', { class: 'muted', text: empty });
+  return msText(v);
+}

@@ -1,0 +1,89 @@
+// sync.js — #/brands/<id>/sync: what the sync engine is doing for the
+// brand.  A summary (open alerts, drift not yet healed, webhook events
+// waiting), then one card per connection (sync-card.js: circuit, queue,
+// last push, latency, 429s, lags, parked order lines, alerts, routines) and
+// the brand-wide routines.  Refreshes every few seconds while the screen is
+// shown and the browser tab visible; it can be paused.  Everyone who reads
+// the brand sees it; operators and up run routines and resolve alerts,
+// brand owners and admins change their schedule.
+import { api } from '../api.js';
+import { h } from '../ui/dom.js';
+import { qty } from '../ui/format.js';
+import { panel } from '../ui/page.js';
+import { autoRefresh, refreshBar } from '../ui/poll.js';
+import { link } from '../router.js';
+import { canChannels } from '../session.js';
+import { brandFrame } from './brand-frame.js';
+import { connectionCard, routineTable } from './sync-card.js';
+
+export const REFRESH_MS = 5000;
+
+function summary(brand, s) {
+  const fig = (label, value, href, warn) => h('div', { class: ['figure', warn ? 'figure-warn' : null] },
+    h('dt', { text: label }), h('dd', {}, href && value > 0 ? h('a', { href, text: qty(value) }) : qty(value)));
+  return h('dl', { class: 'figures' },
+    fig('Connections', s.connections.length),
+    fig('Open alerts', s.open_alerts, link('/brands', brand.id, 'alerts'), s.open_alerts > 0),
+    fig('Drift not healed', s.open_drift, `${link('/brands', brand.id, 'alerts')}?drift=open`, s.open_drift > 0),
+    fig('Webhook events waiting', s.pending_events, null, s.pending_events > 0));
+}
+
+export async function render(ctx) {
+  const { brand, body } = await brandFrame(ctx, 'sync', 'Sync');
+  const base = `/api/v1/brands/${brand.id}`;
+  const load = () => Promise.all([api.get(`${base}/sync`), api.get(`${base}/routines`)]);
+  const [first, firstRoutines] = await load(); // a 403 or 404 fails the screen
+
+  const summarySlot = h('div', {});
+  const cardsEl = h('div', { class: 'sync-cards' });
+  const emptyEl = h('section', { class: 'panel', hidden: true },
+    h('p', { class: 'muted' }, 'No channel connections yet, so nothing is synced. ',
+      canChannels(brand.your_role) ? h('a', { href: link('/brands', brand.id, 'channels', 'new'), text: 'Connect a channel' }) : 'A brand owner connects channels',
+      '.'));
+  const cards = new Map();
+  let poller = null;
+  const refresh = () => poller && poller.now();
+  const brandWide = routineTable(brand, { caption: 'Brand-wide routines', onChanged: refresh });
+  const brandWidePanel = panel({ title: 'Brand-wide routines', description: 'Routines that serve every connection of the brand.' }, brandWide.el);
+
+  function draw([s, routines]) {
+    summarySlot.replaceChildren(summary(brand, s));
+    const seen = new Set();
+    for (const c of s.connections) {
+      seen.add(c.connection_id);
+      const mine = routines.filter((r) => r.connection_id === c.connection_id);
+      let card = cards.get(c.connection_id);
+      if (!card) {
+        card = connectionCard(brand, c, mine, { onChanged: refresh });
+        cards.set(c.connection_id, card);
+      } else card.update(c, mine);
+      cardsEl.append(card.el);
+    }
+    for (const [id, card] of cards) {
+      if (!seen.has(id)) {
+        card.el.remove();
+        cards.delete(id);
+      }
+    }
+    emptyEl.hidden = s.connections.length > 0;
+    const wide = routines.filter((r) => !r.connection_id);
+    brandWide.update(wide);
+    brandWidePanel.hidden = wide.length === 0;
+  }
+
+  const bar = refreshBar(null, { what: 'the sync status', every: REFRESH_MS });
+  body.append(
+    panel({ title: 'Sync status', description: 'How the brand\u2019s channels keep up: pushes waiting, failures, alerts, and the routines that poll and check each channel.' },
+      summarySlot, bar.el),
+    emptyEl, cardsEl, brandWidePanel);
+  draw([first, firstRoutines]);
+  bar.mark();
+  poller = autoRefresh({
+    every: REFRESH_MS,
+    alive: () => ctx.alive() && body.isConnected,
+    run: async () => draw(await load()),
+    onDone: () => bar.mark(),
+    onError: (err) => bar.fail(err),
+  });
+  bar.bind(poller);
+}
