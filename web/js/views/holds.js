@@ -87,9 +87,6 @@ export async function render(ctx) {
     let hd = fallback;
     try {
       hd = await api.get(`${base}/${fallback.id}`);
-      // Right after a confirmation the hold can still read as active for a
-      // moment (GET answers from Redis first): the 201 we got is the truth.
-      if (hd.state === 'active' && fallback.state !== 'active') hd = { ...hd, state: fallback.state, ended_at: fallback.ended_at };
     } catch {
       // keep what we know
     }
