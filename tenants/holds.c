@@ -411,6 +411,7 @@ void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, lo
 
 #define MIRROR_MAX_PENDING 100000
 #define MIRROR_DELAY_MS    5
+#define MIRROR_BATCH       2000 /* holds per transaction: a batch must finish well inside the statement timeout */
 
 typedef struct {
     oc_thread_t *th;
@@ -497,6 +498,16 @@ static void on_flushed(void *arg, const oc_db_result_t *res)
     free(f);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * One transaction of at most MIRROR_BATCH holds, one step per brand, the
+ * brands in id order (so two threads' transactions lock stock in the same
+ * order: holds_mirror() locks a brand's rows in sku_id order).
+ */
 static void mirror_flush(oc_timer_t *t)
 {
     mirror_t *m = t->data;
@@ -505,30 +516,48 @@ static void mirror_flush(oc_timer_t *t)
     flush_t *f = calloc(1, sizeof(*f));
     f->m = m;
     f->batch = json_object();
-    oc_db_tx_t tx = {0};
+    const char *tenants[OC_DB_MAX_STEPS];
+    size_t nt = 0;
     const char *tenant;
     json_t *arr;
-    void *tmp;
-    json_object_foreach_safe(m->pending, tmp, tenant, arr)
+    json_object_foreach(m->pending, tenant, arr)
     {
-        if (tx.nsteps == OC_DB_MAX_STEPS)
+        if (nt == OC_DB_MAX_STEPS)
             break;
-        char *js = json_dumps(arr, JSON_COMPACT);
+        tenants[nt++] = tenant;
+    }
+    qsort(tenants, nt, sizeof(tenants[0]), cmp_str);
+    oc_db_tx_t tx = {0};
+    for (size_t k = 0; k < nt && f->n < MIRROR_BATCH; k++) {
+        json_t *all = json_object_get(m->pending, tenants[k]), *part = json_array();
+        size_t take = json_array_size(all);
+        if (take > MIRROR_BATCH - f->n)
+            take = MIRROR_BATCH - f->n;
+        for (size_t i = 0; i < take; i++)
+            json_array_append(part, json_array_get(all, i));
+        json_object_set_new(f->batch, tenants[k], part);
+        f->n += take;
         int i = tx.nsteps++;
         tx.steps[i].stmt = &holds_mirror_stmt;
-        tx.steps[i].tenant = tenant;
-        tx.steps[i].params[0] = tenant;
-        tx.steps[i].params[1] = js;
-        f->n += json_array_size(arr);
-        json_object_set(f->batch, tenant, arr);
+        tx.steps[i].tenant = tenants[k];
+        tx.steps[i].params[0] = tenants[k];
+        tx.steps[i].params[1] = json_dumps(part, JSON_COMPACT);
     }
     int rc = oc_db_run(m->th->db, &tx, on_flushed, f);
     for (int i = 0; i < tx.nsteps; i++)
         free((char *)tx.steps[i].params[1]);
-    /* The statements hold copies: drop what was sent from the pending set. */
+    /* The statements hold copies: drop what was sent from the pending set (tenants[] points into it). */
     json_object_foreach(f->batch, tenant, arr)
     {
-        json_object_del(m->pending, tenant);
+        json_t *all = json_object_get(m->pending, tenant);
+        if (json_array_size(arr) == json_array_size(all))
+            json_object_del(m->pending, tenant);
+        else {
+            json_t *rest = json_array();
+            for (size_t i = json_array_size(arr); i < json_array_size(all); i++)
+                json_array_append(rest, json_array_get(all, i));
+            json_object_set_new(m->pending, tenant, rest);
+        }
     }
     m->npending -= f->n;
     oc_metric_add(&m_mirror_pending, -(int64_t)f->n);
