@@ -29,9 +29,9 @@ typedef struct {
     uint64_t created_ms, expires_ms;
     int nlines, nskus;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
-    const oc_sku_ref_t *refs[50];
-    json_t *hold;   /* the public JSON of a new hold */
-    json_t *answer; /* hold_confirm()'s {status, body, replayed} */
+    int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
+    json_t *hold;                  /* the public JSON of a new hold */
+    json_t *answer;                /* hold_confirm()'s {status, body, replayed} */
 } hold_t;
 
 static void hold_free(void *p)
@@ -232,14 +232,9 @@ static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
     case OC_RESERVE_INSUFFICIENT: {
         char msg[200];
         const char *code = "a SKU";
-        for (int i = 0; i < h->nlines; i++) {
-            const oc_sku_ref_t *ref = h->refs[i];
-            int hit = ref->sku_id == out->short_sku_id;
-            for (int k = 0; ref->is_bundle && k < ref->ncomp; k++)
-                hit |= ref->comp[k].sku_id == out->short_sku_id;
-            if (hit)
-                code = json_string_value(json_object_get(json_array_get(h->request, i), "sku"));
-        }
+        for (int j = 0; j < h->nskus; j++)
+            if (h->sku[j] == out->short_sku_id)
+                code = json_string_value(json_object_get(json_array_get(h->request, h->line_of[j]), "sku"));
         snprintf(msg, sizeof(msg), "%s has %lld available for holds", code, out->available > 0 ? out->available : 0);
         oc_respond_error(r, 409, "insufficient_stock", msg, "lines");
         return;
@@ -274,14 +269,14 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
             oc_respond_error(r, 422, "empty_bundle", "this bundle has no components", "lines");
             return;
         }
-        h->refs[i] = refs[i];
         qty[i] = (long long)json_integer_value(json_object_get(l, "qty"));
     }
-    h->nskus = oc_catalog_expand(h->refs, qty, h->nlines, h->sku, h->qty, OC_HOLD_MAX_SKUS);
+    h->nskus = oc_catalog_expand(refs, qty, h->nlines, h->sku, h->qty, OC_HOLD_MAX_SKUS);
     if (h->nskus < 0) {
         oc_respond_error(r, 422, "invalid", "a hold covers at most 32 distinct SKUs", "lines");
         return;
     }
+    oc_catalog_lines_of(refs, h->nlines, h->sku, h->nskus, h->line_of);
     /* The public JSON, kept in Redis with the hold for reads and replays. */
     char created[32], expires[32];
     iso_time(created, h->created_ms);

@@ -24,7 +24,7 @@ typedef struct {
     char gate_id[80];
     int nskus;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
-    const oc_sku_ref_t *refs[100];
+    int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
     int nlines;
 } mv_t;
 
@@ -83,14 +83,9 @@ static void on_gate(void *arg, const oc_reserve_outcome_t *out)
         /* Name the SKU: map the component id back to a requested code. */
         const char *code = "a SKU";
         json_t *lines = json_object_get(m->item, "lines");
-        for (int i = 0; i < m->nlines; i++) {
-            const oc_sku_ref_t *ref = m->refs[i];
-            if (ref->sku_id == out->short_sku_id)
-                code = json_string_value(json_object_get(json_array_get(lines, i), "sku"));
-            for (int k = 0; ref->is_bundle && k < ref->ncomp; k++)
-                if (ref->comp[k].sku_id == out->short_sku_id)
-                    code = json_string_value(json_object_get(json_array_get(lines, i), "sku"));
-        }
+        for (int j = 0; j < m->nskus; j++)
+            if (m->sku[j] == out->short_sku_id)
+                code = json_string_value(json_object_get(json_array_get(lines, m->line_of[j]), "sku"));
         char msg[200];
         snprintf(msg, sizeof(msg), "%s: not enough available once active holds are counted (%lld free)", code,
                  out->available > 0 ? out->available : 0);
@@ -116,14 +111,14 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
             post(r); /* unknown SKU: the ledger answers 422 with the line */
             return;
         }
-        m->refs[i] = refs[i];
         qty[i] = (long long)json_integer_value(json_object_get(json_array_get(lines, i), "qty"));
     }
-    m->nskus = oc_catalog_expand(m->refs, qty, m->nlines, m->sku, m->qty, OC_HOLD_MAX_SKUS);
+    m->nskus = oc_catalog_expand(refs, qty, m->nlines, m->sku, m->qty, OC_HOLD_MAX_SKUS);
     if (m->nskus <= 0) {
         post(r);
         return;
     }
+    oc_catalog_lines_of(refs, m->nlines, m->sku, m->nskus, m->line_of);
     snprintf(m->gate_id, sizeof(m->gate_id), "sale:%s", r->request_id);
     oc_holds_reserve(r->thread, r->tenant, m->gate_id, m->sku, m->qty, m->nskus, oc_now_ms() + 30000, on_gate, r);
 }

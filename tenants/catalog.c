@@ -4,11 +4,13 @@
 #include "tenants/catalog.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS  4096
-#define TTL_US 5000000
+#define SLOTS          16384
+#define TTL_US         30000000 /* a known code; every catalog write in this process drops the cache at once */
+#define TTL_UNKNOWN_US 2000000  /* an unknown code (another process may be creating it) */
 
 static atomic_uint catalog_epoch = 1;
 
@@ -63,13 +65,20 @@ static entry_t *lookup(cache_t *c, const char *tenant, const char *code)
     return NULL;
 }
 
+/*
+ * One resolution.  Its answers are copied here, never read back from the
+ * cache: two codes of one request may share a slot, and other requests may
+ * overwrite a slot while this one waits for PostgreSQL.
+ */
 typedef struct {
     oc_thread_t *th;
     char tenant[37];
     int n;
     char codes[100][65];
+    unsigned char answered[100], known[100];
     oc_catalog_cb cb;
     void *arg;
+    oc_sku_ref_t refs[]; /* n of them */
 } pending_t;
 
 OC_DB_STMT(catalog_refs, 2,
@@ -80,13 +89,42 @@ OC_DB_STMT(catalog_refs, 2,
 
 static void deliver(pending_t *p)
 {
-    cache_t *c = cache_of(p->th);
     const oc_sku_ref_t *refs[100];
-    for (int i = 0; i < p->n; i++) {
-        entry_t *e = lookup(c, p->tenant, p->codes[i]);
-        refs[i] = e != NULL && e->known ? &e->ref : NULL;
-    }
+    for (int i = 0; i < p->n; i++)
+        refs[i] = p->known[i] ? &p->refs[i] : NULL;
     p->cb(p->arg, NULL, refs);
+}
+
+static void parse_ref(oc_sku_ref_t *ref, const PGresult *r, int row)
+{
+    memset(ref, 0, sizeof(*ref));
+    ref->sku_id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+    ref->is_bundle = PQgetvalue(r, row, 2)[0] == 't';
+    json_t *comps = json_loads(PQgetvalue(r, row, 3), 0, NULL);
+    size_t k;
+    json_t *pair;
+    json_array_foreach(comps, k, pair)
+    {
+        if (ref->ncomp == OC_CATALOG_MAX_COMPONENTS)
+            break;
+        ref->comp[ref->ncomp].sku_id = (long long)json_integer_value(json_array_get(pair, 0));
+        ref->comp[ref->ncomp].qty = (long long)json_integer_value(json_array_get(pair, 1));
+        ref->ncomp++;
+    }
+    json_decref(comps);
+}
+
+static void cache_put(cache_t *c, const char *tenant, const char *code, const oc_sku_ref_t *ref)
+{
+    entry_t *e = &c->e[slot_of(tenant, code)];
+    memset(e, 0, offsetof(entry_t, ref));
+    oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
+    oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
+    e->epoch = atomic_load(&catalog_epoch);
+    e->expires_us = oc_mono_us() + (ref != NULL ? TTL_US : TTL_UNKNOWN_US);
+    e->known = ref != NULL;
+    if (ref != NULL)
+        e->ref = *ref;
 }
 
 static void on_refs(void *arg, const oc_db_result_t *res)
@@ -98,39 +136,28 @@ static void on_refs(void *arg, const oc_db_result_t *res)
         return;
     }
     cache_t *c = cache_of(p->th);
-    unsigned epoch = atomic_load(&catalog_epoch);
-    uint64_t exp = oc_mono_us() + TTL_US;
-    /* Everything asked for gets an entry: known codes from the rows, the rest as unknown. */
-    for (int i = 0; i < p->n; i++) {
-        entry_t *e = &c->e[slot_of(p->tenant, p->codes[i])];
-        memset(e, 0, sizeof(*e));
-        oc_strlcpy(e->tenant, p->tenant, strlen(p->tenant), sizeof(e->tenant));
-        oc_strlcpy(e->code, p->codes[i], strlen(p->codes[i]), sizeof(e->code));
-        e->epoch = epoch;
-        e->expires_us = exp;
-    }
     const PGresult *r = res->results[0];
     for (int row = 0; row < PQntuples(r); row++) {
         const char *code = PQgetvalue(r, row, 0);
-        entry_t *e = &c->e[slot_of(p->tenant, code)];
-        if (strcmp(e->code, code) != 0)
-            continue;
-        e->known = 1;
-        e->ref.sku_id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
-        e->ref.is_bundle = PQgetvalue(r, row, 2)[0] == 't';
-        json_t *comps = json_loads(PQgetvalue(r, row, 3), 0, NULL);
-        size_t k;
-        json_t *pair;
-        json_array_foreach(comps, k, pair)
-        {
-            if (e->ref.ncomp == OC_CATALOG_MAX_COMPONENTS)
-                break;
-            e->ref.comp[e->ref.ncomp].sku_id = (long long)json_integer_value(json_array_get(pair, 0));
-            e->ref.comp[e->ref.ncomp].qty = (long long)json_integer_value(json_array_get(pair, 1));
-            e->ref.ncomp++;
+        int first = -1;
+        for (int i = 0; i < p->n; i++) {
+            if (p->answered[i] || strcmp(p->codes[i], code) != 0)
+                continue;
+            if (first < 0)
+                parse_ref(&p->refs[first = i], r, row);
+            else
+                p->refs[i] = p->refs[first];
+            p->known[i] = p->answered[i] = 1;
         }
-        json_decref(comps);
+        if (first >= 0)
+            cache_put(c, p->tenant, code, &p->refs[first]);
     }
+    /* What PostgreSQL did not return does not exist (now). */
+    for (int i = 0; i < p->n; i++)
+        if (!p->answered[i]) {
+            p->answered[i] = 1;
+            cache_put(c, p->tenant, p->codes[i], NULL);
+        }
     deliver(p);
     free(p);
 }
@@ -141,7 +168,7 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
     if (n < 0 || n > 100)
         return OC_EINVAL;
     cache_t *c = cache_of(th);
-    pending_t *p = calloc(1, sizeof(*p));
+    pending_t *p = calloc(1, sizeof(*p) + (size_t)n * sizeof(oc_sku_ref_t));
     if (p == NULL)
         return OC_ENOMEM;
     p->th = th;
@@ -154,8 +181,14 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
     oc_buf_append(&arr, "{", 1);
     for (int i = 0; i < n; i++) {
         oc_strlcpy(p->codes[i], codes[i], strlen(codes[i]), sizeof(p->codes[i]));
-        if (lookup(c, tenant, codes[i]) != NULL)
+        const entry_t *e = lookup(c, tenant, codes[i]);
+        if (e != NULL) {
+            p->answered[i] = 1;
+            p->known[i] = (unsigned char)e->known;
+            if (e->known)
+                p->refs[i] = e->ref;
             continue;
+        }
         /* Array literal element, quoted with backslash escapes. */
         if (misses++ > 0)
             oc_buf_append(&arr, ",", 1);
@@ -217,4 +250,18 @@ int oc_catalog_expand(const oc_sku_ref_t *const *refs, const long long *qty, int
         out_qty[j + 1] = q;
     }
     return m;
+}
+
+void oc_catalog_lines_of(const oc_sku_ref_t *const *refs, int n, const long long *skus, int nskus, int *line_of)
+{
+    for (int j = 0; j < nskus; j++) {
+        line_of[j] = 0;
+        for (int i = 0; i < n; i++) {
+            int hit = refs[i]->sku_id == skus[j];
+            for (int k = 0; refs[i]->is_bundle && k < refs[i]->ncomp; k++)
+                hit |= refs[i]->comp[k].sku_id == skus[j];
+            if (hit)
+                line_of[j] = i;
+        }
+    }
 }

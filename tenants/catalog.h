@@ -25,7 +25,10 @@ typedef struct oc_sku_ref {
     } comp[OC_CATALOG_MAX_COMPONENTS];
 } oc_sku_ref_t;
 
-/** Called on the loop thread; refs[i] is NULL for an unknown code.  `err` non-NULL: database failure. */
+/**
+ * Called on the loop thread; refs[i] is NULL for an unknown code.  `err` non-NULL: database failure.
+ * `refs` and what they point to live only during the call: copy what is needed later.
+ */
 typedef void (*oc_catalog_cb)(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *const *refs);
 
 /** Resolves `n` codes (n <= 100).  Returns 0 (cb called later, possibly synchronously from cache) or OC_EUNAVAIL. */
@@ -41,5 +44,12 @@ void oc_catalog_invalidate(void);
  */
 int oc_catalog_expand(const oc_sku_ref_t *const *refs, const long long *qty, int n, long long *out_sku,
                       long long *out_qty, int cap);
+
+/**
+ * For each SKU of an expansion (skus[j], from oc_catalog_expand), the index
+ * of the last requested line that moves it, into line_of[j] — to name the
+ * requested code when a component turns out short.
+ */
+void oc_catalog_lines_of(const oc_sku_ref_t *const *refs, int n, const long long *skus, int nskus, int *line_of);
 
 #endif
