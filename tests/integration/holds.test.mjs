@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { startStack, waitFor, sleep } from './lib/stack.mjs';
 import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
 
@@ -96,6 +97,66 @@ test('a confirmed or released hold reads as ended at once, on any connection', a
   await Promise.all(Array.from({ length: 16 }, (_, i) => loop(i)));
   assert.equal((await bal('RYW')).held, 0);
   await agree('RYW');
+});
+
+/** Two SKU codes that share a slot of the server's per-thread SKU cache (FNV-1a of brand id + code, 16384 slots). */
+function collidingCodes(brandId, prefix) {
+  const slot = (code) => {
+    let h = 2166136261;
+    for (const ch of Buffer.from(brandId + code)) h = Math.imul(h ^ ch, 16777619) >>> 0;
+    return h % 16384;
+  };
+  const seen = new Map();
+  for (let i = 0; ; i++) {
+    const code = `${prefix}${i}`, s = slot(code);
+    if (seen.has(s)) return [seen.get(s), code];
+    seen.set(s, code);
+  }
+}
+
+test('codes that share a cache slot resolve together: multi-line holds and guarded sales', async () => {
+  const [a, b] = collidingCodes(A.id, 'COL');
+  await mkSku(a, 5);
+  await mkSku(b, 5);
+  for (let round = 0; round < 3; round++) { // cold, then warm cache
+    const h = await api.post(`${base}/holds`, { lines: [{ sku: a, qty: 1 }, { sku: b, qty: 1 }], ttl_seconds: 60 });
+    assert.equal(h.status, 201, JSON.stringify(h.json));
+    assert.equal((await api.post(`${base}/holds/${h.json.id}/release`, {})).status, 200);
+  }
+  // Hold all of `a`; a guarded multi-line sale that needs `a` must be refused, naming it.
+  const all = await api.post(`${base}/holds`, { sku: a, qty: 5, ttl_seconds: 60 });
+  assert.equal(all.status, 201);
+  const sale = await api.post(`${base}/movements`, { kind: 'sale', lines: [{ sku: b, qty: 1 }, { sku: a, qty: 1 }] });
+  assert.equal(sale.status, 409, JSON.stringify(sale.json));
+  assert.match(sale.json.error.message, new RegExp(a));
+  assert.equal((await bal(a)).on_hand, 5);
+});
+
+test('mirroring holds into PostgreSQL from two threads at once never deadlocks', async () => {
+  // Two batches over the same 40 SKUs in opposite orders, as two server
+  // threads may send them: holds_mirror() must lock stock in one order.
+  const codes = Array.from({ length: 40 }, (_, i) => `MIR${i}`);
+  for (const c of codes) await mkSku(c, 10);
+  const ids = (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = ANY($2) ORDER BY id', [A.id, codes])).rows.map((r) => r.id);
+  const batch = (order) => JSON.stringify(order.map((id) => ({
+    id: randomUUID(), lines: [{ sku_id: Number(id), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000,
+  })));
+  const clients = [new pg.Client({ connectionString: stack.databaseUrl }), new pg.Client({ connectionString: stack.databaseUrl })];
+  await Promise.all(clients.map((c) => c.connect()));
+  try {
+    const mirror = async (c, order) => {
+      await c.query('BEGIN');
+      await c.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
+      await c.query('SELECT holds_mirror($1, $2::jsonb)', [A.id, batch(order)]);
+      await c.query('COMMIT');
+    };
+    for (let round = 0; round < 20; round++)
+      await Promise.all([mirror(clients[0], ids), mirror(clients[1], [...ids].reverse())]);
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  const held = (await stack.sql('SELECT sum(held)::int AS h FROM stock WHERE tenant_id = $1 AND sku_id = ANY($2)', [A.id, ids])).rows[0].h;
+  assert.equal(held, 40 * 2 * 20);
 });
 
 test('holds on bundles hold their components', async () => {
