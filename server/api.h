@@ -85,6 +85,7 @@ void oc_api_export_skus(oc_req_t *r);
 void oc_api_export_bundles(oc_req_t *r);
 void oc_api_export_counts(oc_req_t *r);
 void oc_api_export_movements(oc_req_t *r);
+void oc_api_export_listings(oc_req_t *r);
 
 /* api_holds.c */
 void oc_api_hold_create(oc_req_t *r);

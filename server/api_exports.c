@@ -1,5 +1,6 @@
 /*
- * api_exports.c — the brand's SKUs, bundles, counts and movements as CSV.
+ * api_exports.c — the brand's SKUs, bundles, counts, listings and movements
+ * as CSV.
  *
  * PostgreSQL writes the CSV (migrations/0005: csv_line): each page is one
  * statement answering the page's text, its last sort key and its row
@@ -11,7 +12,9 @@
  *
  * skus.csv, bundles.csv and counts.csv are exactly what the imports read
  * (tenants/imports.h), so an export imported into another brand reproduces
- * the SKUs, the bundles and the counts.
+ * the SKUs, the bundles and the counts.  listings.csv names each connection
+ * by its name and imports back as it is (into the same brand: it changes
+ * nothing; into another with connections of the same names: it maps them).
  */
 #include "server/api.h"
 #include "server/config.h"
@@ -70,6 +73,21 @@ OC_DB_STMT(export_movements_page, 5,
            "   max(p.id)::text, count(*)"
            " FROM p");
 
+/* Listings by connection name, then SKU code; the key after a page is [name, code] as JSON. */
+OC_DB_STMT(export_listings_page, 3,
+           "WITH p AS MATERIALIZED (SELECT c.name, k.code, l.external_sku, l.item_ref, l.location_ref"
+           "   FROM channel_connections c"
+           "   CROSS JOIN LATERAL (SELECT l.sku_id, l.external_sku, l.item_ref, l.location_ref FROM listings l"
+           "     WHERE l.tenant_id = $1 AND l.connection_id = c.id OFFSET 0) l"
+           "   CROSS JOIN LATERAL (SELECT k.code FROM skus k WHERE k.tenant_id = $1 AND k.id = l.sku_id LIMIT 1) k"
+           "   WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.name >= $2::jsonb->>0)"
+           "   AND ($2::text IS NULL OR (c.name, k.code) > ($2::jsonb->>0, $2::jsonb->>1))"
+           "   ORDER BY c.name, k.code LIMIT $3)"
+           " SELECT coalesce((SELECT string_agg(csv_line(name, code, external_sku, item_ref, location_ref), ''"
+           "   ORDER BY name, code) FROM p), ''),"
+           " (SELECT json_build_array(name, code)::text FROM p ORDER BY name DESC, code DESC LIMIT 1),"
+           " (SELECT count(*) FROM p)");
+
 typedef struct export_spec {
     const char *filename;
     const char *header;
@@ -87,6 +105,9 @@ static const export_spec_t movements_spec = {
     "id,at,sku,kind,qty,on_hand_delta,committed_delta,inspecting_delta,on_hand_after,committed_after,disposition,"
     "reason,reference,channel_id,bundle,guarded,actor_user,actor_token,request_id\r\n",
     &export_movements_page, 1};
+
+static const export_spec_t listings_spec = {"listings.csv", "connection,sku,external_sku,item_ref,location_ref\r\n",
+                                            &export_listings_page, 0};
 
 typedef struct export
 {
@@ -203,4 +224,9 @@ void oc_api_export_counts(oc_req_t *r)
 void oc_api_export_movements(oc_req_t *r)
 {
     export(r, &movements_spec);
+}
+
+void oc_api_export_listings(oc_req_t *r)
+{
+    export(r, &listings_spec);
 }

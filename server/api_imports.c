@@ -1,6 +1,6 @@
 /*
- * api_imports.c — CSV imports of SKUs, bundles and opening counts: POST a
- * file, then follow its job.
+ * api_imports.c — CSV imports of SKUs, bundles, opening counts and
+ * listings: POST a file, then follow its job.
  *
  * POST /brands/{bid}/imports?type=&dry_run= answers 202 with the job once
  * the file is accepted; the rest runs in the background on the loop thread
@@ -29,6 +29,15 @@
  * 100,000-row file), after every balance is locked in sku order, as
  * ledger_post does, so an import and concurrent sales never deadlock.
  *
+ * Listings are written as POST /listings writes them (migrations/0004):
+ * the balances they are computed from locked FOR SHARE in SKU order first,
+ * then the rows (a new (connection, SKU) inserted; one already mapped
+ * updated as PATCH /listings/{id} does, an empty cell keeping the current
+ * value; an unchanged row not written), then listings_refresh over the
+ * file's SKUs, which recomputes the desired quantities and wakes the sync
+ * workers.  One audit record for the import ('import.apply', with created,
+ * updated and unchanged counted at the check), as for the other types.
+ *
  * A background job counts as in flight on its thread, so shutdown waits for
  * it (up to the shutdown timeout); a job cut off by a stop shows as failed
  * later (migrations/0005: import_job_json).
@@ -44,8 +53,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Apply: [lock] + one step per chunk + [analyze] + [done] in one transaction. */
-#define MAX_CHUNKS        (OC_DB_MAX_STEPS - 3)
+/* Apply: [lock] + one step per chunk + [refresh] + analyze + done in one transaction. */
+#define MAX_CHUNKS        (OC_DB_MAX_STEPS - 4)
 #define PROGRESS_EVERY_MS 200
 #define PUBLISH_SLICE     2000
 
@@ -110,6 +119,62 @@ OC_DB_STMT(check_counts, 3,
            "   ELSE format('%s is a bundle: its stock is its components''; count those', code) END"
            " FROM u WHERE kind IS DISTINCT FROM 'simple' ORDER BY line");
 
+/*
+ * Listings: a row's connection is its id or its name (names are unique in a
+ * brand; a value that is one connection's id and another's name is
+ * ambiguous), its SKU a code of the brand.  Resolved the same way by the
+ * check and by the apply.
+ */
+#define LISTING_ROWS                                                                                                   \
+    "WITH u AS MATERIALIZED (SELECT u.line, u.conn, u.sku, u.ext, u.item, u.loc,"                                      \
+    "   (SELECT c.id FROM channel_connections c WHERE c.tenant_id = $1 AND c.id = CASE WHEN u.conn"                    \
+    "     ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.conn::uuid END) AS by_id,"        \
+    "   (SELECT c.id FROM channel_connections c WHERE c.tenant_id = $1 AND c.name = u.conn) AS by_name,"               \
+    "   (SELECT k.id FROM skus k WHERE k.tenant_id = $1 AND k.code = u.sku) AS sku_id"                                 \
+    "   FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"                            \
+    "     AS u(line, conn, sku, ext, item, loc)),"                                                                     \
+    " r AS MATERIALIZED (SELECT u.*, coalesce(u.by_id, u.by_name) AS conn_id FROM u)"
+/*
+ * The bad rows, then (line NULL) how many rows would create, update or leave
+ * a listing unchanged.  An empty external_sku is the current one, or the SKU
+ * code for a new listing (as POST /listings); that value must be free on
+ * the connection: listings are unique by (connection, external_sku).
+ */
+OC_DB_STMT(
+    check_listings, 7,
+    LISTING_ROWS
+    ","
+    " x AS MATERIALIZED (SELECT r.*, cur.id AS cur_id, cur.external_sku AS cur_ext, cur.item_ref AS cur_item,"
+    "   cur.location_ref AS cur_loc, coalesce(r.ext, cur.external_sku, r.sku) AS new_ext"
+    "   FROM r LEFT JOIN LATERAL (SELECT l.id, l.external_sku, l.item_ref, l.location_ref FROM listings l"
+    "     WHERE l.tenant_id = $1 AND l.connection_id = r.conn_id AND l.sku_id = r.sku_id LIMIT 1) cur ON true),"
+    " y AS MATERIALIZED (SELECT x.*,"
+    "   (SELECT k.code FROM listings l, skus k WHERE l.tenant_id = $1 AND l.connection_id = x.conn_id"
+    "     AND l.external_sku = x.new_ext AND l.sku_id <> x.sku_id AND k.tenant_id = $1 AND k.id = l.sku_id"
+    "     LIMIT 1) AS taken_by,"
+    "   min(x.line) OVER (PARTITION BY x.conn_id, x.sku_id) AS first_pair,"
+    "   min(x.line) OVER (PARTITION BY x.conn_id, x.new_ext) AS first_ext"
+    "   FROM x)"
+    " SELECT line, 'connection'::text, format('no connection %s in this brand (give its id or its name)', conn),"
+    "   NULL::bigint FROM y WHERE conn IS NOT NULL AND by_id IS NULL AND by_name IS NULL"
+    " UNION ALL SELECT line, 'connection', format('%s is the id of one connection and the name of another; "
+    "give the id', conn), NULL FROM y WHERE by_id <> by_name"
+    " UNION ALL SELECT line, 'sku', format('no SKU %s in this brand', sku), NULL"
+    "   FROM y WHERE sku IS NOT NULL AND sku_id IS NULL"
+    " UNION ALL SELECT line, 'sku', format('%s is mapped to this connection twice in the file (first on line %s)',"
+    "   sku, first_pair), NULL FROM y WHERE conn_id IS NOT NULL AND sku_id IS NOT NULL AND first_pair < line"
+    " UNION ALL SELECT line, 'external_sku', format('external_sku %s is used twice on this connection in the "
+    "file (first on line %s)', new_ext, first_ext), NULL"
+    "   FROM y WHERE conn_id IS NOT NULL AND new_ext IS NOT NULL AND first_ext < line"
+    "   AND first_pair IS DISTINCT FROM first_ext"
+    " UNION ALL SELECT line, 'external_sku', format('another listing on this connection (SKU %s) already uses "
+    "external_sku %s', taken_by, new_ext), NULL FROM y WHERE taken_by IS NOT NULL"
+    " UNION ALL SELECT NULL, o, NULL, count(*) FROM (SELECT CASE WHEN cur_id IS NULL THEN 'created'"
+    "   WHEN new_ext = cur_ext AND coalesce(item, cur_item) IS NOT DISTINCT FROM cur_item"
+    "   AND coalesce(loc, cur_loc) IS NOT DISTINCT FROM cur_loc THEN 'unchanged' ELSE 'updated' END AS o"
+    "   FROM y WHERE conn_id IS NOT NULL AND sku_id IS NOT NULL) s GROUP BY o"
+    " ORDER BY 1, 2");
+
 /* Apply, one chunk per step. */
 OC_DB_STMT(apply_skus, 5,
            "WITH k AS (INSERT INTO skus (tenant_id, code, title, barcode, archived_at)"
@@ -128,6 +193,34 @@ OC_DB_STMT(apply_bundles, 5,
            " s AS (INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM k)"
            " INSERT INTO bundle_components (tenant_id, bundle_id, component_id, qty)"
            " SELECT $1, k.id, u.comp_id, u.qty FROM u JOIN k ON k.code = u.bundle");
+/* Listings: a new (connection, sku) is inserted as POST /listings inserts it; one already mapped is
+ * updated as PATCH /listings/{id} updates it (an empty cell keeps the value), and only when it changes. */
+OC_DB_STMT(apply_listings, 7,
+           LISTING_ROWS
+           ","
+           " upd AS (UPDATE listings l SET external_sku = coalesce(r.ext, l.external_sku),"
+           "   item_ref = coalesce(r.item, l.item_ref), location_ref = coalesce(r.loc, l.location_ref)"
+           "   FROM r WHERE l.tenant_id = $1 AND l.connection_id = r.conn_id AND l.sku_id = r.sku_id"
+           "   AND (l.external_sku, l.item_ref, l.location_ref) IS DISTINCT FROM"
+           "   (coalesce(r.ext, l.external_sku), coalesce(r.item, l.item_ref), coalesce(r.loc, l.location_ref))"
+           "   RETURNING l.id)"
+           " INSERT INTO listings (tenant_id, connection_id, sku_id, external_sku, item_ref, location_ref)"
+           " SELECT $1, r.conn_id, r.sku_id, coalesce(r.ext, r.sku), r.item, r.loc FROM r"
+           " WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = $1 AND l.connection_id = r.conn_id"
+           "   AND l.sku_id = r.sku_id)");
+/* The balances the listings are computed from (their SKUs and, for bundles, the components), locked in SKU
+ * order before any listing is written, as POST /listings does (api_channels.c: listing_lock_stock). */
+OC_DB_STMT(lock_listings, 2,
+           "SELECT count(*) FROM (SELECT 1 FROM stock s WHERE s.tenant_id = $1 AND s.sku_id IN ("
+           "   SELECT k.id FROM skus k WHERE k.tenant_id = $1 AND k.code = ANY ($2::text[])"
+           "   UNION SELECT bc.component_id FROM bundle_components bc JOIN skus k ON k.tenant_id = bc.tenant_id"
+           "   AND k.id = bc.bundle_id WHERE bc.tenant_id = $1 AND k.code = ANY ($2::text[]))"
+           " ORDER BY s.sku_id FOR SHARE) x");
+/* Desired quantities of the file's SKUs' listings recomputed, the workers woken (migrations/0004), as
+ * POST /listings does. */
+OC_DB_STMT(refresh_listings, 2,
+           "SELECT listings_refresh($1, ARRAY(SELECT k.id FROM skus k WHERE k.tenant_id = $1"
+           "   AND k.code = ANY ($2::text[])))");
 /* Every balance the counts touch, locked in sku order before any is written (as ledger_post does). */
 OC_DB_STMT(lock_counts, 2,
            "SELECT count(*) FROM (SELECT 1 FROM stock st WHERE st.tenant_id = $1 AND st.sku_id = ANY (ARRAY("
@@ -161,6 +254,8 @@ typedef struct job {
     oc_timer_t progress;
     int progress_busy; /* a rows_done write is in flight */
     int closing;       /* the job's outcome is recorded (or could not be): nothing else will start */
+    /* listings, as checked: rows that create, update or leave a listing unchanged */
+    long long created, updated, unchanged;
     /* counts: new (sku, version, base) triples to publish to the Redis cache */
     long long *bases;
     size_t nbases, published;
@@ -209,6 +304,10 @@ static const char *db_reason(job_t *j, const oc_db_result_t *res, const char *ph
     oc_log_fields(OC_LOG_WARN, "import failed",
                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "tenant", j->tenant, "import", j->id, "phase", phase,
                             "sqlstate", res->sqlstate, "error", res->err ? res->err : "", "request_id", j->request_id));
+    if (strcmp(res->sqlstate, "23505") == 0 && j->type == OC_IMPORT_LISTINGS)
+        return "two rows of the file, or a row and a listing of the brand, map the same SKU or external_sku on a "
+               "connection (a connection given by its id and by its name, or listings changed while the import "
+               "ran); nothing was applied (import the file again to see which)";
     if (strcmp(res->sqlstate, "23505") == 0)
         return "a SKU in the file was created in the brand while the import ran; nothing was applied (import the "
                "file again to see which)";
@@ -326,6 +425,10 @@ static void on_applied(void *arg, const oc_db_result_t *res)
         fail(j, db_reason(j, res, "apply"));
         return;
     }
+    if (j->type == OC_IMPORT_LISTINGS) { /* balances unchanged; the workers were woken by listings_refresh */
+        job_close(j);
+        return;
+    }
     if (j->type != OC_IMPORT_COUNTS) {
         oc_catalog_invalidate();
         job_close(j);
@@ -361,9 +464,9 @@ static void apply(job_t *j)
     char *summary = json_dumps(imp->summary, JSON_COMPACT);
     oc_db_tx_t tx = {.tenant = j->tenant, .timeout_ms = oc_config.import_timeout_ms, .on_step = on_apply_step};
     int i;
-    if (j->type == OC_IMPORT_COUNTS) {
+    if (j->type == OC_IMPORT_COUNTS || j->type == OC_IMPORT_LISTINGS) {
         i = tx.nsteps++;
-        tx.steps[i].stmt = &lock_counts;
+        tx.steps[i].stmt = j->type == OC_IMPORT_COUNTS ? &lock_counts : &lock_listings;
         tx.steps[i].params[0] = j->tenant;
         tx.steps[i].params[1] = imp->all_codes;
     }
@@ -379,12 +482,21 @@ static void apply(job_t *j)
         } else if (j->type == OC_IMPORT_BUNDLES) {
             tx.steps[i].stmt = &apply_bundles;
             memcpy(&tx.steps[i].params[1], &p[1], 4 * sizeof(char *));
+        } else if (j->type == OC_IMPORT_LISTINGS) {
+            tx.steps[i].stmt = &apply_listings; /* lines too: the statement shares the check's row source */
+            memcpy(&tx.steps[i].params[1], &p[0], 6 * sizeof(char *));
         } else {
             tx.steps[i].stmt = &apply_counts;
             const char *q[] = {
                 p[1], p[2], j->reference, j->user[0] ? j->user : NULL, j->token[0] ? j->token : NULL, j->request_id};
             memcpy(&tx.steps[i].params[1], q, sizeof(q));
         }
+    }
+    if (j->type == OC_IMPORT_LISTINGS) {
+        i = tx.nsteps++;
+        tx.steps[i].stmt = &refresh_listings;
+        tx.steps[i].params[0] = j->tenant;
+        tx.steps[i].params[1] = imp->all_codes;
     }
     i = tx.nsteps++;
     tx.steps[i].stmt = &job_analyze;
@@ -442,6 +554,17 @@ static void on_checked(void *arg, const oc_db_result_t *res)
     }
     const PGresult *bad = res->results[0];
     for (int row = 0; row < PQntuples(bad); row++) {
+        if (j->type == OC_IMPORT_LISTINGS && PQgetisnull(bad, row, 0)) { /* what the good rows would do */
+            const char *o = oc_db_get(bad, row, 1);
+            long long n = oc_db_get_ll(bad, row, 3, 0);
+            if (o != NULL && strcmp(o, "created") == 0)
+                j->created += n;
+            else if (o != NULL && strcmp(o, "updated") == 0)
+                j->updated += n;
+            else
+                j->unchanged += n;
+            continue;
+        }
         if (oc_import_error_add(&j->imp.errors, (uint32_t)oc_db_get_ll(bad, row, 0, 0), oc_db_get(bad, row, 1), "%s",
                                 oc_db_get(bad, row, 2) ? oc_db_get(bad, row, 2) : "") != 0) {
             fail(j, "out of memory while checking the rows; nothing was applied");
@@ -459,6 +582,11 @@ static void check_next(job_t *j)
     const oc_import_t *imp = &j->imp;
     if (j->next >= imp->nchunks) {
         j->rows_done = imp->rows_total;
+        if (j->type == OC_IMPORT_LISTINGS && imp->summary != NULL) {
+            json_object_set_new(imp->summary, "created", json_integer(j->created));
+            json_object_set_new(imp->summary, "updated", json_integer(j->updated));
+            json_object_set_new(imp->summary, "unchanged", json_integer(j->unchanged));
+        }
         if (imp->errors.total > 0) {
             finish(j, "failed");
         } else if (j->dry_run || imp->nchunks == 0) {
@@ -487,6 +615,10 @@ static void check_next(job_t *j)
         tx.steps[0].params[3] = p[3]; /* component codes */
         break;
     case OC_IMPORT_COUNTS: tx.steps[0].stmt = &check_counts; break;
+    case OC_IMPORT_LISTINGS:
+        tx.steps[0].stmt = &check_listings;
+        memcpy(&tx.steps[0].params[1], &p[0], 6 * sizeof(char *));
+        break;
     }
     tx.steps[1].stmt = &job_checked;
     set_ids(&tx, 1, j);
@@ -591,7 +723,7 @@ void oc_api_import_create(oc_req_t *r)
     oc_import_type_t type;
     const char *type_s = oc_req_query(r, "type"), *dry = oc_req_query(r, "dry_run");
     if (oc_import_type_parse(type_s, &type) != 0) {
-        oc_respond_error(r, 422, "invalid", "type must be skus, bundles or counts", "type");
+        oc_respond_error(r, 422, "invalid", "type must be skus, bundles, counts or listings", "type");
         return;
     }
     if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
@@ -689,7 +821,7 @@ void oc_api_imports_list(oc_req_t *r)
     oc_import_type_t type;
     const char *type_s = oc_req_query(r, "type");
     if (type_s != NULL && oc_import_type_parse(type_s, &type) != 0) {
-        oc_respond_error(r, 422, "invalid", "type must be skus, bundles or counts", "type");
+        oc_respond_error(r, 422, "invalid", "type must be skus, bundles, counts or listings", "type");
         return;
     }
     const char *after_id = oc_page_after(pg, 1);

@@ -96,7 +96,7 @@ oc_route_t oc_routes[] = {
 
     /* imports and exports (CSV) */
     {"POST", "/api/v1/brands/{bid}/imports", oc_api_import_create, INV, CSV,
-     "import SKUs, bundles or counts from CSV (?type=, ?dry_run=); 202 with the job"},
+     "import SKUs, bundles, counts or listings from CSV (?type=, ?dry_run=); 202 with the job"},
     {"GET", "/api/v1/brands/{bid}/imports", oc_api_imports_list, READ, NONE, "import jobs, newest first"},
     {"GET", "/api/v1/brands/{bid}/imports/{jid}", oc_api_import_get, READ, NONE,
      "one import job: status, progress, every bad row, summary"},
@@ -105,6 +105,8 @@ oc_route_t oc_routes[] = {
      "bundles as CSV, one row per component"},
     {"GET", "/api/v1/brands/{bid}/exports/counts.csv", oc_api_export_counts, READ, NONE,
      "on-hand of every simple SKU as CSV"},
+    {"GET", "/api/v1/brands/{bid}/exports/listings.csv", oc_api_export_listings, READ, NONE,
+     "listings as CSV (connection, sku and the channel identifiers); imports back as it is"},
     {"GET", "/api/v1/brands/{bid}/exports/movements.csv", oc_api_export_movements, READ, NONE,
      "movements as CSV, oldest first (?from=, ?to=)"},
 

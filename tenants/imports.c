@@ -15,7 +15,7 @@
 
 /* --- types ----------------------------------------------------------------------------- */
 
-static const char *const type_names[] = {"skus", "bundles", "counts"};
+static const char *const type_names[] = {"skus", "bundles", "counts", "listings"};
 
 const char *oc_import_type_name(oc_import_type_t t)
 {
@@ -291,16 +291,20 @@ static const column_spec_t specs[][MAX_COLUMNS + 1] = {
                         {NULL, 0}},
     [OC_IMPORT_BUNDLES] = {{"bundle_code", 1}, {"bundle_title", 0}, {"component_code", 1}, {"qty", 1}, {NULL, 0}},
     [OC_IMPORT_COUNTS] = {{"code", 1}, {"on_hand", 1}, {NULL, 0}},
+    [OC_IMPORT_LISTINGS] =
+        {{"connection", 1}, {"sku", 1}, {"external_sku", 0}, {"item_ref", 0}, {"location_ref", 0}, {NULL, 0}},
 };
 static const char *const expected[] = {
     [OC_IMPORT_SKUS] = "code, title, barcode, archived, kind (on_hand, committed, held and available are ignored)",
     [OC_IMPORT_BUNDLES] = "bundle_code, bundle_title, component_code, qty",
     [OC_IMPORT_COUNTS] = "code, on_hand",
+    [OC_IMPORT_LISTINGS] = "connection, sku, external_sku, item_ref, location_ref",
 };
 
 enum { SKU_CODE = 0, SKU_TITLE, SKU_BARCODE, SKU_ARCHIVED, SKU_KIND };
 enum { B_CODE = 0, B_TITLE, B_COMP, B_QTY };
 enum { C_CODE = 0, C_ON_HAND };
+enum { L_CONN = 0, L_SKU, L_EXT, L_ITEM, L_LOC };
 
 typedef struct ctx {
     oc_import_t *imp;
@@ -706,6 +710,104 @@ Done:
     c->imp->summary = json_pack("{s:I, s:I}", "bundles", (json_int_t)nbundles, "components", (json_int_t)components);
 }
 
+/* --- listings ------------------------------------------------------------------------------------ */
+
+/* A key of two values (a connection, then a code) in `keys`, sized for the whole file so keys never move. */
+static const char *pair_key(oc_buf_t *keys, const char *a, size_t an, const char *b, size_t bn, size_t *n)
+{
+    char *at = keys->data + keys->len;
+    memcpy(at, a, an);
+    at[an] = '\0';
+    memcpy(at + an + 1, b, bn);
+    *n = an + 1 + bn;
+    keys->len += *n;
+    return at;
+}
+
+/* An optional identifier of at most `max` characters; returns it (NULL when empty or bad, after reporting). */
+static const char *check_ident(ctx_t *c, const oc_csv_record_t *rec, int id, const char *column, size_t max, size_t *n)
+{
+    const char *v = value(c, rec, id, n);
+    if (*n == 0)
+        return NULL;
+    return check_length(c, rec, column, v, *n, max) ? v : NULL;
+}
+
+/* Reports a key seen before on the same connection; returns 1 when the key is new. */
+static int first_time(ctx_t *c, map_t *m, oc_buf_t *keys, const oc_csv_record_t *rec, const char *conn, size_t conn_n,
+                      const char *v, size_t n, uint32_t *first)
+{
+    size_t kn;
+    const char *k = pair_key(keys, conn, conn_n, v, n, &kn);
+    int rc = map_put(m, k, kn, rec->line, first);
+    if (rc < 0)
+        c->failed = 1;
+    return rc != 0;
+}
+
+static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
+{
+    map_t pairs = {0}, exts = {0}; /* (connection, sku) and (connection, external_sku) → first line */
+    oc_buf_t keys = {0}, all = {0};
+    long long listings = 0;
+    b->nparams = 6;
+    /* A row's keys hold its connection twice, its sku and external_sku, and two separators. */
+    keys.cap = 2 * (len + c->csv.nrecords) + 1;
+    if ((keys.data = malloc(keys.cap)) == NULL) {
+        c->failed = 1;
+        return;
+    }
+    for (size_t r = 1; r < c->csv.nrecords && !c->failed && !b->failed; r++) {
+        const oc_csv_record_t *rec = &c->csv.records[r];
+        if (!usable(c, rec))
+            continue;
+        size_t conn_n, sku_n, ext_n, item_n, loc_n;
+        const char *conn = value(c, rec, L_CONN, &conn_n);
+        if (conn_n == 0) {
+            problem(c, rec->line, "connection", "a connection is required: its id or its name");
+            conn = NULL;
+        } else if (!check_length(c, rec, "connection", conn, conn_n, 100)) {
+            conn = NULL;
+        }
+        const char *sku = check_code(c, NULL, rec, L_SKU, "sku", &sku_n);
+        const char *ext = check_ident(c, rec, L_EXT, "external_sku", 200, &ext_n);
+        const char *item = check_ident(c, rec, L_ITEM, "item_ref", 200, &item_n);
+        const char *loc = check_ident(c, rec, L_LOC, "location_ref", 200, &loc_n);
+        /* Duplicates within the file, as the file spells the connection (the check against the brand also
+         * finds a connection given once by its id and once by its name). */
+        uint32_t first;
+        if (conn != NULL && sku != NULL && !first_time(c, &pairs, &keys, rec, conn, conn_n, sku, sku_n, &first)) {
+            problem(c, rec->line, "sku", "%s is mapped to this connection twice in the file (first on line %u)", sku,
+                    first);
+            sku = NULL;
+        }
+        if (conn != NULL && ext != NULL && !first_time(c, &exts, &keys, rec, conn, conn_n, ext, ext_n, &first)) {
+            problem(c, rec->line, "external_sku",
+                    "external_sku %s is used twice on this connection in the file (first on line %u)", ext, first);
+            ext = NULL;
+        }
+        b_int(b, 0, rec->line, 1);
+        b_text(b, 1, conn, conn_n);
+        b_text(b, 2, sku, sku_n);
+        b_text(b, 3, ext, ext_n);
+        b_text(b, 4, item, item_n);
+        b_text(b, 5, loc, loc_n);
+        b_row_end(b);
+        if (sku != NULL && oc_pg_array_append_text(&all, all.len == 0, sku, sku_n) != 0)
+            c->failed = 1;
+        listings++;
+    }
+    b_flush(b);
+    free(pairs.slots);
+    free(exts.slots);
+    oc_buf_free(&keys);
+    if (oc_buf_append(&all, all.len == 0 ? "{}" : "}", all.len == 0 ? 2 : 1) != 0)
+        c->failed = 1;
+    oc_buf_cstr(&all);
+    c->imp->all_codes = all.data;
+    c->imp->summary = json_pack("{s:I}", "listings", (json_int_t)listings);
+}
+
 /* --- the whole file ------------------------------------------------------------------------------- */
 
 int oc_import_prepare(oc_import_t *imp, oc_import_type_t type, const char *data, size_t len, size_t max_chunks)
@@ -729,6 +831,7 @@ int oc_import_prepare(oc_import_t *imp, oc_import_type_t type, const char *data,
         case OC_IMPORT_SKUS: prepare_skus(&c, &b); break;
         case OC_IMPORT_BUNDLES: prepare_bundles(&c, &b); break;
         case OC_IMPORT_COUNTS: prepare_counts(&c, &b); break;
+        case OC_IMPORT_LISTINGS: prepare_listings(&c, &b, len); break;
         }
     }
     if (imp->summary == NULL)

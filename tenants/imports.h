@@ -1,6 +1,6 @@
 /*
- * imports.h — CSV imports of SKUs, bundles and opening counts: the part
- * that needs no database.
+ * imports.h — CSV imports of SKUs, bundles, opening counts and listings:
+ * the part that needs no database.
  *
  * oc_import_prepare() parses an uploaded file (tenants/csv.h), maps its
  * header, checks every row on its own — codes, numbers, lengths, duplicates
@@ -20,16 +20,26 @@
  *   bundles  bundle_code*, bundle_title, component_code*, qty*  (one row per
  *            component; a bundle's rows need not be adjacent)
  *   counts   code*, on_hand*  (the units counted, 0 or more)
+ *   listings connection* (the connection's id or its name), sku* (the SKU
+ *            code), external_sku, item_ref, location_ref  (the fields of
+ *            POST /listings).  A (connection, sku) not yet mapped is created
+ *            (external_sku defaults to the SKU code); one already mapped is
+ *            updated as PATCH /listings/{id} updates it: an empty cell keeps
+ *            the current value.  Rules and state are not imported.
  *
  * Chunk parameters, in order:
  *
  *   skus     lines int[], code text[], title text[], barcode text[], archived bool[]
  *   bundles  lines int[], bundle_code text[], bundle_title text[], component_code text[], qty int[]
  *   counts   lines int[], code text[], on_hand bigint[]
+ *   listings lines int[], connection text[], sku text[], external_sku text[], item_ref text[],
+ *            location_ref text[]  (empty cells NULL)
  *
  * A value that failed its own check is NULL in the arrays, so the checks
  * against the brand look only at values worth looking up; an import with
- * any error is never applied.
+ * any error is never applied.  Duplicates within the file are found here
+ * as the file spells them: (connection, sku) twice, (connection,
+ * external_sku) twice.
  */
 #ifndef OC_IMPORTS_H
 #define OC_IMPORTS_H
@@ -40,15 +50,15 @@
 
 #include "server/common.h"
 
-typedef enum { OC_IMPORT_SKUS = 0, OC_IMPORT_BUNDLES, OC_IMPORT_COUNTS } oc_import_type_t;
+typedef enum { OC_IMPORT_SKUS = 0, OC_IMPORT_BUNDLES, OC_IMPORT_COUNTS, OC_IMPORT_LISTINGS } oc_import_type_t;
 
 #define OC_IMPORT_MAX_ERRORS   1000 /* errors kept per job; the rest are counted */
 #define OC_IMPORT_CHUNK_MIN    2000 /* rows per chunk, unless a file needs bigger ones to fit max_chunks */
-#define OC_IMPORT_CHUNK_PARAMS 5
+#define OC_IMPORT_CHUNK_PARAMS 6
 #define OC_IMPORT_QTY_MAX      1000000000LL /* the largest count, as for movements */
 #define OC_IMPORT_COMPONENTS   50           /* components per bundle, as for the API */
 
-/** "skus", "bundles", "counts". */
+/** "skus", "bundles", "counts", "listings". */
 const char *oc_import_type_name(oc_import_type_t t);
 /** Parses a type name; returns 0 or OC_EINVAL. */
 int oc_import_type_parse(const char *name, oc_import_type_t *out);
@@ -88,9 +98,10 @@ typedef struct oc_import {
     oc_import_errors_t errors;
     oc_import_chunk_t *chunks;
     size_t nchunks;
-    char *all_codes; /* counts: every code, one text[] literal (to lock balances in one order); else NULL */
+    char *all_codes; /* counts, listings: every SKU code, one text[] literal (to lock balances in one order); else
+                        NULL */
     json_t *summary; /* what the file holds: {"skus", "skipped_bundle_rows"}, {"bundles", "components"}, {"skus",
-                        "units"} */
+                        "units"}, {"listings"} (the server adds created, updated, unchanged) */
 } oc_import_t;
 
 /**

@@ -5,7 +5,8 @@
 // once; the job history lists every job; exports download as files, and a
 // refused export says why; a viewer reads the history and downloads but
 // cannot upload; a bundle file with a missing component is refused by line
-// and column, then made; a 50,000-row file's progress is followed in place.
+// and column, then made; a listings file likewise, then exported back; a
+// 50,000-row file's progress is followed in place.
 // The tests run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -231,6 +232,49 @@ test('bundles: a missing component is named by line and column; the fixed file m
   assert.equal(set.kind, 'bundle');
   assert.equal(set.title, 'Mug set');
   await assertSound(opUi, 'bundles import');
+  assert.deepEqual(takeApiErrors(opUi), []);
+});
+
+test('listings: a file naming an unknown connection is refused by line and column; the fixed file maps the SKUs and exports back', async () => {
+  const { page } = opUi;
+  const wm = await P.api.post(`${base}/connections`, { kind: 'walmart', name: 'Walmart US', settings: {}, credentials: { client_id: 'a', client_secret: 'b' } });
+  assert.equal(wm.status, 201, wm.text);
+  await go(page, stack.url, `/brands/${A.id}/imports`);
+  const form = page.getByRole('form', { name: 'Import a CSV file' });
+  await form.getByLabel('What the file holds').selectOption({ label: 'Listings' });
+  assert.match(await form.innerText(), /Columns: connection \(required: its id or its name\), sku \(required\), external_sku, item_ref, location_ref/);
+  const good = 'connection,sku,external_sku\nWalmart US,MUG-1,WM-MUG-1\nWalmart US,MUG-2,\n';
+  await form.getByLabel('Or paste the CSV (optional)').fill(`${good}Nowhere,MUG-2,\n`);
+  await form.getByRole('button', { name: 'Upload' }).click();
+  await page.getByRole('heading', { name: 'Listings import (dry run)' }).waitFor();
+  await finished(page);
+  assert.match(await panelOf(page, 'Listings import (dry run)').innerText(), /Checked: errors[\s\S]*3 of 3 rows checked/);
+  assert.deepEqual(await tableRows(page, 'Problems'), [['4', 'connection', 'No connection Nowhere in this brand (give its id or its name).']]);
+  assert.deepEqual((await op.api.get(`${base}/skus/MUG-1`)).json.listings, []);
+
+  await page.getByRole('link', { name: 'Fix the file and upload it again' }).click();
+  await rendered(page);
+  assert.equal(await form.getByLabel('What the file holds').inputValue(), 'listings');
+  await form.getByLabel('Or paste the CSV (optional)').fill(good);
+  await form.getByLabel('Dry run: check every row, write nothing').uncheck();
+  await form.getByRole('button', { name: 'Upload' }).click();
+  await page.getByRole('heading', { name: 'Listings import', exact: true }).waitFor();
+  await finished(page);
+  assert.match(await panelOf(page, 'Listings import').innerText(),
+    /Done\s+Applied[\s\S]*2 of 2 rows applied[\s\S]*Contents\s+2 listings, 2 created, 0 updated, 0 unchanged/);
+  const mug = (await op.api.get(`${base}/skus/MUG-1`)).json.listings;
+  assert.deepEqual(mug.map((l) => [l.connection, l.external_sku, l.published_qty]), [['Walmart US', 'WM-MUG-1', 7]]);
+  await page.getByRole('link', { name: 'See the listings' }).click();
+  await rendered(page);
+  assert.match(await mainText(page), /MUG-1[\s\S]*MUG-2/);
+
+  await go(page, stack.url, `/brands/${A.id}/imports`);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    panelOf(page, 'Exports').getByRole('link', { name: 'Download listings' }).click()]);
+  assert.equal(download.suggestedFilename(), 'listings.csv');
+  assert.equal(readFileSync(await download.path(), 'utf8'),
+    'connection,sku,external_sku,item_ref,location_ref\r\nWalmart US,MUG-1,WM-MUG-1,,\r\nWalmart US,MUG-2,MUG-2,,\r\n');
+  await assertSound(opUi, 'listings import');
   assert.deepEqual(takeApiErrors(opUi), []);
 });
 

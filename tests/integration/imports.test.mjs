@@ -2,6 +2,7 @@
 // every bad row (line, column, reason) and writes nothing; a real run applies
 // everything in one transaction or nothing; progress on a large file;
 // bundles; counts through the ledger (replay still equals the balances);
+// listings (created or updated as the listings API does them);
 // exports that import back into a fresh brand; limits, idempotency, roles
 // and the brand wall.
 import { test, before, after } from 'node:test';
@@ -382,6 +383,113 @@ test('exports page through a large brand', async () => {
   assert.equal(lines[12001], 'P-12000,0');
 });
 
+/** The brand's listings as the superuser sees them: any write shows (identifiers, desired quantity and version). */
+async function listingsSnapshot(bid) {
+  return (await stack.sql(`SELECT count(*)::int AS n, md5(coalesce(string_agg(connection_id || '|' || sku_id || '|'
+    || external_sku || '|' || coalesce(item_ref, '') || '|' || coalesce(location_ref, '') || '|' || rules::text || '|'
+    || coalesce(desired_qty::text, '') || '|' || desired_version, ',' ORDER BY id), '')) AS h
+    FROM listings WHERE tenant_id = $1`, [bid])).rows[0];
+}
+
+test('listings: every bad row reported, then created and updated as the listings API does, and the export re-imports unchanged', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const base = `/api/v1/brands/${bid}`;
+  for (const code of ['L-1', 'L-2', 'L-3']) assert.equal((await c.post(`${base}/skus`, { code })).status, 201);
+  assert.equal((await c.post(`${base}/movements`, { kind: 'receipt', lines: [{ sku: 'L-1', qty: 10 }, { sku: 'L-2', qty: 4 }] })).status, 201);
+  // Connections need the channels permission: the portfolio's owner makes them.
+  const conn = async (b, body) => {
+    const r = await P.api.post(`/api/v1/brands/${b}/connections`, body);
+    assert.equal(r.status, 201, r.text);
+    return r.json;
+  };
+  const shop = await conn(bid, { kind: 'shopify', name: 'Shop', base_url: 'http://127.0.0.1:9/shopify/x',
+    settings: { shop: 'x.myshopify.com', location_id: 'gid://shopify/Location/1' }, credentials: { access_token: 't' } });
+  const amz = await conn(bid, { kind: 'amazon', name: 'Amazon', settings: { seller_id: 'S1', marketplace_ids: ['ATVPDKIKX0DER'] },
+    credentials: { client_id: 'a', client_secret: 'b', refresh_token: 'c' }, rules: { buffer: 2 } });
+  const wm = await conn(bid, { kind: 'walmart', name: 'Walmart', settings: {}, credentials: { client_id: 'a', client_secret: 'b' } });
+  const { id: other } = await freshBrand();
+  const foreign = await conn(other, { kind: 'walmart', name: 'Foreign', settings: {}, credentials: { client_id: 'a', client_secret: 'b' } });
+  const taken = await c.post(`${base}/listings`, { connection_id: wm.id, sku: 'L-3', external_sku: 'WM-TAKEN' });
+  assert.equal(taken.status, 201, taken.text);
+  const before = await listingsSnapshot(bid);
+
+  const bad = csv([['connection', 'sku', 'external_sku', 'item_ref', 'location_ref'],
+    ['Shop', 'L-1', 'SH-L1', 'gid://shopify/InventoryItem/11', ''], //  2 fine
+    ['Nowhere', 'L-1', '', '', ''], //                                  3 unknown connection
+    [foreign.id, 'L-2', '', '', ''], //                                 4 another brand's connection
+    ['Amazon', 'NOPE', '', '', ''], //                                  5 unknown SKU
+    ['Shop', 'L-1', '', '', ''], //                                     6 mapped twice in the file
+    [shop.id, 'L-1', '', '', ''], //                                    7 again, the connection by its id
+    ['Walmart', 'L-1', 'WM-TAKEN', '', ''], //                          8 another listing uses it
+    ['Amazon', 'L-2', 'SH-X', '', ''], //                               9 fine
+    ['Amazon', 'L-3', 'SH-X', '', ''], //                              10 external_sku twice on Amazon
+    ['', 'L-2', '', '', '']]); //                                      11 no connection
+  const dry = await runImport(bid, 'listings', bad, { dry: true, client: c });
+  assert.equal(dry.status, 'failed', JSON.stringify(dry));
+  assert.equal(dry.rows_total, 10);
+  hasError(dry, 3, 'connection', 'no connection Nowhere in this brand');
+  hasError(dry, 4, 'connection', `no connection ${foreign.id} in this brand`);
+  hasError(dry, 5, 'sku', 'no SKU NOPE in this brand');
+  hasError(dry, 6, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)');
+  hasError(dry, 7, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)');
+  hasError(dry, 8, 'external_sku', 'another listing on this connection (SKU L-3) already uses external_sku WM-TAKEN');
+  hasError(dry, 10, 'external_sku', 'external_sku SH-X is used twice on this connection in the file (first on line 9)');
+  hasError(dry, 11, 'connection', 'a connection is required');
+  assert.equal(dry.errors_total, 8, errorsOf(dry).join('\n'));
+  assert.deepEqual(await listingsSnapshot(bid), before);
+  // A real run of the same file applies nothing either.
+  assert.equal((await runImport(bid, 'listings', bad, { client: c })).status, 'failed');
+  assert.deepEqual(await listingsSnapshot(bid), before);
+
+  // A clean file: three new listings (the connection by its name or its id), one already mapped updated.
+  const good = csv([['Connection', 'SKU', 'external_sku', 'item_ref', 'location_ref'],
+    ['Shop', 'L-1', 'SH-L1', 'gid://shopify/InventoryItem/11', 'gid://shopify/Location/1'],
+    [amz.id, 'L-1', '', '', ''],
+    ['Amazon', 'L-2', 'AMZ-L2', '', ''],
+    ['Walmart', 'L-3', 'WM-L3', '', '']]);
+  const check = await runImport(bid, 'listings', good, { dry: true, client: c });
+  assert.equal(check.status, 'done', JSON.stringify(check.errors));
+  assert.deepEqual(check.summary, { listings: 4, created: 3, updated: 1, unchanged: 0 });
+  assert.deepEqual(await listingsSnapshot(bid), before);
+  const real = await runImport(bid, 'listings', good, { client: c });
+  assert.equal(real.status, 'done', JSON.stringify(real.errors));
+  assert.deepEqual(real.summary, { listings: 4, created: 3, updated: 1, unchanged: 0 });
+  // Desired quantities were computed in the same transaction, as for POST /listings.
+  const l1 = Object.fromEntries((await c.get(`${base}/skus/L-1`)).json.listings.map((l) => [l.connection, l]));
+  assert.equal(l1.Shop.published_qty, 10);
+  assert.equal(l1.Shop.external_sku, 'SH-L1');
+  assert.equal(l1.Amazon.published_qty, 8, 'the Amazon buffer of 2');
+  assert.equal(l1.Amazon.external_sku, 'L-1', 'external_sku defaults to the SKU code');
+  assert.equal((await c.get(`${base}/skus/L-2`)).json.listings[0].published_qty, 2);
+  const l3 = (await c.get(`${base}/listings/${taken.json.id}`)).json;
+  assert.equal(l3.external_sku, 'WM-L3');
+  const shopListing = (await c.get(`${base}/listings/${l1.Shop.id}`)).json;
+  assert.equal(shopListing.item_ref, 'gid://shopify/InventoryItem/11');
+  assert.equal(shopListing.location_ref, 'gid://shopify/Location/1');
+  // One audit record for the import, as for the other types.
+  const audit = (await P.api.get(`${base}/audit?limit=200`)).json.items.filter((a) => a.action === 'import.apply');
+  assert.equal(audit.length, 1, JSON.stringify(audit));
+
+  // The export: the same columns, by connection name then SKU; it re-imports as it is and changes nothing.
+  const exp = await c.get(`${base}/exports/listings.csv`);
+  assert.equal(exp.status, 200, exp.text);
+  assert.equal(exp.headers.get('content-disposition'), 'attachment; filename="listings.csv"');
+  assert.equal(exp.text, 'connection,sku,external_sku,item_ref,location_ref\r\n'
+    + 'Amazon,L-1,L-1,,\r\nAmazon,L-2,AMZ-L2,,\r\n'
+    + 'Shop,L-1,SH-L1,gid://shopify/InventoryItem/11,gid://shopify/Location/1\r\nWalmart,L-3,WM-L3,,\r\n');
+  const after = await listingsSnapshot(bid);
+  const again = await runImport(bid, 'listings', exp.text, { client: c });
+  assert.equal(again.status, 'done', JSON.stringify(again.errors));
+  assert.deepEqual(again.summary, { listings: 4, created: 0, updated: 0, unchanged: 4 });
+  assert.deepEqual(await listingsSnapshot(bid), after);
+
+  // Roles: a viewer reads the export but cannot import.
+  const viewer = tokenClient(stack.url, (await token(P, bid, 'viewer')).token);
+  assert.equal((await viewer.get(`${base}/exports/listings.csv`)).status, 200);
+  assert.equal((await upload(bid, 'listings', exp.text, { client: viewer })).status, 403);
+  assert.deepEqual(await listingsSnapshot(bid), after);
+});
+
 test('limits: 413 above the upload limit, 415 for another content type, 422 for bad parameters', async () => {
   const justOver = await upload(A.id, 'skus', 'code\n' + 'x'.repeat(UPLOAD_LIMIT - 4));
   assert.equal(justOver.status, 413);
@@ -392,7 +500,7 @@ test('limits: 413 above the upload limit, 415 for another content type, 422 for 
   const noType = await api.post(`/api/v1/brands/${A.id}/imports`, 'code\nX\n', { 'content-type': 'text/csv' });
   assert.equal(noType.status, 422);
   assert.equal(noType.json.error.field, 'type');
-  assert.equal((await upload(A.id, 'listings', 'code\nX\n')).json.error.field, 'type');
+  assert.equal((await upload(A.id, 'orders', 'code\nX\n')).json.error.field, 'type');
   const dry = await api.post(`/api/v1/brands/${A.id}/imports?type=skus&dry_run=maybe`, 'code\nX\n', { 'content-type': 'text/csv' });
   assert.equal(dry.json.error.field, 'dry_run');
   assert.equal((await upload(A.id, 'skus', '')).status, 422);

@@ -193,6 +193,89 @@ static void test_bundles(void)
     oc_buf_free(&b);
 }
 
+static void test_listings(void)
+{
+    /* The header: connection and sku required, the identifiers optional, in any order and case. */
+    CHECK_INT(prepare(OC_IMPORT_LISTINGS, "sku,external_sku\nA,X\n", 30), 0);
+    CHECK(!imp.header_ok);
+    CHECK(has_error(1, "connection", "required column is missing"));
+    CHECK_INT(prepare(OC_IMPORT_LISTINGS, "connection,sku,code\nShop,A,A\n", 30), 0);
+    CHECK(has_error(1, "code", "unknown column; the columns are connection, sku, external_sku"));
+    CHECK_INT(prepare(OC_IMPORT_LISTINGS, " SKU ,Connection\nA,Shop\n", 30), 0);
+    CHECK(imp.header_ok);
+    CHECK_INT(imp.errors.total, 0);
+    CHECK_STR(imp.chunks[0].params[1], "{\"Shop\"}");
+    CHECK_STR(imp.chunks[0].params[2], "{\"A\"}");
+    CHECK_STR(imp.chunks[0].params[3], "{NULL}");
+    CHECK_STR(imp.chunks[0].params[5], "{NULL}");
+
+    oc_buf_t b = {0};
+    char ext[202], conn[102];
+    memset(ext, 'e', 201), ext[201] = '\0';
+    memset(conn, 'c', 101), conn[101] = '\0';
+    oc_buf_printf(&b,
+                  "connection,sku,external_sku,item_ref,location_ref\n"
+                  "Shop,A,SH-A,gid://shopify/InventoryItem/1,gid://shopify/Location/1\n" /* 2 fine */
+                  ",B,,,\n"                                                              /* 3 no connection */
+                  "Shop,,,,\n"                                                           /* 4 no sku */
+                  "Shop,A,,,\n"                                                          /* 5 (Shop, A) again */
+                  "Amazon,A,,,\n"                        /* 6 fine: another connection */
+                  "Shop,C,SH-A,,\n"                      /* 7 external_sku again on Shop */
+                  "Walmart,D,%s,,\n"                     /* 8 external_sku too long */
+                  "Walmart,E,,%s,\n"                     /* 9 item_ref too long */
+                  "Walmart, F,,,\n"                      /* 10 sku with a leading space */
+                  "%s,G,,,\n"                            /* 11 connection too long */
+                  "Walmart,H\n"                          /* 12 ragged */
+                  "\"Shop, \"\"EU\"\"\",I,\"a\\b\",,\n", /* 13 fine: quotes and a backslash survive */
+                  ext, ext, conn);
+    oc_buf_cstr(&b);
+    CHECK_INT(prepare(OC_IMPORT_LISTINGS, b.data, 30), 0);
+    CHECK(imp.header_ok);
+    CHECK_INT(imp.rows_total, 12);
+    CHECK(has_error(3, "connection", "a connection is required"));
+    CHECK(has_error(4, "sku", "a SKU code is required"));
+    CHECK(has_error(5, "sku", "A is mapped to this connection twice in the file (first on line 2)"));
+    CHECK(has_error(7, "external_sku",
+                    "external_sku SH-A is used twice on this connection in the file (first on "
+                    "line 2)"));
+    CHECK(has_error(8, "external_sku", "at most 200 characters"));
+    CHECK(has_error(9, "item_ref", "at most 200 characters"));
+    CHECK(has_error(10, "sku", "leading or trailing spaces"));
+    CHECK(has_error(11, "connection", "at most 100 characters"));
+    CHECK(has_error(12, NULL, "the row has 2 fields; the header has 5"));
+    CHECK_INT(imp.errors.total, 9);
+    CHECK_INT(imp.nchunks, 1);
+    CHECK_INT(imp.chunks[0].nrows, 11);
+    CHECK_STR(imp.chunks[0].params[0], "{2,3,4,5,6,7,8,9,10,11,13}");
+    CHECK_STR(imp.chunks[0].params[1], "{\"Shop\",NULL,\"Shop\",\"Shop\",\"Amazon\",\"Shop\",\"Walmart\",\"Walmart\","
+                                       "\"Walmart\",NULL,\"Shop, \\\"EU\\\"\"}");
+    CHECK_STR(imp.chunks[0].params[2], "{\"A\",\"B\",NULL,NULL,\"A\",\"C\",\"D\",\"E\",NULL,\"G\",\"I\"}");
+    CHECK_STR(imp.chunks[0].params[3], "{\"SH-A\",NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,\"a\\\\b\"}");
+    CHECK_STR(imp.chunks[0].params[4],
+              "{\"gid://shopify/InventoryItem/1\",NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL}");
+    CHECK_STR(imp.chunks[0].params[5], "{\"gid://shopify/Location/1\",NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,"
+                                       "NULL}");
+    /* Every SKU worth looking up, for the locks and the refresh. */
+    CHECK_STR(imp.all_codes, "{\"A\",\"B\",\"A\",\"C\",\"D\",\"E\",\"G\",\"I\"}");
+    char *s = json_dumps(imp.summary, JSON_COMPACT);
+    CHECK_STR(s, "{\"listings\":11}");
+    free(s);
+    oc_buf_free(&b);
+
+    /* Many rows: chunked like the others, every duplicate still found across chunks. */
+    b = (oc_buf_t){0};
+    oc_buf_printf(&b, "connection,sku\n");
+    for (int i = 0; i < 5000; i++)
+        oc_buf_printf(&b, "Shop,S%d\n", i);
+    oc_buf_printf(&b, "Shop,S1\n");
+    oc_buf_cstr(&b);
+    CHECK_INT(prepare(OC_IMPORT_LISTINGS, b.data, 30), 0);
+    CHECK(imp.nchunks >= 2);
+    CHECK_INT(imp.errors.total, 1);
+    CHECK(has_error(5002, "sku", "S1 is mapped to this connection twice in the file (first on line 3)"));
+    oc_buf_free(&b);
+}
+
 static void test_chunks_and_caps(void)
 {
     /* 100,000 rows in at most 30 chunks, none under the minimum but the last. */
@@ -235,12 +318,16 @@ int main(void)
     oc_import_type_t t;
     CHECK_INT(oc_import_type_parse("bundles", &t), 0);
     CHECK_INT(t, OC_IMPORT_BUNDLES);
-    CHECK_INT(oc_import_type_parse("listings", &t), OC_EINVAL);
+    CHECK_INT(oc_import_type_parse("listings", &t), 0);
+    CHECK_INT(t, OC_IMPORT_LISTINGS);
+    CHECK_STR(oc_import_type_name(OC_IMPORT_LISTINGS), "listings");
+    CHECK_INT(oc_import_type_parse("listing", &t), OC_EINVAL);
     CHECK_STR(oc_import_type_name(OC_IMPORT_COUNTS), "counts");
     test_headers();
     test_skus();
     test_counts();
     test_bundles();
+    test_listings();
     test_chunks_and_caps();
     oc_import_free(&imp);
     return oc_test_report();

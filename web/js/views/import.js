@@ -96,7 +96,9 @@ export async function render(ctx) {
     }
     if (!running(job)) items.push(h('a', { class: 'button', href: `${link('/brands', brand.id, 'imports')}?type=${job.type}`,
       text: job.status === 'failed' ? 'Fix the file and upload it again' : 'Import another file' }));
-    if (!running(job) && !job.dry_run && job.status === 'done' && job.type !== 'bundles') {
+    if (!running(job) && !job.dry_run && job.status === 'done' && job.type === 'listings') {
+      items.push(h('a', { class: 'button', href: link('/brands', brand.id, 'listings'), text: 'See the listings' }));
+    } else if (!running(job) && !job.dry_run && job.status === 'done' && job.type !== 'bundles') {
       items.push(h('a', { class: 'button', href: link('/brands', brand.id, job.type === 'counts' ? 'stock' : 'skus'), text: job.type === 'counts' ? 'See the stock movements' : 'See the SKUs' }));
     }
     return items;

@@ -1,10 +1,11 @@
 // imports.js — #/brands/<id>/imports: CSV in and out.  Operators and up
-// upload a file of SKUs, bundles or counts (POST …/imports?type=&dry_run=,
+// upload a file of SKUs, bundles, counts or listings (POST …/imports?type=&dry_run=,
 // the body as text/csv, an Idempotency-Key per submission); a dry run
 // (the default) checks every row and writes nothing.  The job's own screen
 // (import.js) follows it.  Everyone who reads the brand sees the job
-// history and downloads the exports (skus, bundles, counts, movements
-// with an optional period); a refused export shows the server's reason.
+// history and downloads the exports (skus, bundles, counts, listings,
+// movements with an optional period); a refused export shows the server's
+// reason.
 import { api, fetchFile } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
@@ -22,6 +23,7 @@ export const TYPES = [
   { value: 'skus', label: 'SKUs', columns: 'code (required), title, barcode, archived (true/false). The SKUs export imports as it is: its balance columns are ignored. Codes must be new.' },
   { value: 'bundles', label: 'Bundles', columns: 'bundle_code, component_code, qty (required), bundle_title; one row per component. Components are existing SKUs; bundle codes must be new.' },
   { value: 'counts', label: 'Counts', columns: 'code, on_hand (required): each row records a count; on hand becomes the number counted.' },
+  { value: 'listings', label: 'Listings', columns: 'connection (required: its id or its name), sku (required), external_sku, item_ref, location_ref. A SKU not yet on the connection gets a listing (external_sku defaults to the SKU code); one already there is updated, an empty cell keeping its value. The listings export imports as it is.' },
 ];
 export const typeLabel = (t) => TYPES.find((x) => x.value === t)?.label || t;
 
@@ -48,6 +50,10 @@ export function summaryText(j) {
   if (s.skipped_bundle_rows) parts.push(`${plural(Number(s.skipped_bundle_rows), 'bundle row')} skipped`);
   if (s.bundles !== undefined) parts.push(`${plural(Number(s.bundles), 'bundle')} with ${plural(Number(s.components), 'component')}`);
   if (s.skus !== undefined && j.type === 'counts') parts.push(`${plural(Number(s.skus), 'SKU')} counted, ${plural(Number(s.units), 'unit')} in all`);
+  if (s.listings !== undefined && j.type === 'listings') {
+    parts.push(plural(Number(s.listings), 'listing'));
+    if (s.created !== undefined) parts.push(`${qty(s.created)} ${j.dry_run ? 'to create' : 'created'}`, `${qty(s.updated)} ${j.dry_run ? 'to update' : 'updated'}`, `${qty(s.unchanged)} unchanged`);
+  }
   return parts.join(', ');
 }
 
@@ -143,7 +149,7 @@ export async function render(ctx) {
     form.control('file').setAttribute('accept', '.csv,text/csv');
     uploadPanel = panel({
       title: 'Import a CSV file',
-      description: 'SKUs, bundles, or counted stock. Every row is checked and every problem listed with its line and column; a file with any bad row applies nothing.',
+      description: 'SKUs, bundles, counted stock, or listings on the channels. Every row is checked and every problem listed with its line and column; a file with any bad row applies nothing.',
     }, form.el);
   }
 
@@ -163,12 +169,13 @@ export async function render(ctx) {
   });
   const exportsPanel = panel({
     title: 'Exports',
-    description: 'CSV files of the brand. SKUs, bundles and counts import as they are, into this brand or another.',
+    description: 'CSV files of the brand. SKUs, bundles, counts and listings import as they are, into this brand or another.',
   },
   h('div', { class: 'button-row' },
     exportLink(`${base}/exports/skus.csv`, 'SKUs', slot),
     exportLink(`${base}/exports/bundles.csv`, 'bundles', slot),
-    exportLink(`${base}/exports/counts.csv`, 'counts', slot)),
+    exportLink(`${base}/exports/counts.csv`, 'counts', slot),
+    exportLink(`${base}/exports/listings.csv`, 'listings', slot)),
   h('h3', { class: 'subheading spaced-top', text: 'Movements' }),
   period.el, slot);
 
