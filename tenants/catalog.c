@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS          16384
+#define SLOTS          131072   /* per thread, about 20 MB: room for a portfolio's active SKUs */
 #define TTL_US         30000000 /* a known code; every catalog write in this process drops the cache at once */
 #define TTL_UNKNOWN_US 2000000  /* an unknown code (another process may be creating it) */
 
@@ -19,13 +19,17 @@ void oc_catalog_invalidate(void)
     atomic_fetch_add(&catalog_epoch, 1);
 }
 
+/* Compact: a bundle's components live in their own allocation (most SKUs are simple). */
 typedef struct {
     char tenant[37];
     char code[65];
-    uint64_t expires_us;
+    unsigned char known, is_bundle, ncomp;
     unsigned epoch;
-    int known;
-    oc_sku_ref_t ref;
+    uint64_t expires_us;
+    long long sku_id;
+    struct oc_sku_comp {
+        long long sku_id, qty;
+    } * comp;
 } entry_t;
 
 typedef struct {
@@ -34,7 +38,10 @@ typedef struct {
 
 static void cache_dispose(void *p)
 {
-    free(p);
+    cache_t *c = p;
+    for (size_t i = 0; i < SLOTS; i++)
+        free(c->e[i].comp);
+    free(c);
 }
 
 static cache_t *cache_of(oc_thread_t *th)
@@ -44,6 +51,17 @@ static cache_t *cache_of(oc_thread_t *th)
         th->modules[OC_MODULE_CATALOG].dispose = cache_dispose;
     }
     return th->modules[OC_MODULE_CATALOG].p;
+}
+
+static void entry_to_ref(const entry_t *e, oc_sku_ref_t *ref)
+{
+    ref->sku_id = e->sku_id;
+    ref->is_bundle = e->is_bundle;
+    ref->ncomp = e->ncomp;
+    for (int k = 0; k < e->ncomp; k++) {
+        ref->comp[k].sku_id = e->comp[k].sku_id;
+        ref->comp[k].qty = e->comp[k].qty;
+    }
 }
 
 static unsigned slot_of(const char *tenant, const char *code)
@@ -117,14 +135,24 @@ static void parse_ref(oc_sku_ref_t *ref, const PGresult *r, int row)
 static void cache_put(cache_t *c, const char *tenant, const char *code, const oc_sku_ref_t *ref)
 {
     entry_t *e = &c->e[slot_of(tenant, code)];
-    memset(e, 0, offsetof(entry_t, ref));
+    free(e->comp);
+    memset(e, 0, sizeof(*e));
+    if (ref != NULL && ref->ncomp > 0 && (e->comp = malloc((size_t)ref->ncomp * sizeof(*e->comp))) == NULL)
+        return; /* not cached: an empty slot never matches */
     oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
     oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
     e->epoch = atomic_load(&catalog_epoch);
     e->expires_us = oc_mono_us() + (ref != NULL ? TTL_US : TTL_UNKNOWN_US);
     e->known = ref != NULL;
-    if (ref != NULL)
-        e->ref = *ref;
+    if (ref == NULL)
+        return;
+    e->sku_id = ref->sku_id;
+    e->is_bundle = (unsigned char)ref->is_bundle;
+    e->ncomp = (unsigned char)ref->ncomp;
+    for (int k = 0; k < ref->ncomp; k++) {
+        e->comp[k].sku_id = ref->comp[k].sku_id;
+        e->comp[k].qty = ref->comp[k].qty;
+    }
 }
 
 static void on_refs(void *arg, const oc_db_result_t *res)
@@ -186,7 +214,7 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
             p->answered[i] = 1;
             p->known[i] = (unsigned char)e->known;
             if (e->known)
-                p->refs[i] = e->ref;
+                entry_to_ref(e, &p->refs[i]);
             continue;
         }
         /* Array literal element, quoted with backslash escapes. */

@@ -305,7 +305,7 @@ echo
 
 # Errors PostgreSQL logged during the run (deadlocks, failed statements), by kind.
 pg_errors="$(grep -E '(ERROR|FATAL|PANIC): ' "$DIR/logs/postgresql.log" | grep -v 'connection to client lost' \
-  | sed -E 's/^.*(ERROR|FATAL|PANIC): +//' | sort | uniq -c | sort -rn | head -n 5)"
+  | sed -E 's/^.*(ERROR|FATAL|PANIC): +//' | sort | uniq -c | sort -rn | head -n 5 || true)"
 echo "postgres errors logged during the run (count, message):"
 printf '%s\n' "${pg_errors:-      none}" | sed -E 's/^ +/      /'
 

@@ -99,12 +99,12 @@ test('a confirmed or released hold reads as ended at once, on any connection', a
   await agree('RYW');
 });
 
-/** Two SKU codes that share a slot of the server's per-thread SKU cache (FNV-1a of brand id + code, 16384 slots). */
+/** Two SKU codes that share a slot of the server's per-thread SKU cache (FNV-1a of brand id + code, 131072 slots). */
 function collidingCodes(brandId, prefix) {
   const slot = (code) => {
     let h = 2166136261;
     for (const ch of Buffer.from(brandId + code)) h = Math.imul(h ^ ch, 16777619) >>> 0;
-    return h % 16384;
+    return h % 131072;
   };
   const seen = new Map();
   for (let i = 0; ; i++) {
