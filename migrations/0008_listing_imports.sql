@@ -1,4 +1,4 @@
--- 0007_listing_imports.sql — CSV imports of listings (server/api_imports.c):
+-- 0008_listing_imports.sql — CSV imports of listings (server/api_imports.c):
 -- the import_jobs type check takes 'listings', and the ANALYZE at the end of
 -- an import covers the listings it wrote.  The rows are written by plain
 -- statements and their desired quantities recomputed by listings_refresh
