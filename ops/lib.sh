@@ -14,10 +14,14 @@ oc_pg_bindir() {
 }
 
 # A TCP port on 127.0.0.1 that is free right now.
+# A free loopback port below the kernel's ephemeral range, so that no
+# outgoing connection can be holding it as its local port when we bind it.
 oc_free_port() {
-  local p
+  local p lo=32768 hi
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$lo" -gt 11000 ] 2>/dev/null || lo=32768
   for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 10000 + RANDOM % (lo - 10000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       printf '%s\n' "$p"
       return 0

@@ -108,6 +108,8 @@ EOC
     if [ "$FAST" = 1 ]; then
       printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >> "$PGDATA/postgresql.conf"
     fi
+    # OC_PG_CONF_EXTRA: more settings for a new cluster (profiling, e.g. pg_stat_statements).
+    [ -z "${OC_PG_CONF_EXTRA:-}" ] || printf '%b\n' "$OC_PG_CONF_EXTRA" >> "$PGDATA/postgresql.conf"
   fi
   ensure_pg_access
   if ! pg_running; then
