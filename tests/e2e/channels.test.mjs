@@ -13,9 +13,7 @@ import { startStack } from '../integration/lib/stack.mjs';
 import { startSim } from '../integration/lib/sim.mjs';
 import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import {
-  freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, confirm, fillForm, tableRows, panelOf, takeApiErrors,
-} from './lib/console.mjs';
+import { freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, confirm, fillForm, tableRows, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 const SECRET = 'shpat_DO_NOT_SHOW_7f3a9c51';
 const SECRET2 = 'shpat_REPLACED_0b8e44d2';
@@ -50,14 +48,6 @@ after(async () => {
   await stack?.stop();
 });
 
-/** Waits for a notice, then dismisses it (so a later wait for the same words needs a new one). */
-async function notice(page, text) {
-  await page.locator('.notice', { hasText: text }).first().waitFor();
-  await page.evaluate((t) => {
-    for (const n of document.querySelectorAll('#notices .notice')) if (n.textContent.includes(t)) n.remove();
-  }, text);
-}
-const fieldError = (page, text) => page.locator('.field-error:not([hidden])', { hasText: text });
 
 /** Fails if a secret is anywhere in the page: its text, its markup, an input's value, or storage. */
 async function assertNoSecret(page, secrets, where) {

@@ -14,9 +14,7 @@ import { readFileSync } from 'node:fs';
 import { startStack } from '../integration/lib/stack.mjs';
 import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import {
-  freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors,
-} from './lib/console.mjs';
+import { freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice } from './lib/console.mjs';
 
 let stack, browser, P, A, base, op, viewer, opUi, viewerUi;
 const jobs = {};
@@ -40,12 +38,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function notice(page, text) {
-  await page.locator('.notice', { hasText: text }).first().waitFor();
-  await page.evaluate((t) => {
-    for (const n of document.querySelectorAll('#notices .notice')) if (n.textContent.includes(t)) n.remove();
-  }, text);
-}
 const csvFile = (name, text) => ({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
 const jobId = (page) => new URL(page.url()).hash.split('/').pop();
 /** Waits until the job screen shows a finished job (it asks the server every second meanwhile). */

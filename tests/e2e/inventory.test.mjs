@@ -10,9 +10,7 @@ import assert from 'node:assert/strict';
 import { startStack, waitFor } from '../integration/lib/stack.mjs';
 import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import {
-  freshConsole, signIn, go, idle, mainText, assertSound, screenshot, fillForm, tableRows, row, panelOf, takeApiErrors,
-} from './lib/console.mjs';
+import { freshConsole, signIn, go, idle, mainText, assertSound, screenshot, fillForm, tableRows, row, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 let stack, browser, P, A, op, viewer, opUi, viewerUi, base;
 
@@ -37,14 +35,6 @@ after(async () => {
 const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
 /** The figures of a SKU's balance: {'On hand': '12', …}. */
 const figures = async (page) => Object.fromEntries(await page.locator('.figures .figure').evaluateAll((els) => els.map((e) => [e.querySelector('dt').textContent.trim(), e.querySelector('dd').textContent.trim()])));
-/** Waits for a notice, then dismisses it (so a later wait for the same words needs a new one). */
-async function notice(page, text) {
-  await page.locator('.notice', { hasText: text }).first().waitFor();
-  await page.evaluate((t) => {
-    for (const n of document.querySelectorAll('#notices .notice')) if (n.textContent.includes(t)) n.remove();
-  }, text);
-}
-const fieldError = (page, text) => page.locator('.field-error:not([hidden])', { hasText: text });
 const skuApi = async (code) => (await op.api.get(`${base}/skus/${encodeURIComponent(code)}`)).json;
 
 test('an operator creates SKUs and a bundle; the server\'s errors sit under their field', async () => {

@@ -16,9 +16,7 @@ import { startStack, waitFor } from '../integration/lib/stack.mjs';
 import { portfolio, member, PASSWORD } from '../integration/lib/world.mjs';
 import { channelBrand, connectionBody, converge, runNow } from '../integration/lib/sync.mjs';
 import { launch } from './browser.mjs';
-import {
-  freshConsole, signIn, go, idle, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors,
-} from './lib/console.mjs';
+import { freshConsole, signIn, go, idle, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 let stack, sim, browser, P, br, base, owner, op, viewer, ownerUi, opUi, viewerUi;
 const STOCK = 20;
@@ -56,14 +54,6 @@ after(async () => {
   await stack?.stop();
 });
 
-/** Waits for a notice, then dismisses it. */
-async function notice(page, text) {
-  await page.locator('.notice', { hasText: text }).first().waitFor();
-  await page.evaluate((t) => {
-    for (const n of document.querySelectorAll('#notices .notice')) if (n.textContent.includes(t)) n.remove();
-  }, text);
-}
-const fieldError = (page, text) => page.locator('.field-error:not([hidden])', { hasText: text });
 const card = (page, kind) => page.locator(`section.sync-card[data-connection="${br.conns[kind].id}"]`);
 const name = (kind) => `${kind}-${br.conns[kind].account.id}`;
 const code = (s) => br.skus[['A', 'B', 'C', 'D', 'E', 'F', 'G'].indexOf(s)];

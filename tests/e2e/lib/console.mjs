@@ -131,3 +131,14 @@ export async function tableRows(page, title) {
 export function row(page, title, text) {
   return panelOf(page, title).locator('tbody tr', { hasText: text });
 }
+
+/** Waits for a notice with `text`, then dismisses it (so a later wait for the same words needs a new one). */
+export async function notice(page, text) {
+  await page.locator('.notice', { hasText: text }).first().waitFor();
+  await page.evaluate((t) => {
+    for (const n of document.querySelectorAll('#notices .notice')) if (n.textContent.includes(t)) n.remove();
+  }, text);
+}
+
+/** A visible field error with `text`. */
+export const fieldError = (page, text) => page.locator('.field-error:not([hidden])', { hasText: text });
