@@ -98,6 +98,15 @@ static void run1(oc_req_t *r, const oc_db_stmt_t *stmt, const char *const *param
 
 /* --- health ------------------------------------------------------------------------- */
 
+/* One routine as the API shows it (list, health, run now). */
+#define ROUTINE_JSON                                                                                                   \
+    "json_build_object('id', ro.id, 'connection_id', ro.connection_id,"                                                \
+    " 'connection', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = ro.tenant_id"                        \
+    "   AND c.id = ro.connection_id), 'kind', ro.kind, 'interval_seconds', ro.interval_seconds,"                       \
+    " 'enabled', ro.enabled, 'next_run_at', ro.next_run_at, 'last_started_at', ro.last_started_at,"                    \
+    " 'last_finished_at', ro.last_finished_at, 'last_status', ro.last_status, 'last_detail', ro.last_detail,"          \
+    " 'running', ro.lease_until IS NOT NULL AND ro.lease_until > now())"
+
 #define HEALTH_JSON                                                                                                    \
     "json_build_object('connection_id', c.id, 'kind', c.kind, 'name', c.name, 'status', c.status,"                     \
     " 'circuit', coalesce(h.circuit, 'closed'), 'consecutive_failures', coalesce(h.consecutive_failures, 0),"          \
@@ -111,9 +120,7 @@ static void run1(oc_req_t *r, const oc_db_stmt_t *stmt, const char *const *param
     " 'open_alerts', (SELECT coalesce(json_agg(json_build_object('id', a.id::text, 'kind', a.kind, 'message',"         \
     "   a.message, 'opened_at', a.opened_at) ORDER BY a.opened_at), '[]') FROM alerts a"                               \
     "   WHERE a.tenant_id = c.tenant_id AND a.connection_id = c.id AND a.resolved_at IS NULL),"                        \
-    " 'routines', (SELECT coalesce(json_agg(json_build_object('id', ro.id, 'kind', ro.kind, 'interval_seconds',"       \
-    "   ro.interval_seconds, 'enabled', ro.enabled, 'next_run_at', ro.next_run_at, 'last_finished_at',"                \
-    "   ro.last_finished_at, 'last_status', ro.last_status, 'last_detail', ro.last_detail) ORDER BY ro.kind), '[]')"   \
+    " 'routines', (SELECT coalesce(json_agg(" ROUTINE_JSON " ORDER BY ro.kind), '[]')"                                 \
     "   FROM routines ro WHERE ro.tenant_id = c.tenant_id AND ro.connection_id = c.id))"                               \
     " FROM channel_connections c"                                                                                      \
     " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"                           \
@@ -232,14 +239,6 @@ void oc_api_drift_list(oc_req_t *r)
 }
 
 /* --- routines --------------------------------------------------------------------------- */
-
-#define ROUTINE_JSON                                                                                                   \
-    "json_build_object('id', ro.id, 'connection_id', ro.connection_id,"                                                \
-    " 'connection', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = ro.tenant_id"                        \
-    "   AND c.id = ro.connection_id), 'kind', ro.kind, 'interval_seconds', ro.interval_seconds,"                       \
-    " 'enabled', ro.enabled, 'next_run_at', ro.next_run_at, 'last_started_at', ro.last_started_at,"                    \
-    " 'last_finished_at', ro.last_finished_at, 'last_status', ro.last_status, 'last_detail', ro.last_detail,"          \
-    " 'running', ro.lease_until IS NOT NULL AND ro.lease_until > now())"
 
 OC_DB_STMT(routines_list, 1,
            "SELECT coalesce(json_agg(" ROUTINE_JSON " ORDER BY ro.connection_id NULLS FIRST, ro.kind), '[]')"
