@@ -252,6 +252,8 @@ test('stored webhooks become order polls; routines keep a run-soon asked during 
   assert.equal(h.circuit, 'closed');
   assert.ok(h.queue_depth >= 1);
   assert.ok(h.routines.some((x) => x.kind === 'read_back'));
+  // the health shows a routine exactly as GET /routines does
+  assert.deepEqual(h.routines.find((x) => x.id === rt.id), (await api.get(`${base}/routines`)).json.find((x) => x.id === rt.id));
   assert.equal((await api.get(`${base}/connections/${conn}/health`)).json.connection_id, conn);
   // the same health, per connection, in /metrics
   const line = new RegExp(`^onecount_connection_queue_depth\\{brand="${A.id}",connection="${conn}",kind="walmart"\\} ([0-9]+)$`, 'm');
