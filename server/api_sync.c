@@ -169,10 +169,12 @@ OC_DB_STMT(alerts_list, 6,
 OC_DB_STMT(alert_resolve_one, 5,
            "WITH a AS (UPDATE alerts SET resolved_at = coalesce(resolved_at, now())"
            "           WHERE tenant_id = $1 AND id = $2::bigint RETURNING *)"
-           " SELECT json_build_object('id', a.id::text, 'kind', a.kind, 'message', a.message,"
-           "  'opened_at', a.opened_at, 'resolved_at', a.resolved_at),"
+           " SELECT json_build_object('id', a.id::text, 'at', a.opened_at, 'connection_id', a.connection_id,"
+           "  'connection', c.name, 'kind', a.kind, 'message', a.message, 'opened_at', a.opened_at,"
+           "  'resolved_at', a.resolved_at),"
            "  audit_write($1, NULL, $3, $4, 'alert.resolve', 'alert', a.id::text,"
-           "  jsonb_build_object('kind', a.kind), $5) FROM a");
+           "  jsonb_build_object('kind', a.kind), $5)"
+           " FROM a LEFT JOIN channel_connections c ON c.tenant_id = a.tenant_id AND c.id = a.connection_id");
 
 static const char *const alert_states[] = {"open", "resolved", "all", NULL};
 
@@ -385,10 +387,11 @@ OC_DB_STMT(timeline, 7,
            "   AND c.tenant_id = p.tenant_id AND c.id = p.connection_id"
            "  UNION ALL"
            "  SELECT d.detected_at, 'd' || lpad(d.id::text, 19, '0'), json_build_object('type', 'drift',"
-           "   'connection_id', d.connection_id, 'listing_id', d.listing_id, 'seen_qty', d.seen_qty,"
-           "   'pushed_qty', d.pushed_qty, 'desired_qty', d.desired_qty, 'classification', d.classification,"
-           "   'action', d.action, 'healed_at', d.healed_at)"
-           "  FROM drift_events d, k WHERE d.tenant_id = $1 AND d.sku_id = k.id)"
+           "   'connection_id', d.connection_id, 'connection', c.name, 'kind', c.kind, 'listing_id', d.listing_id,"
+           "   'seen_qty', d.seen_qty, 'pushed_qty', d.pushed_qty, 'desired_qty', d.desired_qty,"
+           "   'classification', d.classification, 'action', d.action, 'healed_at', d.healed_at)"
+           "  FROM drift_events d JOIN k ON d.sku_id = k.id LEFT JOIN channel_connections c"
+           "   ON c.tenant_id = d.tenant_id AND c.id = d.connection_id WHERE d.tenant_id = $1)"
            " SELECT (j::jsonb || jsonb_build_object('at', at, 'id', id))::json FROM ev"
            " WHERE ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)"
            "   AND ($5::text IS NULL OR (at, id) < ($5::timestamptz, $6::text))"

@@ -189,6 +189,20 @@ test('push claims lease listings to one worker; results record versions, stale a
   assert.equal(past.json.shown_at.channels[0].showing, null, 'nothing was shown before the first push');
   assert.equal((await api.get(`${base}/skus/nope-${randomUUID()}/timeline`)).status, 404);
   assert.equal((await api.get(`${base}/skus/${code}/timeline?at=yesterday`)).status, 422);
+  // a drift finding in the timeline names its connection
+  const stl = await api.get(`${base}/skus/${(await l(stale.listing_id)).sku}/timeline`);
+  const d = stl.json.items.find((e) => e.type === 'drift' && e.listing_id === stale.listing_id);
+  const cn = (await api.get(`${base}/connections/${conn}`)).json;
+  assert.equal(d?.connection, cn.name, JSON.stringify(d));
+  assert.equal(d.kind, cn.kind);
+  // resolving an alert answers it whole, connection included, as the list shows it
+  await asApp(`SELECT alert_open($1, $2, 'test_alert', 'something to look at')`, [A.id, conn]);
+  const open = (await api.get(`${base}/alerts`)).json.items.find((a) => a.kind === 'test_alert');
+  const resolved = await api.post(`${base}/alerts/${open.id}/resolve`);
+  assert.equal(resolved.status, 200, resolved.text);
+  assert.equal(resolved.json.connection, cn.name);
+  assert.equal(resolved.json.connection_id, conn);
+  assert.ok(resolved.json.resolved_at);
 });
 
 test('read-back classifies each difference and heals it', async () => {
