@@ -102,6 +102,7 @@ void oc_api_connection_update(oc_req_t *r);
 void oc_api_connection_delete(oc_req_t *r);
 void oc_api_connection_automap(oc_req_t *r);
 void oc_api_connection_test(oc_req_t *r);
+void oc_api_connection_channel_log(oc_req_t *r);
 void oc_api_rules_get(oc_req_t *r);
 void oc_api_rules_put(oc_req_t *r);
 void oc_api_listings_list(oc_req_t *r);

@@ -4,6 +4,7 @@
  * which connection, and what quantity each channel may show and why.
  */
 #include "adapters/adapter.h"
+#include "adapters/chttp.h"
 #include "server/api.h"
 #include "server/page.h"
 #include "tenants/audit.h"
@@ -945,5 +946,108 @@ void oc_api_connection_test(oc_req_t *r)
     if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_test_conn, r) != 0)
+        oc_respond_unavailable(r, "the database");
+}
+
+/* --- what the channel saw: a simulator account's request log ------------------------------ */
+
+/*
+ * Only connections to `onecount sim` keep a record of what the channel
+ * received: the simulator logs every request per account.  A connection
+ * made on a simulator names its account in settings.sim_account (the demo
+ * and the tests set it); the log is read from the same origin as the
+ * connection's base_url, without credentials.  Real channels keep no such
+ * record for us: their side of the story is the push log (timeline).
+ */
+OC_DB_STMT(conn_sim, 2,
+           "SELECT base_url, settings->>'sim_account' FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid");
+
+static void on_sim_log(void *arg, const oc_chttp_res_t *res)
+{
+    oc_req_t *r = arg;
+    json_t *j = res->err == NULL && res->status == 200 ? json_loads(res->body, 0, NULL) : NULL;
+    json_t *items = json_object_get(j, "requests");
+    if (!json_is_array(items)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "the simulator did not answer with its request log (%s)",
+                 res->err != NULL     ? res->err
+                 : res->status != 200 ? "status not 200"
+                                      : "malformed answer");
+        json_decref(j);
+        oc_respond_error(r, 502, "channel_unavailable", msg, NULL);
+        return;
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        static const char *const keep[] = {"id", "time", "method", "path", "op", "status", "ms", "fault", "writes"};
+        json_t *row = json_object();
+        for (size_t k = 0; k < OC_ARRAY_SIZE(keep); k++)
+            if (json_object_get(it, keep[k]) != NULL)
+                json_object_set(row, keep[k], json_object_get(it, keep[k]));
+        json_array_append_new(out, row);
+    }
+    json_t *body = json_pack("{s:b, s:o, s:O}", "simulated", 1, "items", out, "next_since",
+                             json_object_get(j, "next_since") ? json_object_get(j, "next_since") : json_null());
+    json_decref(j);
+    oc_respond_json(r, 200, body);
+}
+
+static void on_conn_sim(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    const PGresult *pr = res->results[0];
+    if (PQntuples(pr) == 0) {
+        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
+        return;
+    }
+    const char *base = PQgetvalue(pr, 0, 0), *account = PQgetisnull(pr, 0, 1) ? NULL : PQgetvalue(pr, 0, 1);
+    if (account == NULL) {
+        oc_respond_json(r, 200, json_pack("{s:b, s:[], s:n}", "simulated", 0, "items", "next_since"));
+        return;
+    }
+    /* origin of the base URL (scheme://host:port), the account id as a path segment */
+    const char *scheme_end = strstr(base, "://");
+    size_t origin = scheme_end != NULL ? (size_t)(scheme_end - base) + 3 : 0;
+    while (origin > 0 && base[origin] != '\0' && base[origin] != '/')
+        origin++;
+    int ok = origin > 0 && *account != '\0' && strlen(account) <= 64;
+    for (const char *p = account; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+    const char *since = oc_req_query(r, "since");
+    long long since_n = 0;
+    char *end = NULL;
+    if (since != NULL)
+        since_n = strtoll(since, &end, 10);
+    if (since != NULL && (*since == '\0' || *end != '\0' || since_n < 0)) {
+        oc_respond_error(r, 422, "invalid", "since is a request id from an earlier answer (next_since)", "since");
+        return;
+    }
+    if (!ok) {
+        oc_respond_error(r, 409, "not_simulated", "settings.sim_account or base_url is not a simulator's", NULL);
+        return;
+    }
+    char url[700];
+    snprintf(url, sizeof(url), "%.*s/_sim/accounts/%s/requests?limit=100&since=%lld", (int)origin, base, account,
+             since_n);
+    oc_chttp_t *http = oc_thread_chttp(r->thread);
+    oc_chttp_req_t req = {.method = "GET", .url = url, .timeout_ms = 5000};
+    if (http == NULL || oc_chttp_request(http, &req, on_sim_log, r) != 0)
+        oc_respond_error(r, 503, "unavailable", "the simulator could not be asked", NULL);
+}
+
+void oc_api_connection_channel_log(oc_req_t *r)
+{
+    const char *cid = oc_req_id_param(r, "cid", "no such connection");
+    if (cid == NULL)
+        return;
+    const char *p[] = {r->tenant, cid};
+    if (oc_db_exec(r->thread->db, r->tenant, &conn_sim, p, on_conn_sim, r) != 0)
         oc_respond_unavailable(r, "the database");
 }

@@ -224,6 +224,7 @@ static json_t *connection_body(const char *kind, json_t *account)
         json_object_set(settings, "token_url", json_object_get(cred, "token_url"));
         json_object_set(secrets, "refresh_token", json_object_get(cred, "refresh_token"));
     }
+    json_object_set(settings, "sim_account", json_object_get(account, "id")); /* its request log: channel-log */
     return json_pack("{s:s, s:o, s:o}", "base_url", base, "settings", settings, "credentials", secrets);
 }
 

@@ -129,6 +129,8 @@ oc_route_t oc_routes[] = {
      "remove a connection and its listings"},
     {"POST", "/api/v1/brands/{bid}/connections/{cid}/test", oc_api_connection_test, CHAN, JSON,
      "call the channel with the stored credentials and report what it found"},
+    {"GET", "/api/v1/brands/{bid}/connections/{cid}/channel-log", oc_api_connection_channel_log, READ, NONE,
+     "what the channel received (connections to the simulators: their request log)"},
     {"POST", "/api/v1/brands/{bid}/connections/{cid}/automap", oc_api_connection_automap, INV, JSON,
      "list every unlisted SKU under its own code; report what could not be mapped"},
     {"GET", "/api/v1/brands/{bid}/rules", oc_api_rules_get, READ, NONE, "the brand's cross-channel rules"},

@@ -36,6 +36,30 @@ test('the first push gives every channel its published quantity', async () => {
     }
 });
 
+test('what the channel saw: a simulated connection shows the requests its channel received', async () => {
+  const br = brands[0];
+  for (const kind of KINDS) {
+    const log = await br.api.get(`${br.base}/connections/${br.conns[kind].id}/channel-log`);
+    assert.equal(log.status, 200, log.text);
+    assert.equal(log.json.simulated, true);
+    // the first push is in it: a quantity write of every SKU at the stock we published
+    const written = Object.assign({}, ...log.json.items.filter((x) => x.writes).map((x) => x.writes));
+    for (const code of br.skus) assert.equal(written[code], STOCK, `${kind} ${code}: ${JSON.stringify(log.json.items.slice(0, 5))}`);
+    assert.ok(log.json.items.every((x) => x.method && x.path && x.status && !('query' in x)));
+    // paging: nothing after the last one
+    const later = await br.api.get(`${br.base}/connections/${br.conns[kind].id}/channel-log?since=${log.json.next_since}`);
+    assert.ok(later.json.items.every((x) => !log.json.items.some((y) => y.id === x.id)));
+  }
+  assert.equal((await br.api.get(`${br.base}/connections/${br.conns.shopify.id}/channel-log?since=-1`)).status, 422);
+  // a connection to a real channel keeps no such record
+  const real = await br.api.post(`${br.base}/connections`, { kind: 'walmart', name: `real-${randomUUID()}`, settings: {},
+    credentials: { client_id: 'x', client_secret: 'y' } });
+  assert.equal(real.status, 201, real.text);
+  const none = await br.api.get(`${br.base}/connections/${real.json.id}/channel-log`);
+  assert.deepEqual(none.json, { simulated: false, items: [], next_since: null });
+  assert.equal((await br.api.del(`${br.base}/connections/${real.json.id}`)).status, 200);
+});
+
 test('under steady sales on every channel, the master is receipts minus net sales and every channel converges', async () => {
   const lifecycle = { cancel_fraction: 0.15, cancel_after_ms: 700, fulfill_after_ms: 1500, return_fraction: 0.1,
     return_after_ms: 2500, restock: true };

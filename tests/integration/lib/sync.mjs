@@ -20,6 +20,7 @@ export function connectionBody(kind, account, extra = {}) {
     body.settings = { seller_id: c.seller_id, marketplace_ids: [c.marketplace_id], token_url: c.token_url };
     body.credentials.refresh_token = c.refresh_token;
   }
+  body.settings.sim_account = account.id; // the simulator's request log shows through GET …/channel-log
   return body;
 }
 
