@@ -86,6 +86,21 @@ test('after convergence every connection shows its circuit closed and nothing wa
   assert.deepEqual(takeApiErrors(ownerUi), []);
 });
 
+test('a connection on the simulator shows what its channel received: every request, with the quantities it set', async () => {
+  const { page } = ownerUi;
+  await go(page, stack.url, `/brands/${br.id}/channels/${br.conns.walmart.id}`);
+  await panelOf(page, 'What the channel received').waitFor();
+  const rows = await tableRows(page, 'What the channel received');
+  assert.ok(rows.length > 0);
+  // newest first; the first push set every SKU to the stock onecount published
+  for (const c of br.skus) assert.ok(rows.some((r) => r[4].split(', ').includes(`${c} → ${STOCK}`)), `${c}: ${JSON.stringify(rows.slice(0, 3))}`);
+  assert.ok(rows.every((r) => /^(GET|POST|PUT|PATCH|DELETE) \/(walmart|_sim)?/.test(r[1])), JSON.stringify(rows[0]));
+  await page.getByRole('button', { name: 'Show newer requests' }).click();
+  await idle(page);
+  await assertSound(ownerUi, 'channel log');
+  assert.deepEqual(takeApiErrors(ownerUi), []);
+});
+
 test('an operator runs a poll now: a sale made on Walmart shows in Orders, and the SKU timeline shows the pushes it caused', async () => {
   const { page } = opUi;
   const a = code('A');

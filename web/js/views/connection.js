@@ -90,6 +90,62 @@ function testResult(outcome) {
 }
 
 /** The connection's sync health (GET …/health, its routines), refreshed while shown. */
+/**
+ * What the channel received: for a connection made on the simulators, their
+ * record of every request this account got (newest first), with the
+ * quantities each one wrote.  Real channels keep no such record for us: the
+ * panel is left out (the SKU timeline shows what onecount sent them).
+ */
+async function channelLogPanel(brand, conn, body) {
+  const url = `/api/v1/brands/${brand.id}/connections/${conn.id}/channel-log`;
+  let log;
+  try {
+    log = await api.get(url);
+  } catch (err) {
+    if (err.handled && err.status === 401) throw err;
+    body.append(errorPanel(err, { title: 'What the channel received is not available' }));
+    return;
+  }
+  if (!log.simulated) return;
+  const items = [];
+  const tbody = h('tbody');
+  const empty = h('p', { class: 'muted', text: 'The simulator has no request of this account yet.' });
+  const table = h('div', { class: 'table-wrap' }, h('table', { class: 'table channel-log' },
+    h('caption', { class: 'visually-hidden', text: `Requests the channel of ${conn.name} received` }),
+    h('thead', {}, h('tr', {}, ['When', 'Request', 'Operation', 'Answer', 'Quantities written']
+      .map((c) => h('th', { scope: 'col', text: c })))),
+    tbody));
+  let since = null;
+  const show = () => {
+    tbody.replaceChildren(...items.slice().reverse().slice(0, 200).map((x) => h('tr', {},
+      h('td', {}, time(x.time)),
+      h('td', {}, h('code', { class: 'break', text: `${x.method} ${x.path}` })),
+      h('td', { text: x.op || '' }),
+      h('td', { text: `${x.status}${x.fault ? ` (fault: ${x.fault})` : ''} · ${qty(Math.round(x.ms || 0))} ms` }),
+      h('td', { text: x.writes ? Object.entries(x.writes).map(([k, v]) => `${k} → ${qty(v)}`).join(', ') : '' }))));
+    empty.hidden = items.length > 0;
+    table.hidden = items.length === 0;
+  };
+  const take = (answer) => {
+    items.push(...answer.items);
+    if (answer.next_since !== null && answer.next_since !== undefined) since = answer.next_since;
+  };
+  take(log);
+  const more = h('button', { type: 'button', class: 'button', text: 'Show newer requests' });
+  more.addEventListener('click', () => busy(more, async () => {
+    try {
+      take(await api.get(`${url}?since=${encodeURIComponent(since ?? 0)}`));
+      show();
+    } catch (err) {
+      if (!err.handled) notify(err.message, { kind: 'error' });
+    }
+  }));
+  show();
+  body.append(panel({ title: 'What the channel received',
+    description: 'This connection talks to the channel simulator, which records every request it receives: the newest 200 are shown, with the quantities each one set.' },
+  table, empty, h('div', { class: 'form-actions spaced' }, more)));
+}
+
 async function healthPanel(ctx, brand, conn, body) {
   const base = `/api/v1/brands/${brand.id}`;
   const load = () => Promise.all([api.get(`${base}/connections/${conn.id}/health`), api.get(`${base}/routines`)])
@@ -206,6 +262,7 @@ export async function render(ctx) {
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
   await healthPanel(ctx, brand, conn, body);
+  await channelLogPanel(brand, conn, body);
   if (!owner) return;
 
   // --- name, address, settings ------------------------------------------------------------
@@ -226,6 +283,8 @@ export async function render(ctx) {
       if (v.base_url !== conn.base_url) patch.base_url = v.base_url;
       if (KINDS[kind]) {
         const settings = settingsFromValues(kind, v);
+        // not a field of the form: the simulator account a demo connection was made on
+        if (conn.settings && conn.settings.sim_account !== undefined) settings.sim_account = conn.settings.sim_account;
         if (JSON.stringify(settings) !== JSON.stringify(conn.settings || {})) patch.settings = settings;
       }
       if (Object.keys(patch).length === 0) {
