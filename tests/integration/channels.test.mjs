@@ -193,9 +193,18 @@ test('the published-quantity function, rule by rule and in combination', async (
     assert.equal(Number(r.rows[0].p.qty), qty, `${avail} ${JSON.stringify(rules)} thr=${thr} owner=${owner} auto=${auto}`);
     assert.equal(r.rows[0].p.bound_by, bound, `${avail} ${JSON.stringify(rules)}`);
   }
-  // The automatic buffer: Poisson 99th percentile of what the other channels sell during the lag.
+  // The automatic buffer: Poisson 99th percentile of what every channel sells during the lag.
   const q = await stack.sql('SELECT poisson_quantile(0, 0.99) a, poisson_quantile(1, 0.99) b, poisson_quantile(4, 0.99) c, poisson_quantile(1000, 0.99) d');
   assert.deepEqual(q.rows[0], { a: '0', b: '4', c: '9', d: '1074' });
+  // ...this channel's own sales included: a number it applies late gives back what it sold meanwhile.
+  const conn = (await api.post(`${base}/connections`, { kind: 'walmart', name: `Slow ${Date.now()}`, settings: {},
+    credentials: { client_id: 'a', client_secret: 'b' } })).json;
+  assert.equal((await api.post(`${base}/skus`, { code: 'AB1' })).status, 201);
+  const sku = (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = $2', [A.id, 'AB1'])).rows[0].id;
+  await stack.sql('UPDATE channel_connections SET push_lag_ms = 3000000, ingest_lag_ms = 600000 WHERE id = $1', [conn.id]);
+  await stack.sql('INSERT INTO sku_velocity (tenant_id, sku_id, connection_id, units_per_hour) VALUES ($1, $2, $3, 1)', [A.id, sku, conn.id]);
+  const own = (await stack.sql('SELECT auto_buffer($1, $2, $3) AS b', [A.id, sku, conn.id])).rows[0].b;
+  assert.equal(own, '4', 'only its own sales (1/h over a one-hour lag): the buffer is Poisson(1) at 99%');
 });
 
 test('key rotation keeps every credential readable', async () => {
