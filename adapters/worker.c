@@ -55,6 +55,7 @@ typedef struct tnode {
     unsigned running; /* W_* bits: a claim/batch of that kind in flight */
     int leased;       /* push batches and routine runs holding leases in this brand */
     h2o_linklist_t q[3];
+    oc_timer_t spacing; /* a hot listing may be pushed again then (push_claim's wait_ms) */
 } tnode_t;
 
 typedef struct centry centry_t;
@@ -122,6 +123,13 @@ static unsigned hash(const char *a, const char *b)
     return h;
 }
 
+static void tenant_want(tnode_t *t, unsigned bits);
+
+static void on_spacing(oc_timer_t *timer)
+{
+    tenant_want(timer->data, W_PUSH);
+}
+
 static tnode_t *tenant_get(const char *id)
 {
     if (strlen(id) != 36)
@@ -132,6 +140,7 @@ static tnode_t *tenant_get(const char *id)
             return t;
     tnode_t *t = calloc(1, sizeof(*t));
     memcpy(t->id, id, 37);
+    oc_timer_init(&t->spacing, on_spacing, t);
     t->hnext = W.tenants[b];
     W.tenants[b] = t;
     return t;
@@ -318,7 +327,7 @@ static int circuit_record(centry_t *c, int ok, int failed)
 
 /* --- push ------------------------------------------------------------------- */
 
-OC_DB_STMT(w_push_claim, 5, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int)");
+OC_DB_STMT(w_push_claim, 6, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int, $6::int)");
 OC_DB_STMT(w_push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
 OC_DB_STMT(w_health_record, 9,
            "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8, $9::float8)");
@@ -560,9 +569,17 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
 {
     tnode_t *t = arg;
     W.claims--;
-    json_t *rows = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    json_t *claim = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    json_t *rows = json_object_get(claim, "rows");
     if (res->err != NULL)
         oc_log_fields(OC_LOG_WARN, "push claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
+    /* hot listings skipped: come back when the first may go */
+    json_int_t wait_ms = json_integer_value(json_object_get(claim, "wait_ms"));
+    if (wait_ms > 0 && !W.stop) {
+        uint64_t due = oc_mono_us() / 1000 + (uint64_t)wait_ms;
+        if (!oc_timer_armed(&t->spacing) || t->spacing.due_us / 1000 > due)
+            oc_timer_start(W.loop, &t->spacing, (uint64_t)wait_ms);
+    }
     size_t n = json_array_size(rows);
     if ((long)n >= oc_config.worker_claim_limit)
         t->want |= W_PUSH; /* more where these came from */
@@ -588,7 +605,7 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
         t->leased++;
         centry_use(ce, push_start, b);
     }
-    json_decref(rows);
+    json_decref(claim);
     tenant_done(t, W_PUSH);
 }
 
@@ -605,9 +622,10 @@ static void push_claim(tnode_t *t)
                 first = 0;
             }
     oc_buf_printf(&skip, "}");
-    char limit[16];
+    char limit[16], spacing[16];
     snprintf(limit, sizeof(limit), "%d", oc_config.worker_claim_limit);
-    const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip), W.lease};
+    snprintf(spacing, sizeof(spacing), "%d", oc_config.worker_push_spacing_ms);
+    const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip), W.lease, spacing};
     t->running |= W_PUSH;
     W.claims++;
     int rc = oc_db_exec(W.db, t->id, &w_push_claim, p, on_claimed, t);
@@ -1411,6 +1429,7 @@ int oc_worker_main(void)
         while (W.tenants[b] != NULL) {
             tnode_t *t = W.tenants[b];
             W.tenants[b] = t->hnext;
+            oc_timer_stop(W.loop, &t->spacing);
             free(t);
         }
     oc_loop_destroy(W.loop);

@@ -74,6 +74,9 @@ const oc_cfg_option_t oc_config_options[] = {
      "PostgreSQL connections of the worker (claims, results and routines run on them concurrently)"},
     {"worker_lease_seconds", "ONECOUNT_WORKER_LEASE_SECONDS", INT(worker_lease_seconds, "30", 2, 3600),
      "a claim lasts this long unless its worker renews it (a killed worker's claims are taken over after it)"},
+    {"worker_push_spacing_ms", "ONECOUNT_WORKER_PUSH_SPACING_MS", INT(worker_push_spacing_ms, "400", 0, 60000),
+     "a listing 3 or more changes behind that was pushed less than this ago waits (a SKU selling fast is pushed "
+     "at this pace; 0 = never wait)"},
 };
 const size_t oc_config_options_count = OC_ARRAY_SIZE(oc_config_options);
 

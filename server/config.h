@@ -41,14 +41,15 @@ typedef struct oc_config {
     char *master_key_file; /* file holding it */
     int session_idle_minutes;
     int session_max_hours;
-    int cookie_secure;        /* 0 = decide by scheme, 1 = always */
-    char *port_file;          /* when set, `serve` writes the bound port here */
-    int worker_claim_limit;   /* listings one push claim takes from one brand */
-    int worker_scan_ms;       /* how often the worker looks for work nobody notified */
-    int worker_routines_max;  /* routine runs in flight */
-    int worker_pushes_max;    /* connection push batches in flight */
-    int worker_lease_seconds; /* how long a claim lasts without renewal */
-    int worker_db_pool_size;  /* the worker's PostgreSQL connections */
+    int cookie_secure;          /* 0 = decide by scheme, 1 = always */
+    char *port_file;            /* when set, `serve` writes the bound port here */
+    int worker_claim_limit;     /* listings one push claim takes from one brand */
+    int worker_scan_ms;         /* how often the worker looks for work nobody notified */
+    int worker_routines_max;    /* routine runs in flight */
+    int worker_pushes_max;      /* connection push batches in flight */
+    int worker_lease_seconds;   /* how long a claim lasts without renewal */
+    int worker_push_spacing_ms; /* a hot listing's pushes at most this often */
+    int worker_db_pool_size;    /* the worker's PostgreSQL connections */
 } oc_config_t;
 
 typedef struct oc_cfg_option {

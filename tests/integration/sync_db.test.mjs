@@ -142,7 +142,7 @@ test('returns follow their disposition and land once', async () => {
 
 test('push claims lease listings to one worker; results record versions, stale answers and backoff', async () => {
   // every listing of the connection is out of sync after the receipts
-  const claim = async (owner, limit = 100) => (await asApp('SELECT push_claim($1, $2, $3, NULL, 60) AS c', [A.id, owner, limit])).rows[0].c;
+  const claim = async (owner, limit = 100) => (await asApp('SELECT push_claim($1, $2, $3, NULL, 60, 400) AS c', [A.id, owner, limit])).rows[0].c.rows;
   const mine = await claim('w1');
   assert.ok(mine.length >= 4, JSON.stringify(mine));
   assert.deepEqual(await claim('w2'), [], 'leased rows are not claimed twice');
@@ -203,6 +203,33 @@ test('push claims lease listings to one worker; results record versions, stale a
   assert.equal(resolved.json.connection, cn.name);
   assert.equal(resolved.json.connection_id, conn);
   assert.ok(resolved.json.resolved_at);
+});
+
+test('a hot listing (pushed a moment ago, 3 or more changes behind) waits for the spacing; an ordinary one does not', async () => {
+  const raw = async (spacing) => (await asApp('SELECT push_claim($1, $2, 1000, NULL, 60, $3) AS c', [A.id, 'spacer', spacing])).rows[0].c;
+  const ids = (c) => c.rows.map((x) => x.listing_id);
+  const release = () => stack.sql(`UPDATE listings SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = 'spacer'`);
+  const [hot, calm] = (await stack.sql(`SELECT id FROM listings WHERE tenant_id = $1 AND connection_id = $2
+      AND (lease_until IS NULL OR lease_until < now()) ORDER BY id LIMIT 2`, [A.id, conn])).rows.map((r) => r.id);
+  const saved = (await stack.sql('SELECT id, desired_version, pushed_version, pushed_at, next_attempt_at FROM listings WHERE id = ANY($1)', [[hot, calm]])).rows;
+  await stack.sql(`UPDATE listings SET pushed_at = now(), next_attempt_at = NULL, desired_version = pushed_version
+      + CASE WHEN id = $1 THEN 3 ELSE 1 END WHERE id = ANY($2)`, [hot, [hot, calm]]);
+  let c = await raw(400);
+  assert.ok(ids(c).includes(calm) && !ids(c).includes(hot), 'the calm one goes at once, the hot one waits');
+  assert.ok(c.wait_ms >= 1 && c.wait_ms <= 400, JSON.stringify(c.wait_ms));
+  await release();
+  // no spacing: both at once; once the spacing has passed: the hot one goes too
+  c = await raw(0);
+  assert.ok(ids(c).includes(calm) && ids(c).includes(hot));
+  assert.equal(c.wait_ms, null);
+  await release();
+  await stack.sql(`UPDATE listings SET pushed_at = now() - interval '1 second' WHERE id = ANY($1)`, [[hot, calm]]);
+  c = await raw(400);
+  assert.ok(ids(c).includes(calm) && ids(c).includes(hot));
+  await release();
+  for (const x of saved)
+    await stack.sql('UPDATE listings SET desired_version = $2, pushed_version = $3, pushed_at = $4, next_attempt_at = $5 WHERE id = $1',
+      [x.id, x.desired_version, x.pushed_version, x.pushed_at, x.next_attempt_at]);
 });
 
 test('read-back classifies each difference and heals it', async () => {
