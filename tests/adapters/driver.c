@@ -255,7 +255,7 @@ static void on_stdin(h2o_socket_t *sock, const char *err)
 {
     h2o_buffer_t *buf = sock->input;
     for (;;) {
-        char *nl = memchr(buf->bytes, '\n', buf->size);
+        char *nl = buf->size > 0 ? memchr(buf->bytes, '\n', buf->size) : NULL;
         if (nl == NULL)
             break;
         size_t len = (size_t)(nl - buf->bytes);
