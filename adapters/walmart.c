@@ -260,7 +260,7 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
         snprintf(why, cap, "return without returnOrderId");
         return NULL;
     }
-    if (date == NULL || oc_time_parse(date, &created) != 0) {
+    if (date == NULL || oc_cursor_parse_time(date, &created) != 0) {
         snprintf(why, cap, "return %s: returnOrderDate is not a date", id);
         return NULL;
     }
@@ -757,7 +757,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     }
     uint64_t from = oc_cursor_begin(&p->cur, oc_cursor_overlap(c));
     char iso[24];
-    oc_time_format(iso, from);
+    oc_cursor_format_time(iso, from);
     const char *resource = returns ? "returns" : "orders";
     const char *date_param = returns ? "returnCreationStartDate" : "lastModifiedStartDate";
     long long limit = oc_setting_int(c, "page_size", returns ? RETURNS_PAGE : ORDERS_PAGE, 1, 200);
