@@ -718,13 +718,13 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
             json_decref(n);
     }
     const char *next = json_string_value(json_object_get(meta, "nextCursor"));
+    if (next != NULL && *next == '\0')
+        next = NULL;
     if (next != NULL && (*next != '?' || strlen(next) > MAX_QUERY_CHARS || strpbrk(next, " \r\n#") != NULL)) {
         json_decref(out);
         oc_op_fail(op, 0, res->status, 0, "malformed response from channel: nextCursor is not a query string");
         return;
     }
-    if (next != NULL && *next == '\0')
-        next = NULL;
     oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
     char *cursor = oc_cursor_encode(&p->cur);
     if (cursor == NULL) {
