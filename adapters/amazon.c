@@ -181,8 +181,8 @@ json_t *oc_amazon_order(const json_t *o, const json_t *items, uint64_t *updated_
         snprintf(why, cap, "order without AmazonOrderId");
         return NULL;
     }
-    if (purchased == NULL || oc_time_parse(purchased, &pt) != 0 || updated == NULL ||
-        oc_time_parse(updated, &ut) != 0 || status == NULL) {
+    if (purchased == NULL || oc_cursor_parse_time(purchased, &pt) != 0 || updated == NULL ||
+        oc_cursor_parse_time(updated, &ut) != 0 || status == NULL) {
         snprintf(why, cap, "order %s lacks PurchaseDate, LastUpdateDate or OrderStatus", id);
         return NULL;
     }
@@ -286,7 +286,7 @@ json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t ca
             goto Error;
         }
         uint64_t t = 0;
-        int dated = v[C_DATE] != NULL && oc_time_parse(v[C_DATE], &t) == 0;
+        int dated = v[C_DATE] != NULL && oc_cursor_parse_time(v[C_DATE], &t) == 0;
         char id[160];
         if (v[C_RMA] != NULL && *v[C_RMA] != '\0')
             snprintf(id, sizeof(id), "%s", v[C_RMA]);
@@ -926,7 +926,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         const char *id = json_string_value(json_object_get(o, "AmazonOrderId"));
         const char *upd = json_string_value(json_object_get(o, "LastUpdateDate"));
         uint64_t t;
-        if (id == NULL || upd == NULL || oc_time_parse(upd, &t) != 0) {
+        if (id == NULL || upd == NULL || oc_cursor_parse_time(upd, &t) != 0) {
             oc_op_fail(&p->base, 0, 200, 0,
                        "malformed response from channel: order %zu lacks AmazonOrderId or "
                        "LastUpdateDate",
@@ -967,7 +967,7 @@ static int amazon_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const cha
                              t.data);
     } else if (rc == 0) {
         char iso[24];
-        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
         rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&LastUpdatedAfter=%s&MaxResultsPerPage=%lld",
                          p->ids.api, p->ids.mkts, iso, oc_setting_int(c, "page_size", ORDERS_PAGE, 1, 100));
     }
@@ -1013,7 +1013,7 @@ static void on_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
         uint64_t t = 0;
         const char *created = json_string_value(json_object_get(r, "created_at"));
         if (created != NULL)
-            oc_time_parse(created, &t);
+            oc_cursor_parse_time(created, &t);
         if (oc_cursor_admit(&p->cur, json_string_value(json_object_get(r, "id")), t))
             json_array_append(out, r);
     }
@@ -1152,7 +1152,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     if (now - from > REPORT_MAX_DAYS * DAY_MS) /* the report covers at most 60 days */
         from = now - (REPORT_MAX_DAYS * DAY_MS - 60000);
     char start[24];
-    oc_time_format(start, from);
+    oc_cursor_format_time(start, from);
     /* no dataEndTime: it defaults to now, to the millisecond (a formatted "now" would cut the last second) */
     json_t *body = json_pack("{s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start, "marketplaceIds",
                              p->ids.mkt_array);

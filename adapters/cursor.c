@@ -191,7 +191,7 @@ int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms)
 
 /* --- Link headers and URLs ------------------------------------------------------------ */
 
-int oc_link_next(const char *link, char *out, size_t cap)
+int oc_cursor_link_next(const char *link, char *out, size_t cap)
 {
     if (link == NULL)
         return -1;
@@ -234,7 +234,7 @@ int oc_link_next(const char *link, char *out, size_t cap)
     return -1;
 }
 
-int oc_url_param(const char *url, const char *name, char *out, size_t cap)
+int oc_cursor_url_param(const char *url, const char *name, char *out, size_t cap)
 {
     const char *q = url != NULL ? strchr(url, '?') : NULL;
     size_t nl = strlen(name);
@@ -267,7 +267,7 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-int oc_time_parse(const char *s, uint64_t *ms)
+int oc_cursor_parse_time(const char *s, uint64_t *ms)
 {
     int y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
     if (s == NULL || strlen(s) < 10 || digits(s, 4, &y) != 0 || s[4] != '-' || digits(s + 5, 2, &mo) != 0 ||
@@ -323,7 +323,7 @@ int oc_time_parse(const char *s, uint64_t *ms)
     return 0;
 }
 
-void oc_time_format(char *out, uint64_t ms)
+void oc_cursor_format_time(char *out, uint64_t ms)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;

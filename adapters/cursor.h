@@ -67,13 +67,13 @@ int oc_cursor_admit_record(oc_cursor_t *c, const char *id, uint64_t t_ms, const 
 int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms);
 
 /** Extracts the URL of rel="next" from an RFC 8288 Link header into out; 0, or -1 when there is none. */
-int oc_link_next(const char *link, char *out, size_t cap);
+int oc_cursor_link_next(const char *link, char *out, size_t cap);
 /** The (still percent-encoded) value of query parameter `name` in `url`; 0 or -1. */
-int oc_url_param(const char *url, const char *name, char *out, size_t cap);
+int oc_cursor_url_param(const char *url, const char *name, char *out, size_t cap);
 
 /** Parses RFC 3339 / ISO 8601 ("2026-01-02T03:04:05[.678](Z|+01:00)") into ms since the epoch; 0 or -1. */
-int oc_time_parse(const char *s, uint64_t *ms);
+int oc_cursor_parse_time(const char *s, uint64_t *ms);
 /** Formats ms as "2026-01-02T03:04:05Z" (seconds, truncated); `out` needs 21 bytes. */
-void oc_time_format(char *out, uint64_t ms);
+void oc_cursor_format_time(char *out, uint64_t ms);
 
 #endif

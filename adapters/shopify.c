@@ -326,7 +326,8 @@ json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         snprintf(why, cap, "order without an id");
         return NULL;
     }
-    if (ca == NULL || oc_time_parse(ca, &created) != 0 || ua == NULL || oc_time_parse(ua, &updated) != 0) {
+    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || ua == NULL ||
+        oc_cursor_parse_time(ua, &updated) != 0) {
         snprintf(why, cap, "order %s: created_at or updated_at is not a date", id);
         return NULL;
     }
@@ -413,7 +414,7 @@ json_t *oc_shopify_refund(const json_t *rf, uint64_t *created_ms, char *why, siz
         snprintf(why, cap, "refund without an id or order_id");
         return NULL;
     }
-    if (ca == NULL || oc_time_parse(ca, &created) != 0 || !json_is_array(rlis)) {
+    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || !json_is_array(rlis)) {
         snprintf(why, cap, "refund %s: created_at or refund_line_items is malformed", id);
         return NULL;
     }
@@ -1145,8 +1146,8 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
     }
     char link[2048], page_info[1024];
     const char *next = NULL;
-    if (oc_link_next(oc_chttp_header(res, "link"), link, sizeof(link)) == 0) {
-        if (oc_url_param(link, "page_info", page_info, sizeof(page_info)) != 0 ||
+    if (oc_cursor_link_next(oc_chttp_header(res, "link"), link, sizeof(link)) == 0) {
+        if (oc_cursor_url_param(link, "page_info", page_info, sizeof(page_info)) != 0 ||
             strspn(page_info, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=%") !=
                 strlen(page_info)) {
             json_decref(out);
@@ -1180,7 +1181,7 @@ static int page_call(spage_t *p)
         rc = oc_call_url(call, "%s/orders.json?limit=%lld&page_info=%s%s", p->api, limit, p->cur.page, fields);
     } else if (rc == 0) {
         char iso[24];
-        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
         rc = oc_call_url(call, "%s/orders.json?status=any&order=updated_at%%20asc&limit=%lld&updated_at_min=%s%s",
                          p->api, limit, iso, fields);
     }

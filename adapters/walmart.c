@@ -244,7 +244,7 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
         snprintf(why, cap, "return without returnOrderId");
         return NULL;
     }
-    if (date == NULL || oc_time_parse(date, &created) != 0) {
+    if (date == NULL || oc_cursor_parse_time(date, &created) != 0) {
         snprintf(why, cap, "return %s: returnOrderDate is not a date", id);
         return NULL;
     }
@@ -688,13 +688,13 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
             json_decref(n);
     }
     const char *next = json_string_value(json_object_get(meta, "nextCursor"));
+    if (next != NULL && *next == '\0')
+        next = NULL;
     if (next != NULL && (*next != '?' || strlen(next) > MAX_QUERY_CHARS || strpbrk(next, " \r\n#") != NULL)) {
         json_decref(out);
         oc_op_fail(op, 0, res->status, 0, "malformed response from channel: nextCursor is not a query string");
         return;
     }
-    if (next != NULL && *next == '\0')
-        next = NULL;
     oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
     char *cursor = oc_cursor_encode(&p->cur);
     if (cursor == NULL) {
@@ -727,7 +727,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     }
     uint64_t from = oc_cursor_begin(&p->cur, oc_cursor_overlap(c));
     char iso[24];
-    oc_time_format(iso, from);
+    oc_cursor_format_time(iso, from);
     const char *resource = returns ? "returns" : "orders";
     const char *date_param = returns ? "returnCreationStartDate" : "lastModifiedStartDate";
     long long limit = oc_setting_int(c, "page_size", returns ? RETURNS_PAGE : ORDERS_PAGE, 1, 200);

@@ -205,7 +205,7 @@ test('GraphQL cost: a bucket smaller than one batch splits it; THROTTLED waits f
   assert.ok(storm >= 1 && storm <= 6, `${storm} requests during a one-second storm`);
 });
 
-test('REST 429 with Retry-After, 5xx retried, malformed answers are a clear error', { timeout: 90000 }, async () => {
+test('REST 429 with Retry-After, 5xx and timeouts retried, malformed answers are a clear error', { timeout: 90000 }, async () => {
   const { acct, name } = await connect({ faults: { storm_seconds: 2, match: '/orders.json' } });
   const t0 = Date.now();
   const o = await d.orders(name, null);
@@ -223,6 +223,17 @@ test('REST 429 with Retry-After, 5xx retried, malformed answers are a clear erro
   assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok'], JSON.stringify(r));
   const failed = (await log(acct)).filter((e) => e.fault === 'error');
   assert.ok(failed.length >= 2 && failed.length <= 6, `${failed.length} attempts in 800 ms: backoff, not a busy loop`);
+
+  // answers that never come: each request is cut at timeout_ms and tried again
+  await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { timeout_rate: 1, timeout_ms: 5000, match: 'graphql' });
+  await d.conn(name, 'shopify', {
+    base_url: acct.base_url, settings: { shop: 'x', max_attempts: 10, timeout_ms: 300 }, secrets: { access_token: acct.credentials.access_token },
+  });
+  const slow = d.read(name, [{ listing_id: 1, sku: 'B' }]);
+  await sleep(700);
+  await sim.ctl.del(`/_sim/accounts/${acct.id}/faults`);
+  assert.equal((await slow).result[0].qty, 3);
+  assert.ok((await log(acct)).filter((e) => e.fault === 'timeout').length >= 2);
 
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { malformed_rate: 1 });
   const m = await d.read(name, [{ listing_id: 1, sku: 'A' }]);

@@ -102,38 +102,38 @@ static void test_link_and_params(void)
     const char *both =
         "<https://s.myshopify.com/admin/api/2026-01/orders.json?limit=2&page_info=abc>; rel=\"previous\", "
         "<https://s.myshopify.com/admin/api/2026-01/orders.json?limit=2&page_info=def>; rel=\"next\"";
-    CHECK_INT(oc_link_next(both, out, sizeof(out)), 0);
+    CHECK_INT(oc_cursor_link_next(both, out, sizeof(out)), 0);
     CHECK_STR(out, "https://s.myshopify.com/admin/api/2026-01/orders.json?limit=2&page_info=def");
     char v[64];
-    CHECK_INT(oc_url_param(out, "page_info", v, sizeof(v)), 0);
+    CHECK_INT(oc_cursor_url_param(out, "page_info", v, sizeof(v)), 0);
     CHECK_STR(v, "def");
-    CHECK_INT(oc_url_param(out, "limit", v, sizeof(v)), 0);
+    CHECK_INT(oc_cursor_url_param(out, "limit", v, sizeof(v)), 0);
     CHECK_STR(v, "2");
-    CHECK_INT(oc_url_param(out, "page", v, sizeof(v)), -1); /* a prefix is not a name */
-    CHECK_INT(oc_link_next("<https://x/?page_info=1>; rel=\"previous\"", out, sizeof(out)), -1);
-    CHECK_INT(oc_link_next("<https://x/?page_info=2>; rel=next", out, sizeof(out)), 0);
+    CHECK_INT(oc_cursor_url_param(out, "page", v, sizeof(v)), -1); /* a prefix is not a name */
+    CHECK_INT(oc_cursor_link_next("<https://x/?page_info=1>; rel=\"previous\"", out, sizeof(out)), -1);
+    CHECK_INT(oc_cursor_link_next("<https://x/?page_info=2>; rel=next", out, sizeof(out)), 0);
     CHECK_STR(out, "https://x/?page_info=2");
-    CHECK_INT(oc_link_next("<https://x/?a=1>; rel=\"last next\"", out, sizeof(out)), 0);
-    CHECK_INT(oc_link_next("<https://x/unclosed; rel=next", out, sizeof(out)), -1);
-    CHECK_INT(oc_link_next("", out, sizeof(out)), -1);
-    CHECK_INT(oc_link_next(NULL, out, sizeof(out)), -1);
-    CHECK_INT(oc_link_next("<https://example.com/very/long>; rel=next", out, 8), -1); /* does not fit */
+    CHECK_INT(oc_cursor_link_next("<https://x/?a=1>; rel=\"last next\"", out, sizeof(out)), 0);
+    CHECK_INT(oc_cursor_link_next("<https://x/unclosed; rel=next", out, sizeof(out)), -1);
+    CHECK_INT(oc_cursor_link_next("", out, sizeof(out)), -1);
+    CHECK_INT(oc_cursor_link_next(NULL, out, sizeof(out)), -1);
+    CHECK_INT(oc_cursor_link_next("<https://example.com/very/long>; rel=next", out, 8), -1); /* does not fit */
 }
 
 static void test_time(void)
 {
     uint64_t ms;
-    CHECK_INT(oc_time_parse("2026-01-02T03:04:05Z", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05Z", &ms), 0);
     CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_time_parse("2026-01-02T03:04:05.678Z", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05.678Z", &ms), 0);
     CHECK_INT(ms, 1767323045678ULL);
-    CHECK_INT(oc_time_parse("2026-01-02T04:04:05+01:00", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-02T04:04:05+01:00", &ms), 0);
     CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_time_parse("2026-01-01T22:04:05-05:00", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-01T22:04:05-05:00", &ms), 0);
     CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_time_parse("2026-01-02T03:04:05.1234567Z", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05.1234567Z", &ms), 0);
     CHECK_INT(ms, 1767323045123ULL);
-    CHECK_INT(oc_time_parse("2026-01-02", &ms), 0);
+    CHECK_INT(oc_cursor_parse_time("2026-01-02", &ms), 0);
     CHECK_INT(ms, 1767312000000ULL);
     const char *bad[] = {"",
                          "2026",
@@ -143,10 +143,10 @@ static void test_time(void)
                          "2026-01-02T3:04:05Z",
                          "2026-01-02T03:04:05.Z"};
     for (size_t i = 0; i < OC_ARRAY_SIZE(bad); i++)
-        CHECK_INT(oc_time_parse(bad[i], &ms), -1);
-    CHECK_INT(oc_time_parse(NULL, &ms), -1);
+        CHECK_INT(oc_cursor_parse_time(bad[i], &ms), -1);
+    CHECK_INT(oc_cursor_parse_time(NULL, &ms), -1);
     char out[24];
-    oc_time_format(out, 1767323045678ULL);
+    oc_cursor_format_time(out, 1767323045678ULL);
     CHECK_STR(out, "2026-01-02T03:04:05Z");
 }
 
