@@ -16,6 +16,7 @@
  * taken from x-amzn-RateLimit-Limit; a 429 (QuotaExceeded) backs it off.
  */
 #include "adapters/cursor.h"
+#include "adapters/gunzip.h"
 #include "adapters/internal.h"
 
 #include <sodium.h>
@@ -25,6 +26,7 @@
 #define DEFAULT_TOKEN_URL "https://api.amazon.com/auth/o2/token"
 #define DAY_MS            86400000ULL
 #define DEADLINE_MS       120000
+#define REPORT_MAX_BYTES  (256u << 20) /* a decompressed returns report */
 #define FEED_THRESHOLD    10
 #define MAX_BATCH         10000
 #define ORDERS_PAGE       20
@@ -763,6 +765,7 @@ typedef struct apage {
     /* returns */
     char report_id[96];
     uint64_t report_from_ms;
+    int gzipped; /* the report document is GZIP-compressed */
 } apage_t;
 
 static void apage_free(oc_op_t *op)
@@ -1000,7 +1003,16 @@ static void on_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
         oc_op_fail_with(&p->base, &ce);
         return;
     }
-    json_t *returns = oc_amazon_returns_tsv(res->body, res->body_len, why, sizeof(why));
+    oc_buf_t plain = {0};
+    if (p->gzipped &&
+        oc_gunzip((const unsigned char *)res->body, res->body_len, &plain, REPORT_MAX_BYTES, why, sizeof(why)) != 0) {
+        oc_buf_free(&plain);
+        oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: the returns report: %s", why);
+        return;
+    }
+    json_t *returns = p->gzipped ? oc_amazon_returns_tsv(oc_buf_cstr(&plain), plain.len, why, sizeof(why))
+                                 : oc_amazon_returns_tsv(res->body, res->body_len, why, sizeof(why));
+    oc_buf_free(&plain);
     if (returns == NULL) {
         oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s", why);
         return;
@@ -1041,9 +1053,9 @@ static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const
         }
         return;
     }
-    if (compression != NULL && *compression != '\0') {
-        oc_op_fail(&p->base, 0, 200, 0, "the returns report is %s-compressed, which this adapter does not read yet",
-                   compression);
+    p->gzipped = compression != NULL && strcmp(compression, "GZIP") == 0;
+    if (compression != NULL && *compression != '\0' && !p->gzipped) {
+        oc_op_fail(&p->base, 0, 200, 0, "the returns report is %s-compressed, which Amazon does not use", compression);
         return;
     }
     oc_call_t *get = oc_call_new(&p->base, "GET", NULL, 1, on_document);
