@@ -13,6 +13,7 @@
  * token bucket per operation with x-amzn-RateLimit-Limit and 429
  * QuotaExceeded.  Order changes are also kept as ORDER_CHANGE notifications.
  */
+#include "adapters/gunzip.h"
 #include "adapters/sim/sim_internal.h"
 
 #include <math.h>
@@ -223,6 +224,29 @@ void oc_sim_job_free(void *p)
     free(j);
 }
 
+/* `data` as one gzip member of stored deflate blocks (the simulator compresses nothing; a reader
+ * still has to parse gzip and deflate to get it back). */
+static int gzip_stored(oc_buf_t *out, const char *data, size_t len)
+{
+    static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
+    int rc = oc_buf_append(out, header, sizeof(header));
+    size_t pos = 0;
+    do {
+        size_t n = len - pos > 65535 ? 65535 : len - pos;
+        unsigned char block[5] = {pos + n == len, (unsigned char)(n & 0xff), (unsigned char)(n >> 8),
+                                  (unsigned char)(~n & 0xff), (unsigned char)((~n >> 8) & 0xff)};
+        rc |= oc_buf_append(out, block, 5);
+        rc |= oc_buf_append(out, data + pos, n);
+        pos += n;
+    } while (pos < len);
+    uint32_t crc = oc_crc32(0, (const unsigned char *)data, len), size = (uint32_t)len;
+    unsigned char trailer[8] = {(unsigned char)crc,          (unsigned char)(crc >> 8),  (unsigned char)(crc >> 16),
+                                (unsigned char)(crc >> 24),  (unsigned char)size,        (unsigned char)(size >> 8),
+                                (unsigned char)(size >> 16), (unsigned char)(size >> 24)};
+    rc |= oc_buf_append(out, trailer, 8);
+    return rc;
+}
+
 /* A new document; with `data` it is a ready result (report, processing report). */
 static oc_sim_doc_t *doc_new(oc_sim_t *sim, oc_sim_account_t *a, const char *prefix, const char *ctype,
                              const char *data, size_t len)
@@ -406,10 +430,16 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
                           s->asin, s->qty > 0 ? "Active" : "Inactive");
         }
     }
+    oc_buf_t z = {0};
+    int gz = a->report_gzip && gzip_stored(&z, oc_buf_cstr(&b), b.len) == 0;
     oc_sim_doc_t *d =
-        doc_new(sim, a, "amzn1.spdoc.1.4.na.", "text/tab-separated-values; charset=UTF-8", oc_buf_cstr(&b), b.len);
-    if (d != NULL)
+        gz ? doc_new(sim, a, "amzn1.spdoc.1.4.na.", "application/octet-stream", z.data, z.len)
+           : doc_new(sim, a, "amzn1.spdoc.1.4.na.", "text/tab-separated-values; charset=UTF-8", oc_buf_cstr(&b), b.len);
+    if (d != NULL) {
+        d->gzip = gz;
         snprintf(j->result_doc, sizeof(j->result_doc), "%s", d->id);
+    }
+    oc_buf_free(&z);
     oc_buf_free(&b);
 }
 
@@ -713,8 +743,10 @@ static void get_document(oc_sim_req_t *r)
         sp_error(r, 404, "NotFound", "The requested document was not found.", NULL);
         return;
     }
-    oc_sim_reply_json(
-        r, 200, json_pack("{s:s, s:o}", report ? "reportDocumentId" : "feedDocumentId", d->id, "url", doc_url(r, d)));
+    json_t *body = json_pack("{s:s, s:o}", report ? "reportDocumentId" : "feedDocumentId", d->id, "url", doc_url(r, d));
+    if (d->gzip)
+        json_object_set_new(body, "compressionAlgorithm", json_string("GZIP"));
+    oc_sim_reply_json(r, 200, body);
 }
 
 static void s3_error(oc_sim_req_t *r, int status, const char *code, const char *message)

@@ -204,6 +204,7 @@ typedef struct oc_sim_doc {
     char content_type[64];
     char sig[40]; /* the presigned URL's X-Amz-Signature */
     int uploaded;
+    int gzip;            /* served GZIP-compressed: getReportDocument says compressionAlgorithm */
     uint64_t expires_ms; /* of the upload URL */
 } oc_sim_doc_t;
 
@@ -299,6 +300,7 @@ struct oc_sim_account {
     int apply_delay_ms;                 /* Amazon PATCH */
     int feed_queue_ms, feed_process_ms; /* feeds: queued, then processing */
     int report_ms;
+    int report_gzip;      /* Amazon: report documents GZIP-compressed, as Amazon sends large ones */
     int pending_ms;       /* Amazon Pending -> Unshipped */
     oc_sim_vec_t patches; /* oc_sim_patch_t*, FIFO */
     oc_sim_vec_t feeds;   /* oc_sim_job_t* */

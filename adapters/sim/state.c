@@ -730,6 +730,7 @@ int oc_sim_account_configure(oc_sim_t *sim, oc_sim_account_t *a, const json_t *s
         int_field(spec, "feed_queue_ms", 0, 86400000, &a->feed_queue_ms, err, errlen) ||
         int_field(spec, "feed_process_ms", 0, 86400000, &a->feed_process_ms, err, errlen) ||
         int_field(spec, "report_ms", 0, 86400000, &a->report_ms, err, errlen) ||
+        int_field(spec, "report_gzip", 0, 1, &a->report_gzip, err, errlen) ||
         int_field(spec, "pending_ms", 0, 86400000, &a->pending_ms, err, errlen))
         return -1;
     if ((v = json_object_get(spec, "limits")) != NULL && parse_limits(a, v, err, errlen) != 0)
@@ -1272,9 +1273,10 @@ json_t *oc_sim_account_json(oc_sim_t *sim, oc_sim_account_t *a, const char *base
             json_object_set_new(j, "webhook", webhook_json(a));
         else
             json_object_set_new(j, "delays",
-                                json_pack("{s:i, s:i, s:i, s:i, s:i}", "apply_delay_ms", a->apply_delay_ms,
+                                json_pack("{s:i, s:i, s:i, s:i, s:i, s:b}", "apply_delay_ms", a->apply_delay_ms,
                                           "feed_queue_ms", a->feed_queue_ms, "feed_process_ms", a->feed_process_ms,
-                                          "report_ms", a->report_ms, "pending_ms", a->pending_ms));
+                                          "report_ms", a->report_ms, "pending_ms", a->pending_ms, "report_gzip",
+                                          a->report_gzip));
         json_object_set_new(j, "generator", oc_sim_generator_json(a));
     }
     return j;

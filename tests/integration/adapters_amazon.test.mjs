@@ -153,6 +153,19 @@ test('returns: the report flow (create, poll, document), tab-separated rows, onc
   assert.equal(again.result.returns.length, 0, 'not reported twice');
 });
 
+test('returns: a GZIP-compressed report document is read like a plain one', { timeout: 60000 }, async () => {
+  const { acct, name } = await connect({ report_gzip: 1 }, { stock: { A: 10, B: 10 } });
+  const o = await sim.ctl.post(`/_sim/accounts/${acct.id}/orders`, { lines: [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 3 }] });
+  await sim.ctl.post(`/_sim/accounts/${acct.id}/orders/${o.json.id}/fulfill`, {});
+  assert.equal((await sim.ctl.post(`/_sim/accounts/${acct.id}/orders/${o.json.id}/return`, { line: 1, quantity: 3 })).status, 200);
+  const r = await d.returns(name, null);
+  assert.equal(r.ok, true, r.error);
+  assert.deepEqual(r.result.returns.flatMap((x) => x.lines.map((l) => [l.sku, l.qty])), [['B', 3]]);
+  // the simulator served it compressed
+  assert.equal((await sim.ctl.get(`/_sim/accounts/${acct.id}`)).json.delays.report_gzip, true);
+  assert.ok((await log(acct)).some((e) => e.op === 's3Get' && e.status === 200));
+});
+
 test('200 PATCHes when the limits agree: paced by the bucket, not sent into 429s', { timeout: 90000 }, async () => {
   // documented patchListingsItem 5/s burst 5, times 8; the simulator is configured the same
   const stockMap = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`S${i}`, 0]));
