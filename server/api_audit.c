@@ -21,11 +21,7 @@ static void on_audit(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     audit_state_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), audit_key));
+    oc_respond_page(r, &st->page, res, audit_key);
 }
 
 /* Ordered newest first by (at, brand, id); the cursor carries all three. */

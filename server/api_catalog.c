@@ -95,11 +95,7 @@ static void on_list(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     st_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[0], 0), code_key));
+    oc_respond_page(r, &st->page, res, code_key);
 }
 
 void oc_api_skus_list(oc_req_t *r)
@@ -611,11 +607,7 @@ static void on_oversells(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     st_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[0], 0), oversell_key));
+    oc_respond_page(r, &st->page, res, oversell_key);
 }
 
 void oc_api_oversells_list(oc_req_t *r)

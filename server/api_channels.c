@@ -152,11 +152,7 @@ static void on_list(void *arg, const oc_db_result_t *res, json_t *(*key)(json_t 
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), key));
+    oc_respond_page(r, &st->page, res, key);
 }
 
 static void on_conns(void *arg, const oc_db_result_t *res)
@@ -1021,14 +1017,7 @@ static void on_conn_sim(void *arg, const oc_db_result_t *res)
     for (const char *p = account; ok && *p; p++)
         ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
     const char *since = oc_req_query(r, "since");
-    long long since_n = 0;
-    char *end = NULL;
-    if (since != NULL)
-        since_n = strtoll(since, &end, 10);
-    if (since != NULL && (*since == '\0' || *end != '\0' || since_n < 0)) {
-        oc_respond_error(r, 422, "invalid", "since is a request id from an earlier answer (next_since)", "since");
-        return;
-    }
+    long long since_n = since != NULL ? strtoll(since, NULL, 10) : 0; /* checked by the handler */
     if (!ok) {
         oc_respond_error(r, 409, "not_simulated", "settings.sim_account or base_url is not a simulator's", NULL);
         return;
@@ -1047,6 +1036,12 @@ void oc_api_connection_channel_log(oc_req_t *r)
     const char *cid = oc_req_id_param(r, "cid", "no such connection");
     if (cid == NULL)
         return;
+    const char *since = oc_req_query(r, "since");
+    char *end = NULL;
+    if (since != NULL && (*since == '\0' || strtoll(since, &end, 10) < 0 || *end != '\0')) {
+        oc_respond_error(r, 422, "invalid", "since is a request id from an earlier answer (next_since)", "since");
+        return;
+    }
     const char *p[] = {r->tenant, cid};
     if (oc_db_exec(r->thread->db, r->tenant, &conn_sim, p, on_conn_sim, r) != 0)
         oc_respond_unavailable(r, "the database");

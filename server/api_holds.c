@@ -376,11 +376,7 @@ static void on_list(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     hold_t *h = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&h->page, oc_db_json_rows(res->results[0], 0), hold_key));
+    oc_respond_page(r, &h->page, res, hold_key);
 }
 
 void oc_api_holds_list(oc_req_t *r)

@@ -48,11 +48,7 @@ static void on_list(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     st_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), email_key));
+    oc_respond_page(r, &st->page, res, email_key);
 }
 
 /* --- brand members --------------------------------------------------------------- */
@@ -389,11 +385,7 @@ static void on_created_list(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     st_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[0], 0), created_key));
+    oc_respond_page(r, &st->page, res, created_key);
 }
 
 OC_DB_STMT(invitations_list, 5,

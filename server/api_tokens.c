@@ -114,11 +114,7 @@ static void on_list(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     tok_t *t = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&t->page, oc_db_json_rows(res->results[0], 0), created_key));
+    oc_respond_page(r, &t->page, res, created_key);
 }
 
 static void list_tokens(oc_req_t *r, const char *brand_id)

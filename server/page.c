@@ -90,3 +90,12 @@ int oc_query_time_ok(oc_req_t *r, const char *v, const char *field)
         oc_respond_error(r, 422, "invalid", "use an RFC 3339 time such as 2026-11-28T14:02:00Z", field);
     return ok;
 }
+
+void oc_respond_page(oc_req_t *r, const oc_page_t *pg, const oc_db_result_t *res, json_t *(*key_of)(json_t *item))
+{
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    oc_respond_json(r, 200, oc_page_result(pg, oc_db_json_rows(res->results[res->nresults - 1], 0), key_of));
+}

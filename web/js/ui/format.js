@@ -43,6 +43,14 @@ export function statusBadge(status, label = status) {
   return h('span', { class: ['badge', `badge-${STATUS_KINDS[status] || 'muted'}`], text });
 }
 
+/** A person in a table: name (or a dash) over the email. */
+export function personCell(p) {
+  return h('div', { class: 'cell-stack' }, h('span', { class: 'strong', text: p.name || '—' }), h('span', { class: 'muted small', text: p.email }));
+}
+
+/** An account's status: disabled or active. */
+export const accountStatus = (p) => statusBadge(p.disabled ? 'disabled' : 'active');
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { ROLE_HINTS, roleBadge, roleLabel, statusBadge, time } from '../ui/format.js';
+import { ROLE_HINTS, roleBadge, roleLabel, accountStatus, personCell, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
@@ -76,9 +76,9 @@ export async function render(ctx) {
     key: (m) => m.user_id,
     rowClass: (m) => (m.disabled ? 'row-muted' : null),
     columns: [
-      { label: 'Name', render: (m) => h('div', { class: 'cell-stack' }, h('span', { class: 'strong', text: m.name || '—' }), h('span', { class: 'muted small', text: m.email })) },
+      { label: 'Name', render: personCell },
       { label: 'Role', render: (m) => roleControl(m) },
-      { label: 'Status', render: (m) => (m.disabled ? statusBadge('disabled') : statusBadge('active')) },
+      { label: 'Status', render: accountStatus },
       { label: 'Member since', render: (m) => time(m.since) },
       { label: 'Actions', class: 'actions', render: (m) => memberActions(m) },
     ],

@@ -148,8 +148,8 @@ async function channelLogPanel(brand, conn, body) {
 
 async function healthPanel(ctx, brand, conn, body) {
   const base = `/api/v1/brands/${brand.id}`;
-  const load = () => Promise.all([api.get(`${base}/connections/${conn.id}/health`), api.get(`${base}/routines`)])
-    .then(([health, all]) => [health, all.filter((r) => r.connection_id === conn.id)]);
+  // the health carries the connection's routines as GET …/routines shows them
+  const load = () => api.get(`${base}/connections/${conn.id}/health`).then((health) => [health, health.routines]);
   let first;
   try {
     first = await load();

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { ROLE_HINTS, roleLabel, roleBadge, shortId, statusBadge, time } from '../ui/format.js';
+import { ROLE_HINTS, roleLabel, roleBadge, shortId, accountStatus, personCell, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { pageHeader, panel, rowButton, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
@@ -39,9 +39,9 @@ export async function render(ctx) {
     key: (u) => u.user_id,
     rowClass: (u) => (u.disabled ? 'row-muted' : null),
     columns: [
-      { label: 'Name', render: (u) => h('div', { class: 'cell-stack' }, h('span', { class: 'strong', text: u.name || '—' }), h('span', { class: 'muted small', text: u.email })) },
+      { label: 'Name', render: personCell },
       { label: 'Roles', render: (u) => membershipList(u) },
-      { label: 'Status', render: (u) => (u.disabled ? statusBadge('disabled') : statusBadge('active')) },
+      { label: 'Status', render: accountStatus },
       { label: 'Joined', render: (u) => time(u.created_at) },
       { label: 'Actions', class: 'actions', render: (u, tbl) => (u.disabled || u.user_id === myId ? null : rowButton('Disable', async (ev) => {
         const ok = await confirmDialog({

@@ -200,7 +200,7 @@ export function routineTable(brand, { caption, onChanged = () => {} }) {
 
 /**
  * A connection's health as a card: {el, update(health, routines)}; routines
- * are GET …/routines entries of the connection (they say which is running).
+ * are the health's own (shown as GET …/routines shows them: which is running).
  * title: the heading (default: the connection's name, linked to it).
  */
 export function connectionCard(brand, first, firstRoutines, { title = null, onChanged = () => {} } = {}) {

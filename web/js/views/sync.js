@@ -51,7 +51,7 @@ export async function render(ctx) {
     const seen = new Set();
     for (const c of s.connections) {
       seen.add(c.connection_id);
-      const mine = routines.filter((r) => r.connection_id === c.connection_id);
+      const mine = c.routines; // as GET …/routines shows them
       let card = cards.get(c.connection_id);
       if (!card) {
         card = connectionCard(brand, c, mine, { onChanged: refresh });
