@@ -13,6 +13,8 @@
 #
 # Layout: DIR/pg (cluster), DIR/redis, DIR/run (sockets, pid files),
 # DIR/logs, DIR/services.env (mode 600: ports and generated passwords).
+# As root under a folder PostgreSQL's user cannot enter, pg/, run/ and the
+# PostgreSQL log are links into /var/tmp/onecount-pg-<hash of DIR>/.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -56,14 +58,46 @@ redis_running() { [ -f "$DIR/run/redis.pid" ] && kill -0 "$(cat "$DIR/run/redis.
 # psql_super DB [psql args...]: as the bootstrap superuser over the private socket.
 psql_super() { local db="$1"; shift; psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@/$db?host=$DIR/run&port=$OC_PG_PORT" "$@"; }
 
-# PostgreSQL runs as `onecount` when we are root; it must reach its folder.
+# As root, PostgreSQL runs as `onecount`, which must reach its own files.
+# When DIR lies under a folder that user cannot enter (a private `mktemp -d`,
+# a home folder of mode 700), the cluster's files (pg/, run/ and its log)
+# live in a folder of their own under /var/tmp, named after DIR and linked
+# from it, so DIR's layout stays the same for everyone else.  No parent's
+# permissions are changed.
+place_pg_files() {
+  [ "$(id -u)" = 0 ] || return 0
+  oc_ensure_pg_user
+  [ -L "$DIR/pg" ] && return 0
+  runuser -u onecount -- test -x "$DIR" 2>/dev/null && return 0
+  [ -e "$DIR/pg/PG_VERSION" ] && oc_die "PostgreSQL (running as user onecount) cannot reach $DIR/pg: a parent folder is not traversable"
+  local home
+  home="/var/tmp/onecount-pg-$(printf '%s' "$DIR" | sha256sum | cut -c1-16)"
+  mkdir -p "$home/pg" "$home/run" "$DIR/logs"
+  touch "$home/postgresql.log"
+  chown -R onecount: "$home"
+  chmod 700 "$home" "$home/pg" "$home/run"
+  rm -rf "$DIR/pg"
+  rmdir "$DIR/run" 2>/dev/null || true
+  [ -e "$DIR/run" ] && oc_die "$DIR/run is in the way of the PostgreSQL socket folder"
+  rm -f "$DIR/logs/postgresql.log"
+  ln -s "$home/pg" "$DIR/pg"
+  ln -s "$home/run" "$DIR/run"
+  ln -s "$home/postgresql.log" "$DIR/logs/postgresql.log"
+}
+
+# The real paths PostgreSQL is given (through any links place_pg_files made).
+pg_paths() {
+  PGDATA="$(readlink -f "$DIR/pg" || echo "$DIR/pg")"
+  PGRUN="$(readlink -f "$DIR/run" || echo "$DIR/run")"
+  PGLOG="$(readlink -f "$DIR/logs/postgresql.log" || echo "$DIR/logs/postgresql.log")"
+}
+
 ensure_pg_access() {
   [ "$(id -u)" = 0 ] || return 0
   oc_ensure_pg_user
-  chown -R onecount: "$PGDATA" "$DIR/run" "$DIR/logs/postgresql.log" 2>/dev/null || true
+  chown -R onecount: "$PGDATA" "$PGRUN" "$PGLOG" 2>/dev/null || true
   if ! runuser -u onecount -- test -x "$PGDATA" 2>/dev/null; then
-    oc_die "PostgreSQL (running as user onecount) cannot reach $PGDATA: a parent folder is not traversable.
-Give others search permission on the parents (chmod o+x) or choose --dir elsewhere (for example under /var/tmp)."
+    oc_die "PostgreSQL (running as user onecount) cannot reach $PGDATA: a parent folder is not traversable"
   fi
 }
 
@@ -74,9 +108,11 @@ start() {
   OC_REDIS_PORT="${REDIS_PORT:-${OC_REDIS_PORT:-}}"
   OC_OWNER_PASSWORD="${OC_OWNER_PASSWORD:-$(oc_random_secret)}"
   OC_APP_PASSWORD="${OC_APP_PASSWORD:-$(oc_random_secret)}"
+  place_pg_files
   mkdir -p "$DIR/run" "$DIR/logs" "$DIR/redis"
   chmod 700 "$DIR/run"
   touch "$DIR/logs/postgresql.log"
+  pg_paths
 
   if ! pg_running; then
     if [ -z "$OC_PG_PORT" ] || oc_port_in_use "$OC_PG_PORT"; then OC_PG_PORT="$(oc_free_port)"; fi
@@ -113,9 +149,9 @@ EOC
   fi
   ensure_pg_access
   if ! pg_running; then
-    oc_as_pg_user "$BIN/pg_ctl" -D "$PGDATA" -l "$DIR/logs/postgresql.log" -w -t 60 \
-      -o "-c port=$OC_PG_PORT -c unix_socket_directories='$DIR/run'" start >/dev/null \
-      || { tail -n 20 "$DIR/logs/postgresql.log" >&2; oc_die "PostgreSQL did not start"; }
+    oc_as_pg_user "$BIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
+      -o "-c port=$OC_PG_PORT -c unix_socket_directories='$PGRUN'" start >/dev/null \
+      || { tail -n 20 "$PGLOG" >&2; oc_die "PostgreSQL did not start"; }
   fi
   if [ "$fresh" = 1 ]; then
     psql_super postgres <<EOS
@@ -143,6 +179,7 @@ EOS
 stop() {
   load_env
   BIN="$(oc_pg_bindir)"
+  pg_paths
   if redis_running; then
     local pid; pid="$(cat "$DIR/run/redis.pid")"
     redis-cli -p "${OC_REDIS_PORT:-0}" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
@@ -157,6 +194,7 @@ stop() {
 status() {
   load_env
   BIN="$(oc_pg_bindir)"
+  pg_paths
   local rc=0
   if pg_running; then echo "postgresql: running on 127.0.0.1:${OC_PG_PORT}"; else echo "postgresql: stopped"; rc=1; fi
   if redis_running; then echo "redis: running on 127.0.0.1:${OC_REDIS_PORT}"; else echo "redis: stopped"; rc=1; fi
