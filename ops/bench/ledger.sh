@@ -4,6 +4,9 @@
 #
 #   ops/bench/ledger.sh [seconds=10] [connections=64]
 #
+# OC_BENCH_PARTS (default "sales hot holds") picks the parts to run; the
+# warm-up runs with sales or hot.  A partial run prints only its parts' goals.
+#
 # Data: one portfolio, 100 brands (API), 1,000 SKUs each with 1,000,000,000
 # units on hand (bulk SQL as the superuser: skus, stock and one receipt
 # movement per SKU, so ledger_verify agrees), one operator API token per brand
@@ -29,7 +32,8 @@
 # it started (trap).  Data lives in build/bench-ledger (recreated each run).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-SECS="${1:-10}"; CONNS="${2:-64}"
+SECS="${1:-10}"; CONNS="${2:-64}"; PARTS=" ${OC_BENCH_PARTS:-sales hot holds} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
 NPROC="$(nproc)"; NBRANDS=100; NSKUS=1000; FIRST=100001; STOCK=1000000000; HOLD_TTL=30
 case "$SECS$CONNS" in *[!0-9]*) oc_die "usage: ops/bench/ledger.sh [seconds] [connections]" ;; esac
 [ "$CONNS" -ge "$NPROC" ] || oc_die "connections must be at least $NPROC (one per wrk thread)"
@@ -272,18 +276,24 @@ echo "PostgreSQL $(SU -tAc 'SHOW server_version' | cut -d' ' -f1), fsync $(SU -t
 echo "data: $NBRANDS brands × $NSKUS SKUs, $STOCK units each; runs of ${SECS}s, $CONNS clients (wrk -t$NPROC, pgbench -j$NPROC)"
 echo
 
-echo "warm-up (not judged): every brand × SKU sold once through the API"
-run_wrk warmup sweep / 300 "onecount sales, each SKU once (cold caches)"
-echo
-echo "sales, random brand × SKU"
-run_pgbench pg-sales -f "$DIR/pgb-sales.sql"
-run_wrk sales sales / "$SECS" "onecount POST movements (sale)"
-run_pgbench pg-bare -f "$DIR/pgb-bare.sql"
-echo
-echo "hot SKU: every client on brand 0, SKU $FIRST"
-run_pgbench pg-hot -f "$DIR/pgb-hot.sql"
-run_wrk hot hot / "$SECS" "onecount POST movements (sale), one SKU"
-echo
+if part sales || part hot; then
+  echo "warm-up (not judged): every brand × SKU sold once through the API"
+  run_wrk warmup sweep / 300 "onecount sales, each SKU once (cold caches)"
+  echo
+fi
+if part sales; then
+  echo "sales, random brand × SKU"
+  run_pgbench pg-sales -f "$DIR/pgb-sales.sql"
+  run_wrk sales sales / "$SECS" "onecount POST movements (sale)"
+  run_pgbench pg-bare -f "$DIR/pgb-bare.sql"
+  echo
+fi
+if part hot; then
+  echo "hot SKU: every client on brand 0, SKU $FIRST"
+  run_pgbench pg-hot -f "$DIR/pgb-hot.sql"
+  run_wrk hot hot / "$SECS" "onecount POST movements (sale), one SKU"
+  echo
+fi
 
 # Integrity: balances replay from movements, and what each side counted is what committed.
 MISMATCH="$(SU -tAc "SELECT count(*) FROM brands b, ledger_verify(b.id) v WHERE b.portfolio_id = '$PID' AND jsonb_array_length(v->'mismatches') > 0")"
@@ -296,12 +306,14 @@ echo "      API: $ITEMS sales posted to the ledger, $API_SOLD committed; pgbench
 echo "      (pgbench does not count the transactions in flight when its time is up)"
 echo
 
-echo "holds, random brand × SKU (ttl ${HOLD_TTL}s)"
-run_wrk healthz get /healthz "$SECS" "for scale: onecount GET /healthz (no I/O)"
-run_wrk holds holds / "$SECS" "onecount POST holds"
-run_wrk holds1 holds1 / "$SECS" "not judged: holds on brand 0's 1,000 SKUs only"
-echo "      hold mirror backlog at the end: $(metric onecount_hold_mirror_pending) holds not yet in PostgreSQL"
-echo
+if part holds; then
+  echo "holds, random brand × SKU (ttl ${HOLD_TTL}s)"
+  run_wrk healthz get /healthz "$SECS" "for scale: onecount GET /healthz (no I/O)"
+  run_wrk holds holds / "$SECS" "onecount POST holds"
+  run_wrk holds1 holds1 / "$SECS" "not judged: holds on brand 0's 1,000 SKUs only"
+  echo "      hold mirror backlog at the end: $(metric onecount_hold_mirror_pending) holds not yet in PostgreSQL"
+  echo
+fi
 
 # Errors PostgreSQL logged during the run (deadlocks, failed statements), by kind.
 pg_errors="$(grep -E '(ERROR|FATAL|PANIC): ' "$DIR/logs/postgresql.log" | grep -v 'connection to client lost' \
@@ -317,10 +329,10 @@ echo
 
 echo "summary (${SECS}s runs, $CONNS clients; ratio = onecount / baseline)"
 printf '  %-36s %10s %14s  %s\n' "" "onecount/s" "baseline/s" "ratio, goal"
-printf '  %-36s %10s %14s  %s\n' "sales (random brand × SKU)" "${RATE[sales]}" "${RATE[pg-sales]} pgbench" \
+part sales && printf '  %-36s %10s %14s  %s\n' "sales (random brand × SKU)" "${RATE[sales]}" "${RATE[pg-sales]} pgbench" \
   "$(verdict "${RATE[sales]}" "${RATE[pg-sales]}" 0.7) (≥ 0.7×)"
-printf '  %-36s %10s %14s  %s\n' "hot SKU" "${RATE[hot]}" "${RATE[pg-hot]} pgbench" \
+part hot && printf '  %-36s %10s %14s  %s\n' "hot SKU" "${RATE[hot]}" "${RATE[pg-hot]} pgbench" \
   "$(verdict "${RATE[hot]}" "${RATE[pg-hot]}" 1.0) (≥ 1.0×)"
-printf '  %-36s %10s %14s  %s\n' "holds" "${RATE[holds]}" "${RATE[healthz]} /healthz" \
+part holds && printf '  %-36s %10s %14s  %s\n' "holds" "${RATE[holds]}" "${RATE[healthz]} /healthz" \
   "$(awk -v m="${RATE[holds]}" -v b="${RATE[healthz]}" 'BEGIN {printf "%.2f× of /healthz; %s", (b > 0 ? m / b : 0), (m >= 50000 ? "MET" : "NOT MET")}') (≥ 50,000/s)"
 exit "$FAILED"
