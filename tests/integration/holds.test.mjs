@@ -159,6 +159,41 @@ test('mirroring holds into PostgreSQL from two threads at once never deadlocks',
   assert.equal(held, 40 * 2 * 20);
 });
 
+test('the expiry sweep locks stock in the order the mirror does: no deadlock', async () => {
+  // Hold X (the lower id) is on the higher SKU, hold Y on the lower one.  A
+  // transaction holds the lower SKU's row, as a mirror part-way through its
+  // batch does, while the sweep expires X and Y, then takes the higher SKU.
+  // Ending the holds one by one locked the higher SKU first and deadlocked.
+  await mkSku('EXP-LO', 5);
+  await mkSku('EXP-HI', 5);
+  const [lo, hi] = [await skuId('EXP-LO'), await skuId('EXP-HI')];
+  assert.ok(Number(lo) < Number(hi));
+  const x = `0${randomUUID().slice(1)}`, y = `f${randomUUID().slice(1)}`;
+  const hold = (id, sku) => ({ id, lines: [{ sku_id: Number(sku), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000 });
+  await stack.sql('SELECT holds_mirror($1, $2::jsonb)', [A.id, JSON.stringify([hold(x, hi), hold(y, lo)])]);
+  const [mirror, sweep] = [new pg.Client({ connectionString: stack.databaseUrl }), new pg.Client({ connectionString: stack.databaseUrl })];
+  await Promise.all([mirror.connect(), sweep.connect()]);
+  try {
+    for (const c of [mirror, sweep]) {
+      await c.query('BEGIN');
+      await c.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
+    }
+    await mirror.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, lo]);
+    // Due only inside the sweep's transaction: the server's own sweeper cannot take them.
+    await sweep.query("UPDATE holds SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [A.id, [x, y]]);
+    const expired = sweep.query('SELECT holds_expire() AS e').then(async (r) => { await sweep.query('COMMIT'); return r.rows[0].e; });
+    await sleep(300); // the sweep is now waiting for the lower SKU's row (or, locking hold by hold, holds the higher one)
+    await mirror.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, hi]);
+    await mirror.query('COMMIT');
+    const ended = (await expired).map((e) => e.id).sort();
+    assert.deepEqual(ended, [x, y].sort());
+  } finally {
+    await Promise.all([mirror.end(), sweep.end()]);
+  }
+  assert.equal((await bal('EXP-LO')).held, 0);
+  assert.equal((await bal('EXP-HI')).held, 0);
+});
+
 test('holds on bundles hold their components', async () => {
   await mkSku('HC1', 4);
   await mkSku('HC2', 4);
