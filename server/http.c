@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "tenants/catalog.h"
 #include "tenants/holds.h"
 #include "tenants/ledger.h"
 
@@ -685,6 +686,7 @@ int oc_serve_main(void)
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
     oc_holds_start_sweeper(oc_server_threads[0]);
+    oc_catalog_watch(oc_server_threads[0]);
     oc_sync_metrics_start(oc_server_threads[0]);
     for (int i = 0; i < n; i++)
         pthread_create(&tids[i], NULL, thread_main, oc_server_threads[i]);

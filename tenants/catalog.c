@@ -2,17 +2,23 @@
  * catalog.c — the SKU reference cache (see catalog.h).
  */
 #include "tenants/catalog.h"
+#include "server/config.h"
+#include "server/pglisten.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS          131072   /* per thread, about 20 MB: room for a portfolio's active SKUs */
-#define TTL_US         30000000 /* a known code; every catalog write in this process drops the cache at once */
-#define TTL_UNKNOWN_US 2000000  /* an unknown code (another process may be creating it) */
+#define SLOTS          131072    /* per thread, about 20 MB: room for a portfolio's active SKUs */
+#define TTL_US         30000000  /* a known code, while catalog changes of other processes go unheard */
+#define TTL_WATCHED_US 600000000 /* a known code, while they are heard (LISTEN oc_catalog) */
+#define TTL_UNKNOWN_US 2000000   /* an unknown code (another process may be creating it) */
 
+/* Every catalog write in this process, and every one PostgreSQL announces on
+ * oc_catalog (any process's), moves the epoch: entries of older epochs are gone. */
 static atomic_uint catalog_epoch = 1;
+static atomic_int catalog_watched; /* 1 while the LISTEN on oc_catalog is in place */
 
 void oc_catalog_invalidate(void)
 {
@@ -25,7 +31,7 @@ typedef struct {
     char code[65];
     unsigned char known, is_bundle, ncomp;
     unsigned epoch;
-    uint64_t expires_us;
+    uint64_t stored_us;
     long long sku_id;
     struct oc_sku_comp {
         long long sku_id, qty;
@@ -34,11 +40,19 @@ typedef struct {
 
 typedef struct {
     entry_t e[SLOTS];
+    oc_thread_t *th;
+    oc_pglisten_t *watch; /* on one thread only (oc_catalog_watch) */
+    oc_timer_t watch_timer;
 } cache_t;
 
 static void cache_dispose(void *p)
 {
     cache_t *c = p;
+    if (c->watch != NULL) {
+        oc_timer_stop(c->th->loop, &c->watch_timer);
+        oc_pglisten_destroy(c->watch);
+        atomic_store(&catalog_watched, 0);
+    }
     for (size_t i = 0; i < SLOTS; i++)
         free(c->e[i].comp);
     free(c);
@@ -47,10 +61,48 @@ static void cache_dispose(void *p)
 static cache_t *cache_of(oc_thread_t *th)
 {
     if (th->modules[OC_MODULE_CATALOG].p == NULL) {
-        th->modules[OC_MODULE_CATALOG].p = calloc(1, sizeof(cache_t));
+        cache_t *c = calloc(1, sizeof(cache_t));
+        c->th = th;
+        th->modules[OC_MODULE_CATALOG].p = c;
         th->modules[OC_MODULE_CATALOG].dispose = cache_dispose;
     }
     return th->modules[OC_MODULE_CATALOG].p;
+}
+
+/* --- hearing other processes' catalog changes ----------------------------------------- */
+
+static void on_catalog_notify(void *arg, const char *channel, const char *payload)
+{
+    oc_catalog_invalidate();
+}
+
+static void on_watch_up(void *arg)
+{
+    /* Changes made while the LISTEN was down went unheard. */
+    oc_catalog_invalidate();
+    atomic_store(&catalog_watched, 1);
+}
+
+/* The connection may drop at any time: look once a second whether it still listens. */
+static void watch_tick(oc_timer_t *t)
+{
+    cache_t *c = t->data;
+    if (!oc_pglisten_ready(c->watch))
+        atomic_store(&catalog_watched, 0);
+    oc_timer_start(c->th->loop, &c->watch_timer, 1000);
+}
+
+void oc_catalog_watch(oc_thread_t *th)
+{
+    cache_t *c = cache_of(th);
+    if (c == NULL || c->watch != NULL)
+        return;
+    static const char *const channels[] = {"oc_catalog", NULL};
+    c->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify, on_watch_up, c);
+    if (c->watch == NULL)
+        return;
+    oc_timer_init(&c->watch_timer, watch_tick, c);
+    oc_timer_start(th->loop, &c->watch_timer, 1000);
 }
 
 static void entry_to_ref(const entry_t *e, oc_sku_ref_t *ref)
@@ -77,10 +129,10 @@ static unsigned slot_of(const char *tenant, const char *code)
 static entry_t *lookup(cache_t *c, const char *tenant, const char *code)
 {
     entry_t *e = &c->e[slot_of(tenant, code)];
-    if (strcmp(e->tenant, tenant) == 0 && strcmp(e->code, code) == 0 && e->epoch == atomic_load(&catalog_epoch) &&
-        e->expires_us > oc_mono_us())
-        return e;
-    return NULL;
+    if (strcmp(e->tenant, tenant) != 0 || strcmp(e->code, code) != 0 || e->epoch != atomic_load(&catalog_epoch))
+        return NULL;
+    uint64_t ttl = !e->known ? TTL_UNKNOWN_US : atomic_load(&catalog_watched) ? TTL_WATCHED_US : TTL_US;
+    return e->stored_us + ttl > oc_mono_us() ? e : NULL;
 }
 
 /*
@@ -142,7 +194,7 @@ static void cache_put(cache_t *c, const char *tenant, const char *code, const oc
     oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
     oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
     e->epoch = atomic_load(&catalog_epoch);
-    e->expires_us = oc_mono_us() + (ref != NULL ? TTL_US : TTL_UNKNOWN_US);
+    e->stored_us = oc_mono_us();
     e->known = ref != NULL;
     if (ref == NULL)
         return;

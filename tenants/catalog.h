@@ -3,10 +3,12 @@
  * per-thread cache for the hot paths (holds and sales check Redis before
  * PostgreSQL and need component ids to do it).
  *
- * The cache is an accelerator only: entries live a few seconds and every
- * catalog write in this process drops them at once (oc_catalog_invalidate);
- * PostgreSQL re-checks every sale, so a stale entry can refuse or admit a
- * hold a moment early or late but never oversell.
+ * The cache is an accelerator only.  Every catalog write in this process
+ * drops it at once (oc_catalog_invalidate), and so does every change
+ * PostgreSQL announces on the oc_catalog channel (any process's, heard
+ * through oc_catalog_watch): entries then live ten minutes; while that LISTEN
+ * is down, 30 seconds.  PostgreSQL re-checks every sale, so a stale entry can
+ * refuse or admit a hold a moment early or late but never oversell.
  */
 #ifndef OC_CATALOG_H
 #define OC_CATALOG_H
@@ -37,6 +39,9 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
 
 /** Drops every cached entry in every thread of this process. */
 void oc_catalog_invalidate(void);
+
+/** LISTENs on oc_catalog from `th`'s loop (one thread per process) and drops the cache on every notification. */
+void oc_catalog_watch(oc_thread_t *th);
 
 /**
  * Expands requested (code, qty) lines into summed component requirements,

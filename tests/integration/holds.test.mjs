@@ -194,6 +194,21 @@ test('the expiry sweep locks stock in the order the mirror does: no deadlock', a
   assert.equal((await bal('EXP-HI')).held, 0);
 });
 
+test("another process's catalog change reaches this server's SKU cache", async () => {
+  // The code CAT1 is cached by holds on several connections (so on every
+  // server thread); then, as another server process would, SQL gives the
+  // code to a new SKU with nothing in stock.
+  await mkSku('CAT1', 1000000);
+  const holds = async (n) => (await Promise.all(Array.from({ length: n }, () => api.post(`${base}/holds`, { sku: 'CAT1', qty: 1 })))).map((r) => r.status);
+  assert.deepEqual(await holds(20), Array(20).fill(201));
+  await stack.sql("UPDATE skus SET code = 'CAT1-OLD' WHERE tenant_id = $1 AND code = 'CAT1'", [A.id]);
+  await stack.sql("INSERT INTO skus (tenant_id, code, title) VALUES ($1, 'CAT1', 'new')", [A.id]);
+  await stack.sql('INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM skus WHERE tenant_id = $1 AND code = $2', [A.id, 'CAT1']);
+  // Without the notification a thread's old mapping would stand for 30 s or more.
+  await waitFor(async () => (await holds(10)).every((s) => s === 409),
+    { what: 'every thread to see the new CAT1 (no stock)', timeout: 5000 });
+});
+
 test('holds on bundles hold their components', async () => {
   await mkSku('HC1', 4);
   await mkSku('HC2', 4);
