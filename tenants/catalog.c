@@ -5,12 +5,14 @@
 #include "server/config.h"
 #include "server/pglisten.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS          131072    /* per thread, about 20 MB: room for a portfolio's active SKUs */
+#define SLOTS          131072    /* about 20 MB, shared by the threads: room for a portfolio's active SKUs */
+#define STRIPES        64        /* locks over the slots */
 #define TTL_US         30000000  /* a known code, while catalog changes of other processes go unheard */
 #define TTL_WATCHED_US 600000000 /* a known code, while they are heard (LISTEN oc_catalog) */
 #define TTL_UNKNOWN_US 2000000   /* an unknown code (another process may be creating it) */
@@ -38,35 +40,43 @@ typedef struct {
     } * comp;
 } entry_t;
 
-typedef struct {
-    entry_t e[SLOTS];
-    oc_thread_t *th;
-    oc_pglisten_t *watch; /* on one thread only (oc_catalog_watch) */
-    oc_timer_t watch_timer;
-} cache_t;
+/*
+ * One cache for the process, not one per thread: a code one thread looked up
+ * serves the others (requests land on threads at random), and a thread's
+ * lookups are not repeated by the next.  Slot i is guarded by stripe i % STRIPES;
+ * entries are copied out under the lock, never referenced after it.
+ */
+static entry_t *slots;
+static pthread_mutex_t stripes[STRIPES];
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
 
-static void cache_dispose(void *p)
+static void slots_init(void)
 {
-    cache_t *c = p;
-    if (c->watch != NULL) {
-        oc_timer_stop(c->th->loop, &c->watch_timer);
-        oc_pglisten_destroy(c->watch);
-        atomic_store(&catalog_watched, 0);
-    }
-    for (size_t i = 0; i < SLOTS; i++)
-        free(c->e[i].comp);
-    free(c);
+    slots = calloc(SLOTS, sizeof(entry_t));
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&stripes[i], NULL);
 }
 
-static cache_t *cache_of(oc_thread_t *th)
+static entry_t *slots_get(void)
 {
-    if (th->modules[OC_MODULE_CATALOG].p == NULL) {
-        cache_t *c = calloc(1, sizeof(cache_t));
-        c->th = th;
-        th->modules[OC_MODULE_CATALOG].p = c;
-        th->modules[OC_MODULE_CATALOG].dispose = cache_dispose;
-    }
-    return th->modules[OC_MODULE_CATALOG].p;
+    pthread_once(&slots_once, slots_init);
+    return slots;
+}
+
+/* The LISTEN, on the thread oc_catalog_watch() was given. */
+typedef struct {
+    oc_thread_t *th;
+    oc_pglisten_t *watch;
+    oc_timer_t watch_timer;
+} watch_t;
+
+static void watch_dispose(void *p)
+{
+    watch_t *w = p;
+    oc_timer_stop(w->th->loop, &w->watch_timer);
+    oc_pglisten_destroy(w->watch);
+    atomic_store(&catalog_watched, 0);
+    free(w);
 }
 
 /* --- hearing other processes' catalog changes ----------------------------------------- */
@@ -86,23 +96,28 @@ static void on_watch_up(void *arg)
 /* The connection may drop at any time: look once a second whether it still listens. */
 static void watch_tick(oc_timer_t *t)
 {
-    cache_t *c = t->data;
-    if (!oc_pglisten_ready(c->watch))
+    watch_t *w = t->data;
+    if (!oc_pglisten_ready(w->watch))
         atomic_store(&catalog_watched, 0);
-    oc_timer_start(c->th->loop, &c->watch_timer, 1000);
+    oc_timer_start(w->th->loop, &w->watch_timer, 1000);
 }
 
 void oc_catalog_watch(oc_thread_t *th)
 {
-    cache_t *c = cache_of(th);
-    if (c == NULL || c->watch != NULL)
+    if (th->modules[OC_MODULE_CATALOG].p != NULL)
         return;
+    watch_t *w = calloc(1, sizeof(*w));
     static const char *const channels[] = {"oc_catalog", NULL};
-    c->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify, on_watch_up, c);
-    if (c->watch == NULL)
+    if (w == NULL || (w->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify,
+                                                    on_watch_up, NULL)) == NULL) {
+        free(w);
         return;
-    oc_timer_init(&c->watch_timer, watch_tick, c);
-    oc_timer_start(th->loop, &c->watch_timer, 1000);
+    }
+    w->th = th;
+    oc_timer_init(&w->watch_timer, watch_tick, w);
+    oc_timer_start(th->loop, &w->watch_timer, 1000);
+    th->modules[OC_MODULE_CATALOG].p = w;
+    th->modules[OC_MODULE_CATALOG].dispose = watch_dispose;
 }
 
 static void entry_to_ref(const entry_t *e, oc_sku_ref_t *ref)
@@ -126,13 +141,25 @@ static unsigned slot_of(const char *tenant, const char *code)
     return h % SLOTS;
 }
 
-static entry_t *lookup(cache_t *c, const char *tenant, const char *code)
+/* 1 and *known (and *ref when known) filled from a live entry; 0 on a miss. */
+static int lookup(const char *tenant, const char *code, int *known, oc_sku_ref_t *ref)
 {
-    entry_t *e = &c->e[slot_of(tenant, code)];
-    if (strcmp(e->tenant, tenant) != 0 || strcmp(e->code, code) != 0 || e->epoch != atomic_load(&catalog_epoch))
-        return NULL;
-    uint64_t ttl = !e->known ? TTL_UNKNOWN_US : atomic_load(&catalog_watched) ? TTL_WATCHED_US : TTL_US;
-    return e->stored_us + ttl > oc_mono_us() ? e : NULL;
+    unsigned i = slot_of(tenant, code);
+    entry_t *e = &slots_get()[i];
+    uint64_t now = oc_mono_us();
+    int hit = 0;
+    pthread_mutex_lock(&stripes[i % STRIPES]);
+    if (strcmp(e->tenant, tenant) == 0 && strcmp(e->code, code) == 0 && e->epoch == atomic_load(&catalog_epoch)) {
+        uint64_t ttl = !e->known ? TTL_UNKNOWN_US : atomic_load(&catalog_watched) ? TTL_WATCHED_US : TTL_US;
+        if (e->stored_us + ttl > now) {
+            hit = 1;
+            *known = e->known;
+            if (e->known)
+                entry_to_ref(e, ref);
+        }
+    }
+    pthread_mutex_unlock(&stripes[i % STRIPES]);
+    return hit;
 }
 
 /*
@@ -184,27 +211,31 @@ static void parse_ref(oc_sku_ref_t *ref, const PGresult *r, int row)
     json_decref(comps);
 }
 
-static void cache_put(cache_t *c, const char *tenant, const char *code, const oc_sku_ref_t *ref)
+static void cache_put(const char *tenant, const char *code, const oc_sku_ref_t *ref)
 {
-    entry_t *e = &c->e[slot_of(tenant, code)];
+    unsigned i = slot_of(tenant, code);
+    entry_t *e = &slots_get()[i];
+    pthread_mutex_lock(&stripes[i % STRIPES]);
     free(e->comp);
     memset(e, 0, sizeof(*e));
-    if (ref != NULL && ref->ncomp > 0 && (e->comp = malloc((size_t)ref->ncomp * sizeof(*e->comp))) == NULL)
-        return; /* not cached: an empty slot never matches */
-    oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
-    oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
-    e->epoch = atomic_load(&catalog_epoch);
-    e->stored_us = oc_mono_us();
-    e->known = ref != NULL;
-    if (ref == NULL)
-        return;
-    e->sku_id = ref->sku_id;
-    e->is_bundle = (unsigned char)ref->is_bundle;
-    e->ncomp = (unsigned char)ref->ncomp;
-    for (int k = 0; k < ref->ncomp; k++) {
-        e->comp[k].sku_id = ref->comp[k].sku_id;
-        e->comp[k].qty = ref->comp[k].qty;
+    /* Without room for the components the slot stays empty: an empty slot never matches. */
+    if (ref == NULL || ref->ncomp == 0 || (e->comp = malloc((size_t)ref->ncomp * sizeof(*e->comp))) != NULL) {
+        oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
+        oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
+        e->epoch = atomic_load(&catalog_epoch);
+        e->stored_us = oc_mono_us();
+        e->known = ref != NULL;
+        if (ref != NULL) {
+            e->sku_id = ref->sku_id;
+            e->is_bundle = (unsigned char)ref->is_bundle;
+            e->ncomp = (unsigned char)ref->ncomp;
+            for (int k = 0; k < ref->ncomp; k++) {
+                e->comp[k].sku_id = ref->comp[k].sku_id;
+                e->comp[k].qty = ref->comp[k].qty;
+            }
+        }
     }
+    pthread_mutex_unlock(&stripes[i % STRIPES]);
 }
 
 static void on_refs(void *arg, const oc_db_result_t *res)
@@ -215,7 +246,6 @@ static void on_refs(void *arg, const oc_db_result_t *res)
         free(p);
         return;
     }
-    cache_t *c = cache_of(p->th);
     const PGresult *r = res->results[0];
     for (int row = 0; row < PQntuples(r); row++) {
         const char *code = PQgetvalue(r, row, 0);
@@ -230,13 +260,13 @@ static void on_refs(void *arg, const oc_db_result_t *res)
             p->known[i] = p->answered[i] = 1;
         }
         if (first >= 0)
-            cache_put(c, p->tenant, code, &p->refs[first]);
+            cache_put(p->tenant, code, &p->refs[first]);
     }
     /* What PostgreSQL did not return does not exist (now). */
     for (int i = 0; i < p->n; i++)
         if (!p->answered[i]) {
             p->answered[i] = 1;
-            cache_put(c, p->tenant, p->codes[i], NULL);
+            cache_put(p->tenant, p->codes[i], NULL);
         }
     deliver(p);
     free(p);
@@ -247,7 +277,6 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
 {
     if (n < 0 || n > 100)
         return OC_EINVAL;
-    cache_t *c = cache_of(th);
     pending_t *p = calloc(1, sizeof(*p) + (size_t)n * sizeof(oc_sku_ref_t));
     if (p == NULL)
         return OC_ENOMEM;
@@ -261,12 +290,10 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
     oc_buf_append(&arr, "{", 1);
     for (int i = 0; i < n; i++) {
         oc_strlcpy(p->codes[i], codes[i], strlen(codes[i]), sizeof(p->codes[i]));
-        const entry_t *e = lookup(c, tenant, codes[i]);
-        if (e != NULL) {
+        int known;
+        if (lookup(tenant, codes[i], &known, &p->refs[i])) {
             p->answered[i] = 1;
-            p->known[i] = (unsigned char)e->known;
-            if (e->known)
-                entry_to_ref(e, &p->refs[i]);
+            p->known[i] = (unsigned char)known;
             continue;
         }
         /* Array literal element, quoted with backslash escapes. */

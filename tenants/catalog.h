@@ -1,6 +1,6 @@
 /*
  * catalog.h — SKU codes resolved to ids, kinds and bundle components, with a
- * per-thread cache for the hot paths (holds and sales check Redis before
+ * cache shared by the process's threads for the hot paths (holds and sales check Redis before
  * PostgreSQL and need component ids to do it).
  *
  * The cache is an accelerator only.  Every catalog write in this process
