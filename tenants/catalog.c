@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SLOTS          131072    /* about 20 MB, shared by the threads: room for a portfolio's active SKUs */
-#define STRIPES        64        /* locks over the slots */
+#define SETS           65536     /* of WAYS entries: about 36 MB, shared by the threads */
+#define WAYS           4         /* a code may sit in any entry of its set: codes rarely push each other out */
+#define STRIPES        64        /* locks over the sets */
 #define TTL_US         30000000  /* a known code, while catalog changes of other processes go unheard */
 #define TTL_WATCHED_US 600000000 /* a known code, while they are heard (LISTEN oc_catalog) */
 #define TTL_UNKNOWN_US 2000000   /* an unknown code (another process may be creating it) */
@@ -43,8 +44,9 @@ typedef struct {
 /*
  * One cache for the process, not one per thread: a code one thread looked up
  * serves the others (requests land on threads at random), and a thread's
- * lookups are not repeated by the next.  Slot i is guarded by stripe i % STRIPES;
- * entries are copied out under the lock, never referenced after it.
+ * lookups are not repeated by the next.  Set i is guarded by stripe i % STRIPES;
+ * entries are copied out under the lock, never referenced after it.  A new
+ * code takes its set's free or oldest entry.
  */
 static entry_t *slots;
 static pthread_mutex_t stripes[STRIPES];
@@ -52,7 +54,7 @@ static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
 
 static void slots_init(void)
 {
-    slots = calloc(SLOTS, sizeof(entry_t));
+    slots = calloc((size_t)SETS * WAYS, sizeof(entry_t));
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&stripes[i], NULL);
 }
@@ -131,25 +133,33 @@ static void entry_to_ref(const entry_t *e, oc_sku_ref_t *ref)
     }
 }
 
-static unsigned slot_of(const char *tenant, const char *code)
+static unsigned set_of(const char *tenant, const char *code)
 {
     unsigned h = 2166136261u;
     for (const char *p = tenant; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     for (const char *p = code; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % SLOTS;
+    return h % SETS;
+}
+
+static int entry_is(const entry_t *e, const char *tenant, const char *code)
+{
+    return strcmp(e->tenant, tenant) == 0 && strcmp(e->code, code) == 0;
 }
 
 /* 1 and *known (and *ref when known) filled from a live entry; 0 on a miss. */
 static int lookup(const char *tenant, const char *code, int *known, oc_sku_ref_t *ref)
 {
-    unsigned i = slot_of(tenant, code);
-    entry_t *e = &slots_get()[i];
+    unsigned i = set_of(tenant, code);
+    entry_t *set = &slots_get()[(size_t)i * WAYS];
     uint64_t now = oc_mono_us();
     int hit = 0;
     pthread_mutex_lock(&stripes[i % STRIPES]);
-    if (strcmp(e->tenant, tenant) == 0 && strcmp(e->code, code) == 0 && e->epoch == atomic_load(&catalog_epoch)) {
+    for (int w = 0; w < WAYS && !hit; w++) {
+        const entry_t *e = &set[w];
+        if (!entry_is(e, tenant, code) || e->epoch != atomic_load(&catalog_epoch))
+            continue;
         uint64_t ttl = !e->known ? TTL_UNKNOWN_US : atomic_load(&catalog_watched) ? TTL_WATCHED_US : TTL_US;
         if (e->stored_us + ttl > now) {
             hit = 1;
@@ -164,8 +174,8 @@ static int lookup(const char *tenant, const char *code, int *known, oc_sku_ref_t
 
 /*
  * One resolution.  Its answers are copied here, never read back from the
- * cache: two codes of one request may share a slot, and other requests may
- * overwrite a slot while this one waits for PostgreSQL.
+ * cache: two codes of one request may share a set, and other requests may
+ * overwrite an entry while this one waits for PostgreSQL.
  */
 typedef struct {
     oc_thread_t *th;
@@ -213,12 +223,27 @@ static void parse_ref(oc_sku_ref_t *ref, const PGresult *r, int row)
 
 static void cache_put(const char *tenant, const char *code, const oc_sku_ref_t *ref)
 {
-    unsigned i = slot_of(tenant, code);
-    entry_t *e = &slots_get()[i];
+    unsigned i = set_of(tenant, code);
+    entry_t *set = &slots_get()[(size_t)i * WAYS];
     pthread_mutex_lock(&stripes[i % STRIPES]);
+    /* The code's own entry, else a free one, else the oldest (an entry of an
+     * older epoch is as good as free). */
+    entry_t *e = NULL;
+    for (int w = 0; w < WAYS && e == NULL; w++)
+        if (entry_is(&set[w], tenant, code))
+            e = &set[w];
+    for (int w = 0; w < WAYS && e == NULL; w++)
+        if (set[w].tenant[0] == '\0' || set[w].epoch != atomic_load(&catalog_epoch))
+            e = &set[w];
+    if (e == NULL) {
+        e = &set[0];
+        for (int w = 1; w < WAYS; w++)
+            if (set[w].stored_us < e->stored_us)
+                e = &set[w];
+    }
     free(e->comp);
     memset(e, 0, sizeof(*e));
-    /* Without room for the components the slot stays empty: an empty slot never matches. */
+    /* Without room for the components the entry stays empty: an empty entry never matches. */
     if (ref == NULL || ref->ncomp == 0 || (e->comp = malloc((size_t)ref->ncomp * sizeof(*e->comp))) != NULL) {
         oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
         oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));

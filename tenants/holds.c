@@ -410,8 +410,10 @@ void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, lo
 /* --- the mirror into PostgreSQL ------------------------------------------------------ */
 
 #define MIRROR_MAX_PENDING 100000
-#define MIRROR_DELAY_MS    5
-#define MIRROR_BATCH       2000 /* holds per transaction: a batch must finish well inside the statement timeout */
+#define MIRROR_DELAY_MS    10 /* a flush waits this long for company: one transaction per hold costs more than the hold \
+                               */
+#define MIRROR_FULL  1000     /* ... unless this many are waiting */
+#define MIRROR_BATCH 2000     /* holds per transaction: a batch must finish well inside the statement timeout */
 
 typedef struct {
     oc_thread_t *th;
@@ -492,7 +494,7 @@ static void on_flushed(void *arg, const oc_db_result_t *res)
     } else {
         m->backoff_ms = 0;
         if (m->npending > 0)
-            oc_timer_start(m->th->loop, &m->timer, 0);
+            oc_timer_start(m->th->loop, &m->timer, m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
     }
     json_decref(f->batch);
     free(f);
@@ -583,7 +585,7 @@ void oc_holds_mirror(oc_thread_t *th, const char *tenant, json_t *hold)
     m->npending++;
     oc_metric_add(&m_mirror_pending, 1);
     if (!m->inflight && !oc_timer_armed(&m->timer))
-        oc_timer_start(th->loop, &m->timer, m->npending >= 500 ? 0 : MIRROR_DELAY_MS);
+        oc_timer_start(th->loop, &m->timer, m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
 }
 
 /* --- the expiry sweeper: one chunk of brands per tick ------------------------------------ */
