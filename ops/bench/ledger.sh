@@ -5,7 +5,7 @@
 #   ops/bench/ledger.sh [seconds=10] [connections=64]
 #
 # OC_BENCH_PARTS (default "sales hot holds") picks the parts to run; the
-# warm-up runs with sales or hot.  A partial run prints only its parts' goals.
+# warm-up always runs.  A partial run prints only its parts' goals.
 #
 # Data: one portfolio, 100 brands (API), 1,000 SKUs each with 1,000,000,000
 # units on hand (bulk SQL as the superuser: skus, stock and one receipt
@@ -276,11 +276,9 @@ echo "PostgreSQL $(SU -tAc 'SHOW server_version' | cut -d' ' -f1), fsync $(SU -t
 echo "data: $NBRANDS brands × $NSKUS SKUs, $STOCK units each; runs of ${SECS}s, $CONNS clients (wrk -t$NPROC, pgbench -j$NPROC)"
 echo
 
-if part sales || part hot; then
-  echo "warm-up (not judged): every brand × SKU sold once through the API"
-  run_wrk warmup sweep / 300 "onecount sales, each SKU once (cold caches)"
-  echo
-fi
+echo "warm-up (not judged): every brand × SKU sold once through the API"
+run_wrk warmup sweep / 300 "onecount sales, each SKU once (cold caches)"
+echo
 if part sales; then
   echo "sales, random brand × SKU"
   run_pgbench pg-sales -f "$DIR/pgb-sales.sql"
