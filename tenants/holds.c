@@ -410,10 +410,10 @@ void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, lo
 /* --- the mirror into PostgreSQL ------------------------------------------------------ */
 
 #define MIRROR_MAX_PENDING 100000
-#define MIRROR_DELAY_MS    10 /* a flush waits this long for company: one transaction per hold costs more than the hold \
-                               */
-#define MIRROR_FULL  1000     /* ... unless this many are waiting */
-#define MIRROR_BATCH 2000     /* holds per transaction: a batch must finish well inside the statement timeout */
+#define MIRROR_DELAY_MS    10   /* a flush waits this long for company (one per hold would cost more than the hold) */
+#define MIRROR_FULL        1000 /* ... unless this many are waiting */
+#define MIRROR_BATCH       2000 /* holds per transaction: a batch must finish well inside the statement timeout */
+#define MIRROR_BRANDS      256  /* brands per transaction */
 
 typedef struct {
     oc_thread_t *th;
@@ -455,12 +455,13 @@ static mirror_t *mirror_of(oc_thread_t *th)
     return th->modules[OC_MODULE_HOLDS].p;
 }
 
-OC_DB_STMT(holds_mirror_stmt, 2, "SELECT holds_mirror($1, $2::jsonb)");
+OC_DB_STMT(holds_mirror_stmt, 1, "SELECT holds_mirror_brands($1::jsonb)");
 
 typedef struct {
     mirror_t *m;
     json_t *batch; /* tenant -> holds, kept to requeue on failure */
     size_t n;
+    int cut; /* holds were left for the next flush: it goes at once */
 } flush_t;
 
 static void on_flushed(void *arg, const oc_db_result_t *res)
@@ -494,7 +495,7 @@ static void on_flushed(void *arg, const oc_db_result_t *res)
     } else {
         m->backoff_ms = 0;
         if (m->npending > 0)
-            oc_timer_start(m->th->loop, &m->timer, m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
+            oc_timer_start(m->th->loop, &m->timer, f->cut || m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
     }
     json_decref(f->batch);
     free(f);
@@ -506,9 +507,10 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /*
- * One transaction of at most MIRROR_BATCH holds, one step per brand, the
- * brands in id order (so two threads' transactions lock stock in the same
- * order: holds_mirror() locks a brand's rows in sku_id order).
+ * One statement of at most MIRROR_BATCH holds of at most MIRROR_BRANDS brands
+ * (app.tenant_id lists them: row-level security checks every row against the
+ * list, so it stays short), the brands in id order.  holds_mirror_brands()
+ * locks stock in (brand, sku) order, as every other path does.
  */
 static void mirror_flush(oc_timer_t *t)
 {
@@ -518,37 +520,40 @@ static void mirror_flush(oc_timer_t *t)
     flush_t *f = calloc(1, sizeof(*f));
     f->m = m;
     f->batch = json_object();
-    const char *tenants[OC_DB_MAX_STEPS];
     size_t nt = 0;
+    const char **tenants = malloc(json_object_size(m->pending) * sizeof(*tenants));
     const char *tenant;
     json_t *arr;
     json_object_foreach(m->pending, tenant, arr)
     {
-        if (nt == OC_DB_MAX_STEPS)
-            break;
         tenants[nt++] = tenant;
     }
     qsort(tenants, nt, sizeof(tenants[0]), cmp_str);
-    oc_db_tx_t tx = {0};
-    for (size_t k = 0; k < nt && f->n < MIRROR_BATCH; k++) {
+    json_t *holds = json_array();
+    oc_buf_t list = {0};
+    for (size_t k = 0; k < nt && k < MIRROR_BRANDS && f->n < MIRROR_BATCH; k++) {
         json_t *all = json_object_get(m->pending, tenants[k]), *part = json_array();
         size_t take = json_array_size(all);
         if (take > MIRROR_BATCH - f->n)
             take = MIRROR_BATCH - f->n;
-        for (size_t i = 0; i < take; i++)
+        for (size_t i = 0; i < take; i++) {
             json_array_append(part, json_array_get(all, i));
+            json_array_append(holds, json_array_get(all, i));
+        }
         json_object_set_new(f->batch, tenants[k], part);
         f->n += take;
-        int i = tx.nsteps++;
-        tx.steps[i].stmt = &holds_mirror_stmt;
-        tx.steps[i].tenant = tenants[k];
-        tx.steps[i].params[0] = tenants[k];
-        tx.steps[i].params[1] = json_dumps(part, JSON_COMPACT);
+        oc_buf_printf(&list, "%s%s", k ? "," : "", tenants[k]);
     }
+    free(tenants);
+    f->cut = m->npending > f->n;
+    oc_db_tx_t tx = {.tenant = oc_buf_cstr(&list), .nsteps = 1};
+    tx.steps[0].stmt = &holds_mirror_stmt;
+    tx.steps[0].params[0] = json_dumps(holds, JSON_COMPACT);
     int rc = oc_db_run(m->th->db, &tx, on_flushed, f);
-    for (int i = 0; i < tx.nsteps; i++)
-        free((char *)tx.steps[i].params[1]);
-    /* The statements hold copies: drop what was sent from the pending set (tenants[] points into it). */
+    free((char *)tx.steps[0].params[0]);
+    oc_buf_free(&list);
+    json_decref(holds);
+    /* The statement holds a copy: drop what was sent from the pending set. */
     json_object_foreach(f->batch, tenant, arr)
     {
         json_t *all = json_object_get(m->pending, tenant);
@@ -578,6 +583,7 @@ void oc_holds_mirror(oc_thread_t *th, const char *tenant, json_t *hold)
         json_decref(hold); /* the hold lives in Redis and expires there; confirmation re-checks in PostgreSQL */
         return;
     }
+    json_object_set_new(hold, "tenant", json_string(tenant));
     json_t *arr = json_object_get(m->pending, tenant);
     if (arr == NULL)
         json_object_set_new(m->pending, tenant, arr = json_array());

@@ -209,6 +209,25 @@ test("another process's catalog change reaches this server's SKU cache", async (
     { what: 'every thread to see the new CAT1 (no stock)', timeout: 5000 });
 });
 
+test('holds of several brands are mirrored together, each into its own brand', async () => {
+  const brands = [A, await brand(P), await brand(P)];
+  const clients = await Promise.all(brands.map(async (b) => tokenClient(stack.url, (await token(P, b.id, 'operator')).token)));
+  await Promise.all(brands.map(async (b, i) => {
+    assert.equal((await clients[i].post(`/api/v1/brands/${b.id}/skus`, { code: 'MB1' })).status, 201);
+    assert.equal((await clients[i].post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: 'MB1', qty: 50 })).status, 201);
+  }));
+  // Holds on all three brands at once: the mirror's flushes cover several brands.
+  const made = await Promise.all(brands.flatMap((b, i) => Array.from({ length: 5 * (i + 1) }, () =>
+    clients[i].post(`/api/v1/brands/${b.id}/holds`, { sku: 'MB1', qty: 1 }))));
+  assert.ok(made.every((r) => r.status === 201), JSON.stringify(made.map((r) => r.status)));
+  for (const [i, b] of brands.entries()) {
+    await waitFor(async () => (await clients[i].get(`/api/v1/brands/${b.id}/skus/MB1`)).json.held === 5 * (i + 1),
+      { what: `brand ${i}'s holds mirrored` });
+    const rows = await stack.sql("SELECT count(*)::int AS n FROM holds WHERE tenant_id = $1 AND state = 'active' AND lines->0->>'sku_id' = (SELECT id::text FROM skus WHERE tenant_id = $1 AND code = 'MB1')", [b.id]);
+    assert.equal(rows.rows[0].n, 5 * (i + 1));
+  }
+});
+
 test('holds on bundles hold their components', async () => {
   await mkSku('HC1', 4);
   await mkSku('HC2', 4);
