@@ -31,6 +31,7 @@ typedef struct {
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
     json_t *hold;                  /* the public JSON of a new hold */
+    char *hold_text;               /* ... serialized: kept in Redis and answered */
     json_t *answer;                /* hold_confirm()'s {status, body, replayed} */
 } hold_t;
 
@@ -39,6 +40,7 @@ static void hold_free(void *p)
     hold_t *h = p;
     json_decref(h->request);
     json_decref(h->hold);
+    free(h->hold_text);
     json_decref(h->answer);
     free(h);
 }
@@ -217,16 +219,21 @@ static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
     hold_t *h = r->state;
     switch (out->result) {
     case OC_RESERVE_OK: {
-        json_t *comps = json_array();
-        for (int i = 0; i < h->nskus; i++)
-            json_array_append_new(
-                comps, json_pack("{s:I, s:I}", "sku_id", (json_int_t)h->sku[i], "qty", (json_int_t)h->qty[i]));
-        json_t *m = json_pack("{s:s, s:o, s:O, s:I, s:I}", "id", h->id, "lines", comps, "request", h->request,
-                              "created_ms", (json_int_t)h->created_ms, "expires_ms", (json_int_t)h->expires_ms);
-        if (json_object_get(r->body, "reference") != NULL)
-            json_object_set(m, "reference", json_object_get(r->body, "reference"));
-        oc_holds_mirror(r->thread, r->tenant, m);
-        oc_respond_json(r, 201, json_incref(h->hold));
+        char *request = json_dumps(h->request, JSON_COMPACT);
+        json_t *ref = json_object_get(r->body, "reference");
+        char *reference = ref != NULL ? json_dumps(ref, JSON_ENCODE_ANY) : NULL;
+        oc_hold_mirror_t m = {.id = h->id,
+                              .n = h->nskus,
+                              .sku = h->sku,
+                              .qty = h->qty,
+                              .request_json = request,
+                              .reference_json = reference,
+                              .created_ms = h->created_ms,
+                              .expires_ms = h->expires_ms};
+        oc_holds_mirror(r->thread, r->tenant, &m);
+        free(request);
+        free(reference);
+        oc_respond_raw(r, 201, "application/json; charset=utf-8", h->hold_text, strlen(h->hold_text));
         return;
     }
     case OC_RESERVE_INSUFFICIENT: {
@@ -290,10 +297,13 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
                         json_object_get(r->body, "reference") ? json_incref(json_object_get(r->body, "reference"))
                                                               : json_null(),
                         "created_at", created, "expires_at", expires, "ended_at");
-    char *js = json_dumps(h->hold, JSON_COMPACT);
+    h->hold_text = json_dumps(h->hold, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (h->hold_text == NULL) {
+        oc_respond_error(r, 500, "internal", "the hold could not be encoded", NULL);
+        return;
+    }
     oc_buf_t extra = {0};
-    oc_buf_printf(&extra, "%s|%s", h->hash, js);
-    free(js);
+    oc_buf_printf(&extra, "%s|%s", h->hash, h->hold_text);
     oc_holds_reserve_ex(r->thread, r->tenant, h->id, h->sku, h->qty, h->nskus, h->expires_ms, oc_buf_cstr(&extra),
                         on_reserved, r);
     oc_buf_free(&extra);

@@ -417,7 +417,7 @@ void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, lo
 
 typedef struct {
     oc_thread_t *th;
-    json_t *pending; /* object: tenant -> array of holds */
+    json_t *pending; /* object: tenant -> array of holds, each a JSON string of its mirror text */
     size_t npending;
     int inflight;
     oc_timer_t timer;
@@ -457,6 +457,14 @@ static mirror_t *mirror_of(oc_thread_t *th)
 
 OC_DB_STMT(holds_mirror_stmt, 1, "SELECT holds_mirror_brands($1::jsonb)");
 
+/* A hold's mirror text starts with its expiry: {"expires_ms":N, ... */
+#define TEXT_EXPIRES "{\"expires_ms\":"
+
+static uint64_t text_expires_ms(const char *text)
+{
+    return strtoull(text + strlen(TEXT_EXPIRES), NULL, 10);
+}
+
 typedef struct {
     mirror_t *m;
     json_t *batch; /* tenant -> holds, kept to requeue on failure */
@@ -480,7 +488,7 @@ static void on_flushed(void *arg, const oc_db_result_t *res)
             json_t *h;
             json_array_foreach(arr, i, h)
             {
-                if ((uint64_t)json_integer_value(json_object_get(h, "expires_ms")) <= now)
+                if (text_expires_ms(json_string_value(h)) <= now)
                     continue;
                 json_t *dst = json_object_get(m->pending, tenant);
                 if (dst == NULL)
@@ -529,16 +537,19 @@ static void mirror_flush(oc_timer_t *t)
         tenants[nt++] = tenant;
     }
     qsort(tenants, nt, sizeof(tenants[0]), cmp_str);
-    json_t *holds = json_array();
-    oc_buf_t list = {0};
+    oc_buf_t holds = {0}, list = {0};
+    oc_buf_append(&holds, "[", 1);
     for (size_t k = 0; k < nt && k < MIRROR_BRANDS && f->n < MIRROR_BATCH; k++) {
         json_t *all = json_object_get(m->pending, tenants[k]), *part = json_array();
         size_t take = json_array_size(all);
         if (take > MIRROR_BATCH - f->n)
             take = MIRROR_BATCH - f->n;
         for (size_t i = 0; i < take; i++) {
-            json_array_append(part, json_array_get(all, i));
-            json_array_append(holds, json_array_get(all, i));
+            json_t *text = json_array_get(all, i);
+            json_array_append(part, text);
+            if (f->n + i > 0)
+                oc_buf_append(&holds, ",", 1);
+            oc_buf_append(&holds, json_string_value(text), json_string_length(text));
         }
         json_object_set_new(f->batch, tenants[k], part);
         f->n += take;
@@ -548,11 +559,11 @@ static void mirror_flush(oc_timer_t *t)
     f->cut = m->npending > f->n;
     oc_db_tx_t tx = {.tenant = oc_buf_cstr(&list), .nsteps = 1};
     tx.steps[0].stmt = &holds_mirror_stmt;
-    tx.steps[0].params[0] = json_dumps(holds, JSON_COMPACT);
+    oc_buf_append(&holds, "]", 1);
+    tx.steps[0].params[0] = oc_buf_cstr(&holds);
     int rc = oc_db_run(m->th->db, &tx, on_flushed, f);
-    free((char *)tx.steps[0].params[0]);
+    oc_buf_free(&holds);
     oc_buf_free(&list);
-    json_decref(holds);
     /* The statement holds a copy: drop what was sent from the pending set. */
     json_object_foreach(f->batch, tenant, arr)
     {
@@ -576,18 +587,27 @@ static void mirror_flush(oc_timer_t *t)
     m->inflight = 1;
 }
 
-void oc_holds_mirror(oc_thread_t *th, const char *tenant, json_t *hold)
+void oc_holds_mirror(oc_thread_t *th, const char *tenant, const oc_hold_mirror_t *hold)
 {
     mirror_t *m = mirror_of(th);
-    if (m->npending >= MIRROR_MAX_PENDING) {
-        json_decref(hold); /* the hold lives in Redis and expires there; confirmation re-checks in PostgreSQL */
-        return;
-    }
-    json_object_set_new(hold, "tenant", json_string(tenant));
+    if (m->npending >= MIRROR_MAX_PENDING)
+        return; /* the hold lives in Redis and expires there; confirmation re-checks in PostgreSQL */
+    /* What holds_mirror_brands() reads, written once here instead of built as
+     * JSON objects and serialized again at every flush. */
+    oc_buf_t t = {0};
+    oc_buf_printf(&t, TEXT_EXPIRES "%llu,\"created_ms\":%llu,\"tenant\":\"%s\",\"id\":\"%s\",\"lines\":[",
+                  (unsigned long long)hold->expires_ms, (unsigned long long)hold->created_ms, tenant, hold->id);
+    for (int i = 0; i < hold->n; i++)
+        oc_buf_printf(&t, "%s{\"sku_id\":%lld,\"qty\":%lld}", i ? "," : "", hold->sku[i], hold->qty[i]);
+    oc_buf_printf(&t, "],\"request\":%s", hold->request_json);
+    if (hold->reference_json != NULL)
+        oc_buf_printf(&t, ",\"reference\":%s", hold->reference_json);
+    oc_buf_append(&t, "}", 1);
     json_t *arr = json_object_get(m->pending, tenant);
     if (arr == NULL)
         json_object_set_new(m->pending, tenant, arr = json_array());
-    json_array_append_new(arr, hold);
+    json_array_append_new(arr, json_stringn_nocheck(oc_buf_cstr(&t), t.len));
+    oc_buf_free(&t);
     m->npending++;
     oc_metric_add(&m_mirror_pending, 1);
     if (!m->inflight && !oc_timer_armed(&m->timer))

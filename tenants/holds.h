@@ -68,8 +68,18 @@ void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, voi
 /** Publishes a SKU's new (on_hand − committed) after a ledger change, if Redis caches it. */
 void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, long long version, long long base);
 
-/** Queues a hold created in Redis for mirroring into PostgreSQL (JSON object, stolen). */
-void oc_holds_mirror(oc_thread_t *th, const char *tenant, json_t *hold);
+/** A hold created in Redis, as the mirror records it in PostgreSQL. */
+typedef struct {
+    const char *id;
+    int n; /* SKUs after bundle expansion */
+    const long long *sku, *qty;
+    const char *request_json;   /* the lines as asked, JSON */
+    const char *reference_json; /* JSON string, or NULL */
+    uint64_t created_ms, expires_ms;
+} oc_hold_mirror_t;
+
+/** Queues a hold created in Redis for mirroring into PostgreSQL (copied). */
+void oc_holds_mirror(oc_thread_t *th, const char *tenant, const oc_hold_mirror_t *hold);
 
 /** Starts the expiry sweeper on this thread (one per process). */
 void oc_holds_start_sweeper(oc_thread_t *th);
