@@ -15,7 +15,8 @@
 #include <stdlib.h>
 
 #define CACHE_SLOTS  1024
-#define CACHE_TTL_US 1000000
+#define CACHE_TTL_US 1000000   /* a principal, an unknown brand: revocations elsewhere show within a second */
+#define BRAND_TTL_US 600000000 /* a known brand: brands never move to another portfolio, nor go away */
 
 static atomic_uint auth_epoch = 1;
 
@@ -40,9 +41,24 @@ typedef struct {
     unsigned epoch;
 } brand_entry_t;
 
+typedef void (*lookup_cb)(oc_req_t *r, const oc_db_result_t *res);
+
+/* A principal or brand being looked up, and the requests waiting for it: a
+ * burst of requests with one credential, or for one brand, makes one query,
+ * not one each. */
+typedef struct lookup {
+    struct lookup *next;
+    char key[65];
+    lookup_cb cb; /* what each waiting request does with the answer */
+    oc_thread_t *th;
+    int nwaiting, cap;
+    oc_req_t **waiting;
+} lookup_t;
+
 typedef struct {
     principal_entry_t principals[CACHE_SLOTS];
     brand_entry_t brands[CACHE_SLOTS];
+    lookup_t *lookups;
 } auth_cache_t;
 
 static void cache_dispose(void *p)
@@ -132,9 +148,67 @@ static void copy_brands_to_request(oc_req_t *r, const principal_entry_t *e)
     }
 }
 
-static void on_principal(void *arg, const oc_db_result_t *res)
+static void on_lookup(void *arg, const oc_db_result_t *res)
 {
-    oc_req_t *r = arg;
+    lookup_t *l = arg;
+    auth_cache_t *c = cache_of(l->th);
+    for (lookup_t **pp = &c->lookups; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    /* The first fills the cache; the others read the same rows. */
+    for (int i = 0; i < l->nwaiting; i++)
+        l->cb(l->waiting[i], res);
+    free(l->waiting);
+    free(l);
+}
+
+/* 1 when `r` joined a lookup of `key` already running (it is answered then), else 0. */
+static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
+{
+    for (lookup_t *l = cache_of(r->thread)->lookups; l != NULL; l = l->next) {
+        if (l->cb != cb || strcmp(l->key, key) != 0)
+            continue;
+        if (l->nwaiting == l->cap) {
+            oc_req_t **w = realloc(l->waiting, sizeof(*w) * (size_t)l->cap * 2);
+            if (w == NULL)
+                return 0; /* it makes its own query */
+            l->waiting = w, l->cap *= 2;
+        }
+        l->waiting[l->nwaiting++] = r;
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs `tx` for `r` as the lookup of `key` others may join; answers `r` itself if it cannot start. */
+static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db_tx_t *tx)
+{
+    auth_cache_t *c = cache_of(r->thread);
+    lookup_t *l = calloc(1, sizeof(*l));
+    if (l == NULL || (l->waiting = malloc(sizeof(*l->waiting) * 4)) == NULL) {
+        free(l);
+        oc_respond_unavailable(r, "memory");
+        return;
+    }
+    oc_strlcpy(l->key, key, strlen(key), sizeof(l->key));
+    l->cb = cb;
+    l->th = r->thread;
+    l->cap = 4;
+    l->waiting[l->nwaiting++] = r;
+    l->next = c->lookups;
+    c->lookups = l;
+    if (oc_db_run(r->thread->db, tx, on_lookup, l) != 0) {
+        c->lookups = l->next;
+        free(l->waiting);
+        free(l);
+        oc_respond_unavailable(r, "the database");
+    }
+}
+
+static void on_principal(oc_req_t *r, const oc_db_result_t *res)
+{
     if (res->err != NULL) {
         oc_respond_db_error(r, res);
         return;
@@ -247,6 +321,8 @@ void oc_auth_dispatch(oc_req_t *r)
         continue_with_principal(r);
         return;
     }
+    if (lookup_join(r, r->authn.key, on_principal))
+        return;
     oc_db_tx_t tx = {.nsteps = 2};
     char idle[16];
     snprintf(idle, sizeof(idle), "%d", oc_config.session_idle_minutes);
@@ -262,9 +338,7 @@ void oc_auth_dispatch(oc_req_t *r)
         tx.steps[1].stmt = &auth_token_touch;
         tx.steps[1].params[0] = r->authn.key;
     }
-    int rc = oc_db_run(r->thread->db, &tx, on_principal, r);
-    if (rc != 0)
-        oc_respond_unavailable(r, "the database");
+    lookup_start(r, r->authn.key, on_principal, &tx);
 }
 
 /* --- target resolution and the permission check ------------------------------ */
@@ -298,9 +372,8 @@ static void resolve_brand_with_portfolio(oc_req_t *r, const char *bid, const cha
     authorize(r, role);
 }
 
-static void on_brand_dir(void *arg, const oc_db_result_t *res)
+static void on_brand_dir(oc_req_t *r, const oc_db_result_t *res)
 {
-    oc_req_t *r = arg;
     if (res->err != NULL) {
         oc_respond_db_error(r, res);
         return;
@@ -312,7 +385,7 @@ static void on_brand_dir(void *arg, const oc_db_result_t *res)
     oc_strlcpy(b->brand_id, bid, strlen(bid), sizeof(b->brand_id));
     oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
     b->epoch = atomic_load(&auth_epoch);
-    b->expires_us = oc_mono_us() + CACHE_TTL_US;
+    b->expires_us = oc_mono_us() + (portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
     resolve_brand_with_portfolio(r, bid, portfolio);
 }
 
@@ -344,9 +417,12 @@ static void continue_with_principal(oc_req_t *r)
             resolve_brand_with_portfolio(r, bid, b->portfolio_id);
             return;
         }
-        const char *params[1] = {bid};
-        if (oc_db_exec(r->thread->db, NULL, &auth_brand_dir, params, on_brand_dir, r) != 0)
-            oc_respond_unavailable(r, "the database");
+        if (lookup_join(r, bid, on_brand_dir))
+            return;
+        oc_db_tx_t tx = {.nsteps = 1};
+        tx.steps[0].stmt = &auth_brand_dir;
+        tx.steps[0].params[0] = bid;
+        lookup_start(r, bid, on_brand_dir, &tx);
         return;
     }
     if (pid != NULL) {

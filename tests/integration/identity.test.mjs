@@ -2,7 +2,8 @@
 // throttling and audit, end to end through the API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, client } from './lib/stack.mjs';
+import pg from 'pg';
+import { startStack, client, sleep } from './lib/stack.mjs';
 import { portfolio, brand, member, token, tokenClient, signIn, PASSWORD, unique, admin } from './lib/world.mjs';
 
 let stack, P, A, B, owner, operator, viewer;
@@ -187,6 +188,41 @@ test('API tokens: shown once, scoped, revocable at once, role-limited', async ()
   assert.equal((await papi.get(`/api/v1/brands/${B.id}`)).status, 200);
   assert.equal((await papi.get(`/api/v1/portfolios/${P.pid}/brands`)).json.items.length, 2);
   assert.equal((await papi.patch(`/api/v1/brands/${B.id}`, { name: 'x' })).status, 403);
+});
+
+test('a burst of requests with a credential not yet cached makes one lookup per server thread', async () => {
+  const dbTx = async () => {
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    return Number(/^onecount_db_transactions_total\{result="ok"\} (\d+)/m.exec(text)?.[1] ?? NaN);
+  };
+  const t = await token(P, A.id, 'operator');
+  const api = tokenClient(stack.url, t.token);
+  assert.equal((await owner.api.get(`/api/v1/brands/${A.id}`)).status, 200); // the brand is known to the server
+  // Holding the token's row keeps the lookup (it marks the token used) waiting
+  // while the whole burst arrives.
+  const lock = new pg.Client({ connectionString: stack.databaseUrl });
+  await lock.connect();
+  let answers, used;
+  try {
+    await lock.query('BEGIN');
+    await lock.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
+    await lock.query('SELECT 1 FROM api_tokens WHERE id = $1 FOR UPDATE', [t.id]);
+    const before = await dbTx();
+    // The operator may not rename the brand: answered after authentication, without the database.
+    const burst = Promise.all(Array.from({ length: 40 }, () => api.patch(`/api/v1/brands/${A.id}`, { name: 'x' })));
+    await sleep(500);
+    await lock.query('COMMIT');
+    answers = await burst;
+    used = (await dbTx()) - before;
+  } finally {
+    await lock.end();
+  }
+  assert.deepEqual(answers.map((r) => r.status), Array(40).fill(403));
+  assert.ok(used <= 8, `${used} transactions for 40 requests with one new token`);
+  // Every waiting request gets the lookup's answer, refusals too.
+  const bogus = tokenClient(stack.url, `oct_${'A'.repeat(43)}`);
+  const refused = await Promise.all(Array.from({ length: 20 }, () => bogus.get('/api/v1/me')));
+  assert.deepEqual(refused.map((r) => r.status), Array(20).fill(401));
 });
 
 test('malformed, oversized and mistyped bodies get 400, 413 and 415', async () => {
