@@ -78,12 +78,61 @@ static auth_cache_t *cache_of(oc_thread_t *th)
     return th->modules[OC_MODULE_AUTH].p;
 }
 
-static unsigned slot_of(const char *key)
+#define WAYS 4 /* a key may sit in any of the WAYS slots of its set: keys rarely push each other out */
+
+static unsigned set_of(const char *key)
 {
     unsigned h = 2166136261u;
     for (const char *p = key; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % CACHE_SLOTS;
+    return (h % (CACHE_SLOTS / WAYS)) * WAYS;
+}
+
+/* The slot holding `key`, or NULL. */
+static principal_entry_t *principal_find(auth_cache_t *c, const char *key)
+{
+    principal_entry_t *set = &c->principals[set_of(key)];
+    for (int w = 0; w < WAYS; w++)
+        if (strcmp(set[w].key, key) == 0)
+            return &set[w];
+    return NULL;
+}
+
+/* The slot to (re)fill for `key`: its own, else the free or first-expiring one of its set. */
+static principal_entry_t *principal_slot(auth_cache_t *c, const char *key)
+{
+    principal_entry_t *v = principal_find(c, key);
+    if (v != NULL)
+        return v;
+    principal_entry_t *set = &c->principals[set_of(key)];
+    v = &set[0];
+    for (int w = 1; w < WAYS; w++)
+        if (set[w].expires_us < v->expires_us)
+            v = &set[w];
+    return v;
+}
+
+static brand_entry_t *brand_find(auth_cache_t *c, const char *bid)
+{
+    brand_entry_t *set = &c->brands[set_of(bid)];
+    for (int w = 0; w < WAYS; w++)
+        if (strcmp(set[w].brand_id, bid) == 0)
+            return &set[w];
+    return NULL;
+}
+
+/* The same for brands. */
+static brand_entry_t *brand_slot(auth_cache_t *c, const char *bid)
+{
+    brand_entry_t *v = brand_find(c, bid);
+    if (v != NULL)
+        return v;
+    brand_entry_t *set = &c->brands[set_of(bid)];
+    v = &set[0];
+    for (int w = 1; w < WAYS; w++)
+        if (set[w].expires_us < v->expires_us)
+            v = &set[w];
+    return v;
 }
 
 static void unauthenticated(oc_req_t *r, const char *message)
@@ -222,7 +271,7 @@ static void on_principal(oc_req_t *r, const oc_db_result_t *res)
         return;
     }
     auth_cache_t *c = cache_of(r->thread);
-    principal_entry_t *e = &c->principals[slot_of(r->authn.key)];
+    principal_entry_t *e = principal_slot(c, r->authn.key);
     free(e->brands);
     memset(e, 0, sizeof(*e));
     memcpy(e->key, r->authn.key, sizeof(e->key));
@@ -314,8 +363,8 @@ void oc_auth_dispatch(oc_req_t *r)
     oc_token_hash_hex(tok, toklen, r->authn.key);
 
     auth_cache_t *c = cache_of(r->thread);
-    principal_entry_t *e = &c->principals[slot_of(r->authn.key)];
-    if (strcmp(e->key, r->authn.key) == 0 && e->epoch == atomic_load(&auth_epoch) && e->expires_us > oc_mono_us()) {
+    principal_entry_t *e = principal_find(c, r->authn.key);
+    if (e != NULL && e->epoch == atomic_load(&auth_epoch) && e->expires_us > oc_mono_us()) {
         r->auth = e->p;
         copy_brands_to_request(r, e);
         continue_with_principal(r);
@@ -381,7 +430,7 @@ static void on_brand_dir(oc_req_t *r, const oc_db_result_t *res)
     const char *bid = oc_req_param(r, "bid");
     const char *portfolio = oc_db_get(res->results[0], 0, 0);
     auth_cache_t *c = cache_of(r->thread);
-    brand_entry_t *b = &c->brands[slot_of(bid)];
+    brand_entry_t *b = brand_slot(c, bid);
     oc_strlcpy(b->brand_id, bid, strlen(bid), sizeof(b->brand_id));
     oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
     b->epoch = atomic_load(&auth_epoch);
@@ -412,8 +461,8 @@ static void continue_with_principal(oc_req_t *r)
             return;
         }
         auth_cache_t *c = cache_of(r->thread);
-        brand_entry_t *b = &c->brands[slot_of(bid)];
-        if (strcmp(b->brand_id, bid) == 0 && b->epoch == atomic_load(&auth_epoch) && b->expires_us > oc_mono_us()) {
+        brand_entry_t *b = brand_find(c, bid);
+        if (b != NULL && b->epoch == atomic_load(&auth_epoch) && b->expires_us > oc_mono_us()) {
             resolve_brand_with_portfolio(r, bid, b->portfolio_id);
             return;
         }
