@@ -419,6 +419,7 @@ typedef struct {
     oc_thread_t *th;
     json_t *pending; /* object: tenant -> array of holds, each a JSON string of its mirror text */
     size_t npending;
+    char flushed_last[37]; /* the brand the last flush ended with */
     int inflight;
     oc_timer_t timer;
     int backoff_ms;
@@ -516,9 +517,10 @@ static int cmp_str(const void *a, const void *b)
 
 /*
  * One statement of at most MIRROR_BATCH holds of at most MIRROR_BRANDS brands
- * (app.tenant_id lists them: row-level security checks every row against the
- * list, so it stays short), the brands in id order.  holds_mirror_brands()
- * locks stock in (brand, sku) order, as every other path does.
+ * (app.tenant_id lists them), taking brands round the sorted list from where
+ * the last flush stopped, so none waits behind busier ones.  The order sent
+ * does not matter for locks: holds_mirror_brands() locks stock in (brand,
+ * sku) order, as every other path does.
  */
 static void mirror_flush(oc_timer_t *t)
 {
@@ -537,9 +539,13 @@ static void mirror_flush(oc_timer_t *t)
         tenants[nt++] = tenant;
     }
     qsort(tenants, nt, sizeof(tenants[0]), cmp_str);
+    size_t first = 0;
+    while (first < nt && strcmp(tenants[first], m->flushed_last) <= 0)
+        first++;
     oc_buf_t holds = {0}, list = {0};
     oc_buf_append(&holds, "[", 1);
-    for (size_t k = 0; k < nt && k < MIRROR_BRANDS && f->n < MIRROR_BATCH; k++) {
+    for (size_t j = 0; j < nt && j < MIRROR_BRANDS && f->n < MIRROR_BATCH; j++) {
+        size_t k = (first + j) % nt;
         json_t *all = json_object_get(m->pending, tenants[k]), *part = json_array();
         size_t take = json_array_size(all);
         if (take > MIRROR_BATCH - f->n)
@@ -553,7 +559,8 @@ static void mirror_flush(oc_timer_t *t)
         }
         json_object_set_new(f->batch, tenants[k], part);
         f->n += take;
-        oc_buf_printf(&list, "%s%s", k ? "," : "", tenants[k]);
+        oc_buf_printf(&list, "%s%s", j ? "," : "", tenants[k]);
+        oc_strlcpy(m->flushed_last, tenants[k], strlen(tenants[k]), sizeof(m->flushed_last));
     }
     free(tenants);
     f->cut = m->npending > f->n;
