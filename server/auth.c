@@ -25,20 +25,23 @@ void oc_auth_invalidate(void)
     atomic_fetch_add(&auth_epoch, 1);
 }
 
+/* What every cache entry starts with. */
 typedef struct {
-    char key[65]; /* token hash; "" = empty slot */
+    char key[65]; /* token hash or brand id; "" = empty slot */
     uint64_t expires_us;
     unsigned epoch;
+} slot_head_t;
+
+typedef struct {
+    slot_head_t h;
     oc_principal_t p;
     int nbrands;
     oc_brand_role_t *brands; /* malloc'd */
 } principal_entry_t;
 
 typedef struct {
-    char brand_id[37];
+    slot_head_t h;         /* key: the brand id */
     char portfolio_id[37]; /* "" = no such brand */
-    uint64_t expires_us;
-    unsigned epoch;
 } brand_entry_t;
 
 typedef void (*lookup_cb)(oc_req_t *r, const oc_db_result_t *res);
@@ -88,51 +91,29 @@ static unsigned set_of(const char *key)
     return (h % (CACHE_SLOTS / WAYS)) * WAYS;
 }
 
-/* The slot holding `key`, or NULL. */
-static principal_entry_t *principal_find(auth_cache_t *c, const char *key)
+/*
+ * The slot of `key` among the WAYS slots of its set in `slots` (entries
+ * `stride` bytes apart), or NULL; with `fill`, the slot to (re)fill instead:
+ * its own, else the free or first-expiring one.
+ */
+static void *slot_of(void *slots, size_t stride, const char *key, int fill)
 {
-    principal_entry_t *set = &c->principals[set_of(key)];
-    for (int w = 0; w < WAYS; w++)
-        if (strcmp(set[w].key, key) == 0)
-            return &set[w];
-    return NULL;
-}
-
-/* The slot to (re)fill for `key`: its own, else the free or first-expiring one of its set. */
-static principal_entry_t *principal_slot(auth_cache_t *c, const char *key)
-{
-    principal_entry_t *v = principal_find(c, key);
-    if (v != NULL)
-        return v;
-    principal_entry_t *set = &c->principals[set_of(key)];
-    v = &set[0];
-    for (int w = 1; w < WAYS; w++)
-        if (set[w].expires_us < v->expires_us)
-            v = &set[w];
+    char *set = (char *)slots + (size_t)set_of(key) * stride;
+    slot_head_t *v = NULL;
+    for (int w = 0; w < WAYS; w++) {
+        slot_head_t *h = (slot_head_t *)(set + (size_t)w * stride);
+        if (strcmp(h->key, key) == 0)
+            return h;
+        if (fill && (v == NULL || h->expires_us < v->expires_us))
+            v = h;
+    }
     return v;
 }
 
-static brand_entry_t *brand_find(auth_cache_t *c, const char *bid)
+/* A live entry: filled in this epoch and not yet expired. */
+static int slot_live(const slot_head_t *h)
 {
-    brand_entry_t *set = &c->brands[set_of(bid)];
-    for (int w = 0; w < WAYS; w++)
-        if (strcmp(set[w].brand_id, bid) == 0)
-            return &set[w];
-    return NULL;
-}
-
-/* The same for brands. */
-static brand_entry_t *brand_slot(auth_cache_t *c, const char *bid)
-{
-    brand_entry_t *v = brand_find(c, bid);
-    if (v != NULL)
-        return v;
-    brand_entry_t *set = &c->brands[set_of(bid)];
-    v = &set[0];
-    for (int w = 1; w < WAYS; w++)
-        if (set[w].expires_us < v->expires_us)
-            v = &set[w];
-    return v;
+    return h != NULL && h->epoch == atomic_load(&auth_epoch) && h->expires_us > oc_mono_us();
 }
 
 static void unauthenticated(oc_req_t *r, const char *message)
@@ -271,12 +252,12 @@ static void on_principal(oc_req_t *r, const oc_db_result_t *res)
         return;
     }
     auth_cache_t *c = cache_of(r->thread);
-    principal_entry_t *e = principal_slot(c, r->authn.key);
+    principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 1);
     free(e->brands);
     memset(e, 0, sizeof(*e));
-    memcpy(e->key, r->authn.key, sizeof(e->key));
-    e->epoch = atomic_load(&auth_epoch);
-    e->expires_us = oc_mono_us() + CACHE_TTL_US;
+    memcpy(e->h.key, r->authn.key, sizeof(e->h.key));
+    e->h.epoch = atomic_load(&auth_epoch);
+    e->h.expires_us = oc_mono_us() + CACHE_TTL_US;
     oc_principal_t *p = &e->p;
     oc_strlcpy(p->credential_id, PQgetvalue(pr, 0, 0), strlen(PQgetvalue(pr, 0, 0)), sizeof(p->credential_id));
     oc_strlcpy(p->user_id, PQgetvalue(pr, 0, 1), strlen(PQgetvalue(pr, 0, 1)), sizeof(p->user_id));
@@ -363,8 +344,8 @@ void oc_auth_dispatch(oc_req_t *r)
     oc_token_hash_hex(tok, toklen, r->authn.key);
 
     auth_cache_t *c = cache_of(r->thread);
-    principal_entry_t *e = principal_find(c, r->authn.key);
-    if (e != NULL && e->epoch == atomic_load(&auth_epoch) && e->expires_us > oc_mono_us()) {
+    principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 0);
+    if (slot_live(e != NULL ? &e->h : NULL)) {
         r->auth = e->p;
         copy_brands_to_request(r, e);
         continue_with_principal(r);
@@ -430,11 +411,11 @@ static void on_brand_dir(oc_req_t *r, const oc_db_result_t *res)
     const char *bid = oc_req_param(r, "bid");
     const char *portfolio = oc_db_get(res->results[0], 0, 0);
     auth_cache_t *c = cache_of(r->thread);
-    brand_entry_t *b = brand_slot(c, bid);
-    oc_strlcpy(b->brand_id, bid, strlen(bid), sizeof(b->brand_id));
+    brand_entry_t *b = slot_of(c->brands, sizeof(c->brands[0]), bid, 1);
+    oc_strlcpy(b->h.key, bid, strlen(bid), sizeof(b->h.key));
     oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
-    b->epoch = atomic_load(&auth_epoch);
-    b->expires_us = oc_mono_us() + (portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
+    b->h.epoch = atomic_load(&auth_epoch);
+    b->h.expires_us = oc_mono_us() + (portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
     resolve_brand_with_portfolio(r, bid, portfolio);
 }
 
@@ -461,8 +442,8 @@ static void continue_with_principal(oc_req_t *r)
             return;
         }
         auth_cache_t *c = cache_of(r->thread);
-        brand_entry_t *b = brand_find(c, bid);
-        if (b != NULL && b->epoch == atomic_load(&auth_epoch) && b->expires_us > oc_mono_us()) {
+        brand_entry_t *b = slot_of(c->brands, sizeof(c->brands[0]), bid, 0);
+        if (slot_live(b != NULL ? &b->h : NULL)) {
             resolve_brand_with_portfolio(r, bid, b->portfolio_id);
             return;
         }
