@@ -401,12 +401,15 @@ static void on_recorded(void *arg, const oc_db_result_t *res)
 static void batch_send(push_batch_t *b)
 {
     char *results = json_dumps(b->results, JSON_COMPACT);
+    /* The connection's health first, then the listings: the order an order
+     * ingestion locks them in (connection, then stock and its listings), so
+     * the two never wait for each other in a circle. */
     oc_db_tx_t tx = {.tenant = b->t->id, .nsteps = 2};
-    tx.steps[0].stmt = &w_push_record;
-    tx.steps[0].params[0] = b->t->id;
-    tx.steps[0].params[1] = W.owner;
-    tx.steps[0].params[2] = results;
-    tx.steps[1].stmt = &w_health_record;
+    tx.steps[1].stmt = &w_push_record;
+    tx.steps[1].params[0] = b->t->id;
+    tx.steps[1].params[1] = W.owner;
+    tx.steps[1].params[2] = results;
+    tx.steps[0].stmt = &w_health_record;
     const char *p[] = {b->t->id,
                        b->cid,
                        b->s_ok,
@@ -416,7 +419,7 @@ static void batch_send(push_batch_t *b)
                        b->error[0] ? b->error : NULL,
                        b->circuit,
                        b->s_visible[0] ? b->s_visible : NULL};
-    memcpy(tx.steps[1].params, p, sizeof(p));
+    memcpy(tx.steps[0].params, p, sizeof(p));
     int rc = oc_db_run(W.db, &tx, on_recorded, b);
     free(results);
     if (rc != 0) {
