@@ -2,17 +2,24 @@
 --
 -- * The stock trigger fires once per statement, not once per row: it reads
 --   the statement's updated rows (a transition table) and refreshes their
---   SKUs' listings, one call per brand.
---   0004's row trigger ran listings_refresh() — a planned query — for every
---   row, which made a batch of 2,000 mirrored holds cost 2,000 refreshes.
--- * holds_mirror() locks the batch's stock rows in sku_id order with one
---   statement and adds the held units with a second, instead of one UPDATE
---   per SKU.
+--   SKUs' listings, one call per brand.  0004's row trigger ran
+--   listings_refresh() — a planned query — for every row, so a batch of
+--   2,000 mirrored holds cost 2,000 refreshes.
+-- * stock_add_held_brands() adds held units (or gives them back) for SKUs
+--   of one or more brands with one UPDATE: a nested loop over the sorted
+--   (brand, SKU, units) list (hash and merge joins are off inside it) locks
+--   and updates the rows in (tenant_id, sku_id) order, the order every
+--   other path uses, and writes each row once.
+-- * holds_mirror_brands() mirrors holds of several brands in one statement
+--   (each hold names its "tenant"; app.tenant_id lists them all, so the
+--   tenant wall still checks every row).  The server sent one step per
+--   brand before: with holds spread over 100 brands, the steps' fixed cost
+--   was most of PostgreSQL's work.  holds_mirror() keeps its signature for
+--   hold_end() and hold_confirm().
 -- * holds_expire() ends overdue holds in one statement (skipping hold rows
---   another transaction has locked) and gives their units back brand by
---   brand in sku_id order.  0003's version ended them hold by hold, locking
---   stock in hold-id order, and deadlocked against the mirror, which locks
---   in sku_id order.
+--   another transaction has locked) and gives their units back in one
+--   UPDATE.  0003's version ended them hold by hold, locking stock in
+--   hold-id order, and deadlocked against the mirror.
 
 DROP TRIGGER stock_changed ON stock;
 
@@ -35,49 +42,60 @@ CREATE TRIGGER stock_changed AFTER UPDATE ON stock
     REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION stock_changed();
 
--- Adds units to (p_delta > 0) or takes them from held, for one brand's SKUs,
--- locking the stock rows in sku_id order first.  p_skus may repeat a SKU.
-CREATE FUNCTION stock_add_held(p_tenant uuid, p_skus bigint[], p_qtys bigint[]) RETURNS void
-    LANGUAGE plpgsql AS $$
+CREATE FUNCTION stock_add_held_brands(p_tenants uuid[], p_skus bigint[], p_qtys bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     IF cardinality(p_skus) = 0 THEN
         RETURN;
     END IF;
-    PERFORM 1 FROM stock WHERE tenant_id = p_tenant AND sku_id = ANY (p_skus) ORDER BY sku_id FOR NO KEY UPDATE;
     UPDATE stock s SET held = s.held + a.qty, version = s.version + 1, updated_at = now()
-      FROM (SELECT sku_id, sum(qty) AS qty FROM unnest(p_skus, p_qtys) AS u(sku_id, qty) GROUP BY sku_id) a
-     WHERE s.tenant_id = p_tenant AND s.sku_id = a.sku_id;
+      FROM (SELECT tenant_id, sku_id, sum(qty) AS qty FROM unnest(p_tenants, p_skus, p_qtys) AS u(tenant_id, sku_id, qty)
+             GROUP BY tenant_id, sku_id ORDER BY tenant_id, sku_id) a
+     WHERE s.tenant_id = a.tenant_id AND s.sku_id = a.sku_id;
 END $$;
 
-CREATE OR REPLACE FUNCTION holds_mirror(p_tenant uuid, p_holds jsonb) RETURNS int
+CREATE FUNCTION holds_mirror_brands(p_holds jsonb) RETURNS int
     LANGUAGE plpgsql AS $$
 DECLARE
     n int;
+    tenants uuid[];
     skus bigint[];
     qtys bigint[];
 BEGIN
     WITH ins AS (
         INSERT INTO holds (tenant_id, id, lines, request, reference, state, source, created_at, expires_at)
-        SELECT p_tenant, (h->>'id')::uuid, h->'lines', h->'request', h->>'reference', 'active', 'redis',
+        SELECT (h->>'tenant')::uuid, (h->>'id')::uuid, h->'lines', h->'request', h->>'reference', 'active', 'redis',
                to_timestamp((h->>'created_ms')::bigint / 1000.0), to_timestamp((h->>'expires_ms')::bigint / 1000.0)
           FROM jsonb_array_elements(p_holds) AS h
         ON CONFLICT (tenant_id, id) DO NOTHING
-        RETURNING lines
+        RETURNING tenant_id, lines
     ), counted AS (
         SELECT count(*) AS inserted FROM ins
     )
-    SELECT (SELECT inserted FROM counted), array_agg((e->>'sku_id')::bigint), array_agg((e->>'qty')::bigint)
-      INTO n, skus, qtys
+    SELECT (SELECT inserted FROM counted), array_agg(ins.tenant_id), array_agg((e->>'sku_id')::bigint),
+           array_agg((e->>'qty')::bigint)
+      INTO n, tenants, skus, qtys
       FROM ins, jsonb_array_elements(ins.lines) AS e;
-    PERFORM stock_add_held(p_tenant, coalesce(skus, '{}'), coalesce(qtys, '{}'));
+    PERFORM stock_add_held_brands(coalesce(tenants, '{}'), coalesce(skus, '{}'), coalesce(qtys, '{}'));
     RETURN n;
+END $$;
+
+-- One brand's holds: the same, for hold_end() and hold_confirm().
+CREATE OR REPLACE FUNCTION holds_mirror(p_tenant uuid, p_holds jsonb) RETURNS int
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN holds_mirror_brands(coalesce((SELECT jsonb_agg(h || jsonb_build_object('tenant', p_tenant))
+                                           FROM jsonb_array_elements(p_holds) AS h), '[]'));
 END $$;
 
 CREATE OR REPLACE FUNCTION holds_expire() RETURNS jsonb
     LANGUAGE plpgsql AS $$
 DECLARE
     ended jsonb;
-    t record;
+    tenants uuid[];
+    skus bigint[];
+    qtys bigint[];
 BEGIN
     WITH due AS (
         SELECT tenant_id, id FROM holds WHERE state = 'active' AND expires_at <= now()
@@ -89,14 +107,12 @@ BEGIN
     )
     SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', tenant_id, 'id', id, 'lines', lines)), '[]')
       INTO ended FROM done;
-    FOR t IN SELECT (e->>'tenant')::uuid AS tenant_id, array_agg((l->>'sku_id')::bigint) AS skus,
-                    array_agg(-(l->>'qty')::bigint) AS qtys
-               FROM jsonb_array_elements(ended) AS e, jsonb_array_elements(e->'lines') AS l
-              GROUP BY 1 ORDER BY 1 LOOP
-        PERFORM stock_add_held(t.tenant_id, t.skus, t.qtys);
-    END LOOP;
+    SELECT array_agg((e->>'tenant')::uuid), array_agg((l->>'sku_id')::bigint), array_agg(-(l->>'qty')::bigint)
+      INTO tenants, skus, qtys
+      FROM jsonb_array_elements(ended) AS e, jsonb_array_elements(e->'lines') AS l;
+    PERFORM stock_add_held_brands(coalesce(tenants, '{}'), coalesce(skus, '{}'), coalesce(qtys, '{}'));
     RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('tenant', e->'tenant', 'id', e->'id')), '[]')
               FROM jsonb_array_elements(ended) AS e);
 END $$;
 
-GRANT EXECUTE ON FUNCTION stock_add_held(uuid, bigint[], bigint[]) TO onecount_app;
+GRANT EXECUTE ON FUNCTION stock_add_held_brands(uuid[], bigint[], bigint[]), holds_mirror_brands(jsonb) TO onecount_app;

@@ -1,4 +1,4 @@
--- 0018_leases_renew_order.sql — a worker renews its leases locking the rows
+-- 0016_leases_renew_order.sql — a worker renews its leases locking the rows
 -- in id order, the order every other path locks listings in
 -- (listings_refresh, push_record, read_back_record).  0006's plain UPDATE
 -- took them in scan order, and deadlocked against a sale refreshing the

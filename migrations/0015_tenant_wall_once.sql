@@ -1,4 +1,4 @@
--- 0017_tenant_wall_once.sql — the tenant wall reads app.tenant_id once per
+-- 0015_tenant_wall_once.sql — the tenant wall reads app.tenant_id once per
 -- statement, not once per row.  current_tenants() is STABLE, and PostgreSQL
 -- evaluated it for every row each policy checked: parsing the list of brand
 -- ids again each time, which made a statement over many brands (the hold
