@@ -30,8 +30,7 @@ typedef struct {
     int nlines, nskus;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
-    json_t *hold;                  /* the public JSON of a new hold */
-    char *hold_text;               /* ... serialized: kept in Redis and answered */
+    char *hold_text;               /* the public JSON of a new hold: kept in Redis and answered */
     json_t *answer;                /* hold_confirm()'s {status, body, replayed} */
 } hold_t;
 
@@ -39,7 +38,6 @@ static void hold_free(void *p)
 {
     hold_t *h = p;
     json_decref(h->request);
-    json_decref(h->hold);
     free(h->hold_text);
     json_decref(h->answer);
     free(h);
@@ -292,12 +290,13 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
     for (int i = 0; i < h->nskus; i++)
         json_array_append_new(comps,
                               json_pack("{s:I, s:I}", "sku_id", (json_int_t)h->sku[i], "qty", (json_int_t)h->qty[i]));
-    h->hold = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s, s:s, s:n}", "id", h->id, "state", "active", "lines", h->request,
-                        "components", comps, "reference",
-                        json_object_get(r->body, "reference") ? json_incref(json_object_get(r->body, "reference"))
-                                                              : json_null(),
-                        "created_at", created, "expires_at", expires, "ended_at");
-    h->hold_text = json_dumps(h->hold, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *hold = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s, s:s, s:n}", "id", h->id, "state", "active", "lines",
+                             h->request, "components", comps, "reference",
+                             json_object_get(r->body, "reference") ? json_incref(json_object_get(r->body, "reference"))
+                                                                   : json_null(),
+                             "created_at", created, "expires_at", expires, "ended_at");
+    h->hold_text = json_dumps(hold, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(hold);
     if (h->hold_text == NULL) {
         oc_respond_error(r, 500, "internal", "the hold could not be encoded", NULL);
         return;
