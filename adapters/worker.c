@@ -19,6 +19,7 @@
 #include "server/metrics.h"
 #include "server/pglisten.h"
 #include "tenants/channels.h"
+#include "tenants/holds.h"
 #include "tenants/vault.h"
 
 #include <signal.h>
@@ -88,6 +89,7 @@ static struct {
     oc_db_pool_t *db;
     oc_chttp_t *http;
     oc_pglisten_t *listen;
+    oc_redis_t *redis; /* the hold gate, told of the balances ingestion changes */
     char owner[80];
     char lease[16]; /* worker_lease_seconds, as a parameter */
     oc_timer_t renew_timer;
@@ -688,6 +690,10 @@ OC_DB_STMT(
     " ON CONFLICT (tenant_id, connection_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()");
 OC_DB_STMT(w_ingest_order, 3, "SELECT ingest_order($1, $2::uuid, $3::jsonb)");
 OC_DB_STMT(w_ingest_return, 3, "SELECT ingest_return($1, $2::uuid, $3::jsonb)");
+/* The balances this transaction changed (every stock write stamps updated_at with the transaction's now()). */
+OC_DB_STMT(
+    w_ingest_bases, 1,
+    "SELECT sku_id AS base_sku, version, on_hand - committed FROM stock WHERE tenant_id = $1 AND updated_at = now()");
 OC_DB_STMT(w_acked, 3,
            "UPDATE channel_orders SET needs_ack = false, acked_at = now()"
            " WHERE tenant_id = $1 AND connection_id = $2::uuid AND external_id = ANY ($3::text[])");
@@ -836,6 +842,11 @@ static void on_ack(void *arg, const oc_adapter_error_t *e, json_t *result)
         routine_finish(rr, "database unavailable", 10);
 }
 
+static void on_bases_told(void *arg)
+{
+    routine_step(arg);
+}
+
 static void on_ingested(void *arg, const oc_db_result_t *res)
 {
     rrun_t *rr = arg;
@@ -858,7 +869,21 @@ static void on_ingested(void *arg, const oc_db_result_t *res)
             detail_add(rr, "movements", atoll(v));
         }
     }
-    routine_step(rr);
+    /* The last result holds the new balances: the next slice waits until the hold gate has them, so a hold
+     * asked once the routine reports these orders is checked against them. */
+    const PGresult *b = res->nresults > 0 ? res->results[res->nresults - 1] : NULL;
+    int ours = b != NULL && PQnfields(b) == 3 && strcmp(PQfname(b, 0), "base_sku") == 0;
+    size_t n = ours ? (size_t)PQntuples(b) : 0;
+    long long *bases = n > 0 ? malloc(n * 3 * sizeof(long long)) : NULL;
+    if (bases == NULL) {
+        routine_step(rr);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int col = 0; col < 3; col++)
+            bases[3 * i + (size_t)col] = oc_db_get_ll(b, (int)i, col, 0);
+    oc_holds_set_bases(W.redis, rr->t->id, bases, n, on_bases_told, rr);
+    free(bases);
 }
 
 /* Ingests the next slice of the page; the last slice also saves the cursor. */
@@ -898,6 +923,10 @@ static void ingest_slice(rrun_t *rr)
     if (tx.nsteps == 0) {
         routine_step(rr);
         return;
+    }
+    if (nb > 0) {
+        tx.steps[tx.nsteps].stmt = &w_ingest_bases;
+        tx.steps[tx.nsteps++].params[0] = rr->t->id;
     }
     int rc = oc_db_run(W.db, &tx, on_ingested, rr);
     for (int i = 0; i < nb; i++)
@@ -1366,7 +1395,9 @@ int oc_worker_main(void)
     W.db = oc_db_pool_create(W.loop, oc_config.database_url, oc_config.worker_db_pool_size, oc_config.db_queue_max,
                              oc_config.db_query_timeout_ms);
     W.http = oc_chttp_create(W.loop);
-    if (W.db == NULL || W.http == NULL) {
+    oc_holds_init();
+    W.redis = oc_redis_create(W.loop, oc_config.redis_url, oc_config.redis_timeout_ms);
+    if (W.db == NULL || W.http == NULL || W.redis == NULL) {
         oc_log_error("worker start-up failed (out of memory or libcurl)");
         return 1;
     }
@@ -1412,6 +1443,7 @@ int oc_worker_main(void)
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
     oc_chttp_destroy(W.http);
+    oc_redis_destroy(W.redis);
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
     for (size_t b = 0; b < CBUCKETS; b++)

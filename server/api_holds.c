@@ -463,8 +463,9 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
     hold_t *h = r->state;
     h->answer = oc_db_json(res->results[0], 0, 0);
     if (json_integer_value(json_object_get(h->answer, "status")) == 201) {
-        oc_api_publish_balances(r->thread, r->tenant, json_object_get(h->answer, "body"));
-        /* answer once Redis has ended the hold, so no later read still finds it active */
+        /* answer once Redis has ended the hold (sent after the new bases on the same connection, so it
+         * answers after them), so no later read still finds it active nor checks against the old bases */
+        oc_api_publish_balances(r->thread, r->tenant, json_object_get(h->answer, "body"), NULL, NULL);
         oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"), respond_confirmed, r);
         return;
     }

@@ -259,7 +259,7 @@ typedef struct job {
     /* counts: new (sku, version, base) triples to publish to the Redis cache */
     long long *bases;
     size_t nbases, published;
-    oc_timer_t publish;
+    int publishing; /* a slice is with Redis */
 } job_t;
 
 static void job_free(void *p)
@@ -277,7 +277,7 @@ static void job_free(void *p)
 static void job_close(job_t *j)
 {
     j->closing = 1;
-    if (j->progress_busy || oc_timer_armed(&j->publish))
+    if (j->progress_busy || j->publishing)
         return;
     j->th->inflight--;
     job_free(j);
@@ -398,23 +398,19 @@ static void on_apply_step(void *arg, int step)
     j->applied += (uint32_t)j->step_rows[step];
 }
 
-/* Publishes a slice of the new bases; the rest a loop turn later.  Closes the job after the last. */
-static void publish(job_t *j)
+/* Publishes a slice of the new bases, the next once Redis has answered it.  Closes the job after the last. */
+static void publish(void *arg)
 {
-    size_t end = j->published + PUBLISH_SLICE < j->nbases ? j->published + PUBLISH_SLICE : j->nbases;
-    for (; j->published < end; j->published++) {
-        const long long *b = &j->bases[3 * j->published];
-        oc_holds_set_base(j->th, j->tenant, b[0], b[1], b[2]);
-    }
-    if (j->published < j->nbases)
-        oc_timer_start(j->th->loop, &j->publish, 0);
-    else
+    job_t *j = arg;
+    if (j->published == j->nbases) {
+        j->publishing = 0;
         job_close(j);
-}
-
-static void on_publish_timer(oc_timer_t *t)
-{
-    publish(t->data);
+        return;
+    }
+    size_t n = j->nbases - j->published < PUBLISH_SLICE ? j->nbases - j->published : PUBLISH_SLICE;
+    j->publishing = 1;
+    j->published += n;
+    oc_holds_set_bases(j->th->redis, j->tenant, &j->bases[3 * (j->published - n)], n, publish, j);
 }
 
 static void on_applied(void *arg, const oc_db_result_t *res)
@@ -434,8 +430,9 @@ static void on_applied(void *arg, const oc_db_result_t *res)
         job_close(j);
         return;
     }
-    /* Counts changed balances: tell the Redis hold gate, a slice per loop turn, the first one now.  Until
-     * then the gate works from the old quantity, as after any write it has not heard of yet (tenants/holds.h). */
+    /* Counts changed balances: tell the Redis hold gate, a slice at a time, each once Redis has answered the
+     * one before.  The job reads 'done' from the apply transaction; a hold asked in the milliseconds before
+     * the last slice is checked against the old quantity (confirmation, in PostgreSQL, still decides). */
     size_t n = 0;
     for (int i = 0; i < res->nresults; i++)
         if (res->results[i] != NULL && PQnfields(res->results[i]) == 3)
@@ -758,7 +755,6 @@ void oc_api_import_create(oc_req_t *r)
         snprintf(j->token, sizeof(j->token), "%s", r->auth.credential_id);
     snprintf(j->request_id, sizeof(j->request_id), "%s", r->request_id);
     snprintf(j->reference, sizeof(j->reference), "import:%s", j->id);
-    oc_timer_init(&j->publish, on_publish_timer, j);
     j->work.run = accept_run;
     j->work.done = accept_done;
     oc_work_submit(oc_server_workpool, &r->thread->work, &j->work);

@@ -26,29 +26,46 @@ typedef struct {
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
     int nlines;
+    int status, replayed; /* the ledger's answer, kept while the hold gate hears of it */
+    json_t *body;
 } mv_t;
 
 static void mv_free(void *p)
 {
     mv_t *m = p;
     json_decref(m->item);
+    json_decref(m->body);
     free(m);
 }
 
-/* After any successful movement: tell the Redis cache the new bases. */
-void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body)
+/* After any successful movement: tell the Redis hold gate the new bases, then call done. */
+void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body, void (*done)(void *arg), void *arg)
 {
-    size_t i;
-    json_t *b;
-    json_array_foreach(json_object_get(body, "balances"), i, b)
+    json_t *all = json_object_get(body, "balances"), *b;
+    long long *bases = calloc(json_array_size(all) + 1, 3 * sizeof(long long));
+    size_t i, n = 0;
+    json_array_foreach(all, i, b)
     {
         json_t *sku = json_object_get(b, "sku_id"), *ver = json_object_get(b, "version");
-        if (!json_is_integer(sku) || !json_is_integer(ver))
+        if (bases == NULL || !json_is_integer(sku) || !json_is_integer(ver))
             continue;
-        long long base = (long long)json_integer_value(json_object_get(b, "on_hand")) -
-                         (long long)json_integer_value(json_object_get(b, "committed"));
-        oc_holds_set_base(th, tenant, (long long)json_integer_value(sku), (long long)json_integer_value(ver), base);
+        bases[3 * n] = (long long)json_integer_value(sku);
+        bases[3 * n + 1] = (long long)json_integer_value(ver);
+        bases[3 * n + 2] = (long long)json_integer_value(json_object_get(b, "on_hand")) -
+                           (long long)json_integer_value(json_object_get(b, "committed"));
+        n++;
     }
+    oc_holds_set_bases(th->redis, tenant, bases, n, done, arg);
+    free(bases);
+}
+
+static void respond_posted(void *arg)
+{
+    oc_req_t *r = arg;
+    mv_t *m = r->state;
+    if (m->replayed)
+        oc_resp_header(r, "idempotent-replayed", "true");
+    oc_respond_json(r, m->status, json_incref(m->body));
 }
 
 static void on_posted(void *arg, int status, json_t *body, int replayed, const oc_db_result_t *err)
@@ -61,11 +78,12 @@ static void on_posted(void *arg, int status, json_t *body, int replayed, const o
         oc_respond_db_error(r, err);
         return;
     }
+    m->status = status, m->replayed = replayed, m->body = json_incref(body);
+    /* answer once the hold gate knows the new quantities: a hold asked after this answer sees them */
     if (status == 201 && !replayed)
-        oc_api_publish_balances(r->thread, r->tenant, body);
-    if (replayed)
-        oc_resp_header(r, "idempotent-replayed", "true");
-    oc_respond_json(r, status, json_incref(body));
+        oc_api_publish_balances(r->thread, r->tenant, body, respond_posted, r);
+    else
+        respond_posted(r);
 }
 
 static void post(oc_req_t *r)

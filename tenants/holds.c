@@ -397,14 +397,42 @@ void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, voi
     }
 }
 
-void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, long long version, long long base)
+typedef struct {
+    void (*done)(void *arg);
+    void *arg;
+    size_t left; /* replies awaited, plus one while sending */
+} bases_t;
+
+static void on_base_set(void *arg, const char *err, redisReply *reply)
 {
-    char kb[96], v[24], b[24];
-    key(kb, sizeof(kb), tenant, "b", sku_id);
-    snprintf(v, sizeof(v), "%lld", version);
-    snprintf(b, sizeof(b), "%lld", base);
-    const char *argv[] = {kb, v, b};
-    oc_redis_eval(th->redis, &set_base_script, ignore_reply, NULL, 1, 3, argv, NULL);
+    bases_t *b = arg;
+    if (--b->left > 0)
+        return;
+    if (b->done != NULL)
+        b->done(b->arg);
+    free(b);
+}
+
+void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *bases, size_t n,
+                        void (*done)(void *arg), void *arg)
+{
+    bases_t *b = malloc(sizeof(*b));
+    if (b == NULL) {
+        if (done != NULL)
+            done(arg);
+        return;
+    }
+    *b = (bases_t){done, arg, 1};
+    for (size_t i = 0; i < n; i++) {
+        char kb[96], v[24], base[24];
+        key(kb, sizeof(kb), tenant, "b", bases[3 * i]);
+        snprintf(v, sizeof(v), "%lld", bases[3 * i + 1]);
+        snprintf(base, sizeof(base), "%lld", bases[3 * i + 2]);
+        const char *argv[] = {kb, v, base};
+        if (oc_redis_eval(redis, &set_base_script, on_base_set, b, 1, 3, argv, NULL) == 0)
+            b->left++;
+    }
+    on_base_set(b, NULL, NULL); /* the sending is over */
 }
 
 /* --- the mirror into PostgreSQL ------------------------------------------------------ */

@@ -65,8 +65,16 @@ void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id,
 void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, void (*cb)(void *arg, const char *spec),
                         void *arg);
 
-/** Publishes a SKU's new (on_hand − committed) after a ledger change, if Redis caches it. */
-void oc_holds_set_base(oc_thread_t *th, const char *tenant, long long sku_id, long long version, long long base);
+/**
+ * Publishes SKUs' new (on_hand − committed) after a ledger change, where
+ * Redis caches them and has an older version: `bases` holds n triples
+ * (sku_id, version, base).  `done` (may be NULL) is called once Redis has
+ * answered them all, or at once when it cannot be asked.  A writer answers
+ * its client from `done`, so a hold asked after that answer, on any thread
+ * or process, is checked against the new quantity.
+ */
+void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *bases, size_t n,
+                        void (*done)(void *arg), void *arg);
 
 /** A hold created in Redis, as the mirror records it in PostgreSQL. */
 typedef struct {

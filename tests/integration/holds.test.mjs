@@ -114,6 +114,25 @@ function collidingCodes(brandId, prefix) {
   }
 }
 
+test("a movement answers once the hold gate has its new quantity: a hold asked after the answer sees it", async () => {
+  await mkSku('GATE1', 2);
+  const warm = await api.post(`${base}/holds`, { sku: 'GATE1', qty: 2, ttl_seconds: 60 });
+  assert.equal(warm.status, 201, warm.text); // the gate now caches the base (2) and holds all of it
+  assert.equal((await api.post(`${base}/holds/${warm.json.id}/release`, {})).status, 200);
+  // Redis holds every write for a while: the receipt's answer must wait for the gate to take the new base.
+  const pause = 400, t0 = Date.now();
+  stack.redis.cli('CLIENT', 'PAUSE', String(pause), 'WRITE');
+  const rec = await api.post(`${base}/movements`, { kind: 'receipt', sku: 'GATE1', qty: 3 });
+  const waited = Date.now() - t0;
+  assert.equal(rec.status, 201, rec.text);
+  assert.ok(waited >= pause - 50, `the receipt was answered after ${waited} ms, before Redis took its new base`);
+  const id = await skuId('GATE1');
+  assert.equal(stack.redis.cli('GET', `oc:{${A.id}}:b:${id}`).split(' ')[1], '5');
+  const all = await api.post(`${base}/holds`, { sku: 'GATE1', qty: 5, ttl_seconds: 60 });
+  assert.equal(all.status, 201, all.text);
+  assert.equal((await api.post(`${base}/holds/${all.json.id}/release`, {})).status, 200);
+});
+
 test('codes that share a cache slot resolve together: multi-line holds and guarded sales', async () => {
   const [a, b] = collidingCodes(A.id, 'COL');
   await mkSku(a, 5);

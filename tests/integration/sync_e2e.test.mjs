@@ -121,6 +121,27 @@ test('an order for a SKU with no listing waits in the unmapped queue and is take
     { what: 'the unmapped alert to resolve' });
 });
 
+test('a channel sale the worker takes in reaches the hold gate: the units it sold cannot be held', async () => {
+  const br = await channelBrand(stack, P, sim, { skus: ['G'], stock: 5, webhooks: false });
+  const [code] = br.skus;
+  // The gate caches the SKU's base (5) from a first hold.
+  const warm = await br.api.post(`${br.base}/holds`, { sku: code, qty: 5, ttl_seconds: 60 });
+  assert.equal(warm.status, 201, warm.text);
+  assert.equal((await br.api.post(`${br.base}/holds/${warm.json.id}/release`, {})).status, 200);
+  const acct = br.conns.walmart.account.id;
+  const o = await br.sim.post(`/_sim/accounts/${acct}/orders`, { sku: code, quantity: 5 });
+  assert.equal(o.status, 201, o.text);
+  await runNow(br, ['poll_orders']);
+  await waitFor(async () => (await countOrders(br, br.conns.walmart.id)) === 1, { what: 'the order taken in' });
+  assert.equal((await balance(br, code)).available, 0);
+  // Every unit is sold: no hold may take one (the gate heard of the sale, not only PostgreSQL).
+  await waitFor(async () => {
+    const h = await br.api.post(`${br.base}/holds`, { sku: code, qty: 1, ttl_seconds: 60 });
+    if (h.status === 201) await br.api.post(`${br.base}/holds/${h.json.id}/release`, {});
+    return h.status === 409;
+  }, { timeout: 5000, what: 'a hold refused once the channel sold every unit' });
+});
+
 test('Shopify webhooks: forged ones are refused alike, duplicates and replays land once', async () => {
   const br = brands[1];
   const shop = br.conns.shopify;
