@@ -374,6 +374,34 @@ static void batch_result(push_batch_t *b, json_t *row, const char *status, json_
 
 static void batch_send(push_batch_t *b);
 
+/* Results that could not be recorded: their listings are handed back, to be claimed again in a few seconds
+ * (not at once: a failure that repeats would push to the channel in a loop).  Kept leased, renew() would
+ * extend them with the brand's other work for as long as the brand stays busy. */
+OC_DB_STMT(
+    w_release, 3,
+    "WITH mine AS (SELECT id FROM listings WHERE tenant_id = $1 AND lease_owner = $2 AND id = ANY ($3::uuid[])"
+    "   ORDER BY id FOR UPDATE)"
+    " UPDATE listings l SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now() + interval '2 seconds'"
+    " FROM mine WHERE l.tenant_id = $1 AND l.id = mine.id");
+
+static void release_claimed(push_batch_t *b)
+{
+    oc_buf_t ids = {0};
+    size_t i;
+    json_t *row;
+    oc_buf_append(&ids, "{", 1);
+    json_array_foreach(b->claimed, i, row)
+    {
+        const char *id = json_string_value(json_object_get(row, "listing_id"));
+        if (id != NULL)
+            oc_buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", id);
+    }
+    oc_buf_append(&ids, "}", 1);
+    const char *p[] = {b->t->id, W.owner, oc_buf_cstr(&ids)};
+    oc_db_exec(W.db, b->t->id, &w_release, p, NULL, NULL);
+    oc_buf_free(&ids);
+}
+
 static void on_recorded(void *arg, const oc_db_result_t *res)
 {
     push_batch_t *b = arg;
@@ -383,10 +411,12 @@ static void on_recorded(void *arg, const oc_db_result_t *res)
         batch_send(b);
         return;
     }
-    if (res->err != NULL)
-        oc_log_fields(OC_LOG_WARN, "push results not recorded (the lease expires and they are pushed again)",
+    if (res->err != NULL) {
+        oc_log_fields(OC_LOG_WARN, "push results not recorded (the listings are pushed again in a few seconds)",
                       json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", res->err,
                                 "detail", res->detail != NULL ? res->detail : ""));
+        release_claimed(b);
+    }
     b->ce->pushing = 0;
     b->ce->refs--;
     if (b->ce->stale)

@@ -142,3 +142,38 @@ test('an outage opens the circuit and raises an alert; the connection recovers b
   await runNow(br, ['read_back']);
   await w.stop();
 });
+
+test('push results that cannot be recorded hand their listings back, though the brand stays busy', async () => {
+  const br = await channelBrand(stack, P, sim, { skus: ['R1'], stock: 10, webhooks: false });
+  const w = await stack.startWorker();
+  await converge([br]);
+  const amz = br.conns.amazon, shop = br.conns.shopify;
+  // Recording Amazon's pushes fails; Shopify's pushes hang, so the brand has work in flight throughout.
+  await stack.sql(`CREATE FUNCTION refuse_push_log() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'push_log refused for this test'; END $$`);
+  await stack.sql(`CREATE TRIGGER refuse_push_log BEFORE INSERT ON push_log FOR EACH ROW
+    WHEN (NEW.connection_id = '${amz.id}') EXECUTE FUNCTION refuse_push_log()`);
+  assert.equal((await br.sim.put(`/_sim/accounts/${shop.account.id}/faults`, { latency_ms: 15000 })).status, 200);
+  try {
+    assert.equal((await br.api.post(`${br.base}/movements`, { kind: 'receipt', sku: br.skus[0], qty: 5 })).status, 201);
+    // Amazon got the push; recording it failed.
+    await waitFor(async () => (await channelView(br, 'amazon'))[br.skus[0]].quantity === 15, { what: 'the push to Amazon' });
+    await sleep(500);
+    const row = async () => (await stack.sql(`SELECT pushed_version, desired_version FROM listings
+      WHERE tenant_id = $1 AND connection_id = $2`, [br.id, amz.id])).rows[0];
+    assert.ok(Number((await row()).pushed_version) < Number((await row()).desired_version), 'the push was not recorded');
+    await stack.sql('DROP TRIGGER refuse_push_log ON push_log');
+    // Shopify's push is still in flight (15 s); the Amazon listing is pushed again and recorded well before.
+    await waitFor(async () => { const r = await row(); return r.pushed_version === r.desired_version; },
+      { timeout: 6000, what: 'the Amazon listing pushed again and recorded while the brand is busy' });
+    const sh = (await stack.sql(`SELECT pushed_version < desired_version AS behind FROM listings
+      WHERE tenant_id = $1 AND connection_id = $2`, [br.id, shop.id])).rows[0];
+    assert.equal(sh.behind, true, 'Shopify was still busy (its push in flight) while Amazon caught up');
+  } finally {
+    await stack.sql('DROP TRIGGER IF EXISTS refuse_push_log ON push_log');
+    await stack.sql('DROP FUNCTION IF EXISTS refuse_push_log()');
+    await br.sim.del(`/_sim/accounts/${shop.account.id}/faults`);
+  }
+  await converge([br], { timeout: 60000 });
+  await w.stop();
+});
