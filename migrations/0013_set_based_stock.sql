@@ -2,7 +2,7 @@
 --
 -- * The stock trigger fires once per statement, not once per row: it reads
 --   the statement's updated rows (a transition table) and refreshes their
---   SKUs' listings, one call per brand.  0004's row trigger ran
+--   SKUs' listings, one call per brand that has listings.  0004's row trigger ran
 --   listings_refresh() — a planned query — for every row, so a batch of
 --   2,000 mirrored holds cost 2,000 refreshes.
 -- * stock_add_held_brands() adds held units (or gives them back) for SKUs
@@ -31,8 +31,14 @@ BEGIN
     -- Every updated row, whether or not its availability moved: refreshing an
     -- unchanged SKU changes nothing, and skipping the join of old and new rows
     -- is cheaper than the refreshes it would save.
-    FOR t IN SELECT tenant_id, array_agg(sku_id ORDER BY sku_id) AS skus
-               FROM changed GROUP BY tenant_id ORDER BY tenant_id LOOP
+    -- A brand without listings (no channel yet) has nothing to refresh: one
+    -- index probe instead of a call that finds nothing.  A listing inserted
+    -- meanwhile locked these stock rows first (FOR SHARE), so this UPDATE
+    -- waited for it and this query, on a new snapshot, sees it.
+    FOR t IN SELECT c.tenant_id, array_agg(c.sku_id ORDER BY c.sku_id) AS skus
+               FROM changed c
+              WHERE EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = c.tenant_id)
+              GROUP BY c.tenant_id ORDER BY c.tenant_id LOOP
         PERFORM listings_refresh(t.tenant_id, t.skus);
     END LOOP;
     RETURN NULL;

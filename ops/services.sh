@@ -138,6 +138,11 @@ start() {
 listen_addresses = '127.0.0.1'
 max_connections = 200
 shared_buffers = 256MB
+# Balances and holds are small rows updated at random: after a checkpoint the
+# first change of each page writes the whole page to the WAL.  Compressed,
+# and with checkpoints forced less often by WAL volume.
+wal_compression = lz4
+max_wal_size = 4GB
 log_min_messages = warning
 log_min_error_statement = panic
 EOC

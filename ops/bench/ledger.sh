@@ -6,6 +6,8 @@
 #
 # OC_BENCH_PARTS (default "sales hot holds") picks the parts to run; the
 # warm-up always runs.  A partial run prints only its parts' goals.
+# OC_BENCH_PROFILE=1 also loads pg_stat_statements (nested statements too)
+# and prints, after each part, the statements PostgreSQL spent its time on.
 #
 # Data: one portfolio, 100 brands (API), 1,000 SKUs each with 1,000,000,000
 # units on hand (bulk SQL as the superuser: skus, stock and one receipt
@@ -52,6 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+[ "${OC_BENCH_PROFILE:-0}" = 1 ] && export OC_PG_CONF_EXTRA="shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all"
 "$OC_ROOT/ops/services.sh" start --dir "$DIR" >/dev/null 2>&1 || oc_die "services did not start (see $DIR/logs)"
 . "$DIR/services.env"
 export ONECOUNT_DATA_DIR="$DIR/app" ONECOUNT_MIGRATIONS_DIR="$OC_ROOT/migrations"
@@ -163,6 +166,19 @@ cpu_line() {
     sec = w / 1e9; f = 1 / (t * sec); o = b - s - p - r - g; if (o < 0) o = 0
     printf "      cpu (cores): load generator %.2f, onecount %.2f, postgres %.2f, redis %.2f, other processes %.2f\n",
       g * f, s * f, p * f, r * f, o * f }'
+}
+# OC_BENCH_PROFILE: where PostgreSQL spent its time since the last reset.
+profile() { # reset | print
+  [ "${OC_BENCH_PROFILE:-0}" = 1 ] || return 0
+  if [ "$1" = reset ]; then
+    SU -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+    return
+  fi
+  echo "      PostgreSQL's time by statement (pg_stat_statements, nested statements included; top 10):"
+  SU -At -F ' | ' -c "SELECT round(total_exec_time)::text || ' ms', calls,
+      round((total_exec_time / calls * 1000)::numeric, 1)::text || ' µs/call', rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 120)
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/        /'
 }
 metric() { curl -fsS -m 10 "$URL/metrics" | awk -v m="$1" '$1 == m {print $2; f = 1} END {if (!f) print 0}'; }
 metrics_snap() {
@@ -307,7 +323,9 @@ echo
 if part holds; then
   echo "holds, random brand × SKU (ttl ${HOLD_TTL}s)"
   run_wrk healthz get /healthz "$SECS" "for scale: onecount GET /healthz (no I/O)"
+  profile reset
   run_wrk holds holds / "$SECS" "onecount POST holds"
+  profile print
   run_wrk holds1 holds1 / "$SECS" "not judged: holds on brand 0's 1,000 SKUs only"
   echo "      hold mirror backlog at the end: $(metric onecount_hold_mirror_pending) holds not yet in PostgreSQL"
   echo
