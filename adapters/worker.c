@@ -720,10 +720,6 @@ OC_DB_STMT(
     " ON CONFLICT (tenant_id, connection_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()");
 OC_DB_STMT(w_ingest_order, 3, "SELECT ingest_order($1, $2::uuid, $3::jsonb)");
 OC_DB_STMT(w_ingest_return, 3, "SELECT ingest_return($1, $2::uuid, $3::jsonb)");
-/* The balances this transaction changed (every stock write stamps updated_at with the transaction's now()). */
-OC_DB_STMT(
-    w_ingest_bases, 1,
-    "SELECT sku_id AS base_sku, version, on_hand - committed FROM stock WHERE tenant_id = $1 AND updated_at = now()");
 OC_DB_STMT(w_acked, 3,
            "UPDATE channel_orders SET needs_ack = false, acked_at = now()"
            " WHERE tenant_id = $1 AND connection_id = $2::uuid AND external_id = ANY ($3::text[])");
@@ -899,21 +895,9 @@ static void on_ingested(void *arg, const oc_db_result_t *res)
             detail_add(rr, "movements", atoll(v));
         }
     }
-    /* The last result holds the new balances: the next slice waits until the hold gate has them, so a hold
-     * asked once the routine reports these orders is checked against them. */
-    const PGresult *b = res->nresults > 0 ? res->results[res->nresults - 1] : NULL;
-    int ours = b != NULL && PQnfields(b) == 3 && strcmp(PQfname(b, 0), "base_sku") == 0;
-    size_t n = ours ? (size_t)PQntuples(b) : 0;
-    long long *bases = n > 0 ? malloc(n * 3 * sizeof(long long)) : NULL;
-    if (bases == NULL) {
-        routine_step(rr);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (int col = 0; col < 3; col++)
-            bases[3 * i + (size_t)col] = oc_db_get_ll(b, (int)i, col, 0);
-    oc_holds_set_bases(W.redis, rr->t->id, bases, n, on_bases_told, rr);
-    free(bases);
+    /* The next slice waits until the hold gate has the balances this one changed, so a hold asked once the
+     * routine reports these orders is checked against them. */
+    oc_holds_publish_touched(W.redis, rr->t->id, res, on_bases_told, rr);
 }
 
 /* Ingests the next slice of the page; the last slice also saves the cursor. */
@@ -954,10 +938,8 @@ static void ingest_slice(rrun_t *rr)
         routine_step(rr);
         return;
     }
-    if (nb > 0) {
-        tx.steps[tx.nsteps].stmt = &w_ingest_bases;
-        tx.steps[tx.nsteps++].params[0] = rr->t->id;
-    }
+    if (nb > 0)
+        oc_holds_touched_step(&tx, rr->t->id);
     int rc = oc_db_run(W.db, &tx, on_ingested, rr);
     for (int i = 0; i < nb; i++)
         free(bodies[i]);

@@ -9,6 +9,7 @@
 #include "server/page.h"
 #include "tenants/audit.h"
 #include "tenants/channels.h"
+#include "tenants/holds.h"
 #include "tenants/vault.h"
 
 #include <stdio.h>
@@ -44,6 +45,8 @@ typedef struct {
     json_t *fields;
     int answer_step;      /* which step's first row answers; 0 = the last */
     const char *fk_field; /* the field a foreign-key violation names; NULL = connection_id */
+    int touches_stock;    /* a new listing may take in parked order lines: tell the hold gate first */
+    json_t *answer;
     /* testing a connection */
     oc_channel_conn_t *conn;
     uint64_t started_ms;
@@ -54,6 +57,7 @@ static void ch_free(void *p)
     ch_t *c = p;
     oc_vault_wipe_json(c->secrets);
     json_decref(c->fields);
+    json_decref(c->answer);
     oc_channels_conn_free(c->conn);
     free(c);
 }
@@ -64,6 +68,13 @@ static ch_t *state(oc_req_t *r)
     r->state = c;
     r->state_free = ch_free;
     return c;
+}
+
+static void respond_one(void *arg)
+{
+    oc_req_t *r = arg;
+    ch_t *st = r->state;
+    oc_respond_json(r, st->status ? st->status : 200, json_incref(st->answer));
 }
 
 static void on_one(void *arg, const oc_db_result_t *res)
@@ -87,12 +98,15 @@ static void on_one(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    json_t *v = oc_db_json(res->results[st->answer_step > 0 ? st->answer_step - 1 : res->nresults - 1], 0, 0);
-    if (v == NULL) {
+    st->answer = oc_db_json(res->results[st->answer_step > 0 ? st->answer_step - 1 : res->nresults - 1], 0, 0);
+    if (st->answer == NULL) {
         oc_respond_error(r, 404, "not_found", st->not_found ? st->not_found : "no such connection", NULL);
         return;
     }
-    oc_respond_json(r, st->status ? st->status : 200, v);
+    if (st->touches_stock)
+        oc_holds_publish_touched(r->thread->redis, r->tenant, res, respond_one, r);
+    else
+        respond_one(r);
 }
 
 /* --- rules --------------------------------------------------------------------- */
@@ -696,6 +710,8 @@ static void on_listing_kind(void *arg, const oc_db_result_t *res)
     tx.steps[2].params[0] = r->tenant;
     tx.steps[2].params[1] = st->id;
     oc_audit_brand(&tx, r, "listing.create", "listing", st->id, r->body);
+    oc_holds_touched_step(&tx, r->tenant);
+    st->touches_stock = 1;
     tx.steps[tx.nsteps].stmt = &listing_get;
     tx.steps[tx.nsteps].params[0] = r->tenant;
     tx.steps[tx.nsteps++].params[1] = st->id;
@@ -777,6 +793,8 @@ void oc_api_listing_update(oc_req_t *r)
                        oc_json_bool(r->body, "repush", 0) ? "true" : "false"};
     memcpy(tx.steps[0].params, p, sizeof(p));
     oc_audit_brand(&tx, r, "listing.update", "listing", oc_req_param(r, "lid"), r->body);
+    oc_holds_touched_step(&tx, r->tenant);
+    st->touches_stock = 1;
     tx.steps[tx.nsteps].stmt = &listing_get;
     tx.steps[tx.nsteps].params[0] = r->tenant;
     tx.steps[tx.nsteps++].params[1] = oc_req_param(r, "lid");
@@ -837,6 +855,8 @@ void oc_api_connection_automap(oc_req_t *r)
     memcpy(tx.steps[0].params, p, sizeof(p));
     tx.steps[1].stmt = &brand_refresh;
     tx.steps[1].params[0] = r->tenant;
+    oc_holds_touched_step(&tx, r->tenant);
+    st->touches_stock = 1;
     if (oc_db_run(r->thread->db, &tx, on_one, r) != 0)
         oc_respond_unavailable(r, "the database");
 }

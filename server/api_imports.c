@@ -413,6 +413,13 @@ static void publish(void *arg)
     oc_holds_set_bases(j->th->redis, j->tenant, &j->bases[3 * (j->published - n)], n, publish, j);
 }
 
+static void on_listings_published(void *arg)
+{
+    job_t *j = arg;
+    j->publishing = 0;
+    job_close(j);
+}
+
 static void on_applied(void *arg, const oc_db_result_t *res)
 {
     job_t *j = arg;
@@ -421,8 +428,9 @@ static void on_applied(void *arg, const oc_db_result_t *res)
         fail(j, db_reason(j, res, "apply"));
         return;
     }
-    if (j->type == OC_IMPORT_LISTINGS) { /* balances unchanged; the workers were woken by listings_refresh */
-        job_close(j);
+    if (j->type == OC_IMPORT_LISTINGS) { /* the workers were woken by listings_refresh */
+        j->publishing = 1;
+        oc_holds_publish_touched(j->th->redis, j->tenant, res, on_listings_published, j);
         return;
     }
     if (j->type != OC_IMPORT_COUNTS) {
@@ -494,6 +502,7 @@ static void apply(job_t *j)
         tx.steps[i].stmt = &refresh_listings;
         tx.steps[i].params[0] = j->tenant;
         tx.steps[i].params[1] = imp->all_codes;
+        oc_holds_touched_step(&tx, j->tenant); /* new listings take in their parked order lines */
     }
     i = tx.nsteps++;
     tx.steps[i].stmt = &job_analyze;

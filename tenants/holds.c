@@ -435,6 +435,40 @@ void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *
     on_base_set(b, NULL, NULL); /* the sending is over */
 }
 
+/* Every stock write stamps updated_at with its transaction's now(): these are the transaction's own. */
+OC_DB_STMT(holds_touched, 1,
+           "SELECT sku_id AS base_sku, version, on_hand - committed FROM stock WHERE tenant_id = $1"
+           " AND updated_at = now()");
+
+void oc_holds_touched_step(oc_db_tx_t *tx, const char *tenant)
+{
+    int i = tx->nsteps++;
+    tx->steps[i].stmt = &holds_touched;
+    tx->steps[i].params[0] = tenant;
+}
+
+void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db_result_t *res, void (*done)(void *arg),
+                              void *arg)
+{
+    const PGresult *r = NULL;
+    for (int i = res->nresults - 1; i >= 0 && r == NULL; i--)
+        if (res->results[i] != NULL && PQnfields(res->results[i]) == 3 &&
+            strcmp(PQfname(res->results[i], 0), "base_sku") == 0)
+            r = res->results[i];
+    size_t n = r != NULL ? (size_t)PQntuples(r) : 0;
+    long long *bases = n > 0 ? malloc(n * 3 * sizeof(long long)) : NULL;
+    if (bases == NULL) {
+        if (done != NULL)
+            done(arg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int col = 0; col < 3; col++)
+            bases[3 * i + (size_t)col] = oc_db_get_ll(r, (int)i, col, 0);
+    oc_holds_set_bases(redis, tenant, bases, n, done, arg);
+    free(bases);
+}
+
 /* --- the mirror into PostgreSQL ------------------------------------------------------ */
 
 #define MIRROR_MAX_PENDING 100000

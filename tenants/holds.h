@@ -76,6 +76,16 @@ void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, voi
 void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *bases, size_t n,
                         void (*done)(void *arg), void *arg);
 
+/**
+ * For a transaction that may change balances as a side effect (an order
+ * ingested, parked order lines replayed when their listing appears): appends
+ * a step listing the balances the transaction changed.  Once it committed,
+ * oc_holds_publish_touched() gives them to the hold gate, then calls done.
+ */
+void oc_holds_touched_step(oc_db_tx_t *tx, const char *tenant);
+void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db_result_t *res, void (*done)(void *arg),
+                              void *arg);
+
 /** A hold created in Redis, as the mirror records it in PostgreSQL. */
 typedef struct {
     const char *id;

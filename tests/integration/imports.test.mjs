@@ -490,6 +490,43 @@ test('listings: every bad row reported, then created and updated as the listings
   assert.deepEqual(await listingsSnapshot(bid), after);
 });
 
+test('a listings import takes in parked order lines, and the hold gate hears of the sale', async () => {
+  const { id: bid, api: c } = await freshBrand();
+  const base = `/api/v1/brands/${bid}`;
+  assert.equal((await c.post(`${base}/skus`, { code: 'P-1' })).status, 201);
+  assert.equal((await c.post(`${base}/movements`, { kind: 'receipt', sku: 'P-1', qty: 10 })).status, 201);
+  const wm = await P.api.post(`${base}/connections`, { kind: 'walmart', name: 'Walmart', settings: {},
+    credentials: { client_id: 'a', client_secret: 'b' } });
+  assert.equal(wm.status, 201, wm.text);
+  // The gate caches the 10 units.
+  const warm = await c.post(`${base}/holds`, { sku: 'P-1', qty: 10, ttl_seconds: 60 });
+  assert.equal(warm.status, 201, warm.text);
+  assert.equal((await c.post(`${base}/holds/${warm.json.id}/release`, {})).status, 200);
+  // A channel order for a SKU the connection has no listing for waits, parked.
+  const at = new Date().toISOString();
+  const order = { id: `PO-${randomUUID()}`, status: 'open', created_at: at, updated_at: at, needs_ack: false,
+    lines: [{ id: 'L1', sku: 'PARK-1', qty: 2 }] };
+  const client = await stack.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT set_config('app.tenant_id', $1, true)", [bid]);
+    await client.query('SELECT ingest_order($1, $2, $3)', [bid, wm.json.id, order]);
+    await client.query('COMMIT');
+  } finally { client.release(); }
+  assert.equal((await c.get(`${base}/skus/P-1`)).json.committed, 0);
+  const job = await runImport(bid, 'listings', csv([['connection', 'sku', 'external_sku'], ['Walmart', 'P-1', 'PARK-1']]), { client: c });
+  assert.equal(job.status, 'done', JSON.stringify(job));
+  assert.equal((await c.get(`${base}/skus/P-1`)).json.committed, 2, 'the parked sale was taken in');
+  // 8 units are left to hold, not the 10 the gate cached.
+  await waitFor(async () => {
+    const h = await c.post(`${base}/holds`, { sku: 'P-1', qty: 9, ttl_seconds: 60 });
+    if (h.status === 201) await c.post(`${base}/holds/${h.json.id}/release`, {});
+    return h.status === 409;
+  }, { timeout: 3000, what: 'a hold of 9 refused' });
+  const fits = await c.post(`${base}/holds`, { sku: 'P-1', qty: 8, ttl_seconds: 60 });
+  assert.equal(fits.status, 201, fits.text);
+});
+
 test('limits: 413 above the upload limit, 415 for another content type, 422 for bad parameters', async () => {
   const justOver = await upload(A.id, 'skus', 'code\n' + 'x'.repeat(UPLOAD_LIMIT - 4));
   assert.equal(justOver.status, 413);

@@ -111,10 +111,19 @@ test('an order for a SKU with no listing waits in the unmapped queue and is take
   // the SKU arrives, then its listing: the parked sale is recorded at once
   assert.equal((await br.api.post(`${br.base}/skus`, { code: 'GHOST-1' })).status, 201);
   await br.api.post(`${br.base}/movements`, { kind: 'receipt', sku: 'GHOST-1', qty: 10 });
+  const warm = await br.api.post(`${br.base}/holds`, { sku: 'GHOST-1', qty: 10, ttl_seconds: 60 });
+  assert.equal(warm.status, 201, warm.text); // the hold gate caches the 10 units
+  assert.equal((await br.api.post(`${br.base}/holds/${warm.json.id}/release`, {})).status, 200);
   const l = await br.api.post(`${br.base}/listings`, { connection_id: br.conns.walmart.id, sku: 'GHOST-1' });
   assert.equal(l.status, 201, l.text);
   const b = await balance(br, 'GHOST-1');
   assert.equal(b.committed, 2);
+  // the hold gate heard of the parked sale before the listing was answered: 8 units left to hold, not 10
+  const over = await br.api.post(`${br.base}/holds`, { sku: 'GHOST-1', qty: 9, ttl_seconds: 60 });
+  assert.equal(over.status, 409, over.text);
+  const fits = await br.api.post(`${br.base}/holds`, { sku: 'GHOST-1', qty: 8, ttl_seconds: 60 });
+  assert.equal(fits.status, 201, fits.text);
+  assert.equal((await br.api.post(`${br.base}/holds/${fits.json.id}/release`, {})).status, 200);
   assert.equal((await br.api.get(`${br.base}/orders/unmapped`)).json.length, 0);
   await runNow(br, ['poll_orders']);
   await waitFor(async () => !(await br.api.get(`${br.base}/alerts`)).json.items.some((a) => a.kind === 'unmapped_sku'),
