@@ -3,15 +3,7 @@
  * against: same library, same evloop-per-thread layout, a constant JSON body,
  * nothing else.  Usage: bench_hello PORT THREADS
  */
-#include <h2o.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-static h2o_globalconf_t config;
-static int listen_fd;
+#include "baseline.h"
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -24,44 +16,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    h2o_accept_ctx_t *actx = listener->data;
-    h2o_socket_t *sock;
-    while (err == NULL && (sock = h2o_evloop_socket_accept(listener)) != NULL)
-        h2o_accept(actx, sock);
-}
-
-static void *run(void *p)
+static void *run(void *arg)
 {
     h2o_context_t ctx;
     h2o_accept_ctx_t actx = {0};
-    h2o_context_init(&ctx, h2o_evloop_create(), &config);
-    actx.ctx = &ctx;
-    actx.hosts = config.hosts;
-    h2o_socket_t *l = h2o_evloop_socket_create(ctx.loop, dup(listen_fd), H2O_SOCKET_FLAG_DONT_READ);
-    l->data = &actx;
-    h2o_socket_read_start(l, on_accept);
+    h2o_evloop_t *loop = h2o_evloop_create();
+    baseline_accept(loop, &ctx, &actx);
     for (;;)
-        h2o_evloop_run(ctx.loop, INT32_MAX);
+        h2o_evloop_run(loop, INT32_MAX);
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    int port = argc > 1 ? atoi(argv[1]) : 8081, threads = argc > 2 ? atoi(argv[2]) : 2, on = 1;
-    h2o_config_init(&config);
-    h2o_pathconf_t *path = h2o_config_register_path(
-        h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535), "/", 0);
-    h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = on_req;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(listen_fd, SOMAXCONN) != 0)
+    int port = argc > 1 ? atoi(argv[1]) : 8081, threads = argc > 2 ? atoi(argv[2]) : 2;
+    if (baseline_listen(port, on_req) != 0)
         return 1;
-    pthread_t tid;
-    for (int i = 1; i < threads; i++)
-        pthread_create(&tid, NULL, run, NULL);
-    run(NULL);
+    baseline_threads(threads, run);
     return 0;
 }

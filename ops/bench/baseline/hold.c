@@ -18,15 +18,11 @@
 #include "server/redis.h"
 #include "tenants/holds.h"
 
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "baseline.h"
 
-static h2o_globalconf_t config;
-static int listen_fd, nbrands, nskus;
+#include <stdio.h>
+
+static int nbrands, nskus;
 static const char *redis_url;
 /* What onecount keeps with each hold after its expiry and lines: the request hash and the hold's JSON. */
 static const char extra[] =
@@ -81,14 +77,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    h2o_accept_ctx_t *actx = listener->data;
-    h2o_socket_t *sock;
-    while (err == NULL && (sock = h2o_evloop_socket_accept(listener)) != NULL)
-        h2o_accept(actx, sock);
-}
-
 static void on_filled(void *arg, const char *err, redisReply *reply)
 {
     (*(int *)arg)--;
@@ -135,12 +123,7 @@ static void *run(void *arg)
     seed = (unsigned)(uintptr_t)arg * 7919u + 1;
     th.loop = oc_loop_create();
     th.redis = connect_redis(th.loop);
-    h2o_context_init(&th.ctx, oc_loop_h2o(th.loop), &config);
-    th.accept_ctx.ctx = &th.ctx;
-    th.accept_ctx.hosts = config.hosts;
-    h2o_socket_t *l = h2o_evloop_socket_create(th.ctx.loop, dup(listen_fd), H2O_SOCKET_FLAG_DONT_READ);
-    l->data = &th.accept_ctx;
-    h2o_socket_read_start(l, on_accept);
+    baseline_accept(oc_loop_h2o(th.loop), &th.ctx, &th.accept_ctx);
     for (;;)
         oc_loop_run_once(th.loop, 1000);
     return NULL;
@@ -152,24 +135,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_hold PORT THREADS REDIS_URL BRANDS SKUS\n");
         return 2;
     }
-    int port = atoi(argv[1]), threads = atoi(argv[2]), on = 1;
+    int port = atoi(argv[1]), threads = atoi(argv[2]);
     redis_url = argv[3], nbrands = atoi(argv[4]), nskus = atoi(argv[5]);
     oc_holds_init();
     fill();
-    h2o_config_init(&config);
-    h2o_pathconf_t *path = h2o_config_register_path(
-        h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535), "/", 0);
-    h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = on_req;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(listen_fd, SOMAXCONN) != 0)
+    if (baseline_listen(port, on_req) != 0)
         return 1;
-    pthread_t tid;
-    for (int i = 1; i < threads; i++)
-        pthread_create(&tid, NULL, run, (void *)(uintptr_t)i);
     printf("ready\n");
     fflush(stdout);
-    run((void *)(uintptr_t)0);
+    baseline_threads(threads, run);
     return 0;
 }
