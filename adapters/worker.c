@@ -730,9 +730,13 @@ OC_DB_STMT(w_read_list, 3,
            " WHERE tenant_id = $1 AND connection_id = $2::uuid AND state = 'active' AND pushed_version > 0"
            " ORDER BY seen_at NULLS FIRST LIMIT $3::int) x");
 OC_DB_STMT(w_read_record, 3, "SELECT read_back_record($1, $2::uuid, $3::jsonb)");
+/* Listings locked in id order, as every other path locks them (migrations/0009, 0016): a plain UPDATE took
+ * them in scan order and deadlocked against sales refreshing the same listings. */
 OC_DB_STMT(w_repush, 2,
-           "WITH u AS (UPDATE listings SET desired_version = desired_version + 1"
-           " WHERE tenant_id = $1 AND connection_id = $2::uuid AND state = 'active' RETURNING 1)"
+           "WITH mine AS (SELECT id FROM listings WHERE tenant_id = $1 AND connection_id = $2::uuid"
+           "   AND state = 'active' ORDER BY id FOR UPDATE),"
+           " u AS (UPDATE listings l SET desired_version = l.desired_version + 1 FROM mine"
+           "   WHERE l.tenant_id = $1 AND l.id = mine.id RETURNING 1)"
            " SELECT count(*) AS listings, pg_notify('oc_dirty', $1::text) FROM u");
 OC_DB_STMT(w_velocity, 1, "SELECT velocity_refresh($1), listings_refresh_brand($1)");
 

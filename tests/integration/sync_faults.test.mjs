@@ -177,3 +177,34 @@ test('push results that cannot be recorded hand their listings back, though the 
   await converge([br], { timeout: 60000 });
   await w.stop();
 });
+
+test("a full re-push locks a connection's listings in id order, as sales refreshing them do", async () => {
+  await stack.sql('CREATE EXTENSION IF NOT EXISTS pgrowlocks');
+  const br = await channelBrand(stack, P, sim, { skus: Array.from({ length: 12 }, (_, i) => `Q${i}`), stock: 5, webhooks: false });
+  const cid = br.conns.walmart.id;
+  const ids = (await stack.sql('SELECT id FROM listings WHERE tenant_id = $1 AND connection_id = $2 ORDER BY id', [br.id, cid]))
+    .rows.map((r) => r.id);
+  // The first listing in id order becomes the last in every other order a scan could take: the table's
+  // (a new row version) and the connection's external SKUs.
+  await stack.sql("UPDATE listings SET external_sku = 'ZZZ-' || external_sku WHERE tenant_id = $1 AND id = $2", [br.id, ids[0]]);
+  const holder = await stack.pool.connect();
+  const w = await stack.startWorker();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM listings WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [br.id, ids[0]]);
+    const rt = (await br.api.get(`${br.base}/routines`)).json.find((r) => r.kind === 'full_repush' && r.connection_id === cid);
+    assert.equal((await br.api.post(`${br.base}/routines/${rt.id}/run`, {})).status, 200);
+    // The re-push waits for the listing we hold ...
+    const pid = await waitFor(async () => (await stack.sql(`SELECT pid FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query LIKE '%desired_version = l.desired_version + 1%'
+         OR wait_event_type = 'Lock' AND query LIKE '%UPDATE listings SET desired_version%'`)).rows[0]?.pid,
+    { what: 'the re-push waiting for the held listing' });
+    // ... and, having started with it, holds no other listing meanwhile.
+    const locked = (await stack.sql('SELECT count(*)::int AS n FROM pgrowlocks($1) WHERE $2 = ANY (pids)', ['listings', pid])).rows[0].n;
+    assert.equal(locked, 0, `the re-push locked ${locked} listings before the first in id order`);
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
+  await w.stop();
+});
