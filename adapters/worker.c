@@ -730,6 +730,32 @@ OC_DB_STMT(w_read_list, 3,
            " WHERE tenant_id = $1 AND connection_id = $2::uuid AND state = 'active' AND pushed_version > 0"
            " ORDER BY seen_at NULLS FIRST LIMIT $3::int) x");
 OC_DB_STMT(w_read_record, 3, "SELECT read_back_record($1, $2::uuid, $3::jsonb)");
+/*
+ * Locks, in the one order every path takes them (docs/ARCHITECTURE.md): a connection's row, then stock rows
+ * in sku_id order, then listings in id order.  An ingestion transaction runs up to ORDERS_PER_TX orders, each
+ * locking its own SKUs' stock and listings as it goes: two such transactions, or one and a push record, took
+ * the union in different orders and deadlocked (ten times in one run of the sync fault tests).  So it takes
+ * everything its orders' SKUs can touch first: their stock rows (bundles: the components') and every listing
+ * those stock rows refresh (the SKUs' own and their bundles').
+ */
+OC_DB_STMT(w_lock_conn, 2,
+           "SELECT 1 FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid FOR NO KEY UPDATE");
+#define INGEST_SKUS                                                                                                    \
+    "SELECT li.sku_id FROM listings li WHERE li.tenant_id = $1 AND li.connection_id = $2::uuid"                        \
+    "   AND li.external_sku = ANY ($3::text[])"                                                                        \
+    " UNION SELECT bc.component_id FROM bundle_components bc JOIN listings li ON li.tenant_id = bc.tenant_id"          \
+    "   AND li.sku_id = bc.bundle_id WHERE li.tenant_id = $1 AND li.connection_id = $2::uuid"                          \
+    "   AND li.external_sku = ANY ($3::text[])"
+OC_DB_STMT(w_lock_stock, 3,
+           "SELECT count(*) FROM (SELECT 1 FROM stock s WHERE s.tenant_id = $1 AND s.sku_id IN (" INGEST_SKUS ")"
+           " ORDER BY s.sku_id FOR NO KEY UPDATE) x");
+OC_DB_STMT(
+    w_lock_listings, 3,
+    "WITH k AS (" INGEST_SKUS ")"
+    " SELECT count(*) FROM (SELECT 1 FROM listings l WHERE l.tenant_id = $1 AND (l.sku_id IN (SELECT sku_id FROM k)"
+    "   OR l.sku_id IN (SELECT bc.bundle_id FROM bundle_components bc WHERE bc.tenant_id = $1"
+    "     AND bc.component_id IN (SELECT sku_id FROM k)))"
+    " ORDER BY l.id FOR UPDATE) x");
 /* Listings locked in id order, as every other path locks them (migrations/0009, 0016): a plain UPDATE took
  * them in scan order and deadlocked against sales refreshing the same listings. */
 OC_DB_STMT(w_repush, 2,
@@ -904,6 +930,20 @@ static void on_ingested(void *arg, const oc_db_result_t *res)
     oc_holds_publish_touched(W.redis, rr->t->id, res, on_bases_told, rr);
 }
 
+/* Appends a string to a PostgreSQL array literal being built ("{" already there). */
+static void pg_array_add(oc_buf_t *b, const char *s)
+{
+    if (b->len > 1)
+        oc_buf_append(b, ",", 1);
+    oc_buf_append(b, "\"", 1);
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            oc_buf_append(b, "\\", 1);
+        oc_buf_append(b, s, 1);
+    }
+    oc_buf_append(b, "\"", 1);
+}
+
 /* Ingests the next slice of the page; the last slice also saves the cursor. */
 static void ingest_slice(rrun_t *rr)
 {
@@ -913,9 +953,24 @@ static void ingest_slice(rrun_t *rr)
     oc_db_tx_t tx = {.tenant = rr->t->id};
     char *bodies[ORDERS_PER_TX];
     int nb = 0;
+    /* The locks first (see w_lock_conn): the steps' parameters are filled once the slice's SKUs are known. */
+    oc_buf_t skus = {0};
+    oc_buf_append(&skus, "{", 1);
+    tx.steps[0].stmt = &w_lock_conn;
+    tx.steps[1].stmt = &w_lock_stock;
+    tx.steps[2].stmt = &w_lock_listings;
+    tx.nsteps = 3;
     while (rr->next < n && nb < ORDERS_PER_TX) {
         json_t *o = json_array_get(list, rr->next++);
         bodies[nb] = json_dumps(o, JSON_COMPACT);
+        size_t li;
+        json_t *line;
+        json_array_foreach(json_object_get(o, "lines"), li, line)
+        {
+            const char *sku = json_string_value(json_object_get(line, "sku"));
+            if (sku != NULL)
+                pg_array_add(&skus, sku);
+        }
         tx.steps[tx.nsteps].stmt = is_orders(rr) ? &w_ingest_order : &w_ingest_return;
         tx.steps[tx.nsteps].params[0] = rr->t->id;
         tx.steps[tx.nsteps].params[1] = rr->cid;
@@ -938,13 +993,26 @@ static void ingest_slice(rrun_t *rr)
         tx.steps[tx.nsteps].params[0] = rr->t->id;
         tx.steps[tx.nsteps++].params[1] = rr->cid;
     }
+    oc_buf_append(&skus, "}", 1);
+    if (nb == 0) {
+        /* nothing to ingest: no locks to take first */
+        memmove(&tx.steps[0], &tx.steps[3], (size_t)(tx.nsteps - 3) * sizeof(tx.steps[0]));
+        tx.nsteps -= 3;
+    } else {
+        for (int i = 0; i < 3; i++) {
+            tx.steps[i].params[0] = rr->t->id;
+            tx.steps[i].params[1] = rr->cid;
+            tx.steps[i].params[2] = i > 0 ? oc_buf_cstr(&skus) : NULL;
+        }
+        oc_holds_touched_step(&tx, rr->t->id);
+    }
     if (tx.nsteps == 0) {
+        oc_buf_free(&skus);
         routine_step(rr);
         return;
     }
-    if (nb > 0)
-        oc_holds_touched_step(&tx, rr->t->id);
     int rc = oc_db_run(W.db, &tx, on_ingested, rr);
+    oc_buf_free(&skus);
     for (int i = 0; i < nb; i++)
         free(bodies[i]);
     if (rc != 0)
@@ -1001,7 +1069,7 @@ static void on_read_recorded(void *arg, const oc_db_result_t *res)
         routine_finish(rr, res->err, 10);
         return;
     }
-    json_t *r = oc_db_json(res->results[0], 0, 0);
+    json_t *r = oc_db_json(res->results[res->nresults - 1], 0, 0);
     detail_add(rr, "in_sync", json_integer_value(json_object_get(r, "in_sync")));
     detail_add(rr, "drift", json_integer_value(json_object_get(r, "drift")));
     json_decref(r);
@@ -1030,8 +1098,16 @@ static void on_read(void *arg, const oc_adapter_error_t *e, json_t *result)
     detail_add(rr, "checked", (long long)json_array_size(read));
     char *s = json_dumps(read, JSON_COMPACT);
     json_decref(read);
-    const char *p[] = {rr->t->id, rr->cid, s};
-    int rc = oc_db_exec(W.db, rr->t->id, &w_read_record, p, on_read_recorded, rr);
+    /* The connection's row first, then its listings: the order ingestion and push records lock them in. */
+    oc_db_tx_t tx = {.tenant = rr->t->id, .nsteps = 2};
+    tx.steps[0].stmt = &w_lock_conn;
+    tx.steps[0].params[0] = rr->t->id;
+    tx.steps[0].params[1] = rr->cid;
+    tx.steps[1].stmt = &w_read_record;
+    tx.steps[1].params[0] = rr->t->id;
+    tx.steps[1].params[1] = rr->cid;
+    tx.steps[1].params[2] = s;
+    int rc = oc_db_run(W.db, &tx, on_read_recorded, rr);
     free(s);
     if (rc != 0)
         routine_finish(rr, "database unavailable", 10);

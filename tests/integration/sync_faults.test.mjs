@@ -208,3 +208,36 @@ test("a full re-push locks a connection's listings in id order, as sales refresh
   }
   await w.stop();
 });
+
+test('an ingestion takes its stock and listing locks before it moves anything, in the order every path takes them', async () => {
+  await stack.sql('CREATE EXTENSION IF NOT EXISTS pgrowlocks');
+  const br = await channelBrand(stack, P, sim, { skus: ['IA', 'IB'], stock: 10, webhooks: false });
+  const [a, b] = br.skus; // b was created after a: the larger sku_id
+  const ids = Object.fromEntries((await stack.sql('SELECT code, id FROM skus WHERE tenant_id = $1', [br.id])).rows.map((r) => [r.code, Number(r.id)]));
+  assert.ok(ids[b] > ids[a]);
+  const w = await stack.startWorker();
+  await converge([br]);
+  const acct = br.conns.walmart.account.id;
+  // Two orders on one page: a's first, then b's, whose stock row we hold.
+  assert.equal((await br.sim.post(`/_sim/accounts/${acct}/orders`, { sku: a, quantity: 1 })).status, 201);
+  assert.equal((await br.sim.post(`/_sim/accounts/${acct}/orders`, { sku: b, quantity: 1 })).status, 201);
+  const holder = await stack.pool.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM stock WHERE tenant_id = $1 AND sku_id = $2 FOR UPDATE', [br.id, ids[b]]);
+    const me = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    await runNow(br, ['poll_orders']);
+    const pid = await waitFor(async () => (await stack.sql(
+      'SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [me])).rows[0]?.pid,
+    { what: 'the ingestion waiting for the held stock row' });
+    // Waiting for b's stock, it holds no listing yet: a's order moved nothing before every lock was taken.
+    const locked = (await stack.sql('SELECT count(*)::int AS n FROM pgrowlocks($1) WHERE $2 = ANY (pids)', ['listings', pid])).rows[0].n;
+    assert.equal(locked, 0, `the ingestion held ${locked} listings while it waited for a stock row`);
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
+  await converge([br]);
+  assert.equal((await balance(br, a)).committed + (await balance(br, b)).committed, 2);
+  await w.stop();
+});
