@@ -26,6 +26,7 @@ typedef struct {
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
     int nlines;
+    int guard;            /* a sale from onecount's own paths: it passes the hold gate */
     int status, replayed; /* the ledger's answer, kept while the hold gate hears of it */
     json_t *body;
 } mv_t;
@@ -133,6 +134,12 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
     }
     m->nskus = oc_catalog_expand(refs, qty, m->nlines, m->sku, m->qty, OC_HOLD_MAX_SKUS);
     if (m->nskus <= 0) {
+        post(r);
+        return;
+    }
+    /* Batches order their statements by it (tenants/ledger.c): stock is locked in sku_id order everywhere. */
+    json_object_set_new(m->item, "lock_sku", json_integer(m->sku[0]));
+    if (!m->guard || !oc_redis_ready(r->thread->redis)) {
         post(r);
         return;
     }
@@ -248,10 +255,7 @@ void oc_api_movement_post(oc_req_t *r)
     if (json_object_get(r->body, "from_inspection") != NULL)
         json_object_set(m->item, "from_inspection", json_object_get(r->body, "from_inspection"));
 
-    if (!guard || !oc_redis_ready(r->thread->redis)) {
-        post(r);
-        return;
-    }
+    m->guard = guard;
     const char *codes[100];
     for (int k = 0; k < m->nlines; k++)
         codes[k] = json_string_value(json_object_get(json_array_get(lines, k), "sku"));

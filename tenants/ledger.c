@@ -246,6 +246,11 @@ static int cmp_items(const void *x, const void *y)
     int t = strcmp(str(a, "tenant"), str(c, "tenant"));
     if (t != 0)
         return t;
+    /* the lowest sku_id an item locks, where the API resolved it; before the items it is unknown for */
+    json_int_t ia = json_integer_value(json_object_get(a, "lock_sku")),
+               ic = json_integer_value(json_object_get(c, "lock_sku"));
+    if (ia != ic)
+        return ia < ic ? -1 : 1;
     const char *sa = str(json_array_get(json_object_get(a, "lines"), 0), "sku");
     const char *sc = str(json_array_get(json_object_get(c, "lines"), 0), "sku");
     return strcmp(sa ? sa : "", sc ? sc : "");
@@ -253,8 +258,8 @@ static int cmp_items(const void *x, const void *y)
 
 static void send_batch(batcher_t *b, batch_t *bt)
 {
-    /* One order for every batch (brand, then SKU code): fast statements lock
-     * one row each, so batches that agree on the order cannot deadlock. */
+    /* One order for every batch (brand, then sku_id, the order every path locks stock in; SKU code where the
+     * id is unknown): fast statements lock one row each, so batches that agree on the order cannot deadlock. */
     if (bt->n > 1)
         qsort(bt->items, (size_t)bt->n, sizeof(bt->items[0]), cmp_items);
     oc_db_tx_t tx = {.nsteps = bt->n};
