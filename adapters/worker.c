@@ -953,13 +953,12 @@ static void ingest_slice(rrun_t *rr)
     oc_db_tx_t tx = {.tenant = rr->t->id};
     char *bodies[ORDERS_PER_TX];
     int nb = 0;
-    /* The locks first (see w_lock_conn): the steps' parameters are filled once the slice's SKUs are known. */
+    /* An ingestion takes its locks first (see w_lock_conn); their steps are filled once its SKUs are known. */
+    oc_db_stmt_t *locks[] = {&w_lock_conn, &w_lock_stock, &w_lock_listings};
+    int nlocks = rr->next < n ? 3 : 0;
     oc_buf_t skus = {0};
     oc_buf_append(&skus, "{", 1);
-    tx.steps[0].stmt = &w_lock_conn;
-    tx.steps[1].stmt = &w_lock_stock;
-    tx.steps[2].stmt = &w_lock_listings;
-    tx.nsteps = 3;
+    tx.nsteps = nlocks;
     while (rr->next < n && nb < ORDERS_PER_TX) {
         json_t *o = json_array_get(list, rr->next++);
         bodies[nb] = json_dumps(o, JSON_COMPACT);
@@ -994,18 +993,14 @@ static void ingest_slice(rrun_t *rr)
         tx.steps[tx.nsteps++].params[1] = rr->cid;
     }
     oc_buf_append(&skus, "}", 1);
-    if (nb == 0) {
-        /* nothing to ingest: no locks to take first */
-        memmove(&tx.steps[0], &tx.steps[3], (size_t)(tx.nsteps - 3) * sizeof(tx.steps[0]));
-        tx.nsteps -= 3;
-    } else {
-        for (int i = 0; i < 3; i++) {
-            tx.steps[i].params[0] = rr->t->id;
-            tx.steps[i].params[1] = rr->cid;
-            tx.steps[i].params[2] = i > 0 ? oc_buf_cstr(&skus) : NULL;
-        }
-        oc_holds_touched_step(&tx, rr->t->id);
+    for (int i = 0; i < nlocks; i++) {
+        tx.steps[i].stmt = locks[i];
+        tx.steps[i].params[0] = rr->t->id;
+        tx.steps[i].params[1] = rr->cid;
+        tx.steps[i].params[2] = i > 0 ? oc_buf_cstr(&skus) : NULL;
     }
+    if (nlocks > 0)
+        oc_holds_touched_step(&tx, rr->t->id);
     if (tx.nsteps == 0) {
         oc_buf_free(&skus);
         routine_step(rr);

@@ -110,6 +110,14 @@ static void *slot_of(void *slots, size_t stride, const char *key, int fill)
     return v;
 }
 
+/* Marks `h` as holding `key` from now on, for `ttl_us`. */
+static void slot_claim(slot_head_t *h, const char *key, uint64_t ttl_us)
+{
+    oc_strlcpy(h->key, key, strlen(key), sizeof(h->key));
+    h->epoch = atomic_load(&auth_epoch);
+    h->expires_us = oc_mono_us() + ttl_us;
+}
+
 /* A live entry: filled in this epoch and not yet expired. */
 static int slot_live(const slot_head_t *h)
 {
@@ -237,27 +245,13 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db
     }
 }
 
-static void on_principal(oc_req_t *r, const oc_db_result_t *res)
+/* Caches the principal of `r`'s credential from its row. */
+static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, const PGresult *pr)
 {
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    const PGresult *pr = res->results[0];
-    if (PQntuples(pr) != 1) {
-        if (r->authn.is_session)
-            oc_resp_header(r, "set-cookie", OC_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-        unauthenticated(r,
-                        r->authn.is_session ? "session expired or invalid; sign in again" : "invalid or revoked token");
-        return;
-    }
-    auth_cache_t *c = cache_of(r->thread);
     principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 1);
     free(e->brands);
     memset(e, 0, sizeof(*e));
-    memcpy(e->h.key, r->authn.key, sizeof(e->h.key));
-    e->h.epoch = atomic_load(&auth_epoch);
-    e->h.expires_us = oc_mono_us() + CACHE_TTL_US;
+    slot_claim(&e->h, r->authn.key, CACHE_TTL_US);
     oc_principal_t *p = &e->p;
     oc_strlcpy(p->credential_id, PQgetvalue(pr, 0, 0), strlen(PQgetvalue(pr, 0, 0)), sizeof(p->credential_id));
     oc_strlcpy(p->user_id, PQgetvalue(pr, 0, 1), strlen(PQgetvalue(pr, 0, 1)), sizeof(p->user_id));
@@ -290,7 +284,29 @@ static void on_principal(oc_req_t *r, const oc_db_result_t *res)
         if (p->token_role == OC_ROLE_PORTFOLIO_ADMIN && scope == NULL)
             p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
     }
-    r->auth = *p;
+    return e;
+}
+
+static void on_principal(oc_req_t *r, const oc_db_result_t *res)
+{
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    const PGresult *pr = res->results[0];
+    if (PQntuples(pr) != 1) {
+        if (r->authn.is_session)
+            oc_resp_header(r, "set-cookie", OC_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+        unauthenticated(r,
+                        r->authn.is_session ? "session expired or invalid; sign in again" : "invalid or revoked token");
+        return;
+    }
+    auth_cache_t *c = cache_of(r->thread);
+    /* The first request of a joined lookup fills the entry; the others read it. */
+    principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 0);
+    if (!slot_live(e != NULL ? &e->h : NULL))
+        e = fill_principal(c, r, pr);
+    r->auth = e->p;
     copy_brands_to_request(r, e);
     continue_with_principal(r);
 }
@@ -412,10 +428,8 @@ static void on_brand_dir(oc_req_t *r, const oc_db_result_t *res)
     const char *portfolio = oc_db_get(res->results[0], 0, 0);
     auth_cache_t *c = cache_of(r->thread);
     brand_entry_t *b = slot_of(c->brands, sizeof(c->brands[0]), bid, 1);
-    oc_strlcpy(b->h.key, bid, strlen(bid), sizeof(b->h.key));
+    slot_claim(&b->h, bid, portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
     oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
-    b->h.epoch = atomic_load(&auth_epoch);
-    b->h.expires_us = oc_mono_us() + (portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
     resolve_brand_with_portfolio(r, bid, portfolio);
 }
 

@@ -37,7 +37,7 @@ typedef void (*oc_catalog_cb)(void *arg, const oc_db_result_t *err, const oc_sku
 int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *codes, int n, oc_catalog_cb cb,
                        void *arg);
 
-/** Drops every cached entry in every thread of this process. */
+/** Drops every cached entry of this process. */
 void oc_catalog_invalidate(void);
 
 /** LISTENs on oc_catalog from `th`'s loop (one thread per process) and drops the cache on every notification. */

@@ -246,7 +246,7 @@ static int cmp_items(const void *x, const void *y)
     int t = strcmp(str(a, "tenant"), str(c, "tenant"));
     if (t != 0)
         return t;
-    /* the lowest sku_id an item locks, where the API resolved it; before the items it is unknown for */
+    /* the lowest sku_id an item locks, where the API resolved it (items without one come first) */
     json_int_t ia = json_integer_value(json_object_get(a, "lock_sku")),
                ic = json_integer_value(json_object_get(c, "lock_sku"));
     if (ia != ic)

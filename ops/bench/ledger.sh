@@ -7,7 +7,8 @@
 # OC_BENCH_PARTS (default "sales hot holds") picks the parts to run; the
 # warm-up always runs.  A partial run prints only its parts' goals.
 # OC_BENCH_PROFILE=1 also loads pg_stat_statements (nested statements too)
-# and prints, after each part, the statements PostgreSQL spent its time on.
+# and prints, after the random-holds run, the statements PostgreSQL spent its
+# time on.
 #
 # Data: one portfolio, 100 brands (API), 1,000 SKUs each with 1,000,000,000
 # units on hand (bulk SQL as the superuser: skus, stock and one receipt
@@ -29,8 +30,8 @@
 #             script through the same Redis client, no auth, parsing or
 #             mirror) sent the same requests; then wrk
 #             POST /api/v1/brands/{bid}/holds, random brand × SKU, ttl 30 s;
-#             then, not judged, holds on brand 0's 1,000 SKUs only (few enough
-#             for the server's per-thread SKU cache: shows what the cache costs).
+#             then, not judged, holds on brand 0's 1,000 SKUs only (one brand,
+#             fewer stock rows: shows what the spread over 100,000 SKUs costs).
 # Goals (from the ledger issue): sales ≥ 0.7 × pgbench, hot ≥ 1.0 × pgbench
 # hot, holds ≥ 50,000/s.  Missing a goal prints NOT MET and still exits 0;
 # a run that fails to start exits non-zero.  Loopback only; stops everything
