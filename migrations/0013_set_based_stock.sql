@@ -15,7 +15,8 @@
 --   tenant wall still checks every row).  The server sent one step per
 --   brand before: with holds spread over 100 brands, the steps' fixed cost
 --   was most of PostgreSQL's work.  holds_mirror() keeps its signature for
---   hold_end() and hold_confirm().
+--   hold_end() and hold_confirm().  A hold they ended before its mirror
+--   arrived gets the mirror's reference and times (they wrote a stand-in).
 -- * holds_expire() ends overdue holds in one statement (skipping hold rows
 --   another transaction has locked) and gives their units back in one
 --   UPDATE.  0003's version ended them hold by hold, locking stock in
@@ -74,15 +75,22 @@ BEGIN
         SELECT (h->>'tenant')::uuid, (h->>'id')::uuid, h->'lines', h->'request', h->>'reference', 'active', 'redis',
                to_timestamp((h->>'created_ms')::bigint / 1000.0), to_timestamp((h->>'expires_ms')::bigint / 1000.0)
           FROM jsonb_array_elements(p_holds) AS h
-        ON CONFLICT (tenant_id, id) DO NOTHING
-        RETURNING tenant_id, lines
+        -- A hold ended before its mirror arrived was recorded by hold_end()
+        -- from what the ending request knew (no reference, its own times):
+        -- the mirror completes that row.  Its units came and went with it.
+        ON CONFLICT (tenant_id, id) DO UPDATE
+           SET request = excluded.request, reference = excluded.reference,
+               created_at = excluded.created_at, expires_at = excluded.expires_at
+         WHERE holds.state <> 'active'
+        RETURNING tenant_id, lines, xmax = 0 AS fresh
     ), counted AS (
-        SELECT count(*) AS inserted FROM ins
+        SELECT count(*) FILTER (WHERE fresh) AS inserted FROM ins
     )
     SELECT (SELECT inserted FROM counted), array_agg(ins.tenant_id), array_agg((e->>'sku_id')::bigint),
            array_agg((e->>'qty')::bigint)
       INTO n, tenants, skus, qtys
-      FROM ins, jsonb_array_elements(ins.lines) AS e;
+      FROM ins, jsonb_array_elements(ins.lines) AS e
+     WHERE ins.fresh;
     PERFORM stock_add_held_brands(coalesce(tenants, '{}'), coalesce(skus, '{}'), coalesce(qtys, '{}'));
     RETURN n;
 END $$;

@@ -133,6 +133,32 @@ test("a movement answers once the hold gate has its new quantity: a hold asked a
   assert.equal((await api.post(`${base}/holds/${all.json.id}/release`, {})).status, 200);
 });
 
+test('a hold released before its mirror arrives keeps its reference and times once the mirror lands', async () => {
+  await mkSku('EARLY', 5);
+  const sku = await skuId('EARLY'), id = randomUUID();
+  const lines = [{ sku_id: Number(sku), qty: 2 }], request = [{ sku: 'EARLY', qty: 2 }];
+  const created = Date.now() - 1000, expires = created + 600000;
+  const db = await stack.pool.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
+    // The release comes first: hold_end() records the hold from what the request knew, then ends it.
+    await db.query("SELECT hold_end($1, $2, 'released', $3, $4, NULL, NULL, 'early')",
+      [A.id, id, JSON.stringify(lines), JSON.stringify(request)]);
+    // Then the mirror, with the hold as it was made.
+    const n = (await db.query('SELECT holds_mirror_brands($1::jsonb) AS n', [JSON.stringify([{ tenant: A.id, id, lines,
+      request, reference: 'cart-early', created_ms: created, expires_ms: expires }])])).rows[0].n;
+    await db.query('COMMIT');
+    assert.equal(n, 0, 'nothing new was held');
+  } finally { db.release(); }
+  const row = (await stack.sql(`SELECT state, reference, (extract(epoch FROM created_at) * 1000)::bigint AS c,
+    (extract(epoch FROM expires_at) * 1000)::bigint AS e FROM holds WHERE tenant_id = $1 AND id = $2`, [A.id, id])).rows[0];
+  assert.deepEqual([row.state, row.reference, Number(row.c), Number(row.e)], ['released', 'cart-early', created, expires]);
+  assert.equal((await bal('EARLY')).held, 0);
+  const got = await api.get(`${base}/holds/${id}`);
+  assert.equal(got.json.reference, 'cart-early', got.text);
+});
+
 test('codes that share a cache slot resolve together: multi-line holds and guarded sales', async () => {
   const [a, b] = collidingCodes(A.id, 'COL');
   await mkSku(a, 5);
