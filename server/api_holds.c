@@ -2,10 +2,12 @@
  * api_holds.c — holds: reserve units for a short time, then confirm (a
  * guarded sale through PostgreSQL) or release; list and read them.
  *
- * The fast path reserves in Redis and mirrors to PostgreSQL in batches
- * (tenants/holds.c); when Redis is down the hold is made in PostgreSQL
- * directly.  An Idempotency-Key names the hold (its id derives from the
- * key), so a retried create finds the hold it already made.
+ * The fast path reserves in Redis, then commits the hold in PostgreSQL
+ * (group commit, tenants/holds.c) and answers 201 only once it is a row
+ * there: every read, confirmation and release goes to PostgreSQL.  When
+ * Redis is down the hold is made in PostgreSQL directly.  An
+ * Idempotency-Key names the hold (its id derives from the key), so a
+ * retried create finds the hold it already made.
  */
 #include "server/api.h"
 #include "server/page.h"
@@ -30,7 +32,7 @@ typedef struct {
     int nlines, nskus;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     int line_of[OC_HOLD_MAX_SKUS]; /* the requested line of each of sku[] */
-    char *hold_text;               /* the public JSON of a new hold: kept in Redis and answered */
+    char *hold_text;               /* the public JSON of a new hold, answered once it is committed */
     json_t *answer;                /* hold_confirm()'s {status, body, replayed} */
 } hold_t;
 
@@ -79,7 +81,7 @@ static void id_from_key(const char *tenant, const char *key, char out[37])
     out[o] = '\0';
 }
 
-/* --- reading one hold: Redis first (it may not be mirrored yet), then PostgreSQL --- */
+/* --- reading one hold --------------------------------------------------------------- */
 
 OC_DB_STMT(hold_get, 2, "SELECT hold_json(h) FROM holds h WHERE h.tenant_id = $1 AND h.id = $2::uuid");
 
@@ -98,65 +100,29 @@ static void on_hold_row(void *arg, const oc_db_result_t *res)
     oc_respond_json(r, r->status ? r->status : 200, v);
 }
 
-/* The JSON stored after the third '|' of a Redis spec. */
-static json_t *spec_json(const char *spec)
+/* Every hold a client knows of is a committed row: PostgreSQL answers. */
+void oc_api_hold_get(oc_req_t *r)
 {
-    const char *p = spec;
-    for (int bars = 0; p != NULL && bars < 3; bars++) {
-        p = strchr(p, '|');
-        if (p != NULL)
-            p++;
-    }
-    return p != NULL ? json_loads(p, 0, NULL) : NULL;
-}
-
-static const char *spec_hash(const char *spec, char out[65])
-{
-    const char *p = strchr(spec, '|');
-    p = p ? strchr(p + 1, '|') : NULL;
-    if (p == NULL || strlen(p + 1) < 64)
-        return NULL;
-    memcpy(out, p + 1, 64);
-    out[64] = '\0';
-    return out;
-}
-
-static void on_redis_hold(void *arg, const char *spec)
-{
-    oc_req_t *r = arg;
-    json_t *j = spec != NULL ? spec_json(spec) : NULL;
-    if (j != NULL) {
-        oc_respond_json(r, 200, j);
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
         return;
-    }
     const char *p[] = {r->tenant, oc_req_param(r, "hid")};
     if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
-void oc_api_hold_get(oc_req_t *r)
-{
-    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
-        return;
-    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_redis_hold, r);
-}
-
 /* --- create ------------------------------------------------------------------------ */
 
-OC_DB_STMT(hold_create_pg_stmt, 8, "SELECT hold_create_pg($1, $2::uuid, $3::jsonb, $4, $5, $6, $7, $8)");
+static void create_in_pg(oc_req_t *r);
+
+OC_DB_STMT(hold_create_pg_stmt, 9, "SELECT hold_create_pg($1, $2::uuid, $3::jsonb, $4, $5, $6, $7, $8, $9)");
 
 static void on_pg_created(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
-    hold_t *h = r->state;
     if (res->err != NULL) {
         if (strcmp(res->sqlstate, "23505") == 0) {
-            /* The key already made this hold. */
-            oc_resp_header(r, "idempotent-replayed", "true");
-            r->status = 201;
-            const char *p[] = {r->tenant, h->id};
-            if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
-                oc_respond_unavailable(r, "the database");
+            /* A request with the same key made it meanwhile: answer what that one made. */
+            create_in_pg(r);
             return;
         }
         oc_respond_db_error(r, res);
@@ -164,6 +130,8 @@ static void on_pg_created(void *arg, const oc_db_result_t *res)
     }
     json_t *o = oc_db_json(res->results[0], 0, 0);
     int status = (int)json_integer_value(json_object_get(o, "status"));
+    if (json_is_true(json_object_get(o, "replayed")))
+        oc_resp_header(r, "idempotent-replayed", "true");
     json_t *body = json_incref(json_object_get(o, "body"));
     json_decref(o);
     oc_respond_json(r, status ? status : 500, body);
@@ -182,33 +150,50 @@ static void create_in_pg(oc_req_t *r)
                        json_string_value(json_object_get(r->body, "reference")),
                        r->auth.user_id[0] ? r->auth.user_id : NULL,
                        r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
-                       r->request_id};
+                       r->request_id,
+                       h->hash};
     int rc = oc_db_exec(r->thread->db, r->tenant, &hold_create_pg_stmt, p, on_pg_created, r);
     free(req);
     if (rc != 0)
         oc_respond_unavailable(r, "the database");
 }
 
-static void on_duplicate(void *arg, const char *spec)
+static const char *code_of_sku(hold_t *h, long long sku_id)
+{
+    for (int j = 0; j < h->nskus; j++)
+        if (h->sku[j] == sku_id)
+            return json_string_value(json_object_get(json_array_get(h->request, h->line_of[j]), "sku"));
+    return "a SKU";
+}
+
+static void respond_short(oc_req_t *r, long long sku_id, long long available)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s has %lld available for holds", code_of_sku(r->state, sku_id),
+             available > 0 ? available : 0);
+    oc_respond_error(r, 409, "insufficient_stock", msg, "lines");
+}
+
+static void on_hold_committed(void *arg, const oc_hold_commit_outcome_t *out)
 {
     oc_req_t *r = arg;
     hold_t *h = r->state;
-    char stored[65];
-    if (spec != NULL && spec_hash(spec, stored) != NULL && strcmp(stored, h->hash) != 0) {
-        oc_respond_error(r, 422, "idempotency_mismatch", "this Idempotency-Key was used with a different request",
-                         NULL);
+    switch (out->result) {
+    case OC_HOLD_HELD:
+        oc_respond_raw(r, 201, "application/json; charset=utf-8", h->hold_text, strlen(h->hold_text));
         return;
-    }
-    oc_resp_header(r, "idempotent-replayed", "true");
-    json_t *j = spec != NULL ? spec_json(spec) : NULL;
-    if (j != NULL) {
-        oc_respond_json(r, 201, j);
+    case OC_HOLD_EXISTS:
+        if (out->hash != NULL && strcmp(out->hash, h->hash) != 0) { /* (holds older than 0017 have none) */
+            oc_respond_error(r, 422, "idempotency_mismatch", "this Idempotency-Key was used with a different request",
+                             NULL);
+            return;
+        }
+        oc_resp_header(r, "idempotent-replayed", "true");
+        oc_respond_raw(r, 201, "application/json; charset=utf-8", out->hold_json, strlen(out->hold_json));
         return;
+    case OC_HOLD_SHORT: respond_short(r, out->short_sku_id, out->available); return;
+    case OC_HOLD_FAILED: oc_respond_unavailable(r, "the database"); return;
     }
-    r->status = 201;
-    const char *p[] = {r->tenant, h->id};
-    if (oc_db_exec(r->thread->db, r->tenant, &hold_get, p, on_hold_row, r) != 0)
-        oc_respond_unavailable(r, "the database");
 }
 
 static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
@@ -216,35 +201,32 @@ static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
     oc_req_t *r = arg;
     hold_t *h = r->state;
     switch (out->result) {
-    case OC_RESERVE_OK: {
+    case OC_RESERVE_OK:
+    case OC_RESERVE_DUPLICATE: {
+        /* A duplicate is the same key's hold: committed already (the commit says so and what it was), or
+         * reserved by a request that never committed it (serve died): this request adopts the reservation. */
         char *request = json_dumps(h->request, JSON_COMPACT);
         json_t *ref = json_object_get(r->body, "reference");
         char *reference = ref != NULL ? json_dumps(ref, JSON_ENCODE_ANY) : NULL;
-        oc_hold_mirror_t m = {.id = h->id,
-                              .n = h->nskus,
-                              .sku = h->sku,
-                              .qty = h->qty,
-                              .request_json = request,
-                              .reference_json = reference,
-                              .created_ms = h->created_ms,
-                              .expires_ms = h->expires_ms};
-        oc_holds_mirror(r->thread, r->tenant, &m);
+        oc_hold_record_t rec = {.id = h->id,
+                                .n = h->nskus,
+                                .sku = h->sku,
+                                .qty = h->qty,
+                                .request_json = request,
+                                .reference_json = reference,
+                                .hash = h->hash,
+                                .created_ms = h->created_ms,
+                                .expires_ms = h->expires_ms};
+        int rc = oc_holds_commit(r->thread, r->tenant, &rec, on_hold_committed, r);
         free(request);
         free(reference);
-        oc_respond_raw(r, 201, "application/json; charset=utf-8", h->hold_text, strlen(h->hold_text));
+        if (rc != 0) {
+            oc_holds_release_redis(r->thread, r->tenant, h->id, NULL, NULL);
+            oc_respond_unavailable(r, "the hold queue");
+        }
         return;
     }
-    case OC_RESERVE_INSUFFICIENT: {
-        char msg[200];
-        const char *code = "a SKU";
-        for (int j = 0; j < h->nskus; j++)
-            if (h->sku[j] == out->short_sku_id)
-                code = json_string_value(json_object_get(json_array_get(h->request, h->line_of[j]), "sku"));
-        snprintf(msg, sizeof(msg), "%s has %lld available for holds", code, out->available > 0 ? out->available : 0);
-        oc_respond_error(r, 409, "insufficient_stock", msg, "lines");
-        return;
-    }
-    case OC_RESERVE_DUPLICATE: oc_holds_get_redis(r->thread, r->tenant, h->id, on_duplicate, r); return;
+    case OC_RESERVE_INSUFFICIENT: respond_short(r, out->short_sku_id, out->available); return;
     case OC_RESERVE_UNAVAILABLE:
     case OC_RESERVE_ERROR:
         create_in_pg(r); /* Redis is an accelerator: PostgreSQL decides alone */
@@ -301,11 +283,7 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
         oc_respond_error(r, 500, "internal", "the hold could not be encoded", NULL);
         return;
     }
-    oc_buf_t extra = {0};
-    oc_buf_printf(&extra, "%s|%s", h->hash, h->hold_text);
-    oc_holds_reserve_ex(r->thread, r->tenant, h->id, h->sku, h->qty, h->nskus, h->expires_ms, oc_buf_cstr(&extra),
-                        on_reserved, r);
-    oc_buf_free(&extra);
+    oc_holds_reserve(r->thread, r->tenant, h->id, h->sku, h->qty, h->nskus, h->expires_ms, on_reserved, r);
 }
 
 void oc_api_hold_create(oc_req_t *r)
@@ -414,29 +392,8 @@ void oc_api_holds_list(oc_req_t *r)
 
 /* --- confirm and release ---------------------------------------------------------------- */
 
-OC_DB_STMT(hold_confirm_stmt, 11,
-           "SELECT hold_confirm($1, $2::uuid, $3::jsonb, $4::jsonb, $5, $6::bigint, $7, $8, $9::uuid, $10::uuid, $11)");
+OC_DB_STMT(hold_confirm_stmt, 7, "SELECT hold_confirm($1, $2::uuid, $3, $4, $5::uuid, $6::uuid, $7)");
 OC_DB_STMT(hold_end_stmt, 8, "SELECT hold_end($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6::uuid, $7::uuid, $8)");
-
-/* Lines ([{sku_id, qty}]) from a Redis spec's second field. */
-static json_t *spec_lines(const char *spec)
-{
-    const char *p = strchr(spec, '|');
-    if (p == NULL)
-        return NULL;
-    json_t *arr = json_array();
-    p++;
-    while (*p && *p != '|') {
-        char *end;
-        long long sku = strtoll(p, &end, 10);
-        if (*end != ':')
-            break;
-        long long q = strtoll(end + 1, &end, 10);
-        json_array_append_new(arr, json_pack("{s:I, s:I}", "sku_id", (json_int_t)sku, "qty", (json_int_t)q));
-        p = *end == ',' ? end + 1 : end;
-    }
-    return arr;
-}
 
 static void respond_confirmed(void *arg)
 {
@@ -472,42 +429,22 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
     respond_confirmed(r);
 }
 
-static void on_confirm_spec(void *arg, const char *spec)
+/* Every hold a client knows of is a committed row: PostgreSQL decides, then Redis hears of it. */
+void oc_api_hold_confirm(oc_req_t *r)
 {
-    oc_req_t *r = arg;
-    hold_t *h = r->state;
-    json_t *lines = spec != NULL ? spec_lines(spec) : NULL, *j = spec != NULL ? spec_json(spec) : NULL;
-    char *ls = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
-    char *rs = j ? json_dumps(json_object_get(j, "lines"), JSON_COMPACT) : NULL;
-    char exp[24];
-    snprintf(exp, sizeof(exp), "%llu", spec ? strtoull(spec, NULL, 10) : 0ULL);
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
+        return;
+    hold_t *h = state(r);
     oc_api_request_hash(r, h->hash);
     const char *p[] = {r->tenant,
                        oc_req_param(r, "hid"),
-                       ls,
-                       rs,
-                       j ? json_string_value(json_object_get(j, "reference")) : NULL,
-                       exp,
                        r->idem_key,
                        r->idem_key ? h->hash : NULL,
                        r->auth.user_id[0] ? r->auth.user_id : NULL,
                        r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
                        r->request_id};
-    int rc = oc_db_exec(r->thread->db, r->tenant, &hold_confirm_stmt, p, on_confirmed, r);
-    free(ls);
-    free(rs);
-    json_decref(lines);
-    json_decref(j);
-    if (rc != 0)
+    if (oc_db_exec(r->thread->db, r->tenant, &hold_confirm_stmt, p, on_confirmed, r) != 0)
         oc_respond_unavailable(r, "the database");
-}
-
-void oc_api_hold_confirm(oc_req_t *r)
-{
-    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
-        return;
-    state(r);
-    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_confirm_spec, r);
 }
 
 static void respond_released(void *arg)
@@ -538,33 +475,19 @@ static void on_released(void *arg, const oc_db_result_t *res)
     oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"), respond_released, r);
 }
 
-static void on_release_spec(void *arg, const char *spec)
-{
-    oc_req_t *r = arg;
-    json_t *lines = spec != NULL ? spec_lines(spec) : NULL, *j = spec != NULL ? spec_json(spec) : NULL;
-    char *ls = lines ? json_dumps(lines, JSON_COMPACT) : NULL;
-    char *rs = j ? json_dumps(json_object_get(j, "lines"), JSON_COMPACT) : NULL;
-    const char *p[] = {r->tenant,
-                       oc_req_param(r, "hid"),
-                       "released",
-                       ls,
-                       rs,
-                       r->auth.user_id[0] ? r->auth.user_id : NULL,
-                       r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
-                       r->request_id};
-    int rc = oc_db_exec(r->thread->db, r->tenant, &hold_end_stmt, p, on_released, r);
-    free(ls);
-    free(rs);
-    json_decref(lines);
-    json_decref(j);
-    if (rc != 0)
-        oc_respond_unavailable(r, "the database");
-}
-
 void oc_api_hold_release(oc_req_t *r)
 {
     if (oc_req_id_param(r, "hid", "no such hold") == NULL)
         return;
     state(r);
-    oc_holds_get_redis(r->thread, r->tenant, oc_req_param(r, "hid"), on_release_spec, r);
+    const char *p[] = {r->tenant,
+                       oc_req_param(r, "hid"),
+                       "released",
+                       NULL,
+                       NULL,
+                       r->auth.user_id[0] ? r->auth.user_id : NULL,
+                       r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
+                       r->request_id};
+    if (oc_db_exec(r->thread->db, r->tenant, &hold_end_stmt, p, on_released, r) != 0)
+        oc_respond_unavailable(r, "the database");
 }

@@ -1,13 +1,14 @@
 /*
- * holds.c — the Redis side of holds, their mirror into PostgreSQL, and the
- * expiry sweeper (see holds.h).
+ * holds.c — the Redis side of holds, their group commit into PostgreSQL,
+ * and the expiry sweeper (see holds.h).
  *
  * Keys, all tagged with the brand so one brand's keys share a cluster slot:
  *   oc:{t}:b:<sku>   "<version> <on_hand - committed>" from PostgreSQL (5 min TTL)
- *   oc:{t}:h:<sku>   units held by active holds
- *   oc:{t}:e:<sku>   sorted set: hold ids by expiry (ms)
- *   oc:{t}:holds     hash: hold id -> "<expires_ms>|<sku>:<qty>,…|<request hash>|<hold JSON>"
- *                    (the scripts read only the first two fields)
+ *   oc:{t}:h:<sku>   units held by the holds in oc:{t}:holds
+ *   oc:{t}:e:<sku>   sorted set: hold ids by the time they stop counting (ms):
+ *                    their expiry once committed, at most OC_HOLD_PENDING_MS
+ *                    after the reservation until then
+ *   oc:{t}:holds     hash: hold id -> "<expires_ms>|<sku>:<qty>,…"
  */
 #include "tenants/holds.h"
 #include "server/log.h"
@@ -32,7 +33,7 @@
     "end\n"
 
 /* KEYS: per SKU (base, held, exp) ..., holds hash.
- * ARGV: now_ms, id, expires_ms, spec, prefix, then per SKU: sku, qty. */
+ * ARGV: now_ms, id, counts_until_ms, spec, prefix, then per SKU: sku, qty. */
 static oc_redis_script_t reserve_script = {
     LUA_RELEASE "local now, id, exp, spec, prefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
                 "local n = (#KEYS - 1) / 3\n"
@@ -89,6 +90,27 @@ static oc_redis_script_t set_base_script = {
     "end\n"
     "return 1\n"};
 
+/* Makes Redis's entry for each hold exactly its spec, counted once: whatever
+ * the id had is released first (a reservation of other lines under a reused
+ * Idempotency-Key, an entry a rebuild already counted), then the spec is
+ * counted, with the hold's real expiry.  KEYS: holds hash.
+ * ARGV: prefix, then (id, expires_ms, spec)*. */
+static oc_redis_script_t settle_script = {LUA_RELEASE "local prefix, hk = ARGV[1], KEYS[1]\n"
+                                                      "for i = 2, #ARGV, 3 do\n"
+                                                      "  local id, exp, spec = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
+                                                      "  release(prefix, hk, id)\n"
+                                                      "  local body = string.match(spec, '^%d+|([^|]*)') or ''\n"
+                                                      "  for sku, q in string.gmatch(body, '(%d+):(%d+)') do\n"
+                                                      "    local hkey = prefix .. 'h:' .. sku\n"
+                                                      "    if redis.call('EXISTS', hkey) == 1 then\n"
+                                                      "      redis.call('INCRBY', hkey, q)\n"
+                                                      "    end\n"
+                                                      "    redis.call('ZADD', prefix .. 'e:' .. sku, exp, id)\n"
+                                                      "  end\n"
+                                                      "  redis.call('HSET', hk, id, spec)\n"
+                                                      "end\n"
+                                                      "return 1\n"};
+
 static oc_metric_t m_reserve_ok = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
                                    "result=\"ok\"", OC_METRIC_COUNTER};
 static oc_metric_t m_reserve_short = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
@@ -97,18 +119,22 @@ static oc_metric_t m_reserve_miss = {"onecount_hold_reservations_total", "Redis 
                                      "result=\"cache_rebuild\"", OC_METRIC_COUNTER};
 static oc_metric_t m_reserve_down = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
                                      "result=\"redis_unavailable\"", OC_METRIC_COUNTER};
-static oc_metric_t m_mirror_pending = {"onecount_hold_mirror_pending", "Holds waiting to be mirrored to PostgreSQL.",
-                                       NULL, OC_METRIC_GAUGE};
+static oc_metric_t m_commit_pending = {"onecount_hold_commit_pending",
+                                       "Holds reserved in Redis waiting for their commit in PostgreSQL.", NULL,
+                                       OC_METRIC_GAUGE};
+static oc_metric_t m_commit_short = {"onecount_hold_commit_refused_total",
+                                     "Holds Redis reserved that PostgreSQL's balances refused.", NULL,
+                                     OC_METRIC_COUNTER};
 static oc_metric_t m_expired = {"onecount_holds_expired_total", "Holds ended by the expiry sweeper.", NULL,
                                 OC_METRIC_COUNTER};
 
 void oc_holds_init(void)
 {
-    oc_redis_script_t *scripts[] = {&reserve_script, &release_script, &fill_script, &set_base_script};
+    oc_redis_script_t *scripts[] = {&reserve_script, &release_script, &fill_script, &set_base_script, &settle_script};
     for (size_t i = 0; i < OC_ARRAY_SIZE(scripts); i++)
         oc_redis_script_init(scripts[i]);
-    oc_metric_t *all[] = {&m_reserve_ok,   &m_reserve_short,  &m_reserve_miss,
-                          &m_reserve_down, &m_mirror_pending, &m_expired};
+    oc_metric_t *all[] = {&m_reserve_ok,     &m_reserve_short, &m_reserve_miss, &m_reserve_down,
+                          &m_commit_pending, &m_commit_short,  &m_expired};
     for (size_t i = 0; i < OC_ARRAY_SIZE(all); i++)
         oc_metrics_register(all[i]);
 }
@@ -133,7 +159,6 @@ typedef struct {
     int n;
     long long sku[OC_HOLD_MAX_SKUS], qty[OC_HOLD_MAX_SKUS];
     uint64_t expires_ms;
-    char *extra;
     int rounds;        /* reservation attempts sent */
     int pending_fills; /* cache rebuilds awaiting their reply */
     oc_reserve_cb cb;
@@ -146,7 +171,6 @@ static void reserve_done(reserve_t *rv, oc_reserve_result_t result, long long sk
 {
     oc_reserve_outcome_t out = {result, sku, avail};
     rv->cb(rv->arg, &out);
-    free(rv->extra);
     free(rv);
 }
 
@@ -291,15 +315,16 @@ static void reserve_send(reserve_t *rv)
     argv[k++] = keys[rv->n * 3];
     int nkeys = k;
     char now[24], exp[24], prefix[64];
-    snprintf(now, sizeof(now), "%llu", (unsigned long long)oc_now_ms());
-    snprintf(exp, sizeof(exp), "%llu", (unsigned long long)rv->expires_ms);
+    uint64_t now_ms = oc_now_ms(), counts_until = now_ms + OC_HOLD_PENDING_MS;
+    if (counts_until > rv->expires_ms)
+        counts_until = rv->expires_ms;
+    snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms);
+    snprintf(exp, sizeof(exp), "%llu", (unsigned long long)counts_until);
     snprintf(prefix, sizeof(prefix), "oc:{%s}:", rv->tenant);
     oc_buf_t spec = {0};
     oc_buf_printf(&spec, "%llu|", (unsigned long long)rv->expires_ms);
     for (int i = 0; i < rv->n; i++)
         oc_buf_printf(&spec, "%s%lld:%lld", i ? "," : "", rv->sku[i], rv->qty[i]);
-    if (rv->extra != NULL)
-        oc_buf_printf(&spec, "|%s", rv->extra);
     argv[k++] = now, argv[k++] = rv->id, argv[k++] = exp, argv[k++] = oc_buf_cstr(&spec), argv[k++] = prefix;
     for (int i = 0; i < rv->n; i++) {
         snprintf(nums[i * 2], sizeof(nums[0]), "%lld", rv->sku[i]);
@@ -318,13 +343,6 @@ static void reserve_send(reserve_t *rv)
 void oc_holds_reserve(oc_thread_t *th, const char *tenant, const char *id, const long long *sku, const long long *qty,
                       int n, uint64_t expires_ms, oc_reserve_cb cb, void *arg)
 {
-    oc_holds_reserve_ex(th, tenant, id, sku, qty, n, expires_ms, NULL, cb, arg);
-}
-
-void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, const long long *sku,
-                         const long long *qty, int n, uint64_t expires_ms, const char *extra, oc_reserve_cb cb,
-                         void *arg)
-{
     reserve_t *rv = calloc(1, sizeof(*rv));
     rv->th = th;
     oc_strlcpy(rv->tenant, tenant, strlen(tenant), sizeof(rv->tenant));
@@ -333,7 +351,6 @@ void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, co
     memcpy(rv->sku, sku, sizeof(long long) * (size_t)rv->n);
     memcpy(rv->qty, qty, sizeof(long long) * (size_t)rv->n);
     rv->expires_ms = expires_ms;
-    rv->extra = extra != NULL ? strdup(extra) : NULL;
     rv->cb = cb;
     rv->arg = arg;
     reserve_send(rv);
@@ -364,36 +381,6 @@ void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id,
         free(d);
         if (done != NULL)
             done(arg);
-    }
-}
-
-typedef struct {
-    void (*cb)(void *arg, const char *spec);
-    void *arg;
-} get_t;
-
-static void on_get(void *arg, const char *err, redisReply *reply)
-{
-    get_t *g = arg;
-    const char *spec = reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
-    if (spec != NULL && strtoull(spec, NULL, 10) <= oc_now_ms())
-        spec = NULL; /* expired: the sweeper or the next reservation clears it */
-    g->cb(g->arg, spec);
-    free(g);
-}
-
-void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, void (*cb)(void *arg, const char *spec),
-                        void *arg)
-{
-    char hk[96];
-    key(hk, sizeof(hk), tenant, "holds", -1);
-    const char *argv[] = {"HGET", hk, id};
-    get_t *g = calloc(1, sizeof(*g));
-    g->cb = cb;
-    g->arg = arg;
-    if (oc_redis_commandv(th->redis, on_get, g, 3, argv, NULL) != 0) {
-        free(g);
-        cb(arg, NULL); /* callers treat NULL as "ask PostgreSQL" */
     }
 }
 
@@ -469,218 +456,369 @@ void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db
     free(bases);
 }
 
-/* --- the mirror into PostgreSQL ------------------------------------------------------ */
+/* --- the group commit into PostgreSQL ------------------------------------------------- */
 
-#define MIRROR_MAX_PENDING 100000
-#define MIRROR_DELAY_MS    10   /* a flush waits this long for company (one per hold would cost more than the hold) */
-#define MIRROR_FULL        1000 /* ... unless this many are waiting */
-#define MIRROR_BATCH       2000 /* holds per transaction: a batch must finish well inside the statement timeout */
-#define MIRROR_BRANDS      256  /* brands per transaction */
+#define COMMIT_MAX_PENDING 100000
+#define COMMIT_BATCH       2000 /* holds per statement: a batch must finish well inside the statement timeout */
+#define COMMIT_BRANDS      256  /* brands per statement (app.tenant_id lists them) */
+#define COMMIT_INFLIGHT    2    /* statements in flight per thread: while they run, the next batch gathers */
+
+typedef struct pending_hold {
+    struct pending_hold *next;
+    char tenant[37], id[64];
+    char *text; /* the JSON object holds_commit() reads */
+    char *spec; /* the Redis spec of the hold: "<expires_ms>|<sku>:<qty>,…" */
+    oc_hold_commit_cb cb;
+    void *arg;
+} pending_hold_t;
 
 typedef struct {
     oc_thread_t *th;
-    json_t *pending; /* object: tenant -> array of holds, each a JSON string of its mirror text */
+    pending_hold_t *head, **tail; /* FIFO */
     size_t npending;
-    char flushed_last[37]; /* the brand the last flush ended with */
     int inflight;
-    oc_timer_t timer;
-    int backoff_ms;
+    oc_timer_t timer; /* the next flush: at the end of this loop iteration, or after a backoff */
     /* the sweeper */
     oc_timer_t sweep_timer;
     char sweep_cursor[37];
     int sweeping;
-} mirror_t;
+} holds_thread_t;
 
-static void mirror_dispose(void *p)
+typedef struct {
+    holds_thread_t *ht;
+    size_t n;
+    pending_hold_t **holds;
+} flush_t;
+
+static void pending_free(pending_hold_t *p)
 {
-    mirror_t *m = p;
-    oc_timer_stop(m->th->loop, &m->timer);
-    oc_timer_stop(m->th->loop, &m->sweep_timer);
-    oc_metric_add(&m_mirror_pending, -(int64_t)m->npending);
-    json_decref(m->pending);
-    free(m);
+    if (p != NULL) {
+        free(p->text);
+        free(p->spec);
+        free(p);
+    }
 }
 
-static void mirror_flush(oc_timer_t *t);
+static void holds_thread_dispose(void *p)
+{
+    holds_thread_t *ht = p;
+    oc_timer_stop(ht->th->loop, &ht->timer);
+    oc_timer_stop(ht->th->loop, &ht->sweep_timer);
+    /* Only at thread exit, after the loop stopped: nobody waits for these any more. */
+    oc_metric_add(&m_commit_pending, -(int64_t)ht->npending);
+    for (pending_hold_t *h = ht->head, *next; h != NULL; h = next) {
+        next = h->next;
+        pending_free(h);
+    }
+    free(ht);
+}
+
+static void commit_flush(oc_timer_t *t);
 static void sweep(oc_timer_t *t);
 
-static mirror_t *mirror_of(oc_thread_t *th)
+static holds_thread_t *holds_thread(oc_thread_t *th)
 {
     if (th->modules[OC_MODULE_HOLDS].p == NULL) {
-        mirror_t *m = calloc(1, sizeof(*m));
-        m->th = th;
-        m->pending = json_object();
-        oc_timer_init(&m->timer, mirror_flush, m);
-        oc_timer_init(&m->sweep_timer, sweep, m);
-        th->modules[OC_MODULE_HOLDS].p = m;
-        th->modules[OC_MODULE_HOLDS].dispose = mirror_dispose;
+        holds_thread_t *ht = calloc(1, sizeof(*ht));
+        if (ht == NULL)
+            return NULL;
+        ht->th = th;
+        ht->tail = &ht->head;
+        oc_timer_init(&ht->timer, commit_flush, ht);
+        oc_timer_init(&ht->sweep_timer, sweep, ht);
+        th->modules[OC_MODULE_HOLDS].p = ht;
+        th->modules[OC_MODULE_HOLDS].dispose = holds_thread_dispose;
     }
     return th->modules[OC_MODULE_HOLDS].p;
 }
 
-OC_DB_STMT(holds_mirror_stmt, 1, "SELECT holds_mirror_brands($1::jsonb)");
+OC_DB_STMT(holds_commit_stmt, 1, "SELECT holds_commit($1::jsonb)");
 
-/* A hold's mirror text starts with its expiry: {"expires_ms":N, ... */
-#define TEXT_EXPIRES "{\"expires_ms\":"
+/* Ending a reservation in Redis, then telling the waiting request. */
+typedef struct {
+    oc_hold_commit_cb cb;
+    void *arg;
+    oc_hold_commit_outcome_t out;
+    char *hold_json, *hash;
+} ended_t;
 
-static uint64_t text_expires_ms(const char *text)
+static void on_reservation_ended(void *arg)
 {
-    return strtoull(text + strlen(TEXT_EXPIRES), NULL, 10);
+    ended_t *e = arg;
+    e->out.hold_json = e->hold_json;
+    e->out.hash = e->hash;
+    e->cb(e->arg, &e->out);
+    free(e->hold_json);
+    free(e->hash);
+    free(e);
 }
 
-typedef struct {
-    mirror_t *m;
-    json_t *batch; /* tenant -> holds, kept to requeue on failure */
-    size_t n;
-    int cut; /* holds were left for the next flush: it goes at once */
-} flush_t;
+static void end_reservation(holds_thread_t *ht, pending_hold_t *p, const oc_hold_commit_outcome_t *out)
+{
+    ended_t *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        p->cb(p->arg, out);
+        return;
+    }
+    e->cb = p->cb;
+    e->arg = p->arg;
+    e->out = *out;
+    e->hold_json = out->hold_json != NULL ? strdup(out->hold_json) : NULL;
+    e->hash = out->hash != NULL ? strdup(out->hash) : NULL;
+    oc_holds_release_redis(ht->th, p->tenant, p->id, on_reservation_ended, e);
+}
 
-static void on_flushed(void *arg, const oc_db_result_t *res)
+/* A committed hold to give its whole life in Redis. */
+typedef struct {
+    const char *tenant, *id, *spec;
+    char *owned; /* spec, when it was built for this */
+} settle_t;
+
+static int cmp_settle(const void *a, const void *b)
+{
+    return strcmp(((const settle_t *)a)->tenant, ((const settle_t *)b)->tenant);
+}
+
+/* One script call per brand (its keys share a slot); not waited for. */
+static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n)
+{
+    if (n == 0)
+        return;
+    qsort(st, n, sizeof(*st), cmp_settle);
+    const char **argv = calloc(2 + n * 3, sizeof(char *));
+    char(*exps)[24] = calloc(n, sizeof(*exps));
+    if (argv == NULL || exps == NULL) {
+        free(argv);
+        free(exps);
+        return; /* the reservations stop counting after OC_HOLD_PENDING_MS; PostgreSQL still decides */
+    }
+    for (size_t i = 0, j; i < n; i = j) {
+        char hk[96], prefix[64];
+        key(hk, sizeof(hk), st[i].tenant, "holds", -1);
+        snprintf(prefix, sizeof(prefix), "oc:{%s}:", st[i].tenant);
+        argv[0] = hk;
+        argv[1] = prefix;
+        int argc = 2;
+        for (j = i; j < n && strcmp(st[j].tenant, st[i].tenant) == 0; j++) {
+            snprintf(exps[j], sizeof(exps[j]), "%llu", strtoull(st[j].spec, NULL, 10));
+            argv[argc++] = st[j].id;
+            argv[argc++] = exps[j];
+            argv[argc++] = st[j].spec;
+        }
+        oc_redis_eval(ht->th->redis, &settle_script, ignore_reply, NULL, 1, argc, argv, NULL);
+    }
+    free(argv);
+    free(exps);
+}
+
+/* The Redis spec of a stored hold: its expiry and lines ([{sku_id, qty}]). */
+static char *spec_of_stored(json_t *outcome)
+{
+    oc_buf_t b = {0};
+    spec_of_lines(json_object_get(outcome, "lines"),
+                  (long long)json_integer_value(json_object_get(outcome, "expires_ms")), &b);
+    char *s = strdup(oc_buf_cstr(&b));
+    oc_buf_free(&b);
+    return s;
+}
+
+static void on_committed(void *arg, const oc_db_result_t *res)
 {
     flush_t *f = arg;
-    mirror_t *m = f->m;
-    m->inflight = 0;
-    if (res->err != NULL) {
-        /* Put them back (dropping holds that have expired meanwhile) and retry later. */
-        const char *tenant;
-        json_t *arr;
-        uint64_t now = oc_now_ms();
-        json_object_foreach(f->batch, tenant, arr)
-        {
-            size_t i;
-            json_t *h;
-            json_array_foreach(arr, i, h)
-            {
-                if (text_expires_ms(json_string_value(h)) <= now)
-                    continue;
-                json_t *dst = json_object_get(m->pending, tenant);
-                if (dst == NULL)
-                    json_object_set_new(m->pending, tenant, dst = json_array());
-                json_array_append(dst, h);
-                m->npending++;
-                oc_metric_add(&m_mirror_pending, 1);
+    holds_thread_t *ht = f->ht;
+    ht->inflight--;
+    json_t *outcomes = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (res->err != NULL || json_array_size(outcomes) != f->n) {
+        if (res->err == NULL)
+            oc_log_error("holds_commit answered %zu outcomes for %zu holds", json_array_size(outcomes), f->n);
+        else
+            oc_log_warn("hold commit failed: %s", res->err);
+        oc_hold_commit_outcome_t out = {.result = OC_HOLD_FAILED, .code = res->code ? res->code : OC_EIO};
+        for (size_t i = 0; i < f->n; i++) {
+            end_reservation(ht, f->holds[i], &out);
+            pending_free(f->holds[i]);
+        }
+    } else {
+        settle_t *st = calloc(f->n, sizeof(*st));
+        size_t nsettle = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            pending_hold_t *p = f->holds[i];
+            json_t *o = json_array_get(outcomes, i);
+            const char *what = json_string_value(json_object_get(o, "outcome"));
+            oc_hold_commit_outcome_t out = {0};
+            if (what != NULL && strcmp(what, "held") == 0) {
+                out.result = OC_HOLD_HELD;
+                if (st != NULL)
+                    st[nsettle++] = (settle_t){p->tenant, p->id, p->spec, NULL};
+                p->cb(p->arg, &out);
+            } else if (what != NULL && strcmp(what, "exists") == 0) {
+                out.result = OC_HOLD_EXISTS;
+                char *js = json_dumps(json_object_get(o, "hold"), JSON_COMPACT);
+                out.hold_json = js;
+                out.hash = json_string_value(json_object_get(o, "hash"));
+                if (json_is_true(json_object_get(o, "active"))) {
+                    if (st != NULL) {
+                        char *spec = spec_of_stored(o);
+                        st[nsettle++] = (settle_t){p->tenant, p->id, spec, spec};
+                    }
+                    p->cb(p->arg, &out);
+                } else {
+                    end_reservation(ht, p, &out);
+                }
+                free(js);
+            } else {
+                out.result = OC_HOLD_SHORT;
+                out.short_sku_id = (long long)json_integer_value(json_object_get(o, "sku_id"));
+                out.available = (long long)json_integer_value(json_object_get(o, "available"));
+                oc_metric_add(&m_commit_short, 1);
+                end_reservation(ht, p, &out);
             }
         }
-        m->backoff_ms = m->backoff_ms ? (m->backoff_ms * 2 > 2000 ? 2000 : m->backoff_ms * 2) : 50;
-        oc_timer_start(m->th->loop, &m->timer, (uint64_t)m->backoff_ms);
-    } else {
-        m->backoff_ms = 0;
-        if (m->npending > 0)
-            oc_timer_start(m->th->loop, &m->timer, f->cut || m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
+        settle_by_brand(ht, st, nsettle);
+        for (size_t i = 0; i < nsettle; i++)
+            free(st[i].owned);
+        free(st);
+        for (size_t i = 0; i < f->n; i++)
+            pending_free(f->holds[i]);
     }
-    json_decref(f->batch);
+    json_decref(outcomes);
+    free(f->holds);
     free(f);
+    if (ht->npending > 0 && !oc_timer_armed(&ht->timer))
+        oc_timer_start(ht->th->loop, &ht->timer, 0);
 }
+/* A small set of brand ids, for the brand limit of one statement. */
+typedef struct {
+    const char *slot[COMMIT_BRANDS * 4];
+    size_t n;
+} brand_set_t;
 
-static int cmp_str(const void *a, const void *b)
+/* Returns 1 when `tenant` is in the set or was added, 0 when the set is full. */
+static int brand_set_add(brand_set_t *set, const char *tenant)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    size_t h = 5381;
+    for (const char *c = tenant; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    for (size_t i = h % OC_ARRAY_SIZE(set->slot);; i = (i + 1) % OC_ARRAY_SIZE(set->slot)) {
+        if (set->slot[i] == NULL) {
+            if (set->n == COMMIT_BRANDS)
+                return 0;
+            set->slot[i] = tenant;
+            set->n++;
+            return 1;
+        }
+        if (strcmp(set->slot[i], tenant) == 0)
+            return 1;
+    }
 }
 
 /*
- * One statement of at most MIRROR_BATCH holds of at most MIRROR_BRANDS brands
- * (app.tenant_id lists them), taking brands round the sorted list from where
- * the last flush stopped, so none waits behind busier ones.  The order sent
- * does not matter for locks: holds_mirror_brands() locks stock in (brand,
- * sku) order, as every other path does.
+ * One statement of at most COMMIT_BATCH holds of at most COMMIT_BRANDS
+ * brands, taken first come first served (a hold of a brand beyond the limit
+ * keeps its place for the next statement).  The order of the batch does not
+ * matter for locks: holds_commit() locks stock in (brand, sku) order.
  */
-static void mirror_flush(oc_timer_t *t)
+static void commit_flush(oc_timer_t *t)
 {
-    mirror_t *m = t->data;
-    if (m->inflight || m->npending == 0)
+    holds_thread_t *ht = t->data;
+    if (ht->inflight >= COMMIT_INFLIGHT || ht->npending == 0)
         return;
     flush_t *f = calloc(1, sizeof(*f));
-    f->m = m;
-    f->batch = json_object();
-    size_t nt = 0;
-    const char **tenants = malloc(json_object_size(m->pending) * sizeof(*tenants));
-    const char *tenant;
-    json_t *arr;
-    json_object_foreach(m->pending, tenant, arr)
-    {
-        tenants[nt++] = tenant;
-    }
-    qsort(tenants, nt, sizeof(tenants[0]), cmp_str);
-    size_t first = 0;
-    while (first < nt && strcmp(tenants[first], m->flushed_last) <= 0)
-        first++;
-    oc_buf_t holds = {0}, list = {0};
-    oc_buf_append(&holds, "[", 1);
-    for (size_t j = 0; j < nt && j < MIRROR_BRANDS && f->n < MIRROR_BATCH; j++) {
-        size_t k = (first + j) % nt;
-        json_t *all = json_object_get(m->pending, tenants[k]), *part = json_array();
-        size_t take = json_array_size(all);
-        if (take > MIRROR_BATCH - f->n)
-            take = MIRROR_BATCH - f->n;
-        for (size_t i = 0; i < take; i++) {
-            json_t *text = json_array_get(all, i);
-            json_array_append(part, text);
-            if (f->n + i > 0)
-                oc_buf_append(&holds, ",", 1);
-            oc_buf_append(&holds, json_string_value(text), json_string_length(text));
-        }
-        json_object_set_new(f->batch, tenants[k], part);
-        f->n += take;
-        oc_buf_printf(&list, "%s%s", j ? "," : "", tenants[k]);
-        oc_strlcpy(m->flushed_last, tenants[k], strlen(tenants[k]), sizeof(m->flushed_last));
-    }
-    free(tenants);
-    f->cut = m->npending > f->n;
-    oc_db_tx_t tx = {.tenant = oc_buf_cstr(&list), .nsteps = 1};
-    tx.steps[0].stmt = &holds_mirror_stmt;
-    oc_buf_append(&holds, "]", 1);
-    tx.steps[0].params[0] = oc_buf_cstr(&holds);
-    int rc = oc_db_run(m->th->db, &tx, on_flushed, f);
-    oc_buf_free(&holds);
-    oc_buf_free(&list);
-    /* The statement holds a copy: drop what was sent from the pending set. */
-    json_object_foreach(f->batch, tenant, arr)
-    {
-        json_t *all = json_object_get(m->pending, tenant);
-        if (json_array_size(arr) == json_array_size(all))
-            json_object_del(m->pending, tenant);
-        else {
-            json_t *rest = json_array();
-            for (size_t i = json_array_size(arr); i < json_array_size(all); i++)
-                json_array_append(rest, json_array_get(all, i));
-            json_object_set_new(m->pending, tenant, rest);
-        }
-    }
-    m->npending -= f->n;
-    oc_metric_add(&m_mirror_pending, -(int64_t)f->n);
-    if (rc != 0) {
-        oc_db_result_t fail = {.err = "unavailable", .code = rc};
-        on_flushed(f, &fail);
+    brand_set_t *brands = calloc(1, sizeof(*brands));
+    size_t cap = ht->npending < COMMIT_BATCH ? ht->npending : COMMIT_BATCH;
+    if (f != NULL)
+        f->holds = malloc(cap * sizeof(*f->holds));
+    if (f == NULL || brands == NULL || f->holds == NULL) {
+        free(f != NULL ? f->holds : NULL);
+        free(f);
+        free(brands);
+        oc_timer_start(ht->th->loop, &ht->timer, 10);
         return;
     }
-    m->inflight = 1;
+    f->ht = ht;
+    oc_buf_t holds = {0}, list = {0};
+    oc_buf_append(&holds, "[", 1);
+    for (pending_hold_t **pp = &ht->head; *pp != NULL && f->n < cap;) {
+        pending_hold_t *p = *pp;
+        size_t before = brands->n;
+        if (!brand_set_add(brands, p->tenant)) {
+            pp = &p->next; /* its brand waits for the next statement */
+            continue;
+        }
+        if (brands->n > before)
+            oc_buf_printf(&list, "%s%s", before ? "," : "", p->tenant);
+        if (f->n > 0)
+            oc_buf_append(&holds, ",", 1);
+        oc_buf_append(&holds, p->text, strlen(p->text));
+        f->holds[f->n++] = p;
+        *pp = p->next; /* unlink */
+    }
+    ht->tail = &ht->head;
+    while (*ht->tail != NULL)
+        ht->tail = &(*ht->tail)->next;
+    ht->npending -= f->n;
+    oc_metric_add(&m_commit_pending, -(int64_t)f->n);
+    oc_buf_append(&holds, "]", 1);
+    oc_db_tx_t tx = {.tenant = oc_buf_cstr(&list), .nsteps = 1};
+    tx.steps[0].stmt = &holds_commit_stmt;
+    tx.steps[0].params[0] = oc_buf_cstr(&holds);
+    int rc = oc_db_run(ht->th->db, &tx, on_committed, f);
+    oc_buf_free(&holds);
+    oc_buf_free(&list);
+    free(brands);
+    ht->inflight++;
+    if (rc != 0) {
+        oc_db_result_t fail = {.err = "the database is unavailable", .code = rc};
+        on_committed(f, &fail); /* answers them 503 (the requests are waiting: never synchronously for a new one) */
+        return;
+    }
+    if (ht->npending > 0 && ht->inflight < COMMIT_INFLIGHT)
+        oc_timer_start(ht->th->loop, &ht->timer, 0);
 }
 
-void oc_holds_mirror(oc_thread_t *th, const char *tenant, const oc_hold_mirror_t *hold)
+int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t *hold, oc_hold_commit_cb cb, void *arg)
 {
-    mirror_t *m = mirror_of(th);
-    if (m->npending >= MIRROR_MAX_PENDING)
-        return; /* the hold lives in Redis and expires there; confirmation re-checks in PostgreSQL */
-    /* What holds_mirror_brands() reads, written once here instead of built as
-     * JSON objects and serialized again at every flush. */
-    oc_buf_t t = {0};
-    oc_buf_printf(&t, TEXT_EXPIRES "%llu,\"created_ms\":%llu,\"tenant\":\"%s\",\"id\":\"%s\",\"lines\":[",
-                  (unsigned long long)hold->expires_ms, (unsigned long long)hold->created_ms, tenant, hold->id);
-    for (int i = 0; i < hold->n; i++)
+    holds_thread_t *ht = holds_thread(th);
+    if (ht == NULL || ht->npending >= COMMIT_MAX_PENDING)
+        return OC_EBUSY;
+    pending_hold_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OC_EBUSY;
+    oc_strlcpy(p->tenant, tenant, strlen(tenant), sizeof(p->tenant));
+    oc_strlcpy(p->id, hold->id, strlen(hold->id), sizeof(p->id));
+    p->cb = cb;
+    p->arg = arg;
+    /* What holds_commit() reads, written once here. */
+    oc_buf_t t = {0}, spec = {0};
+    oc_buf_printf(&t, "{\"tenant\":\"%s\",\"id\":\"%s\",\"created_ms\":%llu,\"expires_ms\":%llu,\"lines\":[", tenant,
+                  hold->id, (unsigned long long)hold->created_ms, (unsigned long long)hold->expires_ms);
+    oc_buf_printf(&spec, "%llu|", (unsigned long long)hold->expires_ms);
+    for (int i = 0; i < hold->n; i++) {
         oc_buf_printf(&t, "%s{\"sku_id\":%lld,\"qty\":%lld}", i ? "," : "", hold->sku[i], hold->qty[i]);
+        oc_buf_printf(&spec, "%s%lld:%lld", i ? "," : "", hold->sku[i], hold->qty[i]);
+    }
     oc_buf_printf(&t, "],\"request\":%s", hold->request_json);
     if (hold->reference_json != NULL)
         oc_buf_printf(&t, ",\"reference\":%s", hold->reference_json);
+    if (hold->hash != NULL)
+        oc_buf_printf(&t, ",\"hash\":\"%s\"", hold->hash);
     oc_buf_append(&t, "}", 1);
-    json_t *arr = json_object_get(m->pending, tenant);
-    if (arr == NULL)
-        json_object_set_new(m->pending, tenant, arr = json_array());
-    json_array_append_new(arr, json_stringn_nocheck(oc_buf_cstr(&t), t.len));
+    p->text = strdup(oc_buf_cstr(&t));
+    p->spec = strdup(oc_buf_cstr(&spec));
     oc_buf_free(&t);
-    m->npending++;
-    oc_metric_add(&m_mirror_pending, 1);
-    if (!m->inflight && !oc_timer_armed(&m->timer))
-        oc_timer_start(th->loop, &m->timer, m->npending >= MIRROR_FULL ? 0 : MIRROR_DELAY_MS);
+    oc_buf_free(&spec);
+    if (p->text == NULL || p->spec == NULL) {
+        pending_free(p);
+        return OC_EBUSY;
+    }
+    *ht->tail = p;
+    ht->tail = &p->next;
+    ht->npending++;
+    oc_metric_add(&m_commit_pending, 1);
+    /* At the end of this loop iteration: the holds this iteration reserves go together. */
+    if (ht->inflight < COMMIT_INFLIGHT && !oc_timer_armed(&ht->timer))
+        oc_timer_start(th->loop, &ht->timer, 0);
+    return 0;
 }
 
 /* --- the expiry sweeper: one chunk of brands per tick ------------------------------------ */
@@ -692,7 +830,7 @@ OC_DB_STMT(sweep_expire, 0, "SELECT holds_expire()");
 
 static void on_swept(void *arg, const oc_db_result_t *res)
 {
-    mirror_t *m = arg;
+    holds_thread_t *m = arg;
     m->sweeping = 0;
     uint64_t next = 1000;
     if (res->err == NULL) {
@@ -719,7 +857,7 @@ static void on_swept(void *arg, const oc_db_result_t *res)
 
 static void sweep(oc_timer_t *t)
 {
-    mirror_t *m = t->data;
+    holds_thread_t *m = t->data;
     if (m->sweeping)
         return;
     oc_db_tx_t tx = {.nsteps = 2};
@@ -734,7 +872,9 @@ static void sweep(oc_timer_t *t)
 
 void oc_holds_start_sweeper(oc_thread_t *th)
 {
-    mirror_t *m = mirror_of(th);
+    holds_thread_t *m = holds_thread(th);
+    if (m == NULL)
+        return;
     strcpy(m->sweep_cursor, "00000000-0000-0000-0000-000000000000");
     oc_timer_start(th->loop, &m->sweep_timer, 1000);
 }

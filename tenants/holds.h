@@ -3,12 +3,15 @@
  *
  * The fast path: a Lua script checks, for every component SKU of a hold,
  * (on_hand − committed) cached from PostgreSQL minus the units of active
- * holds ≥ the quantity asked, and records the hold — atomically, with keys
- * carrying a {brand} hash tag.  Expired holds are cleared lazily by the
- * script and by a sweeper.  The hold is then mirrored into PostgreSQL in
- * batches (stock.held), so balances, published quantities and confirmation
- * see it within milliseconds.  Guarded sales (API checkouts) pass the same
- * gate, so a hold is never sold from under its holder by onecount itself.
+ * holds ≥ the quantity asked, and reserves them — atomically, with keys
+ * carrying a {brand} hash tag.  That keeps contention off PostgreSQL's
+ * stock rows.  The hold is then committed into PostgreSQL (holds_commit():
+ * group commit, conditional on PostgreSQL's own balances) before anyone is
+ * told it exists, so a hold answered 201 survives a crash of serve, of
+ * Redis, or both, and a Redis rebuilt from PostgreSQL never grants the same
+ * units twice.  Expired holds are cleared lazily by the script and by a
+ * sweeper.  Guarded sales (API checkouts) pass the same gate, so a hold is
+ * never sold from under its holder by onecount itself.
  *
  * When Redis is unreachable the callers fall back to PostgreSQL
  * (hold_create_pg); when Redis lost its keys, a SKU's entry is rebuilt from
@@ -40,15 +43,15 @@ typedef void (*oc_reserve_cb)(void *arg, const oc_reserve_outcome_t *out);
 
 /**
  * Reserves `qty[i]` of `sku[i]` (component SKUs, sorted, distinct) for hold
- * `id` until `expires_ms`.  Calls cb exactly once — synchronously when Redis
- * is down (OC_RESERVE_UNAVAILABLE), otherwise from the loop.
+ * `id`, which expires at `expires_ms`.  The reservation counts until then
+ * or for OC_HOLD_PENDING_MS, whichever is sooner: oc_holds_commit() gives it
+ * its whole life once PostgreSQL has the hold (a sale's gate, never
+ * committed, is released by its caller).  Calls cb exactly once —
+ * synchronously when Redis is down (OC_RESERVE_UNAVAILABLE), otherwise from
+ * the loop.
  */
 void oc_holds_reserve(oc_thread_t *th, const char *tenant, const char *id, const long long *sku, const long long *qty,
                       int n, uint64_t expires_ms, oc_reserve_cb cb, void *arg);
-/** Same, storing `extra` ("<request hash>|<hold JSON>") with the hold for reads and replays. */
-void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, const long long *sku,
-                         const long long *qty, int n, uint64_t expires_ms, const char *extra, oc_reserve_cb cb,
-                         void *arg);
 
 /**
  * Ends hold `id` in Redis (no-op when unknown or Redis is down).  `done`
@@ -57,13 +60,6 @@ void oc_holds_reserve_ex(oc_thread_t *th, const char *tenant, const char *id, co
  * the hold, on any thread, see it ended.
  */
 void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id, void (*done)(void *arg), void *arg);
-
-/**
- * What Redis knows of hold `id`: cb gets the spec "expires_ms|sku:qty,…" or
- * NULL (unknown, expired, or Redis down).
- */
-void oc_holds_get_redis(oc_thread_t *th, const char *tenant, const char *id, void (*cb)(void *arg, const char *spec),
-                        void *arg);
 
 /**
  * Publishes SKUs' new (on_hand − committed) after a ledger change, where
@@ -86,18 +82,54 @@ void oc_holds_touched_step(oc_db_tx_t *tx, const char *tenant);
 void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db_result_t *res, void (*done)(void *arg),
                               void *arg);
 
-/** A hold created in Redis, as the mirror records it in PostgreSQL. */
+/** A hold Redis has reserved, as holds_commit() records it in PostgreSQL. */
 typedef struct {
     const char *id;
-    int n; /* SKUs after bundle expansion */
+    int n; /* SKUs after bundle expansion, sorted and distinct */
     const long long *sku, *qty;
     const char *request_json;   /* the lines as asked, JSON */
     const char *reference_json; /* JSON string, or NULL */
+    const char *hash;           /* the request's hash (what an Idempotency-Key retry is compared with) */
     uint64_t created_ms, expires_ms;
-} oc_hold_mirror_t;
+} oc_hold_record_t;
 
-/** Queues a hold created in Redis for mirroring into PostgreSQL (copied). */
-void oc_holds_mirror(oc_thread_t *th, const char *tenant, const oc_hold_mirror_t *hold);
+typedef enum {
+    OC_HOLD_HELD = 0, /* committed: the hold is a row of `holds` and its units are in stock.held */
+    OC_HOLD_EXISTS,   /* the id was taken (a retry, or a request adopting a reservation): see hold_json/hash */
+    OC_HOLD_SHORT,    /* PostgreSQL's balances cannot honour it: short_sku_id / available say where */
+    OC_HOLD_FAILED,   /* not recorded (PostgreSQL unavailable or failing): code says why */
+} oc_hold_commit_result_t;
+
+typedef struct {
+    oc_hold_commit_result_t result;
+    const char *hold_json;             /* EXISTS: the stored hold, as the API shows it (borrowed for the callback) */
+    const char *hash;                  /* EXISTS: its request hash, or NULL */
+    long long short_sku_id, available; /* SHORT */
+    int code;                          /* FAILED: OC_EUNAVAIL, OC_EBUSY, OC_ETIMEDOUT, OC_EIO */
+} oc_hold_commit_outcome_t;
+
+typedef void (*oc_hold_commit_cb)(void *arg, const oc_hold_commit_outcome_t *out);
+
+/**
+ * Records a hold Redis has reserved in PostgreSQL, durably, before anyone is
+ * told it exists: holds waiting on a thread are committed together (group
+ * commit: one statement per batch, a batch sent as soon as a connection is
+ * free), and PostgreSQL grants each only where its own balances allow —
+ * Redis may have been rebuilt without holds still on their way.
+ *
+ * Redis is then brought in line (not waited for): a held or existing active
+ * hold gets its real expiry there (until then it counts only for
+ * OC_HOLD_PENDING_MS, so the reservation of a request that never got here —
+ * serve killed — stops counting by itself); any other outcome ends the
+ * reservation, and cb is called once Redis has answered that.
+ *
+ * Returns 0 and calls cb exactly once, from the loop; or OC_EBUSY (the
+ * thread's queue is full) and never calls it.  `hold` is copied.
+ */
+int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t *hold, oc_hold_commit_cb cb, void *arg);
+
+/* How long a reservation counts in Redis before its commit confirms it. */
+#define OC_HOLD_PENDING_MS 30000
 
 /** Starts the expiry sweeper on this thread (one per process). */
 void oc_holds_start_sweeper(oc_thread_t *th);

@@ -28,7 +28,7 @@
 #   holds     wrk GET /healthz (the HTTP ceiling, for scale); the baseline:
 #             bench_hold (ops/bench/baseline/hold.c: h2o + onecount's hold
 #             script through the same Redis client, no auth, parsing or
-#             mirror) sent the same requests; then wrk
+#             commit) sent the same requests; then wrk
 #             POST /api/v1/brands/{bid}/holds, random brand × SKU, ttl 30 s;
 #             then, not judged, holds on brand 0's 1,000 SKUs only (one brand,
 #             fewer stock rows: shows what the spread over 100,000 SKUs costs).
@@ -341,7 +341,7 @@ if part holds; then
   run_wrk holds holds / "$SECS" "onecount POST holds"
   profile print
   run_wrk holds1 holds1 / "$SECS" "not judged: holds on brand 0's 1,000 SKUs only"
-  echo "      hold mirror backlog at the end: $(metric onecount_hold_mirror_pending) holds not yet in PostgreSQL"
+  echo "      holds Redis reserved that PostgreSQL refused: $(metric onecount_hold_commit_refused_total); waiting for a commit at the end: $(metric onecount_hold_commit_pending)"
   echo
 fi
 

@@ -25,7 +25,7 @@ const mkSku = async (code, qty) => {
 const bal = async (code) => (await api.get(`${base}/skus/${code}`)).json;
 const skuId = async (code) => (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = $2', [A.id, code])).rows[0].id;
 
-/** Redis and PostgreSQL agree on a SKU: cached base and held units (after the mirror catches up). */
+/** Redis and PostgreSQL agree on a SKU: cached base and held units (once Redis has settled the commits). */
 async function agree(code) {
   const id = await skuId(code);
   await waitFor(async () => {
@@ -43,9 +43,9 @@ test('a hold reserves, shows in balances, and is released', async () => {
   assert.equal(h.status, 201, h.text);
   assert.equal(h.json.state, 'active');
   assert.equal(h.json.reference, 'cart-1');
-  // The fast path: decided in Redis, mirrored to PostgreSQL.
+  // The fast path: reserved in Redis, committed in PostgreSQL before the answer.
   assert.equal(stack.redis.cli('HEXISTS', `oc:{${A.id}}:holds`, h.json.id), '1');
-  await waitFor(async () => (await bal('H1')).held === 2, { what: 'hold mirrored' });
+  assert.equal((await bal('H1')).held, 2);
   assert.equal((await bal('H1')).available, 3);
   const got = await api.get(`${base}/holds/${h.json.id}`);
   assert.equal(got.json.id, h.json.id);
@@ -133,32 +133,6 @@ test("a movement answers once the hold gate has its new quantity: a hold asked a
   assert.equal((await api.post(`${base}/holds/${all.json.id}/release`, {})).status, 200);
 });
 
-test('a hold released before its mirror arrives keeps its reference and times once the mirror lands', async () => {
-  await mkSku('EARLY', 5);
-  const sku = await skuId('EARLY'), id = randomUUID();
-  const lines = [{ sku_id: Number(sku), qty: 2 }], request = [{ sku: 'EARLY', qty: 2 }];
-  const created = Date.now() - 1000, expires = created + 600000;
-  const db = await stack.pool.connect();
-  try {
-    await db.query('BEGIN');
-    await db.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
-    // The release comes first: hold_end() records the hold from what the request knew, then ends it.
-    await db.query("SELECT hold_end($1, $2, 'released', $3, $4, NULL, NULL, 'early')",
-      [A.id, id, JSON.stringify(lines), JSON.stringify(request)]);
-    // Then the mirror, with the hold as it was made.
-    const n = (await db.query('SELECT holds_mirror_brands($1::jsonb) AS n', [JSON.stringify([{ tenant: A.id, id, lines,
-      request, reference: 'cart-early', created_ms: created, expires_ms: expires }])])).rows[0].n;
-    await db.query('COMMIT');
-    assert.equal(n, 0, 'nothing new was held');
-  } finally { db.release(); }
-  const row = (await stack.sql(`SELECT state, reference, (extract(epoch FROM created_at) * 1000)::bigint AS c,
-    (extract(epoch FROM expires_at) * 1000)::bigint AS e FROM holds WHERE tenant_id = $1 AND id = $2`, [A.id, id])).rows[0];
-  assert.deepEqual([row.state, row.reference, Number(row.c), Number(row.e)], ['released', 'cart-early', created, expires]);
-  assert.equal((await bal('EARLY')).held, 0);
-  const got = await api.get(`${base}/holds/${id}`);
-  assert.equal(got.json.reference, 'cart-early', got.text);
-});
-
 test('codes that share a cache slot resolve together: multi-line holds and guarded sales', async () => {
   const [a, b] = collidingCodes(A.id, 'COL');
   await mkSku(a, 5);
@@ -177,26 +151,27 @@ test('codes that share a cache slot resolve together: multi-line holds and guard
   assert.equal((await bal(a)).on_hand, 5);
 });
 
-test('mirroring holds into PostgreSQL from two threads at once never deadlocks', async () => {
+test('committing holds into PostgreSQL from two threads at once never deadlocks', async () => {
   // Two batches over the same 40 SKUs in opposite orders, as two server
-  // threads may send them: holds_mirror() must lock stock in one order.
+  // threads may send them: holds_commit() must lock stock in one order.
   const codes = Array.from({ length: 40 }, (_, i) => `MIR${i}`);
-  for (const c of codes) await mkSku(c, 10);
+  for (const c of codes) await mkSku(c, 50);
   const ids = (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = ANY($2) ORDER BY id', [A.id, codes])).rows.map((r) => r.id);
   const batch = (order) => JSON.stringify(order.map((id) => ({
-    id: randomUUID(), lines: [{ sku_id: Number(id), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000,
+    tenant: A.id, id: randomUUID(), lines: [{ sku_id: Number(id), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000,
   })));
   const clients = [new pg.Client({ connectionString: stack.databaseUrl }), new pg.Client({ connectionString: stack.databaseUrl })];
   await Promise.all(clients.map((c) => c.connect()));
   try {
-    const mirror = async (c, order) => {
+    const commit = async (c, order) => {
       await c.query('BEGIN');
       await c.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
-      await c.query('SELECT holds_mirror($1, $2::jsonb)', [A.id, batch(order)]);
+      const out = (await c.query('SELECT holds_commit($1::jsonb) AS o', [batch(order)])).rows[0].o;
       await c.query('COMMIT');
+      assert.ok(out.every((o) => o.outcome === 'held'));
     };
     for (let round = 0; round < 20; round++)
-      await Promise.all([mirror(clients[0], ids), mirror(clients[1], [...ids].reverse())]);
+      await Promise.all([commit(clients[0], ids), commit(clients[1], [...ids].reverse())]);
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }
@@ -204,9 +179,9 @@ test('mirroring holds into PostgreSQL from two threads at once never deadlocks',
   assert.equal(held, 40 * 2 * 20);
 });
 
-test('the expiry sweep locks stock in the order the mirror does: no deadlock', async () => {
+test('the expiry sweep locks stock in the order the hold commit does: no deadlock', async () => {
   // Hold X (the lower id) is on the higher SKU, hold Y on the lower one.  A
-  // transaction holds the lower SKU's row, as a mirror part-way through its
+  // transaction holds the lower SKU's row, as a hold commit part-way through its
   // batch does, while the sweep expires X and Y, then takes the higher SKU.
   // Ending the holds one by one locked the higher SKU first and deadlocked.
   await mkSku('EXP-LO', 5);
@@ -214,26 +189,26 @@ test('the expiry sweep locks stock in the order the mirror does: no deadlock', a
   const [lo, hi] = [await skuId('EXP-LO'), await skuId('EXP-HI')];
   assert.ok(Number(lo) < Number(hi));
   const x = `0${randomUUID().slice(1)}`, y = `f${randomUUID().slice(1)}`;
-  const hold = (id, sku) => ({ id, lines: [{ sku_id: Number(sku), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000 });
-  await stack.sql('SELECT holds_mirror($1, $2::jsonb)', [A.id, JSON.stringify([hold(x, hi), hold(y, lo)])]);
-  const [mirror, sweep] = [new pg.Client({ connectionString: stack.databaseUrl }), new pg.Client({ connectionString: stack.databaseUrl })];
-  await Promise.all([mirror.connect(), sweep.connect()]);
+  const hold = (id, sku) => ({ tenant: A.id, id, lines: [{ sku_id: Number(sku), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000 });
+  await stack.sql('SELECT holds_commit($1::jsonb)', [JSON.stringify([hold(x, hi), hold(y, lo)])]);
+  const [commit, sweep] = [new pg.Client({ connectionString: stack.databaseUrl }), new pg.Client({ connectionString: stack.databaseUrl })];
+  await Promise.all([commit.connect(), sweep.connect()]);
   try {
-    for (const c of [mirror, sweep]) {
+    for (const c of [commit, sweep]) {
       await c.query('BEGIN');
       await c.query("SELECT set_config('app.tenant_id', $1, true)", [A.id]);
     }
-    await mirror.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, lo]);
+    await commit.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, lo]);
     // Due only inside the sweep's transaction: the server's own sweeper cannot take them.
     await sweep.query("UPDATE holds SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = ANY($2::uuid[])", [A.id, [x, y]]);
     const expired = sweep.query('SELECT holds_expire() AS e').then(async (r) => { await sweep.query('COMMIT'); return r.rows[0].e; });
     await sleep(300); // the sweep is now waiting for the lower SKU's row (or, locking hold by hold, holds the higher one)
-    await mirror.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, hi]);
-    await mirror.query('COMMIT');
+    await commit.query('UPDATE stock SET version = version + 1 WHERE tenant_id = $1 AND sku_id = $2', [A.id, hi]);
+    await commit.query('COMMIT');
     const ended = (await expired).map((e) => e.id).sort();
     assert.deepEqual(ended, [x, y].sort());
   } finally {
-    await Promise.all([mirror.end(), sweep.end()]);
+    await Promise.all([commit.end(), sweep.end()]);
   }
   assert.equal((await bal('EXP-LO')).held, 0);
   assert.equal((await bal('EXP-HI')).held, 0);
@@ -254,20 +229,20 @@ test("another process's catalog change reaches this server's SKU cache", async (
     { what: 'every thread to see the new CAT1 (no stock)', timeout: 5000 });
 });
 
-test('holds of several brands are mirrored together, each into its own brand', async () => {
+test('holds of several brands are committed together, each into its own brand', async () => {
   const brands = [A, await brand(P), await brand(P)];
   const clients = await Promise.all(brands.map(async (b) => tokenClient(stack.url, (await token(P, b.id, 'operator')).token)));
   await Promise.all(brands.map(async (b, i) => {
     assert.equal((await clients[i].post(`/api/v1/brands/${b.id}/skus`, { code: 'MB1' })).status, 201);
     assert.equal((await clients[i].post(`/api/v1/brands/${b.id}/movements`, { kind: 'receipt', sku: 'MB1', qty: 50 })).status, 201);
   }));
-  // Holds on all three brands at once: the mirror's flushes cover several brands.
+  // Holds on all three brands at once: the commits cover several brands.
   const made = await Promise.all(brands.flatMap((b, i) => Array.from({ length: 5 * (i + 1) }, () =>
     clients[i].post(`/api/v1/brands/${b.id}/holds`, { sku: 'MB1', qty: 1 }))));
   assert.ok(made.every((r) => r.status === 201), JSON.stringify(made.map((r) => r.status)));
   for (const [i, b] of brands.entries()) {
     await waitFor(async () => (await clients[i].get(`/api/v1/brands/${b.id}/skus/MB1`)).json.held === 5 * (i + 1),
-      { what: `brand ${i}'s holds mirrored` });
+      { what: `brand ${i}'s holds committed` });
     const rows = await stack.sql("SELECT count(*)::int AS n FROM holds WHERE tenant_id = $1 AND state = 'active' AND lines->0->>'sku_id' = (SELECT id::text FROM skus WHERE tenant_id = $1 AND code = 'MB1')", [b.id]);
     assert.equal(rows.rows[0].n, 5 * (i + 1));
   }
@@ -291,7 +266,7 @@ test('expired holds give their units back (the sweeper, not only key expiry)', a
   await mkSku('H3', 2);
   const h = await api.post(`${base}/holds`, { sku: 'H3', qty: 2, ttl_seconds: 1 });
   assert.equal(h.status, 201);
-  await waitFor(async () => (await bal('H3')).held === 2, { what: 'mirrored' });
+  await waitFor(async () => (await bal('H3')).held === 2, { what: 'committed' });
   await waitFor(async () => (await bal('H3')).held === 0, { what: 'expired by the sweeper', timeout: 8000 });
   const row = await stack.sql('SELECT state FROM holds WHERE tenant_id = $1 AND id = $2', [A.id, h.json.id]);
   assert.equal(row.rows[0].state, 'expired');

@@ -3,7 +3,7 @@
  * h2o and Redis on the same evloop-per-thread layout, each request running
  * onecount's own hold script (tenants/holds.c, through the same asynchronous
  * Redis client) for a random brand × SKU, and nothing else: no
- * authentication, no body parsing, no SKU lookup, no mirror into
+ * authentication, no body parsing, no SKU lookup, no commit into
  * PostgreSQL.  STACK.md's "Redis hold script through h2o" row, measured on
  * this machine.
  *
@@ -24,12 +24,6 @@
 
 static int nbrands, nskus;
 static const char *redis_url;
-/* What onecount keeps with each hold after its expiry and lines: the request hash and the hold's JSON. */
-static const char extra[] =
-    "0000000000000000000000000000000000000000000000000000000000000000|{\"id\":\"00000000-0000-4000-8000-"
-    "000000000000\",\"state\":\"active\",\"lines\":[{\"sku\":\"100001\",\"qty\":1}],\"reference\":null,"
-    "\"created_at\":\"2026-01-01T00:00:00.000Z\",\"expires_at\":\"2026-01-01T00:00:30.000Z\"}";
-
 static __thread oc_thread_t *thread;
 static __thread unsigned seed;
 
@@ -73,7 +67,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     p->req = req;
     p->ref = h2o_mem_alloc_shared(&req->pool, sizeof(*p->ref), on_req_gone);
     *p->ref = p;
-    oc_holds_reserve_ex(thread, tenant, id, &sku, &qty, 1, oc_now_ms() + 30000, extra, on_reserved, p);
+    oc_holds_reserve(thread, tenant, id, &sku, &qty, 1, oc_now_ms() + 30000, on_reserved, p);
     return 0;
 }
 

@@ -134,9 +134,13 @@ export function runMigrate(ownerUrl, extraEnv = {}) {
 export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'oc-redis-'));
   const sock = join(dir, 'redis.sock');
-  const proc = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--dir', dir,
-    '--save', '', '--appendonly', 'no', '--databases', '4'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.add(proc);
+  const spawnRedis = () => {
+    const p = spawn('redis-server', ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--dir', dir,
+      '--save', '', '--appendonly', 'no', '--databases', '4'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(p);
+    return p;
+  };
+  let proc = spawnRedis();
   await waitFor(() => existsSync(sock), { what: 'redis socket' });
   const redis = {
     dir, sock, proc,
@@ -151,6 +155,14 @@ export async function startRedis() {
         await done;
       }
       children.delete(proc);
+    },
+    /** Starts it again on the same socket, empty (it keeps nothing on disk): a restart or failover that lost data. */
+    async restart(signal = 'SIGKILL') {
+      await redis.stop(signal);
+      rmSync(sock, { force: true });
+      proc = spawnRedis();
+      redis.proc = proc;
+      await waitFor(() => existsSync(sock), { what: 'redis socket' });
     },
     async destroy() {
       await redis.stop('SIGKILL');
@@ -287,8 +299,9 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
       return s;
     },
     workers: [],
-    async restartServer(extraEnv = {}) {
-      await stack.server.stop();
+    /** Stops the server (SIGTERM, or e.g. SIGKILL: a crash) and starts it again on a new port. */
+    async restartServer(extraEnv = {}, { signal = 'SIGTERM' } = {}) {
+      await stack.server.stop(signal);
       stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads, dir: stack.server.dir });
       stack.url = stack.server.url;
       stack.api = client(stack.server.url);
