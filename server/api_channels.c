@@ -888,18 +888,36 @@ void oc_api_listings_unmapped(oc_req_t *r)
 
 /* --- test connection: open the credentials, then ask the channel ------------------------- */
 
-/* What the channel said; the credentials are wiped when the request state goes. */
+/*
+ * What the channel said: 200 because the test ran, whatever the channel
+ * answered.  {"ok", "checked_at", "elapsed_ms", "steps": [{"step", "ok", ...}],
+ * "account", "details"} when it let onecount in; "error": {"code", "message",
+ * "retryable", "channel_status"} in their place when it did not.  The
+ * credentials are wiped when the request state goes.
+ */
 static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *result)
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
-    json_t *body = json_pack("{s:b, s:I}", "ok", e == NULL || e->err == NULL, "elapsed_ms",
-                             (json_int_t)(oc_now_ms() - st->started_ms));
-    if (e != NULL && e->err != NULL) {
-        json_object_set_new(body, "error", json_string(e->err));
-        json_object_set_new(body, "retryable", json_boolean(e->retryable));
-        if (e->http_status > 0)
-            json_object_set_new(body, "channel_status", json_integer(e->http_status));
+    int ok = e == NULL || e->err == NULL;
+    uint64_t now = oc_now_ms();
+    char at[32];
+    oc_format_time(at, now);
+    json_t *call =
+        json_pack("{s:s, s:b, s:I}", "step", "channel", "ok", ok, "elapsed_ms", (json_int_t)(now - st->started_ms));
+    json_t *body = json_pack("{s:b, s:s, s:I, s:[{s:s, s:b}, o]}", "ok", ok, "checked_at", at, "elapsed_ms",
+                             (json_int_t)(now - st->started_ms), "steps", "step", "credentials", "ok", 1, call);
+    if (!ok) {
+        const char *code = e->http_status == 401 || e->http_status == 403 ? "channel_refused"
+                           : e->retryable                                 ? "channel_unavailable"
+                                                                          : "channel_error";
+        json_t *err =
+            json_pack("{s:s, s:o, s:b}", "code", code, "message", oc_json_text(e->err), "retryable", e->retryable);
+        if (e->http_status > 0) {
+            json_object_set_new(err, "channel_status", json_integer(e->http_status));
+            json_object_set_new(call, "channel_status", json_integer(e->http_status));
+        }
+        json_object_set_new(body, "error", err);
     } else {
         json_object_set(body, "account", json_object_get(result, "account"));
         json_object_set(body, "details", json_object_get(result, "details"));

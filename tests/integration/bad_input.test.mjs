@@ -293,3 +293,21 @@ test('unknown API paths and methods answer the JSON error shape', async () => {
   refused(await api.req('DELETE', `${base}/rules`), 405);
   refused(await api.req('PUT', '/healthz'), 405);
 });
+
+test('a connection test the channel refuses is a documented 200 result, not a second error format', async () => {
+  for (const body of [{}, undefined]) {
+    const r = await api.post(`${base}/connections/${conn.id}/test`, body);
+    assert.equal(r.status, 200, r.text);
+    const t = r.json;
+    assert.equal(t.ok, false);
+    assert.match(t.checked_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(typeof t.elapsed_ms, 'number');
+    assert.deepEqual(t.steps.map((s) => [s.step, s.ok]), [['credentials', true], ['channel', false]]);
+    assert.deepEqual(Object.keys(t.error).filter((k) => k !== 'channel_status').sort(), ['code', 'message', 'retryable']);
+    assert.match(t.error.code, /^channel_(refused|unavailable|error)$/);
+    assert.equal(typeof t.error.message, 'string');
+    assert.equal(typeof t.error.retryable, 'boolean');
+    assert.equal(t.account, undefined);
+  }
+  refused(await api.post(`${base}/connections/${randomUUID()}/test`, {}), 404);
+});
