@@ -438,6 +438,24 @@ static const char *bad_query_param(oc_req_t *r)
     return NULL;
 }
 
+/* A body of only `{}` (what some clients send with any POST) is no body. */
+static int empty_json_object(h2o_iovec_t raw)
+{
+    size_t i = 0, n = raw.len;
+    const char *p = raw.base;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i >= n || p[i++] != '{')
+        return 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i >= n || p[i++] != '}')
+        return 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    return i == n;
+}
+
 /* Idempotency keys are stored and compared as text: 1 to 255 visible ASCII characters. */
 static int idempotency_key_ok(const char *k)
 {
@@ -551,6 +569,10 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
         r->raw = h2o_iovec_init(oc_req_strdup(r, req->entity.base, req->entity.len), req->entity.len);
     if (route->body == OC_BODY_CSV && r->raw.len > 0 && !content_type_is(req, "text/csv")) {
         oc_respond_error(r, 415, "unsupported_media_type", "send the file as text/csv", NULL);
+        return 0;
+    }
+    if (route->body == OC_BODY_NONE && r->raw.len > 0 && !empty_json_object(r->raw)) {
+        oc_respond_error(r, 400, "unexpected_body", "this endpoint takes no body", NULL);
         return 0;
     }
     if (route->body == OC_BODY_JSON) {

@@ -58,7 +58,9 @@ const count = async (table) => (await stack.sql(`SELECT count(*)::int AS n FROM 
 function raw(method, path, { body, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(stack.url);
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: { ...api.headers, ...headers } }, (res) => {
+    const h = { ...api.headers, ...headers };
+    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -310,4 +312,13 @@ test('a connection test the channel refuses is a documented 200 result, not a se
     assert.equal(t.account, undefined);
   }
   refused(await api.post(`${base}/connections/${randomUUID()}/test`, {}), 404);
+});
+
+test('a route that takes no body refuses one (an empty object aside)', async () => {
+  const t = (await api.post(`${base}/tokens`, { name: 'to-revoke', role: 'viewer' })).json;
+  const withBody = await api.req('DELETE', `${base}/tokens/${t.id}`, { everywhere: true });
+  refused(withBody, 400, null, /takes no body/);
+  refused(await raw('GET', `${base}/skus`, { body: '{"q":"x"}', headers: { 'content-type': 'application/json' } }), 400, null, /takes no body/);
+  const ok = await api.req('DELETE', `${base}/tokens/${t.id}`, {});
+  assert.equal(ok.status, 200, ok.text);
 });
