@@ -322,3 +322,10 @@ test('a route that takes no body refuses one (an empty object aside)', async () 
   const ok = await api.req('DELETE', `${base}/tokens/${t.id}`, {});
   assert.equal(ok.status, 200, ok.text);
 });
+
+test('a forged cursor that reaches SQL is still a 422, never a 500', async () => {
+  const cursor = Buffer.from('["not a time","x"]').toString('base64url');
+  refused(await api.get(`${base}/holds?cursor=${cursor}`), 422);
+  refused(await api.get(`${base}/movements?cursor=${Buffer.from('["x","y"]').toString('base64url')}`), 422);
+  await alive();
+});
