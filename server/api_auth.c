@@ -276,6 +276,8 @@ static void on_logout(void *arg, const oc_db_result_t *res)
 
 void oc_api_logout(oc_req_t *r)
 {
+    if (oc_req_validate(r, oc_no_fields) != 0)
+        return;
     if (r->auth.kind != OC_AUTH_SESSION) {
         oc_respond_error(r, 400, "not_a_session", "logout ends browser sessions; revoke API tokens instead", NULL);
         return;

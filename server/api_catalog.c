@@ -161,11 +161,7 @@ int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash)
 {
     if (r->idem_key == NULL)
         return 0;
-    size_t kl = strlen(r->idem_key);
-    if (kl == 0 || kl > 255) {
-        oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
-        return -1;
-    }
+    /* the key's form was checked with the request (server/http.c) */
     int i = tx->nsteps++;
     tx->steps[i].stmt = &idem_begin_stmt;
     tx->steps[i].params[0] = r->tenant;
@@ -179,7 +175,7 @@ void oc_api_sku_create(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"code", OC_F_STRING, 1, 1, 64},
         {"title", OC_F_STRING, 0, 0, 300},
-        {"barcode", OC_F_NULLABLE_STRING, 0, 0, 64},
+        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
         {NULL},
     };
     if (oc_req_validate(r, fields) != 0)
@@ -236,7 +232,7 @@ void oc_api_sku_update(oc_req_t *r)
 {
     static const oc_field_t fields[] = {
         {"title", OC_F_STRING, 0, 0, 300},
-        {"barcode", OC_F_NULLABLE_STRING, 0, 0, 64},
+        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
         {"archived", OC_F_BOOL, 0},
         {NULL},
     };
@@ -346,22 +342,17 @@ static void on_bundle(void *arg, const oc_db_result_t *res)
     on_one(arg, res);
 }
 
+static const oc_field_t component_fields[] = {
+    {"sku", OC_F_STRING, OC_REQUIRED, 1, 64}, {"qty", OC_F_INT, OC_REQUIRED, 1, 10000}, {NULL}};
+
+/* Each component once (the field table checked their form). */
 static int bundle_components_ok(oc_req_t *r, json_t *comps)
 {
     size_t i;
     json_t *c;
     json_array_foreach(comps, i, c)
     {
-        static const oc_field_t fields[] = {{"sku", OC_F_STRING, 1, 1, 64}, {"qty", OC_F_INT, 1, 1, 10000}, {NULL}};
-        oc_json_error_t err;
         char field[48];
-        if (!json_is_object(c) || oc_json_validate(c, fields, &err) != 0) {
-            snprintf(field, sizeof(field), "components[%zu]%s%s", i, json_is_object(c) ? "." : "",
-                     json_is_object(c) ? err.field : "");
-            oc_respond_error(r, 422, "invalid", json_is_object(c) ? err.message : "each component is {sku, qty}",
-                             field);
-            return 0;
-        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(oc_json_str(json_array_get(comps, j), "sku"), oc_json_str(c, "sku")) == 0) {
                 snprintf(field, sizeof(field), "components[%zu].sku", i);
@@ -378,7 +369,7 @@ void oc_api_bundle_create(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"code", OC_F_STRING, 1, 1, 64},
         {"title", OC_F_STRING, 0, 0, 300},
-        {"components", OC_F_ARRAY, 1, 1, 50},
+        {"components", OC_F_ARRAY, OC_REQUIRED, 1, 50, .fields = component_fields},
         {NULL},
     };
     if (oc_req_validate(r, fields) != 0 || !valid_code(r, oc_json_str(r->body, "code"), "code") ||
@@ -410,7 +401,8 @@ void oc_api_bundle_create(oc_req_t *r)
 
 void oc_api_bundle_replace(oc_req_t *r)
 {
-    static const oc_field_t fields[] = {{"components", OC_F_ARRAY, 1, 1, 50}, {NULL}};
+    static const oc_field_t fields[] = {{"components", OC_F_ARRAY, OC_REQUIRED, 1, 50, .fields = component_fields},
+                                        {NULL}};
     if (oc_req_validate(r, fields) != 0 || !bundle_components_ok(r, json_object_get(r->body, "components")))
         return;
     st_t *st = state(r);

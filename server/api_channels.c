@@ -111,38 +111,35 @@ static void on_one(void *arg, const oc_db_result_t *res)
 
 /* --- rules --------------------------------------------------------------------- */
 
-/* Checks a rules object: buffer (units or "auto"), share (0..100), cap, floor. */
-static int rules_ok(oc_req_t *r, json_t *rules, const char *prefix)
+/* A rules object: buffer (units or "auto"), share (0..100), cap (null: none), floor. */
+static int buffer_ok(const json_t *v)
 {
-    if (rules == NULL)
-        return 1;
-    char field[64];
+    return (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 1000000000) ||
+                   (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0)
+               ? 0
+               : -1;
+}
+
+static const oc_field_t rule_fields[] = {
+    {"buffer", OC_F_ANY, 0, .message = "buffer is a number of units or \"auto\"", .check = buffer_ok},
+    {"share", OC_F_NUMBER, 0, 0, 100, .message = "share is a percentage from 0 to 100"},
+    {"cap", OC_F_INT, OC_NULLABLE, 0, 1000000000, .message = "cap is a whole number of units, or null for none"},
+    {"floor", OC_F_INT, 0, 0, 1000000000, .message = "floor is a whole number of units"},
+    {NULL},
+};
+
+/* Settings are the adapter's to check (adapters/README.md lists them); none of them is ever null. */
+static int settings_ok(oc_req_t *r, json_t *settings)
+{
     const char *k;
     json_t *v;
-    json_object_foreach(rules, k, v)
+    json_object_foreach(settings, k, v)
     {
-        snprintf(field, sizeof(field), "%s.%s", prefix, k);
-        int ok = 0;
-        if (strcmp(k, "buffer") == 0)
-            ok = (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 1000000000) ||
-                 (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0);
-        else if (strcmp(k, "share") == 0)
-            ok = json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) <= 100;
-        else if (strcmp(k, "cap") == 0 || strcmp(k, "floor") == 0)
-            ok = (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 1000000000) ||
-                 (json_is_null(v) && strcmp(k, "cap") == 0);
-        else {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "unknown rule \"%s\" (buffer, share, cap, floor)", k);
+        if (json_is_null(v)) {
+            char field[80], msg[120];
+            snprintf(field, sizeof(field), "settings.%s", k);
+            snprintf(msg, sizeof(msg), "%s must not be null: leave it out for the default", k);
             oc_respond_error(r, 422, "invalid", msg, field);
-            return 0;
-        }
-        if (!ok) {
-            oc_respond_error(r, 422, "invalid",
-                             strcmp(k, "buffer") == 0  ? "buffer is a number of units or \"auto\""
-                             : strcmp(k, "share") == 0 ? "share is a percentage from 0 to 100"
-                                                       : "a whole number of units",
-                             field);
             return 0;
         }
     }
@@ -346,12 +343,12 @@ void oc_api_connection_create(oc_req_t *r)
 {
     static const char *const kinds[] = {"shopify", "amazon", "walmart", NULL};
     static const oc_field_t fields[] = {
-        {"kind", OC_F_ENUM, 1, 0, 0, kinds},  {"name", OC_F_STRING, 1, 1, 100},
-        {"base_url", OC_F_STRING, 0, 1, 500}, {"settings", OC_F_OBJECT, 1},
-        {"credentials", OC_F_OBJECT, 1},      {"rules", OC_F_OBJECT, 0},
-        {"rate_scale", OC_F_INT, 0, 1, 1000}, {NULL},
+        {"kind", OC_F_ENUM, OC_REQUIRED, 0, 0, kinds}, {"name", OC_F_STRING, OC_REQUIRED, 1, 100},
+        {"base_url", OC_F_STRING, 0, 1, 500},          {"settings", OC_F_OBJECT, OC_REQUIRED},
+        {"credentials", OC_F_OBJECT, OC_REQUIRED},     {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
+        {"rate_scale", OC_F_INT, 0, 1, 1000},          {NULL},
     };
-    if (oc_req_validate(r, fields) != 0)
+    if (oc_req_validate(r, fields) != 0 || !settings_ok(r, json_object_get(r->body, "settings")))
         return;
     json_t *settings = json_object_get(r->body, "settings"), *secrets = json_object_get(r->body, "credentials");
     const char *base_url = oc_json_str(r->body, "base_url");
@@ -359,7 +356,7 @@ void oc_api_connection_create(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "base_url is an http(s) URL", "base_url");
         return;
     }
-    if (!secrets_ok(r, secrets) || !rules_ok(r, json_object_get(r->body, "rules"), "rules"))
+    if (!secrets_ok(r, secrets))
         return;
     char why[200];
     if (kind_requirements(oc_json_str(r->body, "kind"), settings, secrets, why, sizeof(why)) != 0) {
@@ -486,19 +483,18 @@ void oc_api_connection_update(oc_req_t *r)
         {"settings", OC_F_OBJECT, 0},
         {"credentials", OC_F_OBJECT, 0},
         {"status", OC_F_ENUM, 0, 0, 0, statuses},
-        {"rules", OC_F_OBJECT, 0},
+        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
         {"rate_scale", OC_F_INT, 0, 1, 1000},
         {NULL},
     };
-    if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, fields) != 0)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, fields) != 0 ||
+        !settings_ok(r, json_object_get(r->body, "settings")))
         return;
     const char *base_url = oc_json_str(r->body, "base_url");
     if (base_url != NULL && !url_ok(base_url)) {
         oc_respond_error(r, 422, "invalid", "base_url is an http(s) URL", "base_url");
         return;
     }
-    if (!rules_ok(r, json_object_get(r->body, "rules"), "rules"))
-        return;
     ch_t *st = state(r);
     json_t *secrets = json_object_get(r->body, "credentials");
     if (secrets == NULL) {
@@ -558,24 +554,18 @@ void oc_api_rules_get(oc_req_t *r)
 
 void oc_api_rules_put(oc_req_t *r)
 {
-    static const oc_field_t fields[] = {{"last_units", OC_F_OBJECT, 0}, {NULL}};
-    json_t *lu = json_object_get(r->body, "last_units");
-    if (lu != NULL && json_is_null(lu))
-        json_object_del(r->body, "last_units"), lu = NULL;
+    static const oc_field_t last_units_fields[] = {
+        {"threshold", OC_F_INT, OC_REQUIRED, 0, 1000000000}, {"connection_id", OC_F_UUID, OC_REQUIRED}, {NULL}};
+    static const oc_field_t fields[] = {
+        {"last_units", OC_F_OBJECT, OC_NULLABLE, .fields = last_units_fields}, /* null or absent: no rule */
+        {NULL},
+    };
     if (oc_req_validate(r, fields) != 0)
         return;
+    json_t *lu = json_object_get(r->body, "last_units");
     char thr[32] = "";
     const char *conn = NULL;
-    if (lu != NULL) {
-        static const oc_field_t luf[] = {
-            {"threshold", OC_F_INT, 1, 0, 1000000000}, {"connection_id", OC_F_UUID, 1}, {NULL}};
-        oc_json_error_t err;
-        if (oc_json_validate(lu, luf, &err) != 0) {
-            char field[64];
-            snprintf(field, sizeof(field), "last_units.%s", err.field);
-            oc_respond_error(r, 422, "invalid", err.message, field);
-            return;
-        }
+    if (json_is_object(lu)) {
         snprintf(thr, sizeof(thr), "%lld", (long long)oc_json_int(lu, "threshold", 0));
         conn = oc_json_str(lu, "connection_id");
     }
@@ -731,10 +721,10 @@ void oc_api_listing_create(oc_req_t *r)
         {"external_sku", OC_F_STRING, 0, 1, 200},
         {"item_ref", OC_F_STRING, 0, 1, 200},
         {"location_ref", OC_F_STRING, 0, 1, 200},
-        {"rules", OC_F_OBJECT, 0},
+        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
         {NULL},
     };
-    if (oc_req_validate(r, fields) != 0 || !rules_ok(r, json_object_get(r->body, "rules"), "rules"))
+    if (oc_req_validate(r, fields) != 0)
         return;
     ch_t *st = state(r);
     oc_uuid_v4(st->id);
@@ -769,13 +759,12 @@ void oc_api_listing_update(oc_req_t *r)
         {"external_sku", OC_F_STRING, 0, 1, 200},
         {"item_ref", OC_F_STRING, 0, 1, 200},
         {"location_ref", OC_F_STRING, 0, 1, 200},
-        {"rules", OC_F_OBJECT, 0},
+        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
         {"state", OC_F_ENUM, 0, 0, 0, states},
         {"repush", OC_F_BOOL, 0},
         {NULL},
     };
-    if (oc_req_id_param(r, "lid", "no such listing") == NULL || oc_req_validate(r, fields) != 0 ||
-        !rules_ok(r, json_object_get(r->body, "rules"), "rules"))
+    if (oc_req_id_param(r, "lid", "no such listing") == NULL || oc_req_validate(r, fields) != 0)
         return;
     ch_t *st = state(r);
     st->not_found = "no such listing";
@@ -845,7 +834,7 @@ OC_DB_STMT(automap, 5,
 
 void oc_api_connection_automap(oc_req_t *r)
 {
-    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
     ch_t *st = state(r);
     st->answer_step = 1; /* the automap report, not the refresh after it */
@@ -899,18 +888,36 @@ void oc_api_listings_unmapped(oc_req_t *r)
 
 /* --- test connection: open the credentials, then ask the channel ------------------------- */
 
-/* What the channel said; the credentials are wiped when the request state goes. */
+/*
+ * What the channel said: 200 because the test ran, whatever the channel
+ * answered.  {"ok", "checked_at", "elapsed_ms", "steps": [{"step", "ok", ...}],
+ * "account", "details"} when it let onecount in; "error": {"code", "message",
+ * "retryable", "channel_status"} in their place when it did not.  The
+ * credentials are wiped when the request state goes.
+ */
 static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *result)
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
-    json_t *body = json_pack("{s:b, s:I}", "ok", e == NULL || e->err == NULL, "elapsed_ms",
-                             (json_int_t)(oc_now_ms() - st->started_ms));
-    if (e != NULL && e->err != NULL) {
-        json_object_set_new(body, "error", json_string(e->err));
-        json_object_set_new(body, "retryable", json_boolean(e->retryable));
-        if (e->http_status > 0)
-            json_object_set_new(body, "channel_status", json_integer(e->http_status));
+    int ok = e == NULL || e->err == NULL;
+    uint64_t now = oc_now_ms();
+    char at[32];
+    oc_format_time(at, now);
+    json_t *call =
+        json_pack("{s:s, s:b, s:I}", "step", "channel", "ok", ok, "elapsed_ms", (json_int_t)(now - st->started_ms));
+    json_t *body = json_pack("{s:b, s:s, s:I, s:[{s:s, s:b}, o]}", "ok", ok, "checked_at", at, "elapsed_ms",
+                             (json_int_t)(now - st->started_ms), "steps", "step", "credentials", "ok", 1, call);
+    if (!ok) {
+        const char *code = e->http_status == 401 || e->http_status == 403 ? "channel_refused"
+                           : e->retryable                                 ? "channel_unavailable"
+                                                                          : "channel_error";
+        json_t *err =
+            json_pack("{s:s, s:o, s:b}", "code", code, "message", oc_json_text(e->err), "retryable", e->retryable);
+        if (e->http_status > 0) {
+            json_object_set_new(err, "channel_status", json_integer(e->http_status));
+            json_object_set_new(call, "channel_status", json_integer(e->http_status));
+        }
+        json_object_set_new(body, "error", err);
     } else {
         json_object_set(body, "account", json_object_get(result, "account"));
         json_object_set(body, "details", json_object_get(result, "details"));
@@ -959,7 +966,7 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
 
 void oc_api_connection_test(oc_req_t *r)
 {
-    if (oc_req_id_param(r, "cid", "no such connection") == NULL)
+    if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
     if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_test_conn, r) != 0)
         oc_respond_unavailable(r, "the database");

@@ -288,47 +288,41 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
 
 void oc_api_hold_create(oc_req_t *r)
 {
+    static const oc_field_t line_fields[] = {
+        {"sku", OC_F_STRING, OC_REQUIRED, 1, 64}, {"qty", OC_F_INT, OC_REQUIRED, 1, 1000000000}, {NULL}};
     static const oc_field_t fields[] = {
-        {"lines", OC_F_ARRAY, 0, 1, 50},       {"sku", OC_F_STRING, 0, 1, 64},
-        {"qty", OC_F_INT, 0, 1, 1000000000},   {"ttl_seconds", OC_F_INT, 0, 1, TTL_MAX},
-        {"reference", OC_F_STRING, 0, 1, 200}, {NULL},
+        {"lines", OC_F_ARRAY, 0, 1, 50, .fields = line_fields},
+        {"sku", OC_F_STRING, 0, 1, 64},
+        {"qty", OC_F_INT, 0, 1, 1000000000},
+        {"ttl_seconds", OC_F_INT, 0, 1, TTL_MAX},
+        {"reference", OC_F_STRING, 0, 1, 200},
+        {NULL},
     };
     if (oc_req_validate(r, fields) != 0)
         return;
     json_t *lines = json_object_get(r->body, "lines");
-    if ((lines != NULL) == (json_object_get(r->body, "sku") != NULL) ||
-        (lines == NULL && json_object_get(r->body, "qty") == NULL)) {
-        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty", "lines");
+    int has_sku = json_object_get(r->body, "sku") != NULL, has_qty = json_object_get(r->body, "qty") != NULL;
+    if (lines != NULL && (has_sku || has_qty)) {
+        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty, not both", has_sku ? "sku" : "qty");
+        return;
+    }
+    if (lines == NULL && !(has_sku && has_qty)) {
+        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty",
+                         !has_sku && !has_qty ? "lines"
+                         : !has_sku           ? "sku"
+                                              : "qty");
         return;
     }
     hold_t *h = state(r);
     h->request = lines != NULL ? json_incref(lines)
                                : json_pack("[{s:O, s:O}]", "sku", json_object_get(r->body, "sku"), "qty",
                                            json_object_get(r->body, "qty"));
-    size_t i;
-    json_t *l;
-    json_array_foreach(h->request, i, l)
-    {
-        static const oc_field_t lf[] = {{"sku", OC_F_STRING, 1, 1, 64}, {"qty", OC_F_INT, 1, 1, 1000000000}, {NULL}};
-        oc_json_error_t err;
-        char field[48];
-        if (!json_is_object(l) || oc_json_validate(l, lf, &err) != 0) {
-            snprintf(field, sizeof(field), "lines[%zu]%s%s", i, json_is_object(l) ? "." : "",
-                     json_is_object(l) ? err.field : "");
-            oc_respond_error(r, 422, "invalid", json_is_object(l) ? err.message : "each line is {sku, qty}", field);
-            return;
-        }
-    }
     h->nlines = (int)json_array_size(h->request);
     h->ttl = (int)oc_json_int(r->body, "ttl_seconds", TTL_DEFAULT);
     h->created_ms = oc_now_ms();
     h->expires_ms = h->created_ms + (uint64_t)h->ttl * 1000;
     oc_api_request_hash(r, h->hash);
-    if (r->idem_key != NULL) {
-        if (strlen(r->idem_key) == 0 || strlen(r->idem_key) > 255) {
-            oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
-            return;
-        }
+    if (r->idem_key != NULL) { /* checked by the request lifecycle: 1 to 255 visible characters */
         id_from_key(r->tenant, r->idem_key, h->id);
     } else {
         oc_uuid_v4(h->id);
@@ -432,7 +426,7 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
 /* Every hold a client knows of is a committed row: PostgreSQL decides, then Redis hears of it. */
 void oc_api_hold_confirm(oc_req_t *r)
 {
-    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
     hold_t *h = state(r);
     oc_api_request_hash(r, h->hash);
@@ -477,7 +471,7 @@ static void on_released(void *arg, const oc_db_result_t *res)
 
 void oc_api_hold_release(oc_req_t *r)
 {
-    if (oc_req_id_param(r, "hid", "no such hold") == NULL)
+    if (oc_req_id_param(r, "hid", "no such hold") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
     state(r);
     const char *p[] = {r->tenant,

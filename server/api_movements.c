@@ -152,24 +152,38 @@ void oc_api_movement_post(oc_req_t *r)
 {
     static const char *const kinds[] = {"receipt", "sale", "ship", "cancel", "return", "adjust", "count", NULL};
     static const char *const dispositions[] = {"restock", "damaged", "inspect", NULL};
+    static const oc_field_t line_fields[] = {
+        {"sku", OC_F_STRING, OC_REQUIRED, 1, 64}, {"qty", OC_F_INT, OC_REQUIRED, -QTY_MAX, QTY_MAX}, {NULL}};
     static const oc_field_t fields[] = {
-        {"kind", OC_F_ENUM, 1, 0, 0, kinds}, {"lines", OC_F_ARRAY, 0, 1, 100},
-        {"sku", OC_F_STRING, 0, 1, 64},      {"qty", OC_F_INT, 0, -QTY_MAX, QTY_MAX},
-        {"reason", OC_F_STRING, 0, 1, 200},  {"disposition", OC_F_ENUM, 0, 0, 0, dispositions},
-        {"from_inspection", OC_F_BOOL, 0},   {"reference", OC_F_STRING, 0, 1, 200},
-        {"allow_oversell", OC_F_BOOL, 0},    {NULL},
+        {"kind", OC_F_ENUM, OC_REQUIRED, 0, 0, kinds},
+        {"lines", OC_F_ARRAY, 0, 1, 100, .fields = line_fields},
+        {"sku", OC_F_STRING, 0, 1, 64},
+        {"qty", OC_F_INT, 0, -QTY_MAX, QTY_MAX},
+        {"reason", OC_F_STRING, 0, 1, 200},
+        {"disposition", OC_F_ENUM, 0, 0, 0, dispositions},
+        {"from_inspection", OC_F_BOOL, 0},
+        {"reference", OC_F_STRING, 0, 1, 200},
+        {"allow_oversell", OC_F_BOOL, 0},
+        {NULL},
     };
     if (oc_req_validate(r, fields) != 0)
         return;
     const char *kind = oc_json_str(r->body, "kind");
     json_t *lines = json_object_get(r->body, "lines");
-    if ((lines != NULL) == (json_object_get(r->body, "sku") != NULL)) {
-        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty", "lines");
+    /* Two forms, never mixed: lines, or one sku with its qty. */
+    const char *mixed = lines == NULL                             ? NULL
+                        : json_object_get(r->body, "sku") != NULL ? "sku"
+                        : json_object_get(r->body, "qty") != NULL ? "qty"
+                                                                  : NULL;
+    if (mixed != NULL) {
+        oc_respond_error(r, 422, "invalid", "give either lines or sku and qty, not both", mixed);
         return;
     }
     if (lines == NULL) {
-        if (json_object_get(r->body, "qty") == NULL) {
-            oc_respond_error(r, 422, "invalid", "qty is required", "qty");
+        int has_sku = json_object_get(r->body, "sku") != NULL, has_qty = json_object_get(r->body, "qty") != NULL;
+        const char *missing = !has_sku && !has_qty ? "lines" : !has_sku ? "sku" : !has_qty ? "qty" : NULL;
+        if (missing != NULL) {
+            oc_respond_error(r, 422, "invalid", "give either lines or sku and qty", missing);
             return;
         }
         lines =
@@ -183,17 +197,7 @@ void oc_api_movement_post(oc_req_t *r)
     json_t *l;
     json_array_foreach(lines, i, l)
     {
-        static const oc_field_t lf[] = {
-            {"sku", OC_F_STRING, 1, 1, 64}, {"qty", OC_F_INT, 1, -QTY_MAX, QTY_MAX}, {NULL}};
-        oc_json_error_t err;
         char field[48];
-        if (!json_is_object(l) || oc_json_validate(l, lf, &err) != 0) {
-            snprintf(field, sizeof(field), "lines[%zu]%s%s", i, json_is_object(l) ? "." : "",
-                     json_is_object(l) ? err.field : "");
-            oc_respond_error(r, 422, "invalid", json_is_object(l) ? err.message : "each line is {sku, qty}", field);
-            json_decref(lines);
-            return;
-        }
         long long q = (long long)json_integer_value(json_object_get(l, "qty"));
         const char *why = NULL;
         if (is_adjust && q == 0)
@@ -223,11 +227,6 @@ void oc_api_movement_post(oc_req_t *r)
         problem = "units leaving inspection are restocked or damaged", pfield = "disposition";
     if (problem != NULL) {
         oc_respond_error(r, 422, "invalid", problem, pfield);
-        json_decref(lines);
-        return;
-    }
-    if (r->idem_key != NULL && (strlen(r->idem_key) == 0 || strlen(r->idem_key) > 255)) {
-        oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters", NULL);
         json_decref(lines);
         return;
     }

@@ -197,6 +197,8 @@ void oc_api_alerts_list(oc_req_t *r)
 
 void oc_api_alert_resolve(oc_req_t *r)
 {
+    if (oc_req_validate(r, oc_no_fields) != 0)
+        return;
     state(r)->not_found = "no such alert";
     const char *aid = oc_req_param(r, "aid");
     if (strspn(aid, "0123456789") != strlen(aid) || strlen(aid) == 0 || strlen(aid) > 18) {
@@ -295,6 +297,8 @@ void oc_api_routine_update(oc_req_t *r)
 
 void oc_api_routine_run(oc_req_t *r)
 {
+    if (oc_req_validate(r, oc_no_fields) != 0)
+        return;
     state(r)->not_found = "no such routine";
     const char *rid = oc_req_id_param(r, "rid", "no such routine");
     if (rid == NULL)

@@ -91,6 +91,13 @@ static void on_conn(void *arg, const char *err, const oc_db_result_t *res, oc_ch
         oc_respond_error(r, 400, "bad_request", "X-Shopify-Topic and X-Shopify-Event-Id are required", NULL);
         return;
     }
+    /* The signature covers the body only: these headers are stored as text, so they must be text. */
+    if (!oc_utf8_ok(topic, strlen(topic)) || !oc_utf8_ok(event, strlen(event)) || strlen(topic) > 200 ||
+        strlen(event) > 200) {
+        oc_respond_error(r, 400, "bad_request", "X-Shopify-Topic and X-Shopify-Event-Id must be short UTF-8 text",
+                         NULL);
+        return;
+    }
     char *text = strndup(r->raw.base, r->raw.len);
     const char *p[] = {r->tenant, oc_req_param(r, "cid"), event, topic, text};
     int rc = oc_db_exec(r->thread->db, r->tenant, &webhook_store, p, on_stored, r);

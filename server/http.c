@@ -22,6 +22,7 @@
 #include "tenants/ledger.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -253,6 +254,10 @@ static const char *status_reason(int status)
 static void send_response(oc_req_t *r, int status, const char *content_type, const char *data, size_t len)
 {
     r->status = status;
+    if (status < 400 && r->route != NULL && r->route->body == OC_BODY_JSON && !r->validated)
+        oc_log_fields(
+            OC_LOG_ERROR, "body not validated",
+            json_pack("{s:s, s:s, s:s}", "route", r->route->pattern, "method", r->method, "request_id", r->request_id));
     h2o_req_t *req = r->h2o;
     int sent = req != NULL;
     if (req != NULL) {
@@ -286,6 +291,13 @@ void oc_respond_json(oc_req_t *r, int status, json_t *body)
         send_response(r, status, NULL, "", 0);
         return;
     }
+    /* One error shape, whoever built the body (the ledger's own, ledger_err() in SQL): the id is added here. */
+    json_t *err = json_object_get(body, "error");
+    if (status >= 400 && json_is_object(err) && json_object_get(err, "request_id") == NULL) {
+        if (json_object_get(err, "field") == NULL)
+            json_object_set_new(err, "field", json_null());
+        json_object_set_new(err, "request_id", json_string(r->request_id));
+    }
     char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
     if (s == NULL) {
@@ -298,8 +310,9 @@ void oc_respond_json(oc_req_t *r, int status, json_t *body)
 
 json_t *oc_error_body(const char *code, const char *message, const char *field, const char *request_id)
 {
-    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
-    json_object_set_new(err, "field", field != NULL ? json_string(field) : json_null());
+    /* Messages quote what the client sent, cut to a buffer: never lose the body to a split character. */
+    json_t *err = json_pack("{s:s, s:o}", "code", code, "message", oc_json_text(message));
+    json_object_set_new(err, "field", field != NULL ? oc_json_text(field) : json_null());
     if (request_id != NULL)
         json_object_set_new(err, "request_id", json_string(request_id));
     return json_pack("{s:o}", "error", err);
@@ -313,9 +326,11 @@ void oc_respond_error(oc_req_t *r, int status, const char *code, const char *mes
 int oc_req_validate(oc_req_t *r, const oc_field_t *fields)
 {
     oc_json_error_t err;
-    if (oc_json_validate(r->body, fields, &err) == 0)
+    if (oc_json_validate(r->body, fields, &err) == 0) {
+        r->validated = 1;
         return 0;
-    oc_respond_error(r, 422, "invalid", err.message, err.field);
+    }
+    oc_respond_error(r, 422, "invalid", err.message, err.field[0] ? err.field : NULL);
     return -1;
 }
 
@@ -361,7 +376,12 @@ void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
         return;
     default: break;
     }
-    if (strcmp(res->sqlstate, "22P02") == 0 || strcmp(res->sqlstate, "22003") == 0) {
+    if (strncmp(res->sqlstate, "22", 2) == 0) {
+        /* A data exception: input the validators should have refused reached SQL.  Still the client's
+         * input, so a 4xx; logged as an error because a field table is missing a rule. */
+        oc_log_fields(OC_LOG_ERROR, "bad input reached SQL",
+                      json_pack("{s:s, s:s, s:s}", "sqlstate", res->sqlstate, "detail", res->err ? res->err : "",
+                                "request_id", r->request_id));
         oc_respond_error(r, 422, "invalid", "a value is out of range or malformed", NULL);
         return;
     }
@@ -390,6 +410,61 @@ static int valid_request_id(const char *s, size_t l)
               c == '.'))
             return 0;
     }
+    return 1;
+}
+
+/* The name of the first query parameter that does not decode to UTF-8 text (bad escape, NUL), or NULL. */
+static const char *bad_query_param(oc_req_t *r)
+{
+    if (r->query == NULL)
+        return NULL;
+    size_t len = strlen(r->query);
+    char *buf = oc_req_alloc(r, len + 1);
+    for (const char *p = r->query; *p != '\0';) {
+        const char *amp = strchr(p, '&'), *end = amp != NULL ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *kend = eq != NULL ? eq : end;
+        int kl = oc_percent_decode(p, (size_t)(kend - p), buf, len + 1);
+        if (kl < 0 || !oc_utf8_ok(buf, (size_t)kl))
+            return "query";
+        char *name = oc_req_strdup(r, buf, (size_t)kl);
+        if (eq != NULL) {
+            int vl = oc_percent_decode(eq + 1, (size_t)(end - eq - 1), buf, len + 1);
+            if (vl < 0 || !oc_utf8_ok(buf, (size_t)vl))
+                return name;
+        }
+        p = amp != NULL ? amp + 1 : end;
+    }
+    return NULL;
+}
+
+/* A body of only `{}` (what some clients send with any POST) is no body. */
+static int empty_json_object(h2o_iovec_t raw)
+{
+    size_t i = 0, n = raw.len;
+    const char *p = raw.base;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i >= n || p[i++] != '{')
+        return 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i >= n || p[i++] != '}')
+        return 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    return i == n;
+}
+
+/* Idempotency keys are stored and compared as text: 1 to 255 visible ASCII characters. */
+static int idempotency_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+            return 0;
     return 1;
 }
 
@@ -456,14 +531,31 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
     r->route = route;
     for (int i = 0; i < mp.n; i++) {
         char *v = oc_req_alloc(r, mp.p[i].len + 1);
-        if (oc_percent_decode(mp.p[i].value, mp.p[i].len, v, mp.p[i].len + 1) < 0) {
-            oc_respond_error(r, 400, "bad_path", "malformed escape in the path", mp.p[i].name);
+        int vl = oc_percent_decode(mp.p[i].value, mp.p[i].len, v, mp.p[i].len + 1);
+        if (vl < 0 || !oc_utf8_ok(v, (size_t)vl)) {
+            oc_respond_error(r, 400, "bad_path",
+                             vl < 0 ? "malformed escape in the path" : "a path segment is not valid UTF-8",
+                             mp.p[i].name);
             return 0;
         }
         r->params[r->nparams].name = mp.p[i].name;
         r->params[r->nparams].value = v;
         r->nparams++;
     }
+
+    /* The query string and the headers that reach SQL: text, as PostgreSQL stores it. */
+    const char *bad = bad_query_param(r);
+    if (bad != NULL) {
+        oc_respond_error(r, 400, "bad_query", "a query parameter is malformed or not valid UTF-8", bad);
+        return 0;
+    }
+    const char *idem = oc_req_header(r, "idempotency-key");
+    if (idem != NULL && !idempotency_key_ok(idem)) {
+        oc_respond_error(r, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                         NULL);
+        return 0;
+    }
+    r->idem_key = (char *)idem;
 
     /* The body: size limit, content type, JSON syntax. */
     size_t limit = route->body == OC_BODY_CSV ? (size_t)oc_config.max_upload_bytes : (size_t)oc_config.max_body_bytes;
@@ -477,6 +569,10 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
         r->raw = h2o_iovec_init(oc_req_strdup(r, req->entity.base, req->entity.len), req->entity.len);
     if (route->body == OC_BODY_CSV && r->raw.len > 0 && !content_type_is(req, "text/csv")) {
         oc_respond_error(r, 415, "unsupported_media_type", "send the file as text/csv", NULL);
+        return 0;
+    }
+    if (route->body == OC_BODY_NONE && r->raw.len > 0 && !empty_json_object(r->raw)) {
+        oc_respond_error(r, 400, "unexpected_body", "this endpoint takes no body", NULL);
         return 0;
     }
     if (route->body == OC_BODY_JSON) {
@@ -502,10 +598,6 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
             }
         }
     }
-    const char *idem = oc_req_header(r, "idempotency-key");
-    if (idem != NULL)
-        r->idem_key = (char *)idem;
-
     if (route->perm == OC_PERM_PUBLIC)
         route->handler(r);
     else
@@ -537,16 +629,88 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     h2o_setup_next_ostream(req, slot);
 }
 
+/* --- errors h2o answers itself (413 before any handler ran, broken bodies) ------ */
+
+/* Such an error is answered on the host's fallback path with a text body;
+ * this output stream sends the one JSON error shape in its place. */
+typedef struct {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} json_error_ostream_t;
+
+static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                               h2o_send_state_t state)
+{
+    json_error_ostream_t *o = (json_error_ostream_t *)self;
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    h2o_ostream_send_next(self, req, &o->body, 1, state);
+}
+
+static void on_fallback_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    int status = req->res.status;
+    if (status >= 400) {
+        char rid[65], msg[160];
+        ssize_t hi = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+        if (hi >= 0 && valid_request_id(req->headers.entries[hi].value.base, req->headers.entries[hi].value.len))
+            oc_strlcpy(rid, req->headers.entries[hi].value.base, req->headers.entries[hi].value.len, sizeof(rid));
+        else
+            oc_random_hex(rid, 16);
+        const char *code = status == 413 ? "too_large" : status == 400 ? "bad_request" : "http_error";
+        if (status == 413)
+            snprintf(msg, sizeof(msg), "request body too large: at most %d bytes (CSV imports), %d bytes (JSON)",
+                     oc_config.max_upload_bytes, oc_config.max_body_bytes);
+        else
+            snprintf(msg, sizeof(msg), "%s", req->res.reason != NULL ? req->res.reason : "the request was refused");
+        for (char *p = msg; status != 413 && *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        json_t *eb = oc_error_body(code, msg, NULL, rid);
+        char *text = json_dumps(eb, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(eb);
+        if (text != NULL) {
+            json_error_ostream_t *o = (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
+            o->super.do_send = json_error_do_send;
+            o->body = h2o_strdup(&req->pool, text, SIZE_MAX);
+            free(text);
+            req->res.content_length = o->body.len;
+            h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                           H2O_STRLIT("application/json; charset=utf-8"), 1);
+            h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"), 1);
+            h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0,
+                                  h2o_strdup(&req->pool, rid, SIZE_MAX).base, strlen(rid), 1);
+            slot = &o->super.next;
+        }
+    }
+    add_security_headers(req);
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void log_access(h2o_req_t *req);
+
 static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     if (is_api_path(req->path.base, plen) && req->res.status != 0) {
-        /* API requests are logged by log_request; only requests h2o itself
-         * refused (413 before our handler ran, malformed HTTP) land here. */
+        /* API requests are logged by log_request; requests h2o itself
+         * refused are logged by the fallback path's logger. */
         ssize_t hi = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("cache-control"), -1);
         if (hi >= 0)
             return;
     }
+    log_access(req);
+}
+
+static void on_log_fallback(h2o_logger_t *self, h2o_req_t *req)
+{
+    log_access(req);
+}
+
+static void log_access(h2o_req_t *req)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     int64_t us = (int64_t)(req->timestamps.response_end_at.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000 +
                  (req->timestamps.response_end_at.tv_usec - req->timestamps.request_begin_at.tv_usec);
     if (us < 0)
@@ -607,6 +771,12 @@ static void setup_globalconf(void)
     filter->on_setup_ostream = on_setup_ostream;
     h2o_logger_t *logger = h2o_create_logger(path, sizeof(*logger));
     logger->log_access = on_log_access;
+    /* What h2o refuses before any handler runs (a body over the ceiling, a broken chunked body) is answered
+     * on the host's fallback path: the same headers, the JSON error shape, the access log. */
+    h2o_filter_t *fallback = h2o_create_filter(&host->fallback_path, sizeof(*fallback));
+    fallback->on_setup_ostream = on_fallback_setup_ostream;
+    h2o_logger_t *fallback_logger = h2o_create_logger(&host->fallback_path, sizeof(*fallback_logger));
+    fallback_logger->log_access = on_log_fallback;
 }
 
 static oc_thread_t *thread_create(int index)

@@ -112,6 +112,7 @@ struct oc_req {
     char *path;     /* in pool */
     char *idem_key; /* Idempotency-Key header, in pool, or NULL */
     int status;
+    int validated; /* the JSON body passed oc_req_validate (every JSON route must call it) */
     struct {
         const char *name, *value;
     } headers[8];
@@ -134,8 +135,10 @@ struct oc_chttp *oc_thread_chttp(oc_thread_t *th);
 /** Sends `body` (stolen; may be NULL for no body) as JSON with `status`. */
 void oc_respond_json(oc_req_t *r, int status, json_t *body);
 /**
- * Sends {"error":{"code","message","field"}} with `status`; `field` may be
- * NULL.  `message` is shown to the user: lower-case, no trailing period.
+ * Sends {"error":{"code","message","field","request_id"}} with `status`;
+ * `field` may be NULL.  `message` is shown to the user: lower-case, no
+ * trailing period.  (oc_respond_json adds the request id to any error body
+ * that lacks it, whoever built the body: the ledger, a stored answer.)
  */
 void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field);
 /** Builds the one error shape every error response uses (new reference). */
@@ -151,8 +154,11 @@ void oc_respond_unavailable(oc_req_t *r, const char *what);
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res);
 
 /**
- * Validates the JSON body against `fields`; on a problem responds 422 naming
- * the field and returns -1 (the request is then finished).
+ * Validates the JSON body against `fields` (oc_no_fields for a route that
+ * takes none); on a problem responds 422 naming the field and returns -1
+ * (the request is then finished).  Every JSON route calls it before anything
+ * else reads the body: a route that answers 2xx without having done so is
+ * logged as an error (the contract test fails on it).
  */
 int oc_req_validate(oc_req_t *r, const oc_field_t *fields);
 

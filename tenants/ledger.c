@@ -119,10 +119,10 @@ static const char *str(json_t *item, const char *k)
     return json_string_value(json_object_get(item, k));
 }
 
+/* The request id is added by the response (oc_respond_json), for these and ledger_err()'s alike. */
 static json_t *error_body(const char *code, const char *message, const char *field)
 {
-    return json_pack("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", message, "field",
-                     field ? json_string(field) : json_null());
+    return oc_error_body(code, message, field, NULL);
 }
 
 static void send_batch(batcher_t *b, batch_t *bt);

@@ -277,7 +277,7 @@ test('expired holds give their units back (the sweeper, not only key expiry)', a
 
 test('holds: bad input and idempotent creation', async () => {
   await mkSku('H4', 5);
-  for (const [body, field] of [[{ sku: 'H4', qty: 0 }, 'qty'], [{ sku: 'H4' }, 'lines'], [{ sku: 'H4', qty: 1, ttl_seconds: 0 }, 'ttl_seconds'],
+  for (const [body, field] of [[{ sku: 'H4', qty: 0 }, 'qty'], [{ sku: 'H4' }, 'qty'], [{ sku: 'H4', qty: 1, ttl_seconds: 0 }, 'ttl_seconds'],
     [{ sku: 'H4', qty: 1, ttl_seconds: 3601 }, 'ttl_seconds'], [{ sku: 'NOPE', qty: 1 }, 'lines[0].sku'], [{ lines: [{ sku: 'H4', qty: -1 }] }, 'lines[0].qty']]) {
     const r = await api.post(`${base}/holds`, body);
     assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);

@@ -105,7 +105,7 @@ test('bad input names the field and writes nothing', async () => {
     [{ kind: 'adjust', sku: 'K3', qty: 1 }, 'reason'], [{ kind: 'adjust', sku: 'K3', qty: 0, reason: 'x' }, 'lines[0].qty'],
     [{ kind: 'return', sku: 'K3', qty: 1 }, 'disposition'], [{ kind: 'receipt', sku: 'K3', qty: 1, disposition: 'restock' }, 'disposition'],
     [{ kind: 'receipt', lines: [] }, 'lines'], [{ kind: 'receipt', lines: [{ sku: 'K3' }] }, 'lines[0].qty'],
-    [{ kind: 'receipt', lines: ['K3'] }, 'lines[0]'], [{ kind: 'receipt', lines: [{ sku: 'K3', qty: 1 }], sku: 'K3', qty: 1 }, 'lines'],
+    [{ kind: 'receipt', lines: ['K3'] }, 'lines[0]'], [{ kind: 'receipt', lines: [{ sku: 'K3', qty: 1 }], sku: 'K3', qty: 1 }, 'sku'],
     [{ kind: 'count', sku: 'K3', qty: -1 }, 'lines[0].qty'], [{ kind: 'receipt', sku: 'K3', qty: 1, allow_oversell: true }, 'allow_oversell'],
   ];
   for (const [body, field] of bad) {

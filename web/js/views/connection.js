@@ -41,11 +41,12 @@ function valueNode(v) {
 
 /**
  * What the server answered to "Test connection", whatever it was.  The
- * server calls the channel and answers 200 either way: {ok: true, account,
- * details} when the channel let it in, {ok: false, error, retryable,
- * channel_status} when it refused or failed.  Other answers (409: the stored
- * credentials do not open; 501: this build cannot call channels; 503…) are
- * shown as they come.
+ * server calls the channel and answers 200 either way (the test ran):
+ * {ok: true, checked_at, elapsed_ms, steps, account, details} when the
+ * channel let it in, {ok: false, …, error: {code, message, retryable,
+ * channel_status}} when it refused or failed.  Other answers (409: the
+ * stored credentials do not open; 501: this build cannot call channels;
+ * 503…) are the usual error shape, shown as they come.
  */
 function testResult(outcome) {
   if (outcome.ok && outcome.body && outcome.body.ok === true) {
@@ -60,12 +61,13 @@ function testResult(outcome) {
   }
   if (outcome.ok && outcome.body && outcome.body.ok === false) {
     const b = outcome.body;
+    const e = b.error || {};
     return h('section', { class: 'report report-error', role: 'status', 'aria-label': 'Test result' },
       h('h3', {}, h('span', { class: 'badge badge-danger', text: 'Refused' }), ' The channel did not let onecount in'),
-      h('p', { text: sentence(b.error || 'no reason given') }),
+      h('p', { text: sentence(e.message || 'no reason given') }),
       h('dl', { class: 'details' },
-        h('dt', { text: 'Channel answered' }), h('dd', { text: b.channel_status ? `HTTP ${b.channel_status}` : 'nothing (no answer)' }),
-        h('dt', { text: 'Worth retrying' }), h('dd', { text: b.retryable
+        h('dt', { text: 'Channel answered' }), h('dd', { text: e.channel_status ? `HTTP ${e.channel_status}` : 'nothing (no answer)' }),
+        h('dt', { text: 'Worth retrying' }), h('dd', { text: e.retryable
           ? 'yes: the channel may be busy or down; test again in a while'
           : 'no: check the settings and credentials, then test again' }),
         b.elapsed_ms !== undefined ? [h('dt', { text: 'Took' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
