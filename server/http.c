@@ -16,6 +16,7 @@
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/netaddr.h"
 #include "server/router.h"
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
@@ -40,6 +41,8 @@ oc_workpool_t *oc_server_workpool;
 static h2o_globalconf_t globalconf;
 static int listen_fd = -1;
 static atomic_int shutdown_requested;
+static oc_cidr_t trusted[OC_CIDR_MAX]; /* trusted_proxies, parsed at start */
+static int ntrusted;
 static oc_route_metrics_t static_metrics = {.route = "static", .method = "GET"};
 static oc_route_metrics_t unmatched_metrics = {.route = "unmatched", .method = "*"};
 
@@ -405,6 +408,24 @@ static int content_type_is(h2o_req_t *req, const char *want)
     return oc_strieq(v.base, l, want);
 }
 
+/* The client address when the peer is a trusted proxy (server/netaddr.h);
+ * several X-Forwarded-For headers read as one list. */
+static void client_behind_proxies(oc_req_t *r)
+{
+    h2o_headers_t *hs = &r->h2o->headers;
+    oc_buf_t xff = {0};
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(hs, H2O_STRLIT("x-forwarded-for"), i)) >= 0;) {
+        if (xff.len > 0)
+            oc_buf_append(&xff, ",", 1);
+        oc_buf_append(&xff, hs->entries[i].value.base, hs->entries[i].value.len);
+    }
+    char peer[sizeof(r->remote_addr)];
+    memcpy(peer, r->remote_addr, sizeof(peer));
+    oc_client_addr(trusted, ntrusted, peer, xff.len > 0 ? oc_buf_cstr(&xff) : NULL, r->remote_addr,
+                   sizeof(r->remote_addr));
+    oc_buf_free(&xff);
+}
+
 static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
 {
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
@@ -440,6 +461,8 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
         else if (sl > 0 && ss.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r->remote_addr, sizeof(r->remote_addr));
     }
+    if (ntrusted > 0 && r->remote_addr[0] != '\0')
+        client_behind_proxies(r);
 
     const oc_route_t *route = NULL;
     oc_match_params_t mp;
@@ -662,8 +685,13 @@ int oc_serve_main(void)
     oc_redis_metrics_init();
     oc_holds_init();
     oc_api_webhooks_init();
+    oc_auth_login_init();
     oc_sync_metrics_init();
     oc_ledger_init();
+    char why[160];
+    ntrusted = oc_cidr_parse_list(oc_config.trusted_proxies, trusted, OC_CIDR_MAX, why, sizeof(why));
+    if (ntrusted < 0)
+        return 1; /* oc_config_load refused it already */
     int port;
     if ((listen_fd = oc_listener_open(NULL, &port)) < 0)
         return 1;
