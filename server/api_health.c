@@ -1,9 +1,8 @@
 /*
- * api_health.c — /healthz, /readyz, /metrics and the API index.
+ * api_health.c — /healthz, /readyz and the API index (/metrics: metrics_listener.c).
  */
 #include "server/api.h"
 #include "server/config.h"
-#include "server/metrics.h"
 
 #include <stdlib.h>
 
@@ -97,12 +96,4 @@ void oc_api_readyz(oc_req_t *r)
     if (oc_redis_commandv(r->thread->redis, on_ready_redis, r, 1, ping, NULL) != 0)
         st->pending--;
     ready_finish(r);
-}
-
-void oc_api_metrics(oc_req_t *r)
-{
-    oc_buf_t out = {0};
-    oc_metrics_render(&out);
-    oc_respond_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", oc_buf_cstr(&out), out.len);
-    oc_buf_free(&out);
 }

@@ -75,10 +75,10 @@ test('static console is served with the same headers', async () => {
   assert.equal(missing.status, 404);
 });
 
-test('metrics expose request counts, latency histograms and pool gauges', async () => {
+test('metrics expose request counts, latency histograms and pool gauges on their own listener only', async () => {
   await stack.api.get('/healthz');
   await stack.api.get('/readyz');
-  const r = await stack.api.get('/metrics');
+  const r = await client(stack.server.metricsUrl).get('/metrics');
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /text\/plain/);
   assert.match(r.text, /onecount_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
@@ -87,6 +87,37 @@ test('metrics expose request counts, latency histograms and pool gauges', async 
   assert.match(r.text, /onecount_db_pool_size 8/); // 2 threads × 4 connections
   assert.match(r.text, /onecount_redis_connections [1-9]/);
   assert.match(r.text, /onecount_db_transactions_total\{result="ok"\} [1-9]/);
+  // Not on the public API listener (it names tenants): a 404 like any unknown path.
+  const pub = await stack.api.get('/metrics');
+  assert.equal(pub.status, 404);
+  assert.doesNotMatch(pub.text, /onecount_/);
+  // Nothing else is served on the metrics listener, whatever the Host header.
+  assert.equal((await client(stack.server.metricsUrl).get('/api/v1')).status, 404);
+  assert.equal((await client(stack.server.metricsUrl).get('/healthz', { host: 'default' })).status, 404);
+  assert.equal((await client(stack.server.metricsUrl).post('/metrics', {})).status, 405);
+  assert.equal((await stack.api.get('/metrics', { host: 'metrics' })).status, 404);
+});
+
+test('the metrics listener can ask for a bearer token, or be off', async () => {
+  const locked = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, threads: 1,
+    env: { ONECOUNT_METRICS_TOKEN: 'scrape-secret-1' } });
+  const off = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, threads: 1,
+    env: { ONECOUNT_METRICS_LISTEN: 'off' } });
+  try {
+    const none = await client(locked.metricsUrl).get('/metrics');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.equal((await client(locked.metricsUrl).get('/metrics', { authorization: 'Bearer wrong' })).status, 401);
+    const ok = await client(locked.metricsUrl).get('/metrics', { authorization: 'Bearer scrape-secret-1' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /onecount_http_requests_total/);
+    assert.equal(off.metricsUrl, undefined);
+    assert.ok(!off.logs.some((l) => l.includes('"role":"metrics"')));
+    assert.equal((await client(off.url).get('/metrics')).status, 404);
+  } finally {
+    await locked.stop();
+    await off.stop();
+  }
 });
 
 test('request log lines are JSON with method, path, status, latency and request id', async () => {

@@ -15,6 +15,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import assert from 'node:assert/strict';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SOURCE_DIR = process.env.OC_SOURCE_DIR || resolve(here, '../../..');
@@ -178,6 +179,7 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_MIGRATIONS_DIR: join(SOURCE_DIR, 'migrations'),
     ONECOUNT_LOG_LEVEL: 'info',
     ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'),
+    ONECOUNT_METRICS_LISTEN: '127.0.0.1:0', // serve's own metrics listener, on a port the kernel picks
     ...env,
   };
   if (command === 'worker') fullEnv.ONECOUNT_LOG_LEVEL = 'info'; // it says when it is ready
@@ -203,9 +205,22 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     waitFor(ready, { what: `${command} to start` }),
     exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before it was ready:\n${logs.join('\n')}`); }),
   ]);
+  // serve's metrics listener (metrics_listen), when it has one: its "listening" line says where.
+  const metricsLine = () => logs.find((l) => l.includes('"listening"') && l.includes('"role":"metrics"'));
+  if (command === 'serve' && fullEnv.ONECOUNT_METRICS_LISTEN !== 'off') {
+    await waitFor(metricsLine, { what: 'the metrics listener', timeout: 5000 });
+  }
+  const metricsPort = metricsLine() ? JSON.parse(metricsLine()).port : undefined;
   const server = {
     proc, port, dir, logs, exited,
     url: `http://127.0.0.1:${port}`,
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}` : undefined,
+    /** The Prometheus text of serve's metrics listener. */
+    async metrics(headers = {}) {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers });
+      assert(r.status === 200, `GET /metrics: ${r.status}`);
+      return r.text();
+    },
     /** Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it). */
     async stop(signal = 'SIGTERM') {
       const running = proc.exitCode === null && proc.signalCode === null;
