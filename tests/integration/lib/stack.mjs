@@ -67,14 +67,16 @@ export function startCluster(dir = mkdtempSync(join(tmpdir(), 'oc-pg-'))) {
     superUrl: (db) => `postgresql://postgres@/${db}?host=${dir}/run&port=${env.OC_PG_PORT}`,
     appUrl: (db) => `postgresql://onecount_app:${env.OC_APP_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
     ownerUrl: (db) => `postgresql://onecount_owner:${env.OC_OWNER_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
-    pgStop() {
-      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--dir', dir]);
+    pgStop() { // to start it again: its files stay wherever they are
+      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--keep', '--dir', dir], { stdio: ['ignore', 'ignore', 'ignore'] });
     },
     pgStart() {
       execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['start', '--dir', dir, '--fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
     },
     destroy() {
-      try { cluster.pgStop(); } catch { /* best effort */ }
+      try {
+        execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--dir', dir], { stdio: ['ignore', 'ignore', 'ignore'] });
+      } catch { /* best effort */ }
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -162,7 +164,7 @@ export async function startRedis() {
 }
 
 /** Starts `onecount serve` (or another subcommand) and waits for it to listen. */
-export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir } = {}) {
+export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir, ownDir = !dir } = {}) {
   dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
   mkdirSync(dir, { recursive: true });
   const portFile = join(dir, `${command}.port`);
@@ -221,12 +223,16 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
       assert(r.status === 200, `GET /metrics: ${r.status}`);
       return r.text();
     },
-    /** Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it). */
-    async stop(signal = 'SIGTERM') {
+    /**
+     * Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it).
+     * Its folder goes too when this call made it, unless keepDir (a restart reuses it).
+     */
+    async stop(signal = 'SIGTERM', { keepDir = false } = {}) {
       const running = proc.exitCode === null && proc.signalCode === null;
       if (running) proc.kill(signal);
       const r = await exited;
       children.delete(proc);
+      if (ownDir && !keepDir) rmSync(dir, { recursive: true, force: true });
       if (running && signal === 'SIGTERM' && r.code !== 0) {
         throw new Error(`${command} exited with ${r.code ?? r.signal} after SIGTERM:\n${logs.slice(-40).join('\n')}`);
       }
@@ -303,8 +309,9 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
     },
     workers: [],
     async restartServer(extraEnv = {}) {
-      await stack.server.stop();
-      stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads, dir: stack.server.dir });
+      await stack.server.stop('SIGTERM', { keepDir: true });
+      stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads,
+        dir: stack.server.dir, ownDir: true });
       stack.url = stack.server.url;
       stack.api = client(stack.server.url);
       return stack.server;
