@@ -66,7 +66,7 @@ CREATE FUNCTION login_begin(p_email text, p_addr text, p_device bytea,
 DECLARE
     k text;
     r login_throttle;
-    waits interval := interval '0';
+    waits interval;
 BEGIN
     SELECT u.id, u.password_hash INTO user_id, password_hash
       FROM users u WHERE lower(u.email) = lower(p_email) AND u.disabled_at IS NULL;
@@ -82,6 +82,14 @@ BEGIN
         keys := ARRAY['acct:' || lower(p_email), 'addr:' || p_addr];
     END IF;
     keys := ARRAY(SELECT unnest(keys) ORDER BY 1);
+    -- A wait never gets shorter (next_at only grows): while one runs, refuse
+    -- without writing anything, however many attempts arrive.
+    SELECT max(t.next_at) - now() INTO waits FROM login_throttle t WHERE t.key = ANY (keys);
+    IF waits > interval '0' THEN
+        wait_s := greatest(ceil(extract(epoch FROM waits)), 1);
+        RETURN;
+    END IF;
+    waits := interval '0';
     -- Lock every key's row, in key order (no two sign-ins deadlock), and see
     -- whether a delay runs on any.
     FOREACH k IN ARRAY keys LOOP
