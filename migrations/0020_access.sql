@@ -67,7 +67,10 @@ DECLARE
     k text;
     r login_throttle;
     waits interval;
+    t_now timestamptz;
 BEGIN
+    -- Times are the clock's, not the transaction's start: an attempt that
+    -- waited for another's row lock is counted when it gets it.
     SELECT u.id, u.password_hash INTO user_id, password_hash
       FROM users u WHERE lower(u.email) = lower(p_email) AND u.disabled_at IS NULL;
     IF user_id IS NOT NULL AND p_device IS NOT NULL
@@ -84,28 +87,29 @@ BEGIN
     keys := ARRAY(SELECT unnest(keys) ORDER BY 1);
     -- A wait never gets shorter (next_at only grows): while one runs, refuse
     -- without writing anything, however many attempts arrive.
-    SELECT max(t.next_at) - now() INTO waits FROM login_throttle t WHERE t.key = ANY (keys);
+    SELECT max(t.next_at) - clock_timestamp() INTO waits FROM login_throttle t WHERE t.key = ANY (keys);
     IF waits > interval '0' THEN
         wait_s := greatest(ceil(extract(epoch FROM waits)), 1);
         RETURN;
     END IF;
-    waits := interval '0';
     -- Lock every key's row, in key order (no two sign-ins deadlock), and see
     -- whether a delay runs on any.
     FOREACH k IN ARRAY keys LOOP
-        INSERT INTO login_throttle AS t (key, failures, last_at, next_at) VALUES (k, 0, now(), now())
+        INSERT INTO login_throttle AS t (key, failures, last_at, next_at)
+            VALUES (k, 0, clock_timestamp(), clock_timestamp())
             ON CONFLICT (key) DO UPDATE SET
-               failures = CASE WHEN t.last_at < now() - interval '1 hour' THEN 0 ELSE t.failures END
+               failures = CASE WHEN t.last_at < clock_timestamp() - interval '1 hour' THEN 0 ELSE t.failures END
             RETURNING * INTO r;
-        waits := greatest(waits, r.next_at - now());
     END LOOP;
+    t_now := clock_timestamp();
+    SELECT max(t.next_at) - t_now INTO waits FROM login_throttle t WHERE t.key = ANY (keys);
     IF waits > interval '0' THEN
         wait_s := greatest(ceil(extract(epoch FROM waits)), 1);
         RETURN;
     END IF;
     wait_s := 0;
-    UPDATE login_throttle t SET failures = t.failures + 1, last_at = now(),
-           next_at = now() + login_delay(t.failures + 1, login_free(t.key))
+    UPDATE login_throttle t SET failures = t.failures + 1, last_at = t_now,
+           next_at = t_now + login_delay(t.failures + 1, login_free(t.key))
      WHERE t.key = ANY (keys);
     -- Now and then, forget keys idle for a day and devices past their time.
     IF random() < 0.01 THEN

@@ -88,7 +88,9 @@ test('a burst of 40 sign-ins, one with the right password, checks at most the fr
   if (mine.status === 429) {
     // Refused without checking it; once the wait is over it signs in.
     await sleep(Number(mine.headers['retry-after']) * 1000);
-    assert.equal((await login(stack.url, u.email, PASSWORD)).status, 200);
+    const again = await login(stack.url, u.email, PASSWORD);
+    assert.equal(again.status, 200, `after ${mine.headers['retry-after']} s: ${again.text}; burst ${elapsed} ms: `
+      + answers.map((r) => `${r.status}/${r.headers['retry-after'] ?? '-'}`).join(','));
   } else {
     assert.equal(mine.status, 200);
   }
