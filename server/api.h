@@ -10,7 +10,6 @@
 /* api_health.c */
 void oc_api_healthz(oc_req_t *r);
 void oc_api_readyz(oc_req_t *r);
-void oc_api_metrics(oc_req_t *r);
 void oc_api_index(oc_req_t *r);
 
 /* api_auth.c */

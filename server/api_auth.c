@@ -1,58 +1,69 @@
 /*
  * api_auth.c — sign in, sign out, who am I.
  *
- * Login is throttled per account and per address (failures within a
- * 15-minute window, kept in PostgreSQL), answers unknown accounts and wrong
- * passwords identically, and spends the same Argon2id work on both (a dummy
- * hash for unknown accounts).  A session is a random token in an HttpOnly,
- * SameSite=Lax cookie, stored hashed, with idle and absolute expiry; its
- * CSRF token comes back in the body and must accompany every write.
+ * Every password check is an attempt counted before the check, atomically,
+ * by login_begin() (migration 0020): per account, per client address, or —
+ * for a browser with a known-device cookie of the account, or an address
+ * that signed in to it lately — per device or (address, account) pair.
+ * Past a few free attempts each further one waits longer (4 s doubling to
+ * 15 minutes); an attempt while a wait runs is answered 429 with
+ * Retry-After and never checked.  Unknown accounts and wrong passwords are
+ * answered identically and cost the same Argon2id work (a dummy hash).  A
+ * session is a random token in an HttpOnly, SameSite=Lax cookie, stored
+ * hashed, with idle and absolute expiry; its CSRF token comes back in the
+ * body and must accompany every write.  A successful sign-in also sets the
+ * known-device cookie (30 days, sent to /api/v1/auth only).
  */
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define THROTTLE_WINDOW      "15 minutes"
-#define MAX_ACCOUNT_FAILURES 5
-#define MAX_ADDRESS_FAILURES 30
+#define DEVICE_COOKIE    "oc_device"
+#define DEVICE_MAX_AGE_S (30 * 24 * 3600)
+
+static oc_metric_t m_login_ok = {"onecount_login_attempts_total", "password checks and refused sign-in attempts",
+                                 "result=\"ok\"", OC_METRIC_COUNTER};
+static oc_metric_t m_login_failed = {"onecount_login_attempts_total", "", "result=\"failed\"", OC_METRIC_COUNTER};
+static oc_metric_t m_login_throttled = {"onecount_login_attempts_total", "", "result=\"throttled\"", OC_METRIC_COUNTER};
+
+void oc_auth_login_init(void)
+{
+    oc_metrics_register(&m_login_ok);
+    oc_metrics_register(&m_login_failed);
+    oc_metrics_register(&m_login_throttled);
+}
 
 typedef struct {
     char email[256];
     char password[OC_PASSWORD_MAX + 1];
-    char acct_key[270], addr_key[64];
+    char device[65]; /* SHA-256 of the known-device cookie presented, or "" */
+    char keys[OC_LOGIN_KEYS_MAX];
     char user_id[37];
     char token[OC_TOKEN_LEN + 1], token_hash[65], csrf[65];
+    char dev_token[OC_TOKEN_LEN + 1], dev_hash[65];
 } login_t;
 
 static void login_free(void *p)
 {
     login_t *l = p;
-    sodium_memzero(l->password, sizeof(l->password));
-    sodium_memzero(l->token, sizeof(l->token));
+    sodium_memzero(l, sizeof(*l));
     free(l);
 }
 
-OC_DB_STMT(login_throttle, 2,
-           "SELECT coalesce(max(failures) FILTER (WHERE key = $1), 0),"
-           " coalesce(max(failures) FILTER (WHERE key = $2), 0),"
-           " ceil(extract(epoch FROM max(window_start) + interval '" THROTTLE_WINDOW "' - now()))::int"
-           " FROM login_failures WHERE key IN ($1, $2) AND window_start > now() - interval '" THROTTLE_WINDOW "'");
-OC_DB_STMT(login_user, 1, "SELECT id, password_hash FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL");
-OC_DB_STMT(login_fail, 1,
-           "INSERT INTO login_failures AS f (key, failures, window_start) VALUES ($1, 1, now())"
-           " ON CONFLICT (key) DO UPDATE SET"
-           " failures = CASE WHEN f.window_start < now() - interval '" THROTTLE_WINDOW
-           "' THEN 1 ELSE f.failures + 1 END,"
-           " window_start = CASE WHEN f.window_start < now() - interval '" THROTTLE_WINDOW
-           "' THEN now() ELSE f.window_start END");
-OC_DB_STMT(login_clear, 1, "DELETE FROM login_failures WHERE key = $1");
+OC_DB_STMT(login_begin, 3,
+           "SELECT user_id, password_hash, keys::text, wait_s FROM login_begin($1, $2, decode(nullif($3, ''), 'hex'))");
+OC_DB_STMT(login_end, 1, "SELECT login_end($1::text[])");
+OC_DB_STMT(login_device, 4,
+           "WITH old AS (DELETE FROM login_devices WHERE token_hash = decode(nullif($3, ''), 'hex') AND user_id = $1)"
+           " INSERT INTO login_devices (token_hash, user_id, expires_at)"
+           " VALUES (decode($2, 'hex'), $1, now() + make_interval(secs => $4::int))");
 OC_DB_STMT(login_session, 5,
            "INSERT INTO sessions (user_id, token_hash, csrf, expires_at, remote_addr)"
            " VALUES ($1, decode($2, 'hex'), $3, now() + make_interval(hours => $4::int), $5)"
@@ -67,97 +78,100 @@ OC_DB_STMT(me_query, 1,
            "   WHERE m.user_id = u.id), '[]'))"
            " FROM users u JOIN portfolios p ON p.id = u.portfolio_id WHERE u.id = $1");
 
-static void set_session_cookie(oc_req_t *r, const char *token, int max_age)
+static void set_cookie(oc_req_t *r, const char *name, const char *value, const char *attrs, int max_age)
 {
     char cookie[256];
-    snprintf(cookie, sizeof(cookie), OC_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", token,
-             max_age, oc_config.cookie_secure ? "; Secure" : "");
+    snprintf(cookie, sizeof(cookie), "%s=%s; %s; HttpOnly; Max-Age=%d%s", name, value, attrs, max_age,
+             oc_config.cookie_secure ? "; Secure" : "");
     oc_resp_header(r, "set-cookie", cookie);
 }
 
-static void account_key(char *out, size_t cap, const char *email)
+/* The hash of the known-device cookie the request carries, or "". */
+static void device_of(oc_req_t *r, char out[65])
 {
-    snprintf(out, cap, "acct:");
-    size_t i = 0;
-    for (; email[i] && i + 6 < cap; i++)
-        out[5 + i] = (char)tolower((unsigned char)email[i]);
-    out[5 + i] = '\0';
+    size_t len = 0;
+    const char *v = oc_auth_cookie(r, DEVICE_COOKIE, &len);
+    out[0] = '\0';
+    if (v != NULL && oc_token_well_formed(v, len, "ocd"))
+        oc_token_hash_hex(v, len, out);
 }
 
-/* Answers 429 when the throttle row (account failures, address failures,
- * seconds left) says so; returns 1 if it did. */
-static int respond_if_throttled(oc_req_t *r, const PGresult *th)
+static void respond_throttled(oc_req_t *r, long long wait_s)
 {
-    long long acct = oc_db_get_ll(th, 0, 0, 0), addr = oc_db_get_ll(th, 0, 1, 0);
-    if (acct < MAX_ACCOUNT_FAILURES && addr < MAX_ADDRESS_FAILURES)
-        return 0;
-    long long wait = oc_db_get_ll(th, 0, 2, 60);
     char ra[24];
-    snprintf(ra, sizeof(ra), "%lld", wait > 0 ? wait : 1);
+    snprintf(ra, sizeof(ra), "%lld", wait_s > 0 ? wait_s : 1);
+    oc_metric_add(&m_login_throttled, 1);
     oc_resp_header(r, "retry-after", ra);
     oc_respond_error(r, 429, "throttled", "too many failed sign-ins; wait before trying again", NULL);
-    return 1;
+}
+
+/* Answers 429 when login_begin's row says the attempt must wait; else
+ * copies the keys it was counted on and returns 0. */
+static int begin_result(oc_req_t *r, const PGresult *pr, char keys[OC_LOGIN_KEYS_MAX])
+{
+    long long wait_s = oc_db_get_ll(pr, 0, 3, 0);
+    if (PQntuples(pr) != 1 || wait_s > 0) {
+        respond_throttled(r, wait_s);
+        return 1;
+    }
+    const char *k = PQgetvalue(pr, 0, 2);
+    oc_strlcpy(keys, k, strlen(k), OC_LOGIN_KEYS_MAX);
+    return 0;
 }
 
 typedef struct {
     oc_req_t *r;
+    char *keys;
     void (*cb)(oc_req_t *r);
-    const char *message, *field;
-} throttle_t;
+} attempt_t;
 
-static void on_throttle(void *arg, const oc_db_result_t *res)
+static void on_attempt(void *arg, const oc_db_result_t *res)
 {
-    throttle_t *t = arg;
-    oc_req_t *r = t->r;
-    void (*cb)(oc_req_t * r) = t->cb;
-    free(t);
+    attempt_t *a = arg;
+    oc_req_t *r = a->r;
+    char *keys = a->keys;
+    void (*cb)(oc_req_t * r) = a->cb;
+    free(a);
     if (res->err != NULL)
         oc_respond_db_error(r, res);
-    else if (!respond_if_throttled(r, res->results[0]))
+    else if (begin_result(r, res->results[0], keys) == 0)
         cb(r);
 }
 
-void oc_login_throttle(oc_req_t *r, const char *email, void (*cb)(oc_req_t *r))
+void oc_login_attempt(oc_req_t *r, const char *email, char keys[OC_LOGIN_KEYS_MAX], void (*cb)(oc_req_t *r))
 {
-    char acct[270], addr[64];
-    account_key(acct, sizeof(acct), email);
-    snprintf(addr, sizeof(addr), "addr:%s", r->remote_addr);
-    throttle_t *t = calloc(1, sizeof(*t));
-    t->r = r;
-    t->cb = cb;
-    const char *p[] = {acct, addr};
-    if (oc_db_exec(r->thread->db, NULL, &login_throttle, p, on_throttle, t) != 0) {
-        free(t);
+    char device[65];
+    device_of(r, device);
+    attempt_t *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        oc_respond_unavailable(r, "memory");
+        return;
+    }
+    a->r = r;
+    a->keys = keys;
+    a->cb = cb;
+    const char *p[] = {email, r->remote_addr, device};
+    if (oc_db_exec(r->thread->db, NULL, &login_begin, p, on_attempt, a) != 0) {
+        free(a);
         oc_respond_unavailable(r, "the database");
     }
 }
 
-static void on_failure_recorded(void *arg, const oc_db_result_t *res)
+void oc_login_failed(oc_req_t *r, const char *message, const char *field)
 {
-    (void)res;
-    throttle_t *t = arg;
-    oc_respond_error(t->r, 401, "invalid_credentials", t->message, t->field);
-    free(t);
+    oc_metric_add(&m_login_failed, 1);
+    oc_respond_error(r, 401, "invalid_credentials", message, field);
 }
 
-void oc_login_failed(oc_req_t *r, const char *email, const char *message, const char *field)
+int oc_login_end_step(oc_db_tx_t *tx, const char *keys)
 {
-    char acct[270], addr[64];
-    account_key(acct, sizeof(acct), email);
-    snprintf(addr, sizeof(addr), "addr:%s", r->remote_addr);
-    throttle_t *t = calloc(1, sizeof(*t));
-    t->r = r;
-    t->message = message;
-    t->field = field;
-    oc_db_tx_t tx = {.nsteps = 2};
-    tx.steps[0].stmt = &login_fail;
-    tx.steps[0].params[0] = acct;
-    tx.steps[1].stmt = &login_fail;
-    tx.steps[1].params[0] = addr;
-    if (oc_db_run(r->thread->db, &tx, on_failure_recorded, t) != 0) {
-        free(t);
-        oc_respond_unavailable(r, "the database");
-    }
+    if (tx->nsteps >= (int)OC_ARRAY_SIZE(tx->steps))
+        return OC_EINVAL;
+    oc_metric_add(&m_login_ok, 1);
+    tx->steps[tx->nsteps].stmt = &login_end;
+    tx->steps[tx->nsteps].params[0] = keys;
+    tx->nsteps++;
+    return 0;
 }
 
 static void on_session_created(void *arg, const oc_db_result_t *res)
@@ -168,7 +182,7 @@ static void on_session_created(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    json_t *me = oc_db_json(res->results[2], 0, 0);
+    json_t *me = oc_db_json(res->results[3], 0, 0);
     if (me == NULL) {
         oc_respond_error(r, 500, "internal", "session created but user not found", NULL);
         return;
@@ -176,7 +190,8 @@ static void on_session_created(void *arg, const oc_db_result_t *res)
     json_object_set_new(me, "csrf_token", json_string(l->csrf));
     json_object_set_new(me, "expires_at", json_string(PQgetvalue(res->results[1], 0, 0)));
     json_object_set_new(me, "auth", json_string("session"));
-    set_session_cookie(r, l->token, oc_config.session_max_hours * 3600);
+    set_cookie(r, OC_SESSION_COOKIE, l->token, "Path=/; SameSite=Lax", oc_config.session_max_hours * 3600);
+    set_cookie(r, DEVICE_COOKIE, l->dev_token, "Path=/api/v1/auth; SameSite=Strict", DEVICE_MAX_AGE_S);
     oc_log_fields(OC_LOG_INFO, "login", json_pack("{s:s, s:s}", "user", l->user_id, "request_id", r->request_id));
     oc_respond_json(r, 200, me);
 }
@@ -187,30 +202,37 @@ static void on_verified(void *arg, int ok)
     login_t *l = r->state;
     oc_db_tx_t tx = {0};
     if (!ok) {
-        oc_login_failed(r, l->email, "invalid email or password", NULL);
+        oc_login_failed(r, "invalid email or password", NULL);
         return;
     }
     oc_token_new("ocs", l->token);
     oc_token_hash_hex(l->token, strlen(l->token), l->token_hash);
     oc_random_hex(l->csrf, 32);
-    char hours[16];
+    oc_token_new("ocd", l->dev_token);
+    oc_token_hash_hex(l->dev_token, strlen(l->dev_token), l->dev_hash);
+    char hours[16], dev_age[16];
     snprintf(hours, sizeof(hours), "%d", oc_config.session_max_hours);
-    tx.nsteps = 3;
-    tx.steps[0].stmt = &login_clear;
-    tx.steps[0].params[0] = l->acct_key;
+    snprintf(dev_age, sizeof(dev_age), "%d", DEVICE_MAX_AGE_S);
+    oc_login_end_step(&tx, l->keys);
     tx.steps[1].stmt = &login_session;
     tx.steps[1].params[0] = l->user_id;
     tx.steps[1].params[1] = l->token_hash;
     tx.steps[1].params[2] = l->csrf;
     tx.steps[1].params[3] = hours;
     tx.steps[1].params[4] = r->remote_addr;
-    tx.steps[2].stmt = &me_query;
+    tx.steps[2].stmt = &login_device;
     tx.steps[2].params[0] = l->user_id;
+    tx.steps[2].params[1] = l->dev_hash;
+    tx.steps[2].params[2] = l->device;
+    tx.steps[2].params[3] = dev_age;
+    tx.steps[3].stmt = &me_query;
+    tx.steps[3].params[0] = l->user_id;
+    tx.nsteps = 4;
     if (oc_db_run(r->thread->db, &tx, on_session_created, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
-static void on_login_lookup(void *arg, const oc_db_result_t *res)
+static void on_login_begin(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     login_t *l = r->state;
@@ -218,14 +240,12 @@ static void on_login_lookup(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    if (respond_if_throttled(r, res->results[0]))
+    const PGresult *pr = res->results[0];
+    if (begin_result(r, pr, l->keys) != 0)
         return;
-    const PGresult *u = res->results[1];
-    const char *hash = NULL;
-    if (PQntuples(u) == 1) {
-        oc_strlcpy(l->user_id, PQgetvalue(u, 0, 0), 36, sizeof(l->user_id));
-        hash = PQgetvalue(u, 0, 1);
-    }
+    const char *hash = oc_db_get(pr, 0, 1);
+    if (hash != NULL)
+        oc_strlcpy(l->user_id, PQgetvalue(pr, 0, 0), 36, sizeof(l->user_id));
     oc_password_verify_async(r->thread, hash, l->password, on_verified, r);
 }
 
@@ -239,6 +259,10 @@ void oc_api_login(oc_req_t *r)
     if (oc_req_validate(r, fields) != 0)
         return;
     login_t *l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        oc_respond_unavailable(r, "memory");
+        return;
+    }
     r->state = l;
     r->state_free = login_free;
     const char *email = oc_json_str(r->body, "email"), *pw = oc_json_str(r->body, "password");
@@ -246,15 +270,9 @@ void oc_api_login(oc_req_t *r)
     oc_strlcpy(l->password, pw, strlen(pw), sizeof(l->password));
     /* The body holds the password too: drop it now rather than at the end. */
     json_object_del(r->body, "password");
-    account_key(l->acct_key, sizeof(l->acct_key), l->email);
-    snprintf(l->addr_key, sizeof(l->addr_key), "addr:%s", r->remote_addr);
-    oc_db_tx_t tx = {.nsteps = 2};
-    tx.steps[0].stmt = &login_throttle;
-    tx.steps[0].params[0] = l->acct_key;
-    tx.steps[0].params[1] = l->addr_key;
-    tx.steps[1].stmt = &login_user;
-    tx.steps[1].params[0] = l->email;
-    if (oc_db_run(r->thread->db, &tx, on_login_lookup, r) != 0)
+    device_of(r, l->device);
+    const char *p[] = {l->email, r->remote_addr, l->device};
+    if (oc_db_exec(r->thread->db, NULL, &login_begin, p, on_login_begin, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -269,9 +287,8 @@ static void on_logout(void *arg, const oc_db_result_t *res)
         oc_respond_db_error(r, res);
         return;
     }
-    oc_auth_invalidate();
     oc_resp_header(r, "set-cookie", OC_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    oc_respond_json(r, 204, NULL);
+    oc_auth_answer_revoked(r, 204, NULL);
 }
 
 void oc_api_logout(oc_req_t *r)

@@ -94,14 +94,14 @@ void oc_api_brands_list(oc_req_t *r)
     const char *archived = oc_req_query(r, "include_archived");
     /* Brands the caller holds a role in, as a PostgreSQL array literal; NULL = all. */
     char *only = NULL;
-    int sees_all = r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN ||
-                   (r->auth.kind == OC_AUTH_TOKEN && r->auth.scope_brand[0] == '\0');
+    /* (a token: its owner's brands as they are now, or its one brand) */
+    int sees_all = r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN && r->auth.scope_brand[0] == '\0';
     if (!sees_all) {
         oc_buf_t b = {0};
         oc_buf_append(&b, "{", 1);
-        if (r->auth.kind == OC_AUTH_TOKEN)
+        if (r->auth.scope_brand[0] != '\0')
             oc_buf_printf(&b, "%s", r->auth.scope_brand);
-        for (int i = 0; r->auth.kind == OC_AUTH_SESSION && i < r->auth.nbrands; i++)
+        for (int i = 0; r->auth.scope_brand[0] == '\0' && i < r->auth.nbrands; i++)
             oc_buf_printf(&b, "%s%s", i ? "," : "", r->auth.brands[i].brand_id);
         oc_buf_append(&b, "}", 1);
         only = oc_req_strdup(r, b.data, b.len);

@@ -1,9 +1,8 @@
 /*
- * api_health.c — /healthz, /readyz, /metrics and the API index.
+ * api_health.c — /healthz, /readyz and the API index (/metrics: metrics_listener.c).
  */
 #include "server/api.h"
 #include "server/config.h"
-#include "server/metrics.h"
 
 #include <stdlib.h>
 
@@ -21,7 +20,9 @@ void oc_api_index(oc_req_t *r)
                     json_pack("{s:s, s:s, s:s}", "name", "onecount", "version", "1", "openapi", "/openapi.json"));
 }
 
-/* /readyz runs its PostgreSQL and Redis checks concurrently. */
+/* /readyz runs its PostgreSQL and Redis checks concurrently: 200 "ready",
+ * 200 "degraded" (Redis down), 503 "not_ready" (PostgreSQL down, or the
+ * schema not at this build's migrations). */
 typedef struct {
     int pending;
     const char *pg, *redis, *migrations;
@@ -33,9 +34,13 @@ static void ready_finish(oc_req_t *r)
     ready_t *st = r->state;
     if (--st->pending > 0)
         return;
-    int ok = strcmp(st->pg, "ok") == 0 && strcmp(st->redis, "ok") == 0 && strcmp(st->migrations, "ok") == 0;
-    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:i}", "status", ok ? "ready" : "not_ready", "checks",
-                             "postgres", st->pg, "redis", st->redis, "migrations", st->migrations, "schema_version",
+    /* PostgreSQL (the truth) and the schema are required; Redis is an
+     * accelerator: holds and sales go on without it, so an instance without
+     * Redis stays in the load balancer, reported as degraded. */
+    int ok = strcmp(st->pg, "ok") == 0 && strcmp(st->migrations, "ok") == 0;
+    const char *status = !ok ? "not_ready" : strcmp(st->redis, "ok") != 0 ? "degraded" : "ready";
+    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:i}", "status", status, "checks", "postgres", st->pg,
+                             "redis", st->redis, "migrations", st->migrations, "schema_version",
                              (json_int_t)st->applied, "expected_schema_version", oc_expected_migration);
     if (!ok)
         oc_resp_header(r, "retry-after", "1");
@@ -91,12 +96,4 @@ void oc_api_readyz(oc_req_t *r)
     if (oc_redis_commandv(r->thread->redis, on_ready_redis, r, 1, ping, NULL) != 0)
         st->pending--;
     ready_finish(r);
-}
-
-void oc_api_metrics(oc_req_t *r)
-{
-    oc_buf_t out = {0};
-    oc_metrics_render(&out);
-    oc_respond_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", oc_buf_cstr(&out), out.len);
-    oc_buf_free(&out);
 }

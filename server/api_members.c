@@ -109,12 +109,11 @@ static void on_member_changed(void *arg, const oc_db_result_t *res)
         oc_respond_error(r, 404, "not_found", "no such member of this brand", NULL);
         return;
     }
-    oc_auth_invalidate();
     if (mc->is_delete) {
-        oc_respond_json(r, 204, NULL);
+        oc_auth_answer_revoked(r, 204, NULL);
         return;
     }
-    oc_respond_json(
+    oc_auth_answer_revoked(
         r, 200,
         json_pack("{s:s, s:s, s:s}", "user_id", mc->uid, "brand_id", r->tenant, "role", oc_role_name(mc->target)));
 }
@@ -235,6 +234,29 @@ OC_DB_STMT(user_enable, 5,
            "  CASE WHEN newly THEN audit_write(NULL, $2, $3, $4, 'user.enable', 'user', u.id::text,"
            "       jsonb_build_object('email', u.email), $5) ELSE true END FROM u");
 
+/* Enabling gives rights back: the caches of this process learn it at once. */
+static void on_user_enabled(void *arg, const oc_db_result_t *res)
+{
+    if (res->err == NULL)
+        oc_auth_invalidate();
+    on_done_json(arg, res);
+}
+
+static void on_user_disabled(void *arg, const oc_db_result_t *res)
+{
+    oc_req_t *r = arg;
+    if (res->err != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    json_t *v = oc_db_json(res->results[0], 0, 0);
+    if (v == NULL) {
+        oc_respond_error(r, 404, "not_found", "no such user", NULL);
+        return;
+    }
+    oc_auth_answer_revoked(r, 200, v);
+}
+
 static void user_set_disabled(oc_req_t *r, const oc_db_stmt_t *stmt)
 {
     state(r)->not_found = "no such user";
@@ -249,8 +271,7 @@ static void user_set_disabled(oc_req_t *r, const oc_db_stmt_t *stmt)
     tx.steps[0].stmt = stmt;
     const char *p[] = {uid, r->portfolio, oc_audit_user(r), oc_audit_token(r), r->request_id};
     memcpy(tx.steps[0].params, p, sizeof(p));
-    oc_auth_invalidate();
-    if (oc_db_run(r->thread->db, &tx, on_done_json, r) != 0)
+    if (oc_db_run(r->thread->db, &tx, stmt == &user_disable ? on_user_disabled : on_user_enabled, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -501,6 +522,7 @@ typedef struct {
     char password[OC_PASSWORD_MAX + 1];
     char hash[crypto_pwhash_STRBYTES];
     int existing;
+    char login_keys[OC_LOGIN_KEYS_MAX]; /* the existing account's password attempt (oc_login_attempt) */
     char token[OC_TOKEN_LEN + 1], token_hash[65], csrf[65];
 } accept_t;
 
@@ -547,6 +569,8 @@ static void accept_commit(oc_req_t *r)
     tx.steps[1].stmt = &invitation_session;
     const char *q[] = {a->user_id, a->token_hash, a->csrf, hours, r->remote_addr};
     memcpy(tx.steps[1].params, q, sizeof(q));
+    if (a->existing)
+        oc_login_end_step(&tx, a->login_keys);
     if (oc_db_run(r->thread->db, &tx, on_accepted, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
@@ -568,7 +592,7 @@ static void on_existing_verified(void *arg, int ok)
     oc_req_t *r = arg;
     accept_t *a = r->state;
     if (!ok) {
-        oc_login_failed(r, a->email, "this e-mail already has an account: give its password", "password");
+        oc_login_failed(r, "this e-mail already has an account: give its password", "password");
         return;
     }
     a->hash[0] = '\0';
@@ -610,7 +634,7 @@ static void on_invitation(void *arg, const oc_db_result_t *res)
         oc_strlcpy(a->user_id, PQgetvalue(pr, 0, 2), 36, sizeof(a->user_id));
         oc_strlcpy(a->hash, PQgetvalue(pr, 0, 3), strlen(PQgetvalue(pr, 0, 3)), sizeof(a->hash));
         /* the password of an existing account: guesses count like sign-in failures */
-        oc_login_throttle(r, a->email, on_existing_throttle);
+        oc_login_attempt(r, a->email, a->login_keys, on_existing_throttle);
         return;
     }
     if (a->name[0] == '\0') {

@@ -164,8 +164,7 @@ static void on_revoked(void *arg, const oc_db_result_t *res)
         oc_respond_error(r, 404, "not_found", "no such token", NULL);
         return;
     }
-    oc_auth_invalidate();
-    oc_respond_json(r, 200, v);
+    oc_auth_answer_revoked(r, 200, v);
 }
 
 static void revoke_token(oc_req_t *r, const char *brand_id)

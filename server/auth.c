@@ -4,6 +4,15 @@
  * Flow per request: credential → principal (cache or one pipelined query)
  * → CSRF for cookie writes → target brand/portfolio → role → permission →
  * handler.  The brand directory (brand → portfolio) is cached per thread too.
+ *
+ * Revocations hold before they are answered, in every process: a principal
+ * is used only while it is younger than PRINCIPAL_TTL_US, counted from the
+ * moment its lookup was sent (a cached entry, or a lookup still running that
+ * a request joins: never one sent more than the TTL before the request
+ * arrived); a revoking request answers PRINCIPAL_TTL_US after its commit
+ * (oc_auth_answer_revoked).  Any principal read before that commit, by any
+ * process, is then too old to be used for a request that comes after the
+ * answer.  Within the process the epoch drops them at once.
  */
 #include "server/auth.h"
 #include "server/config.h"
@@ -14,9 +23,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define CACHE_SLOTS  1024
-#define CACHE_TTL_US 1000000   /* a principal, an unknown brand: revocations elsewhere show within a second */
-#define BRAND_TTL_US 600000000 /* a known brand: brands never move to another portfolio, nor go away */
+#define CACHE_SLOTS      1024
+#define PRINCIPAL_TTL_US 500000    /* a principal: how long revocations wait for every process to forget it */
+#define UNKNOWN_TTL_US   1000000   /* an unknown brand */
+#define BRAND_TTL_US     600000000 /* a known brand: brands never move to another portfolio, nor go away */
 
 static atomic_uint auth_epoch = 1;
 
@@ -54,21 +64,46 @@ typedef struct lookup {
     char key[65];
     lookup_cb cb; /* what each waiting request does with the answer */
     oc_thread_t *th;
+    uint64_t sent_us; /* when the query was handed to the pool: the data is no older */
+    unsigned epoch;   /* the epoch then */
     int nwaiting, cap;
     oc_req_t **waiting;
 } lookup_t;
+
+/* A revoking request waiting to be answered (oc_auth_answer_revoked). */
+typedef struct revoked {
+    struct revoked *next;
+    oc_timer_t timer;
+    oc_req_t *r;
+    int status;
+    json_t *body;
+} revoked_t;
 
 typedef struct {
     principal_entry_t principals[CACHE_SLOTS];
     brand_entry_t brands[CACHE_SLOTS];
     lookup_t *lookups;
+    revoked_t *revoked;
 } auth_cache_t;
+
+static void revoked_answer(revoked_t *v)
+{
+    oc_respond_json(v->r, v->status, v->body);
+    free(v);
+}
 
 static void cache_dispose(void *p)
 {
     auth_cache_t *c = p;
     for (int i = 0; i < CACHE_SLOTS; i++)
         free(c->principals[i].brands);
+    /* The thread is going: answer what still waits now. */
+    while (c->revoked != NULL) {
+        revoked_t *v = c->revoked;
+        c->revoked = v->next;
+        oc_timer_stop(v->r->thread->loop, &v->timer);
+        revoked_answer(v);
+    }
     free(c);
 }
 
@@ -110,12 +145,12 @@ static void *slot_of(void *slots, size_t stride, const char *key, int fill)
     return v;
 }
 
-/* Marks `h` as holding `key` from now on, for `ttl_us`. */
-static void slot_claim(slot_head_t *h, const char *key, uint64_t ttl_us)
+/* Marks `h` as holding `key`, read by the lookup `r` joined, until `ttl_us` after that lookup was sent. */
+static void slot_claim(slot_head_t *h, const char *key, const oc_req_t *r, uint64_t ttl_us)
 {
     oc_strlcpy(h->key, key, strlen(key), sizeof(h->key));
-    h->epoch = atomic_load(&auth_epoch);
-    h->expires_us = oc_mono_us() + ttl_us;
+    h->epoch = r->authn.epoch;
+    h->expires_us = r->authn.sent_us + ttl_us;
 }
 
 /* A live entry: filled in this epoch and not yet expired. */
@@ -139,20 +174,51 @@ static void not_found(oc_req_t *r, const char *what)
 
 static void continue_with_principal(oc_req_t *r);
 
-oc_role_t oc_auth_role_for_brand(const oc_req_t *r, const char *brand_id)
+static oc_role_t min_role(oc_role_t a, oc_role_t b)
 {
-    const oc_principal_t *p = &r->auth;
-    if (p->kind == OC_AUTH_TOKEN) {
-        if (p->scope_brand[0] != '\0')
-            return strcmp(p->scope_brand, brand_id) == 0 ? p->token_role : OC_ROLE_NONE;
-        return p->token_role; /* portfolio token: caller checked the brand is in the portfolio */
-    }
+    return a < b ? a : b;
+}
+
+/* The user's own role on `brand_id` (for a token: its owner's, as it is now). */
+static oc_role_t user_role_for_brand(const oc_principal_t *p, const char *brand_id)
+{
     if (p->portfolio_role == OC_ROLE_PORTFOLIO_ADMIN)
         return OC_ROLE_PORTFOLIO_ADMIN;
     for (int i = 0; i < p->nbrands; i++)
         if (strcmp(p->brands[i].brand_id, brand_id) == 0)
             return p->brands[i].role;
     return OC_ROLE_NONE;
+}
+
+/* The user's own role over the portfolio: admin, else its best brand role, else NONE. */
+static oc_role_t user_role_for_portfolio(const oc_principal_t *p)
+{
+    oc_role_t role = p->portfolio_role;
+    for (int i = 0; role != OC_ROLE_PORTFOLIO_ADMIN && i < p->nbrands; i++)
+        if (p->brands[i].role > role)
+            role = p->brands[i].role;
+    return role;
+}
+
+oc_role_t oc_auth_role_for_brand(const oc_req_t *r, const char *brand_id)
+{
+    const oc_principal_t *p = &r->auth;
+    oc_role_t role = user_role_for_brand(p, brand_id);
+    if (p->kind == OC_AUTH_TOKEN) {
+        /* A token acts with its owner's current rights, never more than it was granted. */
+        if (p->scope_brand[0] != '\0' && strcmp(p->scope_brand, brand_id) != 0)
+            return OC_ROLE_NONE;
+        role = min_role(role, p->token_role);
+    }
+    return role;
+}
+
+/* 0 when the token's owner no longer holds any role where the token acts. */
+static int token_usable(const oc_principal_t *p)
+{
+    if (p->scope_brand[0] != '\0')
+        return user_role_for_brand(p, p->scope_brand) != OC_ROLE_NONE;
+    return user_role_for_portfolio(p) != OC_ROLE_NONE;
 }
 
 /* --- principal lookup ------------------------------------------------------- */
@@ -168,7 +234,9 @@ OC_DB_STMT(auth_session_touch, 1,
            "UPDATE sessions SET last_seen_at = now()"
            " WHERE token_hash = decode($1, 'hex') AND last_seen_at < now() - interval '30 seconds'");
 OC_DB_STMT(auth_token, 1,
-           "SELECT t.id, t.created_by, t.portfolio_id, t.brand_id, t.role"
+           "SELECT t.id, t.created_by, t.portfolio_id, t.brand_id, t.role,"
+           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
+           "           WHERE m.user_id = u.id), '[]')"
            " FROM api_tokens t JOIN users u ON u.id = t.created_by"
            " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL AND u.disabled_at IS NULL");
 OC_DB_STMT(auth_token_touch, 1,
@@ -196,17 +264,23 @@ static void on_lookup(void *arg, const oc_db_result_t *res)
             break;
         }
     /* The first fills the cache; the others read the same rows. */
-    for (int i = 0; i < l->nwaiting; i++)
+    for (int i = 0; i < l->nwaiting; i++) {
+        l->waiting[i]->authn.sent_us = l->sent_us;
+        l->waiting[i]->authn.epoch = l->epoch;
         l->cb(l->waiting[i], res);
+    }
     free(l->waiting);
     free(l);
 }
 
-/* 1 when `r` joined a lookup of `key` already running (it is answered then), else 0. */
+/* 1 when `r` joined a lookup of `key` already running (it is answered then), else 0.
+ * Only one sent in this epoch and less than the TTL before `r` arrived: its
+ * rows may be older than a revocation answered before `r` came otherwise. */
 static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
 {
     for (lookup_t *l = cache_of(r->thread)->lookups; l != NULL; l = l->next) {
-        if (l->cb != cb || strcmp(l->key, key) != 0)
+        if (l->cb != cb || strcmp(l->key, key) != 0 || l->epoch != atomic_load(&auth_epoch) ||
+            l->sent_us + PRINCIPAL_TTL_US <= r->start_us)
             continue;
         if (l->nwaiting == l->cap) {
             oc_req_t **w = realloc(l->waiting, sizeof(*w) * (size_t)l->cap * 2);
@@ -233,6 +307,8 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db
     oc_strlcpy(l->key, key, strlen(key), sizeof(l->key));
     l->cb = cb;
     l->th = r->thread;
+    l->epoch = atomic_load(&auth_epoch);
+    l->sent_us = oc_mono_us();
     l->cap = 4;
     l->waiting[l->nwaiting++] = r;
     l->next = c->lookups;
@@ -251,39 +327,43 @@ static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, con
     principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 1);
     free(e->brands);
     memset(e, 0, sizeof(*e));
-    slot_claim(&e->h, r->authn.key, CACHE_TTL_US);
+    slot_claim(&e->h, r->authn.key, r, PRINCIPAL_TTL_US);
     oc_principal_t *p = &e->p;
     oc_strlcpy(p->credential_id, PQgetvalue(pr, 0, 0), strlen(PQgetvalue(pr, 0, 0)), sizeof(p->credential_id));
     oc_strlcpy(p->user_id, PQgetvalue(pr, 0, 1), strlen(PQgetvalue(pr, 0, 1)), sizeof(p->user_id));
     oc_strlcpy(p->portfolio_id, PQgetvalue(pr, 0, 2), strlen(PQgetvalue(pr, 0, 2)), sizeof(p->portfolio_id));
+    int memberships_col;
     if (r->authn.is_session) {
         p->kind = OC_AUTH_SESSION;
         oc_strlcpy(p->csrf, PQgetvalue(pr, 0, 3), strlen(PQgetvalue(pr, 0, 3)), sizeof(p->csrf));
-        json_t *arr = json_loads(PQgetvalue(pr, 0, 4), 0, NULL);
-        size_t n = json_array_size(arr);
-        e->brands = n > 0 ? calloc(n, sizeof(oc_brand_role_t)) : NULL;
-        for (size_t i = 0; i < n; i++) {
-            json_t *pair = json_array_get(arr, i);
-            const char *bid = json_string_value(json_array_get(pair, 0));
-            oc_role_t role = oc_role_parse(json_string_value(json_array_get(pair, 1)));
-            if (bid == NULL) {
-                if (role == OC_ROLE_PORTFOLIO_ADMIN)
-                    p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
-                continue;
-            }
-            oc_strlcpy(e->brands[e->nbrands].brand_id, bid, strlen(bid), 37);
-            e->brands[e->nbrands++].role = role;
-        }
-        json_decref(arr);
+        memberships_col = 4;
     } else {
         p->kind = OC_AUTH_TOKEN;
         const char *scope = oc_db_get(pr, 0, 3);
         if (scope != NULL)
             oc_strlcpy(p->scope_brand, scope, strlen(scope), sizeof(p->scope_brand));
         p->token_role = oc_role_parse(PQgetvalue(pr, 0, 4));
-        if (p->token_role == OC_ROLE_PORTFOLIO_ADMIN && scope == NULL)
-            p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
+        memberships_col = 5;
     }
+    /* The user's roles (a token's owner's): a token is capped by them. */
+    json_t *arr = json_loads(PQgetvalue(pr, 0, memberships_col), 0, NULL);
+    size_t n = json_array_size(arr);
+    e->brands = n > 0 ? calloc(n, sizeof(oc_brand_role_t)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *pair = json_array_get(arr, i);
+        const char *bid = json_string_value(json_array_get(pair, 0));
+        oc_role_t role = oc_role_parse(json_string_value(json_array_get(pair, 1)));
+        if (bid == NULL) {
+            if (role == OC_ROLE_PORTFOLIO_ADMIN)
+                p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
+            continue;
+        }
+        if (e->brands == NULL)
+            continue;
+        oc_strlcpy(e->brands[e->nbrands].brand_id, bid, strlen(bid), 37);
+        e->brands[e->nbrands++].role = role;
+    }
+    json_decref(arr);
     return e;
 }
 
@@ -311,7 +391,7 @@ static void on_principal(oc_req_t *r, const oc_db_result_t *res)
     continue_with_principal(r);
 }
 
-static const char *cookie_value(oc_req_t *r, const char *name, size_t *len)
+const char *oc_auth_cookie(oc_req_t *r, const char *name, size_t *len)
 {
     const char *h = oc_req_header(r, "cookie");
     if (h == NULL)
@@ -347,7 +427,7 @@ void oc_auth_dispatch(oc_req_t *r)
             unauthenticated(r, "invalid or revoked token");
             return;
         }
-    } else if ((tok = cookie_value(r, OC_SESSION_COOKIE, &toklen)) != NULL) {
+    } else if ((tok = oc_auth_cookie(r, OC_SESSION_COOKIE, &toklen)) != NULL) {
         r->authn.is_session = 1;
         if (!oc_token_well_formed(tok, toklen, "ocs")) {
             unauthenticated(r, "session expired or invalid; sign in again");
@@ -428,13 +508,17 @@ static void on_brand_dir(oc_req_t *r, const oc_db_result_t *res)
     const char *portfolio = oc_db_get(res->results[0], 0, 0);
     auth_cache_t *c = cache_of(r->thread);
     brand_entry_t *b = slot_of(c->brands, sizeof(c->brands[0]), bid, 1);
-    slot_claim(&b->h, bid, portfolio != NULL ? BRAND_TTL_US : CACHE_TTL_US);
+    slot_claim(&b->h, bid, r, portfolio != NULL ? BRAND_TTL_US : UNKNOWN_TTL_US);
     oc_strlcpy(b->portfolio_id, portfolio ? portfolio : "", portfolio ? strlen(portfolio) : 0, sizeof(b->portfolio_id));
     resolve_brand_with_portfolio(r, bid, portfolio);
 }
 
 static void continue_with_principal(oc_req_t *r)
 {
+    if (r->auth.kind == OC_AUTH_TOKEN && !token_usable(&r->auth)) {
+        unauthenticated(r, "this token's owner no longer has access where it acts");
+        return;
+    }
     /* CSRF: a cookie-authenticated write must echo the session's token. */
     if (r->auth.kind == OC_AUTH_SESSION && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
         const char *sent = oc_req_header(r, "x-csrf-token");
@@ -445,13 +529,8 @@ static void continue_with_principal(oc_req_t *r)
     }
     const char *bid = oc_req_param(r, "bid"), *pid = oc_req_param(r, "pid");
     if (bid != NULL) {
-        if (!oc_is_uuid(bid, strlen(bid))) {
-            not_found(r, "brand");
-            return;
-        }
         /* Quick refusals that need no lookup. */
-        if (oc_auth_role_for_brand(r, bid) == OC_ROLE_NONE && r->auth.portfolio_role != OC_ROLE_PORTFOLIO_ADMIN &&
-            !(r->auth.kind == OC_AUTH_TOKEN && r->auth.scope_brand[0] == '\0')) {
+        if (!oc_is_uuid(bid, strlen(bid)) || oc_auth_role_for_brand(r, bid) == OC_ROLE_NONE) {
             not_found(r, "brand");
             return;
         }
@@ -469,34 +548,62 @@ static void continue_with_principal(oc_req_t *r)
         lookup_start(r, bid, on_brand_dir, &tx);
         return;
     }
+    oc_role_t own = user_role_for_portfolio(&r->auth);
     if (pid != NULL) {
         if (strcmp(pid, r->auth.portfolio_id) != 0) {
             not_found(r, "portfolio");
             return;
         }
         oc_strlcpy(r->portfolio, pid, strlen(pid), sizeof(r->portfolio));
-        oc_role_t role = OC_ROLE_NONE;
         if (r->auth.kind == OC_AUTH_TOKEN) {
             if (r->auth.scope_brand[0] != '\0') {
                 oc_respond_error(r, 403, "forbidden", "this token is scoped to one brand", NULL);
                 return;
             }
-            role = r->auth.token_role;
-        } else if (r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN) {
-            role = OC_ROLE_PORTFOLIO_ADMIN;
-        } else {
-            /* Non-admins act on the portfolio with their best brand role;
-             * handlers narrow lists to the brands they hold. */
-            for (int i = 0; i < r->auth.nbrands; i++)
-                if (r->auth.brands[i].role > role)
-                    role = r->auth.brands[i].role;
-            if (role == OC_ROLE_NONE)
-                role = OC_ROLE_VIEWER;
+            authorize(r, min_role(r->auth.token_role, own));
+            return;
         }
-        authorize(r, role);
+        /* Non-admins act on the portfolio with their best brand role;
+         * handlers narrow lists to the brands they hold. */
+        authorize(r, own != OC_ROLE_NONE ? own : OC_ROLE_VIEWER);
         return;
     }
-    authorize(r, r->auth.kind == OC_AUTH_TOKEN            ? r->auth.token_role
-                 : r->auth.portfolio_role != OC_ROLE_NONE ? r->auth.portfolio_role
-                                                          : OC_ROLE_VIEWER);
+    if (own == OC_ROLE_NONE)
+        own = OC_ROLE_VIEWER;
+    authorize(r, r->auth.kind == OC_AUTH_TOKEN ? min_role(r->auth.token_role, own) : own);
+}
+
+/* --- revocations ---------------------------------------------------------------- */
+
+static void on_revoked_due(oc_timer_t *t)
+{
+    revoked_t *v = t->data;
+    auth_cache_t *c = cache_of(v->r->thread);
+    for (revoked_t **pp = &c->revoked; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
+    revoked_answer(v);
+}
+
+void oc_auth_answer_revoked(oc_req_t *r, int status, json_t *body)
+{
+    oc_auth_invalidate();
+    revoked_t *v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        json_decref(body);
+        oc_respond_unavailable(r, "memory");
+        return;
+    }
+    auth_cache_t *c = cache_of(r->thread);
+    v->r = r;
+    v->status = status;
+    v->body = body;
+    v->next = c->revoked;
+    c->revoked = v;
+    oc_timer_init(&v->timer, on_revoked_due, v);
+    /* Every lookup sent before the commit is now older than the TTL when the
+     * answer leaves (+1 ms: timers fire on whole milliseconds). */
+    oc_timer_start(r->thread->loop, &v->timer, PRINCIPAL_TTL_US / 1000 + 1);
 }

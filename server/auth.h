@@ -9,9 +9,16 @@
  * without the right, 404 for a brand or portfolio the caller cannot see —
  * exactly what a nonexistent one answers.
  *
- * Principals are cached per thread for a second; anything that changes who
- * may do what (logout, revocation, role changes, new brands) calls
- * oc_auth_invalidate(), which empties every thread's cache at once.
+ * A token acts with its owner's current rights, never more than it was
+ * granted: on a brand, min(the token's role, the owner's role there now);
+ * a token whose owner holds no role where it acts (removed from its brand,
+ * disabled) is refused as unauthenticated.
+ *
+ * Principals are cached per thread for half a second, counted from when
+ * their lookup was sent.  Whatever takes rights away (logout, revocation,
+ * role changes, removal, disabling) answers through oc_auth_answer_revoked(),
+ * which drops this process's caches at once and answers once every cache of
+ * every serve process has forgotten the old rights.
  */
 #ifndef OC_AUTH_H
 #define OC_AUTH_H
@@ -22,18 +29,41 @@
 
 void oc_auth_dispatch(oc_req_t *r);
 
+/** Registers the sign-in metrics (once, before threads start). */
+void oc_auth_login_init(void);
+
+/* The keys one sign-in attempt was counted on (a PostgreSQL text[] literal). */
+#define OC_LOGIN_KEYS_MAX 800
+
 /**
- * Password checks outside sign-in (accepting an invitation with an existing
- * account) count against the same throttle.  oc_login_throttle answers 429
- * itself or calls cb; oc_login_failed records a failure and answers 401.
+ * Counts a password attempt for `email` from the request's client address
+ * (and known-device cookie) BEFORE the password is checked (login_begin,
+ * migration 0020).  While a delay runs it answers 429 with Retry-After
+ * itself; otherwise it writes the keys the attempt was counted on into
+ * `keys` (which must live as long as the request) and calls cb.
+ * Sign-in and accepting an invitation with an existing account share it.
  */
-void oc_login_throttle(oc_req_t *r, const char *email, void (*cb)(oc_req_t *r));
-void oc_login_failed(oc_req_t *r, const char *email, const char *message, const char *field);
+void oc_login_attempt(oc_req_t *r, const char *email, char keys[OC_LOGIN_KEYS_MAX], void (*cb)(oc_req_t *r));
+/** The password was wrong: 401 (the attempt is already counted). */
+void oc_login_failed(oc_req_t *r, const char *message, const char *field);
+/** The password was right: appends the step that forgives the attempt's keys to `tx` (0, or OC_EINVAL when full). */
+int oc_login_end_step(oc_db_tx_t *tx, const char *keys);
 
 /** Drops every cached principal and brand lookup in every thread of this process. */
 void oc_auth_invalidate(void);
 
-/** The caller's role for `brand_id` (after authentication), or OC_ROLE_NONE. */
+/**
+ * Answers `r` with `status` and `body` (stolen) for a change that took
+ * rights away and has committed: drops this process's caches now, and sends
+ * the answer once no serve process can still use a principal read before
+ * the commit.
+ */
+void oc_auth_answer_revoked(oc_req_t *r, int status, json_t *body);
+
+/** The caller's effective role for `brand_id` (after authentication), or OC_ROLE_NONE. */
 oc_role_t oc_auth_role_for_brand(const oc_req_t *r, const char *brand_id);
+
+/** The value of cookie `name` in the request (not NUL-terminated: *len bytes), or NULL. */
+const char *oc_auth_cookie(oc_req_t *r, const char *name, size_t *len);
 
 #endif

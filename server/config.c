@@ -3,6 +3,7 @@
  */
 #include "server/config.h"
 #include "server/common.h"
+#include "server/netaddr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -62,6 +63,15 @@ const oc_cfg_option_t oc_config_options[] = {
     {"cookie_secure", "ONECOUNT_COOKIE_SECURE", INT(cookie_secure, "0", 0, 1),
      "1 = always mark session cookies Secure (set it behind a TLS proxy)"},
     {"port_file", "ONECOUNT_PORT_FILE", STR(port_file), "when set, `serve` writes the port it bound to this file"},
+    {"trusted_proxies", "ONECOUNT_TRUSTED_PROXIES", STR(trusted_proxies),
+     "reverse proxies (CIDR blocks or addresses, comma-separated) whose X-Forwarded-For names the client; empty = "
+     "none: the peer is the client"},
+    {"metrics_listen", "ONECOUNT_METRICS_LISTEN", STR(metrics_listen),
+     "address of `serve`'s own Prometheus listener (GET /metrics), host:port, or off"},
+    {"metrics_token", "ONECOUNT_METRICS_TOKEN", SECRET(metrics_token),
+     "when set, the metrics listener asks for Authorization: Bearer <this>"},
+    {"metrics_top_connections", "ONECOUNT_METRICS_TOP_CONNECTIONS", INT(metrics_top_connections, "10", 0, 1000),
+     "connections (the furthest behind) that get series of their own in /metrics; the rest count in the totals"},
     {"worker_claim_limit", "ONECOUNT_WORKER_CLAIM_LIMIT", INT(worker_claim_limit, "200", 1, 10000),
      "listings the worker claims from one brand per turn (fairness between brands)"},
     {"worker_scan_ms", "ONECOUNT_WORKER_SCAN_MS", INT(worker_scan_ms, "1000", 50, 600000),
@@ -94,6 +104,8 @@ static const char *default_for(const oc_cfg_option_t *o)
         return "web";
     if (strcmp(o->name, "migrations_dir") == 0)
         return "migrations";
+    if (strcmp(o->name, "metrics_listen") == 0)
+        return "127.0.0.1:9464";
     return "";
 }
 
@@ -265,6 +277,22 @@ int oc_config_load(oc_config_t *cfg, const char *(*getenv_fn)(const char *), FIL
         fprintf(errout, "config: ONECOUNT_REDIS_URL = \"%s\": expected redis://host:port[/db] or unix:/path\n",
                 cfg->redis_url);
         bad++;
+    }
+    if (bad == 0) {
+        oc_cidr_t cidrs[OC_CIDR_MAX];
+        char why[160];
+        if (oc_cidr_parse_list(cfg->trusted_proxies, cidrs, OC_CIDR_MAX, why, sizeof(why)) < 0) {
+            fprintf(errout, "config: ONECOUNT_TRUSTED_PROXIES: %s\n", why);
+            bad++;
+        }
+        char *host = NULL;
+        int port;
+        if (strcmp(cfg->metrics_listen, "off") != 0 && oc_config_parse_listen(cfg->metrics_listen, &host, &port) != 0) {
+            fprintf(errout, "config: ONECOUNT_METRICS_LISTEN = \"%s\": expected host:port or off\n",
+                    cfg->metrics_listen);
+            bad++;
+        }
+        free(host);
     }
     return bad;
 }

@@ -50,6 +50,11 @@ typedef struct oc_config {
     int worker_lease_seconds;   /* how long a claim lasts without renewal */
     int worker_push_spacing_ms; /* a hot listing's pushes at most this often */
     int worker_db_pool_size;    /* the worker's PostgreSQL connections */
+
+    char *trusted_proxies;       /* CIDR list: peers whose X-Forwarded-For is believed */
+    char *metrics_listen;        /* host:port of serve's metrics listener, or "off" */
+    char *metrics_token;         /* bearer token the metrics listener asks for (secret), or "" */
+    int metrics_top_connections; /* connections with series of their own in /metrics */
 } oc_config_t;
 
 typedef struct oc_cfg_option {

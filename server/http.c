@@ -16,6 +16,8 @@
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/metrics_listener.h"
+#include "server/netaddr.h"
 #include "server/router.h"
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
@@ -41,6 +43,9 @@ oc_workpool_t *oc_server_workpool;
 static h2o_globalconf_t globalconf;
 static int listen_fd = -1;
 static atomic_int shutdown_requested;
+static h2o_hostconf_t *api_hosts[2];
+static oc_cidr_t trusted[OC_CIDR_MAX]; /* trusted_proxies, parsed at start */
+static int ntrusted;
 static oc_route_metrics_t static_metrics = {.route = "static", .method = "GET"};
 static oc_route_metrics_t unmatched_metrics = {.route = "unmatched", .method = "*"};
 
@@ -396,8 +401,7 @@ void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
 static int is_api_path(const char *p, size_t l)
 {
     return (l >= 5 && memcmp(p, "/api/", 5) == 0) || (l == 4 && memcmp(p, "/api", 4) == 0) ||
-           (l == 8 && memcmp(p, "/healthz", 8) == 0) || (l == 7 && memcmp(p, "/readyz", 7) == 0) ||
-           (l == 8 && memcmp(p, "/metrics", 8) == 0);
+           (l == 8 && memcmp(p, "/healthz", 8) == 0) || (l == 7 && memcmp(p, "/readyz", 7) == 0);
 }
 
 static int valid_request_id(const char *s, size_t l)
@@ -480,6 +484,24 @@ static int content_type_is(h2o_req_t *req, const char *want)
     return oc_strieq(v.base, l, want);
 }
 
+/* The client address when the peer is a trusted proxy (server/netaddr.h);
+ * several X-Forwarded-For headers read as one list. */
+static void client_behind_proxies(oc_req_t *r)
+{
+    h2o_headers_t *hs = &r->h2o->headers;
+    oc_buf_t xff = {0};
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(hs, H2O_STRLIT("x-forwarded-for"), i)) >= 0;) {
+        if (xff.len > 0)
+            oc_buf_append(&xff, ",", 1);
+        oc_buf_append(&xff, hs->entries[i].value.base, hs->entries[i].value.len);
+    }
+    char peer[sizeof(r->remote_addr)];
+    memcpy(peer, r->remote_addr, sizeof(peer));
+    oc_client_addr(trusted, ntrusted, peer, xff.len > 0 ? oc_buf_cstr(&xff) : NULL, r->remote_addr,
+                   sizeof(r->remote_addr));
+    oc_buf_free(&xff);
+}
+
 static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
 {
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
@@ -515,6 +537,8 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
         else if (sl > 0 && ss.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r->remote_addr, sizeof(r->remote_addr));
     }
+    if (ntrusted > 0 && r->remote_addr[0] != '\0')
+        client_behind_proxies(r);
 
     const oc_route_t *route = NULL;
     oc_match_params_t mp;
@@ -743,6 +767,8 @@ static void *thread_main(void *p)
         h2o_socket_close(th->listener);
         th->listener = NULL;
     }
+    if (th->index == 0)
+        oc_metrics_listener_close(th);
     h2o_context_request_shutdown(&th->ctx);
     uint64_t deadline = oc_mono_us() + (uint64_t)oc_config.shutdown_timeout_ms * 1000;
     while (th->inflight > 0 && oc_mono_us() < deadline)
@@ -762,6 +788,7 @@ static void setup_globalconf(void)
     /* Our handler enforces per-route limits with a JSON 413; this is h2o's hard ceiling. */
     globalconf.max_request_entity_size = (size_t)oc_config.max_upload_bytes + 1;
     h2o_hostconf_t *host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    api_hosts[0] = host; /* the API listener reaches this host only, whatever the Host header says */
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *api = h2o_create_handler(path, sizeof(*api));
     api->on_req = on_api_req;
@@ -786,7 +813,7 @@ static oc_thread_t *thread_create(int index)
     th->loop = oc_loop_create();
     h2o_context_init(&th->ctx, oc_loop_h2o(th->loop), &globalconf);
     th->accept_ctx.ctx = &th->ctx;
-    th->accept_ctx.hosts = globalconf.hosts;
+    th->accept_ctx.hosts = api_hosts;
     oc_conns_init(&th->conns, &th->accept_ctx);
     th->db = oc_db_pool_create(th->loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
                                oc_config.db_query_timeout_ms);
@@ -832,12 +859,20 @@ int oc_serve_main(void)
     oc_redis_metrics_init();
     oc_holds_init();
     oc_api_webhooks_init();
+    oc_auth_login_init();
     oc_sync_metrics_init();
     oc_ledger_init();
+    char why[160];
+    ntrusted = oc_cidr_parse_list(oc_config.trusted_proxies, trusted, OC_CIDR_MAX, why, sizeof(why));
+    if (ntrusted < 0)
+        return 1; /* oc_config_load refused it already */
+    /* The metrics listener first: once the API's port file exists, both listen. */
+    setup_globalconf();
+    if (oc_metrics_listener_open(&globalconf) != 0)
+        return 1;
     int port;
     if ((listen_fd = oc_listener_open(NULL, &port)) < 0)
         return 1;
-    setup_globalconf();
     int n = oc_config.threads > 0 ? oc_config.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
@@ -855,6 +890,7 @@ int oc_serve_main(void)
     pthread_t *tids = calloc((size_t)n, sizeof(pthread_t));
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
+    oc_metrics_listener_attach(oc_server_threads[0]);
     oc_holds_start_sweeper(oc_server_threads[0]);
     oc_catalog_watch(oc_server_threads[0]);
     oc_sync_metrics_start(oc_server_threads[0]);

@@ -105,8 +105,10 @@ struct oc_req {
     struct {
         char key[65]; /* SHA-256 of the presented credential */
         int is_session;
-    } authn;         /* authentication's own working state */
-    char tenant[37]; /* brand in the path, once resolved (for logs and RLS) */
+        uint64_t sent_us; /* when the lookup that answered was sent (auth.c) */
+        unsigned epoch;   /* and the cache epoch then */
+    } authn;              /* authentication's own working state */
+    char tenant[37];      /* brand in the path, once resolved (for logs and RLS) */
     char portfolio[37];
     char method[8];
     char *path;     /* in pool */

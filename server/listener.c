@@ -37,20 +37,32 @@ static void write_port_file(int port)
 
 int oc_listener_open(const char *role, int *port)
 {
+    int fd = oc_listener_open_at(oc_config.listen_host, oc_config.listen_port, role, port);
+    if (fd >= 0)
+        write_port_file(*port);
+    return fd;
+}
+
+int oc_listener_open_at(const char *host, int port, const char *role, int *bound)
+{
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
                     *res = NULL;
     char ports[8];
-    snprintf(ports, sizeof(ports), "%d", oc_config.listen_port);
-    int gai = getaddrinfo(oc_config.listen_host, ports, &hints, &res);
+    snprintf(ports, sizeof(ports), "%d", port);
+    int gai = getaddrinfo(host, ports, &hints, &res);
     if (gai != 0) {
-        oc_log_error("cannot resolve listen address %s: %s", oc_config.listen, gai_strerror(gai));
+        oc_log_error("cannot resolve listen address %s: %s", host, gai_strerror(gai));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        oc_log_fields(OC_LOG_ERROR, "cannot listen",
-                      json_pack("{s:s, s:s}", "address", oc_config.listen, "detail", strerror(errno)));
+        char address[300];
+        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+        json_t *f = json_pack("{s:s, s:s}", "address", address, "detail", strerror(errno));
+        if (f != NULL && role != NULL)
+            json_object_set_new(f, "role", json_string(role));
+        oc_log_fields(OC_LOG_ERROR, "cannot listen", f);
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
@@ -61,16 +73,14 @@ int oc_listener_open(const char *role, int *port)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
     char url[300];
-    snprintf(url, sizeof(url), strchr(oc_config.listen_host, ':') ? "http://[%s]:%d/" : "http://%s:%d/",
-             oc_config.listen_host, *port);
-    json_t *fields = json_pack("{s:s, s:i, s:s}", "host", oc_config.listen_host, "port", *port, "url", url);
+    snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d/" : "http://%s:%d/", host, *bound);
+    json_t *fields = json_pack("{s:s, s:i, s:s}", "host", host, "port", *bound, "url", url);
     if (fields != NULL && role != NULL)
         json_object_set_new(fields, "role", json_string(role));
     oc_log_fields(OC_LOG_INFO, "listening", fields);
-    write_port_file(*port);
     return fd;
 }
 

@@ -20,6 +20,8 @@
  * and the bound port in `*port`, or -1 after logging why.
  */
 int oc_listener_open(const char *role, int *port);
+/** The same for another address (no port file): `serve`'s metrics listener. */
+int oc_listener_open_at(const char *host, int port, const char *role, int *bound);
 
 /** The connections one loop accepted, and where it hands them. */
 typedef struct oc_conns {

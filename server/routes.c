@@ -23,8 +23,8 @@
 oc_route_t oc_routes[] = {
     /* operations */
     {"GET", "/healthz", oc_api_healthz, PUB, NONE, "process is up"},
-    {"GET", "/readyz", oc_api_readyz, PUB, NONE, "PostgreSQL, Redis and migrations are ready"},
-    {"GET", "/metrics", oc_api_metrics, PUB, NONE, "Prometheus metrics"},
+    {"GET", "/readyz", oc_api_readyz, PUB, NONE,
+     "ready to serve: PostgreSQL and the schema are up (Redis may be down: degraded)"},
     {"GET", "/api/v1", oc_api_index, PUB, NONE, "API index and version"},
 
     /* identity */

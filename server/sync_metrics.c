@@ -1,14 +1,24 @@
 /*
- * sync_metrics.c — per-connection sync gauges in /metrics.
+ * sync_metrics.c — sync gauges in /metrics, bounded whatever the number of
+ * tenants.
  *
  * The worker keeps each connection's health in PostgreSQL
  * (connection_health, listings); `serve` reads it every few seconds on its
  * first thread, brands in chunks (the chunk is the transaction's tenant
  * list, so row-level security applies as everywhere else), and renders the
- * lines once; a scrape appends the last rendering.  Labels: brand and
- * connection ids and the channel kind (no names: they are user data).
+ * lines once; a scrape appends the last rendering.
+ *
+ * Series: totals per channel kind (connections, listings behind, the
+ * oldest unacknowledged change, open circuits, failing connections,
+ * pushes, 429s, the slowest push), and per-connection series (brand and
+ * connection ids, never names) for at most `metrics_top_connections`
+ * connections: those furthest behind.  So the number of series is bounded
+ * by kinds × gauges + K × gauges, not by tenants × connections; an
+ * operator alerted by a total finds the connection in the top K, or asks
+ * the brand's /sync.
  */
 #include "server/sync_metrics.h"
+#include "server/config.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -67,24 +77,104 @@ static void collector(oc_buf_t *out)
     pthread_mutex_unlock(&mu);
 }
 
+/* Row columns (sm_rows). */
+enum { C_BRAND, C_CONN, C_KIND, C_DEPTH, C_OLDEST, C_OK_AGE, C_LATENCY, C_THROTTLED, C_PUSHES, C_OPEN, C_FAILS };
+
+static double num(json_t *row, int col)
+{
+    return json_number_value(json_array_get(row, (size_t)col));
+}
+
+/* Furthest behind first: listings behind, then the age of the oldest change. */
+static int by_backlog(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    double d = num(y, C_DEPTH) - num(x, C_DEPTH);
+    if (d == 0)
+        d = num(y, C_OLDEST) - num(x, C_OLDEST);
+    return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+static const struct {
+    const char *name, *help, *type;
+    int col;
+    enum { SUM, MAX, COUNT_NONZERO, COUNT } agg;
+} totals[] = {
+    {"onecount_sync_connections", "channel connections", "gauge", C_CONN, COUNT},
+    {"onecount_sync_queue_depth", "listings whose published quantity the channel has not acknowledged, all connections",
+     "gauge", C_DEPTH, SUM},
+    {"onecount_sync_oldest_dirty_seconds", "age of the oldest unacknowledged change of any connection", "gauge",
+     C_OLDEST, MAX},
+    {"onecount_sync_last_push_ok_age_seconds_max", "seconds since the last acknowledged push, the stalest connection",
+     "gauge", C_OK_AGE, MAX},
+    {"onecount_sync_push_latency_ms_max", "moving average of one push round trip, the slowest connection", "gauge",
+     C_LATENCY, MAX},
+    {"onecount_sync_throttled_total", "pushes the channels answered with 429", "counter", C_THROTTLED, SUM},
+    {"onecount_sync_pushes_total", "listings pushed", "counter", C_PUSHES, SUM},
+    {"onecount_sync_circuit_open_connections", "connections whose circuit is open", "gauge", C_OPEN, COUNT_NONZERO},
+    {"onecount_sync_failing_connections", "connections whose last push batch failed", "gauge", C_FAILS, COUNT_NONZERO},
+};
+
 static void render(sm_t *s)
 {
     oc_buf_t b = {0};
+    /* Totals per channel kind. */
+    const char *kinds[8];
+    size_t nkinds = 0, i;
+    json_t *row;
+    json_array_foreach(s->rows, i, row)
+    {
+        const char *k = json_string_value(json_array_get(row, C_KIND));
+        size_t j = 0;
+        while (j < nkinds && strcmp(kinds[j], k) != 0)
+            j++;
+        if (j == nkinds && nkinds < OC_ARRAY_SIZE(kinds))
+            kinds[nkinds++] = k;
+    }
+    for (size_t t = 0; t < OC_ARRAY_SIZE(totals); t++) {
+        oc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", totals[t].name, totals[t].help, totals[t].name,
+                      totals[t].type);
+        for (size_t k = 0; k < nkinds; k++) {
+            double v = 0;
+            json_array_foreach(s->rows, i, row)
+            {
+                if (strcmp(json_string_value(json_array_get(row, C_KIND)), kinds[k]) != 0)
+                    continue;
+                double x = num(row, totals[t].col);
+                switch (totals[t].agg) {
+                case SUM: v += x; break;
+                case MAX: v = x > v ? x : v; break;
+                case COUNT_NONZERO: v += x != 0; break;
+                case COUNT: v += 1; break;
+                }
+            }
+            oc_buf_printf(&b, "%s{kind=\"%s\"} %g\n", totals[t].name, kinds[k], v);
+        }
+    }
+    /* The K connections furthest behind, each with its own series. */
+    size_t n = json_array_size(s->rows), top = 0;
+    json_t **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
+    for (i = 0; sorted != NULL && i < n; i++)
+        if (num(json_array_get(s->rows, i), C_DEPTH) > 0)
+            sorted[top++] = json_array_get(s->rows, i);
+    if (top > 0)
+        qsort(sorted, top, sizeof(*sorted), by_backlog);
+    if (top > (size_t)oc_config.metrics_top_connections)
+        top = (size_t)oc_config.metrics_top_connections;
     for (size_t g = 0; g < OC_ARRAY_SIZE(gauges); g++) {
-        oc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", gauges[g].name, gauges[g].help, gauges[g].name,
-                      gauges[g].type);
-        size_t i;
-        json_t *row;
-        json_array_foreach(s->rows, i, row)
-        {
-            json_t *v = json_array_get(row, (size_t)gauges[g].col);
+        oc_buf_printf(&b, "# HELP %s %s (the %d connections furthest behind)\n# TYPE %s %s\n", gauges[g].name,
+                      gauges[g].help, oc_config.metrics_top_connections, gauges[g].name, gauges[g].type);
+        for (i = 0; i < top; i++) {
+            json_t *v = json_array_get(sorted[i], (size_t)gauges[g].col);
             if (!json_is_number(v))
                 continue;
             oc_buf_printf(&b, "%s{brand=\"%s\",connection=\"%s\",kind=\"%s\"} %g\n", gauges[g].name,
-                          json_string_value(json_array_get(row, 0)), json_string_value(json_array_get(row, 1)),
-                          json_string_value(json_array_get(row, 2)), json_number_value(v));
+                          json_string_value(json_array_get(sorted[i], C_BRAND)),
+                          json_string_value(json_array_get(sorted[i], C_CONN)),
+                          json_string_value(json_array_get(sorted[i], C_KIND)), json_number_value(v));
         }
     }
+    free(sorted);
     char *text = strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
     pthread_mutex_lock(&mu);

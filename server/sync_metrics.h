@@ -1,5 +1,6 @@
 /*
- * sync_metrics.h — per-connection sync gauges in /metrics (see sync_metrics.c).
+ * sync_metrics.h — sync gauges in /metrics: totals per channel kind and the connections furthest behind (see
+ * sync_metrics.c).
  */
 #ifndef OC_SYNC_METRICS_H
 #define OC_SYNC_METRICS_H

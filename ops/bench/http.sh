@@ -23,7 +23,7 @@ trap cleanup EXIT
 ONECOUNT_MIGRATIONS_DIR="$OC_ROOT/migrations" "$OC_ROOT/build/onecount" migrate >/dev/null
 
 OCPORT="$(oc_free_port)"; HPORT="$(oc_free_port)"
-ONECOUNT_LISTEN="127.0.0.1:$OCPORT" ONECOUNT_THREADS=2 ONECOUNT_LOG_LEVEL=warn ONECOUNT_WEB_DIR="$OC_ROOT/web" \
+ONECOUNT_LISTEN="127.0.0.1:$OCPORT" ONECOUNT_METRICS_LISTEN=off ONECOUNT_THREADS=2 ONECOUNT_LOG_LEVEL=warn ONECOUNT_WEB_DIR="$OC_ROOT/web" \
   ONECOUNT_MIGRATIONS_DIR="$OC_ROOT/migrations" "$OC_ROOT/build/onecount" serve 2>"$DIR/serve.log" & pids+=($!)
 "$OC_ROOT/build/bench_hello" "$HPORT" 2 & pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$OCPORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

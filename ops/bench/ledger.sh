@@ -66,8 +66,9 @@ export ONECOUNT_DATA_DIR="$DIR/app" ONECOUNT_MIGRATIONS_DIR="$OC_ROOT/migrations
 "$OC_ROOT/build/onecount" migrate >/dev/null || oc_die "migrate failed"
 
 PORT="$(oc_free_port)"; URL="http://127.0.0.1:$PORT"
-ONECOUNT_LISTEN="127.0.0.1:$PORT" ONECOUNT_THREADS="$NPROC" ONECOUNT_LOG_LEVEL=warn ONECOUNT_WEB_DIR="$OC_ROOT/web" \
-  "$OC_ROOT/build/onecount" serve 2>"$DIR/serve.log" & SERVE_PID=$!
+MPORT="$(oc_free_port)"; METRICS_URL="http://127.0.0.1:$MPORT/metrics" # serve's own metrics listener
+ONECOUNT_LISTEN="127.0.0.1:$PORT" ONECOUNT_METRICS_LISTEN="127.0.0.1:$MPORT" ONECOUNT_THREADS="$NPROC" \
+  ONECOUNT_LOG_LEVEL=warn ONECOUNT_WEB_DIR="$OC_ROOT/web" "$OC_ROOT/build/onecount" serve 2>"$DIR/serve.log" & SERVE_PID=$!
 for _ in $(seq 1 100); do curl -fsS -m 2 "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS -m 10 "$URL/readyz" >/dev/null 2>&1 || { tail -n 20 "$DIR/serve.log" >&2; oc_die "onecount serve did not become ready"; }
 
@@ -185,7 +186,7 @@ profile() { # reset | print
       left(regexp_replace(query, '\s+', ' ', 'g'), 120)
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10" | sed 's/^/        /'
 }
-metric() { curl -fsS -m 10 "$URL/metrics" | awk -v m="$1" '$1 == m {print $2; f = 1} END {if (!f) print 0}'; }
+metric() { curl -fsS -m 10 "$METRICS_URL" | awk -v m="$1" '$1 == m {print $2; f = 1} END {if (!f) print 0}'; }
 metrics_snap() {
   echo "$(metric onecount_ledger_batches_total) $(metric onecount_ledger_items_total) $(metric onecount_ledger_retries_total)" \
        "$(metric 'onecount_db_transactions_total{result="ok"}') $(metric 'onecount_hold_reservations_total{result="cache_rebuild"}')" \

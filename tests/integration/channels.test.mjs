@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, startServer, createDatabase, dropDatabase, superQuery, BIN } from './lib/stack.mjs';
@@ -242,5 +242,6 @@ test('key rotation keeps every credential readable', async () => {
   } finally {
     await server.stop();
     await dropDatabase(stack.cluster, db);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

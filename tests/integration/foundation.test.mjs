@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startStack, startCluster, createDatabase, startRedis, startServer, client, waitFor, sleep } from './lib/stack.mjs';
+import { portfolio, brand } from './lib/world.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -74,10 +75,10 @@ test('static console is served with the same headers', async () => {
   assert.equal(missing.status, 404);
 });
 
-test('metrics expose request counts, latency histograms and pool gauges', async () => {
+test('metrics expose request counts, latency histograms and pool gauges on their own listener only', async () => {
   await stack.api.get('/healthz');
   await stack.api.get('/readyz');
-  const r = await stack.api.get('/metrics');
+  const r = await client(stack.server.metricsUrl).get('/metrics');
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /text\/plain/);
   assert.match(r.text, /onecount_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
@@ -86,6 +87,37 @@ test('metrics expose request counts, latency histograms and pool gauges', async 
   assert.match(r.text, /onecount_db_pool_size 8/); // 2 threads × 4 connections
   assert.match(r.text, /onecount_redis_connections [1-9]/);
   assert.match(r.text, /onecount_db_transactions_total\{result="ok"\} [1-9]/);
+  // Not on the public API listener (it names tenants): a 404 like any unknown path.
+  const pub = await stack.api.get('/metrics');
+  assert.equal(pub.status, 404);
+  assert.doesNotMatch(pub.text, /onecount_/);
+  // Nothing else is served on the metrics listener, whatever the Host header.
+  assert.equal((await client(stack.server.metricsUrl).get('/api/v1')).status, 404);
+  assert.equal((await client(stack.server.metricsUrl).get('/healthz', { host: 'default' })).status, 404);
+  assert.equal((await client(stack.server.metricsUrl).post('/metrics', {})).status, 405);
+  assert.equal((await stack.api.get('/metrics', { host: 'metrics' })).status, 404);
+});
+
+test('the metrics listener can ask for a bearer token, or be off', async () => {
+  const locked = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, threads: 1,
+    env: { ONECOUNT_METRICS_TOKEN: 'scrape-secret-1' } });
+  const off = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, threads: 1,
+    env: { ONECOUNT_METRICS_LISTEN: 'off' } });
+  try {
+    const none = await client(locked.metricsUrl).get('/metrics');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.equal((await client(locked.metricsUrl).get('/metrics', { authorization: 'Bearer wrong' })).status, 401);
+    const ok = await client(locked.metricsUrl).get('/metrics', { authorization: 'Bearer scrape-secret-1' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /onecount_http_requests_total/);
+    assert.equal(off.metricsUrl, undefined);
+    assert.ok(!off.logs.some((l) => l.includes('"role":"metrics"')));
+    assert.equal((await client(off.url).get('/metrics')).status, 404);
+  } finally {
+    await locked.stop();
+    await off.stop();
+  }
 });
 
 test('request log lines are JSON with method, path, status, latency and request id', async () => {
@@ -123,11 +155,21 @@ test('readiness flips while PostgreSQL is down, the process stays up, and the po
     assert.equal(up.json.checks.postgres, 'ok');
     assert.ok(server.logs.some((l) => l.includes('database connection restored')));
 
-    // Redis too: stop it, readiness flips, start a new one on the same socket, it recovers.
+    // Redis is an accelerator: without it the instance is degraded, still ready.
     await redis.stop();
-    const noRedis = await waitFor(async () => { const r = await api.get('/readyz'); return r.status === 503 && r; }, { what: 'redis down' });
-    assert.equal(noRedis.json.checks.redis, 'unavailable');
+    // (the pool may still be reconnecting some connections: wait for PostgreSQL ok and Redis seen down)
+    const noRedis = await waitFor(async () => {
+      const r = await api.get('/readyz');
+      return r.json?.checks?.redis === 'unavailable' && r.json.checks.postgres === 'ok' && r;
+    }, { what: 'redis down, PostgreSQL up' });
+    assert.equal(noRedis.status, 200);
+    assert.equal(noRedis.json.status, 'degraded');
     assert.equal(noRedis.json.checks.postgres, 'ok');
+    // Both gone: not ready.
+    cluster.pgStop();
+    const none = await waitFor(async () => { const r = await api.get('/readyz'); return r.status === 503 && r; }, { what: 'nothing up' });
+    assert.equal(none.json.status, 'not_ready');
+    assert.deepEqual(none.json.checks, { postgres: 'unavailable', redis: 'unavailable', migrations: 'unknown' });
   } finally {
     await server?.stop();
     await redis?.destroy();
@@ -159,4 +201,35 @@ test('graceful shutdown finishes the request in flight and stops accepting', asy
   const { code } = await own.exited;
   assert.equal(code, 0);
   assert.ok(own.logs.some((l) => l.includes('"stopped"')));
+  await own.stop(); // (it has stopped: this removes its folder)
+});
+
+test('while Redis is down the instance stays ready (degraded) and sales and holds go on', async () => {
+  const redis = await startRedis();
+  const server = await startServer({ databaseUrl: stack.databaseUrl, redisUrl: redis.url, threads: 2 });
+  try {
+    const own = { ...stack, url: server.url };
+    const P = await portfolio(own);
+    const B = await brand(P);
+    const base = `/api/v1/brands/${B.id}`;
+    assert.equal((await P.api.post(`${base}/skus`, { code: 'R1', title: 'x' })).status, 201);
+    assert.equal((await P.api.post(`${base}/movements`, { kind: 'receipt', lines: [{ sku: 'R1', qty: 10 }] })).status, 201);
+    const up = await client(server.url).get('/readyz');
+    assert.equal(up.status, 200);
+    assert.equal(up.json.status, 'ready');
+    await redis.stop();
+    const r = await waitFor(async () => { const x = await client(server.url).get('/readyz'); return x.json?.checks?.redis !== 'ok' && x; },
+      { what: 'redis seen down' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'degraded');
+    assert.deepEqual(r.json.checks, { postgres: 'ok', redis: 'unavailable', migrations: 'ok' });
+    assert.equal(r.headers.get('retry-after'), null);
+    const sale = await P.api.post(`${base}/movements`, { kind: 'sale', lines: [{ sku: 'R1', qty: 1 }] });
+    assert.equal(sale.status, 201, sale.text);
+    const hold = await P.api.post(`${base}/holds`, { sku: 'R1', qty: 1 });
+    assert.equal(hold.status, 201, hold.text);
+  } finally {
+    await server.stop();
+    await redis.destroy();
+  }
 });

@@ -192,7 +192,7 @@ test('API tokens: shown once, scoped, revocable at once, role-limited', async ()
 
 test('a burst of requests with a credential not yet cached makes one lookup per server thread', async () => {
   const dbTx = async () => {
-    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    const text = await stack.server.metrics();
     return Number(/^onecount_db_transactions_total\{result="ok"\} (\d+)/m.exec(text)?.[1] ?? NaN);
   };
   const t = await token(P, A.id, 'operator');

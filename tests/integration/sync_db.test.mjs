@@ -296,12 +296,13 @@ test('stored webhooks become order polls; routines keep a run-soon asked during 
   // the health shows a routine exactly as GET /routines does
   assert.deepEqual(h.routines.find((x) => x.id === rt.id), (await api.get(`${base}/routines`)).json.find((x) => x.id === rt.id));
   assert.equal((await api.get(`${base}/connections/${conn}/health`)).json.connection_id, conn);
-  // the same health, per connection, in /metrics
+  // the same health in serve's /metrics: this connection is the one furthest behind
   const line = new RegExp(`^onecount_connection_queue_depth\\{brand="${A.id}",connection="${conn}",kind="walmart"\\} ([0-9]+)$`, 'm');
   // (a snapshot refreshed every few seconds: wait until it has caught up with the API)
   const depth = (await api.get(`${base}/connections/${conn}/health`)).json.queue_depth;
-  await waitFor(async () => Number((await client(stack.url).get('/metrics')).text.match(line)?.[1]) === depth,
+  await waitFor(async () => Number((await stack.server.metrics()).match(line)?.[1]) === depth,
     { what: `queue depth ${depth} in /metrics`, timeout: 25000 });
-  const m = (await client(stack.url).get('/metrics')).text;
+  const m = await stack.server.metrics();
   assert.match(m, /^onecount_connection_circuit_open\{brand="[^"]+",connection="[^"]+",kind="walmart"\} 0$/m);
+  assert.match(m, new RegExp(`^onecount_sync_queue_depth\\{kind="walmart"\\} ${depth}$`, 'm'));
 });

@@ -15,6 +15,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import assert from 'node:assert/strict';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SOURCE_DIR = process.env.OC_SOURCE_DIR || resolve(here, '../../..');
@@ -66,14 +67,16 @@ export function startCluster(dir = mkdtempSync(join(tmpdir(), 'oc-pg-'))) {
     superUrl: (db) => `postgresql://postgres@/${db}?host=${dir}/run&port=${env.OC_PG_PORT}`,
     appUrl: (db) => `postgresql://onecount_app:${env.OC_APP_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
     ownerUrl: (db) => `postgresql://onecount_owner:${env.OC_OWNER_PASSWORD}@127.0.0.1:${env.OC_PG_PORT}/${db}`,
-    pgStop() {
-      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--dir', dir]);
+    pgStop() { // to start it again: its files stay wherever they are
+      execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--keep', '--dir', dir], { stdio: ['ignore', 'ignore', 'ignore'] });
     },
     pgStart() {
       execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['start', '--dir', dir, '--fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
     },
     destroy() {
-      try { cluster.pgStop(); } catch { /* best effort */ }
+      try {
+        execFileSync(join(SOURCE_DIR, 'ops/services.sh'), ['stop', '--dir', dir], { stdio: ['ignore', 'ignore', 'ignore'] });
+      } catch { /* best effort */ }
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -173,7 +176,7 @@ export async function startRedis() {
 }
 
 /** Starts `onecount serve` (or another subcommand) and waits for it to listen. */
-export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir } = {}) {
+export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir, ownDir = !dir } = {}) {
   dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
   mkdirSync(dir, { recursive: true });
   const portFile = join(dir, `${command}.port`);
@@ -190,6 +193,7 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_MIGRATIONS_DIR: join(SOURCE_DIR, 'migrations'),
     ONECOUNT_LOG_LEVEL: 'info',
     ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'),
+    ONECOUNT_METRICS_LISTEN: '127.0.0.1:0', // serve's own metrics listener, on a port the kernel picks
     ...env,
   };
   if (command === 'worker') fullEnv.ONECOUNT_LOG_LEVEL = 'info'; // it says when it is ready
@@ -215,15 +219,32 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     waitFor(ready, { what: `${command} to start` }),
     exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before it was ready:\n${logs.join('\n')}`); }),
   ]);
+  // serve's metrics listener (metrics_listen), when it has one: its "listening" line says where.
+  const metricsLine = () => logs.find((l) => l.includes('"listening"') && l.includes('"role":"metrics"'));
+  if (command === 'serve' && fullEnv.ONECOUNT_METRICS_LISTEN !== 'off') {
+    await waitFor(metricsLine, { what: 'the metrics listener', timeout: 5000 });
+  }
+  const metricsPort = metricsLine() ? JSON.parse(metricsLine()).port : undefined;
   const server = {
     proc, port, dir, logs, exited,
     url: `http://127.0.0.1:${port}`,
-    /** Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it). */
-    async stop(signal = 'SIGTERM') {
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}` : undefined,
+    /** The Prometheus text of serve's metrics listener. */
+    async metrics(headers = {}) {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers });
+      assert(r.status === 200, `GET /metrics: ${r.status}`);
+      return r.text();
+    },
+    /**
+     * Stops the process; a SIGTERM must end in exit code 0 (sanitizer reports fail it).
+     * Its folder goes too when this call made it, unless keepDir (a restart reuses it).
+     */
+    async stop(signal = 'SIGTERM', { keepDir = false } = {}) {
       const running = proc.exitCode === null && proc.signalCode === null;
       if (running) proc.kill(signal);
       const r = await exited;
       children.delete(proc);
+      if (ownDir && !keepDir) rmSync(dir, { recursive: true, force: true });
       if (running && signal === 'SIGTERM' && r.code !== 0) {
         throw new Error(`${command} exited with ${r.code ?? r.signal} after SIGTERM:\n${logs.slice(-40).join('\n')}`);
       }
@@ -301,8 +322,9 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
     workers: [],
     /** Stops the server (SIGTERM, or e.g. SIGKILL: a crash) and starts it again on a new port. */
     async restartServer(extraEnv = {}, { signal = 'SIGTERM' } = {}) {
-      await stack.server.stop(signal);
-      stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads, dir: stack.server.dir });
+      await stack.server.stop(signal, { keepDir: true });
+      stack.server = await startServer({ databaseUrl, redisUrl: redis.url, env: { ...env, ...extraEnv }, threads,
+        dir: stack.server.dir, ownDir: true });
       stack.url = stack.server.url;
       stack.api = client(stack.server.url);
       return stack.server;

@@ -38,6 +38,7 @@ int main(void)
     CHECK_INT(c.threads, 0);
     CHECK_STR(c.log_level, "info");
     CHECK_STR(c.migrate_database_url, c.database_url); /* falls back */
+    CHECK_STR(c.metrics_listen, "127.0.0.1:9464");
     oc_config_free(&c);
 
     /* Every bad value is reported, not just the first; secrets are never echoed. */
@@ -68,6 +69,26 @@ int main(void)
     CHECK_STR(c.listen_host, "::1");
     CHECK_INT(c.listen_port, 0);
     CHECK_INT(c.threads, 3);
+    oc_config_free(&c);
+
+    /* Trusted proxies and the metrics listener are checked at start too. */
+    env_n = 0;
+    setenv_fake("ONECOUNT_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example");
+    setenv_fake("ONECOUNT_METRICS_LISTEN", "everywhere");
+    memset(buf, 0, sizeof(buf));
+    err = fmemopen(buf, sizeof(buf), "w");
+    CHECK_INT(oc_config_load(&c, fake_getenv, err), 2);
+    fclose(err);
+    CHECK(strstr(buf, "ONECOUNT_TRUSTED_PROXIES: \"proxy.example\" is not an address") != NULL);
+    CHECK(strstr(buf, "ONECOUNT_METRICS_LISTEN = \"everywhere\": expected host:port or off") != NULL);
+    oc_config_free(&c);
+    env_n = 0;
+    setenv_fake("ONECOUNT_METRICS_LISTEN", "off");
+    err = fmemopen(buf, sizeof(buf), "w");
+    CHECK_INT(oc_config_load(&c, fake_getenv, err), 0);
+    fclose(err);
+    CHECK_STR(c.metrics_listen, "off");
+    CHECK_STR(c.trusted_proxies, "");
     oc_config_free(&c);
 
     char *host = NULL;
