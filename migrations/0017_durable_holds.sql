@@ -225,9 +225,9 @@ BEGIN
     VALUES (p_tenant, p_id, x.o_lines, p_request, p_reference, p_hash, 'active', 'postgres',
             now() + make_interval(secs => p_ttl))
     RETURNING * INTO h;
-    UPDATE stock s SET held = s.held + (l->>'qty')::bigint, version = s.version + 1, updated_at = now()
-      FROM jsonb_array_elements(x.o_lines) AS l
-     WHERE s.tenant_id = p_tenant AND s.sku_id = (l->>'sku_id')::bigint;
+    UPDATE stock s SET held = s.held + (e->>'qty')::bigint, version = s.version + 1, updated_at = now()
+      FROM jsonb_array_elements(x.o_lines) AS e
+     WHERE s.tenant_id = p_tenant AND s.sku_id = (e->>'sku_id')::bigint;
     PERFORM audit_write(p_tenant, NULL, p_user, p_token, 'hold.create', 'hold', p_id::text,
                         jsonb_build_object('lines', p_request, 'ttl_seconds', p_ttl), p_request_id);
     RETURN jsonb_build_object('status', 201, 'body', hold_json(h));

@@ -222,3 +222,28 @@ test('an Idempotency-Key retry after a crash adopts the reservation it left', as
   assert.equal(mismatch.status, 422, mismatch.text);
   assert.equal(Number((await stock('I1')).held), 1);
 });
+
+test('with Redis down a hold is made in PostgreSQL alone; a key retry replays it; Redis back counts it', async () => {
+  await mkSku('PG1', 3);
+  const warm = await api().post(`${base}/holds`, { sku: 'PG1', qty: 1 }); // the SKU's Redis entry exists
+  assert.equal(warm.status, 201);
+  await stack.redis.stop('SIGKILL');
+  try {
+    const key = randomUUID();
+    const a = await api().post(`${base}/holds`, { sku: 'PG1', qty: 2 }, { 'idempotency-key': key });
+    assert.equal(a.status, 201, a.text);
+    const b = await api().post(`${base}/holds`, { sku: 'PG1', qty: 2 }, { 'idempotency-key': key });
+    assert.equal(b.status, 201, b.text);
+    assert.equal(b.json.id, a.json.id);
+    assert.equal(b.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await api().post(`${base}/holds`, { sku: 'PG1', qty: 1 }, { 'idempotency-key': key })).status, 422);
+    assert.equal((await api().post(`${base}/holds`, { sku: 'PG1', qty: 1 })).status, 409); // 3 of 3 held
+  } finally {
+    await stack.redis.restart();
+  }
+  await sleep(300);
+  // Redis came back empty: rebuilt from PostgreSQL, which has all three units held.
+  const r = await api().post(`${base}/holds`, { sku: 'PG1', qty: 1 });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(Number((await stock('PG1')).held), 3);
+});
