@@ -415,6 +415,28 @@ static int feed_body(oc_call_t *call, json_t *feed)
     return rc;
 }
 
+json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap)
+{
+    const char *sku = json_string_value(json_object_get(item, "sku"));
+    long long qty, expect;
+    int cas;
+    if (sku == NULL || *sku == '\0') {
+        snprintf(why, cap, "sku: missing");
+        return NULL;
+    }
+    if (oc_item_qty(item, &qty) != 0) {
+        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
+        return NULL;
+    }
+    /* Walmart's inventory API has no compare-and-set: the expectation (any integer: Walmart shows negative
+     * counts) is checked like everywhere else and then not sent; the PUT sets the quantity outright. */
+    if (oc_item_expect(item, &cas, &expect) != 0) {
+        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
+        return NULL;
+    }
+    return json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH", "amount", (json_int_t)qty);
+}
+
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
     if (!json_is_array(items))
@@ -428,17 +450,14 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
     json_t *feed_items = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(items, i), *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        long long qty;
+        char why[120];
+        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
         json_array_append_new(w->base.result, r);
-        if (sku == NULL || *sku == '\0')
-            oc_item_error(r, "sku: missing", 0);
-        else if (oc_item_qty(it, &qty) != 0)
-            oc_item_error(r, "qty: must be an integer from 0 to 1000000000", 0);
-        else {
+        if (body == NULL) {
+            oc_item_error(r, why, 0);
+        } else {
             valid++;
-            json_array_append_new(feed_items, json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH",
-                                                        "amount", (json_int_t)qty));
+            json_array_append_new(feed_items, body); /* a feed's Inventory entry is the PUT body */
         }
     }
     long long threshold = oc_setting_int(c, "feed_threshold", FEED_THRESHOLD, 1, MAX_BATCH);
@@ -475,8 +494,8 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         if (json_object_get(json_array_get(w->base.result, i), "status") != NULL)
             continue;
         const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_t *body = json_pack("{s:s, s:{s:s, s:O}}", "sku", sku, "quantity", "unit", "EACH", "amount",
-                                 json_object_get(it, "qty"));
+        char why[120];
+        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
         oc_call_t *call = oc_call_new(&w->base, "PUT", "inventory", 1, on_put);
         rc = call == NULL || body == NULL ? OC_ENOMEM : inventory_url(call, w, sku);
         if (rc == 0)

@@ -657,6 +657,7 @@ struct oc_sim_gql_field {
     char *alias; /* response key */
     char *name;
     json_t *args;       /* object of resolved values (variables substituted) */
+    json_t *arg_vars;   /* argument name -> the variable it was given as ($input), for arguments given so */
     json_t *directives; /* object: directive name -> args object */
     int nchildren;
     oc_sim_gql_field_t *children;

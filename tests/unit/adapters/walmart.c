@@ -129,10 +129,30 @@ static void test_validate(void)
     json_decref(secrets);
 }
 
+/* Walmart has no compare-and-set: a negative expectation (Walmart shows negative counts) is accepted and
+ * not sent. */
+static void test_push_body(void)
+{
+    char why[160];
+    json_t *it = json_pack("{s:s, s:i, s:i}", "sku", "A-1", "qty", 3, "expect", -7);
+    json_t *b = oc_walmart_push_body(it, why, sizeof(why));
+    CHECK(b != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "sku")), "A-1");
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(b, "quantity"), "amount")), 3);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b, "quantity"), "unit")), "EACH");
+    CHECK_INT(json_object_size(b), 2);
+    json_decref(b);
+    json_object_set_new(it, "expect", json_true());
+    CHECK(oc_walmart_push_body(it, why, sizeof(why)) == NULL);
+    CHECK(strncmp(why, "expect:", 7) == 0);
+    json_decref(it);
+}
+
 int main(void)
 {
     test_orders();
     test_returns();
     test_validate();
+    test_push_body();
     return oc_test_report();
 }
