@@ -1237,9 +1237,11 @@ static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         return;
     }
-    a->base.result =
-        json_pack("{s:b, s:s, s:{s:O, s:O?}}", "ok", 1, "account", oc_setting_str(a->base.conn, "seller_id"), "details",
-                  "marketplace_ids", a->ids.mkt_array, "listings", json_object_get(call->json, "numberOfResults"));
+    /* the channel took the seller id (in the path) and the marketplaces for this token: that is the account */
+    const char *seller = oc_setting_str(a->base.conn, "seller_id");
+    a->base.result = json_pack("{s:b, s:s, s:{s:s, s:O}, s:{s:O, s:O?}}", "ok", 1, "account", seller, "identity",
+                               "seller_id", seller, "marketplace_ids", a->ids.mkt_array, "details", "marketplace_ids",
+                               a->ids.mkt_array, "listings", json_object_get(call->json, "numberOfResults"));
     oc_op_finish(&a->base, NULL);
 }
 

@@ -1275,7 +1275,8 @@ static void on_shop(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
         oc_op_fail_with(&s->base, &ge);
         return;
     }
-    s->base.result = json_pack("{s:b, s:s, s:{s:O?, s:s, s:b}}", "ok", 1, "account", domain, "details", "name",
+    s->base.result = json_pack("{s:b, s:s, s:{s:s, s:O?}, s:{s:O?, s:s, s:b}}", "ok", 1, "account", domain, "identity",
+                               "shop_domain", domain, "shop_id", json_object_get(shop, "id"), "details", "name",
                                json_object_get(shop, "name"), "api_version", api_version(s->base.conn), "static_token",
                                static_token(s->base.conn) != NULL);
     oc_op_finish(&s->base, NULL);
@@ -1292,7 +1293,7 @@ static int shopify_test(oc_chttp_t *http, oc_channel_conn_t *c, oc_adapter_cb cb
         oc_op_discard(&s->base);
         return OC_EINVAL;
     }
-    oc_call_t *call = gql(s, "query onecountTest { shop { name myshopifyDomain } }", NULL, 1, on_shop);
+    oc_call_t *call = gql(s, "query onecountTest { shop { id name myshopifyDomain } }", NULL, 1, on_shop);
     if (call == NULL) {
         oc_op_discard(&s->base);
         return OC_ENOMEM;

@@ -804,9 +804,16 @@ static void on_detail(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         return;
     }
+    /* Walmart's token detail names no seller or partner: the account is the API client (the owner derives it,
+     * tenants/channels.c); a partner id, should the answer carry one, is passed on */
     const char *node = oc_setting_str(op->conn, "ship_node");
-    op->result = json_pack("{s:b, s:s, s:{s:O, s:O?}}", "ok", 1, "account", node != NULL ? node : "walmart seller",
-                           "details", "scopes", scopes, "is_valid", json_object_get(call->json, "is_valid"));
+    json_t *identity = json_object();
+    const char *partner = json_string_value(json_object_get(call->json, "partner_id"));
+    if (partner != NULL && *partner != '\0')
+        json_object_set_new(identity, "partner_id", json_string(partner));
+    op->result = json_pack("{s:b, s:s, s:o, s:{s:O, s:O?}}", "ok", 1, "account", node != NULL ? node : "walmart seller",
+                           "identity", identity, "details", "scopes", scopes, "is_valid",
+                           json_object_get(call->json, "is_valid"));
     oc_op_finish(op, NULL);
 }
 

@@ -148,7 +148,22 @@ static int check_marketplace(oc_sim_req_t *r, const char *param)
         sp_error(r, 400, "InvalidInput", msg, NULL);
         return -1;
     }
-    if (strstr(m, r->acct->marketplace_id) == NULL) {
+    /* every marketplace named must be one the seller participates in */
+    char *list = strdup(m), *save = NULL;
+    int ok = list != NULL;
+    for (char *t = list != NULL ? strtok_r(list, ",", &save) : NULL; ok && t != NULL; t = strtok_r(NULL, ",", &save)) {
+        const char *p = r->acct->marketplaces;
+        size_t tl = strlen(t);
+        int found = 0;
+        while (!found && p != NULL && *p != '\0') {
+            size_t l = strcspn(p, ",");
+            found = l == tl && memcmp(p, t, l) == 0;
+            p += l + (p[l] == ',');
+        }
+        ok = found;
+    }
+    free(list);
+    if (!ok) {
         sp_error(r, 400, "InvalidInput", "Invalid marketplace identifier.", m);
         return -1;
     }

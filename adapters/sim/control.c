@@ -76,9 +76,13 @@ static void account_patch(oc_sim_req_t *r, oc_sim_account_t *a)
     json_t *spec = body_object(r);
     if (spec == NULL)
         return;
-    static const char *const allowed[] = {
-        "token_ttl_s", "refresh_ttl_s", "apply_delay_ms", "feed_queue_ms", "feed_process_ms", "report_ms", "pending_ms",
-        "limits",      "faults",        "webhook",        "generator",     "report_gzip",     NULL};
+    static const char *const allowed[] = {"token_ttl_s",     "refresh_ttl_s",
+                                          "apply_delay_ms",  "feed_queue_ms",
+                                          "feed_process_ms", "report_ms",
+                                          "pending_ms",      "limits",
+                                          "faults",          "webhook",
+                                          "generator",       "report_gzip",
+                                          "marketplace_ids", NULL};
     const char *k;
     json_t *v;
     json_object_foreach(spec, k, v)

@@ -1091,8 +1091,8 @@ static json_t *resolve_query(gql_ctx_t *c, const oc_sim_gql_field_t *f)
     if (strcmp(f->name, "shop") == 0) {
         char domain[96];
         snprintf(domain, sizeof(domain), "%s.myshopify.com", a->name);
-        return json_pack("{s:s, s:s, s:s, s:s}", "__typename", "Shop", "name", a->name, "myshopifyDomain", domain,
-                         "currencyCode", "USD");
+        return json_pack("{s:s, s:o, s:s, s:s, s:s}", "__typename", "Shop", "id", gid("Shop", 60000000000LL + a->id),
+                         "name", a->name, "myshopifyDomain", domain, "currencyCode", "USD");
     }
     if (strcmp(f->name, "__typename") == 0)
         return json_string("QueryRoot");

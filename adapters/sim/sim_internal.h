@@ -259,7 +259,8 @@ struct oc_sim_account {
     int expiring;            /* Shopify: offline tokens expire and refresh */
     int token_ttl_s;
     int refresh_ttl_s;
-    char seller_id[20], marketplace_id[20]; /* Amazon */
+    char seller_id[20], marketplace_id[20]; /* Amazon (Walmart: seller_id is the partner id) */
+    char marketplaces[200];                 /* Amazon: the marketplaces the seller is in, comma-separated */
     char ship_node[20];                     /* Walmart */
     long long location_id;                  /* Shopify default location */
 
