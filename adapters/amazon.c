@@ -960,6 +960,9 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         if (!oc_cursor_admit_record(&p->cur, id, t, o))
             continue; /* returned before as it is now: no need for its items */
+        const char *fc = json_string_value(json_object_get(o, "FulfillmentChannel"));
+        if (fc != NULL && strcmp(fc, "AFN") == 0)
+            continue; /* fulfilled by Amazon from its own stock: the seller's ledger does not move (README) */
         p->slots[p->nslots].order = o;
         p->slots[p->nslots].items = json_array();
         p->nslots++;

@@ -50,6 +50,13 @@ void oc_sim_order_touch(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o)
 oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
                                    int force, int generated, const char **err)
 {
+    return oc_sim_order_place_ex(sim, a, lines, n, force, generated, 0, err);
+}
+
+oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
+                                      int force, int generated, unsigned flags, const char **err)
+{
+    int afn = a->channel == OC_SIM_AMAZON && (flags & OC_SIM_ORDER_AFN);
     if (n <= 0) {
         *err = "an order needs at least one line";
         return NULL;
@@ -63,7 +70,7 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
         for (int j = 0; j < n; j++)
             if (lines[j].sku == lines[i].sku)
                 want += lines[j].qty;
-        if (!force && want > lines[i].sku->qty) {
+        if (!force && !afn && want > lines[i].sku->qty) {
             *err = "the channel does not show enough stock";
             return NULL;
         }
@@ -89,7 +96,9 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
     case OC_SIM_AMAZON:
         snprintf(o->id, sizeof(o->id), "%03d-%07lld-%07lld", 111 + a->id % 800, (seq * 2654435761LL) % 10000000LL,
                  seq % 10000000LL);
-        o->pending = a->pending_ms > 0;
+        o->afn = afn;
+        o->preorder = (flags & OC_SIM_ORDER_PREORDER) != 0;
+        o->pending = a->pending_ms > 0 && !o->preorder;
         break;
     default:
         snprintf(o->id, sizeof(o->id), "%013lld", 1080000000000LL + seq);
@@ -103,10 +112,12 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
         l->line_id = (long long)a->id * 1000000000LL + a->next_line_id++;
         l->qty = lines[i].qty;
         l->status_ms = o->created_ms;
+        s->orders++;
+        if (afn) /* Amazon ships it from its own (FBA) stock: the seller's listing does not move */
+            continue;
         long long shown = s->qty > 0 ? s->qty : 0;
         if (l->qty > shown)
             s->oversold += l->qty - shown;
-        s->orders++;
         s->sold += l->qty;
         s->committed += l->qty;
         oc_sim_adjust_qty(sim, a, s, -l->qty);
@@ -192,6 +203,8 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         l->cancelled += left;
         l->status_ms = oc_now_ms();
         cancelled[i] = left;
+        if (o->afn) /* Amazon's own stock: nothing of the seller's listing moves */
+            continue;
         s->cancelled += left;
         s->committed -= left;
         if (restock) {
@@ -259,7 +272,8 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
             continue;
         l->shipped += left;
         l->status_ms = oc_now_ms();
-        oc_sim_sku_at(a, l->sku_index)->committed -= left;
+        if (!o->afn)
+            oc_sim_sku_at(a, l->sku_index)->committed -= left;
     }
     o->fulfilled = 1;
     o->pending = 0;
@@ -284,7 +298,9 @@ int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     }
     l->shipped += qty;
     l->status_ms = oc_now_ms();
-    oc_sim_sku_at(a, l->sku_index)->committed -= qty;
+    if (!o->afn)
+        oc_sim_sku_at(a, l->sku_index)->committed -= qty;
+    o->updated_ms = oc_now_ms();
     int open = 0;
     for (int i = 0; i < o->nlines; i++)
         open |= o->lines[i].qty - o->lines[i].cancelled - o->lines[i].shipped > 0;
@@ -380,6 +396,9 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
     rt->line_index = line;
     rt->qty = qty;
     rt->created_ms = rt->updated_ms = oc_now_ms();
+    /* no two returns of an account in one millisecond: Walmart's are paged by their creation date */
+    if (a->returns.len > 0 && ((oc_sim_return_t *)a->returns.items[a->returns.len - 1])->created_ms >= rt->created_ms)
+        rt->created_ms = rt->updated_ms = ((oc_sim_return_t *)a->returns.items[a->returns.len - 1])->created_ms + 1;
     snprintf(rt->reason, sizeof(rt->reason), "%s", reason != NULL ? reason : "CUSTOMER_CHANGED_MIND");
     a->next_return_num++;
     if (a->channel == OC_SIM_AMAZON)
@@ -396,6 +415,43 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         oc_sim_schedule(sim, a, (uint64_t)a->report_ms, on_return_progress, (long long)a->returns.len - 1, 1);
         oc_sim_schedule(sim, a, (uint64_t)a->report_ms * 2, on_return_progress, (long long)a->returns.len - 1, 2);
     }
+    return 0;
+}
+
+int oc_sim_order_deliver(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, const char **err)
+{
+    int any = 0;
+    for (int i = 0; i < o->nlines; i++) {
+        oc_sim_line_t *l = &o->lines[i];
+        if (l->shipped > l->delivered) {
+            l->delivered = l->shipped;
+            l->status_ms = oc_now_ms();
+            any = 1;
+        }
+    }
+    if (!any) {
+        *err = "nothing shipped is waiting for delivery";
+        return -1;
+    }
+    order_changed(sim, a, o, OC_SIM_TOPIC_ORDERS_UPDATED, "OrderStatusChange");
+    return 0;
+}
+
+int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
+                             const char **err)
+{
+    if (line < 0 || line >= o->nlines) {
+        *err = "no such order line";
+        return -1;
+    }
+    oc_sim_line_t *l = &o->lines[line];
+    if (qty <= 0 || qty > l->shipped - l->returned - l->refunded) {
+        *err = "the line has fewer shipped units to refund";
+        return -1;
+    }
+    l->refunded += qty;
+    l->status_ms = oc_now_ms();
+    order_changed(sim, a, o, OC_SIM_TOPIC_ORDERS_UPDATED, "OrderStatusChange");
     return 0;
 }
 

@@ -731,7 +731,8 @@ int oc_sim_account_configure(oc_sim_t *sim, oc_sim_account_t *a, const json_t *s
         int_field(spec, "feed_process_ms", 0, 86400000, &a->feed_process_ms, err, errlen) ||
         int_field(spec, "report_ms", 0, 86400000, &a->report_ms, err, errlen) ||
         int_field(spec, "report_gzip", 0, 1, &a->report_gzip, err, errlen) ||
-        int_field(spec, "pending_ms", 0, 86400000, &a->pending_ms, err, errlen))
+        int_field(spec, "pending_ms", 0, 86400000, &a->pending_ms, err, errlen) ||
+        int_field(spec, "order_items_page", 1, 100, &a->order_items_page, err, errlen))
         return -1;
     if ((v = json_object_get(spec, "limits")) != NULL && parse_limits(a, v, err, errlen) != 0)
         return -1;
@@ -1000,6 +1001,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
     a->feed_process_ms = 5000;
     a->report_ms = 3000;
     a->pending_ms = 2000;
+    a->order_items_page = 100;
     a->refresh_ttl_s = 365 * 86400;
     a->next_line_id = 1;
     a->webhook.topics = OC_SIM_TOPIC_ALL;
@@ -1381,6 +1383,7 @@ static void log_entry_clear(oc_sim_log_entry_t *e)
     free(e->path);
     free(e->query);
     json_decref(e->writes);
+    json_decref(e->capture);
     memset(e, 0, sizeof(*e));
 }
 
@@ -1428,9 +1431,11 @@ void oc_sim_log_add(oc_sim_t *sim, oc_sim_req_t *r)
     e->fault = r->fault;
     e->writes = r->writes;
     r->writes = NULL;
+    e->capture = sim->capture ? oc_sim_capture(r) : NULL;
 }
 
-json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains)
+json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains,
+                         int with_capture)
 {
     json_t *arr = json_array();
     long long last = since;
@@ -1450,6 +1455,8 @@ json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t 
             json_object_set_new(j, "fault", json_string(e->fault));
         if (e->writes != NULL)
             json_object_set(j, "writes", e->writes);
+        if (with_capture && e->capture != NULL)
+            json_object_update(j, e->capture);
         json_array_append_new(arr, j);
         last = e->id;
     }
