@@ -504,14 +504,40 @@ static void on_life_return(oc_sim_t *sim, oc_sim_account_t *a, long long num, in
     }
 }
 
+static void on_life_deliver(oc_sim_t *sim, oc_sim_account_t *a, long long num, int arg)
+{
+    const char *err;
+    oc_sim_order_t *o = order_at(a, num);
+    if (o != NULL)
+        oc_sim_order_deliver(sim, a, o, &err);
+}
+
+static void on_life_refund(oc_sim_t *sim, oc_sim_account_t *a, long long num, int arg)
+{
+    const char *err;
+    oc_sim_order_t *o = order_at(a, num);
+    for (int i = 0; o != NULL && i < o->nlines; i++)
+        if (o->lines[i].shipped - o->lines[i].returned - o->lines[i].refunded > 0) {
+            oc_sim_order_refund_only(sim, a, o, i, 1, &err);
+            return;
+        }
+}
+
 static void on_life_fulfill(oc_sim_t *sim, oc_sim_account_t *a, long long num, int will_return)
 {
     const char *err;
     oc_sim_order_t *o = order_at(a, num);
+    const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
     if (o == NULL || oc_sim_order_fulfill(sim, a, o, &err) != 0)
         return;
     if (will_return)
-        oc_sim_schedule(sim, a, (uint64_t)a->gen.lifecycle.return_after_ms, on_life_return, num, 0);
+        oc_sim_schedule(sim, a, (uint64_t)lc->return_after_ms, on_life_return, num, 0);
+    if (a->channel == OC_SIM_WALMART && lc->deliver_after_ms >= 0)
+        oc_sim_schedule(sim, a, (uint64_t)lc->deliver_after_ms, on_life_deliver, num, 0);
+    if (a->channel == OC_SIM_WALMART && lc->refund_fraction > 0 && !will_return &&
+        oc_sim_rng_chance(&a->gen_rng, lc->refund_fraction))
+        oc_sim_schedule(sim, a, (uint64_t)(lc->deliver_after_ms > 0 ? lc->deliver_after_ms : 0) + 1, on_life_refund,
+                        num, 0);
 }
 
 void oc_sim_order_lifecycle(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, const oc_sim_lifecycle_t *lc)
@@ -552,6 +578,14 @@ int oc_sim_lifecycle_parse(oc_sim_lifecycle_t *lc, const json_t *o, char *err, s
             lc->return_after_ms = (int)n;
         else if (strcmp(k, "restock") == 0 && json_is_boolean(v))
             lc->restock = json_is_true(v);
+        else if (strcmp(k, "afn_fraction") == 0 && d >= 0 && d <= 1)
+            lc->afn_fraction = d;
+        else if (strcmp(k, "preorder_fraction") == 0 && d >= 0 && d <= 1)
+            lc->preorder_fraction = d;
+        else if (strcmp(k, "refund_fraction") == 0 && d >= 0 && d <= 1)
+            lc->refund_fraction = d;
+        else if (strcmp(k, "deliver_after_ms") == 0 && oc_sim_json_int(v, &n) && n >= -1 && n <= 864000000)
+            lc->deliver_after_ms = (int)n;
         else {
             snprintf(err, errlen, "lifecycle.%s is unknown or out of range", k);
             return -1;
@@ -615,7 +649,15 @@ static void arrival(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_sku_t *s)
     }
     oc_sim_line_spec_t line = {s, units < s->qty ? units : s->qty};
     const char *err = NULL;
-    oc_sim_order_t *o = oc_sim_order_place(sim, a, &line, 1, 0, 1, &err);
+    unsigned flags = 0;
+    const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
+    if (a->gen.lifecycle_on && a->channel == OC_SIM_AMAZON) { /* drawn only when asked: seeds keep their orders */
+        if (lc->afn_fraction > 0 && oc_sim_rng_chance(&a->gen_rng, lc->afn_fraction))
+            flags |= OC_SIM_ORDER_AFN;
+        else if (lc->preorder_fraction > 0 && oc_sim_rng_chance(&a->gen_rng, lc->preorder_fraction))
+            flags |= OC_SIM_ORDER_PREORDER;
+    }
+    oc_sim_order_t *o = oc_sim_order_place_ex(sim, a, &line, 1, 0, 1, flags, &err);
     if (o == NULL) {
         oc_log_warn("sim: generated order failed: %s", err);
         return;
@@ -791,9 +833,11 @@ json_t *oc_sim_generator_json(oc_sim_account_t *a)
     const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
     json_t *life =
         a->gen.lifecycle_on
-            ? json_pack("{s:f, s:i, s:i, s:f, s:i, s:b}", "cancel_fraction", lc->cancel_fraction, "cancel_after_ms",
-                        lc->cancel_after_ms, "fulfill_after_ms", lc->fulfill_after_ms, "return_fraction",
-                        lc->return_fraction, "return_after_ms", lc->return_after_ms, "restock", lc->restock)
+            ? json_pack("{s:f, s:i, s:i, s:f, s:i, s:b, s:f, s:f, s:i, s:f}", "cancel_fraction", lc->cancel_fraction,
+                        "cancel_after_ms", lc->cancel_after_ms, "fulfill_after_ms", lc->fulfill_after_ms,
+                        "return_fraction", lc->return_fraction, "return_after_ms", lc->return_after_ms, "restock",
+                        lc->restock, "afn_fraction", lc->afn_fraction, "preorder_fraction", lc->preorder_fraction,
+                        "deliver_after_ms", lc->deliver_after_ms, "refund_fraction", lc->refund_fraction)
             : json_null();
     return json_pack("{s:b, s:b, s:o, s:{s:f}, s:{s:i, s:i}, s:I, s:o}", "configured", a->gen.configured, "running",
                      a->gen.running, "rates", rates, "all", "per_second", a->gen.all_rate, "units_per_order", "min",

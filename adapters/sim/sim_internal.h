@@ -247,6 +247,11 @@ typedef struct oc_sim_lifecycle {
     double return_fraction;
     int return_after_ms;
     int restock; /* cancellations and Shopify returns put units back */
+    /* the rest of what the channels publish (0 / -1: never) */
+    double afn_fraction;      /* Amazon: orders fulfilled by Amazon from its own stock */
+    double preorder_fraction; /* Amazon: preorders (PendingAvailability) */
+    int deliver_after_ms;     /* Walmart: shipped units are delivered this long after shipping */
+    double refund_fraction;   /* Walmart: shipped orders that get a partial refund (one unit, no return) */
 } oc_sim_lifecycle_t;
 
 struct oc_sim_account {

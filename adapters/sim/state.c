@@ -994,6 +994,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
     a->gen.seed = a->seed;
     a->gen.units_min = a->gen.units_max = 1;
     a->gen.lifecycle.fulfill_after_ms = -1;
+    a->gen.lifecycle.deliver_after_ms = -1;
     a->gen.lifecycle.restock = 1;
     oc_sim_faults_clear(&a->faults);
     a->apply_delay_ms = 3000;

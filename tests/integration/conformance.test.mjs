@@ -67,7 +67,8 @@ test('Amazon: listings, feeds, orders of every status, order items over pages, t
   const name = 'amz';
   ok(await d.conn(name, 'amazon', { base_url: a.base_url, settings: { seller_id: a.credentials.seller_id, marketplace_ids: [a.credentials.marketplace_id],
     token_url: a.credentials.token_url, page_size: 3, poll_ms: 50 },
-  secrets: { client_id: a.credentials.client_id, client_secret: a.credentials.client_secret, refresh_token: a.credentials.refresh_token } }));
+  secrets: { client_id: a.credentials.client_id, client_secret: a.credentials.client_secret, refresh_token: a.credentials.refresh_token },
+  rate_scale: 1000 }));
   ok(await d.test(name));
   ok(await d.push(name, [{ listing_id: 1, sku: 'S0', qty: 3, expect: -2 }, { listing_id: 2, sku: 'S1', qty: 4 }]));
   ok(await d.push(name, Array.from({ length: 12 }, (_, i) => ({ listing_id: i, sku: `S${i}`, qty: i }))));
@@ -90,7 +91,13 @@ test('Amazon: listings, feeds, orders of every status, order items over pages, t
   await ctl('post', `/_sim/accounts/${a.id}/orders/${o4.id}/cancel`, {});
   await ctl('post', `/_sim/accounts/${a.id}/orders/${o1.id}/fulfill`, {});
   await ctl('post', `/_sim/accounts/${a.id}/orders/${o1.id}/return`, { line: 1, quantity: 1 });
-  const all = await drain(d, 'fetch_orders', name, null);
+  // and through the order generator: Amazon-fulfilled orders and preorders among the ones it makes
+  await ctl('put', `/_sim/accounts/${a.id}/generator`, { all: { per_second: 20 }, seed: 3, running: true,
+    lifecycle: { afn_fraction: 0.3, preorder_fraction: 0.3, fulfill_after_ms: 100, cancel_fraction: 0.2, cancel_after_ms: 50 } });
+  await sleep(600);
+  await ctl('post', `/_sim/accounts/${a.id}/generator/stop`, {});
+  await sleep(200);
+  const all = await drain(d, 'fetch_orders', name, null, { max: 200 });
   const by = Object.fromEntries(all.records.map((o) => [o.id, o]));
   // what each status means for the ledger (adapters/README.md)
   assert.equal(by[pre.id].status, 'pending', 'a preorder holds its units');
@@ -126,7 +133,17 @@ test('Walmart: inventory, feeds, orders of every line status over pages, acknowl
   await ctl('post', `/_sim/accounts/${a.id}/orders/${ids[1]}/return`, { line: 0, quantity: 1 });
   await ctl('post', `/_sim/accounts/${a.id}/orders/${ids[1]}/return`, { line: 1, quantity: 1 });
   await ctl('post', `/_sim/accounts/${a.id}/orders/${ids[2]}/return`, { line: 1, quantity: 1 });
-  const all = await drain(d, 'fetch_orders', name, null);
+  // and through the order generator: deliveries and partial refunds among the orders it ships
+  await ctl('put', `/_sim/accounts/${a.id}/generator`, { all: { per_second: 30 }, seed: 5, running: true,
+    lifecycle: { fulfill_after_ms: 50, deliver_after_ms: 100, refund_fraction: 0.5, cancel_fraction: 0.2, cancel_after_ms: 50 } });
+  await sleep(600);
+  await ctl('post', `/_sim/accounts/${a.id}/generator/stop`, {});
+  await sleep(300);
+  const all = await drain(d, 'fetch_orders', name, null, { max: 200 });
+  const statuses = new Set((await sim.ctl.get(`/_sim/requests?capture=1&account=${a.id}&path=/v3/orders&limit=100000`)).json.requests
+    .flatMap((e) => e.response?.body?.json?.list?.elements?.order ?? [])
+    .flatMap((o) => o.orderLines.orderLine.flatMap((l) => l.orderLineStatuses.orderLineStatus.map((x) => x.status))));
+  for (const st of ['Created', 'Shipped', 'Delivered', 'Refund', 'Cancelled']) assert.ok(statuses.has(st), `no ${st} line: ${[...statuses]}`);
   ok(await d.ack(name, all.records.filter((o) => o.needs_ack).map((o) => o.id)));
   const rets = await drain(d, 'fetch_returns', name, null);
   assert.ok(rets.pages.length >= 2, `returns over pages: ${rets.pages}`);

@@ -59,6 +59,18 @@ static void test_orders(void)
     o = order(ST("Shipped", "1") "," ST("Cancelled", "1"), "2");
     CHECK_STR(status_of(o), "shipped");
     json_decref(o);
+    /* delivered, and a partial refund without a return: both shipped units, the line stays sold */
+    o = order(ST("Delivered", "1") "," ST("Refund", "1"), "2");
+    CHECK_STR(status_of(o), "shipped");
+    n = oc_walmart_order(o, &t, why, sizeof(why));
+    l = json_array_get(json_object_get(n, "lines"), 0);
+    CHECK_INT(json_integer_value(json_object_get(l, "qty_shipped")), 2);
+    CHECK_INT(json_integer_value(json_object_get(l, "qty_cancelled")), 0);
+    json_decref(n);
+    json_decref(o);
+    o = order(ST("Acknowledged", "1") "," ST("Refund", "1"), "2");
+    CHECK_STR(status_of(o), "partial");
+    json_decref(o);
     o = order(ST("Delivered", "2"), "2");
     CHECK_STR(status_of(o), "shipped");
     json_decref(o);
