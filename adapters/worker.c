@@ -259,7 +259,7 @@ static void on_conn_confirmed(void *arg, const char *err, const char *duplicate)
     centry_t *c = arg;
     json_t *identity = c->identity;
     c->identity = NULL;
-    if (err == NULL && duplicate == NULL) {
+    if (err == NULL && duplicate == NULL && c->conn != NULL) {
         c->conn->account = identity;
         centry_ready(c, NULL);
         return;
@@ -268,7 +268,9 @@ static void on_conn_confirmed(void *arg, const char *err, const char *duplicate)
     c->stale = 1; /* dropped when idle: the next use loads it again (paused now, or asked again) */
     char why[300];
     snprintf(why, sizeof(why), "%s%s", duplicate != NULL ? "connection paused: " : "",
-             duplicate != NULL ? duplicate : err);
+             duplicate != NULL ? duplicate
+             : err != NULL     ? err
+                               : "the connection closed");
     if (duplicate != NULL)
         oc_log_fields(OC_LOG_WARN, "connection paused: its channel account is another connection's",
                       json_pack("{s:s, s:s, s:s}", "tenant", c->tenant, "connection", c->id, "detail", duplicate));
@@ -1593,18 +1595,27 @@ int oc_worker_main(void)
     oc_redis_destroy(W.redis);
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
-    for (size_t b = 0; b < CBUCKETS; b++)
-        while (W.conns[b] != NULL) {
-            centry_t *c = W.conns[b];
-            W.conns[b] = c->hnext;
-            while (!h2o_linklist_is_empty(&c->waiters)) {
-                waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
-                h2o_linklist_unlink(&w->link);
-                free(w);
+    /* An account being confirmed (a database call in flight) keeps its entry until the pool has called back. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            oc_db_pool_destroy(W.db);
+        for (size_t b = 0; b < CBUCKETS; b++)
+            for (centry_t **pc = &W.conns[b]; *pc != NULL;) {
+                centry_t *c = *pc;
+                if (pass == 0 && c->identity != NULL) {
+                    pc = &c->hnext;
+                    continue;
+                }
+                *pc = c->hnext;
+                while (!h2o_linklist_is_empty(&c->waiters)) {
+                    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
+                    h2o_linklist_unlink(&w->link);
+                    free(w);
+                }
+                json_decref(c->identity);
+                free(c);
             }
-            free(c);
-        }
-    oc_db_pool_destroy(W.db);
+    }
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
     for (size_t b = 0; b < TBUCKETS; b++)
