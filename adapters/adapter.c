@@ -5,6 +5,7 @@
 #include "adapters/internal.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -102,6 +103,20 @@ int oc_item_qty(const json_t *item, long long *qty)
     if (!json_is_integer(q) || json_integer_value(q) < 0 || json_integer_value(q) > 1000000000)
         return -1;
     *qty = json_integer_value(q);
+    return 0;
+}
+
+int oc_item_expect(const json_t *item, int *has, long long *expect)
+{
+    json_t *e = json_object_get(item, "expect");
+    *has = 0;
+    if (e == NULL || json_is_null(e))
+        return 0;
+    /* any integer the channel may report: after an oversell that is below zero */
+    if (!json_is_integer(e) || json_integer_value(e) < INT32_MIN || json_integer_value(e) > INT32_MAX)
+        return -1;
+    *has = 1;
+    *expect = json_integer_value(e);
     return 0;
 }
 

@@ -67,6 +67,9 @@ typedef struct oc_channel_conn {
      */
     void (*on_secret)(struct oc_channel_conn *c, const char *name, const char *value, void *arg);
     void *on_secret_arg;
+    /* The owner's: the account the channel confirmed this connection is (tenants/channels.h), NULL until it
+     * has.  Adapters do not read it. */
+    json_t *account;
 } oc_channel_conn_t;
 
 /*
@@ -118,7 +121,12 @@ typedef struct oc_adapter_error {
  * "failed": [...], "errors": {"id": {"error", "retryable"}}}.
  *
  * test: calls the channel with the credentials and reports what it found.
- * result: {"ok": true, "account": "…", "details": {...}} (no secrets).
+ * result: {"ok": true, "account": "…", "identity": {...}, "details": {...}} (no
+ * secrets).  identity is what the channel confirmed about the account:
+ * Shopify {"shop_domain", "shop_id"}; Amazon {"seller_id", "marketplace_ids"}
+ * (the settings' seller, accepted by the channel for those marketplaces);
+ * Walmart {} plus "partner_id" when the channel names one (its token detail
+ * does not), the owner falling back to the API client.
  *
  * Every operation takes its deadline from settings "deadline_ms" (default
  * 120 s), each HTTP request's from "timeout_ms" (30 s), retries from

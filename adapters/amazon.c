@@ -625,6 +625,29 @@ static int push_feed(aop_t *a)
     return 0;
 }
 
+json_t *oc_amazon_push_body(const oc_channel_conn_t *c, const json_t *item, char *why, size_t cap)
+{
+    const char *sku = json_string_value(json_object_get(item, "sku"));
+    long long qty, expect;
+    int cas;
+    if (sku == NULL || *sku == '\0') {
+        snprintf(why, cap, "sku: missing");
+        return NULL;
+    }
+    if (oc_item_qty(item, &qty) != 0) {
+        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
+        return NULL;
+    }
+    /* Listings Items has no compare-and-set: the expectation (any integer, negative after an oversell) is
+     * checked like everywhere else and then not sent; the PATCH sets the quantity outright. */
+    if (oc_item_expect(item, &cas, &expect) != 0) {
+        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
+        return NULL;
+    }
+    return json_pack("{s:s, s:o}", "productType", product_type(item), "patches",
+                     availability_patch(patch_op(c), json_object_get(item, "qty")));
+}
+
 static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
     if (!json_is_array(items))
@@ -639,15 +662,14 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     json_array_foreach(items, i, it)
     {
         json_t *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        long long qty;
+        char why[120];
+        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
         json_array_append_new(a->base.result, r);
-        if (sku == NULL || *sku == '\0')
-            oc_item_error(r, "sku: missing", 0);
-        else if (oc_item_qty(it, &qty) != 0)
-            oc_item_error(r, "qty: must be an integer from 0 to 1000000000", 0);
+        if (body == NULL)
+            oc_item_error(r, why, 0);
         else
             valid++;
+        json_decref(body);
     }
     if (valid == 0) {
         oc_op_finish_later(&a->base);
@@ -662,8 +684,8 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     {
         if (json_object_get(json_array_get(a->base.result, i), "status") != NULL)
             continue;
-        json_t *body = json_pack("{s:s, s:o}", "productType", product_type(it), "patches",
-                                 availability_patch(patch_op(c), json_object_get(it, "qty")));
+        char why[120];
+        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
         oc_call_t *call = oc_call_new(&a->base, "PATCH", "patchListingsItem", 1, on_patch);
         rc = body == NULL || call == NULL ? OC_ENOMEM
                                           : listing_url(call, a, json_string_value(json_object_get(it, "sku")), "");
@@ -938,6 +960,9 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         if (!oc_cursor_admit_record(&p->cur, id, t, o))
             continue; /* returned before as it is now: no need for its items */
+        const char *fc = json_string_value(json_object_get(o, "FulfillmentChannel"));
+        if (fc != NULL && strcmp(fc, "AFN") == 0)
+            continue; /* fulfilled by Amazon from its own stock: the seller's ledger does not move (README) */
         p->slots[p->nslots].order = o;
         p->slots[p->nslots].items = json_array();
         p->nslots++;
@@ -1215,9 +1240,11 @@ static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         return;
     }
-    a->base.result =
-        json_pack("{s:b, s:s, s:{s:O, s:O?}}", "ok", 1, "account", oc_setting_str(a->base.conn, "seller_id"), "details",
-                  "marketplace_ids", a->ids.mkt_array, "listings", json_object_get(call->json, "numberOfResults"));
+    /* the channel took the seller id (in the path) and the marketplaces for this token: that is the account */
+    const char *seller = oc_setting_str(a->base.conn, "seller_id");
+    a->base.result = json_pack("{s:b, s:s, s:{s:s, s:O}, s:{s:O, s:O?}}", "ok", 1, "account", seller, "identity",
+                               "seller_id", seller, "marketplace_ids", a->ids.mkt_array, "details", "marketplace_ids",
+                               a->ids.mkt_array, "listings", json_object_get(call->json, "numberOfResults"));
     oc_op_finish(&a->base, NULL);
 }
 

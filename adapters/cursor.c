@@ -330,3 +330,10 @@ void oc_cursor_format_time(char *out, uint64_t ms)
     gmtime_r(&secs, &tm);
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void oc_cursor_format_time_ms(char *out, uint64_t ms)
+{
+    char s[21];
+    oc_cursor_format_time(s, ms);
+    snprintf(out, 26, "%.19s.%03dZ", s, (int)(ms % 1000));
+}

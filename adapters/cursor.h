@@ -75,5 +75,7 @@ int oc_cursor_url_param(const char *url, const char *name, char *out, size_t cap
 int oc_cursor_parse_time(const char *s, uint64_t *ms);
 /** Formats ms as "2026-01-02T03:04:05Z" (seconds, truncated); `out` needs 21 bytes. */
 void oc_cursor_format_time(char *out, uint64_t ms);
+/** Formats ms as "2026-01-02T03:04:05.678Z"; `out` needs 25 bytes. */
+void oc_cursor_format_time_ms(char *out, uint64_t ms);
 
 #endif

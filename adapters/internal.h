@@ -222,6 +222,12 @@ int oc_urlenc(oc_buf_t *b, const char *s);
 int oc_json_as_int(const json_t *v, long long *out);
 /** A quantity of a push item: an integer 0..1e9; 0 or -1. */
 int oc_item_qty(const json_t *item, long long *qty);
+/**
+ * The compare-and-set expectation of a push item: "expect" absent or null
+ * (*has = 0), or any integer a channel can report, negative ones included
+ * (a channel shows -7 after an oversell); 0, or -1 when it is neither.
+ */
+int oc_item_expect(const json_t *item, int *has, long long *expect);
 /** A new result row {"listing_id": …} for item `item`. */
 json_t *oc_item_result(const json_t *item);
 /** Marks result row `r` as an error. */
@@ -239,12 +245,30 @@ uint64_t oc_cursor_overlap(const oc_channel_conn_t *c);
 json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_t cap);
 /** Shopify REST refund -> normalized return (new reference); NULL with `why` when malformed. */
 json_t *oc_shopify_refund(const json_t *refund, uint64_t *created_ms, char *why, size_t cap);
+/**
+ * One row of inventorySetQuantities' `quantities` (InventoryQuantityInput) for API `version` (202601 =
+ * 2026-01): changeFromQuantity (null without an expectation) from 2026-01; before, compareQuantity when
+ * `cas`, else nothing (the input then carries ignoreCompareQuantity, which the row type does not have).
+ * `expect` may be negative: a channel below zero.  New reference.
+ */
+json_t *oc_shopify_quantity_row(int version, const char *item_ref, const char *loc, long long qty, int cas,
+                                long long expect);
 /** Verifies Shopify's base64 HMAC-SHA256 of `body` under `secret`; 0 or -1 (constant time). */
 int oc_shopify_hmac_verify(const char *secret, const char *signature, const char *body, size_t len);
+/**
+ * The Listings Items PATCH body of push item `item` (sku, qty, expect checked; Amazon has no
+ * compare-and-set, so the expectation is not sent); NULL with `why`.  New reference.
+ */
+json_t *oc_amazon_push_body(const oc_channel_conn_t *c, const json_t *item, char *why, size_t cap);
 /** Amazon Orders v0 order + its items -> normalized order (new reference); NULL with `why`. */
 json_t *oc_amazon_order(const json_t *order, const json_t *items, uint64_t *updated_ms, char *why, size_t cap);
 /** Amazon returns report (tab-separated) -> array of normalized returns (new reference); NULL with `why`. */
 json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t cap);
+/**
+ * The PUT /v3/inventory body (also a feed's Inventory entry) of push item `item` (sku, qty, expect checked;
+ * Walmart has no compare-and-set, so the expectation is not sent); NULL with `why`.  New reference.
+ */
+json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap);
 /** Walmart order -> normalized order (new reference); NULL with `why`. */
 json_t *oc_walmart_order(const json_t *order, uint64_t *updated_ms, char *why, size_t cap);
 /** Walmart return order -> normalized return (new reference); NULL with `why`. */

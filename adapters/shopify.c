@@ -459,7 +459,8 @@ typedef struct srow {
     char *item_ref;
     char *loc;
     long long qty;
-    json_t *expect; /* borrowed; NULL or null = no compare-and-set */
+    int cas;          /* compare-and-set against `expect` */
+    long long expect; /* what onecount believes the channel shows (negative after an oversell) */
     int state;
     int chunk;     /* the request (call->idx) the row rides in, -1 when none */
     int chunk_pos; /* its index in that request */
@@ -846,6 +847,20 @@ static void on_mutation(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
         sop_next(s);
 }
 
+json_t *oc_shopify_quantity_row(int version, const char *item_ref, const char *loc, long long qty, int cas,
+                                long long expect)
+{
+    json_t *row =
+        json_pack("{s:s, s:s, s:I}", "inventoryItemId", item_ref, "locationId", loc, "quantity", (json_int_t)qty);
+    if (row == NULL)
+        return NULL;
+    if (version >= 202601)
+        json_object_set_new(row, "changeFromQuantity", cas ? json_integer(expect) : json_null());
+    else if (cas)
+        json_object_set_new(row, "compareQuantity", json_integer(expect));
+    return row;
+}
+
 static int mutate(sop_t *s)
 {
     static const char q_keyed[] =
@@ -863,24 +878,24 @@ static int mutate(sop_t *s)
     oc_rl_bucket_t *b = oc_ratelimit_bucket(s->base.st->rl, "graphql", limits, OC_ARRAY_SIZE(limits), NULL);
     if (b != NULL && b->max_capacity - 10 < max_rows)
         max_rows = b->max_capacity > 11 ? (int)b->max_capacity - 10 : 1;
+    /* Before 2026-01 the check is skipped for the whole input (ignoreCompareQuantity) or for none of its
+     * rows: a mutation carries rows of one kind, those with an expectation or those without. */
+    int ignore = -1;
     for (size_t i = 0; i < s->n && pos < max_rows; i++) {
         srow_t *r = &s->rows[i];
         if (r->state != ROW_PENDING)
             continue;
-        json_t *row = json_pack("{s:s, s:s, s:I}", "inventoryItemId", r->item_ref, "locationId", r->loc, "quantity",
-                                (json_int_t)r->qty);
-        int cas = r->expect != NULL && json_is_integer(r->expect);
-        if (s->version >= 202601) {
-            json_object_set(row, "changeFromQuantity", cas ? r->expect : json_null());
-        } else if (cas) {
-            json_object_set(row, "compareQuantity", r->expect);
-        } else {
-            json_object_set_new(row, "ignoreCompareQuantity", json_true());
+        if (s->version < 202601) {
+            if (ignore < 0)
+                ignore = !r->cas;
+            if (ignore != !r->cas)
+                continue;
         }
-        json_array_append_new(rows, row);
+        json_array_append_new(rows,
+                              oc_shopify_quantity_row(s->version, r->item_ref, r->loc, r->qty, r->cas, r->expect));
         const char *key = json_string_value(json_object_get(r->item, "key"));
         oc_buf_printf(&keysrc, "%s|%s|%s|%lld|%lld|%d\n", key != NULL ? key : s->op_key, r->item_ref, r->loc, r->qty,
-                      cas ? (long long)json_integer_value(r->expect) : -1, cas);
+                      r->cas ? r->expect : -1, r->cas);
         r->chunk = chunk;
         r->chunk_pos = pos++;
     }
@@ -896,6 +911,8 @@ static int mutate(sop_t *s)
     json_t *vars = json_pack("{s:{s:s, s:s, s:s, s:o}}", "input", "name", "available", "reason", "correction",
                              "referenceDocumentUri", ref, "quantities", rows);
     int keyed = s->version >= 202601;
+    if (vars != NULL && ignore == 1)
+        json_object_set_new(json_object_get(vars, "input"), "ignoreCompareQuantity", json_true());
     if (vars != NULL && keyed)
         json_object_set_new(vars, "key", json_string(key));
     oc_call_t *call = gql(s, keyed ? q_keyed : q_plain, vars, 10 + pos, on_mutation);
@@ -1030,15 +1047,13 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
         if (ref != NULL && strncmp(ref, "gid://shopify/InventoryItem/", 28) == 0)
             r->item_ref = strdup(ref);
         r->loc = location_gid(loc != NULL && !json_is_null(loc) ? loc : setting_loc);
-        r->expect = json_object_get(it, "expect");
         const char *problem = NULL;
         if (r->item_ref == NULL && (r->sku == NULL || *r->sku == '\0'))
             problem = "item_ref or sku: required";
         else if (push && oc_item_qty(it, &r->qty) != 0)
             problem = "qty: must be an integer from 0 to 1000000000";
-        else if (push && r->expect != NULL && !json_is_null(r->expect) &&
-                 (!json_is_integer(r->expect) || json_integer_value(r->expect) < 0))
-            problem = "expect: must be an integer or null";
+        else if (push && oc_item_expect(it, &r->cas, &r->expect) != 0)
+            problem = "expect: must be an integer (a 32-bit one, as the channel counts) or null";
         if (problem != NULL) {
             r->state = ROW_DONE;
             if (!push)
@@ -1260,7 +1275,8 @@ static void on_shop(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
         oc_op_fail_with(&s->base, &ge);
         return;
     }
-    s->base.result = json_pack("{s:b, s:s, s:{s:O?, s:s, s:b}}", "ok", 1, "account", domain, "details", "name",
+    s->base.result = json_pack("{s:b, s:s, s:{s:s, s:O?}, s:{s:O?, s:s, s:b}}", "ok", 1, "account", domain, "identity",
+                               "shop_domain", domain, "shop_id", json_object_get(shop, "id"), "details", "name",
                                json_object_get(shop, "name"), "api_version", api_version(s->base.conn), "static_token",
                                static_token(s->base.conn) != NULL);
     oc_op_finish(&s->base, NULL);
@@ -1277,7 +1293,7 @@ static int shopify_test(oc_chttp_t *http, oc_channel_conn_t *c, oc_adapter_cb cb
         oc_op_discard(&s->base);
         return OC_EINVAL;
     }
-    oc_call_t *call = gql(s, "query onecountTest { shop { name myshopifyDomain } }", NULL, 1, on_shop);
+    oc_call_t *call = gql(s, "query onecountTest { shop { id name myshopifyDomain } }", NULL, 1, on_shop);
     if (call == NULL) {
         oc_op_discard(&s->base);
         return OC_ENOMEM;

@@ -45,43 +45,25 @@ static const char *default_base_url(const json_t *settings, char *buf, size_t ca
     return buf;
 }
 
-static int token_request(oc_call_t *call, char *why, size_t cap)
+/* Adds "Authorization: Basic base64(client_id:client_secret)" to `call` (the copies made are wiped); 0, or -1
+ * without the secrets, OC_ENOMEM. */
+static int basic_auth(oc_call_t *call)
 {
     const char *id = oc_secret_str(call->conn, "client_id"), *secret = oc_secret_str(call->conn, "client_secret");
-    char base[512], corr[37];
-    if (id == NULL || secret == NULL) {
-        snprintf(why, cap, "client_id and client_secret are required");
+    if (id == NULL || secret == NULL)
         return -1;
-    }
-    if (oc_conn_base(call->conn, &oc_adapter_walmart, base, sizeof(base)) != 0) {
-        snprintf(why, cap, "no API base URL");
-        return -1;
-    }
     size_t il = strlen(id), sl = strlen(secret), rl = il + 1 + sl;
     size_t bl = sodium_base64_ENCODED_LEN(rl, sodium_base64_VARIANT_ORIGINAL);
     char *raw = malloc(rl + 1), *b64 = malloc(bl), *hdr = malloc(bl + 6);
-    int rc = -1;
-    if (raw == NULL || b64 == NULL || hdr == NULL) {
-        snprintf(why, cap, "out of memory");
-        goto Done;
+    int rc = OC_ENOMEM;
+    if (raw != NULL && b64 != NULL && hdr != NULL) {
+        memcpy(raw, id, il);
+        raw[il] = ':';
+        memcpy(raw + il + 1, secret, sl);
+        sodium_bin2base64(b64, bl, (const unsigned char *)raw, rl, sodium_base64_VARIANT_ORIGINAL);
+        snprintf(hdr, bl + 6, "Basic %s", b64);
+        rc = oc_call_header(call, "Authorization", hdr) != 0 ? OC_ENOMEM : 0;
     }
-    memcpy(raw, id, il);
-    raw[il] = ':';
-    memcpy(raw + il + 1, secret, sl);
-    sodium_bin2base64(b64, bl, (const unsigned char *)raw, rl, sodium_base64_VARIANT_ORIGINAL);
-    snprintf(hdr, bl + 6, "Basic %s", b64);
-    oc_uuid_v4(corr);
-    static const char body[] = "grant_type=client_credentials";
-    if (oc_call_url(call, "%s/v3/token", base) != 0 || oc_call_header(call, "Authorization", hdr) != 0 ||
-        oc_call_header(call, "Accept", "application/json") != 0 ||
-        oc_call_header(call, "WM_QOS.CORRELATION_ID", corr) != 0 ||
-        oc_call_header(call, "WM_SVC.NAME", SVC_NAME) != 0 ||
-        oc_call_body(call, body, sizeof(body) - 1, "application/x-www-form-urlencoded") != 0) {
-        snprintf(why, cap, "out of memory");
-        goto Done;
-    }
-    rc = 0;
-Done:
     if (raw != NULL)
         sodium_memzero(raw, rl);
     if (b64 != NULL)
@@ -94,13 +76,39 @@ Done:
     return rc;
 }
 
+static int token_request(oc_call_t *call, char *why, size_t cap)
+{
+    char base[512], corr[37];
+    if (oc_secret_str(call->conn, "client_id") == NULL || oc_secret_str(call->conn, "client_secret") == NULL) {
+        snprintf(why, cap, "client_id and client_secret are required");
+        return -1;
+    }
+    if (oc_conn_base(call->conn, &oc_adapter_walmart, base, sizeof(base)) != 0) {
+        snprintf(why, cap, "no API base URL");
+        return -1;
+    }
+    oc_uuid_v4(corr);
+    static const char body[] = "grant_type=client_credentials";
+    if (oc_call_url(call, "%s/v3/token", base) != 0 || basic_auth(call) != 0 ||
+        oc_call_header(call, "Accept", "application/json") != 0 ||
+        oc_call_header(call, "WM_QOS.CORRELATION_ID", corr) != 0 ||
+        oc_call_header(call, "WM_SVC.NAME", SVC_NAME) != 0 ||
+        oc_call_body(call, body, sizeof(body) - 1, "application/x-www-form-urlencoded") != 0) {
+        snprintf(why, cap, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Every call: the access token, and (the specification requires it on every operation) the Basic
+ * authorization of the client, a new correlation id, the service name. */
 static int headers(oc_call_t *call, const char *token)
 {
     if (token == NULL)
         return 0;
     char corr[37];
     oc_uuid_v4(corr); /* a new one per request, retries included */
-    if (oc_call_header(call, "WM_SEC.ACCESS_TOKEN", token) != 0 ||
+    if (oc_call_header(call, "WM_SEC.ACCESS_TOKEN", token) != 0 || basic_auth(call) != 0 ||
         oc_call_header(call, "WM_QOS.CORRELATION_ID", corr) || oc_call_header(call, "WM_SVC.NAME", SVC_NAME) != 0 ||
         oc_call_header(call, "Accept", "application/json") != 0)
         return OC_ENOMEM;
@@ -210,7 +218,9 @@ json_t *oc_walmart_order(const json_t *o, uint64_t *updated_ms, char *why, size_
                 json_decref(lines);
                 return NULL;
             }
-            if (strcmp(st, "Shipped") == 0 || strcmp(st, "Delivered") == 0)
+            /* Refund: shipped units whose money went back without a return; they stay sold (a return, if
+             * one comes, arrives through the returns) */
+            if (strcmp(st, "Shipped") == 0 || strcmp(st, "Delivered") == 0 || strcmp(st, "Refund") == 0)
                 l_shipped += amount;
             else if (strcmp(st, "Cancelled") == 0)
                 l_cancelled += amount;
@@ -415,6 +425,28 @@ static int feed_body(oc_call_t *call, json_t *feed)
     return rc;
 }
 
+json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap)
+{
+    const char *sku = json_string_value(json_object_get(item, "sku"));
+    long long qty, expect;
+    int cas;
+    if (sku == NULL || *sku == '\0') {
+        snprintf(why, cap, "sku: missing");
+        return NULL;
+    }
+    if (oc_item_qty(item, &qty) != 0) {
+        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
+        return NULL;
+    }
+    /* Walmart's inventory API has no compare-and-set: the expectation (any integer: Walmart shows negative
+     * counts) is checked like everywhere else and then not sent; the PUT sets the quantity outright. */
+    if (oc_item_expect(item, &cas, &expect) != 0) {
+        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
+        return NULL;
+    }
+    return json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH", "amount", (json_int_t)qty);
+}
+
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
     if (!json_is_array(items))
@@ -428,17 +460,14 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
     json_t *feed_items = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(items, i), *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        long long qty;
+        char why[120];
+        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
         json_array_append_new(w->base.result, r);
-        if (sku == NULL || *sku == '\0')
-            oc_item_error(r, "sku: missing", 0);
-        else if (oc_item_qty(it, &qty) != 0)
-            oc_item_error(r, "qty: must be an integer from 0 to 1000000000", 0);
-        else {
+        if (body == NULL) {
+            oc_item_error(r, why, 0);
+        } else {
             valid++;
-            json_array_append_new(feed_items, json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH",
-                                                        "amount", (json_int_t)qty));
+            json_array_append_new(feed_items, body); /* a feed's Inventory entry is the PUT body */
         }
     }
     long long threshold = oc_setting_int(c, "feed_threshold", FEED_THRESHOLD, 1, MAX_BATCH);
@@ -475,8 +504,8 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         if (json_object_get(json_array_get(w->base.result, i), "status") != NULL)
             continue;
         const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_t *body = json_pack("{s:s, s:{s:s, s:O}}", "sku", sku, "quantity", "unit", "EACH", "amount",
-                                 json_object_get(it, "qty"));
+        char why[120];
+        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
         oc_call_t *call = oc_call_new(&w->base, "PUT", "inventory", 1, on_put);
         rc = call == NULL || body == NULL ? OC_ENOMEM : inventory_url(call, w, sku);
         if (rc == 0)
@@ -630,6 +659,7 @@ typedef struct wpage {
     oc_cursor_t cur;
     char api[512];
     uint64_t from_ms;
+    char start[32]; /* returns: the returnCreationStartDate this page asked from */
 } wpage_t;
 
 static void wpage_free(oc_op_t *op)
@@ -671,6 +701,7 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     size_t i;
     json_t *rec;
     char why[200];
+    uint64_t last_ms = 0;
     json_array_foreach(list, i, rec)
     {
         uint64_t t;
@@ -681,6 +712,8 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
             oc_op_fail(op, 0, res->status, 0, "malformed response from channel: %s", why);
             return;
         }
+        if (t > last_ms)
+            last_ms = t;
         if (p->returns ? oc_cursor_admit(&p->cur, json_string_value(json_object_get(n, "id")), t)
                        : oc_cursor_admit_record(&p->cur, json_string_value(json_object_get(n, "id")), t, n))
             json_array_append_new(out, n);
@@ -690,7 +723,19 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     const char *next = json_string_value(json_object_get(meta, "nextCursor"));
     if (next != NULL && *next == '\0')
         next = NULL;
-    if (next != NULL && (*next != '?' || strlen(next) > MAX_QUERY_CHARS || strpbrk(next, " \r\n#") != NULL)) {
+    char from[32];
+    if (p->returns && next != NULL) {
+        /* The returns specification declares no cursor parameter: the next page is asked by the date filter
+         * it declares, from the newest return of this one (inclusive; the cursor drops what came back twice). */
+        oc_cursor_format_time_ms(from, last_ms);
+        if (list == NULL || json_array_size(list) == 0 || strcmp(from, p->start) == 0) {
+            json_decref(out);
+            oc_op_fail(op, 0, res->status, 0,
+                       "the channel has more returns than one page dated %s: they cannot be paged by date", p->start);
+            return;
+        }
+        next = from;
+    } else if (next != NULL && (*next != '?' || strlen(next) > MAX_QUERY_CHARS || strpbrk(next, " \r\n#") != NULL)) {
         json_decref(out);
         oc_op_fail(op, 0, res->status, 0, "malformed response from channel: nextCursor is not a query string");
         return;
@@ -736,10 +781,19 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
         oc_op_discard(&p->base);
         return OC_ENOMEM;
     }
-    if (p->cur.page != NULL && strstr(p->cur.page, date_param) != NULL) {
+    if (returns) {
+        /* returns page by their declared date filter: the page token is the date to ask from */
+        oc_buf_t d = {0};
+        snprintf(p->start, sizeof(p->start), "%s", p->cur.page != NULL ? p->cur.page : iso);
+        rc = oc_urlenc(&d, p->start);
+        if (rc == 0)
+            rc = oc_call_url(call, "%s/v3/returns?%s=%s&limit=%lld", p->api, date_param, d.data, limit);
+        oc_buf_free(&d);
+    } else if (p->cur.page != NULL && strstr(p->cur.page, date_param) != NULL) {
         rc = oc_call_url(call, "%s/v3/%s%s", p->api, resource, p->cur.page);
     } else if (p->cur.page != NULL) {
-        /* nextCursor is a ready-made query string; keep our date filter on it (Walmart's returns drop it) */
+        /* nextCursor is a ready-made query string (the cursor parameters getAllOrders declares); keep our
+         * date filter on it */
         rc = oc_call_url(call, "%s/v3/%s%s&%s=%s", p->api, resource, p->cur.page, date_param, iso);
     } else {
         rc = oc_call_url(call, "%s/v3/%s?%s=%s&limit=%lld", p->api, resource, date_param, iso, limit);
@@ -785,9 +839,16 @@ static void on_detail(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         }
         return;
     }
+    /* Walmart's token detail names no seller or partner: the account is the API client (the owner derives it,
+     * tenants/channels.c); a partner id, should the answer carry one, is passed on */
     const char *node = oc_setting_str(op->conn, "ship_node");
-    op->result = json_pack("{s:b, s:s, s:{s:O, s:O?}}", "ok", 1, "account", node != NULL ? node : "walmart seller",
-                           "details", "scopes", scopes, "is_valid", json_object_get(call->json, "is_valid"));
+    json_t *identity = json_object();
+    const char *partner = json_string_value(json_object_get(call->json, "partner_id"));
+    if (partner != NULL && *partner != '\0')
+        json_object_set_new(identity, "partner_id", json_string(partner));
+    op->result = json_pack("{s:b, s:s, s:o, s:{s:O, s:O?}}", "ok", 1, "account", node != NULL ? node : "walmart seller",
+                           "identity", identity, "details", "scopes", scopes, "is_valid",
+                           json_object_get(call->json, "is_valid"));
     oc_op_finish(op, NULL);
 }
 

@@ -78,6 +78,7 @@ struct centry {
     int refs; /* operations using conn */
     uint64_t last_used_ms;
     int pushing;
+    json_t *identity; /* the account the channel named, while it is being recorded */
     /* circuit breaker */
     enum { CIRCUIT_CLOSED, CIRCUIT_OPEN, CIRCUIT_HALF } circuit;
     int fails;
@@ -233,6 +234,66 @@ static void on_secret(oc_channel_conn_t *conn, const char *name, const char *val
 
 OC_DB_STMT(w_conn_error, 3, "SELECT alert_open($1, $2::uuid, 'credentials', $3)");
 
+/* Hands the loaded connection (or err) to everything that waited for it. */
+static void centry_ready(centry_t *c, const char *err)
+{
+    c->loading = 0;
+    c->last_used_ms = oc_now_ms();
+    while (!h2o_linklist_is_empty(&c->waiters)) {
+        waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
+        h2o_linklist_unlink(&w->link);
+        w->cb(w->arg, err == NULL && c->conn != NULL ? c : NULL, err == NULL && c->conn != NULL ? NULL : err);
+        free(w);
+    }
+}
+
+/*
+ * The duplicate-account guard (tenants/channels.h, migration 0018): a connection whose account the channel
+ * has not confirmed yet is asked who it is before its first push or poll.  When another active connection
+ * holds that account, channel_account_confirm pauses this one (status_detail, a duplicate_account alert)
+ * and nothing of it runs: it would take in every order a second time.  Without an answer nothing runs
+ * either; the next use asks again.
+ */
+static void on_conn_confirmed(void *arg, const char *err, const char *duplicate)
+{
+    centry_t *c = arg;
+    json_t *identity = c->identity;
+    c->identity = NULL;
+    if (err == NULL && duplicate == NULL && c->conn != NULL) {
+        c->conn->account = identity;
+        centry_ready(c, NULL);
+        return;
+    }
+    json_decref(identity);
+    c->stale = 1; /* dropped when idle: the next use loads it again (paused now, or asked again) */
+    char why[300];
+    snprintf(why, sizeof(why), "%s%s", duplicate != NULL ? "connection paused: " : "",
+             duplicate != NULL ? duplicate
+             : err != NULL     ? err
+                               : "the connection closed");
+    if (duplicate != NULL)
+        oc_log_fields(OC_LOG_WARN, "connection paused: its channel account is another connection's",
+                      json_pack("{s:s, s:s, s:s}", "tenant", c->tenant, "connection", c->id, "detail", duplicate));
+    centry_ready(c, why);
+}
+
+static void on_conn_identified(void *arg, const oc_adapter_error_t *e, json_t *identity, json_t *result)
+{
+    centry_t *c = arg;
+    (void)result;
+    if (identity == NULL) {
+        char why[300];
+        snprintf(why, sizeof(why), "the channel did not confirm the connection's account: %s",
+                 e != NULL && e->err != NULL ? e->err : "its answer names none");
+        c->stale = 1;
+        centry_ready(c, why);
+        return;
+    }
+    c->identity = json_incref(identity);
+    if (oc_channels_confirm(W.db, c->conn, identity, on_conn_confirmed, c) != 0)
+        on_conn_confirmed(c, "database unavailable", NULL);
+}
+
 static void on_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
 {
     (void)res;
@@ -255,31 +316,32 @@ static void on_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_
             oc_channels_conn_free(conn);
             c->conn = NULL;
             err = "no adapter for this channel";
+        } else if (conn->account == NULL) {
+            c->loading = 1; /* until the channel has said which account this is */
+            if (oc_channels_identify(W.http, conn, on_conn_identified, c) != 0) {
+                c->stale = 1;
+                centry_ready(c, "the channel could not be asked which account the connection is");
+            }
+            return;
         }
     } else if (err != NULL && strcmp(err, "the credentials do not open") == 0) {
         const char *p[] = {c->tenant, c->id, "the stored credentials do not open with the vault's keys"};
         oc_db_exec(W.db, c->tenant, &w_conn_error, p, NULL, NULL);
     }
-    c->last_used_ms = oc_now_ms();
-    while (!h2o_linklist_is_empty(&c->waiters)) {
-        waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
-        h2o_linklist_unlink(&w->link);
-        w->cb(w->arg, c->conn != NULL ? c : NULL, c->conn != NULL ? NULL : err);
-        free(w);
-    }
+    centry_ready(c, err);
 }
 
 /* Calls cb with the connection loaded (synchronously when cached). */
 static void centry_use(centry_t *c, void (*cb)(void *arg, centry_t *ce, const char *err), void *arg)
 {
-    if (c->conn != NULL && !c->stale) {
+    if (c->conn != NULL && !c->stale && !c->loading) {
         c->last_used_ms = oc_now_ms();
         cb(arg, c, NULL);
         return;
     }
     if (c->conn != NULL && c->stale)
         centry_unload(c);
-    if (c->conn != NULL) { /* still in use: keep using it until idle */
+    if (c->conn != NULL && !c->loading) { /* still in use: keep using it until idle */
         cb(arg, c, NULL);
         return;
     }
@@ -1533,18 +1595,27 @@ int oc_worker_main(void)
     oc_redis_destroy(W.redis);
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
-    for (size_t b = 0; b < CBUCKETS; b++)
-        while (W.conns[b] != NULL) {
-            centry_t *c = W.conns[b];
-            W.conns[b] = c->hnext;
-            while (!h2o_linklist_is_empty(&c->waiters)) {
-                waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
-                h2o_linklist_unlink(&w->link);
-                free(w);
+    /* An account being confirmed (a database call in flight) keeps its entry until the pool has called back. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            oc_db_pool_destroy(W.db);
+        for (size_t b = 0; b < CBUCKETS; b++)
+            for (centry_t **pc = &W.conns[b]; *pc != NULL;) {
+                centry_t *c = *pc;
+                if (pass == 0 && c->identity != NULL) {
+                    pc = &c->hnext;
+                    continue;
+                }
+                *pc = c->hnext;
+                while (!h2o_linklist_is_empty(&c->waiters)) {
+                    waiter_t *w = H2O_STRUCT_FROM_MEMBER(waiter_t, link, c->waiters.next);
+                    h2o_linklist_unlink(&w->link);
+                    free(w);
+                }
+                json_decref(c->identity);
+                free(c);
             }
-            free(c);
-        }
-    oc_db_pool_destroy(W.db);
+    }
     for (int i = 0; i < 5; i++)
         oc_loop_run_once(W.loop, 0);
     for (size_t b = 0; b < TBUCKETS; b++)

@@ -21,6 +21,8 @@
     "   'updated_at', c.credentials_updated_at),"                                                                      \
     " 'status', c.status, 'status_detail', c.status_detail, 'rules', c.rules, 'rate_scale', c.rate_scale,"             \
     " 'push_lag_ms', c.push_lag_ms, 'ingest_lag_ms', c.ingest_lag_ms, 'created_at', c.created_at,"                     \
+    " 'account', CASE WHEN c.account_verified_at IS NOT NULL THEN c.account"                                           \
+    "   || jsonb_build_object('kind', c.kind, 'verified_at', c.account_verified_at) END,"                              \
     " 'updated_at', c.updated_at,"                                                                                     \
     " 'listings', (SELECT count(*) FROM listings l WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id),"       \
     " 'out_of_sync', (SELECT count(*) FROM listings l WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id"      \
@@ -34,6 +36,8 @@
     " 'pushed_qty', l.pushed_qty, 'pushed_version', l.pushed_version, 'pushed_at', l.pushed_at,"                       \
     " 'push_pending', l.push_pending, 'seen_qty', l.seen_qty, 'seen_at', l.seen_at,"                                   \
     " 'in_sync', l.desired_version <= l.pushed_version, 'last_error', l.last_error, 'attempts', l.attempts)"
+
+typedef void (*after_identify_fn)(oc_req_t *r);
 
 typedef struct {
     oc_page_t page;
@@ -50,6 +54,10 @@ typedef struct {
     /* testing a connection */
     oc_channel_conn_t *conn;
     uint64_t started_ms;
+    /* the account the channel confirmed (create, update, test): tenants/channels.h */
+    json_t *identity;
+    int identified;         /* update: the connection's account was asked again (identity NULL: no answer) */
+    after_identify_fn then; /* what runs once the channel answered (or could not be asked) */
 } ch_t;
 
 static void ch_free(void *p)
@@ -58,6 +66,7 @@ static void ch_free(void *p)
     oc_vault_wipe_json(c->secrets);
     json_decref(c->fields);
     json_decref(c->answer);
+    json_decref(c->identity);
     oc_channels_conn_free(c->conn);
     free(c);
 }
@@ -82,6 +91,10 @@ static void on_one(void *arg, const oc_db_result_t *res)
     oc_req_t *r = arg;
     ch_t *st = r->state;
     if (res->err != NULL) {
+        if (oc_channels_is_duplicate(res)) {
+            oc_respond_error(r, 409, "duplicate_account", oc_channels_duplicate_message(res), NULL);
+            return;
+        }
         if (strcmp(res->sqlstate, "23505") == 0) {
             oc_respond_error(r, 409, "conflict",
                              st->not_found && strstr(st->not_found, "listing")
@@ -263,11 +276,12 @@ static int url_ok(const char *u)
     return 1;
 }
 
-OC_DB_STMT(conn_insert, 8,
+OC_DB_STMT(conn_insert, 10,
            "INSERT INTO channel_connections (tenant_id, id, kind, name, base_url, settings, credentials,"
-           " credentials_fields, credentials_updated_at, rules, rate_scale)"
+           " credentials_fields, credentials_updated_at, rules, rate_scale, account, account_keys, account_verified_at)"
            " VALUES ($1, $2::uuid, $3, $4, $5, $6::jsonb, decode($7, 'base64'),"
-           "  ARRAY(SELECT jsonb_object_keys($8::jsonb)), now(), '{}', 1)");
+           "  ARRAY(SELECT jsonb_object_keys($8::jsonb)), now(), '{}', 1, $9::jsonb, $10::text[],"
+           "  CASE WHEN $10::text[] IS NOT NULL THEN now() END)");
 OC_DB_STMT(conn_set_rules, 4,
            "UPDATE channel_connections SET rules = coalesce($3::jsonb, rules),"
            " rate_scale = coalesce($4::float8, rate_scale) WHERE tenant_id = $1 AND id = $2::uuid");
@@ -296,9 +310,13 @@ static void on_sealed_key(void *arg, const char *err, const unsigned char *dek)
     char scale[32] = "";
     if (json_is_number(json_object_get(r->body, "rate_scale")))
         snprintf(scale, sizeof(scale), "%g", json_number_value(json_object_get(r->body, "rate_scale")));
+    char *account = NULL, *keys = NULL;
+    if (st->identity != NULL)
+        oc_channels_account_params(st->identity, &account, &keys);
     oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
     tx.steps[0].stmt = &conn_insert;
-    const char *p[] = {r->tenant, st->id, kind, oc_json_str(r->body, "name"), base_url, settings, sealed, fields};
+    const char *p[] = {r->tenant, st->id,  kind, oc_json_str(r->body, "name"), base_url, settings, sealed,
+                       fields,    account, keys};
     memcpy(tx.steps[0].params, p, sizeof(p));
     tx.steps[1].stmt = &conn_set_rules;
     tx.steps[1].params[0] = r->tenant;
@@ -318,8 +336,58 @@ static void on_sealed_key(void *arg, const char *err, const unsigned char *dek)
     free(settings);
     free(fields);
     free(rules);
+    free(account);
+    free(keys);
     if (rc != 0)
         oc_respond_unavailable(r, "the database");
+}
+
+/* --- the account a connection reaches, asked of the channel (tenants/channels.h) --------- */
+
+/* A connection as it would be, for asking the channel who it is: kind, base URL, settings, secrets (copies). */
+static oc_channel_conn_t *probe_conn(const char *tenant, const char *id, const char *kind, const char *base_url,
+                                     const json_t *settings, const json_t *secrets)
+{
+    oc_channel_conn_t *c = calloc(1, sizeof(*c));
+    char buf[512];
+    if (c == NULL)
+        return NULL;
+    oc_strlcpy(c->tenant, tenant, strlen(tenant), sizeof(c->tenant));
+    oc_strlcpy(c->id, id, strlen(id), sizeof(c->id));
+    c->kind = strcmp(kind, "shopify") == 0  ? OC_CHANNEL_SHOPIFY
+              : strcmp(kind, "amazon") == 0 ? OC_CHANNEL_AMAZON
+                                            : OC_CHANNEL_WALMART;
+    if (base_url == NULL)
+        base_url = default_base(kind, (json_t *)settings, buf, sizeof(buf));
+    c->base_url = strdup(base_url != NULL ? base_url : "");
+    c->settings = settings != NULL ? json_deep_copy(settings) : json_object();
+    c->secrets = json_deep_copy(secrets);
+    c->rate_scale = 1;
+    /* a person is waiting: one quick try; no answer leaves the account to be confirmed later */
+    json_object_set_new(c->settings, "deadline_ms", json_integer(10000));
+    json_object_set_new(c->settings, "max_attempts", json_integer(1));
+    return c;
+}
+
+/* Asks the channel (st->conn) who the connection is; `then` runs with st->identity set or NULL. */
+static void on_identify(void *arg, const oc_adapter_error_t *e, json_t *identity, json_t *result)
+{
+    oc_req_t *r = arg;
+    ch_t *st = r->state;
+    (void)e;
+    (void)result;
+    st->identity = json_incref(identity);
+    st->identified = 1;
+    st->then(r);
+}
+
+static void identify_then(oc_req_t *r, after_identify_fn then)
+{
+    ch_t *st = r->state;
+    oc_chttp_t *http = oc_thread_chttp(r->thread);
+    st->then = then;
+    if (st->conn == NULL || http == NULL || oc_channels_identify(http, st->conn, on_identify, r) != 0)
+        then(r);
 }
 
 static int secrets_ok(oc_req_t *r, json_t *secrets)
@@ -337,6 +405,13 @@ static int secrets_ok(oc_req_t *r, json_t *secrets)
         }
     }
     return 1;
+}
+
+static void create_seal(oc_req_t *r)
+{
+    if (oc_channels_brand_key(r->thread->db, r->tenant, on_sealed_key, r) != 0)
+        oc_respond_error(r, 503, "vault_unavailable",
+                         "the credential vault has no key; set ONECOUNT_MASTER_KEY or create the key file", NULL);
 }
 
 void oc_api_connection_create(oc_req_t *r)
@@ -379,11 +454,11 @@ void oc_api_connection_create(oc_req_t *r)
     {
         json_object_set_new(st->fields, k, json_true());
     }
+    st->conn = probe_conn(r->tenant, st->id, oc_json_str(r->body, "kind"), base_url, settings, secrets);
     /* The secrets must not stay in the parsed body longer than needed. */
     json_object_del(r->body, "credentials");
-    if (oc_channels_brand_key(r->thread->db, r->tenant, on_sealed_key, r) != 0)
-        oc_respond_error(r, 503, "vault_unavailable",
-                         "the credential vault has no key; set ONECOUNT_MASTER_KEY or create the key file", NULL);
+    /* the channel says which account this is, when it answers: a second active connection to it is refused */
+    identify_then(r, create_seal);
 }
 
 /* PATCH: name, base_url, settings, status (active/paused), rules, rate_scale,
@@ -407,11 +482,20 @@ OC_DB_STMT(conn_set_credentials, 5,
            " status = 'active', status_detail = NULL WHERE tenant_id = $1 AND id = $2::uuid"
            " AND $5::text IS NOT NULL");
 OC_DB_STMT(brand_refresh, 1, "SELECT listings_refresh_brand($1)");
+/* The account as the channel confirmed it with the new settings or credentials; NULL keys when it did not
+ * answer (the worker confirms it on its first call).  Before the credentials step, which may activate. */
+OC_DB_STMT(conn_set_account, 4,
+           "UPDATE channel_connections SET account = $3::jsonb, account_keys = $4::text[],"
+           " account_verified_at = CASE WHEN $4::text[] IS NOT NULL THEN now() END"
+           " WHERE tenant_id = $1 AND id = $2::uuid");
 
 static void conn_update_run(oc_req_t *r, const char *sealed)
 {
     ch_t *st = r->state;
     json_t *b = r->body;
+    char *account = NULL, *keys = NULL;
+    if (st->identity != NULL)
+        oc_channels_account_params(st->identity, &account, &keys);
     char *settings = json_object_get(b, "settings") ? json_dumps(json_object_get(b, "settings"), JSON_COMPACT) : NULL;
     char *rules = json_object_get(b, "rules") ? json_dumps(json_object_get(b, "rules"), JSON_COMPACT) : NULL;
     char *fields = st->fields ? json_dumps(st->fields, JSON_COMPACT) : NULL;
@@ -420,6 +504,11 @@ static void conn_update_run(oc_req_t *r, const char *sealed)
         snprintf(scale, sizeof(scale), "%g", json_number_value(json_object_get(b, "rate_scale")));
     oc_db_tx_t tx = {.tenant = r->tenant};
     int i = 0;
+    if (st->identified) {
+        tx.steps[i].stmt = &conn_set_account;
+        const char *p[] = {r->tenant, oc_req_param(r, "cid"), account, keys};
+        memcpy(tx.steps[i++].params, p, sizeof(p));
+    }
     if (sealed != NULL) {
         tx.steps[i].stmt = &conn_set_credentials;
         const char *p[] = {r->tenant, oc_req_param(r, "cid"), sealed, fields, "set"};
@@ -454,6 +543,8 @@ static void conn_update_run(oc_req_t *r, const char *sealed)
     free(settings);
     free(rules);
     free(fields);
+    free(account);
+    free(keys);
     if (rc != 0)
         oc_respond_unavailable(r, "the database");
 }
@@ -472,6 +563,47 @@ static void on_update_key(void *arg, const char *err, const unsigned char *dek)
     free(plain);
     conn_update_run(r, sealed);
     free(sealed);
+}
+
+static void update_seal(oc_req_t *r)
+{
+    ch_t *st = r->state;
+    if (st->secrets == NULL) {
+        conn_update_run(r, NULL);
+        return;
+    }
+    if (oc_channels_brand_key(r->thread->db, r->tenant, on_update_key, r) != 0)
+        oc_respond_error(r, 503, "vault_unavailable", "the credential vault has no key", NULL);
+}
+
+/* The connection as it is, overlaid with the request's settings, base URL and credentials, asked who it is. */
+static void on_update_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
+{
+    oc_req_t *r = arg;
+    ch_t *st = r->state;
+    if (conn == NULL && res != NULL) {
+        oc_respond_db_error(r, res);
+        return;
+    }
+    if (conn == NULL && err != NULL && strcmp(err, "not found") == 0) {
+        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
+        return;
+    }
+    st->identified = 1; /* asked again: without an answer, the account is confirmed later */
+    if (conn == NULL) { /* the stored credentials do not open: new ones alone cannot say which settings apply */
+        update_seal(r);
+        return;
+    }
+    json_t *settings = json_object_get(r->body, "settings");
+    const char *base_url = oc_json_str(r->body, "base_url");
+    st->conn = probe_conn(r->tenant, conn->id,
+                          conn->kind == OC_CHANNEL_SHOPIFY  ? "shopify"
+                          : conn->kind == OC_CHANNEL_AMAZON ? "amazon"
+                                                            : "walmart",
+                          base_url != NULL ? base_url : conn->base_url, settings != NULL ? settings : conn->settings,
+                          st->secrets != NULL ? st->secrets : conn->secrets);
+    oc_channels_conn_free(conn);
+    identify_then(r, update_seal);
 }
 
 void oc_api_connection_update(oc_req_t *r)
@@ -497,23 +629,26 @@ void oc_api_connection_update(oc_req_t *r)
     }
     ch_t *st = state(r);
     json_t *secrets = json_object_get(r->body, "credentials");
-    if (secrets == NULL) {
-        conn_update_run(r, NULL);
+    if (secrets != NULL && !secrets_ok(r, secrets))
+        return;
+    if (secrets != NULL) {
+        st->secrets = json_incref(secrets);
+        st->fields = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach(secrets, k, v)
+        {
+            json_object_set_new(st->fields, k, json_true());
+        }
+        json_object_del(r->body, "credentials");
+    }
+    if (secrets == NULL && json_object_get(r->body, "settings") == NULL && base_url == NULL) {
+        update_seal(r);
         return;
     }
-    if (!secrets_ok(r, secrets))
-        return;
-    st->secrets = json_incref(secrets);
-    st->fields = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(secrets, k, v)
-    {
-        json_object_set_new(st->fields, k, json_true());
-    }
-    json_object_del(r->body, "credentials");
-    if (oc_channels_brand_key(r->thread->db, r->tenant, on_update_key, r) != 0)
-        oc_respond_error(r, 503, "vault_unavailable", "the credential vault has no key", NULL);
+    /* New credentials, settings or base URL may reach another account: ask the channel with them */
+    if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_update_loaded, r) != 0)
+        oc_respond_unavailable(r, "the database");
 }
 
 OC_DB_STMT(conn_delete, 5,
@@ -813,6 +948,7 @@ void oc_api_listing_delete(oc_req_t *r)
 /* Automap: list every SKU without a listing on the connection under its own
  * code; report what it could not map (Shopify needs each SKU's inventory
  * item, found by the channel lookup once connected; codes already used). */
+OC_DB_STMT(automap_guard, 2, "SELECT channel_account_guard($1, $2::uuid)");
 OC_DB_STMT(automap, 5,
            "WITH c AS (SELECT id, kind FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid),"
            " cand AS (SELECT k.id, k.code FROM skus k, c WHERE k.tenant_id = $1 AND k.archived_at IS NULL"
@@ -837,13 +973,17 @@ void oc_api_connection_automap(oc_req_t *r)
     if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
     ch_t *st = state(r);
-    st->answer_step = 1; /* the automap report, not the refresh after it */
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
-    tx.steps[0].stmt = &automap;
+    st->answer_step = 2; /* the automap report, not the guard before it or the refresh after it */
+    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 3};
+    /* a connection to an account another active connection holds is not mapped (it would sell twice) */
+    tx.steps[0].stmt = &automap_guard;
+    tx.steps[0].params[0] = r->tenant;
+    tx.steps[0].params[1] = oc_req_param(r, "cid");
+    tx.steps[1].stmt = &automap;
     const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_audit_user(r), oc_audit_token(r)};
-    memcpy(tx.steps[0].params, p, sizeof(p));
-    tx.steps[1].stmt = &brand_refresh;
-    tx.steps[1].params[0] = r->tenant;
+    memcpy(tx.steps[1].params, p, sizeof(p));
+    tx.steps[2].stmt = &brand_refresh;
+    tx.steps[2].params[0] = r->tenant;
     oc_holds_touched_step(&tx, r->tenant);
     st->touches_stock = 1;
     if (oc_db_run(r->thread->db, &tx, on_one, r) != 0)
@@ -888,14 +1028,31 @@ void oc_api_listings_unmapped(oc_req_t *r)
 
 /* --- test connection: open the credentials, then ask the channel ------------------------- */
 
+/* What the channel said about the identity onecount recorded: answer the test, or 409 for a duplicate. */
+static void on_test_confirmed(void *arg, const char *err, const char *duplicate)
+{
+    oc_req_t *r = arg;
+    if (err != NULL) {
+        oc_respond_unavailable(r, "the database");
+        return;
+    }
+    if (duplicate != NULL) { /* the connection is paused now, with why and an alert */
+        oc_respond_error(r, 409, "duplicate_account", duplicate, NULL);
+        return;
+    }
+    respond_one(r);
+}
+
 /*
  * What the channel said: 200 because the test ran, whatever the channel
  * answered.  {"ok", "checked_at", "elapsed_ms", "steps": [{"step", "ok", ...}],
- * "account", "details"} when it let onecount in; "error": {"code", "message",
- * "retryable", "channel_status"} in their place when it did not.  The
- * credentials are wiped when the request state goes.
+ * "account", "details", "identity"} when it let onecount in; "error":
+ * {"code", "message", "retryable", "channel_status"} in their place when it
+ * did not.  An identity the channel confirmed is recorded first: a
+ * connection to an account another active connection holds answers 409
+ * (and is paused).  The credentials are wiped when the request state goes.
  */
-static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *result)
+static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *identity, json_t *result)
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
@@ -922,7 +1079,16 @@ static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *result)
         json_object_set(body, "account", json_object_get(result, "account"));
         json_object_set(body, "details", json_object_get(result, "details"));
     }
-    oc_respond_json(r, 200, body);
+    st->answer = body;
+    if (identity == NULL) {
+        respond_one(r);
+        return;
+    }
+    json_t *shown = json_deep_copy(identity);
+    json_object_del(shown, "keys");
+    json_object_set_new(body, "identity", shown);
+    if (oc_channels_confirm(r->thread->db, st->conn, identity, on_test_confirmed, r) != 0)
+        oc_respond_unavailable(r, "the database");
 }
 
 static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
@@ -958,7 +1124,7 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
         conn->settings = json_object();
     json_object_set_new(conn->settings, "deadline_ms", json_integer(15000));
     json_object_set_new(conn->settings, "max_attempts", json_integer(2));
-    if (a->test(http, conn, on_tested, r) != 0) {
+    if (oc_channels_identify(http, conn, on_tested, r) != 0) {
         oc_respond_error(r, 503, "unavailable", "the channel call could not start", NULL);
         return;
     }

@@ -95,7 +95,8 @@ json_t *oc_channels_open(const char *tenant, const char *conn_id, const char *cr
 }
 
 OC_DB_STMT(channel_load, 2,
-           "SELECT c.kind, c.base_url, c.settings, c.credentials, c.rate_scale, k.key_version, k.wrapped"
+           "SELECT c.kind, c.base_url, c.settings, c.credentials, c.rate_scale, k.key_version, k.wrapped,"
+           " CASE WHEN c.account_verified_at IS NOT NULL THEN c.account END"
            " FROM channel_connections c LEFT JOIN brand_keys k ON k.tenant_id = c.tenant_id"
            " WHERE c.tenant_id = $1 AND c.id = $2::uuid");
 
@@ -129,6 +130,8 @@ static void on_load(void *arg, const oc_db_result_t *res)
     conn->base_url = strdup(PQgetvalue(r, 0, 1));
     conn->settings = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
     conn->rate_scale = strtod(PQgetvalue(r, 0, 4), NULL);
+    if (oc_db_get(r, 0, 7) != NULL)
+        conn->account = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
     if (oc_db_get(r, 0, 3) != NULL && oc_db_get(r, 0, 5) != NULL)
         conn->secrets =
             oc_channels_open(l->tenant, l->id, PQgetvalue(r, 0, 3), atoi(PQgetvalue(r, 0, 5)), PQgetvalue(r, 0, 6));
@@ -155,6 +158,7 @@ void oc_channels_conn_free(oc_channel_conn_t *c)
     }
     oc_vault_wipe_json(c->secrets);
     json_decref(c->settings);
+    json_decref(c->account);
     free((char *)c->base_url);
     free(c);
 }
@@ -235,4 +239,200 @@ int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c)
     if (rc != 0)
         store_free(s);
     return rc;
+}
+
+/* --- account identity -------------------------------------------------------------- */
+
+static const char *kind_name(oc_channel_kind_t k)
+{
+    return k == OC_CHANNEL_SHOPIFY ? "shopify" : k == OC_CHANNEL_AMAZON ? "amazon" : "walmart";
+}
+
+static int key_ok(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 || n > 200)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == '/' || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result)
+{
+    json_t *id = json_object_get(result, "identity");
+    if (!json_is_true(json_object_get(result, "ok")) || !json_is_object(id))
+        return NULL;
+    if (c->kind == OC_CHANNEL_SHOPIFY) {
+        const char *domain = json_string_value(json_object_get(id, "shop_domain"));
+        if (!key_ok(domain) || strlen(domain) > 120)
+            return NULL;
+        char lower[128];
+        size_t n = strlen(domain);
+        for (size_t i = 0; i <= n; i++)
+            lower[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] + 32 : domain[i]);
+        return json_pack("{s:s, s:s, s:O?, s:[s]}", "kind", "shopify", "id", lower, "shop_id",
+                         json_object_get(id, "shop_id"), "keys", lower);
+    }
+    if (c->kind == OC_CHANNEL_AMAZON) {
+        const char *seller = json_string_value(json_object_get(id, "seller_id"));
+        json_t *mkts = json_object_get(id, "marketplace_ids"), *keys = json_array(), *m;
+        size_t i;
+        json_array_foreach(mkts, i, m)
+        {
+            if (!key_ok(seller) || !key_ok(json_string_value(m)))
+                continue;
+            json_array_append_new(keys, json_sprintf("%s/%s", seller, json_string_value(m)));
+        }
+        if (json_array_size(keys) == 0) {
+            json_decref(keys);
+            return NULL;
+        }
+        return json_pack("{s:s, s:s, s:O, s:o}", "kind", "amazon", "id", seller, "marketplace_ids", mkts, "keys", keys);
+    }
+    const char *partner = json_string_value(json_object_get(id, "partner_id"));
+    if (key_ok(partner))
+        return json_pack("{s:s, s:s, s:[o]}", "kind", "walmart", "id", partner, "keys",
+                         json_sprintf("partner:%s", partner));
+    /* Walmart names no seller to an API client: the client is the account (as a digest; the id is half a
+     * credential) */
+    const char *client = json_string_value(json_object_get(c->secrets, "client_id"));
+    if (client == NULL || *client == '\0')
+        return NULL;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256(h, (const unsigned char *)client, strlen(client));
+    sodium_bin2hex(hex, sizeof(hex), h, 16);
+    size_t cl = strlen(client);
+    return json_pack("{s:s, s:o, s:[o]}", "kind", "walmart", "id",
+                     json_sprintf("API client ending %s", cl > 4 ? client + cl - 4 : "…"), "keys",
+                     json_sprintf("client:%s", hex));
+}
+
+typedef struct ident {
+    oc_channel_conn_t *conn;
+    oc_channels_identify_cb cb;
+    void *arg;
+} ident_t;
+
+static void on_identified(void *arg, const oc_adapter_error_t *e, json_t *result)
+{
+    ident_t *it = arg;
+    json_t *identity = e == NULL || e->err == NULL ? oc_channels_identity(it->conn, result) : NULL;
+    it->cb(it->arg, e != NULL && e->err != NULL ? e : NULL, identity, result);
+    json_decref(identity);
+    free(it);
+}
+
+int oc_channels_identify(oc_chttp_t *http, oc_channel_conn_t *c, oc_channels_identify_cb cb, void *arg)
+{
+    const oc_adapter_t *a = oc_adapter_by_name(kind_name(c->kind));
+    if (a == NULL || a->test == NULL || http == NULL)
+        return OC_EINVAL;
+    ident_t *it = calloc(1, sizeof(*it));
+    if (it == NULL)
+        return OC_ENOMEM;
+    it->conn = c;
+    it->cb = cb;
+    it->arg = arg;
+    int rc = a->test(http, c, on_identified, it);
+    if (rc != 0)
+        free(it);
+    return rc;
+}
+
+OC_DB_STMT(account_confirm, 4, "SELECT channel_account_confirm($1, $2::uuid, $3::jsonb, $4::text[])");
+
+typedef struct confirm {
+    oc_channels_confirm_cb cb;
+    void *arg;
+} confirm_t;
+
+static void on_confirmed(void *arg, const oc_db_result_t *res)
+{
+    confirm_t *cf = arg;
+    json_t *r = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (res->err != NULL)
+        cf->cb(cf->arg, res->err, NULL);
+    else if (json_is_true(json_object_get(r, "duplicate")))
+        cf->cb(cf->arg, NULL, json_string_value(json_object_get(r, "message")));
+    else
+        cf->cb(cf->arg, NULL, NULL);
+    json_decref(r);
+    free(cf);
+}
+
+/* A PostgreSQL text[] literal of the identity's keys ("{…}"), into b. */
+static int keys_literal(const json_t *identity, oc_buf_t *b)
+{
+    size_t i;
+    json_t *k;
+    int rc = oc_buf_append(b, "{", 1);
+    json_array_foreach(json_object_get(identity, "keys"), i, k)
+    {
+        const char *v = json_string_value(k);
+        if (v == NULL)
+            continue;
+        rc |= oc_buf_printf(b, "%s\"", i > 0 ? "," : "");
+        for (; *v != '\0'; v++)
+            rc |= oc_buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
+        rc |= oc_buf_append(b, "\"", 1);
+    }
+    rc |= oc_buf_append(b, "}", 1);
+    return rc != 0 ? OC_ENOMEM : 0;
+}
+
+int oc_channels_account_params(const json_t *identity, char **account, char **keys)
+{
+    oc_buf_t b = {0};
+    json_t *shown = json_deep_copy(identity);
+    json_object_del(shown, "keys");
+    json_object_del(shown, "kind");
+    *account = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(shown);
+    if (*account == NULL || keys_literal(identity, &b) != 0) {
+        free(*account);
+        oc_buf_free(&b);
+        *account = *keys = NULL;
+        return OC_ENOMEM;
+    }
+    *keys = strdup(oc_buf_cstr(&b));
+    oc_buf_free(&b);
+    return *keys != NULL ? 0 : OC_ENOMEM;
+}
+
+int oc_channels_confirm(oc_db_pool_t *db, const oc_channel_conn_t *c, const json_t *identity, oc_channels_confirm_cb cb,
+                        void *arg)
+{
+    char *account, *keys;
+    if (oc_channels_account_params(identity, &account, &keys) != 0)
+        return OC_ENOMEM;
+    confirm_t *cf = calloc(1, sizeof(*cf));
+    int rc = cf == NULL ? OC_ENOMEM : 0;
+    if (rc == 0) {
+        cf->cb = cb;
+        cf->arg = arg;
+        const char *p[] = {c->tenant, c->id, account, keys};
+        rc = oc_db_exec(db, c->tenant, &account_confirm, p, on_confirmed, cf);
+        if (rc != 0)
+            free(cf);
+    }
+    free(account);
+    free(keys);
+    return rc;
+}
+
+int oc_channels_is_duplicate(const oc_db_result_t *res)
+{
+    return res->err != NULL &&
+           (strcmp(res->sqlstate, "OCDUP") == 0 || (strcmp(res->sqlstate, "23505") == 0 && res->detail != NULL &&
+                                                    strstr(res->detail, "channel_accounts_one_active") != NULL));
+}
+
+const char *oc_channels_duplicate_message(const oc_db_result_t *res)
+{
+    if (strcmp(res->sqlstate, "OCDUP") == 0 && res->detail != NULL && *res->detail != '\0')
+        return res->detail;
+    return "this account is already connected elsewhere";
 }

@@ -148,7 +148,22 @@ static int check_marketplace(oc_sim_req_t *r, const char *param)
         sp_error(r, 400, "InvalidInput", msg, NULL);
         return -1;
     }
-    if (strstr(m, r->acct->marketplace_id) == NULL) {
+    /* every marketplace named must be one the seller participates in */
+    char *list = strdup(m), *save = NULL;
+    int ok = list != NULL;
+    for (char *t = list != NULL ? strtok_r(list, ",", &save) : NULL; ok && t != NULL; t = strtok_r(NULL, ",", &save)) {
+        const char *p = r->acct->marketplaces;
+        size_t tl = strlen(t);
+        int found = 0;
+        while (!found && p != NULL && *p != '\0') {
+            size_t l = strcspn(p, ",");
+            found = l == tl && memcmp(p, t, l) == 0;
+            p += l + (p[l] == ',');
+        }
+        ok = found;
+    }
+    free(list);
+    if (!ok) {
         sp_error(r, 400, "InvalidInput", "Invalid marketplace identifier.", m);
         return -1;
     }
@@ -410,10 +425,12 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
         oc_buf_printf(&b, "Order ID\tOrder date\tReturn request date\tReturn request status\tAmazon RMA ID\tASIN\t"
                           "Merchant SKU\tItem Name\tReturn quantity\tReturn reason\tIn policy\tReturn type\t"
                           "Resolution\n");
+        int rows = 0;
         for (size_t i = 0; i < a->returns.len; i++) {
             oc_sim_return_t *rt = a->returns.items[i];
             if (rt->created_ms < j->data_start_ms || rt->created_ms > j->data_end_ms)
                 continue;
+            rows++;
             oc_sim_order_t *o = a->orders.items[rt->order_index];
             oc_sim_sku_t *s = oc_sim_sku_at(a, o->lines[rt->line_index].sku_index);
             char od[32], rd[32];
@@ -421,6 +438,11 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
             oc_sim_iso(rd, rt->created_ms, 0);
             oc_buf_printf(&b, "%s\t%s\t%s\tApproved\t%s\t%s\t%s\t%s\t%lld\t%s\tY\tC-Returns\tStandardRefund\n", o->id,
                           od, rd, rt->id, s->asin, s->sku, s->sku, rt->qty, rt->reason);
+        }
+        if (rows == 0) { /* Amazon cancels a report that has no data: no document */
+            j->cancelled = 1;
+            oc_buf_free(&b);
+            return;
         }
     } else {
         oc_buf_printf(&b, "item-name\tseller-sku\tprice\tquantity\tasin1\tfulfillment-channel\tstatus\n");
@@ -614,7 +636,7 @@ static const char *job_status(const oc_sim_job_t *j, uint64_t now)
         return "IN_QUEUE";
     if (now < j->done_ms || !j->applied)
         return "IN_PROGRESS";
-    return j->fatal ? "FATAL" : "DONE";
+    return j->fatal ? "FATAL" : j->cancelled ? "CANCELLED" : "DONE";
 }
 
 static void create_feed_document(oc_sim_req_t *r)
@@ -815,9 +837,24 @@ static void s3_get(oc_sim_req_t *r)
 
 /* --- orders --------------------------------------------------------------------------------------- */
 
+/* Every status of the Orders v0 specification but those of other programs: Unfulfillable (an Amazon-fulfilled
+ * order it cannot fulfil), PendingAvailability (a preorder), InvoiceUnconfirmed (shipped, invoice pending). */
 static const char *order_status(const oc_sim_order_t *o)
 {
-    return o->cancelled ? "Canceled" : o->fulfilled ? "Shipped" : o->pending ? "Pending" : "Unshipped";
+    long long shipped = 0, open = 0;
+    for (int i = 0; i < o->nlines; i++) {
+        shipped += o->lines[i].shipped;
+        open += o->lines[i].qty - o->lines[i].shipped - o->lines[i].cancelled;
+    }
+    if (o->cancelled)
+        return o->unfulfillable ? "Unfulfillable" : "Canceled";
+    if (o->fulfilled || (shipped > 0 && open == 0))
+        return o->invoice_unconfirmed ? "InvoiceUnconfirmed" : "Shipped";
+    if (shipped > 0)
+        return "PartiallyShipped";
+    if (o->preorder)
+        return "PendingAvailability";
+    return o->pending ? "Pending" : "Unshipped";
 }
 
 static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
@@ -834,12 +871,13 @@ static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:b, s:b, s:{s:s, s:s}, s:s, s:s, "
                      "s:s, s:s}",
                      "AmazonOrderId", o->id, "PurchaseDate", purchased, "LastUpdateDate", updated, "OrderStatus",
-                     order_status(o), "FulfillmentChannel", "MFN", "SalesChannel", "Amazon.com", "OrderType",
-                     "StandardOrder", "ShipmentServiceLevelCategory", "Standard", "NumberOfItemsShipped",
-                     (json_int_t)shipped, "NumberOfItemsUnshipped", (json_int_t)(o->cancelled ? 0 : unshipped),
-                     "MarketplaceId", a->marketplace_id, "IsPrime", 0, "IsBusinessOrder", 0, "IsReplacementOrder", 0,
-                     "OrderTotal", "CurrencyCode", "USD", "Amount", "10.00", "PaymentMethod", "Other",
-                     "EarliestShipDate", ship, "LatestShipDate", ship, "SellerOrderId", o->id);
+                     order_status(o), "FulfillmentChannel", o->afn ? "AFN" : "MFN", "SalesChannel", "Amazon.com",
+                     "OrderType", o->preorder ? "Preorder" : "StandardOrder", "ShipmentServiceLevelCategory",
+                     "Standard", "NumberOfItemsShipped", (json_int_t)shipped, "NumberOfItemsUnshipped",
+                     (json_int_t)(o->cancelled ? 0 : unshipped), "MarketplaceId", a->marketplace_id, "IsPrime", 0,
+                     "IsBusinessOrder", 0, "IsReplacementOrder", 0, "OrderTotal", "CurrencyCode", "USD", "Amount",
+                     "10.00", "PaymentMethod", "Other", "EarliestShipDate", ship, "LatestShipDate", ship,
+                     "SellerOrderId", o->id);
 }
 
 void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order_t *o, const char *change)
@@ -861,9 +899,9 @@ void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order
                           "seq", (json_int_t)(a->notifications.len + 1), "NotificationVersion", "1.0",
                           "NotificationType", "ORDER_CHANGE", "EventTime", now, "Payload", "OrderChangeNotification",
                           "SellerId", a->seller_id, "AmazonOrderId", o->id, "OrderChangeType", change, "Summary",
-                          "MarketplaceId", a->marketplace_id, "OrderStatus", order_status(o), "FulfillmentType", "MFN",
-                          "OrderItems", items, "NotificationMetadata", "ApplicationId", a->client_id, "SubscriptionId",
-                          "sim-order-change", "PublishTime", now, "NotificationId", id);
+                          "MarketplaceId", a->marketplace_id, "OrderStatus", order_status(o), "FulfillmentType",
+                          o->afn ? "AFN" : "MFN", "OrderItems", items, "NotificationMetadata", "ApplicationId",
+                          a->client_id, "SubscriptionId", "sim-order-change", "PublishTime", now, "NotificationId", id);
     if (a->notifications.len >= MAX_NOTES) {
         json_decref(a->notifications.items[0]);
         memmove(a->notifications.items, a->notifications.items + 1, (a->notifications.len - 1) * sizeof(void *));
@@ -1006,14 +1044,27 @@ static void get_order_items(oc_sim_req_t *r)
         sp_error(r, 404, "NotFound", "Order not found.", NULL);
         return;
     }
+    /* pages of order_items_page items; NextToken is the next item's index */
+    long long from = 0;
+    const char *token = oc_sim_query(r, "NextToken");
+    if (token != NULL) {
+        char *d = oc_sim_unb64url(token);
+        if (d == NULL || sscanf(d, "items:%lld", &from) != 1 || from < 0 || from >= o->nlines) {
+            free(d);
+            sp_error(r, 400, "InvalidInput", "Invalid NextToken.", NULL);
+            return;
+        }
+        free(d);
+    }
     json_t *items = json_array();
-    for (int i = 0; i < o->nlines; i++) {
+    int i;
+    for (i = (int)from; i < o->nlines && (int)json_array_size(items) < a->order_items_page; i++) {
         const oc_sim_line_t *l = &o->lines[i];
         oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
-        json_t *it =
-            json_pack("{s:s, s:s, s:s, s:I, s:I, s:{s:s, s:s}, s:s, s:b}", "ASIN", s->asin, "SellerSKU", s->sku,
-                      "Title", s->sku, "QuantityOrdered", (json_int_t)l->qty, "QuantityShipped", (json_int_t)l->shipped,
-                      "ItemPrice", "CurrencyCode", "USD", "Amount", "10.00", "ConditionId", "New", "IsGift", 0);
+        json_t *it = json_pack("{s:s, s:s, s:s, s:I, s:I, s:{s:s, s:s}, s:s, s:s}", "ASIN", s->asin, "SellerSKU",
+                               s->sku, "Title", s->sku, "QuantityOrdered", (json_int_t)l->qty, "QuantityShipped",
+                               (json_int_t)l->shipped, "ItemPrice", "CurrencyCode", "USD", "Amount", "10.00",
+                               "ConditionId", "New", "IsGift", "false"); /* a string in the specification */
         json_object_set_new(it, "OrderItemId", json_sprintf("%014lld", l->line_id));
         if (l->cancelled > 0)
             json_object_set_new(
@@ -1021,7 +1072,15 @@ static void get_order_items(oc_sim_req_t *r)
                 json_pack("{s:s, s:s}", "IsBuyerRequestedCancel", "true", "BuyerCancelReason", o->cancel_reason));
         json_array_append_new(items, it);
     }
-    oc_sim_reply_json(r, 200, json_pack("{s:{s:s, s:o}}", "payload", "AmazonOrderId", o->id, "OrderItems", items));
+    json_t *payload = json_pack("{s:s, s:o}", "AmazonOrderId", o->id, "OrderItems", items);
+    if (i < o->nlines) {
+        char t[32];
+        snprintf(t, sizeof(t), "items:%d", i);
+        char *enc = oc_sim_b64url(t, strlen(t));
+        json_object_set_new(payload, "NextToken", json_string(enc != NULL ? enc : ""));
+        free(enc);
+    }
+    oc_sim_reply_json(r, 200, json_pack("{s:o}", "payload", payload));
 }
 
 /* --- reports ------------------------------------------------------------------------------------------ */

@@ -77,8 +77,9 @@ static void account_patch(oc_sim_req_t *r, oc_sim_account_t *a)
     if (spec == NULL)
         return;
     static const char *const allowed[] = {
-        "token_ttl_s", "refresh_ttl_s", "apply_delay_ms", "feed_queue_ms", "feed_process_ms", "report_ms", "pending_ms",
-        "limits",      "faults",        "webhook",        "generator",     "report_gzip",     NULL};
+        "token_ttl_s", "refresh_ttl_s", "apply_delay_ms",   "feed_queue_ms",   "feed_process_ms",
+        "report_ms",   "pending_ms",    "limits",           "faults",          "webhook",
+        "generator",   "report_gzip",   "order_items_page", "marketplace_ids", NULL};
     const char *k;
     json_t *v;
     json_object_foreach(spec, k, v)
@@ -215,8 +216,16 @@ static void orders_create(oc_sim_req_t *r, oc_sim_account_t *a)
         spec[i].qty = q;
     }
     oc_sim_order_t *o = NULL;
+    const char *fc = json_string_value(json_object_get(body, "fulfillment_channel"));
+    unsigned flags = (json_is_true(json_object_get(body, "preorder")) ? OC_SIM_ORDER_PREORDER : 0) |
+                     (fc != NULL && strcmp(fc, "AFN") == 0 ? OC_SIM_ORDER_AFN : 0);
+    if (err == NULL && (flags != 0 && a->channel != OC_SIM_AMAZON))
+        err = "preorder and fulfillment_channel are Amazon's";
+    else if (err == NULL && fc != NULL && strcmp(fc, "AFN") != 0 && strcmp(fc, "MFN") != 0)
+        err = "fulfillment_channel is AFN or MFN";
     if (err == NULL)
-        o = oc_sim_order_place(r->sim, a, spec, (int)n, json_is_true(json_object_get(body, "force")), 0, &err);
+        o = oc_sim_order_place_ex(r->sim, a, spec, (int)n, json_is_true(json_object_get(body, "force")), 0, flags,
+                                  &err);
     if (o == NULL) {
         fail(r, err != NULL && strstr(err, "stock") != NULL ? 409 : 422, err != NULL ? err : "cannot place the order");
     } else {
@@ -280,8 +289,37 @@ static void order_action(oc_sim_req_t *r, oc_sim_account_t *a, const char *id, c
         json_t *restock = json_object_get(body, "restock");
         rc = oc_sim_order_cancel(r->sim, a, o, restock == NULL || json_is_true(restock),
                                  json_string_value(json_object_get(body, "reason")), &err);
+    } else if (strcmp(action, "fulfill") == 0 && json_object_get(body, "line") != NULL) {
+        /* one line only: the order is partly shipped */
+        int line = line_of(a, o, body);
+        long long qty =
+            line >= 0 && line < o->nlines ? o->lines[line].qty - o->lines[line].cancelled - o->lines[line].shipped : 0;
+        rc = oc_sim_order_ship_line(r->sim, a, o, line, qty, &err);
     } else if (strcmp(action, "fulfill") == 0) {
         rc = oc_sim_order_fulfill(r->sim, a, o, &err);
+        if (rc == 0 && json_is_true(json_object_get(body, "invoice_unconfirmed")))
+            o->invoice_unconfirmed = 1;
+    } else if (strcmp(action, "deliver") == 0) {
+        rc = -1;
+        err = "deliveries are Walmart's";
+        if (a->channel == OC_SIM_WALMART)
+            rc = oc_sim_order_deliver(r->sim, a, o, &err);
+    } else if (strcmp(action, "unfulfillable") == 0) {
+        rc = -1;
+        err = "only an Amazon-fulfilled (AFN) order that is not shipped can be unfulfillable";
+        if (a->channel == OC_SIM_AMAZON && o->afn && !o->fulfilled && !o->cancelled &&
+            (rc = oc_sim_order_cancel(r->sim, a, o, 0, "unfulfillable", &err)) == 0)
+            o->unfulfillable = 1;
+    } else if (json_is_true(json_object_get(body, "refund_only"))) {
+        /* Walmart: money back for shipped units, nothing returned */
+        int line = line_of(a, o, body);
+        long long qty = 1;
+        if (json_object_get(body, "quantity") != NULL && !oc_sim_json_int(json_object_get(body, "quantity"), &qty))
+            qty = 0;
+        rc = -1;
+        err = "refund_only is Walmart's (Shopify: restock_type no_restock)";
+        if (a->channel == OC_SIM_WALMART)
+            rc = oc_sim_order_refund_only(r->sim, a, o, line, qty, &err);
     } else {
         int line = line_of(a, o, body);
         long long qty = 0;
@@ -395,7 +433,7 @@ static void requests(oc_sim_req_t *r)
         limit = 1000;
     oc_sim_reply_json(r, 200,
                       oc_sim_log_query(r->sim, (int)query_int(r, "account", 0), query_int(r, "since", 0), (size_t)limit,
-                                       oc_sim_query(r, "path")));
+                                       oc_sim_query(r, "path"), query_int(r, "capture", 0) == 1));
 }
 
 static void webhooks(oc_sim_req_t *r)
@@ -456,15 +494,19 @@ static void reset(oc_sim_req_t *r)
         return;
     long long seed = 1, cap = (long long)(r->sim->log_cap > 0 ? r->sim->log_cap : 20000);
     json_t *s = json_object_get(body, "seed"), *c = json_object_get(body, "request_log_capacity");
+    json_t *capture = json_object_get(body, "capture");
     if ((s != NULL && !oc_sim_json_int(s, &seed)) ||
-        (c != NULL && (!oc_sim_json_int(c, &cap) || cap < 1 || cap > 10000000))) {
+        (c != NULL && (!oc_sim_json_int(c, &cap) || cap < 1 || cap > 10000000)) ||
+        (capture != NULL && !json_is_boolean(capture))) {
         json_decref(body);
-        fail(r, 422, "seed must be an integer, request_log_capacity 1..10000000");
+        fail(r, 422, "seed must be an integer, request_log_capacity 1..10000000, capture a boolean");
         return;
     }
+    int cap_on = json_is_true(capture);
     json_decref(body);
     r->sim->log_want = (size_t)cap;
     oc_sim_reset(r->sim);
+    r->sim->capture = cap_on;
     oc_sim_rng_seed(&r->sim->rng, (uint64_t)seed);
     oc_log_info("sim: reset");
     oc_sim_reply_json(r, 200,
@@ -512,7 +554,8 @@ static void account_routes(oc_sim_req_t *r, oc_sim_account_t *a)
         order_get(r, a, r->segs[4]);
     } else if (n == 6 && strcmp(sub, "orders") == 0 && is(r, "POST") &&
                (strcmp(r->segs[5], "cancel") == 0 || strcmp(r->segs[5], "fulfill") == 0 ||
-                strcmp(r->segs[5], "return") == 0 || strcmp(r->segs[5], "refund") == 0)) {
+                strcmp(r->segs[5], "return") == 0 || strcmp(r->segs[5], "refund") == 0 ||
+                strcmp(r->segs[5], "deliver") == 0 || strcmp(r->segs[5], "unfulfillable") == 0)) {
         order_action(r, a, r->segs[4], r->segs[5]);
     } else if (n == 4 && strcmp(sub, "generator") == 0) {
         if (is(r, "GET"))
@@ -560,7 +603,7 @@ static void account_routes(oc_sim_req_t *r, oc_sim_account_t *a)
         oc_sim_reply_json(r, 200,
                           oc_sim_log_query(r->sim, a->id, query_int(r, "since", 0),
                                            (size_t)(limit >= 1 && limit <= 100000 ? limit : 1000),
-                                           oc_sim_query(r, "path")));
+                                           oc_sim_query(r, "path"), query_int(r, "capture", 0) == 1));
     } else {
         fail(r, 404, "no such control endpoint");
     }

@@ -25,6 +25,7 @@ typedef struct parser {
     oc_sim_gql_doc_t *doc;
     int failed;
     int depth;
+    char *last_var; /* the variable the value just parsed was, when it was one ($name) */
 } parser_t;
 
 static void fail(parser_t *ps, const char *fmt, ...) OC_PRINTF(2, 3);
@@ -261,7 +262,8 @@ static json_t *parse_value(parser_t *ps)
         if (v == NULL && json_object_get(ps->required, name) != NULL)
             fail(ps, "Variable $%s of type was provided invalid value: Expected value to not be null", name);
         out = v != NULL ? json_deep_copy(v) : json_null();
-        free(name);
+        free(ps->last_var);
+        ps->last_var = name;
     } else if (c == '[') {
         ps->p++;
         out = json_array();
@@ -316,7 +318,8 @@ Done:
     return out;
 }
 
-static json_t *parse_args(parser_t *ps)
+/* Arguments; `vars` (when given) gets argument name -> variable name for each argument given as one. */
+static json_t *parse_args(parser_t *ps, json_t *vars)
 {
     json_t *args = json_object();
     if (!accept_char(ps, '('))
@@ -324,7 +327,12 @@ static json_t *parse_args(parser_t *ps)
     while (!ps->failed && !accept_char(ps, ')')) {
         char *k = read_name(ps);
         expect(ps, ':');
+        free(ps->last_var);
+        ps->last_var = NULL;
+        int direct = peek(ps) == '$';
         json_t *v = parse_value(ps);
+        if (k != NULL && v != NULL && vars != NULL && direct && ps->last_var != NULL)
+            json_object_set_new(vars, k, json_string(ps->last_var));
         if (k != NULL && v != NULL)
             json_object_set_new(args, k, v);
         else
@@ -341,7 +349,7 @@ static json_t *parse_directives(parser_t *ps)
     json_t *d = json_object();
     while (!ps->failed && accept_char(ps, '@')) {
         char *name = read_name(ps);
-        json_t *args = parse_args(ps);
+        json_t *args = parse_args(ps, NULL);
         if (name != NULL)
             json_object_set_new(d, name, args);
         else
@@ -359,6 +367,7 @@ static void field_free(oc_sim_gql_field_t *f)
     free(f->alias);
     free(f->name);
     json_decref(f->args);
+    json_decref(f->arg_vars);
     json_decref(f->directives);
     memset(f, 0, sizeof(*f));
 }
@@ -389,7 +398,8 @@ static void parse_field(parser_t *ps, oc_sim_gql_field_t *f)
         f->name = first;
         f->alias = strdup(first);
     }
-    f->args = parse_args(ps);
+    f->arg_vars = json_object();
+    f->args = parse_args(ps, f->arg_vars);
     f->directives = parse_directives(ps);
     if (peek(ps) == '{')
         parse_selection_set(ps, f);
@@ -495,6 +505,8 @@ int oc_sim_gql_parse(oc_sim_gql_doc_t *doc, const char *text, size_t len, const 
         }
         json_decref(ps.defaults);
         json_decref(ps.required);
+        free(ps.last_var);
+        ps.last_var = NULL;
         count++;
         int wanted =
             op_name == NULL || *op_name == '\0' ? !found : (name != NULL && strcmp(name, op_name) == 0 && !found);

@@ -50,6 +50,13 @@ void oc_sim_order_touch(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o)
 oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
                                    int force, int generated, const char **err)
 {
+    return oc_sim_order_place_ex(sim, a, lines, n, force, generated, 0, err);
+}
+
+oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
+                                      int force, int generated, unsigned flags, const char **err)
+{
+    int afn = a->channel == OC_SIM_AMAZON && (flags & OC_SIM_ORDER_AFN);
     if (n <= 0) {
         *err = "an order needs at least one line";
         return NULL;
@@ -63,7 +70,7 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
         for (int j = 0; j < n; j++)
             if (lines[j].sku == lines[i].sku)
                 want += lines[j].qty;
-        if (!force && want > lines[i].sku->qty) {
+        if (!force && !afn && want > lines[i].sku->qty) {
             *err = "the channel does not show enough stock";
             return NULL;
         }
@@ -89,7 +96,9 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
     case OC_SIM_AMAZON:
         snprintf(o->id, sizeof(o->id), "%03d-%07lld-%07lld", 111 + a->id % 800, (seq * 2654435761LL) % 10000000LL,
                  seq % 10000000LL);
-        o->pending = a->pending_ms > 0;
+        o->afn = afn;
+        o->preorder = (flags & OC_SIM_ORDER_PREORDER) != 0;
+        o->pending = a->pending_ms > 0 && !o->preorder;
         break;
     default:
         snprintf(o->id, sizeof(o->id), "%013lld", 1080000000000LL + seq);
@@ -103,10 +112,12 @@ oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_
         l->line_id = (long long)a->id * 1000000000LL + a->next_line_id++;
         l->qty = lines[i].qty;
         l->status_ms = o->created_ms;
+        s->orders++;
+        if (afn) /* Amazon ships it from its own (FBA) stock: the seller's listing does not move */
+            continue;
         long long shown = s->qty > 0 ? s->qty : 0;
         if (l->qty > shown)
             s->oversold += l->qty - shown;
-        s->orders++;
         s->sold += l->qty;
         s->committed += l->qty;
         oc_sim_adjust_qty(sim, a, s, -l->qty);
@@ -192,6 +203,8 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         l->cancelled += left;
         l->status_ms = oc_now_ms();
         cancelled[i] = left;
+        if (o->afn) /* Amazon's own stock: nothing of the seller's listing moves */
+            continue;
         s->cancelled += left;
         s->committed -= left;
         if (restock) {
@@ -259,7 +272,8 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
             continue;
         l->shipped += left;
         l->status_ms = oc_now_ms();
-        oc_sim_sku_at(a, l->sku_index)->committed -= left;
+        if (!o->afn)
+            oc_sim_sku_at(a, l->sku_index)->committed -= left;
     }
     o->fulfilled = 1;
     o->pending = 0;
@@ -284,7 +298,9 @@ int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     }
     l->shipped += qty;
     l->status_ms = oc_now_ms();
-    oc_sim_sku_at(a, l->sku_index)->committed -= qty;
+    if (!o->afn)
+        oc_sim_sku_at(a, l->sku_index)->committed -= qty;
+    o->updated_ms = oc_now_ms();
     int open = 0;
     for (int i = 0; i < o->nlines; i++)
         open |= o->lines[i].qty - o->lines[i].cancelled - o->lines[i].shipped > 0;
@@ -380,6 +396,9 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
     rt->line_index = line;
     rt->qty = qty;
     rt->created_ms = rt->updated_ms = oc_now_ms();
+    /* no two returns of an account in one millisecond: Walmart's are paged by their creation date */
+    if (a->returns.len > 0 && ((oc_sim_return_t *)a->returns.items[a->returns.len - 1])->created_ms >= rt->created_ms)
+        rt->created_ms = rt->updated_ms = ((oc_sim_return_t *)a->returns.items[a->returns.len - 1])->created_ms + 1;
     snprintf(rt->reason, sizeof(rt->reason), "%s", reason != NULL ? reason : "CUSTOMER_CHANGED_MIND");
     a->next_return_num++;
     if (a->channel == OC_SIM_AMAZON)
@@ -396,6 +415,43 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         oc_sim_schedule(sim, a, (uint64_t)a->report_ms, on_return_progress, (long long)a->returns.len - 1, 1);
         oc_sim_schedule(sim, a, (uint64_t)a->report_ms * 2, on_return_progress, (long long)a->returns.len - 1, 2);
     }
+    return 0;
+}
+
+int oc_sim_order_deliver(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, const char **err)
+{
+    int any = 0;
+    for (int i = 0; i < o->nlines; i++) {
+        oc_sim_line_t *l = &o->lines[i];
+        if (l->shipped > l->delivered) {
+            l->delivered = l->shipped;
+            l->status_ms = oc_now_ms();
+            any = 1;
+        }
+    }
+    if (!any) {
+        *err = "nothing shipped is waiting for delivery";
+        return -1;
+    }
+    order_changed(sim, a, o, OC_SIM_TOPIC_ORDERS_UPDATED, "OrderStatusChange");
+    return 0;
+}
+
+int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
+                             const char **err)
+{
+    if (line < 0 || line >= o->nlines) {
+        *err = "no such order line";
+        return -1;
+    }
+    oc_sim_line_t *l = &o->lines[line];
+    if (qty <= 0 || qty > l->shipped - l->returned - l->refunded) {
+        *err = "the line has fewer shipped units to refund";
+        return -1;
+    }
+    l->refunded += qty;
+    l->status_ms = oc_now_ms();
+    order_changed(sim, a, o, OC_SIM_TOPIC_ORDERS_UPDATED, "OrderStatusChange");
     return 0;
 }
 
@@ -448,14 +504,40 @@ static void on_life_return(oc_sim_t *sim, oc_sim_account_t *a, long long num, in
     }
 }
 
+static void on_life_deliver(oc_sim_t *sim, oc_sim_account_t *a, long long num, int arg)
+{
+    const char *err;
+    oc_sim_order_t *o = order_at(a, num);
+    if (o != NULL)
+        oc_sim_order_deliver(sim, a, o, &err);
+}
+
+static void on_life_refund(oc_sim_t *sim, oc_sim_account_t *a, long long num, int arg)
+{
+    const char *err;
+    oc_sim_order_t *o = order_at(a, num);
+    for (int i = 0; o != NULL && i < o->nlines; i++)
+        if (o->lines[i].shipped - o->lines[i].returned - o->lines[i].refunded > 0) {
+            oc_sim_order_refund_only(sim, a, o, i, 1, &err);
+            return;
+        }
+}
+
 static void on_life_fulfill(oc_sim_t *sim, oc_sim_account_t *a, long long num, int will_return)
 {
     const char *err;
     oc_sim_order_t *o = order_at(a, num);
+    const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
     if (o == NULL || oc_sim_order_fulfill(sim, a, o, &err) != 0)
         return;
     if (will_return)
-        oc_sim_schedule(sim, a, (uint64_t)a->gen.lifecycle.return_after_ms, on_life_return, num, 0);
+        oc_sim_schedule(sim, a, (uint64_t)lc->return_after_ms, on_life_return, num, 0);
+    if (a->channel == OC_SIM_WALMART && lc->deliver_after_ms >= 0)
+        oc_sim_schedule(sim, a, (uint64_t)lc->deliver_after_ms, on_life_deliver, num, 0);
+    if (a->channel == OC_SIM_WALMART && lc->refund_fraction > 0 && !will_return &&
+        oc_sim_rng_chance(&a->gen_rng, lc->refund_fraction))
+        oc_sim_schedule(sim, a, (uint64_t)(lc->deliver_after_ms > 0 ? lc->deliver_after_ms : 0) + 1, on_life_refund,
+                        num, 0);
 }
 
 void oc_sim_order_lifecycle(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, const oc_sim_lifecycle_t *lc)
@@ -496,6 +578,14 @@ int oc_sim_lifecycle_parse(oc_sim_lifecycle_t *lc, const json_t *o, char *err, s
             lc->return_after_ms = (int)n;
         else if (strcmp(k, "restock") == 0 && json_is_boolean(v))
             lc->restock = json_is_true(v);
+        else if (strcmp(k, "afn_fraction") == 0 && d >= 0 && d <= 1)
+            lc->afn_fraction = d;
+        else if (strcmp(k, "preorder_fraction") == 0 && d >= 0 && d <= 1)
+            lc->preorder_fraction = d;
+        else if (strcmp(k, "refund_fraction") == 0 && d >= 0 && d <= 1)
+            lc->refund_fraction = d;
+        else if (strcmp(k, "deliver_after_ms") == 0 && oc_sim_json_int(v, &n) && n >= -1 && n <= 864000000)
+            lc->deliver_after_ms = (int)n;
         else {
             snprintf(err, errlen, "lifecycle.%s is unknown or out of range", k);
             return -1;
@@ -559,7 +649,15 @@ static void arrival(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_sku_t *s)
     }
     oc_sim_line_spec_t line = {s, units < s->qty ? units : s->qty};
     const char *err = NULL;
-    oc_sim_order_t *o = oc_sim_order_place(sim, a, &line, 1, 0, 1, &err);
+    unsigned flags = 0;
+    const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
+    if (a->gen.lifecycle_on && a->channel == OC_SIM_AMAZON) { /* drawn only when asked: seeds keep their orders */
+        if (lc->afn_fraction > 0 && oc_sim_rng_chance(&a->gen_rng, lc->afn_fraction))
+            flags |= OC_SIM_ORDER_AFN;
+        else if (lc->preorder_fraction > 0 && oc_sim_rng_chance(&a->gen_rng, lc->preorder_fraction))
+            flags |= OC_SIM_ORDER_PREORDER;
+    }
+    oc_sim_order_t *o = oc_sim_order_place_ex(sim, a, &line, 1, 0, 1, flags, &err);
     if (o == NULL) {
         oc_log_warn("sim: generated order failed: %s", err);
         return;
@@ -735,9 +833,11 @@ json_t *oc_sim_generator_json(oc_sim_account_t *a)
     const oc_sim_lifecycle_t *lc = &a->gen.lifecycle;
     json_t *life =
         a->gen.lifecycle_on
-            ? json_pack("{s:f, s:i, s:i, s:f, s:i, s:b}", "cancel_fraction", lc->cancel_fraction, "cancel_after_ms",
-                        lc->cancel_after_ms, "fulfill_after_ms", lc->fulfill_after_ms, "return_fraction",
-                        lc->return_fraction, "return_after_ms", lc->return_after_ms, "restock", lc->restock)
+            ? json_pack("{s:f, s:i, s:i, s:f, s:i, s:b, s:f, s:f, s:i, s:f}", "cancel_fraction", lc->cancel_fraction,
+                        "cancel_after_ms", lc->cancel_after_ms, "fulfill_after_ms", lc->fulfill_after_ms,
+                        "return_fraction", lc->return_fraction, "return_after_ms", lc->return_after_ms, "restock",
+                        lc->restock, "afn_fraction", lc->afn_fraction, "preorder_fraction", lc->preorder_fraction,
+                        "deliver_after_ms", lc->deliver_after_ms, "refund_fraction", lc->refund_fraction)
             : json_null();
     return json_pack("{s:b, s:b, s:o, s:{s:f}, s:{s:i, s:i}, s:I, s:o}", "configured", a->gen.configured, "running",
                      a->gen.running, "rates", rates, "all", "per_second", a->gen.all_rate, "units_per_order", "min",

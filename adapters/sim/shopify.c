@@ -602,12 +602,11 @@ static long long current_of(const oc_sim_sku_t *s, int on_hand)
 
 /* Checks one CAS row by API version; appends a userError and returns -1 when it fails. */
 static int check_cas(gql_ctx_t *c, const json_t *row, int i, const char *list, const oc_sim_sku_t *s, int on_hand,
-                     json_t *errors)
+                     int ignore, json_t *errors)
 {
     long long expect;
     json_t *cfq = json_object_get(row, "changeFromQuantity");
     json_t *cq = json_object_get(row, "compareQuantity");
-    int ignore = json_is_true(json_object_get(row, "ignoreCompareQuantity"));
     long long now = current_of(s, on_hand);
     if (c->version >= 202601 && cfq != NULL) {
         if (json_is_null(cfq))
@@ -635,6 +634,231 @@ static int check_cas(gql_ctx_t *c, const json_t *row, int i, const char *list, c
         return -1;
     }
     return 0;
+}
+
+/*
+ * The input types of the mutations, as the Admin schema declares them (InventorySetQuantitiesInput,
+ * InventoryQuantityInput, InventoryAdjustQuantitiesInput, InventoryChangeInput), by API version:
+ * compareQuantity and ignoreCompareQuantity until 2026-01 (removed in 2026-04), changeFromQuantity from
+ * 2026-01.  Shopify refuses a whole request whose input holds a field its type does not define, a value of
+ * the wrong type or a missing required one, before anything runs.
+ */
+enum { IN_ID = 1, IN_STRING, IN_INT, IN_BOOLEAN, IN_LIST };
+
+typedef struct in_type in_type_t;
+typedef struct in_field {
+    const char *name;
+    int type;
+    int required;
+    int since, until; /* API versions (0 = always) */
+    const in_type_t *item;
+} in_field_t;
+
+struct in_type {
+    const char *name;
+    const in_field_t *fields;
+};
+
+static const in_field_t quantity_fields[] = {
+    {"changeFromQuantity", IN_INT, 0, 202601, 0, NULL},
+    {"compareQuantity", IN_INT, 0, 0, 202601, NULL},
+    {"inventoryItemId", IN_ID, 1, 0, 0, NULL},
+    {"locationId", IN_ID, 1, 0, 0, NULL},
+    {"quantity", IN_INT, 1, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const in_type_t quantity_input = {"InventoryQuantityInput", quantity_fields};
+static const in_field_t set_fields[] = {
+    {"ignoreCompareQuantity", IN_BOOLEAN, 0, 0, 202601, NULL}, {"name", IN_STRING, 1, 0, 0, NULL},
+    {"quantities", IN_LIST, 1, 0, 0, &quantity_input},         {"reason", IN_STRING, 1, 0, 0, NULL},
+    {"referenceDocumentUri", IN_STRING, 0, 0, 0, NULL},        {NULL, 0, 0, 0, 0, NULL},
+};
+static const in_type_t set_input = {"InventorySetQuantitiesInput", set_fields};
+static const in_field_t change_fields[] = {
+    {"changeFromQuantity", IN_INT, 0, 202601, 0, NULL},
+    {"delta", IN_INT, 1, 0, 0, NULL},
+    {"inventoryItemId", IN_ID, 1, 0, 0, NULL},
+    {"ledgerDocumentUri", IN_STRING, 0, 0, 0, NULL},
+    {"locationId", IN_ID, 1, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const in_type_t change_input = {"InventoryChangeInput", change_fields};
+static const in_field_t adjust_fields[] = {
+    {"changes", IN_LIST, 1, 0, 0, &change_input},
+    {"name", IN_STRING, 1, 0, 0, NULL},
+    {"reason", IN_STRING, 1, 0, 0, NULL},
+    {"referenceDocumentUri", IN_STRING, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+static const in_type_t adjust_input = {"InventoryAdjustQuantitiesInput", adjust_fields};
+
+typedef struct in_problem {
+    json_t *path;          /* ["quantities", 0, "ignoreCompareQuantity"] */
+    char explanation[160]; /* "Field is not defined on InventoryQuantityInput" */
+    const in_type_t *type; /* the input object that holds the problem */
+    const char *field;     /* the field in it */
+    int kind;              /* 0 undefined field, 1 missing required, 2 wrong type */
+    char expected[80];     /* the field's type, as the schema writes it */
+} in_problem_t;
+
+static const char *in_type_name(int t)
+{
+    return t == IN_ID ? "ID" : t == IN_STRING ? "String" : t == IN_INT ? "Int" : t == IN_BOOLEAN ? "Boolean" : "List";
+}
+
+/* The field's type as the schema writes it: "Int", "ID!", "[InventoryQuantityInput!]!". */
+static void in_schema_type(const in_field_t *f, char *buf, size_t cap)
+{
+    if (f->type == IN_LIST)
+        snprintf(buf, cap, "[%s!]!", f->item->name);
+    else
+        snprintf(buf, cap, "%s%s", in_type_name(f->type), f->required ? "!" : "");
+}
+
+static int in_value_ok(const json_t *v, int t)
+{
+    switch (t) {
+    case IN_ID: return json_is_string(v) || json_is_integer(v);
+    case IN_STRING: return json_is_string(v);
+    case IN_INT:
+        return json_is_integer(v) && json_integer_value(v) >= -2147483648LL && json_integer_value(v) <= 2147483647LL;
+    case IN_BOOLEAN: return json_is_boolean(v);
+    }
+    return 0;
+}
+
+/* Checks `v` against input object `t` for API `version`; 0, or -1 with *pr filled (pr->path set). */
+static int in_check(const json_t *v, const in_type_t *t, int version, json_t *path, in_problem_t *pr)
+{
+    if (!json_is_object(v)) {
+        pr->kind = 2;
+        pr->type = t;
+        pr->field = NULL;
+        snprintf(pr->explanation, sizeof(pr->explanation), "Expected value to be an object (%s)", t->name);
+        pr->path = json_incref(path);
+        return -1;
+    }
+    const char *k;
+    json_t *fv;
+    json_object_foreach((json_t *)v, k, fv)
+    {
+        const in_field_t *f = t->fields;
+        while (f->name != NULL && (strcmp(f->name, k) != 0 || (f->since > 0 && version < f->since) ||
+                                   (f->until > 0 && version > f->until)))
+            f++;
+        if (f->name == NULL) {
+            pr->kind = 0;
+            pr->type = t;
+            pr->field = k;
+            snprintf(pr->explanation, sizeof(pr->explanation), "Field is not defined on %s", t->name);
+            pr->path = json_copy(path);
+            json_array_append_new(pr->path, json_string(k));
+            return -1;
+        }
+        if (json_is_null(fv) && !f->required)
+            continue;
+        int bad = 0;
+        json_t *sub = json_copy(path);
+        json_array_append_new(sub, json_string(k));
+        if (f->type == IN_LIST) {
+            size_t i;
+            json_t *e;
+            if (!json_is_array(fv)) {
+                bad = 1;
+            } else {
+                json_array_foreach(fv, i, e)
+                {
+                    json_t *at = json_copy(sub);
+                    json_array_append_new(at, json_integer((json_int_t)i));
+                    int rc = in_check(e, f->item, version, at, pr);
+                    json_decref(at);
+                    if (rc != 0) {
+                        json_decref(sub);
+                        return -1;
+                    }
+                }
+            }
+        } else {
+            bad = !in_value_ok(fv, f->type);
+        }
+        if (bad) {
+            in_schema_type(f, pr->expected, sizeof(pr->expected));
+            pr->kind = json_is_null(fv) ? 1 : 2;
+            pr->type = t;
+            pr->field = f->name;
+            if (json_is_null(fv))
+                snprintf(pr->explanation, sizeof(pr->explanation), "Expected value to not be null");
+            else
+                snprintf(pr->explanation, sizeof(pr->explanation), "Could not coerce value to %s", pr->expected);
+            pr->path = sub;
+            return -1;
+        }
+        json_decref(sub);
+    }
+    for (const in_field_t *f = t->fields; f->name != NULL; f++) {
+        if (!f->required || (f->since > 0 && version < f->since) || (f->until > 0 && version > f->until) ||
+            json_object_get(v, f->name) != NULL)
+            continue;
+        in_schema_type(f, pr->expected, sizeof(pr->expected));
+        pr->kind = 1;
+        pr->type = t;
+        pr->field = f->name;
+        snprintf(pr->explanation, sizeof(pr->explanation), "Expected value to not be null");
+        pr->path = json_copy(path);
+        json_array_append_new(pr->path, json_string(f->name));
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses, as Shopify's GraphQL does, an `input` its type does not accept; 0 when it is fine. */
+static int check_input(gql_ctx_t *c, const oc_sim_gql_field_t *f, const json_t *input, const in_type_t *t)
+{
+    in_problem_t pr = {0};
+    json_t *root = json_array();
+    int rc = in_check(input, t, c->version, root, &pr);
+    json_decref(root);
+    if (rc == 0)
+        return 0;
+    const char *var = json_string_value(json_object_get(f->arg_vars, "input"));
+    oc_buf_t where = {0};
+    size_t i;
+    json_t *seg;
+    json_array_foreach(pr.path, i, seg)
+    {
+        if (json_is_integer(seg))
+            oc_buf_printf(&where, "%s%lld", i > 0 ? "." : "", (long long)json_integer_value(seg));
+        else
+            oc_buf_printf(&where, "%s%s", i > 0 ? "." : "", json_string_value(seg));
+    }
+    char msg[400];
+    json_t *ext;
+    if (var != NULL) {
+        /* a variable: graphql-ruby's coercion error, with the problem's path inside the variable */
+        snprintf(msg, sizeof(msg), "Variable $%s of type %s! was provided invalid value for %s (%s)", var, t->name,
+                 oc_buf_cstr(&where), pr.explanation);
+        ext = json_pack("{s:s, s:O, s:[{s:O, s:s}]}", "code", "INVALID_VARIABLE", "value", input, "problems", "path",
+                        pr.path, "explanation", pr.explanation);
+    } else if (pr.kind == 0) {
+        snprintf(msg, sizeof(msg), "InputObject '%s' doesn't accept argument '%s'", pr.type->name, pr.field);
+        ext = json_pack("{s:s, s:s, s:s}", "code", "argumentNotAccepted", "name", pr.type->name, "argumentName",
+                        pr.field);
+    } else if (pr.kind == 1) {
+        snprintf(msg, sizeof(msg), "Argument '%s' on InputObject '%s' is required. Expected type %s", pr.field,
+                 pr.type->name, pr.expected);
+        ext = json_pack("{s:s, s:s, s:s}", "code", "missingRequiredInputObjectAttribute", "argumentName", pr.field,
+                        "inputObjectType", pr.type->name);
+    } else {
+        snprintf(msg, sizeof(msg), "Argument '%s' on InputObject '%s' has an invalid value (%s)",
+                 pr.field != NULL ? pr.field : "input", pr.type->name, pr.explanation);
+        ext = json_pack("{s:s, s:s, s:s}", "code", "argumentLiteralsIncompatible", "typeName", "InputObject",
+                        "argumentName", pr.field != NULL ? pr.field : "input");
+    }
+    json_t *e = json_pack("{s:s, s:[s], s:o}", "message", msg, "path", f->alias, "extensions", ext);
+    json_array_append_new(c->errors, e);
+    oc_buf_free(&where);
+    json_decref(pr.path);
+    return -1;
 }
 
 /* inventorySetQuantities and inventoryAdjustQuantities share everything but the arithmetic. */
@@ -752,7 +976,8 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
             json_array_append_new(errors, user_error("INVALID_QUANTITY_TOO_HIGH",
                                                      row_field(list, (int)i, adjust ? "delta" : "quantity"),
                                                      "The quantity can't be higher than 1,000,000,000."));
-        else if (check_cas(c, row, (int)i, list, s, on_hand, errors) == 0) {
+        else if (check_cas(c, row, (int)i, list, s, on_hand,
+                           json_is_true(json_object_get(input, "ignoreCompareQuantity")), errors) == 0) {
             parsed[i].sku = s;
             parsed[i].value = v;
         }
@@ -866,8 +1091,8 @@ static json_t *resolve_query(gql_ctx_t *c, const oc_sim_gql_field_t *f)
     if (strcmp(f->name, "shop") == 0) {
         char domain[96];
         snprintf(domain, sizeof(domain), "%s.myshopify.com", a->name);
-        return json_pack("{s:s, s:s, s:s, s:s}", "__typename", "Shop", "name", a->name, "myshopifyDomain", domain,
-                         "currencyCode", "USD");
+        return json_pack("{s:s, s:o, s:s, s:s, s:s}", "__typename", "Shop", "id", gid("Shop", 60000000000LL + a->id),
+                         "name", a->name, "myshopifyDomain", domain, "currencyCode", "USD");
     }
     if (strcmp(f->name, "__typename") == 0)
         return json_string("QueryRoot");
@@ -942,6 +1167,20 @@ static void graphql(oc_sim_req_t *r)
         return;
     }
     gql_ctx_t c = {.r = r, .a = a, .version = version_number(r->version), .errors = json_array()};
+    /* Inputs are validated against their types before anything runs: one bad input refuses the request. */
+    for (int i = 0; doc.is_mutation && i < doc.root.nchildren; i++) {
+        const oc_sim_gql_field_t *f = &doc.root.children[i];
+        int adjust = strcmp(f->name, "inventoryAdjustQuantities") == 0;
+        if ((adjust || strcmp(f->name, "inventorySetQuantities") == 0) && json_object_get(f->args, "input") != NULL)
+            check_input(&c, f, json_object_get(f->args, "input"), adjust ? &adjust_input : &set_input);
+    }
+    if (json_array_size(c.errors) > 0) {
+        oc_sim_bucket_give(b, requested); /* refused before it ran: nothing was spent */
+        oc_sim_reply_json(r, 200, json_pack("{s:o}", "errors", c.errors));
+        oc_sim_gql_free(&doc);
+        json_decref(body);
+        return;
+    }
     json_t *data = json_object();
     for (int i = 0; i < doc.root.nchildren; i++) {
         const oc_sim_gql_field_t *f = &doc.root.children[i];

@@ -12,11 +12,14 @@
  */
 #include "adapters/sim/sim.h"
 #include "adapters/sim/sim_internal.h"
+
+#include <ctype.h>
 #include "server/config.h"
 #include "server/listener.h"
 #include "server/log.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -192,6 +195,86 @@ static void req_free(oc_sim_req_t *r)
     json_decref(r->writes);
     oc_buf_free(&r->out);
     free(r);
+}
+
+/* --- capture: the request log keeps what was said, for checking it against the channels' specifications --- */
+
+#define CAPTURE_MAX_BODY (1u << 20)
+
+/* Header values that are credentials: kept as their scheme (or a mark), never the value. */
+static int secret_header(const char *lower)
+{
+    static const char *const names[] = {
+        "authorization", "x-shopify-access-token", "x-amz-access-token", "wm_sec.access_token", "cookie", NULL};
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(lower, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static json_t *body_json(const char *data, size_t len, int token_answer)
+{
+    if (data == NULL || len == 0)
+        return json_null();
+    if (len > CAPTURE_MAX_BODY)
+        return json_pack("{s:I}", "truncated_bytes", (json_int_t)len);
+    json_t *j = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+    if (j != NULL && token_answer && json_is_object(j)) {
+        static const char *const secret[] = {"access_token", "refresh_token", "id_token", NULL};
+        for (int i = 0; secret[i] != NULL; i++)
+            if (json_is_string(json_object_get(j, secret[i])))
+                json_object_set_new(j, secret[i], json_string("(redacted)"));
+    }
+    if (j != NULL)
+        return json_pack("{s:o}", "json", j);
+    json_t *text = json_stringn(data, len);
+    return text != NULL ? json_pack("{s:o}", "text", text) : json_pack("{s:I}", "binary_bytes", (json_int_t)len);
+}
+
+json_t *oc_sim_capture(oc_sim_req_t *r)
+{
+    json_t *req = json_object(), *rh = json_object(), *resp = json_object(), *sh = json_object();
+    if (r->h2o != NULL) {
+        for (size_t i = 0; i < r->h2o->headers.size; i++) {
+            const h2o_header_t *h = &r->h2o->headers.entries[i];
+            char name[128];
+            size_t nl = h->name->len < sizeof(name) - 1 ? h->name->len : sizeof(name) - 1;
+            for (size_t k = 0; k < nl; k++)
+                name[k] = (char)tolower((unsigned char)h->name->base[k]);
+            name[nl] = '\0';
+            json_t *v;
+            if (secret_header(name)) {
+                size_t sp = strcspn(h->value.base, " ");
+                v = strcmp(name, "authorization") == 0 && sp < h->value.len
+                        ? json_sprintf("%.*s (redacted)", (int)sp, h->value.base)
+                        : json_string("(redacted)");
+            } else {
+                v = json_stringn(h->value.base, h->value.len);
+            }
+            json_object_set_new(rh, name, v != NULL ? v : json_string("(not UTF-8)"));
+        }
+    }
+    /* token endpoints carry credentials in their bodies (Shopify, Amazon: not in the specifications anyway) */
+    int token_route = r->route != NULL && (r->route->flags & OC_SIM_NOAUTH) && r->route->op != NULL &&
+                      strstr(r->route->op, "oken") != NULL;
+    int walmart_token = token_route && r->ch == &oc_sim_walmart_ops;
+    json_object_set_new(req, "headers", rh);
+    json_object_set_new(req, "body", token_route && !walmart_token ? json_null() : body_json(r->body, r->body_len, 0));
+    if (r->content_type[0] != '\0')
+        json_object_set_new(sh, "content-type", json_string(r->content_type));
+    for (int i = 0; i < r->nheaders; i++) {
+        char name[128];
+        size_t nl = strlen(r->headers[i].name) < sizeof(name) - 1 ? strlen(r->headers[i].name) : sizeof(name) - 1;
+        for (size_t k = 0; k < nl; k++)
+            name[k] = (char)tolower((unsigned char)r->headers[i].name[k]);
+        name[nl] = '\0';
+        json_object_set_new(sh, name, json_string(r->headers[i].value));
+    }
+    json_object_set_new(resp, "status", json_integer(r->status));
+    json_object_set_new(resp, "headers", sh);
+    json_object_set_new(resp, "body", body_json(r->out.data, r->out.len, token_route));
+    return json_pack("{s:o, s:o, s:s?}", "request", req, "response", resp, "route",
+                     r->route != NULL ? r->route->pattern : NULL);
 }
 
 static void send_now(oc_sim_req_t *r)

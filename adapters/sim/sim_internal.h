@@ -154,6 +154,7 @@ typedef struct oc_sim_line {
     int sku_index;
     long long line_id;
     long long qty, cancelled, shipped, returned, refunded;
+    long long delivered; /* Walmart: shipped units the carrier delivered */
     uint64_t status_ms;
 } oc_sim_line_t;
 
@@ -166,6 +167,10 @@ typedef struct oc_sim_order {
     int pending;      /* Amazon: still Pending */
     int acknowledged; /* Walmart */
     int cancelled, fulfilled, generated;
+    int afn;                 /* Amazon: fulfilled by Amazon from its own stock (FBA), not the seller's listing */
+    int preorder;            /* Amazon: PendingAvailability until fulfilled or cancelled */
+    int unfulfillable;       /* Amazon: a multi-channel (AFN) order Amazon cannot fulfil */
+    int invoice_unconfirmed; /* Amazon: shipped, invoice not confirmed yet */
     uint64_t cancelled_ms, fulfilled_ms;
     char cancel_reason[40];
     int nlines;
@@ -193,6 +198,7 @@ typedef struct oc_sim_job {
     json_t *result; /* processing report / item details */
     char result_doc[96];
     long long received, succeeded, failed;
+    int cancelled; /* Amazon: a report without data is CANCELLED, with no document */
 } oc_sim_job_t;
 
 /* Amazon: a document behind a presigned URL (feed input, feed result, report). */
@@ -241,6 +247,11 @@ typedef struct oc_sim_lifecycle {
     double return_fraction;
     int return_after_ms;
     int restock; /* cancellations and Shopify returns put units back */
+    /* the rest of what the channels publish (0 / -1: never) */
+    double afn_fraction;      /* Amazon: orders fulfilled by Amazon from its own stock */
+    double preorder_fraction; /* Amazon: preorders (PendingAvailability) */
+    int deliver_after_ms;     /* Walmart: shipped units are delivered this long after shipping */
+    double refund_fraction;   /* Walmart: shipped orders that get a partial refund (one unit, no return) */
 } oc_sim_lifecycle_t;
 
 struct oc_sim_account {
@@ -259,7 +270,8 @@ struct oc_sim_account {
     int expiring;            /* Shopify: offline tokens expire and refresh */
     int token_ttl_s;
     int refresh_ttl_s;
-    char seller_id[20], marketplace_id[20]; /* Amazon */
+    char seller_id[20], marketplace_id[20]; /* Amazon (Walmart: seller_id is the partner id) */
+    char marketplaces[200];                 /* Amazon: the marketplaces the seller is in, comma-separated */
     char ship_node[20];                     /* Walmart */
     long long location_id;                  /* Shopify default location */
 
@@ -302,6 +314,7 @@ struct oc_sim_account {
     int report_ms;
     int report_gzip;      /* Amazon: report documents GZIP-compressed, as Amazon sends large ones */
     int pending_ms;       /* Amazon Pending -> Unshipped */
+    int order_items_page; /* Amazon: getOrderItems answers this many items a page (NextToken) */
     oc_sim_vec_t patches; /* oc_sim_patch_t*, FIFO */
     oc_sim_vec_t feeds;   /* oc_sim_job_t* */
     oc_sim_vec_t reports; /* oc_sim_job_t* */
@@ -338,7 +351,8 @@ typedef struct oc_sim_log_entry {
     int status;
     double ms;
     const char *fault;
-    json_t *writes; /* {"SKU": quantity} for quantity writes, else NULL */
+    json_t *writes;  /* {"SKU": quantity} for quantity writes, else NULL */
+    json_t *capture; /* with capture on: {"request": {headers, body}, "response": {status, headers, body}} */
 } oc_sim_log_entry_t;
 
 /* --- the simulator ------------------------------------------------------------ */
@@ -369,6 +383,7 @@ struct oc_sim {
     oc_sim_log_entry_t *log;
     size_t log_cap, log_len, log_head;
     size_t log_want; /* capacity the next reset gives the log */
+    int capture;     /* the log keeps each request's headers and body and its answer (POST /_sim/reset) */
     long long next_log_id;
 
     h2o_linklist_t events; /* oc_sim_event_t, armed */
@@ -525,8 +540,11 @@ void oc_sim_tokens_expire(oc_sim_t *sim, int account_id);
 /* request log */
 void oc_sim_log_init(oc_sim_t *sim, size_t cap);
 void oc_sim_log_add(oc_sim_t *sim, oc_sim_req_t *r);
+/** With capture on, what the request and its answer were (credentials redacted). New reference or NULL. */
+json_t *oc_sim_capture(oc_sim_req_t *r);
 void oc_sim_log_free(oc_sim_t *sim);
-json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains);
+json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains,
+                         int with_capture);
 
 /** A one-shot callback after delay_ms for an account (skipped if the account is gone by then). */
 typedef void (*oc_sim_event_fn)(oc_sim_t *sim, oc_sim_account_t *a, long long obj, int arg);
@@ -552,6 +570,17 @@ typedef struct oc_sim_line_spec {
  */
 oc_sim_order_t *oc_sim_order_place(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
                                    int force, int generated, const char **err);
+/** Amazon: an order fulfilled by Amazon (AFN) takes nothing from the seller's listing; a preorder waits as
+ * PendingAvailability.  Placed like oc_sim_order_place otherwise. */
+#define OC_SIM_ORDER_AFN      1u
+#define OC_SIM_ORDER_PREORDER 2u
+oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_line_spec_t *lines, int n,
+                                      int force, int generated, unsigned flags, const char **err);
+/** Walmart: the carrier delivered what was shipped. */
+int oc_sim_order_deliver(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, const char **err);
+/** Walmart: a partial refund of shipped units, no return (the line shows Refund for them). */
+int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
+                             const char **err);
 oc_sim_order_t *oc_sim_order_find(oc_sim_account_t *a, const char *id);
 /** Cancels the whole order (customer or seller); restock puts units back. 0, or -1 with *err. */
 int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int restock, const char *reason,
@@ -657,6 +686,7 @@ struct oc_sim_gql_field {
     char *alias; /* response key */
     char *name;
     json_t *args;       /* object of resolved values (variables substituted) */
+    json_t *arg_vars;   /* argument name -> the variable it was given as ($input), for arguments given so */
     json_t *directives; /* object: directive name -> args object */
     int nchildren;
     oc_sim_gql_field_t *children;

@@ -731,7 +731,8 @@ int oc_sim_account_configure(oc_sim_t *sim, oc_sim_account_t *a, const json_t *s
         int_field(spec, "feed_process_ms", 0, 86400000, &a->feed_process_ms, err, errlen) ||
         int_field(spec, "report_ms", 0, 86400000, &a->report_ms, err, errlen) ||
         int_field(spec, "report_gzip", 0, 1, &a->report_gzip, err, errlen) ||
-        int_field(spec, "pending_ms", 0, 86400000, &a->pending_ms, err, errlen))
+        int_field(spec, "pending_ms", 0, 86400000, &a->pending_ms, err, errlen) ||
+        int_field(spec, "order_items_page", 1, 100, &a->order_items_page, err, errlen))
         return -1;
     if ((v = json_object_get(spec, "limits")) != NULL && parse_limits(a, v, err, errlen) != 0)
         return -1;
@@ -747,6 +748,34 @@ int oc_sim_account_configure(oc_sim_t *sim, oc_sim_account_t *a, const json_t *s
     }
     if ((v = json_object_get(spec, "generator")) != NULL && oc_sim_generator_configure(sim, a, v, err, errlen) != 0)
         return -1;
+    if ((v = json_object_get(spec, "marketplace_ids")) != NULL) {
+        /* Amazon: the marketplaces the seller participates in (the first is the one orders and listings show) */
+        size_t i;
+        json_t *m;
+        oc_buf_t b = {0};
+        if (a->channel != OC_SIM_AMAZON || !json_is_array(v) || json_array_size(v) == 0) {
+            snprintf(err, errlen, "marketplace_ids: a non-empty list, for Amazon accounts");
+            return -1;
+        }
+        json_array_foreach(v, i, m)
+        {
+            const char *id = json_string_value(m);
+            if (id == NULL || *id == '\0' || strlen(id) >= 20 || strchr(id, ',') != NULL) {
+                oc_buf_free(&b);
+                snprintf(err, errlen, "marketplace_ids: marketplace ids are short strings");
+                return -1;
+            }
+            oc_buf_printf(&b, "%s%s", i > 0 ? "," : "", id);
+        }
+        if (b.len >= sizeof(a->marketplaces)) {
+            oc_buf_free(&b);
+            snprintf(err, errlen, "marketplace_ids: too many");
+            return -1;
+        }
+        snprintf(a->marketplaces, sizeof(a->marketplaces), "%s", oc_buf_cstr(&b));
+        snprintf(a->marketplace_id, sizeof(a->marketplace_id), "%s", json_string_value(json_array_get(v, 0)));
+        oc_buf_free(&b);
+    }
     return 0;
 }
 
@@ -965,6 +994,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
     a->gen.seed = a->seed;
     a->gen.units_min = a->gen.units_max = 1;
     a->gen.lifecycle.fulfill_after_ms = -1;
+    a->gen.lifecycle.deliver_after_ms = -1;
     a->gen.lifecycle.restock = 1;
     oc_sim_faults_clear(&a->faults);
     a->apply_delay_ms = 3000;
@@ -972,6 +1002,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
     a->feed_process_ms = 5000;
     a->report_ms = 3000;
     a->pending_ms = 2000;
+    a->order_items_page = 100;
     a->refresh_ttl_s = 365 * 86400;
     a->next_line_id = 1;
     a->webhook.topics = OC_SIM_TOPIC_ALL;
@@ -1042,14 +1073,19 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         break;
     default: break;
     }
+    if (a->channel == OC_SIM_WALMART) /* the seller's partner id, as Walmart's order cursors carry it */
+        snprintf(a->seller_id, sizeof(a->seller_id), "10001%06d", a->id % 1000000);
     if (copy_opt_string(spec, "client_id", a->client_id, sizeof(a->client_id), err, errlen) ||
         copy_opt_string(spec, "client_secret", a->client_secret, sizeof(a->client_secret), err, errlen) ||
         copy_opt_string(spec, "seller_id", a->seller_id, sizeof(a->seller_id), err, errlen) ||
         copy_opt_string(spec, "marketplace_id", a->marketplace_id, sizeof(a->marketplace_id), err, errlen) ||
         copy_opt_string(spec, "ship_node", a->ship_node, sizeof(a->ship_node), err, errlen) ||
+        (a->channel == OC_SIM_WALMART &&
+         copy_opt_string(spec, "partner_id", a->seller_id, sizeof(a->seller_id), err, errlen)) ||
         (a->channel == OC_SIM_AMAZON &&
          copy_opt_string(spec, "refresh_token", a->refresh_token, sizeof(a->refresh_token), err, errlen)))
         goto Error;
+    snprintf(a->marketplaces, sizeof(a->marketplaces), "%s", a->marketplace_id);
     snprintf(a->webhook.secret, sizeof(a->webhook.secret), "%s", a->client_secret);
     oc_timer_init(&a->apply_timer, NULL, NULL);
     oc_timer_init(&a->gen.timer, NULL, NULL);
@@ -1236,6 +1272,7 @@ json_t *oc_sim_account_json(oc_sim_t *sim, oc_sim_account_t *a, const char *base
         snprintf(url, sizeof(url), "%s/amazon", base);
         json_object_set_new(cred, "seller_id", json_string(a->seller_id));
         json_object_set_new(cred, "marketplace_id", json_string(a->marketplace_id));
+        json_object_set_new(cred, "marketplace_ids", json_string(a->marketplaces));
         json_object_set_new(cred, "client_id", json_string(a->client_id));
         json_object_set_new(cred, "client_secret", json_string(a->client_secret));
         json_object_set_new(cred, "refresh_token", json_string(a->refresh_token));
@@ -1246,6 +1283,7 @@ json_t *oc_sim_account_json(oc_sim_t *sim, oc_sim_account_t *a, const char *base
         json_object_set_new(cred, "client_id", json_string(a->client_id));
         json_object_set_new(cred, "client_secret", json_string(a->client_secret));
         json_object_set_new(cred, "ship_node", json_string(a->ship_node));
+        json_object_set_new(cred, "partner_id", json_string(a->seller_id));
         json_object_set_new(cred, "token_url", json_sprintf("%s/walmart/v3/token", base));
         break;
     default: break;
@@ -1346,6 +1384,7 @@ static void log_entry_clear(oc_sim_log_entry_t *e)
     free(e->path);
     free(e->query);
     json_decref(e->writes);
+    json_decref(e->capture);
     memset(e, 0, sizeof(*e));
 }
 
@@ -1393,9 +1432,11 @@ void oc_sim_log_add(oc_sim_t *sim, oc_sim_req_t *r)
     e->fault = r->fault;
     e->writes = r->writes;
     r->writes = NULL;
+    e->capture = sim->capture ? oc_sim_capture(r) : NULL;
 }
 
-json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains)
+json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t limit, const char *path_contains,
+                         int with_capture)
 {
     json_t *arr = json_array();
     long long last = since;
@@ -1415,6 +1456,8 @@ json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t 
             json_object_set_new(j, "fault", json_string(e->fault));
         if (e->writes != NULL)
             json_object_set(j, "writes", e->writes);
+        if (with_capture && e->capture != NULL)
+            json_object_update(j, e->capture);
         json_array_append_new(arr, j);
         last = e->id;
     }

@@ -173,6 +173,17 @@ static int authenticate(oc_sim_req_t *r)
                  "WM_QOS.CORRELATION_ID and WM_SVC.NAME are required on every call");
         return -1;
     }
+    /* the specification requires the client's Basic authorization on every call, not only the token's */
+    char *id = NULL, *secret = NULL;
+    int basic = basic_auth(oc_sim_req_header(r, "authorization"), &id, &secret) == 0 && by_client_id(r->sim, id) == a &&
+                strcmp(secret, a->client_secret) == 0;
+    free(id);
+    free(secret);
+    if (!basic) {
+        unauthorized(r, "Unauthorized token or incorrect authorization header. Please verify correct format: "
+                        "\"Authorization: Basic Base64Encode(clientId:clientSecret)\"");
+        return -1;
+    }
     r->acct = a;
     oc_sim_walmart_catch_up(r->sim, a);
     return 0;
@@ -217,19 +228,22 @@ Done:
 
 static void token_detail(oc_sim_req_t *r)
 {
+    /* the timestamps are strings in the specification */
     uint64_t now = oc_now_ms();
+    char issued[32], expires[32];
+    oc_sim_iso(issued, now, 1);
+    oc_sim_iso(expires, now + (uint64_t)r->acct->token_ttl_s * 1000, 1);
     oc_sim_reply_json(r, 200,
-                      json_pack("{s:{s:s, s:s, s:s, s:s}, s:b, s:I, s:I}", "scopes", "inventory", "full_access",
+                      json_pack("{s:{s:s, s:s, s:s, s:s}, s:b, s:b, s:s, s:s}", "scopes", "inventory", "full_access",
                                 "orders", "full_access", "returns", "full_access", "feeds", "full_access", "is_valid",
-                                1, "issued_at", (json_int_t)now, "expire_at",
-                                (json_int_t)(now + (uint64_t)r->acct->token_ttl_s * 1000)));
+                                1, "is_channel_match", 1, "issued_at", issued, "expire_at", expires));
 }
 
 /* --- inventory ----------------------------------------------------------------------------- */
 
 static json_t *qty_obj(long long n)
 {
-    return json_pack("{s:s, s:I}", "unit", "EACH", "amount", (json_int_t)(n > 0 ? n : 0));
+    return json_pack("{s:s, s:I}", "unit", "EACH", "amount", (json_int_t)n); /* below zero after an oversell */
 }
 
 static json_t *nodes_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
@@ -618,6 +632,16 @@ static json_t *status_entry(const char *status, long long qty, const char *reaso
     return e;
 }
 
+/* The carrier's details of shipped units (Shipped, Delivered, and the Refund of shipped units). */
+static json_t *tracking_info(const oc_sim_order_t *o, const oc_sim_line_t *l, int line)
+{
+    uint64_t shipped = o->fulfilled_ms != 0 ? o->fulfilled_ms : l->status_ms;
+    return json_pack("{s:I, s:{s:s}, s:s, s:o, s:o}", "shipDateTime", (json_int_t)shipped, "carrierName", "carrier",
+                     "UPS", "methodCode", "Standard", "trackingNumber", json_sprintf("1Z999AA1%010lld%d", o->num, line),
+                     "trackingURL",
+                     json_sprintf("https://www.walmart.com/tracking?tn=1Z999AA1%010lld%d", o->num, line));
+}
+
 /* The order as Walmart shows it; created_only keeps the lines (and units) still Created. */
 static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o, int created_only)
 {
@@ -631,8 +655,20 @@ static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o, int crea
         json_t *statuses = json_array();
         if (open > 0)
             json_array_append_new(statuses, status_entry(open_status(o), open, NULL));
-        if (l->shipped > 0 && !created_only)
-            json_array_append_new(statuses, status_entry("Shipped", l->shipped, NULL));
+        /* shipped units: in transit (Shipped), arrived (Delivered), or refunded without a return (Refund) */
+        long long kept = l->shipped - l->refunded, delivered = l->delivered < kept ? l->delivered : kept;
+        if (kept - delivered > 0 && !created_only) {
+            json_t *e = status_entry("Shipped", kept - delivered, NULL);
+            json_object_set_new(e, "trackingInfo", tracking_info(o, l, i));
+            json_array_append_new(statuses, e);
+        }
+        if (delivered > 0 && !created_only) {
+            json_t *e = status_entry("Delivered", delivered, NULL);
+            json_object_set_new(e, "trackingInfo", tracking_info(o, l, i));
+            json_array_append_new(statuses, e);
+        }
+        if (l->refunded > 0 && !created_only)
+            json_array_append_new(statuses, status_entry("Refund", l->refunded, NULL));
         if (l->cancelled > 0 && !created_only)
             json_array_append_new(
                 statuses, status_entry("Cancelled", l->cancelled,
@@ -668,7 +704,9 @@ static int order_has_status(const oc_sim_order_t *o, const char *status)
         const oc_sim_line_t *l = &o->lines[i];
         if (l->qty - l->cancelled - l->shipped > 0 && strcmp(status, open_status(o)) == 0)
             return 1;
-        if ((l->shipped > 0 && strcmp(status, "Shipped") == 0) ||
+        if ((l->shipped - l->refunded - l->delivered > 0 && strcmp(status, "Shipped") == 0) ||
+            (l->delivered > 0 && strcmp(status, "Delivered") == 0) ||
+            (l->refunded > 0 && strcmp(status, "Refund") == 0) ||
             (l->cancelled > 0 && strcmp(status, "Cancelled") == 0))
             return 1;
     }
@@ -798,12 +836,12 @@ static void list_orders(oc_sim_req_t *r, int released)
         c.last_ms = keys[end - 1].k;
         c.last_seq = keys[end - 1].o->num;
         char *t = oc_sim_cursor_encode(&c);
-        json_object_set_new(
-            meta, "nextCursor",
-            json_sprintf("?limit=%lld&hasMoreElements=true&soIndex=%s&sellerId=%d", limit, t != NULL ? t : "", a->id));
+        json_object_set_new(meta, "nextCursor",
+                            json_sprintf("?limit=%lld&hasMoreElements=true&soIndex=%s&partnerId=%s&sellerId=%d", limit,
+                                         t != NULL ? t : "", a->seller_id, a->id));
         free(t);
     } else {
-        json_object_set_new(meta, "nextCursor", json_null());
+        json_object_set_new(meta, "nextCursor", json_string("")); /* a string in the specification */
     }
     free(keys);
     oc_sim_reply_json(r, 200, json_pack("{s:{s:o, s:{s:o}}}", "list", "meta", meta, "elements", "order", list));
@@ -962,11 +1000,38 @@ static json_t *return_json(oc_sim_account_t *a, const oc_sim_return_t *rt)
         (json_int_t)(rt->status == 2 ? rt->qty : 0), "cancellableQty", (json_int_t)0);
 }
 
+/* The optional fields of a return the specification describes, as Walmart fills them in. */
+static void return_extras(json_t *j, oc_sim_account_t *a, const oc_sim_return_t *rt)
+{
+    char at[32];
+    oc_sim_iso(at, rt->updated_ms, 1);
+    json_object_set_new(j, "returnChannel", json_pack("{s:s}", "channelName", "ONLINE"));
+    json_object_set_new(
+        j, "returnLineGroups",
+        json_pack("[{s:i, s:[{s:i}], s:[]}]", "groupNo", 1, "returnLines", "returnOrderLineNumber", 1, "labels"));
+    json_t *line = json_array_get(json_object_get(j, "returnOrderLines"), 0);
+    json_object_set_new(line, "returnExpectedFlag", json_true());
+    json_object_set_new(line, "isKeepIt", json_false());
+    json_object_set_new(line, "lastItem", json_true());
+    json_object_set_new(line, "isFastReplacement", json_false());
+    json_object_set_new(line, "refundChannel", json_string("WALMART_TRIGGERED_REFUND"));
+    json_object_set_new(line, "statusTime", json_string(at));
+    json_object_set_new(line, "rechargeableQty", json_real(0));
+    json_object_set_new(line, "unitPrice", json_pack("{s:f, s:s}", "currencyAmount", 10.0, "currencyUnit", "USD"));
+    json_t *track = json_array();
+    const char *tags[] = {"RETURN_INITIATED", "RETURN_DELIVERED", "REFUND_COMPLETED"};
+    for (int k = 0; k <= rt->status && k < 3; k++)
+        json_array_append_new(
+            track, json_pack("{s:i, s:s, s:s}", "sequenceNo", k + 1, "eventTag", tags[k], "eventDescription", tags[k]));
+    json_object_set_new(line, "returnTrackingDetail", track);
+    (void)a;
+}
+
 static void get_returns(oc_sim_req_t *r)
 {
     oc_sim_account_t *a = r->acct;
-    const char *lim = oc_sim_query(r, "limit"), *cur = oc_sim_query(r, "cursor"), *st = oc_sim_query(r, "status");
-    long long limit = lim != NULL ? strtoll(lim, NULL, 10) : 100, start = 0;
+    const char *lim = oc_sim_query(r, "limit"), *st = oc_sim_query(r, "status");
+    long long limit = lim != NULL ? strtoll(lim, NULL, 10) : 10;
     uint64_t cs = 0, ce = UINT64_MAX, ms = 0, me = UINT64_MAX;
     if (limit < 1 || limit > 200) {
         content_error(r, "GMP_RETURNS_API", "limit", "limit must be from 1 to 200");
@@ -979,15 +1044,9 @@ static void get_returns(oc_sim_req_t *r)
     if (date_param(r, "returnCreationStartDate", &cs) < 0 || date_param(r, "returnCreationEndDate", &ce) < 0 ||
         date_param(r, "returnLastModifiedStartDate", &ms) < 0 || date_param(r, "returnLastModifiedEndDate", &me) < 0)
         return;
-    if (cur != NULL) {
-        char *d = oc_sim_unb64url(cur);
-        if (d == NULL || sscanf(d, "ret:%lld", &start) != 1 || start < 0) {
-            free(d);
-            content_error(r, "GMP_RETURNS_API", "nextCursor", "Invalid nextCursor");
-            return;
-        }
-        free(d);
-    }
+    /* Pages follow the parameters the returns specification declares: returns come oldest first, no two of an
+     * account created in the same millisecond, and nextCursor is the query of the next page (its
+     * returnCreationStartDate the first return not shown) */
     json_t *list = json_array();
     long long matched = 0, next = -1;
     for (size_t i = 0; i < a->returns.len; i++) {
@@ -995,26 +1054,32 @@ static void get_returns(oc_sim_req_t *r)
         if (rt->created_ms < cs || rt->created_ms > ce || rt->updated_ms < ms || rt->updated_ms > me ||
             (st != NULL && strcmp(st, return_status(rt->status)) != 0))
             continue;
-        if ((long long)i < start)
-            continue;
         matched++;
         if ((long long)json_array_size(list) == limit) {
             next = (long long)i;
             break;
         }
-        json_array_append_new(list, return_json(a, rt));
+        json_t *rj = return_json(a, rt);
+        return_extras(rj, a, rt);
+        json_array_append_new(list, rj);
     }
-    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)a->returns.len, "limit", (json_int_t)limit);
+    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)matched, "limit", (json_int_t)limit);
     if (next >= 0) {
-        char t[32];
-        snprintf(t, sizeof(t), "ret:%lld", next);
-        char *enc = oc_sim_b64url(t, strlen(t));
-        json_object_set_new(meta, "nextCursor",
-                            json_sprintf("?limit=%lld&cursor=%s%s%s", limit, enc != NULL ? enc : "",
-                                         st != NULL ? "&status=" : "", st != NULL ? st : ""));
-        free(enc);
+        char from[32];
+        oc_sim_iso(from, ((oc_sim_return_t *)a->returns.items[next])->created_ms, 1);
+        oc_buf_t q = {0};
+        oc_buf_printf(&q, "?limit=%lld&returnCreationStartDate=%s", limit, from);
+        const char *keep[] = {"returnCreationEndDate", "returnLastModifiedStartDate", "returnLastModifiedEndDate",
+                              "status"};
+        for (size_t k = 0; k < OC_ARRAY_SIZE(keep); k++)
+            if (oc_sim_query(r, keep[k]) != NULL) {
+                oc_buf_printf(&q, "&%s=", keep[k]);
+                oc_sim_urlencode(&q, oc_sim_query(r, keep[k]));
+            }
+        json_object_set_new(meta, "nextCursor", json_string(oc_buf_cstr(&q)));
+        oc_buf_free(&q);
     } else {
-        json_object_set_new(meta, "nextCursor", json_null());
+        json_object_set_new(meta, "nextCursor", json_string("")); /* a string in the specification */
     }
     oc_sim_reply_json(r, 200, json_pack("{s:o, s:o}", "meta", meta, "returnOrders", list));
 }

@@ -246,3 +246,36 @@ test('REST 429 with Retry-After, 5xx and timeouts retried, malformed answers are
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 2);
   await waitFor(async () => (await d.test(name)).ok, { what: 'the shop to answer' });
 });
+
+test('a shop below zero: compare-and-set works from the negative count the channel reports (2026-01 and 2025-10)', { timeout: 30000 }, async () => {
+  for (const api_version of ['2026-01', '2025-10']) {
+    const { acct, name, sku } = await connect({}, { settings: { api_version } });
+    // an oversell on the channel: 5 shown, 12 sold
+    const o = await sim.ctl.post(`/_sim/accounts/${acct.id}/orders`, { sku: 'A', quantity: 12, force: true });
+    assert.equal(o.status, 201, o.text);
+    const seen = await d.read(name, [{ listing_id: 'a', item_ref: sku.A.inventory_item_gid }]);
+    assert.equal(seen.result[0].qty, -7, 'a read sees the negative count');
+    // what onecount believed (5) is stale; the answer carries the channel's -7
+    const stale = await d.push(name, [{ listing_id: 'a', item_ref: sku.A.inventory_item_gid, qty: 3, expect: 5, key: `k-${api_version}-1` }]);
+    assert.equal(stale.result[0].status, 'stale', JSON.stringify(stale.result[0]));
+    assert.equal(stale.result[0].current, -7);
+    // the retry from -7 goes through
+    const r = await d.push(name, [{ listing_id: 'a', item_ref: sku.A.inventory_item_gid, qty: 3, expect: -7, key: `k-${api_version}-2` }]);
+    assert.equal(r.result[0].status, 'ok', JSON.stringify(r.result[0]));
+    assert.equal(r.result[0].qty, 3);
+    assert.equal((await stock(acct)).A, 3);
+  }
+});
+
+test('2025-10: rows with and without an expectation go in separate mutations; ignoreCompareQuantity is on the input', { timeout: 30000 }, async () => {
+  const { acct, name, sku } = await connect({}, { settings: { api_version: '2025-10' } });
+  const r = await d.push(name, [
+    { listing_id: 'a', item_ref: sku.A.inventory_item_gid, qty: 4, expect: 5, key: 'm-a' },
+    { listing_id: 'b', item_ref: sku.B.inventory_item_gid, qty: 6, key: 'm-b' },
+    { listing_id: 'c', item_ref: sku.C.inventory_item_gid, qty: 2, expect: 1, key: 'm-c' },
+  ]);
+  assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok', 'ok'], JSON.stringify(r.result));
+  assert.deepEqual(await stock(acct), { A: 4, B: 6, C: 2 });
+  const muts = (await log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
+  assert.deepEqual(muts.map((e) => e.writes), [{ A: 4, C: 2 }, { B: 6 }]);
+});

@@ -20,7 +20,8 @@ async function walmart(a) {
     body: 'grant_type=client_credentials',
   });
   assert.equal(t.status, 200, t.text);
-  const h = () => ({ 'wm_sec.access_token': t.json.access_token, 'wm_qos.correlation_id': randomUUID(), 'wm_svc.name': 'Walmart Marketplace', 'content-type': 'application/json' });
+  const h = () => ({ 'wm_sec.access_token': t.json.access_token, 'wm_qos.correlation_id': randomUUID(), 'wm_svc.name': 'Walmart Marketplace', 'content-type': 'application/json',
+    authorization: `Basic ${Buffer.from(`${a.credentials.client_id}:${a.credentials.client_secret}`).toString('base64')}` });
   return {
     get: (path, opts = {}) => call(`${a.base_url}${path}`, { headers: h(), ...opts }),
     put: (path, body, opts = {}) => call(`${a.base_url}${path}`, { method: 'PUT', headers: h(), body: JSON.stringify(body), ...opts }),

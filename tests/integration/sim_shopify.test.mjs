@@ -183,7 +183,30 @@ test('reasons, names, items and version rules are validated', async () => {
   assert.equal(req.json.data.inventorySetQuantities.userErrors[0].code, 'COMPARE_QUANTITY_REQUIRED');
   const cmp = await old.gql(SET, { key: 'v7', input: { name: 'available', reason: 'correction', quantities: [{ ...row(A, 1), compareQuantity: 4 }] } });
   assert.equal(cmp.json.data.inventorySetQuantities.userErrors[0].code, 'COMPARE_QUANTITY_STALE');
-  const ign = await old.gql(SET, { key: 'v8', input: { name: 'available', reason: 'correction', quantities: [{ ...row(A, 3), ignoreCompareQuantity: true }] } });
+  // ignoreCompareQuantity belongs to the input as a whole: on a row, Shopify refuses the whole request
+  // (InventoryQuantityInput has no such field) before anything runs
+  const perRow = await old.gql(SET, { key: 'v8', input: { name: 'available', reason: 'correction', quantities: [{ ...row(A, 3), ignoreCompareQuantity: true }] } });
+  assert.equal(perRow.status, 200);
+  assert.equal(perRow.json.data, undefined, 'a request refused in validation has no data');
+  assert.equal(perRow.json.errors[0].extensions.code, 'INVALID_VARIABLE');
+  assert.match(perRow.json.errors[0].message, /^Variable \$input of type InventorySetQuantitiesInput! was provided invalid value for quantities\.0\.ignoreCompareQuantity \(Field is not defined on InventoryQuantityInput\)$/);
+  assert.deepEqual(perRow.json.errors[0].extensions.problems[0].path, ['quantities', 0, 'ignoreCompareQuantity']);
+  assert.equal(await available(a, 'A'), 5);
+  const literal = await old.gql(`mutation { inventorySetQuantities(input: {name: "available", reason: "correction", quantities: [{inventoryItemId: "${A.inventory_item_gid}", locationId: "${A.location_gid}", quantity: 3, ignoreCompareQuantity: true}]}) { userErrors { code } } }`);
+  assert.equal(literal.json.errors[0].extensions.code, 'argumentNotAccepted');
+  assert.match(literal.json.errors[0].message, /InputObject 'InventoryQuantityInput' doesn't accept argument 'ignoreCompareQuantity'/);
+  // a value of the wrong type and a missing required field are refused the same way
+  const wrongType = await old.gql(SET, { key: 'v8b', input: { name: 'available', reason: 'correction', quantities: [{ ...row(A, 3), compareQuantity: '5' }] } });
+  assert.match(wrongType.json.errors[0].message, /quantities\.0\.compareQuantity \(Could not coerce value to Int\)/);
+  const missing = await old.gql(SET, { key: 'v8c', input: { name: 'available', quantities: [row(A, 3)], ignoreCompareQuantity: true } });
+  assert.match(missing.json.errors[0].message, /for reason \(Expected value to not be null\)/);
+  // changeFromQuantity does not exist before 2026-01, compareQuantity no longer in 2026-04
+  const early = await old.gql(SET, { key: 'v8d', input: { name: 'available', reason: 'correction', quantities: [row(A, 3, 5)] } });
+  assert.match(early.json.errors[0].message, /changeFromQuantity \(Field is not defined on InventoryQuantityInput\)/);
+  const late = await v4.gql(SET, { key: 'v8e', input: { name: 'available', reason: 'correction', quantities: [{ ...row(A, 3, 5), compareQuantity: 5 }] } });
+  assert.match(late.json.errors[0].message, /compareQuantity \(Field is not defined on InventoryQuantityInput\)/);
+  assert.equal(await available(a, 'A'), 5);
+  const ign = await old.gql(SET, { key: 'v8f', input: { name: 'available', reason: 'correction', ignoreCompareQuantity: true, quantities: [row(A, 3)] } });
   assert.deepEqual(ign.json.data.inventorySetQuantities.userErrors, []);
   assert.equal(await available(a, 'A'), 3);
   const parse = await s.gql('mutation { inventorySetQuantities(input: { ');

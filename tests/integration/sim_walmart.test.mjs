@@ -27,7 +27,7 @@ async function token(a, headers = {}) {
 async function wm(a) {
   const t = await token(a);
   assert.equal(t.status, 200, t.text);
-  const h = (extra = {}) => ({ 'wm_sec.access_token': t.json.access_token, 'wm_qos.correlation_id': randomUUID(),
+  const h = (extra = {}) => ({ 'wm_sec.access_token': t.json.access_token, authorization: basic(a), 'wm_qos.correlation_id': randomUUID(),
     'wm_svc.name': 'Walmart Marketplace', accept: 'application/json', 'content-type': 'application/json', ...extra });
   return {
     token: t.json.access_token,
@@ -61,6 +61,12 @@ test('POST /v3/token takes Basic client credentials and the WM headers; API call
   const noSvc = await call(url, { headers: { 'wm_sec.access_token': api.token, 'wm_qos.correlation_id': 'c1' } });
   assert.equal(noSvc.status, 400);
   assert.equal(noSvc.json.errors[0].code, 'INVALID_REQUEST_HEADER.GMP_GATEWAY_API');
+  // the specification requires the client's Basic authorization on every call, not only on the token's
+  const noBasic = await call(url, { headers: { 'wm_sec.access_token': api.token, 'wm_qos.correlation_id': 'c1', 'wm_svc.name': 'Walmart Marketplace' } });
+  assert.equal(noBasic.status, 401);
+  assert.equal(noBasic.json.errors[0].code, 'UNAUTHORIZED.GMP_GATEWAY_API');
+  const otherBasic = await api.get('/v3/inventory?sku=A', { authorization: basic({ credentials: { ...a.credentials, client_secret: 'nope' } }) });
+  assert.equal(otherBasic.status, 401);
   const ok = await api.get('/v3/inventory?sku=A', { 'wm_qos.correlation_id': 'trace-1' });
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('wm_qos.correlation_id'), 'trace-1');

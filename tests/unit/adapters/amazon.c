@@ -5,6 +5,8 @@
 #include "adapters/internal.h"
 #include "test.h"
 
+#include <stdlib.h>
+
 static void test_orders(void)
 {
     char why[200];
@@ -125,10 +127,37 @@ static void test_validate(void)
     json_decref(secrets);
 }
 
+/* Amazon has no compare-and-set: a negative expectation (a channel below zero) is accepted and not sent. */
+static void test_push_body(void)
+{
+    oc_channel_conn_t c = {.settings = json_object()};
+    char why[160];
+    json_t *it = json_pack("{s:s, s:i, s:i}", "sku", "A-1", "qty", 3, "expect", -7);
+    json_t *b = oc_amazon_push_body(&c, it, why, sizeof(why));
+    CHECK(b != NULL);
+    json_t *v = json_array_get(json_object_get(json_array_get(json_object_get(b, "patches"), 0), "value"), 0);
+    CHECK_INT(json_integer_value(json_object_get(v, "quantity")), 3);
+    CHECK_STR(json_string_value(json_object_get(v, "fulfillment_channel_code")), "DEFAULT");
+    char *dump = json_dumps(b, JSON_COMPACT);
+    CHECK(dump != NULL && strstr(dump, "-7") == NULL);
+    free(dump);
+    json_decref(b);
+    json_object_set_new(it, "expect", json_string("x"));
+    CHECK(oc_amazon_push_body(&c, it, why, sizeof(why)) == NULL);
+    CHECK(strncmp(why, "expect:", 7) == 0);
+    json_object_set_new(it, "expect", json_integer(-7));
+    json_object_set_new(it, "qty", json_integer(-1));
+    CHECK(oc_amazon_push_body(&c, it, why, sizeof(why)) == NULL);
+    CHECK(strncmp(why, "qty:", 4) == 0);
+    json_decref(it);
+    json_decref(c.settings);
+}
+
 int main(void)
 {
     test_orders();
     test_returns_report();
     test_validate();
+    test_push_body();
     return oc_test_report();
 }

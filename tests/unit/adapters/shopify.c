@@ -187,6 +187,51 @@ static void test_validate(void)
     json_decref(secrets);
 }
 
+/* Compare-and-set rows: any integer the channel reports, negative after an oversell, in the field of each
+ * API version; no expectation is an explicit null (2026-01) or no field at all (2025-10: the input as a whole
+ * carries ignoreCompareQuantity, which InventoryQuantityInput does not have). */
+static void test_quantity_rows(void)
+{
+    const char *item = "gid://shopify/InventoryItem/7", *loc = "gid://shopify/Location/1";
+    json_t *r = oc_shopify_quantity_row(202601, item, loc, 3, 1, -7);
+    CHECK(json_is_integer(json_object_get(r, "changeFromQuantity")));
+    CHECK_INT(json_integer_value(json_object_get(r, "changeFromQuantity")), -7);
+    CHECK_INT(json_integer_value(json_object_get(r, "quantity")), 3);
+    CHECK(json_object_get(r, "compareQuantity") == NULL);
+    json_decref(r);
+    r = oc_shopify_quantity_row(202601, item, loc, 3, 0, 0);
+    CHECK(json_is_null(json_object_get(r, "changeFromQuantity")));
+    json_decref(r);
+    r = oc_shopify_quantity_row(202510, item, loc, 0, 1, -7);
+    CHECK_INT(json_integer_value(json_object_get(r, "compareQuantity")), -7);
+    CHECK(json_object_get(r, "changeFromQuantity") == NULL);
+    CHECK(json_object_get(r, "ignoreCompareQuantity") == NULL);
+    json_decref(r);
+    r = oc_shopify_quantity_row(202510, item, loc, 0, 0, 0);
+    CHECK_INT(json_object_size(r), 3); /* inventoryItemId, locationId, quantity: nothing per row */
+    CHECK(json_object_get(r, "ignoreCompareQuantity") == NULL);
+    json_decref(r);
+    /* the item's expectation as the adapters read it */
+    int has;
+    long long e;
+    json_t *it = json_pack("{s:i, s:i}", "qty", 3, "expect", -7);
+    CHECK_INT(oc_item_expect(it, &has, &e), 0);
+    CHECK_INT(has, 1);
+    CHECK_INT(e, -7);
+    json_object_set_new(it, "expect", json_null());
+    CHECK_INT(oc_item_expect(it, &has, &e), 0);
+    CHECK_INT(has, 0);
+    json_object_set_new(it, "expect", json_string("-7"));
+    CHECK_INT(oc_item_expect(it, &has, &e), -1);
+    json_object_set_new(it, "expect", json_real(-7.5));
+    CHECK_INT(oc_item_expect(it, &has, &e), -1);
+    json_object_set_new(it, "expect", json_integer(-2147483649LL));
+    CHECK_INT(oc_item_expect(it, &has, &e), -1);
+    json_object_set_new(it, "expect", json_integer(-2147483648LL));
+    CHECK_INT(oc_item_expect(it, &has, &e), 0);
+    json_decref(it);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -195,5 +240,6 @@ int main(void)
     test_orders();
     test_refunds();
     test_validate();
+    test_quantity_rows();
     return oc_test_report();
 }

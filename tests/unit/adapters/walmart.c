@@ -59,6 +59,18 @@ static void test_orders(void)
     o = order(ST("Shipped", "1") "," ST("Cancelled", "1"), "2");
     CHECK_STR(status_of(o), "shipped");
     json_decref(o);
+    /* delivered, and a partial refund without a return: both shipped units, the line stays sold */
+    o = order(ST("Delivered", "1") "," ST("Refund", "1"), "2");
+    CHECK_STR(status_of(o), "shipped");
+    n = oc_walmart_order(o, &t, why, sizeof(why));
+    l = json_array_get(json_object_get(n, "lines"), 0);
+    CHECK_INT(json_integer_value(json_object_get(l, "qty_shipped")), 2);
+    CHECK_INT(json_integer_value(json_object_get(l, "qty_cancelled")), 0);
+    json_decref(n);
+    json_decref(o);
+    o = order(ST("Acknowledged", "1") "," ST("Refund", "1"), "2");
+    CHECK_STR(status_of(o), "partial");
+    json_decref(o);
     o = order(ST("Delivered", "2"), "2");
     CHECK_STR(status_of(o), "shipped");
     json_decref(o);
@@ -129,10 +141,30 @@ static void test_validate(void)
     json_decref(secrets);
 }
 
+/* Walmart has no compare-and-set: a negative expectation (Walmart shows negative counts) is accepted and
+ * not sent. */
+static void test_push_body(void)
+{
+    char why[160];
+    json_t *it = json_pack("{s:s, s:i, s:i}", "sku", "A-1", "qty", 3, "expect", -7);
+    json_t *b = oc_walmart_push_body(it, why, sizeof(why));
+    CHECK(b != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "sku")), "A-1");
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(b, "quantity"), "amount")), 3);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b, "quantity"), "unit")), "EACH");
+    CHECK_INT(json_object_size(b), 2);
+    json_decref(b);
+    json_object_set_new(it, "expect", json_true());
+    CHECK(oc_walmart_push_body(it, why, sizeof(why)) == NULL);
+    CHECK(strncmp(why, "expect:", 7) == 0);
+    json_decref(it);
+}
+
 int main(void)
 {
     test_orders();
     test_returns();
     test_validate();
+    test_push_body();
     return oc_test_report();
 }

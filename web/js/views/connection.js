@@ -82,13 +82,22 @@ function testResult(outcome) {
   const err = outcome.err;
   const titles = {
     501: ['Not available', 'badge-muted', 'Testing is not available in this build of the server.'],
-    409: ['Credentials', 'badge-danger', 'The stored credentials do not open; replace them.'],
+    409: err.code === 'duplicate_account'
+      ? ['Already connected', 'badge-danger', 'Another active connection reaches this account; this one is paused so no order counts twice.']
+      : ['Credentials', 'badge-danger', 'The stored credentials do not open; replace them.'],
     502: ['Channel refused', 'badge-danger', 'The channel refused or failed.'],
   };
   const [badge, cls, lead] = titles[err.status] || ['Failed', 'badge-danger', 'The test did not complete.'];
   return h('section', { class: ['report', err.status === 501 ? 'report-info' : 'report-error'], role: 'status', 'aria-label': 'Test result' },
     h('h3', {}, h('span', { class: ['badge', cls], text: badge }), ` ${lead}`),
     h('p', {}, `The server answered ${err.status || 'nothing'}: ${sentence(err.message)}`));
+}
+
+/** The account on the channel this connection reaches, as the channel confirmed it (one active connection each). */
+function accountText(a) {
+  if (!a) return h('span', { class: 'muted', text: 'not confirmed by the channel yet' });
+  const where = a.marketplace_ids && a.marketplace_ids.length ? ` · ${a.marketplace_ids.join(', ')}` : '';
+  return h('span', {}, h('code', { class: 'break', text: `${a.id}${where}` }), ' · confirmed ', time(a.verified_at));
 }
 
 /** The connection's sync health (GET …/health, its routines), refreshed while shown. */
@@ -251,6 +260,7 @@ export async function render(ctx) {
         ['Channel', kindLabel(conn.kind)],
         ['Status', connectionStatus(conn)],
         ['Base URL', h('code', { class: 'break', text: conn.base_url })],
+        ['Account', accountText(conn.account)],
         ['Listings', h('span', {}, h('a', { href: `${link('/brands', brand.id, 'listings')}?connection=${conn.id}`, text: plural(conn.listings, 'listing') }),
           conn.out_of_sync ? ` · ${qty(conn.out_of_sync)} waiting to be pushed` : '')],
         ['Rules', rulesText(conn.rules)],
