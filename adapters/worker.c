@@ -45,6 +45,7 @@
 #define CIRCUIT_MIN_MS 5000
 #define CIRCUIT_MAX_MS 600000
 #define CONN_IDLE_MS   300000
+#define QUIET_MAX_MS   60000 /* a brand the claim put to sleep is looked at by the scan again after this */
 
 /* --- state ----------------------------------------------------------------- */
 
@@ -56,7 +57,12 @@ typedef struct tnode {
     unsigned running; /* W_* bits: a claim/batch of that kind in flight */
     int leased;       /* push batches and routine runs holding leases in this brand */
     h2o_linklist_t q[3];
-    oc_timer_t spacing; /* a hot listing may be pushed again then (push_claim's wait_ms) */
+    oc_timer_t due; /* the next listing left behind becomes claimable then (push_claim's wait_ms, circuits) */
+    /* The last claim took everything it could and armed `due` (or nothing waits): until a notification, a
+     * result or `due` says otherwise, the periodic scan does not wake this brand's pushes again. */
+    int quiet;
+    uint64_t quiet_ms;
+    int64_t circuit_wait_ms; /* set by push_claim: until the first open circuit it skipped half-opens, or -1 */
 } tnode_t;
 
 typedef struct centry centry_t;
@@ -99,6 +105,7 @@ static struct {
     int claims, events, routine_claims, routines, pushes;
     oc_timer_t pump_timer, scan_timer;
     int scanning;
+    uint64_t last_scan_ms; /* the last scan transaction that answered */
     volatile sig_atomic_t stop;
 } W;
 
@@ -127,7 +134,7 @@ static unsigned hash(const char *a, const char *b)
 
 static void tenant_want(tnode_t *t, unsigned bits);
 
-static void on_spacing(oc_timer_t *timer)
+static void on_due(oc_timer_t *timer)
 {
     tenant_want(timer->data, W_PUSH);
 }
@@ -142,7 +149,7 @@ static tnode_t *tenant_get(const char *id)
             return t;
     tnode_t *t = calloc(1, sizeof(*t));
     memcpy(t->id, id, 37);
-    oc_timer_init(&t->spacing, on_spacing, t);
+    oc_timer_init(&t->due, on_due, t);
     t->hnext = W.tenants[b];
     W.tenants[b] = t;
     return t;
@@ -156,6 +163,8 @@ static int kind_index(unsigned bit)
 /* Marks `t` as wanting `bits`; queues it for each kind not already queued or running. */
 static void tenant_want(tnode_t *t, unsigned bits)
 {
+    if (bits & W_PUSH)
+        t->quiet = 0;
     t->want |= bits;
     for (unsigned bit = 1; bit <= W_ROUTINES; bit <<= 1) {
         if (!(t->want & bit) || (t->queued & bit) || (t->running & bit))
@@ -608,16 +617,24 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
     json_t *rows = json_object_get(claim, "rows");
     if (res->err != NULL)
         oc_log_fields(OC_LOG_WARN, "push claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
-    /* hot listings skipped: come back when the first may go */
+    /* Listings left behind (backoff, another worker's lease, a hot listing's spacing, a connection whose circuit
+     * is open): come back when the first may go, and not before.  Nothing waiting: a notification brings the
+     * next work. */
     json_int_t wait_ms = json_integer_value(json_object_get(claim, "wait_ms"));
+    if (t->circuit_wait_ms >= 0 && (wait_ms <= 0 || t->circuit_wait_ms < wait_ms))
+        wait_ms = t->circuit_wait_ms > 0 ? t->circuit_wait_ms : 1;
     if (wait_ms > 0 && !W.stop) {
         uint64_t due = oc_mono_us() / 1000 + (uint64_t)wait_ms;
-        if (!oc_timer_armed(&t->spacing) || t->spacing.due_us / 1000 > due)
-            oc_timer_start(W.loop, &t->spacing, (uint64_t)wait_ms);
+        if (!oc_timer_armed(&t->due) || t->due.due_us / 1000 > due)
+            oc_timer_start(W.loop, &t->due, (uint64_t)wait_ms);
     }
     size_t n = json_array_size(rows);
-    if ((long)n >= oc_config.worker_claim_limit)
+    if ((long)n >= oc_config.worker_claim_limit) {
         t->want |= W_PUSH; /* more where these came from */
+    } else if (res->err == NULL) {
+        t->quiet = 1;
+        t->quiet_ms = oc_now_ms();
+    }
     /* rows are ordered by connection: one batch per run of equal connection_id */
     size_t i = 0;
     while (i < n) {
@@ -650,11 +667,18 @@ static void push_claim(tnode_t *t)
     oc_buf_t skip = {0};
     oc_buf_printf(&skip, "{");
     int first = 1;
+    uint64_t now = oc_now_ms();
+    t->circuit_wait_ms = -1;
     for (size_t b = 0; b < CBUCKETS; b++)
         for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext)
             if (strcmp(c->tenant, t->id) == 0 && (c->pushing || !circuit_allows(c))) {
                 oc_buf_printf(&skip, "%s%s", first ? "" : ",", c->id);
                 first = 0;
+                if (c->circuit == CIRCUIT_OPEN && !c->pushing) {
+                    int64_t left = c->open_until_ms > now ? (int64_t)(c->open_until_ms - now) : 0;
+                    if (t->circuit_wait_ms < 0 || left < t->circuit_wait_ms)
+                        t->circuit_wait_ms = left;
+                }
             }
     oc_buf_printf(&skip, "}");
     char limit[16], spacing[16];
@@ -1331,62 +1355,70 @@ static void pump_soon(void)
 
 /* --- the scan ---------------------------------------------------------------- */
 
-OC_DB_STMT(w_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
+/*
+ * The safety net under the notifications: every worker_scan_ms, one transaction per 400 brands (their ids as
+ * the transaction's tenants) finds the brands with work that is due by time alone — a push whose backoff
+ * ended, a routine whose next run came — with the same conditions the claims use, so a brand is woken only
+ * for work a claim can take (a paused connection's listings and routines wait without a claim a second).
+ */
+#define SCAN_CHUNK "400" /* brands per scan transaction */
+
+OC_DB_STMT(w_scan_tenants, 1,
+           "SELECT set_config('app.tenant_id', coalesce(string_agg(id::text, ','), ''), true), max(id::text),"
+           " count(*) FROM (SELECT id FROM brands WHERE id > $1::uuid ORDER BY id LIMIT " SCAN_CHUNK ") b");
 OC_DB_STMT(w_scan, 0,
-           "SELECT tenant_id::text, 1 FROM listings l WHERE desired_version > pushed_version AND state = 'active'"
-           " AND (lease_until IS NULL OR lease_until < now()) AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
-           " GROUP BY tenant_id"
+           "SELECT l.tenant_id::text, 1 FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id"
+           " AND c.id = l.connection_id WHERE l.desired_version > l.pushed_version AND l.state = 'active'"
+           " AND c.status = 'active' AND (l.lease_until IS NULL OR l.lease_until < now())"
+           " AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= now()) GROUP BY l.tenant_id"
            " UNION ALL SELECT tenant_id::text, 2 FROM channel_events WHERE processed_at IS NULL GROUP BY tenant_id"
-           " UNION ALL SELECT tenant_id::text, 4 FROM routines WHERE enabled AND next_run_at <= now()"
-           " AND (lease_until IS NULL OR lease_until < now()) GROUP BY tenant_id");
+           " UNION ALL SELECT r.tenant_id::text, 4 FROM routines r LEFT JOIN channel_connections c"
+           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled AND r.next_run_at <= now()"
+           " AND (r.lease_until IS NULL OR r.lease_until < now()) AND (r.connection_id IS NULL OR c.status = 'active')"
+           " GROUP BY r.tenant_id");
 
-#define SCAN_CHUNK 400 /* brands per scan query */
+static char scan_cursor[37];
 
-static int scan_pending;
+static void scan_chunk(void);
+
+/* Work the scan found: a brand whose last claim put it to sleep keeps sleeping (its timer is armed for what
+ * waits), unless it has slept for QUIET_MAX_MS. */
+static void scan_want(const char *tenant, unsigned bits)
+{
+    tnode_t *t = tenant_get(tenant);
+    if (t == NULL)
+        return;
+    if ((bits & W_PUSH) && t->quiet && oc_now_ms() - t->quiet_ms < QUIET_MAX_MS)
+        bits &= ~(unsigned)W_PUSH;
+    if (bits != 0)
+        tenant_want(t, bits);
+}
 
 static void on_scan(void *arg, const oc_db_result_t *res)
 {
     (void)arg;
+    const char *last = res->err == NULL ? oc_db_get(res->results[0], 0, 1) : NULL;
     if (res->err == NULL) {
-        const PGresult *r = res->results[0];
+        const PGresult *r = res->results[1];
         for (int i = 0; i < PQntuples(r); i++)
-            want(PQgetvalue(r, i, 0), (unsigned)atoi(PQgetvalue(r, i, 1)));
+            scan_want(PQgetvalue(r, i, 0), (unsigned)atoi(PQgetvalue(r, i, 1)));
+        W.last_scan_ms = oc_now_ms();
     }
-    if (--scan_pending == 0)
-        W.scanning = 0;
-}
-
-static void on_brands(void *arg, const oc_db_result_t *res)
-{
-    (void)arg;
-    const char *all = res->err == NULL ? oc_db_get(res->results[0], 0, 0) : NULL;
-    if (all == NULL) {
-        W.scanning = 0;
+    if (last != NULL && oc_db_get_ll(res->results[0], 0, 2, 0) >= atoi(SCAN_CHUNK) && !W.stop) {
+        snprintf(scan_cursor, sizeof(scan_cursor), "%s", last);
+        scan_chunk();
         return;
     }
-    /* one query per chunk of brands, the chunk as the transaction's tenants */
-    scan_pending = 1;
-    const char *p = all;
-    while (*p) {
-        const char *end = p;
-        for (int k = 0; k < SCAN_CHUNK && *end; k++) {
-            end += 36;
-            if (*end == ',' && k + 1 < SCAN_CHUNK)
-                end++;
-        }
-        size_t len = (size_t)(end - p);
-        if (len > 0 && p[len - 1] == ',')
-            len--;
-        char *tenants = strndup(p, len);
-        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
-        tx.steps[0].stmt = &w_scan;
-        scan_pending++;
-        if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
-            scan_pending--;
-        free(tenants);
-        p = *end == ',' ? end + 1 : end;
-    }
-    if (--scan_pending == 0)
+    W.scanning = 0;
+}
+
+static void scan_chunk(void)
+{
+    oc_db_tx_t tx = {.nsteps = 2};
+    tx.steps[0].stmt = &w_scan_tenants;
+    tx.steps[0].params[0] = scan_cursor;
+    tx.steps[1].stmt = &w_scan;
+    if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
         W.scanning = 0;
 }
 
@@ -1403,10 +1435,8 @@ static void scan(oc_timer_t *timer)
     if (W.scanning || W.stop)
         return;
     W.scanning = 1;
-    oc_db_tx_t tx = {.nsteps = 1};
-    tx.steps[0].stmt = &w_brands;
-    if (oc_db_run(W.db, &tx, on_brands, NULL) != 0)
-        W.scanning = 0;
+    snprintf(scan_cursor, sizeof(scan_cursor), "00000000-0000-0000-0000-000000000000");
+    scan_chunk();
 }
 
 /* --- notifications ------------------------------------------------------------ */
@@ -1437,7 +1467,11 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 static void on_listen_up(void *arg)
 {
     (void)arg;
-    scan(NULL); /* notifications sent while we were not listening are lost: look */
+    /* Notifications sent while we were not listening are lost: look, and wake every sleeping brand. */
+    for (size_t b = 0; b < TBUCKETS; b++)
+        for (tnode_t *t = W.tenants[b]; t != NULL; t = t->hnext)
+            t->quiet = 0;
+    scan(NULL);
 }
 
 /* --- main ---------------------------------------------------------------------- */
@@ -1551,7 +1585,7 @@ int oc_worker_main(void)
         while (W.tenants[b] != NULL) {
             tnode_t *t = W.tenants[b];
             W.tenants[b] = t->hnext;
-            oc_timer_stop(W.loop, &t->spacing);
+            oc_timer_stop(W.loop, &t->due);
             free(t);
         }
     oc_loop_destroy(W.loop);
