@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/loop.h"
 #include "server/metrics.h"
+#include "server/opslisten.h"
 #include "server/pglisten.h"
 #include "tenants/channels.h"
 #include "tenants/holds.h"
@@ -95,7 +96,8 @@ static struct {
     oc_db_pool_t *db;
     oc_chttp_t *http;
     oc_pglisten_t *listen;
-    oc_redis_t *redis; /* the hold gate, told of the balances ingestion changes */
+    oc_opslisten_t *ops; /* /healthz, /readyz, /metrics */
+    oc_redis_t *redis;   /* the hold gate, told of the balances ingestion changes */
     char owner[80];
     char lease[16]; /* worker_lease_seconds, as a parameter */
     oc_timer_t renew_timer;
@@ -118,6 +120,10 @@ static oc_metric_t m_push_stale = {"onecount_worker_listings_pushed_total", "lis
 static oc_metric_t m_orders = {"onecount_worker_orders_ingested_total", "channel orders ingested", NULL,
                                OC_METRIC_COUNTER};
 static oc_metric_t m_routines = {"onecount_worker_routines_total", "routine runs", NULL, OC_METRIC_COUNTER};
+static oc_metric_t m_claims = {"onecount_worker_push_claims_total", "push claims sent (one brand each)", NULL,
+                               OC_METRIC_COUNTER};
+static oc_metric_t m_scans = {"onecount_worker_scans_total", "scan transactions (one per 400 brands)", NULL,
+                              OC_METRIC_COUNTER};
 
 static void pump_soon(void);
 static void want(const char *tenant, unsigned bits);
@@ -687,6 +693,7 @@ static void push_claim(tnode_t *t)
     const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip), W.lease, spacing};
     t->running |= W_PUSH;
     W.claims++;
+    oc_metric_add(&m_claims, 1);
     int rc = oc_db_exec(W.db, t->id, &w_push_claim, p, on_claimed, t);
     oc_buf_free(&skip);
     if (rc != 0) {
@@ -1418,6 +1425,7 @@ static void scan_chunk(void)
     tx.steps[0].stmt = &w_scan_tenants;
     tx.steps[0].params[0] = scan_cursor;
     tx.steps[1].stmt = &w_scan;
+    oc_metric_add(&m_scans, 1);
     if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
         W.scanning = 0;
 }
@@ -1482,6 +1490,27 @@ static void on_signal(int sig)
     W.stop = 1;
 }
 
+/* /readyz: PostgreSQL reachable, LISTEN in place, and the scan answering (the loop is doing its work).
+ * Redis is reported but not required: without it the hold gate only hears later of balances the worker
+ * changed, and the worker goes on. */
+static int ready(void *arg, json_t *checks)
+{
+    (void)arg;
+    int pg = oc_db_pool_ready(W.db), listen = oc_pglisten_ready(W.listen);
+    uint64_t now = oc_now_ms(),
+             limit = 3 * (uint64_t)oc_config.worker_scan_ms + (uint64_t)oc_config.db_query_timeout_ms;
+    int scan = W.last_scan_ms != 0 && now - W.last_scan_ms <= limit;
+    json_object_set_new(checks, "postgres", json_string(pg ? "ok" : "unavailable"));
+    json_object_set_new(checks, "listen", json_string(listen ? "ok" : "down"));
+    json_object_set_new(checks, "scan", json_string(scan ? "ok" : W.last_scan_ms == 0 ? "not yet" : "late"));
+    if (W.last_scan_ms != 0)
+        json_object_set_new(checks, "last_scan_ms_ago", json_integer((json_int_t)(now - W.last_scan_ms)));
+    json_object_set_new(checks, "redis", json_string(oc_redis_ready(W.redis) ? "ok" : "unavailable"));
+    if (W.stop)
+        json_object_set_new(checks, "stopping", json_true());
+    return pg && listen && scan && !W.stop;
+}
+
 static int busy(void)
 {
     return W.claims + W.events + W.routine_claims + W.routines + W.pushes;
@@ -1504,6 +1533,8 @@ int oc_worker_main(void)
     oc_metrics_register(&m_push_stale);
     oc_metrics_register(&m_orders);
     oc_metrics_register(&m_routines);
+    oc_metrics_register(&m_claims);
+    oc_metrics_register(&m_scans);
     oc_db_metrics_init();
     char host[40] = "";
     gethostname(host, sizeof(host) - 1);
@@ -1522,6 +1553,19 @@ int oc_worker_main(void)
         oc_log_error("worker start-up failed (out of memory or libcurl)");
         return 1;
     }
+    char port_file[4096];
+    if (oc_config.worker_port_file[0] != '\0')
+        snprintf(port_file, sizeof(port_file), "%s", oc_config.worker_port_file);
+    else
+        snprintf(port_file, sizeof(port_file), "%s/worker.port", oc_config.data_dir);
+    oc_opslisten_opts_t ops = {.role = "worker",
+                               .listen = oc_config.worker_listen[0] != '\0' ? oc_config.worker_listen : "127.0.0.1:0",
+                               .port_file = port_file,
+                               .ready = ready};
+    if ((W.ops = oc_opslisten_start(W.loop, &ops)) == NULL) {
+        oc_log_error("the worker cannot serve /healthz, /readyz and /metrics (ONECOUNT_WORKER_LISTEN)");
+        return 1;
+    }
     static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
     W.listen = oc_pglisten_create(W.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
     snprintf(W.lease, sizeof(W.lease), "%d", oc_config.worker_lease_seconds);
@@ -1531,15 +1575,15 @@ int oc_worker_main(void)
     oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
     oc_timer_start(W.loop, &W.scan_timer, 200);
     oc_log_fields(OC_LOG_INFO, "worker running",
-                  json_pack("{s:s, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit, "scan_ms",
-                            oc_config.worker_scan_ms));
+                  json_pack("{s:s, s:i, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit,
+                            "scan_ms", oc_config.worker_scan_ms, "ops_port", oc_opslisten_port(W.ops)));
     int was_ready = 0;
     while (!W.stop) {
         oc_loop_run_once(W.loop, 100);
-        int ready = oc_db_pool_ready(W.db);
-        if (ready && !was_ready)
+        int db_up = oc_db_pool_ready(W.db);
+        if (db_up && !was_ready)
             pump_soon();
-        was_ready = ready;
+        was_ready = db_up;
     }
     /* Finish what is in flight (each records its result and releases its
      * leases); whatever is still running at the deadline is abandoned and
@@ -1551,6 +1595,7 @@ int oc_worker_main(void)
     oc_timer_stop(W.loop, &W.pump_timer);
     oc_timer_stop(W.loop, &W.scan_timer);
     oc_timer_stop(W.loop, &W.renew_timer);
+    oc_opslisten_stop(W.ops);
     oc_pglisten_destroy(W.listen);
     /* The adapters' per-connection state goes before the HTTP client it
      * uses; operations still running end with an error (and their leases

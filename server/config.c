@@ -77,6 +77,11 @@ const oc_cfg_option_t oc_config_options[] = {
     {"worker_push_spacing_ms", "ONECOUNT_WORKER_PUSH_SPACING_MS", INT(worker_push_spacing_ms, "400", 0, 60000),
      "a listing 3 or more changes behind that was pushed less than this ago waits (a SKU selling fast is pushed "
      "at this pace; 0 = never wait)"},
+    {"worker_listen", "ONECOUNT_WORKER_LISTEN", STR(worker_listen),
+     "address of the worker's /healthz, /readyz and /metrics, host:port (empty = 127.0.0.1:0: any free loopback "
+     "port, logged and written to the port file)"},
+    {"worker_port_file", "ONECOUNT_WORKER_PORT_FILE", STR(worker_port_file),
+     "file the worker writes the port of its /metrics listener to (empty = <data_dir>/worker.port)"},
 };
 const size_t oc_config_options_count = OC_ARRAY_SIZE(oc_config_options);
 

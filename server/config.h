@@ -50,6 +50,8 @@ typedef struct oc_config {
     int worker_lease_seconds;   /* how long a claim lasts without renewal */
     int worker_push_spacing_ms; /* a hot listing's pushes at most this often */
     int worker_db_pool_size;    /* the worker's PostgreSQL connections */
+    char *worker_listen;        /* the worker's ops listener, host:port ("" = 127.0.0.1:0) */
+    char *worker_port_file;     /* where the worker writes that port ("" = <data_dir>/worker.port) */
 } oc_config_t;
 
 typedef struct oc_cfg_option {
