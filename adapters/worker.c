@@ -1308,6 +1308,254 @@ static void routines_claim(tnode_t *t)
     }
 }
 
+/* --- brands in chunks ---------------------------------------------------------------------------- */
+
+/* Work over every brand (the scan, the jobs) goes 400 brands per transaction, their ids as its tenants: the
+ * first step sets them and answers the last id and how many (fewer than 400: the last chunk). */
+#define SCAN_CHUNK "400" /* brands per scan transaction */
+
+OC_DB_STMT(w_scan_tenants, 1,
+           "SELECT set_config('app.tenant_id', coalesce(string_agg(id::text, ','), ''), true), max(id::text),"
+           " count(*) FROM (SELECT id FROM brands WHERE id > $1::uuid ORDER BY id LIMIT " SCAN_CHUNK ") b");
+
+/* --- jobs across brands: the stuck-listing check and pruning ---------------------------- */
+
+/*
+ * Work that spans every brand and runs once across all workers (worker_jobs, migration 0019): a worker
+ * claims a job when it is due, under a lease renew() extends, and walks the brands in chunks of 400 (their
+ * ids as the transaction's tenants, as the scan does).  stuck_alerts opens one alert per connection whose
+ * listings have been behind longer than stuck_after_seconds, and closes it when they catch up; prune
+ * deletes log rows older than their retention window, prune_batch_rows per statement.
+ */
+OC_DB_STMT(w_job_claim, 4, "SELECT worker_job_claim($1, $2, $3::int, $4::int)");
+OC_DB_STMT(w_job_finish, 4, "SELECT worker_job_finish($1, $2, $3, $4::jsonb)");
+OC_DB_STMT(w_jobs_renew, 2, "SELECT worker_jobs_renew($1, $2::int)");
+OC_DB_STMT(w_stuck, 1, "SELECT stuck_alerts_refresh($1::int)");
+OC_DB_STMT(w_prune, 3, "SELECT retention_prune($1, $2::bigint, $3::int)");
+
+static const char *const prune_tables[] = {"push_log", "channel_events", "drift_events", "idempotency_keys"};
+#define NPRUNE 4
+
+typedef struct job {
+    const char *kind;
+    oc_timer_t timer;
+    int running;
+    oc_metric_t runs;
+    char chunk[37], next[37]; /* the brands being worked on: ids after `chunk`, up to `next` */
+    int last_chunk;           /* the chunk had fewer than 400 brands */
+    int table;                /* prune: prune_tables[table] */
+    long long deleted, batches;
+    json_t *detail;
+} job_t;
+
+static job_t jobs[2] = {
+    {.kind = "stuck_alerts",
+     .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"stuck_alerts\"",
+              OC_METRIC_COUNTER}},
+    {.kind = "prune",
+     .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"prune\"", OC_METRIC_COUNTER}},
+};
+static oc_metric_t m_stuck = {"onecount_worker_listings_stuck",
+                              "listings behind longer than stuck_after_seconds, at the last check", NULL,
+                              OC_METRIC_GAUGE};
+static oc_metric_t m_pruned[NPRUNE] = {
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"push_log\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"channel_events\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"drift_events\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"idempotency_keys\"",
+     OC_METRIC_COUNTER},
+};
+
+static int job_interval_s(const job_t *j)
+{
+    return j == &jobs[0] ? oc_config.stuck_check_seconds : oc_config.prune_interval_seconds;
+}
+
+static long long prune_keep_s(int table)
+{
+    switch (table) {
+    case 0: return (long long)oc_config.retention_push_log_days * 86400;
+    case 1: return (long long)oc_config.retention_channel_events_days * 86400;
+    case 2: return (long long)oc_config.retention_drift_events_days * 86400;
+    default: return (long long)oc_config.retention_idempotency_hours * 3600;
+    }
+}
+
+static int jobs_running(void)
+{
+    return jobs[0].running + jobs[1].running;
+}
+
+static void job_step(job_t *j);
+
+static void on_job_finished(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "job result not recorded",
+                      json_pack("{s:s, s:s}", "job", j->kind, "error", res->err));
+    j->running = 0;
+    json_decref(j->detail);
+    j->detail = NULL;
+    if (!W.stop)
+        oc_timer_start(W.loop, &j->timer, (uint64_t)job_interval_s(j) * 1000);
+}
+
+static void job_finish(job_t *j, const char *err)
+{
+    if (err != NULL) {
+        json_object_set_new(j->detail, "error", json_string(err));
+        oc_log_fields(OC_LOG_WARN, "job failed", json_pack("{s:s, s:s}", "job", j->kind, "error", err));
+    }
+    char *detail = json_dumps(j->detail, JSON_COMPACT);
+    const char *p[] = {j->kind, W.owner, err != NULL ? "error" : "ok", detail};
+    int rc = oc_db_exec(W.db, NULL, &w_job_finish, p, on_job_finished, j);
+    free(detail);
+    if (rc != 0) {
+        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
+        on_job_finished(j, &fake);
+    }
+}
+
+/* Moves on to the next chunk of brands; the job ends after the last. */
+static void job_next_chunk(job_t *j)
+{
+    if (j->last_chunk) {
+        job_finish(j, NULL);
+        return;
+    }
+    memcpy(j->chunk, j->next, sizeof(j->chunk));
+    j->table = 0;
+    job_step(j);
+}
+
+static void on_job_step(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL) {
+        job_finish(j, res->detail != NULL ? res->detail : res->err);
+        return;
+    }
+    const char *last = oc_db_get(res->results[0], 0, 1);
+    if (last == NULL) { /* no brand after the chunk's start */
+        job_finish(j, NULL);
+        return;
+    }
+    snprintf(j->next, sizeof(j->next), "%s", last);
+    j->last_chunk = oc_db_get_ll(res->results[0], 0, 2, 0) < atoi(SCAN_CHUNK);
+    if (j == &jobs[0]) {
+        json_t *r = oc_db_json(res->results[1], 0, 0);
+        const char *keys[] = {"stuck", "opened", "closed"};
+        for (size_t i = 0; i < 3; i++) {
+            json_int_t v = json_integer_value(json_object_get(r, keys[i]));
+            json_object_set_new(j->detail, keys[i],
+                                json_integer(json_integer_value(json_object_get(j->detail, keys[i])) + v));
+        }
+        json_decref(r);
+        if (j->last_chunk)
+            oc_metric_set(&m_stuck, json_integer_value(json_object_get(j->detail, "stuck")));
+        job_next_chunk(j);
+        return;
+    }
+    long long n = oc_db_get_ll(res->results[1], 0, 0, 0);
+    j->deleted += n;
+    j->batches++;
+    oc_metric_add(&m_pruned[j->table], n);
+    if (n >= oc_config.prune_batch_rows && !W.stop) {
+        job_step(j); /* more of this table in this chunk */
+        return;
+    }
+    /* this table is done for the chunk: add its figures to the run's */
+    json_t *t = json_object_get(j->detail, prune_tables[j->table]);
+    json_object_set_new(t, "deleted", json_integer(json_integer_value(json_object_get(t, "deleted")) + j->deleted));
+    json_object_set_new(t, "batches", json_integer(json_integer_value(json_object_get(t, "batches")) + j->batches));
+    j->deleted = j->batches = 0;
+    if (++j->table < NPRUNE) {
+        job_step(j);
+        return;
+    }
+    job_next_chunk(j);
+}
+
+/* One transaction: the chunk of brands as its tenants, then the job's statement for them. */
+static void job_step(job_t *j)
+{
+    if (W.stop) {
+        job_finish(j, "the worker is stopping");
+        return;
+    }
+    char a[24], b[24];
+    oc_db_tx_t tx = {.nsteps = 2};
+    tx.steps[0].stmt = &w_scan_tenants;
+    tx.steps[0].params[0] = j->chunk;
+    if (j == &jobs[0]) {
+        snprintf(a, sizeof(a), "%d", oc_config.stuck_after_seconds);
+        tx.steps[1].stmt = &w_stuck;
+        tx.steps[1].params[0] = a;
+    } else {
+        snprintf(a, sizeof(a), "%lld", prune_keep_s(j->table));
+        snprintf(b, sizeof(b), "%d", oc_config.prune_batch_rows);
+        tx.steps[1].stmt = &w_prune;
+        tx.steps[1].params[0] = prune_tables[j->table];
+        tx.steps[1].params[1] = a;
+        tx.steps[1].params[2] = b;
+    }
+    if (oc_db_run(W.db, &tx, on_job_step, j) != 0)
+        job_finish(j, "database unavailable");
+}
+
+static void on_job_claim(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    json_t *r = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (!json_is_true(json_object_get(r, "claimed"))) {
+        /* not due yet (or another worker has it): come back when it may be; a failure tries again soon */
+        json_int_t wait = res->err != NULL ? 5000 : json_integer_value(json_object_get(r, "wait_ms"));
+        json_int_t most = (json_int_t)job_interval_s(j) * 1000;
+        j->running = 0;
+        json_decref(r);
+        if (!W.stop)
+            oc_timer_start(W.loop, &j->timer, (uint64_t)(wait > 0 && wait < most ? wait : most));
+        return;
+    }
+    json_decref(r);
+    oc_metric_add(&j->runs, 1); /* (stopping: job_step ends it at once, giving the lease back) */
+    j->detail = json_object();
+    if (j == &jobs[1]) {
+        json_object_set_new(j->detail, "batch_rows", json_integer(oc_config.prune_batch_rows));
+        for (int i = 0; i < NPRUNE; i++)
+            json_object_set_new(j->detail, prune_tables[i], json_pack("{s:i, s:i}", "deleted", 0, "batches", 0));
+    }
+    snprintf(j->chunk, sizeof(j->chunk), "00000000-0000-0000-0000-000000000000");
+    j->table = 0;
+    j->deleted = j->batches = 0;
+    j->last_chunk = 0;
+    job_step(j);
+}
+
+static void job_tick(oc_timer_t *timer)
+{
+    job_t *j = timer->data;
+    if (W.stop || j->running)
+        return;
+    if (!oc_db_pool_ready(W.db)) {
+        oc_timer_start(W.loop, &j->timer, 1000);
+        return;
+    }
+    char lease[16], interval[16];
+    snprintf(lease, sizeof(lease), "%d", oc_config.worker_lease_seconds);
+    snprintf(interval, sizeof(interval), "%d", job_interval_s(j));
+    const char *p[] = {j->kind, W.owner, lease, interval};
+    j->running = 1;
+    if (oc_db_exec(W.db, NULL, &w_job_claim, p, on_job_claim, j) != 0) {
+        j->running = 0;
+        oc_timer_start(W.loop, &j->timer, 5000);
+    }
+}
+
 /* --- leases ------------------------------------------------------------------ */
 
 OC_DB_STMT(w_renew, 3, "SELECT leases_renew($1, $2, $3::int)");
@@ -1322,6 +1570,10 @@ static void renew(oc_timer_t *timer)
                 const char *p[] = {t->id, W.owner, W.lease};
                 oc_db_exec(W.db, t->id, &w_renew, p, NULL, NULL);
             }
+    if (jobs_running() > 0) {
+        const char *p[] = {W.owner, W.lease};
+        oc_db_exec(W.db, NULL, &w_jobs_renew, p, NULL, NULL);
+    }
     oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
 }
 
@@ -1368,11 +1620,6 @@ static void pump_soon(void)
  * ended, a routine whose next run came — with the same conditions the claims use, so a brand is woken only
  * for work a claim can take (a paused connection's listings and routines wait without a claim a second).
  */
-#define SCAN_CHUNK "400" /* brands per scan transaction */
-
-OC_DB_STMT(w_scan_tenants, 1,
-           "SELECT set_config('app.tenant_id', coalesce(string_agg(id::text, ','), ''), true), max(id::text),"
-           " count(*) FROM (SELECT id FROM brands WHERE id > $1::uuid ORDER BY id LIMIT " SCAN_CHUNK ") b");
 OC_DB_STMT(w_scan, 0,
            "SELECT l.tenant_id::text, 1 FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id"
            " AND c.id = l.connection_id WHERE l.desired_version > l.pushed_version AND l.state = 'active'"
@@ -1513,7 +1760,7 @@ static int ready(void *arg, json_t *checks)
 
 static int busy(void)
 {
-    return W.claims + W.events + W.routine_claims + W.routines + W.pushes;
+    return W.claims + W.events + W.routine_claims + W.routines + W.pushes + jobs_running();
 }
 
 int oc_worker_main(void)
@@ -1535,6 +1782,11 @@ int oc_worker_main(void)
     oc_metrics_register(&m_routines);
     oc_metrics_register(&m_claims);
     oc_metrics_register(&m_scans);
+    oc_metrics_register(&m_stuck);
+    for (int i = 0; i < 2; i++)
+        oc_metrics_register(&jobs[i].runs);
+    for (int i = 0; i < NPRUNE; i++)
+        oc_metrics_register(&m_pruned[i]);
     oc_db_metrics_init();
     char host[40] = "";
     gethostname(host, sizeof(host) - 1);
@@ -1574,6 +1826,10 @@ int oc_worker_main(void)
     oc_timer_init(&W.renew_timer, renew, NULL);
     oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
     oc_timer_start(W.loop, &W.scan_timer, 200);
+    for (int i = 0; i < 2; i++) {
+        oc_timer_init(&jobs[i].timer, job_tick, &jobs[i]);
+        oc_timer_start(W.loop, &jobs[i].timer, 500);
+    }
     oc_log_fields(OC_LOG_INFO, "worker running",
                   json_pack("{s:s, s:i, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit,
                             "scan_ms", oc_config.worker_scan_ms, "ops_port", oc_opslisten_port(W.ops)));
@@ -1595,6 +1851,8 @@ int oc_worker_main(void)
     oc_timer_stop(W.loop, &W.pump_timer);
     oc_timer_stop(W.loop, &W.scan_timer);
     oc_timer_stop(W.loop, &W.renew_timer);
+    for (int i = 0; i < 2; i++)
+        oc_timer_stop(W.loop, &jobs[i].timer);
     oc_opslisten_stop(W.ops);
     oc_pglisten_destroy(W.listen);
     /* The adapters' per-connection state goes before the HTTP client it

@@ -1,4 +1,5 @@
--- 0019_worker_idle_stuck_retention.sql — the worker sleeps when nothing is due.
+-- 0019_worker_idle_stuck_retention.sql — the worker sleeps when nothing is
+-- due; a listing stuck behind opens an alert; old log rows are pruned.
 --
 -- push_claim told the worker how long to wait for the next hot listing as
 -- greatest(1, <ms until the first one may go>); with no hot listing the
@@ -65,3 +66,213 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('rows', claimed, 'wait_ms', wait_ms);
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Stuck listings are not silent.
+--
+-- listings.behind_since: since when the listing has been behind without a
+-- push getting through — set when it falls behind, moved to now when a push
+-- gets through and it is still behind (a SKU selling faster than its pushes
+-- complete is making progress, not stuck), cleared when it catches up.
+-- desired_at could not say it: every sale moves it, so a listing failing for
+-- an hour on a selling SKU looked a few seconds old.  The trigger fires only
+-- on those transitions (its WHEN is checked without calling it), not on the
+-- sales that find a listing already behind.
+-- ---------------------------------------------------------------------------
+ALTER TABLE listings ADD COLUMN behind_since timestamptz;
+UPDATE listings SET behind_since = now() WHERE desired_version > pushed_version;
+
+CREATE FUNCTION listing_behind_since() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.behind_since := CASE WHEN NEW.desired_version <= NEW.pushed_version THEN NULL ELSE now() END;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER listing_behind_since_new BEFORE INSERT ON listings FOR EACH ROW
+    WHEN (NEW.desired_version > NEW.pushed_version) EXECUTE FUNCTION listing_behind_since();
+CREATE TRIGGER listing_behind_since BEFORE UPDATE OF desired_version, pushed_version ON listings FOR EACH ROW
+    WHEN ((OLD.desired_version > OLD.pushed_version) IS DISTINCT FROM (NEW.desired_version > NEW.pushed_version)
+          OR NEW.pushed_version > OLD.pushed_version)
+    EXECUTE FUNCTION listing_behind_since();
+
+-- "5 minutes", "3 seconds", "2 hours", "1 day".
+CREATE FUNCTION duration_words(p_s bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_s < 120 THEN p_s || CASE WHEN p_s = 1 THEN ' second' ELSE ' seconds' END
+                WHEN p_s < 7200 THEN (p_s / 60) || ' minutes'
+                WHEN p_s < 172800 THEN (p_s / 3600) || ' hours'
+                ELSE (p_s / 86400) || ' days' END
+$$;
+
+-- For the brands of the transaction (current_tenants()): one alert
+-- 'listings_stuck' per connection while any of its active listings has been
+-- behind for more than p_after_s (paused connections and listings are left
+-- alone: waiting is what they were told to do), naming how many, the three
+-- that have waited longest with what went wrong in words, and the
+-- connection; its message follows the count; it is resolved once none is
+-- left.  One per connection, not one per listing: a channel that is down
+-- makes every listing of the connection stuck at once, and one alert with
+-- the count and the worst cases says it without burying the others.
+-- Returns {"stuck": listings, "opened": alerts, "closed": alerts}.
+CREATE FUNCTION stuck_alerts_refresh(p_after_s int) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+DECLARE
+    n_stuck bigint;
+    n_opened bigint;
+    n_closed bigint;
+BEGIN
+    WITH s AS (
+        SELECT l.tenant_id, l.connection_id, c.name, k.code, l.behind_since,
+               CASE WHEN l.last_error = 'stale' THEN 'the channel''s number kept changing under the push'
+                    WHEN l.last_error IS NOT NULL THEN 'last error: ' || l.last_error
+                    WHEN c.status = 'error' THEN 'the connection is in error' || coalesce(': ' || c.status_detail, '')
+                    ELSE 'no push has got through' END AS why
+          FROM listings l
+          JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id
+          JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id
+         WHERE l.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND l.desired_version > l.pushed_version
+           AND l.state = 'active' AND c.status <> 'paused'
+           AND l.behind_since < now() - p_after_s * interval '1 second'),
+    g AS (
+        SELECT tenant_id, connection_id, min(name) AS name, count(*) AS n,
+               (array_agg(code || ' (' || why || ')' ORDER BY behind_since, code))[1:3] AS worst
+          FROM s GROUP BY tenant_id, connection_id),
+    up AS (
+        INSERT INTO alerts AS a (tenant_id, connection_id, kind, message)
+        SELECT tenant_id, connection_id, 'listings_stuck',
+               left(n || CASE WHEN n = 1 THEN ' listing has' ELSE ' listings have' END || ' not reached ' || name
+                    || ' for more than ' || duration_words(p_after_s) || ': ' || array_to_string(worst, '; ')
+                    || CASE WHEN n > 3 THEN '; and ' || (n - 3) || ' more' ELSE '' END, 500)
+          FROM g
+        ON CONFLICT (tenant_id, coalesce(connection_id, '00000000-0000-0000-0000-000000000000'::uuid), kind)
+           WHERE resolved_at IS NULL
+        DO UPDATE SET message = excluded.message WHERE a.message IS DISTINCT FROM excluded.message
+        RETURNING (a.xmax = 0) AS fresh),
+    cl AS (
+        UPDATE alerts a SET resolved_at = now()
+         WHERE a.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND a.kind = 'listings_stuck'
+           AND a.resolved_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM g WHERE g.tenant_id = a.tenant_id AND g.connection_id = a.connection_id)
+        RETURNING 1)
+    SELECT (SELECT coalesce(sum(n), 0) FROM g), (SELECT count(*) FILTER (WHERE fresh) FROM up), (SELECT count(*) FROM cl)
+      INTO n_stuck, n_opened, n_closed;
+    RETURN jsonb_build_object('stuck', n_stuck, 'opened', n_opened, 'closed', n_closed);
+END $$;
+GRANT EXECUTE ON FUNCTION duration_words(bigint), stuck_alerts_refresh(int) TO onecount_app;
+
+-- ---------------------------------------------------------------------------
+-- Jobs that span every brand and must run once across all workers: the
+-- stuck-listing check and the pruning of old log rows.  A worker claims a
+-- job when it is due (or its own interval has passed since the last start),
+-- under a lease it renews while it runs; the next run is scheduled when a
+-- run starts.
+-- ---------------------------------------------------------------------------
+CREATE TABLE worker_jobs (
+    kind text PRIMARY KEY CHECK (kind IN ('prune', 'stuck_alerts')),
+    next_run_at timestamptz NOT NULL DEFAULT now(),
+    lease_owner text,
+    lease_until timestamptz,
+    last_started_at timestamptz,
+    last_finished_at timestamptz,
+    last_status text,
+    last_detail jsonb
+);
+INSERT INTO worker_jobs (kind) VALUES ('prune'), ('stuck_alerts');
+GRANT SELECT ON worker_jobs TO onecount_app;
+
+-- {"claimed": true} or {"claimed": false, "wait_ms": until it may be due}.
+CREATE FUNCTION worker_job_claim(p_kind text, p_owner text, p_lease_s int, p_interval_s int) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    j worker_jobs%ROWTYPE;
+BEGIN
+    UPDATE worker_jobs SET lease_owner = p_owner, lease_until = now() + p_lease_s * interval '1 second',
+           last_started_at = now(), next_run_at = now() + p_interval_s * interval '1 second'
+     WHERE kind = p_kind AND (lease_until IS NULL OR lease_until < now())
+       AND (next_run_at <= now() OR last_started_at <= now() - p_interval_s * interval '1 second');
+    IF FOUND THEN
+        RETURN jsonb_build_object('claimed', true);
+    END IF;
+    SELECT * INTO j FROM worker_jobs WHERE kind = p_kind;
+    RETURN jsonb_build_object('claimed', false, 'wait_ms', greatest(1000, ceil(extract(epoch FROM
+        greatest(least(j.next_run_at, coalesce(j.last_started_at, j.next_run_at) + p_interval_s * interval '1 second'),
+                 coalesce(j.lease_until, '-infinity')) - now()) * 1000))::bigint);
+END $$;
+
+CREATE FUNCTION worker_job_finish(p_kind text, p_owner text, p_status text, p_detail jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    UPDATE worker_jobs SET lease_owner = NULL, lease_until = NULL, last_finished_at = now(), last_status = p_status,
+           last_detail = p_detail
+     WHERE kind = p_kind AND lease_owner = p_owner;
+END $$;
+
+CREATE FUNCTION worker_jobs_renew(p_owner text, p_lease_s int) RETURNS int
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    n int;
+BEGIN
+    UPDATE worker_jobs SET lease_until = now() + p_lease_s * interval '1 second'
+     WHERE lease_owner = p_owner AND lease_until > now();
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION worker_job_claim(text, text, int, int), worker_job_finish(text, text, text, jsonb),
+    worker_jobs_renew(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION worker_job_claim(text, text, int, int), worker_job_finish(text, text, text, jsonb),
+    worker_jobs_renew(text, int) TO onecount_app;
+
+-- ---------------------------------------------------------------------------
+-- Retention.  push_log, channel_events (processed ones, by when), drift_events and
+-- idempotency keys grew forever.  The prune job deletes rows older than
+-- their window (configuration: ONECOUNT_RETENTION_*) for the brands of the
+-- transaction, at most p_limit rows per call, through an index on the row's
+-- time: each call is one short statement locking only the rows it deletes.
+-- The application role may not delete from these logs itself; this
+-- function (its owner's rights, the tenant wall still applying) is the one
+-- way.  Windows under a day are refused; an idempotency key is kept at least
+-- the 24 hours it is honoured.  movements and audit_log, the ledger and the
+-- record of who did what, are never pruned.
+-- The indexes are built under a write lock on each table: on a large
+-- push_log, apply this migration at a quiet moment.
+-- ---------------------------------------------------------------------------
+CREATE INDEX push_log_time ON push_log (tenant_id, sent_at);
+CREATE INDEX channel_events_time ON channel_events (tenant_id, processed_at) WHERE processed_at IS NOT NULL;
+CREATE INDEX drift_events_time ON drift_events (tenant_id, detected_at);
+CREATE INDEX idempotency_keys_time ON idempotency_keys (tenant_id, created_at);
+
+CREATE FUNCTION retention_prune(p_what text, p_keep_s bigint, p_limit int) RETURNS int
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    n int;
+    cutoff timestamptz := now() - p_keep_s * interval '1 second';
+    tenants uuid[] := (SELECT current_tenants())::uuid[];
+BEGIN
+    IF p_keep_s IS NULL OR p_keep_s < 86400 OR p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        RAISE EXCEPTION 'retention_prune: a window of at least a day and 1..100000 rows' USING ERRCODE = '22023';
+    END IF;
+    CASE p_what
+    WHEN 'push_log' THEN
+        DELETE FROM push_log p USING (SELECT tenant_id, id FROM push_log WHERE tenant_id = ANY (tenants)
+                                        AND sent_at < cutoff LIMIT p_limit) x
+         WHERE p.tenant_id = x.tenant_id AND p.id = x.id;
+    WHEN 'channel_events' THEN
+        DELETE FROM channel_events e USING (SELECT tenant_id, id FROM channel_events WHERE tenant_id = ANY (tenants)
+                                              AND processed_at < cutoff LIMIT p_limit) x
+         WHERE e.tenant_id = x.tenant_id AND e.id = x.id;
+    WHEN 'drift_events' THEN
+        DELETE FROM drift_events d USING (SELECT tenant_id, id FROM drift_events WHERE tenant_id = ANY (tenants)
+                                            AND detected_at < cutoff LIMIT p_limit) x
+         WHERE d.tenant_id = x.tenant_id AND d.id = x.id;
+    WHEN 'idempotency_keys' THEN
+        DELETE FROM idempotency_keys k USING (SELECT tenant_id, key FROM idempotency_keys WHERE tenant_id = ANY (tenants)
+                                                AND created_at < cutoff LIMIT p_limit) x
+         WHERE k.tenant_id = x.tenant_id AND k.key = x.key;
+    ELSE
+        RAISE EXCEPTION 'retention_prune: nothing to prune in %', p_what USING ERRCODE = '22023';
+    END CASE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION retention_prune(text, bigint, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION retention_prune(text, bigint, int) TO onecount_app;

@@ -52,6 +52,14 @@ typedef struct oc_config {
     int worker_db_pool_size;    /* the worker's PostgreSQL connections */
     char *worker_listen;        /* the worker's ops listener, host:port ("" = 127.0.0.1:0) */
     char *worker_port_file;     /* where the worker writes that port ("" = <data_dir>/worker.port) */
+    int stuck_after_seconds;    /* a listing behind this long opens an alert */
+    int stuck_check_seconds;    /* how often the worker looks for such listings */
+    int prune_interval_seconds; /* how often old log rows are pruned */
+    int prune_batch_rows;       /* rows one pruning statement deletes at most */
+    int retention_push_log_days;
+    int retention_channel_events_days;
+    int retention_drift_events_days;
+    int retention_idempotency_hours;
 } oc_config_t;
 
 typedef struct oc_cfg_option {
