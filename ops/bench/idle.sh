@@ -157,10 +157,6 @@ read -r B_W B_P B_S B_M B_X <<< "$(measure 0)"
 
 MODE="generators stopped"; [ "$SELLING" = 1 ] && MODE="generators selling (4 units/hour per SKU and account)"
 cat <<EOR
-if [ "$PROFILE" = 1 ]; then
-  echo; echo "statements sent in the first window (pg_stat_statements, top level, by calls):"
-  sed 's/^/  /' "$DIR/profile.txt"
-fi
 
 machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(free -g | awk '/Mem:/ {print $2}') GiB
 demo: 3 brands, 9 connections, $LISTINGS active listings; $MODE
