@@ -242,36 +242,43 @@ CREATE INDEX drift_events_time ON drift_events (tenant_id, detected_at);
 CREATE INDEX idempotency_keys_time ON idempotency_keys (tenant_id, created_at);
 
 CREATE FUNCTION retention_prune(p_what text, p_keep_s bigint, p_limit int) RETURNS int
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    -- Walk the time index in order and stop at p_limit rows: never collect and sort every row that is due
+    -- (what a bitmap scan would do on a large backlog, in every batch).
+    SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
 DECLARE
-    n int;
+    n int := 0;
+    k int;
+    t uuid;
     cutoff timestamptz := now() - p_keep_s * interval '1 second';
-    tenants uuid[] := (SELECT current_tenants())::uuid[];
 BEGIN
     IF p_keep_s IS NULL OR p_keep_s < 86400 OR p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
         RAISE EXCEPTION 'retention_prune: a window of at least a day and 1..100000 rows' USING ERRCODE = '22023';
     END IF;
-    CASE p_what
-    WHEN 'push_log' THEN
-        DELETE FROM push_log p USING (SELECT tenant_id, id FROM push_log WHERE tenant_id = ANY (tenants)
-                                        AND sent_at < cutoff LIMIT p_limit) x
-         WHERE p.tenant_id = x.tenant_id AND p.id = x.id;
-    WHEN 'channel_events' THEN
-        DELETE FROM channel_events e USING (SELECT tenant_id, id FROM channel_events WHERE tenant_id = ANY (tenants)
-                                              AND processed_at < cutoff LIMIT p_limit) x
-         WHERE e.tenant_id = x.tenant_id AND e.id = x.id;
-    WHEN 'drift_events' THEN
-        DELETE FROM drift_events d USING (SELECT tenant_id, id FROM drift_events WHERE tenant_id = ANY (tenants)
-                                            AND detected_at < cutoff LIMIT p_limit) x
-         WHERE d.tenant_id = x.tenant_id AND d.id = x.id;
-    WHEN 'idempotency_keys' THEN
-        DELETE FROM idempotency_keys k USING (SELECT tenant_id, key FROM idempotency_keys WHERE tenant_id = ANY (tenants)
-                                                AND created_at < cutoff LIMIT p_limit) x
-         WHERE k.tenant_id = x.tenant_id AND k.key = x.key;
-    ELSE
+    IF p_what NOT IN ('push_log', 'channel_events', 'drift_events', 'idempotency_keys') THEN
         RAISE EXCEPTION 'retention_prune: nothing to prune in %', p_what USING ERRCODE = '22023';
-    END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    -- Brand by brand, oldest first along the (tenant_id, time) index, so the scan stops at the rows it
+    -- deletes however many are due; the rows go by their physical address (a TID scan).
+    FOREACH t IN ARRAY (SELECT current_tenants())::uuid[] LOOP
+        EXIT WHEN n >= p_limit;
+        CASE p_what
+        WHEN 'push_log' THEN
+            DELETE FROM push_log WHERE ctid = ANY (ARRAY(SELECT ctid FROM push_log WHERE tenant_id = t
+                AND sent_at < cutoff ORDER BY sent_at LIMIT p_limit - n));
+        WHEN 'channel_events' THEN
+            DELETE FROM channel_events WHERE ctid = ANY (ARRAY(SELECT ctid FROM channel_events WHERE tenant_id = t
+                AND processed_at < cutoff ORDER BY processed_at LIMIT p_limit - n));
+        WHEN 'drift_events' THEN
+            DELETE FROM drift_events WHERE ctid = ANY (ARRAY(SELECT ctid FROM drift_events WHERE tenant_id = t
+                AND detected_at < cutoff ORDER BY detected_at LIMIT p_limit - n));
+        ELSE
+            DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM idempotency_keys WHERE tenant_id = t
+                AND created_at < cutoff ORDER BY created_at LIMIT p_limit - n));
+        END CASE;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        n := n + k;
+    END LOOP;
     RETURN n;
 END $$;
 REVOKE ALL ON FUNCTION retention_prune(text, bigint, int) FROM PUBLIC;
