@@ -105,7 +105,8 @@ export async function render(ctx) {
         : null) },
     ],
     first: firstAlerts,
-    load: (cursor) => api.get(`${base}/alerts`, alertQuery(cursor)),
+    // A first page reads the sync status again too, so "no open alerts" speaks of now.
+    load: async (cursor) => (await Promise.all([api.get(`${base}/alerts`, alertQuery(cursor)), cursor ? null : loadSync()]))[0],
   });
 
   // --- drift ------------------------------------------------------------------------------
@@ -135,10 +136,9 @@ export async function render(ctx) {
   });
 
   const connSelect = select('Connection', [{ value: '', label: 'All connections' }, ...conns.map((c) => ({ value: c.id, label: c.name }))],
-    f.connection, async (v) => {
+    f.connection, (v) => {
       f.connection = v;
       remember();
-      await loadSync();
       alerts.reload();
       drift.reload();
     });
@@ -147,10 +147,9 @@ export async function render(ctx) {
     panel({
       title: 'Alerts',
       description: 'Problems that need a person, or that onecount is working through: failing pushes, listings that have not reached their channel for too long, order lines with no listing, listings a channel does not know, credentials that stopped working.',
-      actions: select('Show alerts', ALERT_STATES, f.state, async (v) => {
+      actions: select('Show alerts', ALERT_STATES, f.state, (v) => {
         f.state = v;
         remember();
-        await loadSync();
         alerts.reload();
       }),
     }, alerts.el),
