@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/loop.h"
 #include "server/metrics.h"
+#include "server/opslisten.h"
 #include "server/pglisten.h"
 #include "tenants/channels.h"
 #include "tenants/holds.h"
@@ -45,6 +46,7 @@
 #define CIRCUIT_MIN_MS 5000
 #define CIRCUIT_MAX_MS 600000
 #define CONN_IDLE_MS   300000
+#define QUIET_MAX_MS   60000 /* a brand the claim put to sleep is looked at by the scan again after this */
 
 /* --- state ----------------------------------------------------------------- */
 
@@ -56,7 +58,12 @@ typedef struct tnode {
     unsigned running; /* W_* bits: a claim/batch of that kind in flight */
     int leased;       /* push batches and routine runs holding leases in this brand */
     h2o_linklist_t q[3];
-    oc_timer_t spacing; /* a hot listing may be pushed again then (push_claim's wait_ms) */
+    oc_timer_t due; /* the next listing left behind becomes claimable then (push_claim's wait_ms, circuits) */
+    /* The last claim took everything it could and armed `due` (or nothing waits): until a notification, a
+     * result or `due` says otherwise, the periodic scan does not wake this brand's pushes again. */
+    int quiet;
+    uint64_t quiet_ms;
+    int64_t circuit_wait_ms; /* set by push_claim: until the first open circuit it skipped half-opens, or -1 */
 } tnode_t;
 
 typedef struct centry centry_t;
@@ -90,7 +97,8 @@ static struct {
     oc_db_pool_t *db;
     oc_chttp_t *http;
     oc_pglisten_t *listen;
-    oc_redis_t *redis; /* the hold gate, told of the balances ingestion changes */
+    oc_opslisten_t *ops; /* /healthz, /readyz, /metrics */
+    oc_redis_t *redis;   /* the hold gate, told of the balances ingestion changes */
     char owner[80];
     char lease[16]; /* worker_lease_seconds, as a parameter */
     oc_timer_t renew_timer;
@@ -100,6 +108,7 @@ static struct {
     int claims, events, routine_claims, routines, pushes;
     oc_timer_t pump_timer, scan_timer;
     int scanning;
+    uint64_t last_scan_ms; /* the last scan transaction that answered */
     volatile sig_atomic_t stop;
 } W;
 
@@ -112,6 +121,10 @@ static oc_metric_t m_push_stale = {"onecount_worker_listings_pushed_total", "lis
 static oc_metric_t m_orders = {"onecount_worker_orders_ingested_total", "channel orders ingested", NULL,
                                OC_METRIC_COUNTER};
 static oc_metric_t m_routines = {"onecount_worker_routines_total", "routine runs", NULL, OC_METRIC_COUNTER};
+static oc_metric_t m_claims = {"onecount_worker_push_claims_total", "push claims sent (one brand each)", NULL,
+                               OC_METRIC_COUNTER};
+static oc_metric_t m_scans = {"onecount_worker_scans_total", "scan transactions (one per 400 brands)", NULL,
+                              OC_METRIC_COUNTER};
 
 static void pump_soon(void);
 static void want(const char *tenant, unsigned bits);
@@ -128,7 +141,7 @@ static unsigned hash(const char *a, const char *b)
 
 static void tenant_want(tnode_t *t, unsigned bits);
 
-static void on_spacing(oc_timer_t *timer)
+static void on_due(oc_timer_t *timer)
 {
     tenant_want(timer->data, W_PUSH);
 }
@@ -143,7 +156,7 @@ static tnode_t *tenant_get(const char *id)
             return t;
     tnode_t *t = calloc(1, sizeof(*t));
     memcpy(t->id, id, 37);
-    oc_timer_init(&t->spacing, on_spacing, t);
+    oc_timer_init(&t->due, on_due, t);
     t->hnext = W.tenants[b];
     W.tenants[b] = t;
     return t;
@@ -157,6 +170,8 @@ static int kind_index(unsigned bit)
 /* Marks `t` as wanting `bits`; queues it for each kind not already queued or running. */
 static void tenant_want(tnode_t *t, unsigned bits)
 {
+    if (bits & W_PUSH)
+        t->quiet = 0;
     t->want |= bits;
     for (unsigned bit = 1; bit <= W_ROUTINES; bit <<= 1) {
         if (!(t->want & bit) || (t->queued & bit) || (t->running & bit))
@@ -670,16 +685,24 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
     json_t *rows = json_object_get(claim, "rows");
     if (res->err != NULL)
         oc_log_fields(OC_LOG_WARN, "push claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
-    /* hot listings skipped: come back when the first may go */
+    /* Listings left behind (backoff, another worker's lease, a hot listing's spacing, a connection whose circuit
+     * is open): come back when the first may go, and not before.  Nothing waiting: a notification brings the
+     * next work. */
     json_int_t wait_ms = json_integer_value(json_object_get(claim, "wait_ms"));
+    if (t->circuit_wait_ms >= 0 && (wait_ms <= 0 || t->circuit_wait_ms < wait_ms))
+        wait_ms = t->circuit_wait_ms > 0 ? t->circuit_wait_ms : 1;
     if (wait_ms > 0 && !W.stop) {
         uint64_t due = oc_mono_us() / 1000 + (uint64_t)wait_ms;
-        if (!oc_timer_armed(&t->spacing) || t->spacing.due_us / 1000 > due)
-            oc_timer_start(W.loop, &t->spacing, (uint64_t)wait_ms);
+        if (!oc_timer_armed(&t->due) || t->due.due_us / 1000 > due)
+            oc_timer_start(W.loop, &t->due, (uint64_t)wait_ms);
     }
     size_t n = json_array_size(rows);
-    if ((long)n >= oc_config.worker_claim_limit)
+    if ((long)n >= oc_config.worker_claim_limit) {
         t->want |= W_PUSH; /* more where these came from */
+    } else if (res->err == NULL) {
+        t->quiet = 1;
+        t->quiet_ms = oc_now_ms();
+    }
     /* rows are ordered by connection: one batch per run of equal connection_id */
     size_t i = 0;
     while (i < n) {
@@ -712,11 +735,18 @@ static void push_claim(tnode_t *t)
     oc_buf_t skip = {0};
     oc_buf_printf(&skip, "{");
     int first = 1;
+    uint64_t now = oc_now_ms();
+    t->circuit_wait_ms = -1;
     for (size_t b = 0; b < CBUCKETS; b++)
         for (centry_t *c = W.conns[b]; c != NULL; c = c->hnext)
             if (strcmp(c->tenant, t->id) == 0 && (c->pushing || !circuit_allows(c))) {
                 oc_buf_printf(&skip, "%s%s", first ? "" : ",", c->id);
                 first = 0;
+                if (c->circuit == CIRCUIT_OPEN && !c->pushing) {
+                    int64_t left = c->open_until_ms > now ? (int64_t)(c->open_until_ms - now) : 0;
+                    if (t->circuit_wait_ms < 0 || left < t->circuit_wait_ms)
+                        t->circuit_wait_ms = left;
+                }
             }
     oc_buf_printf(&skip, "}");
     char limit[16], spacing[16];
@@ -725,6 +755,7 @@ static void push_claim(tnode_t *t)
     const char *p[] = {t->id, W.owner, limit, oc_buf_cstr(&skip), W.lease, spacing};
     t->running |= W_PUSH;
     W.claims++;
+    oc_metric_add(&m_claims, 1);
     int rc = oc_db_exec(W.db, t->id, &w_push_claim, p, on_claimed, t);
     oc_buf_free(&skip);
     if (rc != 0) {
@@ -1339,6 +1370,254 @@ static void routines_claim(tnode_t *t)
     }
 }
 
+/* --- brands in chunks ---------------------------------------------------------------------------- */
+
+/* Work over every brand (the scan, the jobs) goes 400 brands per transaction, their ids as its tenants: the
+ * first step sets them and answers the last id and how many (fewer than 400: the last chunk). */
+#define SCAN_CHUNK "400" /* brands per scan transaction */
+
+OC_DB_STMT(w_scan_tenants, 1,
+           "SELECT set_config('app.tenant_id', coalesce(string_agg(id::text, ','), ''), true), max(id::text),"
+           " count(*) FROM (SELECT id FROM brands WHERE id > $1::uuid ORDER BY id LIMIT " SCAN_CHUNK ") b");
+
+/* --- jobs across brands: the stuck-listing check and pruning ---------------------------- */
+
+/*
+ * Work that spans every brand and runs once across all workers (worker_jobs, migration 0019): a worker
+ * claims a job when it is due, under a lease renew() extends, and walks the brands in chunks of 400 (their
+ * ids as the transaction's tenants, as the scan does).  stuck_alerts opens one alert per connection whose
+ * listings have been behind longer than stuck_after_seconds, and closes it when they catch up; prune
+ * deletes log rows older than their retention window, prune_batch_rows per statement.
+ */
+OC_DB_STMT(w_job_claim, 4, "SELECT worker_job_claim($1, $2, $3::int, $4::int)");
+OC_DB_STMT(w_job_finish, 4, "SELECT worker_job_finish($1, $2, $3, $4::jsonb)");
+OC_DB_STMT(w_jobs_renew, 2, "SELECT worker_jobs_renew($1, $2::int)");
+OC_DB_STMT(w_stuck, 1, "SELECT stuck_alerts_refresh($1::int)");
+OC_DB_STMT(w_prune, 3, "SELECT retention_prune($1, $2::bigint, $3::int)");
+
+static const char *const prune_tables[] = {"push_log", "channel_events", "drift_events", "idempotency_keys"};
+#define NPRUNE 4
+
+typedef struct job {
+    const char *kind;
+    oc_timer_t timer;
+    int running;
+    oc_metric_t runs;
+    char chunk[37], next[37]; /* the brands being worked on: ids after `chunk`, up to `next` */
+    int last_chunk;           /* the chunk had fewer than 400 brands */
+    int table;                /* prune: prune_tables[table] */
+    long long deleted, batches;
+    json_t *detail;
+} job_t;
+
+static job_t jobs[2] = {
+    {.kind = "stuck_alerts",
+     .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"stuck_alerts\"",
+              OC_METRIC_COUNTER}},
+    {.kind = "prune",
+     .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"prune\"", OC_METRIC_COUNTER}},
+};
+static oc_metric_t m_stuck = {"onecount_worker_listings_stuck",
+                              "listings behind longer than stuck_after_seconds, at the last check", NULL,
+                              OC_METRIC_GAUGE};
+static oc_metric_t m_pruned[NPRUNE] = {
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"push_log\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"channel_events\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"drift_events\"",
+     OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"idempotency_keys\"",
+     OC_METRIC_COUNTER},
+};
+
+static int job_interval_s(const job_t *j)
+{
+    return j == &jobs[0] ? oc_config.stuck_check_seconds : oc_config.prune_interval_seconds;
+}
+
+static long long prune_keep_s(int table)
+{
+    switch (table) {
+    case 0: return (long long)oc_config.retention_push_log_days * 86400;
+    case 1: return (long long)oc_config.retention_channel_events_days * 86400;
+    case 2: return (long long)oc_config.retention_drift_events_days * 86400;
+    default: return (long long)oc_config.retention_idempotency_hours * 3600;
+    }
+}
+
+static int jobs_running(void)
+{
+    return jobs[0].running + jobs[1].running;
+}
+
+static void job_step(job_t *j);
+
+static void on_job_finished(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL)
+        oc_log_fields(OC_LOG_WARN, "job result not recorded",
+                      json_pack("{s:s, s:s}", "job", j->kind, "error", res->err));
+    j->running = 0;
+    json_decref(j->detail);
+    j->detail = NULL;
+    if (!W.stop)
+        oc_timer_start(W.loop, &j->timer, (uint64_t)job_interval_s(j) * 1000);
+}
+
+static void job_finish(job_t *j, const char *err)
+{
+    if (err != NULL) {
+        json_object_set_new(j->detail, "error", json_string(err));
+        oc_log_fields(OC_LOG_WARN, "job failed", json_pack("{s:s, s:s}", "job", j->kind, "error", err));
+    }
+    char *detail = json_dumps(j->detail, JSON_COMPACT);
+    const char *p[] = {j->kind, W.owner, err != NULL ? "error" : "ok", detail};
+    int rc = oc_db_exec(W.db, NULL, &w_job_finish, p, on_job_finished, j);
+    free(detail);
+    if (rc != 0) {
+        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
+        on_job_finished(j, &fake);
+    }
+}
+
+/* Moves on to the next chunk of brands; the job ends after the last. */
+static void job_next_chunk(job_t *j)
+{
+    if (j->last_chunk) {
+        job_finish(j, NULL);
+        return;
+    }
+    memcpy(j->chunk, j->next, sizeof(j->chunk));
+    j->table = 0;
+    job_step(j);
+}
+
+static void on_job_step(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    if (res->err != NULL) {
+        job_finish(j, res->detail != NULL ? res->detail : res->err);
+        return;
+    }
+    const char *last = oc_db_get(res->results[0], 0, 1);
+    if (last == NULL) { /* no brand after the chunk's start */
+        job_finish(j, NULL);
+        return;
+    }
+    snprintf(j->next, sizeof(j->next), "%s", last);
+    j->last_chunk = oc_db_get_ll(res->results[0], 0, 2, 0) < atoi(SCAN_CHUNK);
+    if (j == &jobs[0]) {
+        json_t *r = oc_db_json(res->results[1], 0, 0);
+        const char *keys[] = {"stuck", "opened", "closed"};
+        for (size_t i = 0; i < 3; i++) {
+            json_int_t v = json_integer_value(json_object_get(r, keys[i]));
+            json_object_set_new(j->detail, keys[i],
+                                json_integer(json_integer_value(json_object_get(j->detail, keys[i])) + v));
+        }
+        json_decref(r);
+        if (j->last_chunk)
+            oc_metric_set(&m_stuck, json_integer_value(json_object_get(j->detail, "stuck")));
+        job_next_chunk(j);
+        return;
+    }
+    long long n = oc_db_get_ll(res->results[1], 0, 0, 0);
+    j->deleted += n;
+    j->batches++;
+    oc_metric_add(&m_pruned[j->table], n);
+    if (n >= oc_config.prune_batch_rows && !W.stop) {
+        job_step(j); /* more of this table in this chunk */
+        return;
+    }
+    /* this table is done for the chunk: add its figures to the run's */
+    json_t *t = json_object_get(j->detail, prune_tables[j->table]);
+    json_object_set_new(t, "deleted", json_integer(json_integer_value(json_object_get(t, "deleted")) + j->deleted));
+    json_object_set_new(t, "batches", json_integer(json_integer_value(json_object_get(t, "batches")) + j->batches));
+    j->deleted = j->batches = 0;
+    if (++j->table < NPRUNE) {
+        job_step(j);
+        return;
+    }
+    job_next_chunk(j);
+}
+
+/* One transaction: the chunk of brands as its tenants, then the job's statement for them. */
+static void job_step(job_t *j)
+{
+    if (W.stop) {
+        job_finish(j, "the worker is stopping");
+        return;
+    }
+    char a[24], b[24];
+    oc_db_tx_t tx = {.nsteps = 2};
+    tx.steps[0].stmt = &w_scan_tenants;
+    tx.steps[0].params[0] = j->chunk;
+    if (j == &jobs[0]) {
+        snprintf(a, sizeof(a), "%d", oc_config.stuck_after_seconds);
+        tx.steps[1].stmt = &w_stuck;
+        tx.steps[1].params[0] = a;
+    } else {
+        snprintf(a, sizeof(a), "%lld", prune_keep_s(j->table));
+        snprintf(b, sizeof(b), "%d", oc_config.prune_batch_rows);
+        tx.steps[1].stmt = &w_prune;
+        tx.steps[1].params[0] = prune_tables[j->table];
+        tx.steps[1].params[1] = a;
+        tx.steps[1].params[2] = b;
+    }
+    if (oc_db_run(W.db, &tx, on_job_step, j) != 0)
+        job_finish(j, "database unavailable");
+}
+
+static void on_job_claim(void *arg, const oc_db_result_t *res)
+{
+    job_t *j = arg;
+    json_t *r = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    if (!json_is_true(json_object_get(r, "claimed"))) {
+        /* not due yet (or another worker has it): come back when it may be; a failure tries again soon */
+        json_int_t wait = res->err != NULL ? 5000 : json_integer_value(json_object_get(r, "wait_ms"));
+        json_int_t most = (json_int_t)job_interval_s(j) * 1000;
+        j->running = 0;
+        json_decref(r);
+        if (!W.stop)
+            oc_timer_start(W.loop, &j->timer, (uint64_t)(wait > 0 && wait < most ? wait : most));
+        return;
+    }
+    json_decref(r);
+    oc_metric_add(&j->runs, 1); /* (stopping: job_step ends it at once, giving the lease back) */
+    j->detail = json_object();
+    if (j == &jobs[1]) {
+        json_object_set_new(j->detail, "batch_rows", json_integer(oc_config.prune_batch_rows));
+        for (int i = 0; i < NPRUNE; i++)
+            json_object_set_new(j->detail, prune_tables[i], json_pack("{s:i, s:i}", "deleted", 0, "batches", 0));
+    }
+    snprintf(j->chunk, sizeof(j->chunk), "00000000-0000-0000-0000-000000000000");
+    j->table = 0;
+    j->deleted = j->batches = 0;
+    j->last_chunk = 0;
+    job_step(j);
+}
+
+static void job_tick(oc_timer_t *timer)
+{
+    job_t *j = timer->data;
+    if (W.stop || j->running)
+        return;
+    if (!oc_db_pool_ready(W.db)) {
+        oc_timer_start(W.loop, &j->timer, 1000);
+        return;
+    }
+    char lease[16], interval[16];
+    snprintf(lease, sizeof(lease), "%d", oc_config.worker_lease_seconds);
+    snprintf(interval, sizeof(interval), "%d", job_interval_s(j));
+    const char *p[] = {j->kind, W.owner, lease, interval};
+    j->running = 1;
+    if (oc_db_exec(W.db, NULL, &w_job_claim, p, on_job_claim, j) != 0) {
+        j->running = 0;
+        oc_timer_start(W.loop, &j->timer, 5000);
+    }
+}
+
 /* --- leases ------------------------------------------------------------------ */
 
 OC_DB_STMT(w_renew, 3, "SELECT leases_renew($1, $2, $3::int)");
@@ -1353,6 +1632,10 @@ static void renew(oc_timer_t *timer)
                 const char *p[] = {t->id, W.owner, W.lease};
                 oc_db_exec(W.db, t->id, &w_renew, p, NULL, NULL);
             }
+    if (jobs_running() > 0) {
+        const char *p[] = {W.owner, W.lease};
+        oc_db_exec(W.db, NULL, &w_jobs_renew, p, NULL, NULL);
+    }
     oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
 }
 
@@ -1393,62 +1676,66 @@ static void pump_soon(void)
 
 /* --- the scan ---------------------------------------------------------------- */
 
-OC_DB_STMT(w_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
+/*
+ * The safety net under the notifications: every worker_scan_ms, one transaction per 400 brands (their ids as
+ * the transaction's tenants) finds the brands with work that is due by time alone — a push whose backoff
+ * ended, a routine whose next run came — with the same conditions the claims use, so a brand is woken only
+ * for work a claim can take (a paused connection's listings and routines wait without a claim a second).
+ */
 OC_DB_STMT(w_scan, 0,
-           "SELECT tenant_id::text, 1 FROM listings l WHERE desired_version > pushed_version AND state = 'active'"
-           " AND (lease_until IS NULL OR lease_until < now()) AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
-           " GROUP BY tenant_id"
+           "SELECT l.tenant_id::text, 1 FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id"
+           " AND c.id = l.connection_id WHERE l.desired_version > l.pushed_version AND l.state = 'active'"
+           " AND c.status = 'active' AND (l.lease_until IS NULL OR l.lease_until < now())"
+           " AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= now()) GROUP BY l.tenant_id"
            " UNION ALL SELECT tenant_id::text, 2 FROM channel_events WHERE processed_at IS NULL GROUP BY tenant_id"
-           " UNION ALL SELECT tenant_id::text, 4 FROM routines WHERE enabled AND next_run_at <= now()"
-           " AND (lease_until IS NULL OR lease_until < now()) GROUP BY tenant_id");
+           " UNION ALL SELECT r.tenant_id::text, 4 FROM routines r LEFT JOIN channel_connections c"
+           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled AND r.next_run_at <= now()"
+           " AND (r.lease_until IS NULL OR r.lease_until < now()) AND (r.connection_id IS NULL OR c.status = 'active')"
+           " GROUP BY r.tenant_id");
 
-#define SCAN_CHUNK 400 /* brands per scan query */
+static char scan_cursor[37];
 
-static int scan_pending;
+static void scan_chunk(void);
+
+/* Work the scan found: a brand whose last claim put it to sleep keeps sleeping (its timer is armed for what
+ * waits), unless it has slept for QUIET_MAX_MS. */
+static void scan_want(const char *tenant, unsigned bits)
+{
+    tnode_t *t = tenant_get(tenant);
+    if (t == NULL)
+        return;
+    if ((bits & W_PUSH) && t->quiet && oc_now_ms() - t->quiet_ms < QUIET_MAX_MS)
+        bits &= ~(unsigned)W_PUSH;
+    if (bits != 0)
+        tenant_want(t, bits);
+}
 
 static void on_scan(void *arg, const oc_db_result_t *res)
 {
     (void)arg;
+    const char *last = res->err == NULL ? oc_db_get(res->results[0], 0, 1) : NULL;
     if (res->err == NULL) {
-        const PGresult *r = res->results[0];
+        const PGresult *r = res->results[1];
         for (int i = 0; i < PQntuples(r); i++)
-            want(PQgetvalue(r, i, 0), (unsigned)atoi(PQgetvalue(r, i, 1)));
+            scan_want(PQgetvalue(r, i, 0), (unsigned)atoi(PQgetvalue(r, i, 1)));
+        W.last_scan_ms = oc_now_ms();
     }
-    if (--scan_pending == 0)
-        W.scanning = 0;
-}
-
-static void on_brands(void *arg, const oc_db_result_t *res)
-{
-    (void)arg;
-    const char *all = res->err == NULL ? oc_db_get(res->results[0], 0, 0) : NULL;
-    if (all == NULL) {
-        W.scanning = 0;
+    if (last != NULL && oc_db_get_ll(res->results[0], 0, 2, 0) >= atoi(SCAN_CHUNK) && !W.stop) {
+        snprintf(scan_cursor, sizeof(scan_cursor), "%s", last);
+        scan_chunk();
         return;
     }
-    /* one query per chunk of brands, the chunk as the transaction's tenants */
-    scan_pending = 1;
-    const char *p = all;
-    while (*p) {
-        const char *end = p;
-        for (int k = 0; k < SCAN_CHUNK && *end; k++) {
-            end += 36;
-            if (*end == ',' && k + 1 < SCAN_CHUNK)
-                end++;
-        }
-        size_t len = (size_t)(end - p);
-        if (len > 0 && p[len - 1] == ',')
-            len--;
-        char *tenants = strndup(p, len);
-        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
-        tx.steps[0].stmt = &w_scan;
-        scan_pending++;
-        if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
-            scan_pending--;
-        free(tenants);
-        p = *end == ',' ? end + 1 : end;
-    }
-    if (--scan_pending == 0)
+    W.scanning = 0;
+}
+
+static void scan_chunk(void)
+{
+    oc_db_tx_t tx = {.nsteps = 2};
+    tx.steps[0].stmt = &w_scan_tenants;
+    tx.steps[0].params[0] = scan_cursor;
+    tx.steps[1].stmt = &w_scan;
+    oc_metric_add(&m_scans, 1);
+    if (oc_db_run(W.db, &tx, on_scan, NULL) != 0)
         W.scanning = 0;
 }
 
@@ -1465,10 +1752,8 @@ static void scan(oc_timer_t *timer)
     if (W.scanning || W.stop)
         return;
     W.scanning = 1;
-    oc_db_tx_t tx = {.nsteps = 1};
-    tx.steps[0].stmt = &w_brands;
-    if (oc_db_run(W.db, &tx, on_brands, NULL) != 0)
-        W.scanning = 0;
+    snprintf(scan_cursor, sizeof(scan_cursor), "00000000-0000-0000-0000-000000000000");
+    scan_chunk();
 }
 
 /* --- notifications ------------------------------------------------------------ */
@@ -1499,7 +1784,11 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 static void on_listen_up(void *arg)
 {
     (void)arg;
-    scan(NULL); /* notifications sent while we were not listening are lost: look */
+    /* Notifications sent while we were not listening are lost: look, and wake every sleeping brand. */
+    for (size_t b = 0; b < TBUCKETS; b++)
+        for (tnode_t *t = W.tenants[b]; t != NULL; t = t->hnext)
+            t->quiet = 0;
+    scan(NULL);
 }
 
 /* --- main ---------------------------------------------------------------------- */
@@ -1510,9 +1799,30 @@ static void on_signal(int sig)
     W.stop = 1;
 }
 
+/* /readyz: PostgreSQL reachable, LISTEN in place, and the scan answering (the loop is doing its work).
+ * Redis is reported but not required: without it the hold gate only hears later of balances the worker
+ * changed, and the worker goes on. */
+static int ready(void *arg, json_t *checks)
+{
+    (void)arg;
+    int pg = oc_db_pool_ready(W.db), listen = oc_pglisten_ready(W.listen);
+    uint64_t now = oc_now_ms(),
+             limit = 3 * (uint64_t)oc_config.worker_scan_ms + (uint64_t)oc_config.db_query_timeout_ms;
+    int scan = W.last_scan_ms != 0 && now - W.last_scan_ms <= limit;
+    json_object_set_new(checks, "postgres", json_string(pg ? "ok" : "unavailable"));
+    json_object_set_new(checks, "listen", json_string(listen ? "ok" : "down"));
+    json_object_set_new(checks, "scan", json_string(scan ? "ok" : W.last_scan_ms == 0 ? "not yet" : "late"));
+    if (W.last_scan_ms != 0)
+        json_object_set_new(checks, "last_scan_ms_ago", json_integer((json_int_t)(now - W.last_scan_ms)));
+    json_object_set_new(checks, "redis", json_string(oc_redis_ready(W.redis) ? "ok" : "unavailable"));
+    if (W.stop)
+        json_object_set_new(checks, "stopping", json_true());
+    return pg && listen && scan && !W.stop;
+}
+
 static int busy(void)
 {
-    return W.claims + W.events + W.routine_claims + W.routines + W.pushes;
+    return W.claims + W.events + W.routine_claims + W.routines + W.pushes + jobs_running();
 }
 
 int oc_worker_main(void)
@@ -1532,6 +1842,13 @@ int oc_worker_main(void)
     oc_metrics_register(&m_push_stale);
     oc_metrics_register(&m_orders);
     oc_metrics_register(&m_routines);
+    oc_metrics_register(&m_claims);
+    oc_metrics_register(&m_scans);
+    oc_metrics_register(&m_stuck);
+    for (int i = 0; i < 2; i++)
+        oc_metrics_register(&jobs[i].runs);
+    for (int i = 0; i < NPRUNE; i++)
+        oc_metrics_register(&m_pruned[i]);
     oc_db_metrics_init();
     char host[40] = "";
     gethostname(host, sizeof(host) - 1);
@@ -1550,6 +1867,19 @@ int oc_worker_main(void)
         oc_log_error("worker start-up failed (out of memory or libcurl)");
         return 1;
     }
+    char port_file[4096];
+    if (oc_config.worker_port_file[0] != '\0')
+        snprintf(port_file, sizeof(port_file), "%s", oc_config.worker_port_file);
+    else
+        snprintf(port_file, sizeof(port_file), "%s/worker.port", oc_config.data_dir);
+    oc_opslisten_opts_t ops = {.role = "worker",
+                               .listen = oc_config.worker_listen[0] != '\0' ? oc_config.worker_listen : "127.0.0.1:0",
+                               .port_file = port_file,
+                               .ready = ready};
+    if ((W.ops = oc_opslisten_start(W.loop, &ops)) == NULL) {
+        oc_log_error("the worker cannot serve /healthz, /readyz and /metrics (ONECOUNT_WORKER_LISTEN)");
+        return 1;
+    }
     static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
     W.listen = oc_pglisten_create(W.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
     snprintf(W.lease, sizeof(W.lease), "%d", oc_config.worker_lease_seconds);
@@ -1558,16 +1888,20 @@ int oc_worker_main(void)
     oc_timer_init(&W.renew_timer, renew, NULL);
     oc_timer_start(W.loop, &W.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
     oc_timer_start(W.loop, &W.scan_timer, 200);
+    for (int i = 0; i < 2; i++) {
+        oc_timer_init(&jobs[i].timer, job_tick, &jobs[i]);
+        oc_timer_start(W.loop, &jobs[i].timer, 500);
+    }
     oc_log_fields(OC_LOG_INFO, "worker running",
-                  json_pack("{s:s, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit, "scan_ms",
-                            oc_config.worker_scan_ms));
+                  json_pack("{s:s, s:i, s:i, s:i}", "owner", W.owner, "claim_limit", oc_config.worker_claim_limit,
+                            "scan_ms", oc_config.worker_scan_ms, "ops_port", oc_opslisten_port(W.ops)));
     int was_ready = 0;
     while (!W.stop) {
         oc_loop_run_once(W.loop, 100);
-        int ready = oc_db_pool_ready(W.db);
-        if (ready && !was_ready)
+        int db_up = oc_db_pool_ready(W.db);
+        if (db_up && !was_ready)
             pump_soon();
-        was_ready = ready;
+        was_ready = db_up;
     }
     /* Finish what is in flight (each records its result and releases its
      * leases); whatever is still running at the deadline is abandoned and
@@ -1579,6 +1913,9 @@ int oc_worker_main(void)
     oc_timer_stop(W.loop, &W.pump_timer);
     oc_timer_stop(W.loop, &W.scan_timer);
     oc_timer_stop(W.loop, &W.renew_timer);
+    for (int i = 0; i < 2; i++)
+        oc_timer_stop(W.loop, &jobs[i].timer);
+    oc_opslisten_stop(W.ops);
     oc_pglisten_destroy(W.listen);
     /* The adapters' per-connection state goes before the HTTP client it
      * uses; operations still running end with an error (and their leases
@@ -1622,7 +1959,7 @@ int oc_worker_main(void)
         while (W.tenants[b] != NULL) {
             tnode_t *t = W.tenants[b];
             W.tenants[b] = t->hnext;
-            oc_timer_stop(W.loop, &t->spacing);
+            oc_timer_stop(W.loop, &t->due);
             free(t);
         }
     oc_loop_destroy(W.loop);

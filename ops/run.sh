@@ -205,8 +205,10 @@ rm -f "$DATA/run/serve.port"
 ONECOUNT_PORT_FILE="$DATA/run/serve.port" "$BIN" serve >>"$DATA/logs/serve.log" 2>&1 &
 serve_pid=$!
 pids+=($serve_pid); names[$serve_pid]=serve
-"$BIN" worker >>"$DATA/logs/worker.log" 2>&1 &
-pids+=($!); names[$!]=worker
+rm -f "$DATA/run/worker.port"
+ONECOUNT_WORKER_PORT_FILE="$DATA/run/worker.port" "$BIN" worker >>"$DATA/logs/worker.log" 2>&1 &
+worker_pid=$!
+pids+=($worker_pid); names[$worker_pid]=worker
 
 url="http://${LISTEN%:*}:${LISTEN##*:}"
 for _ in $(seq 1 200); do
@@ -215,6 +217,8 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 curl -fsS "$url/readyz" >/dev/null 2>&1 || oc_die "onecount is not ready (see $DATA/logs/serve.log)"
+worker_port="$(wait_port "$DATA/run/worker.port" "$worker_pid" "$DATA/logs/worker.log")" || oc_die "the worker did not start"
+worker_host="${ONECOUNT_WORKER_LISTEN:-127.0.0.1:0}"; worker_host="${worker_host%:*}"
 
 signin="(your own: onecount admin create-portfolio / create-user)"
 if [ "$demo" = 1 ]; then
@@ -233,6 +237,7 @@ cat <<EOM
     simulators        ${sim_url:-off}
     readiness         $url/readyz
     metrics           $( [ "$METRICS" = off ] && echo off || echo "http://$METRICS/metrics  (serve's own listener)")
+    worker            http://$worker_host:$worker_port/readyz  (and /metrics)
     data              $DATA  (PostgreSQL, Redis, keys, demo.json)
     logs              $DATA/logs/  (serve.log, worker.log, sim.log, postgresql.log, redis.log)
 

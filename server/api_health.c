@@ -1,5 +1,5 @@
 /*
- * api_health.c — /healthz, /readyz and the API index (/metrics: metrics_listener.c).
+ * api_health.c — /healthz, /readyz and the API index (/metrics: opslisten.c, on a listener of its own).
  */
 #include "server/api.h"
 #include "server/config.h"

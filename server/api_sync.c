@@ -6,6 +6,7 @@
  * timeline of movements and pushes ("why did Amazon show 7 at 14:02?").
  */
 #include "server/api.h"
+#include "server/config.h"
 #include "server/page.h"
 #include "tenants/audit.h"
 
@@ -114,7 +115,7 @@ static void run1(oc_req_t *r, const oc_db_stmt_t *stmt, const char *const *param
     " 'throttled_total', coalesce(h.throttled_total, 0), 'pushes_total', coalesce(h.pushes_total, 0),"                 \
     " 'push_latency_ms', h.push_latency_ms_avg, 'push_lag_ms', c.push_lag_ms, 'ingest_lag_ms', c.ingest_lag_ms,"       \
     " 'listings', (SELECT count(*) FROM listings l WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id),"       \
-    " 'queue_depth', q.depth, 'oldest_dirty_seconds', q.oldest,"                                                       \
+    " 'queue_depth', q.depth, 'failing', q.failing, 'oldest_dirty_seconds', q.oldest,"                                 \
     " 'unmapped_lines', (SELECT count(*) FROM channel_order_lines x WHERE x.tenant_id = c.tenant_id"                   \
     "   AND x.connection_id = c.id AND x.sku_id IS NULL),"                                                             \
     " 'open_alerts', (SELECT coalesce(json_agg(json_build_object('id', a.id::text, 'kind', a.kind, 'message',"         \
@@ -124,24 +125,39 @@ static void run1(oc_req_t *r, const oc_db_stmt_t *stmt, const char *const *param
     "   FROM routines ro WHERE ro.tenant_id = c.tenant_id AND ro.connection_id = c.id))"                               \
     " FROM channel_connections c"                                                                                      \
     " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"                           \
-    " CROSS JOIN LATERAL (SELECT count(*) AS depth,"                                                                   \
-    "   floor(extract(epoch FROM now() - min(l.desired_at)))::bigint AS oldest FROM listings l"                        \
+    " CROSS JOIN LATERAL (SELECT count(*) AS depth, count(*) FILTER (WHERE l.last_error IS NOT NULL) AS failing,"      \
+    "   floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at))))::bigint AS oldest"              \
+    "   FROM listings l"                                                                                               \
     "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"           \
     "   AND l.state = 'active') q"
 
-OC_DB_STMT(sync_status, 1,
-           "SELECT json_build_object('connections', coalesce(json_agg(x.j ORDER BY x.name), '[]'),"
-           " 'open_alerts', (SELECT count(*) FROM alerts a WHERE a.tenant_id = $1 AND a.resolved_at IS NULL),"
-           " 'open_drift', (SELECT count(*) FROM drift_events d WHERE d.tenant_id = $1 AND d.healed_at IS NULL),"
-           " 'pending_events', (SELECT count(*) FROM channel_events e WHERE e.tenant_id = $1"
-           "   AND e.processed_at IS NULL))"
-           " FROM (SELECT c.name, " HEALTH_JSON " WHERE c.tenant_id = $1) x(name, j)");
+/* Listings behind (out of sync, on any connection, paused or not), failing (their last push failed) and
+ * stuck (behind longer than stuck_after_seconds without a push getting through: what the worker alerts on,
+ * paused connections left out): screens must not say all is well while any of these is not zero. */
+OC_DB_STMT(
+    sync_status, 2,
+    "SELECT json_build_object('connections', coalesce(json_agg(x.j ORDER BY x.name), '[]'),"
+    " 'open_alerts', (SELECT count(*) FROM alerts a WHERE a.tenant_id = $1 AND a.resolved_at IS NULL),"
+    " 'listings_behind', (SELECT count(*) FROM listings l WHERE l.tenant_id = $1"
+    "   AND l.desired_version > l.pushed_version AND l.state = 'active'),"
+    " 'listings_failing', (SELECT count(*) FROM listings l WHERE l.tenant_id = $1"
+    "   AND l.desired_version > l.pushed_version AND l.state = 'active' AND l.last_error IS NOT NULL),"
+    " 'listings_stuck', (SELECT count(*) FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id"
+    "   AND c.id = l.connection_id WHERE l.tenant_id = $1 AND l.desired_version > l.pushed_version"
+    "   AND l.state = 'active' AND c.status <> 'paused' AND l.behind_since < now() - $2::int * interval '1 second'),"
+    " 'stuck_after_seconds', $2::int,"
+    " 'open_drift', (SELECT count(*) FROM drift_events d WHERE d.tenant_id = $1 AND d.healed_at IS NULL),"
+    " 'pending_events', (SELECT count(*) FROM channel_events e WHERE e.tenant_id = $1"
+    "   AND e.processed_at IS NULL))"
+    " FROM (SELECT c.name, " HEALTH_JSON " WHERE c.tenant_id = $1) x(name, j)");
 OC_DB_STMT(conn_health, 2, "SELECT " HEALTH_JSON " WHERE c.tenant_id = $1 AND c.id = $2::uuid");
 
 void oc_api_sync_status(oc_req_t *r)
 {
     state(r);
-    const char *p[] = {r->tenant};
+    char after[16];
+    snprintf(after, sizeof(after), "%d", oc_config.stuck_after_seconds);
+    const char *p[] = {r->tenant, after};
     run1(r, &sync_status, p, on_one);
 }
 

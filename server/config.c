@@ -87,6 +87,29 @@ const oc_cfg_option_t oc_config_options[] = {
     {"worker_push_spacing_ms", "ONECOUNT_WORKER_PUSH_SPACING_MS", INT(worker_push_spacing_ms, "400", 0, 60000),
      "a listing 3 or more changes behind that was pushed less than this ago waits (a SKU selling fast is pushed "
      "at this pace; 0 = never wait)"},
+    {"worker_listen", "ONECOUNT_WORKER_LISTEN", STR(worker_listen),
+     "address of the worker's /healthz, /readyz and /metrics, host:port (empty = 127.0.0.1:0: any free loopback "
+     "port, logged and written to the port file)"},
+    {"worker_port_file", "ONECOUNT_WORKER_PORT_FILE", STR(worker_port_file),
+     "file the worker writes the port of its /metrics listener to (empty = <data_dir>/worker.port)"},
+    {"stuck_after_seconds", "ONECOUNT_STUCK_AFTER_SECONDS", INT(stuck_after_seconds, "300", 1, 86400),
+     "a listing behind its published quantity this long without a push getting through (failing, or never "
+     "pushed) opens an alert for its connection"},
+    {"stuck_check_seconds", "ONECOUNT_STUCK_CHECK_SECONDS", INT(stuck_check_seconds, "30", 1, 3600),
+     "how often one worker looks for such listings and opens or closes those alerts"},
+    {"prune_interval_seconds", "ONECOUNT_PRUNE_INTERVAL_SECONDS", INT(prune_interval_seconds, "3600", 10, 604800),
+     "how often one worker deletes log rows older than their retention window"},
+    {"prune_batch_rows", "ONECOUNT_PRUNE_BATCH_ROWS", INT(prune_batch_rows, "1000", 1, 100000),
+     "rows one pruning statement deletes at most (short statements, short locks)"},
+    {"retention_push_log_days", "ONECOUNT_RETENTION_PUSH_LOG_DAYS", INT(retention_push_log_days, "30", 1, 3650),
+     "push log rows (what each channel was sent and answered; SKU timelines) are kept this long"},
+    {"retention_channel_events_days", "ONECOUNT_RETENTION_CHANNEL_EVENTS_DAYS",
+     INT(retention_channel_events_days, "7", 1, 3650), "processed webhook events are kept this long"},
+    {"retention_drift_events_days", "ONECOUNT_RETENTION_DRIFT_EVENTS_DAYS",
+     INT(retention_drift_events_days, "30", 1, 3650), "drift found by read-backs is kept this long"},
+    {"retention_idempotency_hours", "ONECOUNT_RETENTION_IDEMPOTENCY_HOURS",
+     INT(retention_idempotency_hours, "24", 24, 8760),
+     "Idempotency-Key answers are kept this long (they are honoured for 24 hours)"},
 };
 const size_t oc_config_options_count = OC_ARRAY_SIZE(oc_config_options);
 

@@ -16,7 +16,7 @@
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/metrics.h"
-#include "server/metrics_listener.h"
+#include "server/opslisten.h"
 #include "server/netaddr.h"
 #include "server/router.h"
 #include "tenants/catalog.h"
@@ -42,6 +42,7 @@ oc_workpool_t *oc_server_workpool;
 
 static h2o_globalconf_t globalconf;
 static int listen_fd = -1;
+static oc_opslisten_t *metrics_listener; /* serve's /metrics, on the first thread's loop */
 static atomic_int shutdown_requested;
 static h2o_hostconf_t *api_hosts[2];
 static oc_cidr_t trusted[OC_CIDR_MAX]; /* trusted_proxies, parsed at start */
@@ -767,8 +768,10 @@ static void *thread_main(void *p)
         h2o_socket_close(th->listener);
         th->listener = NULL;
     }
-    if (th->index == 0)
-        oc_metrics_listener_close(th);
+    if (th->index == 0) {
+        oc_opslisten_stop(metrics_listener);
+        metrics_listener = NULL;
+    }
     h2o_context_request_shutdown(&th->ctx);
     uint64_t deadline = oc_mono_us() + (uint64_t)oc_config.shutdown_timeout_ms * 1000;
     while (th->inflight > 0 && oc_mono_us() < deadline)
@@ -866,12 +869,9 @@ int oc_serve_main(void)
     ntrusted = oc_cidr_parse_list(oc_config.trusted_proxies, trusted, OC_CIDR_MAX, why, sizeof(why));
     if (ntrusted < 0)
         return 1; /* oc_config_load refused it already */
-    /* The metrics listener first: once the API's port file exists, both listen. */
     setup_globalconf();
-    if (oc_metrics_listener_open(&globalconf) != 0)
-        return 1;
     int port;
-    if ((listen_fd = oc_listener_open(NULL, &port)) < 0)
+    if ((listen_fd = oc_listener_open_at(NULL, oc_config.listen_host, oc_config.listen_port, NULL, &port)) < 0)
         return 1;
     int n = oc_config.threads > 0 ? oc_config.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
@@ -890,7 +890,15 @@ int oc_serve_main(void)
     pthread_t *tids = calloc((size_t)n, sizeof(pthread_t));
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
-    oc_metrics_listener_attach(oc_server_threads[0]);
+    /* /metrics names brands and connections: never on the API's address, but on a listener of its own, answered
+     * by the first thread's loop.  Bound before the API's port file is written: once that file exists, both listen. */
+    if (strcmp(oc_config.metrics_listen, "off") != 0) {
+        oc_opslisten_opts_t mo = {
+            .role = "metrics", .listen = oc_config.metrics_listen, .token = oc_config.metrics_token, .metrics_only = 1};
+        if ((metrics_listener = oc_opslisten_start(oc_server_threads[0]->loop, &mo)) == NULL)
+            return 1;
+    }
+    oc_listener_write_port_file(oc_config.port_file, port);
     oc_holds_start_sweeper(oc_server_threads[0]);
     oc_catalog_watch(oc_server_threads[0]);
     oc_sync_metrics_start(oc_server_threads[0]);

@@ -21,48 +21,45 @@ typedef struct conn_track {
     h2o_socket_t *sock;
 } conn_track_t;
 
-static void write_port_file(int port)
+void oc_listener_write_port_file(const char *path, int port)
 {
-    if (oc_config.port_file[0] == '\0')
+    if (path == NULL || path[0] == '\0')
         return;
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", oc_config.port_file);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *fp = fopen(tmp, "w");
-    if (fp == NULL)
+    if (fp == NULL) {
+        oc_log_fields(OC_LOG_WARN, "cannot write the port file",
+                      json_pack("{s:s, s:s}", "file", path, "detail", strerror(errno)));
         return;
+    }
     fprintf(fp, "%d\n", port);
     fclose(fp);
-    rename(tmp, oc_config.port_file);
+    rename(tmp, path);
 }
 
 int oc_listener_open(const char *role, int *port)
 {
-    int fd = oc_listener_open_at(oc_config.listen_host, oc_config.listen_port, role, port);
-    if (fd >= 0)
-        write_port_file(*port);
-    return fd;
+    return oc_listener_open_at(role, oc_config.listen_host, oc_config.listen_port, oc_config.port_file, port);
 }
 
-int oc_listener_open_at(const char *host, int port, const char *role, int *bound)
+int oc_listener_open_at(const char *role, const char *host, int want_port, const char *port_file, int *port)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
                     *res = NULL;
-    char ports[8];
-    snprintf(ports, sizeof(ports), "%d", port);
+    char ports[8], address[300];
+    snprintf(ports, sizeof(ports), "%d", want_port);
+    snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, want_port);
     int gai = getaddrinfo(host, ports, &hints, &res);
     if (gai != 0) {
-        oc_log_error("cannot resolve listen address %s: %s", host, gai_strerror(gai));
+        oc_log_error("cannot resolve listen address %s: %s", address, gai_strerror(gai));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        char address[300];
-        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-        json_t *f = json_pack("{s:s, s:s}", "address", address, "detail", strerror(errno));
-        if (f != NULL && role != NULL)
-            json_object_set_new(f, "role", json_string(role));
-        oc_log_fields(OC_LOG_ERROR, "cannot listen", f);
+        oc_log_fields(OC_LOG_ERROR, "cannot listen",
+                      json_pack("{s:s, s:s}", "address", address, "detail", strerror(errno)));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
@@ -73,14 +70,15 @@ int oc_listener_open_at(const char *host, int port, const char *role, int *bound
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
     char url[300];
-    snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d/" : "http://%s:%d/", host, *bound);
-    json_t *fields = json_pack("{s:s, s:i, s:s}", "host", host, "port", *bound, "url", url);
+    snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d/" : "http://%s:%d/", host, *port);
+    json_t *fields = json_pack("{s:s, s:i, s:s}", "host", host, "port", *port, "url", url);
     if (fields != NULL && role != NULL)
         json_object_set_new(fields, "role", json_string(role));
     oc_log_fields(OC_LOG_INFO, "listening", fields);
+    oc_listener_write_port_file(port_file, *port);
     return fd;
 }
 

@@ -20,8 +20,11 @@
  * and the bound port in `*port`, or -1 after logging why.
  */
 int oc_listener_open(const char *role, int *port);
-/** The same for another address (no port file): `serve`'s metrics listener. */
-int oc_listener_open_at(const char *host, int port, const char *role, int *bound);
+/** The same for another address: `host` and `port` (0 = any free port), the port written to `port_file` (NULL or
+ * "" = none).  The ops listener (opslisten.h) opens its own address with it. */
+int oc_listener_open_at(const char *role, const char *host, int port, const char *port_file, int *bound);
+/** Writes `port` to `path` (NULL or "" = nowhere) through a rename: a reader sees the whole number or no file. */
+void oc_listener_write_port_file(const char *path, int port);
 
 /** The connections one loop accepted, and where it hands them. */
 typedef struct oc_conns {

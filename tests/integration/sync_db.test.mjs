@@ -211,7 +211,10 @@ test('a hot listing (pushed a moment ago, 3 or more changes behind) waits for th
   const release = () => stack.sql(`UPDATE listings SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = 'spacer'`);
   const [hot, calm] = (await stack.sql(`SELECT id FROM listings WHERE tenant_id = $1 AND connection_id = $2
       AND (lease_until IS NULL OR lease_until < now()) ORDER BY id LIMIT 2`, [A.id, conn])).rows.map((r) => r.id);
-  const saved = (await stack.sql('SELECT id, desired_version, pushed_version, pushed_at, next_attempt_at FROM listings WHERE id = ANY($1)', [[hot, calm]])).rows;
+  const saved = (await stack.sql('SELECT id, desired_version, pushed_version, pushed_at, next_attempt_at FROM listings WHERE tenant_id = $1',
+    [A.id])).rows;
+  // nothing else of the brand waits (a backoff left by an earlier test would be the claim's next wait)
+  await stack.sql('UPDATE listings SET next_attempt_at = NULL WHERE tenant_id = $1', [A.id]);
   await stack.sql(`UPDATE listings SET pushed_at = now(), next_attempt_at = NULL, desired_version = pushed_version
       + CASE WHEN id = $1 THEN 3 ELSE 1 END WHERE id = ANY($2)`, [hot, [hot, calm]]);
   let c = await raw(400);
@@ -230,6 +233,40 @@ test('a hot listing (pushed a moment ago, 3 or more changes behind) waits for th
   for (const x of saved)
     await stack.sql('UPDATE listings SET desired_version = $2, pushed_version = $3, pushed_at = $4, next_attempt_at = $5 WHERE id = $1',
       [x.id, x.desired_version, x.pushed_version, x.pushed_at, x.next_attempt_at]);
+});
+
+test('a claim says when the next listing it left behind may be claimed, and nothing when none waits', async () => {
+  const claim = async (owner = 'waiter') => (await asApp('SELECT push_claim($1, $2, 1000, NULL, 60, 400) AS c', [A.id, owner])).rows[0].c;
+  const saved = (await stack.sql(`SELECT id, desired_version, pushed_version, next_attempt_at, lease_owner, lease_until
+    FROM listings WHERE tenant_id = $1 ORDER BY id`, [A.id])).rows;
+  const [first, second] = saved.map((x) => x.id);
+  try {
+    // Everything pushed: nothing waits.  (The claim answered wait_ms 1 here, and the worker claimed again a
+    // millisecond later, for every brand, forever.)
+    await stack.sql(`UPDATE listings SET desired_version = pushed_version, next_attempt_at = NULL, lease_owner = NULL,
+      lease_until = NULL WHERE tenant_id = $1`, [A.id]);
+    let c = await claim();
+    assert.deepEqual(c, { rows: [], wait_ms: null });
+    // One behind, backing off for 5 s: come back then.
+    await stack.sql(`UPDATE listings SET desired_version = pushed_version + 1, next_attempt_at = now() + interval '5 seconds'
+      WHERE id = $1`, [first]);
+    c = await claim();
+    assert.deepEqual(c.rows, []);
+    assert.ok(c.wait_ms > 4000 && c.wait_ms <= 5000, JSON.stringify(c));
+    // Another worker holds one for 3 more seconds: its lease may run out first.
+    await stack.sql(`UPDATE listings SET desired_version = pushed_version + 1, lease_owner = 'other',
+      lease_until = now() + interval '3 seconds' WHERE id = $1`, [second]);
+    c = await claim();
+    assert.ok(c.wait_ms > 2000 && c.wait_ms <= 3000, JSON.stringify(c));
+    // A listing this worker holds itself is not waited for: its result brings the worker back.
+    await stack.sql(`UPDATE listings SET lease_owner = 'waiter' WHERE id = $1`, [second]);
+    c = await claim();
+    assert.ok(c.wait_ms > 4000 && c.wait_ms <= 5000, JSON.stringify(c));
+  } finally {
+    for (const x of saved)
+      await stack.sql(`UPDATE listings SET desired_version = $2, pushed_version = $3, next_attempt_at = $4, lease_owner = $5,
+        lease_until = $6 WHERE id = $1`, [x.id, x.desired_version, x.pushed_version, x.next_attempt_at, x.lease_owner, x.lease_until]);
+  }
 });
 
 test('read-back classifies each difference and heals it', async () => {

@@ -3,6 +3,8 @@
 // (an alert whose cause persists opens again), and drift: differences the
 // read-backs found between what a channel shows and what onecount pushed,
 // each explained in words with the action taken (?drift=open|healed|all).
+// With no open alert it says every listing is in sync only when the sync
+// status says so; otherwise how many listings wait, fail, or drifted.
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
 import { qty } from '../ui/format.js';
@@ -14,7 +16,7 @@ import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { skuLink } from './inventory.js';
 import { ago } from './sync-card.js';
-import { ALERTS, DRIFT, DRIFT_ACTIONS, alertLabel, driftLabel } from './sync-words.js';
+import { ALERTS, DRIFT, DRIFT_ACTIONS, alertLabel, driftLabel, notInSync } from './sync-words.js';
 
 const ALERT_STATES = [
   { value: 'open', label: 'Open' },
@@ -51,8 +53,20 @@ export async function render(ctx) {
   };
   const alertQuery = (cursor) => ({ state: f.state, connection: f.connection || null, cursor });
   const driftQuery = (cursor) => ({ state: f.drift, connection: f.connection || null, cursor });
+  // The sync status behind "no open alerts": null when it could not be read (then nothing is claimed).
+  let sync = null;
+  const loadSync = () => api.get(`${base}/sync`).then((s) => { sync = s; }, () => { sync = null; });
   const [firstAlerts, firstDrift, conns] = await Promise.all([
-    api.get(`${base}/alerts`, alertQuery(null)), api.get(`${base}/drift`, driftQuery(null)), getAll(`${base}/connections`)]);
+    api.get(`${base}/alerts`, alertQuery(null)), api.get(`${base}/drift`, driftQuery(null)), getAll(`${base}/connections`),
+    loadSync()]);
+  function noOpenAlerts() {
+    if (!sync) return 'No open alerts.';
+    const scope = f.connection ? sync.connections.find((c) => c.connection_id === f.connection) : sync;
+    if (!scope) return 'No open alerts.';
+    const words = notInSync(scope);
+    if (words) return `No open alerts, but ${words}.`;
+    return f.connection ? 'No open alerts. Every listing of this connection is in sync.' : 'No open alerts. Every listing is in sync.';
+  }
 
   const here = link('/brands', brand.id, 'alerts');
   function remember() {
@@ -66,7 +80,7 @@ export async function render(ctx) {
   // --- alerts ------------------------------------------------------------------------------
   const alerts = pagedTable({
     caption: 'Alerts, newest first',
-    empty: () => (f.state === 'open' ? 'No open alerts: every channel is syncing.' : 'No alerts.'),
+    empty: () => (f.state === 'open' ? noOpenAlerts() : 'No alerts.'),
     rowClass: (a) => (a.resolved_at ? 'row-muted' : null),
     columns: [
       { label: 'Opened', render: (a) => ago(a.opened_at) },
@@ -91,7 +105,8 @@ export async function render(ctx) {
         : null) },
     ],
     first: firstAlerts,
-    load: (cursor) => api.get(`${base}/alerts`, alertQuery(cursor)),
+    // A first page reads the sync status again too, so "no open alerts" speaks of now.
+    load: async (cursor) => (await Promise.all([api.get(`${base}/alerts`, alertQuery(cursor)), cursor ? null : loadSync()]))[0],
   });
 
   // --- drift ------------------------------------------------------------------------------
@@ -131,7 +146,7 @@ export async function render(ctx) {
     h('div', { class: 'filter-row' }, h('span', { class: 'muted small', text: 'Show:' }), connSelect),
     panel({
       title: 'Alerts',
-      description: 'Problems that need a person, or that onecount is working through: failing pushes, order lines with no listing, listings a channel does not know, credentials that stopped working.',
+      description: 'Problems that need a person, or that onecount is working through: failing pushes, listings that have not reached their channel for too long, order lines with no listing, listings a channel does not know, credentials that stopped working.',
       actions: select('Show alerts', ALERT_STATES, f.state, (v) => {
         f.state = v;
         remember();

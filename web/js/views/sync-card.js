@@ -1,6 +1,7 @@
 // sync-card.js — one connection's sync health, drawn so that it can be
-// refreshed in place: the circuit, the push queue and its oldest listing,
-// the last successful push, latency, 429s, lags, parked order lines, open
+// refreshed in place: the circuit, the push queue, the listings whose last
+// push failed and how long the oldest has waited without a push getting
+// through, the last successful push, latency, 429s, lags, parked order lines, open
 // alerts (resolve: inventory), and the connection's routines with "Run now"
 // (inventory) and their schedule (channels).  Used by the sync screen (one
 // card per connection) and the connection screen (its own health).
@@ -48,6 +49,7 @@ export function healthStats(brand, c) {
     stat('Unmapped order lines', Number(c.unmapped_lines) > 0
       ? h('a', { href: `${link('/brands', brand.id, 'orders')}?show=unmapped`, text: qty(c.unmapped_lines) })
       : '0', { warn: Number(c.unmapped_lines) > 0, key: 'unmapped' }),
+    Number(c.failing) > 0 ? stat('Listings failing', `${qty(c.failing)} (their last push failed)`, { warn: true, key: 'failing' }) : null,
     failures > 0 ? stat('Failed pushes in a row', qty(failures), { warn: true, key: 'failures' }) : null);
 }
 

@@ -107,6 +107,7 @@ export const ALERTS = {
   unmapped_sku: { label: 'Unmapped SKUs in orders', text: 'Orders name channel SKUs with no listing; their lines wait until a listing is made.' },
   unmapped_listing: { label: 'Listing unknown to the channel', text: 'A read-back found a listing the channel does not know.' },
   credentials: { label: 'Credentials', text: 'The connection\u2019s credentials do not work; replace them on the connection.' },
+  listings_stuck: { label: 'Listings not reaching the channel', text: 'These listings have waited longer than they should without a push getting through. It resolves by itself once they catch up.' },
 };
 export const alertLabel = (k) => ALERTS[k]?.label || String(k || '').replace(/_/g, ' ');
 
@@ -134,4 +135,22 @@ export function msText(v) {
 export function ms(v, empty = 'not measured yet') {
   if (v === null || v === undefined) return h('span', { class: 'muted', text: empty });
   return msText(v);
+}
+
+/**
+ * What is not in sync, in words, from GET …/sync or one connection of it
+ * (listings waiting and failing, drift not healed); '' when nothing is.
+ * Screens say "in sync" only when this is empty.
+ */
+export function notInSync(s) {
+  const behind = Number(s.listings_behind ?? s.queue_depth) || 0;
+  const failing = Number(s.listings_failing ?? s.failing) || 0;
+  const drift = Number(s.open_drift) || 0;
+  const parts = [];
+  if (behind > 0) {
+    const after = failing === 0 ? '' : failing >= behind ? ' after failed pushes' : ` (${failing} after failed pushes)`;
+    parts.push(`${plural(behind, 'listing')} ${behind === 1 ? 'is' : 'are'} waiting to be pushed${after}`);
+  }
+  if (drift > 0) parts.push(`${plural(drift, 'difference')} found by read-backs ${drift === 1 ? 'is' : 'are'} not healed yet`);
+  return parts.join(', and ');
 }

@@ -1,6 +1,7 @@
 // sync.js — #/brands/<id>/sync: what the sync engine is doing for the
-// brand.  A summary (open alerts, drift not yet healed, webhook events
-// waiting), then one card per connection (sync-card.js: circuit, queue,
+// brand.  A summary (open alerts, listings waiting to be pushed and those
+// whose pushes failed, drift not yet healed, webhook events waiting), then
+// one card per connection (sync-card.js: circuit, queue,
 // last push, latency, 429s, lags, parked order lines, alerts, routines) and
 // the brand-wide routines.  Refreshes every few seconds while the screen is
 // shown and the browser tab visible; it can be paused.  Everyone who reads
@@ -24,6 +25,8 @@ function summary(brand, s) {
   return h('dl', { class: 'figures' },
     fig('Connections', s.connections.length),
     fig('Open alerts', s.open_alerts, link('/brands', brand.id, 'alerts'), s.open_alerts > 0),
+    fig('Listings waiting', s.listings_behind, null, s.listings_stuck > 0 || s.listings_failing > 0),
+    fig('Failing', s.listings_failing, null, s.listings_failing > 0),
     fig('Drift not healed', s.open_drift, `${link('/brands', brand.id, 'alerts')}?drift=open`, s.open_drift > 0),
     fig('Webhook events waiting', s.pending_events, null, s.pending_events > 0));
 }
