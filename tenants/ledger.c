@@ -82,8 +82,11 @@ OC_DB_STMT(
     " a AS (SELECT audit_write($1, NULL, $7::uuid, $8::uuid, 'movement.sale', 'movement', b.mid::text,"
     "       jsonb_build_object('lines', jsonb_build_array(jsonb_build_object('sku', $2::text, 'qty', $3)),"
     "       'reference', $10), $9) AS w FROM b),"
-    " i AS (INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body)"
-    "       SELECT $1, $5, $6, 201, b.body FROM b WHERE $5::text IS NOT NULL)"
+    " i AS (INSERT INTO idempotency_keys AS ik (tenant_id, key, request_hash, status, body)"
+    "       SELECT $1, $5, $6, 201, b.body FROM b WHERE $5::text IS NOT NULL"
+    /* a key past its 24 hours whose row is not pruned yet: this request takes it over */
+    "       ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 201,"
+    "         body = excluded.body, created_at = now() WHERE ik.created_at <= now() - interval '24 hours')"
     " SELECT (SELECT id FROM k), (SELECT kind FROM k), (SELECT got FROM c), (SELECT status FROM prev),"
     "  (SELECT body FROM prev), (SELECT request_hash FROM prev), (SELECT body FROM b), (SELECT count(*) FROM a),"
     "  (SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id)");

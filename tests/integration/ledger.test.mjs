@@ -214,6 +214,24 @@ test('Idempotency-Key: replay, mismatch, per-brand scope, and 50 concurrent dupl
   assert.equal((await api.post(`${base}/skus`, { code: 'OTHER' }, { 'idempotency-key': k3 })).status, 422);
 });
 
+test('an Idempotency-Key older than its 24 hours is a new request again, on every path (its row not yet pruned)', async () => {
+  await sku('IDOLD');
+  await move({ kind: 'receipt', sku: 'IDOLD', qty: 10 });
+  for (const body of [{ kind: 'sale', sku: 'IDOLD', qty: 1 }, { kind: 'receipt', sku: 'IDOLD', qty: 1 }]) {
+    const key = randomUUID();
+    assert.equal((await move(body, { 'idempotency-key': key })).status, 201);
+    await stack.sql("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE tenant_id = $1 AND key = $2", [A.id, key]);
+    const again = await move(body, { 'idempotency-key': key });
+    assert.equal(again.status, 201, again.text);
+    assert.notEqual(again.headers.get('idempotent-replayed'), 'true');
+    const replay = await move(body, { 'idempotency-key': key });
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  }
+  const b = await get('IDOLD');
+  assert.equal(b.committed, 2);
+  assert.equal(b.on_hand, 12);
+});
+
 test('history filters and pages; the balance at a past moment is exact', async () => {
   await sku('TIME');
   await move({ kind: 'receipt', sku: 'TIME', qty: 10 });

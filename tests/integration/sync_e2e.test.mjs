@@ -137,6 +137,8 @@ test('a channel sale the worker takes in reaches the hold gate: the units it sol
   const warm = await br.api.post(`${br.base}/holds`, { sku: code, qty: 5, ttl_seconds: 60 });
   assert.equal(warm.status, 201, warm.text);
   assert.equal((await br.api.post(`${br.base}/holds/${warm.json.id}/release`, {})).status, 200);
+  // The hold published 0 to every channel while it lasted: wait until they show the 5 again.
+  await converge([br]);
   const acct = br.conns.walmart.account.id;
   const o = await br.sim.post(`/_sim/accounts/${acct}/orders`, { sku: code, quantity: 5 });
   assert.equal(o.status, 201, o.text);
