@@ -462,6 +462,8 @@ void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db
 #define COMMIT_BATCH       2000 /* holds per statement: a batch must finish well inside the statement timeout */
 #define COMMIT_BRANDS      256  /* brands per statement (app.tenant_id lists them) */
 #define COMMIT_INFLIGHT    2    /* statements in flight per thread: while they run, the next batch gathers */
+#define COMMIT_GATHER_MS   2    /* a free slot waits this long for company: a statement per hold costs more than one */
+#define COMMIT_FULL        64   /* ... unless this many wait already */
 
 typedef struct pending_hold {
     struct pending_hold *next;
@@ -515,6 +517,17 @@ static void holds_thread_dispose(void *p)
 
 static void commit_flush(oc_timer_t *t);
 static void sweep(oc_timer_t *t);
+
+/* Arms the next flush when a slot is free: soon, or at once when enough wait. */
+static void schedule_flush(holds_thread_t *ht)
+{
+    if (ht->npending == 0 || ht->inflight >= COMMIT_INFLIGHT)
+        return; /* a statement that ends schedules the next */
+    if (ht->npending >= COMMIT_FULL)
+        oc_timer_start(ht->th->loop, &ht->timer, 0);
+    else if (!oc_timer_armed(&ht->timer))
+        oc_timer_start(ht->th->loop, &ht->timer, COMMIT_GATHER_MS);
+}
 
 static holds_thread_t *holds_thread(oc_thread_t *th)
 {
@@ -684,8 +697,7 @@ static void on_committed(void *arg, const oc_db_result_t *res)
     json_decref(outcomes);
     free(f->holds);
     free(f);
-    if (ht->npending > 0 && !oc_timer_armed(&ht->timer))
-        oc_timer_start(ht->th->loop, &ht->timer, 0);
+    schedule_flush(ht);
 }
 /* A small set of brand ids, for the brand limit of one statement. */
 typedef struct {
@@ -772,8 +784,7 @@ static void commit_flush(oc_timer_t *t)
         on_committed(f, &fail); /* answers them 503 (the requests are waiting: never synchronously for a new one) */
         return;
     }
-    if (ht->npending > 0 && ht->inflight < COMMIT_INFLIGHT)
-        oc_timer_start(ht->th->loop, &ht->timer, 0);
+    schedule_flush(ht);
 }
 
 int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t *hold, oc_hold_commit_cb cb, void *arg)
@@ -815,9 +826,7 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
     ht->tail = &p->next;
     ht->npending++;
     oc_metric_add(&m_commit_pending, 1);
-    /* At the end of this loop iteration: the holds this iteration reserves go together. */
-    if (ht->inflight < COMMIT_INFLIGHT && !oc_timer_armed(&ht->timer))
-        oc_timer_start(th->loop, &ht->timer, 0);
+    schedule_flush(ht);
     return 0;
 }
 

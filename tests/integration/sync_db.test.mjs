@@ -294,6 +294,29 @@ test('read-back classifies each difference and heals it', async () => {
   assert.equal((await api.get(`${base}/drift?state=bogus`)).status, 422);
 });
 
+test('a push the channel accepted and never applied is pushed again once it is overdue, not awaited for ever', async () => {
+  const l = (await asApp(`SELECT l.id, l.pushed_qty FROM listings l WHERE l.connection_id = $1
+    AND l.desired_version <= l.pushed_version AND l.pushed_qty > 2 ORDER BY l.id DESC LIMIT 1`, [conn])).rows[0];
+  assert.ok(l, 'a listing in sync');
+  const readBack = async (qty) => (await asApp('SELECT read_back_record($1, $2, $3) AS r',
+    [A.id, conn, JSON.stringify([{ listing_id: l.id, qty }])])).rows[0].r;
+  const drifts = async () => (await api.get(`${base}/drift?connection=${conn}&limit=200`)).json.items.filter((d) => d.listing_id === l.id);
+  // Accepted a minute ago, the channel still shows another number: it is applying, wait.
+  await asApp("UPDATE listings SET push_pending = true, pushed_at = now() - interval '1 minute' WHERE id = $1", [l.id]);
+  const before = (await drifts()).length;
+  assert.deepEqual(await readBack(Number(l.pushed_qty) - 2), { in_sync: 0, drift: 0 });
+  assert.equal((await api.get(`${base}/listings/${l.id}`)).json.in_sync, true);
+  // An hour later it still does: the push was not applied; waiting heals nothing, so push again.
+  await asApp("UPDATE listings SET pushed_at = now() - interval '1 hour' WHERE id = $1", [l.id]);
+  assert.deepEqual(await readBack(Number(l.pushed_qty) - 2), { in_sync: 0, drift: 1 });
+  const d = (await drifts());
+  assert.equal(d.length, before + 1);
+  assert.deepEqual([d[0].classification, d[0].action], ['not_applied', 'repush']);
+  const after = (await api.get(`${base}/listings/${l.id}`)).json;
+  assert.equal(after.in_sync, false, 'a re-push is queued');
+  assert.equal(after.push_pending, false);
+});
+
 test('stored webhooks become order polls; routines keep a run-soon asked during a run', async () => {
   const claim = async () => (await asApp('SELECT routines_claim($1, $2, 10, 60) AS c', [A.id, 'w1'])).rows[0].c;
   await asApp(`UPDATE routines SET next_run_at = now() + interval '1 hour' WHERE tenant_id = $1`, [A.id]);

@@ -92,6 +92,10 @@ export const DRIFT = {
     label: 'Channel still applying',
     text: 'The channel accepted the push and applies it later (Amazon and Walmart feeds do); onecount waits.',
   },
+  not_applied: {
+    label: 'Push never applied',
+    text: 'The channel accepted the push but still shows another number, well past the time it usually takes to apply one (three times its measured lag, at least 15 minutes). onecount pushes the number again.',
+  },
 };
 export const driftLabel = (c) => DRIFT[c]?.label || c;
 
