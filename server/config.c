@@ -68,6 +68,8 @@ const oc_cfg_option_t oc_config_options[] = {
      "none: the peer is the client"},
     {"metrics_listen", "ONECOUNT_METRICS_LISTEN", STR(metrics_listen),
      "address of `serve`'s own Prometheus listener (GET /metrics), host:port, or off"},
+    {"metrics_port_file", "ONECOUNT_METRICS_PORT_FILE", STR(metrics_port_file),
+     "when set, `serve` writes the port of its metrics listener to this file"},
     {"metrics_token", "ONECOUNT_METRICS_TOKEN", SECRET(metrics_token),
      "when set, the metrics listener asks for Authorization: Bearer <this>"},
     {"metrics_top_connections", "ONECOUNT_METRICS_TOP_CONNECTIONS", INT(metrics_top_connections, "10", 0, 1000),

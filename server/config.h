@@ -53,6 +53,7 @@ typedef struct oc_config {
 
     char *trusted_proxies;       /* CIDR list: peers whose X-Forwarded-For is believed */
     char *metrics_listen;        /* host:port of serve's metrics listener, or "off" */
+    char *metrics_port_file;     /* when set, serve writes its metrics listener's port here */
     char *metrics_token;         /* bearer token the metrics listener asks for (secret), or "" */
     int metrics_top_connections; /* connections with series of their own in /metrics */
     char *worker_listen;         /* the worker's ops listener, host:port ("" = 127.0.0.1:0) */

@@ -893,8 +893,11 @@ int oc_serve_main(void)
     /* /metrics names brands and connections: never on the API's address, but on a listener of its own, answered
      * by the first thread's loop.  Bound before the API's port file is written: once that file exists, both listen. */
     if (strcmp(oc_config.metrics_listen, "off") != 0) {
-        oc_opslisten_opts_t mo = {
-            .role = "metrics", .listen = oc_config.metrics_listen, .token = oc_config.metrics_token, .metrics_only = 1};
+        oc_opslisten_opts_t mo = {.role = "metrics",
+                                  .listen = oc_config.metrics_listen,
+                                  .port_file = oc_config.metrics_port_file,
+                                  .token = oc_config.metrics_token,
+                                  .metrics_only = 1};
         if ((metrics_listener = oc_opslisten_start(oc_server_threads[0]->loop, &mo)) == NULL)
             return 1;
     }

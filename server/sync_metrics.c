@@ -47,7 +47,8 @@ static const struct {
 } gauges[] = {
     {"onecount_connection_queue_depth", "listings whose published quantity the channel has not acknowledged", "gauge",
      3},
-    {"onecount_connection_oldest_dirty_seconds", "age of the oldest unacknowledged change", "gauge", 4},
+    {"onecount_connection_oldest_dirty_seconds",
+     "how long the listing behind longest has waited for a push to get through", "gauge", 4},
     {"onecount_connection_last_push_ok_age_seconds", "seconds since the last acknowledged push", "gauge", 5},
     {"onecount_connection_push_latency_ms", "moving average of one push round trip", "gauge", 6},
     {"onecount_connection_throttled_total", "pushes the channel answered with 429", "counter", 7},
@@ -57,17 +58,19 @@ static const struct {
 };
 
 OC_DB_STMT(sm_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
-OC_DB_STMT(sm_rows, 0,
-           "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
-           " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
-           " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
-           " coalesce(h.consecutive_failures, 0))"
-           " FROM channel_connections c"
-           " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
-           " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
-           "   coalesce(floor(extract(epoch FROM now() - min(l.desired_at))), 0)::bigint AS oldest FROM listings l"
-           "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
-           "   AND l.state = 'active') q");
+OC_DB_STMT(
+    sm_rows, 0,
+    "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
+    " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
+    " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
+    " coalesce(h.consecutive_failures, 0))"
+    " FROM channel_connections c"
+    " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
+    " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
+    "   coalesce(floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at)))), 0)::bigint AS oldest"
+    "   FROM listings l"
+    "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
+    "   AND l.state = 'active') q");
 
 static void collector(oc_buf_t *out)
 {
@@ -103,8 +106,9 @@ static const struct {
     {"onecount_sync_connections", "channel connections", "gauge", C_CONN, COUNT},
     {"onecount_sync_queue_depth", "listings whose published quantity the channel has not acknowledged, all connections",
      "gauge", C_DEPTH, SUM},
-    {"onecount_sync_oldest_dirty_seconds", "age of the oldest unacknowledged change of any connection", "gauge",
-     C_OLDEST, MAX},
+    {"onecount_sync_oldest_dirty_seconds",
+     "how long the listing behind longest, of any connection, has waited for a push to get through", "gauge", C_OLDEST,
+     MAX},
     {"onecount_sync_last_push_ok_age_seconds_max", "seconds since the last acknowledged push, the stalest connection",
      "gauge", C_OK_AGE, MAX},
     {"onecount_sync_push_latency_ms_max", "moving average of one push round trip, the slowest connection", "gauge",

@@ -180,7 +180,9 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
   dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
   mkdirSync(dir, { recursive: true });
   const portFile = join(dir, `${command}.port`);
+  const metricsPortFile = join(dir, `${command}.metrics.port`);
   rmSync(portFile, { force: true });
+  rmSync(metricsPortFile, { force: true });
   const fullEnv = {
     ...process.env,
     ONECOUNT_DATABASE_URL: databaseUrl,
@@ -194,6 +196,7 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_LOG_LEVEL: 'info',
     ONECOUNT_MASTER_KEY: randomBytes(32).toString('base64'),
     ONECOUNT_METRICS_LISTEN: '127.0.0.1:0', // serve's own metrics listener, on a port the kernel picks
+    ONECOUNT_METRICS_PORT_FILE: metricsPortFile,
     ...env,
   };
   if (command === 'worker') fullEnv.ONECOUNT_LOG_LEVEL = 'info'; // it says when it is ready
@@ -219,12 +222,9 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     waitFor(ready, { what: `${command} to start` }),
     exited.then(({ code }) => { throw new Error(`${command} exited with ${code} before it was ready:\n${logs.join('\n')}`); }),
   ]);
-  // serve's metrics listener (metrics_listen), when it has one: its "listening" line says where.
-  const metricsLine = () => logs.find((l) => l.includes('"listening"') && l.includes('"role":"metrics"'));
-  if (command === 'serve' && fullEnv.ONECOUNT_METRICS_LISTEN !== 'off') {
-    await waitFor(metricsLine, { what: 'the metrics listener', timeout: 5000 });
-  }
-  const metricsPort = metricsLine() ? JSON.parse(metricsLine()).port : undefined;
+  // serve's metrics listener (metrics_listen), when it has one: its port file is written before the API's.
+  const metricsPort = command === 'serve' && existsSync(metricsPortFile)
+    ? Number(readFileSync(metricsPortFile, 'utf8')) : undefined;
   const server = {
     proc, port, dir, logs, exited,
     url: `http://127.0.0.1:${port}`,
