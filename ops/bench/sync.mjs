@@ -66,6 +66,7 @@ try {
 
   const t0 = new Date();
   let sent = 0, failed = 0;
+  const failures = {}; // status (or error) -> count, printed with the figures
   const inflight = new Set();
   const tick = 50; // ms
   const started = Date.now();
@@ -75,8 +76,13 @@ try {
       const br = brands[Math.floor(Math.random() * brands.length)];
       const sku = br.skus[Math.floor(Math.random() * br.skus.length)];
       const p = br.api.post(`${br.base}/movements`, { kind: 'sale', sku, qty: 1 })
-        .then((r) => { if (r.status !== 201) failed++; })
-        .catch(() => { failed++; })
+        .then((r) => {
+          if (r.status === 201) return;
+          failed++;
+          const k = `${r.status} ${r.json?.error?.code ?? ''}`.trim();
+          failures[k] = (failures[k] || 0) + 1;
+        })
+        .catch((e) => { failed++; failures[e.message] = (failures[e.message] || 0) + 1; })
         .finally(() => inflight.delete(p));
       inflight.add(p);
       sent++;
@@ -98,6 +104,7 @@ try {
   const pushes = Number((await stack.sql(`SELECT count(*) AS n FROM push_log WHERE sent_at >= $1 AND status IN ('ok', 'pending')`, [t0])).rows[0].n);
   log('');
   log(`1. sale-to-push latency: ${sent} sales through POST /movements over ${SECONDS} s (${achieved.toFixed(0)}/s achieved, target ${RATE}/s), ${failed} failed,`);
+  if (failed) log(`   failed: ${Object.entries(failures).map(([k, n]) => `${n} x ${k}`).join(', ')}`);
   log(`   ${BRANDS} brands x ${SKUS} SKUs, 3 channels each; ${pushes} listing pushes acknowledged (${(pushes / (sent * 3)).toFixed(2)} per sale per channel)`);
   log(`   commit of the sale -> last channel acknowledged: p50 ${fmt(pct(lat, 0.5))} ms  p99 ${fmt(pct(lat, 0.99))} ms  max ${fmt(lat[lat.length - 1])} ms  (n=${lat.length}; goal p99 < 250 ms: ${pct(lat, 0.99) < 250 ? 'MET' : 'NOT MET'})`);
   const warnings = {};
