@@ -63,8 +63,10 @@ test('a channel that keeps failing: the listings count as failing, then an alert
   const { page } = ui;
   await waitFor(async () => (await br.api.get(`/api/v1/brands/${br.id}/sync`)).json.listings_failing === 1,
     { timeout: 30000, what: 'the Amazon listing to fail' });
-  await waitFor(async () => (await br.api.get(`/api/v1/brands/${br.id}/alerts`)).json.items.some((a) => a.kind === 'listings_stuck'),
-    { timeout: 30000, what: 'the stuck-listing alert' });
+  // The alert may open before the first failed push has recorded its error; the next check names it.
+  await waitFor(async () => (await br.api.get(`/api/v1/brands/${br.id}/alerts`)).json.items
+    .some((a) => a.kind === 'listings_stuck' && /answered 503/.test(a.message)),
+  { timeout: 30000, what: 'the stuck-listing alert naming the error' });
   await go(page, stack.url, `/brands/${br.id}/alerts`);
   const row = (await tableRows(page, 'Alerts')).find((r) => /Listings not reaching the channel/.test(r[2]));
   assert.ok(row, 'the alert is listed');

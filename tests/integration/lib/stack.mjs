@@ -301,6 +301,11 @@ export async function startStack({ env = {}, threads = 2, cluster } = {}) {
   const databaseUrl = cluster.appUrl(db);
   const server = await startServer({ databaseUrl, redisUrl: redis.url, env, threads });
   const pool = new pg.Pool({ connectionString: cluster.superUrl(db), max: 4 });
+  // An idle connection ended by PostgreSQL (a test that restarts it, the database dropped at stop) is an
+  // error event on the pool, not the test's failure: the pool drops it and opens another when asked.
+  pool.on('error', (e) => {
+    if (!/terminating connection|Connection terminated|server closed the connection/.test(e.message)) throw e;
+  });
   const stack = {
     cluster, db, redis, server, databaseUrl, pool,
     url: server.url,
