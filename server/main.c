@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "adapters/sim/sim.h"
-#include "adapters/worker.h"
+#include "adapters/sync/worker.h"
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/demo.h"
