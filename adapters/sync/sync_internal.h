@@ -10,8 +10,9 @@
  *    W_ROUTINES) and sits on the matching run queue while it wants one.  The
  *    pump (worker.c) starts work from the queues within the global limits by
  *    calling oc_sync_push_claim(), oc_sync_events_run() and
- *    oc_sync_routines_claim(); each of those sets the kind's bit in
- *    t->running and ends with oc_sync_tenant_done().
+ *    oc_sync_routines_claim(): each sets the kind's bit in t->running, and
+ *    the database's answer clears it through oc_sync_tenant_done() (a call
+ *    that fails at once clears it itself and leaves the brand wanting).
  *  - centry_t: a channel connection cached with its credentials opened
  *    (conns.c); the adapters keep tokens and rate-limit buckets in it.  Users
  *    hold a reference (refs) while an adapter call runs; an edit of the
