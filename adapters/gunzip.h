@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/common.h"
+#include "runtime/common.h"
 
 /**
  * Appends the decompressed bytes of every gzip member in `in` to `out`, at

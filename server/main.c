@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "adapters/sim/sim.h"
-#include "adapters/worker.h"
+#include "adapters/sync/worker.h"
 #include "server/admin.h"
-#include "server/config.h"
+#include "runtime/config.h"
 #include "server/demo.h"
 #include "server/http.h"
-#include "server/log.h"
+#include "runtime/log.h"
 #include "server/migrate.h"
 #include "server/router.h"
 #include "tenants/identity.h"
