@@ -351,6 +351,30 @@ void oc_respond_unavailable(oc_req_t *r, const char *what)
     oc_respond_error(r, 503, "unavailable", msg, NULL);
 }
 
+void oc_respond_fail(oc_req_t *r, const oc_fail_t *f)
+{
+    static const struct {
+        int status;
+        const char *code;
+    } map[] = {
+        [OC_FAIL_NONE] = {500, "internal"},       [OC_FAIL_INVALID] = {422, "invalid"},
+        [OC_FAIL_NOT_FOUND] = {404, "not_found"}, [OC_FAIL_CONFLICT] = {409, "conflict"},
+        [OC_FAIL_FORBIDDEN] = {403, "forbidden"}, [OC_FAIL_UNAVAILABLE] = {503, "unavailable"},
+        [OC_FAIL_DB] = {500, "internal"},         [OC_FAIL_INTERNAL] = {500, "internal"},
+    };
+    if (f->kind == OC_FAIL_DB && f->db != NULL) {
+        oc_respond_db_error(r, f->db);
+        return;
+    }
+    size_t k = (size_t)f->kind < OC_ARRAY_SIZE(map) ? (size_t)f->kind : OC_FAIL_INTERNAL;
+    if (f->kind == OC_FAIL_UNAVAILABLE)
+        oc_resp_header(r, "retry-after", "1");
+    json_t *body = oc_error_body(f->code != NULL ? f->code : map[k].code, f->message, f->field, r->request_id);
+    if (f->detail != NULL)
+        json_object_update(json_object_get(body, "error"), f->detail);
+    oc_respond_json(r, map[k].status, body);
+}
+
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
 {
     /* Idempotency outcomes raised by idem_begin() (migrations/0003). */

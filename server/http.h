@@ -24,6 +24,7 @@
 #include "runtime/thread.h"
 #include "runtime/workpool.h"
 #include "tenants/audit.h"
+#include "tenants/outcome.h"
 #include "tenants/roles.h"
 
 typedef struct oc_route oc_route_t;
@@ -116,6 +117,14 @@ void oc_resp_header(oc_req_t *r, const char *name, const char *value);
 void oc_respond_unavailable(oc_req_t *r, const char *what);
 /** Maps a failed database result onto the right response (409 conflicts, 503 outages, 500 otherwise). */
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res);
+
+/**
+ * Answers a domain failure (tenants/outcome.h): INVALID 422, NOT_FOUND 404,
+ * CONFLICT 409, FORBIDDEN 403, UNAVAILABLE 503 (with retry-after), INTERNAL
+ * 500, DB as oc_respond_db_error; the body is the one error shape with the
+ * failure's code, message, field and detail members.
+ */
+void oc_respond_fail(oc_req_t *r, const oc_fail_t *f);
 
 /**
  * Validates the JSON body against `fields` (oc_no_fields for a route that
