@@ -26,6 +26,20 @@ int oc_fail_db(oc_fail_t *f, const oc_db_result_t *res)
     return -1;
 }
 
+const PGresult *oc_fail_one_row(oc_fail_t *f, const oc_db_result_t *res, const char *what)
+{
+    if (res->err != NULL) {
+        oc_fail_db(f, res);
+        return NULL;
+    }
+    const PGresult *r = res->nresults > 0 ? res->results[res->nresults - 1] : NULL;
+    if (r == NULL || PQntuples(r) != 1) {
+        oc_fail(f, OC_FAIL_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        return NULL;
+    }
+    return r;
+}
+
 void oc_fail_clear(oc_fail_t *f)
 {
     json_decref(f->detail);

@@ -44,6 +44,13 @@ int oc_fail(oc_fail_t *f, oc_fail_kind_t kind, const char *code, const char *fie
 /** A database failure: OC_FAIL_DB with `res` (borrowed).  Returns -1. */
 int oc_fail_db(oc_fail_t *f, const oc_db_result_t *res);
 
+/**
+ * The one row a lookup by id found: `res`'s last result when it holds exactly
+ * one row.  Otherwise NULL, with `f` filled: OC_FAIL_DB on a database error,
+ * OC_FAIL_NOT_FOUND ("no such <what>", code "not_found") when it found none.
+ */
+const PGresult *oc_fail_one_row(oc_fail_t *f, const oc_db_result_t *res, const char *what);
+
 /** Frees what `f` owns and empties it.  Accepts an empty one. */
 void oc_fail_clear(oc_fail_t *f);
 
