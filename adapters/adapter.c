@@ -9,6 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+const char *oc_channel_kind_name(oc_channel_kind_t kind)
+{
+    return kind == OC_CHANNEL_SHOPIFY ? "shopify" : kind == OC_CHANNEL_AMAZON ? "amazon" : "walmart";
+}
+
+oc_channel_kind_t oc_channel_kind_parse(const char *name)
+{
+    return name == NULL                   ? 0
+           : strcmp(name, "shopify") == 0 ? OC_CHANNEL_SHOPIFY
+           : strcmp(name, "amazon") == 0  ? OC_CHANNEL_AMAZON
+           : strcmp(name, "walmart") == 0 ? OC_CHANNEL_WALMART
+                                          : 0;
+}
+
 const oc_adapter_t *oc_adapter_by_name(const char *name)
 {
     static const oc_adapter_t *const all[] = {&oc_adapter_shopify, &oc_adapter_amazon, &oc_adapter_walmart};

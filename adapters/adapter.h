@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "server/loop.h"
+#include "runtime/loop.h"
 
 typedef struct oc_chttp oc_chttp_t;
 typedef struct oc_ratelimit oc_ratelimit_t;
@@ -30,7 +30,8 @@ typedef enum { OC_CHANNEL_SHOPIFY = 1, OC_CHANNEL_AMAZON, OC_CHANNEL_WALMART } o
  * non-secret configuration, `secrets` its decrypted credentials (both
  * borrowed; the caller wipes secrets after the call completes).  `state` is
  * the adapter's own per-connection runtime state (tokens, rate buckets),
- * created by the adapter on first use and freed by ops->state_free.  A
+ * created by the adapter on first use and freed by state_free (which the
+ * adapter sets beside it; the owner calls it when it frees the connection).  A
  * state is bound to the loop (thread) of the oc_chttp_t it was created
  * with; freeing it ends the operations still running on it (each calls back
  * with a retryable "connection closed" error).  Free every state before
@@ -56,6 +57,7 @@ typedef struct oc_channel_conn {
     json_t *settings;
     json_t *secrets;
     void *state;
+    void (*state_free)(void *state); /* set by the adapter that made `state` */
     /* Limits: multiply the documented rates (1.0 = documented; tests may raise). */
     double rate_scale;
     /*
@@ -164,5 +166,9 @@ extern const oc_adapter_t oc_adapter_walmart;
 
 /** The adapter for a kind name ("shopify"…), or NULL. */
 const oc_adapter_t *oc_adapter_by_name(const char *name);
+
+/** "shopify", "amazon", "walmart" ↔ the kind; parsing anything else gives 0. */
+const char *oc_channel_kind_name(oc_channel_kind_t kind);
+oc_channel_kind_t oc_channel_kind_parse(const char *name);
 
 #endif

@@ -12,7 +12,7 @@
  * aborts the calls still linked, and the engine frees this one afterwards.
  */
 #include "adapters/internal.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -62,6 +62,7 @@ oc_cstate_t *oc_cstate_get(oc_channel_conn_t *c, oc_chttp_t *http, const oc_chan
     }
     oc_ratelimit_set_max_inflight(st->rl, (unsigned)oc_setting_int(c, "max_in_flight", 8, 1, 256));
     c->state = st;
+    c->state_free = oc_cstate_free;
     *rc = 0;
     return st;
 }

@@ -12,7 +12,7 @@
  * action returns.
  */
 #include "adapters/chttp.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>

@@ -18,7 +18,7 @@
 #ifndef OC_CHTTP_H
 #define OC_CHTTP_H
 
-#include "server/loop.h"
+#include "runtime/loop.h"
 
 typedef struct oc_chttp oc_chttp_t;
 

@@ -18,7 +18,7 @@
 #ifndef OC_CURSOR_H
 #define OC_CURSOR_H
 
-#include "server/common.h"
+#include "runtime/common.h"
 
 #include <jansson.h>
 

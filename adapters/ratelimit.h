@@ -28,7 +28,7 @@
 #ifndef OC_RATELIMIT_H
 #define OC_RATELIMIT_H
 
-#include "server/loop.h"
+#include "runtime/loop.h"
 
 typedef struct oc_ratelimit oc_ratelimit_t;
 typedef struct oc_rl_bucket oc_rl_bucket_t;

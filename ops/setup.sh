@@ -14,7 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 RUN_PKGS=(build-essential cmake pkg-config git libh2o-evloop-dev libpq-dev libhiredis-dev libjansson-dev
-          libcurl4-openssl-dev libsodium-dev libssl-dev postgresql postgresql-contrib redis-server
+          libcurl4-openssl-dev libsodium-dev libssl-dev zlib1g-dev postgresql postgresql-contrib redis-server
           ca-certificates util-linux procps)
 TEST_PKGS=(chromium nodejs npm wrk curl clang clang-format)
 

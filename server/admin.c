@@ -9,8 +9,8 @@
  * Runs blocking libpq: this is a command, not the server.
  */
 #include "server/admin.h"
-#include "server/common.h"
-#include "server/config.h"
+#include "runtime/common.h"
+#include "runtime/config.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
 #include "tenants/vault.h"

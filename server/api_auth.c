@@ -16,9 +16,9 @@
  */
 #include "server/api.h"
 #include "server/auth.h"
-#include "server/config.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
 

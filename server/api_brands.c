@@ -177,7 +177,7 @@ void oc_api_brand_create(oc_req_t *r)
     tx.steps[0].params[2] = oc_json_str(r->body, "name");
     tx.steps[0].params[3] = tz;
     json_t *summary = json_pack("{s:s}", "name", oc_json_str(r->body, "name"));
-    oc_audit_portfolio(&tx, r, "brand.create", "brand", bid, summary);
+    oc_audit_portfolio(&tx, oc_req_actor(r), "brand.create", "brand", bid, summary);
     json_decref(summary);
     tx.steps[tx.nsteps].stmt = &brand_get;
     tx.steps[tx.nsteps++].params[0] = bid;
@@ -241,7 +241,7 @@ void oc_api_brand_update(oc_req_t *r)
     tx.steps[0].params[1] = oc_json_str(r->body, "name");
     tx.steps[0].params[2] = tz;
     tx.steps[0].params[3] = json_is_boolean(arch) ? (json_is_true(arch) ? "true" : "false") : NULL;
-    oc_audit_brand(&tx, r, "brand.update", "brand", r->tenant, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "brand.update", "brand", r->tenant, r->body);
     tx.steps[tx.nsteps].stmt = &brand_get;
     tx.steps[tx.nsteps++].params[0] = r->tenant;
     if (json_is_boolean(arch))

@@ -194,7 +194,7 @@ void oc_api_sku_create(oc_req_t *r)
     tx.steps[i].params[1] = code;
     tx.steps[i].params[2] = oc_json_str(r->body, "title");
     tx.steps[i].params[3] = oc_json_str(r->body, "barcode");
-    oc_audit_brand(&tx, r, "sku.create", "sku", code, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "sku.create", "sku", code, r->body);
     i = tx.nsteps++;
     tx.steps[i].stmt = &sku_get_idem;
     tx.steps[i].params[0] = r->tenant;
@@ -387,7 +387,7 @@ void oc_api_bundle_create(oc_req_t *r)
     tx.steps[i].stmt = &bundle_create;
     const char *p[] = {r->tenant, code, comps, oc_json_str(r->body, "title")};
     memcpy(tx.steps[i].params, p, sizeof(p));
-    oc_audit_brand(&tx, r, "bundle.create", "sku", code, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "bundle.create", "sku", code, r->body);
     i = tx.nsteps++;
     tx.steps[i].stmt = &sku_get_idem;
     tx.steps[i].params[0] = r->tenant;
@@ -420,7 +420,7 @@ void oc_api_bundle_replace(oc_req_t *r)
     tx.steps[3].stmt = &bundle_listings_refresh;
     memcpy(tx.steps[3].params, p, sizeof(char *) * 2);
     tx.nsteps = 4;
-    oc_audit_brand(&tx, r, "bundle.update", "sku", code, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "bundle.update", "sku", code, r->body);
     int i = tx.nsteps++;
     tx.steps[i].stmt = &sku_get;
     tx.steps[i].params[0] = r->tenant;

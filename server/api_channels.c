@@ -8,6 +8,7 @@
 #include "server/api.h"
 #include "server/page.h"
 #include "tenants/audit.h"
+#include "adapters/sync/conn.h"
 #include "tenants/channels.h"
 #include "tenants/holds.h"
 #include "tenants/vault.h"
@@ -67,7 +68,7 @@ static void ch_free(void *p)
     json_decref(c->fields);
     json_decref(c->answer);
     json_decref(c->identity);
-    oc_channels_conn_free(c->conn);
+    oc_conn_free(c->conn);
     free(c);
 }
 
@@ -325,7 +326,7 @@ static void on_sealed_key(void *arg, const char *err, const unsigned char *dek)
     tx.steps[1].params[3] = scale[0] ? scale : NULL;
     json_t *summary = json_pack("{s:s, s:s, s:O}", "kind", kind, "name", oc_json_str(r->body, "name"),
                                 "credential_fields", st->fields);
-    oc_audit_brand(&tx, r, "connection.create", "connection", st->id, summary);
+    oc_audit_brand(&tx, oc_req_actor(r), "connection.create", "connection", st->id, summary);
     json_decref(summary);
     tx.steps[tx.nsteps].stmt = &conn_get;
     tx.steps[tx.nsteps].params[0] = r->tenant;
@@ -354,9 +355,7 @@ static oc_channel_conn_t *probe_conn(const char *tenant, const char *id, const c
         return NULL;
     oc_strlcpy(c->tenant, tenant, strlen(tenant), sizeof(c->tenant));
     oc_strlcpy(c->id, id, strlen(id), sizeof(c->id));
-    c->kind = strcmp(kind, "shopify") == 0  ? OC_CHANNEL_SHOPIFY
-              : strcmp(kind, "amazon") == 0 ? OC_CHANNEL_AMAZON
-                                            : OC_CHANNEL_WALMART;
+    c->kind = oc_channel_kind_parse(kind);
     if (base_url == NULL)
         base_url = default_base(kind, (json_t *)settings, buf, sizeof(buf));
     c->base_url = strdup(base_url != NULL ? base_url : "");
@@ -386,7 +385,7 @@ static void identify_then(oc_req_t *r, after_identify_fn then)
     ch_t *st = r->state;
     oc_chttp_t *http = oc_thread_chttp(r->thread);
     st->then = then;
-    if (st->conn == NULL || http == NULL || oc_channels_identify(http, st->conn, on_identify, r) != 0)
+    if (st->conn == NULL || http == NULL || oc_conn_identify(http, st->conn, on_identify, r) != 0)
         then(r);
 }
 
@@ -515,7 +514,7 @@ static void conn_update_run(oc_req_t *r, const char *sealed)
         memcpy(tx.steps[i++].params, p, sizeof(p));
         json_t *summary = json_pack("{s:O}", "credential_fields", st->fields);
         tx.nsteps = i;
-        oc_audit_brand(&tx, r, "connection.credentials", "connection", oc_req_param(r, "cid"), summary);
+        oc_audit_brand(&tx, oc_req_actor(r), "connection.credentials", "connection", oc_req_param(r, "cid"), summary);
         i = tx.nsteps;
         json_decref(summary);
     }
@@ -529,8 +528,8 @@ static void conn_update_run(oc_req_t *r, const char *sealed)
                        rules,
                        scale[0] ? scale : NULL,
                        r->request_id,
-                       oc_audit_user(r),
-                       oc_audit_token(r)};
+                       oc_req_actor(r)->user,
+                       oc_req_actor(r)->token};
     memcpy(tx.steps[i++].params, p, sizeof(p));
     /* Rules changed what channels may show: recompute (after the update). */
     tx.steps[i].stmt = &brand_refresh;
@@ -602,7 +601,7 @@ static void on_update_loaded(void *arg, const char *err, const oc_db_result_t *r
                                                             : "walmart",
                           base_url != NULL ? base_url : conn->base_url, settings != NULL ? settings : conn->settings,
                           st->secrets != NULL ? st->secrets : conn->secrets);
-    oc_channels_conn_free(conn);
+    oc_conn_free(conn);
     identify_then(r, update_seal);
 }
 
@@ -647,7 +646,7 @@ void oc_api_connection_update(oc_req_t *r)
         return;
     }
     /* New credentials, settings or base URL may reach another account: ask the channel with them */
-    if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_update_loaded, r) != 0)
+    if (oc_conn_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_update_loaded, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -662,7 +661,7 @@ void oc_api_connection_delete(oc_req_t *r)
     if (oc_req_id_param(r, "cid", "no such connection") == NULL)
         return;
     state(r);
-    const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_audit_user(r), oc_audit_token(r)};
+    const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_req_actor(r)->user, oc_req_actor(r)->token};
     if (oc_db_exec(r->thread->db, r->tenant, &conn_delete, p, on_one, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
@@ -714,7 +713,7 @@ void oc_api_rules_put(oc_req_t *r)
     tx.steps[0].params[2] = conn;
     tx.steps[1].stmt = &brand_refresh;
     tx.steps[1].params[0] = r->tenant;
-    oc_audit_brand(&tx, r, "rules.update", "brand", r->tenant, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "rules.update", "brand", r->tenant, r->body);
     tx.steps[tx.nsteps].stmt = &rules_get;
     tx.steps[tx.nsteps++].params[0] = r->tenant;
     if (oc_db_run(r->thread->db, &tx, on_one, r) != 0)
@@ -834,7 +833,7 @@ static void on_listing_kind(void *arg, const oc_db_result_t *res)
     tx.steps[2].stmt = &listing_refresh_one;
     tx.steps[2].params[0] = r->tenant;
     tx.steps[2].params[1] = st->id;
-    oc_audit_brand(&tx, r, "listing.create", "listing", st->id, r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "listing.create", "listing", st->id, r->body);
     oc_holds_touched_step(&tx, r->tenant);
     st->touches_stock = 1;
     tx.steps[tx.nsteps].stmt = &listing_get;
@@ -916,7 +915,7 @@ void oc_api_listing_update(oc_req_t *r)
                        oc_json_str(r->body, "state"),
                        oc_json_bool(r->body, "repush", 0) ? "true" : "false"};
     memcpy(tx.steps[0].params, p, sizeof(p));
-    oc_audit_brand(&tx, r, "listing.update", "listing", oc_req_param(r, "lid"), r->body);
+    oc_audit_brand(&tx, oc_req_actor(r), "listing.update", "listing", oc_req_param(r, "lid"), r->body);
     oc_holds_touched_step(&tx, r->tenant);
     st->touches_stock = 1;
     tx.steps[tx.nsteps].stmt = &listing_get;
@@ -940,7 +939,7 @@ void oc_api_listing_delete(oc_req_t *r)
         return;
     ch_t *st = state(r);
     st->not_found = "no such listing";
-    const char *p[] = {r->tenant, oc_req_param(r, "lid"), r->request_id, oc_audit_user(r), oc_audit_token(r)};
+    const char *p[] = {r->tenant, oc_req_param(r, "lid"), r->request_id, oc_req_actor(r)->user, oc_req_actor(r)->token};
     if (oc_db_exec(r->thread->db, r->tenant, &listing_delete, p, on_one, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
@@ -980,7 +979,7 @@ void oc_api_connection_automap(oc_req_t *r)
     tx.steps[0].params[0] = r->tenant;
     tx.steps[0].params[1] = oc_req_param(r, "cid");
     tx.steps[1].stmt = &automap;
-    const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_audit_user(r), oc_audit_token(r)};
+    const char *p[] = {r->tenant, oc_req_param(r, "cid"), r->request_id, oc_req_actor(r)->user, oc_req_actor(r)->token};
     memcpy(tx.steps[1].params, p, sizeof(p));
     tx.steps[2].stmt = &brand_refresh;
     tx.steps[2].params[0] = r->tenant;
@@ -1087,7 +1086,7 @@ static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *identity, 
     json_t *shown = json_deep_copy(identity);
     json_object_del(shown, "keys");
     json_object_set_new(body, "identity", shown);
-    if (oc_channels_confirm(r->thread->db, st->conn, identity, on_test_confirmed, r) != 0)
+    if (oc_channels_confirm(r->thread->db, st->conn->tenant, st->conn->id, identity, on_test_confirmed, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -1112,7 +1111,7 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
     const oc_adapter_t *a = oc_adapter_by_name(kind);
     oc_chttp_t *http = a != NULL && a->test != NULL ? oc_thread_chttp(r->thread) : NULL;
     if (http == NULL) {
-        oc_channels_conn_free(conn);
+        oc_conn_free(conn);
         oc_respond_error(r, 501, "not_implemented", "this build cannot call the channel", NULL);
         return;
     }
@@ -1124,7 +1123,7 @@ static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, 
         conn->settings = json_object();
     json_object_set_new(conn->settings, "deadline_ms", json_integer(15000));
     json_object_set_new(conn->settings, "max_attempts", json_integer(2));
-    if (oc_channels_identify(http, conn, on_tested, r) != 0) {
+    if (oc_conn_identify(http, conn, on_tested, r) != 0) {
         oc_respond_error(r, 503, "unavailable", "the channel call could not start", NULL);
         return;
     }
@@ -1134,7 +1133,7 @@ void oc_api_connection_test(oc_req_t *r)
 {
     if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
-    if (oc_channels_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_test_conn, r) != 0)
+    if (oc_conn_load(r->thread->db, r->tenant, oc_req_param(r, "cid"), on_test_conn, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 

@@ -17,7 +17,7 @@
  * nothing; into another with connections of the same names: it maps them).
  */
 #include "server/api.h"
-#include "server/config.h"
+#include "runtime/config.h"
 #include "server/page.h"
 
 #include <stdio.h>

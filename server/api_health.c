@@ -2,7 +2,7 @@
  * api_health.c — /healthz, /readyz and the API index (/metrics: opslisten.c, on a listener of its own).
  */
 #include "server/api.h"
-#include "server/config.h"
+#include "runtime/config.h"
 
 #include <stdlib.h>
 

@@ -43,8 +43,8 @@
  * later (migrations/0005: import_job_json).
  */
 #include "server/api.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 #include "server/page.h"
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
@@ -681,7 +681,7 @@ static void on_created(void *arg, const oc_db_result_t *res)
     oc_respond_json(r, 202, body);
     j->work.run = prepare_run;
     j->work.done = prepare_done;
-    oc_work_submit(oc_server_workpool, &j->th->work, &j->work);
+    oc_work_submit(j->th->workpool, &j->th->work, &j->work);
 }
 
 static void accept_run(oc_work_t *w)
@@ -766,7 +766,7 @@ void oc_api_import_create(oc_req_t *r)
     snprintf(j->reference, sizeof(j->reference), "import:%s", j->id);
     j->work.run = accept_run;
     j->work.done = accept_done;
-    oc_work_submit(oc_server_workpool, &r->thread->work, &j->work);
+    oc_work_submit(r->thread->workpool, &r->thread->work, &j->work);
 }
 
 /* --- read --------------------------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
  */
 #include "server/api.h"
 #include "server/auth.h"
-#include "server/config.h"
+#include "runtime/config.h"
 #include "server/page.h"
 #include "tenants/audit.h"
 #include "tenants/identity.h"
@@ -269,7 +269,7 @@ static void user_set_disabled(oc_req_t *r, const oc_db_stmt_t *stmt)
     }
     oc_db_tx_t tx = {.nsteps = 1};
     tx.steps[0].stmt = stmt;
-    const char *p[] = {uid, r->portfolio, oc_audit_user(r), oc_audit_token(r), r->request_id};
+    const char *p[] = {uid, r->portfolio, oc_req_actor(r)->user, oc_req_actor(r)->token, r->request_id};
     memcpy(tx.steps[0].params, p, sizeof(p));
     if (oc_db_run(r->thread->db, &tx, stmt == &user_disable ? on_user_disabled : on_user_enabled, r) != 0)
         oc_respond_unavailable(r, "the database");
@@ -378,9 +378,9 @@ static void invite(oc_req_t *r, const char *brand_id)
     memcpy(tx.steps[0].params, p, sizeof(p));
     json_t *summary = json_pack("{s:s, s:s}", "email", email, "role", oc_role_name(role));
     if (r->tenant[0] != '\0')
-        oc_audit_brand(&tx, r, "invitation.create", "invitation", iv->id, summary);
+        oc_audit_brand(&tx, oc_req_actor(r), "invitation.create", "invitation", iv->id, summary);
     else
-        oc_audit_portfolio(&tx, r, "invitation.create", "invitation", iv->id, summary);
+        oc_audit_portfolio(&tx, oc_req_actor(r), "invitation.create", "invitation", iv->id, summary);
     json_decref(summary);
     if (oc_db_run(r->thread->db, &tx, on_invited, r) != 0)
         oc_respond_unavailable(r, "the database");
@@ -456,7 +456,7 @@ static void revoke_invitation(oc_req_t *r, const char *brand_id)
     st->not_found = "no such pending invitation";
     oc_db_tx_t tx = {.tenant = brand_id, .nsteps = 1};
     tx.steps[0].stmt = &invitation_revoke;
-    const char *p[] = {iid, r->portfolio, brand_id, oc_audit_user(r), oc_audit_token(r), r->request_id};
+    const char *p[] = {iid, r->portfolio, brand_id, oc_req_actor(r)->user, oc_req_actor(r)->token, r->request_id};
     memcpy(tx.steps[0].params, p, sizeof(p));
     if (oc_db_run(r->thread->db, &tx, on_done_json, r) != 0)
         oc_respond_unavailable(r, "the database");

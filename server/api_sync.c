@@ -6,7 +6,7 @@
  * timeline of movements and pushes ("why did Amazon show 7 at 14:02?").
  */
 #include "server/api.h"
-#include "server/config.h"
+#include "runtime/config.h"
 #include "server/page.h"
 #include "tenants/audit.h"
 
@@ -221,7 +221,7 @@ void oc_api_alert_resolve(oc_req_t *r)
         oc_respond_error(r, 404, "not_found", "no such alert", NULL);
         return;
     }
-    const char *p[] = {r->tenant, aid, oc_audit_user(r), oc_audit_token(r), r->request_id};
+    const char *p[] = {r->tenant, aid, oc_req_actor(r)->user, oc_req_actor(r)->token, r->request_id};
     run1(r, &alert_resolve_one, p, on_one);
 }
 
@@ -304,9 +304,14 @@ void oc_api_routine_update(oc_req_t *r)
     if (v != NULL)
         snprintf(iv, sizeof(iv), "%lld", (long long)json_integer_value(v));
     json_t *en = json_object_get(r->body, "enabled");
-    const char *p[] = {r->tenant,         rid,
-                       iv[0] ? iv : NULL, en == NULL ? NULL : json_is_true(en) ? "true" : "false",
-                       oc_audit_user(r),  oc_audit_token(r),
+    const char *p[] = {r->tenant,
+                       rid,
+                       iv[0] ? iv : NULL,
+                       en == NULL         ? NULL
+                       : json_is_true(en) ? "true"
+                                          : "false",
+                       oc_req_actor(r)->user,
+                       oc_req_actor(r)->token,
                        r->request_id};
     run1(r, &routine_update, p, on_one);
 }

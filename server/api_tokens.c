@@ -80,9 +80,9 @@ static void create_token(oc_req_t *r, const char *brand_id)
     memcpy(tx.steps[0].params, p, sizeof(p));
     json_t *summary = json_pack("{s:s, s:s}", "name", oc_json_str(r->body, "name"), "role", oc_role_name(role));
     if (brand_id != NULL)
-        oc_audit_brand(&tx, r, "token.create", "token", t->id, summary);
+        oc_audit_brand(&tx, oc_req_actor(r), "token.create", "token", t->id, summary);
     else
-        oc_audit_portfolio(&tx, r, "token.create", "token", t->id, summary);
+        oc_audit_portfolio(&tx, oc_req_actor(r), "token.create", "token", t->id, summary);
     json_decref(summary);
     if (oc_db_run(r->thread->db, &tx, on_created, r) != 0)
         oc_respond_unavailable(r, "the database");
@@ -174,7 +174,7 @@ static void revoke_token(oc_req_t *r, const char *brand_id)
         return;
     oc_db_tx_t tx = {.tenant = brand_id, .nsteps = 1};
     tx.steps[0].stmt = &token_revoke;
-    const char *p[] = {tid, r->portfolio, brand_id, oc_audit_user(r), oc_audit_token(r), r->request_id};
+    const char *p[] = {tid, r->portfolio, brand_id, oc_req_actor(r)->user, oc_req_actor(r)->token, r->request_id};
     memcpy(tx.steps[0].params, p, sizeof(p));
     if (oc_db_run(r->thread->db, &tx, on_revoked, r) != 0)
         oc_respond_unavailable(r, "the database");

@@ -9,8 +9,10 @@
  * right after (a trigger notifies it).  Nothing of the body is logged.
  */
 #include "server/api.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
+#include "adapters/adapter.h"
+#include "adapters/sync/conn.h"
 #include "tenants/channels.h"
 
 #include <stdio.h>
@@ -66,7 +68,7 @@ static void on_conn(void *arg, const char *err, const oc_db_result_t *res, oc_ch
     const char *sig = oc_req_header(r, "x-shopify-hmac-sha256");
     int ok = conn != NULL && conn->kind == OC_CHANNEL_SHOPIFY && ad != NULL && ad->verify_webhook != NULL &&
              sig != NULL && ad->verify_webhook(conn, sig, r->raw.base, r->raw.len) == 0;
-    oc_channels_conn_free(conn);
+    oc_conn_free(conn);
     if (!ok) {
         oc_metric_add(&m_hooks_bad, 1);
         oc_log_fields(OC_LOG_WARN, "webhook signature refused",
@@ -116,6 +118,6 @@ void oc_api_webhook_shopify(oc_req_t *r)
         return;
     }
     oc_strlcpy(r->tenant, bid, 36, sizeof(r->tenant));
-    if (oc_channels_load(r->thread->db, r->tenant, cid, on_conn, r) != 0)
+    if (oc_conn_load(r->thread->db, r->tenant, cid, on_conn, r) != 0)
         oc_respond_unavailable(r, "the database");
 }

@@ -15,8 +15,9 @@
  * answer.  Within the process the epoch drops them at once.
  */
 #include "server/auth.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "server/router.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
 
@@ -109,11 +110,11 @@ static void cache_dispose(void *p)
 
 static auth_cache_t *cache_of(oc_thread_t *th)
 {
-    if (th->modules[OC_MODULE_AUTH].p == NULL) {
-        th->modules[OC_MODULE_AUTH].p = calloc(1, sizeof(auth_cache_t));
-        th->modules[OC_MODULE_AUTH].dispose = cache_dispose;
-    }
-    return th->modules[OC_MODULE_AUTH].p;
+    static const char slot;
+    auth_cache_t *c = oc_thread_slot(th, &slot);
+    if (c == NULL)
+        c = oc_thread_set_slot(th, &slot, calloc(1, sizeof(auth_cache_t)), cache_dispose);
+    return c;
 }
 
 #define WAYS 4 /* a key may sit in any of the WAYS slots of its set: keys rarely push each other out */

@@ -17,8 +17,8 @@
  *   onecount demo --api http://127.0.0.1:8080 --sim http://127.0.0.1:9100 --state data/demo.json
  */
 #include "server/demo.h"
-#include "server/common.h"
-#include "server/config.h"
+#include "runtime/common.h"
+#include "runtime/config.h"
 #include "tenants/identity.h"
 
 #include <curl/curl.h>

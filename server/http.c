@@ -12,12 +12,12 @@
 #include "adapters/chttp.h"
 #include "server/sync_metrics.h"
 #include "server/auth.h"
-#include "server/config.h"
-#include "server/listener.h"
-#include "server/log.h"
-#include "server/metrics.h"
-#include "server/opslisten.h"
-#include "server/netaddr.h"
+#include "runtime/config.h"
+#include "runtime/listener.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
+#include "runtime/opslisten.h"
+#include "runtime/netaddr.h"
 #include "server/router.h"
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
@@ -78,14 +78,27 @@ static void chttp_dispose(void *p)
 
 oc_chttp_t *oc_thread_chttp(oc_thread_t *th)
 {
-    if (th->modules[OC_MODULE_CHTTP].p == NULL) {
-        th->modules[OC_MODULE_CHTTP].p = oc_chttp_create(th->loop);
-        th->modules[OC_MODULE_CHTTP].dispose = chttp_dispose;
-    }
-    return th->modules[OC_MODULE_CHTTP].p;
+    static const char slot;
+    oc_chttp_t *h = oc_thread_slot(th, &slot);
+    if (h == NULL)
+        h = oc_thread_set_slot(th, &slot, oc_chttp_create(th->loop), chttp_dispose);
+    return h;
 }
 
 /* --- request helpers ---------------------------------------------------- */
+
+const oc_actor_t *oc_req_actor(oc_req_t *r)
+{
+    r->actor = (oc_actor_t){
+        .portfolio = r->portfolio[0] ? r->portfolio : r->auth.portfolio_id,
+        .tenant = r->tenant,
+        .user = r->auth.user_id[0] ? r->auth.user_id : NULL,
+        .token = r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL,
+        .request_id = r->request_id,
+        .pool = &r->pool,
+    };
+    return &r->actor;
+}
 
 void *oc_req_alloc(oc_req_t *r, size_t n)
 {
@@ -314,16 +327,6 @@ void oc_respond_json(oc_req_t *r, int status, json_t *body)
     free(s);
 }
 
-json_t *oc_error_body(const char *code, const char *message, const char *field, const char *request_id)
-{
-    /* Messages quote what the client sent, cut to a buffer: never lose the body to a split character. */
-    json_t *err = json_pack("{s:s, s:o}", "code", code, "message", oc_json_text(message));
-    json_object_set_new(err, "field", field != NULL ? oc_json_text(field) : json_null());
-    if (request_id != NULL)
-        json_object_set_new(err, "request_id", json_string(request_id));
-    return json_pack("{s:o}", "error", err);
-}
-
 void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field)
 {
     oc_respond_json(r, status, oc_error_body(code, message, field, r->request_id));
@@ -346,6 +349,30 @@ void oc_respond_unavailable(oc_req_t *r, const char *what)
     char msg[128];
     snprintf(msg, sizeof(msg), "%s is unavailable; retry shortly", what);
     oc_respond_error(r, 503, "unavailable", msg, NULL);
+}
+
+void oc_respond_fail(oc_req_t *r, const oc_fail_t *f)
+{
+    static const struct {
+        int status;
+        const char *code;
+    } map[] = {
+        [OC_FAIL_NONE] = {500, "internal"},       [OC_FAIL_INVALID] = {422, "invalid"},
+        [OC_FAIL_NOT_FOUND] = {404, "not_found"}, [OC_FAIL_CONFLICT] = {409, "conflict"},
+        [OC_FAIL_FORBIDDEN] = {403, "forbidden"}, [OC_FAIL_UNAVAILABLE] = {503, "unavailable"},
+        [OC_FAIL_DB] = {500, "internal"},         [OC_FAIL_INTERNAL] = {500, "internal"},
+    };
+    if (f->kind == OC_FAIL_DB && f->db != NULL) {
+        oc_respond_db_error(r, f->db);
+        return;
+    }
+    size_t k = (size_t)f->kind < OC_ARRAY_SIZE(map) ? (size_t)f->kind : OC_FAIL_INTERNAL;
+    if (f->kind == OC_FAIL_UNAVAILABLE)
+        oc_resp_header(r, "retry-after", "1");
+    json_t *body = oc_error_body(f->code != NULL ? f->code : map[k].code, f->message, f->field, r->request_id);
+    if (f->detail != NULL)
+        json_object_update(json_object_get(body, "error"), f->detail);
+    oc_respond_json(r, map[k].status, body);
 }
 
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res)
@@ -485,7 +512,7 @@ static int content_type_is(h2o_req_t *req, const char *want)
     return oc_strieq(v.base, l, want);
 }
 
-/* The client address when the peer is a trusted proxy (server/netaddr.h);
+/* The client address when the peer is a trusted proxy (server/runtime/netaddr.h);
  * several X-Forwarded-For headers read as one list. */
 static void client_behind_proxies(oc_req_t *r)
 {
@@ -821,6 +848,7 @@ static oc_thread_t *thread_create(int index)
     th->db = oc_db_pool_create(th->loop, oc_config.database_url, oc_config.db_pool_size, oc_config.db_queue_max,
                                oc_config.db_query_timeout_ms);
     th->redis = oc_redis_create(th->loop, oc_config.redis_url, oc_config.redis_timeout_ms);
+    th->workpool = oc_server_workpool;
     oc_work_receiver_init(&th->work, oc_loop_h2o(th->loop));
     int fd = dup(listen_fd);
     th->listener = h2o_evloop_socket_create(oc_loop_h2o(th->loop), fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -834,9 +862,7 @@ static void thread_destroy(oc_thread_t *th)
      * a background import's) use their module's state, so modules go after. */
     oc_db_pool_destroy(th->db);
     oc_redis_destroy(th->redis);
-    for (size_t i = 0; i < OC_ARRAY_SIZE(th->modules); i++)
-        if (th->modules[i].p != NULL && th->modules[i].dispose != NULL)
-            th->modules[i].dispose(th->modules[i].p);
+    oc_thread_dispose_slots(th);
     oc_work_receiver_dispose(&th->work);
     /* HTTP/2's graceful-shutdown timer stays linked after request_shutdown. */
     if (h2o_timeout_is_linked(&th->ctx.http2._graceful_shutdown_timeout))

@@ -16,48 +16,19 @@
 #include <h2o.h>
 #include <jansson.h>
 
-#include "server/db.h"
-#include "server/json.h"
-#include "server/listener.h"
-#include "server/loop.h"
-#include "server/redis.h"
-#include "server/workpool.h"
+#include "runtime/db.h"
+#include "runtime/json.h"
+#include "runtime/listener.h"
+#include "runtime/loop.h"
+#include "runtime/redis.h"
+#include "runtime/thread.h"
+#include "runtime/workpool.h"
+#include "tenants/audit.h"
+#include "tenants/outcome.h"
+#include "tenants/roles.h"
 
 typedef struct oc_route oc_route_t;
 typedef struct oc_req oc_req_t;
-
-typedef struct oc_thread {
-    int index;
-    oc_loop_t *loop;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
-    oc_db_pool_t *db;
-    oc_redis_t *redis;
-    oc_work_receiver_t work;
-    int inflight;     /* API requests accepted and not yet answered */
-    int drained;      /* set at shutdown when every connection closed in time */
-    oc_conns_t conns; /* client connections, tracked for shutdown */
-    struct {
-        void *p;
-        void (*dispose)(void *p);
-    } modules[8]; /* per-thread state of domain modules (caches); see OC_MODULE_*, freed with the thread */
-} oc_thread_t;
-
-/* Roles, in the order memberships store them. */
-typedef enum {
-    OC_ROLE_NONE = 0,
-    OC_ROLE_VIEWER,
-    OC_ROLE_OPERATOR,
-    OC_ROLE_BRAND_OWNER,
-    OC_ROLE_PORTFOLIO_ADMIN,
-} oc_role_t;
-
-/** A brand the caller holds a role in (from memberships). */
-typedef struct oc_brand_role {
-    char brand_id[37];
-    oc_role_t role;
-} oc_brand_role_t;
 
 /** Who is calling, filled by authentication (zero-filled for public routes). */
 typedef struct oc_principal {
@@ -73,16 +44,6 @@ typedef struct oc_principal {
     int nbrands;              /* sessions: the user's per-brand roles, in the request pool */
     oc_brand_role_t *brands;
 } oc_principal_t;
-
-/* Slots of oc_thread_t.modules[]: per-thread state owned by one module each. */
-enum {
-    OC_MODULE_AUTH = 0,
-    OC_MODULE_CATALOG,
-    OC_MODULE_LEDGER,
-    OC_MODULE_HOLDS,
-    OC_MODULE_SYNC_METRICS,
-    OC_MODULE_CHTTP
-};
 
 #define OC_MAX_PATH_PARAMS 6
 
@@ -124,7 +85,11 @@ struct oc_req {
     struct req_guard *guard;
     int remote_is_tls;
     char remote_addr[48];
+    oc_actor_t actor; /* filled by oc_req_actor() */
 };
+
+/** The request as the domain's actor (audit, who changed what): valid until the response. */
+const oc_actor_t *oc_req_actor(oc_req_t *r);
 
 /**
  * The thread's HTTP client for calls to channels (created on first use;
@@ -143,8 +108,6 @@ void oc_respond_json(oc_req_t *r, int status, json_t *body);
  * that lacks it, whoever built the body: the ledger, a stored answer.)
  */
 void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field);
-/** Builds the one error shape every error response uses (new reference). */
-json_t *oc_error_body(const char *code, const char *message, const char *field, const char *request_id);
 /** Sends raw bytes with a content type. */
 void oc_respond_raw(oc_req_t *r, int status, const char *content_type, const char *data, size_t len);
 /** Adds a response header (both strings copied into the request pool). */
@@ -154,6 +117,14 @@ void oc_resp_header(oc_req_t *r, const char *name, const char *value);
 void oc_respond_unavailable(oc_req_t *r, const char *what);
 /** Maps a failed database result onto the right response (409 conflicts, 503 outages, 500 otherwise). */
 void oc_respond_db_error(oc_req_t *r, const oc_db_result_t *res);
+
+/**
+ * Answers a domain failure (tenants/outcome.h): INVALID 422, NOT_FOUND 404,
+ * CONFLICT 409, FORBIDDEN 403, UNAVAILABLE 503 (with retry-after), INTERNAL
+ * 500, DB as oc_respond_db_error; the body is the one error shape with the
+ * failure's code, message, field and detail members.
+ */
+void oc_respond_fail(oc_req_t *r, const oc_fail_t *f);
 
 /**
  * Validates the JSON body against `fields` (oc_no_fields for a route that

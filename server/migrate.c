@@ -7,9 +7,9 @@
  * row-level security always applies to it.
  */
 #include "server/migrate.h"
-#include "server/common.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/common.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 
 #include <dirent.h>
 #include <errno.h>

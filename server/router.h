@@ -11,20 +11,9 @@
 #define OC_ROUTER_H
 
 #include "server/http.h"
-#include "server/metrics.h"
+#include "runtime/metrics.h"
 
 typedef void (*oc_handler_fn)(oc_req_t *r);
-
-/* What a route needs from the caller; see tenants/roles.c for the role × permission table. */
-typedef enum {
-    OC_PERM_PUBLIC = 0,    /* no authentication */
-    OC_PERM_AUTHENTICATED, /* any signed-in principal */
-    OC_PERM_READ,          /* viewer and up, on the brand or portfolio in the path */
-    OC_PERM_INVENTORY,     /* operator and up */
-    OC_PERM_CHANNELS,      /* brand owner and portfolio admin: connections, credentials */
-    OC_PERM_MANAGE,        /* brand owner (own brand) and portfolio admin: settings, members, tokens */
-    OC_PERM_ADMIN,         /* portfolio admin */
-} oc_perm_t;
 
 typedef enum { OC_BODY_NONE = 0, OC_BODY_JSON, OC_BODY_CSV, OC_BODY_RAW } oc_body_kind_t;
 

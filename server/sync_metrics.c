@@ -18,9 +18,9 @@
  * the brand's /sync.
  */
 #include "server/sync_metrics.h"
-#include "server/config.h"
+#include "runtime/config.h"
 #include "server/http.h"
-#include "server/metrics.h"
+#include "runtime/metrics.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -269,7 +269,7 @@ void oc_sync_metrics_start(oc_thread_t *th)
     sm_t *s = calloc(1, sizeof(*s));
     s->th = th;
     oc_timer_init(&s->timer, refresh, s);
-    th->modules[OC_MODULE_SYNC_METRICS].p = s;
-    th->modules[OC_MODULE_SYNC_METRICS].dispose = sm_dispose;
+    static const char slot;
+    oc_thread_set_slot(th, &slot, s, sm_dispose);
     oc_timer_start(th->loop, &s->timer, 500);
 }

@@ -7,34 +7,39 @@
  * nor a record without its change.  Statements whose change may not happen
  * (a revoke of something already revoked, an update that matches nothing)
  * call the SQL function audit_write() themselves, only for the rows they
- * changed, with the actor from oc_audit_user() and oc_audit_token().
+ * changed, with the actor's user and token.
  */
 #ifndef OC_AUDIT_H
 #define OC_AUDIT_H
 
-#include "server/db.h"
-#include "server/http.h"
+#include <h2o.h>
+
+#include "runtime/db.h"
 
 /**
- * Appends to `tx` an insert into the brand's audit log (r->tenant must be the
+ * Who acts, for the record: filled by the caller's layer (an API request:
+ * oc_req_actor() in server/http.h).  Strings are borrowed and must outlive
+ * the transaction; `pool` holds the copies the audit steps make.
+ */
+typedef struct oc_actor {
+    const char *portfolio;  /* the portfolio acted in */
+    const char *tenant;     /* the brand acted on, or NULL/"" for portfolio actions */
+    const char *user;       /* the user, or NULL */
+    const char *token;      /* the API token's id when acting by token, else NULL */
+    const char *request_id; /* the request it came in, or NULL */
+    h2o_mem_pool_t *pool;
+} oc_actor_t;
+
+/**
+ * Appends to `tx` an insert into the brand's audit log (a->tenant must be the
  * brand and tx->tenant set to it).  `summary` is borrowed; NULL = {}.
  * Returns 0, or OC_EINVAL when tx has no room.
  */
-int oc_audit_brand(oc_db_tx_t *tx, oc_req_t *r, const char *action, const char *object_type, const char *object_id,
-                   json_t *summary);
+int oc_audit_brand(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, const char *object_type,
+                   const char *object_id, json_t *summary);
 
 /** Same for portfolio-level actions (brands, portfolio members, portfolio tokens). */
-int oc_audit_portfolio(oc_db_tx_t *tx, oc_req_t *r, const char *action, const char *object_type, const char *object_id,
-                       json_t *summary);
-
-/** The actor arguments of audit_write() for the current request. */
-static inline const char *oc_audit_user(const oc_req_t *r)
-{
-    return r->auth.user_id[0] ? r->auth.user_id : NULL;
-}
-static inline const char *oc_audit_token(const oc_req_t *r)
-{
-    return r->auth.kind == OC_AUTH_TOKEN ? r->auth.credential_id : NULL;
-}
+int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, const char *object_type,
+                       const char *object_id, json_t *summary);
 
 #endif

@@ -2,8 +2,8 @@
  * catalog.c — the SKU reference cache (see catalog.h).
  */
 #include "tenants/catalog.h"
-#include "server/config.h"
-#include "server/pglisten.h"
+#include "runtime/config.h"
+#include "runtime/pglisten.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,9 +104,11 @@ static void watch_tick(oc_timer_t *t)
     oc_timer_start(w->th->loop, &w->watch_timer, 1000);
 }
 
+static const char catalog_slot;
+
 void oc_catalog_watch(oc_thread_t *th)
 {
-    if (th->modules[OC_MODULE_CATALOG].p != NULL)
+    if (oc_thread_slot(th, &catalog_slot) != NULL)
         return;
     watch_t *w = calloc(1, sizeof(*w));
     static const char *const channels[] = {"oc_catalog", NULL};
@@ -118,8 +120,7 @@ void oc_catalog_watch(oc_thread_t *th)
     w->th = th;
     oc_timer_init(&w->watch_timer, watch_tick, w);
     oc_timer_start(th->loop, &w->watch_timer, 1000);
-    th->modules[OC_MODULE_CATALOG].p = w;
-    th->modules[OC_MODULE_CATALOG].dispose = watch_dispose;
+    oc_thread_set_slot(th, &catalog_slot, w, watch_dispose);
 }
 
 static void entry_to_ref(const entry_t *e, oc_sku_ref_t *ref)

@@ -13,7 +13,7 @@
 #ifndef OC_CATALOG_H
 #define OC_CATALOG_H
 
-#include "server/http.h"
+#include "runtime/thread.h"
 
 #define OC_CATALOG_MAX_COMPONENTS 32
 

@@ -3,7 +3,7 @@
  */
 #include "tenants/channels.h"
 #include "tenants/vault.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,7 @@ OC_DB_STMT(channel_load, 2,
 
 typedef struct {
     char tenant[37], id[37];
-    oc_channels_conn_cb cb;
+    oc_channels_row_cb cb;
     void *arg;
 } load_t;
 
@@ -120,50 +120,40 @@ static void on_load(void *arg, const oc_db_result_t *res)
         free(l);
         return;
     }
-    oc_channel_conn_t *conn = calloc(1, sizeof(*conn));
-    memcpy(conn->id, l->id, sizeof(conn->id));
-    memcpy(conn->tenant, l->tenant, sizeof(conn->tenant));
-    const char *kind = PQgetvalue(r, 0, 0);
-    conn->kind = strcmp(kind, "shopify") == 0  ? OC_CHANNEL_SHOPIFY
-                 : strcmp(kind, "amazon") == 0 ? OC_CHANNEL_AMAZON
-                                               : OC_CHANNEL_WALMART;
-    conn->base_url = strdup(PQgetvalue(r, 0, 1));
-    conn->settings = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
-    conn->rate_scale = strtod(PQgetvalue(r, 0, 4), NULL);
+    oc_channels_row_t *row = calloc(1, sizeof(*row));
+    memcpy(row->id, l->id, sizeof(row->id));
+    memcpy(row->tenant, l->tenant, sizeof(row->tenant));
+    oc_strlcpy(row->kind, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), sizeof(row->kind));
+    row->base_url = strdup(PQgetvalue(r, 0, 1));
+    row->settings = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
+    row->rate_scale = strtod(PQgetvalue(r, 0, 4), NULL);
     if (oc_db_get(r, 0, 7) != NULL)
-        conn->account = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
+        row->account = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
     if (oc_db_get(r, 0, 3) != NULL && oc_db_get(r, 0, 5) != NULL)
-        conn->secrets =
+        row->secrets =
             oc_channels_open(l->tenant, l->id, PQgetvalue(r, 0, 3), atoi(PQgetvalue(r, 0, 5)), PQgetvalue(r, 0, 6));
-    if (conn->secrets == NULL) {
-        oc_channels_conn_free(conn);
+    if (row->secrets == NULL) {
+        oc_channels_row_free(row);
         l->cb(l->arg, "the credentials do not open", NULL, NULL);
         free(l);
         return;
     }
-    l->cb(l->arg, NULL, NULL, conn);
+    l->cb(l->arg, NULL, NULL, row);
     free(l);
 }
 
-void oc_channels_conn_free(oc_channel_conn_t *c)
+void oc_channels_row_free(oc_channels_row_t *row)
 {
-    if (c == NULL)
+    if (row == NULL)
         return;
-    if (c->state != NULL) {
-        const oc_adapter_t *a = oc_adapter_by_name(c->kind == OC_CHANNEL_SHOPIFY  ? "shopify"
-                                                   : c->kind == OC_CHANNEL_AMAZON ? "amazon"
-                                                                                  : "walmart");
-        if (a != NULL && a->state_free != NULL)
-            a->state_free(c->state);
-    }
-    oc_vault_wipe_json(c->secrets);
-    json_decref(c->settings);
-    json_decref(c->account);
-    free((char *)c->base_url);
-    free(c);
+    oc_vault_wipe_json(row->secrets);
+    json_decref(row->settings);
+    json_decref(row->account);
+    free(row->base_url);
+    free(row);
 }
 
-int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_conn_cb cb, void *arg)
+int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_row_cb cb, void *arg)
 {
     load_t *l = calloc(1, sizeof(*l));
     oc_strlcpy(l->tenant, tenant, strlen(tenant), sizeof(l->tenant));
@@ -225,28 +215,23 @@ static void on_store_key(void *arg, const char *err, const unsigned char *dek)
     }
 }
 
-int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c)
+int oc_channels_store_secrets(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *secrets)
 {
     store_t *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->plain = json_dumps(c->secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+    if (s == NULL || (s->plain = json_dumps(secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         free(s);
         return OC_ENOMEM;
     }
-    memcpy(s->tenant, c->tenant, sizeof(s->tenant));
-    memcpy(s->id, c->id, sizeof(s->id));
+    oc_strlcpy(s->tenant, tenant, strlen(tenant), sizeof(s->tenant));
+    oc_strlcpy(s->id, id, strlen(id), sizeof(s->id));
     s->db = db;
-    int rc = oc_channels_brand_key(db, c->tenant, on_store_key, s);
+    int rc = oc_channels_brand_key(db, tenant, on_store_key, s);
     if (rc != 0)
         store_free(s);
     return rc;
 }
 
 /* --- account identity -------------------------------------------------------------- */
-
-static const char *kind_name(oc_channel_kind_t k)
-{
-    return k == OC_CHANNEL_SHOPIFY ? "shopify" : k == OC_CHANNEL_AMAZON ? "amazon" : "walmart";
-}
 
 static int key_ok(const char *s)
 {
@@ -259,12 +244,12 @@ static int key_ok(const char *s)
     return 1;
 }
 
-json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result)
+json_t *oc_channels_identity(const char *kind, const json_t *secrets, const json_t *result)
 {
     json_t *id = json_object_get(result, "identity");
     if (!json_is_true(json_object_get(result, "ok")) || !json_is_object(id))
         return NULL;
-    if (c->kind == OC_CHANNEL_SHOPIFY) {
+    if (strcmp(kind, "shopify") == 0) {
         const char *domain = json_string_value(json_object_get(id, "shop_domain"));
         if (!key_ok(domain) || strlen(domain) > 120)
             return NULL;
@@ -275,7 +260,7 @@ json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result)
         return json_pack("{s:s, s:s, s:O?, s:[s]}", "kind", "shopify", "id", lower, "shop_id",
                          json_object_get(id, "shop_id"), "keys", lower);
     }
-    if (c->kind == OC_CHANNEL_AMAZON) {
+    if (strcmp(kind, "amazon") == 0) {
         const char *seller = json_string_value(json_object_get(id, "seller_id"));
         json_t *mkts = json_object_get(id, "marketplace_ids"), *keys = json_array(), *m;
         size_t i;
@@ -297,7 +282,7 @@ json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result)
                          json_sprintf("partner:%s", partner));
     /* Walmart names no seller to an API client: the client is the account (as a digest; the id is half a
      * credential) */
-    const char *client = json_string_value(json_object_get(c->secrets, "client_id"));
+    const char *client = json_string_value(json_object_get(secrets, "client_id"));
     if (client == NULL || *client == '\0')
         return NULL;
     unsigned char h[crypto_hash_sha256_BYTES];
@@ -308,38 +293,6 @@ json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result)
     return json_pack("{s:s, s:o, s:[o]}", "kind", "walmart", "id",
                      json_sprintf("API client ending %s", cl > 4 ? client + cl - 4 : "…"), "keys",
                      json_sprintf("client:%s", hex));
-}
-
-typedef struct ident {
-    oc_channel_conn_t *conn;
-    oc_channels_identify_cb cb;
-    void *arg;
-} ident_t;
-
-static void on_identified(void *arg, const oc_adapter_error_t *e, json_t *result)
-{
-    ident_t *it = arg;
-    json_t *identity = e == NULL || e->err == NULL ? oc_channels_identity(it->conn, result) : NULL;
-    it->cb(it->arg, e != NULL && e->err != NULL ? e : NULL, identity, result);
-    json_decref(identity);
-    free(it);
-}
-
-int oc_channels_identify(oc_chttp_t *http, oc_channel_conn_t *c, oc_channels_identify_cb cb, void *arg)
-{
-    const oc_adapter_t *a = oc_adapter_by_name(kind_name(c->kind));
-    if (a == NULL || a->test == NULL || http == NULL)
-        return OC_EINVAL;
-    ident_t *it = calloc(1, sizeof(*it));
-    if (it == NULL)
-        return OC_ENOMEM;
-    it->conn = c;
-    it->cb = cb;
-    it->arg = arg;
-    int rc = a->test(http, c, on_identified, it);
-    if (rc != 0)
-        free(it);
-    return rc;
 }
 
 OC_DB_STMT(account_confirm, 4, "SELECT channel_account_confirm($1, $2::uuid, $3::jsonb, $4::text[])");
@@ -402,8 +355,8 @@ int oc_channels_account_params(const json_t *identity, char **account, char **ke
     return *keys != NULL ? 0 : OC_ENOMEM;
 }
 
-int oc_channels_confirm(oc_db_pool_t *db, const oc_channel_conn_t *c, const json_t *identity, oc_channels_confirm_cb cb,
-                        void *arg)
+int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *identity,
+                        oc_channels_confirm_cb cb, void *arg)
 {
     char *account, *keys;
     if (oc_channels_account_params(identity, &account, &keys) != 0)
@@ -413,8 +366,8 @@ int oc_channels_confirm(oc_db_pool_t *db, const oc_channel_conn_t *c, const json
     if (rc == 0) {
         cf->cb = cb;
         cf->arg = arg;
-        const char *p[] = {c->tenant, c->id, account, keys};
-        rc = oc_db_exec(db, c->tenant, &account_confirm, p, on_confirmed, cf);
+        const char *p[] = {tenant, id, account, keys};
+        rc = oc_db_exec(db, tenant, &account_confirm, p, on_confirmed, cf);
         if (rc != 0)
             free(cf);
     }

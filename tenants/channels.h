@@ -1,33 +1,49 @@
 /*
  * channels.h — connections as the rest of the program uses them: the brand's
- * data key, sealing credentials on the way in, and loading a connection
- * with its credentials opened for one adapter call on the way out.
+ * data key, sealing credentials on the way in, loading a connection with
+ * its credentials opened on the way out, and the account it reaches.
  */
 #ifndef OC_CHANNELS_H
 #define OC_CHANNELS_H
 
-#include "adapters/adapter.h"
-#include "server/db.h"
+#include <jansson.h>
+
+#include "runtime/db.h"
 
 /** The brand's data key, creating it on first use.  cb gets dek NULL on failure (err says why). */
 typedef void (*oc_channels_dek_cb)(void *arg, const char *err, const unsigned char *dek);
 int oc_channels_brand_key(oc_db_pool_t *db, const char *tenant, oc_channels_dek_cb cb, void *arg);
 
-/**
- * Loads connection `id` of `tenant` with its credentials opened.  cb gets a
- * new connection the caller owns (oc_channels_conn_free wipes its secrets)
- * or NULL with `err`: "not found", "the credentials do not open", or a
- * database failure (then `res` is set).
- */
-typedef void (*oc_channels_conn_cb)(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn);
-int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_conn_cb cb, void *arg);
+/** A connection as stored, its credentials opened (the sync engine makes an adapter's connection of it). */
+typedef struct oc_channels_row {
+    char id[37], tenant[37];
+    char kind[16]; /* "shopify", "amazon", "walmart" */
+    char *base_url;
+    json_t *settings;
+    json_t *secrets; /* opened credentials: wiped by oc_channels_row_free */
+    json_t *account; /* the account the channel confirmed, NULL until it has */
+    double rate_scale;
+} oc_channels_row_t;
 
 /**
- * Seals and stores `c->secrets` again (a credential the channel rotated, such
- * as Shopify's refresh token).  Asynchronous; failures are logged.  Does not
- * count as a credentials change (workers keep their cached connection).
+ * Loads connection `id` of `tenant` with its credentials opened.  cb gets a
+ * new row the caller owns (oc_channels_row_free), or NULL with `err`: "not
+ * found", "the credentials do not open", or a database failure (then `res`
+ * is set).
  */
-int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c);
+typedef void (*oc_channels_row_cb)(void *arg, const char *err, const oc_db_result_t *res, oc_channels_row_t *row);
+int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_row_cb cb, void *arg);
+
+/** Frees a row: wipes the secrets.  Accepts NULL. */
+void oc_channels_row_free(oc_channels_row_t *row);
+
+/**
+ * Seals and stores `secrets` as connection `id`'s credentials again (a
+ * credential the channel rotated, such as Shopify's refresh token).
+ * Asynchronous; failures are logged.  Does not count as a credentials change
+ * (workers keep their cached connection).
+ */
+int oc_channels_store_secrets(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *secrets);
 
 /*
  * Account identity: which account on the channel a connection reaches, as the
@@ -46,29 +62,20 @@ int oc_channels_store_secrets(oc_db_pool_t *db, const oc_channel_conn_t *c);
  */
 
 /**
- * The identity a successful adapter `test` result confirms for connection `c`
- * (new reference), or NULL when the result does not identify the account.
+ * The identity a successful adapter `test` result (adapters/sync/conn.h: oc_conn_identify asks for it) confirms for
+ * connection `c` (new reference), or NULL when the result does not identify the account.
  */
-json_t *oc_channels_identity(const oc_channel_conn_t *c, const json_t *result);
+json_t *oc_channels_identity(const char *kind, const json_t *secrets, const json_t *result);
 
 /**
- * Asks the channel who the connection is (the adapter's test) and derives the
- * identity.  cb gets the adapter's error, or identity (borrowed, NULL when the
- * answer did not name the account) and the test result (borrowed).  Returns
- * non-zero (and never calls back) when the call could not start.
- */
-typedef void (*oc_channels_identify_cb)(void *arg, const oc_adapter_error_t *e, json_t *identity, json_t *result);
-int oc_channels_identify(oc_chttp_t *http, oc_channel_conn_t *c, oc_channels_identify_cb cb, void *arg);
-
-/**
- * Records a confirmed identity on connection c->id; when another active
+ * Records a confirmed identity on connection `id`; when another active
  * connection holds the account, the connection is paused (status_detail, a
  * `duplicate_account` alert) instead.  cb gets err (database), or duplicate
  * NULL when recorded, else the message that may be shown (borrowed).
  */
 typedef void (*oc_channels_confirm_cb)(void *arg, const char *err, const char *duplicate);
-int oc_channels_confirm(oc_db_pool_t *db, const oc_channel_conn_t *c, const json_t *identity, oc_channels_confirm_cb cb,
-                        void *arg);
+int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *identity,
+                        oc_channels_confirm_cb cb, void *arg);
 
 /**
  * The two parameters a connection row stores for an identity: `account` (JSON: what is shown, without
@@ -80,9 +87,6 @@ int oc_channels_account_params(const json_t *identity, char **account, char **ke
 int oc_channels_is_duplicate(const oc_db_result_t *res);
 /** The message of such an error, as it may be shown (names a connection in the portfolio only). */
 const char *oc_channels_duplicate_message(const oc_db_result_t *res);
-
-/** Frees a loaded connection: wipes the secrets, frees the adapter's state.  Accepts NULL. */
-void oc_channels_conn_free(oc_channel_conn_t *c);
 
 /** Opens a sealed-credentials column (bytea text) with the brand key row; returns new JSON or NULL. */
 json_t *oc_channels_open(const char *tenant, const char *conn_id, const char *credentials_bytea, int key_version,

@@ -7,7 +7,7 @@
  * the buffer never moves.  Field and record arrays grow by doubling.
  */
 #include "tenants/csv.h"
-#include "server/common.h"
+#include "runtime/common.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,8 +11,8 @@
  *   oc:{t}:holds     hash: hold id -> "<expires_ms>|<sku>:<qty>,…"
  */
 #include "tenants/holds.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,18 +531,19 @@ static void schedule_flush(holds_thread_t *ht)
 
 static holds_thread_t *holds_thread(oc_thread_t *th)
 {
-    if (th->modules[OC_MODULE_HOLDS].p == NULL) {
-        holds_thread_t *ht = calloc(1, sizeof(*ht));
+    static const char slot;
+    holds_thread_t *ht = oc_thread_slot(th, &slot);
+    if (ht == NULL) {
+        ht = calloc(1, sizeof(*ht));
         if (ht == NULL)
             return NULL;
         ht->th = th;
         ht->tail = &ht->head;
         oc_timer_init(&ht->timer, commit_flush, ht);
         oc_timer_init(&ht->sweep_timer, sweep, ht);
-        th->modules[OC_MODULE_HOLDS].p = ht;
-        th->modules[OC_MODULE_HOLDS].dispose = holds_thread_dispose;
+        oc_thread_set_slot(th, &slot, ht, holds_thread_dispose);
     }
-    return th->modules[OC_MODULE_HOLDS].p;
+    return ht;
 }
 
 OC_DB_STMT(holds_commit_stmt, 1, "SELECT holds_commit($1::jsonb)");

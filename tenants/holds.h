@@ -21,7 +21,7 @@
 #ifndef OC_HOLDS_H
 #define OC_HOLDS_H
 
-#include "server/http.h"
+#include "runtime/thread.h"
 
 #define OC_HOLD_MAX_SKUS 32
 

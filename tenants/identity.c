@@ -126,7 +126,7 @@ static void submit(oc_thread_t *th, pw_work_t *p)
 {
     p->super.run = pw_run;
     p->super.done = pw_done;
-    oc_work_submit(oc_server_workpool, &th->work, &p->super);
+    oc_work_submit(th->workpool, &th->work, &p->super);
 }
 
 void oc_password_hash_async(oc_thread_t *th, const char *password, oc_password_hash_cb cb, void *arg)

@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "server/http.h"
+#include "runtime/thread.h"
 
 #define OC_TOKEN_LEN    47 /* 4-char prefix + 43 base64url characters */
 #define OC_PASSWORD_MIN 10

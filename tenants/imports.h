@@ -48,7 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/common.h"
+#include "runtime/common.h"
 
 typedef enum { OC_IMPORT_SKUS = 0, OC_IMPORT_BUNDLES, OC_IMPORT_COUNTS, OC_IMPORT_LISTINGS } oc_import_type_t;
 

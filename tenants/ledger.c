@@ -2,8 +2,8 @@
  * ledger.c — the movement batcher (see ledger.h).
  */
 #include "tenants/ledger.h"
-#include "server/log.h"
-#include "server/metrics.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,14 +99,15 @@ static void batcher_dispose(void *p)
 
 static batcher_t *batcher_of(oc_thread_t *th)
 {
-    if (th->modules[OC_MODULE_LEDGER].p == NULL) {
-        batcher_t *b = calloc(1, sizeof(*b));
+    static const char slot;
+    batcher_t *b = oc_thread_slot(th, &slot);
+    if (b == NULL) {
+        b = calloc(1, sizeof(*b));
         b->th = th;
         b->tail = &b->head;
-        th->modules[OC_MODULE_LEDGER].p = b;
-        th->modules[OC_MODULE_LEDGER].dispose = batcher_dispose;
+        oc_thread_set_slot(th, &slot, b, batcher_dispose);
     }
-    return th->modules[OC_MODULE_LEDGER].p;
+    return b;
 }
 
 static void item_finish(oc_ledger_item_t *it, int status, json_t *body, int replayed, const oc_db_result_t *err)

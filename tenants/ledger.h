@@ -15,7 +15,8 @@
 #ifndef OC_LEDGER_H
 #define OC_LEDGER_H
 
-#include "server/http.h"
+#include "runtime/json.h"
+#include "runtime/thread.h"
 
 typedef struct oc_ledger_item oc_ledger_item_t;
 

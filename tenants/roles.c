@@ -2,6 +2,9 @@
  * roles.c — roles and the permission matrix (see roles.h).
  */
 #include "tenants/roles.h"
+#include "runtime/common.h"
+
+#include <string.h>
 
 static const char *const names[] = {"none", "viewer", "operator", "brand_owner", "portfolio_admin"};
 

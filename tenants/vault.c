@@ -2,9 +2,9 @@
  * vault.c — envelope encryption of credentials (see vault.h).
  */
 #include "tenants/vault.h"
-#include "server/common.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/common.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

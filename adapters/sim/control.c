@@ -9,7 +9,7 @@
  * statistics.  The routes are listed in adapters/sim/README.md.
  */
 #include "adapters/sim/sim_internal.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

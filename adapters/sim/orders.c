@@ -10,7 +10,7 @@
  * Runs on the HTTP loop thread only.
  */
 #include "adapters/sim/sim_internal.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <math.h>
 #include <stdio.h>

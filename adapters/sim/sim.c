@@ -14,9 +14,9 @@
 #include "adapters/sim/sim_internal.h"
 
 #include <ctype.h>
-#include "server/config.h"
-#include "server/listener.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/listener.h"
+#include "runtime/log.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

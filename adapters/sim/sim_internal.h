@@ -14,10 +14,10 @@
 #include <h2o.h>
 #include <jansson.h>
 
-#include "server/listener.h"
+#include "runtime/listener.h"
 
-#include "server/common.h"
-#include "server/loop.h"
+#include "runtime/common.h"
+#include "runtime/loop.h"
 
 typedef enum { OC_SIM_SHOPIFY = 0, OC_SIM_AMAZON, OC_SIM_WALMART, OC_SIM_NCHANNELS } oc_sim_channel_t;
 

@@ -7,8 +7,7 @@
  * Runs on the HTTP loop thread only.
  */
 #include "adapters/sim/sim_internal.h"
-#include "server/log.h"
-#include "server/router.h"
+#include "runtime/log.h"
 
 #include <ctype.h>
 #include <math.h>

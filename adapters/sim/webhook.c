@@ -15,7 +15,7 @@
  * call the loop thread makes on the multi handle).
  */
 #include "adapters/sim/sim_internal.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -4,7 +4,7 @@
  * migration 0006); the polls then run as routines (see worker.h).
  */
 #include "adapters/sync/sync_internal.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 

@@ -5,8 +5,8 @@
  * and walked over the brands in chunks (see sync_internal.h).
  */
 #include "adapters/sync/sync_internal.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

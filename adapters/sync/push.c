@@ -5,8 +5,8 @@
  * (push_record) with the connection's health and circuit (see worker.h).
  */
 #include "adapters/sync/sync_internal.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
  * ingest.c (see sync_internal.h).
  */
 #include "adapters/sync/sync_internal.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * share (see sync_internal.h).
  */
 #include "adapters/sync/sync_internal.h"
-#include "server/config.h"
+#include "runtime/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  *    the database's answer clears it through oc_sync_tenant_done() (a call
  *    that fails at once clears it itself and leaves the brand wanting).
  *  - centry_t: a channel connection cached with its credentials opened
- *    (conns.c); the adapters keep tokens and rate-limit buckets in it.  Users
+ *    (conncache.c); the adapters keep tokens and rate-limit buckets in it.  Users
  *    hold a reference (refs) while an adapter call runs; an edit of the
  *    connection (oc_conn), an authentication failure or an idle spell drops
  *    it (credentials wiped) so the next use reloads it.  Each carries the
@@ -37,13 +37,13 @@
 
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
-#include "server/common.h"
-#include "server/db.h"
-#include "server/loop.h"
-#include "server/metrics.h"
-#include "server/opslisten.h"
-#include "server/pglisten.h"
-#include "server/redis.h"
+#include "runtime/common.h"
+#include "runtime/db.h"
+#include "runtime/loop.h"
+#include "runtime/metrics.h"
+#include "runtime/opslisten.h"
+#include "runtime/pglisten.h"
+#include "runtime/redis.h"
 #include "tenants/channels.h"
 
 #include <h2o.h>
@@ -150,7 +150,7 @@ void oc_sync_tenant_done(tnode_t *t, unsigned bit);
 void oc_sync_array_add(oc_buf_t *b, const char *s);
 const char *oc_sync_array_end(oc_buf_t *b);
 
-/* --- connections and their circuit breakers (conns.c) ---------------------- */
+/* --- connections and their circuit breakers (conncache.c) ---------------------- */
 
 /** The cached entry of a connection; with `create`, made (not loaded) when missing, else NULL. */
 centry_t *oc_sync_conn_find(const char *tenant, const char *id, int create);

@@ -7,8 +7,8 @@
  */
 #include "adapters/sync/worker.h"
 #include "adapters/sync/sync_internal.h"
-#include "server/config.h"
-#include "server/log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 #include "tenants/holds.h"
 #include "tenants/imports.h"
 #include "tenants/vault.h"

@@ -19,7 +19,7 @@
  */
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
-#include "server/log.h"
+#include "runtime/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

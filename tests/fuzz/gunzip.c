@@ -1,4 +1,5 @@
-/* fuzz/gunzip.c — adapters/gunzip.c on arbitrary bytes (Amazon report documents are untrusted). */
+/* fuzz/gunzip.c — adapters/gunzip.c (its cap and member loop around zlib) on arbitrary bytes: Amazon report
+ * documents are untrusted. */
 #include "adapters/gunzip.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

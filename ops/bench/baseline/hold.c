@@ -14,8 +14,8 @@
  * onecount's.
  */
 #include "server/http.h"
-#include "server/loop.h"
-#include "server/redis.h"
+#include "runtime/loop.h"
+#include "runtime/redis.h"
 #include "tenants/holds.h"
 
 #include "baseline.h"

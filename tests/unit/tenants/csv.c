@@ -1,6 +1,6 @@
 /* Unit tests for tenants/csv.c: quoting, line endings, BOM, bad UTF-8, ragged rows, huge fields. */
 #include "tenants/csv.h"
-#include "server/common.h"
+#include "runtime/common.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Unit tests for tenants/vault.c: sealing binds brand, connection and purpose; rotation rewraps. */
-#include "server/common.h"
-#include "server/config.h"
+#include "runtime/common.h"
+#include "runtime/config.h"
 #include "tenants/vault.h"
 #include "test.h"
 
