@@ -833,3 +833,39 @@ int oc_db_count_params(const char *sql)
     }
     return max;
 }
+
+/* --- array parameters ------------------------------------------------------ */
+
+int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len)
+{
+    int rc = oc_buf_append(b, b->len == 0 ? "{" : ",", 1);
+    if (v == NULL)
+        return rc | oc_buf_append(b, "NULL", 4);
+    rc |= oc_buf_append(b, "\"", 1);
+    for (size_t i = 0, run = 0; i <= len; i++) {
+        if (i == len || v[i] == '"' || v[i] == '\\') {
+            rc |= oc_buf_append(b, v + run, i - run);
+            if (i < len)
+                rc |= oc_buf_append(b, "\\", 1);
+            run = i;
+        }
+    }
+    rc |= oc_buf_append(b, "\"", 1);
+    return rc != 0 ? OC_ENOMEM : 0;
+}
+
+int oc_db_array_add(oc_buf_t *b, const char *v)
+{
+    return oc_db_array_add_n(b, v, v != NULL ? strlen(v) : 0);
+}
+
+int oc_db_array_add_ll(oc_buf_t *b, long long v)
+{
+    return oc_buf_printf(b, "%s%lld", b->len == 0 ? "{" : ",", v) != 0 ? OC_ENOMEM : 0;
+}
+
+int oc_db_array_end(oc_buf_t *b)
+{
+    int rc = b->len == 0 ? oc_buf_append(b, "{}", 2) : oc_buf_append(b, "}", 1);
+    return rc != 0 ? OC_ENOMEM : 0;
+}
