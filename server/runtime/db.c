@@ -559,6 +559,19 @@ static void drain(conn_t *c)
     }
 }
 
+/* Sends what libpq still holds: 0 when all is sent, 1 when more waits for the socket, -1 when the
+ * connection failed (then it is failed and must not be touched). */
+static int flush_some(conn_t *c)
+{
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_failed(c, "database send failed");
+        return -1;
+    }
+    c->flushing = f == 1;
+    return f;
+}
+
 static void on_readable(h2o_socket_t *sock, const char *err)
 {
     conn_t *c = sock->data;
@@ -571,14 +584,8 @@ static void on_readable(h2o_socket_t *sock, const char *err)
         conn_failed(c, "database connection lost");
         return;
     }
-    if (c->flushing) {
-        int f = PQflush(c->pg);
-        if (f < 0) {
-            conn_failed(c, "database send failed");
-            return;
-        }
-        c->flushing = f == 1;
-    }
+    if (c->flushing && flush_some(c) < 0)
+        return;
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL)
         PQfreemem(n);
@@ -600,16 +607,8 @@ static void on_writable(h2o_socket_t *sock, const char *err)
         connect_poll(c);
         return;
     }
-    if (c->flushing) {
-        int f = PQflush(c->pg);
-        if (f < 0) {
-            conn_failed(c, "database send failed");
-            return;
-        }
-        c->flushing = f == 1;
-        if (c->flushing)
-            arm_write(c);
-    }
+    if (c->flushing && flush_some(c) == 1)
+        arm_write(c);
 }
 
 /* --- public API ---------------------------------------------------------- */
