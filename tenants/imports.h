@@ -115,7 +115,4 @@ int oc_import_prepare(oc_import_t *imp, oc_import_type_t type, const char *data,
 /** Frees a prepared import; accepts a zeroed struct. */
 void oc_import_free(oc_import_t *imp);
 
-/** Appends `s` (len bytes, or NULL for SQL NULL) to a PostgreSQL text[] literal being built. */
-int oc_pg_array_append_text(oc_buf_t *b, int first, const char *s, size_t len);
-
 #endif
