@@ -225,7 +225,7 @@ static void b_flush(builder_t *b)
     memset(c, 0, sizeof(*c));
     c->nrows = b->nrows;
     for (int i = 0; i < b->nparams; i++) {
-        if (oc_db_array_end(&b->p[i]) != 0)
+        if (oc_db_array_end(&b->p[i]) == NULL)
             b->failed = 1;
         oc_buf_cstr(&b->p[i]);
         c->params[i] = b->p[i].data;
@@ -548,7 +548,7 @@ static void prepare_counts(ctx_t *c, builder_t *b)
     }
     b_flush(b);
     free(seen.slots);
-    if (oc_db_array_end(&all) != 0)
+    if (oc_db_array_end(&all) == NULL)
         c->failed = 1;
     oc_buf_cstr(&all);
     c->imp->all_codes = all.data;
@@ -779,7 +779,7 @@ static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
     free(pairs.slots);
     free(exts.slots);
     oc_buf_free(&keys);
-    if (oc_db_array_end(&all) != 0)
+    if (oc_db_array_end(&all) == NULL)
         c->failed = 1;
     oc_buf_cstr(&all);
     c->imp->all_codes = all.data;

@@ -92,9 +92,9 @@ static void on_ack(void *arg, const oc_adapter_error_t *e, json_t *result)
     json_array_foreach(done, i, id)
     {
         const char *s = json_string_value(id);
-        oc_sync_array_add(&arr, s != NULL ? s : "");
+        oc_db_array_add(&arr, s != NULL ? s : "");
     }
-    const char *p[] = {rr->t->id, rr->cid, oc_sync_array_end(&arr)};
+    const char *p[] = {rr->t->id, rr->cid, oc_db_array_end(&arr)};
     int rc = oc_db_exec(oc_sync.db, rr->t->id, &w_acked, p, on_acked, rr);
     oc_buf_free(&arr);
     if (rc != 0)
@@ -156,7 +156,7 @@ static void ingest_slice(rrun_t *rr)
         {
             const char *sku = json_string_value(json_object_get(line, "sku"));
             if (sku != NULL)
-                oc_sync_array_add(&skus, sku);
+                oc_db_array_add(&skus, sku);
         }
         tx.steps[tx.nsteps].stmt = is_orders(rr) ? &w_ingest_order : &w_ingest_return;
         tx.steps[tx.nsteps].params[0] = rr->t->id;
@@ -180,7 +180,7 @@ static void ingest_slice(rrun_t *rr)
         tx.steps[tx.nsteps].params[0] = rr->t->id;
         tx.steps[tx.nsteps++].params[1] = rr->cid;
     }
-    const char *sku_list = oc_sync_array_end(&skus);
+    const char *sku_list = oc_db_array_end(&skus);
     for (int i = 0; i < nlocks; i++) {
         tx.steps[i].stmt = locks[i];
         tx.steps[i].params[0] = rr->t->id;

@@ -85,9 +85,9 @@ static void release_claimed(push_batch_t *b)
     {
         const char *id = json_string_value(json_object_get(row, "listing_id"));
         if (id != NULL)
-            oc_sync_array_add(&ids, id);
+            oc_db_array_add(&ids, id);
     }
-    const char *p[] = {b->t->id, oc_sync.owner, oc_sync_array_end(&ids)};
+    const char *p[] = {b->t->id, oc_sync.owner, oc_db_array_end(&ids)};
     oc_db_exec(oc_sync.db, b->t->id, &w_release, p, NULL, NULL);
     oc_buf_free(&ids);
 }
@@ -351,7 +351,7 @@ void oc_sync_push_claim(tnode_t *t)
     for (size_t b = 0; b < CBUCKETS; b++)
         for (centry_t *c = oc_sync.conns[b]; c != NULL; c = c->hnext)
             if (strcmp(c->tenant, t->id) == 0 && (c->pushing || !oc_sync_circuit_allows(c))) {
-                oc_sync_array_add(&skip, c->id);
+                oc_db_array_add(&skip, c->id);
                 if (c->circuit == CIRCUIT_OPEN && !c->pushing) {
                     int64_t left = c->open_until_ms > now ? (int64_t)(c->open_until_ms - now) : 0;
                     if (t->circuit_wait_ms < 0 || left < t->circuit_wait_ms)
@@ -361,7 +361,7 @@ void oc_sync_push_claim(tnode_t *t)
     char limit[16], spacing[16];
     snprintf(limit, sizeof(limit), "%d", oc_config.worker_claim_limit);
     snprintf(spacing, sizeof(spacing), "%d", oc_config.worker_push_spacing_ms);
-    const char *p[] = {t->id, oc_sync.owner, limit, oc_sync_array_end(&skip), oc_sync.lease, spacing};
+    const char *p[] = {t->id, oc_sync.owner, limit, oc_db_array_end(&skip), oc_sync.lease, spacing};
     t->running |= W_PUSH;
     oc_sync.claims++;
     oc_metric_add(&oc_sync_m_claims, 1);

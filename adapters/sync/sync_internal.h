@@ -141,15 +141,6 @@ void oc_sync_tenant_want(tnode_t *t, unsigned bits);
 /** A job of kind `bit` for `t` ended: queue it again if more was asked meanwhile. */
 void oc_sync_tenant_done(tnode_t *t, unsigned bit);
 
-/**
- * PostgreSQL array literals for the statements' `$n::uuid[]` and `$n::text[]`
- * parameters: add each element (quoted and escaped; not NULL) to a zeroed
- * oc_buf_t, then oc_sync_array_end() closes it ("{}" when nothing was added)
- * and returns the literal, which lives in the buffer until oc_buf_free().
- */
-void oc_sync_array_add(oc_buf_t *b, const char *s);
-const char *oc_sync_array_end(oc_buf_t *b);
-
 /* --- connections and their circuit breakers (conncache.c) ---------------------- */
 
 /** The cached entry of a connection; with `create`, made (not loaded) when missing, else NULL. */

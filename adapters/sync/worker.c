@@ -10,7 +10,6 @@
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "tenants/holds.h"
-#include "tenants/imports.h"
 #include "tenants/vault.h"
 
 #include <signal.h>
@@ -94,21 +93,6 @@ void oc_sync_tenant_done(tnode_t *t, unsigned bit)
     if (t->want & bit)
         oc_sync_tenant_want(t, 0);
     pump_soon();
-}
-
-/* --- PostgreSQL array literals --------------------------------------------------- */
-
-void oc_sync_array_add(oc_buf_t *b, const char *s)
-{
-    oc_pg_array_append_text(b, b->len == 0, s, strlen(s)); /* "{" before the first, "," before the others */
-}
-
-const char *oc_sync_array_end(oc_buf_t *b)
-{
-    if (b->len == 0)
-        oc_buf_append(b, "{", 1);
-    oc_buf_append(b, "}", 1);
-    return oc_buf_cstr(b);
 }
 
 /* --- leases ------------------------------------------------------------------ */

@@ -863,8 +863,8 @@ int oc_db_array_add_ll(oc_buf_t *b, long long v)
     return oc_buf_printf(b, "%s%lld", b->len == 0 ? "{" : ",", v) != 0 ? OC_ENOMEM : 0;
 }
 
-int oc_db_array_end(oc_buf_t *b)
+const char *oc_db_array_end(oc_buf_t *b)
 {
     int rc = b->len == 0 ? oc_buf_append(b, "{}", 2) : oc_buf_append(b, "}", 1);
-    return rc != 0 ? OC_ENOMEM : 0;
+    return rc == 0 ? oc_buf_cstr(b) : NULL;
 }

@@ -136,15 +136,15 @@ json_t *oc_db_json_rows(const PGresult *r, int col);
  *
  *     oc_buf_t ids = {0};
  *     for (...) oc_db_array_add(&ids, id);
- *     oc_db_array_end(&ids);      // "{"a","b"}", or "{}" when none was added
+ *     const char *p = oc_db_array_end(&ids);  // "{"a","b"}", or "{}" when none was added
  *
  * Every element is double-quoted with `"` and `\` escaped, so any text is
  * safe (a number quoted is still a number to PostgreSQL); NULL adds SQL NULL.
- * Each returns 0, or OC_ENOMEM (the buffer then holds a partial literal).
+ * The adds return 0, or OC_ENOMEM (the buffer then holds a partial literal).
  */
 int oc_db_array_add(oc_buf_t *b, const char *v);
 int oc_db_array_add_ll(oc_buf_t *b, long long v);
 int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len); /* `len` bytes of v */
-int oc_db_array_end(oc_buf_t *b);
+const char *oc_db_array_end(oc_buf_t *b); /* closes it: the literal (in b), or NULL out of memory */
 
 #endif

@@ -4,8 +4,7 @@
 
 static const char *literal(oc_buf_t *b)
 {
-    oc_db_array_end(b);
-    return oc_buf_cstr(b);
+    return oc_db_array_end(b);
 }
 
 int main(void)
