@@ -416,7 +416,7 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
     if (json_integer_value(json_object_get(h->answer, "status")) == 201) {
         /* answer once Redis has ended the hold (sent after the new bases on the same connection, so it
          * answers after them), so no later read still finds it active nor checks against the old bases */
-        oc_api_publish_balances(r->thread, r->tenant, json_object_get(h->answer, "body"), NULL, NULL);
+        oc_holds_publish_balances(r->thread->redis, r->tenant, json_object_get(h->answer, "body"), NULL, NULL);
         oc_holds_release_redis(r->thread, r->tenant, oc_req_param(r, "hid"), respond_confirmed, r);
         return;
     }

@@ -422,6 +422,27 @@ void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *
     on_base_set(b, NULL, NULL); /* the sending is over */
 }
 
+void oc_holds_publish_balances(oc_redis_t *redis, const char *tenant, json_t *answer, void (*done)(void *arg),
+                               void *arg)
+{
+    json_t *all = json_object_get(answer, "balances"), *b;
+    long long *bases = calloc(json_array_size(all) + 1, 3 * sizeof(long long));
+    size_t i, n = 0;
+    json_array_foreach(all, i, b)
+    {
+        json_t *sku = json_object_get(b, "sku_id"), *ver = json_object_get(b, "version");
+        if (bases == NULL || !json_is_integer(sku) || !json_is_integer(ver))
+            continue;
+        bases[3 * n] = (long long)json_integer_value(sku);
+        bases[3 * n + 1] = (long long)json_integer_value(ver);
+        bases[3 * n + 2] = (long long)json_integer_value(json_object_get(b, "on_hand")) -
+                           (long long)json_integer_value(json_object_get(b, "committed"));
+        n++;
+    }
+    oc_holds_set_bases(redis, tenant, bases, n, done, arg);
+    free(bases);
+}
+
 /* Every stock write stamps updated_at with its transaction's now(): these are the transaction's own. */
 OC_DB_STMT(holds_touched, 1,
            "SELECT sku_id AS base_sku, version, on_hand - committed FROM stock WHERE tenant_id = $1"
