@@ -53,20 +53,32 @@ void oc_ledger_init(void)
     oc_metrics_register(&m_retries);
 }
 
-/* One-line sale in one statement: idempotency, the conditional update, the
+/*
+ * One-line sale in one statement: idempotency, the conditional update, the
  * movement, an oversell incident when a channel sale goes below zero, the
- * audit record and the stored response.  Answers with enough to tell every
- * outcome apart; a bundle (kind) falls back to ledger_post. */
+ * audit record and the stored response.  It answers as ledger_post() does
+ * ({"status", "body", "replayed"}, refusals from ledger_err()), so one
+ * function reads both (oc_ledger_answer); a bundle falls back to ledger_post.
+ *
+ * Why two: ledger_post() (plpgsql) is the general ledger — every kind, many
+ * lines, bundles — and is also called from SQL (hold_confirm(), orders
+ * ingested by the sync engine), so it must stay.  This statement is the hot
+ * path of a checkout: no plpgsql call, one row locked, which is what
+ * ops/bench/ledger.sh measures (and extracts from this file: keep the
+ * OC_DB_STMT( / ledger_sale_fast, layout).  An Idempotency-Key is claimed
+ * by ledger_post()'s idem_claim(), the one idempotency path of the ledger.
+ * (Its lookup takes its own snapshot after the advisory lock: a lookup in
+ * the statement's snapshot, as here before, missed a duplicate committed
+ * between the statement's start and the lock, and sold twice.)
+ */
 OC_DB_STMT(
     ledger_sale_fast, 11,
     "WITH k AS (SELECT id, kind FROM skus WHERE tenant_id = $1 AND code = $2),"
-    " c AS (SELECT CASE WHEN $5::text IS NULL THEN true"
-    "       ELSE pg_try_advisory_xact_lock(hashtextextended($1::text || '/' || $5, 727274)) END AS got),"
-    " prev AS (SELECT ik.status, ik.body, ik.request_hash FROM idempotency_keys ik, c"
-    "          WHERE c.got AND $5::text IS NOT NULL AND ik.tenant_id = $1 AND ik.key = $5"
-    "            AND ik.created_at > now() - interval '24 hours'),"
+    /* the key's claim, ledger_post()'s own: its lookup runs after the lock, so it sees a sale committed meanwhile */
+    " c AS (SELECT o_state AS state, o_status AS status, o_body AS body FROM idem_claim($1, $5, $6)"
+    "       WHERE $5::text IS NOT NULL),"
     " u AS (UPDATE stock s SET committed = s.committed + $3, version = s.version + 1, updated_at = now()"
-    "       FROM k, c WHERE c.got AND k.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM prev)"
+    "       FROM k WHERE k.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM c WHERE c.state <> 'new')"
     "         AND s.tenant_id = $1 AND s.sku_id = k.id"
     "         AND (NOT $4::bool OR s.on_hand - s.committed - s.held >= $3)"
     "       RETURNING s.sku_id, s.on_hand, s.committed, s.held, s.inspecting, s.version),"
@@ -91,9 +103,22 @@ OC_DB_STMT(
     /* a key past its 24 hours whose row is not pruned yet: this request takes it over */
     "       ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 201,"
     "         body = excluded.body, created_at = now() WHERE ik.created_at <= now() - interval '24 hours')"
-    " SELECT (SELECT id FROM k), (SELECT kind FROM k), (SELECT got FROM c), (SELECT status FROM prev),"
-    "  (SELECT body FROM prev), (SELECT request_hash FROM prev), (SELECT body FROM b), (SELECT count(*) FROM a),"
-    "  (SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id)");
+    /* the answer as ledger_post() gives it, its refusals from the same ledger_err(); NULL for a bundle */
+    " SELECT CASE"
+    "  WHEN NOT EXISTS (SELECT 1 FROM k) THEN"
+    "   ledger_err(422, 'unknown_sku', format('no SKU %s in this brand', $2::text), 'lines[0].sku')"
+    "  WHEN (SELECT kind FROM k) <> 'simple' THEN NULL"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'in_flight') THEN"
+    "   ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress')"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'mismatch') THEN"
+    "   ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request')"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'replay') THEN"
+    "   (SELECT jsonb_build_object('status', c.status, 'body', c.body, 'replayed', true) FROM c)"
+    "  WHEN EXISTS (SELECT 1 FROM b) THEN jsonb_build_object('status', 201, 'body', (SELECT body FROM b))"
+    "  ELSE ledger_err(409, 'insufficient_stock', format('%s has %s available, %s requested', $2::text,"
+    "   greatest((SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id),"
+    "     0), $3), 'lines') END,"
+    "  (SELECT count(*) FROM a)");
 OC_DB_STMT(ledger_post_stmt, 1, "SELECT ledger_post($1::jsonb)");
 
 static const char *const kind_names[] = {
@@ -238,54 +263,14 @@ static void requeue_solo(batcher_t *b, oc_ledger_item_t *it)
     send_batch(b, bt);
 }
 
-/*
- * Interprets one fast-path row; returns 0 when answered, -1 to retry via
- * ledger_post.  Its refusals are ledger_post's, word for word (ledger_err()
- * there): a client cannot tell which path answered.
- */
+/* Answers one fast-path row; returns -1 for a bundle, which ledger_post expands. */
 static int fast_outcome(oc_ledger_item_t *it, const PGresult *r)
 {
-    const oc_movement_line_t *line = &it->m.lines[0];
-    const char *sku = oc_db_get(r, 0, 0), *kind = oc_db_get(r, 0, 1);
-    oc_fail_t f = {0};
-    if (sku == NULL) {
-        oc_fail(&f, OC_FAIL_INVALID, "unknown_sku", "lines[0].sku", "no SKU %s in this brand", line->sku);
-        item_fail(it, &f);
-        return 0;
-    }
-    if (kind != NULL && strcmp(kind, "simple") != 0)
-        return -1; /* a bundle: ledger_post expands it */
-    const char *got = oc_db_get(r, 0, 2);
-    if (got != NULL && got[0] == 'f') {
-        oc_fail(&f, OC_FAIL_CONFLICT, "in_flight", NULL, "a request with this Idempotency-Key is in progress");
-        item_fail(it, &f);
-        return 0;
-    }
-    if (oc_db_get(r, 0, 3) != NULL) {
-        const char *hash = oc_db_get(r, 0, 5);
-        if (hash == NULL || it->m.hash == NULL || strcmp(hash, it->m.hash) != 0) {
-            oc_fail(&f, OC_FAIL_INVALID, "idempotency_mismatch", NULL,
-                    "this Idempotency-Key was used with a different request");
-            item_fail(it, &f);
-            return 0;
-        }
-        oc_ledger_outcome_t out = {.body = oc_db_json(r, 0, 4), .replayed = 1};
-        item_finish(it, &out);
-        json_decref(out.body);
-        return 0;
-    }
-    json_t *body = oc_db_json(r, 0, 6);
-    if (body != NULL) {
-        oc_ledger_outcome_t out = {.body = body};
-        item_finish(it, &out);
-        json_decref(body);
-        return 0;
-    }
-    /* Guarded and short. */
-    long long avail = oc_db_get_ll(r, 0, 8, 0);
-    oc_fail(&f, OC_FAIL_CONFLICT, "insufficient_stock", "lines", "%s has %lld available, %lld requested", line->sku,
-            avail > 0 ? avail : 0, line->qty);
-    item_fail(it, &f);
+    json_t *answer = oc_db_json(r, 0, 0);
+    if (answer == NULL)
+        return -1;
+    oc_ledger_answer(answer, item_answer_cb, it);
+    json_decref(answer);
     return 0;
 }
 
