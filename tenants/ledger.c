@@ -74,7 +74,7 @@ void oc_ledger_init(void)
 OC_DB_STMT(
     ledger_sale_fast, 11,
     "WITH k AS (SELECT id, kind FROM skus WHERE tenant_id = $1 AND code = $2),"
-    /* the key's claim, ledger_post()'s own: its lookup runs after the lock, so it sees a sale committed meanwhile */
+    /* the key claim of ledger_post: its lookup runs after the lock, so it sees a sale committed meanwhile */
     " c AS (SELECT o_state AS state, o_status AS status, o_body AS body FROM idem_claim($1, $5, $6)"
     "       WHERE $5::text IS NOT NULL),"
     " u AS (UPDATE stock s SET committed = s.committed + $3, version = s.version + 1, updated_at = now()"
