@@ -2,6 +2,8 @@
  * api_movements.c — POST /brands/{bid}/movements: receipts, sales,
  * shipments, cancellations, returns, adjustments and counts.
  *
+ * The handler validates the body, fills an oc_movement_t and calls
+ * oc_movement_post() (tenants/movements.h), which does the whole operation.
  * A sale through the API is a checkout from onecount's own paths: it is
  * guarded (never takes available below zero) and first passes the same Redis
  * gate as holds, so units someone holds are not sold from under them.  A
