@@ -303,11 +303,9 @@ static void on_reserve_reply(void *arg, const char *err, redisReply *reply)
         /* Rebuild the missing entries from PostgreSQL, then try once more. */
         oc_metric_add(&m_reserve_miss, 1);
         oc_buf_t arr = {0};
-        oc_buf_append(&arr, "{", 1);
         for (size_t i = 1; i < reply->elements; i++)
-            oc_buf_printf(&arr, "%s%s", i > 1 ? "," : "", reply->element[i]->str);
-        oc_buf_append(&arr, "}", 1);
-        const char *params[2] = {rv->tenant, oc_buf_cstr(&arr)};
+            oc_db_array_add(&arr, reply->element[i]->str);
+        const char *params[2] = {rv->tenant, oc_db_array_end(&arr)};
         int rc = oc_db_exec(rv->th->db, rv->tenant, &holds_fill_data, params, on_fill_data, rv);
         oc_buf_free(&arr);
         if (rc != 0)
