@@ -20,6 +20,7 @@
 #include "runtime/log.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
+#include "tenants/sessions.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -224,27 +225,6 @@ static int token_usable(const oc_principal_t *p)
 
 /* --- principal lookup ------------------------------------------------------- */
 
-OC_DB_STMT(auth_session, 2,
-           "SELECT s.id, u.id, u.portfolio_id, s.csrf,"
-           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
-           "           WHERE m.user_id = u.id), '[]')"
-           " FROM sessions s JOIN users u ON u.id = s.user_id"
-           " WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()"
-           "   AND s.last_seen_at > now() - make_interval(mins => $2::int) AND u.disabled_at IS NULL");
-OC_DB_STMT(auth_session_touch, 1,
-           "UPDATE sessions SET last_seen_at = now()"
-           " WHERE token_hash = decode($1, 'hex') AND last_seen_at < now() - interval '30 seconds'");
-OC_DB_STMT(auth_token, 1,
-           "SELECT t.id, t.created_by, t.portfolio_id, t.brand_id, t.role,"
-           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
-           "           WHERE m.user_id = u.id), '[]')"
-           " FROM api_tokens t JOIN users u ON u.id = t.created_by"
-           " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL AND u.disabled_at IS NULL");
-OC_DB_STMT(auth_token_touch, 1,
-           "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex')"
-           " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')");
-OC_DB_STMT(auth_brand_dir, 1, "SELECT portfolio_id FROM brands WHERE id = $1");
-
 static void copy_brands_to_request(oc_req_t *r, const principal_entry_t *e)
 {
     r->auth.nbrands = e->nbrands;
@@ -295,8 +275,21 @@ static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
     return 0;
 }
 
-/* Runs `tx` for `r` as the lookup of `key` others may join; answers `r` itself if it cannot start. */
-static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db_tx_t *tx)
+/* Sends `r`'s query (tenants/sessions.h) for `key`, answered to on_lookup with `l`; 0 or OC_E*. */
+typedef int (*lookup_query)(oc_req_t *r, const char *key, lookup_t *l);
+
+static int principal_query(oc_req_t *r, const char *key, lookup_t *l)
+{
+    return oc_sessions_lookup(r->thread->db, key, r->authn.is_session, oc_config.session_idle_minutes, on_lookup, l);
+}
+
+static int brand_dir_query(oc_req_t *r, const char *key, lookup_t *l)
+{
+    return oc_sessions_brand_portfolio(r->thread->db, key, on_lookup, l);
+}
+
+/* Runs `query` for `r` as the lookup of `key` others may join; answers `r` itself if it cannot start. */
+static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, lookup_query query)
 {
     auth_cache_t *c = cache_of(r->thread);
     lookup_t *l = calloc(1, sizeof(*l));
@@ -314,7 +307,7 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db
     l->waiting[l->nwaiting++] = r;
     l->next = c->lookups;
     c->lookups = l;
-    if (oc_db_run(r->thread->db, tx, on_lookup, l) != 0) {
+    if (query(r, key, l) != 0) {
         c->lookups = l->next;
         free(l->waiting);
         free(l);
@@ -450,22 +443,7 @@ void oc_auth_dispatch(oc_req_t *r)
     }
     if (lookup_join(r, r->authn.key, on_principal))
         return;
-    oc_db_tx_t tx = {.nsteps = 2};
-    char idle[16];
-    snprintf(idle, sizeof(idle), "%d", oc_config.session_idle_minutes);
-    if (r->authn.is_session) {
-        tx.steps[0].stmt = &auth_session;
-        tx.steps[0].params[0] = r->authn.key;
-        tx.steps[0].params[1] = idle;
-        tx.steps[1].stmt = &auth_session_touch;
-        tx.steps[1].params[0] = r->authn.key;
-    } else {
-        tx.steps[0].stmt = &auth_token;
-        tx.steps[0].params[0] = r->authn.key;
-        tx.steps[1].stmt = &auth_token_touch;
-        tx.steps[1].params[0] = r->authn.key;
-    }
-    lookup_start(r, r->authn.key, on_principal, &tx);
+    lookup_start(r, r->authn.key, on_principal, principal_query);
 }
 
 /* --- target resolution and the permission check ------------------------------ */
@@ -543,10 +521,7 @@ static void continue_with_principal(oc_req_t *r)
         }
         if (lookup_join(r, bid, on_brand_dir))
             return;
-        oc_db_tx_t tx = {.nsteps = 1};
-        tx.steps[0].stmt = &auth_brand_dir;
-        tx.steps[0].params[0] = bid;
-        lookup_start(r, bid, on_brand_dir, &tx);
+        lookup_start(r, bid, on_brand_dir, brand_dir_query);
         return;
     }
     oc_role_t own = user_role_for_portfolio(&r->auth);
