@@ -315,7 +315,7 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, lookup_quer
     }
 }
 
-/* Caches the principal of `r`'s credential from its row. */
+/* Caches the principal of `r`'s credential from its row (the columns: tenants/sessions.h, oc_sessions_lookup). */
 static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, const PGresult *pr)
 {
     principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 1);
