@@ -15,6 +15,7 @@
  * answer.  Within the process the epoch drops them at once.
  */
 #include "server/auth.h"
+#include "runtime/alloc.h"
 #include "server/router.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
@@ -114,7 +115,7 @@ static auth_cache_t *cache_of(oc_thread_t *th)
     static const char slot;
     auth_cache_t *c = oc_thread_slot(th, &slot);
     if (c == NULL)
-        c = oc_thread_set_slot(th, &slot, calloc(1, sizeof(auth_cache_t)), cache_dispose);
+        c = oc_thread_set_slot(th, &slot, oc_calloc(1, sizeof(auth_cache_t)), cache_dispose);
     return c;
 }
 
@@ -264,10 +265,8 @@ static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
             l->sent_us + PRINCIPAL_TTL_US <= r->start_us)
             continue;
         if (l->nwaiting == l->cap) {
-            oc_req_t **w = realloc(l->waiting, sizeof(*w) * (size_t)l->cap * 2);
-            if (w == NULL)
-                return 0; /* it makes its own query */
-            l->waiting = w, l->cap *= 2;
+            l->waiting = oc_realloc(l->waiting, sizeof(*l->waiting) * (size_t)l->cap * 2);
+            l->cap *= 2;
         }
         l->waiting[l->nwaiting++] = r;
         return 1;
@@ -292,12 +291,8 @@ static int brand_dir_query(oc_req_t *r, const char *key, lookup_t *l)
 static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, lookup_query query)
 {
     auth_cache_t *c = cache_of(r->thread);
-    lookup_t *l = calloc(1, sizeof(*l));
-    if (l == NULL || (l->waiting = malloc(sizeof(*l->waiting) * 4)) == NULL) {
-        free(l);
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    lookup_t *l = oc_calloc(1, sizeof(*l));
+    l->waiting = oc_malloc(sizeof(*l->waiting) * 4);
     oc_strlcpy(l->key, key, strlen(key), sizeof(l->key));
     l->cb = cb;
     l->th = r->thread;
@@ -342,7 +337,7 @@ static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, con
     /* The user's roles (a token's owner's): a token is capped by them. */
     json_t *arr = json_loads(PQgetvalue(pr, 0, memberships_col), 0, NULL);
     size_t n = json_array_size(arr);
-    e->brands = n > 0 ? calloc(n, sizeof(oc_brand_role_t)) : NULL;
+    e->brands = n > 0 ? oc_calloc(n, sizeof(oc_brand_role_t)) : NULL;
     for (size_t i = 0; i < n; i++) {
         json_t *pair = json_array_get(arr, i);
         const char *bid = json_string_value(json_array_get(pair, 0));
@@ -352,8 +347,6 @@ static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, con
                 p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
             continue;
         }
-        if (e->brands == NULL)
-            continue;
         oc_strlcpy(e->brands[e->nbrands].brand_id, bid, strlen(bid), 37);
         e->brands[e->nbrands++].role = role;
     }
@@ -566,12 +559,7 @@ static void on_revoked_due(oc_timer_t *t)
 void oc_auth_answer_revoked(oc_req_t *r, int status, json_t *body)
 {
     oc_auth_invalidate();
-    revoked_t *v = calloc(1, sizeof(*v));
-    if (v == NULL) {
-        json_decref(body);
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    revoked_t *v = oc_calloc(1, sizeof(*v));
     auth_cache_t *c = cache_of(r->thread);
     v->r = r;
     v->status = status;

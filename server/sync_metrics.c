@@ -18,6 +18,7 @@
  * the brand's /sync.
  */
 #include "server/sync_metrics.h"
+#include "runtime/alloc.h"
 #include "runtime/config.h"
 #include "server/http.h"
 #include "runtime/metrics.h"
@@ -143,7 +144,7 @@ static void render(sm_t *s)
     }
     /* The K connections furthest behind, each with its own series. */
     size_t n = json_array_size(s->rows), top = 0;
-    json_t **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
+    json_t **sorted = n > 0 ? oc_malloc(n * sizeof(*sorted)) : NULL;
     for (i = 0; sorted != NULL && i < n; i++)
         if (num(json_array_get(s->rows, i), OC_SYNCSTATS_DEPTH) > 0)
             sorted[top++] = json_array_get(s->rows, i);
@@ -165,7 +166,7 @@ static void render(sm_t *s)
         }
     }
     free(sorted);
-    char *text = strdup(oc_buf_cstr(&b));
+    char *text = oc_strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
     pthread_mutex_lock(&mu);
     free(rendered);
@@ -214,7 +215,7 @@ void oc_sync_metrics_init(void)
 
 void oc_sync_metrics_start(oc_thread_t *th)
 {
-    sm_t *s = calloc(1, sizeof(*s));
+    sm_t *s = oc_calloc(1, sizeof(*s));
     s->th = th;
     oc_timer_init(&s->timer, refresh, s);
     static const char slot;
