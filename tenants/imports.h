@@ -7,7 +7,7 @@
  * within the file, the shape of bundles — and cuts the rows into chunks.  A
  * chunk's parameters are PostgreSQL array literals that feed both the
  * checks against the brand and the statements that apply the rows
- * (server/api_imports.c), so a file is turned into SQL parameters once, on
+ * (tenants/import_jobs.c), so a file is turned into SQL parameters once, on
  * the work pool, and never on an event loop.
  *
  * The formats (a header row is required; column order is free; header
