@@ -25,6 +25,7 @@ typedef void (*after_identify_fn)(oc_req_t *r);
 
 typedef struct {
     oc_page_t page;
+    json_t *(*page_key)(json_t *item); /* a list's sort key of an item */
     /* creating or changing a connection */
     char id[37];
     json_t *secrets; /* the credentials given, out of the body (wiped when the request ends) */
@@ -92,11 +93,26 @@ static json_t *key_of(json_t *item, const char *const *names)
     return key;
 }
 
-static void on_list(void *arg, const oc_db_result_t *res, json_t *(*key)(json_t *))
+static void on_page(void *arg, const oc_db_result_t *res)
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
-    oc_respond_page(r, &st->page, res, key);
+    oc_respond_page(r, &st->page, res, st->page_key);
+}
+
+/*
+ * Starts a list sorted by `key`: the page asked (`n` cursor keys) in st->page
+ * and `after`, answered by on_page.  NULL when it answered 422.
+ */
+static ch_t *list_start(oc_req_t *r, json_t *(*key)(json_t *item), size_t n, const char *after[3])
+{
+    ch_t *st = state(r);
+    st->page_key = key;
+    if (oc_page_parse(r, &st->page, n) != 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        after[i] = oc_page_after(&st->page, i);
+    return st;
 }
 
 /* --- rules --------------------------------------------------------------------- */
@@ -143,18 +159,13 @@ static json_t *name_key(json_t *item)
     return key_of(item, (const char *const[]){"name", "id", NULL});
 }
 
-static void on_conns(void *arg, const oc_db_result_t *res)
-{
-    on_list(arg, res, name_key);
-}
-
 void oc_api_connections_list(oc_req_t *r)
 {
-    ch_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 2) != 0)
+    const char *after[3];
+    ch_t *st = list_start(r, name_key, 2, after);
+    if (st == NULL)
         return;
-    const char *after[] = {oc_page_after(&st->page, 0), oc_page_after(&st->page, 1)};
-    if (oc_connections_list(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_conns, r) != 0)
+    if (oc_connections_list(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_page, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -481,15 +492,11 @@ static json_t *listing_key(json_t *item)
     return key_of(item, (const char *const[]){"connection", "sku", "id", NULL});
 }
 
-static void on_listings(void *arg, const oc_db_result_t *res)
-{
-    on_list(arg, res, listing_key);
-}
-
 void oc_api_listings_list(oc_req_t *r)
 {
-    ch_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 3) != 0)
+    const char *after[3];
+    ch_t *st = list_start(r, listing_key, 3, after);
+    if (st == NULL)
         return;
     oc_listings_filter_t flt = {.connection = oc_req_query(r, "connection"),
                                 .sku = oc_req_query(r, "sku"),
@@ -507,8 +514,7 @@ void oc_api_listings_list(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "state is active or paused", "state");
         return;
     }
-    const char *after[] = {oc_page_after(&st->page, 0), oc_page_after(&st->page, 1), oc_page_after(&st->page, 2)};
-    if (oc_listings_list(r->thread->db, r->tenant, &flt, after, st->page.limit_plus_one, on_listings, r) != 0)
+    if (oc_listings_list(r->thread->db, r->tenant, &flt, after, st->page.limit_plus_one, on_page, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 
@@ -570,18 +576,13 @@ static json_t *unmapped_key(json_t *item)
     return key_of(item, (const char *const[]){"connection", "sku", "connection_id", NULL});
 }
 
-static void on_unmapped(void *arg, const oc_db_result_t *res)
-{
-    on_list(arg, res, unmapped_key);
-}
-
 void oc_api_listings_unmapped(oc_req_t *r)
 {
-    ch_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 3) != 0)
+    const char *after[3];
+    ch_t *st = list_start(r, unmapped_key, 3, after);
+    if (st == NULL)
         return;
-    const char *after[] = {oc_page_after(&st->page, 0), oc_page_after(&st->page, 1), oc_page_after(&st->page, 2)};
-    if (oc_listings_unmapped(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_unmapped, r) != 0)
+    if (oc_listings_unmapped(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_page, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 

@@ -452,6 +452,13 @@ static void on_answer(void *arg, const oc_db_result_t *res)
         answer_done(a);
 }
 
+void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_stmt_t *stmt, const char *id)
+{
+    tx->steps[tx->nsteps].stmt = stmt;
+    const char *p[] = {a->tenant, id, a->request_id, a->user, a->token};
+    memcpy(tx->steps[tx->nsteps++].params, p, sizeof(p));
+}
+
 int oc_channels_fail_unavailable(oc_fail_t *f)
 {
     return oc_fail(f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly");

@@ -10,6 +10,7 @@
 
 #include "runtime/db.h"
 #include "runtime/thread.h"
+#include "tenants/audit.h"
 #include "tenants/outcome.h"
 
 /** The brand's data key, creating it on first use.  cb gets dek NULL on failure (err says why). */
@@ -116,6 +117,13 @@ typedef struct oc_channels_answer {
  */
 int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
                            oc_channels_answer_cb cb, void *arg);
+
+/**
+ * Appends to `tx` a statement that writes its own audit record (audit_write,
+ * for the rows it changed only), with the parameters ($1 a->tenant, $2 `id`,
+ * $3 the request id, $4 the user, $5 the token).
+ */
+void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_stmt_t *stmt, const char *id);
 
 /** Fills `f`: the database cannot take the work now (OC_FAIL_UNAVAILABLE).  Returns -1. */
 int oc_channels_fail_unavailable(oc_fail_t *f);

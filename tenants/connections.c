@@ -242,6 +242,21 @@ static void params_free(write_params_t *p)
     free(p->keys);
 }
 
+/* Adds the audit record of `action` on w's connection, with `summary` (stolen). */
+static void audit(oc_db_tx_t *tx, const write_t *w, const char *action, json_t *summary)
+{
+    oc_audit_brand(tx, &w->actor, action, "connection", w->id, summary);
+    json_decref(summary);
+}
+
+/* Ends `tx` with the connection as it is then and runs it; frees `wp`. */
+static int finish(write_t *w, oc_db_tx_t *tx, write_params_t *wp, oc_fail_t *f)
+{
+    int rc = answer_connection(w->th, tx, w->id, f, w->cb, w->arg);
+    params_free(wp);
+    return rc;
+}
+
 static int run_create(write_t *w, const char *sealed, oc_fail_t *f)
 {
     const char *tenant = w->actor.tenant, *kind = oc_json_str(w->fields, "kind");
@@ -256,13 +271,10 @@ static int run_create(write_t *w, const char *sealed, oc_fail_t *f)
     tx.steps[1].stmt = &conn_set_rules;
     const char *q[] = {tenant, w->id, wp.rules, wp.scale[0] ? wp.scale : NULL};
     memcpy(tx.steps[1].params, q, sizeof(q));
-    json_t *summary = json_pack("{s:s, s:s, s:O}", "kind", kind, "name", oc_json_str(w->fields, "name"),
-                                "credential_fields", w->cred_fields);
-    oc_audit_brand(&tx, &w->actor, "connection.create", "connection", w->id, summary);
-    json_decref(summary);
-    int rc = answer_connection(w->th, &tx, w->id, f, w->cb, w->arg);
-    params_free(&wp);
-    return rc;
+    audit(&tx, w, "connection.create",
+          json_pack("{s:s, s:s, s:O}", "kind", kind, "name", oc_json_str(w->fields, "name"), "credential_fields",
+                    w->cred_fields));
+    return finish(w, &tx, &wp, f);
 }
 
 int oc_connections_create(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
@@ -286,9 +298,7 @@ static int run_update(write_t *w, const char *sealed, oc_fail_t *f)
         tx.steps[tx.nsteps].stmt = &conn_set_credentials;
         const char *p[] = {tenant, w->id, sealed, wp.cred_fields, "set"};
         memcpy(tx.steps[tx.nsteps++].params, p, sizeof(p));
-        json_t *summary = json_pack("{s:O}", "credential_fields", w->cred_fields);
-        oc_audit_brand(&tx, &w->actor, "connection.credentials", "connection", w->id, summary);
-        json_decref(summary);
+        audit(&tx, w, "connection.credentials", json_pack("{s:O}", "credential_fields", w->cred_fields));
     }
     tx.steps[tx.nsteps].stmt = &conn_update;
     const char *p[] = {tenant,
@@ -305,9 +315,7 @@ static int run_update(write_t *w, const char *sealed, oc_fail_t *f)
     memcpy(tx.steps[tx.nsteps++].params, p, sizeof(p));
     /* Rules changed what channels may show: recompute (after the update). */
     oc_listings_refresh_brand_step(&tx);
-    int rc = answer_connection(w->th, &tx, w->id, f, w->cb, w->arg);
-    params_free(&wp);
-    return rc;
+    return finish(w, &tx, &wp, f);
 }
 
 int oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
@@ -319,10 +327,8 @@ int oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, 
 int oc_connections_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
                           void *arg)
 {
-    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
-    tx.steps[0].stmt = &conn_delete;
-    const char *p[] = {a->tenant, id, a->request_id, a->user, a->token};
-    memcpy(tx.steps[0].params, p, sizeof(p));
+    oc_db_tx_t tx = {.tenant = a->tenant};
+    oc_channels_audited_step(&tx, a, &conn_delete, id);
     return oc_channels_answer_run(th, &tx, &a_connection, f, cb, arg);
 }
 

@@ -232,10 +232,8 @@ int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, con
 int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
                        void *arg)
 {
-    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
-    tx.steps[0].stmt = &listing_delete;
-    const char *p[] = {a->tenant, id, a->request_id, a->user, a->token};
-    memcpy(tx.steps[0].params, p, sizeof(p));
+    oc_db_tx_t tx = {.tenant = a->tenant};
+    oc_channels_audited_step(&tx, a, &listing_delete, id);
     return oc_channels_answer_run(th, &tx, &a_listing, f, cb, arg);
 }
 
@@ -269,14 +267,12 @@ int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_i
 {
     /* the automap report, not the guard before it or the refresh after it */
     static const oc_channels_answer_t how = {.step = 2, .what = "connection", .touches_stock = 1};
-    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 2};
+    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
     /* a connection to an account another active connection holds is not mapped (it would sell twice) */
     tx.steps[0].stmt = &automap_guard;
     tx.steps[0].params[0] = a->tenant;
     tx.steps[0].params[1] = conn_id;
-    tx.steps[1].stmt = &automap;
-    const char *p[] = {a->tenant, conn_id, a->request_id, a->user, a->token};
-    memcpy(tx.steps[1].params, p, sizeof(p));
+    oc_channels_audited_step(&tx, a, &automap, conn_id);
     oc_listings_refresh_brand_step(&tx);
     oc_holds_touched_step(&tx, a->tenant);
     return oc_channels_answer_run(th, &tx, &how, f, cb, arg);
