@@ -20,6 +20,7 @@
 #include "server/sync_metrics.h"
 #include "runtime/config.h"
 #include "server/http.h"
+#include "tenants/listings.h"
 #include "runtime/metrics.h"
 
 #include <pthread.h>
@@ -58,19 +59,6 @@ static const struct {
 };
 
 OC_DB_STMT(sm_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
-OC_DB_STMT(
-    sm_rows, 0,
-    "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
-    " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
-    " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
-    " coalesce(h.consecutive_failures, 0))"
-    " FROM channel_connections c"
-    " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
-    " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
-    "   coalesce(floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at)))), 0)::bigint AS oldest"
-    "   FROM listings l"
-    "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
-    "   AND l.state = 'active') q");
 
 static void collector(oc_buf_t *out)
 {
@@ -80,7 +68,7 @@ static void collector(oc_buf_t *out)
     pthread_mutex_unlock(&mu);
 }
 
-/* Row columns (sm_rows). */
+/* Row columns (oc_listings_backlog_step). */
 enum { C_BRAND, C_CONN, C_KIND, C_DEPTH, C_OLDEST, C_OK_AGE, C_LATENCY, C_THROTTLED, C_PUSHES, C_OPEN, C_FAILS };
 
 static double num(json_t *row, int col)
@@ -224,8 +212,8 @@ static void on_brands(void *arg, const oc_db_result_t *res)
         for (int k = 0; k < CHUNK && p[len]; k++)
             len += 36 + (p[len + 36] == ',' ? 1 : 0);
         char *tenants = strndup(p, len > 0 && p[len - 1] == ',' ? len - 1 : len);
-        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
-        tx.steps[0].stmt = &sm_rows;
+        oc_db_tx_t tx = {.tenant = tenants};
+        oc_listings_backlog_step(&tx);
         s->pending++;
         if (oc_db_run(s->th->db, &tx, on_rows, s) != 0)
             s->pending--;

@@ -88,6 +88,26 @@ int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail
     return answer_listing(th, &tx, id, &(oc_channels_answer_t){.what = "listing"}, f, cb, arg);
 }
 
+/* What the channels have not acknowledged yet, per connection (sync metrics). */
+OC_DB_STMT(
+    listings_backlog, 0,
+    "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
+    " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
+    " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
+    " coalesce(h.consecutive_failures, 0))"
+    " FROM channel_connections c"
+    " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
+    " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
+    "   coalesce(floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at)))), 0)::bigint AS oldest"
+    "   FROM listings l"
+    "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
+    "   AND l.state = 'active') q");
+
+void oc_listings_backlog_step(oc_db_tx_t *tx)
+{
+    tx->steps[tx->nsteps++].stmt = &listings_backlog;
+}
+
 /* --- writing ------------------------------------------------------------------------------- */
 
 OC_DB_STMT(listing_conn_kind, 2, "SELECT kind FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid");

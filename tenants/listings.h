@@ -18,6 +18,16 @@
 /** Adds to `tx` the step that recomputes every listing of tx->tenant (after a rules change). */
 void oc_listings_refresh_brand_step(oc_db_tx_t *tx);
 
+/**
+ * Adds to `tx` the step that reads, for every connection of the transaction's
+ * tenants (tx->tenant may list several), one row holding a JSON array:
+ * [brand id, connection id, kind, listings behind (active, not acknowledged),
+ * seconds since the oldest of them fell behind, seconds since the last push
+ * that got through (null: never), average push latency ms, 429s, pushes,
+ * 1 while the circuit is open, push batches failed in a row].
+ */
+void oc_listings_backlog_step(oc_db_tx_t *tx);
+
 /** What a list of listings keeps (NULL: any). */
 typedef struct oc_listings_filter {
     const char *connection;  /* a connection id */
