@@ -1,5 +1,6 @@
 /*
- * channels.c — brand keys and connection loading (see channels.h).
+ * channels.c — brand keys, connection loading, account identity, and the
+ * answer of an operation on connections, listings or rules (see channels.h).
  */
 #include "tenants/channels.h"
 #include "tenants/holds.h"

@@ -1,7 +1,8 @@
 /*
  * channels.h — connections as the rest of the program uses them: the brand's
- * data key, sealing credentials on the way in, loading a connection with
- * its credentials opened on the way out, and the account it reaches.
+ * data key (connections.c seals credentials with it), loading a connection with
+ * its credentials opened on the way out, and the account it reaches; and
+ * how an operation of connections.h, listings.h or rules.h answers.
  */
 #ifndef OC_CHANNELS_H
 #define OC_CHANNELS_H
