@@ -111,10 +111,13 @@ typedef struct oc_channels_answer {
 } oc_channels_answer_t;
 
 /**
- * Runs `tx` and calls cb once with the row `how` names.  A second active
- * connection to an account is OC_FAIL_CONFLICT `duplicate_account`; other
- * database errors travel as OC_FAIL_DB.  Returns 0, or -1 with `f` filled
- * (the database is unavailable) and cb never called.
+ * Runs `tx` and calls cb once with the row `how` names; no row, or a row of
+ * SQL NULL, is OC_FAIL_NOT_FOUND.  A second active connection to an account
+ * is OC_FAIL_CONFLICT `duplicate_account`, a unique violation
+ * OC_FAIL_CONFLICT `conflict` on how->unique_field, a foreign-key violation
+ * OC_FAIL_INVALID on how->fk_field; other database errors travel as
+ * OC_FAIL_DB.  Returns 0, or -1 with `f` filled (the database is
+ * unavailable) and cb never called.
  */
 int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
                            oc_channels_answer_cb cb, void *arg);

@@ -173,7 +173,7 @@ static void on_brand_key(void *arg, const char *err, const unsigned char *dek)
     oc_fail_t f = {0};
     int rc;
     if (dek == NULL) {
-        rc = vault_unavailable(&f, err);
+        rc = vault_unavailable(&f, err != NULL ? err : "the brand key is unavailable");
     } else {
         char *plain = json_dumps(w->secrets, JSON_COMPACT);
         char *sealed =
