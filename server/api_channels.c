@@ -383,19 +383,33 @@ static void update_run(oc_req_t *r)
         refused(r, &f);
 }
 
+/*
+ * When oc_conn_load found no connection or the database failed: answers and
+ * returns 1.  A connection whose credentials do not open is the caller's to
+ * judge (0).
+ */
+static int load_failed(oc_req_t *r, const char *err, const oc_db_result_t *res, const oc_channel_conn_t *conn)
+{
+    if (conn != NULL)
+        return 0;
+    if (res != NULL) {
+        oc_respond_db_error(r, res);
+        return 1;
+    }
+    if (err != NULL && strcmp(err, "not found") == 0) {
+        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
+        return 1;
+    }
+    return 0;
+}
+
 /* The connection as it is, overlaid with the request's settings, base URL and credentials, asked who it is. */
 static void on_update_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
 {
     oc_req_t *r = arg;
     ch_t *st = r->state;
-    if (conn == NULL && res != NULL) {
-        oc_respond_db_error(r, res);
+    if (load_failed(r, err, res, conn))
         return;
-    }
-    if (conn == NULL && err != NULL && strcmp(err, "not found") == 0) {
-        oc_respond_error(r, 404, "not_found", "no such connection", NULL);
-        return;
-    }
     st->identified = 1; /* asked again: without an answer, the account is confirmed later */
     if (conn == NULL) { /* the stored credentials do not open: new ones alone cannot say which settings apply */
         update_run(r);
@@ -654,15 +668,9 @@ static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *identity, 
 static void on_test_conn(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
 {
     oc_req_t *r = arg;
+    if (load_failed(r, err, res, conn))
+        return;
     if (conn == NULL) {
-        if (res != NULL) {
-            oc_respond_db_error(r, res);
-            return;
-        }
-        if (strcmp(err, "not found") == 0) {
-            oc_respond_error(r, 404, "not_found", "no such connection", NULL);
-            return;
-        }
         oc_respond_error(r, 409, "credentials", "the stored credentials do not open: set them again", "credentials");
         return;
     }
