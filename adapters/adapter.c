@@ -71,21 +71,6 @@ const char *oc_secret_str(const oc_channel_conn_t *c, const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
-int oc_urlenc(oc_buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                   *p == '_' || *p == '.' || *p == '~';
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (oc_buf_append(b, keep ? (const char *)p : enc, keep ? 1 : 3) != 0)
-            return OC_ENOMEM;
-    }
-    if (b->data == NULL && oc_buf_append(b, "", 0) != 0)
-        return OC_ENOMEM;
-    return 0;
-}
-
 int oc_json_as_int(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
@@ -150,7 +135,7 @@ void oc_item_error(json_t *r, const char *msg, int retryable)
 json_t *oc_json_time(uint64_t ms)
 {
     char buf[32];
-    oc_format_time(buf, ms);
+    oc_time_format(buf, ms, OC_TIME_MS);
     return json_string(buf);
 }
 

@@ -59,7 +59,7 @@ static int form_add(oc_buf_t *b, const char *name, const char *value)
 {
     if ((b->len > 0 && oc_buf_append(b, "&", 1) != 0) || oc_buf_printf(b, "%s=", name) != 0)
         return OC_ENOMEM;
-    return oc_urlenc(b, value);
+    return oc_percent_encode(b, value);
 }
 
 static int token_request(oc_call_t *call, char *why, size_t cap)
@@ -183,8 +183,8 @@ json_t *oc_amazon_order(const json_t *o, const json_t *items, uint64_t *updated_
         snprintf(why, cap, "order without AmazonOrderId");
         return NULL;
     }
-    if (purchased == NULL || oc_cursor_parse_time(purchased, &pt) != 0 || updated == NULL ||
-        oc_cursor_parse_time(updated, &ut) != 0 || status == NULL) {
+    if (purchased == NULL || oc_time_parse(purchased, &pt) != 0 || updated == NULL ||
+        oc_time_parse(updated, &ut) != 0 || status == NULL) {
         snprintf(why, cap, "order %s lacks PurchaseDate, LastUpdateDate or OrderStatus", id);
         return NULL;
     }
@@ -288,7 +288,7 @@ json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t ca
             goto Error;
         }
         uint64_t t = 0;
-        int dated = v[C_DATE] != NULL && oc_cursor_parse_time(v[C_DATE], &t) == 0;
+        int dated = v[C_DATE] != NULL && oc_time_parse(v[C_DATE], &t) == 0;
         char id[160];
         if (v[C_RMA] != NULL && *v[C_RMA] != '\0')
             snprintf(id, sizeof(id), "%s", v[C_RMA]);
@@ -348,10 +348,10 @@ static int ids_load(const oc_channel_conn_t *c, ids_t *ids)
         if (i > 0 && oc_buf_append(&b, ",", 1) != 0)
             rc = OC_ENOMEM;
         if (rc == 0)
-            rc = oc_urlenc(&b, json_string_value(json_array_get(ids->mkt_array, i)));
+            rc = oc_percent_encode(&b, json_string_value(json_array_get(ids->mkt_array, i)));
     }
     if (rc == 0)
-        rc = oc_urlenc(&s, seller);
+        rc = oc_percent_encode(&s, seller);
     if (rc == 0 && (b.len >= sizeof(ids->mkts) || s.len >= sizeof(ids->seller)))
         rc = OC_EINVAL;
     if (rc == 0) {
@@ -479,7 +479,7 @@ static void on_patch(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
 static int listing_url(oc_call_t *call, const aop_t *a, const char *sku, const char *extra)
 {
     oc_buf_t s = {0};
-    int rc = oc_urlenc(&s, sku);
+    int rc = oc_percent_encode(&s, sku);
     if (rc == 0)
         rc = oc_call_url(call, "%s/listings/2021-08-01/items/%s/%s?marketplaceIds=%s%s", a->ids.api, a->ids.seller,
                          s.data, a->ids.mkts, extra);
@@ -894,9 +894,9 @@ static int items_call(apage_t *p, size_t slot, const char *token)
     const char *id = json_string_value(json_object_get(p->slots[slot].order, "AmazonOrderId"));
     oc_buf_t b = {0}, t = {0};
     oc_call_t *call = oc_call_new(&p->base, "GET", "getOrderItems", 1, on_items);
-    int rc = call == NULL || oc_urlenc(&b, id) != 0 ? OC_ENOMEM : 0;
+    int rc = call == NULL || oc_percent_encode(&b, id) != 0 ? OC_ENOMEM : 0;
     if (rc == 0 && token != NULL)
-        rc = oc_urlenc(&t, token);
+        rc = oc_percent_encode(&t, token);
     if (rc == 0)
         rc = oc_call_url(call, "%s/orders/v0/orders/%s/orderItems%s%s", p->ids.api, b.data,
                          token != NULL ? "?NextToken=" : "", token != NULL ? t.data : "");
@@ -951,7 +951,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         const char *id = json_string_value(json_object_get(o, "AmazonOrderId"));
         const char *upd = json_string_value(json_object_get(o, "LastUpdateDate"));
         uint64_t t;
-        if (id == NULL || upd == NULL || oc_cursor_parse_time(upd, &t) != 0) {
+        if (id == NULL || upd == NULL || oc_time_parse(upd, &t) != 0) {
             oc_op_fail(&p->base, 0, 200, 0,
                        "malformed response from channel: order %zu lacks AmazonOrderId or "
                        "LastUpdateDate",
@@ -989,13 +989,13 @@ static int amazon_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const cha
     oc_buf_t t = {0};
     rc = call == NULL ? OC_ENOMEM : 0;
     if (rc == 0 && p->cur.page != NULL) {
-        rc = oc_urlenc(&t, p->cur.page);
+        rc = oc_percent_encode(&t, p->cur.page);
         if (rc == 0)
             rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&NextToken=%s", p->ids.api, p->ids.mkts,
                              t.data);
     } else if (rc == 0) {
         char iso[24];
-        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&LastUpdatedAfter=%s&MaxResultsPerPage=%lld",
                          p->ids.api, p->ids.mkts, iso, oc_setting_int(c, "page_size", ORDERS_PAGE, 1, 100));
     }
@@ -1050,7 +1050,7 @@ static void on_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
         uint64_t t = 0;
         const char *created = json_string_value(json_object_get(r, "created_at"));
         if (created != NULL)
-            oc_cursor_parse_time(created, &t);
+            oc_time_parse(created, &t);
         if (oc_cursor_admit(&p->cur, json_string_value(json_object_get(r, "id")), t))
             json_array_append(out, r);
     }
@@ -1118,7 +1118,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_call_t *next = oc_call_new(&p->base, "GET", "getReportDocument", 1, on_report_document);
         if (doc == NULL) {
             oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: a DONE report without reportDocumentId");
-        } else if (next == NULL || oc_urlenc(&d, doc) != 0 ||
+        } else if (next == NULL || oc_percent_encode(&d, doc) != 0 ||
                    oc_call_url(next, "%s/reports/2021-06-30/documents/%s", p->ids.api, d.data) != 0) {
             oc_op_fail(&p->base, 1, 0, 0, "out of memory");
         } else {
@@ -1189,7 +1189,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     if (now - from > REPORT_MAX_DAYS * DAY_MS) /* the report covers at most 60 days */
         from = now - (REPORT_MAX_DAYS * DAY_MS - 60000);
     char start[24];
-    oc_cursor_format_time(start, from);
+    oc_time_format(start, from, OC_TIME_S);
     /* no dataEndTime: it defaults to now, to the millisecond (a formatted "now" would cut the last second) */
     json_t *body = json_pack("{s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start, "marketplaceIds",
                              p->ids.mkt_array);

@@ -28,6 +28,7 @@
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
 #include "adapters/ratelimit.h"
+#include "runtime/text.h"
 
 typedef struct oc_cstate oc_cstate_t;
 typedef struct oc_op oc_op_t;
@@ -216,8 +217,6 @@ int oc_conn_base(const oc_channel_conn_t *c, const oc_adapter_t *a, char *buf, s
 const char *oc_setting_str(const oc_channel_conn_t *c, const char *name);
 long long oc_setting_int(const oc_channel_conn_t *c, const char *name, long long dflt, long long min, long long max);
 const char *oc_secret_str(const oc_channel_conn_t *c, const char *name);
-/** Appends `s` percent-encoded (RFC 3986 unreserved characters kept). */
-int oc_urlenc(oc_buf_t *b, const char *s);
 /** Integer value of a JSON integer or of a string holding one ("12"); 0 or -1. */
 int oc_json_as_int(const json_t *v, long long *out);
 /** A quantity of a push item: an integer 0..1e9; 0 or -1. */

@@ -326,8 +326,7 @@ json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         snprintf(why, cap, "order without an id");
         return NULL;
     }
-    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || ua == NULL ||
-        oc_cursor_parse_time(ua, &updated) != 0) {
+    if (ca == NULL || oc_time_parse(ca, &created) != 0 || ua == NULL || oc_time_parse(ua, &updated) != 0) {
         snprintf(why, cap, "order %s: created_at or updated_at is not a date", id);
         return NULL;
     }
@@ -414,7 +413,7 @@ json_t *oc_shopify_refund(const json_t *rf, uint64_t *created_ms, char *why, siz
         snprintf(why, cap, "refund without an id or order_id");
         return NULL;
     }
-    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || !json_is_array(rlis)) {
+    if (ca == NULL || oc_time_parse(ca, &created) != 0 || !json_is_array(rlis)) {
         snprintf(why, cap, "refund %s: created_at or refund_line_items is malformed", id);
         return NULL;
     }
@@ -1196,7 +1195,7 @@ static int page_call(spage_t *p)
         rc = oc_call_url(call, "%s/orders.json?limit=%lld&page_info=%s%s", p->api, limit, p->cur.page, fields);
     } else if (rc == 0) {
         char iso[24];
-        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders.json?status=any&order=updated_at%%20asc&limit=%lld&updated_at_min=%s%s",
                          p->api, limit, iso, fields);
     }

@@ -254,7 +254,7 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
         snprintf(why, cap, "return without returnOrderId");
         return NULL;
     }
-    if (date == NULL || oc_cursor_parse_time(date, &created) != 0) {
+    if (date == NULL || oc_time_parse(date, &created) != 0) {
         snprintf(why, cap, "return %s: returnOrderDate is not a date", id);
         return NULL;
     }
@@ -336,11 +336,11 @@ static int inventory_url(oc_call_t *call, wop_t *w, const char *sku)
 {
     oc_buf_t q = {0};
     const char *node = oc_setting_str(w->base.conn, "ship_node");
-    int rc = oc_urlenc(&q, sku);
+    int rc = oc_percent_encode(&q, sku);
     if (rc == 0 && node != NULL) {
         rc = oc_buf_append(&q, "&shipNode=", 10);
         if (rc == 0)
-            rc = oc_urlenc(&q, node);
+            rc = oc_percent_encode(&q, node);
     }
     if (rc == 0)
         rc = oc_call_url(call, "%s/v3/inventory?sku=%s", w->api, q.data);
@@ -483,7 +483,7 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         const char *node = oc_setting_str(c, "ship_node");
         rc = call == NULL ? OC_ENOMEM : 0;
         if (rc == 0 && node != NULL)
-            rc = oc_buf_append(&q, "&shipNode=", 10) != 0 || oc_urlenc(&q, node) != 0 ? OC_ENOMEM : 0;
+            rc = oc_buf_append(&q, "&shipNode=", 10) != 0 || oc_percent_encode(&q, node) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/feeds?feedType=inventory%s", w->api, q.data != NULL ? q.data : "");
         if (rc == 0)
@@ -627,7 +627,7 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
     {
         oc_buf_t po = {0};
         oc_call_t *call = oc_call_new(&w->base, "POST", "acknowledge", 1, on_ack);
-        rc = call == NULL || oc_urlenc(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
+        rc = call == NULL || oc_percent_encode(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/orders/%s/acknowledge", w->api, po.data);
         if (rc == 0)
@@ -727,7 +727,7 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     if (p->returns && next != NULL) {
         /* The returns specification declares no cursor parameter: the next page is asked by the date filter
          * it declares, from the newest return of this one (inclusive; the cursor drops what came back twice). */
-        oc_cursor_format_time_ms(from, last_ms);
+        oc_time_format(from, last_ms, OC_TIME_MS);
         if (list == NULL || json_array_size(list) == 0 || strcmp(from, p->start) == 0) {
             json_decref(out);
             oc_op_fail(op, 0, res->status, 0,
@@ -772,7 +772,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     }
     uint64_t from = oc_cursor_begin(&p->cur, oc_cursor_overlap(c));
     char iso[24];
-    oc_cursor_format_time(iso, from);
+    oc_time_format(iso, from, OC_TIME_S);
     const char *resource = returns ? "returns" : "orders";
     const char *date_param = returns ? "returnCreationStartDate" : "lastModifiedStartDate";
     long long limit = oc_setting_int(c, "page_size", returns ? RETURNS_PAGE : ORDERS_PAGE, 1, 200);
@@ -785,7 +785,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
         /* returns page by their declared date filter: the page token is the date to ask from */
         oc_buf_t d = {0};
         snprintf(p->start, sizeof(p->start), "%s", p->cur.page != NULL ? p->cur.page : iso);
-        rc = oc_urlenc(&d, p->start);
+        rc = oc_percent_encode(&d, p->start);
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/returns?%s=%s&limit=%lld", p->api, date_param, d.data, limit);
         oc_buf_free(&d);

@@ -14,6 +14,7 @@
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
 #include "tenants/ledger.h"
+#include "runtime/text.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ static hold_t *state(oc_req_t *r)
 
 static void iso_time(char *out, uint64_t ms)
 {
-    oc_format_time(out, ms);
+    oc_time_format(out, ms, OC_TIME_MS);
 }
 
 /* A hold id from an Idempotency-Key: the same key names the same hold. */

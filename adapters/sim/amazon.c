@@ -434,8 +434,8 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
             oc_sim_order_t *o = a->orders.items[rt->order_index];
             oc_sim_sku_t *s = oc_sim_sku_at(a, o->lines[rt->line_index].sku_index);
             char od[32], rd[32];
-            oc_sim_iso(od, o->created_ms, 0);
-            oc_sim_iso(rd, rt->created_ms, 0);
+            oc_time_format(od, o->created_ms, OC_TIME_S);
+            oc_time_format(rd, rt->created_ms, OC_TIME_S);
             oc_buf_printf(&b, "%s\t%s\t%s\tApproved\t%s\t%s\t%s\t%s\t%lld\t%s\tY\tC-Returns\tStandardRefund\n", o->id,
                           od, rd, rt->id, s->asin, s->sku, s->sku, rt->qty, rt->reason);
         }
@@ -557,8 +557,8 @@ static void patch_listing(oc_sim_req_t *r)
 static json_t *listing_json(oc_sim_account_t *a, const oc_sim_sku_t *s, const char *included)
 {
     char updated[32], created[32];
-    oc_sim_iso(updated, s->updated_ms, 0);
-    oc_sim_iso(created, a->created_ms, 0);
+    oc_time_format(updated, s->updated_ms, OC_TIME_S);
+    oc_time_format(created, a->created_ms, OC_TIME_S);
     json_t *j = json_pack("{s:s}", "sku", s->sku);
     if (included == NULL || strstr(included, "summaries") != NULL) {
         json_t *status = s->qty > 0 ? json_pack("[s, s]", "BUYABLE", "DISCOVERABLE") : json_pack("[s]", "DISCOVERABLE");
@@ -718,9 +718,9 @@ static json_t *feed_json(oc_sim_account_t *a, const oc_sim_job_t *j)
 {
     uint64_t now = oc_now_ms();
     char created[32], started[32], ended[32];
-    oc_sim_iso(created, j->created_ms, 0);
-    oc_sim_iso(started, j->start_ms, 0);
-    oc_sim_iso(ended, j->done_ms, 0);
+    oc_time_format(created, j->created_ms, OC_TIME_S);
+    oc_time_format(started, j->start_ms, OC_TIME_S);
+    oc_time_format(ended, j->done_ms, OC_TIME_S);
     const char *st = job_status(j, now);
     json_t *f = json_pack("{s:s, s:s, s:[s], s:s, s:s}", "feedId", j->id, "feedType", j->type, "marketplaceIds",
                           a->marketplace_id, "createdTime", created, "processingStatus", st);
@@ -860,9 +860,9 @@ static const char *order_status(const oc_sim_order_t *o)
 static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char purchased[32], updated[32], ship[32];
-    oc_sim_iso(purchased, o->created_ms, 0);
-    oc_sim_iso(updated, o->updated_ms, 0);
-    oc_sim_iso(ship, o->created_ms + 86400000ULL, 0);
+    oc_time_format(purchased, o->created_ms, OC_TIME_S);
+    oc_time_format(updated, o->updated_ms, OC_TIME_S);
+    oc_time_format(ship, o->created_ms + 86400000ULL, OC_TIME_S);
     long long shipped = 0, unshipped = 0;
     for (int i = 0; i < o->nlines; i++) {
         shipped += o->lines[i].shipped;
@@ -883,7 +883,7 @@ static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order_t *o, const char *change)
 {
     char now[32], id[40];
-    oc_sim_iso(now, oc_now_ms(), 1);
+    oc_time_format(now, oc_now_ms(), OC_TIME_MS);
     oc_random_hex(id, 16);
     json_t *items = json_array();
     for (int i = 0; i < o->nlines; i++) {
@@ -1012,7 +1012,7 @@ static void get_orders(oc_sim_req_t *r)
     for (; end < n && (long long)(end - start) < max; end++)
         json_array_append_new(orders, order_json(a, keys[end].o));
     char bound[32];
-    oc_sim_iso(bound, c.before_ms, 0);
+    oc_time_format(bound, c.before_ms, OC_TIME_S);
     json_t *payload = json_pack("{s:o}", "Orders", orders);
     if (end < n) {
         c.last_ms = keys[end - 1].k;
@@ -1136,11 +1136,11 @@ static void get_report(oc_sim_req_t *r)
     }
     uint64_t now = oc_now_ms();
     char created[32], started[32], ended[32], ds[32], de[32];
-    oc_sim_iso(created, j->created_ms, 0);
-    oc_sim_iso(started, j->start_ms, 0);
-    oc_sim_iso(ended, j->done_ms, 0);
-    oc_sim_iso(ds, j->data_start_ms, 0);
-    oc_sim_iso(de, j->data_end_ms, 0);
+    oc_time_format(created, j->created_ms, OC_TIME_S);
+    oc_time_format(started, j->start_ms, OC_TIME_S);
+    oc_time_format(ended, j->done_ms, OC_TIME_S);
+    oc_time_format(ds, j->data_start_ms, OC_TIME_S);
+    oc_time_format(de, j->data_end_ms, OC_TIME_S);
     const char *st = job_status(j, now);
     json_t *rep = json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s, s:s}", "reportId", j->id, "reportType", j->type,
                             "dataStartTime", ds, "dataEndTime", de, "marketplaceIds", a->marketplace_id, "createdTime",

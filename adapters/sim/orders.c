@@ -148,7 +148,7 @@ static void shopify_refund(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
                            const char *restock_type)
 {
     char created[32];
-    oc_sim_iso_offset(created, oc_now_ms());
+    oc_time_format(created, oc_now_ms(), OC_TIME_OFFSET);
     long long refund_id = 880000000000LL + (long long)a->id * 1000000LL + ++a->next_refund_id;
     json_t *rlis = json_array();
     for (int i = 0; i < o->nlines; i++) {
@@ -458,8 +458,8 @@ int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t 
 json_t *oc_sim_order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char created[32], updated[32];
-    oc_sim_iso(created, o->created_ms, 1);
-    oc_sim_iso(updated, o->updated_ms, 1);
+    oc_time_format(created, o->created_ms, OC_TIME_MS);
+    oc_time_format(updated, o->updated_ms, OC_TIME_MS);
     json_t *lines = json_array();
     for (int i = 0; i < o->nlines; i++) {
         const oc_sim_line_t *l = &o->lines[i];

@@ -17,6 +17,7 @@
 #include "runtime/listener.h"
 
 #include "runtime/common.h"
+#include "runtime/text.h"
 #include "runtime/loop.h"
 
 typedef enum { OC_SIM_SHOPIFY = 0, OC_SIM_AMAZON, OC_SIM_WALMART, OC_SIM_NCHANNELS } oc_sim_channel_t;
@@ -82,19 +83,14 @@ int oc_sim_bucket_take(oc_sim_bucket_t *b, double cost, double *wait_s);
 /** Gives back `cost` tokens (capped at burst). */
 void oc_sim_bucket_give(oc_sim_bucket_t *b, double cost);
 
-/** Formats ms since the epoch as RFC 3339 UTC: "...T10:00:00Z" (with_ms adds ".123"); `out` needs 32 bytes. */
-void oc_sim_iso(char *out, uint64_t ms, int with_ms);
-/** Same instant as "...T10:00:00+00:00", the REST style of Shopify. */
-void oc_sim_iso_offset(char *out, uint64_t ms);
-/** Parses RFC 3339 / ISO 8601 (date, date-time, fraction, Z or offset) or epoch milliseconds; 0 or -1. */
+/* Times are written with oc_time_format (runtime/text.h): OC_TIME_OFFSET is Shopify's REST style. */
+/** Epoch milliseconds (Walmart accepts them) or what oc_time_parse reads; 0 or -1. */
 int oc_sim_parse_time(const char *s, uint64_t *ms);
 
-/** Decodes %XX (and '+' as space when `plus`); returns a malloc'd string or NULL on a bad escape. */
+/** oc_percent_decode into a malloc'd string; NULL on a bad escape (or no memory). */
 char *oc_sim_urldecode(const char *s, size_t len, int plus);
 /** Value of `name` in an application/x-www-form-urlencoded string (malloc'd, decoded), or NULL. */
 char *oc_sim_form_get(const char *form, size_t len, const char *name);
-/** Appends `s` percent-encoded for a query string. */
-void oc_sim_urlencode(oc_buf_t *b, const char *s);
 /** base64url of `s`, malloc'd (opaque pagination tokens). */
 char *oc_sim_b64url(const char *s, size_t len);
 /** Inverse of oc_sim_b64url; malloc'd, NUL-terminated, or NULL. */

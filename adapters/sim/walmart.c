@@ -231,8 +231,8 @@ static void token_detail(oc_sim_req_t *r)
     /* the timestamps are strings in the specification */
     uint64_t now = oc_now_ms();
     char issued[32], expires[32];
-    oc_sim_iso(issued, now, 1);
-    oc_sim_iso(expires, now + (uint64_t)r->acct->token_ttl_s * 1000, 1);
+    oc_time_format(issued, now, OC_TIME_MS);
+    oc_time_format(expires, now + (uint64_t)r->acct->token_ttl_s * 1000, OC_TIME_MS);
     oc_sim_reply_json(r, 200,
                       json_pack("{s:{s:s, s:s, s:s, s:s}, s:b, s:b, s:s, s:s}", "scopes", "inventory", "full_access",
                                 "orders", "full_access", "returns", "full_access", "feeds", "full_access", "is_valid",
@@ -984,8 +984,8 @@ static json_t *return_json(oc_sim_account_t *a, const oc_sim_return_t *rt)
     const oc_sim_line_t *l = &o->lines[rt->line_index];
     oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
     char created[32], by[32];
-    oc_sim_iso(created, rt->created_ms, 1);
-    oc_sim_iso(by, rt->created_ms + 30ULL * 86400000ULL, 1);
+    oc_time_format(created, rt->created_ms, OC_TIME_MS);
+    oc_time_format(by, rt->created_ms + 30ULL * 86400000ULL, OC_TIME_MS);
     return json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:{s:f, s:s}, s:s, s:[{s:i, s:i, s:s, s:i, s:{s:s, s:s, s:s}, "
         "s:{s:s, s:I}, s:s, s:s, s:s, s:s, s:I, s:I}]}",
@@ -1004,7 +1004,7 @@ static json_t *return_json(oc_sim_account_t *a, const oc_sim_return_t *rt)
 static void return_extras(json_t *j, oc_sim_account_t *a, const oc_sim_return_t *rt)
 {
     char at[32];
-    oc_sim_iso(at, rt->updated_ms, 1);
+    oc_time_format(at, rt->updated_ms, OC_TIME_MS);
     json_object_set_new(j, "returnChannel", json_pack("{s:s}", "channelName", "ONLINE"));
     json_object_set_new(
         j, "returnLineGroups",
@@ -1066,7 +1066,7 @@ static void get_returns(oc_sim_req_t *r)
     json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)matched, "limit", (json_int_t)limit);
     if (next >= 0) {
         char from[32];
-        oc_sim_iso(from, ((oc_sim_return_t *)a->returns.items[next])->created_ms, 1);
+        oc_time_format(from, ((oc_sim_return_t *)a->returns.items[next])->created_ms, OC_TIME_MS);
         oc_buf_t q = {0};
         oc_buf_printf(&q, "?limit=%lld&returnCreationStartDate=%s", limit, from);
         const char *keep[] = {"returnCreationEndDate", "returnLastModifiedStartDate", "returnLastModifiedEndDate",
@@ -1074,7 +1074,7 @@ static void get_returns(oc_sim_req_t *r)
         for (size_t k = 0; k < OC_ARRAY_SIZE(keep); k++)
             if (oc_sim_query(r, keep[k]) != NULL) {
                 oc_buf_printf(&q, "&%s=", keep[k]);
-                oc_sim_urlencode(&q, oc_sim_query(r, keep[k]));
+                oc_percent_encode(&q, oc_sim_query(r, keep[k]));
             }
         json_object_set_new(meta, "nextCursor", json_string(oc_buf_cstr(&q)));
         oc_buf_free(&q);

@@ -308,7 +308,7 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     char hmac[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(hmac, sizeof(hmac), mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL);
     char triggered[32];
-    oc_sim_iso(triggered, oc_now_ms(), 1);
+    oc_time_format(triggered, oc_now_ms(), OC_TIME_MS);
     uuid4(event_id);
 
     delivery_t *batch = NULL;
@@ -410,7 +410,7 @@ json_t *oc_sim_webhooks_log(oc_sim_webhooks_t *w, int account_id, long long sinc
         if (e->id <= since || (account_id > 0 && e->account_id != account_id))
             continue;
         char ts[32];
-        oc_sim_iso(ts, e->ts_ms, 1);
+        oc_time_format(ts, e->ts_ms, OC_TIME_MS);
         json_t *j =
             json_pack("{s:I, s:s, s:i, s:s, s:s, s:s, s:i, s:I, s:s, s:f}", "id", (json_int_t)e->id, "time", ts,
                       "account", e->account_id, "topic", e->topic, "event_id", e->event_id, "webhook_id", e->webhook_id,

@@ -57,15 +57,6 @@ void oc_random_hex(char *out, size_t n)
     *out = '\0';
 }
 
-void oc_format_time(char *out, uint64_t ms)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + 19, 6, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 int oc_strieq(const char *s, size_t len, const char *lit)
 {
     size_t l = strlen(lit);

@@ -36,9 +36,6 @@ uint64_t oc_mono_us(void);
 /** Writes `n` random bytes as 2n lower-case hex characters plus NUL into `out`. */
 void oc_random_hex(char *out, size_t n);
 
-/** Formats `ms` since the epoch as RFC 3339 UTC with milliseconds; `out` needs 25 bytes. */
-void oc_format_time(char *out, uint64_t ms);
-
 /** Case-insensitive comparison of a (ptr, len) string with a NUL-terminated literal. */
 int oc_strieq(const char *s, size_t len, const char *lit);
 

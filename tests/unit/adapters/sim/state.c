@@ -94,11 +94,11 @@ static void test_times(void)
     CHECK(oc_sim_parse_time("yesterday", &ms) != 0);
     CHECK(oc_sim_parse_time("2026-11-28T10:00:00Zjunk", &ms) != 0);
     char out[32];
-    oc_sim_iso(out, 1795860000250ULL, 1);
+    oc_time_format(out, 1795860000250ULL, OC_TIME_MS);
     CHECK_STR(out, "2026-11-28T10:00:00.250Z");
-    oc_sim_iso(out, 1795860000250ULL, 0);
+    oc_time_format(out, 1795860000250ULL, OC_TIME_S);
     CHECK_STR(out, "2026-11-28T10:00:00Z");
-    oc_sim_iso_offset(out, 1795860000250ULL);
+    oc_time_format(out, 1795860000250ULL, OC_TIME_OFFSET);
     CHECK_STR(out, "2026-11-28T10:00:00+00:00");
 }
 
@@ -119,7 +119,7 @@ static void test_url(void)
     free(e);
     free(d);
     oc_buf_t b = {0};
-    oc_sim_urlencode(&b, "a b/c");
+    oc_percent_encode(&b, "a b/c");
     CHECK_STR(oc_buf_cstr(&b), "a%20b%2Fc");
     oc_buf_free(&b);
 }
