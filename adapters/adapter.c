@@ -105,6 +105,26 @@ int oc_item_qty(const json_t *item, long long *qty)
     return 0;
 }
 
+int oc_item_check_set(const json_t *item, const char **sku, long long *qty, char *why, size_t cap)
+{
+    long long expect;
+    int has;
+    *sku = json_string_value(json_object_get(item, "sku"));
+    if (*sku == NULL || **sku == '\0') {
+        snprintf(why, cap, "sku: missing");
+        return -1;
+    }
+    if (oc_item_qty(item, qty) != 0) {
+        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
+        return -1;
+    }
+    if (oc_item_expect(item, &has, &expect) != 0) {
+        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
+        return -1;
+    }
+    return 0;
+}
+
 int oc_item_expect(const json_t *item, int *has, long long *expect)
 {
     json_t *e = json_object_get(item, "expect");

@@ -627,23 +627,11 @@ static int push_feed(aop_t *a)
 
 json_t *oc_amazon_push_body(const oc_channel_conn_t *c, const json_t *item, char *why, size_t cap)
 {
-    const char *sku = json_string_value(json_object_get(item, "sku"));
-    long long qty, expect;
-    int cas;
-    if (sku == NULL || *sku == '\0') {
-        snprintf(why, cap, "sku: missing");
+    /* Listings Items has no compare-and-set: the PATCH sets the quantity outright. */
+    const char *sku;
+    long long qty;
+    if (oc_item_check_set(item, &sku, &qty, why, cap) != 0)
         return NULL;
-    }
-    if (oc_item_qty(item, &qty) != 0) {
-        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
-        return NULL;
-    }
-    /* Listings Items has no compare-and-set: the expectation (any integer, negative after an oversell) is
-     * checked like everywhere else and then not sent; the PATCH sets the quantity outright. */
-    if (oc_item_expect(item, &cas, &expect) != 0) {
-        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
-        return NULL;
-    }
     return json_pack("{s:s, s:o}", "productType", product_type(item), "patches",
                      availability_patch(patch_op(c), json_object_get(item, "qty")));
 }
@@ -867,15 +855,8 @@ static void on_items(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     }
     json_t *payload = json_object_get(call->json, "payload");
     json_t *items = json_object_get(payload, "OrderItems");
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "order items");
-        oc_op_fail_with(&p->base, &ce);
-        return;
-    }
-    if (!json_is_array(items)) {
-        oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no payload.OrderItems");
+    if (res->status != 200 || !json_is_array(items)) {
+        oc_op_unusable(&p->base, call, res, 200, "order items", "no payload.OrderItems");
         return;
     }
     json_array_extend(s->items, items);
@@ -920,17 +901,10 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_op_fail_with(&p->base, e);
         return;
     }
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "orders");
-        oc_op_fail_with(&p->base, &ce);
-        return;
-    }
     json_t *payload = json_object_get(call->json, "payload"), *orders = json_object_get(payload, "Orders");
     json_t *next = json_object_get(payload, "NextToken");
-    if (!json_is_array(orders) || (next != NULL && !json_is_string(next))) {
-        oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no payload.Orders");
+    if (res->status != 200 || !json_is_array(orders) || (next != NULL && !json_is_string(next))) {
+        oc_op_unusable(&p->base, call, res, 200, "orders", "no payload.Orders");
         return;
     }
     if (json_is_string(next) && *json_string_value(next) != '\0' &&
@@ -1068,14 +1042,7 @@ static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const
     const char *url = json_string_value(json_object_get(call->json, "url"));
     const char *compression = json_string_value(json_object_get(call->json, "compressionAlgorithm"));
     if (res->status != 200 || url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no document url");
-        } else {
-            oc_call_error(call, res, &ce, "report document");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 200, "report document", "no document url");
         return;
     }
     p->gzipped = compression != NULL && strcmp(compression, "GZIP") == 0;
@@ -1102,14 +1069,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     }
     const char *st = json_string_value(json_object_get(call->json, "processingStatus"));
     if (res->status != 200 || st == NULL) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no processingStatus");
-        } else {
-            oc_call_error(call, res, &ce, "report status");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 200, "report status", "no processingStatus");
         return;
     }
     if (strcmp(st, "DONE") == 0) {
@@ -1165,14 +1125,7 @@ static void on_create_report(oc_call_t *call, const oc_chttp_res_t *res, const o
     }
     const char *id = json_string_value(json_object_get(call->json, "reportId"));
     if (res->status / 100 != 2 || id == NULL || strlen(id) >= sizeof(p->report_id) || strpbrk(id, "/?#%") != NULL) {
-        oc_adapter_error_t ce;
-        if (res->status / 100 == 2) {
-            oc_op_fail(&p->base, 0, res->status, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no usable reportId");
-        } else {
-            oc_call_error(call, res, &ce, "create report");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 0, "create report", "no usable reportId");
         return;
     }
     snprintf(p->report_id, sizeof(p->report_id), "%s", id);
@@ -1212,15 +1165,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
 static int amazon_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *order_ids, oc_adapter_cb cb, void *arg)
 {
     /* Amazon has no acknowledgement for stock purposes: every id counts as acknowledged. */
-    if (!json_is_array(order_ids))
-        return OC_EINVAL;
-    int rc;
-    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, &chan, 1000, cb, arg, &rc);
-    if (op == NULL)
-        return rc;
-    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
-    oc_op_finish_later(op);
-    return 0;
+    return oc_op_acknowledge_all(http, c, &chan, order_ids, cb, arg);
 }
 
 static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -1231,13 +1176,7 @@ static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         return;
     }
     if (res->status != 200 || !json_is_object(call->json)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&a->base, 0, 200, 0, "malformed response from channel: %s", call->json_error);
-        } else {
-            oc_call_error(call, res, &ce, "listings search");
-            oc_op_fail_with(&a->base, &ce);
-        }
+        oc_op_unusable(&a->base, call, res, 200, "listings search", call->json_error);
         return;
     }
     /* the channel took the seller id (in the path) and the marketplaces for this token: that is the account */

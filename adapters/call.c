@@ -692,6 +692,33 @@ void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r
     oc_item_error(r, msg, 0);
 }
 
+void oc_op_unusable(oc_op_t *op, oc_call_t *call, const oc_chttp_res_t *res, int ok_status, const char *what,
+                    const char *missing)
+{
+    if (ok_status != 0 ? res->status == ok_status : res->status / 100 == 2) {
+        oc_op_fail(op, 0, res->status, 0, "malformed response from channel: %s",
+                   call->json == NULL ? call->json_error : missing);
+    } else {
+        oc_adapter_error_t ce;
+        oc_call_error(call, res, &ce, what);
+        oc_op_fail_with(op, &ce);
+    }
+}
+
+int oc_op_acknowledge_all(oc_chttp_t *http, oc_channel_conn_t *c, const oc_chan_t *ch, json_t *order_ids,
+                          oc_adapter_cb cb, void *arg)
+{
+    if (!json_is_array(order_ids))
+        return OC_EINVAL;
+    int rc;
+    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, ch, 1000, cb, arg, &rc);
+    if (op == NULL)
+        return rc;
+    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
+    oc_op_finish_later(op);
+    return 0;
+}
+
 static uint64_t backoff_ms(int attempt)
 {
     uint64_t d = BACKOFF_BASE_MS;

@@ -209,6 +209,22 @@ void oc_call_error(oc_call_t *call, const oc_chttp_res_t *res, oc_adapter_error_
  */
 void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r, const char *what,
                            const char *missing);
+/**
+ * Ends `op` (not retryable) for an answer it cannot use: when the status is
+ * `ok_status` (any 2xx when it is 0) "malformed response from channel:
+ * <missing>" (or the JSON error) with that status; any other status is what
+ * the channel said (oc_call_error with `what`).  The operation-wide form of
+ * oc_call_item_unusable.
+ */
+void oc_op_unusable(oc_op_t *op, oc_call_t *call, const oc_chttp_res_t *res, int ok_status, const char *what,
+                    const char *missing);
+/**
+ * Starts an acknowledge operation for a channel whose orders need none: every
+ * id in `order_ids` (an array, else OC_EINVAL) counts as acknowledged, from
+ * the loop.  0, or a negative code (then nothing calls back).
+ */
+int oc_op_acknowledge_all(oc_chttp_t *http, oc_channel_conn_t *c, const oc_chan_t *ch, json_t *order_ids,
+                          oc_adapter_cb cb, void *arg);
 
 /* --- small shared helpers (adapter.c) ---------------------------------------------------- */
 
@@ -221,6 +237,13 @@ const char *oc_secret_str(const oc_channel_conn_t *c, const char *name);
 int oc_json_as_int(const json_t *v, long long *out);
 /** A quantity of a push item: an integer 0..1e9; 0 or -1. */
 int oc_item_qty(const json_t *item, long long *qty);
+/**
+ * Checks a push item for a channel that sets quantities outright (no
+ * compare-and-set): a non-empty "sku" (borrowed into *sku), "qty" (oc_item_qty)
+ * and an "expect" oc_item_expect accepts (checked like everywhere else, then
+ * not sent).  0, or -1 with the reason in `why`.
+ */
+int oc_item_check_set(const json_t *item, const char **sku, long long *qty, char *why, size_t cap);
 /**
  * The compare-and-set expectation of a push item: "expect" absent or null
  * (*has = 0), or any integer a channel can report, negative ones included

@@ -1109,15 +1109,8 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         return;
     }
     json_t *orders = json_object_get(call->json, "orders");
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "orders");
-        oc_op_fail_with(op, &ce);
-        return;
-    }
-    if (!json_is_array(orders)) {
-        oc_op_fail(op, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no orders list");
+    if (res->status != 200 || !json_is_array(orders)) {
+        oc_op_unusable(op, call, res, 200, "orders", "no orders list");
         return;
     }
     json_t *out = json_array();
@@ -1247,15 +1240,7 @@ static int shopify_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const c
 static int shopify_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *order_ids, oc_adapter_cb cb, void *arg)
 {
     /* Shopify orders need no acknowledgement: every id counts as acknowledged. */
-    if (!json_is_array(order_ids))
-        return OC_EINVAL;
-    int rc;
-    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, &chan, 1000, cb, arg, &rc);
-    if (op == NULL)
-        return rc;
-    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
-    oc_op_finish_later(op);
-    return 0;
+    return oc_op_acknowledge_all(http, c, &chan, order_ids, cb, arg);
 }
 
 static void on_shop(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)

@@ -427,23 +427,12 @@ static int feed_body(oc_call_t *call, json_t *feed)
 
 json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap)
 {
-    const char *sku = json_string_value(json_object_get(item, "sku"));
-    long long qty, expect;
-    int cas;
-    if (sku == NULL || *sku == '\0') {
-        snprintf(why, cap, "sku: missing");
+    /* Walmart's inventory API has no compare-and-set (and shows negative counts): the PUT sets the quantity
+     * outright. */
+    const char *sku;
+    long long qty;
+    if (oc_item_check_set(item, &sku, &qty, why, cap) != 0)
         return NULL;
-    }
-    if (oc_item_qty(item, &qty) != 0) {
-        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
-        return NULL;
-    }
-    /* Walmart's inventory API has no compare-and-set: the expectation (any integer: Walmart shows negative
-     * counts) is checked like everywhere else and then not sent; the PUT sets the quantity outright. */
-    if (oc_item_expect(item, &cas, &expect) != 0) {
-        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
-        return NULL;
-    }
     return json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH", "amount", (json_int_t)qty);
 }
 
@@ -829,14 +818,7 @@ static void on_detail(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     }
     json_t *scopes = json_object_get(call->json, "scopes");
     if (res->status != 200 || !json_is_object(scopes)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(op, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no scopes");
-        } else {
-            oc_call_error(call, res, &ce, "token detail");
-            oc_op_fail_with(op, &ce);
-        }
+        oc_op_unusable(op, call, res, 200, "token detail", "no scopes");
         return;
     }
     /* Walmart's token detail names no seller or partner: the account is the API client (the owner derives it,
