@@ -32,14 +32,8 @@ static int remember(oc_cursor_t *c, const char *id, uint64_t t_ms)
         free(c->seen[oldest].id);
         c->seen[oldest] = c->seen[--c->nseen];
     }
-    if (c->nseen == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 32;
-        oc_cursor_seen_t *v = realloc(c->seen, cap * sizeof(*v));
-        if (v == NULL)
-            return OC_ENOMEM;
-        c->seen = v;
-        c->cap = cap;
-    }
+    if (oc_array_grow(&c->seen, &c->cap, c->nseen, sizeof(*c->seen), 32) != 0)
+        return OC_ENOMEM;
     char *dup = strdup(id);
     if (dup == NULL)
         return OC_ENOMEM;

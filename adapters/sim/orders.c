@@ -178,6 +178,22 @@ static void shopify_refund(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     oc_sim_shopify_webhook(sim, a, OC_SIM_TOPIC_REFUNDS_CREATE, refund);
 }
 
+/* Line `line` of `o`, or NULL with *err when the order has no such line. */
+static oc_sim_line_t *order_line(oc_sim_order_t *o, int line, const char **err)
+{
+    if (line < 0 || line >= o->nlines) {
+        *err = "no such order line";
+        return NULL;
+    }
+    return &o->lines[line];
+}
+
+/* Units of a line neither cancelled nor shipped yet. */
+static long long open_units(const oc_sim_line_t *l)
+{
+    return l->qty - l->cancelled - l->shipped;
+}
+
 int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int restock, const char *reason,
                         const char **err)
 {
@@ -197,7 +213,7 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
     for (int i = 0; i < o->nlines; i++) {
         oc_sim_line_t *l = &o->lines[i];
         oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
-        long long left = l->qty - l->cancelled - l->shipped;
+        long long left = open_units(l);
         if (left <= 0)
             continue;
         l->cancelled += left;
@@ -226,13 +242,10 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
 int oc_sim_order_cancel_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                              const char *reason, const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
-    long long left = l->qty - l->cancelled - l->shipped;
-    if (qty <= 0 || qty > left) {
+    if (qty <= 0 || qty > open_units(l)) {
         *err = "the line has fewer units left to cancel";
         return -1;
     }
@@ -267,7 +280,7 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
     }
     for (int i = 0; i < o->nlines; i++) {
         oc_sim_line_t *l = &o->lines[i];
-        long long left = l->qty - l->cancelled - l->shipped;
+        long long left = open_units(l);
         if (left <= 0)
             continue;
         l->shipped += left;
@@ -286,13 +299,10 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
 int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                            const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
-    long long left = l->qty - l->cancelled - l->shipped;
-    if (qty <= 0 || qty > left) {
+    if (qty <= 0 || qty > open_units(l)) {
         *err = "the line has fewer open units to ship";
         return -1;
     }
@@ -303,7 +313,7 @@ int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     o->updated_ms = oc_now_ms();
     int open = 0;
     for (int i = 0; i < o->nlines; i++)
-        open |= o->lines[i].qty - o->lines[i].cancelled - o->lines[i].shipped > 0;
+        open |= open_units(&o->lines[i]) > 0;
     if (!open) {
         o->fulfilled = 1;
         o->fulfilled_ms = oc_now_ms();
@@ -326,14 +336,12 @@ static void on_return_progress(oc_sim_t *sim, oc_sim_account_t *a, long long idx
 int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                         const char *restock_type, const char *reason, const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
     oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
     long long shipped_left = l->shipped - l->returned - l->refunded;
-    long long open_left = l->qty - l->cancelled - l->shipped;
+    long long open_left = open_units(l);
     if (qty <= 0) {
         *err = "quantity must be positive";
         return -1;
@@ -440,11 +448,9 @@ int oc_sim_order_deliver(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
 int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                              const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
     if (qty <= 0 || qty > l->shipped - l->returned - l->refunded) {
         *err = "the line has fewer shipped units to refund";
         return -1;

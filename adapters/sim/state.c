@@ -172,14 +172,8 @@ void oc_sim_map_free(oc_sim_map_t *m)
 
 int oc_sim_vec_push(oc_sim_vec_t *v, void *p)
 {
-    if (v->len == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        void **items = realloc(v->items, cap * sizeof(*items));
-        if (items == NULL)
-            return OC_ENOMEM;
-        v->items = items;
-        v->cap = cap;
-    }
+    if (oc_array_grow(&v->items, &v->cap, v->len, sizeof(*v->items), 16) != 0)
+        return OC_ENOMEM;
     v->items[v->len++] = p;
     return 0;
 }

@@ -253,24 +253,27 @@ static json_t *nodes_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
                      "availToSellQty", qty_obj(s->qty), "reservedQty", qty_obj(reserved));
 }
 
-static int ship_node_ok(oc_sim_req_t *r)
-{
-    const char *node = oc_sim_query(r, "shipNode");
-    if (node != NULL && strcmp(node, r->acct->ship_node) != 0) {
-        content_error(r, "GMP_INVENTORY_API", "shipNode", "The ship node is not one of the seller's");
-        return 0;
-    }
-    return 1;
-}
-
-static void put_inventory(oc_sim_req_t *r)
+/* The `sku` of a /v3/inventory request, or NULL once it has answered that the sku is missing or the
+ * shipNode is not the seller's. */
+static const char *inventory_sku(oc_sim_req_t *r)
 {
     const char *sku = oc_sim_query(r, "sku");
     if (sku == NULL || *sku == '\0') {
         content_error(r, "GMP_INVENTORY_API", "sku", "The query parameter sku is required");
-        return;
+        return NULL;
     }
-    if (!ship_node_ok(r))
+    const char *node = oc_sim_query(r, "shipNode");
+    if (node != NULL && strcmp(node, r->acct->ship_node) != 0) {
+        content_error(r, "GMP_INVENTORY_API", "shipNode", "The ship node is not one of the seller's");
+        return NULL;
+    }
+    return sku;
+}
+
+static void put_inventory(oc_sim_req_t *r)
+{
+    const char *sku = inventory_sku(r);
+    if (sku == NULL)
         return;
     json_t *body = oc_sim_json_parse(r->body, r->body_len);
     const char *bsku = json_string_value(json_object_get(body, "sku"));
@@ -298,12 +301,8 @@ static void put_inventory(oc_sim_req_t *r)
 
 static void get_inventory(oc_sim_req_t *r)
 {
-    const char *sku = oc_sim_query(r, "sku");
-    if (sku == NULL || *sku == '\0') {
-        content_error(r, "GMP_INVENTORY_API", "sku", "The query parameter sku is required");
-        return;
-    }
-    if (!ship_node_ok(r))
+    const char *sku = inventory_sku(r);
+    if (sku == NULL)
         return;
     oc_sim_sku_t *s = oc_sim_sku_find(r->acct, sku);
     if (s == NULL)

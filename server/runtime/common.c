@@ -110,6 +110,20 @@ int oc_is_uuid(const char *s, size_t len)
     return 1;
 }
 
+int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t first)
+{
+    if (len < *cap)
+        return 0;
+    void *old, *p;
+    size_t n = *cap ? *cap * 2 : first;
+    memcpy(&old, items, sizeof(old));
+    if (n < *cap || n > SIZE_MAX / size || (p = realloc(old, n * size)) == NULL)
+        return OC_ENOMEM;
+    memcpy(items, &p, sizeof(p));
+    *cap = n;
+    return 0;
+}
+
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
 {
     if (b->len + len + 1 > b->cap) {

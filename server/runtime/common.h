@@ -53,6 +53,14 @@ int oc_is_uuid(const char *s, size_t len);
 #define OC_UNUSED        __attribute__((unused))
 #define OC_PRINTF(f, a)  __attribute__((format(printf, f, a)))
 
+/**
+ * Makes room for element `len` of a growable array: when `len` reaches *cap,
+ * reallocates *items (a pointer to the array's pointer, elements of `size`
+ * bytes) to twice *cap, or to `first` elements when empty.  0, or OC_ENOMEM
+ * with the array unchanged.
+ */
+int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t first);
+
 /* A growable byte buffer.  Owned by whoever declares it; oc_buf_free() releases. */
 typedef struct oc_buf {
     char *data;
