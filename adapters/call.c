@@ -295,30 +295,17 @@ oc_call_t *oc_call_new(oc_op_t *op, const char *method, const char *bucket, doub
 int oc_call_url(oc_call_t *call, const char *fmt, ...)
 {
     oc_buf_t b = {0};
-    char small[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    int rc = oc_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return OC_EINVAL;
-    if ((size_t)n < sizeof(small)) {
-        if (oc_buf_append(&b, small, (size_t)n) != 0)
-            return OC_ENOMEM;
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (big == NULL)
-            return OC_ENOMEM;
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b.data = big;
-        b.len = (size_t)n;
-        b.cap = (size_t)n + 1;
+    if (rc == 0 && oc_buf_cstr(&b) == b.data) {
+        free(call->url);
+        call->url = b.data;
+        return 0;
     }
-    free(call->url);
-    call->url = b.data;
-    return 0;
+    oc_buf_free(&b);
+    return rc != 0 ? rc : OC_ENOMEM;
 }
 
 int oc_call_header(oc_call_t *call, const char *name, const char *value)

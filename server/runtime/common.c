@@ -144,23 +144,33 @@ int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
 
 int oc_buf_printf(oc_buf_t *b, const char *fmt, ...)
 {
-    char small[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    int rc = oc_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return OC_EINVAL;
-    if ((size_t)n < sizeof(small))
-        return oc_buf_append(b, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (big == NULL)
-        return OC_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = oc_buf_append(b, big, (size_t)n);
-    free(big);
+    return rc;
+}
+
+int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap)
+{
+    char small[512];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap), rc;
+    if (n < 0) {
+        rc = OC_EINVAL;
+    } else if ((size_t)n < sizeof(small)) {
+        rc = oc_buf_append(b, small, (size_t)n);
+    } else {
+        char *big = malloc((size_t)n + 1);
+        rc = big == NULL ? OC_ENOMEM : 0;
+        if (rc == 0) {
+            vsnprintf(big, (size_t)n + 1, fmt, again);
+            rc = oc_buf_append(b, big, (size_t)n);
+        }
+        free(big);
+    }
+    va_end(again);
     return rc;
 }
 

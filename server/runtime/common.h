@@ -8,6 +8,7 @@
 #ifndef OC_COMMON_H
 #define OC_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -69,8 +70,10 @@ typedef struct oc_buf {
 
 /** Appends `len` bytes; returns 0 or OC_ENOMEM. */
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len);
-/** Appends a printf-formatted string; returns 0 or OC_ENOMEM. */
+/** Appends a printf-formatted string; returns 0, OC_ENOMEM, or OC_EINVAL for a bad format. */
 int oc_buf_printf(oc_buf_t *b, const char *fmt, ...) OC_PRINTF(2, 3);
+/** oc_buf_printf with a va_list (which it consumes). */
+int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap) OC_PRINTF(2, 0);
 /** Ensures data is NUL-terminated (not counted in len) and returns it. */
 const char *oc_buf_cstr(oc_buf_t *b);
 void oc_buf_free(oc_buf_t *b);

@@ -33,6 +33,12 @@ static void test_buf(void)
     CHECK_INT(oc_buf_printf(&b, "%d-%s", 7, "x"), 0);
     CHECK_STR(oc_buf_cstr(&b), "ab7-x");
     CHECK_INT(b.len, 5);
+    char big[1500];
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK_INT(oc_buf_printf(&b, "[%s]", big), 0); /* longer than the stack buffer */
+    CHECK_INT(b.len, 5 + 2 + sizeof(big) - 1);
+    CHECK(b.data[6] == 'z' && b.data[b.len - 1] == ']');
     oc_buf_free(&b);
 }
 
