@@ -373,7 +373,6 @@ typedef struct aop {
     oc_op_t base;
     ids_t ids;
     json_t *items;
-    size_t outstanding;
     json_t *feed; /* the JSON_LISTINGS_FEED document */
     char *doc_id;
 } aop_t;
@@ -402,18 +401,6 @@ static aop_t *aop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, uin
     a->items = json_incref(items);
     a->base.on_free = aop_free;
     return a;
-}
-
-static void item_done(aop_t *a)
-{
-    if (--a->outstanding == 0)
-        oc_op_finish(&a->base, NULL);
-}
-
-static void start_all(oc_op_t *op)
-{
-    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
 }
 
 static json_t *availability_patch(const char *op, json_t *qty)
@@ -473,7 +460,7 @@ static void on_patch(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     } else {
         oc_call_item_unusable(call, res, r, res->status == 404 ? "listing not found" : NULL, "no status");
     }
-    item_done(a);
+    oc_op_item_done(&a->base);
 }
 
 static int listing_url(oc_call_t *call, const aop_t *a, const char *sku, const char *extra)
@@ -636,6 +623,19 @@ json_t *oc_amazon_push_body(const oc_channel_conn_t *c, const json_t *item, char
                      availability_patch(patch_op(c), json_object_get(item, "qty")));
 }
 
+static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
+{
+    return oc_amazon_push_body(op->conn, item, why, cap);
+}
+
+static oc_call_t *patch_call(oc_op_t *op, const json_t *item)
+{
+    oc_call_t *call = oc_call_new(op, "PATCH", "patchListingsItem", 1, on_patch);
+    if (call == NULL || listing_url(call, (aop_t *)op, json_string_value(json_object_get(item, "sku")), "") != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
+}
+
 static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
     if (!json_is_array(items))
@@ -644,21 +644,7 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
         return rc;
-    a->base.result = json_array();
-    size_t i, valid = 0;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        char why[120];
-        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
-        json_array_append_new(a->base.result, r);
-        if (body == NULL)
-            oc_item_error(r, why, 0);
-        else
-            valid++;
-        json_decref(body);
-    }
+    size_t valid = oc_op_push_rows(&a->base, items, push_body, NULL);
     if (valid == 0) {
         oc_op_finish_later(&a->base);
         return 0;
@@ -668,28 +654,7 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
             oc_op_discard(&a->base);
         return rc;
     }
-    json_array_foreach(items, i, it)
-    {
-        if (json_object_get(json_array_get(a->base.result, i), "status") != NULL)
-            continue;
-        char why[120];
-        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
-        oc_call_t *call = oc_call_new(&a->base, "PATCH", "patchListingsItem", 1, on_patch);
-        rc = body == NULL || call == NULL ? OC_ENOMEM
-                                          : listing_url(call, a, json_string_value(json_object_get(it, "sku")), "");
-        if (rc == 0)
-            rc = oc_call_json(call, body);
-        json_decref(body);
-        if (rc != 0) {
-            oc_op_discard(&a->base);
-            return rc;
-        }
-        call->data = a;
-        call->idx = (long)i;
-        a->outstanding++;
-    }
-    start_all(&a->base);
-    return 0;
+    return oc_op_push_items(&a->base, items, push_body, patch_call);
 }
 
 static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -717,7 +682,15 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
         json_object_set_new(r, "qty", json_null());
         oc_call_item_unusable(call, res, r, NULL, "fulfillmentAvailability is not a list");
     }
-    item_done(a);
+    oc_op_item_done(&a->base);
+}
+
+static oc_call_t *listing_get(oc_op_t *op, const char *sku)
+{
+    oc_call_t *call = oc_call_new(op, "GET", "getListingsItem", 1, on_listing);
+    if (call == NULL || listing_url(call, (aop_t *)op, sku, "&includedData=fulfillmentAvailability") != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
 }
 
 static int amazon_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
@@ -728,33 +701,7 @@ static int amazon_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
         return rc;
-    a->base.result = json_array();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_array_append_new(a->base.result, r);
-        if (sku == NULL || *sku == '\0') {
-            json_object_set_new(r, "qty", json_null());
-            oc_item_error(r, "sku: missing", 0);
-            continue;
-        }
-        oc_call_t *call = oc_call_new(&a->base, "GET", "getListingsItem", 1, on_listing);
-        if (call == NULL || listing_url(call, a, sku, "&includedData=fulfillmentAvailability") != 0) {
-            oc_op_discard(&a->base);
-            return OC_ENOMEM;
-        }
-        call->data = a;
-        call->idx = (long)i;
-        a->outstanding++;
-    }
-    if (a->outstanding == 0)
-        oc_op_finish_later(&a->base);
-    else
-        start_all(&a->base);
-    return 0;
+    return oc_op_read_items(&a->base, items, listing_get);
 }
 
 /* --- orders ----------------------------------------------------------------------------------------------- */

@@ -679,6 +679,99 @@ void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r
     oc_item_error(r, msg, 0);
 }
 
+void oc_op_start_calls(oc_op_t *op)
+{
+    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
+        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
+}
+
+void oc_op_item_done(oc_op_t *op)
+{
+    if (--op->outstanding == 0)
+        oc_op_finish(op, NULL);
+}
+
+int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, const char *sku))
+{
+    size_t i;
+    json_t *it;
+    op->result = json_array();
+    json_array_foreach(items, i, it)
+    {
+        json_t *r = oc_item_result(it);
+        const char *sku = json_string_value(json_object_get(it, "sku"));
+        json_array_append_new(op->result, r);
+        if (sku == NULL || *sku == '\0') {
+            json_object_set_new(r, "qty", json_null());
+            oc_item_error(r, "sku: missing", 0);
+            continue;
+        }
+        oc_call_t *call = get(op, sku);
+        if (call == NULL) {
+            oc_op_discard(op);
+            return OC_ENOMEM;
+        }
+        call->data = op;
+        call->idx = (long)i;
+        op->outstanding++;
+    }
+    if (op->outstanding == 0)
+        oc_op_finish_later(op);
+    else
+        oc_op_start_calls(op);
+    return 0;
+}
+
+size_t oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies)
+{
+    size_t i, valid = 0;
+    json_t *it;
+    op->result = json_array();
+    json_array_foreach(items, i, it)
+    {
+        json_t *r = oc_item_result(it);
+        char why[120];
+        json_t *b = body(op, it, why, sizeof(why));
+        json_array_append_new(op->result, r);
+        if (b == NULL) {
+            oc_item_error(r, why, 0);
+            continue;
+        }
+        valid++;
+        if (bodies != NULL)
+            json_array_append_new(bodies, b);
+        else
+            json_decref(b);
+    }
+    return valid;
+}
+
+int oc_op_push_items(oc_op_t *op, json_t *items, oc_push_body_fn body,
+                     oc_call_t *(*call)(oc_op_t *op, const json_t *item))
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        if (json_object_get(json_array_get(op->result, i), "status") != NULL)
+            continue;
+        char why[120];
+        json_t *b = body(op, it, why, sizeof(why));
+        oc_call_t *c = b != NULL ? call(op, it) : NULL;
+        int rc = c == NULL ? OC_ENOMEM : oc_call_json(c, b);
+        json_decref(b);
+        if (rc != 0) {
+            oc_op_discard(op);
+            return rc;
+        }
+        c->data = op;
+        c->idx = (long)i;
+        op->outstanding++;
+    }
+    oc_op_start_calls(op);
+    return 0;
+}
+
 void oc_op_unusable(oc_op_t *op, oc_call_t *call, const oc_chttp_res_t *res, int ok_status, const char *what,
                     const char *missing)
 {

@@ -107,7 +107,8 @@ struct oc_op {
     void (*sleep_fn)(oc_op_t *op);
     int finish_pending;
     void (*on_free)(oc_op_t *op);
-    json_t *result; /* given to the callback, then released */
+    json_t *result;     /* given to the callback, then released */
+    size_t outstanding; /* per-item calls not answered yet (oc_op_item_done) */
     oc_adapter_error_t err;
     char errbuf[300];
     int finished;
@@ -135,6 +136,36 @@ void oc_op_fail(oc_op_t *op, int retryable, int http_status, uint64_t retry_afte
 void oc_op_fail_with(oc_op_t *op, const oc_adapter_error_t *e);
 /** Ends successfully from the loop, later (for results known at once). */
 void oc_op_finish_later(oc_op_t *op);
+/** Starts every call the operation has created (all built first, so a failure leaves nothing running). */
+void oc_op_start_calls(oc_op_t *op);
+/** One per-item call has been answered: ends the operation successfully after the last. */
+void oc_op_item_done(oc_op_t *op);
+/**
+ * The read of a channel that answers one GET per item: a result row per item
+ * of `items` (qty null and "sku: missing" without a sku); for every other item
+ * `get` builds the call (its callback fills row call->idx, then calls
+ * oc_op_item_done), NULL when it cannot.  Then the calls start (or the
+ * operation ends from the loop when there are none).  0, or OC_ENOMEM with the
+ * operation discarded (nothing calls back).
+ */
+int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, const char *sku));
+/** A channel's push body for one item (new reference), or NULL with the reason in `why`. */
+typedef json_t *(*oc_push_body_fn)(oc_op_t *op, const json_t *item, char *why, size_t cap);
+/**
+ * The result rows of a push: one per item of `items`, failed (not
+ * retryable) where `body` refuses the item.  The accepted bodies are
+ * appended to `bodies` when it is not NULL (dropped otherwise).  Returns how
+ * many items were accepted.
+ */
+size_t oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies);
+/**
+ * A push of one call per item: for every item whose row has no status yet,
+ * `call` builds the request (URL and all but the body; NULL when it cannot),
+ * which gets the item's JSON body, row index and op; then all start.  0, or
+ * a negative code with the operation discarded (nothing calls back).
+ */
+int oc_op_push_items(oc_op_t *op, json_t *items, oc_push_body_fn body,
+                     oc_call_t *(*call)(oc_op_t *op, const json_t *item));
 /** Ends with an error from the loop, later (for problems found while starting). */
 void oc_op_fail_later(oc_op_t *op, int retryable, const char *fmt, ...) OC_PRINTF(3, 4);
 /** Arms the op's timer (polling); `fn` runs from the loop. */

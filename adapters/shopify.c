@@ -922,12 +922,6 @@ static int mutate(sop_t *s)
     return 0;
 }
 
-static void start_calls(oc_op_t *op)
-{
-    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-}
-
 /* Moves the operation on: runs from the loop whenever a phase has no request left in flight. */
 static void sop_next(sop_t *s)
 {
@@ -1001,7 +995,7 @@ static void sop_next(sop_t *s)
             return;
         }
         if (s->outstanding > 0) {
-            start_calls(&s->base);
+            oc_op_start_calls(&s->base);
             return;
         }
     }

@@ -297,7 +297,6 @@ typedef struct wop {
     oc_op_t base;
     json_t *items; /* borrowed for push/read (copied), order ids for acknowledge */
     char api[512];
-    size_t outstanding;
     json_t *acked, *failed, *errors;
 } wop_t;
 
@@ -323,12 +322,6 @@ static wop_t *wop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_
         return NULL;
     }
     return w;
-}
-
-static void item_done(wop_t *w)
-{
-    if (--w->outstanding == 0)
-        oc_op_finish(&w->base, NULL);
 }
 
 /* Adds "?sku=…[&shipNode=…]" for item `it` to a URL. */
@@ -363,7 +356,7 @@ static void on_put(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
         oc_call_item_unusable(call, res, r, res->status == 404 ? "item not found on the channel" : NULL,
                               "no quantity.amount");
     }
-    item_done(w);
+    oc_op_item_done(&w->base);
 }
 
 static void on_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -436,6 +429,20 @@ json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap)
     return json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH", "amount", (json_int_t)qty);
 }
 
+static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
+{
+    (void)op;
+    return oc_walmart_push_body(item, why, cap);
+}
+
+static oc_call_t *put_call(oc_op_t *op, const json_t *item)
+{
+    oc_call_t *call = oc_call_new(op, "PUT", "inventory", 1, on_put);
+    if (call == NULL || inventory_url(call, (wop_t *)op, json_string_value(json_object_get(item, "sku"))) != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
+}
+
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
     if (!json_is_array(items))
@@ -444,21 +451,8 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)
         return rc;
-    size_t n = json_array_size(items), valid = 0;
-    w->base.result = json_array();
-    json_t *feed_items = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *it = json_array_get(items, i), *r = oc_item_result(it);
-        char why[120];
-        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
-        json_array_append_new(w->base.result, r);
-        if (body == NULL) {
-            oc_item_error(r, why, 0);
-        } else {
-            valid++;
-            json_array_append_new(feed_items, body); /* a feed's Inventory entry is the PUT body */
-        }
-    }
+    json_t *feed_items = json_array(); /* a feed's Inventory entry is the PUT body */
+    size_t valid = oc_op_push_rows(&w->base, items, push_body, feed_items);
     long long threshold = oc_setting_int(c, "feed_threshold", FEED_THRESHOLD, 1, MAX_BATCH);
     if (valid == 0) {
         json_decref(feed_items);
@@ -488,30 +482,7 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         return 0;
     }
     json_decref(feed_items);
-    for (size_t i = 0; i < n; i++) {
-        json_t *it = json_array_get(items, i);
-        if (json_object_get(json_array_get(w->base.result, i), "status") != NULL)
-            continue;
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        char why[120];
-        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
-        oc_call_t *call = oc_call_new(&w->base, "PUT", "inventory", 1, on_put);
-        rc = call == NULL || body == NULL ? OC_ENOMEM : inventory_url(call, w, sku);
-        if (rc == 0)
-            rc = oc_call_json(call, body);
-        json_decref(body);
-        if (rc != 0) {
-            oc_op_discard(&w->base);
-            return rc;
-        }
-        call->data = w;
-        call->idx = (long)i;
-        w->outstanding++;
-    }
-    /* start only once every call exists: a failure above must not leave half an operation running */
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-    return 0;
+    return oc_op_push_items(&w->base, items, push_body, put_call);
 }
 
 static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -530,7 +501,15 @@ static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
         json_object_set_new(r, "qty", json_null());
         oc_call_item_unusable(call, res, r, NULL, "no quantity.amount");
     }
-    item_done(w);
+    oc_op_item_done(&w->base);
+}
+
+static oc_call_t *inventory_get(oc_op_t *op, const char *sku)
+{
+    oc_call_t *call = oc_call_new(op, "GET", "inventory", 1, on_get);
+    if (call == NULL || inventory_url(call, (wop_t *)op, sku) != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
 }
 
 static int walmart_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
@@ -541,35 +520,7 @@ static int walmart_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)
         return rc;
-    w->base.result = json_array();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_array_append_new(w->base.result, r);
-        if (sku == NULL || *sku == '\0') {
-            json_object_set_new(r, "qty", json_null());
-            oc_item_error(r, "sku: missing", 0);
-            continue;
-        }
-        oc_call_t *call = oc_call_new(&w->base, "GET", "inventory", 1, on_get);
-        if (call == NULL || inventory_url(call, w, sku) != 0) {
-            oc_op_discard(&w->base);
-            return OC_ENOMEM;
-        }
-        call->data = w;
-        call->idx = (long)i;
-        w->outstanding++;
-    }
-    if (w->outstanding == 0) {
-        oc_op_finish_later(&w->base);
-        return 0;
-    }
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-    return 0;
+    return oc_op_read_items(&w->base, items, inventory_get);
 }
 
 static void on_ack(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -587,7 +538,7 @@ static void on_ack(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
             w->errors, id,
             json_pack("{s:s, s:b}", "error", e != NULL ? e->err : ce.err, "retryable", e != NULL && e->retryable));
     }
-    if (--w->outstanding == 0) {
+    if (--w->base.outstanding == 0) {
         w->base.result =
             json_pack("{s:O, s:O, s:O}", "acknowledged", w->acked, "failed", w->failed, "errors", w->errors);
         oc_op_finish(&w->base, NULL);
@@ -628,15 +579,14 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
         }
         call->data = w;
         call->idx = (long)i;
-        w->outstanding++;
+        w->base.outstanding++;
     }
-    if (w->outstanding == 0) {
+    if (w->base.outstanding == 0) {
         w->base.result = json_pack("{s:[], s:[], s:{}}", "acknowledged", "failed", "errors");
         oc_op_finish_later(&w->base);
         return 0;
     }
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
+    oc_op_start_calls(&w->base);
     return 0;
 }
 

@@ -911,19 +911,11 @@ void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order
         json_decref(n);
 }
 
-typedef struct okey {
-    oc_sim_order_t *o;
-    uint64_t k;
-} okey_t;
-
-static int cmp_okey(const void *x, const void *y)
+/* Whether order `o` has one of the statuses in `arg` (OrderStatuses, comma-separated; empty = any). */
+static int status_listed(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg)
 {
-    const okey_t *a = x, *b = y;
-    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
-}
-
-static int status_listed(const char *list, const char *status)
-{
+    const char *list = arg, *status = order_status(o);
+    (void)a;
     if (list == NULL || *list == '\0')
         return 1;
     size_t l = strlen(status);
@@ -984,46 +976,25 @@ static void get_orders(oc_sim_req_t *r)
         c.last_seq = -1;
         c.limit = (int)max;
     }
-    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
-    if (keys == NULL) {
+    oc_sim_order_page_t pg;
+    if (oc_sim_order_page(a, &c, max, status_listed, c.extra, &pg) != 0) {
         sp_error(r, 503, "ServiceUnavailable", "Service temporarily unavailable.", NULL);
         return;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < a->orders.len; i++) {
-        oc_sim_order_t *o = a->orders.items[i];
-        uint64_t k = c.by_update ? o->updated_ms : o->created_ms;
-        if (k < c.after_ms || k > c.before_ms || !status_listed(c.extra, order_status(o)))
-            continue;
-        keys[n].o = o;
-        keys[n].k = k;
-        n++;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_okey);
-    size_t start = 0;
-    if (c.last_seq >= 0) {
-        oc_sim_order_t probe = {.num = c.last_seq};
-        okey_t last = {&probe, c.last_ms};
-        while (start < n && cmp_okey(&keys[start], &last) <= 0)
-            start++;
-    }
     json_t *orders = json_array();
-    size_t end = start;
-    for (; end < n && (long long)(end - start) < max; end++)
-        json_array_append_new(orders, order_json(a, keys[end].o));
+    for (size_t i = 0; i < pg.n; i++)
+        json_array_append_new(orders, order_json(a, pg.orders[i]));
+    free(pg.orders);
     char bound[32];
     oc_time_format(bound, c.before_ms, OC_TIME_S);
     json_t *payload = json_pack("{s:o}", "Orders", orders);
-    if (end < n) {
-        c.last_ms = keys[end - 1].k;
-        c.last_seq = keys[end - 1].o->num;
+    if (pg.more) {
         char *t = oc_sim_cursor_encode(&c);
         if (t != NULL)
             json_object_set_new(payload, "NextToken", json_string(t));
         free(t);
     }
     json_object_set_new(payload, c.by_update ? "LastUpdatedBefore" : "CreatedBefore", json_string(bound));
-    free(keys);
     oc_sim_reply_json(r, 200, json_pack("{s:o}", "payload", payload));
 }
 

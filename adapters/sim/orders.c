@@ -461,6 +461,58 @@ int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t 
     return 0;
 }
 
+typedef struct okey {
+    oc_sim_order_t *o;
+    uint64_t k;
+} okey_t;
+
+static int cmp_okey(const void *x, const void *y)
+{
+    const okey_t *a = x, *b = y;
+    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
+}
+
+int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                      oc_sim_order_page_t *page)
+{
+    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
+    oc_sim_order_t **out = calloc(a->orders.len + 1, sizeof(*out));
+    if (keys == NULL || out == NULL) {
+        free(keys);
+        free(out);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < a->orders.len; i++) {
+        oc_sim_order_t *o = a->orders.items[i];
+        uint64_t k = c->by_update ? o->updated_ms : o->created_ms;
+        if (k < c->after_ms || k > c->before_ms || !keep(a, o, arg))
+            continue;
+        keys[n].o = o;
+        keys[n].k = k;
+        n++;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_okey);
+    size_t start = 0;
+    if (c->last_seq >= 0) {
+        oc_sim_order_t probe = {.num = c->last_seq};
+        okey_t last = {&probe, c->last_ms};
+        while (start < n && cmp_okey(&keys[start], &last) <= 0)
+            start++;
+    }
+    size_t end = start;
+    for (; end < n && (long long)(end - start) < max; end++)
+        out[end - start] = keys[end].o;
+    *page = (oc_sim_order_page_t){.orders = out, .n = end - start, .total = n, .more = end < n};
+    if (end < n) {
+        c->last_ms = keys[end - 1].k;
+        c->last_seq = keys[end - 1].o->num;
+    }
+    free(keys);
+    return 0;
+}
+
 json_t *oc_sim_order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char created[32], updated[32];

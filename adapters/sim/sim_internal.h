@@ -624,6 +624,25 @@ typedef struct oc_sim_cursor {
 char *oc_sim_cursor_encode(const oc_sim_cursor_t *c);
 int oc_sim_cursor_decode(const char *token, oc_sim_cursor_t *c);
 
+/** One keyset page of an account's orders (oc_sim_order_page). */
+typedef struct oc_sim_order_page {
+    oc_sim_order_t **orders; /* this page's orders in order (borrowed); the array is the caller's to free */
+    size_t n;                /* on this page */
+    size_t total;            /* matching the filter, on all pages */
+    int more;                /* further pages: the cursor's last_ms/last_seq now name this page's last order */
+} oc_sim_order_page_t;
+
+/**
+ * The next page of `a`'s orders under cursor `c`: those whose time
+ * (updated_ms when c->by_update, else created_ms) lies in
+ * [c->after_ms, c->before_ms] and that `keep` accepts, sorted by (time,
+ * number), after the cursor's last order, at most `max`.  0, or -1 when out
+ * of memory.
+ */
+int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                      oc_sim_order_page_t *page);
+
 /* --- channel specifics ------------------------------------------------------------ */
 
 /** Shopify: the REST order representation (webhooks and orders.json). New reference. */

@@ -722,15 +722,16 @@ static int order_has_sku(oc_sim_account_t *a, const oc_sim_order_t *o, const cha
     return 0;
 }
 
-typedef struct okey {
-    oc_sim_order_t *o;
-    uint64_t k;
-} okey_t;
+/* The filters of an order list beyond its dates. */
+typedef struct order_filter {
+    const char *status, *sku, *po;
+} order_filter_t;
 
-static int cmp_okey(const void *x, const void *y)
+static int order_listed(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg)
 {
-    const okey_t *a = x, *b = y;
-    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
+    const order_filter_t *f = arg;
+    return order_has_status(o, f->status) && order_has_sku(a, o, f->sku) &&
+           (f->po[0] == '\0' || strcmp(f->po, o->id) == 0);
 }
 
 static int date_param(oc_sim_req_t *r, const char *name, uint64_t *out)
@@ -802,38 +803,18 @@ static void list_orders(oc_sim_req_t *r, int released)
         snprintf(c.extra, sizeof(c.extra), "%s", xs);
         free(xs);
     }
-    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
-    if (keys == NULL) {
+    order_filter_t f = {released ? "Created" : status, sku, po};
+    oc_sim_order_page_t pg;
+    if (oc_sim_order_page(a, &c, limit, order_listed, &f, &pg) != 0) {
         channel_error(r, 503, NULL, "out of memory");
         return;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < a->orders.len; i++) {
-        oc_sim_order_t *o = a->orders.items[i];
-        uint64_t k = c.by_update ? o->updated_ms : o->created_ms;
-        if (k < c.after_ms || k > c.before_ms || !order_has_status(o, released ? "Created" : status) ||
-            !order_has_sku(a, o, sku) || (po[0] != '\0' && strcmp(po, o->id) != 0))
-            continue;
-        keys[n].o = o;
-        keys[n].k = k;
-        n++;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_okey);
-    size_t start = 0;
-    if (c.last_seq >= 0) {
-        oc_sim_order_t probe = {.num = c.last_seq};
-        okey_t last = {&probe, c.last_ms};
-        while (start < n && cmp_okey(&keys[start], &last) <= 0)
-            start++;
-    }
     json_t *list = json_array();
-    size_t end = start;
-    for (; end < n && (long long)(end - start) < limit; end++)
-        json_array_append_new(list, order_json(a, keys[end].o, released));
-    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)n, "limit", (json_int_t)limit);
-    if (end < n) {
-        c.last_ms = keys[end - 1].k;
-        c.last_seq = keys[end - 1].o->num;
+    for (size_t i = 0; i < pg.n; i++)
+        json_array_append_new(list, order_json(a, pg.orders[i], released));
+    free(pg.orders);
+    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)pg.total, "limit", (json_int_t)limit);
+    if (pg.more) {
         char *t = oc_sim_cursor_encode(&c);
         json_object_set_new(meta, "nextCursor",
                             json_sprintf("?limit=%lld&hasMoreElements=true&soIndex=%s&partnerId=%s&sellerId=%d", limit,
@@ -842,7 +823,6 @@ static void list_orders(oc_sim_req_t *r, int released)
     } else {
         json_object_set_new(meta, "nextCursor", json_string("")); /* a string in the specification */
     }
-    free(keys);
     oc_sim_reply_json(r, 200, json_pack("{s:{s:o, s:{s:o}}}", "list", "meta", meta, "elements", "order", list));
 }
 
