@@ -20,6 +20,7 @@
 #include "adapters/internal.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -386,20 +387,29 @@ static void aop_free(oc_op_t *op)
     free(a->doc_id);
 }
 
-static aop_t *aop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, uint64_t deadline_ms, oc_adapter_cb cb,
-                      void *arg, int *rc)
+/* A new operation of `size` bytes holding the connection's ids at offset `ids_at`; NULL with *rc. */
+static oc_op_t *ids_op_new(size_t size, size_t ids_at, void (*on_free)(oc_op_t *op), oc_chttp_t *http,
+                           oc_channel_conn_t *c, uint64_t deadline_ms, oc_adapter_cb cb, void *arg, int *rc)
 {
     ids_t ids;
     if ((*rc = ids_load(c, &ids)) != 0)
         return NULL;
-    aop_t *a = (aop_t *)oc_op_new(sizeof(aop_t), http, c, &chan, deadline_ms, cb, arg, rc);
-    if (a == NULL) {
+    oc_op_t *op = oc_op_new(size, http, c, &chan, deadline_ms, cb, arg, rc);
+    if (op == NULL) {
         json_decref(ids.mkt_array);
         return NULL;
     }
-    a->ids = ids;
-    a->items = json_incref(items);
-    a->base.on_free = aop_free;
+    memcpy((char *)op + ids_at, &ids, sizeof(ids));
+    op->on_free = on_free;
+    return op;
+}
+
+static aop_t *aop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, uint64_t deadline_ms, oc_adapter_cb cb,
+                      void *arg, int *rc)
+{
+    aop_t *a = (aop_t *)ids_op_new(sizeof(aop_t), offsetof(aop_t, ids), aop_free, http, c, deadline_ms, cb, arg, rc);
+    if (a != NULL)
+        a->items = json_incref(items);
     return a;
 }
 
@@ -475,26 +485,6 @@ static int listing_url(oc_call_t *call, const aop_t *a, const char *sku, const c
 }
 
 /* Feeds: document → upload → feed.  Every row waits for the last step. */
-static void feed_rows(aop_t *a, const char *feed_id, const char *err, int retryable)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(a->base.result, i, r)
-    {
-        if (json_object_get(r, "status") != NULL)
-            continue;
-        if (feed_id == NULL) {
-            oc_item_error(r, err, retryable);
-        } else {
-            json_object_set_new(r, "status", json_string("ok"));
-            json_object_set(r, "qty", json_object_get(json_array_get(a->items, i), "qty"));
-            json_object_set_new(r, "pending", json_true());
-            json_object_set_new(r, "ref", json_string(feed_id));
-        }
-    }
-    oc_op_finish(&a->base, NULL);
-}
-
 static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e,
                              const char *what)
 {
@@ -502,7 +492,7 @@ static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *re
     char msg[300];
     if (e != NULL) {
         snprintf(msg, sizeof(msg), "%s: %s", what, e->err);
-        feed_rows(a, NULL, msg, e->retryable);
+        oc_op_feed_done(&a->base, a->items, NULL, msg, e->retryable);
         return;
     }
     if (res->status / 100 == 2) {
@@ -512,7 +502,7 @@ static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *re
         oc_call_error(call, res, &ce, what);
         snprintf(msg, sizeof(msg), "%s", ce.err);
     }
-    feed_rows(a, NULL, msg, 0);
+    oc_op_feed_done(&a->base, a->items, NULL, msg, 0);
 }
 
 static void on_create_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -523,7 +513,7 @@ static void on_create_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_
     if (id == NULL)
         feed_step_failed(a, call, res, e, "create feed");
     else
-        feed_rows(a, id, NULL, 0);
+        oc_op_feed_done(&a->base, a->items, id, NULL, 0);
 }
 
 static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -533,7 +523,8 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_adapter_error_t ce;
         if (e == NULL) {
             oc_call_error(call, res, &ce, "feed upload");
-            feed_rows(a, NULL, ce.err, res->status == 403); /* an expired presigned URL: try again */
+            oc_op_feed_done(&a->base, a->items, NULL, ce.err,
+                            res->status == 403); /* an expired presigned URL: try again */
         } else {
             feed_step_failed(a, call, res, e, "feed upload");
         }
@@ -545,7 +536,7 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     if (body == NULL || next == NULL || oc_call_url(next, "%s/feeds/2021-06-30/feeds", a->ids.api) != 0 ||
         oc_call_json(next, body) != 0) {
         json_decref(body);
-        feed_rows(a, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
         return;
     }
     json_decref(body);
@@ -570,7 +561,7 @@ static void on_feed_document(oc_call_t *call, const oc_chttp_res_t *res, const o
     if (doc == NULL || up == NULL || (a->doc_id = strdup(id)) == NULL || oc_call_url(up, "%s", url) != 0 ||
         oc_call_body(up, doc, strlen(doc), "application/json; charset=UTF-8") != 0) {
         free(doc);
-        feed_rows(a, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
         return;
     }
     free(doc);
@@ -740,16 +731,10 @@ static void apage_free(oc_op_t *op)
 static apage_t *apage_new(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, oc_adapter_cb cb, void *arg,
                           int *rc)
 {
-    ids_t ids;
-    if ((*rc = ids_load(c, &ids)) != 0)
+    apage_t *p =
+        (apage_t *)ids_op_new(sizeof(apage_t), offsetof(apage_t, ids), apage_free, http, c, DEADLINE_MS, cb, arg, rc);
+    if (p == NULL)
         return NULL;
-    apage_t *p = (apage_t *)oc_op_new(sizeof(apage_t), http, c, &chan, DEADLINE_MS, cb, arg, rc);
-    if (p == NULL) {
-        json_decref(ids.mkt_array);
-        return NULL;
-    }
-    p->ids = ids;
-    p->base.on_free = apage_free;
     if (oc_cursor_decode(&p->cur, cursor, oc_now_ms() - DAY_MS) != 0) {
         oc_op_fail_later(&p->base, 0, "invalid cursor");
         *rc = 0; /* accepted: the error arrives through the callback */
@@ -921,13 +906,7 @@ static int amazon_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const cha
                          p->ids.api, p->ids.mkts, iso, oc_setting_int(c, "page_size", ORDERS_PAGE, 1, 100));
     }
     oc_buf_free(&t);
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 /* --- returns: the report flow ------------------------------------------------------------------------------ */
@@ -1098,13 +1077,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     if (rc == 0)
         rc = oc_call_json(call, body);
     json_decref(body);
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 /* --- acknowledge, test, validate ---------------------------------------------------------------------------- */

@@ -679,6 +679,37 @@ void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r
     oc_item_error(r, msg, 0);
 }
 
+int oc_op_launch(oc_op_t *op, oc_call_t *call, int rc)
+{
+    if (rc != 0) {
+        oc_op_discard(op);
+        return rc;
+    }
+    call->data = op;
+    oc_call_start(call);
+    return 0;
+}
+
+void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, const char *err, int retryable)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(op->result, i, r)
+    {
+        if (json_object_get(r, "status") != NULL) /* refused before sending */
+            continue;
+        if (feed_id == NULL) {
+            oc_item_error(r, err, retryable);
+        } else {
+            json_object_set_new(r, "status", json_string("ok"));
+            json_object_set(r, "qty", json_object_get(json_array_get(items, i), "qty"));
+            json_object_set_new(r, "pending", json_true());
+            json_object_set_new(r, "ref", json_string(feed_id));
+        }
+    }
+    oc_op_finish(op, NULL);
+}
+
 void oc_op_start_calls(oc_op_t *op)
 {
     for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)

@@ -136,6 +136,18 @@ void oc_op_fail(oc_op_t *op, int retryable, int http_status, uint64_t retry_afte
 void oc_op_fail_with(oc_op_t *op, const oc_adapter_error_t *e);
 /** Ends successfully from the loop, later (for results known at once). */
 void oc_op_finish_later(oc_op_t *op);
+/**
+ * Starts a new operation's one call, or ends it before it ran: with `rc` 0
+ * the call (its data: the operation) starts and 0 is returned; otherwise the
+ * operation is discarded (nothing calls back) and `rc` returned.
+ */
+int oc_op_launch(oc_op_t *op, oc_call_t *call, int rc);
+/**
+ * Ends a push that went as one feed: every row still without a status (the
+ * items sent) is "ok", pending, with the feed's id as "ref" and the item's
+ * qty, when `feed_id` is not NULL; else it fails with `err` (`retryable`).
+ */
+void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, const char *err, int retryable);
 /** Starts every call the operation has created (all built first, so a failure leaves nothing running). */
 void oc_op_start_calls(oc_op_t *op);
 /** One per-item call has been answered: ends the operation successfully after the last. */

@@ -375,22 +375,7 @@ static void on_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     } else if (feed == NULL)
         snprintf(msg, sizeof(msg), "malformed response from channel: %s",
                  call->json == NULL ? call->json_error : "no feedId");
-    size_t i;
-    json_t *r;
-    json_array_foreach(w->base.result, i, r)
-    {
-        if (json_object_get(r, "status") != NULL) /* rejected before sending */
-            continue;
-        if (feed == NULL) {
-            oc_item_error(r, msg, e != NULL && e->retryable);
-        } else {
-            json_object_set_new(r, "status", json_string("ok"));
-            json_object_set(r, "qty", json_object_get(json_array_get(w->items, i), "qty"));
-            json_object_set_new(r, "pending", json_true());
-            json_object_set_new(r, "ref", json_string(feed));
-        }
-    }
-    oc_op_finish(&w->base, NULL);
+    oc_op_feed_done(&w->base, w->items, feed, msg, e != NULL && e->retryable);
 }
 
 /* A multipart/form-data body with one "file" part holding the feed JSON. */
@@ -473,13 +458,7 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
             rc = feed_body(call, feed);
         oc_buf_free(&q);
         json_decref(feed);
-        if (rc != 0) {
-            oc_op_discard(&w->base);
-            return rc;
-        }
-        call->data = w;
-        oc_call_start(call);
-        return 0;
+        return oc_op_launch(&w->base, call, rc);
     }
     json_decref(feed_items);
     return oc_op_push_items(&w->base, items, push_body, put_call);
@@ -737,13 +716,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     } else {
         rc = oc_call_url(call, "%s/v3/%s?%s=%s&limit=%lld", p->api, resource, date_param, iso, limit);
     }
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 static int walmart_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, oc_adapter_cb cb, void *arg)

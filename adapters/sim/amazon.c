@@ -480,20 +480,8 @@ void oc_sim_amazon_catch_up(oc_sim_t *sim, oc_sim_account_t *a)
         memmove(a->patches.items, a->patches.items + done, (a->patches.len - done) * sizeof(void *));
         a->patches.len -= done;
     }
-    for (size_t i = 0; i < a->feeds.len; i++) {
-        oc_sim_job_t *j = a->feeds.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            build_feed_report(sim, a, j);
-        }
-    }
-    for (size_t i = 0; i < a->reports.len; i++) {
-        oc_sim_job_t *j = a->reports.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            build_report(sim, a, j);
-        }
-    }
+    oc_sim_jobs_run_due(sim, a, &a->feeds, now, build_feed_report);
+    oc_sim_jobs_run_due(sim, a, &a->reports, now, build_report);
 }
 
 /* --- listings ---------------------------------------------------------------------------------- */

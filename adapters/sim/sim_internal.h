@@ -225,6 +225,13 @@ typedef struct oc_sim_vec {
 
 int oc_sim_vec_push(oc_sim_vec_t *v, void *p);
 void oc_sim_vec_free(oc_sim_vec_t *v, void (*free_item)(void *));
+/**
+ * Applies the jobs of `jobs` (oc_sim_job_t) that are due by `now` and not
+ * applied yet: marks each applied, then calls `apply` (the channel's
+ * processing), in submission order.
+ */
+void oc_sim_jobs_run_due(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_vec_t *jobs, uint64_t now,
+                         void (*apply)(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j));
 
 enum {
     OC_SIM_TOPIC_ORDERS_CREATE = 1 << 0,

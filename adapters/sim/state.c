@@ -178,6 +178,18 @@ int oc_sim_vec_push(oc_sim_vec_t *v, void *p)
     return 0;
 }
 
+void oc_sim_jobs_run_due(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_vec_t *jobs, uint64_t now,
+                         void (*apply)(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j))
+{
+    for (size_t i = 0; i < jobs->len; i++) {
+        oc_sim_job_t *j = jobs->items[i];
+        if (!j->applied && j->done_ms <= now) {
+            j->applied = 1;
+            apply(sim, a, j);
+        }
+    }
+}
+
 void oc_sim_vec_free(oc_sim_vec_t *v, void (*free_item)(void *))
 {
     if (free_item != NULL)

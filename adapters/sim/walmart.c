@@ -482,14 +482,7 @@ static void process_feed(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
 
 void oc_sim_walmart_catch_up(oc_sim_t *sim, oc_sim_account_t *a)
 {
-    uint64_t now = oc_now_ms();
-    for (size_t i = 0; i < a->feeds.len; i++) {
-        oc_sim_job_t *j = a->feeds.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            process_feed(sim, a, j);
-        }
-    }
+    oc_sim_jobs_run_due(sim, a, &a->feeds, oc_now_ms(), process_feed);
 }
 
 static void submit_feed(oc_sim_req_t *r)
