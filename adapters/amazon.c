@@ -635,7 +635,11 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
         return rc;
-    size_t valid = oc_op_push_rows(&a->base, items, push_body, NULL);
+    size_t valid;
+    if ((rc = oc_op_push_rows(&a->base, items, push_body, NULL, &valid)) != 0) {
+        oc_op_discard(&a->base);
+        return rc;
+    }
     if (valid == 0) {
         oc_op_finish_later(&a->base);
         return 0;
@@ -743,21 +747,6 @@ static apage_t *apage_new(oc_chttp_t *http, oc_channel_conn_t *c, const char *cu
     return p;
 }
 
-static void finish_page(apage_t *p, json_t *records, const char *key, const char *next)
-{
-    oc_op_t *op = &p->base;
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(records);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result = json_pack("{s:o, s:s, s:b}", key, records, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
-}
-
 static void orders_complete(apage_t *p)
 {
     json_t *out = json_array();
@@ -772,7 +761,7 @@ static void orders_complete(apage_t *p)
         }
         json_array_append_new(out, n);
     }
-    finish_page(p, out, "orders", p->next);
+    oc_op_finish_page(&p->base, &p->cur, out, "orders", p->next);
 }
 
 static int items_call(apage_t *p, size_t slot, const char *token);
@@ -874,7 +863,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         p->nslots++;
     }
     if (p->nslots == 0) {
-        finish_page(p, json_array(), "orders", p->next);
+        oc_op_finish_page(&p->base, &p->cur, json_array(), "orders", p->next);
         return;
     }
     p->outstanding = p->nslots;
@@ -955,7 +944,7 @@ static void on_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
             json_array_append(out, r);
     }
     json_decref(returns);
-    finish_page(p, out, "returns", NULL);
+    oc_op_finish_page(&p->base, &p->cur, out, "returns", NULL);
 }
 
 static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -1015,7 +1004,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         return;
     }
     if (strcmp(st, "CANCELLED") == 0) { /* Amazon cancels reports that have no data */
-        finish_page(p, json_array(), "returns", NULL);
+        oc_op_finish_page(&p->base, &p->cur, json_array(), "returns", NULL);
         return;
     }
     if (strcmp(st, "FATAL") == 0) {

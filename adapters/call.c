@@ -710,6 +710,20 @@ void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, cons
     oc_op_finish(op, NULL);
 }
 
+void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const char *key, const char *next)
+{
+    oc_cursor_page_done(cur, next, oc_cursor_overlap(op->conn));
+    char *cursor = oc_cursor_encode(cur);
+    if (cursor == NULL) {
+        json_decref(records);
+        oc_op_fail(op, 1, 0, 0, "out of memory");
+        return;
+    }
+    op->result = json_pack("{s:o, s:s, s:b}", key, records, "cursor", cursor, "more", next != NULL);
+    free(cursor);
+    oc_op_finish(op, NULL);
+}
+
 void oc_op_start_calls(oc_op_t *op)
 {
     for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
@@ -726,12 +740,18 @@ int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, 
 {
     size_t i;
     json_t *it;
-    op->result = json_array();
+    if ((op->result = json_array()) == NULL) {
+        oc_op_discard(op);
+        return OC_ENOMEM;
+    }
     json_array_foreach(items, i, it)
     {
         json_t *r = oc_item_result(it);
         const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_array_append_new(op->result, r);
+        if (json_array_append_new(op->result, r) != 0) {
+            oc_op_discard(op);
+            return OC_ENOMEM;
+        }
         if (sku == NULL || *sku == '\0') {
             json_object_set_new(r, "qty", json_null());
             oc_item_error(r, "sku: missing", 0);
@@ -753,28 +773,31 @@ int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, 
     return 0;
 }
 
-size_t oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies)
+int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies, size_t *valid)
 {
-    size_t i, valid = 0;
+    size_t i;
     json_t *it;
-    op->result = json_array();
+    *valid = 0;
+    if (op->result == NULL && (op->result = json_array()) == NULL)
+        return OC_ENOMEM;
     json_array_foreach(items, i, it)
     {
         json_t *r = oc_item_result(it);
+        if (json_array_append_new(op->result, r) != 0)
+            return OC_ENOMEM; /* rows stay aligned with items, or there are none */
         char why[120];
         json_t *b = body(op, it, why, sizeof(why));
-        json_array_append_new(op->result, r);
         if (b == NULL) {
             oc_item_error(r, why, 0);
             continue;
         }
-        valid++;
-        if (bodies != NULL)
-            json_array_append_new(bodies, b);
-        else
+        (*valid)++;
+        if (bodies == NULL)
             json_decref(b);
+        else if (json_array_append_new(bodies, b) != 0)
+            return OC_ENOMEM;
     }
-    return valid;
+    return 0;
 }
 
 int oc_op_push_items(oc_op_t *op, json_t *items, oc_push_body_fn body,

@@ -27,6 +27,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
+#include "adapters/cursor.h"
 #include "adapters/ratelimit.h"
 #include "runtime/text.h"
 
@@ -148,6 +149,13 @@ int oc_op_launch(oc_op_t *op, oc_call_t *call, int rc);
  * qty, when `feed_id` is not NULL; else it fails with `err` (`retryable`).
  */
 void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, const char *err, int retryable);
+/**
+ * Ends an order or return page successfully: closes the page on `cur`
+ * (`next`: the channel's token for the next page, NULL when the pass is
+ * complete) and answers {key: records, "cursor": …, "more": next != NULL}.
+ * Takes `records` (a new reference); out of memory fails the operation.
+ */
+void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const char *key, const char *next);
 /** Starts every call the operation has created (all built first, so a failure leaves nothing running). */
 void oc_op_start_calls(oc_op_t *op);
 /** One per-item call has been answered: ends the operation successfully after the last. */
@@ -166,10 +174,11 @@ typedef json_t *(*oc_push_body_fn)(oc_op_t *op, const json_t *item, char *why, s
 /**
  * The result rows of a push: one per item of `items`, failed (not
  * retryable) where `body` refuses the item.  The accepted bodies are
- * appended to `bodies` when it is not NULL (dropped otherwise).  Returns how
- * many items were accepted.
+ * appended to `bodies` when it is not NULL (dropped otherwise), their count
+ * stored in *valid.  0, or OC_ENOMEM (the operation is the caller's to
+ * discard).
  */
-size_t oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies);
+int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies, size_t *valid);
 /**
  * A push of one call per item: for every item whose row has no status yet,
  * `call` builds the request (URL and all but the body; NULL when it cannot),

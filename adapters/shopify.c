@@ -1157,17 +1157,7 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         }
         next = page_info;
     }
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(out);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result =
-        json_pack("{s:o, s:s, s:b}", p->returns ? "returns" : "orders", out, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
+    oc_op_finish_page(op, &p->cur, out, p->returns ? "returns" : "orders", next);
 }
 
 static int page_call(spage_t *p)

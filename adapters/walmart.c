@@ -420,12 +420,16 @@ static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
     return oc_walmart_push_body(item, why, cap);
 }
 
+/* A call on /v3/inventory for `sku`; NULL when it cannot be built (a call already made goes with the operation). */
+static oc_call_t *inventory_call(oc_op_t *op, const char *method, oc_call_cb cb, const char *sku)
+{
+    oc_call_t *call = oc_call_new(op, method, "inventory", 1, cb);
+    return call != NULL && inventory_url(call, (wop_t *)op, sku) == 0 ? call : NULL;
+}
+
 static oc_call_t *put_call(oc_op_t *op, const json_t *item)
 {
-    oc_call_t *call = oc_call_new(op, "PUT", "inventory", 1, on_put);
-    if (call == NULL || inventory_url(call, (wop_t *)op, json_string_value(json_object_get(item, "sku"))) != 0)
-        return NULL; /* a call already made goes with the operation */
-    return call;
+    return inventory_call(op, "PUT", on_put, json_string_value(json_object_get(item, "sku")));
 }
 
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
@@ -437,7 +441,13 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
     if (w == NULL)
         return rc;
     json_t *feed_items = json_array(); /* a feed's Inventory entry is the PUT body */
-    size_t valid = oc_op_push_rows(&w->base, items, push_body, feed_items);
+    size_t valid;
+    rc = feed_items == NULL ? OC_ENOMEM : oc_op_push_rows(&w->base, items, push_body, feed_items, &valid);
+    if (rc != 0) {
+        json_decref(feed_items);
+        oc_op_discard(&w->base);
+        return rc;
+    }
     long long threshold = oc_setting_int(c, "feed_threshold", FEED_THRESHOLD, 1, MAX_BATCH);
     if (valid == 0) {
         json_decref(feed_items);
@@ -485,10 +495,7 @@ static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
 
 static oc_call_t *inventory_get(oc_op_t *op, const char *sku)
 {
-    oc_call_t *call = oc_call_new(op, "GET", "inventory", 1, on_get);
-    if (call == NULL || inventory_url(call, (wop_t *)op, sku) != 0)
-        return NULL; /* a call already made goes with the operation */
-    return call;
+    return inventory_call(op, "GET", on_get, sku);
 }
 
 static int walmart_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
@@ -658,17 +665,7 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
         oc_op_fail(op, 0, res->status, 0, "malformed response from channel: nextCursor is not a query string");
         return;
     }
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(out);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result =
-        json_pack("{s:o, s:s, s:b}", p->returns ? "returns" : "orders", out, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
+    oc_op_finish_page(op, &p->cur, out, p->returns ? "returns" : "orders", next);
 }
 
 static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, int returns, oc_adapter_cb cb,

@@ -1326,7 +1326,7 @@ json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t 
         oc_sim_log_entry_t *e = &sim->log[(sim->log_head + i) % sim->log_cap];
         if (e->id <= since || (account_id > 0 && e->account_id != account_id))
             continue;
-        if (path_contains != NULL && strstr(e->path, path_contains) == NULL)
+        if (path_contains != NULL && (e->path == NULL || strstr(e->path, path_contains) == NULL))
             continue;
         char ts[32];
         oc_time_format(ts, e->ts_ms, OC_TIME_MS);
