@@ -163,17 +163,7 @@ void oc_derive_key(const void *data, size_t len, char out[37])
 {
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, data, len);
-    h[6] = (unsigned char)((h[6] & 0x0f) | 0x40); /* shaped like a v4 UUID: channels validate the form */
-    h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[h[i] >> 4];
-        out[o++] = hex[h[i] & 15];
-    }
-    out[o] = '\0';
+    oc_uuid_format(h, out); /* shaped like a v4 UUID: channels validate the form */
 }
 
 uint64_t oc_cursor_overlap(const oc_channel_conn_t *c)

@@ -629,8 +629,6 @@ static oc_call_t *patch_call(oc_op_t *op, const json_t *item)
 
 static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
@@ -690,8 +688,6 @@ static oc_call_t *listing_get(oc_op_t *op, const char *sku)
 
 static int amazon_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)

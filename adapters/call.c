@@ -740,9 +740,10 @@ int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, 
 {
     size_t i;
     json_t *it;
-    if ((op->result = json_array()) == NULL) {
+    int rc = !json_is_array(items) ? OC_EINVAL : (op->result = json_array()) == NULL ? OC_ENOMEM : 0;
+    if (rc != 0) {
         oc_op_discard(op);
-        return OC_ENOMEM;
+        return rc;
     }
     json_array_foreach(items, i, it)
     {
@@ -778,6 +779,8 @@ int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bo
     size_t i;
     json_t *it;
     *valid = 0;
+    if (!json_is_array(items))
+        return OC_EINVAL;
     if (op->result == NULL && (op->result = json_array()) == NULL)
         return OC_ENOMEM;
     json_array_foreach(items, i, it)

@@ -165,8 +165,9 @@ void oc_op_item_done(oc_op_t *op);
  * of `items` (qty null and "sku: missing" without a sku); for every other item
  * `get` builds the call (its callback fills row call->idx, then calls
  * oc_op_item_done), NULL when it cannot.  Then the calls start (or the
- * operation ends from the loop when there are none).  0, or OC_ENOMEM with the
- * operation discarded (nothing calls back).
+ * operation ends from the loop when there are none).  0, or OC_EINVAL (`items`
+ * is not an array) or OC_ENOMEM with the operation discarded (nothing calls
+ * back).
  */
 int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, const char *sku));
 /** A channel's push body for one item (new reference), or NULL with the reason in `why`. */
@@ -175,8 +176,8 @@ typedef json_t *(*oc_push_body_fn)(oc_op_t *op, const json_t *item, char *why, s
  * The result rows of a push: one per item of `items`, failed (not
  * retryable) where `body` refuses the item.  The accepted bodies are
  * appended to `bodies` when it is not NULL (dropped otherwise), their count
- * stored in *valid.  0, or OC_ENOMEM (the operation is the caller's to
- * discard).
+ * stored in *valid.  0, or OC_EINVAL (`items` is not an array) or OC_ENOMEM
+ * (the operation is then the caller's to discard).
  */
 int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies, size_t *valid);
 /**

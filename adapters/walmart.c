@@ -434,8 +434,6 @@ static oc_call_t *put_call(oc_op_t *op, const json_t *item)
 
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)
@@ -500,8 +498,6 @@ static oc_call_t *inventory_get(oc_op_t *op, const char *sku)
 
 static int walmart_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)

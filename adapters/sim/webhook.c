@@ -278,16 +278,6 @@ void oc_sim_webhooks_stop(oc_sim_webhooks_t *w)
     free(w);
 }
 
-static void uuid4(char *out)
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value, int *ok)
 {
     char line[600];
@@ -309,7 +299,7 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     sodium_bin2base64(hmac, sizeof(hmac), mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL);
     char triggered[32];
     oc_time_format(triggered, oc_now_ms(), OC_TIME_MS);
-    uuid4(event_id);
+    oc_uuid_v4(event_id);
 
     delivery_t *batch = NULL;
     int copies = spec->copies < 1 ? 1 : spec->copies;
@@ -328,7 +318,7 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
             d->body_len = spec->body_len;
             snprintf(d->topic, sizeof(d->topic), "%s", spec->topic);
             snprintf(d->event_id, sizeof(d->event_id), "%s", event_id);
-            uuid4(d->webhook_id);
+            oc_uuid_v4(d->webhook_id);
             d->max_attempts = spec->max_attempts;
             d->retry_base_ms = spec->retry_base_ms;
             d->timeout_ms = spec->timeout_ms;

@@ -82,15 +82,20 @@ void oc_uuid_v4(char out[37])
 {
     unsigned char raw[16];
     randombytes_buf(raw, sizeof(raw));
-    raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
-    raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
+    oc_uuid_format(raw, out);
+}
+
+void oc_uuid_format(unsigned char b[16], char out[37])
+{
     static const char hex[] = "0123456789abcdef";
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     int o = 0;
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             out[o++] = '-';
-        out[o++] = hex[raw[i] >> 4];
-        out[o++] = hex[raw[i] & 15];
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
     }
     out[o] = '\0';
 }

@@ -45,6 +45,12 @@ void oc_strlcpy(char *dst, const char *src, size_t len, size_t cap);
 
 /** Writes a random (version 4) UUID, lower-case, into out[37]. */
 void oc_uuid_v4(char out[37]);
+/**
+ * Writes 16 bytes (random, or a hash's first 16: a derived key) as a UUID
+ * shaped like version 4, lower-case, into out[37]; sets the version and
+ * variant bits in `b` first.
+ */
+void oc_uuid_format(unsigned char b[16], char out[37]);
 
 /** Returns 1 when `s` is a canonical lower-case UUID string (36 chars). */
 int oc_is_uuid(const char *s, size_t len);

@@ -42,9 +42,24 @@ static void test_buf(void)
     oc_buf_free(&b);
 }
 
+static void test_uuid(void)
+{
+    unsigned char b[16];
+    for (int i = 0; i < 16; i++)
+        b[i] = (unsigned char)(0xf0 | i);
+    char out[37];
+    oc_uuid_format(b, out); /* the version and variant bits are set, the rest kept */
+    CHECK_STR(out, "f0f1f2f3-f4f5-46f7-b8f9-fafbfcfdfeff");
+    CHECK(oc_is_uuid(out, strlen(out)));
+    oc_uuid_v4(out);
+    CHECK(oc_is_uuid(out, strlen(out)));
+    CHECK(out[14] == '4');
+}
+
 int main(void)
 {
     test_array_grow();
     test_buf();
+    test_uuid();
     return oc_test_report();
 }
