@@ -299,13 +299,13 @@ int oc_call_url(oc_call_t *call, const char *fmt, ...)
     va_start(ap, fmt);
     int rc = oc_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (rc == 0 && oc_buf_cstr(&b) == b.data) {
-        free(call->url);
-        call->url = b.data;
-        return 0;
+    if (rc != 0) {
+        oc_buf_free(&b);
+        return rc;
     }
-    oc_buf_free(&b);
-    return rc != 0 ? rc : OC_ENOMEM;
+    free(call->url);
+    call->url = b.data; /* not NULL: oc_buf_vprintf allocates even for "" */
+    return 0;
 }
 
 int oc_call_header(oc_call_t *call, const char *name, const char *value)
