@@ -855,7 +855,10 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         if (fc != NULL && strcmp(fc, "AFN") == 0)
             continue; /* fulfilled by Amazon from its own stock: the seller's ledger does not move (README) */
         p->slots[p->nslots].order = o;
-        p->slots[p->nslots].items = json_array();
+        if ((p->slots[p->nslots].items = json_array()) == NULL) {
+            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            return;
+        }
         p->nslots++;
     }
     if (p->nslots == 0) {

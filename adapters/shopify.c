@@ -1022,9 +1022,13 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
     s->n = json_array_size(items);
     s->base.result = json_array();
     oc_uuid_v4(s->op_key);
-    if (api_base(c, s->api, sizeof(s->api)) != 0 || (s->rows = calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
+    if (api_base(c, s->api, sizeof(s->api)) != 0) {
         oc_op_discard(&s->base);
         return OC_EINVAL;
+    }
+    if (s->base.result == NULL || (s->rows = calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
+        oc_op_discard(&s->base);
+        return OC_ENOMEM;
     }
     json_t *setting_loc = json_object_get(c->settings, "location_id");
     for (size_t i = 0; i < s->n; i++) {

@@ -545,6 +545,10 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
     w->acked = json_array();
     w->failed = json_array();
     w->errors = json_object();
+    if (w->acked == NULL || w->failed == NULL || w->errors == NULL) {
+        oc_op_discard(&w->base); /* wop_free releases what was made */
+        return OC_ENOMEM;
+    }
     json_array_foreach(order_ids, i, id)
     {
         oc_buf_t po = {0};
