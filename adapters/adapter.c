@@ -71,21 +71,6 @@ const char *oc_secret_str(const oc_channel_conn_t *c, const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
-int oc_urlenc(oc_buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                   *p == '_' || *p == '.' || *p == '~';
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (oc_buf_append(b, keep ? (const char *)p : enc, keep ? 1 : 3) != 0)
-            return OC_ENOMEM;
-    }
-    if (b->data == NULL && oc_buf_append(b, "", 0) != 0)
-        return OC_ENOMEM;
-    return 0;
-}
-
 int oc_json_as_int(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
@@ -120,6 +105,26 @@ int oc_item_qty(const json_t *item, long long *qty)
     return 0;
 }
 
+int oc_item_check_set(const json_t *item, const char **sku, long long *qty, char *why, size_t cap)
+{
+    long long expect;
+    int has;
+    *sku = json_string_value(json_object_get(item, "sku"));
+    if (*sku == NULL || **sku == '\0') {
+        snprintf(why, cap, "sku: missing");
+        return -1;
+    }
+    if (oc_item_qty(item, qty) != 0) {
+        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
+        return -1;
+    }
+    if (oc_item_expect(item, &has, &expect) != 0) {
+        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
+        return -1;
+    }
+    return 0;
+}
+
 int oc_item_expect(const json_t *item, int *has, long long *expect)
 {
     json_t *e = json_object_get(item, "expect");
@@ -150,7 +155,7 @@ void oc_item_error(json_t *r, const char *msg, int retryable)
 json_t *oc_json_time(uint64_t ms)
 {
     char buf[32];
-    oc_format_time(buf, ms);
+    oc_time_format(buf, ms, OC_TIME_MS);
     return json_string(buf);
 }
 
@@ -158,17 +163,7 @@ void oc_derive_key(const void *data, size_t len, char out[37])
 {
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, data, len);
-    h[6] = (unsigned char)((h[6] & 0x0f) | 0x40); /* shaped like a v4 UUID: channels validate the form */
-    h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[h[i] >> 4];
-        out[o++] = hex[h[i] & 15];
-    }
-    out[o] = '\0';
+    oc_uuid_format(h, out); /* shaped like a v4 UUID: channels validate the form */
 }
 
 uint64_t oc_cursor_overlap(const oc_channel_conn_t *c)

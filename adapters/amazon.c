@@ -20,6 +20,7 @@
 #include "adapters/internal.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,7 +60,7 @@ static int form_add(oc_buf_t *b, const char *name, const char *value)
 {
     if ((b->len > 0 && oc_buf_append(b, "&", 1) != 0) || oc_buf_printf(b, "%s=", name) != 0)
         return OC_ENOMEM;
-    return oc_urlenc(b, value);
+    return oc_percent_encode(b, value);
 }
 
 static int token_request(oc_call_t *call, char *why, size_t cap)
@@ -183,8 +184,8 @@ json_t *oc_amazon_order(const json_t *o, const json_t *items, uint64_t *updated_
         snprintf(why, cap, "order without AmazonOrderId");
         return NULL;
     }
-    if (purchased == NULL || oc_cursor_parse_time(purchased, &pt) != 0 || updated == NULL ||
-        oc_cursor_parse_time(updated, &ut) != 0 || status == NULL) {
+    if (purchased == NULL || oc_time_parse(purchased, &pt) != 0 || updated == NULL ||
+        oc_time_parse(updated, &ut) != 0 || status == NULL) {
         snprintf(why, cap, "order %s lacks PurchaseDate, LastUpdateDate or OrderStatus", id);
         return NULL;
     }
@@ -288,7 +289,7 @@ json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t ca
             goto Error;
         }
         uint64_t t = 0;
-        int dated = v[C_DATE] != NULL && oc_cursor_parse_time(v[C_DATE], &t) == 0;
+        int dated = v[C_DATE] != NULL && oc_time_parse(v[C_DATE], &t) == 0;
         char id[160];
         if (v[C_RMA] != NULL && *v[C_RMA] != '\0')
             snprintf(id, sizeof(id), "%s", v[C_RMA]);
@@ -348,10 +349,10 @@ static int ids_load(const oc_channel_conn_t *c, ids_t *ids)
         if (i > 0 && oc_buf_append(&b, ",", 1) != 0)
             rc = OC_ENOMEM;
         if (rc == 0)
-            rc = oc_urlenc(&b, json_string_value(json_array_get(ids->mkt_array, i)));
+            rc = oc_percent_encode(&b, json_string_value(json_array_get(ids->mkt_array, i)));
     }
     if (rc == 0)
-        rc = oc_urlenc(&s, seller);
+        rc = oc_percent_encode(&s, seller);
     if (rc == 0 && (b.len >= sizeof(ids->mkts) || s.len >= sizeof(ids->seller)))
         rc = OC_EINVAL;
     if (rc == 0) {
@@ -373,7 +374,6 @@ typedef struct aop {
     oc_op_t base;
     ids_t ids;
     json_t *items;
-    size_t outstanding;
     json_t *feed; /* the JSON_LISTINGS_FEED document */
     char *doc_id;
 } aop_t;
@@ -387,33 +387,30 @@ static void aop_free(oc_op_t *op)
     free(a->doc_id);
 }
 
-static aop_t *aop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, uint64_t deadline_ms, oc_adapter_cb cb,
-                      void *arg, int *rc)
+/* A new operation of `size` bytes holding the connection's ids at offset `ids_at`; NULL with *rc. */
+static oc_op_t *ids_op_new(size_t size, size_t ids_at, void (*on_free)(oc_op_t *op), oc_chttp_t *http,
+                           oc_channel_conn_t *c, uint64_t deadline_ms, oc_adapter_cb cb, void *arg, int *rc)
 {
     ids_t ids;
     if ((*rc = ids_load(c, &ids)) != 0)
         return NULL;
-    aop_t *a = (aop_t *)oc_op_new(sizeof(aop_t), http, c, &chan, deadline_ms, cb, arg, rc);
-    if (a == NULL) {
+    oc_op_t *op = oc_op_new(size, http, c, &chan, deadline_ms, cb, arg, rc);
+    if (op == NULL) {
         json_decref(ids.mkt_array);
         return NULL;
     }
-    a->ids = ids;
-    a->items = json_incref(items);
-    a->base.on_free = aop_free;
+    memcpy((char *)op + ids_at, &ids, sizeof(ids));
+    op->on_free = on_free;
+    return op;
+}
+
+static aop_t *aop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, uint64_t deadline_ms, oc_adapter_cb cb,
+                      void *arg, int *rc)
+{
+    aop_t *a = (aop_t *)ids_op_new(sizeof(aop_t), offsetof(aop_t, ids), aop_free, http, c, deadline_ms, cb, arg, rc);
+    if (a != NULL)
+        a->items = json_incref(items);
     return a;
-}
-
-static void item_done(aop_t *a)
-{
-    if (--a->outstanding == 0)
-        oc_op_finish(&a->base, NULL);
-}
-
-static void start_all(oc_op_t *op)
-{
-    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
 }
 
 static json_t *availability_patch(const char *op, json_t *qty)
@@ -473,13 +470,13 @@ static void on_patch(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     } else {
         oc_call_item_unusable(call, res, r, res->status == 404 ? "listing not found" : NULL, "no status");
     }
-    item_done(a);
+    oc_op_item_done(&a->base);
 }
 
 static int listing_url(oc_call_t *call, const aop_t *a, const char *sku, const char *extra)
 {
     oc_buf_t s = {0};
-    int rc = oc_urlenc(&s, sku);
+    int rc = oc_percent_encode(&s, sku);
     if (rc == 0)
         rc = oc_call_url(call, "%s/listings/2021-08-01/items/%s/%s?marketplaceIds=%s%s", a->ids.api, a->ids.seller,
                          s.data, a->ids.mkts, extra);
@@ -488,26 +485,6 @@ static int listing_url(oc_call_t *call, const aop_t *a, const char *sku, const c
 }
 
 /* Feeds: document → upload → feed.  Every row waits for the last step. */
-static void feed_rows(aop_t *a, const char *feed_id, const char *err, int retryable)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(a->base.result, i, r)
-    {
-        if (json_object_get(r, "status") != NULL)
-            continue;
-        if (feed_id == NULL) {
-            oc_item_error(r, err, retryable);
-        } else {
-            json_object_set_new(r, "status", json_string("ok"));
-            json_object_set(r, "qty", json_object_get(json_array_get(a->items, i), "qty"));
-            json_object_set_new(r, "pending", json_true());
-            json_object_set_new(r, "ref", json_string(feed_id));
-        }
-    }
-    oc_op_finish(&a->base, NULL);
-}
-
 static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e,
                              const char *what)
 {
@@ -515,7 +492,7 @@ static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *re
     char msg[300];
     if (e != NULL) {
         snprintf(msg, sizeof(msg), "%s: %s", what, e->err);
-        feed_rows(a, NULL, msg, e->retryable);
+        oc_op_feed_done(&a->base, a->items, NULL, msg, e->retryable);
         return;
     }
     if (res->status / 100 == 2) {
@@ -525,7 +502,7 @@ static void feed_step_failed(aop_t *a, oc_call_t *call, const oc_chttp_res_t *re
         oc_call_error(call, res, &ce, what);
         snprintf(msg, sizeof(msg), "%s", ce.err);
     }
-    feed_rows(a, NULL, msg, 0);
+    oc_op_feed_done(&a->base, a->items, NULL, msg, 0);
 }
 
 static void on_create_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -536,7 +513,7 @@ static void on_create_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_
     if (id == NULL)
         feed_step_failed(a, call, res, e, "create feed");
     else
-        feed_rows(a, id, NULL, 0);
+        oc_op_feed_done(&a->base, a->items, id, NULL, 0);
 }
 
 static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -546,7 +523,8 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_adapter_error_t ce;
         if (e == NULL) {
             oc_call_error(call, res, &ce, "feed upload");
-            feed_rows(a, NULL, ce.err, res->status == 403); /* an expired presigned URL: try again */
+            oc_op_feed_done(&a->base, a->items, NULL, ce.err,
+                            res->status == 403); /* an expired presigned URL: try again */
         } else {
             feed_step_failed(a, call, res, e, "feed upload");
         }
@@ -558,7 +536,7 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     if (body == NULL || next == NULL || oc_call_url(next, "%s/feeds/2021-06-30/feeds", a->ids.api) != 0 ||
         oc_call_json(next, body) != 0) {
         json_decref(body);
-        feed_rows(a, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
         return;
     }
     json_decref(body);
@@ -583,7 +561,7 @@ static void on_feed_document(oc_call_t *call, const oc_chttp_res_t *res, const o
     if (doc == NULL || up == NULL || (a->doc_id = strdup(id)) == NULL || oc_call_url(up, "%s", url) != 0 ||
         oc_call_body(up, doc, strlen(doc), "application/json; charset=UTF-8") != 0) {
         free(doc);
-        feed_rows(a, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
         return;
     }
     free(doc);
@@ -627,49 +605,38 @@ static int push_feed(aop_t *a)
 
 json_t *oc_amazon_push_body(const oc_channel_conn_t *c, const json_t *item, char *why, size_t cap)
 {
-    const char *sku = json_string_value(json_object_get(item, "sku"));
-    long long qty, expect;
-    int cas;
-    if (sku == NULL || *sku == '\0') {
-        snprintf(why, cap, "sku: missing");
+    /* Listings Items has no compare-and-set: the PATCH sets the quantity outright. */
+    const char *sku;
+    long long qty;
+    if (oc_item_check_set(item, &sku, &qty, why, cap) != 0)
         return NULL;
-    }
-    if (oc_item_qty(item, &qty) != 0) {
-        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
-        return NULL;
-    }
-    /* Listings Items has no compare-and-set: the expectation (any integer, negative after an oversell) is
-     * checked like everywhere else and then not sent; the PATCH sets the quantity outright. */
-    if (oc_item_expect(item, &cas, &expect) != 0) {
-        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
-        return NULL;
-    }
     return json_pack("{s:s, s:o}", "productType", product_type(item), "patches",
                      availability_patch(patch_op(c), json_object_get(item, "qty")));
 }
 
+static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
+{
+    return oc_amazon_push_body(op->conn, item, why, cap);
+}
+
+static oc_call_t *patch_call(oc_op_t *op, const json_t *item)
+{
+    oc_call_t *call = oc_call_new(op, "PATCH", "patchListingsItem", 1, on_patch);
+    if (call == NULL || listing_url(call, (aop_t *)op, json_string_value(json_object_get(item, "sku")), "") != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
+}
+
 static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
         return rc;
-    a->base.result = json_array();
-    size_t i, valid = 0;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        char why[120];
-        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
-        json_array_append_new(a->base.result, r);
-        if (body == NULL)
-            oc_item_error(r, why, 0);
-        else
-            valid++;
-        json_decref(body);
+    size_t valid;
+    if ((rc = oc_op_push_rows(&a->base, items, push_body, NULL, &valid)) != 0) {
+        oc_op_discard(&a->base);
+        return rc;
     }
     if (valid == 0) {
         oc_op_finish_later(&a->base);
@@ -680,28 +647,7 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
             oc_op_discard(&a->base);
         return rc;
     }
-    json_array_foreach(items, i, it)
-    {
-        if (json_object_get(json_array_get(a->base.result, i), "status") != NULL)
-            continue;
-        char why[120];
-        json_t *body = oc_amazon_push_body(c, it, why, sizeof(why));
-        oc_call_t *call = oc_call_new(&a->base, "PATCH", "patchListingsItem", 1, on_patch);
-        rc = body == NULL || call == NULL ? OC_ENOMEM
-                                          : listing_url(call, a, json_string_value(json_object_get(it, "sku")), "");
-        if (rc == 0)
-            rc = oc_call_json(call, body);
-        json_decref(body);
-        if (rc != 0) {
-            oc_op_discard(&a->base);
-            return rc;
-        }
-        call->data = a;
-        call->idx = (long)i;
-        a->outstanding++;
-    }
-    start_all(&a->base);
-    return 0;
+    return oc_op_push_items(&a->base, items, push_body, patch_call);
 }
 
 static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -729,44 +675,24 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
         json_object_set_new(r, "qty", json_null());
         oc_call_item_unusable(call, res, r, NULL, "fulfillmentAvailability is not a list");
     }
-    item_done(a);
+    oc_op_item_done(&a->base);
+}
+
+static oc_call_t *listing_get(oc_op_t *op, const char *sku)
+{
+    oc_call_t *call = oc_call_new(op, "GET", "getListingsItem", 1, on_listing);
+    if (call == NULL || listing_url(call, (aop_t *)op, sku, "&includedData=fulfillmentAvailability") != 0)
+        return NULL; /* a call already made goes with the operation */
+    return call;
 }
 
 static int amazon_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     aop_t *a = aop_new(http, c, items, DEADLINE_MS, cb, arg, &rc);
     if (a == NULL)
         return rc;
-    a->base.result = json_array();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_array_append_new(a->base.result, r);
-        if (sku == NULL || *sku == '\0') {
-            json_object_set_new(r, "qty", json_null());
-            oc_item_error(r, "sku: missing", 0);
-            continue;
-        }
-        oc_call_t *call = oc_call_new(&a->base, "GET", "getListingsItem", 1, on_listing);
-        if (call == NULL || listing_url(call, a, sku, "&includedData=fulfillmentAvailability") != 0) {
-            oc_op_discard(&a->base);
-            return OC_ENOMEM;
-        }
-        call->data = a;
-        call->idx = (long)i;
-        a->outstanding++;
-    }
-    if (a->outstanding == 0)
-        oc_op_finish_later(&a->base);
-    else
-        start_all(&a->base);
-    return 0;
+    return oc_op_read_items(&a->base, items, listing_get);
 }
 
 /* --- orders ----------------------------------------------------------------------------------------------- */
@@ -805,37 +731,16 @@ static void apage_free(oc_op_t *op)
 static apage_t *apage_new(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, oc_adapter_cb cb, void *arg,
                           int *rc)
 {
-    ids_t ids;
-    if ((*rc = ids_load(c, &ids)) != 0)
+    apage_t *p =
+        (apage_t *)ids_op_new(sizeof(apage_t), offsetof(apage_t, ids), apage_free, http, c, DEADLINE_MS, cb, arg, rc);
+    if (p == NULL)
         return NULL;
-    apage_t *p = (apage_t *)oc_op_new(sizeof(apage_t), http, c, &chan, DEADLINE_MS, cb, arg, rc);
-    if (p == NULL) {
-        json_decref(ids.mkt_array);
-        return NULL;
-    }
-    p->ids = ids;
-    p->base.on_free = apage_free;
     if (oc_cursor_decode(&p->cur, cursor, oc_now_ms() - DAY_MS) != 0) {
         oc_op_fail_later(&p->base, 0, "invalid cursor");
         *rc = 0; /* accepted: the error arrives through the callback */
         return NULL;
     }
     return p;
-}
-
-static void finish_page(apage_t *p, json_t *records, const char *key, const char *next)
-{
-    oc_op_t *op = &p->base;
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(records);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result = json_pack("{s:o, s:s, s:b}", key, records, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
 }
 
 static void orders_complete(apage_t *p)
@@ -852,7 +757,7 @@ static void orders_complete(apage_t *p)
         }
         json_array_append_new(out, n);
     }
-    finish_page(p, out, "orders", p->next);
+    oc_op_finish_page(&p->base, &p->cur, out, "orders", p->next);
 }
 
 static int items_call(apage_t *p, size_t slot, const char *token);
@@ -867,15 +772,8 @@ static void on_items(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     }
     json_t *payload = json_object_get(call->json, "payload");
     json_t *items = json_object_get(payload, "OrderItems");
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "order items");
-        oc_op_fail_with(&p->base, &ce);
-        return;
-    }
-    if (!json_is_array(items)) {
-        oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no payload.OrderItems");
+    if (res->status != 200 || !json_is_array(items)) {
+        oc_op_unusable(&p->base, call, res, 200, "order items", "no payload.OrderItems");
         return;
     }
     json_array_extend(s->items, items);
@@ -894,9 +792,9 @@ static int items_call(apage_t *p, size_t slot, const char *token)
     const char *id = json_string_value(json_object_get(p->slots[slot].order, "AmazonOrderId"));
     oc_buf_t b = {0}, t = {0};
     oc_call_t *call = oc_call_new(&p->base, "GET", "getOrderItems", 1, on_items);
-    int rc = call == NULL || oc_urlenc(&b, id) != 0 ? OC_ENOMEM : 0;
+    int rc = call == NULL || oc_percent_encode(&b, id) != 0 ? OC_ENOMEM : 0;
     if (rc == 0 && token != NULL)
-        rc = oc_urlenc(&t, token);
+        rc = oc_percent_encode(&t, token);
     if (rc == 0)
         rc = oc_call_url(call, "%s/orders/v0/orders/%s/orderItems%s%s", p->ids.api, b.data,
                          token != NULL ? "?NextToken=" : "", token != NULL ? t.data : "");
@@ -920,17 +818,10 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_op_fail_with(&p->base, e);
         return;
     }
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "orders");
-        oc_op_fail_with(&p->base, &ce);
-        return;
-    }
     json_t *payload = json_object_get(call->json, "payload"), *orders = json_object_get(payload, "Orders");
     json_t *next = json_object_get(payload, "NextToken");
-    if (!json_is_array(orders) || (next != NULL && !json_is_string(next))) {
-        oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no payload.Orders");
+    if (res->status != 200 || !json_is_array(orders) || (next != NULL && !json_is_string(next))) {
+        oc_op_unusable(&p->base, call, res, 200, "orders", "no payload.Orders");
         return;
     }
     if (json_is_string(next) && *json_string_value(next) != '\0' &&
@@ -951,7 +842,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         const char *id = json_string_value(json_object_get(o, "AmazonOrderId"));
         const char *upd = json_string_value(json_object_get(o, "LastUpdateDate"));
         uint64_t t;
-        if (id == NULL || upd == NULL || oc_cursor_parse_time(upd, &t) != 0) {
+        if (id == NULL || upd == NULL || oc_time_parse(upd, &t) != 0) {
             oc_op_fail(&p->base, 0, 200, 0,
                        "malformed response from channel: order %zu lacks AmazonOrderId or "
                        "LastUpdateDate",
@@ -964,11 +855,14 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         if (fc != NULL && strcmp(fc, "AFN") == 0)
             continue; /* fulfilled by Amazon from its own stock: the seller's ledger does not move (README) */
         p->slots[p->nslots].order = o;
-        p->slots[p->nslots].items = json_array();
+        if ((p->slots[p->nslots].items = json_array()) == NULL) {
+            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            return;
+        }
         p->nslots++;
     }
     if (p->nslots == 0) {
-        finish_page(p, json_array(), "orders", p->next);
+        oc_op_finish_page(&p->base, &p->cur, json_array(), "orders", p->next);
         return;
     }
     p->outstanding = p->nslots;
@@ -989,24 +883,18 @@ static int amazon_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const cha
     oc_buf_t t = {0};
     rc = call == NULL ? OC_ENOMEM : 0;
     if (rc == 0 && p->cur.page != NULL) {
-        rc = oc_urlenc(&t, p->cur.page);
+        rc = oc_percent_encode(&t, p->cur.page);
         if (rc == 0)
             rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&NextToken=%s", p->ids.api, p->ids.mkts,
                              t.data);
     } else if (rc == 0) {
         char iso[24];
-        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&LastUpdatedAfter=%s&MaxResultsPerPage=%lld",
                          p->ids.api, p->ids.mkts, iso, oc_setting_int(c, "page_size", ORDERS_PAGE, 1, 100));
     }
     oc_buf_free(&t);
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 /* --- returns: the report flow ------------------------------------------------------------------------------ */
@@ -1050,12 +938,12 @@ static void on_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_ada
         uint64_t t = 0;
         const char *created = json_string_value(json_object_get(r, "created_at"));
         if (created != NULL)
-            oc_cursor_parse_time(created, &t);
+            oc_time_parse(created, &t);
         if (oc_cursor_admit(&p->cur, json_string_value(json_object_get(r, "id")), t))
             json_array_append(out, r);
     }
     json_decref(returns);
-    finish_page(p, out, "returns", NULL);
+    oc_op_finish_page(&p->base, &p->cur, out, "returns", NULL);
 }
 
 static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -1068,14 +956,7 @@ static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const
     const char *url = json_string_value(json_object_get(call->json, "url"));
     const char *compression = json_string_value(json_object_get(call->json, "compressionAlgorithm"));
     if (res->status != 200 || url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no document url");
-        } else {
-            oc_call_error(call, res, &ce, "report document");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 200, "report document", "no document url");
         return;
     }
     p->gzipped = compression != NULL && strcmp(compression, "GZIP") == 0;
@@ -1102,14 +983,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     }
     const char *st = json_string_value(json_object_get(call->json, "processingStatus"));
     if (res->status != 200 || st == NULL) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no processingStatus");
-        } else {
-            oc_call_error(call, res, &ce, "report status");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 200, "report status", "no processingStatus");
         return;
     }
     if (strcmp(st, "DONE") == 0) {
@@ -1118,7 +992,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_call_t *next = oc_call_new(&p->base, "GET", "getReportDocument", 1, on_report_document);
         if (doc == NULL) {
             oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: a DONE report without reportDocumentId");
-        } else if (next == NULL || oc_urlenc(&d, doc) != 0 ||
+        } else if (next == NULL || oc_percent_encode(&d, doc) != 0 ||
                    oc_call_url(next, "%s/reports/2021-06-30/documents/%s", p->ids.api, d.data) != 0) {
             oc_op_fail(&p->base, 1, 0, 0, "out of memory");
         } else {
@@ -1129,7 +1003,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         return;
     }
     if (strcmp(st, "CANCELLED") == 0) { /* Amazon cancels reports that have no data */
-        finish_page(p, json_array(), "returns", NULL);
+        oc_op_finish_page(&p->base, &p->cur, json_array(), "returns", NULL);
         return;
     }
     if (strcmp(st, "FATAL") == 0) {
@@ -1165,14 +1039,7 @@ static void on_create_report(oc_call_t *call, const oc_chttp_res_t *res, const o
     }
     const char *id = json_string_value(json_object_get(call->json, "reportId"));
     if (res->status / 100 != 2 || id == NULL || strlen(id) >= sizeof(p->report_id) || strpbrk(id, "/?#%") != NULL) {
-        oc_adapter_error_t ce;
-        if (res->status / 100 == 2) {
-            oc_op_fail(&p->base, 0, res->status, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no usable reportId");
-        } else {
-            oc_call_error(call, res, &ce, "create report");
-            oc_op_fail_with(&p->base, &ce);
-        }
+        oc_op_unusable(&p->base, call, res, 0, "create report", "no usable reportId");
         return;
     }
     snprintf(p->report_id, sizeof(p->report_id), "%s", id);
@@ -1189,7 +1056,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     if (now - from > REPORT_MAX_DAYS * DAY_MS) /* the report covers at most 60 days */
         from = now - (REPORT_MAX_DAYS * DAY_MS - 60000);
     char start[24];
-    oc_cursor_format_time(start, from);
+    oc_time_format(start, from, OC_TIME_S);
     /* no dataEndTime: it defaults to now, to the millisecond (a formatted "now" would cut the last second) */
     json_t *body = json_pack("{s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start, "marketplaceIds",
                              p->ids.mkt_array);
@@ -1198,13 +1065,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     if (rc == 0)
         rc = oc_call_json(call, body);
     json_decref(body);
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 /* --- acknowledge, test, validate ---------------------------------------------------------------------------- */
@@ -1212,15 +1073,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
 static int amazon_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *order_ids, oc_adapter_cb cb, void *arg)
 {
     /* Amazon has no acknowledgement for stock purposes: every id counts as acknowledged. */
-    if (!json_is_array(order_ids))
-        return OC_EINVAL;
-    int rc;
-    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, &chan, 1000, cb, arg, &rc);
-    if (op == NULL)
-        return rc;
-    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
-    oc_op_finish_later(op);
-    return 0;
+    return oc_op_acknowledge_all(http, c, &chan, order_ids, cb, arg);
 }
 
 static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -1231,13 +1084,7 @@ static void on_search(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         return;
     }
     if (res->status != 200 || !json_is_object(call->json)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(&a->base, 0, 200, 0, "malformed response from channel: %s", call->json_error);
-        } else {
-            oc_call_error(call, res, &ce, "listings search");
-            oc_op_fail_with(&a->base, &ce);
-        }
+        oc_op_unusable(&a->base, call, res, 200, "listings search", call->json_error);
         return;
     }
     /* the channel took the seller id (in the path) and the marketplaces for this token: that is the account */

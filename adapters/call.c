@@ -295,29 +295,16 @@ oc_call_t *oc_call_new(oc_op_t *op, const char *method, const char *bucket, doub
 int oc_call_url(oc_call_t *call, const char *fmt, ...)
 {
     oc_buf_t b = {0};
-    char small[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    int rc = oc_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return OC_EINVAL;
-    if ((size_t)n < sizeof(small)) {
-        if (oc_buf_append(&b, small, (size_t)n) != 0)
-            return OC_ENOMEM;
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (big == NULL)
-            return OC_ENOMEM;
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b.data = big;
-        b.len = (size_t)n;
-        b.cap = (size_t)n + 1;
+    if (rc != 0) {
+        oc_buf_free(&b);
+        return rc;
     }
     free(call->url);
-    call->url = b.data;
+    call->url = b.data; /* not NULL: oc_buf_vprintf allocates even for "" */
     return 0;
 }
 
@@ -690,6 +677,183 @@ void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r
         snprintf(msg, sizeof(msg), "%s", ce.err);
     }
     oc_item_error(r, msg, 0);
+}
+
+int oc_op_launch(oc_op_t *op, oc_call_t *call, int rc)
+{
+    if (rc != 0) {
+        oc_op_discard(op);
+        return rc;
+    }
+    call->data = op;
+    oc_call_start(call);
+    return 0;
+}
+
+void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, const char *err, int retryable)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(op->result, i, r)
+    {
+        if (json_object_get(r, "status") != NULL) /* refused before sending */
+            continue;
+        if (feed_id == NULL) {
+            oc_item_error(r, err, retryable);
+        } else {
+            json_object_set_new(r, "status", json_string("ok"));
+            json_object_set(r, "qty", json_object_get(json_array_get(items, i), "qty"));
+            json_object_set_new(r, "pending", json_true());
+            json_object_set_new(r, "ref", json_string(feed_id));
+        }
+    }
+    oc_op_finish(op, NULL);
+}
+
+void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const char *key, const char *next)
+{
+    oc_cursor_page_done(cur, next, oc_cursor_overlap(op->conn));
+    char *cursor = oc_cursor_encode(cur);
+    if (cursor == NULL) {
+        json_decref(records);
+        oc_op_fail(op, 1, 0, 0, "out of memory");
+        return;
+    }
+    op->result = json_pack("{s:o, s:s, s:b}", key, records, "cursor", cursor, "more", next != NULL);
+    free(cursor);
+    oc_op_finish(op, NULL);
+}
+
+void oc_op_start_calls(oc_op_t *op)
+{
+    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
+        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
+}
+
+void oc_op_item_done(oc_op_t *op)
+{
+    if (--op->outstanding == 0)
+        oc_op_finish(op, NULL);
+}
+
+int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, const char *sku))
+{
+    size_t i;
+    json_t *it;
+    int rc = !json_is_array(items) ? OC_EINVAL : (op->result = json_array()) == NULL ? OC_ENOMEM : 0;
+    if (rc != 0) {
+        oc_op_discard(op);
+        return rc;
+    }
+    json_array_foreach(items, i, it)
+    {
+        json_t *r = oc_item_result(it);
+        const char *sku = json_string_value(json_object_get(it, "sku"));
+        if (json_array_append_new(op->result, r) != 0) {
+            oc_op_discard(op);
+            return OC_ENOMEM;
+        }
+        if (sku == NULL || *sku == '\0') {
+            json_object_set_new(r, "qty", json_null());
+            oc_item_error(r, "sku: missing", 0);
+            continue;
+        }
+        oc_call_t *call = get(op, sku);
+        if (call == NULL) {
+            oc_op_discard(op);
+            return OC_ENOMEM;
+        }
+        call->data = op;
+        call->idx = (long)i;
+        op->outstanding++;
+    }
+    if (op->outstanding == 0)
+        oc_op_finish_later(op);
+    else
+        oc_op_start_calls(op);
+    return 0;
+}
+
+int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies, size_t *valid)
+{
+    size_t i;
+    json_t *it;
+    *valid = 0;
+    if (!json_is_array(items))
+        return OC_EINVAL;
+    if (op->result == NULL && (op->result = json_array()) == NULL)
+        return OC_ENOMEM;
+    json_array_foreach(items, i, it)
+    {
+        json_t *r = oc_item_result(it);
+        if (json_array_append_new(op->result, r) != 0)
+            return OC_ENOMEM; /* rows stay aligned with items, or there are none */
+        char why[120];
+        json_t *b = body(op, it, why, sizeof(why));
+        if (b == NULL) {
+            oc_item_error(r, why, 0);
+            continue;
+        }
+        (*valid)++;
+        if (bodies == NULL)
+            json_decref(b);
+        else if (json_array_append_new(bodies, b) != 0)
+            return OC_ENOMEM;
+    }
+    return 0;
+}
+
+int oc_op_push_items(oc_op_t *op, json_t *items, oc_push_body_fn body,
+                     oc_call_t *(*call)(oc_op_t *op, const json_t *item))
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        if (json_object_get(json_array_get(op->result, i), "status") != NULL)
+            continue;
+        char why[120];
+        json_t *b = body(op, it, why, sizeof(why));
+        oc_call_t *c = b != NULL ? call(op, it) : NULL;
+        int rc = c == NULL ? OC_ENOMEM : oc_call_json(c, b);
+        json_decref(b);
+        if (rc != 0) {
+            oc_op_discard(op);
+            return rc;
+        }
+        c->data = op;
+        c->idx = (long)i;
+        op->outstanding++;
+    }
+    oc_op_start_calls(op);
+    return 0;
+}
+
+void oc_op_unusable(oc_op_t *op, oc_call_t *call, const oc_chttp_res_t *res, int ok_status, const char *what,
+                    const char *missing)
+{
+    if (ok_status != 0 ? res->status == ok_status : res->status / 100 == 2) {
+        oc_op_fail(op, 0, res->status, 0, "malformed response from channel: %s",
+                   call->json == NULL ? call->json_error : missing);
+    } else {
+        oc_adapter_error_t ce;
+        oc_call_error(call, res, &ce, what);
+        oc_op_fail_with(op, &ce);
+    }
+}
+
+int oc_op_acknowledge_all(oc_chttp_t *http, oc_channel_conn_t *c, const oc_chan_t *ch, json_t *order_ids,
+                          oc_adapter_cb cb, void *arg)
+{
+    if (!json_is_array(order_ids))
+        return OC_EINVAL;
+    int rc;
+    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, ch, 1000, cb, arg, &rc);
+    if (op == NULL)
+        return rc;
+    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
+    oc_op_finish_later(op);
+    return 0;
 }
 
 static uint64_t backoff_ms(int attempt)

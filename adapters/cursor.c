@@ -32,14 +32,8 @@ static int remember(oc_cursor_t *c, const char *id, uint64_t t_ms)
         free(c->seen[oldest].id);
         c->seen[oldest] = c->seen[--c->nseen];
     }
-    if (c->nseen == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 32;
-        oc_cursor_seen_t *v = realloc(c->seen, cap * sizeof(*v));
-        if (v == NULL)
-            return OC_ENOMEM;
-        c->seen = v;
-        c->cap = cap;
-    }
+    if (oc_array_grow(&c->seen, &c->cap, c->nseen, sizeof(*c->seen), 32) != 0)
+        return OC_ENOMEM;
     char *dup = strdup(id);
     if (dup == NULL)
         return OC_ENOMEM;
@@ -251,89 +245,4 @@ int oc_cursor_url_param(const char *url, const char *name, char *out, size_t cap
         q = strchr(q, '&');
     }
     return -1;
-}
-
-/* --- timestamps ------------------------------------------------------------------------- */
-
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int oc_cursor_parse_time(const char *s, uint64_t *ms)
-{
-    int y, mo, d, h = 0, mi = 0, se = 0, frac = 0;
-    if (s == NULL || strlen(s) < 10 || digits(s, 4, &y) != 0 || s[4] != '-' || digits(s + 5, 2, &mo) != 0 ||
-        s[7] != '-' || digits(s + 8, 2, &d) != 0)
-        return -1;
-    const char *p = s + 10;
-    long offset_s = 0;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        if (digits(p + 1, 2, &h) != 0 || p[3] != ':' || digits(p + 4, 2, &mi) != 0)
-            return -1;
-        p += 6;
-        if (*p == ':') {
-            if (digits(p + 1, 2, &se) != 0)
-                return -1;
-            p += 3;
-        }
-        if (*p == '.' || *p == ',') {
-            int n = 0;
-            p++;
-            while (*p >= '0' && *p <= '9') {
-                if (n < 3)
-                    frac = frac * 10 + (*p - '0');
-                n++;
-                p++;
-            }
-            if (n == 0)
-                return -1;
-            for (; n < 3; n++)
-                frac *= 10;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh, om = 0;
-            if (digits(p + 1, 2, &oh) != 0)
-                return -1;
-            const char *q = p + 3;
-            if (*q == ':')
-                q++;
-            if (*q != '\0' && digits(q, 2, &om) != 0)
-                return -1;
-            offset_s = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-            p = *q != '\0' ? q + 2 : q;
-        }
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || (long long)t - offset_s < 0)
-        return -1;
-    *ms = (uint64_t)((long long)t - offset_s) * 1000 + (uint64_t)frac;
-    return 0;
-}
-
-void oc_cursor_format_time(char *out, uint64_t ms)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void oc_cursor_format_time_ms(char *out, uint64_t ms)
-{
-    char s[21];
-    oc_cursor_format_time(s, ms);
-    snprintf(out, 26, "%.19s.%03dZ", s, (int)(ms % 1000));
 }

@@ -71,11 +71,4 @@ int oc_cursor_link_next(const char *link, char *out, size_t cap);
 /** The (still percent-encoded) value of query parameter `name` in `url`; 0 or -1. */
 int oc_cursor_url_param(const char *url, const char *name, char *out, size_t cap);
 
-/** Parses RFC 3339 / ISO 8601 ("2026-01-02T03:04:05[.678](Z|+01:00)") into ms since the epoch; 0 or -1. */
-int oc_cursor_parse_time(const char *s, uint64_t *ms);
-/** Formats ms as "2026-01-02T03:04:05Z" (seconds, truncated); `out` needs 21 bytes. */
-void oc_cursor_format_time(char *out, uint64_t ms);
-/** Formats ms as "2026-01-02T03:04:05.678Z"; `out` needs 25 bytes. */
-void oc_cursor_format_time_ms(char *out, uint64_t ms);
-
 #endif

@@ -27,7 +27,9 @@
 
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
+#include "adapters/cursor.h"
 #include "adapters/ratelimit.h"
+#include "runtime/text.h"
 
 typedef struct oc_cstate oc_cstate_t;
 typedef struct oc_op oc_op_t;
@@ -106,7 +108,8 @@ struct oc_op {
     void (*sleep_fn)(oc_op_t *op);
     int finish_pending;
     void (*on_free)(oc_op_t *op);
-    json_t *result; /* given to the callback, then released */
+    json_t *result;     /* given to the callback, then released */
+    size_t outstanding; /* per-item calls not answered yet (oc_op_item_done) */
     oc_adapter_error_t err;
     char errbuf[300];
     int finished;
@@ -134,6 +137,57 @@ void oc_op_fail(oc_op_t *op, int retryable, int http_status, uint64_t retry_afte
 void oc_op_fail_with(oc_op_t *op, const oc_adapter_error_t *e);
 /** Ends successfully from the loop, later (for results known at once). */
 void oc_op_finish_later(oc_op_t *op);
+/**
+ * Starts a new operation's one call, or ends it before it ran: with `rc` 0
+ * the call (its data: the operation) starts and 0 is returned; otherwise the
+ * operation is discarded (nothing calls back) and `rc` returned.
+ */
+int oc_op_launch(oc_op_t *op, oc_call_t *call, int rc);
+/**
+ * Ends a push that went as one feed: every row still without a status (the
+ * items sent) is "ok", pending, with the feed's id as "ref" and the item's
+ * qty, when `feed_id` is not NULL; else it fails with `err` (`retryable`).
+ */
+void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, const char *err, int retryable);
+/**
+ * Ends an order or return page successfully: closes the page on `cur`
+ * (`next`: the channel's token for the next page, NULL when the pass is
+ * complete) and answers {key: records, "cursor": …, "more": next != NULL}.
+ * Takes `records` (a new reference); out of memory fails the operation.
+ */
+void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const char *key, const char *next);
+/** Starts every call the operation has created (all built first, so a failure leaves nothing running). */
+void oc_op_start_calls(oc_op_t *op);
+/** One per-item call has been answered: ends the operation successfully after the last. */
+void oc_op_item_done(oc_op_t *op);
+/**
+ * The read of a channel that answers one GET per item: a result row per item
+ * of `items` (qty null and "sku: missing" without a sku); for every other item
+ * `get` builds the call (its callback fills row call->idx, then calls
+ * oc_op_item_done), NULL when it cannot.  Then the calls start (or the
+ * operation ends from the loop when there are none).  0, or OC_EINVAL (`items`
+ * is not an array) or OC_ENOMEM with the operation discarded (nothing calls
+ * back).
+ */
+int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, const char *sku));
+/** A channel's push body for one item (new reference), or NULL with the reason in `why`. */
+typedef json_t *(*oc_push_body_fn)(oc_op_t *op, const json_t *item, char *why, size_t cap);
+/**
+ * The result rows of a push: one per item of `items`, failed (not
+ * retryable) where `body` refuses the item.  The accepted bodies are
+ * appended to `bodies` when it is not NULL (dropped otherwise), their count
+ * stored in *valid.  0, or OC_EINVAL (`items` is not an array) or OC_ENOMEM
+ * (the operation is then the caller's to discard).
+ */
+int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bodies, size_t *valid);
+/**
+ * A push of one call per item: for every item whose row has no status yet,
+ * `call` builds the request (URL and all but the body; NULL when it cannot),
+ * which gets the item's JSON body, row index and op; then all start.  0, or
+ * a negative code with the operation discarded (nothing calls back).
+ */
+int oc_op_push_items(oc_op_t *op, json_t *items, oc_push_body_fn body,
+                     oc_call_t *(*call)(oc_op_t *op, const json_t *item));
 /** Ends with an error from the loop, later (for problems found while starting). */
 void oc_op_fail_later(oc_op_t *op, int retryable, const char *fmt, ...) OC_PRINTF(3, 4);
 /** Arms the op's timer (polling); `fn` runs from the loop. */
@@ -208,6 +262,22 @@ void oc_call_error(oc_call_t *call, const oc_chttp_res_t *res, oc_adapter_error_
  */
 void oc_call_item_unusable(oc_call_t *call, const oc_chttp_res_t *res, json_t *r, const char *what,
                            const char *missing);
+/**
+ * Ends `op` (not retryable) for an answer it cannot use: when the status is
+ * `ok_status` (any 2xx when it is 0) "malformed response from channel:
+ * <missing>" (or the JSON error) with that status; any other status is what
+ * the channel said (oc_call_error with `what`).  The operation-wide form of
+ * oc_call_item_unusable.
+ */
+void oc_op_unusable(oc_op_t *op, oc_call_t *call, const oc_chttp_res_t *res, int ok_status, const char *what,
+                    const char *missing);
+/**
+ * Starts an acknowledge operation for a channel whose orders need none: every
+ * id in `order_ids` (an array, else OC_EINVAL) counts as acknowledged, from
+ * the loop.  0, or a negative code (then nothing calls back).
+ */
+int oc_op_acknowledge_all(oc_chttp_t *http, oc_channel_conn_t *c, const oc_chan_t *ch, json_t *order_ids,
+                          oc_adapter_cb cb, void *arg);
 
 /* --- small shared helpers (adapter.c) ---------------------------------------------------- */
 
@@ -216,12 +286,17 @@ int oc_conn_base(const oc_channel_conn_t *c, const oc_adapter_t *a, char *buf, s
 const char *oc_setting_str(const oc_channel_conn_t *c, const char *name);
 long long oc_setting_int(const oc_channel_conn_t *c, const char *name, long long dflt, long long min, long long max);
 const char *oc_secret_str(const oc_channel_conn_t *c, const char *name);
-/** Appends `s` percent-encoded (RFC 3986 unreserved characters kept). */
-int oc_urlenc(oc_buf_t *b, const char *s);
 /** Integer value of a JSON integer or of a string holding one ("12"); 0 or -1. */
 int oc_json_as_int(const json_t *v, long long *out);
 /** A quantity of a push item: an integer 0..1e9; 0 or -1. */
 int oc_item_qty(const json_t *item, long long *qty);
+/**
+ * Checks a push item for a channel that sets quantities outright (no
+ * compare-and-set): a non-empty "sku" (borrowed into *sku), "qty" (oc_item_qty)
+ * and an "expect" oc_item_expect accepts (checked like everywhere else, then
+ * not sent).  0, or -1 with the reason in `why`.
+ */
+int oc_item_check_set(const json_t *item, const char **sku, long long *qty, char *why, size_t cap);
 /**
  * The compare-and-set expectation of a push item: "expect" absent or null
  * (*has = 0), or any integer a channel can report, negative ones included

@@ -296,14 +296,8 @@ oc_rl_bucket_t *oc_ratelimit_bucket(oc_ratelimit_t *rl, const char *name, const 
             def = &defs[i];
     if (def == NULL)
         return NULL;
-    if (rl->n == rl->cap) {
-        size_t cap = rl->cap ? rl->cap * 2 : 8;
-        oc_rl_bucket_t **v = realloc(rl->buckets, cap * sizeof(*v));
-        if (v == NULL)
-            return NULL;
-        rl->buckets = v;
-        rl->cap = cap;
-    }
+    if (oc_array_grow(&rl->buckets, &rl->cap, rl->n, sizeof(*rl->buckets), 8) != 0)
+        return NULL;
     oc_rl_bucket_t *b = malloc(sizeof(*b));
     if (b == NULL)
         return NULL;

@@ -326,8 +326,7 @@ json_t *oc_shopify_order(const json_t *o, uint64_t *updated_ms, char *why, size_
         snprintf(why, cap, "order without an id");
         return NULL;
     }
-    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || ua == NULL ||
-        oc_cursor_parse_time(ua, &updated) != 0) {
+    if (ca == NULL || oc_time_parse(ca, &created) != 0 || ua == NULL || oc_time_parse(ua, &updated) != 0) {
         snprintf(why, cap, "order %s: created_at or updated_at is not a date", id);
         return NULL;
     }
@@ -414,7 +413,7 @@ json_t *oc_shopify_refund(const json_t *rf, uint64_t *created_ms, char *why, siz
         snprintf(why, cap, "refund without an id or order_id");
         return NULL;
     }
-    if (ca == NULL || oc_cursor_parse_time(ca, &created) != 0 || !json_is_array(rlis)) {
+    if (ca == NULL || oc_time_parse(ca, &created) != 0 || !json_is_array(rlis)) {
         snprintf(why, cap, "refund %s: created_at or refund_line_items is malformed", id);
         return NULL;
     }
@@ -923,12 +922,6 @@ static int mutate(sop_t *s)
     return 0;
 }
 
-static void start_calls(oc_op_t *op)
-{
-    for (h2o_linklist_t *l = op->calls.next; l != &op->calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-}
-
 /* Moves the operation on: runs from the loop whenever a phase has no request left in flight. */
 static void sop_next(sop_t *s)
 {
@@ -1002,7 +995,7 @@ static void sop_next(sop_t *s)
             return;
         }
         if (s->outstanding > 0) {
-            start_calls(&s->base);
+            oc_op_start_calls(&s->base);
             return;
         }
     }
@@ -1029,9 +1022,13 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
     s->n = json_array_size(items);
     s->base.result = json_array();
     oc_uuid_v4(s->op_key);
-    if (api_base(c, s->api, sizeof(s->api)) != 0 || (s->rows = calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
+    if (api_base(c, s->api, sizeof(s->api)) != 0) {
         oc_op_discard(&s->base);
         return OC_EINVAL;
+    }
+    if (s->base.result == NULL || (s->rows = calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
+        oc_op_discard(&s->base);
+        return OC_ENOMEM;
     }
     json_t *setting_loc = json_object_get(c->settings, "location_id");
     for (size_t i = 0; i < s->n; i++) {
@@ -1110,15 +1107,8 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         return;
     }
     json_t *orders = json_object_get(call->json, "orders");
-    if (res->status != 200) {
-        oc_adapter_error_t ce;
-        oc_call_error(call, res, &ce, "orders");
-        oc_op_fail_with(op, &ce);
-        return;
-    }
-    if (!json_is_array(orders)) {
-        oc_op_fail(op, 0, 200, 0, "malformed response from channel: %s",
-                   call->json == NULL ? call->json_error : "no orders list");
+    if (res->status != 200 || !json_is_array(orders)) {
+        oc_op_unusable(op, call, res, 200, "orders", "no orders list");
         return;
     }
     json_t *out = json_array();
@@ -1171,17 +1161,7 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         }
         next = page_info;
     }
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(out);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result =
-        json_pack("{s:o, s:s, s:b}", p->returns ? "returns" : "orders", out, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
+    oc_op_finish_page(op, &p->cur, out, p->returns ? "returns" : "orders", next);
 }
 
 static int page_call(spage_t *p)
@@ -1196,7 +1176,7 @@ static int page_call(spage_t *p)
         rc = oc_call_url(call, "%s/orders.json?limit=%lld&page_info=%s%s", p->api, limit, p->cur.page, fields);
     } else if (rc == 0) {
         char iso[24];
-        oc_cursor_format_time(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)));
+        oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders.json?status=any&order=updated_at%%20asc&limit=%lld&updated_at_min=%s%s",
                          p->api, limit, iso, fields);
     }
@@ -1248,15 +1228,7 @@ static int shopify_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const c
 static int shopify_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *order_ids, oc_adapter_cb cb, void *arg)
 {
     /* Shopify orders need no acknowledgement: every id counts as acknowledged. */
-    if (!json_is_array(order_ids))
-        return OC_EINVAL;
-    int rc;
-    oc_op_t *op = oc_op_new(sizeof(oc_op_t), http, c, &chan, 1000, cb, arg, &rc);
-    if (op == NULL)
-        return rc;
-    op->result = json_pack("{s:O, s:[], s:{}}", "acknowledged", order_ids, "failed", "errors");
-    oc_op_finish_later(op);
-    return 0;
+    return oc_op_acknowledge_all(http, c, &chan, order_ids, cb, arg);
 }
 
 static void on_shop(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)

@@ -254,7 +254,7 @@ json_t *oc_walmart_return(const json_t *r, uint64_t *created_ms, char *why, size
         snprintf(why, cap, "return without returnOrderId");
         return NULL;
     }
-    if (date == NULL || oc_cursor_parse_time(date, &created) != 0) {
+    if (date == NULL || oc_time_parse(date, &created) != 0) {
         snprintf(why, cap, "return %s: returnOrderDate is not a date", id);
         return NULL;
     }
@@ -297,7 +297,6 @@ typedef struct wop {
     oc_op_t base;
     json_t *items; /* borrowed for push/read (copied), order ids for acknowledge */
     char api[512];
-    size_t outstanding;
     json_t *acked, *failed, *errors;
 } wop_t;
 
@@ -325,22 +324,16 @@ static wop_t *wop_new(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_
     return w;
 }
 
-static void item_done(wop_t *w)
-{
-    if (--w->outstanding == 0)
-        oc_op_finish(&w->base, NULL);
-}
-
 /* Adds "?sku=…[&shipNode=…]" for item `it` to a URL. */
 static int inventory_url(oc_call_t *call, wop_t *w, const char *sku)
 {
     oc_buf_t q = {0};
     const char *node = oc_setting_str(w->base.conn, "ship_node");
-    int rc = oc_urlenc(&q, sku);
+    int rc = oc_percent_encode(&q, sku);
     if (rc == 0 && node != NULL) {
         rc = oc_buf_append(&q, "&shipNode=", 10);
         if (rc == 0)
-            rc = oc_urlenc(&q, node);
+            rc = oc_percent_encode(&q, node);
     }
     if (rc == 0)
         rc = oc_call_url(call, "%s/v3/inventory?sku=%s", w->api, q.data);
@@ -363,7 +356,7 @@ static void on_put(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
         oc_call_item_unusable(call, res, r, res->status == 404 ? "item not found on the channel" : NULL,
                               "no quantity.amount");
     }
-    item_done(w);
+    oc_op_item_done(&w->base);
 }
 
 static void on_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -382,22 +375,7 @@ static void on_feed(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     } else if (feed == NULL)
         snprintf(msg, sizeof(msg), "malformed response from channel: %s",
                  call->json == NULL ? call->json_error : "no feedId");
-    size_t i;
-    json_t *r;
-    json_array_foreach(w->base.result, i, r)
-    {
-        if (json_object_get(r, "status") != NULL) /* rejected before sending */
-            continue;
-        if (feed == NULL) {
-            oc_item_error(r, msg, e != NULL && e->retryable);
-        } else {
-            json_object_set_new(r, "status", json_string("ok"));
-            json_object_set(r, "qty", json_object_get(json_array_get(w->items, i), "qty"));
-            json_object_set_new(r, "pending", json_true());
-            json_object_set_new(r, "ref", json_string(feed));
-        }
-    }
-    oc_op_finish(&w->base, NULL);
+    oc_op_feed_done(&w->base, w->items, feed, msg, e != NULL && e->retryable);
 }
 
 /* A multipart/form-data body with one "file" part holding the feed JSON. */
@@ -427,48 +405,46 @@ static int feed_body(oc_call_t *call, json_t *feed)
 
 json_t *oc_walmart_push_body(const json_t *item, char *why, size_t cap)
 {
-    const char *sku = json_string_value(json_object_get(item, "sku"));
-    long long qty, expect;
-    int cas;
-    if (sku == NULL || *sku == '\0') {
-        snprintf(why, cap, "sku: missing");
+    /* Walmart's inventory API has no compare-and-set (and shows negative counts): the PUT sets the quantity
+     * outright. */
+    const char *sku;
+    long long qty;
+    if (oc_item_check_set(item, &sku, &qty, why, cap) != 0)
         return NULL;
-    }
-    if (oc_item_qty(item, &qty) != 0) {
-        snprintf(why, cap, "qty: must be an integer from 0 to 1000000000");
-        return NULL;
-    }
-    /* Walmart's inventory API has no compare-and-set: the expectation (any integer: Walmart shows negative
-     * counts) is checked like everywhere else and then not sent; the PUT sets the quantity outright. */
-    if (oc_item_expect(item, &cas, &expect) != 0) {
-        snprintf(why, cap, "expect: must be an integer (a 32-bit one, as the channel counts) or null");
-        return NULL;
-    }
     return json_pack("{s:s, s:{s:s, s:I}}", "sku", sku, "quantity", "unit", "EACH", "amount", (json_int_t)qty);
+}
+
+static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
+{
+    (void)op;
+    return oc_walmart_push_body(item, why, cap);
+}
+
+/* A call on /v3/inventory for `sku`; NULL when it cannot be built (a call already made goes with the operation). */
+static oc_call_t *inventory_call(oc_op_t *op, const char *method, oc_call_cb cb, const char *sku)
+{
+    oc_call_t *call = oc_call_new(op, method, "inventory", 1, cb);
+    return call != NULL && inventory_url(call, (wop_t *)op, sku) == 0 ? call : NULL;
+}
+
+static oc_call_t *put_call(oc_op_t *op, const json_t *item)
+{
+    return inventory_call(op, "PUT", on_put, json_string_value(json_object_get(item, "sku")));
 }
 
 static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)
         return rc;
-    size_t n = json_array_size(items), valid = 0;
-    w->base.result = json_array();
-    json_t *feed_items = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *it = json_array_get(items, i), *r = oc_item_result(it);
-        char why[120];
-        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
-        json_array_append_new(w->base.result, r);
-        if (body == NULL) {
-            oc_item_error(r, why, 0);
-        } else {
-            valid++;
-            json_array_append_new(feed_items, body); /* a feed's Inventory entry is the PUT body */
-        }
+    json_t *feed_items = json_array(); /* a feed's Inventory entry is the PUT body */
+    size_t valid;
+    rc = feed_items == NULL ? OC_ENOMEM : oc_op_push_rows(&w->base, items, push_body, feed_items, &valid);
+    if (rc != 0) {
+        json_decref(feed_items);
+        oc_op_discard(&w->base);
+        return rc;
     }
     long long threshold = oc_setting_int(c, "feed_threshold", FEED_THRESHOLD, 1, MAX_BATCH);
     if (valid == 0) {
@@ -483,46 +459,17 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         const char *node = oc_setting_str(c, "ship_node");
         rc = call == NULL ? OC_ENOMEM : 0;
         if (rc == 0 && node != NULL)
-            rc = oc_buf_append(&q, "&shipNode=", 10) != 0 || oc_urlenc(&q, node) != 0 ? OC_ENOMEM : 0;
+            rc = oc_buf_append(&q, "&shipNode=", 10) != 0 || oc_percent_encode(&q, node) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/feeds?feedType=inventory%s", w->api, q.data != NULL ? q.data : "");
         if (rc == 0)
             rc = feed_body(call, feed);
         oc_buf_free(&q);
         json_decref(feed);
-        if (rc != 0) {
-            oc_op_discard(&w->base);
-            return rc;
-        }
-        call->data = w;
-        oc_call_start(call);
-        return 0;
+        return oc_op_launch(&w->base, call, rc);
     }
     json_decref(feed_items);
-    for (size_t i = 0; i < n; i++) {
-        json_t *it = json_array_get(items, i);
-        if (json_object_get(json_array_get(w->base.result, i), "status") != NULL)
-            continue;
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        char why[120];
-        json_t *body = oc_walmart_push_body(it, why, sizeof(why));
-        oc_call_t *call = oc_call_new(&w->base, "PUT", "inventory", 1, on_put);
-        rc = call == NULL || body == NULL ? OC_ENOMEM : inventory_url(call, w, sku);
-        if (rc == 0)
-            rc = oc_call_json(call, body);
-        json_decref(body);
-        if (rc != 0) {
-            oc_op_discard(&w->base);
-            return rc;
-        }
-        call->data = w;
-        call->idx = (long)i;
-        w->outstanding++;
-    }
-    /* start only once every call exists: a failure above must not leave half an operation running */
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-    return 0;
+    return oc_op_push_items(&w->base, items, push_body, put_call);
 }
 
 static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -541,46 +488,21 @@ static void on_get(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
         json_object_set_new(r, "qty", json_null());
         oc_call_item_unusable(call, res, r, NULL, "no quantity.amount");
     }
-    item_done(w);
+    oc_op_item_done(&w->base);
+}
+
+static oc_call_t *inventory_get(oc_op_t *op, const char *sku)
+{
+    return inventory_call(op, "GET", on_get, sku);
 }
 
 static int walmart_read(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc_adapter_cb cb, void *arg)
 {
-    if (!json_is_array(items))
-        return OC_EINVAL;
     int rc;
     wop_t *w = wop_new(http, c, items, cb, arg, &rc);
     if (w == NULL)
         return rc;
-    w->base.result = json_array();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        json_t *r = oc_item_result(it);
-        const char *sku = json_string_value(json_object_get(it, "sku"));
-        json_array_append_new(w->base.result, r);
-        if (sku == NULL || *sku == '\0') {
-            json_object_set_new(r, "qty", json_null());
-            oc_item_error(r, "sku: missing", 0);
-            continue;
-        }
-        oc_call_t *call = oc_call_new(&w->base, "GET", "inventory", 1, on_get);
-        if (call == NULL || inventory_url(call, w, sku) != 0) {
-            oc_op_discard(&w->base);
-            return OC_ENOMEM;
-        }
-        call->data = w;
-        call->idx = (long)i;
-        w->outstanding++;
-    }
-    if (w->outstanding == 0) {
-        oc_op_finish_later(&w->base);
-        return 0;
-    }
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
-    return 0;
+    return oc_op_read_items(&w->base, items, inventory_get);
 }
 
 static void on_ack(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -598,7 +520,7 @@ static void on_ack(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_
             w->errors, id,
             json_pack("{s:s, s:b}", "error", e != NULL ? e->err : ce.err, "retryable", e != NULL && e->retryable));
     }
-    if (--w->outstanding == 0) {
+    if (--w->base.outstanding == 0) {
         w->base.result =
             json_pack("{s:O, s:O, s:O}", "acknowledged", w->acked, "failed", w->failed, "errors", w->errors);
         oc_op_finish(&w->base, NULL);
@@ -623,11 +545,15 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
     w->acked = json_array();
     w->failed = json_array();
     w->errors = json_object();
+    if (w->acked == NULL || w->failed == NULL || w->errors == NULL) {
+        oc_op_discard(&w->base); /* wop_free releases what was made */
+        return OC_ENOMEM;
+    }
     json_array_foreach(order_ids, i, id)
     {
         oc_buf_t po = {0};
         oc_call_t *call = oc_call_new(&w->base, "POST", "acknowledge", 1, on_ack);
-        rc = call == NULL || oc_urlenc(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
+        rc = call == NULL || oc_percent_encode(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/orders/%s/acknowledge", w->api, po.data);
         if (rc == 0)
@@ -639,15 +565,14 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
         }
         call->data = w;
         call->idx = (long)i;
-        w->outstanding++;
+        w->base.outstanding++;
     }
-    if (w->outstanding == 0) {
+    if (w->base.outstanding == 0) {
         w->base.result = json_pack("{s:[], s:[], s:{}}", "acknowledged", "failed", "errors");
         oc_op_finish_later(&w->base);
         return 0;
     }
-    for (h2o_linklist_t *l = w->base.calls.next; l != &w->base.calls; l = l->next)
-        oc_call_start(H2O_STRUCT_FROM_MEMBER(oc_call_t, link, l));
+    oc_op_start_calls(&w->base);
     return 0;
 }
 
@@ -727,7 +652,7 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
     if (p->returns && next != NULL) {
         /* The returns specification declares no cursor parameter: the next page is asked by the date filter
          * it declares, from the newest return of this one (inclusive; the cursor drops what came back twice). */
-        oc_cursor_format_time_ms(from, last_ms);
+        oc_time_format(from, last_ms, OC_TIME_MS);
         if (list == NULL || json_array_size(list) == 0 || strcmp(from, p->start) == 0) {
             json_decref(out);
             oc_op_fail(op, 0, res->status, 0,
@@ -740,17 +665,7 @@ static void on_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter
         oc_op_fail(op, 0, res->status, 0, "malformed response from channel: nextCursor is not a query string");
         return;
     }
-    oc_cursor_page_done(&p->cur, next, oc_cursor_overlap(op->conn));
-    char *cursor = oc_cursor_encode(&p->cur);
-    if (cursor == NULL) {
-        json_decref(out);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
-        return;
-    }
-    op->result =
-        json_pack("{s:o, s:s, s:b}", p->returns ? "returns" : "orders", out, "cursor", cursor, "more", next != NULL);
-    free(cursor);
-    oc_op_finish(op, NULL);
+    oc_op_finish_page(op, &p->cur, out, p->returns ? "returns" : "orders", next);
 }
 
 static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, int returns, oc_adapter_cb cb,
@@ -772,7 +687,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     }
     uint64_t from = oc_cursor_begin(&p->cur, oc_cursor_overlap(c));
     char iso[24];
-    oc_cursor_format_time(iso, from);
+    oc_time_format(iso, from, OC_TIME_S);
     const char *resource = returns ? "returns" : "orders";
     const char *date_param = returns ? "returnCreationStartDate" : "lastModifiedStartDate";
     long long limit = oc_setting_int(c, "page_size", returns ? RETURNS_PAGE : ORDERS_PAGE, 1, 200);
@@ -785,7 +700,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
         /* returns page by their declared date filter: the page token is the date to ask from */
         oc_buf_t d = {0};
         snprintf(p->start, sizeof(p->start), "%s", p->cur.page != NULL ? p->cur.page : iso);
-        rc = oc_urlenc(&d, p->start);
+        rc = oc_percent_encode(&d, p->start);
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/returns?%s=%s&limit=%lld", p->api, date_param, d.data, limit);
         oc_buf_free(&d);
@@ -798,13 +713,7 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     } else {
         rc = oc_call_url(call, "%s/v3/%s?%s=%s&limit=%lld", p->api, resource, date_param, iso, limit);
     }
-    if (rc != 0) {
-        oc_op_discard(&p->base);
-        return rc;
-    }
-    call->data = p;
-    oc_call_start(call);
-    return 0;
+    return oc_op_launch(&p->base, call, rc);
 }
 
 static int walmart_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor, oc_adapter_cb cb, void *arg)
@@ -829,14 +738,7 @@ static void on_detail(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     }
     json_t *scopes = json_object_get(call->json, "scopes");
     if (res->status != 200 || !json_is_object(scopes)) {
-        oc_adapter_error_t ce;
-        if (res->status == 200) {
-            oc_op_fail(op, 0, 200, 0, "malformed response from channel: %s",
-                       call->json == NULL ? call->json_error : "no scopes");
-        } else {
-            oc_call_error(call, res, &ce, "token detail");
-            oc_op_fail_with(op, &ce);
-        }
+        oc_op_unusable(op, call, res, 200, "token detail", "no scopes");
         return;
     }
     /* Walmart's token detail names no seller or partner: the account is the API client (the owner derives it,

@@ -17,6 +17,7 @@
 #include "tenants/listings.h"
 #include "tenants/rules.h"
 #include "tenants/vault.h"
+#include "runtime/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,7 +634,7 @@ static void on_tested(void *arg, const oc_adapter_error_t *e, json_t *identity, 
     int ok = e == NULL || e->err == NULL;
     uint64_t now = oc_now_ms();
     char at[32];
-    oc_format_time(at, now);
+    oc_time_format(at, now, OC_TIME_MS);
     json_t *call =
         json_pack("{s:s, s:b, s:I}", "step", "channel", "ok", ok, "elapsed_ms", (json_int_t)(now - st->started_ms));
     json_t *body = json_pack("{s:b, s:s, s:I, s:[{s:s, s:b}, o]}", "ok", ok, "checked_at", at, "elapsed_ms",

@@ -18,6 +18,7 @@
 #include "runtime/metrics.h"
 #include "runtime/opslisten.h"
 #include "runtime/netaddr.h"
+#include "runtime/text.h"
 #include "server/router.h"
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
@@ -182,7 +183,7 @@ const char *oc_req_query(oc_req_t *r, const char *name)
             const char *v = eq != NULL ? eq + 1 : end;
             size_t vl = (size_t)(end - v);
             char *out = h2o_mem_alloc_pool(&r->pool, vl + 1);
-            if (oc_percent_decode(v, vl, out, vl + 1) < 0)
+            if (oc_percent_decode(v, vl, out, vl + 1, 1) < 0)
                 return NULL;
             return out;
         }
@@ -246,30 +247,6 @@ static void req_free(oc_req_t *r)
     free(r);
 }
 
-static const char *status_reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    }
-    return "OK";
-}
-
 static void send_response(oc_req_t *r, int status, const char *content_type, const char *data, size_t len)
 {
     r->status = status;
@@ -281,7 +258,7 @@ static void send_response(oc_req_t *r, int status, const char *content_type, con
     int sent = req != NULL;
     if (req != NULL) {
         req->res.status = status;
-        req->res.reason = status_reason(status);
+        req->res.reason = oc_http_reason(status);
         req->res.content_length = len;
         if (content_type != NULL)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
@@ -456,12 +433,12 @@ static const char *bad_query_param(oc_req_t *r)
         const char *amp = strchr(p, '&'), *end = amp != NULL ? amp : p + strlen(p);
         const char *eq = memchr(p, '=', (size_t)(end - p));
         const char *kend = eq != NULL ? eq : end;
-        int kl = oc_percent_decode(p, (size_t)(kend - p), buf, len + 1);
+        int kl = oc_percent_decode(p, (size_t)(kend - p), buf, len + 1, 1);
         if (kl < 0 || !oc_utf8_ok(buf, (size_t)kl))
             return "query";
         char *name = oc_req_strdup(r, buf, (size_t)kl);
         if (eq != NULL) {
-            int vl = oc_percent_decode(eq + 1, (size_t)(end - eq - 1), buf, len + 1);
+            int vl = oc_percent_decode(eq + 1, (size_t)(end - eq - 1), buf, len + 1, 1);
             if (vl < 0 || !oc_utf8_ok(buf, (size_t)vl))
                 return name;
         }
@@ -583,7 +560,7 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
     r->route = route;
     for (int i = 0; i < mp.n; i++) {
         char *v = oc_req_alloc(r, mp.p[i].len + 1);
-        int vl = oc_percent_decode(mp.p[i].value, mp.p[i].len, v, mp.p[i].len + 1);
+        int vl = oc_percent_decode(mp.p[i].value, mp.p[i].len, v, mp.p[i].len + 1, 1);
         if (vl < 0 || !oc_utf8_ok(v, (size_t)vl)) {
             oc_respond_error(r, 400, "bad_path",
                              vl < 0 ? "malformed escape in the path" : "a path segment is not valid UTF-8",

@@ -46,42 +46,6 @@ void oc_router_compile(oc_route_t *routes, size_t n)
     }
 }
 
-int oc_percent_decode(const char *src, size_t len, char *dst, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = src[i];
-        if (ch == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int hi = src[i + 1], lo = src[i + 2], v = 0;
-            for (int k = 0; k < 2; k++) {
-                int c = k == 0 ? hi : lo, d;
-                if (c >= '0' && c <= '9')
-                    d = c - '0';
-                else if (c >= 'a' && c <= 'f')
-                    d = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F')
-                    d = c - 'A' + 10;
-                else
-                    return -1;
-                v = v * 16 + d;
-            }
-            if (v == 0)
-                return -1;
-            ch = (char)v;
-            i += 2;
-        } else if (ch == '+') {
-            ch = ' ';
-        }
-        if (o + 1 >= cap)
-            return -1;
-        dst[o++] = ch;
-    }
-    dst[o] = '\0';
-    return (int)o;
-}
-
 oc_match_t oc_router_match(const oc_route_t *routes, size_t nroutes, const char *method, size_t mlen, const char *path,
                            size_t plen, const oc_route_t **route, oc_match_params_t *params, char *allow,
                            size_t allow_cap)

@@ -62,9 +62,6 @@ oc_match_t oc_router_match(const oc_route_t *routes, size_t nroutes, const char 
                            size_t plen, const oc_route_t **route, oc_match_params_t *params, char *allow,
                            size_t allow_cap);
 
-/** Percent-decodes src into dst (capacity cap); returns length, or -1 on a bad escape or NUL byte. */
-int oc_percent_decode(const char *src, size_t len, char *dst, size_t cap);
-
 /** Prints the table as JSON (method, pattern, perm, body, summary) for tools and tests. */
 json_t *oc_router_describe(void);
 

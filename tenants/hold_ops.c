@@ -10,6 +10,7 @@
  */
 #include "tenants/catalog.h"
 #include "tenants/holds.h"
+#include "runtime/text.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -140,17 +141,7 @@ static void id_from_key(const char *tenant, const char *key, char out[37])
     crypto_hash_sha256_update(&st, (const unsigned char *)"/hold/", 6);
     crypto_hash_sha256_update(&st, (const unsigned char *)key, strlen(key));
     crypto_hash_sha256_final(&st, md);
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x40);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[md[i] >> 4];
-        out[o++] = hex[md[i] & 15];
-    }
-    out[o] = '\0';
+    oc_uuid_format(md, out); /* a version-4 UUID from the first 16 bytes */
 }
 
 static void create_in_pg(op_t *op);
@@ -268,8 +259,8 @@ static void on_reserved(void *arg, const oc_reserve_outcome_t *out)
 static json_t *public_json(const op_t *op)
 {
     char created[32], expires[32];
-    oc_format_time(created, op->created_ms);
-    oc_format_time(expires, op->expires_ms);
+    oc_time_format(created, op->created_ms, OC_TIME_MS);
+    oc_time_format(expires, op->expires_ms, OC_TIME_MS);
     json_t *comps = json_array();
     for (int i = 0; i < op->nskus; i++)
         json_array_append_new(comps,

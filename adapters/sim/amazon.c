@@ -434,8 +434,8 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
             oc_sim_order_t *o = a->orders.items[rt->order_index];
             oc_sim_sku_t *s = oc_sim_sku_at(a, o->lines[rt->line_index].sku_index);
             char od[32], rd[32];
-            oc_sim_iso(od, o->created_ms, 0);
-            oc_sim_iso(rd, rt->created_ms, 0);
+            oc_time_format(od, o->created_ms, OC_TIME_S);
+            oc_time_format(rd, rt->created_ms, OC_TIME_S);
             oc_buf_printf(&b, "%s\t%s\t%s\tApproved\t%s\t%s\t%s\t%s\t%lld\t%s\tY\tC-Returns\tStandardRefund\n", o->id,
                           od, rd, rt->id, s->asin, s->sku, s->sku, rt->qty, rt->reason);
         }
@@ -480,20 +480,8 @@ void oc_sim_amazon_catch_up(oc_sim_t *sim, oc_sim_account_t *a)
         memmove(a->patches.items, a->patches.items + done, (a->patches.len - done) * sizeof(void *));
         a->patches.len -= done;
     }
-    for (size_t i = 0; i < a->feeds.len; i++) {
-        oc_sim_job_t *j = a->feeds.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            build_feed_report(sim, a, j);
-        }
-    }
-    for (size_t i = 0; i < a->reports.len; i++) {
-        oc_sim_job_t *j = a->reports.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            build_report(sim, a, j);
-        }
-    }
+    oc_sim_jobs_run_due(sim, a, &a->feeds, now, build_feed_report);
+    oc_sim_jobs_run_due(sim, a, &a->reports, now, build_report);
 }
 
 /* --- listings ---------------------------------------------------------------------------------- */
@@ -557,8 +545,8 @@ static void patch_listing(oc_sim_req_t *r)
 static json_t *listing_json(oc_sim_account_t *a, const oc_sim_sku_t *s, const char *included)
 {
     char updated[32], created[32];
-    oc_sim_iso(updated, s->updated_ms, 0);
-    oc_sim_iso(created, a->created_ms, 0);
+    oc_time_format(updated, s->updated_ms, OC_TIME_S);
+    oc_time_format(created, a->created_ms, OC_TIME_S);
     json_t *j = json_pack("{s:s}", "sku", s->sku);
     if (included == NULL || strstr(included, "summaries") != NULL) {
         json_t *status = s->qty > 0 ? json_pack("[s, s]", "BUYABLE", "DISCOVERABLE") : json_pack("[s]", "DISCOVERABLE");
@@ -718,9 +706,9 @@ static json_t *feed_json(oc_sim_account_t *a, const oc_sim_job_t *j)
 {
     uint64_t now = oc_now_ms();
     char created[32], started[32], ended[32];
-    oc_sim_iso(created, j->created_ms, 0);
-    oc_sim_iso(started, j->start_ms, 0);
-    oc_sim_iso(ended, j->done_ms, 0);
+    oc_time_format(created, j->created_ms, OC_TIME_S);
+    oc_time_format(started, j->start_ms, OC_TIME_S);
+    oc_time_format(ended, j->done_ms, OC_TIME_S);
     const char *st = job_status(j, now);
     json_t *f = json_pack("{s:s, s:s, s:[s], s:s, s:s}", "feedId", j->id, "feedType", j->type, "marketplaceIds",
                           a->marketplace_id, "createdTime", created, "processingStatus", st);
@@ -860,9 +848,9 @@ static const char *order_status(const oc_sim_order_t *o)
 static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char purchased[32], updated[32], ship[32];
-    oc_sim_iso(purchased, o->created_ms, 0);
-    oc_sim_iso(updated, o->updated_ms, 0);
-    oc_sim_iso(ship, o->created_ms + 86400000ULL, 0);
+    oc_time_format(purchased, o->created_ms, OC_TIME_S);
+    oc_time_format(updated, o->updated_ms, OC_TIME_S);
+    oc_time_format(ship, o->created_ms + 86400000ULL, OC_TIME_S);
     long long shipped = 0, unshipped = 0;
     for (int i = 0; i < o->nlines; i++) {
         shipped += o->lines[i].shipped;
@@ -883,7 +871,7 @@ static json_t *order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order_t *o, const char *change)
 {
     char now[32], id[40];
-    oc_sim_iso(now, oc_now_ms(), 1);
+    oc_time_format(now, oc_now_ms(), OC_TIME_MS);
     oc_random_hex(id, 16);
     json_t *items = json_array();
     for (int i = 0; i < o->nlines; i++) {
@@ -911,19 +899,11 @@ void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order
         json_decref(n);
 }
 
-typedef struct okey {
-    oc_sim_order_t *o;
-    uint64_t k;
-} okey_t;
-
-static int cmp_okey(const void *x, const void *y)
+/* Whether order `o` has one of the statuses in `arg` (OrderStatuses, comma-separated; empty = any). */
+static int status_listed(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg)
 {
-    const okey_t *a = x, *b = y;
-    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
-}
-
-static int status_listed(const char *list, const char *status)
-{
+    const char *list = arg, *status = order_status(o);
+    (void)a;
     if (list == NULL || *list == '\0')
         return 1;
     size_t l = strlen(status);
@@ -984,46 +964,25 @@ static void get_orders(oc_sim_req_t *r)
         c.last_seq = -1;
         c.limit = (int)max;
     }
-    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
-    if (keys == NULL) {
+    oc_sim_order_page_t pg;
+    if (oc_sim_order_page(a, &c, max, status_listed, c.extra, &pg) != 0) {
         sp_error(r, 503, "ServiceUnavailable", "Service temporarily unavailable.", NULL);
         return;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < a->orders.len; i++) {
-        oc_sim_order_t *o = a->orders.items[i];
-        uint64_t k = c.by_update ? o->updated_ms : o->created_ms;
-        if (k < c.after_ms || k > c.before_ms || !status_listed(c.extra, order_status(o)))
-            continue;
-        keys[n].o = o;
-        keys[n].k = k;
-        n++;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_okey);
-    size_t start = 0;
-    if (c.last_seq >= 0) {
-        oc_sim_order_t probe = {.num = c.last_seq};
-        okey_t last = {&probe, c.last_ms};
-        while (start < n && cmp_okey(&keys[start], &last) <= 0)
-            start++;
-    }
     json_t *orders = json_array();
-    size_t end = start;
-    for (; end < n && (long long)(end - start) < max; end++)
-        json_array_append_new(orders, order_json(a, keys[end].o));
+    for (size_t i = 0; i < pg.n; i++)
+        json_array_append_new(orders, order_json(a, pg.orders[i]));
+    free(pg.orders);
     char bound[32];
-    oc_sim_iso(bound, c.before_ms, 0);
+    oc_time_format(bound, c.before_ms, OC_TIME_S);
     json_t *payload = json_pack("{s:o}", "Orders", orders);
-    if (end < n) {
-        c.last_ms = keys[end - 1].k;
-        c.last_seq = keys[end - 1].o->num;
+    if (pg.more) {
         char *t = oc_sim_cursor_encode(&c);
         if (t != NULL)
             json_object_set_new(payload, "NextToken", json_string(t));
         free(t);
     }
     json_object_set_new(payload, c.by_update ? "LastUpdatedBefore" : "CreatedBefore", json_string(bound));
-    free(keys);
     oc_sim_reply_json(r, 200, json_pack("{s:o}", "payload", payload));
 }
 
@@ -1136,11 +1095,11 @@ static void get_report(oc_sim_req_t *r)
     }
     uint64_t now = oc_now_ms();
     char created[32], started[32], ended[32], ds[32], de[32];
-    oc_sim_iso(created, j->created_ms, 0);
-    oc_sim_iso(started, j->start_ms, 0);
-    oc_sim_iso(ended, j->done_ms, 0);
-    oc_sim_iso(ds, j->data_start_ms, 0);
-    oc_sim_iso(de, j->data_end_ms, 0);
+    oc_time_format(created, j->created_ms, OC_TIME_S);
+    oc_time_format(started, j->start_ms, OC_TIME_S);
+    oc_time_format(ended, j->done_ms, OC_TIME_S);
+    oc_time_format(ds, j->data_start_ms, OC_TIME_S);
+    oc_time_format(de, j->data_end_ms, OC_TIME_S);
     const char *st = job_status(j, now);
     json_t *rep = json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s, s:s}", "reportId", j->id, "reportType", j->type,
                             "dataStartTime", ds, "dataEndTime", de, "marketplaceIds", a->marketplace_id, "createdTime",

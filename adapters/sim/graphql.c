@@ -397,6 +397,8 @@ static void parse_field(parser_t *ps, oc_sim_gql_field_t *f)
     } else {
         f->name = first;
         f->alias = strdup(first);
+        if (f->alias == NULL)
+            fail(ps, "Internal error: out of memory");
     }
     f->arg_vars = json_object();
     f->args = parse_args(ps, f->arg_vars);

@@ -148,7 +148,7 @@ static void shopify_refund(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
                            const char *restock_type)
 {
     char created[32];
-    oc_sim_iso_offset(created, oc_now_ms());
+    oc_time_format(created, oc_now_ms(), OC_TIME_OFFSET);
     long long refund_id = 880000000000LL + (long long)a->id * 1000000LL + ++a->next_refund_id;
     json_t *rlis = json_array();
     for (int i = 0; i < o->nlines; i++) {
@@ -178,6 +178,22 @@ static void shopify_refund(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     oc_sim_shopify_webhook(sim, a, OC_SIM_TOPIC_REFUNDS_CREATE, refund);
 }
 
+/* Line `line` of `o`, or NULL with *err when the order has no such line. */
+static oc_sim_line_t *order_line(oc_sim_order_t *o, int line, const char **err)
+{
+    if (line < 0 || line >= o->nlines) {
+        *err = "no such order line";
+        return NULL;
+    }
+    return &o->lines[line];
+}
+
+/* Units of a line neither cancelled nor shipped yet. */
+static long long open_units(const oc_sim_line_t *l)
+{
+    return l->qty - l->cancelled - l->shipped;
+}
+
 int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int restock, const char *reason,
                         const char **err)
 {
@@ -197,7 +213,7 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
     for (int i = 0; i < o->nlines; i++) {
         oc_sim_line_t *l = &o->lines[i];
         oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
-        long long left = l->qty - l->cancelled - l->shipped;
+        long long left = open_units(l);
         if (left <= 0)
             continue;
         l->cancelled += left;
@@ -226,13 +242,10 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
 int oc_sim_order_cancel_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                              const char *reason, const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
-    long long left = l->qty - l->cancelled - l->shipped;
-    if (qty <= 0 || qty > left) {
+    if (qty <= 0 || qty > open_units(l)) {
         *err = "the line has fewer units left to cancel";
         return -1;
     }
@@ -267,7 +280,7 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
     }
     for (int i = 0; i < o->nlines; i++) {
         oc_sim_line_t *l = &o->lines[i];
-        long long left = l->qty - l->cancelled - l->shipped;
+        long long left = open_units(l);
         if (left <= 0)
             continue;
         l->shipped += left;
@@ -286,13 +299,10 @@ int oc_sim_order_fulfill(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
 int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                            const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
-    long long left = l->qty - l->cancelled - l->shipped;
-    if (qty <= 0 || qty > left) {
+    if (qty <= 0 || qty > open_units(l)) {
         *err = "the line has fewer open units to ship";
         return -1;
     }
@@ -303,7 +313,7 @@ int oc_sim_order_ship_line(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o
     o->updated_ms = oc_now_ms();
     int open = 0;
     for (int i = 0; i < o->nlines; i++)
-        open |= o->lines[i].qty - o->lines[i].cancelled - o->lines[i].shipped > 0;
+        open |= open_units(&o->lines[i]) > 0;
     if (!open) {
         o->fulfilled = 1;
         o->fulfilled_ms = oc_now_ms();
@@ -326,14 +336,12 @@ static void on_return_progress(oc_sim_t *sim, oc_sim_account_t *a, long long idx
 int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                         const char *restock_type, const char *reason, const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
     oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
     long long shipped_left = l->shipped - l->returned - l->refunded;
-    long long open_left = l->qty - l->cancelled - l->shipped;
+    long long open_left = open_units(l);
     if (qty <= 0) {
         *err = "quantity must be positive";
         return -1;
@@ -440,11 +448,9 @@ int oc_sim_order_deliver(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, 
 int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, int line, long long qty,
                              const char **err)
 {
-    if (line < 0 || line >= o->nlines) {
-        *err = "no such order line";
+    oc_sim_line_t *l = order_line(o, line, err);
+    if (l == NULL)
         return -1;
-    }
-    oc_sim_line_t *l = &o->lines[line];
     if (qty <= 0 || qty > l->shipped - l->returned - l->refunded) {
         *err = "the line has fewer shipped units to refund";
         return -1;
@@ -455,11 +461,63 @@ int oc_sim_order_refund_only(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t 
     return 0;
 }
 
+typedef struct okey {
+    oc_sim_order_t *o;
+    uint64_t k;
+} okey_t;
+
+static int cmp_okey(const void *x, const void *y)
+{
+    const okey_t *a = x, *b = y;
+    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
+}
+
+int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                      oc_sim_order_page_t *page)
+{
+    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
+    oc_sim_order_t **out = calloc(a->orders.len + 1, sizeof(*out));
+    if (keys == NULL || out == NULL) {
+        free(keys);
+        free(out);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < a->orders.len; i++) {
+        oc_sim_order_t *o = a->orders.items[i];
+        uint64_t k = c->by_update ? o->updated_ms : o->created_ms;
+        if (k < c->after_ms || k > c->before_ms || !keep(a, o, arg))
+            continue;
+        keys[n].o = o;
+        keys[n].k = k;
+        n++;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_okey);
+    size_t start = 0;
+    if (c->last_seq >= 0) {
+        oc_sim_order_t probe = {.num = c->last_seq};
+        okey_t last = {&probe, c->last_ms};
+        while (start < n && cmp_okey(&keys[start], &last) <= 0)
+            start++;
+    }
+    size_t end = start;
+    for (; end < n && (long long)(end - start) < max; end++)
+        out[end - start] = keys[end].o;
+    *page = (oc_sim_order_page_t){.orders = out, .n = end - start, .total = n, .more = end < n};
+    if (end < n) {
+        c->last_ms = keys[end - 1].k;
+        c->last_seq = keys[end - 1].o->num;
+    }
+    free(keys);
+    return 0;
+}
+
 json_t *oc_sim_order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char created[32], updated[32];
-    oc_sim_iso(created, o->created_ms, 1);
-    oc_sim_iso(updated, o->updated_ms, 1);
+    oc_time_format(created, o->created_ms, OC_TIME_MS);
+    oc_time_format(updated, o->updated_ms, OC_TIME_MS);
     json_t *lines = json_array();
     for (int i = 0; i < o->nlines; i++) {
         const oc_sim_line_t *l = &o->lines[i];

@@ -157,7 +157,7 @@ void oc_sim_shopify_webhook(oc_sim_t *sim, oc_sim_account_t *a, unsigned topic, 
 json_t *oc_sim_shopify_level_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
 {
     char updated[32], g[128];
-    oc_sim_iso_offset(updated, s->updated_ms);
+    oc_time_format(updated, s->updated_ms, OC_TIME_OFFSET);
     level_gid(g, sizeof(g), s);
     return json_pack("{s:I, s:I, s:I, s:s, s:s}", "inventory_item_id", (json_int_t)s->item_id, "location_id",
                      (json_int_t)s->location_id, "available", (json_int_t)s->qty, "updated_at", updated,
@@ -167,9 +167,9 @@ json_t *oc_sim_shopify_level_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
 json_t *oc_sim_shopify_order_json(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order_t *o)
 {
     char created[32], updated[32], cancelled[32];
-    oc_sim_iso_offset(created, o->created_ms);
-    oc_sim_iso_offset(updated, o->updated_ms);
-    oc_sim_iso_offset(cancelled, o->cancelled_ms);
+    oc_time_format(created, o->created_ms, OC_TIME_OFFSET);
+    oc_time_format(updated, o->updated_ms, OC_TIME_OFFSET);
+    oc_time_format(cancelled, o->cancelled_ms, OC_TIME_OFFSET);
     json_t *items = json_array();
     long long total = 0, returned = 0, shipped = 0, open = 0;
     for (int i = 0; i < o->nlines; i++) {
@@ -388,7 +388,7 @@ Done:
 static json_t *level_obj(oc_sim_account_t *a, const oc_sim_sku_t *s)
 {
     char updated[32], g[128];
-    oc_sim_iso(updated, s->updated_ms, 0);
+    oc_time_format(updated, s->updated_ms, OC_TIME_S);
     level_gid(g, sizeof(g), s);
     long long values[] = {s->qty, s->qty + s->committed, s->committed, 0, 0, 0, 0, 0};
     json_t *qs = json_array();
@@ -996,7 +996,7 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
         json_decref(errors);
         json_t *changes = json_array();
         char created[32];
-        oc_sim_iso(created, oc_now_ms(), 0);
+        oc_time_format(created, oc_now_ms(), OC_TIME_S);
         for (i = 0; i < n; i++) {
             oc_sim_sku_t *s = parsed[i].sku;
             long long before = current_of(s, on_hand);
@@ -1576,7 +1576,7 @@ static void rest_shop(oc_sim_req_t *r)
 static json_t *webhook_obj(oc_sim_req_t *r, unsigned topic)
 {
     char created[32];
-    oc_sim_iso_offset(created, r->acct->created_ms);
+    oc_time_format(created, r->acct->created_ms, OC_TIME_OFFSET);
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
                      (json_int_t)(r->acct->id * 100 + __builtin_ctz(topic)), "address", r->acct->webhook.url, "topic",
                      topic_name(topic), "created_at", created, "updated_at", created, "format", "json", "api_version",

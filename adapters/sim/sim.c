@@ -159,31 +159,6 @@ static void on_h2o_dispose(void *p)
     }
 }
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    }
-    return "OK";
-}
-
 static void req_free(oc_sim_req_t *r)
 {
     if (r->guard != NULL)
@@ -282,7 +257,7 @@ static void send_now(oc_sim_req_t *r)
     h2o_req_t *req = r->h2o;
     if (req != NULL) {
         req->res.status = r->status;
-        req->res.reason = reason_phrase(r->status);
+        req->res.reason = oc_http_reason(r->status);
         req->res.content_length = r->out.len;
         if (r->content_type[0] != '\0')
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,

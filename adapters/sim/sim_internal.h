@@ -17,6 +17,7 @@
 #include "runtime/listener.h"
 
 #include "runtime/common.h"
+#include "runtime/text.h"
 #include "runtime/loop.h"
 
 typedef enum { OC_SIM_SHOPIFY = 0, OC_SIM_AMAZON, OC_SIM_WALMART, OC_SIM_NCHANNELS } oc_sim_channel_t;
@@ -82,19 +83,14 @@ int oc_sim_bucket_take(oc_sim_bucket_t *b, double cost, double *wait_s);
 /** Gives back `cost` tokens (capped at burst). */
 void oc_sim_bucket_give(oc_sim_bucket_t *b, double cost);
 
-/** Formats ms since the epoch as RFC 3339 UTC: "...T10:00:00Z" (with_ms adds ".123"); `out` needs 32 bytes. */
-void oc_sim_iso(char *out, uint64_t ms, int with_ms);
-/** Same instant as "...T10:00:00+00:00", the REST style of Shopify. */
-void oc_sim_iso_offset(char *out, uint64_t ms);
-/** Parses RFC 3339 / ISO 8601 (date, date-time, fraction, Z or offset) or epoch milliseconds; 0 or -1. */
+/* Times are written with oc_time_format (runtime/text.h): OC_TIME_OFFSET is Shopify's REST style. */
+/** Epoch milliseconds (Walmart accepts them) or what oc_time_parse reads; 0 or -1. */
 int oc_sim_parse_time(const char *s, uint64_t *ms);
 
-/** Decodes %XX (and '+' as space when `plus`); returns a malloc'd string or NULL on a bad escape. */
+/** oc_percent_decode into a malloc'd string; NULL on a bad escape (or no memory). */
 char *oc_sim_urldecode(const char *s, size_t len, int plus);
 /** Value of `name` in an application/x-www-form-urlencoded string (malloc'd, decoded), or NULL. */
 char *oc_sim_form_get(const char *form, size_t len, const char *name);
-/** Appends `s` percent-encoded for a query string. */
-void oc_sim_urlencode(oc_buf_t *b, const char *s);
 /** base64url of `s`, malloc'd (opaque pagination tokens). */
 char *oc_sim_b64url(const char *s, size_t len);
 /** Inverse of oc_sim_b64url; malloc'd, NUL-terminated, or NULL. */
@@ -229,6 +225,13 @@ typedef struct oc_sim_vec {
 
 int oc_sim_vec_push(oc_sim_vec_t *v, void *p);
 void oc_sim_vec_free(oc_sim_vec_t *v, void (*free_item)(void *));
+/**
+ * Applies the jobs of `jobs` (oc_sim_job_t) that are due by `now` and not
+ * applied yet: marks each applied, then calls `apply` (the channel's
+ * processing), in submission order.
+ */
+void oc_sim_jobs_run_due(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_vec_t *jobs, uint64_t now,
+                         void (*apply)(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j));
 
 enum {
     OC_SIM_TOPIC_ORDERS_CREATE = 1 << 0,
@@ -627,6 +630,25 @@ typedef struct oc_sim_cursor {
 
 char *oc_sim_cursor_encode(const oc_sim_cursor_t *c);
 int oc_sim_cursor_decode(const char *token, oc_sim_cursor_t *c);
+
+/** One keyset page of an account's orders (oc_sim_order_page). */
+typedef struct oc_sim_order_page {
+    oc_sim_order_t **orders; /* this page's orders in order (borrowed); the array is the caller's to free */
+    size_t n;                /* on this page */
+    size_t total;            /* matching the filter, on all pages */
+    int more;                /* further pages: the cursor's last_ms/last_seq now name this page's last order */
+} oc_sim_order_page_t;
+
+/**
+ * The next page of `a`'s orders under cursor `c`: those whose time
+ * (updated_ms when c->by_update, else created_ms) lies in
+ * [c->after_ms, c->before_ms] and that `keep` accepts, sorted by (time,
+ * number), after the cursor's last order, at most `max`.  0, or -1 when out
+ * of memory.
+ */
+int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                      oc_sim_order_page_t *page);
 
 /* --- channel specifics ------------------------------------------------------------ */
 

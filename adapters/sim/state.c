@@ -172,16 +172,22 @@ void oc_sim_map_free(oc_sim_map_t *m)
 
 int oc_sim_vec_push(oc_sim_vec_t *v, void *p)
 {
-    if (v->len == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        void **items = realloc(v->items, cap * sizeof(*items));
-        if (items == NULL)
-            return OC_ENOMEM;
-        v->items = items;
-        v->cap = cap;
-    }
+    if (oc_array_grow(&v->items, &v->cap, v->len, sizeof(*v->items), 16) != 0)
+        return OC_ENOMEM;
     v->items[v->len++] = p;
     return 0;
+}
+
+void oc_sim_jobs_run_due(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_vec_t *jobs, uint64_t now,
+                         void (*apply)(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j))
+{
+    for (size_t i = 0; i < jobs->len; i++) {
+        oc_sim_job_t *j = jobs->items[i];
+        if (!j->applied && j->done_ms <= now) {
+            j->applied = 1;
+            apply(sim, a, j);
+        }
+    }
 }
 
 void oc_sim_vec_free(oc_sim_vec_t *v, void (*free_item)(void *))
@@ -240,105 +246,14 @@ void oc_sim_bucket_give(oc_sim_bucket_t *b, double cost)
 
 /* --- times ------------------------------------------------------------------------- */
 
-void oc_sim_iso(char *out, uint64_t ms, int with_ms)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (with_ms)
-        snprintf(out + 19, 13, ".%03uZ", (unsigned)(ms % 1000));
-    else
-        snprintf(out + 19, 13, "Z");
-}
-
-void oc_sim_iso_offset(char *out, uint64_t ms)
-{
-    oc_sim_iso(out, ms, 0);
-    snprintf(out + 19, 13, "+00:00");
-}
-
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
 int oc_sim_parse_time(const char *s, uint64_t *ms)
 {
-    if (s == NULL || *s == '\0')
-        return -1;
-    size_t l = strlen(s), nd = strspn(s, "0123456789");
-    if (nd == l && l >= 10) { /* epoch milliseconds (Walmart accepts them) */
+    size_t l = s != NULL ? strlen(s) : 0;
+    if (l >= 10 && strspn(s, "0123456789") == l) { /* epoch milliseconds (Walmart accepts them) */
         *ms = strtoull(s, NULL, 10);
         return 0;
     }
-    struct tm tm = {0};
-    int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
-    const char *p = s;
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
-        return -1;
-    long offset_s = 0;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p++;
-        if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
-            return -1;
-        if (*p == ':') {
-            p++;
-            if (digits(&p, 2, &sec))
-                return -1;
-            if (*p == '.') {
-                p++;
-                int n = 0;
-                while (isdigit((unsigned char)*p)) {
-                    if (n < 3)
-                        frac = frac * 10 + (*p - '0');
-                    n++;
-                    p++;
-                }
-                if (n == 0)
-                    return -1;
-                for (; n < 3; n++)
-                    frac *= 10;
-            }
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p == '-' ? -1 : 1, oh, om = 0;
-            p++;
-            if (digits(&p, 2, &oh))
-                return -1;
-            if (*p == ':')
-                p++;
-            if (isdigit((unsigned char)*p) && digits(&p, 2, &om))
-                return -1;
-            offset_s = sign * (oh * 3600L + om * 60L);
-        }
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    long long v = ((long long)t - offset_s) * 1000 + frac;
-    if (v < 0)
-        return -1;
-    *ms = (uint64_t)v;
-    return 0;
+    return oc_time_parse(s, ms);
 }
 
 /* --- URL and base64 helpers ----------------------------------------------------------- */
@@ -346,29 +261,11 @@ int oc_sim_parse_time(const char *s, uint64_t *ms)
 char *oc_sim_urldecode(const char *s, size_t len, int plus)
 {
     char *out = malloc(len + 1);
-    if (out == NULL)
+    if (out != NULL && oc_percent_decode(s, len, out, len + 1, plus) < 0) {
+        free(out);
         return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
-                goto Error;
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            c = (char)strtol(hex, NULL, 16);
-            if (c == '\0')
-                goto Error;
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        out[o++] = c;
     }
-    out[o] = '\0';
     return out;
-Error:
-    free(out);
-    return NULL;
 }
 
 char *oc_sim_form_get(const char *form, size_t len, const char *name)
@@ -387,20 +284,6 @@ char *oc_sim_form_get(const char *form, size_t len, const char *name)
         p = e + 1;
     }
     return NULL;
-}
-
-void oc_sim_urlencode(oc_buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            oc_buf_append(b, s, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            oc_buf_append(b, e, 3);
-        }
-    }
 }
 
 char *oc_sim_b64url(const char *s, size_t len)
@@ -1253,7 +1136,7 @@ static json_t *sku_json(oc_sim_account_t *a, const oc_sim_sku_t *s, int full)
 json_t *oc_sim_account_json(oc_sim_t *sim, oc_sim_account_t *a, const char *base, int full)
 {
     char url[400], created[32];
-    oc_sim_iso(created, a->created_ms, 1);
+    oc_time_format(created, a->created_ms, OC_TIME_MS);
     json_t *cred = json_object();
     switch (a->channel) {
     case OC_SIM_SHOPIFY:
@@ -1443,10 +1326,10 @@ json_t *oc_sim_log_query(oc_sim_t *sim, int account_id, long long since, size_t 
         oc_sim_log_entry_t *e = &sim->log[(sim->log_head + i) % sim->log_cap];
         if (e->id <= since || (account_id > 0 && e->account_id != account_id))
             continue;
-        if (path_contains != NULL && strstr(e->path, path_contains) == NULL)
+        if (path_contains != NULL && (e->path == NULL || strstr(e->path, path_contains) == NULL))
             continue;
         char ts[32];
-        oc_sim_iso(ts, e->ts_ms, 1);
+        oc_time_format(ts, e->ts_ms, OC_TIME_MS);
         json_t *j = json_pack("{s:I, s:s, s:I, s:i, s:s?, s:s, s:s, s:s?, s:s?, s:i, s:f}", "id", (json_int_t)e->id,
                               "time", ts, "ts_ms", (json_int_t)e->ts_ms, "account", e->account_id, "channel",
                               e->channel >= 0 ? channel_names[e->channel] : NULL, "method", e->method, "path", e->path,

@@ -231,8 +231,8 @@ static void token_detail(oc_sim_req_t *r)
     /* the timestamps are strings in the specification */
     uint64_t now = oc_now_ms();
     char issued[32], expires[32];
-    oc_sim_iso(issued, now, 1);
-    oc_sim_iso(expires, now + (uint64_t)r->acct->token_ttl_s * 1000, 1);
+    oc_time_format(issued, now, OC_TIME_MS);
+    oc_time_format(expires, now + (uint64_t)r->acct->token_ttl_s * 1000, OC_TIME_MS);
     oc_sim_reply_json(r, 200,
                       json_pack("{s:{s:s, s:s, s:s, s:s}, s:b, s:b, s:s, s:s}", "scopes", "inventory", "full_access",
                                 "orders", "full_access", "returns", "full_access", "feeds", "full_access", "is_valid",
@@ -253,24 +253,27 @@ static json_t *nodes_json(oc_sim_account_t *a, const oc_sim_sku_t *s)
                      "availToSellQty", qty_obj(s->qty), "reservedQty", qty_obj(reserved));
 }
 
-static int ship_node_ok(oc_sim_req_t *r)
-{
-    const char *node = oc_sim_query(r, "shipNode");
-    if (node != NULL && strcmp(node, r->acct->ship_node) != 0) {
-        content_error(r, "GMP_INVENTORY_API", "shipNode", "The ship node is not one of the seller's");
-        return 0;
-    }
-    return 1;
-}
-
-static void put_inventory(oc_sim_req_t *r)
+/* The `sku` of a /v3/inventory request, or NULL once it has answered that the sku is missing or the
+ * shipNode is not the seller's. */
+static const char *inventory_sku(oc_sim_req_t *r)
 {
     const char *sku = oc_sim_query(r, "sku");
     if (sku == NULL || *sku == '\0') {
         content_error(r, "GMP_INVENTORY_API", "sku", "The query parameter sku is required");
-        return;
+        return NULL;
     }
-    if (!ship_node_ok(r))
+    const char *node = oc_sim_query(r, "shipNode");
+    if (node != NULL && strcmp(node, r->acct->ship_node) != 0) {
+        content_error(r, "GMP_INVENTORY_API", "shipNode", "The ship node is not one of the seller's");
+        return NULL;
+    }
+    return sku;
+}
+
+static void put_inventory(oc_sim_req_t *r)
+{
+    const char *sku = inventory_sku(r);
+    if (sku == NULL)
         return;
     json_t *body = oc_sim_json_parse(r->body, r->body_len);
     const char *bsku = json_string_value(json_object_get(body, "sku"));
@@ -298,12 +301,8 @@ static void put_inventory(oc_sim_req_t *r)
 
 static void get_inventory(oc_sim_req_t *r)
 {
-    const char *sku = oc_sim_query(r, "sku");
-    if (sku == NULL || *sku == '\0') {
-        content_error(r, "GMP_INVENTORY_API", "sku", "The query parameter sku is required");
-        return;
-    }
-    if (!ship_node_ok(r))
+    const char *sku = inventory_sku(r);
+    if (sku == NULL)
         return;
     oc_sim_sku_t *s = oc_sim_sku_find(r->acct, sku);
     if (s == NULL)
@@ -483,14 +482,7 @@ static void process_feed(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
 
 void oc_sim_walmart_catch_up(oc_sim_t *sim, oc_sim_account_t *a)
 {
-    uint64_t now = oc_now_ms();
-    for (size_t i = 0; i < a->feeds.len; i++) {
-        oc_sim_job_t *j = a->feeds.items[i];
-        if (!j->applied && j->done_ms <= now) {
-            j->applied = 1;
-            process_feed(sim, a, j);
-        }
-    }
+    oc_sim_jobs_run_due(sim, a, &a->feeds, oc_now_ms(), process_feed);
 }
 
 static void submit_feed(oc_sim_req_t *r)
@@ -723,15 +715,16 @@ static int order_has_sku(oc_sim_account_t *a, const oc_sim_order_t *o, const cha
     return 0;
 }
 
-typedef struct okey {
-    oc_sim_order_t *o;
-    uint64_t k;
-} okey_t;
+/* The filters of an order list beyond its dates. */
+typedef struct order_filter {
+    const char *status, *sku, *po;
+} order_filter_t;
 
-static int cmp_okey(const void *x, const void *y)
+static int order_listed(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg)
 {
-    const okey_t *a = x, *b = y;
-    return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
+    const order_filter_t *f = arg;
+    return order_has_status(o, f->status) && order_has_sku(a, o, f->sku) &&
+           (f->po[0] == '\0' || strcmp(f->po, o->id) == 0);
 }
 
 static int date_param(oc_sim_req_t *r, const char *name, uint64_t *out)
@@ -803,38 +796,18 @@ static void list_orders(oc_sim_req_t *r, int released)
         snprintf(c.extra, sizeof(c.extra), "%s", xs);
         free(xs);
     }
-    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
-    if (keys == NULL) {
+    order_filter_t f = {released ? "Created" : status, sku, po};
+    oc_sim_order_page_t pg;
+    if (oc_sim_order_page(a, &c, limit, order_listed, &f, &pg) != 0) {
         channel_error(r, 503, NULL, "out of memory");
         return;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < a->orders.len; i++) {
-        oc_sim_order_t *o = a->orders.items[i];
-        uint64_t k = c.by_update ? o->updated_ms : o->created_ms;
-        if (k < c.after_ms || k > c.before_ms || !order_has_status(o, released ? "Created" : status) ||
-            !order_has_sku(a, o, sku) || (po[0] != '\0' && strcmp(po, o->id) != 0))
-            continue;
-        keys[n].o = o;
-        keys[n].k = k;
-        n++;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_okey);
-    size_t start = 0;
-    if (c.last_seq >= 0) {
-        oc_sim_order_t probe = {.num = c.last_seq};
-        okey_t last = {&probe, c.last_ms};
-        while (start < n && cmp_okey(&keys[start], &last) <= 0)
-            start++;
-    }
     json_t *list = json_array();
-    size_t end = start;
-    for (; end < n && (long long)(end - start) < limit; end++)
-        json_array_append_new(list, order_json(a, keys[end].o, released));
-    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)n, "limit", (json_int_t)limit);
-    if (end < n) {
-        c.last_ms = keys[end - 1].k;
-        c.last_seq = keys[end - 1].o->num;
+    for (size_t i = 0; i < pg.n; i++)
+        json_array_append_new(list, order_json(a, pg.orders[i], released));
+    free(pg.orders);
+    json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)pg.total, "limit", (json_int_t)limit);
+    if (pg.more) {
         char *t = oc_sim_cursor_encode(&c);
         json_object_set_new(meta, "nextCursor",
                             json_sprintf("?limit=%lld&hasMoreElements=true&soIndex=%s&partnerId=%s&sellerId=%d", limit,
@@ -843,7 +816,6 @@ static void list_orders(oc_sim_req_t *r, int released)
     } else {
         json_object_set_new(meta, "nextCursor", json_string("")); /* a string in the specification */
     }
-    free(keys);
     oc_sim_reply_json(r, 200, json_pack("{s:{s:o, s:{s:o}}}", "list", "meta", meta, "elements", "order", list));
 }
 
@@ -984,8 +956,8 @@ static json_t *return_json(oc_sim_account_t *a, const oc_sim_return_t *rt)
     const oc_sim_line_t *l = &o->lines[rt->line_index];
     oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
     char created[32], by[32];
-    oc_sim_iso(created, rt->created_ms, 1);
-    oc_sim_iso(by, rt->created_ms + 30ULL * 86400000ULL, 1);
+    oc_time_format(created, rt->created_ms, OC_TIME_MS);
+    oc_time_format(by, rt->created_ms + 30ULL * 86400000ULL, OC_TIME_MS);
     return json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:{s:f, s:s}, s:s, s:[{s:i, s:i, s:s, s:i, s:{s:s, s:s, s:s}, "
         "s:{s:s, s:I}, s:s, s:s, s:s, s:s, s:I, s:I}]}",
@@ -1004,7 +976,7 @@ static json_t *return_json(oc_sim_account_t *a, const oc_sim_return_t *rt)
 static void return_extras(json_t *j, oc_sim_account_t *a, const oc_sim_return_t *rt)
 {
     char at[32];
-    oc_sim_iso(at, rt->updated_ms, 1);
+    oc_time_format(at, rt->updated_ms, OC_TIME_MS);
     json_object_set_new(j, "returnChannel", json_pack("{s:s}", "channelName", "ONLINE"));
     json_object_set_new(
         j, "returnLineGroups",
@@ -1066,7 +1038,7 @@ static void get_returns(oc_sim_req_t *r)
     json_t *meta = json_pack("{s:I, s:I}", "totalCount", (json_int_t)matched, "limit", (json_int_t)limit);
     if (next >= 0) {
         char from[32];
-        oc_sim_iso(from, ((oc_sim_return_t *)a->returns.items[next])->created_ms, 1);
+        oc_time_format(from, ((oc_sim_return_t *)a->returns.items[next])->created_ms, OC_TIME_MS);
         oc_buf_t q = {0};
         oc_buf_printf(&q, "?limit=%lld&returnCreationStartDate=%s", limit, from);
         const char *keep[] = {"returnCreationEndDate", "returnLastModifiedStartDate", "returnLastModifiedEndDate",
@@ -1074,7 +1046,7 @@ static void get_returns(oc_sim_req_t *r)
         for (size_t k = 0; k < OC_ARRAY_SIZE(keep); k++)
             if (oc_sim_query(r, keep[k]) != NULL) {
                 oc_buf_printf(&q, "&%s=", keep[k]);
-                oc_sim_urlencode(&q, oc_sim_query(r, keep[k]));
+                oc_percent_encode(&q, oc_sim_query(r, keep[k]));
             }
         json_object_set_new(meta, "nextCursor", json_string(oc_buf_cstr(&q)));
         oc_buf_free(&q);

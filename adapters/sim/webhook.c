@@ -278,16 +278,6 @@ void oc_sim_webhooks_stop(oc_sim_webhooks_t *w)
     free(w);
 }
 
-static void uuid4(char *out)
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value, int *ok)
 {
     char line[600];
@@ -308,8 +298,8 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     char hmac[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(hmac, sizeof(hmac), mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL);
     char triggered[32];
-    oc_sim_iso(triggered, oc_now_ms(), 1);
-    uuid4(event_id);
+    oc_time_format(triggered, oc_now_ms(), OC_TIME_MS);
+    oc_uuid_v4(event_id);
 
     delivery_t *batch = NULL;
     int copies = spec->copies < 1 ? 1 : spec->copies;
@@ -328,7 +318,7 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
             d->body_len = spec->body_len;
             snprintf(d->topic, sizeof(d->topic), "%s", spec->topic);
             snprintf(d->event_id, sizeof(d->event_id), "%s", event_id);
-            uuid4(d->webhook_id);
+            oc_uuid_v4(d->webhook_id);
             d->max_attempts = spec->max_attempts;
             d->retry_base_ms = spec->retry_base_ms;
             d->timeout_ms = spec->timeout_ms;
@@ -410,7 +400,7 @@ json_t *oc_sim_webhooks_log(oc_sim_webhooks_t *w, int account_id, long long sinc
         if (e->id <= since || (account_id > 0 && e->account_id != account_id))
             continue;
         char ts[32];
-        oc_sim_iso(ts, e->ts_ms, 1);
+        oc_time_format(ts, e->ts_ms, OC_TIME_MS);
         json_t *j =
             json_pack("{s:I, s:s, s:i, s:s, s:s, s:s, s:i, s:I, s:s, s:f}", "id", (json_int_t)e->id, "time", ts,
                       "account", e->account_id, "topic", e->topic, "event_id", e->event_id, "webhook_id", e->webhook_id,

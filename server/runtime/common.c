@@ -57,15 +57,6 @@ void oc_random_hex(char *out, size_t n)
     *out = '\0';
 }
 
-void oc_format_time(char *out, uint64_t ms)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + 19, 6, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 int oc_strieq(const char *s, size_t len, const char *lit)
 {
     size_t l = strlen(lit);
@@ -91,15 +82,20 @@ void oc_uuid_v4(char out[37])
 {
     unsigned char raw[16];
     randombytes_buf(raw, sizeof(raw));
-    raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
-    raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
+    oc_uuid_format(raw, out);
+}
+
+void oc_uuid_format(unsigned char b[16], char out[37])
+{
     static const char hex[] = "0123456789abcdef";
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     int o = 0;
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             out[o++] = '-';
-        out[o++] = hex[raw[i] >> 4];
-        out[o++] = hex[raw[i] & 15];
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
     }
     out[o] = '\0';
 }
@@ -117,6 +113,20 @@ int oc_is_uuid(const char *s, size_t len)
         }
     }
     return 1;
+}
+
+int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t first)
+{
+    if (len < *cap)
+        return 0;
+    void *old, *p;
+    size_t n = *cap ? *cap * 2 : first;
+    memcpy(&old, items, sizeof(old));
+    if (n < *cap || n > SIZE_MAX / size || (p = realloc(old, n * size)) == NULL)
+        return OC_ENOMEM;
+    memcpy(items, &p, sizeof(p));
+    *cap = n;
+    return 0;
 }
 
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
@@ -139,23 +149,33 @@ int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
 
 int oc_buf_printf(oc_buf_t *b, const char *fmt, ...)
 {
-    char small[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    int rc = oc_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return OC_EINVAL;
-    if ((size_t)n < sizeof(small))
-        return oc_buf_append(b, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (big == NULL)
-        return OC_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = oc_buf_append(b, big, (size_t)n);
-    free(big);
+    return rc;
+}
+
+int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap)
+{
+    char small[512];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap), rc;
+    if (n < 0) {
+        rc = OC_EINVAL;
+    } else if ((size_t)n < sizeof(small)) {
+        rc = oc_buf_append(b, small, (size_t)n);
+    } else {
+        char *big = malloc((size_t)n + 1);
+        rc = big == NULL ? OC_ENOMEM : 0;
+        if (rc == 0) {
+            vsnprintf(big, (size_t)n + 1, fmt, again);
+            rc = oc_buf_append(b, big, (size_t)n);
+        }
+        free(big);
+    }
+    va_end(again);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #ifndef OC_COMMON_H
 #define OC_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,9 +37,6 @@ uint64_t oc_mono_us(void);
 /** Writes `n` random bytes as 2n lower-case hex characters plus NUL into `out`. */
 void oc_random_hex(char *out, size_t n);
 
-/** Formats `ms` since the epoch as RFC 3339 UTC with milliseconds; `out` needs 25 bytes. */
-void oc_format_time(char *out, uint64_t ms);
-
 /** Case-insensitive comparison of a (ptr, len) string with a NUL-terminated literal. */
 int oc_strieq(const char *s, size_t len, const char *lit);
 
@@ -47,6 +45,12 @@ void oc_strlcpy(char *dst, const char *src, size_t len, size_t cap);
 
 /** Writes a random (version 4) UUID, lower-case, into out[37]. */
 void oc_uuid_v4(char out[37]);
+/**
+ * Writes 16 bytes (random, or a hash's first 16: a derived key) as a UUID
+ * shaped like version 4, lower-case, into out[37]; sets the version and
+ * variant bits in `b` first.
+ */
+void oc_uuid_format(unsigned char b[16], char out[37]);
 
 /** Returns 1 when `s` is a canonical lower-case UUID string (36 chars). */
 int oc_is_uuid(const char *s, size_t len);
@@ -56,6 +60,14 @@ int oc_is_uuid(const char *s, size_t len);
 #define OC_UNUSED        __attribute__((unused))
 #define OC_PRINTF(f, a)  __attribute__((format(printf, f, a)))
 
+/**
+ * Makes room for element `len` of a growable array: when `len` reaches *cap,
+ * reallocates *items (a pointer to the array's pointer, elements of `size`
+ * bytes) to twice *cap, or to `first` elements when empty.  0, or OC_ENOMEM
+ * with the array unchanged.
+ */
+int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t first);
+
 /* A growable byte buffer.  Owned by whoever declares it; oc_buf_free() releases. */
 typedef struct oc_buf {
     char *data;
@@ -64,8 +76,10 @@ typedef struct oc_buf {
 
 /** Appends `len` bytes; returns 0 or OC_ENOMEM. */
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len);
-/** Appends a printf-formatted string; returns 0 or OC_ENOMEM. */
+/** Appends a printf-formatted string; returns 0, OC_ENOMEM, or OC_EINVAL for a bad format. */
 int oc_buf_printf(oc_buf_t *b, const char *fmt, ...) OC_PRINTF(2, 3);
+/** oc_buf_printf with a va_list (which it consumes). */
+int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap) OC_PRINTF(2, 0);
 /** Ensures data is NUL-terminated (not counted in len) and returns it. */
 const char *oc_buf_cstr(oc_buf_t *b);
 void oc_buf_free(oc_buf_t *b);

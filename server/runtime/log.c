@@ -2,6 +2,7 @@
  * log.c — JSON log lines (see log.h).
  */
 #include "runtime/log.h"
+#include "runtime/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ void oc_log_fields(oc_log_level_t level, const char *msg, json_t *fields)
         return;
     }
     char ts[25];
-    oc_format_time(ts, oc_now_ms());
+    oc_time_format(ts, oc_now_ms(), OC_TIME_MS);
     json_t *line = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "msg", msg);
     if (fields != NULL) {
         json_object_update(line, fields);

@@ -120,42 +120,11 @@ static void test_link_and_params(void)
     CHECK_INT(oc_cursor_link_next("<https://example.com/very/long>; rel=next", out, 8), -1); /* does not fit */
 }
 
-static void test_time(void)
-{
-    uint64_t ms;
-    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05Z", &ms), 0);
-    CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05.678Z", &ms), 0);
-    CHECK_INT(ms, 1767323045678ULL);
-    CHECK_INT(oc_cursor_parse_time("2026-01-02T04:04:05+01:00", &ms), 0);
-    CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_cursor_parse_time("2026-01-01T22:04:05-05:00", &ms), 0);
-    CHECK_INT(ms, 1767323045000ULL);
-    CHECK_INT(oc_cursor_parse_time("2026-01-02T03:04:05.1234567Z", &ms), 0);
-    CHECK_INT(ms, 1767323045123ULL);
-    CHECK_INT(oc_cursor_parse_time("2026-01-02", &ms), 0);
-    CHECK_INT(ms, 1767312000000ULL);
-    const char *bad[] = {"",
-                         "2026",
-                         "2026-13-01T00:00:00Z",
-                         "2026-01-02T03:04:05Zjunk",
-                         "yesterday",
-                         "2026-01-02T3:04:05Z",
-                         "2026-01-02T03:04:05.Z"};
-    for (size_t i = 0; i < OC_ARRAY_SIZE(bad); i++)
-        CHECK_INT(oc_cursor_parse_time(bad[i], &ms), -1);
-    CHECK_INT(oc_cursor_parse_time(NULL, &ms), -1);
-    char out[24];
-    oc_cursor_format_time(out, 1767323045678ULL);
-    CHECK_STR(out, "2026-01-02T03:04:05Z");
-}
-
 int main(void)
 {
     test_roundtrip_and_garbage();
     test_no_repeat_no_skip();
     test_seen_is_bounded();
     test_link_and_params();
-    test_time();
     return oc_test_report();
 }

@@ -29,6 +29,15 @@ static const char *status_of(json_t *o)
     return out;
 }
 
+/* The normalized status of an order whose one line has these statuses and amount. */
+static const char *status_for(const char *statuses, const char *amount)
+{
+    json_t *o = order(statuses, amount);
+    const char *st = status_of(o);
+    json_decref(o);
+    return st;
+}
+
 #define ST(s, n) "{\"status\": \"" s "\", \"statusQuantity\": {\"unitOfMeasurement\": \"EACH\", \"amount\": \"" n "\"}}"
 
 static void test_orders(void)
@@ -50,15 +59,9 @@ static void test_orders(void)
     json_decref(n);
     json_decref(o);
 
-    o = order(ST("Acknowledged", "2"), "2");
-    CHECK_STR(status_of(o), "open");
-    json_decref(o);
-    o = order(ST("Cancelled", "2"), "2");
-    CHECK_STR(status_of(o), "cancelled");
-    json_decref(o);
-    o = order(ST("Shipped", "1") "," ST("Cancelled", "1"), "2");
-    CHECK_STR(status_of(o), "shipped");
-    json_decref(o);
+    CHECK_STR(status_for(ST("Acknowledged", "2"), "2"), "open");
+    CHECK_STR(status_for(ST("Cancelled", "2"), "2"), "cancelled");
+    CHECK_STR(status_for(ST("Shipped", "1") "," ST("Cancelled", "1"), "2"), "shipped");
     /* delivered, and a partial refund without a return: both shipped units, the line stays sold */
     o = order(ST("Delivered", "1") "," ST("Refund", "1"), "2");
     CHECK_STR(status_of(o), "shipped");
@@ -68,23 +71,13 @@ static void test_orders(void)
     CHECK_INT(json_integer_value(json_object_get(l, "qty_cancelled")), 0);
     json_decref(n);
     json_decref(o);
-    o = order(ST("Acknowledged", "1") "," ST("Refund", "1"), "2");
-    CHECK_STR(status_of(o), "partial");
-    json_decref(o);
-    o = order(ST("Delivered", "2"), "2");
-    CHECK_STR(status_of(o), "shipped");
-    json_decref(o);
+    CHECK_STR(status_for(ST("Acknowledged", "1") "," ST("Refund", "1"), "2"), "partial");
+    CHECK_STR(status_for(ST("Delivered", "2"), "2"), "shipped");
 
     /* malformed: quantities that are not numbers, missing statuses, missing ids */
-    o = order(ST("Created", "two"), "2");
-    CHECK_STR(status_of(o), "(null)");
-    json_decref(o);
-    o = order(ST("Created", "2"), "x");
-    CHECK_STR(status_of(o), "(null)");
-    json_decref(o);
-    o = order("{\"statusQuantity\": {\"amount\": \"1\"}}", "1");
-    CHECK_STR(status_of(o), "(null)");
-    json_decref(o);
+    CHECK_STR(status_for(ST("Created", "two"), "2"), "(null)");
+    CHECK_STR(status_for(ST("Created", "2"), "x"), "(null)");
+    CHECK_STR(status_for("{\"statusQuantity\": {\"amount\": \"1\"}}", "1"), "(null)");
     const char *bad[] = {"{}", "{\"purchaseOrderId\": \"1\"}", "{\"purchaseOrderId\": \"1\", \"orderDate\": -5}",
                          "{\"purchaseOrderId\": \"1\", \"orderDate\": 1, \"orderLines\": {\"orderLine\": {}}}",
                          "{\"purchaseOrderId\": \"1\", \"orderDate\": 1, \"orderLines\": {\"orderLine\": [{}]}}"};

@@ -60,18 +60,6 @@ int main(void)
     CHECK_INT(match("GET", "/", &rt, &mp, allow), OC_MATCH_NONE);
     CHECK_INT(match("GET", "/healthz/", &rt, &mp, allow), OC_MATCH_FOUND); /* one trailing slash is tolerated */
 
-    /* Percent-decoding: valid escapes, bad escapes, NUL, truncation. */
-    char out[32];
-    CHECK_INT(oc_percent_decode("ABC%2F1", 7, out, sizeof(out)), 5);
-    CHECK_STR(out, "ABC/1");
-    CHECK_INT(oc_percent_decode("a+b%20c", 7, out, sizeof(out)), 5);
-    CHECK_STR(out, "a b c");
-    CHECK_INT(oc_percent_decode("%zz", 3, out, sizeof(out)), -1);
-    CHECK_INT(oc_percent_decode("%2", 2, out, sizeof(out)), -1);
-    CHECK_INT(oc_percent_decode("%", 1, out, sizeof(out)), -1);
-    CHECK_INT(oc_percent_decode("a%00b", 5, out, sizeof(out)), -1);
-    CHECK_INT(oc_percent_decode("abcdef", 6, out, 4), -1);
-
     /* The real table compiles and every pattern is well formed. */
     oc_router_compile(oc_routes, oc_routes_count);
     for (size_t i = 0; i < oc_routes_count; i++) {

@@ -81,25 +81,13 @@ static void test_bucket(void)
 
 static void test_times(void)
 {
-    uint64_t ms = 0;
-    CHECK_INT(oc_sim_parse_time("2026-11-28T10:00:00Z", &ms), 0);
-    CHECK_INT(ms, 1795860000000ULL);
-    CHECK_INT(oc_sim_parse_time("2026-11-28T05:00:00.250-05:00", &ms), 0);
-    CHECK_INT(ms, 1795860000250ULL);
-    CHECK_INT(oc_sim_parse_time("2026-11-28", &ms), 0);
-    CHECK_INT(ms, 1795824000000ULL);
+    uint64_t ms = 0; /* the rest of the format is oc_time_parse's (tests/unit/server/runtime/text.c) */
     CHECK_INT(oc_sim_parse_time("1795860000250", &ms), 0);
     CHECK_INT(ms, 1795860000250ULL);
+    CHECK_INT(oc_sim_parse_time("2026-11-28T05:00:00.250-05:00", &ms), 0);
+    CHECK_INT(ms, 1795860000250ULL);
     CHECK(oc_sim_parse_time("2026-13-01", &ms) != 0);
-    CHECK(oc_sim_parse_time("yesterday", &ms) != 0);
-    CHECK(oc_sim_parse_time("2026-11-28T10:00:00Zjunk", &ms) != 0);
-    char out[32];
-    oc_sim_iso(out, 1795860000250ULL, 1);
-    CHECK_STR(out, "2026-11-28T10:00:00.250Z");
-    oc_sim_iso(out, 1795860000250ULL, 0);
-    CHECK_STR(out, "2026-11-28T10:00:00Z");
-    oc_sim_iso_offset(out, 1795860000250ULL);
-    CHECK_STR(out, "2026-11-28T10:00:00+00:00");
+    CHECK(oc_sim_parse_time(NULL, &ms) != 0);
 }
 
 static void test_url(void)
@@ -118,10 +106,6 @@ static void test_url(void)
     CHECK_STR(d, "idx:12");
     free(e);
     free(d);
-    oc_buf_t b = {0};
-    oc_sim_urlencode(&b, "a b/c");
-    CHECK_STR(oc_buf_cstr(&b), "a%20b%2Fc");
-    oc_buf_free(&b);
 }
 
 int main(void)
