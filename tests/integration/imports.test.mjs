@@ -9,15 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startStack, waitFor } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+import { brandWorld, brand, token, tokenClient } from './lib/world.mjs';
 
 const UPLOAD_LIMIT = 4 << 20;
 let stack, P, A, api;
 before(async () => {
   stack = await startStack({ env: { ONECOUNT_MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT) } });
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, A.id, 'operator')).token);
+  ({ P, A, api } = await brandWorld(stack, 'operator'));
 });
 after(async () => { await stack?.stop(); });
 
