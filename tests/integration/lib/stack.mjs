@@ -315,9 +315,10 @@ export async function startPrivateStack(opts = {}) {
 }
 
 /**
- * Sends `body` (a string or bytes) exactly as given: fetch would re-encode
- * it, and adds nothing of its own (no content-type).  Answers
- * {status, headers, text, json}; json is undefined when the text is not JSON.
+ * Sends `body` (a string or bytes) exactly as given, with `headers` and its
+ * length and nothing else (fetch would re-encode it and add a content-type).
+ * Answers {status, headers, text, json}; json is undefined when the text is
+ * not JSON.
  */
 export function rawRequest(baseUrl, method, path, { body, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
