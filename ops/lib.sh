@@ -32,6 +32,18 @@ oc_free_port() {
 
 oc_port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# oc_wait_port <file> <pid> <log>: prints the port a process wrote to <file>
+# once it listens (ONECOUNT_PORT_FILE).  Fails after 20 s, or at once with the
+# tail of <log> when the process has exited.
+oc_wait_port() {
+  for _ in $(seq 1 200); do
+    [ -s "$1" ] && { cat "$1"; return 0; }
+    kill -0 "$2" 2>/dev/null || { tail -n 20 "$3" >&2; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
 oc_random_secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # Runs a command as the user that owns PostgreSQL's files: PostgreSQL refuses

@@ -182,22 +182,13 @@ if [ -z "${ONECOUNT_MASTER_KEY:-}" ] && [ ! -s "$ONECOUNT_MASTER_KEY_FILE" ]; th
 fi
 
 mkdir -p "$DATA/run"
-# wait_port <file> <pid> <log>: the port a process wrote once it listens
-wait_port() {
-  for _ in $(seq 1 200); do
-    [ -s "$1" ] && { cat "$1"; return 0; }
-    kill -0 "$2" 2>/dev/null || { tail -n 20 "$3" >&2; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
 
 sim_url=""
 if [ "$demo" = 1 ]; then
   rm -f "$DATA/run/sim.port"
   ONECOUNT_LISTEN=127.0.0.1:0 ONECOUNT_PORT_FILE="$DATA/run/sim.port" "$BIN" sim >>"$DATA/logs/sim.log" 2>&1 &
   pids+=($!); names[$!]=sim
-  sim_port="$(wait_port "$DATA/run/sim.port" "$!" "$DATA/logs/sim.log")" || oc_die "the simulators did not start"
+  sim_port="$(oc_wait_port "$DATA/run/sim.port" "$!" "$DATA/logs/sim.log")" || oc_die "the simulators did not start"
   sim_url="http://127.0.0.1:$sim_port"
 fi
 
@@ -217,7 +208,7 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 curl -fsS "$url/readyz" >/dev/null 2>&1 || oc_die "onecount is not ready (see $DATA/logs/serve.log)"
-worker_port="$(wait_port "$DATA/run/worker.port" "$worker_pid" "$DATA/logs/worker.log")" || oc_die "the worker did not start"
+worker_port="$(oc_wait_port "$DATA/run/worker.port" "$worker_pid" "$DATA/logs/worker.log")" || oc_die "the worker did not start"
 worker_host="${ONECOUNT_WORKER_LISTEN:-127.0.0.1:0}"; worker_host="${worker_host%:*}"
 
 signin="(your own: onecount admin create-portfolio / create-user)"

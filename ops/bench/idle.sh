@@ -66,21 +66,12 @@ SUDB() { psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@/onecount?host=$DI
 "$BIN" migrate >"$DIR/logs/migrate.log" 2>&1 || { cat "$DIR/logs/migrate.log" >&2; oc_die "migrate failed"; }
 "$BIN" admin keygen >/dev/null || oc_die "keygen failed"
 
-# wait_port <file> <pid> <log>
-wait_port() {
-  for _ in $(seq 1 200); do
-    [ -s "$1" ] && { cat "$1"; return 0; }
-    kill -0 "$2" 2>/dev/null || { tail -n 20 "$3" >&2; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
 ONECOUNT_LISTEN=127.0.0.1:0 ONECOUNT_PORT_FILE="$DIR/run/sim.port" "$BIN" sim >>"$DIR/logs/sim.log" 2>&1 &
 SIM_PID=$!; pids+=($SIM_PID)
-SIM_URL="http://127.0.0.1:$(wait_port "$DIR/run/sim.port" "$SIM_PID" "$DIR/logs/sim.log")" || oc_die "sim did not start"
+SIM_URL="http://127.0.0.1:$(oc_wait_port "$DIR/run/sim.port" "$SIM_PID" "$DIR/logs/sim.log")" || oc_die "sim did not start"
 ONECOUNT_LISTEN=127.0.0.1:0 ONECOUNT_PORT_FILE="$DIR/run/serve.port" "$BIN" serve >>"$DIR/logs/serve.log" 2>&1 &
 SERVE_PID=$!; pids+=($SERVE_PID)
-URL="http://127.0.0.1:$(wait_port "$DIR/run/serve.port" "$SERVE_PID" "$DIR/logs/serve.log")" || oc_die "serve did not start"
+URL="http://127.0.0.1:$(oc_wait_port "$DIR/run/serve.port" "$SERVE_PID" "$DIR/logs/serve.log")" || oc_die "serve did not start"
 "$BIN" worker >>"$DIR/logs/worker.log" 2>&1 &
 WORKER_PID=$!; pids+=($WORKER_PID)
 for _ in $(seq 1 200); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

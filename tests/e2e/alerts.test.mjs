@@ -8,10 +8,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor } from '../integration/lib/stack.mjs';
-import { portfolio, member, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, member } from '../integration/lib/world.mjs';
 import { channelBrand, converge } from '../integration/lib/sync.mjs';
 import { launch } from './browser.mjs';
-import { freshConsole, signIn, go, mainText, assertSound, panelOf, tableRows, takeApiErrors, screenshot } from './lib/console.mjs';
+import { consoleAs, go, mainText, assertSound, panelOf, tableRows, takeApiErrors, screenshot } from './lib/console.mjs';
 
 let stack, sim, browser, P, br, worker, ui;
 
@@ -23,8 +23,7 @@ before(async () => {
   br = await channelBrand(stack, P, sim, { skus: ['A', 'B'], stock: 50, webhooks: false });
   const op = await member(stack, P, br.id, 'operator');
   worker = await stack.startWorker();
-  ui = await freshConsole(browser, stack.url);
-  await signIn(ui.page, op.email, PASSWORD);
+  ui = await consoleAs(browser, stack.url, op);
 });
 after(async () => {
   await browser?.close();

@@ -11,9 +11,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../integration/lib/stack.mjs';
 import { startSim } from '../integration/lib/sim.mjs';
-import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, brand, member } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import { freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, confirm, fillForm, tableRows, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
+import { consoleAs, go, idle, rendered, mainText, assertSound, screenshot, confirm, fillForm, tableRows, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 const SECRET = 'shpat_DO_NOT_SHOW_7f3a9c51';
 const SECRET2 = 'shpat_REPLACED_0b8e44d2';
@@ -35,12 +35,9 @@ before(async () => {
     assert.equal((await owner.api.post(`${base}/skus`, { code, title: `Item ${code}` })).status, 201);
     if (n) assert.equal((await owner.api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty: n })).status, 201);
   }
-  ownerUi = await freshConsole(browser, stack.url);
-  await signIn(ownerUi.page, owner.email, PASSWORD);
-  opUi = await freshConsole(browser, stack.url);
-  await signIn(opUi.page, op.email, PASSWORD);
-  viewerUi = await freshConsole(browser, stack.url);
-  await signIn(viewerUi.page, viewer.email, PASSWORD);
+  ownerUi = await consoleAs(browser, stack.url, owner);
+  opUi = await consoleAs(browser, stack.url, op);
+  viewerUi = await consoleAs(browser, stack.url, viewer);
 });
 after(async () => {
   await browser?.close();

@@ -12,9 +12,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startStack } from '../integration/lib/stack.mjs';
-import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, brand, member } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import { freshConsole, signIn, go, idle, rendered, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice } from './lib/console.mjs';
+import { consoleAs, go, idle, rendered, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice } from './lib/console.mjs';
 
 let stack, browser, P, A, base, op, viewer, opUi, viewerUi;
 const jobs = {};
@@ -28,10 +28,8 @@ before(async () => {
   op = await member(stack, P, A.id, 'operator');
   viewer = await member(stack, P, A.id, 'viewer');
   assert.equal((await op.api.post(`${base}/skus`, { code: 'TAKEN', title: 'Already here' })).status, 201);
-  opUi = await freshConsole(browser, stack.url);
-  await signIn(opUi.page, op.email, PASSWORD);
-  viewerUi = await freshConsole(browser, stack.url, '/login', { viewport: { width: 390, height: 844 } });
-  await signIn(viewerUi.page, viewer.email, PASSWORD);
+  opUi = await consoleAs(browser, stack.url, op);
+  viewerUi = await consoleAs(browser, stack.url, viewer, { viewport: { width: 390, height: 844 } });
 });
 after(async () => {
   await browser?.close();

@@ -8,9 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor } from '../integration/lib/stack.mjs';
-import { portfolio, brand, member, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, brand, member } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
-import { freshConsole, signIn, go, idle, mainText, assertSound, screenshot, fillForm, tableRows, row, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
+import { consoleAs, go, idle, mainText, assertSound, screenshot, fillForm, tableRows, row, panelOf, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 let stack, browser, P, A, op, viewer, opUi, viewerUi, base;
 
@@ -22,10 +22,8 @@ before(async () => {
   base = `/api/v1/brands/${A.id}`;
   op = await member(stack, P, A.id, 'operator');
   viewer = await member(stack, P, A.id, 'viewer');
-  opUi = await freshConsole(browser, stack.url);
-  await signIn(opUi.page, op.email, PASSWORD);
-  viewerUi = await freshConsole(browser, stack.url);
-  await signIn(viewerUi.page, viewer.email, PASSWORD);
+  opUi = await consoleAs(browser, stack.url, op);
+  viewerUi = await consoleAs(browser, stack.url, viewer);
 });
 after(async () => {
   await browser?.close();

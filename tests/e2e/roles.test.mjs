@@ -8,8 +8,8 @@ import { startStack } from '../integration/lib/stack.mjs';
 import { portfolio, PASSWORD, unique } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
 import {
-  freshConsole, signIn, go, idle, rendered, mainText, navText, assertSound, screenshot, confirm,
-  fillForm, readSecret, tableRows, row, panelOf,
+  consoleAs, freshConsole, go, idle, rendered, mainText, navText, assertSound, screenshot, confirm, fillForm,
+  readSecret, tableRows, row, panelOf,
 } from './lib/console.mjs';
 
 let stack, browser, P, admin;
@@ -24,8 +24,7 @@ before(async () => {
   stack = await startStack();
   browser = await launch();
   P = await portfolio(stack, 'Northwind Agency');
-  admin = await freshConsole(browser, stack.url, '/login', { permissions: ['clipboard-read', 'clipboard-write'] });
-  await signIn(admin.page, P.email, PASSWORD);
+  admin = await consoleAs(browser, stack.url, P, { permissions: ['clipboard-read', 'clipboard-write'] });
 });
 after(async () => {
   await browser?.close();

@@ -13,10 +13,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor } from '../integration/lib/stack.mjs';
-import { portfolio, member, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, member } from '../integration/lib/world.mjs';
 import { channelBrand, connectionBody, converge, runNow } from '../integration/lib/sync.mjs';
 import { launch } from './browser.mjs';
-import { freshConsole, signIn, go, idle, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice, fieldError } from './lib/console.mjs';
+import { consoleAs, go, idle, mainText, assertSound, screenshot, panelOf, tableRows, takeApiErrors, notice, fieldError } from './lib/console.mjs';
 
 let stack, sim, browser, P, br, base, owner, op, viewer, ownerUi, opUi, viewerUi;
 const STOCK = 20;
@@ -42,12 +42,9 @@ before(async () => {
   op = await member(stack, P, br.id, 'operator');
   viewer = await member(stack, P, br.id, 'viewer');
   await stack.startWorker();
-  ownerUi = await freshConsole(browser, stack.url);
-  await signIn(ownerUi.page, owner.email, PASSWORD);
-  opUi = await freshConsole(browser, stack.url);
-  await signIn(opUi.page, op.email, PASSWORD);
-  viewerUi = await freshConsole(browser, stack.url, '/login', { viewport: { width: 390, height: 844 } });
-  await signIn(viewerUi.page, viewer.email, PASSWORD);
+  ownerUi = await consoleAs(browser, stack.url, owner);
+  opUi = await consoleAs(browser, stack.url, op);
+  viewerUi = await consoleAs(browser, stack.url, viewer, { viewport: { width: 390, height: 844 } });
 });
 after(async () => {
   await browser?.close();

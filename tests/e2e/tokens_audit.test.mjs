@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../integration/lib/stack.mjs';
-import { portfolio, brand, member, token, tokenClient, PASSWORD } from '../integration/lib/world.mjs';
+import { portfolio, brand, member, token, tokenClient } from '../integration/lib/world.mjs';
 import { launch } from './browser.mjs';
 import {
-  freshConsole, signIn, go, idle, mainText, assertSound, screenshot, confirm, fillForm, readSecret, tableRows, row,
+  consoleAs, go, idle, mainText, assertSound, screenshot, confirm, fillForm, readSecret, tableRows, row,
 } from './lib/console.mjs';
 
 let stack, browser, P, A, B, owner, operator, ownerUi, adminUi, secret;
@@ -23,10 +23,8 @@ before(async () => {
   // The owner demotes the operator: an audited change with before and after.
   const r = await owner.api.patch(`/api/v1/brands/${A.id}/members/${operator.uid}`, { role: 'viewer' });
   assert.equal(r.status, 200, r.text);
-  ownerUi = await freshConsole(browser, stack.url, '/login', { permissions: ['clipboard-read', 'clipboard-write'] });
-  await signIn(ownerUi.page, owner.email, PASSWORD);
-  adminUi = await freshConsole(browser, stack.url);
-  await signIn(adminUi.page, P.email, PASSWORD);
+  ownerUi = await consoleAs(browser, stack.url, owner, { permissions: ['clipboard-read', 'clipboard-write'] });
+  adminUi = await consoleAs(browser, stack.url, P);
 });
 after(async () => {
   await browser?.close();
@@ -148,8 +146,7 @@ test('the brand audit log shows who did what, newest first, and filters by actio
 });
 
 test('a viewer reads the brand audit log too', async () => {
-  const s = await freshConsole(browser, stack.url);
-  await signIn(s.page, operator.email, PASSWORD);
+  const s = await consoleAs(browser, stack.url, operator);
   await go(s.page, stack.url, `/brands/${A.id}/audit`);
   const rows = await tableRows(s.page, 'Audit log');
   assert.ok(rows.length >= 4);

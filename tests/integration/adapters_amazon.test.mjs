@@ -6,48 +6,26 @@
 // channel's burst is smaller), and 5xx / timeout / malformed faults.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim } from './lib/sim.mjs';
-import { startDriver, drain, assertRate } from './lib/driver.mjs';
+import { startSimAndDriver, connectAccount, drain, assertRate } from './lib/driver.mjs';
 import { sleep, waitFor } from './lib/stack.mjs';
 
-let sim, d;
-before(async () => {
-  sim = await startSim();
-  d = startDriver();
-});
-after(async () => {
-  await d?.stop();
-  await sim?.stop();
-});
+let rig, sim, d;
+before(async () => ({ sim, d } = rig = await startSimAndDriver()));
+after(() => rig?.stop());
 
 const FAST = { apply_delay_ms: 200, feed_queue_ms: 100, feed_process_ms: 200, report_ms: 300, pending_ms: 0 };
 
 let seq = 0;
 async function connect(spec = {}, { settings = {}, scale = 1, stock = { A: 5, B: 7, C: 1 } } = {}) {
-  const acct = await sim.account({ channel: 'amazon', stock, ...FAST, ...spec });
   const name = `a${++seq}`;
-  const r = await d.conn(name, 'amazon', {
-    base_url: acct.base_url,
-    settings: {
-      seller_id: acct.credentials.seller_id,
-      marketplace_ids: [acct.credentials.marketplace_id],
-      token_url: acct.credentials.token_url,
-      poll_ms: 100,
-      ...settings,
-    },
-    secrets: {
-      client_id: acct.credentials.client_id,
-      client_secret: acct.credentials.client_secret,
-      refresh_token: acct.credentials.refresh_token,
-    },
+  const acct = await connectAccount(rig, 'amazon', name, { stock, ...FAST, ...spec }, (c) => ({
+    settings: { seller_id: c.seller_id, marketplace_ids: [c.marketplace_id], token_url: c.token_url, poll_ms: 100, ...settings },
+    secrets: { client_id: c.client_id, client_secret: c.client_secret, refresh_token: c.refresh_token },
     rate_scale: scale,
-  });
-  assert.equal(r.ok, true);
+  }));
   return { acct, name };
 }
 
-const stock = async (acct) => (await sim.ctl.get(`/_sim/accounts/${acct.id}/stock`)).json.stock;
-const log = async (acct, params = {}) => (await sim.requests({ account: acct.id, limit: 100000, ...params })).requests;
 
 test('LWA: one token, refreshed on expiry and after a 403 Unauthorized; bad refresh tokens are a clear error', { timeout: 60000 }, async () => {
   const { acct, name } = await connect({ token_ttl_s: 2 });
@@ -55,10 +33,10 @@ test('LWA: one token, refreshed on expiry and after a 403 Unauthorized; bad refr
   assert.equal(t.ok, true, t.error);
   assert.equal(t.result.account, acct.credentials.seller_id);
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
-  assert.equal((await log(acct)).filter((e) => e.op === 'lwaToken').length, 1);
+  assert.equal((await sim.log(acct)).filter((e) => e.op === 'lwaToken').length, 1);
   await sleep(2100);
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
-  let entries = await log(acct);
+  let entries = await sim.log(acct);
   assert.equal(entries.filter((e) => e.op === 'lwaToken').length, 2);
   assert.equal(entries.filter((e) => e.status === 403).length, 0, 'an expired token is never sent');
 
@@ -91,7 +69,7 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   assert.ok(r.result[0].ref, 'the submission id');
   assert.equal(r.result[1].status, 'error');
   assert.match(r.result[1].error, /INVALID/);
-  const patches = (await log(acct)).filter((e) => e.op === 'patchListingsItem');
+  const patches = (await sim.log(acct)).filter((e) => e.op === 'patchListingsItem');
   assert.deepEqual(patches.map((e) => e.writes ?? null), [{ A: 2 }, null]);
   // not applied yet: read shows what Amazon computed
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
@@ -100,10 +78,10 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   const items = ['A', 'B', 'C', 'NOPE'].map((sku, i) => ({ listing_id: `f${i}`, sku, qty: 20 + i }));
   const f = await d.push(name, items);
   assert.ok(f.result.every((x) => x.status === 'ok' && x.pending && x.ref === f.result[0].ref), JSON.stringify(f));
-  const ops = (await log(acct)).map((e) => e.op);
+  const ops = (await sim.log(acct)).map((e) => e.op);
   assert.deepEqual(ops.filter((o) => ['createFeedDocument', 's3Put', 'createFeed'].includes(o)), ['createFeedDocument', 's3Put', 'createFeed']);
-  await waitFor(async () => (await stock(acct)).C === 22, { what: 'the feed to apply' });
-  assert.deepEqual(await stock(acct), { A: 20, B: 21, C: 22 });
+  await waitFor(async () => (await sim.stockOf(acct)).C === 22, { what: 'the feed to apply' });
+  assert.deepEqual(await sim.stockOf(acct), { A: 20, B: 21, C: 22 });
   const back = await d.read(name, [{ listing_id: 1, sku: 'B' }, { listing_id: 2, sku: 'NOPE' }, { listing_id: 3 }]);
   assert.deepEqual(back.result.slice(0, 2), [{ listing_id: 1, qty: 21 }, { listing_id: 2, qty: null }]);
   assert.equal(back.result[2].status, 'error');
@@ -122,12 +100,12 @@ test('orders: getOrders pages and getOrderItems, nothing skipped or repeated, ca
   const seventh = all.records.find((o) => o.id === ids[6]);
   assert.equal(seventh.status, 'open');
   assert.deepEqual(seventh.lines.map((l) => [l.sku, l.qty, l.qty_shipped, l.qty_cancelled]), [['A', 1, 0, 0], ['B', 7, 0, 0]]);
-  const items = (await log(acct)).filter((e) => e.op === 'getOrderItems');
+  const items = (await sim.log(acct)).filter((e) => e.op === 'getOrderItems');
   assert.equal(items.length, 7, 'items fetched once per order');
 
   const again = await drain(d, 'fetch_orders', name, all.cursor);
   assert.equal(again.records.length, 0);
-  assert.equal((await log(acct)).filter((e) => e.op === 'getOrderItems').length, 7, 'no items fetched for unchanged orders');
+  assert.equal((await sim.log(acct)).filter((e) => e.op === 'getOrderItems').length, 7, 'no items fetched for unchanged orders');
 
   await sleep(1100); // Amazon dates have second precision: the change lands in a later second
   await sim.ctl.post(`/_sim/accounts/${acct.id}/orders/${ids[2]}/cancel`, {});
@@ -147,7 +125,7 @@ test('returns: the report flow (create, poll, document), tab-separated rows, onc
   const ret = r.result.returns[0];
   assert.equal(ret.order_id, o.json.id);
   assert.deepEqual(ret.lines.map((l) => [l.sku, l.qty, l.disposition, l.restocked_by_channel]), [['A', 2, 'inspect', false]]);
-  const ops = (await log(acct)).map((e) => e.op);
+  const ops = (await sim.log(acct)).map((e) => e.op);
   assert.ok(ops.includes('createReport') && ops.includes('getReport') && ops.includes('getReportDocument') && ops.includes('s3Get'));
   const again = await d.returns(name, r.result.cursor);
   assert.equal(again.result.returns.length, 0, 'not reported twice');
@@ -163,7 +141,7 @@ test('returns: a GZIP-compressed report document is read like a plain one', { ti
   assert.deepEqual(r.result.returns.flatMap((x) => x.lines.map((l) => [l.sku, l.qty])), [['B', 3]]);
   // the simulator served it compressed
   assert.equal((await sim.ctl.get(`/_sim/accounts/${acct.id}`)).json.delays.report_gzip, true);
-  assert.ok((await log(acct)).some((e) => e.op === 's3Get' && e.status === 200));
+  assert.ok((await sim.log(acct)).some((e) => e.op === 's3Get' && e.status === 200));
 });
 
 test('200 PATCHes when the limits agree: paced by the bucket, not sent into 429s', { timeout: 90000 }, async () => {
@@ -176,7 +154,7 @@ test('200 PATCHes when the limits agree: paced by the bucket, not sent into 429s
   const t0 = Date.now();
   const r = await d.push(name, items, 60000);
   assert.equal(r.result.filter((x) => x.status === 'ok').length, 200);
-  const patches = (await log(acct)).filter((e) => e.op === 'patchListingsItem');
+  const patches = (await sim.log(acct)).filter((e) => e.op === 'patchListingsItem');
   // every request, the throttled ones included, fits the channel's bucket (a 429 at the edge of a
   // refill is tolerated: the channel's clock starts when it sees a request, ours when we send it)
   assert.ok(patches.filter((e) => e.status === 429).length <= 1);
@@ -192,7 +170,7 @@ test('a smaller burst than documented: 429 QuotaExceeded backs the bucket off; t
   const items = Array.from({ length: 60 }, (_, i) => ({ listing_id: i, sku: `S${i}`, qty: i + 1 }));
   const r = await d.push(name, items, 60000);
   assert.equal(r.result.filter((x) => x.status === 'ok').length, 60, JSON.stringify(r.result.find((x) => x.status !== 'ok')));
-  const patches = (await log(acct)).filter((e) => e.op === 'patchListingsItem');
+  const patches = (await sim.log(acct)).filter((e) => e.op === 'patchListingsItem');
   const throttled = patches.filter((e) => e.status === 429).length;
   assert.ok(throttled > 0, 'the channel did throttle');
   assert.ok(throttled <= 15, `${throttled} answers were 429: the adapter kept pushing`);
@@ -203,7 +181,7 @@ test('5xx and timeouts are retried until they succeed; malformed answers are a c
   const { acct, name } = await connect({ faults: { error_rate: 0.4, error_status: 500 } }, { settings: { max_attempts: 10, timeout_ms: 400 } });
   const r = await d.read(name, ['A', 'B', 'C'].map((sku, i) => ({ listing_id: i, sku })));
   assert.deepEqual(r.result.map((x) => x.qty), [5, 7, 1], JSON.stringify(r));
-  assert.ok((await log(acct)).some((e) => e.fault === 'error'));
+  assert.ok((await sim.log(acct)).some((e) => e.fault === 'error'));
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { timeout_rate: 0.4, timeout_ms: 5000 });
   const t = await d.push(name, [{ listing_id: 1, sku: 'A', qty: 4 }, { listing_id: 2, sku: 'B', qty: 4 }]);
   assert.deepEqual(t.result.map((x) => x.status), ['ok', 'ok']);

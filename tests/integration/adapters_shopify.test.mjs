@@ -7,36 +7,25 @@
 // 5xx / malformed faults.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim, startReceiver } from './lib/sim.mjs';
-import { startDriver, drain } from './lib/driver.mjs';
+import { startReceiver } from './lib/sim.mjs';
+import { startSimAndDriver, connectAccount, drain } from './lib/driver.mjs';
 import { sleep, waitFor } from './lib/stack.mjs';
 
-let sim, d;
-before(async () => {
-  sim = await startSim();
-  d = startDriver();
-});
-after(async () => {
-  await d?.stop();
-  await sim?.stop();
-});
+let rig, sim, d;
+before(async () => ({ sim, d } = rig = await startSimAndDriver()));
+after(() => rig?.stop());
 
 let seq = 0;
 async function connect(spec = {}, { settings = {}, secrets, scale = 1 } = {}) {
-  const acct = await sim.account({ channel: 'shopify', name: `shop-${++seq}`, stock: { A: 5, B: 7, C: 1 }, ...spec });
-  const name = `s${seq}`;
-  const r = await d.conn(name, 'shopify', {
-    base_url: acct.base_url,
-    settings: { shop: `${acct.name}.myshopify.com`, ...settings },
-    secrets: secrets ? secrets(acct.credentials) : { access_token: acct.credentials.access_token },
+  const name = `s${++seq}`;
+  const acct = await connectAccount(rig, 'shopify', name, { name: `shop-${seq}`, stock: { A: 5, B: 7, C: 1 }, ...spec }, (c, a) => ({
+    settings: { shop: `${a.name}.myshopify.com`, ...settings },
+    secrets: secrets ? secrets(c) : { access_token: c.access_token },
     rate_scale: scale,
-  });
-  assert.equal(r.ok, true);
+  }));
   return { acct, name, sku: Object.fromEntries(acct.skus.map((s) => [s.sku, s])) };
 }
 
-const stock = async (acct) => (await sim.ctl.get(`/_sim/accounts/${acct.id}/stock`)).json.stock;
-const log = async (acct, params = {}) => (await sim.requests({ account: acct.id, limit: 100000, ...params })).requests;
 
 test('tokens: a static token (a 401 is final), client credentials, expiring tokens refreshed with rotation', { timeout: 60000 }, async () => {
   const s1 = await connect();
@@ -51,7 +40,7 @@ test('tokens: a static token (a 401 is final), client credentials, expiring toke
 
   const s2 = await connect({}, { secrets: (c) => ({ client_id: c.client_id, client_secret: c.client_secret }) });
   assert.equal((await d.test(s2.name)).ok, true);
-  assert.equal((await log(s2.acct)).filter((e) => e.op === 'oauthAccessToken').length, 1);
+  assert.equal((await sim.log(s2.acct)).filter((e) => e.op === 'oauthAccessToken').length, 1);
 
   const s3 = await connect({ token_mode: 'expiring', token_ttl_s: 2 }, {
     secrets: (c) => ({ client_id: c.client_id, client_secret: c.client_secret, refresh_token: c.refresh_token }),
@@ -62,7 +51,7 @@ test('tokens: a static token (a 401 is final), client credentials, expiring toke
   assert.equal((await d.read(s3.name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
   const rotations = d.events.filter((e) => e.conn === s3.name && e.name === 'refresh_token').length - before;
   assert.equal(rotations, 2, 'each refresh rotated the refresh token and told the owner');
-  const entries = await log(s3.acct);
+  const entries = await sim.log(s3.acct);
   assert.equal(entries.filter((e) => e.op === 'oauthAccessToken' && e.status === 200).length, 2);
   assert.equal(entries.filter((e) => e.status === 401).length, 0, 'an expired token is never sent');
   // a new state (a restart) starts from the rotated refresh token the owner kept
@@ -88,22 +77,22 @@ test('push: one mutation for many rows, changeFromQuantity, stale rows re-read, 
   assert.equal(r.result[1].current, 9, 'the channel\'s quantity for the stale row');
   assert.match(r.result[3].error, /sku not found/);
   assert.match(r.result[4].error, /^qty:/);
-  assert.deepEqual(await stock(acct), { A: 4, B: 9, C: 3 });
-  const muts = (await log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
+  assert.deepEqual(await sim.stockOf(acct), { A: 4, B: 9, C: 3 });
+  const muts = (await sim.log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
   assert.deepEqual(muts.map((e) => e.writes), [{ A: 4, C: 3 }], 'one mutation applied the good rows (the first was refused whole)');
 
   // the same rows again: the same idempotency key, so Shopify replays and applies nothing
-  const mark = (await log(acct)).at(-1).id;
+  const mark = (await sim.log(acct)).at(-1).id;
   const again = await d.push(name, [items[0], items[2]]);
   assert.deepEqual(again.result.map((x) => x.status), ['ok', 'ok']);
-  const replay = (await log(acct, { since: mark })).filter((e) => e.op === 'graphql');
+  const replay = (await sim.log(acct, { since: mark })).filter((e) => e.op === 'graphql');
   assert.equal(replay.length, 1);
   assert.equal(replay[0].writes, undefined, 'a replay writes nothing');
 
   // the stale row, retried with the current value as expectation, goes through
   const fixed = await d.push(name, [{ ...items[1], expect: 9, key: 'k-b2' }]);
   assert.equal(fixed.result[0].status, 'ok');
-  assert.equal((await stock(acct)).B, 6);
+  assert.equal((await sim.stockOf(acct)).B, 6);
 });
 
 test('read by inventory item and by SKU; unknown items are null', { timeout: 30000 }, async () => {
@@ -117,7 +106,7 @@ test('read by inventory item and by SKU; unknown items are null', { timeout: 300
   assert.deepEqual(r.result, [{ listing_id: 1, qty: 7 }, { listing_id: 2, qty: 1 }, { listing_id: 3, qty: null }, { listing_id: 4, qty: null }]);
   // the SKU is looked up once per connection
   await d.read(name, [{ listing_id: 2, sku: 'C' }]);
-  const lookups = (await log(acct)).filter((e) => e.op === 'graphql').length;
+  const lookups = (await sim.log(acct)).filter((e) => e.op === 'graphql').length;
   assert.equal(lookups, 2 + 1 + 1, 'levels, lookup and location once, then levels only');
 });
 
@@ -186,9 +175,9 @@ test('GraphQL cost: a bucket smaller than one batch splits it; THROTTLED waits f
   const r = await d.push(name, items, 60000);
   assert.equal(r.ok, true, r.error);
   assert.equal(r.result.filter((x) => x.status === 'ok').length, 120, JSON.stringify(r.result.find((x) => x.status !== 'ok')));
-  const s = await stock(acct);
+  const s = await sim.stockOf(acct);
   assert.ok(items.every((it) => s[it.sku] === it.qty));
-  const gql = (await log(acct)).filter((e) => e.op === 'graphql');
+  const gql = (await sim.log(acct)).filter((e) => e.op === 'graphql');
   const throttled = gql.filter((e) => e.fault === 'throttled').length;
   assert.ok(throttled <= 6, `${throttled} THROTTLED answers`);
   const writes = gql.filter((e) => e.writes).map((e) => Object.keys(e.writes).length);
@@ -196,12 +185,12 @@ test('GraphQL cost: a bucket smaller than one batch splits it; THROTTLED waits f
 
   // a throttle storm: the adapter waits it out instead of hammering
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { storm_seconds: 1 });
-  const mark = (await log(acct)).at(-1).id;
+  const mark = (await sim.log(acct)).at(-1).id;
   const t0 = Date.now();
   const during = await d.read(name, [{ listing_id: 1, sku: 'S1' }]);
   assert.equal(during.result[0].qty, 2);
   assert.ok(Date.now() - t0 >= 900);
-  const storm = (await log(acct, { since: mark })).filter((e) => e.fault === 'storm').length;
+  const storm = (await sim.log(acct, { since: mark })).filter((e) => e.fault === 'storm').length;
   assert.ok(storm >= 1 && storm <= 6, `${storm} requests during a one-second storm`);
 });
 
@@ -211,7 +200,7 @@ test('REST 429 with Retry-After, 5xx and timeouts retried, malformed answers are
   const o = await d.orders(name, null);
   assert.equal(o.ok, true, o.error);
   assert.ok(Date.now() - t0 >= 1500, 'waited for Retry-After');
-  const storm = (await log(acct)).filter((e) => e.status === 429);
+  const storm = (await sim.log(acct)).filter((e) => e.status === 429);
   assert.ok(storm.length >= 1 && storm.length <= 4, `${storm.length} answers were 429`);
 
   // the shop fails every request for a while: the push backs off and succeeds once it recovers
@@ -221,7 +210,7 @@ test('REST 429 with Retry-After, 5xx and timeouts retried, malformed answers are
   await sim.ctl.del(`/_sim/accounts/${acct.id}/faults`);
   const r = await pending;
   assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok'], JSON.stringify(r));
-  const failed = (await log(acct)).filter((e) => e.fault === 'error');
+  const failed = (await sim.log(acct)).filter((e) => e.fault === 'error');
   assert.ok(failed.length >= 2 && failed.length <= 6, `${failed.length} attempts in 800 ms: backoff, not a busy loop`);
 
   // answers that never come: each request is cut at timeout_ms and tried again
@@ -233,7 +222,7 @@ test('REST 429 with Retry-After, 5xx and timeouts retried, malformed answers are
   await sleep(700);
   await sim.ctl.del(`/_sim/accounts/${acct.id}/faults`);
   assert.equal((await slow).result[0].qty, 3);
-  assert.ok((await log(acct)).filter((e) => e.fault === 'timeout').length >= 2);
+  assert.ok((await sim.log(acct)).filter((e) => e.fault === 'timeout').length >= 2);
 
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { malformed_rate: 1 });
   const m = await d.read(name, [{ listing_id: 1, sku: 'A' }]);
@@ -263,7 +252,7 @@ test('a shop below zero: compare-and-set works from the negative count the chann
     const r = await d.push(name, [{ listing_id: 'a', item_ref: sku.A.inventory_item_gid, qty: 3, expect: -7, key: `k-${api_version}-2` }]);
     assert.equal(r.result[0].status, 'ok', JSON.stringify(r.result[0]));
     assert.equal(r.result[0].qty, 3);
-    assert.equal((await stock(acct)).A, 3);
+    assert.equal((await sim.stockOf(acct)).A, 3);
   }
 });
 
@@ -275,7 +264,7 @@ test('2025-10: rows with and without an expectation go in separate mutations; ig
     { listing_id: 'c', item_ref: sku.C.inventory_item_gid, qty: 2, expect: 1, key: 'm-c' },
   ]);
   assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok', 'ok'], JSON.stringify(r.result));
-  assert.deepEqual(await stock(acct), { A: 4, B: 6, C: 2 });
-  const muts = (await log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
+  assert.deepEqual(await sim.stockOf(acct), { A: 4, B: 6, C: 2 });
+  const muts = (await sim.log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
   assert.deepEqual(muts.map((e) => e.writes), [{ A: 4, C: 2 }, { B: 6 }]);
 });

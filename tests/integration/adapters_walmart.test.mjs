@@ -5,36 +5,24 @@
 // faults, and bad credentials.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim } from './lib/sim.mjs';
-import { startDriver, drain, assertRate } from './lib/driver.mjs';
+import { startSimAndDriver, connectAccount, drain, assertRate } from './lib/driver.mjs';
 import { sleep, waitFor } from './lib/stack.mjs';
 
-let sim, d;
-before(async () => {
-  sim = await startSim();
-  d = startDriver();
-});
-after(async () => {
-  await d?.stop();
-  await sim?.stop();
-});
+let rig, sim, d;
+before(async () => ({ sim, d } = rig = await startSimAndDriver()));
+after(() => rig?.stop());
 
 let seq = 0;
 async function connect(spec = {}, { settings = {}, scale = 1, stock = { A: 5, B: 7, C: 1 } } = {}) {
-  const acct = await sim.account({ channel: 'walmart', stock, ...spec });
   const name = `w${++seq}`;
-  const r = await d.conn(name, 'walmart', {
-    base_url: acct.base_url,
-    settings: { ship_node: acct.credentials.ship_node, ...settings },
-    secrets: { client_id: acct.credentials.client_id, client_secret: acct.credentials.client_secret },
+  const acct = await connectAccount(rig, 'walmart', name, { stock, ...spec }, (c) => ({
+    settings: { ship_node: c.ship_node, ...settings },
+    secrets: { client_id: c.client_id, client_secret: c.client_secret },
     rate_scale: scale,
-  });
-  assert.equal(r.ok, true);
+  }));
   return { acct, name };
 }
 
-const stock = async (acct) => (await sim.ctl.get(`/_sim/accounts/${acct.id}/stock`)).json.stock;
-const log = async (acct, params = {}) => (await sim.requests({ account: acct.id, limit: 100000, ...params })).requests;
 
 test('a token is fetched once, reused, refreshed when it expires and after a 401', { timeout: 60000 }, async () => {
   const { acct, name } = await connect({ token_ttl_s: 2 });
@@ -42,13 +30,13 @@ test('a token is fetched once, reused, refreshed when it expires and after a 401
   assert.equal(t.ok, true, t.error);
   assert.deepEqual(Object.keys(t.result.details.scopes).sort(), ['feeds', 'inventory', 'orders', 'returns']);
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).ok, true);
-  let tokens = (await log(acct)).filter((r) => r.path.endsWith('/v3/token'));
+  let tokens = (await sim.log(acct)).filter((r) => r.path.endsWith('/v3/token'));
   assert.equal(tokens.length, 1, 'one token for both calls');
 
   await sleep(2100); // past expires_in: the adapter refreshes before calling
   const r = await d.read(name, [{ listing_id: 1, sku: 'A' }]);
   assert.equal(r.ok, true);
-  let entries = await log(acct);
+  let entries = await sim.log(acct);
   tokens = entries.filter((e) => e.path.endsWith('/v3/token'));
   assert.equal(tokens.length, 2);
   assert.equal(entries.filter((e) => e.status === 401).length, 0, 'an expired token is never sent');
@@ -88,8 +76,8 @@ test('push: single PUTs with correlation ids, then the inventory feed above the 
   assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok', 'error']);
   assert.equal(r.result[0].qty, 3);
   assert.match(r.result[2].error, /item not found/);
-  assert.deepEqual(await stock(acct), { A: 3, B: 0, C: 1 });
-  const puts = (await log(acct)).filter((e) => e.op === 'updateInventoryForAnItem');
+  assert.deepEqual(await sim.stockOf(acct), { A: 3, B: 0, C: 1 });
+  const puts = (await sim.log(acct)).filter((e) => e.op === 'updateInventoryForAnItem');
   assert.equal(puts.length, 3);
   assert.deepEqual(puts.filter((e) => e.status === 200).map((e) => e.writes).sort((a, b) => Object.keys(a)[0].localeCompare(Object.keys(b)[0])), [{ A: 3 }, { B: 0 }]);
 
@@ -102,10 +90,10 @@ test('push: single PUTs with correlation ids, then the inventory feed above the 
   const f = await d.push(name, items);
   assert.equal(f.ok, true);
   assert.ok(f.result.every((x) => x.status === 'ok' && x.pending === true && x.ref === f.result[0].ref));
-  const feeds = (await log(acct)).filter((e) => e.op === 'submitFeed');
+  const feeds = (await sim.log(acct)).filter((e) => e.op === 'submitFeed');
   assert.equal(feeds.length, 1);
   assert.deepEqual(feeds[0].writes, { A: 13, B: 11, C: 12 });
-  await waitFor(async () => (await stock(acct)).A === 13, { what: 'the feed to apply' });
+  await waitFor(async () => (await sim.stockOf(acct)).A === 13, { what: 'the feed to apply' });
   const back = await d.read(name, [{ listing_id: 1, sku: 'A' }, { listing_id: 2, sku: 'C' }, { listing_id: 3, sku: 'ZZ' }]);
   assert.deepEqual(back.result, [{ listing_id: 1, qty: 13 }, { listing_id: 2, qty: 12 }, { listing_id: 3, qty: null }]);
 });
@@ -135,7 +123,7 @@ test('orders: pages by nextCursor, never skipped or repeated; acknowledgement', 
   assert.deepEqual(ack.result.acknowledged.sort(), [ids[0], ids[1], ids[2]].sort());
   assert.deepEqual(ack.result.failed, ['NO-SUCH-PO']);
   assert.match(ack.result.errors['NO-SUCH-PO'].error, /404/);
-  const acks = (await log(acct)).filter((e) => e.op === 'acknowledgeOrders' && e.status === 200);
+  const acks = (await sim.log(acct)).filter((e) => e.op === 'acknowledgeOrders' && e.status === 200);
   assert.equal(acks.length, 3);
   await sim.ctl.post(`/_sim/accounts/${acct.id}/orders/${ids[4]}/cancel`, {});
   const changed = await drain(d, 'fetch_orders', name, none.cursor);
@@ -178,9 +166,9 @@ test('200 PUTs against a small bucket: the adapter follows x-current-token-count
   const r = await d.push(name, items, 60000);
   assert.equal(r.ok, true);
   assert.equal(r.result.filter((x) => x.status === 'ok').length, 200, JSON.stringify(r.result.find((x) => x.status !== 'ok')));
-  const s = await stock(acct);
+  const s = await sim.stockOf(acct);
   assert.ok(items.every((it) => s[it.sku] === it.qty));
-  const puts = (await log(acct)).filter((e) => e.op === 'updateInventoryForAnItem');
+  const puts = (await sim.log(acct)).filter((e) => e.op === 'updateInventoryForAnItem');
   const throttled = puts.filter((e) => e.status === 429).length;
   assert.ok(throttled <= 8, `${throttled} answers were 429`);
   assertRate(puts.filter((e) => e.status === 200), { burst: 10, rate: 40 });
@@ -192,7 +180,7 @@ test('5xx and timeouts are retried with backoff until they succeed; malformed bo
   const r = await d.read(name, ['A', 'B', 'C', 'A', 'B'].map((sku, i) => ({ listing_id: i, sku })));
   assert.equal(r.ok, true);
   assert.deepEqual(r.result.map((x) => x.qty), [5, 7, 1, 5, 7]);
-  const errors = (await log(acct)).filter((e) => e.fault === 'error');
+  const errors = (await sim.log(acct)).filter((e) => e.fault === 'error');
   assert.ok(errors.length > 0, 'faults were injected');
 
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { timeout_rate: 0.4, timeout_ms: 5000 });
@@ -203,7 +191,7 @@ test('5xx and timeouts are retried with backoff until they succeed; malformed bo
   });
   const t = await d.read(name, ['A', 'B', 'C'].map((sku, i) => ({ listing_id: i, sku })));
   assert.deepEqual(t.result.map((x) => x.qty), [5, 7, 1]);
-  assert.ok((await log(acct)).some((e) => e.fault === 'timeout'), 'timeouts were injected');
+  assert.ok((await sim.log(acct)).some((e) => e.fault === 'timeout'), 'timeouts were injected');
 
   await sim.ctl.put(`/_sim/accounts/${acct.id}/faults`, { malformed_rate: 1 });
   const m = await d.read(name, [{ listing_id: 1, sku: 'A' }]);

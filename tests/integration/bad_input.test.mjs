@@ -5,17 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { startStack, startServer } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+import { startStack, startServer, rawRequest } from './lib/stack.mjs';
+import { brandWorld, tokenClient } from './lib/world.mjs';
 
 let stack, P, A, api, base, conn;
 before(async () => {
   stack = await startStack();
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, null, 'portfolio_admin')).token);
-  base = `/api/v1/brands/${A.id}`;
+  let sku;
+  ({ P, A, api, base, sku } = await brandWorld(stack, 'portfolio_admin'));
   const c = await api.post(`${base}/connections`, {
     kind: 'shopify', name: 'Shop', base_url: 'http://127.0.0.1:9/shopify/acme',
     settings: { shop: 'acme.myshopify.com', location_id: 'gid://shopify/Location/1' },
@@ -23,12 +20,8 @@ before(async () => {
   });
   assert.equal(c.status, 201, c.text);
   conn = c.json;
-  for (const code of ['A-1', 'A-2']) {
-    const s = await api.post(`${base}/skus`, { code, title: code });
-    assert.equal(s.status, 201, s.text);
-  }
-  const m = await api.post(`${base}/movements`, { kind: 'receipt', sku: 'A-1', qty: 5 });
-  assert.equal(m.status, 201, m.text);
+  await sku('A-1', { qty: 5 });
+  await sku('A-2');
 });
 after(async () => { await stack?.stop(); });
 
@@ -54,27 +47,9 @@ async function alive() {
 
 const count = async (table) => (await stack.sql(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 
-/** Sends raw bytes (fetch would re-encode them). */
-function raw(method, path, { body, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(stack.url);
-    const h = { ...api.headers, ...headers };
-    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
-      });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
+/** Sends raw bytes with the admin's token. */
+const raw = (method, path, { body, headers = {} } = {}) =>
+  rawRequest(stack.url, method, path, { body, headers: { ...api.headers, ...headers } });
 
 test('PATCH a connection with "credentials": null is a 422 naming the field, and serve lives', async () => {
   const r = await api.patch(`${base}/connections/${conn.id}`, { credentials: null });

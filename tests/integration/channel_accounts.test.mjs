@@ -10,17 +10,15 @@
 // before it takes in a single order; auto-map refuses it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, client, waitFor, sleep } from './lib/stack.mjs';
+import { client, waitFor, sleep } from './lib/stack.mjs';
 import { portfolio, brand, token, tokenClient, unique } from './lib/world.mjs';
-import { connectionBody, countOrders } from './lib/sync.mjs';
+import { startSyncStack, connectionBody, countOrders } from './lib/sync.mjs';
 
 let stack, sim, simApi, P, Q;
 
 before(async () => {
-  stack = await startStack({ env: { ONECOUNT_WORKER_SCAN_MS: '300' } });
-  sim = await stack.startSim();
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_WORKER_SCAN_MS: '300' } }));
   simApi = client(sim.url);
-  P = await portfolio(stack);
   Q = await portfolio(stack); // another agency
 });
 after(async () => { await stack?.stop(); });

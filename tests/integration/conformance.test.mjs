@@ -9,23 +9,18 @@
 // is checked against the operation's specification.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSim } from './lib/sim.mjs';
-import { startDriver, drain } from './lib/driver.mjs';
+import { startSimAndDriver, drain } from './lib/driver.mjs';
 import { sleep } from './lib/stack.mjs';
 import { loadSpecs, checkExchange } from './lib/specs.mjs';
 
-let sim, d, specs;
+let rig, sim, d, specs;
 before(async () => {
   specs = loadSpecs();
-  sim = await startSim();
+  ({ sim, d } = rig = await startSimAndDriver());
   const r = await sim.ctl.post('/_sim/reset', { capture: true, request_log_capacity: 100000 });
   assert.equal(r.status, 200, r.text);
-  d = startDriver();
 });
-after(async () => {
-  await d?.stop();
-  await sim?.stop();
-});
+after(() => rig?.stop());
 
 const ok = (r) => { assert.equal(r.ok, true, r.error ?? JSON.stringify(r)); return r.result; };
 const ctl = (method, path, body) => sim.ctl[method](path, body).then((r) => { assert.ok(r.status < 300, `${path}: ${r.status} ${r.text}`); return r.json; });

@@ -21,10 +21,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHmac, randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import Ajv from 'ajv';
-import { startStack, BIN, SOURCE_DIR } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient, signIn, unique, PASSWORD } from './lib/world.mjs';
+import { startStack, rawRequest, BIN, SOURCE_DIR } from './lib/stack.mjs';
+import { brandWorld, token, signIn, unique, PASSWORD } from './lib/world.mjs';
 
 const doc = JSON.parse(readFileSync(join(SOURCE_DIR, 'web/openapi.json'), 'utf8'));
 const routes = JSON.parse(execFileSync(BIN, ['routes'], { encoding: 'utf8' }));
@@ -44,9 +43,7 @@ function deref(x) {
 let stack, P, A, api, world;
 before(async () => {
   stack = await startStack();
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, null, 'portfolio_admin')).token);
+  ({ P, A, api } = await brandWorld(stack, 'portfolio_admin'));
   world = await makeWorld();
 });
 after(async () => { await stack?.stop(); });
@@ -147,29 +144,11 @@ function query(o) {
 
 // --- sending ---------------------------------------------------------------------------------
 
-/** Sends raw bytes with the admin's token; answers {status, headers, text, json}. */
+/** Sends raw bytes with the admin's token (a body is JSON unless said otherwise); answers {status, headers, text, json}. */
 function send(method, path, { body, headers = {}, auth = api.headers } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(stack.url);
-    const h = { ...auth, ...headers };
-    if (body !== undefined) {
-      h['content-length'] = Buffer.byteLength(body);
-      h['content-type'] = h['content-type'] || 'application/json';
-    }
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
-      });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+  const h = { ...auth, ...headers };
+  if (body !== undefined) h['content-type'] = h['content-type'] || 'application/json';
+  return rawRequest(stack.url, method, path, { body, headers: h });
 }
 
 let tables;

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startStack, startCluster, createDatabase, startRedis, startServer, client, waitFor, sleep } from './lib/stack.mjs';
+import { startStack, startPrivateStack, startRedis, startServer, client, waitFor, sleep } from './lib/stack.mjs';
 import { portfolio, brand } from './lib/world.mjs';
 
 let stack;
@@ -134,13 +134,9 @@ test('request log lines are JSON with method, path, status, latency and request 
 });
 
 test('readiness flips while PostgreSQL is down, the process stays up, and the pool reconnects', async () => {
-  const cluster = startCluster();
-  let redis, server;
+  const own = await startPrivateStack();
+  const { cluster, redis, server, api } = own;
   try {
-    const db = await createDatabase(cluster, { migrate: true });
-    redis = await startRedis();
-    server = await startServer({ databaseUrl: cluster.appUrl(db), redisUrl: redis.url, threads: 2 });
-    const api = client(server.url);
     await waitFor(async () => (await api.get('/readyz')).status === 200, { what: 'ready' });
 
     cluster.pgStop();
@@ -171,9 +167,7 @@ test('readiness flips while PostgreSQL is down, the process stays up, and the po
     assert.equal(none.json.status, 'not_ready');
     assert.deepEqual(none.json.checks, { postgres: 'unavailable', redis: 'unavailable', migrations: 'unknown' });
   } finally {
-    await server?.stop();
-    await redis?.destroy();
-    cluster.destroy();
+    await own.stop();
   }
 });
 

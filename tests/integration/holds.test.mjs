@@ -6,22 +6,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startStack, waitFor, sleep } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+import { brandWorld, brand, token, tokenClient } from './lib/world.mjs';
 
-let stack, P, A, api, base;
+let stack, P, A, api, base, sku;
 before(async () => {
   stack = await startStack();
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, A.id, 'operator')).token);
-  base = `/api/v1/brands/${A.id}`;
+  ({ P, A, api, base, sku } = await brandWorld(stack, 'operator'));
 });
 after(async () => { await stack?.stop(); });
 
-const mkSku = async (code, qty) => {
-  assert.equal((await api.post(`${base}/skus`, { code })).status, 201);
-  if (qty) assert.equal((await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty })).status, 201);
-};
 const bal = async (code) => (await api.get(`${base}/skus/${code}`)).json;
 const skuId = async (code) => (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = $2', [A.id, code])).rows[0].id;
 
@@ -38,7 +31,7 @@ async function agree(code) {
 }
 
 test('a hold reserves, shows in balances, and is released', async () => {
-  await mkSku('H1', 5);
+  await sku('H1', { qty: 5 });
   const h = await api.post(`${base}/holds`, { sku: 'H1', qty: 2, ttl_seconds: 60, reference: 'cart-1' });
   assert.equal(h.status, 201, h.text);
   assert.equal(h.json.state, 'active');
@@ -63,7 +56,7 @@ test('a hold reserves, shows in balances, and is released', async () => {
 });
 
 test('confirming turns a hold into a sale; a guarded sale cannot take held units', async () => {
-  await mkSku('H2', 3);
+  await sku('H2', { qty: 3 });
   const h = await api.post(`${base}/holds`, { sku: 'H2', qty: 2 });
   assert.equal(h.status, 201);
   const sale = await api.post(`${base}/movements`, { kind: 'sale', sku: 'H2', qty: 2 });
@@ -80,7 +73,7 @@ test('confirming turns a hold into a sale; a guarded sale cannot take held units
 });
 
 test('a confirmed or released hold reads as ended at once, on any connection', async () => {
-  await mkSku('RYW', 1000);
+  await sku('RYW', { qty: 1000 });
   // Many loops at once spread over the pool's connections (and so the
   // server's threads): the read right after each answer may land anywhere.
   const loop = async (i) => {
@@ -115,7 +108,7 @@ function collidingCodes(brandId, prefix) {
 }
 
 test("a movement answers once the hold gate has its new quantity: a hold asked after the answer sees it", async () => {
-  await mkSku('GATE1', 2);
+  await sku('GATE1', { qty: 2 });
   const warm = await api.post(`${base}/holds`, { sku: 'GATE1', qty: 2, ttl_seconds: 60 });
   assert.equal(warm.status, 201, warm.text); // the gate now caches the base (2) and holds all of it
   assert.equal((await api.post(`${base}/holds/${warm.json.id}/release`, {})).status, 200);
@@ -135,8 +128,8 @@ test("a movement answers once the hold gate has its new quantity: a hold asked a
 
 test('codes that share a cache slot resolve together: multi-line holds and guarded sales', async () => {
   const [a, b] = collidingCodes(A.id, 'COL');
-  await mkSku(a, 5);
-  await mkSku(b, 5);
+  await sku(a, { qty: 5 });
+  await sku(b, { qty: 5 });
   for (let round = 0; round < 3; round++) { // cold, then warm cache
     const h = await api.post(`${base}/holds`, { lines: [{ sku: a, qty: 1 }, { sku: b, qty: 1 }], ttl_seconds: 60 });
     assert.equal(h.status, 201, JSON.stringify(h.json));
@@ -155,7 +148,7 @@ test('committing holds into PostgreSQL from two threads at once never deadlocks'
   // Two batches over the same 40 SKUs in opposite orders, as two server
   // threads may send them: holds_commit() must lock stock in one order.
   const codes = Array.from({ length: 40 }, (_, i) => `MIR${i}`);
-  for (const c of codes) await mkSku(c, 50);
+  for (const c of codes) await sku(c, { qty: 50 });
   const ids = (await stack.sql('SELECT id FROM skus WHERE tenant_id = $1 AND code = ANY($2) ORDER BY id', [A.id, codes])).rows.map((r) => r.id);
   const batch = (order) => JSON.stringify(order.map((id) => ({
     tenant: A.id, id: randomUUID(), lines: [{ sku_id: Number(id), qty: 1 }], request: [], created_ms: Date.now(), expires_ms: Date.now() + 600000,
@@ -184,8 +177,8 @@ test('the expiry sweep locks stock in the order the hold commit does: no deadloc
   // transaction holds the lower SKU's row, as a hold commit part-way through its
   // batch does, while the sweep expires X and Y, then takes the higher SKU.
   // Ending the holds one by one locked the higher SKU first and deadlocked.
-  await mkSku('EXP-LO', 5);
-  await mkSku('EXP-HI', 5);
+  await sku('EXP-LO', { qty: 5 });
+  await sku('EXP-HI', { qty: 5 });
   const [lo, hi] = [await skuId('EXP-LO'), await skuId('EXP-HI')];
   assert.ok(Number(lo) < Number(hi));
   const x = `0${randomUUID().slice(1)}`, y = `f${randomUUID().slice(1)}`;
@@ -218,7 +211,7 @@ test("another process's catalog change reaches this server's SKU cache", async (
   // The code CAT1 is cached by holds on several connections (so on every
   // server thread); then, as another server process would, SQL gives the
   // code to a new SKU with nothing in stock.
-  await mkSku('CAT1', 1000000);
+  await sku('CAT1', { qty: 1000000 });
   const holds = async (n) => (await Promise.all(Array.from({ length: n }, () => api.post(`${base}/holds`, { sku: 'CAT1', qty: 1 })))).map((r) => r.status);
   assert.deepEqual(await holds(20), Array(20).fill(201));
   await stack.sql("UPDATE skus SET code = 'CAT1-OLD' WHERE tenant_id = $1 AND code = 'CAT1'", [A.id]);
@@ -249,8 +242,8 @@ test('holds of several brands are committed together, each into its own brand', 
 });
 
 test('holds on bundles hold their components', async () => {
-  await mkSku('HC1', 4);
-  await mkSku('HC2', 4);
+  await sku('HC1', { qty: 4 });
+  await sku('HC2', { qty: 4 });
   assert.equal((await api.post(`${base}/bundles`, { code: 'HB', components: [{ sku: 'HC1', qty: 1 }, { sku: 'HC2', qty: 2 }] })).status, 201);
   const h = await api.post(`${base}/holds`, { lines: [{ sku: 'HB', qty: 2 }] });
   assert.equal(h.status, 201, h.text);
@@ -263,7 +256,7 @@ test('holds on bundles hold their components', async () => {
 });
 
 test('expired holds give their units back (the sweeper, not only key expiry)', async () => {
-  await mkSku('H3', 2);
+  await sku('H3', { qty: 2 });
   const h = await api.post(`${base}/holds`, { sku: 'H3', qty: 2, ttl_seconds: 1 });
   assert.equal(h.status, 201);
   await waitFor(async () => (await bal('H3')).held === 2, { what: 'committed' });
@@ -276,7 +269,7 @@ test('expired holds give their units back (the sweeper, not only key expiry)', a
 });
 
 test('holds: bad input and idempotent creation', async () => {
-  await mkSku('H4', 5);
+  await sku('H4', { qty: 5 });
   for (const [body, field] of [[{ sku: 'H4', qty: 0 }, 'qty'], [{ sku: 'H4' }, 'qty'], [{ sku: 'H4', qty: 1, ttl_seconds: 0 }, 'ttl_seconds'],
     [{ sku: 'H4', qty: 1, ttl_seconds: 3601 }, 'ttl_seconds'], [{ sku: 'NOPE', qty: 1 }, 'lines[0].sku'], [{ lines: [{ sku: 'H4', qty: -1 }] }, 'lines[0].qty']]) {
     const r = await api.post(`${base}/holds`, body);
@@ -315,7 +308,7 @@ async function lastUnitRace(code, rounds, contenders) {
 }
 
 test('the last unit, hundreds of concurrent sales and holds, repeated: exactly one wins', async () => {
-  await mkSku('RACE');
+  await sku('RACE');
   await lastUnitRace('RACE', 8, 200);
   await agree('RACE');
   const v = await api.get(`${base}/ledger/verify`);
@@ -323,7 +316,7 @@ test('the last unit, hundreds of concurrent sales and holds, repeated: exactly o
 });
 
 test('the same race through a bundle and its component', async () => {
-  await mkSku('RC');
+  await sku('RC');
   assert.equal((await api.post(`${base}/bundles`, { code: 'RB', components: [{ sku: 'RC', qty: 1 }] })).status, 201);
   for (let round = 0; round < 5; round++) {
     await api.post(`${base}/movements`, { kind: 'receipt', sku: 'RC', qty: 1 });
@@ -343,7 +336,7 @@ test('the same race through a bundle and its component', async () => {
 });
 
 test('Redis flushed, then killed, in the middle of a hold storm: nothing oversold, nothing lost', async () => {
-  await mkSku('STORM', 50);
+  await sku('STORM', { qty: 50 });
   const outcomes = { ok: [], refused: 0, other: [] };
   let stop = false;
   const storm = Promise.all(Array.from({ length: 8 }, async (_, w) => {

@@ -9,15 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startStack, waitFor } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+import { brandWorld, brand, token, tokenClient } from './lib/world.mjs';
 
 const UPLOAD_LIMIT = 4 << 20;
 let stack, P, A, api;
 before(async () => {
   stack = await startStack({ env: { ONECOUNT_MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT) } });
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, A.id, 'operator')).token);
+  ({ P, A, api } = await brandWorld(stack, 'operator'));
 });
 after(async () => { await stack?.stop(); });
 
@@ -72,6 +70,14 @@ function hasError(job, line, column, part) {
     `no error ${line}/${column} ~ ${part} in:\n${errorsOf(job).join('\n')}`);
 }
 
+/** The job failed with each of `errors` ([line, column, part of the reason]) and,
+ *  when `total` is given, with exactly that many errors. */
+function failedWith(job, errors, total) {
+  assert.equal(job.status, 'failed', JSON.stringify(job));
+  for (const [line, column, part] of errors) hasError(job, line, column, part);
+  if (total !== undefined) assert.equal(job.errors_total, total, errorsOf(job).join('\n'));
+}
+
 test('a dry run reports every bad row with its line, column and reason, and writes nothing', async () => {
   const { id: bid, api: c } = await freshBrand();
   assert.equal((await c.post(`/api/v1/brands/${bid}/skus`, { code: 'TAKEN' })).status, 201);
@@ -93,28 +99,25 @@ test('a dry run reports every bad row with its line, column and reason, and writ
       + 'STRAY"Q,x,\r\n'), //                   13
   ]);
   const job = await runImport(bid, 'skus', body, { dry: true, client: c });
-  assert.equal(job.status, 'failed', JSON.stringify(job));
+  failedWith(job, [
+    [3, 'code', 'already exists'],
+    [4, 'code', 'OK-1 appears twice in the file (first on line 2)'],
+    [5, 'code', 'required'],
+    [6, null, 'the row has 2 fields; the header has 3'],
+    [9, 'title', 'UTF-8'],
+    [10, 'code', 'leading or trailing spaces'],
+    [11, 'code', 'at most 64 characters'],
+    [12, 'barcode', 'at most 64 characters'],
+    [13, 'code', 'quote'],
+  ], 9);
   assert.equal(job.rows_total, 11);
   assert.equal(job.rows_done, 11);
-  hasError(job, 3, 'code', 'already exists');
-  hasError(job, 4, 'code', 'OK-1 appears twice in the file (first on line 2)');
-  hasError(job, 5, 'code', 'required');
-  hasError(job, 6, null, 'the row has 2 fields; the header has 3');
-  hasError(job, 9, 'title', 'UTF-8');
-  hasError(job, 10, 'code', 'leading or trailing spaces');
-  hasError(job, 11, 'code', 'at most 64 characters');
-  hasError(job, 12, 'barcode', 'at most 64 characters');
-  hasError(job, 13, 'code', 'quote');
-  assert.equal(job.errors_total, 9, errorsOf(job).join('\n'));
   assert.deepEqual(job.errors.map((e) => e.line), [...job.errors.map((e) => e.line)].sort((a, b) => a - b));
   assert.deepEqual(await snapshot(bid), before);
 
   // Header problems: an unknown column and a missing one, each named.
   const h = await runImport(bid, 'counts', 'sku,on_hand,colour\r\nA,1,red\r\n', { dry: true, client: c });
-  assert.equal(h.status, 'failed');
-  hasError(h, 1, 'sku', 'unknown column');
-  hasError(h, 1, 'colour', 'unknown column');
-  hasError(h, 1, 'code', 'required column is missing');
+  failedWith(h, [[1, 'sku', 'unknown column'], [1, 'colour', 'unknown column'], [1, 'code', 'required column is missing']]);
 
   // A clean dry run is done, says what it would do, and still writes nothing.
   const ok = await runImport(bid, 'skus', 'code,title\nNEW-1,One\nNEW-2,Two\n', { dry: true, client: c });
@@ -158,9 +161,7 @@ test('a real run applies every row in one transaction, or none', async () => {
   const bad = rows.map((r) => [...r]);
   bad[4000][0] = ' bad';
   const failed = await runImport(bid, 'skus', csv(bad), { client: c });
-  assert.equal(failed.status, 'failed');
-  assert.equal(failed.errors_total, 1);
-  hasError(failed, 4001, 'code', 'leading or trailing spaces');
+  failedWith(failed, [[4001, 'code', 'leading or trailing spaces']], 1);
   assert.deepEqual(await snapshot(bid), before);
 
   // A row that passes every check but fails while applying (a trigger stands in for a
@@ -246,15 +247,15 @@ test('bundles: every bad row reported, then a clean file creates them', async ()
     + 'OLD-KIT,,LID,1\n' //               8 the code exists
     + 'SELF,,SELF,1\n'; //                9 itself
   const job = await runImport(bid, 'bundles', bad, { client: c });
-  assert.equal(job.status, 'failed');
-  hasError(job, 3, 'component_code', 'no SKU NOPE in this brand');
-  hasError(job, 4, 'component_code', 'OLD-KIT is a bundle');
-  hasError(job, 5, 'component_code', 'KIT is a bundle in this file');
-  hasError(job, 6, 'qty', 'from 1 to 10000');
-  hasError(job, 7, 'component_code', 'listed twice');
-  hasError(job, 8, 'bundle_code', 'already exists');
-  hasError(job, 9, 'component_code', 'cannot contain itself');
-  assert.equal(job.errors_total, 7, errorsOf(job).join('\n'));
+  failedWith(job, [
+    [3, 'component_code', 'no SKU NOPE in this brand'],
+    [4, 'component_code', 'OLD-KIT is a bundle'],
+    [5, 'component_code', 'KIT is a bundle in this file'],
+    [6, 'qty', 'from 1 to 10000'],
+    [7, 'component_code', 'listed twice'],
+    [8, 'bundle_code', 'already exists'],
+    [9, 'component_code', 'cannot contain itself'],
+  ], 7);
   assert.deepEqual(await snapshot(bid), before);
 
   const good = 'component_code,qty,bundle_code,bundle_title\nMUG,1,KIT,Starter kit\nCARD,1,GIFT,Gift\nLID,2,KIT,\n';
@@ -284,14 +285,14 @@ test('counts: count movements through the ledger; bad counts reported', async ()
 
   const bad = 'code,on_hand\nC-1,-2\nC-2,1.5\nC-3,\nNOPE,1\nC-B,4\nC-1,7\n';
   const job = await runImport(bid, 'counts', bad, { client: c });
-  assert.equal(job.status, 'failed');
-  hasError(job, 2, 'on_hand', '0 or more');
-  hasError(job, 3, 'on_hand', 'whole number');
-  hasError(job, 4, 'on_hand', 'required');
-  hasError(job, 5, 'code', 'no SKU NOPE');
-  hasError(job, 6, 'code', 'C-B is a bundle');
-  hasError(job, 7, 'code', 'C-1 appears twice');
-  assert.equal(job.errors_total, 6);
+  failedWith(job, [
+    [2, 'on_hand', '0 or more'],
+    [3, 'on_hand', 'whole number'],
+    [4, 'on_hand', 'required'],
+    [5, 'code', 'no SKU NOPE'],
+    [6, 'code', 'C-B is a bundle'],
+    [7, 'code', 'C-1 appears twice'],
+  ], 6);
   assert.deepEqual(await snapshot(bid), before);
 
   const ok = await runImport(bid, 'counts', 'code,on_hand\nC-1,8\nC-2,4\nC-3,12\n', { client: c });
@@ -425,17 +426,17 @@ test('listings: every bad row reported, then created and updated as the listings
     ['Amazon', 'L-3', 'SH-X', '', ''], //                              10 external_sku twice on Amazon
     ['', 'L-2', '', '', '']]); //                                      11 no connection
   const dry = await runImport(bid, 'listings', bad, { dry: true, client: c });
-  assert.equal(dry.status, 'failed', JSON.stringify(dry));
+  failedWith(dry, [
+    [3, 'connection', 'no connection Nowhere in this brand'],
+    [4, 'connection', `no connection ${foreign.id} in this brand`],
+    [5, 'sku', 'no SKU NOPE in this brand'],
+    [6, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)'],
+    [7, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)'],
+    [8, 'external_sku', 'another listing on this connection (SKU L-3) already uses external_sku WM-TAKEN'],
+    [10, 'external_sku', 'external_sku SH-X is used twice on this connection in the file (first on line 9)'],
+    [11, 'connection', 'a connection is required'],
+  ], 8);
   assert.equal(dry.rows_total, 10);
-  hasError(dry, 3, 'connection', 'no connection Nowhere in this brand');
-  hasError(dry, 4, 'connection', `no connection ${foreign.id} in this brand`);
-  hasError(dry, 5, 'sku', 'no SKU NOPE in this brand');
-  hasError(dry, 6, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)');
-  hasError(dry, 7, 'sku', 'L-1 is mapped to this connection twice in the file (first on line 2)');
-  hasError(dry, 8, 'external_sku', 'another listing on this connection (SKU L-3) already uses external_sku WM-TAKEN');
-  hasError(dry, 10, 'external_sku', 'external_sku SH-X is used twice on this connection in the file (first on line 9)');
-  hasError(dry, 11, 'connection', 'a connection is required');
-  assert.equal(dry.errors_total, 8, errorsOf(dry).join('\n'));
   assert.deepEqual(await listingsSnapshot(bid), before);
   // A real run of the same file applies nothing either.
   assert.equal((await runImport(bid, 'listings', bad, { client: c })).status, 'failed');

@@ -5,23 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startStack } from './lib/stack.mjs';
-import { portfolio, brand, token, tokenClient, unique } from './lib/world.mjs';
+import { brandWorld, brand, token, tokenClient, unique } from './lib/world.mjs';
 
-let stack, P, A, api, base;
+let stack, P, A, api, base, sku;
 before(async () => {
   stack = await startStack();
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = tokenClient(stack.url, (await token(P, A.id, 'operator')).token);
-  base = `/api/v1/brands/${A.id}`;
+  ({ P, A, api, base, sku } = await brandWorld(stack, 'operator'));
 });
 after(async () => { await stack?.stop(); });
 
-const sku = async (code, extra = {}) => {
-  const r = await api.post(`${base}/skus`, { code, title: code, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.json;
-};
 const move = (body, headers) => api.post(`${base}/movements`, body, headers);
 const get = async (code) => (await api.get(`${base}/skus/${encodeURIComponent(code)}`)).json;
 

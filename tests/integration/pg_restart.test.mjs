@@ -5,17 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startCluster, createDatabase, startRedis, startServer, superQuery, client, waitFor, sleep } from './lib/stack.mjs';
+import { startPrivateStack, superQuery, client, waitFor, sleep } from './lib/stack.mjs';
 import { admin, signIn, PASSWORD } from './lib/world.mjs';
 
 test('PostgreSQL restarted under a storm: 503s to retry, every acknowledged write once, no duplicate by key', async () => {
-  const cluster = startCluster();
-  let redis, server;
+  const stack = await startPrivateStack();
+  const { cluster, db, server } = stack;
   try {
-    const db = await createDatabase(cluster, { migrate: true });
-    redis = await startRedis();
-    server = await startServer({ databaseUrl: cluster.appUrl(db), redisUrl: redis.url, threads: 2 });
-    const stack = { databaseUrl: cluster.appUrl(db) };
     const pid = admin(stack, ['create-portfolio', 'PgRestart']).trim();
     admin(stack, ['create-user', '--portfolio', pid, '--email', 'pgr@example.test', '--name', 'P', '--password-stdin'], `${PASSWORD}\n`);
     const api = await signIn(server.url, 'pgr@example.test');
@@ -82,8 +78,6 @@ test('PostgreSQL restarted under a storm: 503s to retry, every acknowledged writ
     const v = await api.get(`${base}/ledger/verify`);
     assert.deepEqual(v.json.mismatches, []);
   } finally {
-    await server?.stop();
-    await redis?.destroy();
-    cluster.destroy();
+    await stack.stop();
   }
 });

@@ -28,7 +28,6 @@ async function walmart(a) {
   };
 }
 
-const stockOf = async (a) => (await sim.ctl.get(`/_sim/accounts/${a.id}/stock`)).json.stock;
 const statsOf = async (a) => Object.fromEntries((await sim.ctl.get(`/_sim/accounts/${a.id}/stats`)).json.accounts[0].skus.map((s) => [s.sku, s]));
 
 test('accounts: create with credentials and base URL, list, get, change, delete', async () => {
@@ -112,7 +111,7 @@ test('faults: a fraction of 5xx, added latency, malformed 200s, and the match fi
   const e = await api.put('/v3/inventory?sku=A', { sku: 'A', quantity: { unit: 'EACH', amount: 1 } });
   assert.equal(e.status, 502);
   assert.equal(e.json.errors[0].code, 'SYSTEM_ERROR.GMP_GATEWAY_API');
-  assert.equal((await stockOf(a)).A, 5, 'a failed request applies nothing');
+  assert.equal((await sim.stockOf(a)).A, 5, 'a failed request applies nothing');
 
   await sim.ctl.put(`/_sim/accounts/${a.id}/faults`, { error_rate: 0.5 });
   const statuses = [];
@@ -131,7 +130,7 @@ test('faults: a fraction of 5xx, added latency, malformed 200s, and the match fi
   assert.equal(bad.status, 200);
   assert.equal(bad.json, undefined, 'the body is not valid JSON');
   assert.throws(() => JSON.parse(bad.text));
-  assert.equal((await stockOf(a)).A, 2, 'a malformed answer still applied the write');
+  assert.equal((await sim.stockOf(a)).A, 2, 'a malformed answer still applied the write');
 
   await sim.ctl.put(`/_sim/accounts/${a.id}/faults`, { error_rate: 1, match: '/v3/orders' });
   assert.equal((await api.get('/v3/inventory?sku=A')).status, 200);
@@ -153,7 +152,7 @@ test('faults: timeouts hold the request open, and a client that gives up gets no
   const t0 = Date.now();
   await assert.rejects(api.put('/v3/inventory?sku=A', { sku: 'A', quantity: { unit: 'EACH', amount: 1 } }, { signal: AbortSignal.timeout(300) }), /abort|timeout/i);
   assert.ok(Date.now() - t0 < 2000);
-  assert.equal((await stockOf(a)).A, 5, 'a timed-out write was not applied');
+  assert.equal((await sim.stockOf(a)).A, 5, 'a timed-out write was not applied');
   // Global faults reach every account; clearing them restores service.
   await sim.ctl.del(`/_sim/accounts/${a.id}/faults`);
   await sim.ctl.put('/_sim/faults', { error_rate: 1 });
@@ -187,7 +186,7 @@ test('a forced 429 storm throttles with the channel\'s own signal for N seconds,
 test('generators sell only while the channel shows stock, and never oversell', async () => {
   const a = await sim.account({ channel: 'walmart', stock: { HOT: 5, NONE: 0, SLOW: 1000 }, limits: 'unlimited',
     generator: { seed: 7, rates: { HOT: { per_second: 200 }, NONE: { per_second: 200 }, SLOW: { per_hour: 1 } } } });
-  await waitFor(async () => (await statsOf(a)).NONE.lost_arrivals > 20 && (await stockOf(a)).HOT === 0, { what: 'demand to hit an empty shelf', timeout: 5000 });
+  await waitFor(async () => (await statsOf(a)).NONE.lost_arrivals > 20 && (await sim.stockOf(a)).HOT === 0, { what: 'demand to hit an empty shelf', timeout: 5000 });
   let st = await statsOf(a);
   assert.equal(st.HOT.sold, 5, 'exactly the shown stock sold');
   assert.equal(st.HOT.quantity, 0);

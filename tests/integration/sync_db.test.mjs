@@ -11,17 +11,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startStack, client, waitFor } from './lib/stack.mjs';
-import { portfolio, brand, member, unique } from './lib/world.mjs';
+import { brandWorld, unique } from './lib/world.mjs';
 
 let stack, P, A, api, base, conn, app;
 const codes = {};
 
 before(async () => {
   stack = await startStack();
-  P = await portfolio(stack);
-  A = await brand(P);
-  api = (await member(stack, P, A.id, 'brand_owner')).api;
-  base = `/api/v1/brands/${A.id}`;
+  ({ P, A, api, base } = await brandWorld(stack, 'brand_owner', { signedIn: true }));
   const c = await api.post(`${base}/connections`, { kind: 'walmart', name: 'WM', base_url: 'http://127.0.0.1:9/walmart',
     settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
   assert.equal(c.status, 201, c.text);

@@ -10,18 +10,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { startStack, client, waitFor, sleep } from './lib/stack.mjs';
-import { portfolio } from './lib/world.mjs';
-import { channelBrand, converge, channelView, balance, runNow, KINDS, countOrders } from './lib/sync.mjs';
+import { client, waitFor, sleep } from './lib/stack.mjs';
+import { startSyncStack, channelBrand, converge, channelView, balance, runNow, KINDS, countOrders } from './lib/sync.mjs';
 
 let stack, P, sim, worker;
 const brands = [];
 const STOCK = 60;
 
 before(async () => {
-  stack = await startStack();
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack());
   for (let i = 0; i < 3; i++) brands.push(await channelBrand(stack, P, sim, { skus: ['A', 'B', 'C', 'D'], stock: STOCK }));
   worker = await stack.startWorker();
 });

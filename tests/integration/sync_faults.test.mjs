@@ -6,17 +6,15 @@
 // pushed by two workers at the same time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, waitFor, sleep } from './lib/stack.mjs';
+import { waitFor, sleep } from './lib/stack.mjs';
 import { portfolio, tokenClient } from './lib/world.mjs';
-import { channelBrand, converge, channelView, balance, KINDS, runNow } from './lib/sync.mjs';
+import { startSyncStack, channelBrand, converge, channelView, balance, KINDS, runNow } from './lib/sync.mjs';
 
 const LEASE = 4; // seconds: a killed worker's claims are taken over this quickly
 let stack, P, sim;
 
 before(async () => {
-  stack = await startStack({ env: { ONECOUNT_WORKER_LEASE_SECONDS: String(LEASE), ONECOUNT_WORKER_SCAN_MS: '300' } });
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_WORKER_LEASE_SECONDS: String(LEASE), ONECOUNT_WORKER_SCAN_MS: '300' } }));
 });
 after(async () => { await stack?.stop(); });
 

@@ -10,16 +10,13 @@
 // transactions/s with nothing to push).  A count, not a timing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, sleep, waitFor, superQuery } from './lib/stack.mjs';
-import { portfolio } from './lib/world.mjs';
-import { channelBrand, converge } from './lib/sync.mjs';
+import { sleep, waitFor, superQuery } from './lib/stack.mjs';
+import { startSyncStack, channelBrand, converge } from './lib/sync.mjs';
 
 let stack, P, sim;
 
 before(async () => {
-  stack = await startStack();
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack());
 });
 after(async () => { await stack?.stop(); });
 

@@ -7,16 +7,13 @@
 // quantity, with no push refused by onecount's own adapters.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, waitFor } from './lib/stack.mjs';
-import { portfolio } from './lib/world.mjs';
-import { channelBrand, converge, channelView, runNow, KINDS } from './lib/sync.mjs';
+import { waitFor } from './lib/stack.mjs';
+import { startSyncStack, channelBrand, converge, channelView, runNow, KINDS } from './lib/sync.mjs';
 
 let stack, P, sim;
 
 before(async () => {
-  stack = await startStack({ env: { ONECOUNT_WORKER_SCAN_MS: '300' } });
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_WORKER_SCAN_MS: '300' } }));
   await stack.startWorker();
 });
 after(async () => { await stack?.stop(); });

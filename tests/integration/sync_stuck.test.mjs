@@ -7,16 +7,13 @@
 // catches up, the alert closes by itself and the counts go back to zero.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, waitFor } from './lib/stack.mjs';
-import { portfolio } from './lib/world.mjs';
-import { channelBrand, converge } from './lib/sync.mjs';
+import { waitFor } from './lib/stack.mjs';
+import { startSyncStack, channelBrand, converge } from './lib/sync.mjs';
 
 let stack, P, sim;
 
 before(async () => {
-  stack = await startStack({ env: { ONECOUNT_STUCK_AFTER_SECONDS: '3', ONECOUNT_STUCK_CHECK_SECONDS: '1' } });
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_STUCK_AFTER_SECONDS: '3', ONECOUNT_STUCK_CHECK_SECONDS: '1' } }));
 });
 after(async () => { await stack?.stop(); });
 

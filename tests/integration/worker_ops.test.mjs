@@ -8,16 +8,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, startServer, waitFor } from './lib/stack.mjs';
-import { portfolio } from './lib/world.mjs';
-import { channelBrand, converge } from './lib/sync.mjs';
+import { startServer, waitFor } from './lib/stack.mjs';
+import { startSyncStack, channelBrand, converge } from './lib/sync.mjs';
 
 let stack, P, sim;
 
 before(async () => {
-  stack = await startStack();
-  sim = await stack.startSim();
-  P = await portfolio(stack);
+  ({ stack, sim, P } = await startSyncStack());
 });
 after(async () => { await stack?.stop(); });
 

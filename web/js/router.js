@@ -44,6 +44,17 @@ export function link(...parts) {
   return `#${parts.map((p, i) => (i === 0 ? p : encodeURIComponent(p))).join('/')}`;
 }
 
+/**
+ * Puts a screen's filters into the address without a history entry or a new
+ * render: `values` as the query of `here`, the empty ones ('', null, false)
+ * left out, true written as 1.
+ */
+export function rememberQuery(here, values) {
+  const q = new URLSearchParams();
+  for (const [name, v] of Object.entries(values)) if (v !== '' && v != null && v !== false) q.set(name, v === true ? '1' : v);
+  history.replaceState(null, '', q.toString() ? `${here}?${q}` : here);
+}
+
 export function navigate(hashPath) {
   const target = hashPath.startsWith('#') ? hashPath : `#${hashPath}`;
   if (window.location.hash === target) window.dispatchEvent(new HashChangeEvent('hashchange'));

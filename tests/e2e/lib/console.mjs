@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPage } from '../browser.mjs';
+import { PASSWORD } from '../../integration/lib/world.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -15,6 +16,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function freshConsole(browser, url, hash = '/login', contextOptions = {}) {
   const s = await openPage(browser, `${url}/#${hash}`, { context: contextOptions });
   await rendered(s.page);
+  return s;
+}
+
+/**
+ * A fresh browser context signed in through the form as `who` (a member or a
+ * portfolio: anything with the `email` of a user whose password is the
+ * tests' PASSWORD); `contextOptions` as for freshConsole.
+ */
+export async function consoleAs(browser, url, who, contextOptions = {}) {
+  const s = await freshConsole(browser, url, '/login', contextOptions);
+  await signIn(s.page, who.email, PASSWORD);
   return s;
 }
 

@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
 import { BIN } from './stack.mjs';
+import { startSim } from './sim.mjs';
 
 export const DRIVER = process.env.OC_ADAPTER_DRIVER || join(dirname(BIN), 'tests', 'adapter_driver');
 
@@ -82,6 +84,41 @@ export function startDriver({ env = {}, logLevel = 'warn' } = {}) {
     },
   };
   return d;
+}
+
+/**
+ * What the adapter tests run against: a simulator (lib/sim.mjs) and a driver.
+ * `stop()` stops the driver first (it must exit 0), then the simulator.
+ */
+export async function startSimAndDriver() {
+  const sim = await startSim();
+  let d;
+  try {
+    d = startDriver();
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+  return {
+    sim, d,
+    async stop() {
+      await d.stop();
+      await sim.stop();
+    },
+  };
+}
+
+/**
+ * Creates a simulator account of channel `kind` (`account`: its spec) and
+ * connects the driver to it as `name`; `conn(credentials)` gives the
+ * connection's settings, secrets and rate_scale.  Fails the test unless the
+ * driver accepts it; resolves to the account.
+ */
+export async function connectAccount({ sim, d }, kind, name, account, conn) {
+  const acct = await sim.account({ channel: kind, ...account });
+  const r = await d.conn(name, kind, { base_url: acct.base_url, ...conn(acct.credentials, acct) });
+  assert.equal(r.ok, true, r.error);
+  return acct;
 }
 
 /** Follows fetch_orders / fetch_returns pages until "more" is false; returns every record and the last cursor. */

@@ -13,6 +13,10 @@ export async function startSim(env = {}) {
     env,
   });
   const ctl = client(server.url);
+  const requests = async (params = {}) => {
+    const q = new URLSearchParams(params).toString();
+    return (await ctl.get(`/_sim/requests${q ? `?${q}` : ''}`)).json;
+  };
   return {
     server,
     url: server.url,
@@ -23,10 +27,15 @@ export async function startSim(env = {}) {
       if (r.status !== 201) throw new Error(`account create: ${r.status} ${r.text}`);
       return r.json;
     },
-    async requests(params = {}) {
-      const q = new URLSearchParams(params).toString();
-      const r = await ctl.get(`/_sim/requests${q ? `?${q}` : ''}`);
-      return r.json;
+    /** The request log (GET /_sim/requests), filtered by `params`. */
+    requests,
+    /** The account's stock on the channel, as { sku: qty }. */
+    async stockOf(acct) {
+      return (await ctl.get(`/_sim/accounts/${acct.id}/stock`)).json.stock;
+    },
+    /** Every logged request to the account (the request log's entries), filtered by `params`. */
+    async log(acct, params = {}) {
+      return (await requests({ account: acct.id, limit: 100000, ...params })).requests;
     },
     stop: () => server.stop(),
   };

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import pg from 'pg';
 import assert from 'node:assert/strict';
 
@@ -286,6 +287,58 @@ export function client(baseUrl, defaults = {}) {
     del: (p, h) => c.req('DELETE', p, undefined, h),
   };
   return c;
+}
+
+/**
+ * startStack() on a private cluster of its own, for tests that stop and start
+ * PostgreSQL (stack.cluster.pgStop(), pgStart()); stop() destroys the
+ * cluster too.
+ */
+export async function startPrivateStack(opts = {}) {
+  const cluster = startCluster();
+  let stack;
+  try {
+    stack = await startStack({ ...opts, cluster });
+  } catch (e) {
+    cluster.destroy();
+    throw e;
+  }
+  const stopStack = stack.stop;
+  stack.stop = async () => {
+    try {
+      await stopStack();
+    } finally {
+      cluster.destroy();
+    }
+  };
+  return stack;
+}
+
+/**
+ * Sends `body` (a string or bytes) exactly as given, with `headers` and its
+ * length and nothing else (fetch would re-encode it and add a content-type).
+ * Answers {status, headers, text, json}; json is undefined when the text is
+ * not JSON.
+ */
+export function rawRequest(baseUrl, method, path, { body, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(baseUrl);
+    const h = { ...headers };
+    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
 }
 
 /**

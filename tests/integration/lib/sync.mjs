@@ -3,10 +3,27 @@
 // connections made through the API with the credentials the simulator gave,
 // listings mapped by SKU code, Shopify webhooks aimed at the server.
 import assert from 'node:assert/strict';
-import { client, waitFor, sleep } from './stack.mjs';
-import { brand, token, tokenClient, unique } from './world.mjs';
+import { startStack, client, waitFor, sleep } from './stack.mjs';
+import { portfolio, brand, token, tokenClient, unique } from './world.mjs';
 
 export const KINDS = ['shopify', 'amazon', 'walmart'];
+
+/**
+ * What the sync tests start from: startStack(opts), the channel simulators
+ * (stack.startSim()) and a portfolio P.  Resolves to { stack, sim, P }; the
+ * stack is stopped again when the rest fails to start.
+ */
+export async function startSyncStack(opts = {}) {
+  const stack = await startStack(opts);
+  try {
+    const sim = await stack.startSim();
+    const P = await portfolio(stack);
+    return { stack, sim, P };
+  } catch (e) {
+    await stack.stop().catch(() => {});
+    throw e;
+  }
+}
 
 /** The connection body for a simulator account, as a person would fill it in. */
 export function connectionBody(kind, account, extra = {}) {

@@ -70,3 +70,30 @@ export async function token(p, brandId, role, name = unique('token')) {
   assert.equal(r.status, 201, r.text);
   return r.json;
 }
+
+/**
+ * One brand to test in: a new portfolio P with its brand A, and `api`, a
+ * client of A in `role` (a portfolio_admin works portfolio-wide): by an API
+ * token, or by a member who joined by invitation and signed in when
+ * `signedIn`.  `base` is A's API path; `sku(code, { qty, ...fields })`
+ * creates a SKU (its title the code unless given) and receives `qty` units,
+ * failing the test unless both answer 201; it resolves to the SKU as created.
+ */
+export async function brandWorld(stack, role = 'operator', { signedIn = false } = {}) {
+  const P = await portfolio(stack);
+  const A = await brand(P);
+  const brandId = role === 'portfolio_admin' ? null : A.id;
+  const api = signedIn ? (await member(stack, P, brandId, role)).api
+    : tokenClient(stack.url, (await token(P, brandId, role)).token);
+  const base = `/api/v1/brands/${A.id}`;
+  async function sku(code, { qty = 0, ...fields } = {}) {
+    const r = await api.post(`${base}/skus`, { code, title: code, ...fields });
+    assert.equal(r.status, 201, r.text);
+    if (qty) {
+      const m = await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty });
+      assert.equal(m.status, 201, m.text);
+    }
+    return r.json;
+  }
+  return { P, A, api, base, sku };
+}

@@ -12,6 +12,7 @@
 // composite control (lines.js): errors for "name[i].x" go to widget.setError.
 // A submission in progress ignores further submits (double clicks).
 import { h, uid, sentence } from './dom.js';
+import { rememberQuery } from '../router.js';
 
 function buildControl(spec, id, describedBy) {
   const common = { id, name: spec.name, 'aria-describedby': describedBy || null };
@@ -230,4 +231,24 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
     }
   });
   return form;
+}
+
+/**
+ * An inline form that filters a list: a submission copies its values into
+ * `filters`, writes `filters` into the address (`here`, see rememberQuery)
+ * and waits for `apply()` (the list loading again).
+ */
+export function filterForm({ label, submitLabel = 'Filter', fields, filters, here, secondary = null, apply }) {
+  return createForm({
+    label,
+    layout: 'inline',
+    submitLabel,
+    fields,
+    secondary,
+    async onSubmit(values) {
+      Object.assign(filters, values);
+      rememberQuery(here, filters);
+      await apply();
+    },
+  });
 }

@@ -11,9 +11,10 @@ import { qty } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
-import { link } from '../router.js';
+import { link, rememberQuery } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
+import { connectionFilterOptions } from './channel-kinds.js';
 import { skuLink } from './inventory.js';
 import { ago } from './sync-card.js';
 import { ALERTS, DRIFT, DRIFT_ACTIONS, alertLabel, driftLabel, notInSync } from './sync-words.js';
@@ -69,13 +70,12 @@ export async function render(ctx) {
   }
 
   const here = link('/brands', brand.id, 'alerts');
-  function remember() {
-    const q = new URLSearchParams();
-    if (f.state !== 'open') q.set('state', f.state);
-    if (f.drift !== 'all') q.set('drift', f.drift);
-    if (f.connection) q.set('connection', f.connection);
-    history.replaceState(null, '', q.toString() ? `${here}?${q}` : here);
-  }
+  // A filter of the screen: the address remembers it (the defaults left out) and `tables` load again.
+  const filterSelect = (label, options, name, ...tables) => select(label, options, f[name], (v) => {
+    f[name] = v;
+    rememberQuery(here, { state: f.state === 'open' ? '' : f.state, drift: f.drift === 'all' ? '' : f.drift, connection: f.connection });
+    for (const t of tables) t.reload();
+  });
 
   // --- alerts ------------------------------------------------------------------------------
   const alerts = pagedTable({
@@ -135,32 +135,18 @@ export async function render(ctx) {
     load: (cursor) => api.get(`${base}/drift`, driftQuery(cursor)),
   });
 
-  const connSelect = select('Connection', [{ value: '', label: 'All connections' }, ...conns.map((c) => ({ value: c.id, label: c.name }))],
-    f.connection, (v) => {
-      f.connection = v;
-      remember();
-      alerts.reload();
-      drift.reload();
-    });
+  const connSelect = filterSelect('Connection', connectionFilterOptions(conns), 'connection', alerts, drift);
   body.append(
     h('div', { class: 'filter-row' }, h('span', { class: 'muted small', text: 'Show:' }), connSelect),
     panel({
       title: 'Alerts',
       description: 'Problems that need a person, or that onecount is working through: failing pushes, listings that have not reached their channel for too long, order lines with no listing, listings a channel does not know, credentials that stopped working.',
-      actions: select('Show alerts', ALERT_STATES, f.state, (v) => {
-        f.state = v;
-        remember();
-        alerts.reload();
-      }),
+      actions: filterSelect('Show alerts', ALERT_STATES, 'state', alerts),
     }, alerts.el),
     panel({
       title: 'Drift',
       id: 'drift',
       description: 'Each time a channel is read back, a number that differs from what onecount pushed is explained and healed.',
-      actions: select('Show drift', DRIFT_STATES, f.drift, (v) => {
-        f.drift = v;
-        remember();
-        drift.reload();
-      }),
+      actions: filterSelect('Show drift', DRIFT_STATES, 'drift', drift),
     }, drift.el));
 }

@@ -5,13 +5,13 @@ import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { ROLE_HINTS, roleBadge, roleLabel, accountStatus, personCell, statusBadge, time } from '../ui/format.js';
+import { ROLE_HINTS, roleBadge, roleLabel, accountStatus, personCell, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { session, grantableBrandRoles, refreshSession } from '../session.js';
 import { brandFrame } from './brand-frame.js';
-import { invitationSecret, invitationDates } from './invitations.js';
+import { showNewInvitation, invitationsTable } from './invitations.js';
 
 export async function render(ctx) {
   const { brand, body } = await brandFrame(ctx, 'members', 'Members');
@@ -98,39 +98,11 @@ export async function render(ctx) {
     ],
     async onSubmit(values) {
       const inv = await api.post(`/api/v1/brands/${brand.id}/invitations`, values);
-      inviteForm.reset();
-      inviteForm.set('role', 'operator');
-      secretSlot.replaceChildren(invitationSecret(inv, brand.name));
-      secretSlot.querySelector('.secret-value').focus();
-      invitations.reload();
+      showNewInvitation(inv, brand.name, { form: inviteForm, slot: secretSlot, table: invitations });
     },
   });
 
-  const invitations = pagedTable({
-    caption: 'Invitations',
-    empty: 'No invitations yet.',
-    rowClass: (i) => (i.status === 'pending' ? null : 'row-muted'),
-    columns: [
-      { label: 'E-mail', render: (i) => i.email },
-      { label: 'Role', render: (i) => roleBadge(i.role) },
-      { label: 'Status', render: (i) => statusBadge(i.status) },
-      { label: 'Sent', render: (i) => invitationDates(i) },
-      { label: 'Actions', class: 'actions', render: (i, table) => (i.status === 'pending' ? rowButton('Revoke', async (ev) => {
-        const ok = await confirmDialog({ title: `Revoke the invitation for ${i.email}?`, message: 'The link stops working at once.', confirmLabel: 'Revoke invitation', danger: true });
-        if (!ok) return;
-        await busy(ev.target, async () => {
-          try {
-            const updated = await api.del(`/api/v1/brands/${brand.id}/invitations/${i.id}`);
-            table.update(updated);
-            notify(`Invitation for ${i.email} revoked`);
-          } catch (err) {
-            if (!err.handled) notify(err.message, { kind: 'error' });
-          }
-        });
-      }, { danger: true, ariaLabel: `Revoke invitation for ${i.email}` }) : null) },
-    ],
-    load: (cursor) => api.get(`/api/v1/brands/${brand.id}/invitations`, { cursor }),
-  });
+  const invitations = invitationsTable(`/api/v1/brands/${brand.id}/invitations`);
 
   body.append(
     panel({ title: 'Members', description: 'Portfolio admins reach every brand through the portfolio and are listed here too.' }, members.el),

@@ -63,6 +63,13 @@ export const KINDS = {
 export const KIND_OPTIONS = Object.entries(KINDS).map(([value, k]) => ({ value, label: k.label }));
 export const kindLabel = (kind) => KINDS[kind]?.label || kind;
 
+/** The choices of a "which connection" filter: all of them, or one of `conns` by its name. */
+export const connectionFilterOptions = (conns) => [{ value: '', label: 'All connections' }, ...conns.map((c) => ({ value: c.id, label: c.name }))];
+
+/** The "which connection" field of a filter form, showing `value` ('' for all). */
+export const connectionFilterField = (conns, value) => ({
+  name: 'connection', label: 'Connection', type: 'select', value, optional: false, options: connectionFilterOptions(conns) });
+
 export const settingName = (kind, key) => `${kind}/settings.${key}`;
 export const credentialName = (kind, key) => `${kind}/credentials.${key}`;
 export const modeName = (kind) => `${kind}/mode`;

@@ -6,7 +6,7 @@
 // with no listing yet.  Operators and up map, pause, delete and auto-map.
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
-import { createForm } from '../ui/form.js';
+import { filterForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { qty, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
@@ -16,7 +16,7 @@ import { link } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { automapButton } from './automap.js';
-import { kindLabel } from './channel-kinds.js';
+import { kindLabel, connectionFilterField } from './channel-kinds.js';
 import { skuCodes, skuLink } from './inventory.js';
 import { boundLabel } from './rules.js';
 
@@ -98,28 +98,18 @@ export async function render(ctx) {
 
   // --- filters ------------------------------------------------------------------------------
   const here = link('/brands', brand.id, 'listings');
-  const filter = createForm({
+  const filter = filterForm({
     label: 'Filter listings',
-    layout: 'inline',
-    submitLabel: 'Filter',
+    filters: f,
+    here,
+    apply: () => table.reload(),
     fields: [
-      { name: 'connection', label: 'Connection', type: 'select', value: f.connection, optional: false,
-        options: [{ value: '', label: 'All connections' }, ...conns.map((c) => ({ value: c.id, label: c.name }))] },
+      connectionFilterField(conns, f.connection),
       { name: 'state', label: 'State', type: 'select', value: f.state, optional: false,
         options: [{ value: '', label: 'Active and paused' }, { value: 'active', label: 'Active' }, { value: 'paused', label: 'Paused' }] },
       { name: 'sku', label: 'SKU', value: f.sku, list: codes, mono: true, placeholder: 'exact code' },
       { name: 'out_of_sync', label: 'Only those waiting to be pushed', type: 'checkbox', value: f.out_of_sync },
     ],
-    async onSubmit(v) {
-      Object.assign(f, v);
-      const params = new URLSearchParams();
-      if (f.connection) params.set('connection', f.connection);
-      if (f.state) params.set('state', f.state);
-      if (f.sku) params.set('sku', f.sku);
-      if (f.out_of_sync) params.set('out_of_sync', '1');
-      history.replaceState(null, '', params.toString() ? `${here}?${params}` : here);
-      await table.reload();
-    },
   });
 
   // --- unmapped report ---------------------------------------------------------------------------

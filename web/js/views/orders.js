@@ -8,14 +8,14 @@
 // form (operators and up): the new listing takes the parked lines in.
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
-import { createForm } from '../ui/form.js';
+import { filterForm } from '../ui/form.js';
 import { plural, qty, statusBadge } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
-import { kindLabel } from './channel-kinds.js';
+import { kindLabel, connectionFilterField } from './channel-kinds.js';
 import { skuCodes, skuLink } from './inventory.js';
 import { ago } from './sync-card.js';
 
@@ -99,23 +99,15 @@ export async function render(ctx) {
   });
 
   const here = link('/brands', brand.id, 'orders');
-  const filter = createForm({
+  const filter = filterForm({
     label: 'Filter orders',
-    layout: 'inline',
-    submitLabel: 'Filter',
+    filters: f,
+    here,
+    apply: () => table.reload(),
     fields: [
-      { name: 'connection', label: 'Connection', type: 'select', value: f.connection, optional: false,
-        options: [{ value: '', label: 'All connections' }, ...conns.map((c) => ({ value: c.id, label: c.name }))] },
+      connectionFilterField(conns, f.connection),
       { name: 'external_id', label: 'Channel order id', value: f.external_id, mono: true, maxlength: 200, placeholder: 'exact id' },
     ],
-    async onSubmit(v) {
-      Object.assign(f, v);
-      const q = new URLSearchParams();
-      if (f.connection) q.set('connection', f.connection);
-      if (f.external_id) q.set('external_id', f.external_id);
-      history.replaceState(null, '', q.toString() ? `${here}?${q}` : here);
-      await table.reload();
-    },
   });
 
   // --- parked lines -------------------------------------------------------------------------

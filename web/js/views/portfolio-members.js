@@ -5,14 +5,14 @@ import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { ROLE_HINTS, roleLabel, roleBadge, shortId, accountStatus, personCell, statusBadge, time } from '../ui/format.js';
+import { ROLE_HINTS, roleLabel, roleBadge, shortId, accountStatus, personCell, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { pageHeader, panel, rowButton, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
 import { session, portfolioId } from '../session.js';
 import { brandDirectory } from '../directory.js';
-import { invitationSecret, invitationDates } from './invitations.js';
+import { showNewInvitation, invitationsTable } from './invitations.js';
 
 const ROLES = ['viewer', 'operator', 'brand_owner', 'portfolio_admin'];
 
@@ -83,11 +83,7 @@ export async function render(ctx) {
       const body = { email: values.email, role: values.role };
       if (values.role !== 'portfolio_admin') body.brand_id = values.brand_id;
       const inv = await api.post(`/api/v1/portfolios/${pid}/invitations`, body);
-      form.reset();
-      form.set('role', 'operator');
-      secretSlot.replaceChildren(invitationSecret(inv, inv.brand_id ? brandName(inv.brand_id) : 'the portfolio'));
-      secretSlot.querySelector('.secret-value').focus();
-      invitations.reload();
+      showNewInvitation(inv, inv.brand_id ? brandName(inv.brand_id) : 'the portfolio', { form, slot: secretSlot, table: invitations });
     },
   });
   function syncBrandField() {
@@ -97,30 +93,8 @@ export async function render(ctx) {
   form.control('role').addEventListener('change', syncBrandField);
   syncBrandField();
 
-  const invitations = pagedTable({
-    caption: 'Invitations',
-    empty: 'No invitations yet.',
-    rowClass: (i) => (i.status === 'pending' ? null : 'row-muted'),
-    columns: [
-      { label: 'E-mail', render: (i) => i.email },
-      { label: 'Role', render: (i) => roleBadge(i.role) },
-      { label: 'Brand', render: (i) => (i.brand_id ? brandName(i.brand_id) : h('span', { class: 'muted', text: 'Portfolio' })) },
-      { label: 'Status', render: (i) => statusBadge(i.status) },
-      { label: 'Sent', render: (i) => invitationDates(i) },
-      { label: 'Actions', class: 'actions', render: (i, tbl) => (i.status !== 'pending' ? null : rowButton('Revoke', async (ev) => {
-        const ok = await confirmDialog({ title: `Revoke the invitation for ${i.email}?`, message: 'The link stops working at once.', confirmLabel: 'Revoke invitation', danger: true });
-        if (!ok) return;
-        await busy(ev.target, async () => {
-          try {
-            tbl.update(await api.del(`/api/v1/portfolios/${pid}/invitations/${i.id}`));
-            notify(`Invitation for ${i.email} revoked`);
-          } catch (err) {
-            if (!err.handled) notify(err.message, { kind: 'error' });
-          }
-        });
-      }, { danger: true, ariaLabel: `Revoke invitation for ${i.email}` })) },
-    ],
-    load: (cursor) => api.get(`/api/v1/portfolios/${pid}/invitations`, { cursor }),
+  const invitations = invitationsTable(`/api/v1/portfolios/${pid}/invitations`, {
+    brandColumn: { label: 'Brand', render: (i) => (i.brand_id ? brandName(i.brand_id) : h('span', { class: 'muted', text: 'Portfolio' })) },
   });
 
   ctx.root.append(

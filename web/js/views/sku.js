@@ -14,7 +14,7 @@ import { qty, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, busy } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
-import { link } from '../router.js';
+import { link, rememberQuery } from '../router.js';
 import { canInventory } from '../session.js';
 import { peopleDirectory } from '../directory.js';
 import { brandFrame } from './brand-frame.js';
@@ -171,12 +171,7 @@ export async function render(ctx) {
   // --- timeline and "what did each channel show at…" ----------------------------------------
   const here = skuHref(brand.id, sku.code);
   const state = { kind: ctx.query.get('kind') || '', at: ctx.query.get('at') || '' };
-  const remember = () => {
-    const q = new URLSearchParams();
-    if (state.kind) q.set('kind', state.kind);
-    if (state.at) q.set('at', state.at);
-    history.replaceState(null, '', q.toString() ? `${here}?${q}` : here);
-  };
+  const remember = () => rememberQuery(here, state);
   const conns = await getAll(`/api/v1/brands/${brand.id}/connections`).catch(() => []);
   body.append(...await timelinePanels(brand, sku, { conns, at: state.at, setAt: (iso) => { state.at = iso; remember(); } }));
 

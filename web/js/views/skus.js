@@ -4,7 +4,7 @@
 // and up get the buttons to create SKUs and bundles.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { createForm } from '../ui/form.js';
+import { filterForm } from '../ui/form.js';
 import { qty, statusBadge } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
@@ -57,27 +57,18 @@ export async function render(ctx) {
 
   const here = link('/brands', brand.id, 'skus');
   const clear = h('button', { type: 'button', class: 'button', text: 'Clear' });
-  const search = createForm({
+  const search = filterForm({
     label: 'Search SKUs',
-    layout: 'inline',
     submitLabel: 'Search',
+    filters,
+    here,
+    apply: () => table.reload(),
     fields: [
       { name: 'q', label: 'Code, title or barcode', type: 'search', value: filters.q, placeholder: 'e.g. TEE- or “blue”', optional: false },
       { name: 'kind', label: 'Show', type: 'select', value: filters.kind, options: KIND_FILTER, optional: false },
       { name: 'archived', label: 'Include archived', type: 'checkbox', value: filters.archived },
     ],
     secondary: clear,
-    async onSubmit(v) {
-      filters.q = v.q;
-      filters.kind = v.kind;
-      filters.archived = v.archived;
-      const params = new URLSearchParams();
-      if (filters.q) params.set('q', filters.q);
-      if (filters.kind) params.set('kind', filters.kind);
-      if (filters.archived) params.set('archived', '1');
-      history.replaceState(null, '', params.toString() ? `${here}?${params}` : here);
-      await table.reload();
-    },
   });
   clear.addEventListener('click', () => {
     search.control('q').value = '';

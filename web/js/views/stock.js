@@ -8,7 +8,7 @@ import { createForm } from '../ui/form.js';
 import { plural } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
-import { link } from '../router.js';
+import { link, rememberQuery } from '../router.js';
 import { canInventory } from '../session.js';
 import { peopleDirectory } from '../directory.js';
 import { brandFrame } from './brand-frame.js';
@@ -103,8 +103,7 @@ export async function render(ctx) {
       const next = { kind: v.kind, sku: v.sku, from: isoFromLocal(v.from), to: isoFromLocal(v.to) };
       const page = await api.get(base, { kind: next.kind || null, sku: next.sku || null, from: next.from || null, to: next.to || null, limit: 50 });
       Object.assign(f, next);
-      const params = new URLSearchParams(Object.entries(f).filter(([, x]) => x));
-      history.replaceState(null, '', params.toString() ? `${here}?${params}` : here);
+      rememberQuery(here, f);
       makeTable(page);
     },
   });
