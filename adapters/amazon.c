@@ -244,7 +244,7 @@ json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t ca
     static const char *const names[C_N] = {"Order ID",     "Return request date", "Amazon RMA ID",
                                            "Merchant SKU", "Return quantity",     "Return reason"};
     int col[C_N];
-    char *copy = malloc(len + 1);
+    char *copy = oc_malloc(len + 1);
     if (copy == NULL) {
         snprintf(why, cap, "out of memory");
         return NULL;
@@ -558,7 +558,7 @@ static void on_feed_document(oc_call_t *call, const oc_chttp_res_t *res, const o
     }
     char *doc = json_dumps(a->feed, JSON_COMPACT);
     oc_call_t *up = oc_call_new(&a->base, "PUT", NULL, 1, on_upload);
-    if (doc == NULL || up == NULL || (a->doc_id = strdup(id)) == NULL || oc_call_url(up, "%s", url) != 0 ||
+    if (doc == NULL || up == NULL || (a->doc_id = oc_strdup(id)) == NULL || oc_call_url(up, "%s", url) != 0 ||
         oc_call_body(up, doc, strlen(doc), "application/json; charset=UTF-8") != 0) {
         free(doc);
         oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
@@ -825,12 +825,12 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         return;
     }
     if (json_is_string(next) && *json_string_value(next) != '\0' &&
-        (p->next = strdup(json_string_value(next))) == NULL) {
+        (p->next = oc_strdup(json_string_value(next))) == NULL) {
         oc_op_fail(&p->base, 1, 0, 0, "out of memory");
         return;
     }
     p->orders = json_incref(orders);
-    p->slots = calloc(json_array_size(orders) + 1, sizeof(*p->slots));
+    p->slots = oc_calloc(json_array_size(orders) + 1, sizeof(*p->slots));
     if (p->slots == NULL) {
         oc_op_fail(&p->base, 1, 0, 0, "out of memory");
         return;

@@ -45,7 +45,7 @@ oc_cstate_t *oc_cstate_get(oc_channel_conn_t *c, oc_chttp_t *http, const oc_chan
         *rc = st->ch != ch || st->loop != oc_chttp_loop(http) ? OC_EINVAL : st->closing ? OC_EUNAVAIL : 0;
         return *rc == 0 ? st : NULL;
     }
-    if ((st = calloc(1, sizeof(*st))) == NULL) {
+    if ((st = oc_calloc(1, sizeof(*st))) == NULL) {
         *rc = OC_ENOMEM;
         return NULL;
     }
@@ -88,7 +88,7 @@ void oc_cstate_free(void *state)
 
 int oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_s)
 {
-    char *t = strdup(token);
+    char *t = oc_strdup(token);
     if (t == NULL)
         return OC_ENOMEM;
     wipe_free(st->token);
@@ -107,7 +107,7 @@ int oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_
 
 void oc_cstate_rotate_refresh(oc_cstate_t *st, const char *refresh_token)
 {
-    char *t = strdup(refresh_token);
+    char *t = oc_strdup(refresh_token);
     if (t == NULL)
         return;
     wipe_free(st->refresh_token);
@@ -131,7 +131,7 @@ oc_op_t *oc_op_new(size_t size, oc_chttp_t *http, oc_channel_conn_t *c, const oc
     oc_cstate_t *st = oc_cstate_get(c, http, ch, rc);
     if (st == NULL)
         return NULL;
-    oc_op_t *op = calloc(1, size);
+    oc_op_t *op = oc_calloc(1, size);
     if (op == NULL) {
         *rc = OC_ENOMEM;
         return NULL;
@@ -264,7 +264,7 @@ static void on_call_timer(oc_timer_t *t);
 
 static oc_call_t *call_alloc(oc_cstate_t *st, oc_chttp_t *http, const char *method, oc_call_cb cb)
 {
-    oc_call_t *call = calloc(1, sizeof(*call));
+    oc_call_t *call = oc_calloc(1, sizeof(*call));
     if (call == NULL)
         return NULL;
     call->st = st;
@@ -313,7 +313,7 @@ int oc_call_header(oc_call_t *call, const char *name, const char *value)
     if (call->nheaders == OC_CALL_MAX_HEADERS)
         return OC_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
-    char *mem = malloc(nl + vl + 2);
+    char *mem = oc_malloc(nl + vl + 2);
     if (mem == NULL)
         return OC_ENOMEM;
     memcpy(mem, name, nl + 1);
@@ -326,7 +326,7 @@ int oc_call_header(oc_call_t *call, const char *name, const char *value)
 
 int oc_call_body(oc_call_t *call, const char *data, size_t len, const char *content_type)
 {
-    char *b = malloc(len + 1);
+    char *b = oc_malloc(len + 1);
     if (b == NULL)
         return OC_ENOMEM;
     memcpy(b, data, len);

@@ -142,7 +142,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     if (w == NULL) {
         int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (dupfd < 0 || (w = calloc(1, sizeof(*w))) == NULL) {
+        if (dupfd < 0 || (w = oc_calloc(1, sizeof(*w))) == NULL) {
             if (dupfd >= 0)
                 close(dupfd);
             oc_log_error("http client cannot watch a socket");
@@ -230,7 +230,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
     size_t vl = (size_t)(end - v);
-    char *mem = malloc(nl + vl + 2);
+    char *mem = oc_malloc(nl + vl + 2);
     if (mem == NULL)
         return len;
     memcpy(mem, p, nl);
@@ -309,7 +309,7 @@ oc_chttp_t *oc_chttp_create(oc_loop_t *loop)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, global_init);
-    oc_chttp_t *c = calloc(1, sizeof(*c));
+    oc_chttp_t *c = oc_calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->loop = loop;
@@ -375,7 +375,7 @@ int oc_chttp_request(oc_chttp_t *c, const oc_chttp_req_t *req, oc_chttp_cb cb, v
         strlen(req->method) >= sizeof(((xfer_t *)0)->method))
         return OC_EINVAL;
     int rc = OC_ENOMEM;
-    xfer_t *x = calloc(1, sizeof(*x));
+    xfer_t *x = oc_calloc(1, sizeof(*x));
     if (x == NULL)
         return OC_ENOMEM;
     x->c = c;
@@ -426,7 +426,7 @@ int oc_chttp_request(oc_chttp_t *c, const oc_chttp_req_t *req, oc_chttp_cb cb, v
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
         if (req->body != NULL || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
             strcmp(req->method, "PATCH") == 0) {
-            if ((x->body = malloc(req->body_len + 1)) == NULL)
+            if ((x->body = oc_malloc(req->body_len + 1)) == NULL)
                 goto Error;
             if (req->body_len > 0)
                 memcpy(x->body, req->body, req->body_len);

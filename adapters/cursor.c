@@ -34,7 +34,7 @@ static int remember(oc_cursor_t *c, const char *id, uint64_t t_ms)
     }
     if (oc_array_grow(&c->seen, &c->cap, c->nseen, sizeof(*c->seen), 32) != 0)
         return OC_ENOMEM;
-    char *dup = strdup(id);
+    char *dup = oc_strdup(id);
     if (dup == NULL)
         return OC_ENOMEM;
     c->seen[c->nseen].id = dup;
@@ -53,7 +53,7 @@ int oc_cursor_decode(oc_cursor_t *c, const char *s, uint64_t fresh_since_ms)
     size_t len = strlen(s), binlen = 0;
     if (len > 1024 * 1024)
         return OC_EINVAL;
-    unsigned char *bin = malloc(len + 1);
+    unsigned char *bin = oc_malloc(len + 1);
     if (bin == NULL)
         return OC_ENOMEM;
     json_t *j = NULL;
@@ -71,7 +71,7 @@ int oc_cursor_decode(oc_cursor_t *c, const char *s, uint64_t fresh_since_ms)
     c->since_ms = (uint64_t)json_integer_value(since);
     c->hwm_ms = (uint64_t)json_integer_value(hwm);
     c->from_ms = (uint64_t)json_integer_value(from);
-    if (json_is_string(p) && (c->page = strdup(json_string_value(p))) == NULL) {
+    if (json_is_string(p) && (c->page = oc_strdup(json_string_value(p))) == NULL) {
         rc = OC_ENOMEM;
         goto Error;
     }
@@ -109,7 +109,7 @@ char *oc_cursor_encode(const oc_cursor_t *c)
     if (raw == NULL)
         return NULL;
     size_t rl = strlen(raw), cap = sodium_base64_ENCODED_LEN(rl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
+    char *out = oc_malloc(cap);
     if (out != NULL)
         sodium_bin2base64(out, cap, (const unsigned char *)raw, rl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     free(raw);
@@ -165,7 +165,7 @@ int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms)
     free(c->page);
     c->page = NULL;
     if (next != NULL) {
-        if ((c->page = strdup(next)) == NULL)
+        if ((c->page = oc_strdup(next)) == NULL)
             return OC_ENOMEM;
         return 0;
     }

@@ -100,11 +100,11 @@ static char *location_gid(const json_t *v)
     long long n;
     const char *s = json_string_value(v);
     if (s != NULL && strncmp(s, "gid://shopify/Location/", 23) == 0)
-        return strdup(s);
+        return oc_strdup(s);
     if (oc_json_as_int(v, &n) == 0 && n > 0) {
         char buf[64];
         snprintf(buf, sizeof(buf), "gid://shopify/Location/%lld", n);
-        return strdup(buf);
+        return oc_strdup(buf);
     }
     return NULL;
 }
@@ -586,7 +586,7 @@ static int lookup_skus(sop_t *s)
             continue;
         const char *hit = json_string_value(json_object_get(cached, r->sku));
         if (hit != NULL)
-            r->item_ref = strdup(hit);
+            r->item_ref = oc_strdup(hit);
         else if (strchr(r->sku, '"') == NULL && strchr(r->sku, '\\') == NULL)
             json_object_set_new(want, r->sku, json_true());
     }
@@ -942,7 +942,7 @@ static void sop_next(sop_t *s)
                     continue;
                 const char *hit =
                     r->item_ref == NULL && r->sku != NULL ? json_string_value(json_object_get(found, r->sku)) : NULL;
-                if (hit != NULL && (r->item_ref = strdup(hit)) == NULL) {
+                if (hit != NULL && (r->item_ref = oc_strdup(hit)) == NULL) {
                     rc = OC_ENOMEM;
                     break;
                 }
@@ -955,7 +955,7 @@ static void sop_next(sop_t *s)
                     continue;
                 }
                 if (r->loc == NULL && loc != NULL)
-                    r->loc = strdup(loc);
+                    r->loc = oc_strdup(loc);
                 missing |= r->loc == NULL;
             }
             if (rc != 0)
@@ -1026,7 +1026,7 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
         oc_op_discard(&s->base);
         return OC_EINVAL;
     }
-    if (s->base.result == NULL || (s->rows = calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
+    if (s->base.result == NULL || (s->rows = oc_calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
         oc_op_discard(&s->base);
         return OC_ENOMEM;
     }
@@ -1042,7 +1042,7 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
         json_t *loc = json_object_get(it, "location_ref");
         r->sku = json_string_value(json_object_get(it, "sku"));
         if (ref != NULL && strncmp(ref, "gid://shopify/InventoryItem/", 28) == 0)
-            r->item_ref = strdup(ref);
+            r->item_ref = oc_strdup(ref);
         r->loc = location_gid(loc != NULL && !json_is_null(loc) ? loc : setting_loc);
         const char *problem = NULL;
         if (r->item_ref == NULL && (r->sku == NULL || *r->sku == '\0'))

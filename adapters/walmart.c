@@ -54,7 +54,7 @@ static int basic_auth(oc_call_t *call)
         return -1;
     size_t il = strlen(id), sl = strlen(secret), rl = il + 1 + sl;
     size_t bl = sodium_base64_ENCODED_LEN(rl, sodium_base64_VARIANT_ORIGINAL);
-    char *raw = malloc(rl + 1), *b64 = malloc(bl), *hdr = malloc(bl + 6);
+    char *raw = oc_malloc(rl + 1), *b64 = oc_malloc(bl), *hdr = oc_malloc(bl + 6);
     int rc = OC_ENOMEM;
     if (raw != NULL && b64 != NULL && hdr != NULL) {
         memcpy(raw, id, il);

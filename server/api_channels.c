@@ -52,7 +52,7 @@ static void ch_free(void *p)
 
 static ch_t *state(oc_req_t *r)
 {
-    ch_t *c = calloc(1, sizeof(*c));
+    ch_t *c = oc_calloc(1, sizeof(*c));
     r->state = c;
     r->state_free = ch_free;
     return c;
@@ -253,7 +253,7 @@ static int url_ok(const char *u)
 static oc_channel_conn_t *probe_conn(const char *tenant, const char *id, const char *kind, const char *base_url,
                                      const json_t *settings, const json_t *secrets)
 {
-    oc_channel_conn_t *c = calloc(1, sizeof(*c));
+    oc_channel_conn_t *c = oc_calloc(1, sizeof(*c));
     char buf[512];
     if (c == NULL)
         return NULL;
@@ -262,7 +262,7 @@ static oc_channel_conn_t *probe_conn(const char *tenant, const char *id, const c
     c->kind = oc_channel_kind_parse(kind);
     if (base_url == NULL)
         base_url = default_base(kind, (json_t *)settings, buf, sizeof(buf));
-    c->base_url = strdup(base_url != NULL ? base_url : "");
+    c->base_url = oc_strdup(base_url != NULL ? base_url : "");
     c->settings = settings != NULL ? json_deep_copy(settings) : json_object();
     c->secrets = json_deep_copy(secrets);
     c->rate_scale = 1;

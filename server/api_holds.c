@@ -24,7 +24,7 @@ typedef struct {
 
 static hold_t *state(oc_req_t *r)
 {
-    hold_t *h = calloc(1, sizeof(*h));
+    hold_t *h = oc_calloc(1, sizeof(*h));
     r->state = h;
     r->state_free = free;
     return h;

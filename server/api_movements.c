@@ -118,7 +118,7 @@ void oc_api_movement_post(oc_req_t *r)
         json_decref(lines);
         return;
     }
-    mv_t *mv = calloc(1, sizeof(*mv));
+    mv_t *mv = oc_calloc(1, sizeof(*mv));
     if (mv == NULL) {
         json_decref(lines);
         oc_respond_error(r, 500, "internal", "out of memory", NULL);

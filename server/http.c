@@ -514,7 +514,7 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
         return -1;
 
     oc_thread_t *th = (oc_thread_t *)((char *)req->conn->ctx - offsetof(oc_thread_t, ctx));
-    oc_req_t *r = calloc(1, sizeof(*r));
+    oc_req_t *r = oc_calloc(1, sizeof(*r));
     if (r == NULL)
         return -1;
     r->h2o = req;
@@ -815,7 +815,7 @@ static void setup_globalconf(void)
 
 static oc_thread_t *thread_create(int index)
 {
-    oc_thread_t *th = calloc(1, sizeof(*th));
+    oc_thread_t *th = oc_calloc(1, sizeof(*th));
     th->index = index;
     th->loop = oc_loop_create();
     h2o_context_init(&th->ctx, oc_loop_h2o(th->loop), &globalconf);
@@ -889,8 +889,8 @@ int oc_serve_main(void)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     oc_server_nthreads = n;
-    oc_server_threads = calloc((size_t)n, sizeof(*oc_server_threads));
-    pthread_t *tids = calloc((size_t)n, sizeof(pthread_t));
+    oc_server_threads = oc_calloc((size_t)n, sizeof(*oc_server_threads));
+    pthread_t *tids = oc_calloc((size_t)n, sizeof(pthread_t));
     for (int i = 0; i < n; i++)
         oc_server_threads[i] = thread_create(i);
     /* /metrics names brands and connections: never on the API's address, but on a listener of its own, answered

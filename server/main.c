@@ -164,6 +164,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    oc_alloc_init(); /* before any JSON: the allocation policy (runtime/alloc.h) */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

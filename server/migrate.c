@@ -50,12 +50,12 @@ static int list_migrations(const char *dir, mig_t **out)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            v = realloc(v, (size_t)cap * sizeof(*v));
+            v = oc_realloc(v, (size_t)cap * sizeof(*v));
         }
         v[n].version = atoi(nm);
-        v[n].name = strdup(nm);
+        v[n].name = oc_strdup(nm);
         size_t pl = strlen(dir) + l + 2;
-        v[n].path = malloc(pl);
+        v[n].path = oc_malloc(pl);
         snprintf(v[n].path, pl, "%s/%s", dir, nm);
         n++;
     }

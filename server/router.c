@@ -36,8 +36,8 @@ void oc_router_compile(oc_route_t *routes, size_t n)
         while (*p != '\0' && rt->nsegs < OC_MAX_SEGMENTS) {
             const char *e = strchr(p, '/');
             size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
-            rt->segs[rt->nsegs] = strndup(p, l);
-            rt->names[rt->nsegs] = p[0] == '{' && l > 2 ? strndup(p + 1, l - 2) : NULL;
+            rt->segs[rt->nsegs] = oc_strndup(p, l);
+            rt->names[rt->nsegs] = p[0] == '{' && l > 2 ? oc_strndup(p + 1, l - 2) : NULL;
             rt->nsegs++;
             p += l;
             while (*p == '/')

@@ -56,7 +56,7 @@ int oc_channels_brand_key(oc_db_pool_t *db, const char *tenant, oc_channels_dek_
     int rc = oc_vault_new_dek(tenant, &wrapped, &version);
     if (rc != 0)
         return rc;
-    dek_t *d = calloc(1, sizeof(*d));
+    dek_t *d = oc_calloc(1, sizeof(*d));
     oc_strlcpy(d->tenant, tenant, strlen(tenant), sizeof(d->tenant));
     d->cb = cb;
     d->arg = arg;
@@ -122,11 +122,11 @@ static void on_load(void *arg, const oc_db_result_t *res)
         free(l);
         return;
     }
-    oc_channels_row_t *row = calloc(1, sizeof(*row));
+    oc_channels_row_t *row = oc_calloc(1, sizeof(*row));
     memcpy(row->id, l->id, sizeof(row->id));
     memcpy(row->tenant, l->tenant, sizeof(row->tenant));
     oc_strlcpy(row->kind, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), sizeof(row->kind));
-    row->base_url = strdup(PQgetvalue(r, 0, 1));
+    row->base_url = oc_strdup(PQgetvalue(r, 0, 1));
     row->settings = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
     row->rate_scale = strtod(PQgetvalue(r, 0, 4), NULL);
     if (oc_db_get(r, 0, 7) != NULL)
@@ -157,7 +157,7 @@ void oc_channels_row_free(oc_channels_row_t *row)
 
 int oc_channels_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_channels_row_cb cb, void *arg)
 {
-    load_t *l = calloc(1, sizeof(*l));
+    load_t *l = oc_calloc(1, sizeof(*l));
     oc_strlcpy(l->tenant, tenant, strlen(tenant), sizeof(l->tenant));
     oc_strlcpy(l->id, id, strlen(id), sizeof(l->id));
     l->cb = cb;
@@ -219,7 +219,7 @@ static void on_store_key(void *arg, const char *err, const unsigned char *dek)
 
 int oc_channels_store_secrets(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *secrets)
 {
-    store_t *s = calloc(1, sizeof(*s));
+    store_t *s = oc_calloc(1, sizeof(*s));
     if (s == NULL || (s->plain = json_dumps(secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         free(s);
         return OC_ENOMEM;
@@ -352,7 +352,7 @@ int oc_channels_account_params(const json_t *identity, char **account, char **ke
         *account = *keys = NULL;
         return OC_ENOMEM;
     }
-    *keys = strdup(oc_buf_cstr(&b));
+    *keys = oc_strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
     return *keys != NULL ? 0 : OC_ENOMEM;
 }
@@ -363,7 +363,7 @@ int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, co
     char *account, *keys;
     if (oc_channels_account_params(identity, &account, &keys) != 0)
         return OC_ENOMEM;
-    confirm_t *cf = calloc(1, sizeof(*cf));
+    confirm_t *cf = oc_calloc(1, sizeof(*cf));
     int rc = cf == NULL ? OC_ENOMEM : 0;
     if (rc == 0) {
         cf->cb = cb;
@@ -468,7 +468,7 @@ int oc_channels_fail_unavailable(oc_fail_t *f)
 int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
                            oc_channels_answer_cb cb, void *arg)
 {
-    answer_t *a = calloc(1, sizeof(*a));
+    answer_t *a = oc_calloc(1, sizeof(*a));
     if (a == NULL)
         return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     a->how = *how;

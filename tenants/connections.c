@@ -132,7 +132,7 @@ static void write_free(write_t *w)
 static write_t *write_new(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
                           write_fn run, oc_channels_answer_cb cb, void *arg)
 {
-    write_t *w = calloc(1, sizeof(*w));
+    write_t *w = oc_calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
     *w = (write_t){.th = th,
@@ -144,7 +144,7 @@ static write_t *write_new(oc_thread_t *th, const oc_actor_t *a, const char *id, 
                    .cb = cb,
                    .arg = arg};
     oc_strlcpy(w->id, id, strlen(id), sizeof(w->id));
-    if (c->base_url != NULL && (w->base_url = strdup(c->base_url)) == NULL)
+    if (c->base_url != NULL && (w->base_url = oc_strdup(c->base_url)) == NULL)
         goto Error;
     if (c->secrets != NULL) {
         if ((w->secrets = json_deep_copy(c->secrets)) == NULL || (w->cred_fields = json_object()) == NULL)
@@ -358,7 +358,7 @@ static void on_sim(void *arg, const oc_db_result_t *res)
 int oc_connections_sim_target(oc_db_pool_t *db, const char *tenant, const char *id, oc_fail_t *f,
                               oc_connections_sim_cb cb, void *arg)
 {
-    sim_t *s = malloc(sizeof(*s));
+    sim_t *s = oc_malloc(sizeof(*s));
     if (s == NULL)
         return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     *s = (sim_t){cb, arg};

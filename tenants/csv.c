@@ -81,7 +81,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     size_t ncap = *cap ? *cap * 2 : 1024;
     while (ncap < need)
         ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
+    void *np = oc_realloc(*p, ncap * elem);
     if (np == NULL)
         return OC_ENOMEM;
     *p = np;
@@ -187,7 +187,7 @@ int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len)
     const char *p = data, *end = data + len;
     if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
         p += 3;
-    if ((csv->text = malloc(len + 1)) == NULL)
+    if ((csv->text = oc_malloc(len + 1)) == NULL)
         goto Error;
     while (p < end) {
         if (*p == '\n' || *p == '\r') { /* a line holding nothing */

@@ -35,7 +35,7 @@ typedef struct {
 
 static op_t *op_new(oc_thread_t *th, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
-    op_t *op = calloc(1, sizeof(*op));
+    op_t *op = oc_calloc(1, sizeof(*op));
     if (op == NULL) {
         oc_fail_t f = {0};
         oc_fail(&f, OC_FAIL_INTERNAL, "internal", NULL, "out of memory");

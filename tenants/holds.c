@@ -248,8 +248,8 @@ static void on_fill_data(void *arg, const oc_db_result_t *res)
         json_t *holds = json_loads(PQgetvalue(r, i, 4), 0, NULL);
         size_t nh = json_array_size(holds);
         int argc = 4 + 3 + (int)nh * 3;
-        const char **argv = calloc((size_t)argc, sizeof(char *));
-        char **owned = calloc(nh * 3 + 1, sizeof(char *));
+        const char **argv = oc_calloc((size_t)argc, sizeof(char *));
+        char **owned = oc_calloc(nh * 3 + 1, sizeof(char *));
         argv[0] = kb, argv[1] = kh, argv[2] = ke, argv[3] = kk;
         argv[4] = PQgetvalue(r, i, 1);
         argv[5] = PQgetvalue(r, i, 2);
@@ -261,9 +261,9 @@ static void on_fill_data(void *arg, const oc_db_result_t *res)
             spec_of_lines(json_array_get(e, 2), exp, &spec);
             char expbuf[32];
             snprintf(expbuf, sizeof(expbuf), "%lld", exp);
-            owned[h * 3] = strdup(json_string_value(json_array_get(e, 0)));
-            owned[h * 3 + 1] = strdup(expbuf);
-            owned[h * 3 + 2] = strdup(oc_buf_cstr(&spec));
+            owned[h * 3] = oc_strdup(json_string_value(json_array_get(e, 0)));
+            owned[h * 3 + 1] = oc_strdup(expbuf);
+            owned[h * 3 + 2] = oc_strdup(oc_buf_cstr(&spec));
             oc_buf_free(&spec);
             argv[7 + h * 3] = owned[h * 3];
             argv[7 + h * 3 + 1] = owned[h * 3 + 1];
@@ -362,7 +362,7 @@ static void reserve_send(reserve_t *rv)
 void oc_holds_reserve(oc_thread_t *th, const char *tenant, const char *id, const long long *sku, const long long *qty,
                       int n, uint64_t expires_ms, oc_reserve_cb cb, void *arg)
 {
-    reserve_t *rv = calloc(1, sizeof(*rv));
+    reserve_t *rv = oc_calloc(1, sizeof(*rv));
     rv->th = th;
     oc_strlcpy(rv->tenant, tenant, strlen(tenant), sizeof(rv->tenant));
     oc_strlcpy(rv->id, id, strlen(id), sizeof(rv->id));
@@ -393,7 +393,7 @@ void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id,
     key(hk, sizeof(hk), tenant, "holds", -1);
     snprintf(prefix, sizeof(prefix), "oc:{%s}:", tenant);
     const char *argv[] = {hk, id, prefix};
-    released_t *d = done != NULL ? malloc(sizeof(*d)) : NULL;
+    released_t *d = done != NULL ? oc_malloc(sizeof(*d)) : NULL;
     if (d != NULL)
         *d = (released_t){done, arg};
     if (oc_redis_eval(th->redis, &release_script, d != NULL ? on_released : ignore_reply, d, 1, 3, argv, NULL) != 0) {
@@ -422,7 +422,7 @@ static void on_base_set(void *arg, const char *err, redisReply *reply)
 void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *bases, size_t n,
                         void (*done)(void *arg), void *arg)
 {
-    bases_t *b = malloc(sizeof(*b));
+    bases_t *b = oc_malloc(sizeof(*b));
     if (b == NULL) {
         if (done != NULL)
             done(arg);
@@ -445,7 +445,7 @@ void oc_holds_publish_balances(oc_redis_t *redis, const char *tenant, json_t *an
                                void *arg)
 {
     json_t *all = json_object_get(answer, "balances"), *b;
-    long long *bases = calloc(json_array_size(all) + 1, 3 * sizeof(long long));
+    long long *bases = oc_calloc(json_array_size(all) + 1, 3 * sizeof(long long));
     size_t i, n = 0;
     json_array_foreach(all, i, b)
     {
@@ -483,7 +483,7 @@ void oc_holds_publish_touched(oc_redis_t *redis, const char *tenant, const oc_db
             strcmp(PQfname(res->results[i], 0), "base_sku") == 0)
             r = res->results[i];
     size_t n = r != NULL ? (size_t)PQntuples(r) : 0;
-    long long *bases = n > 0 ? malloc(n * 3 * sizeof(long long)) : NULL;
+    long long *bases = n > 0 ? oc_malloc(n * 3 * sizeof(long long)) : NULL;
     if (bases == NULL) {
         if (done != NULL)
             done(arg);
@@ -574,7 +574,7 @@ static holds_thread_t *holds_thread(oc_thread_t *th)
     static const char slot;
     holds_thread_t *ht = oc_thread_slot(th, &slot);
     if (ht == NULL) {
-        ht = calloc(1, sizeof(*ht));
+        ht = oc_calloc(1, sizeof(*ht));
         if (ht == NULL)
             return NULL;
         ht->th = th;
@@ -609,7 +609,7 @@ static void on_reservation_ended(void *arg)
 
 static void end_reservation(holds_thread_t *ht, pending_hold_t *p, const oc_hold_commit_outcome_t *out)
 {
-    ended_t *e = calloc(1, sizeof(*e));
+    ended_t *e = oc_calloc(1, sizeof(*e));
     if (e == NULL) {
         p->cb(p->arg, out);
         return;
@@ -617,8 +617,8 @@ static void end_reservation(holds_thread_t *ht, pending_hold_t *p, const oc_hold
     e->cb = p->cb;
     e->arg = p->arg;
     e->out = *out;
-    e->hold_json = out->hold_json != NULL ? strdup(out->hold_json) : NULL;
-    e->hash = out->hash != NULL ? strdup(out->hash) : NULL;
+    e->hold_json = out->hold_json != NULL ? oc_strdup(out->hold_json) : NULL;
+    e->hash = out->hash != NULL ? oc_strdup(out->hash) : NULL;
     oc_holds_release_redis(ht->th, p->tenant, p->id, on_reservation_ended, e);
 }
 
@@ -639,8 +639,8 @@ static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n)
     if (n == 0)
         return;
     qsort(st, n, sizeof(*st), cmp_settle);
-    const char **argv = calloc(2 + n * 3, sizeof(char *));
-    char(*exps)[24] = calloc(n, sizeof(*exps));
+    const char **argv = oc_calloc(2 + n * 3, sizeof(char *));
+    char(*exps)[24] = oc_calloc(n, sizeof(*exps));
     if (argv == NULL || exps == NULL) {
         free(argv);
         free(exps);
@@ -671,7 +671,7 @@ static char *spec_of_stored(json_t *outcome)
     oc_buf_t b = {0};
     spec_of_lines(json_object_get(outcome, "lines"),
                   (long long)json_integer_value(json_object_get(outcome, "expires_ms")), &b);
-    char *s = strdup(oc_buf_cstr(&b));
+    char *s = oc_strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
     return s;
 }
@@ -693,7 +693,7 @@ static void on_committed(void *arg, const oc_db_result_t *res)
             pending_free(f->holds[i]);
         }
     } else {
-        settle_t *st = calloc(f->n, sizeof(*st));
+        settle_t *st = oc_calloc(f->n, sizeof(*st));
         size_t nsettle = 0;
         for (size_t i = 0; i < f->n; i++) {
             pending_hold_t *p = f->holds[i];
@@ -776,11 +776,11 @@ static void commit_flush(oc_timer_t *t)
     holds_thread_t *ht = t->data;
     if (ht->inflight >= COMMIT_INFLIGHT || ht->npending == 0)
         return;
-    flush_t *f = calloc(1, sizeof(*f));
-    brand_set_t *brands = calloc(1, sizeof(*brands));
+    flush_t *f = oc_calloc(1, sizeof(*f));
+    brand_set_t *brands = oc_calloc(1, sizeof(*brands));
     size_t cap = ht->npending < COMMIT_BATCH ? ht->npending : COMMIT_BATCH;
     if (f != NULL)
-        f->holds = malloc(cap * sizeof(*f->holds));
+        f->holds = oc_malloc(cap * sizeof(*f->holds));
     if (f == NULL || brands == NULL || f->holds == NULL) {
         free(f != NULL ? f->holds : NULL);
         free(f);
@@ -833,7 +833,7 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
     holds_thread_t *ht = holds_thread(th);
     if (ht == NULL || ht->npending >= COMMIT_MAX_PENDING)
         return OC_EBUSY;
-    pending_hold_t *p = calloc(1, sizeof(*p));
+    pending_hold_t *p = oc_calloc(1, sizeof(*p));
     if (p == NULL)
         return OC_EBUSY;
     oc_strlcpy(p->tenant, tenant, strlen(tenant), sizeof(p->tenant));
@@ -855,8 +855,8 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
     if (hold->hash != NULL)
         oc_buf_printf(&t, ",\"hash\":\"%s\"", hold->hash);
     oc_buf_append(&t, "}", 1);
-    p->text = strdup(oc_buf_cstr(&t));
-    p->spec = strdup(oc_buf_cstr(&spec));
+    p->text = oc_strdup(oc_buf_cstr(&t));
+    p->spec = oc_strdup(oc_buf_cstr(&spec));
     oc_buf_free(&t);
     oc_buf_free(&spec);
     if (p->text == NULL || p->spec == NULL) {

@@ -42,7 +42,7 @@ static char *utf8_dup(const char *s, size_t cap)
     size_t n = strnlen(s, cap - 1);
     while (n > 0 && !oc_utf8_valid(s, n))
         n--;
-    return strndup(s, n);
+    return oc_strndup(s, n);
 }
 
 int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...)
@@ -51,7 +51,7 @@ int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column
     if (e->n >= OC_IMPORT_MAX_ERRORS)
         return 0;
     if (e->n % 64 == 0) {
-        oc_import_error_t *items = realloc(e->items, (e->n + 64) * sizeof(*items));
+        oc_import_error_t *items = oc_realloc(e->items, (e->n + 64) * sizeof(*items));
         if (items == NULL)
             return OC_ENOMEM;
         e->items = items;
@@ -157,7 +157,7 @@ static int map_put(map_t *m, const char *k, size_t n, uint32_t v, uint32_t *old)
 {
     if ((m->n + 1) * 2 > m->cap) {
         map_t g = {.cap = m->cap ? m->cap * 2 : 1024};
-        if ((g.slots = calloc(g.cap, sizeof(slot_t))) == NULL)
+        if ((g.slots = oc_calloc(g.cap, sizeof(slot_t))) == NULL)
             return OC_ENOMEM;
         for (size_t i = 0; i < m->cap; i++)
             if (m->slots[i].key != NULL)
@@ -213,7 +213,7 @@ static void b_flush(builder_t *b)
     oc_import_t *imp = b->imp;
     if (imp->nchunks == b->chunks_cap) {
         size_t cap = b->chunks_cap ? b->chunks_cap * 2 : 8;
-        oc_import_chunk_t *c = realloc(imp->chunks, cap * sizeof(*c));
+        oc_import_chunk_t *c = oc_realloc(imp->chunks, cap * sizeof(*c));
         if (c == NULL) {
             b->failed = 1;
             return;
@@ -326,7 +326,7 @@ static int read_header(ctx_t *c)
     }
     const oc_csv_record_t *h = &c->csv.records[0];
     c->ncols = h->nfields;
-    if ((c->name_of = calloc(h->nfields, sizeof(*c->name_of))) == NULL) {
+    if ((c->name_of = oc_calloc(h->nfields, sizeof(*c->name_of))) == NULL) {
         c->failed = 1;
         return 0;
     }
@@ -344,7 +344,7 @@ static int read_header(ctx_t *c)
             if (oc_strieq(v, n, spec[k].name))
                 id = k;
         if (id < 0) {
-            char *name = strndup(v, n); /* shortened by oc_import_error_add */
+            char *name = oc_strndup(v, n); /* shortened by oc_import_error_add */
             if (name == NULL) {
                 c->failed = 1;
                 return 0;
@@ -581,8 +581,8 @@ static void prepare_bundles(ctx_t *c, builder_t *b)
     brow_t *rows = NULL;
     size_t nbundles = 0, nrows = 0, components = 0;
     b->nparams = 5;
-    if ((bundles = calloc(c->csv.nrecords, sizeof(*bundles))) == NULL ||
-        (rows = calloc(c->csv.nrecords, sizeof(*rows))) == NULL) {
+    if ((bundles = oc_calloc(c->csv.nrecords, sizeof(*bundles))) == NULL ||
+        (rows = oc_calloc(c->csv.nrecords, sizeof(*rows))) == NULL) {
         c->failed = 1;
         goto Done;
     }
@@ -731,7 +731,7 @@ static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
     b->nparams = 6;
     /* A row's keys hold its connection twice, its sku and external_sku, and two separators. */
     keys.cap = 2 * (len + c->csv.nrecords) + 1;
-    if ((keys.data = malloc(keys.cap)) == NULL) {
+    if ((keys.data = oc_malloc(keys.cap)) == NULL) {
         c->failed = 1;
         return;
     }

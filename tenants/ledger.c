@@ -149,7 +149,7 @@ static batcher_t *batcher_of(oc_thread_t *th)
     static const char slot;
     batcher_t *b = oc_thread_slot(th, &slot);
     if (b == NULL) {
-        b = calloc(1, sizeof(*b));
+        b = oc_calloc(1, sizeof(*b));
         b->th = th;
         b->tail = &b->head;
         oc_thread_set_slot(th, &slot, b, batcher_dispose);
@@ -255,7 +255,7 @@ static void pump(batcher_t *b);
 
 static void requeue_solo(batcher_t *b, oc_ledger_item_t *it)
 {
-    batch_t *bt = calloc(1, sizeof(*bt));
+    batch_t *bt = oc_calloc(1, sizeof(*bt));
     bt->b = b;
     bt->n = 1;
     bt->solo = 1;
@@ -379,7 +379,7 @@ static void send_batch(batcher_t *b, batch_t *bt)
 static void pump(batcher_t *b)
 {
     while (b->head != NULL && b->inflight < MAX_INFLIGHT) {
-        batch_t *bt = calloc(1, sizeof(*bt));
+        batch_t *bt = oc_calloc(1, sizeof(*bt));
         bt->b = b;
         while (b->head != NULL && bt->n < BATCH_MAX) {
             oc_ledger_item_t *it = b->head;
@@ -397,7 +397,7 @@ void oc_ledger_post(oc_thread_t *th, const oc_movement_t *m, const oc_actor_t *a
                     void *arg)
 {
     batcher_t *b = batcher_of(th);
-    oc_ledger_item_t *it = calloc(1, sizeof(*it));
+    oc_ledger_item_t *it = oc_calloc(1, sizeof(*it));
     it->m = *m;
     it->tenant = a->tenant;
     it->user = a->user;

@@ -192,7 +192,7 @@ static void on_conn_kind(void *arg, const oc_db_result_t *res)
 int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_fail_t *f,
                        oc_channels_answer_cb cb, void *arg)
 {
-    create_t *c = calloc(1, sizeof(*c));
+    create_t *c = oc_calloc(1, sizeof(*c));
     if (c == NULL)
         return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     *c = (create_t){.th = th, .actor = *a, .listing = json_incref((json_t *)listing), .cb = cb, .arg = arg};

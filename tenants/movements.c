@@ -120,7 +120,7 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
 
 void oc_movement_post(oc_thread_t *th, const oc_movement_t *m, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
-    move_t *mv = calloc(1, sizeof(*mv));
+    move_t *mv = oc_calloc(1, sizeof(*mv));
     if (mv == NULL) {
         oc_fail_t f = {0};
         oc_fail(&f, OC_FAIL_INTERNAL, "internal", NULL, "out of memory");

@@ -126,7 +126,7 @@ static void ad_dek(char *out, size_t cap, const char *tenant)
 static char *b64(const unsigned char *bin, size_t len)
 {
     size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(cap);
+    char *s = oc_malloc(cap);
     if (s != NULL)
         sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
     return s;
@@ -196,7 +196,7 @@ static void ad_cred(char *out, size_t cap, const char *tenant, const char *conn,
 char *oc_vault_seal(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *tenant, const char *connection,
                     const char *purpose, const char *plaintext, size_t len)
 {
-    unsigned char *buf = malloc(NONCE + len + TAG);
+    unsigned char *buf = oc_malloc(NONCE + len + TAG);
     if (buf == NULL)
         return NULL;
     char ad[200];
@@ -216,7 +216,7 @@ char *oc_vault_open(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *ten
     if (sealed_len < NONCE + TAG)
         return NULL;
     size_t cap = sealed_len - NONCE - TAG + 1;
-    char *out = malloc(cap);
+    char *out = oc_malloc(cap);
     if (out == NULL)
         return NULL;
     char ad[200];
@@ -317,7 +317,7 @@ unsigned char *oc_vault_bytea(const char *hex, size_t *len)
     if (hex == NULL || hex[0] != '\\' || hex[1] != 'x')
         return NULL;
     size_t hl = strlen(hex + 2);
-    unsigned char *out = malloc(hl / 2 + 1);
+    unsigned char *out = oc_malloc(hl / 2 + 1);
     size_t bl = 0;
     if (out == NULL || sodium_hex2bin(out, hl / 2 + 1, hex + 2, hl, NULL, &bl, NULL) != 0) {
         free(out);

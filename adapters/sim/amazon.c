@@ -95,7 +95,7 @@ static char *body_param(oc_sim_req_t *r, const char *name)
     json_t *j = oc_sim_json_parse(r->body, r->body_len);
     if (j != NULL) {
         const char *v = json_string_value(json_object_get(j, name));
-        char *out = v != NULL ? strdup(v) : NULL;
+        char *out = v != NULL ? oc_strdup(v) : NULL;
         json_decref(j);
         return out;
     }
@@ -149,7 +149,7 @@ static int check_marketplace(oc_sim_req_t *r, const char *param)
         return -1;
     }
     /* every marketplace named must be one the seller participates in */
-    char *list = strdup(m), *save = NULL;
+    char *list = oc_strdup(m), *save = NULL;
     int ok = list != NULL;
     for (char *t = list != NULL ? strtok_r(list, ",", &save) : NULL; ok && t != NULL; t = strtok_r(NULL, ",", &save)) {
         const char *p = r->acct->marketplaces;
@@ -266,7 +266,7 @@ static int gzip_stored(oc_buf_t *out, const char *data, size_t len)
 static oc_sim_doc_t *doc_new(oc_sim_t *sim, oc_sim_account_t *a, const char *prefix, const char *ctype,
                              const char *data, size_t len)
 {
-    oc_sim_doc_t *d = calloc(1, sizeof(*d));
+    oc_sim_doc_t *d = oc_calloc(1, sizeof(*d));
     if (d == NULL)
         return NULL;
     char hex[40];
@@ -277,7 +277,7 @@ static oc_sim_doc_t *doc_new(oc_sim_t *sim, oc_sim_account_t *a, const char *pre
     snprintf(d->content_type, sizeof(d->content_type), "%s", ctype);
     d->expires_ms = oc_now_ms() + 300000;
     if (data != NULL) {
-        if ((d->data = malloc(len + 1)) == NULL) {
+        if ((d->data = oc_malloc(len + 1)) == NULL) {
             free(d);
             return NULL;
         }
@@ -519,7 +519,7 @@ static void patch_listing(oc_sim_req_t *r)
     } else if (mode != NULL && strcmp(mode, "VALIDATION_PREVIEW") == 0) {
         status = "VALID";
     } else if (sets > 0) {
-        oc_sim_patch_t *p = calloc(1, sizeof(*p));
+        oc_sim_patch_t *p = oc_calloc(1, sizeof(*p));
         if (p == NULL || oc_sim_vec_push(&a->patches, p) != 0) {
             free(p);
             json_decref(issues);
@@ -683,7 +683,7 @@ static void create_feed(oc_sim_req_t *r)
     } else if (d == NULL || d->account_id != a->id || !d->uploaded) {
         sp_error(r, 400, "InvalidInput", "The input feed document does not exist or holds no content.", docid);
     } else {
-        oc_sim_job_t *j = calloc(1, sizeof(*j));
+        oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
         if (j == NULL || oc_sim_vec_push(&a->feeds, j) != 0) {
             free(j);
             sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
@@ -793,7 +793,7 @@ static void s3_put(oc_sim_req_t *r)
     oc_sim_doc_t *d = s3_doc(r);
     if (d == NULL)
         return;
-    char *data = malloc(r->body_len + 1);
+    char *data = oc_malloc(r->body_len + 1);
     if (data == NULL) {
         s3_error(r, 500, "InternalError", "out of memory");
         return;
@@ -1064,7 +1064,7 @@ static void create_report(oc_sim_req_t *r)
     } else if (strcmp(type, RETURNS_REPORT) == 0 && end - start > 60ULL * 86400000ULL) {
         sp_error(r, 400, "InvalidInput", "The date range of this report type may not exceed 60 days.", NULL);
     } else {
-        oc_sim_job_t *j = calloc(1, sizeof(*j));
+        oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
         if (j == NULL || oc_sim_vec_push(&a->reports, j) != 0) {
             free(j);
             sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);

@@ -194,7 +194,7 @@ static void orders_create(oc_sim_req_t *r, oc_sim_account_t *a)
     if (lines == NULL && json_object_get(body, "sku") != NULL)
         lines = single = json_pack("[O]", body);
     size_t n = json_array_size(lines);
-    oc_sim_line_spec_t *spec = calloc(n > 0 ? n : 1, sizeof(*spec));
+    oc_sim_line_spec_t *spec = oc_calloc(n > 0 ? n : 1, sizeof(*spec));
     const char *err = NULL;
     size_t i;
     json_t *e;
@@ -398,7 +398,7 @@ static void auth_code(oc_sim_req_t *r, oc_sim_account_t *a)
     }
     char hex[40];
     oc_random_hex(hex, 16);
-    oc_sim_token_t *t = calloc(1, sizeof(*t));
+    oc_sim_token_t *t = oc_calloc(1, sizeof(*t));
     if (t == NULL || oc_sim_map_put(&r->sim->tokens, hex, t) != 0) {
         free(t);
         fail(r, 503, "out of memory");

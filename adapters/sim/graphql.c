@@ -95,7 +95,7 @@ static char *read_name(parser_t *ps)
     const char *s = ps->p;
     while (ps->p < ps->end && (*ps->p == '_' || isalnum((unsigned char)*ps->p)))
         ps->p++;
-    return strndup(s, (size_t)(ps->p - s));
+    return oc_strndup(s, (size_t)(ps->p - s));
 }
 
 static int name_is(parser_t *ps, const char *word)
@@ -374,7 +374,7 @@ static void field_free(oc_sim_gql_field_t *f)
 
 static oc_sim_gql_field_t *add_child(parser_t *ps, oc_sim_gql_field_t *parent)
 {
-    oc_sim_gql_field_t *c = realloc(parent->children, (size_t)(parent->nchildren + 1) * sizeof(*c));
+    oc_sim_gql_field_t *c = oc_realloc(parent->children, (size_t)(parent->nchildren + 1) * sizeof(*c));
     if (c == NULL) {
         fail(ps, "out of memory");
         return NULL;
@@ -396,7 +396,7 @@ static void parse_field(parser_t *ps, oc_sim_gql_field_t *f)
         f->name = read_name(ps);
     } else {
         f->name = first;
-        f->alias = strdup(first);
+        f->alias = oc_strdup(first);
         if (f->alias == NULL)
             fail(ps, "Internal error: out of memory");
     }

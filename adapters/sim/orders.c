@@ -75,8 +75,8 @@ oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const 
             return NULL;
         }
     }
-    oc_sim_order_t *o = calloc(1, sizeof(*o));
-    if (o == NULL || (o->lines = calloc((size_t)n, sizeof(*o->lines))) == NULL) {
+    oc_sim_order_t *o = oc_calloc(1, sizeof(*o));
+    if (o == NULL || (o->lines = oc_calloc((size_t)n, sizeof(*o->lines))) == NULL) {
         free(o);
         *err = "out of memory";
         return NULL;
@@ -205,7 +205,7 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         *err = "the order is fulfilled; return it instead";
         return -1;
     }
-    long long *cancelled = calloc((size_t)o->nlines, sizeof(*cancelled));
+    long long *cancelled = oc_calloc((size_t)o->nlines, sizeof(*cancelled));
     if (cancelled == NULL) {
         *err = "out of memory";
         return -1;
@@ -380,7 +380,7 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
             return -1;
         }
         o->updated_ms = oc_now_ms();
-        long long *q = calloc((size_t)o->nlines, sizeof(*q));
+        long long *q = oc_calloc((size_t)o->nlines, sizeof(*q));
         if (q != NULL) {
             q[line] = qty;
             shopify_refund(sim, a, o, q, restock_type);
@@ -393,7 +393,7 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         *err = "the line has fewer shipped units to return";
         return -1;
     }
-    oc_sim_return_t *rt = calloc(1, sizeof(*rt));
+    oc_sim_return_t *rt = oc_calloc(1, sizeof(*rt));
     if (rt == NULL) {
         *err = "out of memory";
         return -1;
@@ -476,8 +476,8 @@ int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
                       int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
                       oc_sim_order_page_t *page)
 {
-    okey_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
-    oc_sim_order_t **out = calloc(a->orders.len + 1, sizeof(*out));
+    okey_t *keys = oc_calloc(a->orders.len + 1, sizeof(*keys));
+    oc_sim_order_t **out = oc_calloc(a->orders.len + 1, sizeof(*out));
     if (keys == NULL || out == NULL) {
         free(keys);
         free(out);
@@ -748,7 +748,7 @@ void oc_sim_generator_start(oc_sim_t *sim, oc_sim_account_t *a)
     a->gen.running = 1;
     a->gen.started_us = oc_mono_us();
     oc_timer_init(&a->gen.timer, on_gen_timer, a);
-    if (a->skus.len > 0 && (a->gen.heap = calloc(a->skus.len, sizeof(int))) == NULL) {
+    if (a->skus.len > 0 && (a->gen.heap = oc_calloc(a->skus.len, sizeof(int))) == NULL) {
         a->gen.running = 0;
         return;
     }

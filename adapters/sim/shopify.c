@@ -300,7 +300,7 @@ static char *param(oc_sim_req_t *r, json_t *body, const char *name)
 {
     const char *v = json_string_value(json_object_get(body, name));
     if (v != NULL)
-        return strdup(v);
+        return oc_strdup(v);
     if (body == NULL && r->body != NULL) {
         char *f = oc_sim_form_get(r->body, r->body_len, name);
         if (f != NULL)
@@ -457,7 +457,7 @@ static json_t *connection_of(json_t *nodes, const json_t *args)
         json_array_append(sel, node);
         json_array_append_new(edges, json_pack("{s:s, s:O}", "cursor", cur != NULL ? cur : "", "node", node));
         if (start_cursor == NULL)
-            start_cursor = cur != NULL ? strdup(cur) : NULL;
+            start_cursor = cur != NULL ? oc_strdup(cur) : NULL;
         free(end_cursor);
         end_cursor = cur;
     }
@@ -559,9 +559,9 @@ static json_t *idem_lookup(gql_ctx_t *c, const char *key, const char *hash, int 
 static void idem_store(gql_ctx_t *c, const char *key, const char *hash, json_t *result)
 {
     oc_sim_account_t *a = c->a;
-    oc_sim_idem_t *e = calloc(1, sizeof(*e));
-    char *k = strdup(key);
-    if (e == NULL || k == NULL || (e->hash = strdup(hash)) == NULL || oc_sim_vec_push(&a->idem_fifo, k) != 0) {
+    oc_sim_idem_t *e = oc_calloc(1, sizeof(*e));
+    char *k = oc_strdup(key);
+    if (e == NULL || k == NULL || (e->hash = oc_strdup(hash)) == NULL || oc_sim_vec_push(&a->idem_fifo, k) != 0) {
         free(e != NULL ? e->hash : NULL);
         free(e);
         free(k);
@@ -898,7 +898,7 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
     char *hash = NULL;
     if (key != NULL) {
         char *canon = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
-        if (canon != NULL && (hash = malloc(strlen(canon) + strlen(f->name) + 2)) != NULL)
+        if (canon != NULL && (hash = oc_malloc(strlen(canon) + strlen(f->name) + 2)) != NULL)
             sprintf(hash, "%s|%s", f->name, canon);
         free(canon);
         int mismatch;
@@ -934,7 +934,7 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
                                                  json_pack("[s, s]", "input", "referenceDocumentUri"),
                                                  "The specified reference document is invalid."));
     size_t n = json_array_size(rows), i;
-    row_t *parsed = calloc(n > 0 ? n : 1, sizeof(*parsed));
+    row_t *parsed = oc_calloc(n > 0 ? n : 1, sizeof(*parsed));
     if (parsed == NULL) {
         free(hash);
         json_decref(errors);
@@ -1484,7 +1484,7 @@ static void rest_orders(oc_sim_req_t *r)
     }
     int sort = strncmp(order, "created_at", 10) == 0 ? 1 : strncmp(order, "updated_at", 10) == 0 ? 2 : 0;
     int asc = strstr(order, "desc") == NULL;
-    order_key_t *keys = calloc(a->orders.len + 1, sizeof(*keys));
+    order_key_t *keys = oc_calloc(a->orders.len + 1, sizeof(*keys));
     if (keys == NULL) {
         rest_error(r, 503, "Service Unavailable");
         return;

@@ -42,7 +42,7 @@ void oc_sim_header(oc_sim_req_t *r, const char *name, const char *value)
 {
     for (int i = 0; i < r->nheaders; i++)
         if (strcasecmp(r->headers[i].name, name) == 0) {
-            char *v = strdup(value);
+            char *v = oc_strdup(value);
             if (v != NULL) {
                 free(r->headers[i].value);
                 r->headers[i].value = v;
@@ -51,8 +51,8 @@ void oc_sim_header(oc_sim_req_t *r, const char *name, const char *value)
         }
     if (r->nheaders == (int)OC_ARRAY_SIZE(r->headers))
         return;
-    r->headers[r->nheaders].name = strdup(name);
-    r->headers[r->nheaders].value = strdup(value);
+    r->headers[r->nheaders].name = oc_strdup(name);
+    r->headers[r->nheaders].value = oc_strdup(value);
     if (r->headers[r->nheaders].name == NULL || r->headers[r->nheaders].value == NULL) {
         free(r->headers[r->nheaders].name);
         free(r->headers[r->nheaders].value);
@@ -508,7 +508,7 @@ static oc_sim_t *the_sim;
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     oc_sim_t *sim = the_sim;
-    oc_sim_req_t *r = calloc(1, sizeof(*r));
+    oc_sim_req_t *r = oc_calloc(1, sizeof(*r));
     if (r == NULL)
         return -1;
     r->sim = sim;
@@ -581,7 +581,7 @@ int oc_sim_main(int argc, char **argv)
         oc_log_error("sim: libcurl failed to initialise");
         return 1;
     }
-    oc_sim_t *sim = calloc(1, sizeof(*sim));
+    oc_sim_t *sim = oc_calloc(1, sizeof(*sim));
     if (sim == NULL)
         goto Error;
     the_sim = sim;

@@ -104,7 +104,7 @@ void *oc_sim_map_get(const oc_sim_map_t *m, const char *key)
 static int map_grow(oc_sim_map_t *m)
 {
     size_t cap = m->cap == 0 ? 16 : (m->len * 4 > m->cap ? m->cap * 2 : m->cap);
-    oc_sim_map_slot_t *slots = calloc(cap, sizeof(*slots));
+    oc_sim_map_slot_t *slots = oc_calloc(cap, sizeof(*slots));
     if (slots == NULL)
         return OC_ENOMEM;
     for (size_t i = 0; i < m->cap; i++) {
@@ -132,7 +132,7 @@ int oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val)
     }
     if ((m->used + 1) * 4 >= m->cap * 3 && map_grow(m) != 0)
         return OC_ENOMEM;
-    char *k = strdup(key);
+    char *k = oc_strdup(key);
     if (k == NULL)
         return OC_ENOMEM;
     size_t i = hash_str(key) & (m->cap - 1);
@@ -260,7 +260,7 @@ int oc_sim_parse_time(const char *s, uint64_t *ms)
 
 char *oc_sim_urldecode(const char *s, size_t len, int plus)
 {
-    char *out = malloc(len + 1);
+    char *out = oc_malloc(len + 1);
     if (out != NULL && oc_percent_decode(s, len, out, len + 1, plus) < 0) {
         free(out);
         return NULL;
@@ -288,7 +288,7 @@ char *oc_sim_form_get(const char *form, size_t len, const char *name)
 
 char *oc_sim_b64url(const char *s, size_t len)
 {
-    char *out = malloc(h2o_base64_encode_capacity(len) + 1);
+    char *out = oc_malloc(h2o_base64_encode_capacity(len) + 1);
     if (out == NULL)
         return NULL;
     size_t n = h2o_base64_encode(out, s, len, 1);
@@ -302,7 +302,7 @@ char *oc_sim_unb64url(const char *s)
     h2o_mem_init_pool(&pool);
     h2o_iovec_t v = h2o_decode_base64url(&pool, s, strlen(s));
     char *out = NULL;
-    if (v.base != NULL && (out = malloc(v.len + 1)) != NULL) {
+    if (v.base != NULL && (out = oc_malloc(v.len + 1)) != NULL) {
         memcpy(out, v.base, v.len);
         out[v.len] = '\0';
     }
@@ -689,8 +689,8 @@ oc_sim_sku_t *oc_sim_sku_add(oc_sim_t *sim, oc_sim_account_t *a, const char *sku
 {
     if (oc_sim_sku_find(a, sku) != NULL)
         return NULL;
-    oc_sim_sku_t *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->sku = strdup(sku)) == NULL) {
+    oc_sim_sku_t *s = oc_calloc(1, sizeof(*s));
+    if (s == NULL || (s->sku = oc_strdup(sku)) == NULL) {
         free(s);
         return NULL;
     }
@@ -856,7 +856,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         snprintf(err, errlen, "channel must be \"shopify\", \"amazon\" or \"walmart\"");
         return NULL;
     }
-    oc_sim_account_t *a = calloc(1, sizeof(*a));
+    oc_sim_account_t *a = oc_calloc(1, sizeof(*a));
     if (a == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -988,7 +988,7 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         } else {
             oc_random_hex(hex, 16);
             snprintf(a->offline_token, sizeof(a->offline_token), "shpat_%s", hex);
-            oc_sim_token_t *t = calloc(1, sizeof(*t));
+            oc_sim_token_t *t = oc_calloc(1, sizeof(*t));
             if (t == NULL)
                 goto Error;
             t->account_id = a->id;
@@ -1223,7 +1223,7 @@ void oc_sim_token_issue(oc_sim_t *sim, oc_sim_account_t *a, const char *prefix, 
     char hex[65];
     oc_random_hex(hex, 24);
     snprintf(out, cap, "%s%s", prefix, hex);
-    oc_sim_token_t *t = calloc(1, sizeof(*t));
+    oc_sim_token_t *t = oc_calloc(1, sizeof(*t));
     if (t == NULL)
         return;
     t->account_id = a->id;
@@ -1273,7 +1273,7 @@ static void log_entry_clear(oc_sim_log_entry_t *e)
 void oc_sim_log_init(oc_sim_t *sim, size_t cap)
 {
     oc_sim_log_free(sim);
-    sim->log = calloc(cap, sizeof(*sim->log));
+    sim->log = oc_calloc(cap, sizeof(*sim->log));
     sim->log_cap = sim->log != NULL ? cap : 0;
 }
 
@@ -1305,9 +1305,10 @@ void oc_sim_log_add(oc_sim_t *sim, oc_sim_req_t *r)
                  : r->ch == &oc_sim_walmart_ops ? 2
                                                 : -1;
     snprintf(e->method, sizeof(e->method), "%s", r->method);
-    e->path = strdup(r->path);
+    e->path = oc_strdup(r->path);
     /* token endpoints may carry secrets and presigned URLs a signature in the query: keep them out */
-    e->query = r->query != NULL && (r->route == NULL || !(r->route->flags & OC_SIM_NOAUTH)) ? strdup(r->query) : NULL;
+    e->query =
+        r->query != NULL && (r->route == NULL || !(r->route->flags & OC_SIM_NOAUTH)) ? oc_strdup(r->query) : NULL;
     e->op = r->op;
     e->status = r->status;
     e->ms = (double)(oc_mono_us() - r->start_us) / 1000.0;
@@ -1371,7 +1372,7 @@ static void on_event(oc_timer_t *t)
 
 void oc_sim_schedule(oc_sim_t *sim, oc_sim_account_t *a, uint64_t delay_ms, oc_sim_event_fn fn, long long obj, int arg)
 {
-    oc_sim_event_t *ev = calloc(1, sizeof(*ev));
+    oc_sim_event_t *ev = oc_calloc(1, sizeof(*ev));
     if (ev == NULL) {
         oc_log_warn("sim: cannot schedule an event: out of memory");
         return;

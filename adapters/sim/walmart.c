@@ -117,7 +117,7 @@ static int basic_auth(const char *h, char **id, char **secret)
         return -1;
     const char *b64 = h + 6;
     size_t cap = strlen(b64), len = 0;
-    unsigned char *bin = malloc(cap + 1);
+    unsigned char *bin = oc_malloc(cap + 1);
     if (bin == NULL ||
         sodium_base642bin(bin, cap, b64, strlen(b64), NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
         free(bin);
@@ -130,8 +130,8 @@ static int basic_auth(const char *h, char **id, char **secret)
         return -1;
     }
     *colon = '\0';
-    *id = strdup((char *)bin);
-    *secret = strdup(colon + 1);
+    *id = oc_strdup((char *)bin);
+    *secret = oc_strdup(colon + 1);
     free(bin);
     if (*id == NULL || *secret == NULL) {
         free(*id);
@@ -498,7 +498,7 @@ static void submit_feed(oc_sim_req_t *r)
                  "inventory feeds are limited to 5 MB");
         return;
     }
-    oc_sim_job_t *j = calloc(1, sizeof(*j));
+    oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
     if (j == NULL || oc_sim_vec_push(&a->feeds, j) != 0) {
         free(j);
         channel_error(r, 500, NULL, "out of memory");

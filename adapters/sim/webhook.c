@@ -230,11 +230,11 @@ static void *thread_main(void *p)
 
 oc_sim_webhooks_t *oc_sim_webhooks_start(void)
 {
-    oc_sim_webhooks_t *w = calloc(1, sizeof(*w));
+    oc_sim_webhooks_t *w = oc_calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
     pthread_mutex_init(&w->mu, NULL);
-    if ((w->log = calloc(LOG_CAP, sizeof(*w->log))) == NULL || (w->multi = curl_multi_init()) == NULL)
+    if ((w->log = oc_calloc(LOG_CAP, sizeof(*w->log))) == NULL || (w->multi = curl_multi_init()) == NULL)
         goto Error;
     if (pthread_create(&w->thread, NULL, thread_main, w) != 0)
         goto Error;
@@ -304,12 +304,12 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     delivery_t *batch = NULL;
     int copies = spec->copies < 1 ? 1 : spec->copies;
     for (int i = 0; i < copies; i++) {
-        delivery_t *d = calloc(1, sizeof(*d));
+        delivery_t *d = oc_calloc(1, sizeof(*d));
         int ok = d != NULL;
         if (ok) {
             d->account_id = spec->account_id;
-            d->url = strdup(spec->url);
-            d->body = malloc(spec->body_len + 1);
+            d->url = oc_strdup(spec->url);
+            d->body = oc_malloc(spec->body_len + 1);
             ok = d->url != NULL && d->body != NULL;
         }
         if (ok) {

@@ -21,7 +21,7 @@ static void on_row(void *arg, const char *err, const oc_db_result_t *res, oc_cha
         l.cb(l.arg, err, res, NULL);
         return;
     }
-    oc_channel_conn_t *c = calloc(1, sizeof(*c));
+    oc_channel_conn_t *c = oc_calloc(1, sizeof(*c));
     if (c == NULL) {
         oc_channels_row_free(row);
         l.cb(l.arg, "out of memory", NULL, NULL);
@@ -41,7 +41,7 @@ static void on_row(void *arg, const char *err, const oc_db_result_t *res, oc_cha
 
 int oc_conn_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_conn_cb cb, void *arg)
 {
-    load_t *l = calloc(1, sizeof(*l));
+    load_t *l = oc_calloc(1, sizeof(*l));
     if (l == NULL)
         return OC_ENOMEM;
     l->cb = cb;
@@ -89,7 +89,7 @@ int oc_conn_identify(oc_chttp_t *http, oc_channel_conn_t *c, oc_conn_identify_cb
     const oc_adapter_t *a = oc_adapter_by_name(oc_channel_kind_name(c->kind));
     if (a == NULL || a->test == NULL || http == NULL)
         return OC_EINVAL;
-    ident_t *it = calloc(1, sizeof(*it));
+    ident_t *it = oc_calloc(1, sizeof(*it));
     if (it == NULL)
         return OC_ENOMEM;
     it->conn = c;

@@ -27,7 +27,7 @@ centry_t *oc_sync_conn_find(const char *tenant, const char *id, int create)
             return c;
     if (!create || strlen(tenant) != 36 || strlen(id) != 36)
         return NULL;
-    centry_t *c = calloc(1, sizeof(*c));
+    centry_t *c = oc_calloc(1, sizeof(*c));
     memcpy(c->tenant, tenant, 37);
     memcpy(c->id, id, 37);
     h2o_linklist_init_anchor(&c->waiters);
@@ -174,7 +174,7 @@ void oc_sync_conn_use(centry_t *c, void (*cb)(void *arg, centry_t *ce, const cha
         cb(arg, c, NULL);
         return;
     }
-    waiter_t *w = calloc(1, sizeof(*w));
+    waiter_t *w = oc_calloc(1, sizeof(*w));
     w->cb = cb;
     w->arg = arg;
     h2o_linklist_insert(&c->waiters, &w->link);

@@ -239,7 +239,7 @@ static void on_cursor(void *arg, const oc_db_result_t *res)
         return;
     }
     const char *c = PQntuples(res->results[0]) == 1 ? oc_db_get(res->results[0], 0, 0) : NULL;
-    rr->cursor = c != NULL ? strdup(c) : NULL;
+    rr->cursor = c != NULL ? oc_strdup(c) : NULL;
     fetch_page(rr);
 }
 

@@ -247,7 +247,7 @@ static void push_start(void *arg, centry_t *ce, const char *err)
         b->ce = oc_sync_conn_find(b->t->id, b->cid, 1);
         b->ce->refs++;
         b->pending = 1;
-        push_chunk_t *ch = calloc(1, sizeof(*ch));
+        push_chunk_t *ch = oc_calloc(1, sizeof(*ch));
         ch->b = b;
         for (size_t i = 0; i < n; i++)
             batch_result(b, json_array_get(b->claimed, i), "error", NULL, b->error, strcmp(b->error, "not found") != 0,
@@ -260,7 +260,7 @@ static void push_start(void *arg, centry_t *ce, const char *err)
     size_t per = ce->ad->max_batch > 0 ? (size_t)ce->ad->max_batch : 1;
     b->pending = 1; /* held until every chunk is submitted */
     for (size_t from = 0; from < n; from += per) {
-        push_chunk_t *ch = calloc(1, sizeof(*ch));
+        push_chunk_t *ch = oc_calloc(1, sizeof(*ch));
         ch->b = b;
         ch->from = from;
         ch->n = n - from < per ? n - from : per;
@@ -320,7 +320,7 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
     size_t i = 0;
     while (i < n) {
         const char *cid = json_string_value(json_object_get(json_array_get(rows, i), "connection_id"));
-        push_batch_t *b = calloc(1, sizeof(*b));
+        push_batch_t *b = oc_calloc(1, sizeof(*b));
         b->t = t;
         snprintf(b->cid, sizeof(b->cid), "%s", cid);
         b->claimed = json_array();

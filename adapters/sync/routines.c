@@ -255,7 +255,7 @@ static void on_routines(void *arg, const oc_db_result_t *res)
     json_t *row;
     json_array_foreach(rows, i, row)
     {
-        rrun_t *rr = calloc(1, sizeof(*rr));
+        rrun_t *rr = oc_calloc(1, sizeof(*rr));
         rr->t = t;
         rr->started_ms = oc_now_ms();
         rr->detail = json_object();

@@ -51,7 +51,7 @@ tnode_t *oc_sync_tenant_get(const char *id)
     for (tnode_t *t = oc_sync.tenants[b]; t != NULL; t = t->hnext)
         if (strcmp(t->id, id) == 0)
             return t;
-    tnode_t *t = calloc(1, sizeof(*t));
+    tnode_t *t = oc_calloc(1, sizeof(*t));
     memcpy(t->id, id, 37);
     oc_timer_init(&t->due, on_due, t);
     t->hnext = oc_sync.tenants[b];

@@ -122,7 +122,7 @@ int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t firs
     void *old, *p;
     size_t n = *cap ? *cap * 2 : first;
     memcpy(&old, items, sizeof(old));
-    if (n < *cap || n > SIZE_MAX / size || (p = realloc(old, n * size)) == NULL)
+    if (n < *cap || n > SIZE_MAX / size || (p = oc_realloc(old, n * size)) == NULL)
         return OC_ENOMEM;
     memcpy(items, &p, sizeof(p));
     *cap = n;
@@ -135,7 +135,7 @@ int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len + 1)
             cap *= 2;
-        char *d = realloc(b->data, cap);
+        char *d = oc_realloc(b->data, cap);
         if (d == NULL)
             return OC_ENOMEM;
         b->data = d;
@@ -167,7 +167,7 @@ int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap)
     } else if ((size_t)n < sizeof(small)) {
         rc = oc_buf_append(b, small, (size_t)n);
     } else {
-        char *big = malloc((size_t)n + 1);
+        char *big = oc_malloc((size_t)n + 1);
         rc = big == NULL ? OC_ENOMEM : 0;
         if (rc == 0) {
             vsnprintf(big, (size_t)n + 1, fmt, again);

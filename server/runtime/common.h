@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "runtime/alloc.h"
+
 enum {
     OC_OK = 0,
     OC_ENOMEM = -1,    /* allocation failed */

@@ -183,7 +183,7 @@ static int read_file(const char *path, file_value_t *vals, FILE *errout)
         }
         free(vals[i].value);
         vals[i].opt = &oc_config_options[i];
-        vals[i].value = strdup(value);
+        vals[i].value = oc_strdup(value);
     }
     fclose(fp);
     return bad;
@@ -213,7 +213,7 @@ int oc_config_parse_listen(const char *s, char **host, int *port)
     long p = strtol(colon + 1, &end, 10);
     if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
         return OC_EINVAL;
-    *host = strndup(s, hlen);
+    *host = oc_strndup(s, hlen);
     *port = (int)p;
     return 0;
 }
@@ -225,7 +225,7 @@ static int apply(oc_config_t *cfg, const oc_cfg_option_t *o, const char *value, 
     switch (o->type) {
     case OC_CFG_STRING:
         free(*(char **)slot);
-        *(char **)slot = strdup(value);
+        *(char **)slot = oc_strdup(value);
         return 0;
     case OC_CFG_INT: {
         char *end;
@@ -246,7 +246,7 @@ static int apply(oc_config_t *cfg, const oc_cfg_option_t *o, const char *value, 
         for (const char *const *e = o->enums; *e != NULL; e++) {
             if (strcmp(*e, value) == 0) {
                 free(*(char **)slot);
-                *(char **)slot = strdup(value);
+                *(char **)slot = oc_strdup(value);
                 return 0;
             }
         }
@@ -263,7 +263,7 @@ static int apply(oc_config_t *cfg, const oc_cfg_option_t *o, const char *value, 
             return 1;
         }
         free(*(char **)slot);
-        *(char **)slot = strdup(value);
+        *(char **)slot = oc_strdup(value);
         free(cfg->listen_host);
         cfg->listen_host = host;
         cfg->listen_port = port;
@@ -296,7 +296,7 @@ int oc_config_load(oc_config_t *cfg, const char *(*getenv_fn)(const char *), FIL
     }
     if (bad == 0 && cfg->migrate_database_url[0] == '\0') {
         free(cfg->migrate_database_url);
-        cfg->migrate_database_url = strdup(cfg->database_url);
+        cfg->migrate_database_url = oc_strdup(cfg->database_url);
     }
     if (bad == 0 && strncmp(cfg->redis_url, "redis://", 8) != 0 && strncmp(cfg->redis_url, "unix:", 5) != 0) {
         fprintf(errout, "config: ONECOUNT_REDIS_URL = \"%s\": expected redis://host:port[/db] or unix:/path\n",

@@ -136,7 +136,7 @@ static void set_prepared(conn_t *c, int idx, int on)
 {
     if ((size_t)(idx / 8) >= c->prepared_len) {
         size_t len = (size_t)(idx / 8) + 16;
-        unsigned char *p = realloc(c->prepared, len);
+        unsigned char *p = oc_realloc(c->prepared, len);
         if (p == NULL)
             return; /* stays "not prepared": the next use prepares again and fails loudly */
         memset(p + c->prepared_len, 0, len - c->prepared_len);
@@ -469,12 +469,12 @@ static void record_result(conn_t *c, PGresult *r)
             const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
             oc_strlcpy(c->sqlstate, ss ? ss : "", ss ? strlen(ss) : 0, sizeof(c->sqlstate));
             const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-            c->errmsg = strdup(msg ? msg : "database error");
+            c->errmsg = oc_strdup(msg ? msg : "database error");
             const char *det = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-            c->errdetail = det != NULL ? strdup(det) : NULL;
+            c->errdetail = det != NULL ? oc_strdup(det) : NULL;
         } else if (st == PGRES_PIPELINE_ABORTED && !c->failed) {
             c->failed = 1;
-            c->errmsg = strdup("transaction aborted");
+            c->errmsg = oc_strdup("transaction aborted");
         }
         PQclear(r);
         return;
@@ -615,17 +615,17 @@ static void on_writable(h2o_socket_t *sock, const char *err)
 
 oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size, int queue_max, int timeout_ms)
 {
-    oc_db_pool_t *pool = calloc(1, sizeof(*pool));
+    oc_db_pool_t *pool = oc_calloc(1, sizeof(*pool));
     if (pool == NULL)
         return NULL;
     pool->loop = loop;
-    pool->conninfo = strdup(conninfo);
+    pool->conninfo = oc_strdup(conninfo);
     snprintf(pool->options, sizeof(pool->options), "-c statement_timeout=%d", timeout_ms);
     pool->size = size;
     pool->queue_max = queue_max;
     pool->timeout_ms = timeout_ms;
     pool->queue_tail = &pool->queue_head;
-    pool->conns = calloc((size_t)size, sizeof(conn_t));
+    pool->conns = oc_calloc((size_t)size, sizeof(conn_t));
     if (pool->conninfo == NULL || pool->conns == NULL) {
         free(pool->conninfo);
         free(pool->conns);
@@ -704,7 +704,7 @@ int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg)
             if (tx->steps[i].params[p] != NULL)
                 nbytes += strlen(tx->steps[i].params[p]) + 1;
     }
-    job_t *job = malloc(sizeof(*job) + nptr * sizeof(char *) + nbytes);
+    job_t *job = oc_malloc(sizeof(*job) + nptr * sizeof(char *) + nbytes);
     if (job == NULL)
         return OC_ENOMEM;
     const char **ptrs = (const char **)(job + 1);

@@ -50,7 +50,7 @@ json_t *oc_json_text(const char *s)
     size_t len = strlen(s);
     if (oc_utf8_ok(s, len))
         return json_stringn(s, len);
-    char *copy = strdup(s);
+    char *copy = oc_strdup(s);
     if (copy == NULL)
         return json_string("?");
     for (size_t i = 0; i < len;) {

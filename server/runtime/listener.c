@@ -104,7 +104,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
             return;
-        conn_track_t *t = calloc(1, sizeof(*t));
+        conn_track_t *t = oc_calloc(1, sizeof(*t));
         if (t != NULL) {
             t->sock = sock;
             h2o_linklist_insert(&conns->list, &t->link);

@@ -13,12 +13,12 @@ struct oc_loop {
 
 oc_loop_t *oc_loop_create(void)
 {
-    oc_loop_t *loop = calloc(1, sizeof(*loop));
+    oc_loop_t *loop = oc_calloc(1, sizeof(*loop));
     if (loop == NULL)
         return NULL;
     loop->evloop = h2o_evloop_create();
     loop->cap = 64;
-    loop->heap = calloc(loop->cap + 1, sizeof(*loop->heap));
+    loop->heap = oc_calloc(loop->cap + 1, sizeof(*loop->heap));
     return loop;
 }
 
@@ -96,7 +96,7 @@ void oc_timer_start(oc_loop_t *loop, oc_timer_t *t, uint64_t delay_ms)
     oc_timer_stop(loop, t);
     if (loop->size == loop->cap) {
         size_t cap = loop->cap * 2;
-        oc_timer_t **h = realloc(loop->heap, (cap + 1) * sizeof(*h));
+        oc_timer_t **h = oc_realloc(loop->heap, (cap + 1) * sizeof(*h));
         if (h == NULL)
             abort(); /* a timer that silently never fires would be worse */
         loop->heap = h;

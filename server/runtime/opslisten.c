@@ -130,7 +130,7 @@ oc_opslisten_t *oc_opslisten_start(oc_loop_t *loop, const oc_opslisten_opts_t *o
             json_pack("{s:s, s:s}", "role", opts->role != NULL ? opts->role : "ops", "address", opts->listen));
         return NULL;
     }
-    oc_opslisten_t *o = calloc(1, sizeof(*o));
+    oc_opslisten_t *o = oc_calloc(1, sizeof(*o));
     if (o == NULL) {
         free(host);
         return NULL;
@@ -144,7 +144,7 @@ oc_opslisten_t *oc_opslisten_start(oc_loop_t *loop, const oc_opslisten_opts_t *o
     o->loop = loop;
     o->ready = opts->ready;
     o->arg = opts->arg;
-    o->token = opts->token != NULL && opts->token[0] != '\0' ? strdup(opts->token) : NULL;
+    o->token = opts->token != NULL && opts->token[0] != '\0' ? oc_strdup(opts->token) : NULL;
     o->metrics_only = opts->metrics_only;
     h2o_config_init(&o->conf);
     o->conf.server_name = h2o_iovec_init(H2O_STRLIT("onecount"));

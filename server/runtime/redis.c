@@ -278,7 +278,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         p->argv[0][0] = 'E', p->argv[0][1] = 'V', p->argv[0][2] = 'A', p->argv[0][3] = 'L', p->argv[0][4] = '\0';
         p->lens[0] = 4;
         free(p->argv[1]);
-        p->argv[1] = strdup(p->script->source);
+        p->argv[1] = oc_strdup(p->script->source);
         p->lens[1] = strlen(p->script->source);
         p->script = NULL;
         p->next = NULL;
@@ -351,7 +351,7 @@ static pending_t *pending_new(oc_redis_t *r, oc_redis_cb cb, void *arg, int *rc)
         *rc = OC_EUNAVAIL;
         return NULL;
     }
-    pending_t *p = calloc(1, sizeof(*p));
+    pending_t *p = oc_calloc(1, sizeof(*p));
     if (p == NULL) {
         *rc = OC_ENOMEM;
         return NULL;
@@ -383,20 +383,20 @@ int oc_redis_eval(oc_redis_t *r, oc_redis_script_t *script, oc_redis_cb cb, void
         return rc;
     p->script = script;
     p->argc = argc + 3;
-    p->argv = calloc((size_t)p->argc, sizeof(char *));
-    p->lens = calloc((size_t)p->argc, sizeof(size_t));
+    p->argv = oc_calloc((size_t)p->argc, sizeof(char *));
+    p->lens = oc_calloc((size_t)p->argc, sizeof(size_t));
     char nk[16];
     snprintf(nk, sizeof(nk), "%d", nkeys);
     if (p->argv == NULL || p->lens == NULL)
         goto Error;
     /* Slot 0 has room for "EVALSHA" and is rewritten to "EVAL" on NOSCRIPT. */
-    p->argv[0] = strdup("EVALSHA");
-    p->argv[1] = strdup(script->sha1);
-    p->argv[2] = strdup(nk);
+    p->argv[0] = oc_strdup("EVALSHA");
+    p->argv[1] = oc_strdup(script->sha1);
+    p->argv[2] = oc_strdup(nk);
     p->lens[0] = 7, p->lens[1] = 40, p->lens[2] = strlen(nk);
     for (int i = 0; i < argc; i++) {
         size_t l = lens != NULL ? lens[i] : strlen(argv[i]);
-        p->argv[i + 3] = malloc(l + 1);
+        p->argv[i + 3] = oc_malloc(l + 1);
         if (p->argv[i + 3] == NULL)
             goto Error;
         memcpy(p->argv[i + 3], argv[i], l);
@@ -416,7 +416,7 @@ Error:
 
 oc_redis_t *oc_redis_create(oc_loop_t *loop, const char *url, int timeout_ms)
 {
-    oc_redis_t *r = calloc(1, sizeof(*r));
+    oc_redis_t *r = oc_calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
     r->loop = loop;
@@ -424,7 +424,7 @@ oc_redis_t *oc_redis_create(oc_loop_t *loop, const char *url, int timeout_ms)
     r->tail = &r->head;
     if (strncmp(url, "unix:", 5) == 0) {
         const char *q = strchr(url + 5, '?');
-        r->path = q != NULL ? strndup(url + 5, (size_t)(q - url - 5)) : strdup(url + 5);
+        r->path = q != NULL ? oc_strndup(url + 5, (size_t)(q - url - 5)) : oc_strdup(url + 5);
         if (q != NULL && strncmp(q, "?db=", 4) == 0)
             r->db = atoi(q + 4);
     } else if (strncmp(url, "redis://", 8) == 0) {
@@ -433,7 +433,7 @@ oc_redis_t *oc_redis_create(oc_loop_t *loop, const char *url, int timeout_ms)
             h = at + 1; /* credentials are not supported on this path; ACL users come later */
         const char *colon = strchr(h, ':'), *slash = strchr(h, '/');
         size_t hl = colon != NULL ? (size_t)(colon - h) : slash != NULL ? (size_t)(slash - h) : strlen(h);
-        r->host = strndup(h, hl);
+        r->host = oc_strndup(h, hl);
         r->port = colon != NULL ? atoi(colon + 1) : 6379;
         if (slash != NULL)
             r->db = atoi(slash + 1);

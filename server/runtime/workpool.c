@@ -3,6 +3,7 @@
  * queues (see workpool.h).
  */
 #include "runtime/workpool.h"
+#include "runtime/alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,14 +40,14 @@ static void *worker_main(void *p)
 
 oc_workpool_t *oc_workpool_create(int nthreads)
 {
-    oc_workpool_t *pool = calloc(1, sizeof(*pool));
+    oc_workpool_t *pool = oc_calloc(1, sizeof(*pool));
     if (pool == NULL)
         return NULL;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->cv, NULL);
     pool->tail = &pool->head;
     pool->nthreads = nthreads;
-    pool->threads = calloc((size_t)nthreads, sizeof(pthread_t));
+    pool->threads = oc_calloc((size_t)nthreads, sizeof(pthread_t));
     for (int i = 0; i < nthreads; i++)
         pthread_create(&pool->threads[i], NULL, worker_main, pool);
     return pool;
