@@ -67,50 +67,59 @@ static void status_label(int s, char *out, size_t cap)
         snprintf(out, cap, "other");
 }
 
+/* One series of the per-route families: route × method × status slot `s` (labelled `st`), seen `c` times. */
+typedef void (*series_fn)(oc_buf_t *out, oc_route_metrics_t *rm, int s, const char *st, uint64_t c);
+
+/* Calls `fn` for every series that has counted anything. */
+static void each_series(oc_buf_t *out, series_fn fn)
+{
+    for (oc_route_metrics_t *rm = routes_head; rm != NULL; rm = rm->next) {
+        for (int s = 0; s < OC_METRIC_STATUSES; s++) {
+            uint64_t c = atomic_load_explicit(&rm->count[s], memory_order_relaxed);
+            if (c == 0)
+                continue;
+            char st[8];
+            status_label(s, st, sizeof(st));
+            fn(out, rm, s, st, c);
+        }
+    }
+}
+
+static void request_count(oc_buf_t *out, oc_route_metrics_t *rm, int s, const char *st, uint64_t c)
+{
+    (void)s;
+    oc_buf_printf(out, "onecount_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n", rm->route,
+                  rm->method, st, (unsigned long long)c);
+}
+
+static void request_histogram(oc_buf_t *out, oc_route_metrics_t *rm, int s, const char *st, uint64_t c)
+{
+    uint64_t cum = 0;
+    for (int b = 0; b < OC_METRIC_BUCKETS; b++) {
+        cum += atomic_load_explicit(&rm->buckets[s][b], memory_order_relaxed);
+        oc_buf_printf(out,
+                      "onecount_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",status=\"%s\","
+                      "le=\"%g\"} %llu\n",
+                      rm->route, rm->method, st, (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+    }
+    oc_buf_printf(out,
+                  "onecount_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",status=\"%s\","
+                  "le=\"+Inf\"} %llu\n",
+                  rm->route, rm->method, st, (unsigned long long)c);
+    oc_buf_printf(out, "onecount_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\",status=\"%s\"} %.6f\n",
+                  rm->route, rm->method, st, (double)atomic_load_explicit(&rm->sum_us[s], memory_order_relaxed) / 1e6);
+    oc_buf_printf(out, "onecount_http_request_duration_seconds_count{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+                  rm->route, rm->method, st, (unsigned long long)c);
+}
+
 static void render_requests(oc_buf_t *out)
 {
     oc_buf_printf(out, "# HELP onecount_http_requests_total HTTP requests by route, method and status.\n"
                        "# TYPE onecount_http_requests_total counter\n");
-    for (oc_route_metrics_t *rm = routes_head; rm != NULL; rm = rm->next) {
-        for (int s = 0; s < OC_METRIC_STATUSES; s++) {
-            uint64_t c = atomic_load_explicit(&rm->count[s], memory_order_relaxed);
-            if (c == 0)
-                continue;
-            char st[8];
-            status_label(s, st, sizeof(st));
-            oc_buf_printf(out, "onecount_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
-                          rm->route, rm->method, st, (unsigned long long)c);
-        }
-    }
+    each_series(out, request_count);
     oc_buf_printf(out, "# HELP onecount_http_request_duration_seconds HTTP request latency by route and status.\n"
                        "# TYPE onecount_http_request_duration_seconds histogram\n");
-    for (oc_route_metrics_t *rm = routes_head; rm != NULL; rm = rm->next) {
-        for (int s = 0; s < OC_METRIC_STATUSES; s++) {
-            uint64_t c = atomic_load_explicit(&rm->count[s], memory_order_relaxed);
-            if (c == 0)
-                continue;
-            char st[8];
-            status_label(s, st, sizeof(st));
-            uint64_t cum = 0;
-            for (int b = 0; b < OC_METRIC_BUCKETS; b++) {
-                cum += atomic_load_explicit(&rm->buckets[s][b], memory_order_relaxed);
-                oc_buf_printf(out,
-                              "onecount_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",status=\"%s\","
-                              "le=\"%g\"} %llu\n",
-                              rm->route, rm->method, st, (double)bucket_us[b] / 1e6, (unsigned long long)cum);
-            }
-            oc_buf_printf(out,
-                          "onecount_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",status=\"%s\","
-                          "le=\"+Inf\"} %llu\n",
-                          rm->route, rm->method, st, (unsigned long long)c);
-            oc_buf_printf(
-                out, "onecount_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\",status=\"%s\"} %.6f\n",
-                rm->route, rm->method, st, (double)atomic_load_explicit(&rm->sum_us[s], memory_order_relaxed) / 1e6);
-            oc_buf_printf(
-                out, "onecount_http_request_duration_seconds_count{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
-                rm->route, rm->method, st, (unsigned long long)c);
-        }
-    }
+    each_series(out, request_histogram);
 }
 
 void oc_metrics_render(oc_buf_t *out)
