@@ -19,12 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static oc_metric_t m_hooks_ok = {"onecount_webhooks_total", "channel webhook deliveries", "result=\"stored\"",
-                                 OC_METRIC_COUNTER};
-static oc_metric_t m_hooks_dup = {"onecount_webhooks_total", "channel webhook deliveries", "result=\"duplicate\"",
-                                  OC_METRIC_COUNTER};
-static oc_metric_t m_hooks_bad = {"onecount_webhooks_total", "channel webhook deliveries", "result=\"bad_signature\"",
-                                  OC_METRIC_COUNTER};
+#define HOOKS(r) OC_RESULT_COUNTER("onecount_webhooks_total", "channel webhook deliveries", r)
+static oc_metric_t m_hooks_ok = HOOKS("stored"), m_hooks_dup = HOOKS("duplicate"), m_hooks_bad = HOOKS("bad_signature");
+#undef HOOKS
 
 void oc_api_webhooks_init(void)
 {

@@ -111,14 +111,10 @@ static oc_redis_script_t settle_script = {LUA_RELEASE "local prefix, hk = ARGV[1
                                                       "end\n"
                                                       "return 1\n"};
 
-static oc_metric_t m_reserve_ok = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
-                                   "result=\"ok\"", OC_METRIC_COUNTER};
-static oc_metric_t m_reserve_short = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
-                                      "result=\"insufficient\"", OC_METRIC_COUNTER};
-static oc_metric_t m_reserve_miss = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
-                                     "result=\"cache_rebuild\"", OC_METRIC_COUNTER};
-static oc_metric_t m_reserve_down = {"onecount_hold_reservations_total", "Redis hold reservations by result.",
-                                     "result=\"redis_unavailable\"", OC_METRIC_COUNTER};
+#define RESERVE(r) OC_RESULT_COUNTER("onecount_hold_reservations_total", "Redis hold reservations by result.", r)
+static oc_metric_t m_reserve_ok = RESERVE("ok"), m_reserve_short = RESERVE("insufficient"),
+                   m_reserve_miss = RESERVE("cache_rebuild"), m_reserve_down = RESERVE("redis_unavailable");
+#undef RESERVE
 static oc_metric_t m_commit_pending = {"onecount_hold_commit_pending",
                                        "Holds reserved in Redis waiting for their commit in PostgreSQL.", NULL,
                                        OC_METRIC_GAUGE};

@@ -94,14 +94,10 @@ static oc_metric_t m_waits = {"onecount_db_pool_waits_total", "Transactions that
                               OC_METRIC_COUNTER};
 static oc_metric_t m_wait_us = {"onecount_db_pool_wait_microseconds_total",
                                 "Time transactions spent waiting for a connection.", NULL, OC_METRIC_COUNTER};
-static oc_metric_t m_tx_ok = {"onecount_db_transactions_total", "PostgreSQL transactions by result.", "result=\"ok\"",
-                              OC_METRIC_COUNTER};
-static oc_metric_t m_tx_err = {"onecount_db_transactions_total", "PostgreSQL transactions by result.",
-                               "result=\"error\"", OC_METRIC_COUNTER};
-static oc_metric_t m_tx_timeout = {"onecount_db_transactions_total", "PostgreSQL transactions by result.",
-                                   "result=\"timeout\"", OC_METRIC_COUNTER};
-static oc_metric_t m_tx_lost = {"onecount_db_transactions_total", "PostgreSQL transactions by result.",
-                                "result=\"connection_lost\"", OC_METRIC_COUNTER};
+#define TX(r) OC_RESULT_COUNTER("onecount_db_transactions_total", "PostgreSQL transactions by result.", r)
+static oc_metric_t m_tx_ok = TX("ok"), m_tx_err = TX("error"), m_tx_timeout = TX("timeout"),
+                   m_tx_lost = TX("connection_lost");
+#undef TX
 static oc_metric_t m_reconnects = {"onecount_db_reconnects_total", "PostgreSQL connection attempts after a failure.",
                                    NULL, OC_METRIC_COUNTER};
 

@@ -26,6 +26,17 @@ typedef struct oc_metric {
     struct oc_metric *next;
 } oc_metric_t;
 
+/*
+ * One series of a counter family labelled by result, for a file's own
+ * shorthand that names the family once:
+ *     #define TX(r) OC_RESULT_COUNTER("onecount_db_transactions_total", "PostgreSQL transactions by result.", r)
+ *     static oc_metric_t m_tx_ok = TX("ok"), m_tx_err = TX("error");
+ */
+#define OC_RESULT_COUNTER(name, help, result)                                                                          \
+    {                                                                                                                  \
+        name, help, "result=\"" result "\"", OC_METRIC_COUNTER                                                         \
+    }
+
 #define OC_METRIC_BUCKETS 14
 /* Statuses tracked per route; any other code counts under the last slot ("other"). */
 #define OC_METRIC_STATUSES 20

@@ -44,14 +44,10 @@ struct oc_redis {
     int destroying;
 };
 
-static oc_metric_t m_cmds = {"onecount_redis_commands_total", "Redis commands by result.", "result=\"ok\"",
-                             OC_METRIC_COUNTER};
-static oc_metric_t m_errs = {"onecount_redis_commands_total", "Redis commands by result.", "result=\"error\"",
-                             OC_METRIC_COUNTER};
-static oc_metric_t m_timeouts = {"onecount_redis_commands_total", "Redis commands by result.", "result=\"timeout\"",
-                                 OC_METRIC_COUNTER};
-static oc_metric_t m_unavail = {"onecount_redis_commands_total", "Redis commands by result.", "result=\"unavailable\"",
-                                OC_METRIC_COUNTER};
+#define CMDS(r) OC_RESULT_COUNTER("onecount_redis_commands_total", "Redis commands by result.", r)
+static oc_metric_t m_cmds = CMDS("ok"), m_errs = CMDS("error"), m_timeouts = CMDS("timeout"),
+                   m_unavail = CMDS("unavailable");
+#undef CMDS
 static oc_metric_t m_conns = {"onecount_redis_connections", "Redis connections that are up.", NULL, OC_METRIC_GAUGE};
 
 void oc_redis_metrics_init(void)
