@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-oc_metric_t oc_sync_m_pushed = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
-                                "result=\"ok\"", OC_METRIC_COUNTER};
-oc_metric_t oc_sync_m_push_failed = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
-                                     "result=\"error\"", OC_METRIC_COUNTER};
-oc_metric_t oc_sync_m_push_stale = {"onecount_worker_listings_pushed_total", "listings pushed and acknowledged",
-                                    "result=\"stale\"", OC_METRIC_COUNTER};
+#define PUSHED(r) OC_RESULT_COUNTER("onecount_worker_listings_pushed_total", "listings pushed and acknowledged", r)
+oc_metric_t oc_sync_m_pushed = PUSHED("ok"), oc_sync_m_push_failed = PUSHED("error"),
+            oc_sync_m_push_stale = PUSHED("stale");
+#undef PUSHED
 oc_metric_t oc_sync_m_claims = {"onecount_worker_push_claims_total", "push claims sent (one brand each)", NULL,
                                 OC_METRIC_COUNTER};
 
