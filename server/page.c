@@ -99,3 +99,30 @@ void oc_respond_page(oc_req_t *r, const oc_page_t *pg, const oc_db_result_t *res
     }
     oc_respond_json(r, 200, oc_page_result(pg, oc_db_json_rows(res->results[res->nresults - 1], 0), key_of));
 }
+
+oc_page_t *oc_page_start(oc_req_t *r, size_t cursor_len, json_t *(*key_of)(json_t *item))
+{
+    oc_page_t *pg = oc_req_alloc(r, sizeof(*pg));
+    memset(pg, 0, sizeof(*pg));
+    pg->req = r;
+    pg->key_of = key_of;
+    return oc_page_parse(r, pg, cursor_len) == 0 ? pg : NULL;
+}
+
+oc_page_keys_t oc_page_keys(const oc_page_t *pg)
+{
+    return (oc_page_keys_t){
+        .after = {oc_page_after(pg, 0), oc_page_after(pg, 1), oc_page_after(pg, 2)},
+        .limit_plus_one = pg->limit_plus_one,
+    };
+}
+
+void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f)
+{
+    oc_page_t *pg = arg;
+    if (f != NULL) {
+        oc_respond_fail(pg->req, f);
+        return;
+    }
+    oc_respond_json(pg->req, 200, oc_page_result(pg, v, pg->key_of));
+}
