@@ -39,6 +39,8 @@ void oc_api_portfolio_invitations(oc_req_t *r);
 void oc_api_brand_invitation_revoke(oc_req_t *r);
 void oc_api_portfolio_invitation_revoke(oc_req_t *r);
 void oc_api_invitation_accept(oc_req_t *r);
+/** The sort key of a list newest first by (created_at, id): invitations, tokens. */
+json_t *oc_api_created_key(json_t *item);
 
 /* api_tokens.c */
 void oc_api_brand_token_create(oc_req_t *r);
