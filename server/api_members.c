@@ -17,13 +17,7 @@
 
 static json_t *email_key(json_t *item)
 {
-    const char *e = json_string_value(json_object_get(item, "email"));
-    char *lower = strdup(e ? e : "");
-    for (char *p = lower; p != NULL && *p; p++)
-        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-    json_t *k = json_pack("[s, s]", lower != NULL ? lower : "", json_string_value(json_object_get(item, "user_id")));
-    free(lower);
-    return k;
+    return oc_page_key_lower(item, "email", "user_id");
 }
 
 /* --- members --------------------------------------------------------------------- */

@@ -126,3 +126,18 @@ void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f)
     }
     oc_respond_json(pg->req, 200, oc_page_result(pg, v, pg->key_of));
 }
+
+json_t *oc_page_key_lower(json_t *item, const char *name, const char *id)
+{
+    const char *v = json_string_value(json_object_get(item, name));
+    size_t n = v != NULL ? strlen(v) : 0;
+    char *lower = malloc(n + 1);
+    if (lower == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+    lower[n] = '\0';
+    json_t *k = json_pack("[s, s]", lower, json_string_value(json_object_get(item, id)));
+    free(lower);
+    return k;
+}

@@ -44,6 +44,12 @@ oc_page_keys_t oc_page_keys(const oc_page_t *pg);
  */
 void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f);
 
+/**
+ * A sort key [lower(item[`name`]), item[`id`]] for lists ordered by a name
+ * without case (new reference): users by e-mail, brands by name.
+ */
+json_t *oc_page_key_lower(json_t *item, const char *name, const char *id);
+
 /** Key value i of the cursor (NULL on the first page). */
 const char *oc_page_after(const oc_page_t *pg, size_t i);
 
