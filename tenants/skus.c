@@ -273,6 +273,12 @@ OC_DB_STMT(
     " ORDER BY m.created_at DESC, m.id DESC LIMIT $9");
 OC_DB_STMT(sku_exists, 2, "SELECT 1 FROM skus WHERE tenant_id = $1 AND code = $2");
 
+void oc_skus_exists_step(oc_db_tx_t *tx, const char *tenant, const char *code)
+{
+    const char *p[] = {tenant, code};
+    oc_query_step(tx, &sku_exists, p, 2);
+}
+
 /* The page's rows; with the existence check first, an unknown SKU is not found. */
 static json_t *read_history(const oc_db_result_t *res, const char *what, oc_fail_t *f)
 {
@@ -287,10 +293,8 @@ void oc_skus_history(oc_thread_t *th, const char *tenant, const oc_skus_history_
                      oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = tenant};
-    if (h->code_must_exist) {
-        const char *e[] = {tenant, h->code};
-        oc_query_step(&tx, &sku_exists, e, 2);
-    }
+    if (h->code_must_exist)
+        oc_skus_exists_step(&tx, tenant, h->code);
     const char *p[] = {tenant,     h->code,      h->kind,      h->from,           h->to,
                        h->channel, pg->after[0], pg->after[1], pg->limit_plus_one};
     oc_query_step(&tx, &sku_history, p, 9);

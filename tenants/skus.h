@@ -61,6 +61,9 @@ void oc_skus_bundle_create(oc_thread_t *th, const oc_actor_t *a, const oc_idem_t
 void oc_skus_bundle_replace(oc_thread_t *th, const oc_actor_t *a, const char *code, const char *components,
                             json_t *summary, oc_query_cb cb, void *arg);
 
+/** Appends a step answering one row when `code` is a SKU of `tenant`, none otherwise. */
+void oc_skus_exists_step(oc_db_tx_t *tx, const char *tenant, const char *code);
+
 /** Filters of the movement history (NULL = any). */
 typedef struct oc_skus_history {
     const char *code;    /* one SKU's */
