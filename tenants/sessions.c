@@ -1,0 +1,118 @@
+/*
+ * sessions.c — password attempts, sessions, known devices, "me" (see sessions.h).
+ */
+#include "tenants/sessions.h"
+
+#include <stdlib.h>
+
+OC_DB_STMT(login_begin, 3,
+           "SELECT user_id, password_hash, keys::text, wait_s FROM login_begin($1, $2, decode(nullif($3, ''), 'hex'))");
+OC_DB_STMT(login_end, 1, "SELECT login_end($1::text[])");
+OC_DB_STMT(login_device, 4,
+           "WITH old AS (DELETE FROM login_devices WHERE token_hash = decode(nullif($3, ''), 'hex') AND user_id = $1)"
+           " INSERT INTO login_devices (token_hash, user_id, expires_at)"
+           " VALUES (decode($2, 'hex'), $1, now() + make_interval(secs => $4::int))");
+OC_DB_STMT(login_session, 5,
+           "INSERT INTO sessions (user_id, token_hash, csrf, expires_at, remote_addr)"
+           " VALUES ($1, decode($2, 'hex'), $3, now() + make_interval(hours => $4::int), $5)"
+           " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+OC_DB_STMT(me_query, 1,
+           "SELECT json_build_object("
+           " 'user', json_build_object('id', u.id, 'email', u.email, 'name', u.name),"
+           " 'portfolio', json_build_object('id', p.id, 'name', p.name),"
+           " 'portfolio_role', (SELECT role FROM memberships m WHERE m.user_id = u.id AND m.brand_id IS NULL),"
+           " 'memberships', coalesce((SELECT json_agg(json_build_object('brand_id', b.id, 'brand_name', b.name,"
+           "   'role', m.role) ORDER BY b.name) FROM memberships m JOIN brands b ON b.id = m.brand_id"
+           "   WHERE m.user_id = u.id), '[]'))"
+           " FROM users u JOIN portfolios p ON p.id = u.portfolio_id WHERE u.id = $1");
+OC_DB_STMT(logout_session, 1, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL");
+
+typedef struct {
+    oc_login_begin_cb cb;
+    void *arg;
+} begin_t;
+
+static void on_begin(void *arg, const oc_db_result_t *res)
+{
+    begin_t q = *(begin_t *)arg;
+    free(arg);
+    oc_fail_t f = {0};
+    if (res->err != NULL) {
+        q.cb(q.arg, NULL, (oc_fail_db(&f, res), &f));
+        return;
+    }
+    const PGresult *pr = res->results[0];
+    oc_login_begin_t b = {.wait_s = oc_db_get_ll(pr, 0, 3, 0)};
+    if (PQntuples(pr) != 1) {
+        b.wait_s = b.wait_s > 0 ? b.wait_s : 1;
+        b.keys = "";
+    } else {
+        b.password_hash = oc_db_get(pr, 0, 1);
+        b.user_id = b.password_hash != NULL ? PQgetvalue(pr, 0, 0) : NULL;
+        b.keys = PQgetvalue(pr, 0, 2);
+    }
+    q.cb(q.arg, &b, NULL);
+}
+
+void oc_sessions_login_begin(oc_thread_t *th, const char *email, const char *remote_addr, const char *device,
+                             oc_login_begin_cb cb, void *arg)
+{
+    begin_t *q = malloc(sizeof(*q));
+    oc_fail_t f = {0};
+    if (q == NULL) {
+        cb(arg, NULL,
+           (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "memory is unavailable; retry shortly"), &f));
+        return;
+    }
+    *q = (begin_t){cb, arg};
+    const char *p[] = {email, remote_addr, device};
+    if (oc_db_exec(th->db, NULL, &login_begin, p, on_begin, q) != 0) {
+        free(q);
+        cb(arg, NULL,
+           (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly"), &f));
+    }
+}
+
+int oc_sessions_login_end_step(oc_db_tx_t *tx, const char *keys)
+{
+    return oc_query_step(tx, &login_end, &keys, 1) < 0 ? -1 : 0;
+}
+
+void oc_sessions_open_step(oc_db_tx_t *tx, const char *user_id, const char *token_hash, const char *csrf,
+                           const char *hours, const char *remote_addr)
+{
+    const char *p[] = {user_id, token_hash, csrf, hours, remote_addr};
+    oc_query_step(tx, &login_session, p, 5);
+}
+
+void oc_sessions_device_step(oc_db_tx_t *tx, const char *user_id, const char *new_hash, const char *old_hash,
+                             const char *secs)
+{
+    const char *p[] = {user_id, new_hash, old_hash, secs};
+    oc_query_step(tx, &login_device, p, 4);
+}
+
+void oc_sessions_me_step(oc_db_tx_t *tx, const char *user_id)
+{
+    oc_query_step(tx, &me_query, &user_id, 1);
+}
+
+void oc_sessions_me(oc_thread_t *th, const char *user_id, oc_query_cb cb, void *arg)
+{
+    oc_query_exec(th, NULL, &me_query, &user_id, oc_query_one, "user", cb, arg);
+}
+
+static json_t *read_nothing(const oc_db_result_t *res, const char *what, oc_fail_t *f)
+{
+    (void)what;
+    if (res->err != NULL) {
+        oc_fail_db(f, res);
+        return NULL;
+    }
+    return json_null();
+}
+
+void oc_sessions_end(oc_thread_t *th, const char *session_id, oc_query_cb cb, void *arg)
+{
+    oc_query_exec(th, NULL, &logout_session, &session_id, read_nothing, "session", cb, arg);
+}
