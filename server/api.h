@@ -6,6 +6,7 @@
 #define OC_API_H
 
 #include "server/http.h"
+#include "tenants/members.h"
 #include "tenants/query.h"
 
 /* api_health.c */
@@ -39,8 +40,10 @@ void oc_api_portfolio_invitations(oc_req_t *r);
 void oc_api_brand_invitation_revoke(oc_req_t *r);
 void oc_api_portfolio_invitation_revoke(oc_req_t *r);
 void oc_api_invitation_accept(oc_req_t *r);
-/** The sort key of a list newest first by (created_at, id): invitations, tokens. */
+/** The sort key of a list newest first by (created_at, id): invitations, tokens, oversells. */
 json_t *oc_api_created_key(json_t *item);
+/** Lists the invitations or tokens (tenants/members.h) of `brand_id` (NULL = the portfolio's). */
+void oc_api_grants_list(oc_req_t *r, oc_grant_kind_t kind, const char *brand_id);
 
 /* api_tokens.c */
 void oc_api_brand_token_create(oc_req_t *r);

@@ -28,20 +28,24 @@ static oc_page_t *parse(oc_req_t *r, oc_audit_filter_t *flt, oc_page_keys_t *key
     return pg;
 }
 
-void oc_api_brand_audit(oc_req_t *r)
+/* `read` the log of `owner` (the brand or the portfolio). */
+static void audit(oc_req_t *r, const char *owner,
+                  void (*read)(oc_thread_t *, const char *, const oc_audit_filter_t *, const oc_page_keys_t *,
+                               oc_query_cb, void *))
 {
     oc_audit_filter_t flt;
     oc_page_keys_t keys;
     oc_page_t *pg = parse(r, &flt, &keys);
     if (pg != NULL)
-        oc_audit_brand_read(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
+        read(r->thread, owner, &flt, &keys, oc_page_answer, pg);
+}
+
+void oc_api_brand_audit(oc_req_t *r)
+{
+    audit(r, r->tenant, oc_audit_brand_read);
 }
 
 void oc_api_portfolio_audit(oc_req_t *r)
 {
-    oc_audit_filter_t flt;
-    oc_page_keys_t keys;
-    oc_page_t *pg = parse(r, &flt, &keys);
-    if (pg != NULL)
-        oc_audit_portfolio_read(r->thread, r->portfolio, &flt, &keys, oc_page_answer, pg);
+    audit(r, r->portfolio, oc_audit_portfolio_read);
 }

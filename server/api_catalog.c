@@ -266,15 +266,9 @@ void oc_api_ledger_verify(oc_req_t *r)
     oc_incidents_verify(r->thread, r->tenant, oc_api_answer, r);
 }
 
-static json_t *oversell_key(json_t *item)
-{
-    return json_pack("[s, s]", json_string_value(json_object_get(item, "created_at")),
-                     json_string_value(json_object_get(item, "id")));
-}
-
 void oc_api_oversells_list(oc_req_t *r)
 {
-    oc_page_t *pg = oc_page_start(r, 2, oversell_key);
+    oc_page_t *pg = oc_page_start(r, 2, oc_api_created_key);
     if (pg == NULL)
         return;
     const char *state_q = oc_req_query(r, "state");

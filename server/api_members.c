@@ -140,7 +140,7 @@ static void invite(oc_req_t *r, const char *brand_id)
         oc_respond_error(r, 403, "forbidden", "you may not grant a role above your own", "role");
         return;
     }
-    oc_invitations_create(r->thread, oc_req_actor(r), brand_id, email, role, oc_api_answer_created, r);
+    oc_grants_create(r->thread, OC_GRANT_INVITATION, oc_req_actor(r), brand_id, email, role, oc_api_answer_created, r);
 }
 
 void oc_api_brand_invite(oc_req_t *r)
@@ -159,23 +159,23 @@ json_t *oc_api_created_key(json_t *item)
                      json_string_value(json_object_get(item, "id")));
 }
 
-static void list_invitations(oc_req_t *r, const char *brand_id)
+void oc_api_grants_list(oc_req_t *r, oc_grant_kind_t kind, const char *brand_id)
 {
     oc_page_t *pg = oc_page_start(r, 2, oc_api_created_key);
     if (pg == NULL)
         return;
     oc_page_keys_t keys = oc_page_keys(pg);
-    oc_invitations_list(r->thread, r->portfolio, brand_id, &keys, oc_page_answer, pg);
+    oc_grants_list(r->thread, kind, r->portfolio, brand_id, &keys, oc_page_answer, pg);
 }
 
 void oc_api_brand_invitations(oc_req_t *r)
 {
-    list_invitations(r, r->tenant);
+    oc_api_grants_list(r, OC_GRANT_INVITATION, r->tenant);
 }
 
 void oc_api_portfolio_invitations(oc_req_t *r)
 {
-    list_invitations(r, NULL);
+    oc_api_grants_list(r, OC_GRANT_INVITATION, NULL);
 }
 
 static void revoke_invitation(oc_req_t *r, const char *brand_id)
@@ -183,7 +183,7 @@ static void revoke_invitation(oc_req_t *r, const char *brand_id)
     const char *iid = oc_req_id_param(r, "iid", "no such invitation");
     if (iid == NULL)
         return;
-    oc_invitations_revoke(r->thread, oc_req_actor(r), brand_id, iid, oc_api_answer, r);
+    oc_grants_revoke(r->thread, OC_GRANT_INVITATION, oc_req_actor(r), brand_id, iid, oc_api_answer, r);
 }
 
 void oc_api_brand_invitation_revoke(oc_req_t *r)

@@ -29,8 +29,8 @@ static void create_token(oc_req_t *r, const char *brand_id)
         oc_respond_error(r, 403, "forbidden", "you may not grant a role above your own", "role");
         return;
     }
-    oc_tokens_create(r->thread, oc_req_actor(r), brand_id, oc_json_str(r->body, "name"), role, oc_api_answer_created,
-                     r);
+    oc_grants_create(r->thread, OC_GRANT_TOKEN, oc_req_actor(r), brand_id, oc_json_str(r->body, "name"), role,
+                     oc_api_answer_created, r);
 }
 
 void oc_api_brand_token_create(oc_req_t *r)
@@ -43,23 +43,14 @@ void oc_api_portfolio_token_create(oc_req_t *r)
     create_token(r, NULL);
 }
 
-static void list_tokens(oc_req_t *r, const char *brand_id)
-{
-    oc_page_t *pg = oc_page_start(r, 2, oc_api_created_key);
-    if (pg == NULL)
-        return;
-    oc_page_keys_t keys = oc_page_keys(pg);
-    oc_tokens_list(r->thread, r->portfolio, brand_id, &keys, oc_page_answer, pg);
-}
-
 void oc_api_brand_tokens(oc_req_t *r)
 {
-    list_tokens(r, r->tenant);
+    oc_api_grants_list(r, OC_GRANT_TOKEN, r->tenant);
 }
 
 void oc_api_portfolio_tokens(oc_req_t *r)
 {
-    list_tokens(r, NULL);
+    oc_api_grants_list(r, OC_GRANT_TOKEN, NULL);
 }
 
 /* A revoked token loses its rights: answered through oc_auth_answer_revoked. */
@@ -76,7 +67,7 @@ static void revoke_token(oc_req_t *r, const char *brand_id)
     const char *tid = oc_req_id_param(r, "tid", "no such token");
     if (tid == NULL)
         return;
-    oc_tokens_revoke(r->thread, oc_req_actor(r), brand_id, tid, on_revoked, r);
+    oc_grants_revoke(r->thread, OC_GRANT_TOKEN, oc_req_actor(r), brand_id, tid, on_revoked, r);
 }
 
 void oc_api_brand_token_revoke(oc_req_t *r)

@@ -331,54 +331,26 @@ static void grant_create(oc_thread_t *th, const oc_actor_t *a, const grant_kind_
     }
 }
 
-static void grant_list(oc_thread_t *th, const grant_kind_t *kind, const char *portfolio, const char *brand_id,
-                       const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
+static const grant_kind_t *const kinds[] = {[OC_GRANT_INVITATION] = &invitation, [OC_GRANT_TOKEN] = &api_token};
+
+void oc_grants_create(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a, const char *brand_id,
+                      const char *label, oc_role_t role, oc_query_cb cb, void *arg)
+{
+    grant_create(th, a, kinds[kind], brand_id, label, role, cb, arg);
+}
+
+void oc_grants_list(oc_thread_t *th, oc_grant_kind_t kind, const char *portfolio, const char *brand_id,
+                    const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
     const char *p[] = {portfolio, brand_id, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, NULL, kind->list, p, oc_query_rows, kind->noun, cb, arg);
+    oc_query_exec(th, NULL, kinds[kind]->list, p, oc_query_rows, kinds[kind]->noun, cb, arg);
 }
 
-static void grant_revoke(oc_thread_t *th, const grant_kind_t *kind, const oc_actor_t *a, const char *brand_id,
-                         const char *id, oc_query_cb cb, void *arg)
-{
-    const char *p[] = {id, a->portfolio, brand_id, a->user, a->token, a->request_id};
-    oc_query_exec(th, brand_id, kind->revoke, p, oc_query_one, kind->noun, cb, arg);
-}
-
-void oc_invitations_create(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *email,
-                           oc_role_t role, oc_query_cb cb, void *arg)
-{
-    grant_create(th, a, &invitation, brand_id, email, role, cb, arg);
-}
-
-void oc_invitations_list(oc_thread_t *th, const char *portfolio, const char *brand_id, const oc_page_keys_t *pg,
-                         oc_query_cb cb, void *arg)
-{
-    grant_list(th, &invitation, portfolio, brand_id, pg, cb, arg);
-}
-
-void oc_invitations_revoke(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *id, oc_query_cb cb,
-                           void *arg)
-{
-    grant_revoke(th, &invitation, a, brand_id, id, cb, arg);
-}
-
-void oc_tokens_create(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *name, oc_role_t role,
+void oc_grants_revoke(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a, const char *brand_id, const char *id,
                       oc_query_cb cb, void *arg)
 {
-    grant_create(th, a, &api_token, brand_id, name, role, cb, arg);
-}
-
-void oc_tokens_list(oc_thread_t *th, const char *portfolio, const char *brand_id, const oc_page_keys_t *pg,
-                    oc_query_cb cb, void *arg)
-{
-    grant_list(th, &api_token, portfolio, brand_id, pg, cb, arg);
-}
-
-void oc_tokens_revoke(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *id, oc_query_cb cb,
-                      void *arg)
-{
-    grant_revoke(th, &api_token, a, brand_id, id, cb, arg);
+    const char *p[] = {id, a->portfolio, brand_id, a->user, a->token, a->request_id};
+    oc_query_exec(th, brand_id, kinds[kind]->revoke, p, oc_query_one, kinds[kind]->noun, cb, arg);
 }
 
 /* --- accepting an invitation (the token is the credential) -------------------------------- */

@@ -56,30 +56,33 @@ void oc_members_set_disabled(oc_thread_t *th, const oc_actor_t *a, const char *u
 
 /* --- grants: invitations and API tokens --- */
 
-/**
- * Invites `email` into a->portfolio with `role` in `brand_id` (NULL: a
- * portfolio admin).  Answers the invitation with its "token" and
- * "accept_url"; a conflict on "email" when the address belongs to an
- * account outside the portfolio or a disabled one, or the brand is not in it.
- */
-void oc_invitations_create(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *email,
-                           oc_role_t role, oc_query_cb cb, void *arg);
-/** One page of invitations of `brand_id` (NULL = every one of the portfolio), newest first (cursor: created_at, id). */
-void oc_invitations_list(oc_thread_t *th, const char *portfolio, const char *brand_id, const oc_page_keys_t *pg,
-                         oc_query_cb cb, void *arg);
-/** Revokes pending invitation `id` (of `brand_id` when set).  Answers it; "no such pending invitation". */
-void oc_invitations_revoke(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *id, oc_query_cb cb,
-                           void *arg);
+typedef enum {
+    OC_GRANT_INVITATION, /* of a person, by e-mail: accepted once (oc_invitations_find and after) */
+    OC_GRANT_TOKEN,      /* of a program, by name: the API token itself */
+} oc_grant_kind_t;
 
-/** Creates an API token named `name` for `brand_id` (NULL = the portfolio).  Answers it with its "token". */
-void oc_tokens_create(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *name, oc_role_t role,
+/**
+ * Grants `role` in `brand_id` (NULL: the whole portfolio, for a portfolio
+ * admin invitation or a portfolio token) to `label` — an invitation's e-mail
+ * or a token's name.  Answers the grant with its "token" (an invitation also
+ * with its "accept_url"); an invitation is a conflict on "email" when the
+ * address belongs to an account outside the portfolio or a disabled one, or
+ * the brand is not in it.
+ */
+void oc_grants_create(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a, const char *brand_id,
+                      const char *label, oc_role_t role, oc_query_cb cb, void *arg);
+
+/**
+ * One page of the grants of `brand_id`, newest first (cursor: created_at,
+ * id).  NULL: invitations of every brand of the portfolio, tokens of the
+ * portfolio itself.
+ */
+void oc_grants_list(oc_thread_t *th, oc_grant_kind_t kind, const char *portfolio, const char *brand_id,
+                    const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
+
+/** Revokes grant `id` (of `brand_id` when set).  Answers it; "no such pending invitation" / "no such token". */
+void oc_grants_revoke(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a, const char *brand_id, const char *id,
                       oc_query_cb cb, void *arg);
-/** One page of the tokens of `brand_id` (NULL = the portfolio's own), newest first (cursor: created_at, id). */
-void oc_tokens_list(oc_thread_t *th, const char *portfolio, const char *brand_id, const oc_page_keys_t *pg,
-                    oc_query_cb cb, void *arg);
-/** Revokes token `id` of `brand_id` (NULL = a portfolio token).  Answers it; "no such token". */
-void oc_tokens_revoke(oc_thread_t *th, const oc_actor_t *a, const char *brand_id, const char *id, oc_query_cb cb,
-                      void *arg);
 
 /* --- accepting an invitation --- */
 
