@@ -141,21 +141,15 @@ int oc_login_end_step(oc_db_tx_t *tx, const char *keys)
     return 0;
 }
 
-static void on_session_created(void *arg, const oc_db_result_t *res)
+static void on_session_created(void *arg, json_t *me, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
     login_t *l = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    json_t *me = oc_db_json(res->results[3], 0, 0);
-    if (me == NULL) {
-        oc_respond_error(r, 500, "internal", "session created but user not found", NULL);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
     json_object_set_new(me, "csrf_token", json_string(l->csrf));
-    json_object_set_new(me, "expires_at", json_string(PQgetvalue(res->results[1], 0, 0)));
     json_object_set_new(me, "auth", json_string("session"));
     set_cookie(r, OC_SESSION_COOKIE, l->token, "Path=/; SameSite=Lax", oc_config.session_max_hours * 3600);
     set_cookie(r, DEVICE_COOKIE, l->dev_token, "Path=/api/v1/auth; SameSite=Strict", DEVICE_MAX_AGE_S);
@@ -181,11 +175,15 @@ static void on_verified(void *arg, int ok)
     snprintf(hours, sizeof(hours), "%d", oc_config.session_max_hours);
     snprintf(dev_age, sizeof(dev_age), "%d", DEVICE_MAX_AGE_S);
     oc_login_end_step(&tx, l->keys);
-    oc_sessions_open_step(&tx, l->user_id, l->token_hash, l->csrf, hours, r->remote_addr);
-    oc_sessions_device_step(&tx, l->user_id, l->dev_hash, l->device, dev_age);
-    oc_sessions_me_step(&tx, l->user_id);
-    if (oc_db_run(r->thread->db, &tx, on_session_created, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_session_login_t s = {.user_id = l->user_id,
+                            .token_hash = l->token_hash,
+                            .csrf = l->csrf,
+                            .hours = hours,
+                            .remote_addr = r->remote_addr,
+                            .device_hash = l->dev_hash,
+                            .old_device_hash = l->device,
+                            .device_secs = dev_age};
+    oc_sessions_login(r->thread, &tx, &s, on_session_created, r);
 }
 
 static void on_login_begin(void *arg, const oc_login_begin_t *b, const oc_fail_t *f)

@@ -213,15 +213,17 @@ static void accept_free(void *p)
     free(p);
 }
 
-static void on_accepted(void *arg, const oc_db_result_t *res)
+static void on_accepted(void *arg, json_t *accepted, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
     accept_t *a = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
-    if (!oc_invitations_accepted(res)) {
+    int ok = json_is_true(accepted);
+    json_decref(accepted);
+    if (!ok) {
         oc_respond_error(r, 410, "gone", "this invitation was already used, revoked or has expired", "token");
         return;
     }
@@ -244,19 +246,19 @@ static void accept_commit(oc_req_t *r)
     char hours[16];
     snprintf(hours, sizeof(hours), "%d", oc_config.session_max_hours);
     oc_db_tx_t tx = {0};
-    oc_invitations_accept_steps(&tx, &(oc_invitation_accept_t){.invitation_id = a->invitation_id,
-                                                               .user_id = a->user_id,
-                                                               .email = a->email,
-                                                               .name = a->name,
-                                                               .password_hash = a->existing ? NULL : a->hash,
-                                                               .session_hash = a->token_hash,
-                                                               .csrf = a->csrf,
-                                                               .session_hours = hours,
-                                                               .remote_addr = r->remote_addr});
     if (a->existing)
         oc_login_end_step(&tx, a->login_keys);
-    if (oc_db_run(r->thread->db, &tx, on_accepted, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_invitations_accept(r->thread, &tx,
+                          &(oc_invitation_accept_t){.invitation_id = a->invitation_id,
+                                                    .user_id = a->user_id,
+                                                    .email = a->email,
+                                                    .name = a->name,
+                                                    .password_hash = a->existing ? NULL : a->hash,
+                                                    .session_hash = a->token_hash,
+                                                    .csrf = a->csrf,
+                                                    .session_hours = hours,
+                                                    .remote_addr = r->remote_addr},
+                          on_accepted, r);
 }
 
 static void on_hashed(void *arg, const char *hash)

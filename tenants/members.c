@@ -428,15 +428,22 @@ void oc_invitations_find(oc_thread_t *th, const char *token_hash, oc_invitation_
     }
 }
 
-void oc_invitations_accept_steps(oc_db_tx_t *tx, const oc_invitation_accept_t *in)
+/* The accept is the step before the session's. */
+static json_t *read_accepted(const oc_db_result_t *res, const char *what, oc_fail_t *f)
+{
+    (void)what;
+    if (res->err != NULL) {
+        oc_fail_db(f, res);
+        return NULL;
+    }
+    return json_boolean(oc_db_get_ll(res->results[res->nresults - 2], 0, 0, 0) == 1);
+}
+
+void oc_invitations_accept(oc_thread_t *th, oc_db_tx_t *tx, const oc_invitation_accept_t *in, oc_query_cb cb, void *arg)
 {
     const char *p[] = {in->invitation_id, in->user_id, in->email, in->name, in->password_hash};
     oc_query_step(tx, &invitation_accept, p, 5);
     const char *q[] = {in->user_id, in->session_hash, in->csrf, in->session_hours, in->remote_addr};
     oc_query_step(tx, &invitation_session, q, 5);
-}
-
-int oc_invitations_accepted(const oc_db_result_t *res)
-{
-    return res->err == NULL && oc_db_get_ll(res->results[0], 0, 0, 0) == 1;
+    oc_query_run(th, tx, read_accepted, "invitation", cb, arg);
 }

@@ -106,13 +106,13 @@ typedef struct oc_invitation_accept {
 } oc_invitation_accept_t;
 
 /**
- * Appends to `tx` the steps that accept the invitation (creating the account
- * when new, the membership, the audit) and open a session for the user.  The
- * caller may append more and runs it; oc_invitations_accepted reads it.
+ * Runs `tx` — the steps the caller put there first (the attempt's end, for
+ * an existing account) — with the steps accepting the invitation (creating
+ * the account when new, the membership, the audit) and opening a session
+ * for the user.  Answers JSON true, or false when it was used, revoked or
+ * expired meanwhile.
  */
-void oc_invitations_accept_steps(oc_db_tx_t *tx, const oc_invitation_accept_t *in);
-
-/** 1 when the transaction of oc_invitations_accept_steps accepted it (0: used, revoked or expired meanwhile). */
-int oc_invitations_accepted(const oc_db_result_t *res);
+void oc_invitations_accept(oc_thread_t *th, oc_db_tx_t *tx, const oc_invitation_accept_t *in, oc_query_cb cb,
+                           void *arg);
 
 #endif

@@ -78,23 +78,30 @@ int oc_sessions_login_end_step(oc_db_tx_t *tx, const char *keys)
     return oc_query_step(tx, &login_end, &keys, 1) < 0 ? -1 : 0;
 }
 
-void oc_sessions_open_step(oc_db_tx_t *tx, const char *user_id, const char *token_hash, const char *csrf,
-                           const char *hours, const char *remote_addr)
+/* The last three steps: the session (its expiry), the device, "me". */
+static json_t *read_login(const oc_db_result_t *res, const char *what, oc_fail_t *f)
 {
-    const char *p[] = {user_id, token_hash, csrf, hours, remote_addr};
+    if (res->err != NULL) {
+        oc_fail_db(f, res);
+        return NULL;
+    }
+    json_t *me = oc_db_json(res->results[res->nresults - 1], 0, 0);
+    if (me == NULL) {
+        oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "session created but %s not found", what);
+        return NULL;
+    }
+    json_object_set_new(me, "expires_at", json_string(PQgetvalue(res->results[res->nresults - 3], 0, 0)));
+    return me;
+}
+
+void oc_sessions_login(oc_thread_t *th, oc_db_tx_t *tx, const oc_session_login_t *s, oc_query_cb cb, void *arg)
+{
+    const char *p[] = {s->user_id, s->token_hash, s->csrf, s->hours, s->remote_addr};
     oc_query_step(tx, &login_session, p, 5);
-}
-
-void oc_sessions_device_step(oc_db_tx_t *tx, const char *user_id, const char *new_hash, const char *old_hash,
-                             const char *secs)
-{
-    const char *p[] = {user_id, new_hash, old_hash, secs};
-    oc_query_step(tx, &login_device, p, 4);
-}
-
-void oc_sessions_me_step(oc_db_tx_t *tx, const char *user_id)
-{
-    oc_query_step(tx, &me_query, &user_id, 1);
+    const char *d[] = {s->user_id, s->device_hash, s->old_device_hash, s->device_secs};
+    oc_query_step(tx, &login_device, d, 4);
+    oc_query_step(tx, &me_query, &s->user_id, 1);
+    oc_query_run(th, tx, read_login, "user", cb, arg);
 }
 
 void oc_sessions_me(oc_thread_t *th, const char *user_id, oc_query_cb cb, void *arg)

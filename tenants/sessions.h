@@ -33,21 +33,23 @@ void oc_sessions_login_begin(oc_thread_t *th, const char *email, const char *rem
 /** Appends the step that forgives `keys` (a right password).  Returns 0, or -1 when `tx` is full. */
 int oc_sessions_login_end_step(oc_db_tx_t *tx, const char *keys);
 
+/** A sign-in that succeeded: the session and the known-device token to store (hashes, hex). */
+typedef struct oc_session_login {
+    const char *user_id;
+    const char *token_hash, *csrf, *hours; /* the session, for `hours` (decimal text) */
+    const char *remote_addr;
+    const char *device_hash, *old_device_hash, *device_secs; /* the device token replacing the one presented ("") */
+} oc_session_login_t;
+
 /**
- * Appends the step opening a session of `user_id` for `hours` (decimal
- * text), answering its expiry as RFC 3339 text.
+ * Runs `tx` — the steps the caller put there first (the attempt's end) —
+ * with the steps opening the session and renewing the device token, and
+ * answers who the user is ("me", oc_sessions_me) with the session's
+ * "expires_at" (RFC 3339).
  */
-void oc_sessions_open_step(oc_db_tx_t *tx, const char *user_id, const char *token_hash, const char *csrf,
-                           const char *hours, const char *remote_addr);
+void oc_sessions_login(oc_thread_t *th, oc_db_tx_t *tx, const oc_session_login_t *s, oc_query_cb cb, void *arg);
 
-/** Appends the step replacing the user's known-device token `old_hash` ("" = none) by `new_hash` for `secs`. */
-void oc_sessions_device_step(oc_db_tx_t *tx, const char *user_id, const char *new_hash, const char *old_hash,
-                             const char *secs);
-
-/** Appends the step answering who `user_id` is: user, portfolio, portfolio role and memberships (JSON). */
-void oc_sessions_me_step(oc_db_tx_t *tx, const char *user_id);
-
-/** Who `user_id` is (oc_sessions_me_step); "no such user" when gone. */
+/** Who `user_id` is: user, portfolio, portfolio role and memberships; "no such user" when gone. */
 void oc_sessions_me(oc_thread_t *th, const char *user_id, oc_query_cb cb, void *arg);
 
 /** Ends session `session_id` (once; again is a no-op).  Answers JSON null. */
