@@ -81,8 +81,6 @@ int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash);
 
 /* api_movements.c */
 void oc_api_movement_post(oc_req_t *r);
-/** Pushes the new balances of a movement's answer into the Redis hold gate; done (may be NULL) once it has them. */
-void oc_api_publish_balances(oc_thread_t *th, const char *tenant, json_t *body, void (*done)(void *arg), void *arg);
 
 /* api_imports.c */
 void oc_api_import_create(oc_req_t *r);

@@ -2,7 +2,9 @@
  * api_health.c — /healthz, /readyz and the API index (/metrics: opslisten.c, on a listener of its own).
  */
 #include "server/api.h"
+#include "runtime/alloc.h"
 #include "runtime/config.h"
+#include "runtime/schema.h"
 
 #include <stdlib.h>
 
@@ -47,25 +49,17 @@ static void ready_finish(oc_req_t *r)
     oc_respond_json(r, ok ? 200 : 503, body);
 }
 
-/* Applied: the latest version, and how many of the files' versions (a
- * migration merged late, below the latest, counts as pending until applied). */
-OC_DB_STMT(health_schema_version, 1,
-           "SELECT coalesce(max(version), 0), count(*) FILTER (WHERE version <= $1::int) FROM onecount_migrations");
-
-static void on_ready_db(void *arg, const oc_db_result_t *res)
+static void on_ready_db(void *arg, const oc_db_result_t *err, const oc_schema_version_t *v)
 {
     oc_req_t *r = arg;
     ready_t *st = r->state;
-    if (res->err != NULL) {
-        st->pg = res->code == OC_EIO ? "error" : "unavailable";
+    if (v == NULL) {
+        st->pg = err->code == OC_EIO ? "error" : "unavailable";
         st->migrations = "unknown";
     } else {
         st->pg = "ok";
-        st->applied = oc_db_get_ll(res->results[0], 0, 0, 0);
-        long long count = oc_db_get_ll(res->results[0], 0, 1, 0);
-        st->migrations = st->applied > oc_expected_migration   ? "ahead"
-                         : count < oc_expected_migration_count ? "pending"
-                                                               : "ok";
+        st->applied = v->applied;
+        st->migrations = v->state;
     }
     ready_finish(r);
 }
@@ -80,17 +74,14 @@ static void on_ready_redis(void *arg, const char *err, redisReply *reply)
 
 void oc_api_readyz(oc_req_t *r)
 {
-    ready_t *st = calloc(1, sizeof(*st));
+    ready_t *st = oc_calloc(1, sizeof(*st));
     st->pending = 3; /* two checks plus this function's own reference */
     st->pg = "unavailable";
     st->redis = "unavailable";
     st->migrations = "unknown";
     r->state = st;
     r->state_free = free;
-    char latest[16];
-    snprintf(latest, sizeof(latest), "%d", oc_expected_migration);
-    const char *p[] = {latest};
-    if (oc_db_exec(r->thread->db, NULL, &health_schema_version, p, on_ready_db, r) != 0)
+    if (oc_schema_check(r->thread->db, oc_expected_migration, oc_expected_migration_count, on_ready_db, r) != 0)
         st->pending--;
     const char *ping[] = {"PING"};
     if (oc_redis_commandv(r->thread->redis, on_ready_redis, r, 1, ping, NULL) != 0)

@@ -14,15 +14,10 @@
 #include "adapters/adapter.h"
 #include "adapters/sync/conn.h"
 #include "tenants/channels.h"
+#include "tenants/events.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-OC_DB_STMT(webhook_store, 5,
-           "INSERT INTO channel_events (tenant_id, connection_id, event_id, topic, body)"
-           " VALUES ($1, $2::uuid, $3, $4, $5::jsonb) ON CONFLICT (tenant_id, connection_id, event_id) DO NOTHING"
-           " RETURNING id");
 
 static oc_metric_t m_hooks_ok = {"onecount_webhooks_total", "channel webhook deliveries", "result=\"stored\"",
                                  OC_METRIC_COUNTER};
@@ -38,17 +33,16 @@ void oc_api_webhooks_init(void)
     oc_metrics_register(&m_hooks_bad);
 }
 
-static void on_stored(void *arg, const oc_db_result_t *res)
+static void on_stored(void *arg, int duplicate, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
-    if (res->err != NULL) {
+    if (f != NULL) {
         /* not stored: a 5xx makes Shopify deliver it again later */
-        oc_respond_db_error(r, res);
+        oc_respond_fail(r, f);
         return;
     }
-    int fresh = PQntuples(res->results[0]) == 1;
-    oc_metric_add(fresh ? &m_hooks_ok : &m_hooks_dup, 1);
-    oc_respond_json(r, 200, json_pack("{s:b}", "duplicate", !fresh));
+    oc_metric_add(duplicate ? &m_hooks_dup : &m_hooks_ok, 1);
+    oc_respond_json(r, 200, json_pack("{s:b}", "duplicate", duplicate));
 }
 
 static void on_conn(void *arg, const char *err, const oc_db_result_t *res, oc_channel_conn_t *conn)
@@ -100,11 +94,8 @@ static void on_conn(void *arg, const char *err, const oc_db_result_t *res, oc_ch
                          NULL);
         return;
     }
-    char *text = strndup(r->raw.base, r->raw.len);
-    const char *p[] = {r->tenant, oc_req_param(r, "cid"), event, topic, text};
-    int rc = oc_db_exec(r->thread->db, r->tenant, &webhook_store, p, on_stored, r);
-    free(text);
-    if (rc != 0)
+    if (oc_events_store(r->thread->db, r->tenant, oc_req_param(r, "cid"), event, topic, r->raw.base, r->raw.len,
+                        on_stored, r) != 0)
         oc_respond_unavailable(r, "the database");
 }
 

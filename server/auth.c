@@ -15,11 +15,13 @@
  * answer.  Within the process the epoch drops them at once.
  */
 #include "server/auth.h"
+#include "runtime/alloc.h"
 #include "server/router.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
+#include "tenants/sessions.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -113,7 +115,7 @@ static auth_cache_t *cache_of(oc_thread_t *th)
     static const char slot;
     auth_cache_t *c = oc_thread_slot(th, &slot);
     if (c == NULL)
-        c = oc_thread_set_slot(th, &slot, calloc(1, sizeof(auth_cache_t)), cache_dispose);
+        c = oc_thread_set_slot(th, &slot, oc_calloc(1, sizeof(auth_cache_t)), cache_dispose);
     return c;
 }
 
@@ -224,27 +226,6 @@ static int token_usable(const oc_principal_t *p)
 
 /* --- principal lookup ------------------------------------------------------- */
 
-OC_DB_STMT(auth_session, 2,
-           "SELECT s.id, u.id, u.portfolio_id, s.csrf,"
-           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
-           "           WHERE m.user_id = u.id), '[]')"
-           " FROM sessions s JOIN users u ON u.id = s.user_id"
-           " WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()"
-           "   AND s.last_seen_at > now() - make_interval(mins => $2::int) AND u.disabled_at IS NULL");
-OC_DB_STMT(auth_session_touch, 1,
-           "UPDATE sessions SET last_seen_at = now()"
-           " WHERE token_hash = decode($1, 'hex') AND last_seen_at < now() - interval '30 seconds'");
-OC_DB_STMT(auth_token, 1,
-           "SELECT t.id, t.created_by, t.portfolio_id, t.brand_id, t.role,"
-           " coalesce((SELECT json_agg(json_build_array(m.brand_id, m.role)) FROM memberships m"
-           "           WHERE m.user_id = u.id), '[]')"
-           " FROM api_tokens t JOIN users u ON u.id = t.created_by"
-           " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL AND u.disabled_at IS NULL");
-OC_DB_STMT(auth_token_touch, 1,
-           "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex')"
-           " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')");
-OC_DB_STMT(auth_brand_dir, 1, "SELECT portfolio_id FROM brands WHERE id = $1");
-
 static void copy_brands_to_request(oc_req_t *r, const principal_entry_t *e)
 {
     r->auth.nbrands = e->nbrands;
@@ -284,10 +265,8 @@ static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
             l->sent_us + PRINCIPAL_TTL_US <= r->start_us)
             continue;
         if (l->nwaiting == l->cap) {
-            oc_req_t **w = realloc(l->waiting, sizeof(*w) * (size_t)l->cap * 2);
-            if (w == NULL)
-                return 0; /* it makes its own query */
-            l->waiting = w, l->cap *= 2;
+            l->waiting = oc_realloc(l->waiting, sizeof(*l->waiting) * (size_t)l->cap * 2);
+            l->cap *= 2;
         }
         l->waiting[l->nwaiting++] = r;
         return 1;
@@ -295,16 +274,25 @@ static int lookup_join(oc_req_t *r, const char *key, lookup_cb cb)
     return 0;
 }
 
-/* Runs `tx` for `r` as the lookup of `key` others may join; answers `r` itself if it cannot start. */
-static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db_tx_t *tx)
+/* Sends `r`'s query (tenants/sessions.h) for `key`, answered to on_lookup with `l`; 0 or OC_E*. */
+typedef int (*lookup_query)(oc_req_t *r, const char *key, lookup_t *l);
+
+static int principal_query(oc_req_t *r, const char *key, lookup_t *l)
+{
+    return oc_sessions_lookup(r->thread->db, key, r->authn.is_session, oc_config.session_idle_minutes, on_lookup, l);
+}
+
+static int brand_dir_query(oc_req_t *r, const char *key, lookup_t *l)
+{
+    return oc_sessions_brand_portfolio(r->thread->db, key, on_lookup, l);
+}
+
+/* Runs `query` for `r` as the lookup of `key` others may join; answers `r` itself if it cannot start. */
+static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, lookup_query query)
 {
     auth_cache_t *c = cache_of(r->thread);
-    lookup_t *l = calloc(1, sizeof(*l));
-    if (l == NULL || (l->waiting = malloc(sizeof(*l->waiting) * 4)) == NULL) {
-        free(l);
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    lookup_t *l = oc_calloc(1, sizeof(*l));
+    l->waiting = oc_malloc(sizeof(*l->waiting) * 4);
     oc_strlcpy(l->key, key, strlen(key), sizeof(l->key));
     l->cb = cb;
     l->th = r->thread;
@@ -314,7 +302,7 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db
     l->waiting[l->nwaiting++] = r;
     l->next = c->lookups;
     c->lookups = l;
-    if (oc_db_run(r->thread->db, tx, on_lookup, l) != 0) {
+    if (query(r, key, l) != 0) {
         c->lookups = l->next;
         free(l->waiting);
         free(l);
@@ -322,7 +310,7 @@ static void lookup_start(oc_req_t *r, const char *key, lookup_cb cb, const oc_db
     }
 }
 
-/* Caches the principal of `r`'s credential from its row. */
+/* Caches the principal of `r`'s credential from its row (the columns: tenants/sessions.h, oc_sessions_lookup). */
 static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, const PGresult *pr)
 {
     principal_entry_t *e = slot_of(c->principals, sizeof(c->principals[0]), r->authn.key, 1);
@@ -349,7 +337,7 @@ static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, con
     /* The user's roles (a token's owner's): a token is capped by them. */
     json_t *arr = json_loads(PQgetvalue(pr, 0, memberships_col), 0, NULL);
     size_t n = json_array_size(arr);
-    e->brands = n > 0 ? calloc(n, sizeof(oc_brand_role_t)) : NULL;
+    e->brands = n > 0 ? oc_calloc(n, sizeof(oc_brand_role_t)) : NULL;
     for (size_t i = 0; i < n; i++) {
         json_t *pair = json_array_get(arr, i);
         const char *bid = json_string_value(json_array_get(pair, 0));
@@ -359,8 +347,6 @@ static principal_entry_t *fill_principal(auth_cache_t *c, const oc_req_t *r, con
                 p->portfolio_role = OC_ROLE_PORTFOLIO_ADMIN;
             continue;
         }
-        if (e->brands == NULL)
-            continue;
         oc_strlcpy(e->brands[e->nbrands].brand_id, bid, strlen(bid), 37);
         e->brands[e->nbrands++].role = role;
     }
@@ -450,22 +436,7 @@ void oc_auth_dispatch(oc_req_t *r)
     }
     if (lookup_join(r, r->authn.key, on_principal))
         return;
-    oc_db_tx_t tx = {.nsteps = 2};
-    char idle[16];
-    snprintf(idle, sizeof(idle), "%d", oc_config.session_idle_minutes);
-    if (r->authn.is_session) {
-        tx.steps[0].stmt = &auth_session;
-        tx.steps[0].params[0] = r->authn.key;
-        tx.steps[0].params[1] = idle;
-        tx.steps[1].stmt = &auth_session_touch;
-        tx.steps[1].params[0] = r->authn.key;
-    } else {
-        tx.steps[0].stmt = &auth_token;
-        tx.steps[0].params[0] = r->authn.key;
-        tx.steps[1].stmt = &auth_token_touch;
-        tx.steps[1].params[0] = r->authn.key;
-    }
-    lookup_start(r, r->authn.key, on_principal, &tx);
+    lookup_start(r, r->authn.key, on_principal, principal_query);
 }
 
 /* --- target resolution and the permission check ------------------------------ */
@@ -543,10 +514,7 @@ static void continue_with_principal(oc_req_t *r)
         }
         if (lookup_join(r, bid, on_brand_dir))
             return;
-        oc_db_tx_t tx = {.nsteps = 1};
-        tx.steps[0].stmt = &auth_brand_dir;
-        tx.steps[0].params[0] = bid;
-        lookup_start(r, bid, on_brand_dir, &tx);
+        lookup_start(r, bid, on_brand_dir, brand_dir_query);
         return;
     }
     oc_role_t own = user_role_for_portfolio(&r->auth);
@@ -591,12 +559,7 @@ static void on_revoked_due(oc_timer_t *t)
 void oc_auth_answer_revoked(oc_req_t *r, int status, json_t *body)
 {
     oc_auth_invalidate();
-    revoked_t *v = calloc(1, sizeof(*v));
-    if (v == NULL) {
-        json_decref(body);
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    revoked_t *v = oc_calloc(1, sizeof(*v));
     auth_cache_t *c = cache_of(r->thread);
     v->r = r;
     v->status = status;

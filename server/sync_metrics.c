@@ -4,9 +4,9 @@
  *
  * The worker keeps each connection's health in PostgreSQL
  * (connection_health, listings); `serve` reads it every few seconds on its
- * first thread, brands in chunks (the chunk is the transaction's tenant
- * list, so row-level security applies as everywhere else), and renders the
- * lines once; a scrape appends the last rendering.
+ * first thread (tenants/syncstats.h: brands in chunks, so row-level
+ * security applies as everywhere else), and renders the lines once; a
+ * scrape appends the last rendering.
  *
  * Series: totals per channel kind (connections, listings behind, the
  * oldest unacknowledged change, open circuits, failing connections,
@@ -18,9 +18,11 @@
  * the brand's /sync.
  */
 #include "server/sync_metrics.h"
+#include "runtime/alloc.h"
 #include "runtime/config.h"
 #include "server/http.h"
 #include "runtime/metrics.h"
+#include "tenants/syncstats.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -36,9 +38,9 @@ static char *rendered;
 typedef struct {
     oc_thread_t *th;
     oc_timer_t timer;
-    int pending; /* queries in flight */
-    int closing; /* the thread is going: free when the last query answers */
-    json_t *rows;
+    int pending;  /* a read is in flight */
+    int closing;  /* the thread is going: free when the read answers */
+    json_t *rows; /* the rows being rendered (borrowed) */
 } sm_t;
 
 static const struct {
@@ -46,31 +48,17 @@ static const struct {
     int col;
 } gauges[] = {
     {"onecount_connection_queue_depth", "listings whose published quantity the channel has not acknowledged", "gauge",
-     3},
+     OC_SYNCSTATS_DEPTH},
     {"onecount_connection_oldest_dirty_seconds",
-     "how long the listing behind longest has waited for a push to get through", "gauge", 4},
-    {"onecount_connection_last_push_ok_age_seconds", "seconds since the last acknowledged push", "gauge", 5},
-    {"onecount_connection_push_latency_ms", "moving average of one push round trip", "gauge", 6},
-    {"onecount_connection_throttled_total", "pushes the channel answered with 429", "counter", 7},
-    {"onecount_connection_pushes_total", "listings pushed", "counter", 8},
-    {"onecount_connection_circuit_open", "1 while the connection's circuit is open", "gauge", 9},
-    {"onecount_connection_consecutive_failures", "push batches failed in a row", "gauge", 10},
+     "how long the listing behind longest has waited for a push to get through", "gauge", OC_SYNCSTATS_OLDEST},
+    {"onecount_connection_last_push_ok_age_seconds", "seconds since the last acknowledged push", "gauge",
+     OC_SYNCSTATS_OK_AGE},
+    {"onecount_connection_push_latency_ms", "moving average of one push round trip", "gauge", OC_SYNCSTATS_LATENCY},
+    {"onecount_connection_throttled_total", "pushes the channel answered with 429", "counter", OC_SYNCSTATS_THROTTLED},
+    {"onecount_connection_pushes_total", "listings pushed", "counter", OC_SYNCSTATS_PUSHES},
+    {"onecount_connection_circuit_open", "1 while the connection's circuit is open", "gauge", OC_SYNCSTATS_OPEN},
+    {"onecount_connection_consecutive_failures", "push batches failed in a row", "gauge", OC_SYNCSTATS_FAILS},
 };
-
-OC_DB_STMT(sm_brands, 0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM brands");
-OC_DB_STMT(
-    sm_rows, 0,
-    "SELECT json_build_array(c.tenant_id, c.id, c.kind, q.depth, q.oldest,"
-    " floor(extract(epoch FROM now() - h.last_push_ok_at))::bigint, h.push_latency_ms_avg,"
-    " coalesce(h.throttled_total, 0), coalesce(h.pushes_total, 0), (h.circuit = 'open')::int,"
-    " coalesce(h.consecutive_failures, 0))"
-    " FROM channel_connections c"
-    " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"
-    " CROSS JOIN LATERAL (SELECT count(*) AS depth,"
-    "   coalesce(floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at)))), 0)::bigint AS oldest"
-    "   FROM listings l"
-    "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"
-    "   AND l.state = 'active') q");
 
 static void collector(oc_buf_t *out)
 {
@@ -79,9 +67,6 @@ static void collector(oc_buf_t *out)
         oc_buf_append(out, rendered, strlen(rendered));
     pthread_mutex_unlock(&mu);
 }
-
-/* Row columns (sm_rows). */
-enum { C_BRAND, C_CONN, C_KIND, C_DEPTH, C_OLDEST, C_OK_AGE, C_LATENCY, C_THROTTLED, C_PUSHES, C_OPEN, C_FAILS };
 
 static double num(json_t *row, int col)
 {
@@ -92,9 +77,9 @@ static double num(json_t *row, int col)
 static int by_backlog(const void *a, const void *b)
 {
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    double d = num(y, C_DEPTH) - num(x, C_DEPTH);
+    double d = num(y, OC_SYNCSTATS_DEPTH) - num(x, OC_SYNCSTATS_DEPTH);
     if (d == 0)
-        d = num(y, C_OLDEST) - num(x, C_OLDEST);
+        d = num(y, OC_SYNCSTATS_OLDEST) - num(x, OC_SYNCSTATS_OLDEST);
     return d > 0 ? 1 : d < 0 ? -1 : 0;
 }
 
@@ -103,20 +88,22 @@ static const struct {
     int col;
     enum { SUM, MAX, COUNT_NONZERO, COUNT } agg;
 } totals[] = {
-    {"onecount_sync_connections", "channel connections", "gauge", C_CONN, COUNT},
+    {"onecount_sync_connections", "channel connections", "gauge", OC_SYNCSTATS_CONN, COUNT},
     {"onecount_sync_queue_depth", "listings whose published quantity the channel has not acknowledged, all connections",
-     "gauge", C_DEPTH, SUM},
+     "gauge", OC_SYNCSTATS_DEPTH, SUM},
     {"onecount_sync_oldest_dirty_seconds",
-     "how long the listing behind longest, of any connection, has waited for a push to get through", "gauge", C_OLDEST,
-     MAX},
+     "how long the listing behind longest, of any connection, has waited for a push to get through", "gauge",
+     OC_SYNCSTATS_OLDEST, MAX},
     {"onecount_sync_last_push_ok_age_seconds_max", "seconds since the last acknowledged push, the stalest connection",
-     "gauge", C_OK_AGE, MAX},
+     "gauge", OC_SYNCSTATS_OK_AGE, MAX},
     {"onecount_sync_push_latency_ms_max", "moving average of one push round trip, the slowest connection", "gauge",
-     C_LATENCY, MAX},
-    {"onecount_sync_throttled_total", "pushes the channels answered with 429", "counter", C_THROTTLED, SUM},
-    {"onecount_sync_pushes_total", "listings pushed", "counter", C_PUSHES, SUM},
-    {"onecount_sync_circuit_open_connections", "connections whose circuit is open", "gauge", C_OPEN, COUNT_NONZERO},
-    {"onecount_sync_failing_connections", "connections whose last push batch failed", "gauge", C_FAILS, COUNT_NONZERO},
+     OC_SYNCSTATS_LATENCY, MAX},
+    {"onecount_sync_throttled_total", "pushes the channels answered with 429", "counter", OC_SYNCSTATS_THROTTLED, SUM},
+    {"onecount_sync_pushes_total", "listings pushed", "counter", OC_SYNCSTATS_PUSHES, SUM},
+    {"onecount_sync_circuit_open_connections", "connections whose circuit is open", "gauge", OC_SYNCSTATS_OPEN,
+     COUNT_NONZERO},
+    {"onecount_sync_failing_connections", "connections whose last push batch failed", "gauge", OC_SYNCSTATS_FAILS,
+     COUNT_NONZERO},
 };
 
 static void render(sm_t *s)
@@ -128,7 +115,7 @@ static void render(sm_t *s)
     json_t *row;
     json_array_foreach(s->rows, i, row)
     {
-        const char *k = json_string_value(json_array_get(row, C_KIND));
+        const char *k = json_string_value(json_array_get(row, OC_SYNCSTATS_KIND));
         size_t j = 0;
         while (j < nkinds && strcmp(kinds[j], k) != 0)
             j++;
@@ -142,7 +129,7 @@ static void render(sm_t *s)
             double v = 0;
             json_array_foreach(s->rows, i, row)
             {
-                if (strcmp(json_string_value(json_array_get(row, C_KIND)), kinds[k]) != 0)
+                if (strcmp(json_string_value(json_array_get(row, OC_SYNCSTATS_KIND)), kinds[k]) != 0)
                     continue;
                 double x = num(row, totals[t].col);
                 switch (totals[t].agg) {
@@ -157,9 +144,9 @@ static void render(sm_t *s)
     }
     /* The K connections furthest behind, each with its own series. */
     size_t n = json_array_size(s->rows), top = 0;
-    json_t **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
+    json_t **sorted = n > 0 ? oc_malloc(n * sizeof(*sorted)) : NULL;
     for (i = 0; sorted != NULL && i < n; i++)
-        if (num(json_array_get(s->rows, i), C_DEPTH) > 0)
+        if (num(json_array_get(s->rows, i), OC_SYNCSTATS_DEPTH) > 0)
             sorted[top++] = json_array_get(s->rows, i);
     if (top > 0)
         qsort(sorted, top, sizeof(*sorted), by_backlog);
@@ -173,13 +160,13 @@ static void render(sm_t *s)
             if (!json_is_number(v))
                 continue;
             oc_buf_printf(&b, "%s{brand=\"%s\",connection=\"%s\",kind=\"%s\"} %g\n", gauges[g].name,
-                          json_string_value(json_array_get(sorted[i], C_BRAND)),
-                          json_string_value(json_array_get(sorted[i], C_CONN)),
-                          json_string_value(json_array_get(sorted[i], C_KIND)), json_number_value(v));
+                          json_string_value(json_array_get(sorted[i], OC_SYNCSTATS_BRAND)),
+                          json_string_value(json_array_get(sorted[i], OC_SYNCSTATS_CONN)),
+                          json_string_value(json_array_get(sorted[i], OC_SYNCSTATS_KIND)), json_number_value(v));
         }
     }
     free(sorted);
-    char *text = strdup(oc_buf_cstr(&b));
+    char *text = oc_strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
     pthread_mutex_lock(&mu);
     free(rendered);
@@ -187,64 +174,27 @@ static void render(sm_t *s)
     pthread_mutex_unlock(&mu);
 }
 
-static void chunk_done(sm_t *s)
+static void on_read(void *arg, json_t *rows)
 {
-    if (--s->pending > 0)
-        return;
+    sm_t *s = arg;
+    s->pending = 0;
     if (s->closing) {
-        json_decref(s->rows);
         free(s);
         return;
     }
+    s->rows = rows;
     render(s);
-    json_decref(s->rows);
     s->rows = NULL;
     oc_timer_start(s->th->loop, &s->timer, REFRESH_MS);
-}
-
-static void on_rows(void *arg, const oc_db_result_t *res)
-{
-    sm_t *s = arg;
-    if (res->err == NULL) {
-        json_t *rows = oc_db_json_rows(res->results[0], 0);
-        json_array_extend(s->rows, rows);
-        json_decref(rows);
-    }
-    chunk_done(s);
-}
-
-static void on_brands(void *arg, const oc_db_result_t *res)
-{
-    sm_t *s = arg;
-    const char *all = res->err == NULL && !s->closing ? oc_db_get(res->results[0], 0, 0) : NULL;
-    s->rows = json_array();
-    for (const char *p = all; p != NULL && *p;) {
-        /* CHUNK ids of 36 characters, comma-separated */
-        size_t len = 0;
-        for (int k = 0; k < CHUNK && p[len]; k++)
-            len += 36 + (p[len + 36] == ',' ? 1 : 0);
-        char *tenants = strndup(p, len > 0 && p[len - 1] == ',' ? len - 1 : len);
-        oc_db_tx_t tx = {.tenant = tenants, .nsteps = 1};
-        tx.steps[0].stmt = &sm_rows;
-        s->pending++;
-        if (oc_db_run(s->th->db, &tx, on_rows, s) != 0)
-            s->pending--;
-        free(tenants);
-        p += len;
-    }
-    chunk_done(s);
 }
 
 static void refresh(oc_timer_t *t)
 {
     sm_t *s = t->data;
-    oc_db_tx_t tx = {.nsteps = 1};
-    tx.steps[0].stmt = &sm_brands;
-    s->pending = 1; /* held by the brands query until every chunk is sent */
-    if (oc_db_run(s->th->db, &tx, on_brands, s) != 0) {
-        s->pending = 0;
+    if (oc_syncstats_read(s->th->db, CHUNK, on_read, s) == 0)
+        s->pending = 1;
+    else
         oc_timer_start(s->th->loop, &s->timer, REFRESH_MS);
-    }
 }
 
 static void sm_dispose(void *p)
@@ -255,7 +205,6 @@ static void sm_dispose(void *p)
         s->closing = 1;
         return;
     }
-    json_decref(s->rows);
     free(s);
 }
 
@@ -266,7 +215,7 @@ void oc_sync_metrics_init(void)
 
 void oc_sync_metrics_start(oc_thread_t *th)
 {
-    sm_t *s = calloc(1, sizeof(*s));
+    sm_t *s = oc_calloc(1, sizeof(*s));
     s->th = th;
     oc_timer_init(&s->timer, refresh, s);
     static const char slot;

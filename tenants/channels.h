@@ -1,7 +1,8 @@
 /*
  * channels.h — connections as the rest of the program uses them: the brand's
- * data key, sealing credentials on the way in, loading a connection with
- * its credentials opened on the way out, and the account it reaches.
+ * data key (connections.c seals credentials with it), loading a connection with
+ * its credentials opened on the way out, and the account it reaches; and
+ * how an operation of connections.h, listings.h or rules.h answers.
  */
 #ifndef OC_CHANNELS_H
 #define OC_CHANNELS_H
@@ -9,6 +10,9 @@
 #include <jansson.h>
 
 #include "runtime/db.h"
+#include "runtime/thread.h"
+#include "tenants/audit.h"
+#include "tenants/outcome.h"
 
 /** The brand's data key, creating it on first use.  cb gets dek NULL on failure (err says why). */
 typedef void (*oc_channels_dek_cb)(void *arg, const char *err, const unsigned char *dek);
@@ -87,6 +91,46 @@ int oc_channels_account_params(const json_t *identity, char **account, char **ke
 int oc_channels_is_duplicate(const oc_db_result_t *res);
 /** The message of such an error, as it may be shown (names a connection in the portfolio only). */
 const char *oc_channels_duplicate_message(const oc_db_result_t *res);
+
+/* --- what an operation on connections, listings or rules answers ------------------------ */
+
+/**
+ * How such an operation ends: `f` NULL and `answer` (borrowed for the call)
+ * the object as the API shows it, or `f` says why it did not happen.
+ */
+typedef void (*oc_channels_answer_cb)(void *arg, const oc_fail_t *f, json_t *answer);
+
+/** Which row answers a transaction, and what its refusals mean (connections.c, listings.c, rules.c). */
+typedef struct oc_channels_answer {
+    int step;                 /* the step (1-based) whose one row of JSON answers; 0 = the last */
+    const char *what;         /* none found: "no such <what>" (OC_FAIL_NOT_FOUND) */
+    const char *unique;       /* a unique violation's message; NULL = a connection's name is taken */
+    const char *unique_field; /* the field it names; NULL = "name" */
+    const char *fk_field;     /* the field a foreign-key violation names; NULL = "connection_id" */
+    int touches_stock;        /* tx has an oc_holds_touched_step: the hold gate hears of it before the answer */
+} oc_channels_answer_t;
+
+/**
+ * Runs `tx` and calls cb once with the row `how` names; no row, or a row of
+ * SQL NULL, is OC_FAIL_NOT_FOUND.  A second active connection to an account
+ * is OC_FAIL_CONFLICT `duplicate_account`, a unique violation
+ * OC_FAIL_CONFLICT `conflict` on how->unique_field, a foreign-key violation
+ * OC_FAIL_INVALID on how->fk_field; other database errors travel as
+ * OC_FAIL_DB.  Returns 0, or -1 with `f` filled (the database is
+ * unavailable) and cb never called.
+ */
+int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
+                           oc_channels_answer_cb cb, void *arg);
+
+/**
+ * Appends to `tx` a statement that writes its own audit record (audit_write,
+ * for the rows it changed only), with the parameters ($1 a->tenant, $2 `id`,
+ * $3 the request id, $4 the user, $5 the token).
+ */
+void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_stmt_t *stmt, const char *id);
+
+/** Fills `f`: the database cannot take the work now (OC_FAIL_UNAVAILABLE).  Returns -1. */
+int oc_channels_fail_unavailable(oc_fail_t *f);
 
 /** Opens a sealed-credentials column (bytea text) with the brand key row; returns new JSON or NULL. */
 json_t *oc_channels_open(const char *tenant, const char *conn_id, const char *credentials_bytea, int key_version,

@@ -182,15 +182,36 @@ OC_DB_STMT(holds_fill_data, 2,
            "   AND h.lines @> jsonb_build_array(jsonb_build_object('sku_id', s.sku_id))), '[]')"
            " FROM stock s WHERE s.tenant_id = $1 AND s.sku_id = ANY ($2::bigint[])");
 
+/*
+ * The hold record Redis keeps (oc:{t}:holds): "<expires_ms>|<sku>:<qty>,…",
+ * written here and only here; read by LUA_RELEASE and settle_script (Lua
+ * patterns '^%d+|' and '(%d+):(%d+)') and by spec_expiry().
+ */
+static void spec_begin(oc_buf_t *out, unsigned long long expires_ms)
+{
+    oc_buf_printf(out, "%llu|", expires_ms);
+}
+
+static void spec_add(oc_buf_t *out, int i, long long sku, long long qty)
+{
+    oc_buf_printf(out, "%s%lld:%lld", i ? "," : "", sku, qty);
+}
+
+static unsigned long long spec_expiry(const char *spec)
+{
+    return strtoull(spec, NULL, 10);
+}
+
+/* The record of a hold stored in PostgreSQL: its lines as [{sku_id, qty}]. */
 static void spec_of_lines(json_t *lines, long long expires_ms, oc_buf_t *out)
 {
-    oc_buf_printf(out, "%lld|", expires_ms);
+    spec_begin(out, (unsigned long long)expires_ms);
     size_t i;
     json_t *l;
     json_array_foreach(lines, i, l)
     {
-        oc_buf_printf(out, "%s%lld:%lld", i ? "," : "", (long long)json_integer_value(json_object_get(l, "sku_id")),
-                      (long long)json_integer_value(json_object_get(l, "qty")));
+        spec_add(out, (int)i, (long long)json_integer_value(json_object_get(l, "sku_id")),
+                 (long long)json_integer_value(json_object_get(l, "qty")));
     }
 }
 
@@ -282,11 +303,9 @@ static void on_reserve_reply(void *arg, const char *err, redisReply *reply)
         /* Rebuild the missing entries from PostgreSQL, then try once more. */
         oc_metric_add(&m_reserve_miss, 1);
         oc_buf_t arr = {0};
-        oc_buf_append(&arr, "{", 1);
         for (size_t i = 1; i < reply->elements; i++)
-            oc_buf_printf(&arr, "%s%s", i > 1 ? "," : "", reply->element[i]->str);
-        oc_buf_append(&arr, "}", 1);
-        const char *params[2] = {rv->tenant, oc_buf_cstr(&arr)};
+            oc_db_array_add(&arr, reply->element[i]->str);
+        const char *params[2] = {rv->tenant, oc_db_array_end(&arr)};
         int rc = oc_db_exec(rv->th->db, rv->tenant, &holds_fill_data, params, on_fill_data, rv);
         oc_buf_free(&arr);
         if (rc != 0)
@@ -322,9 +341,9 @@ static void reserve_send(reserve_t *rv)
     snprintf(exp, sizeof(exp), "%llu", (unsigned long long)counts_until);
     snprintf(prefix, sizeof(prefix), "oc:{%s}:", rv->tenant);
     oc_buf_t spec = {0};
-    oc_buf_printf(&spec, "%llu|", (unsigned long long)rv->expires_ms);
+    spec_begin(&spec, rv->expires_ms);
     for (int i = 0; i < rv->n; i++)
-        oc_buf_printf(&spec, "%s%lld:%lld", i ? "," : "", rv->sku[i], rv->qty[i]);
+        spec_add(&spec, i, rv->sku[i], rv->qty[i]);
     argv[k++] = now, argv[k++] = rv->id, argv[k++] = exp, argv[k++] = oc_buf_cstr(&spec), argv[k++] = prefix;
     for (int i = 0; i < rv->n; i++) {
         snprintf(nums[i * 2], sizeof(nums[0]), "%lld", rv->sku[i]);
@@ -420,6 +439,27 @@ void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *
             b->left++;
     }
     on_base_set(b, NULL, NULL); /* the sending is over */
+}
+
+void oc_holds_publish_balances(oc_redis_t *redis, const char *tenant, json_t *answer, void (*done)(void *arg),
+                               void *arg)
+{
+    json_t *all = json_object_get(answer, "balances"), *b;
+    long long *bases = calloc(json_array_size(all) + 1, 3 * sizeof(long long));
+    size_t i, n = 0;
+    json_array_foreach(all, i, b)
+    {
+        json_t *sku = json_object_get(b, "sku_id"), *ver = json_object_get(b, "version");
+        if (bases == NULL || !json_is_integer(sku) || !json_is_integer(ver))
+            continue;
+        bases[3 * n] = (long long)json_integer_value(sku);
+        bases[3 * n + 1] = (long long)json_integer_value(ver);
+        bases[3 * n + 2] = (long long)json_integer_value(json_object_get(b, "on_hand")) -
+                           (long long)json_integer_value(json_object_get(b, "committed"));
+        n++;
+    }
+    oc_holds_set_bases(redis, tenant, bases, n, done, arg);
+    free(bases);
 }
 
 /* Every stock write stamps updated_at with its transaction's now(): these are the transaction's own. */
@@ -614,7 +654,7 @@ static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n)
         argv[1] = prefix;
         int argc = 2;
         for (j = i; j < n && strcmp(st[j].tenant, st[i].tenant) == 0; j++) {
-            snprintf(exps[j], sizeof(exps[j]), "%llu", strtoull(st[j].spec, NULL, 10));
+            snprintf(exps[j], sizeof(exps[j]), "%llu", spec_expiry(st[j].spec));
             argv[argc++] = st[j].id;
             argv[argc++] = exps[j];
             argv[argc++] = st[j].spec;
@@ -804,10 +844,10 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
     oc_buf_t t = {0}, spec = {0};
     oc_buf_printf(&t, "{\"tenant\":\"%s\",\"id\":\"%s\",\"created_ms\":%llu,\"expires_ms\":%llu,\"lines\":[", tenant,
                   hold->id, (unsigned long long)hold->created_ms, (unsigned long long)hold->expires_ms);
-    oc_buf_printf(&spec, "%llu|", (unsigned long long)hold->expires_ms);
+    spec_begin(&spec, hold->expires_ms);
     for (int i = 0; i < hold->n; i++) {
         oc_buf_printf(&t, "%s{\"sku_id\":%lld,\"qty\":%lld}", i ? "," : "", hold->sku[i], hold->qty[i]);
-        oc_buf_printf(&spec, "%s%lld:%lld", i ? "," : "", hold->sku[i], hold->qty[i]);
+        spec_add(&spec, i, hold->sku[i], hold->qty[i]);
     }
     oc_buf_printf(&t, "],\"request\":%s", hold->request_json);
     if (hold->reference_json != NULL)

@@ -13,7 +13,7 @@
  * sweeper.  Guarded sales (API checkouts) pass the same gate, so a hold is
  * never sold from under its holder by onecount itself.
  *
- * When Redis is unreachable the callers fall back to PostgreSQL
+ * When Redis is unreachable oc_hold_create() falls back to PostgreSQL
  * (hold_create_pg); when Redis lost its keys, a SKU's entry is rebuilt from
  * PostgreSQL on first use.  Confirmation always goes through PostgreSQL,
  * whose conditional update is the final word.
@@ -21,7 +21,9 @@
 #ifndef OC_HOLDS_H
 #define OC_HOLDS_H
 
+#include "runtime/json.h"
 #include "runtime/thread.h"
+#include "tenants/ledger.h"
 
 #define OC_HOLD_MAX_SKUS 32
 
@@ -60,6 +62,23 @@ void oc_holds_reserve(oc_thread_t *th, const char *tenant, const char *id, const
  * the hold, on any thread, see it ended.
  */
 void oc_holds_release_redis(oc_thread_t *th, const char *tenant, const char *id, void (*done)(void *arg), void *arg);
+
+/*
+ * Every change to stock publishes its balances: whatever changes stock
+ * (a movement, a hold's confirmation, an order ingested, an import applied)
+ * tells the hold gate the new (on_hand − committed) of the SKUs it changed
+ * before it answers, through one of the three functions below — from a
+ * ledger answer's "balances", from a transaction's touched step, or from
+ * triples a writer collected itself.  They all end in oc_holds_set_bases.
+ */
+
+/**
+ * Publishes the balances of a ledger answer (`answer`: {"balances":
+ * [{"sku_id", "version", "on_hand", "committed", …}]}, borrowed), then calls
+ * done (may be NULL) as oc_holds_set_bases does.
+ */
+void oc_holds_publish_balances(oc_redis_t *redis, const char *tenant, json_t *answer, void (*done)(void *arg),
+                               void *arg);
 
 /**
  * Publishes SKUs' new (on_hand − committed) after a ledger change, where
@@ -130,6 +149,51 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
 
 /* How long a reservation counts in Redis before its commit confirms it. */
 #define OC_HOLD_PENDING_MS 30000
+
+/* --- the operations (hold_ops.c): what the API calls ------------------------------------- */
+
+/** A hold asked for.  Strings and lines are borrowed until the callback. */
+typedef struct {
+    int nlines; /* 1 … OC_HOLD_MAX_LINES */
+    const oc_movement_line_t *lines;
+    int ttl_seconds;
+    const char *reference; /* or NULL */
+    const char *key;       /* the Idempotency-Key, or NULL: the same key names the same hold */
+    const char *hash;      /* the request's hash: what a retry with the key is compared with */
+} oc_hold_request_t;
+
+#define OC_HOLD_MAX_LINES 50
+
+/**
+ * Creates a hold of `a->tenant` — the one way: reserved in Redis and
+ * committed in PostgreSQL (oc_holds_reserve, oc_holds_commit), or made in
+ * PostgreSQL alone (hold_create_pg()) when Redis cannot decide.  cb gets the
+ * hold as the API shows it ({"id", "state", "lines", "components",
+ * "reference", "created_at", "expires_at", "ended_at"}; `replayed` when the
+ * key's hold existed), or a failure: INVALID unknown_sku / empty_bundle /
+ * invalid (more than OC_HOLD_MAX_SKUS SKUs) / idempotency_mismatch, CONFLICT
+ * insufficient_stock, UNAVAILABLE, DB.  Called exactly once.
+ */
+void oc_hold_create(oc_thread_t *th, const oc_hold_request_t *req, const oc_actor_t *a, oc_ledger_cb cb, void *arg);
+
+/**
+ * Confirms hold `id` (a uuid) — a guarded sale of its lines through the
+ * ledger — then publishes the new balances and ends the hold in Redis before
+ * cb: the ledger's answer, or NOT_FOUND, CONFLICT hold_ended /
+ * insufficient_stock / in_flight, INVALID idempotency_mismatch, DB.
+ * `key`/`hash` as for a movement (NULL without an Idempotency-Key).
+ */
+void oc_hold_confirm(oc_thread_t *th, const char *id, const char *key, const char *hash, const oc_actor_t *a,
+                     oc_ledger_cb cb, void *arg);
+
+/**
+ * Releases hold `id`, ends it in Redis, then calls cb with the hold as it
+ * is now (released, or already ended), or NOT_FOUND, DB.
+ */
+void oc_hold_release(oc_thread_t *th, const char *id, const oc_actor_t *a, oc_ledger_cb cb, void *arg);
+
+/** Hold `id` of `tenant` as the API shows it, or NOT_FOUND ("no such hold"), DB. */
+void oc_hold_get(oc_thread_t *th, const char *tenant, const char *id, oc_ledger_cb cb, void *arg);
 
 /** Starts the expiry sweeper on this thread (one per process). */
 void oc_holds_start_sweeper(oc_thread_t *th);

@@ -7,6 +7,7 @@
  */
 #include "tenants/imports.h"
 #include "tenants/csv.h"
+#include "runtime/db.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,28 +176,7 @@ static int map_put(map_t *m, const char *k, size_t n, uint32_t v, uint32_t *old)
     return 1;
 }
 
-/* --- PostgreSQL array literals, one per chunk parameter ---------------------------------------- */
-
-int oc_pg_array_append_text(oc_buf_t *b, int first, const char *s, size_t len)
-{
-    if (oc_buf_append(b, first ? "{" : ",", 1) != 0)
-        return OC_ENOMEM;
-    if (s == NULL)
-        return oc_buf_append(b, "NULL", 4);
-    if (oc_buf_append(b, "\"", 1) != 0)
-        return OC_ENOMEM;
-    size_t from = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            if (oc_buf_append(b, s + from, i - from) != 0 || oc_buf_append(b, "\\", 1) != 0)
-                return OC_ENOMEM;
-            from = i;
-        }
-    }
-    if (oc_buf_append(b, s + from, len - from) != 0)
-        return OC_ENOMEM;
-    return oc_buf_append(b, "\"", 1);
-}
+/* --- the chunk parameters: one PostgreSQL array literal each (runtime/db.h) ----------------------- */
 
 typedef struct builder {
     oc_import_t *imp;
@@ -209,21 +189,19 @@ typedef struct builder {
 
 static void b_text(builder_t *b, int i, const char *s, size_t len)
 {
-    if (oc_pg_array_append_text(&b->p[i], b->nrows == 0, s, len) != 0)
+    if (oc_db_array_add_n(&b->p[i], s, len) != 0)
         b->failed = 1;
 }
 
 static void b_int(builder_t *b, int i, long long v, int valid)
 {
-    int rc = valid ? oc_buf_printf(&b->p[i], "%s%lld", b->nrows == 0 ? "{" : ",", v)
-                   : oc_buf_printf(&b->p[i], "%sNULL", b->nrows == 0 ? "{" : ",");
-    if (rc != 0)
+    if ((valid ? oc_db_array_add_ll(&b->p[i], v) : oc_db_array_add(&b->p[i], NULL)) != 0)
         b->failed = 1;
 }
 
 static void b_bool(builder_t *b, int i, int v)
 {
-    if (oc_buf_printf(&b->p[i], "%s%s", b->nrows == 0 ? "{" : ",", v ? "t" : "f") != 0)
+    if (oc_db_array_add(&b->p[i], v ? "t" : "f") != 0)
         b->failed = 1;
 }
 
@@ -247,7 +225,7 @@ static void b_flush(builder_t *b)
     memset(c, 0, sizeof(*c));
     c->nrows = b->nrows;
     for (int i = 0; i < b->nparams; i++) {
-        if (oc_buf_append(&b->p[i], "}", 1) != 0)
+        if (oc_db_array_end(&b->p[i]) == NULL)
             b->failed = 1;
         oc_buf_cstr(&b->p[i]);
         c->params[i] = b->p[i].data;
@@ -563,14 +541,14 @@ static void prepare_counts(ctx_t *c, builder_t *b)
         b_text(b, 1, code, code_n);
         b_int(b, 2, qty, qty_ok);
         b_row_end(b);
-        if (code != NULL && oc_pg_array_append_text(&all, all.len == 0, code, code_n) != 0)
+        if (code != NULL && oc_db_array_add_n(&all, code, code_n) != 0)
             c->failed = 1;
         skus++;
         units += qty_ok ? qty : 0;
     }
     b_flush(b);
     free(seen.slots);
-    if (oc_buf_append(&all, all.len == 0 ? "{}" : "}", all.len == 0 ? 2 : 1) != 0)
+    if (oc_db_array_end(&all) == NULL)
         c->failed = 1;
     oc_buf_cstr(&all);
     c->imp->all_codes = all.data;
@@ -793,7 +771,7 @@ static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
         b_text(b, 4, item, item_n);
         b_text(b, 5, loc, loc_n);
         b_row_end(b);
-        if (sku != NULL && oc_pg_array_append_text(&all, all.len == 0, sku, sku_n) != 0)
+        if (sku != NULL && oc_db_array_add_n(&all, sku, sku_n) != 0)
             c->failed = 1;
         listings++;
     }
@@ -801,7 +779,7 @@ static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
     free(pairs.slots);
     free(exts.slots);
     oc_buf_free(&keys);
-    if (oc_buf_append(&all, all.len == 0 ? "{}" : "}", all.len == 0 ? 2 : 1) != 0)
+    if (oc_db_array_end(&all) == NULL)
         c->failed = 1;
     oc_buf_cstr(&all);
     c->imp->all_codes = all.data;

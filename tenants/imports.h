@@ -7,7 +7,7 @@
  * within the file, the shape of bundles — and cuts the rows into chunks.  A
  * chunk's parameters are PostgreSQL array literals that feed both the
  * checks against the brand and the statements that apply the rows
- * (server/api_imports.c), so a file is turned into SQL parameters once, on
+ * (tenants/import_jobs.c), so a file is turned into SQL parameters once, on
  * the work pool, and never on an event loop.
  *
  * The formats (a header row is required; column order is free; header
@@ -114,8 +114,5 @@ int oc_import_prepare(oc_import_t *imp, oc_import_type_t type, const char *data,
 
 /** Frees a prepared import; accepts a zeroed struct. */
 void oc_import_free(oc_import_t *imp);
-
-/** Appends `s` (len bytes, or NULL for SQL NULL) to a PostgreSQL text[] literal being built. */
-int oc_pg_array_append_text(oc_buf_t *b, int first, const char *s, size_t len);
 
 #endif

@@ -12,11 +12,15 @@
 #define MAX_INFLIGHT 2
 _Static_assert(BATCH_MAX <= OC_DB_MAX_STEPS, "a batch is one transaction");
 
+typedef struct oc_ledger_item oc_ledger_item_t;
+
 struct oc_ledger_item {
     oc_ledger_item_t *next;
-    json_t *item;
-    char *json; /* serialized item, for the general path */
-    int fast;   /* a one-line sale: try the single-statement path */
+    oc_movement_t m; /* strings and lines borrowed from the caller, until cb */
+    const char *tenant, *user, *token, *request_id;
+    long long lock_sku; /* the lowest sku_id it locks, 0 = unknown */
+    char *json;         /* ledger_item_json(), for the general path */
+    int fast;           /* a one-line sale: try the single-statement path */
     int tries;
     oc_ledger_cb cb;
     void *arg;
@@ -49,20 +53,32 @@ void oc_ledger_init(void)
     oc_metrics_register(&m_retries);
 }
 
-/* One-line sale in one statement: idempotency, the conditional update, the
+/*
+ * One-line sale in one statement: idempotency, the conditional update, the
  * movement, an oversell incident when a channel sale goes below zero, the
- * audit record and the stored response.  Answers with enough to tell every
- * outcome apart; a bundle (kind) falls back to ledger_post. */
+ * audit record and the stored response.  It answers as ledger_post() does
+ * ({"status", "body", "replayed"}, refusals from ledger_err()), so one
+ * function reads both (oc_ledger_answer); a bundle falls back to ledger_post.
+ *
+ * Why two: ledger_post() (plpgsql) is the general ledger — every kind, many
+ * lines, bundles — and is also called from SQL (hold_confirm(), orders
+ * ingested by the sync engine), so it must stay.  This statement is the hot
+ * path of a checkout: no plpgsql call, one row locked, which is what
+ * ops/bench/ledger.sh measures (and extracts from this file: keep the
+ * OC_DB_STMT( / ledger_sale_fast, layout).  An Idempotency-Key is claimed
+ * by ledger_post()'s idem_claim(), the one idempotency path of the ledger.
+ * (Its lookup takes its own snapshot after the advisory lock: a lookup in
+ * the statement's snapshot, as here before, missed a duplicate committed
+ * between the statement's start and the lock, and sold twice.)
+ */
 OC_DB_STMT(
     ledger_sale_fast, 11,
     "WITH k AS (SELECT id, kind FROM skus WHERE tenant_id = $1 AND code = $2),"
-    " c AS (SELECT CASE WHEN $5::text IS NULL THEN true"
-    "       ELSE pg_try_advisory_xact_lock(hashtextextended($1::text || '/' || $5, 727274)) END AS got),"
-    " prev AS (SELECT ik.status, ik.body, ik.request_hash FROM idempotency_keys ik, c"
-    "          WHERE c.got AND $5::text IS NOT NULL AND ik.tenant_id = $1 AND ik.key = $5"
-    "            AND ik.created_at > now() - interval '24 hours'),"
+    /* the key claim of ledger_post: its lookup runs after the lock, so it sees a sale committed meanwhile */
+    " c AS (SELECT o_state AS state, o_status AS status, o_body AS body FROM idem_claim($1, $5, $6)"
+    "       WHERE $5::text IS NOT NULL),"
     " u AS (UPDATE stock s SET committed = s.committed + $3, version = s.version + 1, updated_at = now()"
-    "       FROM k, c WHERE c.got AND k.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM prev)"
+    "       FROM k WHERE k.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM c WHERE c.state <> 'new')"
     "         AND s.tenant_id = $1 AND s.sku_id = k.id"
     "         AND (NOT $4::bool OR s.on_hand - s.committed - s.held >= $3)"
     "       RETURNING s.sku_id, s.on_hand, s.committed, s.held, s.inspecting, s.version),"
@@ -87,10 +103,41 @@ OC_DB_STMT(
     /* a key past its 24 hours whose row is not pruned yet: this request takes it over */
     "       ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 201,"
     "         body = excluded.body, created_at = now() WHERE ik.created_at <= now() - interval '24 hours')"
-    " SELECT (SELECT id FROM k), (SELECT kind FROM k), (SELECT got FROM c), (SELECT status FROM prev),"
-    "  (SELECT body FROM prev), (SELECT request_hash FROM prev), (SELECT body FROM b), (SELECT count(*) FROM a),"
-    "  (SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id)");
+    /* the answer as ledger_post() gives it, its refusals from the same ledger_err(); NULL for a bundle */
+    " SELECT CASE"
+    "  WHEN NOT EXISTS (SELECT 1 FROM k) THEN"
+    "   ledger_err(422, 'unknown_sku', format('no SKU %s in this brand', $2::text), 'lines[0].sku')"
+    "  WHEN (SELECT kind FROM k) <> 'simple' THEN NULL"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'in_flight') THEN"
+    "   ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress')"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'mismatch') THEN"
+    "   ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request')"
+    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'replay') THEN"
+    "   (SELECT jsonb_build_object('status', c.status, 'body', c.body, 'replayed', true) FROM c)"
+    "  WHEN EXISTS (SELECT 1 FROM b) THEN jsonb_build_object('status', 201, 'body', (SELECT body FROM b))"
+    "  ELSE ledger_err(409, 'insufficient_stock', format('%s has %s available, %s requested', $2::text,"
+    "   greatest((SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id),"
+    "     0), $3), 'lines') END,"
+    "  (SELECT count(*) FROM a)");
 OC_DB_STMT(ledger_post_stmt, 1, "SELECT ledger_post($1::jsonb)");
+
+static const char *const kind_names[] = {
+    [OC_MOVE_RECEIPT] = "receipt", [OC_MOVE_SALE] = "sale",     [OC_MOVE_SHIP] = "ship",   [OC_MOVE_CANCEL] = "cancel",
+    [OC_MOVE_RETURN] = "return",   [OC_MOVE_ADJUST] = "adjust", [OC_MOVE_COUNT] = "count",
+};
+
+const char *oc_move_kind_name(oc_move_kind_t kind)
+{
+    return (size_t)kind < OC_ARRAY_SIZE(kind_names) ? kind_names[kind] : "unknown";
+}
+
+int oc_move_kind_parse(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < OC_ARRAY_SIZE(kind_names); i++)
+        if (strcmp(kind_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
 
 static void batcher_dispose(void *p)
 {
@@ -110,23 +157,97 @@ static batcher_t *batcher_of(oc_thread_t *th)
     return b;
 }
 
-static void item_finish(oc_ledger_item_t *it, int status, json_t *body, int replayed, const oc_db_result_t *err)
+/* The one way an item ends: its outcome to the caller, then the item freed. */
+static void item_finish(oc_ledger_item_t *it, const oc_ledger_outcome_t *out)
 {
-    it->cb(it->arg, status, body, replayed, err);
-    json_decref(it->item);
+    it->cb(it->arg, out);
     free(it->json);
     free(it);
 }
 
-static const char *str(json_t *item, const char *k)
+static void item_fail(oc_ledger_item_t *it, oc_fail_t *f)
 {
-    return json_string_value(json_object_get(item, k));
+    oc_ledger_outcome_t out = {.fail = f};
+    item_finish(it, &out);
+    oc_fail_clear(f);
 }
 
-/* The request id is added by the response (oc_respond_json), for these and ledger_err()'s alike. */
-static json_t *error_body(const char *code, const char *message, const char *field)
+static void item_answer_cb(void *arg, const oc_ledger_outcome_t *out)
 {
-    return oc_error_body(code, message, field, NULL);
+    item_finish(arg, out);
+}
+
+/*
+ * The one place that writes a movement as ledger_post() reads it (the keys
+ * its plpgsql reads: migrations/0003, redefined since; see schema.sql):
+ * [{"tenant", "kind", "lines": [{"sku", "qty"}], "guard", "key", "hash",
+ *   "user", "token", "request_id", "reference", "channel", "reason",
+ *   "disposition", "from_inspection"}].  NULL when out of memory.
+ */
+static char *ledger_item_json(const oc_ledger_item_t *it)
+{
+    const oc_movement_t *m = &it->m;
+    json_t *lines = json_array(), *o = json_object();
+    for (int i = 0; i < m->nlines; i++)
+        json_array_append_new(lines,
+                              json_pack("{s:s, s:I}", "sku", m->lines[i].sku, "qty", (json_int_t)m->lines[i].qty));
+    json_object_set_new(o, "tenant", json_string(it->tenant));
+    json_object_set_new(o, "kind", json_string(oc_move_kind_name(m->kind)));
+    json_object_set_new(o, "lines", lines);
+    json_object_set_new(o, "guard", json_boolean(m->guard));
+    const struct {
+        const char *k, *v;
+    } opt[] = {{"key", m->key},
+               {"hash", m->hash},
+               {"user", it->user},
+               {"token", it->token},
+               {"request_id", it->request_id},
+               {"reference", m->reference},
+               {"channel", m->channel},
+               {"reason", m->reason},
+               {"disposition", m->disposition}};
+    for (size_t i = 0; i < OC_ARRAY_SIZE(opt); i++)
+        if (opt[i].v != NULL)
+            json_object_set_new(o, opt[i].k, json_string(opt[i].v));
+    if (m->from_inspection)
+        json_object_set_new(o, "from_inspection", json_true());
+    json_t *one = json_pack("[o]", o);
+    char *text = one != NULL ? json_dumps(one, JSON_COMPACT) : NULL;
+    json_decref(one);
+    return text;
+}
+
+static oc_fail_kind_t kind_of_status(long long status)
+{
+    switch (status) {
+    case 403: return OC_FAIL_FORBIDDEN;
+    case 404: return OC_FAIL_NOT_FOUND;
+    case 409: return OC_FAIL_CONFLICT;
+    case 422: return OC_FAIL_INVALID;
+    case 503: return OC_FAIL_UNAVAILABLE;
+    default: return OC_FAIL_INTERNAL;
+    }
+}
+
+void oc_ledger_answer(json_t *answer, oc_ledger_cb cb, void *arg)
+{
+    long long status = (long long)json_integer_value(json_object_get(answer, "status"));
+    json_t *body = json_object_get(answer, "body");
+    if (status > 0 && status < 400) {
+        oc_ledger_outcome_t out = {.body = body, .replayed = json_is_true(json_object_get(answer, "replayed"))};
+        cb(arg, &out);
+        return;
+    }
+    /* ledger_err()'s {"error": {"code", "message", "field"}}: the code and field stay the answer's for the call */
+    json_t *err = json_object_get(body, "error");
+    const char *code = json_string_value(json_object_get(err, "code")),
+               *msg = json_string_value(json_object_get(err, "message"));
+    oc_fail_t f = {0};
+    oc_fail(&f, kind_of_status(status), code != NULL ? code : "internal",
+            json_string_value(json_object_get(err, "field")), "%s", msg != NULL ? msg : "the ledger did not answer");
+    oc_ledger_outcome_t out = {.fail = &f};
+    cb(arg, &out);
+    oc_fail_clear(&f);
 }
 
 static void send_batch(batcher_t *b, batch_t *bt);
@@ -142,57 +263,14 @@ static void requeue_solo(batcher_t *b, oc_ledger_item_t *it)
     send_batch(b, bt);
 }
 
-/* Interprets one fast-path row; returns 0 when answered, -1 to retry via ledger_post. */
+/* Answers one fast-path row; returns -1 for a bundle, which ledger_post expands. */
 static int fast_outcome(oc_ledger_item_t *it, const PGresult *r)
 {
-    const char *sku = oc_db_get(r, 0, 0), *kind = oc_db_get(r, 0, 1);
-    if (sku == NULL) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no SKU %s in this brand",
-                 str(json_array_get(json_object_get(it->item, "lines"), 0), "sku"));
-        json_t *body = error_body("unknown_sku", msg, "lines[0].sku");
-        item_finish(it, 422, body, 0, NULL);
-        json_decref(body);
-        return 0;
-    }
-    if (kind != NULL && strcmp(kind, "simple") != 0)
-        return -1; /* a bundle: ledger_post expands it */
-    const char *got = oc_db_get(r, 0, 2);
-    if (got != NULL && got[0] == 'f') {
-        json_t *body = error_body("in_flight", "a request with this Idempotency-Key is in progress", NULL);
-        item_finish(it, 409, body, 0, NULL);
-        json_decref(body);
-        return 0;
-    }
-    if (oc_db_get(r, 0, 3) != NULL) {
-        const char *hash = oc_db_get(r, 0, 5), *want = str(it->item, "hash");
-        if (hash == NULL || want == NULL || strcmp(hash, want) != 0) {
-            json_t *body =
-                error_body("idempotency_mismatch", "this Idempotency-Key was used with a different request", NULL);
-            item_finish(it, 422, body, 0, NULL);
-            json_decref(body);
-            return 0;
-        }
-        json_t *body = oc_db_json(r, 0, 4);
-        item_finish(it, (int)oc_db_get_ll(r, 0, 3, 200), body, 1, NULL);
-        json_decref(body);
-        return 0;
-    }
-    json_t *body = oc_db_json(r, 0, 6);
-    if (body != NULL) {
-        item_finish(it, 201, body, 0, NULL);
-        json_decref(body);
-        return 0;
-    }
-    /* Guarded and short. */
-    json_t *line = json_array_get(json_object_get(it->item, "lines"), 0);
-    long long avail = oc_db_get_ll(r, 0, 8, 0);
-    char msg[200];
-    snprintf(msg, sizeof(msg), "%s has %lld available, %lld requested", str(line, "sku"), avail > 0 ? avail : 0,
-             (long long)json_integer_value(json_object_get(line, "qty")));
-    json_t *eb = error_body("insufficient_stock", msg, "lines");
-    item_finish(it, 409, eb, 0, NULL);
-    json_decref(eb);
+    json_t *answer = oc_db_json(r, 0, 0);
+    if (answer == NULL)
+        return -1;
+    oc_ledger_answer(answer, item_answer_cb, it);
+    json_decref(answer);
     return 0;
 }
 
@@ -213,7 +291,9 @@ static void on_batch(void *arg, const oc_db_result_t *res)
                 pump(b);
                 return;
             }
-            item_finish(it, 0, NULL, 0, res);
+            oc_fail_t f = {0};
+            oc_fail_db(&f, res);
+            item_fail(it, &f);
         } else {
             /* One request must not fail the others: retry each on its own. */
             oc_metric_add(&m_retries, 1);
@@ -234,10 +314,8 @@ static void on_batch(void *arg, const oc_db_result_t *res)
             }
             continue;
         }
-        json_t *arr = oc_db_json(r, 0, 0), *o = json_array_get(arr, 0);
-        int status = (int)json_integer_value(json_object_get(o, "status"));
-        item_finish(it, status ? status : 500, json_object_get(o, "body"), json_is_true(json_object_get(o, "replayed")),
-                    NULL);
+        json_t *arr = oc_db_json(r, 0, 0);
+        oc_ledger_answer(json_array_get(arr, 0), item_answer_cb, it);
         json_decref(arr);
     }
     free(bt);
@@ -246,18 +324,14 @@ static void on_batch(void *arg, const oc_db_result_t *res)
 
 static int cmp_items(const void *x, const void *y)
 {
-    json_t *a = (*(oc_ledger_item_t *const *)x)->item, *c = (*(oc_ledger_item_t *const *)y)->item;
-    int t = strcmp(str(a, "tenant"), str(c, "tenant"));
+    const oc_ledger_item_t *a = *(oc_ledger_item_t *const *)x, *c = *(oc_ledger_item_t *const *)y;
+    int t = strcmp(a->tenant, c->tenant);
     if (t != 0)
         return t;
-    /* the lowest sku_id an item locks, where the API resolved it (items without one come first) */
-    json_int_t ia = json_integer_value(json_object_get(a, "lock_sku")),
-               ic = json_integer_value(json_object_get(c, "lock_sku"));
-    if (ia != ic)
-        return ia < ic ? -1 : 1;
-    const char *sa = str(json_array_get(json_object_get(a, "lines"), 0), "sku");
-    const char *sc = str(json_array_get(json_object_get(c, "lines"), 0), "sku");
-    return strcmp(sa ? sa : "", sc ? sc : "");
+    /* the lowest sku_id an item locks, where the caller resolved it (items without one come first) */
+    if (a->lock_sku != c->lock_sku)
+        return a->lock_sku < c->lock_sku ? -1 : 1;
+    return strcmp(a->m.lines[0].sku, c->m.lines[0].sku);
 }
 
 static void send_batch(batcher_t *b, batch_t *bt)
@@ -271,30 +345,18 @@ static void send_batch(batcher_t *b, batch_t *bt)
     for (int i = 0; i < bt->n; i++) {
         oc_ledger_item_t *it = bt->items[i];
         it->tries++;
-        json_t *item = it->item;
-        tx.steps[i].tenant = str(item, "tenant");
+        tx.steps[i].tenant = it->tenant;
         if (it->fast) {
-            json_t *line = json_array_get(json_object_get(item, "lines"), 0);
-            snprintf(qty[i], sizeof(qty[i]), "%lld", (long long)json_integer_value(json_object_get(line, "qty")));
-            const char *p[] = {str(item, "tenant"),
-                               str(line, "sku"),
-                               qty[i],
-                               json_is_true(json_object_get(item, "guard")) ? "true" : "false",
-                               str(item, "key"),
-                               str(item, "hash"),
-                               str(item, "user"),
-                               str(item, "token"),
-                               str(item, "request_id"),
-                               str(item, "reference"),
-                               str(item, "channel")};
+            const oc_movement_line_t *line = &it->m.lines[0];
+            snprintf(qty[i], sizeof(qty[i]), "%lld", line->qty);
+            const char *p[] = {it->tenant,     line->sku,       qty[i],       it->m.guard ? "true" : "false",
+                               it->m.key,      it->m.hash,      it->user,     it->token,
+                               it->request_id, it->m.reference, it->m.channel};
             tx.steps[i].stmt = &ledger_sale_fast;
             memcpy(tx.steps[i].params, p, sizeof(p));
         } else {
-            if (it->json == NULL) {
-                json_t *one = json_pack("[O]", item);
-                it->json = json_dumps(one, JSON_COMPACT);
-                json_decref(one);
-            }
+            if (it->json == NULL)
+                it->json = ledger_item_json(it);
             tx.steps[i].stmt = &ledger_post_stmt;
             tx.steps[i].params[0] = it->json;
         }
@@ -305,8 +367,11 @@ static void send_batch(batcher_t *b, batch_t *bt)
     if (rc != 0) {
         b->inflight--;
         oc_db_result_t fail = {.err = "database unavailable", .code = rc};
-        for (int i = 0; i < bt->n; i++)
-            item_finish(bt->items[i], 0, NULL, 0, &fail);
+        for (int i = 0; i < bt->n; i++) {
+            oc_fail_t f = {0};
+            oc_fail_db(&f, &fail);
+            item_fail(bt->items[i], &f);
+        }
         free(bt);
     }
 }
@@ -328,15 +393,20 @@ static void pump(batcher_t *b)
     }
 }
 
-void oc_ledger_post(oc_thread_t *th, json_t *item, oc_ledger_cb cb, void *arg)
+void oc_ledger_post(oc_thread_t *th, const oc_movement_t *m, const oc_actor_t *a, long long lock_sku, oc_ledger_cb cb,
+                    void *arg)
 {
     batcher_t *b = batcher_of(th);
     oc_ledger_item_t *it = calloc(1, sizeof(*it));
-    it->item = item;
+    it->m = *m;
+    it->tenant = a->tenant;
+    it->user = a->user;
+    it->token = a->token;
+    it->request_id = a->request_id;
+    it->lock_sku = lock_sku;
     it->cb = cb;
     it->arg = arg;
-    json_t *lines = json_object_get(item, "lines");
-    it->fast = json_array_size(lines) == 1 && strcmp(str(item, "kind"), "sale") == 0;
+    it->fast = m->nlines == 1 && m->kind == OC_MOVE_SALE;
     oc_metric_add(&m_items, 1);
     *b->tail = it;
     b->tail = &it->next;

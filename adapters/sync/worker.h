@@ -24,8 +24,8 @@
  * re-push never holds another brand's sale behind it.  Several workers may
  * run at once: they coordinate only through the leases.
  */
-#ifndef OC_WORKER_H
-#define OC_WORKER_H
+#ifndef OC_SYNC_WORKER_H
+#define OC_SYNC_WORKER_H
 
 int oc_worker_main(void);
 

@@ -559,6 +559,19 @@ static void drain(conn_t *c)
     }
 }
 
+/* Sends what libpq still holds: 0 when all is sent, 1 when more waits for the socket, -1 when the
+ * connection failed (then it is failed and must not be touched). */
+static int flush_some(conn_t *c)
+{
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_failed(c, "database send failed");
+        return -1;
+    }
+    c->flushing = f == 1;
+    return f;
+}
+
 static void on_readable(h2o_socket_t *sock, const char *err)
 {
     conn_t *c = sock->data;
@@ -571,14 +584,8 @@ static void on_readable(h2o_socket_t *sock, const char *err)
         conn_failed(c, "database connection lost");
         return;
     }
-    if (c->flushing) {
-        int f = PQflush(c->pg);
-        if (f < 0) {
-            conn_failed(c, "database send failed");
-            return;
-        }
-        c->flushing = f == 1;
-    }
+    if (c->flushing && flush_some(c) < 0)
+        return;
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL)
         PQfreemem(n);
@@ -600,16 +607,8 @@ static void on_writable(h2o_socket_t *sock, const char *err)
         connect_poll(c);
         return;
     }
-    if (c->flushing) {
-        int f = PQflush(c->pg);
-        if (f < 0) {
-            conn_failed(c, "database send failed");
-            return;
-        }
-        c->flushing = f == 1;
-        if (c->flushing)
-            arm_write(c);
-    }
+    if (c->flushing && flush_some(c) == 1)
+        arm_write(c);
 }
 
 /* --- public API ---------------------------------------------------------- */
@@ -832,4 +831,40 @@ int oc_db_count_params(const char *sql)
         }
     }
     return max;
+}
+
+/* --- array parameters ------------------------------------------------------ */
+
+int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len)
+{
+    int rc = oc_buf_append(b, b->len == 0 ? "{" : ",", 1);
+    if (v == NULL)
+        return rc | oc_buf_append(b, "NULL", 4);
+    rc |= oc_buf_append(b, "\"", 1);
+    for (size_t i = 0, run = 0; i <= len; i++) {
+        if (i == len || v[i] == '"' || v[i] == '\\') {
+            rc |= oc_buf_append(b, v + run, i - run);
+            if (i < len)
+                rc |= oc_buf_append(b, "\\", 1);
+            run = i;
+        }
+    }
+    rc |= oc_buf_append(b, "\"", 1);
+    return rc != 0 ? OC_ENOMEM : 0;
+}
+
+int oc_db_array_add(oc_buf_t *b, const char *v)
+{
+    return oc_db_array_add_n(b, v, v != NULL ? strlen(v) : 0);
+}
+
+int oc_db_array_add_ll(oc_buf_t *b, long long v)
+{
+    return oc_buf_printf(b, "%s%lld", b->len == 0 ? "{" : ",", v) != 0 ? OC_ENOMEM : 0;
+}
+
+const char *oc_db_array_end(oc_buf_t *b)
+{
+    int rc = b->len == 0 ? oc_buf_append(b, "{}", 2) : oc_buf_append(b, "}", 1);
+    return rc == 0 ? oc_buf_cstr(b) : NULL;
 }

@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 #include <stdatomic.h>
 
+#include "runtime/common.h"
 #include "runtime/loop.h"
 
 #define OC_DB_MAX_STEPS  32
@@ -127,5 +128,23 @@ long long oc_db_get_ll(const PGresult *r, int row, int col, long long dflt);
 json_t *oc_db_json(const PGresult *r, int row, int col);
 /** Array of every row's json column `col` (new reference). */
 json_t *oc_db_json_rows(const PGresult *r, int col);
+
+/*
+ * Array parameters ($1::text[], $2::bigint[], $3::uuid[]): the one way to
+ * build a PostgreSQL array literal.  Start from an empty oc_buf_t, add the
+ * elements, end it; the buffer's text is the parameter:
+ *
+ *     oc_buf_t ids = {0};
+ *     for (...) oc_db_array_add(&ids, id);
+ *     const char *p = oc_db_array_end(&ids);  // "{"a","b"}", or "{}" when none was added
+ *
+ * Every element is double-quoted with `"` and `\` escaped, so any text is
+ * safe (a number quoted is still a number to PostgreSQL); NULL adds SQL NULL.
+ * The adds return 0, or OC_ENOMEM (the buffer then holds a partial literal).
+ */
+int oc_db_array_add(oc_buf_t *b, const char *v);
+int oc_db_array_add_ll(oc_buf_t *b, long long v);
+int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len); /* `len` bytes of v */
+const char *oc_db_array_end(oc_buf_t *b); /* closes it: the literal (in b), or NULL out of memory */
 
 #endif

@@ -58,6 +58,15 @@ void oc_metrics_observe(oc_route_metrics_t *rm, int status, uint64_t latency_us)
     }
 }
 
+/* The status label of slot `s`: the tracked status, or "other" for the last slot. */
+static void status_label(int s, char *out, size_t cap)
+{
+    if (s < OC_METRIC_STATUSES - 1)
+        snprintf(out, cap, "%d", tracked_status[s]);
+    else
+        snprintf(out, cap, "other");
+}
+
 static void render_requests(oc_buf_t *out)
 {
     oc_buf_printf(out, "# HELP onecount_http_requests_total HTTP requests by route, method and status.\n"
@@ -68,10 +77,7 @@ static void render_requests(oc_buf_t *out)
             if (c == 0)
                 continue;
             char st[8];
-            if (s < OC_METRIC_STATUSES - 1)
-                snprintf(st, sizeof(st), "%d", tracked_status[s]);
-            else
-                snprintf(st, sizeof(st), "other");
+            status_label(s, st, sizeof(st));
             oc_buf_printf(out, "onecount_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
                           rm->route, rm->method, st, (unsigned long long)c);
         }
@@ -84,10 +90,7 @@ static void render_requests(oc_buf_t *out)
             if (c == 0)
                 continue;
             char st[8];
-            if (s < OC_METRIC_STATUSES - 1)
-                snprintf(st, sizeof(st), "%d", tracked_status[s]);
-            else
-                snprintf(st, sizeof(st), "other");
+            status_label(s, st, sizeof(st));
             uint64_t cum = 0;
             for (int b = 0; b < OC_METRIC_BUCKETS; b++) {
                 cum += atomic_load_explicit(&rm->buckets[s][b], memory_order_relaxed);

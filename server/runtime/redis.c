@@ -343,19 +343,32 @@ static int send_pending(oc_redis_t *r, pending_t *p, int argc, const char **argv
     return 0;
 }
 
-int oc_redis_commandv(oc_redis_t *r, oc_redis_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
+/* A command for `r`, or NULL with *rc: OC_EUNAVAIL while Redis is not connected (counted), OC_ENOMEM. */
+static pending_t *pending_new(oc_redis_t *r, oc_redis_cb cb, void *arg, int *rc)
 {
     if (r == NULL || !r->connected || r->ac == NULL) {
         oc_metric_add(&m_unavail, 1);
-        return OC_EUNAVAIL;
+        *rc = OC_EUNAVAIL;
+        return NULL;
     }
     pending_t *p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        return OC_ENOMEM;
+    if (p == NULL) {
+        *rc = OC_ENOMEM;
+        return NULL;
+    }
     p->r = r;
     p->cb = cb;
     p->arg = arg;
-    int rc = send_pending(r, p, argc, argv, lens);
+    return p;
+}
+
+int oc_redis_commandv(oc_redis_t *r, oc_redis_cb cb, void *arg, int argc, const char **argv, const size_t *lens)
+{
+    int rc;
+    pending_t *p = pending_new(r, cb, arg, &rc);
+    if (p == NULL)
+        return rc;
+    rc = send_pending(r, p, argc, argv, lens);
     if (rc != 0)
         free(p);
     return rc;
@@ -364,16 +377,10 @@ int oc_redis_commandv(oc_redis_t *r, oc_redis_cb cb, void *arg, int argc, const 
 int oc_redis_eval(oc_redis_t *r, oc_redis_script_t *script, oc_redis_cb cb, void *arg, int nkeys, int argc,
                   const char **argv, const size_t *lens)
 {
-    if (r == NULL || !r->connected || r->ac == NULL) {
-        oc_metric_add(&m_unavail, 1);
-        return OC_EUNAVAIL;
-    }
-    pending_t *p = calloc(1, sizeof(*p));
+    int rc;
+    pending_t *p = pending_new(r, cb, arg, &rc);
     if (p == NULL)
-        return OC_ENOMEM;
-    p->r = r;
-    p->cb = cb;
-    p->arg = arg;
+        return rc;
     p->script = script;
     p->argc = argc + 3;
     p->argv = calloc((size_t)p->argc, sizeof(char *));

@@ -116,7 +116,7 @@ static void test_skus(void)
     CHECK_STR(imp.chunks[0].params[0], "{2,3,4,5,7,9,10,11}");
     CHECK_STR(imp.chunks[0].params[1], "{\"A\",NULL,NULL,NULL,\"D\",\"F\",NULL,NULL}");
     CHECK_STR(imp.chunks[0].params[3], "{NULL,NULL,NULL,NULL,\"42\",NULL,NULL,NULL}");
-    CHECK_STR(imp.chunks[0].params[4], "{f,f,f,f,t,f,f,f}");
+    CHECK_STR(imp.chunks[0].params[4], "{\"f\",\"f\",\"f\",\"f\",\"t\",\"f\",\"f\",\"f\"}");
 
     /* An export's columns import as they are; bundle rows are skipped. */
     CHECK_INT(prepare(OC_IMPORT_SKUS,

@@ -2,7 +2,7 @@
 // routines and what their last run did, drift classifications and the
 // action taken, alert kinds, push outcomes.  Shared by the sync, alerts,
 // orders, connection and SKU screens.  The meanings are those of
-// migrations/0006_sync.sql and adapters/worker.c.
+// migrations/0006_sync.sql and adapters/sync/.
 import { h } from '../ui/dom.js';
 import { duration, plural, qty } from '../ui/format.js';
 

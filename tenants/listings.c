@@ -1,0 +1,279 @@
+/*
+ * listings.c — listings: the SQL that maps SKUs to channel listings and
+ * what each may show (see listings.h).
+ */
+#include "tenants/listings.h"
+#include "tenants/holds.h"
+#include "runtime/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LISTING_JSON                                                                                                   \
+    "json_build_object('id', l.id, 'connection_id', l.connection_id, 'connection', c.name, 'kind', c.kind,"            \
+    " 'sku', k.code, 'external_sku', l.external_sku, 'item_ref', l.item_ref, 'location_ref', l.location_ref,"          \
+    " 'rules', l.rules, 'effective_rules', c.rules || l.rules, 'state', l.state, 'desired_qty', l.desired_qty,"        \
+    " 'why', l.desired_reason, 'desired_version', l.desired_version, 'desired_at', l.desired_at,"                      \
+    " 'pushed_qty', l.pushed_qty, 'pushed_version', l.pushed_version, 'pushed_at', l.pushed_at,"                       \
+    " 'push_pending', l.push_pending, 'seen_qty', l.seen_qty, 'seen_at', l.seen_at,"                                   \
+    " 'in_sync', l.desired_version <= l.pushed_version, 'last_error', l.last_error, 'attempts', l.attempts)"
+
+#define LISTING_FROM                                                                                                   \
+    " FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id"              \
+    " JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
+
+OC_DB_STMT(listings_refresh_brand, 1, "SELECT listings_refresh_brand($1)");
+
+void oc_listings_refresh_brand_step(oc_db_tx_t *tx)
+{
+    tx->steps[tx->nsteps].stmt = &listings_refresh_brand;
+    tx->steps[tx->nsteps++].params[0] = tx->tenant;
+}
+
+/* --- reading ------------------------------------------------------------------------------- */
+
+OC_DB_STMT(
+    listings_list, 9,
+    "SELECT " LISTING_JSON LISTING_FROM
+    " WHERE l.tenant_id = $1 AND ($2::uuid IS NULL OR l.connection_id = $2) AND ($3::text IS NULL OR k.code = $3)"
+    "   AND ($4::bool IS NULL OR (l.desired_version > l.pushed_version) = $4)"
+    "   AND ($5::text IS NULL OR l.state = $5)"
+    "   AND ($6::text IS NULL OR (c.name, k.code, l.id::text) > ($6, $7, $8))"
+    " ORDER BY c.name, k.code, l.id LIMIT $9");
+OC_DB_STMT(listing_get, 2, "SELECT " LISTING_JSON LISTING_FROM " WHERE l.tenant_id = $1 AND l.id = $2::uuid");
+OC_DB_STMT(listings_unmapped, 5,
+           "SELECT json_build_object('connection_id', c.id, 'connection', c.name, 'kind', c.kind, 'sku', k.code,"
+           "   'created_at', k.created_at)"
+           " FROM channel_connections c JOIN skus k ON k.tenant_id = c.tenant_id AND k.archived_at IS NULL"
+           " WHERE c.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = c.tenant_id"
+           "   AND l.connection_id = c.id AND l.sku_id = k.id)"
+           "   AND ($2::text IS NULL OR (c.name, k.code, c.id::text) > ($2, $3, $4))"
+           " ORDER BY c.name, k.code, c.id LIMIT $5");
+
+int oc_listings_list(oc_db_pool_t *db, const char *tenant, const oc_listings_filter_t *flt, const char *const after[3],
+                     const char *limit, oc_db_cb cb, void *arg)
+{
+    const char *p[] = {tenant,   flt->connection, flt->sku, flt->out_of_sync, flt->state, after[0],
+                       after[1], after[2],        limit};
+    return oc_db_exec(db, tenant, &listings_list, p, cb, arg);
+}
+
+int oc_listings_unmapped(oc_db_pool_t *db, const char *tenant, const char *const after[3], const char *limit,
+                         oc_db_cb cb, void *arg)
+{
+    const char *p[] = {tenant, after[0], after[1], after[2], limit};
+    return oc_db_exec(db, tenant, &listings_unmapped, p, cb, arg);
+}
+
+static const oc_channels_answer_t a_listing = {
+    .what = "listing",
+    .unique = "this SKU or external SKU is already listed on the connection",
+    .unique_field = "external_sku",
+};
+
+/* Ends `tx` with the listing as it is now, and runs it. */
+static int answer_listing(oc_thread_t *th, oc_db_tx_t *tx, const char *id, const oc_channels_answer_t *how,
+                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+{
+    tx->steps[tx->nsteps].stmt = &listing_get;
+    tx->steps[tx->nsteps].params[0] = tx->tenant;
+    tx->steps[tx->nsteps++].params[1] = id;
+    return oc_channels_answer_run(th, tx, how, f, cb, arg);
+}
+
+int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
+                    void *arg)
+{
+    oc_db_tx_t tx = {.tenant = tenant};
+    return answer_listing(th, &tx, id, &(oc_channels_answer_t){.what = "listing"}, f, cb, arg);
+}
+
+/* --- writing ------------------------------------------------------------------------------- */
+
+OC_DB_STMT(listing_conn_kind, 2, "SELECT kind FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid");
+OC_DB_STMT(listing_insert, 8,
+           "INSERT INTO listings (tenant_id, id, connection_id, sku_id, external_sku, item_ref, location_ref, rules)"
+           " SELECT $1, $2::uuid, $3::uuid, k.id, coalesce($5, k.code), $6, $7, coalesce($8::jsonb, '{}')"
+           " FROM skus k WHERE k.tenant_id = $1 AND k.code = $4");
+/* The balances the new listing is computed from, locked (in SKU order) so a
+ * hold or sale committing meanwhile waits and then recomputes it, instead of
+ * recomputing before the listing exists. */
+OC_DB_STMT(listing_lock_stock, 2,
+           "SELECT count(*) FROM (SELECT 1 FROM stock s WHERE s.tenant_id = $1 AND s.sku_id IN ("
+           "   SELECT k.id FROM skus k WHERE k.tenant_id = $1 AND k.code = $2"
+           "   UNION SELECT bc.component_id FROM bundle_components bc JOIN skus k ON k.tenant_id = bc.tenant_id"
+           "   AND k.id = bc.bundle_id WHERE bc.tenant_id = $1 AND k.code = $2)"
+           " ORDER BY s.sku_id FOR SHARE) x");
+OC_DB_STMT(listing_refresh_one, 2,
+           "SELECT listings_refresh($1, ARRAY(SELECT sku_id FROM listings WHERE tenant_id = $1 AND id = $2::uuid))");
+OC_DB_STMT(listing_update, 8,
+           "WITH l AS (UPDATE listings l SET external_sku = coalesce($3, l.external_sku),"
+           "   item_ref = coalesce($4, l.item_ref), location_ref = coalesce($5, l.location_ref),"
+           "   rules = coalesce($6::jsonb, l.rules), state = coalesce($7, l.state),"
+           "   pushed_version = CASE WHEN $8::bool THEN 0 ELSE l.pushed_version END"
+           "   WHERE l.tenant_id = $1 AND l.id = $2::uuid RETURNING l.sku_id)"
+           " SELECT listings_refresh($1, ARRAY(SELECT sku_id FROM l))");
+OC_DB_STMT(
+    listing_delete, 5,
+    "WITH l AS (DELETE FROM listings WHERE tenant_id = $1 AND id = $2::uuid RETURNING id, external_sku)"
+    " SELECT json_build_object('id', id, 'deleted', true), audit_write($1, NULL, $4::uuid, $5::uuid, 'listing.delete',"
+    "   'listing', id::text, jsonb_build_object('external_sku', external_sku), $3) FROM l");
+
+/* A new listing waits for the connection's kind to be known (a connection of another brand is refused first). */
+typedef struct {
+    oc_thread_t *th;
+    oc_actor_t actor;
+    json_t *listing;
+    char id[37];
+    oc_channels_answer_cb cb;
+    void *arg;
+} create_t;
+
+static void create_free(create_t *c)
+{
+    json_decref(c->listing);
+    free(c);
+}
+
+/* The listing's rules as a jsonb parameter (malloc'd), or NULL when it has none. */
+static char *rules_param(const json_t *obj)
+{
+    const json_t *rules = json_object_get(obj, "rules");
+    return rules != NULL ? json_dumps(rules, JSON_COMPACT) : NULL;
+}
+
+static void on_conn_kind(void *arg, const oc_db_result_t *res)
+{
+    create_t *c = arg;
+    oc_fail_t f = {0};
+    if (res->err != NULL)
+        oc_fail_db(&f, res);
+    else if (oc_db_get(res->results[0], 0, 0) == NULL)
+        oc_fail(&f, OC_FAIL_INVALID, "invalid", "connection_id", "no such connection in this brand");
+    else {
+        /* A Shopify listing without item_ref is found by its SKU when first pushed or read. */
+        const json_t *l = c->listing;
+        const char *tenant = c->actor.tenant;
+        char *rules = rules_param(l);
+        oc_db_tx_t tx = {.tenant = tenant, .nsteps = 3};
+        tx.steps[0].stmt = &listing_lock_stock;
+        tx.steps[0].params[0] = tenant;
+        tx.steps[0].params[1] = oc_json_str(l, "sku");
+        tx.steps[1].stmt = &listing_insert;
+        const char *p[] = {tenant,
+                           c->id,
+                           oc_json_str(l, "connection_id"),
+                           oc_json_str(l, "sku"),
+                           oc_json_str(l, "external_sku"),
+                           oc_json_str(l, "item_ref"),
+                           oc_json_str(l, "location_ref"),
+                           rules};
+        memcpy(tx.steps[1].params, p, sizeof(p));
+        tx.steps[2].stmt = &listing_refresh_one;
+        tx.steps[2].params[0] = tenant;
+        tx.steps[2].params[1] = c->id;
+        oc_audit_brand(&tx, &c->actor, "listing.create", "listing", c->id, (json_t *)l);
+        oc_holds_touched_step(&tx, tenant);
+        oc_channels_answer_t how = a_listing;
+        how.what = "SKU in this brand (listing not created)";
+        how.touches_stock = 1;
+        int rc = answer_listing(c->th, &tx, c->id, &how, &f, c->cb, c->arg);
+        free(rules);
+        if (rc == 0) {
+            create_free(c);
+            return;
+        }
+    }
+    c->cb(c->arg, &f, NULL);
+    oc_fail_clear(&f);
+    create_free(c);
+}
+
+int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_fail_t *f,
+                       oc_channels_answer_cb cb, void *arg)
+{
+    create_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
+    *c = (create_t){.th = th, .actor = *a, .listing = json_incref((json_t *)listing), .cb = cb, .arg = arg};
+    oc_uuid_v4(c->id);
+    const char *p[] = {a->tenant, oc_json_str(listing, "connection_id")};
+    if (oc_db_exec(th->db, a->tenant, &listing_conn_kind, p, on_conn_kind, c) != 0) {
+        create_free(c);
+        return oc_channels_fail_unavailable(f);
+    }
+    return 0;
+}
+
+int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_fail_t *f,
+                       oc_channels_answer_cb cb, void *arg)
+{
+    char *rules = rules_param(changes);
+    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
+    tx.steps[0].stmt = &listing_update;
+    const char *p[] = {a->tenant,
+                       id,
+                       oc_json_str(changes, "external_sku"),
+                       oc_json_str(changes, "item_ref"),
+                       oc_json_str(changes, "location_ref"),
+                       rules,
+                       oc_json_str(changes, "state"),
+                       oc_json_bool(changes, "repush", 0) ? "true" : "false"};
+    memcpy(tx.steps[0].params, p, sizeof(p));
+    oc_audit_brand(&tx, a, "listing.update", "listing", id, (json_t *)changes);
+    oc_holds_touched_step(&tx, a->tenant);
+    oc_channels_answer_t how = a_listing;
+    how.touches_stock = 1;
+    int rc = answer_listing(th, &tx, id, &how, f, cb, arg);
+    free(rules);
+    return rc;
+}
+
+int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
+                       void *arg)
+{
+    oc_db_tx_t tx = {.tenant = a->tenant};
+    oc_channels_audited_step(&tx, a, &listing_delete, id);
+    return oc_channels_answer_run(th, &tx, &a_listing, f, cb, arg);
+}
+
+/* --- automap ------------------------------------------------------------------------------- */
+
+/* Automap: list every SKU without a listing on the connection under its own
+ * code; report what it could not map (Shopify needs each SKU's inventory
+ * item, found by the channel lookup once connected; codes already used). */
+OC_DB_STMT(automap_guard, 2, "SELECT channel_account_guard($1, $2::uuid)");
+OC_DB_STMT(automap, 5,
+           "WITH c AS (SELECT id, kind FROM channel_connections WHERE tenant_id = $1 AND id = $2::uuid),"
+           " cand AS (SELECT k.id, k.code FROM skus k, c WHERE k.tenant_id = $1 AND k.archived_at IS NULL"
+           "   AND NOT EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = $1 AND l.connection_id = c.id"
+           "                   AND l.sku_id = k.id)),"
+           " taken AS (SELECT cand.code FROM cand WHERE EXISTS (SELECT 1 FROM listings l, c WHERE l.tenant_id = $1"
+           "   AND l.connection_id = c.id AND l.external_sku = cand.code)),"
+           " ins AS (INSERT INTO listings (tenant_id, connection_id, sku_id, external_sku)"
+           "   SELECT $1, c.id, cand.id, cand.code FROM cand, c"
+           "   WHERE cand.code NOT IN (SELECT code FROM taken) RETURNING sku_id, external_sku)"
+           " SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM c) THEN NULL ELSE json_build_object("
+           "   'created', (SELECT count(*) FROM ins),"
+           "   'mapped', coalesce((SELECT json_agg(external_sku ORDER BY external_sku) FROM ins), '[]'),"
+           "   'not_mapped', coalesce((SELECT json_agg(json_build_object('sku', cand.code, 'reason',"
+           "     'another listing on this connection already uses this code') ORDER BY cand.code)"
+           "     FROM cand WHERE cand.code IN (SELECT code FROM taken)), '[]'),"
+           "   'audit', audit_write($1, NULL, $4::uuid, $5::uuid, 'connection.automap', 'connection', $2::text,"
+           "     jsonb_build_object('created', (SELECT count(*) FROM ins)), $3)) END");
+
+int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_fail_t *f,
+                        oc_channels_answer_cb cb, void *arg)
+{
+    /* the automap report, not the guard before it or the refresh after it */
+    static const oc_channels_answer_t how = {.step = 2, .what = "connection", .touches_stock = 1};
+    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
+    /* a connection to an account another active connection holds is not mapped (it would sell twice) */
+    tx.steps[0].stmt = &automap_guard;
+    tx.steps[0].params[0] = a->tenant;
+    tx.steps[0].params[1] = conn_id;
+    oc_channels_audited_step(&tx, a, &automap, conn_id);
+    oc_listings_refresh_brand_step(&tx);
+    oc_holds_touched_step(&tx, a->tenant);
+    return oc_channels_answer_run(th, &tx, &how, f, cb, arg);
+}

@@ -1,0 +1,79 @@
+/*
+ * listings.h — which SKU is which listing on which connection, and what
+ * quantity each channel may show and why (migrations/0004: listings_refresh
+ * computes it from the balances and the rules).
+ *
+ * Writes run in one transaction with their audit record, recompute what the
+ * listings may show, and tell the hold gate of balances they changed (a new
+ * listing takes in the order lines parked for it) before answering.  Every
+ * operation that takes a callback and fails at once fills `f` and never
+ * calls it.
+ */
+#ifndef OC_LISTINGS_H
+#define OC_LISTINGS_H
+
+#include "tenants/audit.h"
+#include "tenants/channels.h"
+
+/** Adds to `tx` the step that recomputes every listing of tx->tenant (after a rules change). */
+void oc_listings_refresh_brand_step(oc_db_tx_t *tx);
+
+/** What a list of listings keeps (NULL: any). */
+typedef struct oc_listings_filter {
+    const char *connection;  /* a connection id */
+    const char *sku;         /* a SKU code */
+    const char *out_of_sync; /* "true" or "false": the channel has not / has acknowledged the last quantity */
+    const char *state;       /* "active" or "paused" */
+} oc_listings_filter_t;
+
+/**
+ * A page of listings as the API shows them, ordered by (connection name,
+ * SKU code, id), after the key `after` (three strings, or NULLs for the
+ * first page), at most `limit` rows (a decimal string).  cb gets the rows'
+ * JSON in column 0.  Returns 0, or OC_E* and cb is never called.
+ */
+int oc_listings_list(oc_db_pool_t *db, const char *tenant, const oc_listings_filter_t *flt, const char *const after[3],
+                     const char *limit, oc_db_cb cb, void *arg);
+
+/** SKU × connection pairs with no listing, ordered by (connection name, SKU code, connection id); as the list. */
+int oc_listings_unmapped(oc_db_pool_t *db, const char *tenant, const char *const after[3], const char *limit,
+                         oc_db_cb cb, void *arg);
+
+/** Listing `id` (a uuid) of `tenant`; OC_FAIL_NOT_FOUND "no such listing". */
+int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
+                    void *arg);
+
+/**
+ * Maps a SKU to a listing of a connection of a->tenant.  `listing` (validated
+ * by the caller; also the audit summary) holds connection_id and sku, and
+ * optionally external_sku (default: the SKU's code), item_ref, location_ref
+ * and rules.  Answers the new listing; a connection not in the brand is
+ * OC_FAIL_INVALID on connection_id, an unknown SKU OC_FAIL_NOT_FOUND, a SKU
+ * or external SKU already listed OC_FAIL_CONFLICT on external_sku.
+ */
+int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_fail_t *f,
+                       oc_channels_answer_cb cb, void *arg);
+
+/**
+ * Changes listing `id`: `changes` (validated; the audit summary) may set
+ * external_sku, item_ref, location_ref, rules, state ("active"/"paused") and
+ * repush (true: push the quantity again, even if the channel has it).
+ */
+int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_fail_t *f,
+                       oc_channels_answer_cb cb, void *arg);
+
+/** Removes listing `id`; answers {"id", "deleted": true}. */
+int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
+                       void *arg);
+
+/**
+ * Lists every SKU without a listing on connection `conn_id` under its own
+ * code; answers {"created", "mapped": [external_sku…], "not_mapped": [{"sku",
+ * "reason"}…]} (codes another listing of the connection already uses).  A
+ * connection to an account another active connection holds is refused
+ * (OC_FAIL_CONFLICT duplicate_account: it would sell twice).
+ */
+int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_fail_t *f,
+                        oc_channels_answer_cb cb, void *arg);
+
+#endif
