@@ -15,6 +15,7 @@
  * known-device cookie (30 days, sent to /api/v1/auth only).
  */
 #include "server/api.h"
+#include "runtime/alloc.h"
 #include "server/auth.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
@@ -118,11 +119,7 @@ void oc_login_attempt(oc_req_t *r, const char *email, char keys[OC_LOGIN_KEYS_MA
 {
     char device[65];
     device_of(r, device);
-    attempt_t *a = calloc(1, sizeof(*a));
-    if (a == NULL) {
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    attempt_t *a = oc_calloc(1, sizeof(*a));
     *a = (attempt_t){r, keys, cb};
     oc_sessions_login_begin(r->thread, email, r->remote_addr, device, on_attempt, a);
 }
@@ -206,11 +203,7 @@ void oc_api_login(oc_req_t *r)
     };
     if (oc_req_validate(r, fields) != 0)
         return;
-    login_t *l = calloc(1, sizeof(*l));
-    if (l == NULL) {
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    login_t *l = oc_calloc(1, sizeof(*l));
     r->state = l;
     r->state_free = login_free;
     const char *email = oc_json_str(r->body, "email"), *pw = oc_json_str(r->body, "password");

@@ -7,6 +7,7 @@
  * a portfolio admin manages everything.
  */
 #include "server/api.h"
+#include "runtime/alloc.h"
 #include "server/auth.h"
 #include "runtime/config.h"
 #include "server/page.h"
@@ -351,7 +352,7 @@ void oc_api_invitation_accept(oc_req_t *r)
         oc_respond_error(r, 410, "gone", "this invitation was already used, revoked or has expired", "token");
         return;
     }
-    accept_t *a = calloc(1, sizeof(*a));
+    accept_t *a = oc_calloc(1, sizeof(*a));
     r->state = a;
     r->state_free = accept_free;
     const char *name = oc_json_str(r->body, "name"), *pw = oc_json_str(r->body, "password");

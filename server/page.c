@@ -2,6 +2,7 @@
  * page.c — cursor pagination (see page.h).
  */
 #include "server/page.h"
+#include "runtime/alloc.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(jso
         char *s = json_dumps(key, JSON_COMPACT);
         json_decref(key);
         size_t sl = strlen(s), cap = sodium_base64_ENCODED_LEN(sl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        char *enc = malloc(cap);
+        char *enc = oc_malloc(cap);
         sodium_bin2base64(enc, cap, (const unsigned char *)s, sl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         next = json_string(enc);
         free(enc);
@@ -131,9 +132,7 @@ json_t *oc_page_key_lower(json_t *item, const char *name, const char *id)
 {
     const char *v = json_string_value(json_object_get(item, name));
     size_t n = v != NULL ? strlen(v) : 0;
-    char *lower = malloc(n + 1);
-    if (lower == NULL)
-        return NULL;
+    char *lower = oc_malloc(n + 1);
     for (size_t i = 0; i < n; i++)
         lower[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
     lower[n] = '\0';

@@ -30,20 +30,21 @@ OC_DB_STMT(brands_list, 6,
 void oc_brands_list(oc_thread_t *th, const char *portfolio, const char *const *only, int n, int include_archived,
                     const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    /* the brand ids as a PostgreSQL array literal (ids need no quoting) */
     oc_buf_t b = {0};
+    const char *ids = NULL;
     if (only != NULL) {
-        oc_buf_append(&b, "{", 1);
         for (int i = 0; i < n; i++)
-            oc_buf_printf(&b, "%s%s", i ? "," : "", only[i]);
-        oc_buf_append(&b, "}", 1);
+            oc_db_array_add(&b, only[i]);
+        if ((ids = oc_db_array_end(&b)) == NULL) {
+            oc_buf_free(&b);
+            oc_fail_t f = {0};
+            oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
+            cb(arg, NULL, &f);
+            return;
+        }
     }
-    const char *p[] = {portfolio,
-                       only != NULL ? oc_buf_cstr(&b) : NULL,
-                       include_archived ? "true" : "false",
-                       pg->after[0],
-                       pg->after[1],
-                       pg->limit_plus_one};
+    const char *p[] = {portfolio,    ids,          include_archived ? "true" : "false",
+                       pg->after[0], pg->after[1], pg->limit_plus_one};
     oc_query_exec(th, NULL, &brands_list, p, oc_query_rows, "brand", cb, arg);
     oc_buf_free(&b);
 }

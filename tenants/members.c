@@ -2,6 +2,7 @@
  * members.c — members, invitations and API tokens (see members.h).
  */
 #include "tenants/members.h"
+#include "runtime/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,15 +71,22 @@ static void change_answer(member_change_t *mc, json_t *v, oc_fail_t *f)
     oc_fail_clear(f);
 }
 
+/* The member's one row, or NULL when it answered the failure (and freed `mc`). */
+static const PGresult *member_row(member_change_t *mc, const oc_db_result_t *res)
+{
+    oc_fail_t f = {0};
+    const PGresult *row = oc_fail_one_row(&f, res, "member of this brand");
+    if (row == NULL)
+        change_answer(mc, NULL, &f);
+    return row;
+}
+
 static void on_member_changed(void *arg, const oc_db_result_t *res)
 {
     member_change_t *mc = arg;
     oc_fail_t f = {0};
-    const PGresult *row = oc_fail_one_row(&f, res, "member of this brand");
-    if (row == NULL) {
-        change_answer(mc, NULL, &f);
+    if (member_row(mc, res) == NULL)
         return;
-    }
     json_t *v = mc->role == OC_ROLE_NONE ? json_null()
                                          : json_pack("{s:s, s:s, s:s}", "user_id", mc->uid, "brand_id", mc->a.tenant,
                                                      "role", oc_role_name(mc->role));
@@ -91,11 +99,9 @@ static void on_member_current(void *arg, const oc_db_result_t *res)
 {
     member_change_t *mc = arg;
     oc_fail_t f = {0};
-    const PGresult *row = oc_fail_one_row(&f, res, "member of this brand");
-    if (row == NULL) {
-        change_answer(mc, NULL, &f);
+    const PGresult *row = member_row(mc, res);
+    if (row == NULL)
         return;
-    }
     if (!oc_role_may_grant(mc->actor_role, oc_role_parse(oc_db_get(row, 0, 0)))) {
         oc_fail(&f, OC_FAIL_FORBIDDEN, "forbidden", NULL, "you may not change a member whose role is above yours");
         change_answer(mc, NULL, &f);
@@ -125,12 +131,7 @@ static void on_member_current(void *arg, const oc_db_result_t *res)
 void oc_members_change(oc_thread_t *th, const oc_actor_t *a, oc_role_t actor_role, const char *uid, oc_role_t role,
                        oc_query_cb cb, void *arg)
 {
-    member_change_t *mc = malloc(sizeof(*mc));
-    if (mc == NULL) {
-        oc_fail_t f = {0};
-        cb(arg, NULL, (oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory"), &f));
-        return;
-    }
+    member_change_t *mc = oc_malloc(sizeof(*mc));
     *mc = (member_change_t){th, *a, actor_role, role, uid, cb, arg};
     const char *p[] = {uid, a->tenant};
     if (oc_db_exec(th->db, NULL, &member_role_of, p, on_member_current, mc) != 0) {
@@ -301,12 +302,7 @@ static void on_granted(void *arg, const oc_db_result_t *res)
 static void grant_create(oc_thread_t *th, const oc_actor_t *a, const grant_kind_t *kind, const char *brand_id,
                          const char *label, oc_role_t role, oc_query_cb cb, void *arg)
 {
-    grant_t *g = calloc(1, sizeof(*g));
-    if (g == NULL) {
-        oc_fail_t f = {0};
-        cb(arg, NULL, (oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory"), &f));
-        return;
-    }
+    grant_t *g = oc_calloc(1, sizeof(*g));
     *g = (grant_t){.kind = kind, .cb = cb, .arg = arg};
     oc_uuid_v4(g->id);
     oc_token_new(kind->prefix, g->token);
@@ -413,16 +409,12 @@ static void on_found(void *arg, const oc_db_result_t *res)
 
 void oc_invitations_find(oc_thread_t *th, const char *token_hash, oc_invitation_cb cb, void *arg)
 {
-    find_t *q = malloc(sizeof(*q));
-    oc_fail_t f = {0};
-    if (q == NULL) {
-        cb(arg, NULL, (oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory"), &f));
-        return;
-    }
+    find_t *q = oc_malloc(sizeof(*q));
     *q = (find_t){cb, arg};
     const char *p[] = {token_hash};
     if (oc_db_exec(th->db, NULL, &invitation_lookup, p, on_found, q) != 0) {
         free(q);
+        oc_fail_t f = {0};
         cb(arg, NULL,
            (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly"), &f));
     }

@@ -2,6 +2,7 @@
  * query.c — running a domain transaction and reading its answer (see query.h).
  */
 #include "tenants/query.h"
+#include "runtime/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +59,7 @@ static void on_done(void *arg, const oc_db_result_t *res)
 void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, const char *what, oc_query_cb cb,
                   void *arg)
 {
-    pending_t *p = malloc(sizeof(*p));
-    if (p == NULL) {
-        oc_fail_t f = {0};
-        oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
-        cb(arg, NULL, &f);
-        return;
-    }
+    pending_t *p = oc_malloc(sizeof(*p));
     *p = (pending_t){read, what, cb, arg};
     if (oc_db_run(th->db, tx, on_done, p) != 0) {
         free(p);

@@ -2,6 +2,7 @@
  * reports.c — CSV exports, page by page (see reports.h).
  */
 #include "tenants/reports.h"
+#include "runtime/alloc.h"
 #include "runtime/config.h"
 
 #include <stdio.h>
@@ -160,10 +161,7 @@ static void on_page(void *arg, const oc_db_result_t *res)
         return;
     }
     free(e->after);
-    if ((e->after = strdup(last)) == NULL) {
-        fail_unavailable(e, "memory for the export");
-        return;
-    }
+    e->after = oc_strdup(last);
     if (next_page(e) != 0)
         fail_unavailable(e, "the database");
 }
@@ -184,13 +182,7 @@ static int next_page(export_t *e)
 void oc_reports_export(oc_thread_t *th, const char *tenant, oc_report_t report, const char *from, const char *to,
                        oc_report_cb cb, void *arg)
 {
-    export_t *e = calloc(1, sizeof(*e));
-    if (e == NULL) {
-        oc_fail_t f = {0};
-        oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "memory for the export is unavailable; retry shortly");
-        cb(arg, NULL, NULL, 0, &f);
-        return;
-    }
+    export_t *e = oc_calloc(1, sizeof(*e));
     *e = (export_t){.th = th, .spec = specs[report], .tenant = tenant, .from = from, .to = to, .cb = cb, .arg = arg};
     if (oc_buf_append(&e->out, e->spec->header, strlen(e->spec->header)) != 0) {
         fail_unavailable(e, "memory for the export");

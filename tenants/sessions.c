@@ -3,6 +3,7 @@
  * attempts, sessions, known devices, "me" (see sessions.h).
  */
 #include "tenants/sessions.h"
+#include "runtime/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,17 +110,12 @@ static void on_begin(void *arg, const oc_db_result_t *res)
 void oc_sessions_login_begin(oc_thread_t *th, const char *email, const char *remote_addr, const char *device,
                              oc_login_begin_cb cb, void *arg)
 {
-    begin_t *q = malloc(sizeof(*q));
-    oc_fail_t f = {0};
-    if (q == NULL) {
-        cb(arg, NULL,
-           (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "memory is unavailable; retry shortly"), &f));
-        return;
-    }
+    begin_t *q = oc_malloc(sizeof(*q));
     *q = (begin_t){cb, arg};
     const char *p[] = {email, remote_addr, device};
     if (oc_db_exec(th->db, NULL, &login_begin, p, on_begin, q) != 0) {
         free(q);
+        oc_fail_t f = {0};
         cb(arg, NULL,
            (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly"), &f));
     }
