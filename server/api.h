@@ -6,6 +6,8 @@
 #define OC_API_H
 
 #include "server/http.h"
+#include "tenants/members.h"
+#include "tenants/query.h"
 
 /* api_health.c */
 void oc_api_healthz(oc_req_t *r);
@@ -38,6 +40,10 @@ void oc_api_portfolio_invitations(oc_req_t *r);
 void oc_api_brand_invitation_revoke(oc_req_t *r);
 void oc_api_portfolio_invitation_revoke(oc_req_t *r);
 void oc_api_invitation_accept(oc_req_t *r);
+/** The sort key of a list newest first by (created_at, id): invitations, tokens, oversells. */
+json_t *oc_api_created_key(json_t *item);
+/** Lists the invitations or tokens (tenants/members.h) of `brand_id` (NULL = the portfolio's). */
+void oc_api_grants_list(oc_req_t *r, oc_grant_kind_t kind, const char *brand_id);
 
 /* api_tokens.c */
 void oc_api_brand_token_create(oc_req_t *r);
@@ -64,6 +70,10 @@ void oc_api_movements_list(oc_req_t *r);
 void oc_api_ledger_verify(oc_req_t *r);
 void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
+/** An oc_query_cb (tenants/query.h) with `arg` the request: the failure, or 200 with the value. */
+void oc_api_answer(void *arg, json_t *v, const oc_fail_t *f);
+/** Same with 201. */
+void oc_api_answer_created(void *arg, json_t *v, const oc_fail_t *f);
 /** Adds the Idempotency-Key step (idem_begin) to a brand POST's transaction; -1 = responded. */
 int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx);
 /** Same with the request hash (oc_api_request_hash) already computed, e.g. on the work pool for a large body. */

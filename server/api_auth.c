@@ -2,7 +2,7 @@
  * api_auth.c — sign in, sign out, who am I.
  *
  * Every password check is an attempt counted before the check, atomically,
- * by login_begin() (migration 0020): per account, per client address, or —
+ * by login_begin() (migration 0020; tenants/sessions.h): per account, per client address, or —
  * for a browser with a known-device cookie of the account, or an address
  * that signed in to it lately — per device or (address, account) pair.
  * Past a few free attempts each further one waits longer (4 s doubling to
@@ -15,12 +15,14 @@
  * known-device cookie (30 days, sent to /api/v1/auth only).
  */
 #include "server/api.h"
+#include "runtime/alloc.h"
 #include "server/auth.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/metrics.h"
 #include "tenants/identity.h"
 #include "tenants/roles.h"
+#include "tenants/sessions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,27 +59,6 @@ static void login_free(void *p)
     free(l);
 }
 
-OC_DB_STMT(login_begin, 3,
-           "SELECT user_id, password_hash, keys::text, wait_s FROM login_begin($1, $2, decode(nullif($3, ''), 'hex'))");
-OC_DB_STMT(login_end, 1, "SELECT login_end($1::text[])");
-OC_DB_STMT(login_device, 4,
-           "WITH old AS (DELETE FROM login_devices WHERE token_hash = decode(nullif($3, ''), 'hex') AND user_id = $1)"
-           " INSERT INTO login_devices (token_hash, user_id, expires_at)"
-           " VALUES (decode($2, 'hex'), $1, now() + make_interval(secs => $4::int))");
-OC_DB_STMT(login_session, 5,
-           "INSERT INTO sessions (user_id, token_hash, csrf, expires_at, remote_addr)"
-           " VALUES ($1, decode($2, 'hex'), $3, now() + make_interval(hours => $4::int), $5)"
-           " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
-OC_DB_STMT(me_query, 1,
-           "SELECT json_build_object("
-           " 'user', json_build_object('id', u.id, 'email', u.email, 'name', u.name),"
-           " 'portfolio', json_build_object('id', p.id, 'name', p.name),"
-           " 'portfolio_role', (SELECT role FROM memberships m WHERE m.user_id = u.id AND m.brand_id IS NULL),"
-           " 'memberships', coalesce((SELECT json_agg(json_build_object('brand_id', b.id, 'brand_name', b.name,"
-           "   'role', m.role) ORDER BY b.name) FROM memberships m JOIN brands b ON b.id = m.brand_id"
-           "   WHERE m.user_id = u.id), '[]'))"
-           " FROM users u JOIN portfolios p ON p.id = u.portfolio_id WHERE u.id = $1");
-
 static void set_cookie(oc_req_t *r, const char *name, const char *value, const char *attrs, int max_age)
 {
     char cookie[256];
@@ -105,17 +86,18 @@ static void respond_throttled(oc_req_t *r, long long wait_s)
     oc_respond_error(r, 429, "throttled", "too many failed sign-ins; wait before trying again", NULL);
 }
 
-/* Answers 429 when login_begin's row says the attempt must wait; else
- * copies the keys it was counted on and returns 0. */
-static int begin_result(oc_req_t *r, const PGresult *pr, char keys[OC_LOGIN_KEYS_MAX])
+/* Answers 429 when the attempt must wait; else copies the keys it was counted on and returns 0. */
+static int begin_result(oc_req_t *r, const oc_login_begin_t *b, const oc_fail_t *f, char keys[OC_LOGIN_KEYS_MAX])
 {
-    long long wait_s = oc_db_get_ll(pr, 0, 3, 0);
-    if (PQntuples(pr) != 1 || wait_s > 0) {
-        respond_throttled(r, wait_s);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return 1;
     }
-    const char *k = PQgetvalue(pr, 0, 2);
-    oc_strlcpy(keys, k, strlen(k), OC_LOGIN_KEYS_MAX);
+    if (b->wait_s > 0) {
+        respond_throttled(r, b->wait_s);
+        return 1;
+    }
+    oc_strlcpy(keys, b->keys, strlen(b->keys), OC_LOGIN_KEYS_MAX);
     return 0;
 }
 
@@ -125,36 +107,21 @@ typedef struct {
     void (*cb)(oc_req_t *r);
 } attempt_t;
 
-static void on_attempt(void *arg, const oc_db_result_t *res)
+static void on_attempt(void *arg, const oc_login_begin_t *b, const oc_fail_t *f)
 {
-    attempt_t *a = arg;
-    oc_req_t *r = a->r;
-    char *keys = a->keys;
-    void (*cb)(oc_req_t * r) = a->cb;
-    free(a);
-    if (res->err != NULL)
-        oc_respond_db_error(r, res);
-    else if (begin_result(r, res->results[0], keys) == 0)
-        cb(r);
+    attempt_t a = *(attempt_t *)arg;
+    free(arg);
+    if (begin_result(a.r, b, f, a.keys) == 0)
+        a.cb(a.r);
 }
 
 void oc_login_attempt(oc_req_t *r, const char *email, char keys[OC_LOGIN_KEYS_MAX], void (*cb)(oc_req_t *r))
 {
     char device[65];
     device_of(r, device);
-    attempt_t *a = calloc(1, sizeof(*a));
-    if (a == NULL) {
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
-    a->r = r;
-    a->keys = keys;
-    a->cb = cb;
-    const char *p[] = {email, r->remote_addr, device};
-    if (oc_db_exec(r->thread->db, NULL, &login_begin, p, on_attempt, a) != 0) {
-        free(a);
-        oc_respond_unavailable(r, "the database");
-    }
+    attempt_t *a = oc_calloc(1, sizeof(*a));
+    *a = (attempt_t){r, keys, cb};
+    oc_sessions_login_begin(r->thread, email, r->remote_addr, device, on_attempt, a);
 }
 
 void oc_login_failed(oc_req_t *r, const char *message, const char *field)
@@ -165,30 +132,21 @@ void oc_login_failed(oc_req_t *r, const char *message, const char *field)
 
 int oc_login_end_step(oc_db_tx_t *tx, const char *keys)
 {
-    if (tx->nsteps >= (int)OC_ARRAY_SIZE(tx->steps))
+    if (oc_sessions_login_end_step(tx, keys) != 0)
         return OC_EINVAL;
     oc_metric_add(&m_login_ok, 1);
-    tx->steps[tx->nsteps].stmt = &login_end;
-    tx->steps[tx->nsteps].params[0] = keys;
-    tx->nsteps++;
     return 0;
 }
 
-static void on_session_created(void *arg, const oc_db_result_t *res)
+static void on_session_created(void *arg, json_t *me, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
     login_t *l = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    json_t *me = oc_db_json(res->results[3], 0, 0);
-    if (me == NULL) {
-        oc_respond_error(r, 500, "internal", "session created but user not found", NULL);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
     json_object_set_new(me, "csrf_token", json_string(l->csrf));
-    json_object_set_new(me, "expires_at", json_string(PQgetvalue(res->results[1], 0, 0)));
     json_object_set_new(me, "auth", json_string("session"));
     set_cookie(r, OC_SESSION_COOKIE, l->token, "Path=/; SameSite=Lax", oc_config.session_max_hours * 3600);
     set_cookie(r, DEVICE_COOKIE, l->dev_token, "Path=/api/v1/auth; SameSite=Strict", DEVICE_MAX_AGE_S);
@@ -214,39 +172,26 @@ static void on_verified(void *arg, int ok)
     snprintf(hours, sizeof(hours), "%d", oc_config.session_max_hours);
     snprintf(dev_age, sizeof(dev_age), "%d", DEVICE_MAX_AGE_S);
     oc_login_end_step(&tx, l->keys);
-    tx.steps[1].stmt = &login_session;
-    tx.steps[1].params[0] = l->user_id;
-    tx.steps[1].params[1] = l->token_hash;
-    tx.steps[1].params[2] = l->csrf;
-    tx.steps[1].params[3] = hours;
-    tx.steps[1].params[4] = r->remote_addr;
-    tx.steps[2].stmt = &login_device;
-    tx.steps[2].params[0] = l->user_id;
-    tx.steps[2].params[1] = l->dev_hash;
-    tx.steps[2].params[2] = l->device;
-    tx.steps[2].params[3] = dev_age;
-    tx.steps[3].stmt = &me_query;
-    tx.steps[3].params[0] = l->user_id;
-    tx.nsteps = 4;
-    if (oc_db_run(r->thread->db, &tx, on_session_created, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_session_login_t s = {.user_id = l->user_id,
+                            .token_hash = l->token_hash,
+                            .csrf = l->csrf,
+                            .hours = hours,
+                            .remote_addr = r->remote_addr,
+                            .device_hash = l->dev_hash,
+                            .old_device_hash = l->device,
+                            .device_secs = dev_age};
+    oc_sessions_login(r->thread, &tx, &s, on_session_created, r);
 }
 
-static void on_login_begin(void *arg, const oc_db_result_t *res)
+static void on_login_begin(void *arg, const oc_login_begin_t *b, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
     login_t *l = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    if (begin_result(r, b, f, l->keys) != 0)
         return;
-    }
-    const PGresult *pr = res->results[0];
-    if (begin_result(r, pr, l->keys) != 0)
-        return;
-    const char *hash = oc_db_get(pr, 0, 1);
-    if (hash != NULL)
-        oc_strlcpy(l->user_id, PQgetvalue(pr, 0, 0), 36, sizeof(l->user_id));
-    oc_password_verify_async(r->thread, hash, l->password, on_verified, r);
+    if (b->user_id != NULL)
+        oc_strlcpy(l->user_id, b->user_id, 36, sizeof(l->user_id));
+    oc_password_verify_async(r->thread, b->password_hash, l->password, on_verified, r);
 }
 
 void oc_api_login(oc_req_t *r)
@@ -258,11 +203,7 @@ void oc_api_login(oc_req_t *r)
     };
     if (oc_req_validate(r, fields) != 0)
         return;
-    login_t *l = calloc(1, sizeof(*l));
-    if (l == NULL) {
-        oc_respond_unavailable(r, "memory");
-        return;
-    }
+    login_t *l = oc_calloc(1, sizeof(*l));
     r->state = l;
     r->state_free = login_free;
     const char *email = oc_json_str(r->body, "email"), *pw = oc_json_str(r->body, "password");
@@ -271,20 +212,17 @@ void oc_api_login(oc_req_t *r)
     /* The body holds the password too: drop it now rather than at the end. */
     json_object_del(r->body, "password");
     device_of(r, l->device);
-    const char *p[] = {l->email, r->remote_addr, l->device};
-    if (oc_db_exec(r->thread->db, NULL, &login_begin, p, on_login_begin, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_sessions_login_begin(r->thread, l->email, r->remote_addr, l->device, on_login_begin, r);
 }
 
 /* --- logout ------------------------------------------------------------------ */
 
-OC_DB_STMT(logout_session, 1, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL");
-
-static void on_logout(void *arg, const oc_db_result_t *res)
+static void on_logout(void *arg, json_t *v, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    json_decref(v);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
     oc_resp_header(r, "set-cookie", OC_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
@@ -299,23 +237,20 @@ void oc_api_logout(oc_req_t *r)
         oc_respond_error(r, 400, "not_a_session", "logout ends browser sessions; revoke API tokens instead", NULL);
         return;
     }
-    const char *p[1] = {r->auth.credential_id};
-    if (oc_db_exec(r->thread->db, NULL, &logout_session, p, on_logout, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_sessions_end(r->thread, r->auth.credential_id, on_logout, r);
 }
 
 /* --- me ------------------------------------------------------------------------ */
 
-static void on_me(void *arg, const oc_db_result_t *res)
+static void on_me(void *arg, json_t *me, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    if (f != NULL && f->kind == OC_FAIL_NOT_FOUND) {
+        oc_respond_error(r, 401, "unauthenticated", "user no longer exists", NULL);
         return;
     }
-    json_t *me = oc_db_json(res->results[0], 0, 0);
-    if (me == NULL) {
-        oc_respond_error(r, 401, "unauthenticated", "user no longer exists", NULL);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
     if (r->auth.kind == OC_AUTH_SESSION) {
@@ -333,7 +268,5 @@ static void on_me(void *arg, const oc_db_result_t *res)
 
 void oc_api_me(oc_req_t *r)
 {
-    const char *p[1] = {r->auth.user_id};
-    if (oc_db_exec(r->thread->db, NULL, &me_query, p, on_me, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_sessions_me(r->thread, r->auth.user_id, on_me, r);
 }

@@ -1,232 +1,59 @@
 /*
  * api_exports.c — the brand's SKUs, bundles, counts, listings and movements
- * as CSV.
- *
- * PostgreSQL writes the CSV (migrations/0005: csv_line): each page is one
- * statement answering the page's text, its last sort key and its row
- * count, so a large brand is read in bounded transactions and this side
- * only concatenates.  The whole file is built in memory up to
- * ONECOUNT_MAX_EXPORT_BYTES (then 422: narrow it) and sent as an
- * attachment.  Pages are separate transactions: a write landing during a
- * long export may show in a later page and not in an earlier one.
- *
- * skus.csv, bundles.csv and counts.csv are exactly what the imports read
- * (tenants/imports.h), so an export imported into another brand reproduces
- * the SKUs, the bundles and the counts.  listings.csv names each connection
- * by its name and imports back as it is (into the same brand: it changes
- * nothing; into another with connections of the same names: it maps them).
+ * as CSV attachments (tenants/reports.h builds them).
  */
 #include "server/api.h"
-#include "runtime/config.h"
 #include "server/page.h"
+#include "tenants/reports.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
-#define PAGE_ROWS "5000"
-
-/*
- * Every page statement: ($1 tenant, …, key after, limit) → (csv text, last
- * key, rows).  Related rows are read through per-row look-ups (LATERAL …
- * LIMIT 1, scalar subqueries), never joins, so the plans stay index probes
- * even while the statistics are stale after a bulk import.
- */
-OC_DB_STMT(export_skus_page, 3,
-           "WITH p AS MATERIALIZED (SELECT k.tenant_id, k.id, k.code, k.title, k.barcode, k.kind, k.archived_at,"
-           "   st.on_hand, st.committed, st.held FROM skus k"
-           "   CROSS JOIN LATERAL (SELECT st.on_hand, st.committed, st.held FROM stock st"
-           "     WHERE st.tenant_id = k.tenant_id AND st.sku_id = k.id LIMIT 1) st"
-           "   WHERE k.tenant_id = $1 AND ($2::text IS NULL OR k.code > $2) ORDER BY k.code LIMIT $3)"
-           " SELECT coalesce(string_agg(csv_line(code, title, barcode, kind,"
-           "   CASE WHEN kind = 'simple' THEN on_hand::text END, CASE WHEN kind = 'simple' THEN committed::text END,"
-           "   CASE WHEN kind = 'simple' THEN held::text END,"
-           "   CASE WHEN kind = 'simple' THEN (on_hand - committed - held)::text"
-           "        ELSE sku_available(tenant_id, id)::text END,"
-           "   (archived_at IS NOT NULL)::text), '' ORDER BY code), ''), max(code), count(*) FROM p");
-OC_DB_STMT(export_bundles_page, 3,
-           "WITH b AS MATERIALIZED (SELECT id, code, title FROM skus WHERE tenant_id = $1 AND kind = 'bundle'"
-           "   AND ($2::text IS NULL OR code > $2) ORDER BY code LIMIT $3)"
-           " SELECT coalesce((SELECT string_agg(csv_line(b.code, b.title, x.comp, x.qty::text), '' ORDER BY b.code,"
-           "   x.comp) FROM b CROSS JOIN LATERAL (SELECT bc.qty, (SELECT c.code FROM skus c WHERE c.tenant_id = $1"
-           "     AND c.id = bc.component_id) AS comp FROM bundle_components bc"
-           "     WHERE bc.tenant_id = $1 AND bc.bundle_id = b.id OFFSET 0) x), ''),"
-           " (SELECT max(code) FROM b), (SELECT count(*) FROM b)");
-OC_DB_STMT(export_counts_page, 3,
-           "WITH p AS MATERIALIZED (SELECT k.code, st.on_hand FROM skus k"
-           "   CROSS JOIN LATERAL (SELECT st.on_hand FROM stock st WHERE st.tenant_id = k.tenant_id"
-           "     AND st.sku_id = k.id LIMIT 1) st"
-           "   WHERE k.tenant_id = $1 AND k.kind = 'simple' AND ($2::text IS NULL OR k.code > $2)"
-           "   ORDER BY k.code LIMIT $3)"
-           " SELECT coalesce(string_agg(csv_line(code, on_hand::text), '' ORDER BY code), ''), max(code), count(*)"
-           " FROM p");
-OC_DB_STMT(export_movements_page, 5,
-           "WITH p AS MATERIALIZED (SELECT m.* FROM movements m WHERE m.tenant_id = $1"
-           "   AND ($2::timestamptz IS NULL OR m.created_at >= $2) AND ($3::timestamptz IS NULL OR m.created_at < $3)"
-           "   AND ($4::bigint IS NULL OR m.id > $4) ORDER BY m.id LIMIT $5)"
-           " SELECT coalesce(string_agg(csv_line(p.id::text,"
-           "   to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-           "   (SELECT k.code FROM skus k WHERE k.tenant_id = $1 AND k.id = p.sku_id), p.kind,"
-           "   p.qty::text, p.on_hand_delta::text, p.committed_delta::text, p.inspecting_delta::text,"
-           "   p.on_hand_after::text, p.committed_after::text, p.disposition, p.reason, p.reference,"
-           "   p.channel_id::text, (SELECT b.code FROM skus b WHERE b.tenant_id = $1 AND b.id = p.bundle_sku_id),"
-           "   p.guarded::text, p.actor_user::text, p.actor_token::text, p.request_id), '' ORDER BY p.id), ''),"
-           "   max(p.id)::text, count(*)"
-           " FROM p");
-
-/* Listings by connection name, then SKU code; the key after a page is [name, code] as JSON. */
-OC_DB_STMT(export_listings_page, 3,
-           "WITH p AS MATERIALIZED (SELECT c.name, k.code, l.external_sku, l.item_ref, l.location_ref"
-           "   FROM channel_connections c"
-           "   CROSS JOIN LATERAL (SELECT l.sku_id, l.external_sku, l.item_ref, l.location_ref FROM listings l"
-           "     WHERE l.tenant_id = $1 AND l.connection_id = c.id OFFSET 0) l"
-           "   CROSS JOIN LATERAL (SELECT k.code FROM skus k WHERE k.tenant_id = $1 AND k.id = l.sku_id LIMIT 1) k"
-           "   WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.name >= $2::jsonb->>0)"
-           "   AND ($2::text IS NULL OR (c.name, k.code) > ($2::jsonb->>0, $2::jsonb->>1))"
-           "   ORDER BY c.name, k.code LIMIT $3)"
-           " SELECT coalesce((SELECT string_agg(csv_line(name, code, external_sku, item_ref, location_ref), ''"
-           "   ORDER BY name, code) FROM p), ''),"
-           " (SELECT json_build_array(name, code)::text FROM p ORDER BY name DESC, code DESC LIMIT 1),"
-           " (SELECT count(*) FROM p)");
-
-typedef struct export_spec {
-    const char *filename;
-    const char *header;
-    const oc_db_stmt_t *page;
-    int filters; /* takes from and to */
-} export_spec_t;
-
-static const export_spec_t skus_spec = {
-    "skus.csv", "code,title,barcode,kind,on_hand,committed,held,available,archived\r\n", &export_skus_page, 0};
-static const export_spec_t bundles_spec = {"bundles.csv", "bundle_code,bundle_title,component_code,qty\r\n",
-                                           &export_bundles_page, 0};
-static const export_spec_t counts_spec = {"counts.csv", "code,on_hand\r\n", &export_counts_page, 0};
-static const export_spec_t movements_spec = {
-    "movements.csv",
-    "id,at,sku,kind,qty,on_hand_delta,committed_delta,inspecting_delta,on_hand_after,committed_after,disposition,"
-    "reason,reference,channel_id,bundle,guarded,actor_user,actor_token,request_id\r\n",
-    &export_movements_page, 1};
-
-static const export_spec_t listings_spec = {"listings.csv", "connection,sku,external_sku,item_ref,location_ref\r\n",
-                                            &export_listings_page, 0};
-
-typedef struct export
-{
-    const export_spec_t *spec;
-    const char *from, *to; /* in the request pool */
-    char *after;           /* last key of the previous page, or NULL */
-    oc_buf_t out;
-}
-export_t;
-
-static void export_free(void *p)
-{
-    export_t *e = p;
-    oc_buf_free(&e->out);
-    free(e->after);
-    free(e);
-}
-
-static int next_page(oc_req_t *r);
-
-static void on_page(void *arg, const oc_db_result_t *res)
+static void on_report(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
-    export_t *e = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    if (f != NULL) {
+        oc_respond_fail(r, f);
         return;
     }
-    const PGresult *pr = res->results[0];
-    const char *text = oc_db_get(pr, 0, 0), *last = oc_db_get(pr, 0, 1);
-    long long rows = oc_db_get_ll(pr, 0, 2, 0);
-    if (text != NULL && oc_buf_append(&e->out, text, strlen(text)) != 0) {
-        oc_respond_unavailable(r, "memory for the export");
-        return;
-    }
-    if (e->out.len > (size_t)oc_config.max_export_bytes) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "the export is larger than %d bytes; %s", oc_config.max_export_bytes,
-                 e->spec->filters ? "narrow it with from and to" : "ask for a larger ONECOUNT_MAX_EXPORT_BYTES");
-        oc_respond_error(r, 422, "export_too_large", msg, e->spec->filters ? "to" : NULL);
-        return;
-    }
-    if (rows < atoll(PAGE_ROWS) || last == NULL) {
-        char disp[96];
-        snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", e->spec->filename);
-        oc_resp_header(r, "content-disposition", disp);
-        oc_respond_raw(r, 200, "text/csv; charset=utf-8", e->out.data, e->out.len);
-        return;
-    }
-    free(e->after);
-    if ((e->after = strdup(last)) == NULL) {
-        oc_respond_unavailable(r, "memory for the export");
-        return;
-    }
-    if (next_page(r) != 0)
-        oc_respond_unavailable(r, "the database");
+    char disp[96];
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+    oc_resp_header(r, "content-disposition", disp);
+    oc_respond_raw(r, 200, "text/csv; charset=utf-8", csv, len);
 }
 
-static int next_page(oc_req_t *r)
+static void export(oc_req_t *r, oc_report_t report)
 {
-    export_t *e = r->state;
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
-    tx.steps[0].stmt = e->spec->page;
-    tx.steps[0].params[0] = r->tenant;
-    if (e->spec->filters) {
-        const char *p[] = {e->from, e->to, e->after, PAGE_ROWS};
-        memcpy(&tx.steps[0].params[1], p, sizeof(p));
-    } else {
-        tx.steps[0].params[1] = e->after;
-        tx.steps[0].params[2] = PAGE_ROWS;
-    }
-    return oc_db_run(r->thread->db, &tx, on_page, r);
-}
-
-static void export(oc_req_t *r, const export_spec_t *spec)
-{
-    export_t *e = calloc(1, sizeof(*e));
-    if (e == NULL) {
-        oc_respond_unavailable(r, "memory for the export");
-        return;
-    }
-    r->state = e;
-    r->state_free = export_free;
-    e->spec = spec;
-    if (spec->filters) {
-        e->from = oc_req_query(r, "from");
-        e->to = oc_req_query(r, "to");
-        if (!oc_query_time_ok(r, e->from, "from") || !oc_query_time_ok(r, e->to, "to"))
+    const char *from = NULL, *to = NULL;
+    if (report == OC_REPORT_MOVEMENTS) {
+        from = oc_req_query(r, "from");
+        to = oc_req_query(r, "to");
+        if (!oc_query_time_ok(r, from, "from") || !oc_query_time_ok(r, to, "to"))
             return;
     }
-    if (oc_buf_append(&e->out, spec->header, strlen(spec->header)) != 0) {
-        oc_respond_unavailable(r, "memory for the export");
-        return;
-    }
-    if (next_page(r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_reports_export(r->thread, r->tenant, report, from, to, on_report, r);
 }
 
 void oc_api_export_skus(oc_req_t *r)
 {
-    export(r, &skus_spec);
+    export(r, OC_REPORT_SKUS);
 }
 
 void oc_api_export_bundles(oc_req_t *r)
 {
-    export(r, &bundles_spec);
+    export(r, OC_REPORT_BUNDLES);
 }
 
 void oc_api_export_counts(oc_req_t *r)
 {
-    export(r, &counts_spec);
+    export(r, OC_REPORT_COUNTS);
 }
 
 void oc_api_export_movements(oc_req_t *r)
 {
-    export(r, &movements_spec);
+    export(r, OC_REPORT_MOVEMENTS);
 }
 
 void oc_api_export_listings(oc_req_t *r)
 {
-    export(r, &listings_spec);
+    export(r, OC_REPORT_LISTINGS);
 }

@@ -1,48 +1,16 @@
 /*
- * api_sync.c — what the sync engine is doing, per brand: connection health
- * (circuit, queue depth, oldest out-of-sync listing, push latency, 429s),
- * alerts, drift found and healed, the routines table (run now, change
- * the schedule), order lines parked for lack of a listing, and a SKU's
- * timeline of movements and pushes ("why did Amazon show 7 at 14:02?").
+ * api_sync.c — what the sync engine is doing, per brand (tenants/syncview.h):
+ * connection health, alerts, drift, the routines table, channel orders and
+ * parked order lines, and a SKU's timeline.
  */
 #include "server/api.h"
 #include "runtime/config.h"
 #include "server/page.h"
-#include "tenants/audit.h"
+#include "tenants/syncview.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    oc_page_t page;
-    const char *not_found;
-} sy_t;
-
-static sy_t *state(oc_req_t *r)
-{
-    sy_t *s = calloc(1, sizeof(*s));
-    r->state = s;
-    r->state_free = free;
-    return s;
-}
-
-/* Answers with the JSON of the last step's first row (404 when no row). */
-static void on_one(void *arg, const oc_db_result_t *res)
-{
-    oc_req_t *r = arg;
-    sy_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    json_t *v = oc_db_json(res->results[res->nresults - 1], 0, 0);
-    if (v == NULL) {
-        oc_respond_error(r, 404, "not_found", st->not_found != NULL ? st->not_found : "no such object", NULL);
-        return;
-    }
-    oc_respond_json(r, 200, v);
-}
 
 static json_t *key_at_id(json_t *item)
 {
@@ -52,21 +20,6 @@ static json_t *key_at_id(json_t *item)
         snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(id));
     return json_pack("[s, s]", json_string_value(json_object_get(item, "at")),
                      json_is_string(id) ? json_string_value(id) : buf);
-}
-
-static void on_page(void *arg, const oc_db_result_t *res)
-{
-    oc_req_t *r = arg;
-    sy_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    if (res->nresults == 2 && PQntuples(res->results[0]) == 0) {
-        oc_respond_error(r, 404, "not_found", st->not_found != NULL ? st->not_found : "no such object", NULL);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(&st->page, oc_db_json_rows(res->results[res->nresults - 1], 0), key_at_id));
 }
 
 static int check_uuid(oc_req_t *r, const char *v, const char *field)
@@ -91,199 +44,68 @@ static int check_enum(oc_req_t *r, const char *v, const char *const *allowed, co
     return 0;
 }
 
-static void run1(oc_req_t *r, const oc_db_stmt_t *stmt, const char *const *params, oc_db_cb cb)
-{
-    if (oc_db_exec(r->thread->db, r->tenant, stmt, params, cb, r) != 0)
-        oc_respond_unavailable(r, "the database");
-}
-
 /* --- health ------------------------------------------------------------------------- */
-
-/* One routine as the API shows it (list, health, run now). */
-#define ROUTINE_JSON                                                                                                   \
-    "json_build_object('id', ro.id, 'connection_id', ro.connection_id,"                                                \
-    " 'connection', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = ro.tenant_id"                        \
-    "   AND c.id = ro.connection_id), 'kind', ro.kind, 'interval_seconds', ro.interval_seconds,"                       \
-    " 'enabled', ro.enabled, 'next_run_at', ro.next_run_at, 'last_started_at', ro.last_started_at,"                    \
-    " 'last_finished_at', ro.last_finished_at, 'last_status', ro.last_status, 'last_detail', ro.last_detail,"          \
-    " 'running', ro.lease_until IS NOT NULL AND ro.lease_until > now())"
-
-#define HEALTH_JSON                                                                                                    \
-    "json_build_object('connection_id', c.id, 'kind', c.kind, 'name', c.name, 'status', c.status,"                     \
-    " 'circuit', coalesce(h.circuit, 'closed'), 'consecutive_failures', coalesce(h.consecutive_failures, 0),"          \
-    " 'last_push_ok_at', h.last_push_ok_at, 'last_error', h.last_error, 'last_error_at', h.last_error_at,"             \
-    " 'throttled_total', coalesce(h.throttled_total, 0), 'pushes_total', coalesce(h.pushes_total, 0),"                 \
-    " 'push_latency_ms', h.push_latency_ms_avg, 'push_lag_ms', c.push_lag_ms, 'ingest_lag_ms', c.ingest_lag_ms,"       \
-    " 'listings', (SELECT count(*) FROM listings l WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id),"       \
-    " 'queue_depth', q.depth, 'failing', q.failing, 'oldest_dirty_seconds', q.oldest,"                                 \
-    " 'unmapped_lines', (SELECT count(*) FROM channel_order_lines x WHERE x.tenant_id = c.tenant_id"                   \
-    "   AND x.connection_id = c.id AND x.sku_id IS NULL),"                                                             \
-    " 'open_alerts', (SELECT coalesce(json_agg(json_build_object('id', a.id::text, 'kind', a.kind, 'message',"         \
-    "   a.message, 'opened_at', a.opened_at) ORDER BY a.opened_at), '[]') FROM alerts a"                               \
-    "   WHERE a.tenant_id = c.tenant_id AND a.connection_id = c.id AND a.resolved_at IS NULL),"                        \
-    " 'routines', (SELECT coalesce(json_agg(" ROUTINE_JSON " ORDER BY ro.kind), '[]')"                                 \
-    "   FROM routines ro WHERE ro.tenant_id = c.tenant_id AND ro.connection_id = c.id))"                               \
-    " FROM channel_connections c"                                                                                      \
-    " LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id"                           \
-    " CROSS JOIN LATERAL (SELECT count(*) AS depth, count(*) FILTER (WHERE l.last_error IS NOT NULL) AS failing,"      \
-    "   floor(extract(epoch FROM now() - min(coalesce(l.behind_since, l.desired_at))))::bigint AS oldest"              \
-    "   FROM listings l"                                                                                               \
-    "   WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id AND l.desired_version > l.pushed_version"           \
-    "   AND l.state = 'active') q"
-
-/* Listings behind (out of sync, on any connection, paused or not), failing (their last push failed) and
- * stuck (behind longer than stuck_after_seconds without a push getting through: what the worker alerts on,
- * paused connections left out): screens must not say all is well while any of these is not zero. */
-OC_DB_STMT(
-    sync_status, 2,
-    "SELECT json_build_object('connections', coalesce(json_agg(x.j ORDER BY x.name), '[]'),"
-    " 'open_alerts', (SELECT count(*) FROM alerts a WHERE a.tenant_id = $1 AND a.resolved_at IS NULL),"
-    " 'listings_behind', (SELECT count(*) FROM listings l WHERE l.tenant_id = $1"
-    "   AND l.desired_version > l.pushed_version AND l.state = 'active'),"
-    " 'listings_failing', (SELECT count(*) FROM listings l WHERE l.tenant_id = $1"
-    "   AND l.desired_version > l.pushed_version AND l.state = 'active' AND l.last_error IS NOT NULL),"
-    " 'listings_stuck', (SELECT count(*) FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id"
-    "   AND c.id = l.connection_id WHERE l.tenant_id = $1 AND l.desired_version > l.pushed_version"
-    "   AND l.state = 'active' AND c.status <> 'paused' AND l.behind_since < now() - $2::int * interval '1 second'),"
-    " 'stuck_after_seconds', $2::int,"
-    " 'open_drift', (SELECT count(*) FROM drift_events d WHERE d.tenant_id = $1 AND d.healed_at IS NULL),"
-    " 'pending_events', (SELECT count(*) FROM channel_events e WHERE e.tenant_id = $1"
-    "   AND e.processed_at IS NULL))"
-    " FROM (SELECT c.name, " HEALTH_JSON " WHERE c.tenant_id = $1) x(name, j)");
-OC_DB_STMT(conn_health, 2, "SELECT " HEALTH_JSON " WHERE c.tenant_id = $1 AND c.id = $2::uuid");
 
 void oc_api_sync_status(oc_req_t *r)
 {
-    state(r);
-    char after[16];
-    snprintf(after, sizeof(after), "%d", oc_config.stuck_after_seconds);
-    const char *p[] = {r->tenant, after};
-    run1(r, &sync_status, p, on_one);
+    oc_syncview_status(r->thread, r->tenant, oc_config.stuck_after_seconds, oc_api_answer, r);
 }
 
 void oc_api_connection_health(oc_req_t *r)
 {
-    state(r)->not_found = "no such connection";
     const char *cid = oc_req_id_param(r, "cid", "no such connection");
     if (cid == NULL)
         return;
-    const char *p[] = {r->tenant, cid};
-    run1(r, &conn_health, p, on_one);
+    oc_syncview_health(r->thread, r->tenant, cid, oc_api_answer, r);
 }
 
-/* --- alerts --------------------------------------------------------------------------- */
-
-OC_DB_STMT(alerts_list, 6,
-           "SELECT json_build_object('id', a.id::text, 'at', a.opened_at, 'connection_id', a.connection_id,"
-           " 'connection', c.name, 'kind', a.kind, 'message', a.message, 'opened_at', a.opened_at,"
-           " 'resolved_at', a.resolved_at)"
-           " FROM alerts a LEFT JOIN channel_connections c ON c.tenant_id = a.tenant_id AND c.id = a.connection_id"
-           " WHERE a.tenant_id = $1 AND ($2 = 'all' OR ($2 = 'open') = (a.resolved_at IS NULL))"
-           "   AND ($3::uuid IS NULL OR a.connection_id = $3)"
-           "   AND ($4::text IS NULL OR (a.opened_at, a.id) < ($4::timestamptz, $5::bigint))"
-           " ORDER BY a.opened_at DESC, a.id DESC LIMIT $6");
-OC_DB_STMT(alert_resolve_one, 5,
-           "WITH a AS (UPDATE alerts SET resolved_at = coalesce(resolved_at, now())"
-           "           WHERE tenant_id = $1 AND id = $2::bigint RETURNING *)"
-           " SELECT json_build_object('id', a.id::text, 'at', a.opened_at, 'connection_id', a.connection_id,"
-           "  'connection', c.name, 'kind', a.kind, 'message', a.message, 'opened_at', a.opened_at,"
-           "  'resolved_at', a.resolved_at),"
-           "  audit_write($1, NULL, $3, $4, 'alert.resolve', 'alert', a.id::text,"
-           "  jsonb_build_object('kind', a.kind), $5)"
-           " FROM a LEFT JOIN channel_connections c ON c.tenant_id = a.tenant_id AND c.id = a.connection_id");
+/* --- alerts and drift ------------------------------------------------------------------ */
 
 static const char *const alert_states[] = {"open", "resolved", "all", NULL};
+static const char *const drift_states[] = {"open", "healed", "all", NULL};
+
+/* The alerts and drift lists: ?state= (one of `states`, default `dflt`) and ?connection=. */
+static void state_list(oc_req_t *r, const char *const *states, const char *dflt,
+                       void (*list)(oc_thread_t *, const char *, const char *, const char *, const oc_page_keys_t *,
+                                    oc_query_cb, void *))
+{
+    oc_page_t *pg = oc_page_start(r, 2, key_at_id);
+    if (pg == NULL)
+        return;
+    const char *s = oc_req_query(r, "state"), *conn = oc_req_query(r, "connection");
+    if (!check_enum(r, s, states, "state") || !check_uuid(r, conn, "connection"))
+        return;
+    oc_page_keys_t keys = oc_page_keys(pg);
+    list(r->thread, r->tenant, s != NULL ? s : dflt, conn, &keys, oc_page_answer, pg);
+}
 
 void oc_api_alerts_list(oc_req_t *r)
 {
-    sy_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 2) != 0)
-        return;
-    const char *s = oc_req_query(r, "state"), *conn = oc_req_query(r, "connection");
-    if (!check_enum(r, s, alert_states, "state") || !check_uuid(r, conn, "connection"))
-        return;
-    const char *p[] = {r->tenant,
-                       s != NULL ? s : "open",
-                       conn,
-                       oc_page_after(&st->page, 0),
-                       oc_page_after(&st->page, 1),
-                       st->page.limit_plus_one};
-    run1(r, &alerts_list, p, on_page);
+    state_list(r, alert_states, "open", oc_syncview_alerts);
 }
 
 void oc_api_alert_resolve(oc_req_t *r)
 {
     if (oc_req_validate(r, oc_no_fields) != 0)
         return;
-    state(r)->not_found = "no such alert";
     const char *aid = oc_req_param(r, "aid");
     if (strspn(aid, "0123456789") != strlen(aid) || strlen(aid) == 0 || strlen(aid) > 18) {
         oc_respond_error(r, 404, "not_found", "no such alert", NULL);
         return;
     }
-    const char *p[] = {r->tenant, aid, oc_req_actor(r)->user, oc_req_actor(r)->token, r->request_id};
-    run1(r, &alert_resolve_one, p, on_one);
+    oc_syncview_alert_resolve(r->thread, oc_req_actor(r), aid, oc_api_answer, r);
 }
-
-/* --- drift ------------------------------------------------------------------------------ */
-
-OC_DB_STMT(drift_list, 6,
-           "SELECT json_build_object('id', d.id::text, 'at', d.detected_at, 'listing_id', d.listing_id,"
-           " 'connection_id', d.connection_id, 'connection', c.name, 'sku', k.code, 'seen_qty', d.seen_qty,"
-           " 'pushed_qty', d.pushed_qty, 'desired_qty', d.desired_qty, 'classification', d.classification,"
-           " 'action', d.action, 'detail', d.detail, 'detected_at', d.detected_at, 'healed_at', d.healed_at)"
-           " FROM drift_events d JOIN skus k ON k.tenant_id = d.tenant_id AND k.id = d.sku_id"
-           " LEFT JOIN channel_connections c ON c.tenant_id = d.tenant_id AND c.id = d.connection_id"
-           " WHERE d.tenant_id = $1 AND ($2 = 'all' OR ($2 = 'open') = (d.healed_at IS NULL))"
-           "   AND ($3::uuid IS NULL OR d.connection_id = $3)"
-           "   AND ($4::text IS NULL OR (d.detected_at, d.id) < ($4::timestamptz, $5::bigint))"
-           " ORDER BY d.detected_at DESC, d.id DESC LIMIT $6");
-
-static const char *const drift_states[] = {"open", "healed", "all", NULL};
 
 void oc_api_drift_list(oc_req_t *r)
 {
-    sy_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 2) != 0)
-        return;
-    const char *s = oc_req_query(r, "state"), *conn = oc_req_query(r, "connection");
-    if (!check_enum(r, s, drift_states, "state") || !check_uuid(r, conn, "connection"))
-        return;
-    const char *p[] = {r->tenant,
-                       s != NULL ? s : "all",
-                       conn,
-                       oc_page_after(&st->page, 0),
-                       oc_page_after(&st->page, 1),
-                       st->page.limit_plus_one};
-    run1(r, &drift_list, p, on_page);
+    state_list(r, drift_states, "all", oc_syncview_drift);
 }
 
 /* --- routines --------------------------------------------------------------------------- */
 
-OC_DB_STMT(routines_list, 1,
-           "SELECT coalesce(json_agg(" ROUTINE_JSON " ORDER BY ro.connection_id NULLS FIRST, ro.kind), '[]')"
-           " FROM routines ro WHERE ro.tenant_id = $1");
-OC_DB_STMT(routine_update, 7,
-           "WITH o AS (SELECT * FROM routines WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE),"
-           " ro AS (UPDATE routines ro SET interval_seconds = coalesce($3::int, ro.interval_seconds),"
-           "        enabled = coalesce($4::boolean, ro.enabled),"
-           "        next_run_at = CASE WHEN $3::int IS NOT NULL"
-           "          THEN least(ro.next_run_at, now() + $3::int * interval '1 second') ELSE ro.next_run_at END"
-           "        FROM o WHERE ro.tenant_id = o.tenant_id AND ro.id = o.id RETURNING ro.*)"
-           " SELECT " ROUTINE_JSON ", audit_write($1, NULL, $5, $6, 'routine.update', 'routine', ro.id::text,"
-           "  jsonb_build_object('before', jsonb_build_object('interval_seconds', o.interval_seconds, 'enabled',"
-           "  o.enabled), 'after', jsonb_build_object('interval_seconds', ro.interval_seconds, 'enabled', ro.enabled)),"
-           "  $7) FROM ro, o");
-OC_DB_STMT(routine_run_now, 2,
-           "WITH ro AS (UPDATE routines SET next_run_at = least(next_run_at, now())"
-           "            WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)"
-           " SELECT " ROUTINE_JSON ", pg_notify('oc_events', $1::text) FROM ro");
-
 void oc_api_routines_list(oc_req_t *r)
 {
-    state(r);
-    const char *p[] = {r->tenant};
-    run1(r, &routines_list, p, on_one);
+    oc_syncview_routines(r->thread, r->tenant, oc_api_answer, r);
 }
 
 void oc_api_routine_update(oc_req_t *r)
@@ -295,7 +117,6 @@ void oc_api_routine_update(oc_req_t *r)
     };
     if (oc_req_validate(r, fields) != 0)
         return;
-    state(r)->not_found = "no such routine";
     const char *rid = oc_req_id_param(r, "rid", "no such routine");
     if (rid == NULL)
         return;
@@ -304,181 +125,64 @@ void oc_api_routine_update(oc_req_t *r)
     if (v != NULL)
         snprintf(iv, sizeof(iv), "%lld", (long long)json_integer_value(v));
     json_t *en = json_object_get(r->body, "enabled");
-    const char *p[] = {r->tenant,
-                       rid,
-                       iv[0] ? iv : NULL,
-                       en == NULL         ? NULL
-                       : json_is_true(en) ? "true"
-                                          : "false",
-                       oc_req_actor(r)->user,
-                       oc_req_actor(r)->token,
-                       r->request_id};
-    run1(r, &routine_update, p, on_one);
+    oc_syncview_routine_update(r->thread, oc_req_actor(r), rid, iv[0] ? iv : NULL, en == NULL ? -1 : json_is_true(en),
+                               oc_api_answer, r);
 }
 
 void oc_api_routine_run(oc_req_t *r)
 {
     if (oc_req_validate(r, oc_no_fields) != 0)
         return;
-    state(r)->not_found = "no such routine";
     const char *rid = oc_req_id_param(r, "rid", "no such routine");
     if (rid == NULL)
         return;
-    const char *p[] = {r->tenant, rid};
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
-    tx.steps[0].stmt = &routine_run_now;
-    memcpy(tx.steps[0].params, p, sizeof(p));
-    if (oc_db_run(r->thread->db, &tx, on_one, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_syncview_routine_run(r->thread, r->tenant, rid, oc_api_answer, r);
 }
 
-/* --- parked order lines ------------------------------------------------------------------ */
-
-OC_DB_STMT(parked_list, 1,
-           "SELECT coalesce(json_agg(json_build_object('connection_id', x.connection_id, 'connection', c.name,"
-           " 'kind', c.kind, 'channel_sku', x.channel_sku, 'lines', x.lines, 'units', x.units, 'orders', x.orders,"
-           " 'first_seen_at', x.first_seen_at) ORDER BY x.first_seen_at), '[]')"
-           " FROM (SELECT l.connection_id, l.channel_sku, count(*) AS lines, sum(l.qty - l.qty_cancelled) AS units,"
-           "        json_agg(DISTINCT o.external_id) AS orders, min(l.first_seen_at) AS first_seen_at"
-           "       FROM channel_order_lines l JOIN channel_orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id"
-           "       WHERE l.tenant_id = $1 AND l.sku_id IS NULL GROUP BY l.connection_id, l.channel_sku) x"
-           " JOIN channel_connections c ON c.tenant_id = $1 AND c.id = x.connection_id");
+/* --- orders ------------------------------------------------------------------------------ */
 
 void oc_api_orders_unmapped(oc_req_t *r)
 {
-    state(r);
-    const char *p[] = {r->tenant};
-    run1(r, &parked_list, p, on_one);
+    oc_syncview_unmapped(r->thread, r->tenant, oc_api_answer, r);
 }
-
-OC_DB_STMT(orders_list, 6,
-           "SELECT json_build_object('id', o.id, 'at', o.first_seen_at, 'connection_id', o.connection_id,"
-           " 'connection', c.name, 'kind', c.kind, 'external_id', o.external_id, 'status', o.status,"
-           " 'channel_created_at', o.channel_created_at, 'channel_updated_at', o.channel_updated_at,"
-           " 'first_seen_at', o.first_seen_at, 'last_seen_at', o.last_seen_at, 'needs_ack', o.needs_ack,"
-           " 'acked_at', o.acked_at, 'lines', (SELECT coalesce(json_agg(json_build_object('id', l.external_line_id,"
-           "   'channel_sku', l.channel_sku, 'sku', k.code, 'qty', l.qty, 'qty_shipped', l.qty_shipped,"
-           "   'qty_cancelled', l.qty_cancelled, 'recorded', json_build_object('held', l.rec_held, 'sold', l.rec_sold,"
-           "   'shipped', l.rec_shipped, 'cancelled', l.rec_cancelled), 'parked', l.sku_id IS NULL)"
-           "   ORDER BY l.external_line_id), '[]') FROM channel_order_lines l"
-           "   LEFT JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
-           "   WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id))"
-           " FROM channel_orders o JOIN channel_connections c ON c.tenant_id = o.tenant_id AND c.id = o.connection_id"
-           " WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.connection_id = $2)"
-           "   AND ($3::text IS NULL OR (o.first_seen_at, o.id) < ($3::timestamptz, $4::uuid))"
-           "   AND ($5::text IS NULL OR o.external_id = $5)"
-           " ORDER BY o.first_seen_at DESC, o.id DESC LIMIT $6");
 
 void oc_api_orders_list(oc_req_t *r)
 {
-    sy_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 2) != 0)
+    oc_page_t *pg = oc_page_start(r, 2, key_at_id);
+    if (pg == NULL)
         return;
     const char *conn = oc_req_query(r, "connection");
     if (!check_uuid(r, conn, "connection"))
         return;
-    const char *p[] = {r->tenant,
-                       conn,
-                       oc_page_after(&st->page, 0),
-                       oc_page_after(&st->page, 1),
-                       oc_req_query(r, "external_id"),
-                       st->page.limit_plus_one};
-    run1(r, &orders_list, p, on_page);
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_syncview_orders(r->thread, r->tenant, conn, oc_req_query(r, "external_id"), &keys, oc_page_answer, pg);
 }
 
 /* --- a SKU's timeline -------------------------------------------------------------------- */
 
-/*
- * Movements, pushes and drift findings of one SKU (and of the bundles the
- * push side shows for it), newest first, one page at a time.  With ?at=,
- * the answer also says what every channel was showing at that moment: the
- * last quantity it acknowledged before then, and the balance it was
- * computed from.
- */
-OC_DB_STMT(timeline, 7,
-           "WITH k AS (SELECT id FROM skus WHERE tenant_id = $1 AND code = $2),"
-           " ev AS ("
-           "  SELECT m.created_at AS at, 'm' || lpad(m.id::text, 19, '0') AS id, json_build_object('type', 'movement',"
-           "   'kind', m.kind, 'qty', m.qty, 'on_hand_after', m.on_hand_after, 'committed_after', m.committed_after,"
-           "   'reference', m.reference, 'channel_id', m.channel_id, 'reason', m.reason, 'movement_id', m.id::text,"
-           "   'actor_user', m.actor_user, 'request_id', m.request_id) AS j"
-           "  FROM movements m, k WHERE m.tenant_id = $1 AND m.sku_id = k.id"
-           "  UNION ALL"
-           "  SELECT p.sent_at, 'p' || lpad(p.id::text, 19, '0'), json_build_object('type', 'push',"
-           "   'connection_id', p.connection_id, 'connection', c.name, 'kind', c.kind, 'listing_id', p.listing_id,"
-           "   'qty', p.qty, 'version', p.desired_version, 'expected', p.expected, 'status', p.status,"
-           "   'channel_qty', p.channel_qty, 'error', p.error, 'latency_ms', p.latency_ms)"
-           "  FROM push_log p, k, channel_connections c WHERE p.tenant_id = $1 AND p.sku_id = k.id"
-           "   AND c.tenant_id = p.tenant_id AND c.id = p.connection_id"
-           "  UNION ALL"
-           "  SELECT d.detected_at, 'd' || lpad(d.id::text, 19, '0'), json_build_object('type', 'drift',"
-           "   'connection_id', d.connection_id, 'connection', c.name, 'kind', c.kind, 'listing_id', d.listing_id,"
-           "   'seen_qty', d.seen_qty, 'pushed_qty', d.pushed_qty, 'desired_qty', d.desired_qty,"
-           "   'classification', d.classification, 'action', d.action, 'healed_at', d.healed_at)"
-           "  FROM drift_events d JOIN k ON d.sku_id = k.id LEFT JOIN channel_connections c"
-           "   ON c.tenant_id = d.tenant_id AND c.id = d.connection_id WHERE d.tenant_id = $1)"
-           " SELECT (j::jsonb || jsonb_build_object('at', at, 'id', id))::json FROM ev"
-           " WHERE ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)"
-           "   AND ($5::text IS NULL OR (at, id) < ($5::timestamptz, $6::text))"
-           " ORDER BY at DESC, id DESC LIMIT $7");
-OC_DB_STMT(shown_at, 3,
-           "SELECT json_build_object('at', $3::timestamptz,"
-           " 'balance', (SELECT json_build_object('on_hand', m.on_hand_after, 'committed', m.committed_after,"
-           "   'movement_id', m.id::text, 'movement_at', m.created_at) FROM movements m, skus k"
-           "   WHERE m.tenant_id = $1 AND k.tenant_id = $1 AND k.code = $2 AND m.sku_id = k.id"
-           "   AND m.created_at <= $3 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
-           " 'channels', coalesce((SELECT json_agg(json_build_object('listing_id', l.id, 'connection_id',"
-           "   l.connection_id, 'connection', c.name, 'kind', c.kind, 'showing', p.qty, 'status', p.status,"
-           "   'pushed_at', p.sent_at, 'version', p.desired_version) ORDER BY c.name)"
-           "   FROM listings l JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
-           "   JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id"
-           "   LEFT JOIN LATERAL (SELECT * FROM push_log p WHERE p.tenant_id = l.tenant_id AND p.listing_id = l.id"
-           "     AND p.sent_at <= $3 AND p.status IN ('ok', 'pending') ORDER BY p.sent_at DESC, p.id DESC LIMIT 1) p"
-           "   ON true WHERE l.tenant_id = $1 AND k.code = $2), '[]'))");
-OC_DB_STMT(sku_known, 2, "SELECT 1 FROM skus WHERE tenant_id = $1 AND code = $2");
-
-static void on_timeline(void *arg, const oc_db_result_t *res)
+static void on_timeline(void *arg, json_t *v, const oc_fail_t *f)
 {
-    oc_req_t *r = arg;
-    sy_t *st = r->state;
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
+    oc_page_t *pg = arg;
+    if (f != NULL) {
+        oc_respond_fail(pg->req, f);
         return;
     }
-    if (PQntuples(res->results[0]) == 0) {
-        oc_respond_error(r, 404, "not_found", "no such SKU", NULL);
-        return;
-    }
-    json_t *out = oc_page_result(&st->page, oc_db_json_rows(res->results[1], 0), key_at_id);
-    if (res->nresults == 3)
-        json_object_set_new(out, "shown_at", oc_db_json(res->results[2], 0, 0));
-    oc_respond_json(r, 200, out);
+    json_t *out = oc_page_result(pg, json_incref(json_object_get(v, "items")), key_at_id);
+    json_t *shown = json_object_get(v, "shown_at");
+    if (shown != NULL)
+        json_object_set(out, "shown_at", shown);
+    json_decref(v);
+    oc_respond_json(pg->req, 200, out);
 }
 
 void oc_api_sku_timeline(oc_req_t *r)
 {
-    sy_t *st = state(r);
-    if (oc_page_parse(r, &st->page, 2) != 0)
+    oc_page_t *pg = oc_page_start(r, 2, key_at_id);
+    if (pg == NULL)
         return;
-    const char *code = oc_req_param(r, "code");
     const char *from = oc_req_query(r, "from"), *to = oc_req_query(r, "to"), *at = oc_req_query(r, "at");
     if (!oc_query_time_ok(r, from, "from") || !oc_query_time_ok(r, to, "to") || !oc_query_time_ok(r, at, "at"))
         return;
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 2};
-    tx.steps[0].stmt = &sku_known;
-    tx.steps[0].params[0] = r->tenant;
-    tx.steps[0].params[1] = code;
-    tx.steps[1].stmt = &timeline;
-    const char *p[] = {
-        r->tenant, code, from, to, oc_page_after(&st->page, 0), oc_page_after(&st->page, 1), st->page.limit_plus_one};
-    memcpy(tx.steps[1].params, p, sizeof(p));
-    if (at != NULL) {
-        tx.steps[2].stmt = &shown_at;
-        tx.steps[2].params[0] = r->tenant;
-        tx.steps[2].params[1] = code;
-        tx.steps[2].params[2] = at;
-        tx.nsteps = 3;
-    }
-    if (oc_db_run(r->thread->db, &tx, on_timeline, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_syncview_timeline(r->thread, r->tenant, oc_req_param(r, "code"), from, to, at, &keys, on_timeline, pg);
 }

@@ -2,6 +2,7 @@
  * page.c — cursor pagination (see page.h).
  */
 #include "server/page.h"
+#include "runtime/alloc.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(jso
         char *s = json_dumps(key, JSON_COMPACT);
         json_decref(key);
         size_t sl = strlen(s), cap = sodium_base64_ENCODED_LEN(sl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        char *enc = malloc(cap);
+        char *enc = oc_malloc(cap);
         sodium_bin2base64(enc, cap, (const unsigned char *)s, sl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         next = json_string(enc);
         free(enc);
@@ -98,4 +99,44 @@ void oc_respond_page(oc_req_t *r, const oc_page_t *pg, const oc_db_result_t *res
         return;
     }
     oc_respond_json(r, 200, oc_page_result(pg, oc_db_json_rows(res->results[res->nresults - 1], 0), key_of));
+}
+
+oc_page_t *oc_page_start(oc_req_t *r, size_t cursor_len, json_t *(*key_of)(json_t *item))
+{
+    oc_page_t *pg = oc_req_alloc(r, sizeof(*pg));
+    memset(pg, 0, sizeof(*pg));
+    pg->req = r;
+    pg->key_of = key_of;
+    return oc_page_parse(r, pg, cursor_len) == 0 ? pg : NULL;
+}
+
+oc_page_keys_t oc_page_keys(const oc_page_t *pg)
+{
+    return (oc_page_keys_t){
+        .after = {oc_page_after(pg, 0), oc_page_after(pg, 1), oc_page_after(pg, 2)},
+        .limit_plus_one = pg->limit_plus_one,
+    };
+}
+
+void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f)
+{
+    oc_page_t *pg = arg;
+    if (f != NULL) {
+        oc_respond_fail(pg->req, f);
+        return;
+    }
+    oc_respond_json(pg->req, 200, oc_page_result(pg, v, pg->key_of));
+}
+
+json_t *oc_page_key_lower(json_t *item, const char *name, const char *id)
+{
+    const char *v = json_string_value(json_object_get(item, name));
+    size_t n = v != NULL ? strlen(v) : 0;
+    char *lower = oc_malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+    lower[n] = '\0';
+    json_t *k = json_pack("[s, s]", lower, json_string_value(json_object_get(item, id)));
+    free(lower);
+    return k;
 }

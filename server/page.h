@@ -8,6 +8,7 @@
 #define OC_PAGE_H
 
 #include "server/http.h"
+#include "tenants/query.h"
 
 #define OC_PAGE_DEFAULT 50
 #define OC_PAGE_MAX     200
@@ -16,6 +17,8 @@ typedef struct oc_page {
     int limit;
     json_t *after; /* decoded cursor (array of strings), or NULL on the first page; freed with the request */
     char limit_plus_one[16];
+    oc_req_t *req;                   /* oc_page_start: the request oc_page_answer answers */
+    json_t *(*key_of)(json_t *item); /* oc_page_start: the sort key of an item (see oc_page_result) */
 } oc_page_t;
 
 /**
@@ -24,6 +27,28 @@ typedef struct oc_page {
  * values a valid cursor holds.
  */
 int oc_page_parse(oc_req_t *r, oc_page_t *pg, size_t cursor_len);
+
+/**
+ * oc_page_parse for a list the domain reads (tenants/query.h): allocates the
+ * page in the request's pool and remembers the request and `key_of` for
+ * oc_page_answer.  Returns the page, or NULL when it responded 422.
+ */
+oc_page_t *oc_page_start(oc_req_t *r, size_t cursor_len, json_t *(*key_of)(json_t *item));
+
+/** The cursor's key values and limit + 1, as a domain list read takes them. */
+oc_page_keys_t oc_page_keys(const oc_page_t *pg);
+
+/**
+ * An oc_query_cb with `arg` the page from oc_page_start: answers the failure,
+ * or 200 with oc_page_result() over the rows `v` (stolen).
+ */
+void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f);
+
+/**
+ * A sort key [lower(item[`name`]), item[`id`]] for lists ordered by a name
+ * without case (new reference): users by e-mail, brands by name.
+ */
+json_t *oc_page_key_lower(json_t *item, const char *name, const char *id);
 
 /** Key value i of the cursor (NULL on the first page). */
 const char *oc_page_after(const oc_page_t *pg, size_t i);

@@ -48,3 +48,58 @@ int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, 
 {
     return add(tx, a, NULL, action, object_type, object_id, summary);
 }
+
+/* --- reading the log --------------------------------------------------------------------- */
+
+/* Ordered newest first by (at, brand, id); the cursor carries all three. */
+OC_DB_STMT(audit_brand, 7,
+           "SELECT json_build_object('id', a.id::text, 'at', a.at, 'brand_id', a.tenant_id, 'actor_user', a.actor_user,"
+           " 'actor_token', a.actor_token, 'action', a.action, 'object_type', a.object_type, 'object_id', a.object_id,"
+           " 'summary', a.summary, 'request_id', a.request_id)"
+           " FROM audit_log a WHERE a.tenant_id = $1"
+           "   AND ($2::text IS NULL OR starts_with(a.action, $2))"
+           "   AND ($3::text IS NULL OR a.object_type = $3) AND ($4::text IS NULL OR a.object_id = $4)"
+           "   AND ($5::text IS NULL OR (a.at, a.id) < ($5::timestamptz, $6::bigint))"
+           " ORDER BY a.at DESC, a.id DESC LIMIT $7");
+
+void oc_audit_brand_read(oc_thread_t *th, const char *tenant, const oc_audit_filter_t *flt, const oc_page_keys_t *pg,
+                         oc_query_cb cb, void *arg)
+{
+    const char *p[] = {tenant,       flt->action_prefix, flt->object_type,  flt->object_id,
+                       pg->after[0], pg->after[2],       pg->limit_plus_one};
+    oc_query_exec(th, tenant, &audit_brand, p, oc_query_rows, "audit record", cb, arg);
+}
+
+/*
+ * The portfolio view: first set the transaction's tenants to every brand of
+ * the portfolio, then merge the brand logs with the portfolio's own.
+ */
+OC_DB_STMT(audit_portfolio_tenants, 1,
+           "SELECT set_config('app.tenant_id', coalesce((SELECT string_agg(id::text, ',') FROM brands"
+           " WHERE portfolio_id = $1), ''), true)");
+OC_DB_STMT(audit_portfolio, 8,
+           "SELECT j FROM ("
+           " SELECT a.at, a.tenant_id::text AS b, a.id, json_build_object('id', a.id::text, 'at', a.at, 'brand_id',"
+           "  a.tenant_id, 'actor_user', a.actor_user, 'actor_token', a.actor_token, 'action', a.action,"
+           "  'object_type', a.object_type, 'object_id', a.object_id, 'summary', a.summary,"
+           "  'request_id', a.request_id) AS j FROM audit_log a"
+           " UNION ALL"
+           " SELECT p.at, '' AS b, p.id, json_build_object('id', p.id::text, 'at', p.at, 'brand_id', NULL,"
+           "  'actor_user', p.actor_user, 'actor_token', p.actor_token, 'action', p.action, 'object_type',"
+           "  p.object_type, 'object_id', p.object_id, 'summary', p.summary, 'request_id', p.request_id)"
+           "  FROM portfolio_audit p WHERE p.portfolio_id = $1) x"
+           " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"
+           "   AND ($3::text IS NULL OR (j->>'object_type') = $3) AND ($4::text IS NULL OR (j->>'object_id') = $4)"
+           "   AND ($5::text IS NULL OR (x.at, x.b, x.id) < ($5::timestamptz, $6, $7::bigint))"
+           " ORDER BY x.at DESC, x.b DESC, x.id DESC LIMIT $8");
+
+void oc_audit_portfolio_read(oc_thread_t *th, const char *portfolio, const oc_audit_filter_t *flt,
+                             const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
+{
+    oc_db_tx_t tx = {0};
+    oc_query_step(&tx, &audit_portfolio_tenants, &portfolio, 1);
+    const char *p[] = {portfolio,    flt->action_prefix, flt->object_type, flt->object_id,
+                       pg->after[0], pg->after[1],       pg->after[2],     pg->limit_plus_one};
+    oc_query_step(&tx, &audit_portfolio, p, 8);
+    oc_query_run(th, &tx, oc_query_rows, "audit record", cb, arg);
+}

@@ -15,6 +15,7 @@
 #include <h2o.h>
 
 #include "runtime/db.h"
+#include "tenants/query.h"
 
 /**
  * Who acts, for the record: filled by the caller's layer (an API request:
@@ -41,5 +42,22 @@ int oc_audit_brand(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, cons
 /** Same for portfolio-level actions (brands, portfolio members, portfolio tokens). */
 int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, const char *object_type,
                        const char *object_id, json_t *summary);
+
+/** Filters of an audit log read (NULL = any). */
+typedef struct oc_audit_filter {
+    const char *action_prefix;
+    const char *object_type, *object_id;
+} oc_audit_filter_t;
+
+/** One page of the brand's audit log, newest first (cursor: at, brand, id; the brand is unused here). */
+void oc_audit_brand_read(oc_thread_t *th, const char *tenant, const oc_audit_filter_t *flt, const oc_page_keys_t *pg,
+                         oc_query_cb cb, void *arg);
+
+/**
+ * One page of the portfolio's log merged with every one of its brands'
+ * (row-level security still applies), newest first by (at, brand, id).
+ */
+void oc_audit_portfolio_read(oc_thread_t *th, const char *portfolio, const oc_audit_filter_t *flt,
+                             const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 #endif

@@ -1,0 +1,100 @@
+/*
+ * query.c — running a domain transaction and reading its answer (see query.h).
+ */
+#include "tenants/query.h"
+#include "runtime/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+OC_DB_STMT(idem_begin_stmt, 3, "SELECT idem_begin($1, $2, $3)");
+OC_DB_STMT(set_request_id, 1, "SELECT set_config('app.request_id', $1, true)");
+
+typedef struct {
+    oc_query_read read;
+    const char *what;
+    oc_query_cb cb;
+    void *arg;
+} pending_t;
+
+json_t *oc_query_one(const oc_db_result_t *res, const char *what, oc_fail_t *f)
+{
+    const PGresult *row = oc_fail_one_row(f, res, what);
+    if (row == NULL)
+        return NULL;
+    json_t *v = oc_db_json(row, 0, 0);
+    if (v == NULL)
+        oc_fail(f, OC_FAIL_NOT_FOUND, "not_found", NULL, "no such %s", what);
+    return v;
+}
+
+json_t *oc_query_rows(const oc_db_result_t *res, const char *what, oc_fail_t *f)
+{
+    (void)what;
+    if (res->err != NULL) {
+        oc_fail_db(f, res);
+        return NULL;
+    }
+    return oc_db_json_rows(res->results[res->nresults - 1], 0);
+}
+
+void oc_query_unavailable(oc_query_cb cb, void *arg)
+{
+    oc_fail_t f = {0};
+    oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly");
+    cb(arg, NULL, &f);
+    oc_fail_clear(&f);
+}
+
+static void on_done(void *arg, const oc_db_result_t *res)
+{
+    pending_t p = *(pending_t *)arg;
+    free(arg);
+    oc_fail_t f = {0};
+    json_t *v = p.read(res, p.what, &f);
+    p.cb(p.arg, v, v != NULL ? NULL : &f);
+    oc_fail_clear(&f);
+}
+
+void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, const char *what, oc_query_cb cb,
+                  void *arg)
+{
+    pending_t *p = oc_malloc(sizeof(*p));
+    *p = (pending_t){read, what, cb, arg};
+    if (oc_db_run(th->db, tx, on_done, p) != 0) {
+        free(p);
+        oc_query_unavailable(cb, arg);
+    }
+}
+
+void oc_query_exec(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                   oc_query_read read, const char *what, oc_query_cb cb, void *arg)
+{
+    oc_db_tx_t tx = {.tenant = tenant};
+    oc_query_step(&tx, stmt, params, stmt->nparams);
+    oc_query_run(th, &tx, read, what, cb, arg);
+}
+
+int oc_query_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *const *params, int n)
+{
+    if (tx->nsteps >= OC_DB_MAX_STEPS || n > OC_DB_MAX_PARAMS)
+        return -1;
+    int i = tx->nsteps++;
+    tx->steps[i].stmt = stmt;
+    if (n > 0)
+        memcpy(tx->steps[i].params, params, sizeof(char *) * (size_t)n);
+    return i;
+}
+
+int oc_query_idem_step(oc_db_tx_t *tx, const char *tenant, const oc_idem_t *idem)
+{
+    if (idem == NULL || idem->key == NULL)
+        return 0;
+    const char *p[] = {tenant, idem->key, idem->hash};
+    return oc_query_step(tx, &idem_begin_stmt, p, 3) < 0 ? -1 : 0;
+}
+
+int oc_query_request_id_step(oc_db_tx_t *tx, const char *request_id)
+{
+    return oc_query_step(tx, &set_request_id, &request_id, 1) < 0 ? -1 : 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * query.h — how a domain read or write hands back its answer.
+ *
+ * A domain operation builds its transaction from the statements of the
+ * module that owns the tables, runs it on the thread's pool and calls back
+ * once on the loop thread with either a JSON value or a failure
+ * (outcome.h).  The interpretation of the rows — one row or not found, all
+ * rows, or the module's own reading — is the operation's, not the caller's:
+ * a handler only maps the failure to HTTP.
+ */
+#ifndef OC_QUERY_H
+#define OC_QUERY_H
+
+#include "runtime/thread.h"
+#include "tenants/outcome.h"
+
+/**
+ * The answer: `v` is a new reference the callback owns (NULL with `f` on a
+ * failure); `f` is borrowed for the call.  Called exactly once, on the
+ * calling thread's loop, possibly before the operation returns (the
+ * database unavailable: OC_FAIL_UNAVAILABLE).
+ */
+typedef void (*oc_query_cb)(void *arg, json_t *v, const oc_fail_t *f);
+
+/**
+ * Reads a finished transaction into the answer: returns a new reference, or
+ * NULL with `f` filled.  `what` is the operation's noun for "not found".
+ */
+typedef json_t *(*oc_query_read)(const oc_db_result_t *res, const char *what, oc_fail_t *f);
+
+/** The JSON in column 0 of the one row of the last step; else "no such <what>" (oc_fail_one_row). */
+json_t *oc_query_one(const oc_db_result_t *res, const char *what, oc_fail_t *f);
+
+/** The array of every row's JSON column 0 of the last step (a list page: the caller cuts it). */
+json_t *oc_query_rows(const oc_db_result_t *res, const char *what, oc_fail_t *f);
+
+/**
+ * Runs `tx` on `th`'s pool and answers through `read` (`what` is static or
+ * outlives the call).  A database failure reaches `cb` as OC_FAIL_DB (a
+ * unique violation too, unless `read` interprets it first).
+ */
+void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, const char *what, oc_query_cb cb,
+                  void *arg);
+
+/** oc_query_run of one statement under `tenant` (NULL = none) with its parameters. */
+void oc_query_exec(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                   oc_query_read read, const char *what, oc_query_cb cb, void *arg);
+
+/** Answers `cb` at once with OC_FAIL_UNAVAILABLE ("the database is unavailable; retry shortly"). */
+void oc_query_unavailable(oc_query_cb cb, void *arg);
+
+/**
+ * Which page of a list to read: the cursor's sort-key values (NULL on the
+ * first page) and the number of rows to fetch as text (the page's limit + 1,
+ * so the caller learns whether another page exists).
+ */
+typedef struct oc_page_keys {
+    const char *after[3];
+    const char *limit_plus_one;
+} oc_page_keys_t;
+
+/** An Idempotency-Key and the hash of its request (server/http.c checked the key's form). */
+typedef struct oc_idem {
+    const char *key;
+    const char *hash;
+} oc_idem_t;
+
+/**
+ * Appends the idempotency step (idem_begin, migrations/0003) to `tx` when
+ * `idem` holds a key: it must be the first step of a write.  Returns 0, or -1
+ * when `tx` is full.
+ */
+int oc_query_idem_step(oc_db_tx_t *tx, const char *tenant, const oc_idem_t *idem);
+
+/**
+ * Appends a step making `request_id` the transaction's app.request_id, for
+ * the SQL functions that audit what they changed themselves.  Returns 0 or -1.
+ */
+int oc_query_request_id_step(oc_db_tx_t *tx, const char *request_id);
+
+/** Appends `stmt` with `params` (n of them) as the next step of `tx`.  Returns the step's index, or -1 when full. */
+int oc_query_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *const *params, int n);
+
+#endif
