@@ -54,7 +54,7 @@ static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
 
 static void slots_init(void)
 {
-    slots = calloc((size_t)SETS * WAYS, sizeof(entry_t));
+    slots = oc_calloc((size_t)SETS * WAYS, sizeof(entry_t));
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&stripes[i], NULL);
 }
@@ -110,7 +110,7 @@ void oc_catalog_watch(oc_thread_t *th)
 {
     if (oc_thread_slot(th, &catalog_slot) != NULL)
         return;
-    watch_t *w = calloc(1, sizeof(*w));
+    watch_t *w = oc_calloc(1, sizeof(*w));
     static const char *const channels[] = {"oc_catalog", NULL};
     if (w == NULL || (w->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify,
                                                     on_watch_up, NULL)) == NULL) {
@@ -245,7 +245,7 @@ static void cache_put(const char *tenant, const char *code, const oc_sku_ref_t *
     free(e->comp);
     memset(e, 0, sizeof(*e));
     /* Without room for the components the entry stays empty: an empty entry never matches. */
-    if (ref == NULL || ref->ncomp == 0 || (e->comp = malloc((size_t)ref->ncomp * sizeof(*e->comp))) != NULL) {
+    if (ref == NULL || ref->ncomp == 0 || (e->comp = oc_malloc((size_t)ref->ncomp * sizeof(*e->comp))) != NULL) {
         oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
         oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
         e->epoch = atomic_load(&catalog_epoch);
@@ -303,7 +303,7 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
 {
     if (n < 0 || n > 100)
         return OC_EINVAL;
-    pending_t *p = calloc(1, sizeof(*p) + (size_t)n * sizeof(oc_sku_ref_t));
+    pending_t *p = oc_calloc(1, sizeof(*p) + (size_t)n * sizeof(oc_sku_ref_t));
     if (p == NULL)
         return OC_ENOMEM;
     p->th = th;

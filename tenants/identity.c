@@ -131,8 +131,8 @@ static void submit(oc_thread_t *th, pw_work_t *p)
 
 void oc_password_hash_async(oc_thread_t *th, const char *password, oc_password_hash_cb cb, void *arg)
 {
-    pw_work_t *p = calloc(1, sizeof(*p));
-    p->password = strdup(password);
+    pw_work_t *p = oc_calloc(1, sizeof(*p));
+    p->password = oc_strdup(password);
     p->hash_cb = cb;
     p->arg = arg;
     submit(th, p);
@@ -141,10 +141,10 @@ void oc_password_hash_async(oc_thread_t *th, const char *password, oc_password_h
 void oc_password_verify_async(oc_thread_t *th, const char *hash, const char *password, oc_password_verify_cb cb,
                               void *arg)
 {
-    pw_work_t *p = calloc(1, sizeof(*p));
+    pw_work_t *p = oc_calloc(1, sizeof(*p));
     p->is_verify = 1;
-    p->password = strdup(password);
-    p->hash_in = hash != NULL ? strdup(hash) : NULL;
+    p->password = oc_strdup(password);
+    p->hash_in = hash != NULL ? oc_strdup(hash) : NULL;
     p->verify_cb = cb;
     p->arg = arg;
     submit(th, p);
