@@ -25,8 +25,6 @@
 typedef void (*after_identify_fn)(oc_req_t *r);
 
 typedef struct {
-    oc_page_t page;
-    json_t *(*page_key)(json_t *item); /* a list's sort key of an item */
     /* creating or changing a connection */
     char id[37];
     json_t *secrets; /* the credentials given, out of the body (wiped when the request ends) */
@@ -94,28 +92,6 @@ static json_t *key_of(json_t *item, const char *const *names)
     return key;
 }
 
-static void on_page(void *arg, const oc_db_result_t *res)
-{
-    oc_req_t *r = arg;
-    ch_t *st = r->state;
-    oc_respond_page(r, &st->page, res, st->page_key);
-}
-
-/*
- * Starts a list sorted by `key`: the page asked (`n` cursor keys) in st->page
- * and `after`, answered by on_page.  NULL when it answered 422.
- */
-static ch_t *list_start(oc_req_t *r, json_t *(*key)(json_t *item), size_t n, const char *after[3])
-{
-    ch_t *st = state(r);
-    st->page_key = key;
-    if (oc_page_parse(r, &st->page, n) != 0)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        after[i] = oc_page_after(&st->page, i);
-    return st;
-}
-
 /* --- rules --------------------------------------------------------------------- */
 
 /* A rules object: buffer (units or "auto"), share (0..100), cap (null: none), floor. */
@@ -162,12 +138,11 @@ static json_t *name_key(json_t *item)
 
 void oc_api_connections_list(oc_req_t *r)
 {
-    const char *after[3];
-    ch_t *st = list_start(r, name_key, 2, after);
-    if (st == NULL)
+    oc_page_t *pg = oc_page_start(r, 2, name_key);
+    if (pg == NULL)
         return;
-    if (oc_connections_list(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_page, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_connections_list(r->thread, r->tenant, &keys, oc_page_answer, pg);
 }
 
 void oc_api_connection_get(oc_req_t *r)
@@ -509,9 +484,8 @@ static json_t *listing_key(json_t *item)
 
 void oc_api_listings_list(oc_req_t *r)
 {
-    const char *after[3];
-    ch_t *st = list_start(r, listing_key, 3, after);
-    if (st == NULL)
+    oc_page_t *pg = oc_page_start(r, 3, listing_key);
+    if (pg == NULL)
         return;
     oc_listings_filter_t flt = {.connection = oc_req_query(r, "connection"),
                                 .sku = oc_req_query(r, "sku"),
@@ -529,8 +503,8 @@ void oc_api_listings_list(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "state is active or paused", "state");
         return;
     }
-    if (oc_listings_list(r->thread->db, r->tenant, &flt, after, st->page.limit_plus_one, on_page, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_listings_list(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
 }
 
 void oc_api_listing_create(oc_req_t *r)
@@ -593,12 +567,11 @@ static json_t *unmapped_key(json_t *item)
 
 void oc_api_listings_unmapped(oc_req_t *r)
 {
-    const char *after[3];
-    ch_t *st = list_start(r, unmapped_key, 3, after);
-    if (st == NULL)
+    oc_page_t *pg = oc_page_start(r, 3, unmapped_key);
+    if (pg == NULL)
         return;
-    if (oc_listings_unmapped(r->thread->db, r->tenant, after, st->page.limit_plus_one, on_page, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_listings_unmapped(r->thread, r->tenant, &keys, oc_page_answer, pg);
 }
 
 /* --- test connection: open the credentials, then ask the channel ------------------------- */

@@ -16,7 +16,6 @@
 #define TTL_MAX     3600
 
 typedef struct {
-    oc_page_t page;
     oc_movement_line_t lines[OC_HOLD_MAX_LINES];
     oc_hold_request_t req;
     char hash[65];
@@ -110,30 +109,16 @@ void oc_api_hold_create(oc_req_t *r)
 
 /* --- list ---------------------------------------------------------------------------- */
 
-OC_DB_STMT(holds_list, 5,
-           "SELECT hold_json(h) FROM holds h WHERE h.tenant_id = $1"
-           " AND ($2::text = 'all' OR (h.state = 'active' AND h.expires_at > now() AND $2 = 'active')"
-           "      OR (h.state = $2 AND $2 <> 'active'))"
-           " AND ($3::text IS NULL OR (h.created_at, h.id::text) < ($3::timestamptz, $4))"
-           " ORDER BY h.created_at DESC, h.id DESC LIMIT $5");
-
 static json_t *hold_key(json_t *item)
 {
     return json_pack("[s, s]", json_string_value(json_object_get(item, "created_at")),
                      json_string_value(json_object_get(item, "id")));
 }
 
-static void on_list(void *arg, const oc_db_result_t *res)
-{
-    oc_req_t *r = arg;
-    hold_t *h = r->state;
-    oc_respond_page(r, &h->page, res, hold_key);
-}
-
 void oc_api_holds_list(oc_req_t *r)
 {
-    hold_t *h = state(r);
-    if (oc_page_parse(r, &h->page, 2) != 0)
+    oc_page_t *pg = oc_page_start(r, 2, hold_key);
+    if (pg == NULL)
         return;
     const char *st = oc_req_query(r, "state");
     if (st == NULL)
@@ -146,12 +131,8 @@ void oc_api_holds_list(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "state must be active, confirmed, released, expired or all", "state");
         return;
     }
-    oc_db_tx_t tx = {.tenant = r->tenant, .nsteps = 1};
-    tx.steps[0].stmt = &holds_list;
-    const char *p[] = {r->tenant, st, oc_page_after(&h->page, 0), oc_page_after(&h->page, 1), h->page.limit_plus_one};
-    memcpy(tx.steps[0].params, p, sizeof(p));
-    if (oc_db_run(r->thread->db, &tx, on_list, r) != 0)
-        oc_respond_unavailable(r, "the database");
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_holds_list(r->thread, r->tenant, st, &keys, oc_page_answer, pg);
 }
 
 /* --- confirm and release ---------------------------------------------------------------- */

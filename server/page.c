@@ -92,15 +92,6 @@ int oc_query_time_ok(oc_req_t *r, const char *v, const char *field)
     return ok;
 }
 
-void oc_respond_page(oc_req_t *r, const oc_page_t *pg, const oc_db_result_t *res, json_t *(*key_of)(json_t *item))
-{
-    if (res->err != NULL) {
-        oc_respond_db_error(r, res);
-        return;
-    }
-    oc_respond_json(r, 200, oc_page_result(pg, oc_db_json_rows(res->results[res->nresults - 1], 0), key_of));
-}
-
 oc_page_t *oc_page_start(oc_req_t *r, size_t cursor_len, json_t *(*key_of)(json_t *item))
 {
     oc_page_t *pg = oc_req_alloc(r, sizeof(*pg));

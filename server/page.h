@@ -62,12 +62,6 @@ const char *oc_page_after(const oc_page_t *pg, size_t i);
 json_t *oc_page_result(const oc_page_t *pg, json_t *items, json_t *(*key_of)(json_t *item));
 
 /**
- * Answers a list query: the database error as every handler answers it, or
- * 200 with oc_page_result() over the rows of the query's last step.
- */
-void oc_respond_page(oc_req_t *r, const oc_page_t *pg, const oc_db_result_t *res, json_t *(*key_of)(json_t *item));
-
-/**
  * Checks a time in the query string (RFC 3339 shape; PostgreSQL parses the
  * rest).  NULL is fine; a bad one gets 422 naming `field` and returns 0.
  */

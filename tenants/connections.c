@@ -32,11 +32,10 @@ OC_DB_STMT(conn_get, 2, "SELECT " CONN_JSON " FROM channel_connections c WHERE c
 
 static const oc_channels_answer_t a_connection = {.what = "connection"};
 
-int oc_connections_list(oc_db_pool_t *db, const char *tenant, const char *const after[2], const char *limit,
-                        oc_db_cb cb, void *arg)
+void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, after[0], after[1], limit};
-    return oc_db_exec(db, tenant, &conns_list, p, cb, arg);
+    const char *p[] = {tenant, pg->after[0], pg->after[1], pg->limit_plus_one};
+    oc_query_exec(th, tenant, &conns_list, p, oc_query_rows, "connection", cb, arg);
 }
 
 /* Ends `tx` with connection `id` as it is now, and runs it. */

@@ -16,15 +16,13 @@
 
 #include "tenants/audit.h"
 #include "tenants/channels.h"
+#include "tenants/query.h"
 
 /**
  * A page of connections as the API shows them, ordered by (name, id), after
- * the key `after` (two strings, or NULLs for the first page), at most `limit`
- * rows (a decimal string).  cb gets the rows' JSON in column 0.  Returns 0,
- * or OC_E* and cb is never called.
+ * the page keys (two); cb gets the array of connections.
  */
-int oc_connections_list(oc_db_pool_t *db, const char *tenant, const char *const after[2], const char *limit,
-                        oc_db_cb cb, void *arg);
+void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /** Connection `id` (a uuid) of `tenant`; OC_FAIL_NOT_FOUND "no such connection". */
 int oc_connections_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,

@@ -425,3 +425,19 @@ void oc_hold_release(oc_thread_t *th, const char *id, const oc_actor_t *a, oc_le
     if (oc_db_exec(th->db, a->tenant, &hold_end_stmt, p, on_released, op) != 0)
         op_unavailable(op, "the database");
 }
+
+/* --- reading a page -------------------------------------------------------------------- */
+
+OC_DB_STMT(holds_list, 5,
+           "SELECT hold_json(h) FROM holds h WHERE h.tenant_id = $1"
+           " AND ($2::text = 'all' OR (h.state = 'active' AND h.expires_at > now() AND $2 = 'active')"
+           "      OR (h.state = $2 AND $2 <> 'active'))"
+           " AND ($3::text IS NULL OR (h.created_at, h.id::text) < ($3::timestamptz, $4))"
+           " ORDER BY h.created_at DESC, h.id DESC LIMIT $5");
+
+void oc_holds_list(oc_thread_t *th, const char *tenant, const char *state, const oc_page_keys_t *pg, oc_query_cb cb,
+                   void *arg)
+{
+    const char *p[] = {tenant, state, pg->after[0], pg->after[1], pg->limit_plus_one};
+    oc_query_exec(th, tenant, &holds_list, p, oc_query_rows, "hold", cb, arg);
+}

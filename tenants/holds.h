@@ -24,6 +24,7 @@
 #include "runtime/json.h"
 #include "runtime/thread.h"
 #include "tenants/ledger.h"
+#include "tenants/query.h"
 
 #define OC_HOLD_MAX_SKUS 32
 
@@ -194,6 +195,14 @@ void oc_hold_release(oc_thread_t *th, const char *id, const oc_actor_t *a, oc_le
 
 /** Hold `id` of `tenant` as the API shows it, or NOT_FOUND ("no such hold"), DB. */
 void oc_hold_get(oc_thread_t *th, const char *tenant, const char *id, oc_ledger_cb cb, void *arg);
+
+/**
+ * A page of `tenant`'s holds in `state` ("active": not expired yet,
+ * "confirmed", "released", "expired", or "all"), newest first, after the
+ * page keys (created_at, id); cb gets the array of hold objects.
+ */
+void oc_holds_list(oc_thread_t *th, const char *tenant, const char *state, const oc_page_keys_t *pg, oc_query_cb cb,
+                   void *arg);
 
 /** Starts the expiry sweeper on this thread (one per process). */
 void oc_holds_start_sweeper(oc_thread_t *th);

@@ -50,19 +50,18 @@ OC_DB_STMT(listings_unmapped, 5,
            "   AND ($2::text IS NULL OR (c.name, k.code, c.id::text) > ($2, $3, $4))"
            " ORDER BY c.name, k.code, c.id LIMIT $5");
 
-int oc_listings_list(oc_db_pool_t *db, const char *tenant, const oc_listings_filter_t *flt, const char *const after[3],
-                     const char *limit, oc_db_cb cb, void *arg)
+void oc_listings_list(oc_thread_t *th, const char *tenant, const oc_listings_filter_t *flt, const oc_page_keys_t *pg,
+                      oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant,   flt->connection, flt->sku, flt->out_of_sync, flt->state, after[0],
-                       after[1], after[2],        limit};
-    return oc_db_exec(db, tenant, &listings_list, p, cb, arg);
+    const char *p[] = {tenant,       flt->connection, flt->sku,     flt->out_of_sync,  flt->state,
+                       pg->after[0], pg->after[1],    pg->after[2], pg->limit_plus_one};
+    oc_query_exec(th, tenant, &listings_list, p, oc_query_rows, "listing", cb, arg);
 }
 
-int oc_listings_unmapped(oc_db_pool_t *db, const char *tenant, const char *const after[3], const char *limit,
-                         oc_db_cb cb, void *arg)
+void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, after[0], after[1], after[2], limit};
-    return oc_db_exec(db, tenant, &listings_unmapped, p, cb, arg);
+    const char *p[] = {tenant, pg->after[0], pg->after[1], pg->after[2], pg->limit_plus_one};
+    oc_query_exec(th, tenant, &listings_unmapped, p, oc_query_rows, "listing", cb, arg);
 }
 
 static const oc_channels_answer_t a_listing = {

@@ -14,6 +14,7 @@
 
 #include "tenants/audit.h"
 #include "tenants/channels.h"
+#include "tenants/query.h"
 
 /** Adds to `tx` the step that recomputes every listing of tx->tenant (after a rules change). */
 void oc_listings_refresh_brand_step(oc_db_tx_t *tx);
@@ -28,16 +29,13 @@ typedef struct oc_listings_filter {
 
 /**
  * A page of listings as the API shows them, ordered by (connection name,
- * SKU code, id), after the key `after` (three strings, or NULLs for the
- * first page), at most `limit` rows (a decimal string).  cb gets the rows'
- * JSON in column 0.  Returns 0, or OC_E* and cb is never called.
+ * SKU code, id), after the page keys (three); cb gets the array of listings.
  */
-int oc_listings_list(oc_db_pool_t *db, const char *tenant, const oc_listings_filter_t *flt, const char *const after[3],
-                     const char *limit, oc_db_cb cb, void *arg);
+void oc_listings_list(oc_thread_t *th, const char *tenant, const oc_listings_filter_t *flt, const oc_page_keys_t *pg,
+                      oc_query_cb cb, void *arg);
 
 /** SKU × connection pairs with no listing, ordered by (connection name, SKU code, connection id); as the list. */
-int oc_listings_unmapped(oc_db_pool_t *db, const char *tenant, const char *const after[3], const char *limit,
-                         oc_db_cb cb, void *arg);
+void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /** Listing `id` (a uuid) of `tenant`; OC_FAIL_NOT_FOUND "no such listing". */
 int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
