@@ -460,11 +460,6 @@ void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_s
     memcpy(tx->steps[tx->nsteps++].params, p, sizeof(p));
 }
 
-int oc_channels_fail_unavailable(oc_fail_t *f)
-{
-    return oc_fail(f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly");
-}
-
 int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
                            oc_channels_answer_cb cb, void *arg)
 {
@@ -479,7 +474,7 @@ int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_chann
     a->arg = arg;
     if (oc_db_run(th->db, tx, on_answer, a) != 0) {
         free(a);
-        return oc_channels_fail_unavailable(f);
+        return oc_fail_unavailable(f, "the database");
     }
     return 0;
 }

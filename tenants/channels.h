@@ -129,9 +129,6 @@ int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_chann
  */
 void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_stmt_t *stmt, const char *id);
 
-/** Fills `f`: the database cannot take the work now (OC_FAIL_UNAVAILABLE).  Returns -1. */
-int oc_channels_fail_unavailable(oc_fail_t *f);
-
 /** Opens a sealed-credentials column (bytea text) with the brand key row; returns new JSON or NULL. */
 json_t *oc_channels_open(const char *tenant, const char *conn_id, const char *credentials_bytea, int key_version,
                          const char *wrapped_bytea);

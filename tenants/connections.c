@@ -364,7 +364,7 @@ int oc_connections_sim_target(oc_db_pool_t *db, const char *tenant, const char *
     const char *p[] = {tenant, id};
     if (oc_db_exec(db, tenant, &conn_sim, p, on_sim, s) != 0) {
         free(s);
-        return oc_channels_fail_unavailable(f);
+        return oc_fail_unavailable(f, "the database");
     }
     return 0;
 }

@@ -81,7 +81,7 @@ static void op_fail_db(op_t *op, const oc_db_result_t *res)
 static void op_unavailable(op_t *op, const char *what)
 {
     oc_fail_t f = {0};
-    oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "%s is unavailable; retry shortly", what);
+    oc_fail_unavailable(&f, what);
     op_fail(op, &f);
 }
 

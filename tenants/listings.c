@@ -199,7 +199,7 @@ int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listi
     const char *p[] = {a->tenant, oc_json_str(listing, "connection_id")};
     if (oc_db_exec(th->db, a->tenant, &listing_conn_kind, p, on_conn_kind, c) != 0) {
         create_free(c);
-        return oc_channels_fail_unavailable(f);
+        return oc_fail_unavailable(f, "the database");
     }
     return 0;
 }

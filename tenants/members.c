@@ -123,7 +123,7 @@ static void on_member_current(void *arg, const oc_db_result_t *res)
         oc_query_step(&tx, &member_update, p, 7);
     }
     if (oc_db_run(mc->th->db, &tx, on_member_changed, mc) != 0) {
-        oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly");
+        oc_fail_unavailable(&f, "the database");
         change_answer(mc, NULL, &f);
     }
 }
@@ -415,8 +415,7 @@ void oc_invitations_find(oc_thread_t *th, const char *token_hash, oc_invitation_
     if (oc_db_exec(th->db, NULL, &invitation_lookup, p, on_found, q) != 0) {
         free(q);
         oc_fail_t f = {0};
-        cb(arg, NULL,
-           (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly"), &f));
+        cb(arg, NULL, (oc_fail_unavailable(&f, "the database"), &f));
     }
 }
 

@@ -18,6 +18,11 @@ int oc_fail(oc_fail_t *f, oc_fail_kind_t kind, const char *code, const char *fie
     return -1;
 }
 
+int oc_fail_unavailable(oc_fail_t *f, const char *what)
+{
+    return oc_fail(f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "%s is unavailable; retry shortly", what);
+}
+
 int oc_fail_db(oc_fail_t *f, const oc_db_result_t *res)
 {
     json_decref(f->detail);

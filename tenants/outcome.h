@@ -41,6 +41,9 @@ typedef struct oc_fail {
 int oc_fail(oc_fail_t *f, oc_fail_kind_t kind, const char *code, const char *field, const char *fmt, ...)
     OC_PRINTF(5, 6);
 
+/** OC_FAIL_UNAVAILABLE, "<what> is unavailable; retry shortly" (what: "the database").  Returns -1. */
+int oc_fail_unavailable(oc_fail_t *f, const char *what);
+
 /** A database failure: OC_FAIL_DB with `res` (borrowed).  Returns -1. */
 int oc_fail_db(oc_fail_t *f, const oc_db_result_t *res);
 

@@ -41,7 +41,7 @@ json_t *oc_query_rows(const oc_db_result_t *res, const char *what, oc_fail_t *f)
 void oc_query_unavailable(oc_query_cb cb, void *arg)
 {
     oc_fail_t f = {0};
-    oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly");
+    oc_fail_unavailable(&f, "the database");
     cb(arg, NULL, &f);
     oc_fail_clear(&f);
 }

@@ -127,7 +127,7 @@ static void finish(export_t *e, oc_fail_t *f)
 static void fail_unavailable(export_t *e, const char *what)
 {
     oc_fail_t f = {0};
-    oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "%s is unavailable; retry shortly", what);
+    oc_fail_unavailable(&f, what);
     finish(e, &f);
 }
 

@@ -116,8 +116,7 @@ void oc_sessions_login_begin(oc_thread_t *th, const char *email, const char *rem
     if (oc_db_exec(th->db, NULL, &login_begin, p, on_begin, q) != 0) {
         free(q);
         oc_fail_t f = {0};
-        cb(arg, NULL,
-           (oc_fail(&f, OC_FAIL_UNAVAILABLE, "unavailable", NULL, "the database is unavailable; retry shortly"), &f));
+        cb(arg, NULL, (oc_fail_unavailable(&f, "the database"), &f));
     }
 }
 

@@ -1135,14 +1135,4 @@ static const oc_sim_route_t routes[] = {
     {"GET", "/_s3/{docId}", s3_get, "s3Get", NULL, OC_SIM_NOAUTH},
 };
 
-const oc_sim_channel_ops_t oc_sim_amazon_ops = {
-    .name = "amazon",
-    .routes = routes,
-    .nroutes = OC_ARRAY_SIZE(routes),
-    .limits = limits,
-    .nlimits = OC_ARRAY_SIZE(limits),
-    .authenticate = authenticate,
-    .throttled = throttled,
-    .limit_headers = rate_header,
-    .error = channel_error,
-};
+const oc_sim_channel_ops_t oc_sim_amazon_ops = OC_SIM_CHANNEL_OPS("amazon", rate_header);

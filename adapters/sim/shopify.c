@@ -1631,14 +1631,4 @@ static const oc_sim_route_t routes[] = {
     {"GET", "/admin/api/{version}/webhooks.json", webhooks_list, "webhooks", "rest", 0},
 };
 
-const oc_sim_channel_ops_t oc_sim_shopify_ops = {
-    .name = "shopify",
-    .routes = routes,
-    .nroutes = OC_ARRAY_SIZE(routes),
-    .limits = limits,
-    .nlimits = OC_ARRAY_SIZE(limits),
-    .authenticate = authenticate,
-    .throttled = throttled,
-    .limit_headers = limit_headers,
-    .error = channel_error,
-};
+const oc_sim_channel_ops_t oc_sim_shopify_ops = OC_SIM_CHANNEL_OPS("shopify", limit_headers);

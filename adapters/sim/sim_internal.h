@@ -444,6 +444,18 @@ typedef struct oc_sim_channel_ops {
     void (*error)(oc_sim_req_t *r, int status, const char *code, const char *message);
 } oc_sim_channel_ops_t;
 
+/*
+ * A simulated channel's ops, from the parts every channel file names alike:
+ * its `routes` and `limits` tables and its `authenticate`, `throttled` and
+ * `channel_error` functions; `headers` is its rate-limit header writer.
+ */
+#define OC_SIM_CHANNEL_OPS(kind, headers)                                                                              \
+    {                                                                                                                  \
+        .name = kind, .routes = routes, .nroutes = OC_ARRAY_SIZE(routes), .limits = limits,                            \
+        .nlimits = OC_ARRAY_SIZE(limits), .authenticate = authenticate, .throttled = throttled,                        \
+        .limit_headers = headers, .error = channel_error,                                                              \
+    }
+
 extern const oc_sim_channel_ops_t oc_sim_shopify_ops, oc_sim_amazon_ops, oc_sim_walmart_ops;
 
 struct oc_sim_req {

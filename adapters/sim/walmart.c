@@ -1078,14 +1078,4 @@ static const oc_sim_route_t routes[] = {
     {"GET", "/v3/returns", get_returns, "getReturns", "returns", 0},
 };
 
-const oc_sim_channel_ops_t oc_sim_walmart_ops = {
-    .name = "walmart",
-    .routes = routes,
-    .nroutes = OC_ARRAY_SIZE(routes),
-    .limits = limits,
-    .nlimits = OC_ARRAY_SIZE(limits),
-    .authenticate = authenticate,
-    .throttled = throttled,
-    .limit_headers = limit_headers,
-    .error = channel_error,
-};
+const oc_sim_channel_ops_t oc_sim_walmart_ops = OC_SIM_CHANNEL_OPS("walmart", limit_headers);
