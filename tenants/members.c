@@ -377,23 +377,11 @@ OC_DB_STMT(
     " WHERE EXISTS (SELECT 1 FROM invitations WHERE accepted_by = $1 AND accepted_at > now() - interval '1 minute')"
     " RETURNING id");
 
-typedef struct {
-    oc_invitation_cb cb;
-    void *arg;
-} find_t;
-
-static void on_found(void *arg, const oc_db_result_t *res)
+static void read_invitation(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg)
 {
-    find_t q = *(find_t *)arg;
-    free(arg);
-    oc_fail_t f = {0};
-    if (res->err != NULL) {
-        q.cb(q.arg, NULL, (oc_fail_db(&f, res), &f));
-        return;
-    }
-    const PGresult *pr = res->results[0];
-    if (PQntuples(pr) != 1) {
-        q.cb(q.arg, NULL, NULL);
+    oc_invitation_cb cb = (oc_invitation_cb)done;
+    if (pr == NULL || PQntuples(pr) != 1) {
+        cb(arg, NULL, f);
         return;
     }
     oc_invitation_found_t inv = {
@@ -404,19 +392,13 @@ static void on_found(void *arg, const oc_db_result_t *res)
         .same_portfolio = strcmp(PQgetvalue(pr, 0, 4), "t") == 0,
         .disabled = strcmp(PQgetvalue(pr, 0, 5), "t") == 0,
     };
-    q.cb(q.arg, &inv, NULL);
+    cb(arg, &inv, NULL);
 }
 
 void oc_invitations_find(oc_thread_t *th, const char *token_hash, oc_invitation_cb cb, void *arg)
 {
-    find_t *q = oc_malloc(sizeof(*q));
-    *q = (find_t){cb, arg};
     const char *p[] = {token_hash};
-    if (oc_db_exec(th->db, NULL, &invitation_lookup, p, on_found, q) != 0) {
-        free(q);
-        oc_fail_t f = {0};
-        cb(arg, NULL, (oc_fail_unavailable(&f, "the database"), &f));
-    }
+    oc_query_typed(th, NULL, &invitation_lookup, p, read_invitation, (void (*)(void))cb, arg);
 }
 
 /* The accept is the step before the session's. */

@@ -98,3 +98,33 @@ int oc_query_request_id_step(oc_db_tx_t *tx, const char *request_id)
 {
     return oc_query_step(tx, &set_request_id, &request_id, 1) < 0 ? -1 : 0;
 }
+
+typedef struct {
+    oc_query_typed_fn read;
+    void (*done)(void);
+    void *arg;
+} typed_t;
+
+static void on_typed(void *arg, const oc_db_result_t *res)
+{
+    typed_t t = *(typed_t *)arg;
+    free(arg);
+    oc_fail_t f = {0};
+    if (res->err != NULL)
+        t.read(NULL, (oc_fail_db(&f, res), &f), t.done, t.arg);
+    else
+        t.read(res->results[res->nresults - 1], NULL, t.done, t.arg);
+    oc_fail_clear(&f);
+}
+
+void oc_query_typed(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                    oc_query_typed_fn read, void (*done)(void), void *arg)
+{
+    typed_t *t = oc_malloc(sizeof(*t));
+    *t = (typed_t){read, done, arg};
+    if (oc_db_exec(th->db, tenant, stmt, params, on_typed, t) != 0) {
+        free(t);
+        oc_fail_t f = {0};
+        read(NULL, (oc_fail_unavailable(&f, "the database"), &f), done, arg);
+    }
+}

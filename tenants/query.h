@@ -46,6 +46,18 @@ void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, con
 void oc_query_exec(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
                    oc_query_read read, const char *what, oc_query_cb cb, void *arg);
 
+/**
+ * For an operation that reads typed columns itself (its callback takes a
+ * struct, not JSON): runs one statement and calls `read` once with the last
+ * step's rows (any number of them), or with `pr` NULL and `f` when the
+ * database failed or is unavailable.  `done` and `arg` — the operation's own
+ * callback, cast to void (*)(void), and its argument — are handed through to
+ * `read`, which casts `done` back and answers through it.
+ */
+typedef void (*oc_query_typed_fn)(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg);
+void oc_query_typed(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                    oc_query_typed_fn read, void (*done)(void), void *arg);
+
 /** Answers `cb` at once with OC_FAIL_UNAVAILABLE ("the database is unavailable; retry shortly"). */
 void oc_query_unavailable(oc_query_cb cb, void *arg);
 

@@ -80,21 +80,13 @@ OC_DB_STMT(me_query, 1,
            " FROM users u JOIN portfolios p ON p.id = u.portfolio_id WHERE u.id = $1");
 OC_DB_STMT(logout_session, 1, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL");
 
-typedef struct {
-    oc_login_begin_cb cb;
-    void *arg;
-} begin_t;
-
-static void on_begin(void *arg, const oc_db_result_t *res)
+static void read_begin(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg)
 {
-    begin_t q = *(begin_t *)arg;
-    free(arg);
-    oc_fail_t f = {0};
-    if (res->err != NULL) {
-        q.cb(q.arg, NULL, (oc_fail_db(&f, res), &f));
+    oc_login_begin_cb cb = (oc_login_begin_cb)done;
+    if (pr == NULL) {
+        cb(arg, NULL, f);
         return;
     }
-    const PGresult *pr = res->results[0];
     oc_login_begin_t b = {.wait_s = oc_db_get_ll(pr, 0, 3, 0)};
     if (PQntuples(pr) != 1) {
         b.wait_s = b.wait_s > 0 ? b.wait_s : 1;
@@ -104,20 +96,14 @@ static void on_begin(void *arg, const oc_db_result_t *res)
         b.user_id = b.password_hash != NULL ? PQgetvalue(pr, 0, 0) : NULL;
         b.keys = PQgetvalue(pr, 0, 2);
     }
-    q.cb(q.arg, &b, NULL);
+    cb(arg, &b, NULL);
 }
 
 void oc_sessions_login_begin(oc_thread_t *th, const char *email, const char *remote_addr, const char *device,
                              oc_login_begin_cb cb, void *arg)
 {
-    begin_t *q = oc_malloc(sizeof(*q));
-    *q = (begin_t){cb, arg};
     const char *p[] = {email, remote_addr, device};
-    if (oc_db_exec(th->db, NULL, &login_begin, p, on_begin, q) != 0) {
-        free(q);
-        oc_fail_t f = {0};
-        cb(arg, NULL, (oc_fail_unavailable(&f, "the database"), &f));
-    }
+    oc_query_typed(th, NULL, &login_begin, p, read_begin, (void (*)(void))cb, arg);
 }
 
 int oc_sessions_login_end_step(oc_db_tx_t *tx, const char *keys)
