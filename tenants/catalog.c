@@ -313,7 +313,6 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
     oc_strlcpy(p->tenant, tenant, strlen(tenant), sizeof(p->tenant));
     int misses = 0;
     oc_buf_t arr = {0};
-    oc_buf_append(&arr, "{", 1);
     for (int i = 0; i < n; i++) {
         oc_strlcpy(p->codes[i], codes[i], strlen(codes[i]), sizeof(p->codes[i]));
         int known;
@@ -322,25 +321,16 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
             p->known[i] = (unsigned char)known;
             continue;
         }
-        /* Array literal element, quoted with backslash escapes. */
-        if (misses++ > 0)
-            oc_buf_append(&arr, ",", 1);
-        oc_buf_append(&arr, "\"", 1);
-        for (const char *q = codes[i]; *q; q++) {
-            if (*q == '"' || *q == '\\')
-                oc_buf_append(&arr, "\\", 1);
-            oc_buf_append(&arr, q, 1);
-        }
-        oc_buf_append(&arr, "\"", 1);
+        misses++;
+        oc_db_array_add(&arr, codes[i]);
     }
-    oc_buf_append(&arr, "}", 1);
     if (misses == 0) {
         oc_buf_free(&arr);
         deliver(p);
         free(p);
         return 0;
     }
-    const char *params[2] = {tenant, oc_buf_cstr(&arr)};
+    const char *params[2] = {tenant, oc_db_array_end(&arr)};
     int rc = oc_db_exec(th->db, tenant, &catalog_refs, params, on_refs, p);
     oc_buf_free(&arr);
     if (rc != 0)

@@ -323,19 +323,12 @@ static int keys_literal(const json_t *identity, oc_buf_t *b)
 {
     size_t i;
     json_t *k;
-    int rc = oc_buf_append(b, "{", 1);
     json_array_foreach(json_object_get(identity, "keys"), i, k)
     {
-        const char *v = json_string_value(k);
-        if (v == NULL)
-            continue;
-        rc |= oc_buf_printf(b, "%s\"", i > 0 ? "," : "");
-        for (; *v != '\0'; v++)
-            rc |= oc_buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
-        rc |= oc_buf_append(b, "\"", 1);
+        if (json_string_value(k) != NULL && oc_db_array_add(b, json_string_value(k)) != 0)
+            return OC_ENOMEM;
     }
-    rc |= oc_buf_append(b, "}", 1);
-    return rc != 0 ? OC_ENOMEM : 0;
+    return oc_db_array_end(b) != NULL ? 0 : OC_ENOMEM;
 }
 
 int oc_channels_account_params(const json_t *identity, char **account, char **keys)
