@@ -60,7 +60,8 @@ static int list_migrations(const char *dir, mig_t **out)
         n++;
     }
     closedir(d);
-    qsort(v, (size_t)n, sizeof(*v), cmp_mig);
+    if (n > 1) /* qsort must not be given NULL, even for none */
+        qsort(v, (size_t)n, sizeof(*v), cmp_mig);
     *out = v;
     return n;
 }
