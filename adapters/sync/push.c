@@ -74,6 +74,15 @@ OC_DB_STMT(
     " UPDATE listings l SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now() + interval '2 seconds'"
     " FROM mine WHERE l.tenant_id = $1 AND l.id = mine.id");
 
+/* The hand-back committed (or failed, and the leases run out instead): claim again now, so the claim sees the
+ * listings free and comes back when they may go.  A claim that ran before the hand-back committed saw them still
+ * leased and waits for the lease, not the two seconds. */
+static void on_released(void *arg, const oc_db_result_t *res)
+{
+    (void)res;
+    oc_sync_tenant_want(arg, W_PUSH);
+}
+
 static void release_claimed(push_batch_t *b)
 {
     oc_buf_t ids = {0};
@@ -86,7 +95,8 @@ static void release_claimed(push_batch_t *b)
             oc_db_array_add(&ids, id);
     }
     const char *p[] = {b->t->id, oc_sync.owner, oc_db_array_end(&ids)};
-    oc_db_exec(oc_sync.db, b->t->id, &w_release, p, NULL, NULL);
+    if (oc_db_exec(oc_sync.db, b->t->id, &w_release, p, on_released, b->t) != 0)
+        oc_sync_tenant_want(b->t, W_PUSH);
     oc_buf_free(&ids);
 }
 
