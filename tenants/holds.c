@@ -592,29 +592,34 @@ typedef struct {
     char *hold_json, *hash;
 } ended_t;
 
-static void on_reservation_ended(void *arg)
+static void ended_init(ended_t *e, const pending_hold_t *p, const oc_hold_commit_outcome_t *out)
 {
-    ended_t *e = arg;
-    e->out.hold_json = e->hold_json;
-    e->out.hash = e->hash;
-    e->cb(e->arg, &e->out);
-    free(e->hold_json);
-    free(e->hash);
-    free(e);
-}
-
-static void end_reservation(holds_thread_t *ht, pending_hold_t *p, const oc_hold_commit_outcome_t *out)
-{
-    ended_t *e = oc_calloc(1, sizeof(*e));
-    if (e == NULL) {
-        p->cb(p->arg, out);
-        return;
-    }
     e->cb = p->cb;
     e->arg = p->arg;
     e->out = *out;
     e->hold_json = out->hold_json != NULL ? oc_strdup(out->hold_json) : NULL;
     e->hash = out->hash != NULL ? oc_strdup(out->hash) : NULL;
+}
+
+static void ended_answer(ended_t *e)
+{
+    e->out.hold_json = e->hold_json;
+    e->out.hash = e->hash;
+    e->cb(e->arg, &e->out);
+    free(e->hold_json);
+    free(e->hash);
+}
+
+static void on_reservation_ended(void *arg)
+{
+    ended_answer(arg);
+    free(arg);
+}
+
+static void end_reservation(holds_thread_t *ht, pending_hold_t *p, const oc_hold_commit_outcome_t *out)
+{
+    ended_t *e = oc_calloc(1, sizeof(*e));
+    ended_init(e, p, out);
     oc_holds_release_redis(ht->th, p->tenant, p->id, on_reservation_ended, e);
 }
 
@@ -629,19 +634,35 @@ static int cmp_settle(const void *a, const void *b)
     return strcmp(((const settle_t *)a)->tenant, ((const settle_t *)b)->tenant);
 }
 
-/* One script call per brand (its keys share a slot); not waited for. */
-static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n)
+/*
+ * The answers of committed holds, given once Redis has settled them: a 201 means Redis counts the hold
+ * with its real expiry, so a release that follows the answer finds it there.  (Answered before, a settle
+ * still on its way when the release ran would count the released hold again until it expired.)
+ */
+typedef struct {
+    size_t left; /* settle replies awaited, plus one while sending */
+    size_t n;
+    ended_t *answers;
+} settled_t;
+
+static void on_settled(void *arg, const char *err, redisReply *reply)
 {
-    if (n == 0)
+    settled_t *s = arg;
+    if (--s->left > 0)
         return;
+    for (size_t i = 0; i < s->n; i++)
+        ended_answer(&s->answers[i]);
+    free(s->answers);
+    free(s);
+}
+
+/* One script call per brand (its keys share a slot); `s` answers once every call has replied. */
+static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n, settled_t *s)
+{
+    s->left = 1;
     qsort(st, n, sizeof(*st), cmp_settle);
     const char **argv = oc_calloc(2 + n * 3, sizeof(char *));
-    char(*exps)[24] = oc_calloc(n, sizeof(*exps));
-    if (argv == NULL || exps == NULL) {
-        free(argv);
-        free(exps);
-        return; /* the reservations stop counting after OC_HOLD_PENDING_MS; PostgreSQL still decides */
-    }
+    char(*exps)[24] = oc_calloc(n + 1, sizeof(*exps));
     for (size_t i = 0, j; i < n; i = j) {
         char hk[96], prefix[64];
         key(hk, sizeof(hk), st[i].tenant, "holds", -1);
@@ -655,10 +676,13 @@ static void settle_by_brand(holds_thread_t *ht, settle_t *st, size_t n)
             argv[argc++] = exps[j];
             argv[argc++] = st[j].spec;
         }
-        oc_redis_eval(ht->th->redis, &settle_script, ignore_reply, NULL, 1, argc, argv, NULL);
+        /* (unsent, Redis is down: the reservations stop counting after OC_HOLD_PENDING_MS; PostgreSQL decides) */
+        if (oc_redis_eval(ht->th->redis, &settle_script, on_settled, s, 1, argc, argv, NULL) == 0)
+            s->left++;
     }
     free(argv);
     free(exps);
+    on_settled(s, NULL, NULL); /* the sending is over */
 }
 
 /* The Redis spec of a stored hold: its expiry and lines ([{sku_id, qty}]). */
@@ -689,7 +713,9 @@ static void on_committed(void *arg, const oc_db_result_t *res)
             pending_free(f->holds[i]);
         }
     } else {
-        settle_t *st = oc_calloc(f->n, sizeof(*st));
+        settle_t *st = oc_calloc(f->n + 1, sizeof(*st));
+        settled_t *settled = oc_calloc(1, sizeof(*settled));
+        settled->answers = oc_calloc(f->n + 1, sizeof(ended_t));
         size_t nsettle = 0;
         for (size_t i = 0; i < f->n; i++) {
             pending_hold_t *p = f->holds[i];
@@ -698,20 +724,17 @@ static void on_committed(void *arg, const oc_db_result_t *res)
             oc_hold_commit_outcome_t out = {0};
             if (what != NULL && strcmp(what, "held") == 0) {
                 out.result = OC_HOLD_HELD;
-                if (st != NULL)
-                    st[nsettle++] = (settle_t){p->tenant, p->id, p->spec, NULL};
-                p->cb(p->arg, &out);
+                st[nsettle++] = (settle_t){p->tenant, p->id, p->spec, NULL};
+                ended_init(&settled->answers[settled->n++], p, &out);
             } else if (what != NULL && strcmp(what, "exists") == 0) {
                 out.result = OC_HOLD_EXISTS;
                 char *js = json_dumps(json_object_get(o, "hold"), JSON_COMPACT);
                 out.hold_json = js;
                 out.hash = json_string_value(json_object_get(o, "hash"));
                 if (json_is_true(json_object_get(o, "active"))) {
-                    if (st != NULL) {
-                        char *spec = spec_of_stored(o);
-                        st[nsettle++] = (settle_t){p->tenant, p->id, spec, spec};
-                    }
-                    p->cb(p->arg, &out);
+                    char *spec = spec_of_stored(o);
+                    st[nsettle++] = (settle_t){p->tenant, p->id, spec, spec};
+                    ended_init(&settled->answers[settled->n++], p, &out);
                 } else {
                     end_reservation(ht, p, &out);
                 }
@@ -724,7 +747,7 @@ static void on_committed(void *arg, const oc_db_result_t *res)
                 end_reservation(ht, p, &out);
             }
         }
-        settle_by_brand(ht, st, nsettle);
+        settle_by_brand(ht, st, nsettle, settled);
         for (size_t i = 0; i < nsettle; i++)
             free(st[i].owned);
         free(st);

@@ -137,11 +137,12 @@ typedef void (*oc_hold_commit_cb)(void *arg, const oc_hold_commit_outcome_t *out
  * free), and PostgreSQL grants each only where its own balances allow —
  * Redis may have been rebuilt without holds still on their way.
  *
- * Redis is then brought in line (not waited for): a held or existing active
- * hold gets its real expiry there (until then it counts only for
- * OC_HOLD_PENDING_MS, so the reservation of a request that never got here —
- * serve killed — stops counting by itself); any other outcome ends the
- * reservation, and cb is called once Redis has answered that.
+ * Redis is then brought in line, and cb is called once it has answered: a
+ * held or existing active hold gets its real expiry there (until then it
+ * counts only for OC_HOLD_PENDING_MS, so the reservation of a request that
+ * never got here — serve killed — stops counting by itself); any other
+ * outcome ends the reservation.  (So a release sent after the answer always
+ * finds the hold in Redis, never a settle still on its way.)
  *
  * Returns 0 and calls cb exactly once, from the loop; or OC_EBUSY (the
  * thread's queue is full) and never calls it.  `hold` is copied.

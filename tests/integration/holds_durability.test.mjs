@@ -6,8 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { startStack, sleep } from './lib/stack.mjs';
 import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
+import { redisProxy, scriptsContaining } from './lib/redisproxy.mjs';
 
 let stack, P, A, tok, base;
 const api = () => tokenClient(stack.url, tok);
@@ -246,4 +248,52 @@ test('with Redis down a hold is made in PostgreSQL alone; a key retry replays it
   const r = await api().post(`${base}/holds`, { sku: 'PG1', qty: 1 });
   assert.equal(r.status, 409, r.text);
   assert.equal(Number((await stock('PG1')).held), 3);
+});
+
+/** A request on a connection of its own (serve hands each connection to one of its threads). */
+function fresh(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(stack.url);
+    const payload = JSON.stringify(body);
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, agent: false,
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+    (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+test('a hold released right after its 201 stays released, however late Redis hears of the commit', async () => {
+  // After the commit, Redis is told the hold's real expiry (the settle).  Here every settle is held back 300 ms
+  // on its connection, while the release goes at once, often through serve's other thread and Redis connection.
+  // A 201 given before the settle landed let the late settle count the released hold again: its units stayed
+  // held in Redis until the hold would have expired.
+  const proxy = await redisProxy(stack.redis.sock, { delayMs: 300, slow: scriptsContaining('for i = 2, #ARGV, 3 do') });
+  await stack.restartServer({ ONECOUNT_REDIS_URL: proxy.url });
+  stack.redis.cli('SCRIPT', 'FLUSH'); // serve sends each script's source again: the proxy learns the settle's
+  try {
+    await mkSku('LATE1', 4);
+    for (let i = 0; i < 16; i++) {
+      const h = await fresh('POST', `${base}/holds`, { sku: 'LATE1', qty: 4, ttl_seconds: 120 });
+      assert.equal(h.status, 201, `hold ${i}: ${h.text}`);
+      const r = await fresh('POST', `${base}/holds/${h.json.id}/release`, {});
+      assert.equal(r.status, 200, r.text);
+    }
+    await sleep(400); // every settle has landed
+    const last = await fresh('POST', `${base}/holds`, { sku: 'LATE1', qty: 4, ttl_seconds: 120 });
+    assert.equal(last.status, 201, last.text);
+    assert.ok(proxy.held >= 16, `only ${proxy.held} settles went through the slow path`);
+  } finally {
+    await stack.restartServer();
+    await proxy.close();
+  }
 });

@@ -107,7 +107,7 @@ test('an order for a SKU with no listing waits in the unmapped queue and is take
   assert.ok(alerts.some((a) => a.kind === 'unmapped_sku'));
   // the SKU arrives, then its listing: the parked sale is recorded at once
   assert.equal((await br.api.post(`${br.base}/skus`, { code: 'GHOST-1' })).status, 201);
-  await br.api.post(`${br.base}/movements`, { kind: 'receipt', sku: 'GHOST-1', qty: 10 });
+  assert.equal((await br.api.post(`${br.base}/movements`, { kind: 'receipt', sku: 'GHOST-1', qty: 10 })).status, 201);
   const warm = await br.api.post(`${br.base}/holds`, { sku: 'GHOST-1', qty: 10, ttl_seconds: 60 });
   assert.equal(warm.status, 201, warm.text); // the hold gate caches the 10 units
   assert.equal((await br.api.post(`${br.base}/holds/${warm.json.id}/release`, {})).status, 200);
