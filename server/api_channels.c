@@ -56,26 +56,6 @@ static ch_t *state(oc_req_t *r)
     return c;
 }
 
-/* --- answers ------------------------------------------------------------------------------ */
-
-static void respond(oc_req_t *r, int status, const oc_fail_t *f, json_t *answer)
-{
-    if (f != NULL)
-        oc_respond_fail(r, f);
-    else
-        oc_respond_json(r, status, json_incref(answer));
-}
-
-static void on_answer(void *arg, const oc_fail_t *f, json_t *answer)
-{
-    respond(arg, 200, f, answer);
-}
-
-static void on_created(void *arg, const oc_fail_t *f, json_t *answer)
-{
-    respond(arg, 201, f, answer);
-}
-
 /* A domain call that failed before it started (its callback is never called). */
 static void refused(oc_req_t *r, oc_fail_t *f)
 {
@@ -148,9 +128,8 @@ void oc_api_connections_list(oc_req_t *r)
 void oc_api_connection_get(oc_req_t *r)
 {
     const char *cid = oc_req_id_param(r, "cid", "no such connection");
-    oc_fail_t f = {0};
-    if (cid != NULL && oc_connections_get(r->thread, r->tenant, cid, &f, on_answer, r) != 0)
-        refused(r, &f);
+    if (cid != NULL)
+        oc_connections_get(r->thread, r->tenant, cid, oc_api_answer, r);
 }
 
 /* What each kind needs, when its adapter is not built in to say so itself. */
@@ -301,9 +280,7 @@ static void create_run(oc_req_t *r)
         base_url = default_base(oc_json_str(r->body, "kind"), json_object_get(r->body, "settings"), buf, sizeof(buf));
     oc_connection_spec_t c = {
         .fields = r->body, .base_url = base_url, .secrets = st->secrets, .identified = 1, .identity = st->identity};
-    oc_fail_t f = {0};
-    if (oc_connections_create(r->thread, oc_req_actor(r), st->id, &c, &f, on_created, r) != 0)
-        refused(r, &f);
+    oc_connections_create(r->thread, oc_req_actor(r), st->id, &c, oc_api_answer_created, r);
 }
 
 void oc_api_connection_create(oc_req_t *r)
@@ -354,9 +331,7 @@ static void update_run(oc_req_t *r)
                               .secrets = st->secrets,
                               .identified = st->identified,
                               .identity = st->identity};
-    oc_fail_t f = {0};
-    if (oc_connections_update(r->thread, oc_req_actor(r), oc_req_param(r, "cid"), &c, &f, on_answer, r) != 0)
-        refused(r, &f);
+    oc_connections_update(r->thread, oc_req_actor(r), oc_req_param(r, "cid"), &c, oc_api_answer, r);
 }
 
 /*
@@ -439,27 +414,22 @@ void oc_api_connection_update(oc_req_t *r)
 void oc_api_connection_delete(oc_req_t *r)
 {
     const char *cid = oc_req_id_param(r, "cid", "no such connection");
-    oc_fail_t f = {0};
-    if (cid != NULL && oc_connections_delete(r->thread, oc_req_actor(r), cid, &f, on_answer, r) != 0)
-        refused(r, &f);
+    if (cid != NULL)
+        oc_connections_delete(r->thread, oc_req_actor(r), cid, oc_api_answer, r);
 }
 
 void oc_api_connection_automap(oc_req_t *r)
 {
     if (oc_req_id_param(r, "cid", "no such connection") == NULL || oc_req_validate(r, oc_no_fields) != 0)
         return;
-    oc_fail_t f = {0};
-    if (oc_listings_automap(r->thread, oc_req_actor(r), oc_req_param(r, "cid"), &f, on_answer, r) != 0)
-        refused(r, &f);
+    oc_listings_automap(r->thread, oc_req_actor(r), oc_req_param(r, "cid"), oc_api_answer, r);
 }
 
 /* --- brand rules -------------------------------------------------------------------- */
 
 void oc_api_rules_get(oc_req_t *r)
 {
-    oc_fail_t f = {0};
-    if (oc_rules_get(r->thread, r->tenant, &f, on_answer, r) != 0)
-        refused(r, &f);
+    oc_rules_get(r->thread, r->tenant, oc_api_answer, r);
 }
 
 void oc_api_rules_put(oc_req_t *r)
@@ -470,9 +440,8 @@ void oc_api_rules_put(oc_req_t *r)
         {"last_units", OC_F_OBJECT, OC_NULLABLE, .fields = last_units_fields}, /* null or absent: no rule */
         {NULL},
     };
-    oc_fail_t f = {0};
-    if (oc_req_validate(r, fields) == 0 && oc_rules_put(r->thread, oc_req_actor(r), r->body, &f, on_answer, r) != 0)
-        refused(r, &f);
+    if (oc_req_validate(r, fields) == 0)
+        oc_rules_put(r->thread, oc_req_actor(r), r->body, oc_api_answer, r);
 }
 
 /* --- listings -------------------------------------------------------------------------- */
@@ -518,18 +487,15 @@ void oc_api_listing_create(oc_req_t *r)
         {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
         {NULL},
     };
-    oc_fail_t f = {0};
-    if (oc_req_validate(r, fields) == 0 &&
-        oc_listings_create(r->thread, oc_req_actor(r), r->body, &f, on_created, r) != 0)
-        refused(r, &f);
+    if (oc_req_validate(r, fields) == 0)
+        oc_listings_create(r->thread, oc_req_actor(r), r->body, oc_api_answer_created, r);
 }
 
 void oc_api_listing_get(oc_req_t *r)
 {
     const char *lid = oc_req_id_param(r, "lid", "no such listing");
-    oc_fail_t f = {0};
-    if (lid != NULL && oc_listings_get(r->thread, r->tenant, lid, &f, on_answer, r) != 0)
-        refused(r, &f);
+    if (lid != NULL)
+        oc_listings_get(r->thread, r->tenant, lid, oc_api_answer, r);
 }
 
 void oc_api_listing_update(oc_req_t *r)
@@ -546,17 +512,14 @@ void oc_api_listing_update(oc_req_t *r)
     };
     if (oc_req_id_param(r, "lid", "no such listing") == NULL || oc_req_validate(r, fields) != 0)
         return;
-    oc_fail_t f = {0};
-    if (oc_listings_update(r->thread, oc_req_actor(r), oc_req_param(r, "lid"), r->body, &f, on_answer, r) != 0)
-        refused(r, &f);
+    oc_listings_update(r->thread, oc_req_actor(r), oc_req_param(r, "lid"), r->body, oc_api_answer, r);
 }
 
 void oc_api_listing_delete(oc_req_t *r)
 {
     const char *lid = oc_req_id_param(r, "lid", "no such listing");
-    oc_fail_t f = {0};
-    if (lid != NULL && oc_listings_delete(r->thread, oc_req_actor(r), lid, &f, on_answer, r) != 0)
-        refused(r, &f);
+    if (lid != NULL)
+        oc_listings_delete(r->thread, oc_req_actor(r), lid, oc_api_answer, r);
 }
 
 /* SKU × connection pairs with no listing: new SKUs not yet on every channel. */

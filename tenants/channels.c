@@ -3,7 +3,6 @@
  * answer of an operation on connections, listings or rules (see channels.h).
  */
 #include "tenants/channels.h"
-#include "tenants/holds.h"
 #include "tenants/vault.h"
 #include "runtime/log.h"
 
@@ -385,65 +384,22 @@ const char *oc_channels_duplicate_message(const oc_db_result_t *res)
     return "this account is already connected elsewhere";
 }
 
-/* --- the answer of an operation on connections, listings or rules ------------------------ */
+/* --- the refusals of an operation on connections, listings or rules -------------------------- */
 
-typedef struct {
-    oc_channels_answer_t how;
-    oc_redis_t *redis;
-    char tenant[37];
-    oc_channels_answer_cb cb;
-    void *arg;
-    json_t *answer;
-} answer_t;
-
-static void answer_done(void *arg)
+int oc_channels_refuse(const oc_db_result_t *res, const void *ctx, oc_fail_t *f)
 {
-    answer_t *a = arg;
-    a->cb(a->arg, NULL, a->answer);
-    json_decref(a->answer);
-    free(a);
-}
-
-static void answer_fail(answer_t *a, oc_fail_t *f)
-{
-    a->cb(a->arg, f, NULL);
-    oc_fail_clear(f);
-    free(a);
-}
-
-static void on_answer(void *arg, const oc_db_result_t *res)
-{
-    answer_t *a = arg;
-    oc_fail_t f = {0};
-    if (res->err != NULL) {
-        if (oc_channels_is_duplicate(res))
-            oc_fail(&f, OC_FAIL_CONFLICT, "duplicate_account", NULL, "%s", oc_channels_duplicate_message(res));
-        else if (strcmp(res->sqlstate, "23505") == 0)
-            oc_fail(&f, OC_FAIL_CONFLICT, "conflict", a->how.unique_field ? a->how.unique_field : "name", "%s",
-                    a->how.unique ? a->how.unique : "a connection with this name already exists");
-        else if (strcmp(res->sqlstate, "23503") == 0)
-            oc_fail(&f, OC_FAIL_INVALID, "invalid", a->how.fk_field ? a->how.fk_field : "connection_id",
-                    "the connection does not exist in this brand");
-        else
-            oc_fail_db(&f, res);
-        answer_fail(a, &f);
-        return;
-    }
-    oc_db_result_t upto = *res; /* the answering step is the last one looked at */
-    if (a->how.step > 0 && a->how.step < res->nresults)
-        upto.nresults = a->how.step;
-    const PGresult *row = oc_fail_one_row(&f, &upto, a->how.what);
-    a->answer = row != NULL ? oc_db_json(row, 0, 0) : NULL;
-    if (a->answer == NULL) { /* a row of SQL NULL: what it names does not exist either */
-        if (row != NULL)
-            oc_fail(&f, OC_FAIL_NOT_FOUND, "not_found", NULL, "no such %s", a->how.what);
-        answer_fail(a, &f);
-        return;
-    }
-    if (a->how.touches_stock)
-        oc_holds_publish_touched(a->redis, a->tenant, res, answer_done, a);
+    const oc_channels_refusals_t *how = ctx;
+    if (oc_channels_is_duplicate(res))
+        oc_fail(f, OC_FAIL_CONFLICT, "duplicate_account", NULL, "%s", oc_channels_duplicate_message(res));
+    else if (strcmp(res->sqlstate, "23505") == 0)
+        oc_fail(f, OC_FAIL_CONFLICT, "conflict", how->unique_field ? how->unique_field : "name", "%s",
+                how->unique ? how->unique : "a connection with this name already exists");
+    else if (strcmp(res->sqlstate, "23503") == 0)
+        oc_fail(f, OC_FAIL_INVALID, "invalid", how->fk_field ? how->fk_field : "connection_id",
+                "the connection does not exist in this brand");
     else
-        answer_done(a);
+        return 0;
+    return 1;
 }
 
 void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_stmt_t *stmt, const char *id)
@@ -451,23 +407,4 @@ void oc_channels_audited_step(oc_db_tx_t *tx, const oc_actor_t *a, const oc_db_s
     tx->steps[tx->nsteps].stmt = stmt;
     const char *p[] = {a->tenant, id, a->request_id, a->user, a->token};
     memcpy(tx->steps[tx->nsteps++].params, p, sizeof(p));
-}
-
-int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
-                           oc_channels_answer_cb cb, void *arg)
-{
-    answer_t *a = oc_calloc(1, sizeof(*a));
-    if (a == NULL)
-        return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
-    a->how = *how;
-    a->redis = th->redis;
-    if (tx->tenant != NULL)
-        oc_strlcpy(a->tenant, tx->tenant, strlen(tx->tenant), sizeof(a->tenant));
-    a->cb = cb;
-    a->arg = arg;
-    if (oc_db_run(th->db, tx, on_answer, a) != 0) {
-        free(a);
-        return oc_fail_unavailable(f, "the database");
-    }
-    return 0;
 }

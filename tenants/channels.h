@@ -92,35 +92,22 @@ int oc_channels_is_duplicate(const oc_db_result_t *res);
 /** The message of such an error, as it may be shown (names a connection in the portfolio only). */
 const char *oc_channels_duplicate_message(const oc_db_result_t *res);
 
-/* --- what an operation on connections, listings or rules answers ------------------------ */
+/* --- what the refusals of an operation on connections, listings or rules mean --------------- */
 
-/**
- * How such an operation ends: `f` NULL and `answer` (borrowed for the call)
- * the object as the API shows it, or `f` says why it did not happen.
- */
-typedef void (*oc_channels_answer_cb)(void *arg, const oc_fail_t *f, json_t *answer);
-
-/** Which row answers a transaction, and what its refusals mean (connections.c, listings.c, rules.c). */
-typedef struct oc_channels_answer {
-    int step;                 /* the step (1-based) whose one row of JSON answers; 0 = the last */
-    const char *what;         /* none found: "no such <what>" (OC_FAIL_NOT_FOUND) */
+/** What a write's unique and foreign-key violations mean (connections.c, listings.c, rules.c). */
+typedef struct oc_channels_refusals {
     const char *unique;       /* a unique violation's message; NULL = a connection's name is taken */
     const char *unique_field; /* the field it names; NULL = "name" */
     const char *fk_field;     /* the field a foreign-key violation names; NULL = "connection_id" */
-    int touches_stock;        /* tx has an oc_holds_touched_step: the hold gate hears of it before the answer */
-} oc_channels_answer_t;
+} oc_channels_refusals_t;
 
 /**
- * Runs `tx` and calls cb once with the row `how` names; no row, or a row of
- * SQL NULL, is OC_FAIL_NOT_FOUND.  A second active connection to an account
- * is OC_FAIL_CONFLICT `duplicate_account`, a unique violation
- * OC_FAIL_CONFLICT `conflict` on how->unique_field, a foreign-key violation
- * OC_FAIL_INVALID on how->fk_field; other database errors travel as
- * OC_FAIL_DB.  Returns 0, or -1 with `f` filled (the database is
- * unavailable) and cb never called.
+ * An oc_query_refuse for these operations (`ctx` an oc_channels_refusals_t):
+ * a second active connection to an account is OC_FAIL_CONFLICT
+ * `duplicate_account`, a unique violation OC_FAIL_CONFLICT `conflict` on
+ * unique_field, a foreign-key violation OC_FAIL_INVALID on fk_field.
  */
-int oc_channels_answer_run(oc_thread_t *th, const oc_db_tx_t *tx, const oc_channels_answer_t *how, oc_fail_t *f,
-                           oc_channels_answer_cb cb, void *arg);
+int oc_channels_refuse(const oc_db_result_t *res, const void *ctx, oc_fail_t *f);
 
 /**
  * Appends to `tx` a statement that writes its own audit record (audit_write,

@@ -30,7 +30,10 @@ OC_DB_STMT(conns_list, 4,
            " AND ($2::text IS NULL OR (c.name, c.id::text) > ($2, $3)) ORDER BY c.name, c.id LIMIT $4");
 OC_DB_STMT(conn_get, 2, "SELECT " CONN_JSON " FROM channel_connections c WHERE c.tenant_id = $1 AND c.id = $2::uuid");
 
-static const oc_channels_answer_t a_connection = {.what = "connection"};
+/* How an operation on a connection answers: the connection, or what its refusals mean. */
+static const oc_channels_refusals_t r_connection = {0};
+static const oc_query_how_t a_connection = {
+    .what = "connection", .refuse = oc_channels_refuse, .refuse_ctx = &r_connection};
 
 void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
@@ -39,20 +42,18 @@ void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys
 }
 
 /* Ends `tx` with connection `id` as it is now, and runs it. */
-static int answer_connection(oc_thread_t *th, oc_db_tx_t *tx, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                             void *arg)
+static void answer_connection(oc_thread_t *th, oc_db_tx_t *tx, const char *id, oc_query_cb cb, void *arg)
 {
     tx->steps[tx->nsteps].stmt = &conn_get;
     tx->steps[tx->nsteps].params[0] = tx->tenant;
     tx->steps[tx->nsteps++].params[1] = id;
-    return oc_channels_answer_run(th, tx, &a_connection, f, cb, arg);
+    oc_query_answer(th, tx, &a_connection, cb, arg);
 }
 
-int oc_connections_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                       void *arg)
+void oc_connections_get(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = tenant};
-    return answer_connection(th, &tx, id, f, cb, arg);
+    answer_connection(th, &tx, id, cb, arg);
 }
 
 /* --- writing: credentials sealed first, then one transaction --------------------------------- */
@@ -100,7 +101,7 @@ OC_DB_STMT(conn_delete, 5,
 
 typedef struct write write_t;
 /* Builds and runs the transaction once the credentials are sealed (`sealed` NULL: none given). */
-typedef int (*write_fn)(write_t *w, const char *sealed, oc_fail_t *f);
+typedef void (*write_fn)(write_t *w, const char *sealed);
 
 /* A write waiting for the brand key: copies of what it needs (the secrets wiped when it ends). */
 struct write {
@@ -114,7 +115,7 @@ struct write {
     char *base_url;
     int identified;
     write_fn run;
-    oc_channels_answer_cb cb;
+    oc_query_cb cb;
     void *arg;
 };
 
@@ -129,11 +130,9 @@ static void write_free(write_t *w)
 }
 
 static write_t *write_new(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
-                          write_fn run, oc_channels_answer_cb cb, void *arg)
+                          write_fn run, oc_query_cb cb, void *arg)
 {
     write_t *w = oc_calloc(1, sizeof(*w));
-    if (w == NULL)
-        return NULL;
     *w = (write_t){.th = th,
                    .actor = *a,
                    .fields = json_incref((json_t *)c->fields),
@@ -143,11 +142,11 @@ static write_t *write_new(oc_thread_t *th, const oc_actor_t *a, const char *id, 
                    .cb = cb,
                    .arg = arg};
     oc_strlcpy(w->id, id, strlen(id), sizeof(w->id));
-    if (c->base_url != NULL && (w->base_url = oc_strdup(c->base_url)) == NULL)
-        goto Error;
+    if (c->base_url != NULL)
+        w->base_url = oc_strdup(c->base_url);
     if (c->secrets != NULL) {
-        if ((w->secrets = json_deep_copy(c->secrets)) == NULL || (w->cred_fields = json_object()) == NULL)
-            goto Error;
+        w->secrets = json_deep_copy(c->secrets);
+        w->cred_fields = json_object();
         const char *k;
         json_t *v;
         json_object_foreach(w->secrets, k, v)
@@ -156,56 +155,57 @@ static write_t *write_new(oc_thread_t *th, const oc_actor_t *a, const char *id, 
         }
     }
     return w;
-Error:
-    write_free(w);
-    return NULL;
 }
 
-static int vault_unavailable(oc_fail_t *f, const char *why)
+/* Ends w without running it: cb hears why. */
+static void write_fail(write_t *w, oc_fail_t *f)
 {
-    return oc_fail(f, OC_FAIL_UNAVAILABLE, "vault_unavailable", NULL, "%s", why);
+    w->cb(w->arg, NULL, f);
+    oc_fail_clear(f);
+    write_free(w);
+}
+
+static void vault_unavailable(write_t *w, const char *why)
+{
+    oc_fail_t f = {0};
+    oc_fail(&f, OC_FAIL_UNAVAILABLE, "vault_unavailable", NULL, "%s", why);
+    write_fail(w, &f);
 }
 
 static void on_brand_key(void *arg, const char *err, const unsigned char *dek)
 {
     write_t *w = arg;
-    oc_fail_t f = {0};
-    int rc;
     if (dek == NULL) {
-        rc = vault_unavailable(&f, err != NULL ? err : "the brand key is unavailable");
-    } else {
-        char *plain = json_dumps(w->secrets, JSON_COMPACT);
-        char *sealed =
-            plain != NULL ? oc_vault_seal(dek, w->actor.tenant, w->id, "credentials", plain, strlen(plain)) : NULL;
-        if (plain != NULL)
-            sodium_memzero(plain, strlen(plain));
-        free(plain);
-        rc = sealed != NULL ? w->run(w, sealed, &f)
-                            : oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "the credentials could not be sealed");
-        free(sealed);
+        vault_unavailable(w, err != NULL ? err : "the brand key is unavailable");
+        return;
     }
-    if (rc != 0) {
-        w->cb(w->arg, &f, NULL);
-        oc_fail_clear(&f);
+    char *plain = json_dumps(w->secrets, JSON_COMPACT);
+    char *sealed =
+        plain != NULL ? oc_vault_seal(dek, w->actor.tenant, w->id, "credentials", plain, strlen(plain)) : NULL;
+    if (plain != NULL)
+        sodium_memzero(plain, strlen(plain));
+    free(plain);
+    if (sealed == NULL) {
+        oc_fail_t f = {0};
+        oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "the credentials could not be sealed");
+        write_fail(w, &f);
+        return;
     }
+    w->run(w, sealed);
+    free(sealed);
     write_free(w);
 }
 
-/* Seals w's secrets, when it has any, and runs it: 0, or -1 with f filled (cb never called).  Takes w. */
-static int seal_and_run(write_t *w, oc_fail_t *f)
+/* Seals w's secrets, when it has any, and runs it; cb hears how it ended.  Takes w. */
+static void seal_and_run(write_t *w)
 {
-    if (w == NULL)
-        return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     if (w->secrets == NULL) {
-        int rc = w->run(w, NULL, f);
+        w->run(w, NULL);
         write_free(w);
-        return rc;
+        return;
     }
-    if (oc_channels_brand_key(w->th->db, w->actor.tenant, on_brand_key, w) != 0) {
-        write_free(w);
-        return vault_unavailable(f, "the credential vault has no key; set ONECOUNT_MASTER_KEY or create the key file");
-    }
-    return 0;
+    if (oc_channels_brand_key(w->th->db, w->actor.tenant, on_brand_key, w) != 0)
+        vault_unavailable(w, "the credential vault has no key; set ONECOUNT_MASTER_KEY or create the key file");
 }
 
 /* The parameters a write takes from w's fields: JSON members as text (malloc'd, or NULL when absent). */
@@ -249,14 +249,13 @@ static void audit(oc_db_tx_t *tx, const write_t *w, const char *action, json_t *
 }
 
 /* Ends `tx` with the connection as it is then and runs it; frees `wp`. */
-static int finish(write_t *w, oc_db_tx_t *tx, write_params_t *wp, oc_fail_t *f)
+static void finish(write_t *w, oc_db_tx_t *tx, write_params_t *wp)
 {
-    int rc = answer_connection(w->th, tx, w->id, f, w->cb, w->arg);
+    answer_connection(w->th, tx, w->id, w->cb, w->arg);
     params_free(wp);
-    return rc;
 }
 
-static int run_create(write_t *w, const char *sealed, oc_fail_t *f)
+static void run_create(write_t *w, const char *sealed)
 {
     const char *tenant = w->actor.tenant, *kind = oc_json_str(w->fields, "kind");
     write_params_t wp;
@@ -273,16 +272,16 @@ static int run_create(write_t *w, const char *sealed, oc_fail_t *f)
     audit(&tx, w, "connection.create",
           json_pack("{s:s, s:s, s:O}", "kind", kind, "name", oc_json_str(w->fields, "name"), "credential_fields",
                     w->cred_fields));
-    return finish(w, &tx, &wp, f);
+    finish(w, &tx, &wp);
 }
 
-int oc_connections_create(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
-                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+void oc_connections_create(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
+                           oc_query_cb cb, void *arg)
 {
-    return seal_and_run(write_new(th, a, id, c, run_create, cb, arg), f);
+    seal_and_run(write_new(th, a, id, c, run_create, cb, arg));
 }
 
-static int run_update(write_t *w, const char *sealed, oc_fail_t *f)
+static void run_update(write_t *w, const char *sealed)
 {
     const char *tenant = w->actor.tenant;
     write_params_t wp;
@@ -314,21 +313,20 @@ static int run_update(write_t *w, const char *sealed, oc_fail_t *f)
     memcpy(tx.steps[tx.nsteps++].params, p, sizeof(p));
     /* Rules changed what channels may show: recompute (after the update). */
     oc_listings_refresh_brand_step(&tx);
-    return finish(w, &tx, &wp, f);
+    finish(w, &tx, &wp);
 }
 
-int oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
-                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+void oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
+                           oc_query_cb cb, void *arg)
 {
-    return seal_and_run(write_new(th, a, id, c, run_update, cb, arg), f);
+    seal_and_run(write_new(th, a, id, c, run_update, cb, arg));
 }
 
-int oc_connections_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                          void *arg)
+void oc_connections_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = a->tenant};
     oc_channels_audited_step(&tx, a, &conn_delete, id);
-    return oc_channels_answer_run(th, &tx, &a_connection, f, cb, arg);
+    oc_query_answer(th, &tx, &a_connection, cb, arg);
 }
 
 /* --- a simulator's connection ----------------------------------------------------------------- */
@@ -358,8 +356,6 @@ int oc_connections_sim_target(oc_db_pool_t *db, const char *tenant, const char *
                               oc_connections_sim_cb cb, void *arg)
 {
     sim_t *s = oc_malloc(sizeof(*s));
-    if (s == NULL)
-        return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     *s = (sim_t){cb, arg};
     const char *p[] = {tenant, id};
     if (oc_db_exec(db, tenant, &conn_sim, p, on_sim, s) != 0) {

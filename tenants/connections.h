@@ -8,8 +8,7 @@
  * caller asks the channel through the adapters, then passes the identity)
  * is recorded with the change, so a second active connection to the same
  * account is refused (OC_FAIL_CONFLICT duplicate_account, channels.h).
- * Every operation that takes a callback and fails at once fills `f` and
- * never calls it.
+ * Every operation answers its callback (query.h) exactly once.
  */
 #ifndef OC_CONNECTIONS_H
 #define OC_CONNECTIONS_H
@@ -25,8 +24,7 @@
 void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /** Connection `id` (a uuid) of `tenant`; OC_FAIL_NOT_FOUND "no such connection". */
-int oc_connections_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                       void *arg);
+void oc_connections_get(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg);
 
 /** A connection as it is to be (borrowed until the call returns). */
 typedef struct oc_connection_spec {
@@ -43,20 +41,19 @@ typedef struct oc_connection_spec {
  * OC_FAIL_CONFLICT on name; no vault key OC_FAIL_UNAVAILABLE
  * (vault_unavailable).
  */
-int oc_connections_create(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
-                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg);
+void oc_connections_create(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
+                           oc_query_cb cb, void *arg);
 
 /**
  * Changes connection `id`: new credentials are sealed again (and make a
  * paused connection active), new rules recompute every listing of the brand.
  * Answers the connection as it is now.
  */
-int oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
-                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg);
+void oc_connections_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const oc_connection_spec_t *c,
+                           oc_query_cb cb, void *arg);
 
 /** Removes connection `id` and its listings; answers {"id", "deleted": true}. */
-int oc_connections_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                          void *arg);
+void oc_connections_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg);
 
 /**
  * Where a connection made on `onecount sim` is served: its base URL and

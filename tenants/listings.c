@@ -64,27 +64,26 @@ void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_key
     oc_query_exec(th, tenant, &listings_unmapped, p, oc_query_rows, "listing", cb, arg);
 }
 
-static const oc_channels_answer_t a_listing = {
-    .what = "listing",
+static const oc_channels_refusals_t r_listing = {
     .unique = "this SKU or external SKU is already listed on the connection",
     .unique_field = "external_sku",
 };
+static const oc_query_how_t a_listing = {.what = "listing", .refuse = oc_channels_refuse, .refuse_ctx = &r_listing};
 
 /* Ends `tx` with the listing as it is now, and runs it. */
-static int answer_listing(oc_thread_t *th, oc_db_tx_t *tx, const char *id, const oc_channels_answer_t *how,
-                          oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+static void answer_listing(oc_thread_t *th, oc_db_tx_t *tx, const char *id, const oc_query_how_t *how, oc_query_cb cb,
+                           void *arg)
 {
     tx->steps[tx->nsteps].stmt = &listing_get;
     tx->steps[tx->nsteps].params[0] = tx->tenant;
     tx->steps[tx->nsteps++].params[1] = id;
-    return oc_channels_answer_run(th, tx, how, f, cb, arg);
+    oc_query_answer(th, tx, how, cb, arg);
 }
 
-int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                    void *arg)
+void oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = tenant};
-    return answer_listing(th, &tx, id, &(oc_channels_answer_t){.what = "listing"}, f, cb, arg);
+    answer_listing(th, &tx, id, &(oc_query_how_t){.what = "listing"}, cb, arg);
 }
 
 /* --- writing ------------------------------------------------------------------------------- */
@@ -124,7 +123,7 @@ typedef struct {
     oc_actor_t actor;
     json_t *listing;
     char id[37];
-    oc_channels_answer_cb cb;
+    oc_query_cb cb;
     void *arg;
 } create_t;
 
@@ -173,39 +172,33 @@ static void on_conn_kind(void *arg, const oc_db_result_t *res)
         tx.steps[2].params[1] = c->id;
         oc_audit_brand(&tx, &c->actor, "listing.create", "listing", c->id, (json_t *)l);
         oc_holds_touched_step(&tx, tenant);
-        oc_channels_answer_t how = a_listing;
+        oc_query_how_t how = a_listing;
         how.what = "SKU in this brand (listing not created)";
         how.touches_stock = 1;
-        int rc = answer_listing(c->th, &tx, c->id, &how, &f, c->cb, c->arg);
+        answer_listing(c->th, &tx, c->id, &how, c->cb, c->arg);
         free(rules);
-        if (rc == 0) {
-            create_free(c);
-            return;
-        }
+        create_free(c);
+        return;
     }
-    c->cb(c->arg, &f, NULL);
+    c->cb(c->arg, NULL, &f);
     oc_fail_clear(&f);
     create_free(c);
 }
 
-int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_fail_t *f,
-                       oc_channels_answer_cb cb, void *arg)
+void oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_query_cb cb, void *arg)
 {
     create_t *c = oc_calloc(1, sizeof(*c));
-    if (c == NULL)
-        return oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
     *c = (create_t){.th = th, .actor = *a, .listing = json_incref((json_t *)listing), .cb = cb, .arg = arg};
     oc_uuid_v4(c->id);
     const char *p[] = {a->tenant, oc_json_str(listing, "connection_id")};
     if (oc_db_exec(th->db, a->tenant, &listing_conn_kind, p, on_conn_kind, c) != 0) {
         create_free(c);
-        return oc_fail_unavailable(f, "the database");
+        oc_query_unavailable(cb, arg);
     }
-    return 0;
 }
 
-int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_fail_t *f,
-                       oc_channels_answer_cb cb, void *arg)
+void oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_query_cb cb,
+                        void *arg)
 {
     char *rules = rules_param(changes);
     oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
@@ -221,19 +214,17 @@ int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, con
     memcpy(tx.steps[0].params, p, sizeof(p));
     oc_audit_brand(&tx, a, "listing.update", "listing", id, (json_t *)changes);
     oc_holds_touched_step(&tx, a->tenant);
-    oc_channels_answer_t how = a_listing;
+    oc_query_how_t how = a_listing;
     how.touches_stock = 1;
-    int rc = answer_listing(th, &tx, id, &how, f, cb, arg);
+    answer_listing(th, &tx, id, &how, cb, arg);
     free(rules);
-    return rc;
 }
 
-int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                       void *arg)
+void oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = a->tenant};
     oc_channels_audited_step(&tx, a, &listing_delete, id);
-    return oc_channels_answer_run(th, &tx, &a_listing, f, cb, arg);
+    oc_query_answer(th, &tx, &a_listing, cb, arg);
 }
 
 /* --- automap ------------------------------------------------------------------------------- */
@@ -261,11 +252,12 @@ OC_DB_STMT(automap, 5,
            "   'audit', audit_write($1, NULL, $4::uuid, $5::uuid, 'connection.automap', 'connection', $2::text,"
            "     jsonb_build_object('created', (SELECT count(*) FROM ins)), $3)) END");
 
-int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_fail_t *f,
-                        oc_channels_answer_cb cb, void *arg)
+void oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_query_cb cb, void *arg)
 {
     /* the automap report, not the guard before it or the refresh after it */
-    static const oc_channels_answer_t how = {.step = 2, .what = "connection", .touches_stock = 1};
+    static const oc_channels_refusals_t refusals = {0};
+    static const oc_query_how_t how = {
+        .step = 2, .what = "connection", .touches_stock = 1, .refuse = oc_channels_refuse, .refuse_ctx = &refusals};
     oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
     /* a connection to an account another active connection holds is not mapped (it would sell twice) */
     tx.steps[0].stmt = &automap_guard;
@@ -274,5 +266,5 @@ int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_i
     oc_channels_audited_step(&tx, a, &automap, conn_id);
     oc_listings_refresh_brand_step(&tx);
     oc_holds_touched_step(&tx, a->tenant);
-    return oc_channels_answer_run(th, &tx, &how, f, cb, arg);
+    oc_query_answer(th, &tx, &how, cb, arg);
 }

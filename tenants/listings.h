@@ -38,8 +38,7 @@ void oc_listings_list(oc_thread_t *th, const char *tenant, const oc_listings_fil
 void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /** Listing `id` (a uuid) of `tenant`; OC_FAIL_NOT_FOUND "no such listing". */
-int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                    void *arg);
+void oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg);
 
 /**
  * Maps a SKU to a listing of a connection of a->tenant.  `listing` (validated
@@ -49,20 +48,18 @@ int oc_listings_get(oc_thread_t *th, const char *tenant, const char *id, oc_fail
  * OC_FAIL_INVALID on connection_id, an unknown SKU OC_FAIL_NOT_FOUND, a SKU
  * or external SKU already listed OC_FAIL_CONFLICT on external_sku.
  */
-int oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_fail_t *f,
-                       oc_channels_answer_cb cb, void *arg);
+void oc_listings_create(oc_thread_t *th, const oc_actor_t *a, const json_t *listing, oc_query_cb cb, void *arg);
 
 /**
  * Changes listing `id`: `changes` (validated; the audit summary) may set
  * external_sku, item_ref, location_ref, rules, state ("active"/"paused") and
  * repush (true: push the quantity again, even if the channel has it).
  */
-int oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_fail_t *f,
-                       oc_channels_answer_cb cb, void *arg);
+void oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *changes, oc_query_cb cb,
+                        void *arg);
 
 /** Removes listing `id`; answers {"id", "deleted": true}. */
-int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_fail_t *f, oc_channels_answer_cb cb,
-                       void *arg);
+void oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg);
 
 /**
  * Lists every SKU without a listing on connection `conn_id` under its own
@@ -71,7 +68,6 @@ int oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_
  * connection to an account another active connection holds is refused
  * (OC_FAIL_CONFLICT duplicate_account: it would sell twice).
  */
-int oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_fail_t *f,
-                        oc_channels_answer_cb cb, void *arg);
+void oc_listings_automap(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, oc_query_cb cb, void *arg);
 
 #endif

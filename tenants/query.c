@@ -2,6 +2,7 @@
  * query.c — running a domain transaction and reading its answer (see query.h).
  */
 #include "tenants/query.h"
+#include "tenants/holds.h"
 #include "runtime/alloc.h"
 
 #include <stdlib.h>
@@ -11,8 +12,10 @@ OC_DB_STMT(idem_begin_stmt, 3, "SELECT idem_begin($1, $2, $3)");
 OC_DB_STMT(set_request_id, 1, "SELECT set_config('app.request_id', $1, true)");
 
 typedef struct {
-    oc_query_read read;
-    const char *what;
+    oc_query_how_t how;
+    oc_redis_t *redis;
+    char tenant[37];
+    json_t *v;
     oc_query_cb cb;
     void *arg;
 } pending_t;
@@ -46,25 +49,56 @@ void oc_query_unavailable(oc_query_cb cb, void *arg)
     oc_fail_clear(&f);
 }
 
+static void answered(void *arg)
+{
+    pending_t *p = arg;
+    p->cb(p->arg, p->v, NULL);
+    free(p);
+}
+
 static void on_done(void *arg, const oc_db_result_t *res)
 {
-    pending_t p = *(pending_t *)arg;
-    free(arg);
+    pending_t *p = arg;
+    const oc_query_how_t *how = &p->how;
     oc_fail_t f = {0};
-    json_t *v = p.read(res, p.what, &f);
-    p.cb(p.arg, v, v != NULL ? NULL : &f);
-    oc_fail_clear(&f);
+    if (res->err != NULL && how->refuse != NULL && how->refuse(res, how->refuse_ctx, &f)) {
+        p->cb(p->arg, NULL, &f);
+        oc_fail_clear(&f);
+        free(p);
+        return;
+    }
+    oc_db_result_t upto = *res; /* the reader's step is the last one it looks at */
+    if (how->step > 0 && how->step < res->nresults)
+        upto.nresults = how->step;
+    p->v = (how->read != NULL ? how->read : oc_query_one)(&upto, how->what, &f);
+    if (p->v == NULL) {
+        p->cb(p->arg, NULL, &f);
+        oc_fail_clear(&f);
+        free(p);
+        return;
+    }
+    if (how->touches_stock)
+        oc_holds_publish_touched(p->redis, p->tenant, res, answered, p);
+    else
+        answered(p);
+}
+
+void oc_query_answer(oc_thread_t *th, const oc_db_tx_t *tx, const oc_query_how_t *how, oc_query_cb cb, void *arg)
+{
+    pending_t *p = oc_calloc(1, sizeof(*p));
+    *p = (pending_t){.how = *how, .redis = th->redis, .cb = cb, .arg = arg};
+    if (tx->tenant != NULL)
+        oc_strlcpy(p->tenant, tx->tenant, strlen(tx->tenant), sizeof(p->tenant));
+    if (oc_db_run(th->db, tx, on_done, p) != 0) {
+        free(p);
+        oc_query_unavailable(cb, arg);
+    }
 }
 
 void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, const char *what, oc_query_cb cb,
                   void *arg)
 {
-    pending_t *p = oc_malloc(sizeof(*p));
-    *p = (pending_t){read, what, cb, arg};
-    if (oc_db_run(th->db, tx, on_done, p) != 0) {
-        free(p);
-        oc_query_unavailable(cb, arg);
-    }
+    oc_query_answer(th, tx, &(oc_query_how_t){.read = read, .what = what}, cb, arg);
 }
 
 void oc_query_exec(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,

@@ -35,10 +35,34 @@ json_t *oc_query_one(const oc_db_result_t *res, const char *what, oc_fail_t *f);
 json_t *oc_query_rows(const oc_db_result_t *res, const char *what, oc_fail_t *f);
 
 /**
- * Runs `tx` on `th`'s pool and answers through `read` (`what` is static or
- * outlives the call).  A database failure reaches `cb` as OC_FAIL_DB (a
- * unique violation too, unless `read` interprets it first).
+ * A database refusal an operation names itself (a unique or foreign-key
+ * violation, a SQLSTATE of its own): fills `f` and returns 1 when it knows
+ * `res`'s error, else 0 (the error then reaches the reader, and from it the
+ * caller as OC_FAIL_DB).  `ctx` is the operation's (oc_query_how_t).
  */
+typedef int (*oc_query_refuse)(const oc_db_result_t *res, const void *ctx, oc_fail_t *f);
+
+/** How a transaction answers: its reader, and what the run does around it. */
+typedef struct oc_query_how {
+    oc_query_read read;     /* the answer from the rows; NULL = oc_query_one */
+    const char *what;       /* the noun of "no such <what>" (static, or outlives the run) */
+    int step;               /* the step (1-based) the reader reads as the last; 0 = the last */
+    int touches_stock;      /* tx has an oc_holds_touched_step: answered once the hold gate has heard */
+    oc_query_refuse refuse; /* NULL: every database error reaches the reader */
+    const void *refuse_ctx; /* handed to refuse (static, or outlives the run) */
+} oc_query_how_t;
+
+/**
+ * Runs `tx` on `th`'s pool and answers `cb` once as `how` says: a refusal
+ * `how->refuse` names, else the reader's answer or failure; with
+ * touches_stock, only after the hold gate has the new balances of the
+ * transaction's touched step (a hold asked after the answer sees them).
+ * The one way a domain transaction answers; the database unavailable is
+ * OC_FAIL_UNAVAILABLE, answered before this returns.
+ */
+void oc_query_answer(oc_thread_t *th, const oc_db_tx_t *tx, const oc_query_how_t *how, oc_query_cb cb, void *arg);
+
+/** oc_query_answer with a reader and its noun only. */
 void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, const char *what, oc_query_cb cb,
                   void *arg);
 

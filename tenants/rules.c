@@ -17,24 +17,24 @@ OC_DB_STMT(rules_put, 3,
            " last_units_threshold = excluded.last_units_threshold,"
            " last_units_connection = excluded.last_units_connection, updated_at = now()");
 
-static const oc_channels_answer_t a_rules = {.what = "connection", .fk_field = "last_units.connection_id"};
+static const oc_channels_refusals_t r_rules = {.fk_field = "last_units.connection_id"};
+static const oc_query_how_t a_rules = {.what = "connection", .refuse = oc_channels_refuse, .refuse_ctx = &r_rules};
 
 /* Ends `tx` with the rules as they are now, and runs it. */
-static int answer_rules(oc_thread_t *th, oc_db_tx_t *tx, oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+static void answer_rules(oc_thread_t *th, oc_db_tx_t *tx, oc_query_cb cb, void *arg)
 {
     tx->steps[tx->nsteps].stmt = &rules_get;
     tx->steps[tx->nsteps++].params[0] = tx->tenant;
-    return oc_channels_answer_run(th, tx, &a_rules, f, cb, arg);
+    oc_query_answer(th, tx, &a_rules, cb, arg);
 }
 
-int oc_rules_get(oc_thread_t *th, const char *tenant, oc_fail_t *f, oc_channels_answer_cb cb, void *arg)
+void oc_rules_get(oc_thread_t *th, const char *tenant, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = tenant};
-    return answer_rules(th, &tx, f, cb, arg);
+    answer_rules(th, &tx, cb, arg);
 }
 
-int oc_rules_put(oc_thread_t *th, const oc_actor_t *a, const json_t *rules, oc_fail_t *f, oc_channels_answer_cb cb,
-                 void *arg)
+void oc_rules_put(oc_thread_t *th, const oc_actor_t *a, const json_t *rules, oc_query_cb cb, void *arg)
 {
     const json_t *lu = json_object_get(rules, "last_units");
     char thr[32] = "";
@@ -50,5 +50,5 @@ int oc_rules_put(oc_thread_t *th, const oc_actor_t *a, const json_t *rules, oc_f
     tx.steps[0].params[2] = conn;
     oc_listings_refresh_brand_step(&tx);
     oc_audit_brand(&tx, a, "rules.update", "brand", a->tenant, (json_t *)rules);
-    return answer_rules(th, &tx, f, cb, arg);
+    answer_rules(th, &tx, cb, arg);
 }

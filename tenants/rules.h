@@ -10,9 +10,10 @@
 
 #include "tenants/audit.h"
 #include "tenants/channels.h"
+#include "tenants/query.h"
 
 /** The brand's rules: {"last_units": null | {"threshold", "connection_id"}}. */
-int oc_rules_get(oc_thread_t *th, const char *tenant, oc_fail_t *f, oc_channels_answer_cb cb, void *arg);
+void oc_rules_get(oc_thread_t *th, const char *tenant, oc_query_cb cb, void *arg);
 
 /**
  * Replaces a->tenant's rules with `rules` (validated by the caller; also the
@@ -20,7 +21,6 @@ int oc_rules_get(oc_thread_t *th, const char *tenant, oc_fail_t *f, oc_channels_
  * brand is recomputed.  A connection not in the brand is OC_FAIL_INVALID on
  * last_units.connection_id.  Answers the rules as oc_rules_get does.
  */
-int oc_rules_put(oc_thread_t *th, const oc_actor_t *a, const json_t *rules, oc_fail_t *f, oc_channels_answer_cb cb,
-                 void *arg);
+void oc_rules_put(oc_thread_t *th, const oc_actor_t *a, const json_t *rules, oc_query_cb cb, void *arg);
 
 #endif
