@@ -6,8 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { request as httpRequest } from 'node:http';
-import { startStack, sleep } from './lib/stack.mjs';
+import { startStack, sleep, rawRequest } from './lib/stack.mjs';
 import { portfolio, brand, token, tokenClient } from './lib/world.mjs';
 import { redisProxy, scriptsContaining } from './lib/redisproxy.mjs';
 
@@ -251,26 +250,8 @@ test('with Redis down a hold is made in PostgreSQL alone; a key retry replays it
 });
 
 /** A request on a connection of its own (serve hands each connection to one of its threads). */
-function fresh(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(stack.url);
-    const payload = JSON.stringify(body);
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, agent: false,
-      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-    (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const fresh = (method, path, body) => rawRequest(stack.url, method, path, { body: JSON.stringify(body), agent: false,
+  headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' } });
 
 test('a hold released right after its 201 stays released, however late Redis hears of the commit', async () => {
   // After the commit, Redis is told the hold's real expiry (the settle).  Here every settle is held back 300 ms

@@ -318,14 +318,14 @@ export async function startPrivateStack(opts = {}) {
  * Sends `body` (a string or bytes) exactly as given, with `headers` and its
  * length and nothing else (fetch would re-encode it and add a content-type).
  * Answers {status, headers, text, json}; json is undefined when the text is
- * not JSON.
+ * not JSON.  `agent: false` sends it on a connection of its own.
  */
-export function rawRequest(baseUrl, method, path, { body, headers = {} } = {}) {
+export function rawRequest(baseUrl, method, path, { body, headers = {}, agent } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(baseUrl);
     const h = { ...headers };
     if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h, agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
