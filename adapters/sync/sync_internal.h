@@ -45,6 +45,7 @@
 #include "runtime/pglisten.h"
 #include "runtime/redis.h"
 #include "tenants/channels.h"
+#include "tenants/outcome.h"
 
 #include <h2o.h>
 #include <jansson.h>
@@ -211,6 +212,9 @@ void oc_sync_routine_finish(rrun_t *rr, const char *err, int retry_s);
 /** Adds n to the run's detail counter `key`. */
 void oc_sync_detail_add(rrun_t *rr, const char *key, long long n);
 
+/** A domain failure's text (poolop.h): the database's message, its server detail first with `detail_first`. */
+const char *oc_sync_fail_text(const oc_fail_t *f, int detail_first);
+
 /** The adapter's error text, or NULL when the call succeeded. */
 const char *oc_sync_err_text(const oc_adapter_error_t *e);
 
@@ -219,9 +223,6 @@ void oc_sync_adapter_failed(rrun_t *rr, const oc_adapter_error_t *e);
 
 /** poll_orders and poll_returns: the next step (fetch a page, ingest a slice, acknowledge, or finish). */
 void oc_sync_poll_step(rrun_t *rr);
-
-/** Sets tx->steps[i] to lock the connection's row: the first lock every writing path takes (see above). */
-void oc_sync_lock_conn_step(oc_db_tx_t *tx, int i, const char *tenant, const char *cid);
 
 /* --- work across brands (scan.c, jobs.c) ----------------------------------- */
 
