@@ -110,7 +110,6 @@ typedef struct oc_sync_state {
     oc_opslisten_t *ops; /* /healthz, /readyz, /metrics */
     oc_redis_t *redis;   /* the hold gate, told of the balances ingestion changes */
     char owner[80];
-    char lease[16]; /* worker_lease_seconds, as a parameter */
     oc_timer_t renew_timer;
     tnode_t *tenants[TBUCKETS];
     centry_t *conns[CBUCKETS];
@@ -225,16 +224,6 @@ void oc_sync_adapter_failed(rrun_t *rr, const oc_adapter_error_t *e);
 void oc_sync_poll_step(rrun_t *rr);
 
 /* --- work across brands (scan.c, jobs.c) ----------------------------------- */
-
-/* Work over every brand (the scan, the jobs) goes 400 brands per transaction, their ids as its tenants. */
-#define SCAN_CHUNK "400" /* brands per scan transaction */
-
-/**
- * Sets tx->steps[0] to the chunk of brands after the id `after`: it makes them
- * the transaction's tenants and answers the last id and how many (fewer than
- * SCAN_CHUNK: the last chunk).  `after` is borrowed until the transaction runs.
- */
-void oc_sync_brands_step(oc_db_tx_t *tx, const char *after);
 
 /** The scan timer: idle connections let go, then one scan over every brand unless one runs. */
 void oc_sync_scan(oc_timer_t *timer);
