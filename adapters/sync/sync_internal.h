@@ -29,6 +29,11 @@
  * in sku_id order, then listings in id order (docs/ARCHITECTURE.md), on
  * every path that writes more than one of them.
  *
+ * The database: every step that reads or writes it is a domain operation
+ * of tenants/ over oc_sync.db (tenants/poolop.h: returns 0 and answers once,
+ * or an OC_E* code and never answers); nothing here declares SQL or reads a
+ * PGresult.
+ *
  * JSON values follow jansson's words: "borrowed" is not released by the
  * callee, "new" is released by the caller.
  */
