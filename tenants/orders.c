@@ -6,6 +6,7 @@
 #include "tenants/query.h"
 #include "tenants/holds.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,12 +61,35 @@ int oc_orders_cursor(oc_db_pool_t *db, const char *tenant, const char *conn_id, 
     return oc_poolop_exec(db, tenant, &orders_cursor_get, p, read_cursor, (void (*)(void))cb, arg);
 }
 
-/* An ingestion on its way: the answer waits for the hold gate. */
+/* An ingestion on its way: its answer waits for the hold gate. */
 typedef struct {
     oc_orders_ingest_cb cb;
     void *arg;
+    oc_redis_t *redis;
+    char tenant[37];
     oc_orders_ingested_t in;
 } ingest_t;
+
+/* Counts what the slice's ingest_order and ingest_return steps answered. */
+static void count_ingested(const oc_db_result_t *res, oc_orders_ingested_t *in)
+{
+    for (int i = 0; i < res->nresults; i++) {
+        const PGresult *r = res->results[i];
+        const char *v = oc_db_get(r, 0, 0);
+        if (v == NULL || PQnfields(r) != 1)
+            continue;
+        if (strcmp(PQfname(r, 0), "ingest_order") == 0) {
+            json_t *o = json_loads(v, 0, NULL);
+            in->n++;
+            in->movements += json_integer_value(json_object_get(o, "movements"));
+            in->unmapped += json_integer_value(json_object_get(o, "unmapped"));
+            json_decref(o);
+        } else if (strcmp(PQfname(r, 0), "ingest_return") == 0) {
+            in->n++;
+            in->movements += atoll(v);
+        }
+    }
+}
 
 static void on_gate_told(void *arg)
 {
@@ -74,47 +98,18 @@ static void on_gate_told(void *arg)
     free(ig);
 }
 
+/* The slice committed: the hold gate gets the balances it changed, then the caller its counts. */
 static void read_ingested(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
 {
-    (void)done;
+    (void)done; /* ig->cb */
     ingest_t *ig = arg;
     if (f != NULL) {
         ig->cb(ig->arg, NULL, f);
         free(ig);
         return;
     }
-    for (int i = 0; i < res->nresults; i++) {
-        const PGresult *r = res->results[i];
-        const char *v = oc_db_get(r, 0, 0);
-        if (v == NULL || PQnfields(r) != 1)
-            continue;
-        if (strcmp(PQfname(r, 0), "ingest_order") == 0) {
-            json_t *o = json_loads(v, 0, NULL);
-            ig->in.n++;
-            ig->in.movements += json_integer_value(json_object_get(o, "movements"));
-            ig->in.unmapped += json_integer_value(json_object_get(o, "unmapped"));
-            json_decref(o);
-        } else if (strcmp(PQfname(r, 0), "ingest_return") == 0) {
-            ig->in.n++;
-            ig->in.movements += atoll(v);
-        }
-    }
-}
-
-/* Hands the result to read_ingested, then — the slice's balances changed — the hold gate, then answers. */
-typedef struct {
-    ingest_t *ig;
-    oc_redis_t *redis;
-    char tenant[37];
-} ingest_run_t;
-
-static void read_ingest_run(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
-{
-    ingest_run_t run = *(ingest_run_t *)arg;
-    free(arg);
-    read_ingested(res, f, done, run.ig);
-    if (f == NULL)
-        oc_holds_publish_touched(run.redis, run.tenant, res, on_gate_told, run.ig);
+    count_ingested(res, &ig->in);
+    oc_holds_publish_touched(ig->redis, ig->tenant, res, on_gate_told, ig);
 }
 
 int oc_orders_ingest(oc_db_pool_t *db, oc_redis_t *redis, const oc_orders_slice_t *s, oc_orders_ingest_cb cb, void *arg)
@@ -172,16 +167,11 @@ int oc_orders_ingest(oc_db_pool_t *db, oc_redis_t *redis, const oc_orders_slice_
         cb(arg, &none, NULL);
     } else {
         ingest_t *ig = oc_calloc(1, sizeof(*ig));
-        ig->cb = cb;
-        ig->arg = arg;
-        ingest_run_t *run = oc_malloc(sizeof(*run));
-        *run = (ingest_run_t){.ig = ig, .redis = redis};
-        snprintf(run->tenant, sizeof(run->tenant), "%s", s->tenant);
-        rc = oc_poolop_run(db, &tx, read_ingest_run, (void (*)(void))cb, run);
-        if (rc != 0) {
-            free(run);
+        *ig = (ingest_t){.cb = cb, .arg = arg, .redis = redis};
+        snprintf(ig->tenant, sizeof(ig->tenant), "%s", s->tenant);
+        rc = oc_poolop_run(db, &tx, read_ingested, (void (*)(void))cb, ig);
+        if (rc != 0)
             free(ig);
-        }
     }
     oc_buf_free(&skus);
     for (size_t i = 0; i < n; i++)

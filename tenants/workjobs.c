@@ -6,7 +6,9 @@
 
 #include <stdlib.h>
 
-#define CHUNK_TEXT "400" /* OC_WORKJOBS_CHUNK, in the SQL */
+#define TEXT_OF(x) #x
+#define TEXT(x)    TEXT_OF(x)
+#define CHUNK_TEXT TEXT(OC_WORKJOBS_CHUNK) /* in the SQL */
 
 OC_DB_STMT(workjobs_leases_renew, 3, "SELECT leases_renew($1, $2, $3::int)");
 OC_DB_STMT(workjobs_claim, 4, "SELECT worker_job_claim($1, $2, $3::int, $4::int)");
