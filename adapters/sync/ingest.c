@@ -23,8 +23,6 @@ static int is_orders(const rrun_t *rr)
     return strcmp(rr->kind, "poll_orders") == 0;
 }
 
-static void fetch_page(rrun_t *rr);
-
 static void on_acked(void *arg, const oc_fail_t *f)
 {
     rrun_t *rr = arg;
