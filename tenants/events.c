@@ -11,6 +11,8 @@ OC_DB_STMT(event_store, 5,
            " VALUES ($1, $2::uuid, $3, $4, $5::jsonb) ON CONFLICT (tenant_id, connection_id, event_id) DO NOTHING"
            " RETURNING id");
 
+OC_DB_STMT(events_process, 2, "SELECT events_process($1, $2::int)");
+
 typedef struct {
     oc_events_store_cb cb;
     void *arg;
@@ -42,4 +44,19 @@ int oc_events_store(oc_db_pool_t *db, const char *tenant, const char *conn_id, c
     if (rc != 0)
         free(st);
     return rc;
+}
+
+static void read_processed(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
+{
+    json_t *r = f == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    ((oc_events_process_cb)done)(arg, json_integer_value(json_object_get(r, "processed")),
+                                 json_integer_value(json_object_get(r, "polls")), f);
+    json_decref(r);
+}
+
+int oc_events_process(oc_db_pool_t *db, const char *tenant, int limit, oc_events_process_cb cb, void *arg)
+{
+    char l[24];
+    const char *p[] = {tenant, oc_poolop_int(l, limit)};
+    return oc_poolop_exec(db, tenant, &events_process, p, read_processed, (void (*)(void))cb, arg);
 }

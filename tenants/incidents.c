@@ -49,3 +49,11 @@ void oc_incidents_resolve(oc_thread_t *th, const oc_actor_t *a, const char *id, 
     oc_query_step(&tx, &oversell_resolve, p, 6);
     oc_query_run(th, &tx, oc_query_one, "open oversell incident", cb, arg);
 }
+
+OC_DB_STMT(incidents_credentials_alert, 3, "SELECT alert_open($1, $2::uuid, 'credentials', $3)");
+
+int oc_incidents_credentials_alert(oc_db_pool_t *db, const char *tenant, const char *conn_id, const char *message)
+{
+    const char *p[] = {tenant, conn_id, message};
+    return oc_poolop_exec(db, tenant, &incidents_credentials_alert, p, NULL, NULL, NULL);
+}

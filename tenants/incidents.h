@@ -3,12 +3,14 @@
  * brand's balances against its movements, and oversell incidents (a sale
  * recorded past zero), listed and resolved by a person.
  *
- * Answers through oc_query_cb (query.h).
+ * Answers through oc_query_cb (query.h).  Also the alerts the sync engine
+ * opens on a connection (migration 0006's alert_open).
  */
 #ifndef OC_INCIDENTS_H
 #define OC_INCIDENTS_H
 
 #include "tenants/audit.h"
+#include "tenants/poolop.h"
 #include "tenants/query.h"
 
 /** The brand's ledger verification (ledger_verify, a JSON report). */
@@ -25,5 +27,12 @@ void oc_incidents_list(oc_thread_t *th, const char *tenant, const char *state, c
  */
 void oc_incidents_resolve(oc_thread_t *th, const oc_actor_t *a, const char *id, const char *resolution,
                           const char *note, oc_query_cb cb, void *arg);
+
+/**
+ * Opens (or keeps open) connection `conn_id`'s "credentials" alert with
+ * `message`: its stored credentials cannot be used.  Nobody waits for the
+ * outcome; returns 0, or an OC_E* code when it could not be sent (poolop.h).
+ */
+int oc_incidents_credentials_alert(oc_db_pool_t *db, const char *tenant, const char *conn_id, const char *message);
 
 #endif

@@ -8,6 +8,7 @@
 #include "adapters/sync/sync_internal.h"
 #include "adapters/sync/conn.h"
 #include "runtime/log.h"
+#include "tenants/incidents.h"
 #include "tenants/vault.h"
 
 #include <stdio.h>
@@ -60,8 +61,6 @@ static void on_secret(oc_channel_conn_t *conn, const char *name, const char *val
         oc_log_fields(OC_LOG_ERROR, "a rotated credential could not be stored",
                       json_pack("{s:s, s:s}", "tenant", conn->tenant, "connection", conn->id));
 }
-
-OC_DB_STMT(w_conn_error, 3, "SELECT alert_open($1, $2::uuid, 'credentials', $3)");
 
 /* Hands the loaded connection (or err) to everything that waited for it. */
 static void centry_ready(centry_t *c, const char *err)
@@ -154,8 +153,8 @@ static void on_loaded(void *arg, const char *err, const oc_db_result_t *res, oc_
             return;
         }
     } else if (err != NULL && strcmp(err, "the credentials do not open") == 0) {
-        const char *p[] = {c->tenant, c->id, "the stored credentials do not open with the vault's keys"};
-        oc_db_exec(oc_sync.db, c->tenant, &w_conn_error, p, NULL, NULL);
+        oc_incidents_credentials_alert(oc_sync.db, c->tenant, c->id,
+                                       "the stored credentials do not open with the vault's keys");
     }
     centry_ready(c, err);
 }

@@ -7,6 +7,7 @@
 #include "adapters/sync/sync_internal.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
+#include "tenants/pushes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +20,6 @@ oc_metric_t oc_sync_m_pushed = PUSHED("ok"), oc_sync_m_push_failed = PUSHED("err
 oc_metric_t oc_sync_m_claims = {"onecount_worker_push_claims_total", "push claims sent (one brand each)", NULL,
                                 OC_METRIC_COUNTER};
 
-OC_DB_STMT(w_push_claim, 6, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int, $6::int)");
-OC_DB_STMT(w_push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
-OC_DB_STMT(w_health_record, 9,
-           "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8, $9::float8)");
-
 typedef struct push_batch {
     tnode_t *t;
     centry_t *ce;
@@ -34,9 +30,7 @@ typedef struct push_batch {
     int throttled;
     char error[200];
     uint64_t started_ms;
-    /* what batch_record worked out, kept for a retry */
-    char s_ok[16], s_failed[16], s_thr[16], s_lat[32], s_visible[32];
-    const char *circuit;
+    oc_push_health_t health; /* what batch_record worked out, kept for a retry */
     int retries;
 } push_batch_t;
 
@@ -65,54 +59,33 @@ static void batch_result(push_batch_t *b, json_t *row, const char *status, json_
 static void batch_send(push_batch_t *b);
 
 /* Results that could not be recorded: their listings are handed back, to be claimed again in a few seconds
- * (not at once: a failure that repeats would push to the channel in a loop).  Kept leased, renew() would
- * extend them with the brand's other work for as long as the brand stays busy. */
-OC_DB_STMT(
-    w_release, 3,
-    "WITH mine AS (SELECT id FROM listings WHERE tenant_id = $1 AND lease_owner = $2 AND id = ANY ($3::uuid[])"
-    "   ORDER BY id FOR UPDATE)"
-    " UPDATE listings l SET lease_owner = NULL, lease_until = NULL, next_attempt_at = now() + interval '2 seconds'"
-    " FROM mine WHERE l.tenant_id = $1 AND l.id = mine.id");
-
-/* The hand-back committed (or failed, and the leases run out instead): claim again now, so the claim sees the
- * listings free and comes back when they may go.  A claim that ran before the hand-back committed saw them still
- * leased and waits for the lease, not the two seconds. */
-static void on_released(void *arg, const oc_db_result_t *res)
+ * (oc_pushes_release).  The hand-back committed (or failed, and the leases run out instead): claim again now, so
+ * the claim sees the listings free and comes back when they may go.  A claim that ran before the hand-back
+ * committed saw them still leased and waits for the lease, not the two seconds. */
+static void on_released(void *arg, const oc_fail_t *f)
 {
-    (void)res;
+    (void)f;
     oc_sync_tenant_want(arg, W_PUSH);
 }
 
 static void release_claimed(push_batch_t *b)
 {
-    oc_buf_t ids = {0};
-    size_t i;
-    json_t *row;
-    json_array_foreach(b->claimed, i, row)
-    {
-        const char *id = json_string_value(json_object_get(row, "listing_id"));
-        if (id != NULL)
-            oc_db_array_add(&ids, id);
-    }
-    const char *p[] = {b->t->id, oc_sync.owner, oc_db_array_end(&ids)};
-    if (oc_db_exec(oc_sync.db, b->t->id, &w_release, p, on_released, b->t) != 0)
+    if (oc_pushes_release(oc_sync.db, b->t->id, oc_sync.owner, b->claimed, on_released, b->t) != 0)
         oc_sync_tenant_want(b->t, W_PUSH);
-    oc_buf_free(&ids);
 }
 
-static void on_recorded(void *arg, const oc_db_result_t *res)
+/* The record's outcome: err NULL = recorded; `retryable` = nothing was written, send it again. */
+static void batch_recorded(push_batch_t *b, const char *err, const char *detail, int retryable)
 {
-    push_batch_t *b = arg;
-    if (res->err != NULL && b->retries < 3 &&
-        (strcmp(res->sqlstate, "40P01") == 0 || strcmp(res->sqlstate, "40001") == 0)) {
+    if (err != NULL && b->retries < 3 && retryable) {
         b->retries++; /* a deadlock or serialization failure: nothing was written, try again */
         batch_send(b);
         return;
     }
-    if (res->err != NULL) {
+    if (err != NULL) {
         oc_log_fields(OC_LOG_WARN, "push results not recorded (the listings are pushed again in a few seconds)",
-                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", res->err,
-                                "detail", res->detail != NULL ? res->detail : ""));
+                      json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "error", err,
+                                "detail", detail != NULL ? detail : ""));
         release_claimed(b);
     }
     b->ce->pushing = 0;
@@ -127,35 +100,17 @@ static void on_recorded(void *arg, const oc_db_result_t *res)
     free(b);
 }
 
+static void on_recorded(void *arg, const oc_fail_t *f)
+{
+    batch_recorded(arg, f != NULL ? oc_sync_fail_text(f, 0) : NULL, f != NULL && f->db != NULL ? f->db->detail : NULL,
+                   oc_pushes_retryable(f));
+}
+
 /* Sends the batch's results (again, after a deadlock or serialization failure). */
 static void batch_send(push_batch_t *b)
 {
-    char *results = json_dumps(b->results, JSON_COMPACT);
-    /* The connection's health first, then the listings: the order an order
-     * ingestion locks them in (connection, then stock and its listings), so
-     * the two never wait for each other in a circle. */
-    oc_db_tx_t tx = {.tenant = b->t->id, .nsteps = 2};
-    tx.steps[1].stmt = &w_push_record;
-    tx.steps[1].params[0] = b->t->id;
-    tx.steps[1].params[1] = oc_sync.owner;
-    tx.steps[1].params[2] = results;
-    tx.steps[0].stmt = &w_health_record;
-    const char *p[] = {b->t->id,
-                       b->cid,
-                       b->s_ok,
-                       b->s_failed,
-                       b->s_thr,
-                       b->s_lat[0] ? b->s_lat : NULL,
-                       b->error[0] ? b->error : NULL,
-                       b->circuit,
-                       b->s_visible[0] ? b->s_visible : NULL};
-    memcpy(tx.steps[0].params, p, sizeof(p));
-    int rc = oc_db_run(oc_sync.db, &tx, on_recorded, b);
-    free(results);
-    if (rc != 0) {
-        oc_db_result_t fake = {.err = "database unavailable", .code = rc};
-        on_recorded(b, &fake);
-    }
+    if (oc_pushes_record(oc_sync.db, b->t->id, oc_sync.owner, b->cid, &b->health, b->results, on_recorded, b) != 0)
+        batch_recorded(b, "database unavailable", NULL, 0);
 }
 
 /* Counts the batch's outcome, moves the circuit breaker, and records. */
@@ -188,14 +143,13 @@ static void batch_record(push_batch_t *b)
         oc_log_fields(b->ce->circuit == CIRCUIT_OPEN ? OC_LOG_WARN : OC_LOG_INFO, "connection circuit",
                       json_pack("{s:s, s:s, s:s, s:s}", "tenant", b->t->id, "connection", b->cid, "circuit",
                                 oc_sync_circuit_name(b->ce), "error", b->error));
-    snprintf(b->s_ok, sizeof(b->s_ok), "%d", ok);
-    snprintf(b->s_failed, sizeof(b->s_failed), "%d", failed);
-    snprintf(b->s_thr, sizeof(b->s_thr), "%d", b->throttled);
-    if (n > 0)
-        snprintf(b->s_lat, sizeof(b->s_lat), "%.1f", latency / (double)n);
-    if (visible > 0)
-        snprintf(b->s_visible, sizeof(b->s_visible), "%.1f", visible_ms / (double)visible);
-    b->circuit = oc_sync_circuit_name(b->ce);
+    b->health = (oc_push_health_t){.ok = ok,
+                                   .failed = failed,
+                                   .throttled = b->throttled,
+                                   .latency_ms = n > 0 ? latency / (double)n : -1,
+                                   .error = b->error[0] ? b->error : NULL,
+                                   .circuit = oc_sync_circuit_name(b->ce),
+                                   .visible_ms = visible > 0 ? visible_ms / (double)visible : -1};
     batch_send(b);
 }
 
@@ -298,18 +252,16 @@ static void push_start(void *arg, centry_t *ce, const char *err)
         batch_record(b);
 }
 
-static void on_claimed(void *arg, const oc_db_result_t *res)
+static void on_claimed(void *arg, json_t *rows, long long wait_ms, const oc_fail_t *f)
 {
     tnode_t *t = arg;
     oc_sync.claims--;
-    json_t *claim = res->err == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
-    json_t *rows = json_object_get(claim, "rows");
-    if (res->err != NULL)
-        oc_log_fields(OC_LOG_WARN, "push claim failed", json_pack("{s:s, s:s}", "tenant", t->id, "error", res->err));
+    if (f != NULL)
+        oc_log_fields(OC_LOG_WARN, "push claim failed",
+                      json_pack("{s:s, s:s}", "tenant", t->id, "error", oc_sync_fail_text(f, 0)));
     /* Listings left behind (backoff, another worker's lease, a hot listing's spacing, a connection whose circuit
      * is open): come back when the first may go, and not before.  Nothing waiting: a notification brings the
      * next work. */
-    json_int_t wait_ms = json_integer_value(json_object_get(claim, "wait_ms"));
     if (t->circuit_wait_ms >= 0 && (wait_ms <= 0 || t->circuit_wait_ms < wait_ms))
         wait_ms = t->circuit_wait_ms > 0 ? t->circuit_wait_ms : 1;
     if (wait_ms > 0 && !oc_sync.stop) {
@@ -320,7 +272,7 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
     size_t n = json_array_size(rows);
     if ((long)n >= oc_config.worker_claim_limit) {
         t->want |= W_PUSH; /* more where these came from */
-    } else if (res->err == NULL) {
+    } else if (f == NULL) {
         t->quiet = 1;
         t->quiet_ms = oc_now_ms();
     }
@@ -346,35 +298,36 @@ static void on_claimed(void *arg, const oc_db_result_t *res)
         t->leased++;
         oc_sync_conn_use(ce, push_start, b);
     }
-    json_decref(claim);
     oc_sync_tenant_done(t, W_PUSH);
 }
 
 void oc_sync_push_claim(tnode_t *t)
 {
     /* skip connections pushing already or with an open circuit */
-    oc_buf_t skip = {0};
+    json_t *skip = json_array();
     uint64_t now = oc_now_ms();
     t->circuit_wait_ms = -1;
     for (size_t b = 0; b < CBUCKETS; b++)
         for (centry_t *c = oc_sync.conns[b]; c != NULL; c = c->hnext)
             if (strcmp(c->tenant, t->id) == 0 && (c->pushing || !oc_sync_circuit_allows(c))) {
-                oc_db_array_add(&skip, c->id);
+                json_array_append_new(skip, json_string(c->id));
                 if (c->circuit == CIRCUIT_OPEN && !c->pushing) {
                     int64_t left = c->open_until_ms > now ? (int64_t)(c->open_until_ms - now) : 0;
                     if (t->circuit_wait_ms < 0 || left < t->circuit_wait_ms)
                         t->circuit_wait_ms = left;
                 }
             }
-    char limit[16], spacing[16];
-    snprintf(limit, sizeof(limit), "%d", oc_config.worker_claim_limit);
-    snprintf(spacing, sizeof(spacing), "%d", oc_config.worker_push_spacing_ms);
-    const char *p[] = {t->id, oc_sync.owner, limit, oc_db_array_end(&skip), oc_sync.lease, spacing};
+    oc_push_claim_req_t req = {.tenant = t->id,
+                               .owner = oc_sync.owner,
+                               .limit = oc_config.worker_claim_limit,
+                               .skip = skip,
+                               .lease_s = oc_config.worker_lease_seconds,
+                               .spacing_ms = oc_config.worker_push_spacing_ms};
     t->running |= W_PUSH;
     oc_sync.claims++;
     oc_metric_add(&oc_sync_m_claims, 1);
-    int rc = oc_db_exec(oc_sync.db, t->id, &w_push_claim, p, on_claimed, t);
-    oc_buf_free(&skip);
+    int rc = oc_pushes_claim(oc_sync.db, &req, on_claimed, t);
+    json_decref(skip);
     if (rc != 0) {
         oc_sync.claims--;
         t->want |= W_PUSH;

@@ -29,6 +29,11 @@
  * in sku_id order, then listings in id order (docs/ARCHITECTURE.md), on
  * every path that writes more than one of them.
  *
+ * The database: every step that reads or writes it is a domain operation
+ * of tenants/ over oc_sync.db (tenants/poolop.h: returns 0 and answers once,
+ * or an OC_E* code and never answers); nothing here declares SQL or reads a
+ * PGresult.
+ *
  * JSON values follow jansson's words: "borrowed" is not released by the
  * callee, "new" is released by the caller.
  */
@@ -45,6 +50,7 @@
 #include "runtime/pglisten.h"
 #include "runtime/redis.h"
 #include "tenants/channels.h"
+#include "tenants/outcome.h"
 
 #include <h2o.h>
 #include <jansson.h>
@@ -109,7 +115,6 @@ typedef struct oc_sync_state {
     oc_opslisten_t *ops; /* /healthz, /readyz, /metrics */
     oc_redis_t *redis;   /* the hold gate, told of the balances ingestion changes */
     char owner[80];
-    char lease[16]; /* worker_lease_seconds, as a parameter */
     oc_timer_t renew_timer;
     tnode_t *tenants[TBUCKETS];
     centry_t *conns[CBUCKETS];
@@ -211,6 +216,9 @@ void oc_sync_routine_finish(rrun_t *rr, const char *err, int retry_s);
 /** Adds n to the run's detail counter `key`. */
 void oc_sync_detail_add(rrun_t *rr, const char *key, long long n);
 
+/** A domain failure's text (poolop.h): the database's message, its server detail first with `detail_first`. */
+const char *oc_sync_fail_text(const oc_fail_t *f, int detail_first);
+
 /** The adapter's error text, or NULL when the call succeeded. */
 const char *oc_sync_err_text(const oc_adapter_error_t *e);
 
@@ -220,20 +228,7 @@ void oc_sync_adapter_failed(rrun_t *rr, const oc_adapter_error_t *e);
 /** poll_orders and poll_returns: the next step (fetch a page, ingest a slice, acknowledge, or finish). */
 void oc_sync_poll_step(rrun_t *rr);
 
-/** Sets tx->steps[i] to lock the connection's row: the first lock every writing path takes (see above). */
-void oc_sync_lock_conn_step(oc_db_tx_t *tx, int i, const char *tenant, const char *cid);
-
 /* --- work across brands (scan.c, jobs.c) ----------------------------------- */
-
-/* Work over every brand (the scan, the jobs) goes 400 brands per transaction, their ids as its tenants. */
-#define SCAN_CHUNK "400" /* brands per scan transaction */
-
-/**
- * Sets tx->steps[0] to the chunk of brands after the id `after`: it makes them
- * the transaction's tenants and answers the last id and how many (fewer than
- * SCAN_CHUNK: the last chunk).  `after` is borrowed until the transaction runs.
- */
-void oc_sync_brands_step(oc_db_tx_t *tx, const char *after);
 
 /** The scan timer: idle connections let go, then one scan over every brand unless one runs. */
 void oc_sync_scan(oc_timer_t *timer);

@@ -11,6 +11,7 @@
 #include "runtime/log.h"
 #include "tenants/holds.h"
 #include "tenants/vault.h"
+#include "tenants/workjobs.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -97,18 +98,14 @@ void oc_sync_tenant_done(tnode_t *t, unsigned bit)
 
 /* --- leases ------------------------------------------------------------------ */
 
-OC_DB_STMT(w_renew, 3, "SELECT leases_renew($1, $2, $3::int)");
-
 /* Every third of a lease, the brands with work in flight get their leases extended. */
 static void renew(oc_timer_t *timer)
 {
     (void)timer;
     for (size_t b = 0; b < TBUCKETS; b++)
         for (tnode_t *t = oc_sync.tenants[b]; t != NULL; t = t->hnext)
-            if (t->leased > 0) {
-                const char *p[] = {t->id, oc_sync.owner, oc_sync.lease};
-                oc_db_exec(oc_sync.db, t->id, &w_renew, p, NULL, NULL);
-            }
+            if (t->leased > 0)
+                oc_workjobs_renew_brand(oc_sync.db, t->id, oc_sync.owner, oc_config.worker_lease_seconds);
     oc_sync_jobs_renew();
     oc_timer_start(oc_sync.loop, &oc_sync.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
 }
@@ -264,7 +261,6 @@ int oc_worker_main(void)
     }
     static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
     oc_sync.listen = oc_pglisten_create(oc_sync.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
-    snprintf(oc_sync.lease, sizeof(oc_sync.lease), "%d", oc_config.worker_lease_seconds);
     oc_timer_init(&oc_sync.pump_timer, pump, NULL);
     oc_timer_init(&oc_sync.scan_timer, oc_sync_scan, NULL);
     oc_timer_init(&oc_sync.renew_timer, renew, NULL);
