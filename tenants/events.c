@@ -57,6 +57,6 @@ static void read_processed(const oc_db_result_t *res, const oc_fail_t *f, void (
 int oc_events_process(oc_db_pool_t *db, const char *tenant, int limit, oc_events_process_cb cb, void *arg)
 {
     char l[24];
-    const char *p[] = {tenant, oc_poolop_int(l, limit)};
-    return oc_poolop_exec(db, tenant, &events_process, p, read_processed, (void (*)(void))cb, arg);
+    const char *p[] = {tenant, oc_query_int(l, limit)};
+    return oc_query_typed_exec(db, tenant, &events_process, p, read_processed, (void (*)(void))cb, arg);
 }

@@ -15,7 +15,7 @@
 
 #include "runtime/db.h"
 #include "tenants/outcome.h"
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 
 /** The outcome of a store: `duplicate` 1 when the event was already kept; `f` NULL, else filled (DB). */
 typedef void (*oc_events_store_cb)(void *arg, int duplicate, const oc_fail_t *f);
@@ -35,7 +35,7 @@ typedef void (*oc_events_process_cb)(void *arg, long long processed, long long p
 /**
  * Processes up to `limit` of the brand's unprocessed events (events_process,
  * migration 0006): each becomes an order or return poll made due now, or a
- * read-back, and is marked processed.  A pool operation (poolop.h).
+ * read-back, and is marked processed.  A typed operation on a pool (query.h).
  */
 int oc_events_process(oc_db_pool_t *db, const char *tenant, int limit, oc_events_process_cb cb, void *arg);
 

@@ -55,5 +55,5 @@ OC_DB_STMT(incidents_credentials_alert, 3, "SELECT alert_open($1, $2::uuid, 'cre
 int oc_incidents_credentials_alert(oc_db_pool_t *db, const char *tenant, const char *conn_id, const char *message)
 {
     const char *p[] = {tenant, conn_id, message};
-    return oc_poolop_exec(db, tenant, &incidents_credentials_alert, p, NULL, NULL, NULL);
+    return oc_query_typed_exec(db, tenant, &incidents_credentials_alert, p, NULL, NULL, NULL);
 }

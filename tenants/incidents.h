@@ -10,7 +10,7 @@
 #define OC_INCIDENTS_H
 
 #include "tenants/audit.h"
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 #include "tenants/query.h"
 
 /** The brand's ledger verification (ledger_verify, a JSON report). */
@@ -31,7 +31,7 @@ void oc_incidents_resolve(oc_thread_t *th, const oc_actor_t *a, const char *id, 
 /**
  * Opens (or keeps open) connection `conn_id`'s "credentials" alert with
  * `message`: its stored credentials cannot be used.  Nobody waits for the
- * outcome; returns 0, or an OC_E* code when it could not be sent (poolop.h).
+ * outcome; returns 0, or an OC_E* code when it could not be sent (query.h, oc_query_typed_run).
  */
 int oc_incidents_credentials_alert(oc_db_pool_t *db, const char *tenant, const char *conn_id, const char *message);
 

@@ -377,8 +377,9 @@ OC_DB_STMT(
     " WHERE EXISTS (SELECT 1 FROM invitations WHERE accepted_by = $1 AND accepted_at > now() - interval '1 minute')"
     " RETURNING id");
 
-static void read_invitation(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg)
+static void read_invitation(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
 {
+    const PGresult *pr = f == NULL ? oc_query_last(res) : NULL;
     oc_invitation_cb cb = (oc_invitation_cb)done;
     if (pr == NULL || PQntuples(pr) != 1) {
         cb(arg, NULL, f);

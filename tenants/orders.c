@@ -58,7 +58,7 @@ int oc_orders_cursor(oc_db_pool_t *db, const char *tenant, const char *conn_id, 
                      oc_orders_cursor_cb cb, void *arg)
 {
     const char *p[] = {tenant, conn_id, stream};
-    return oc_poolop_exec(db, tenant, &orders_cursor_get, p, read_cursor, (void (*)(void))cb, arg);
+    return oc_query_typed_exec(db, tenant, &orders_cursor_get, p, read_cursor, (void (*)(void))cb, arg);
 }
 
 /* An ingestion on its way: its answer waits for the hold gate. */
@@ -169,7 +169,7 @@ int oc_orders_ingest(oc_db_pool_t *db, oc_redis_t *redis, const oc_orders_slice_
         ingest_t *ig = oc_calloc(1, sizeof(*ig));
         *ig = (ingest_t){.cb = cb, .arg = arg, .redis = redis};
         snprintf(ig->tenant, sizeof(ig->tenant), "%s", s->tenant);
-        rc = oc_poolop_run(db, &tx, read_ingested, (void (*)(void))cb, ig);
+        rc = oc_query_typed_run(db, &tx, read_ingested, (void (*)(void))cb, ig);
         if (rc != 0)
             free(ig);
     }
@@ -180,7 +180,7 @@ int oc_orders_ingest(oc_db_pool_t *db, oc_redis_t *redis, const oc_orders_slice_
 }
 
 int oc_orders_acknowledged(oc_db_pool_t *db, const char *tenant, const char *conn_id, const json_t *ids,
-                           oc_poolop_done_cb cb, void *arg)
+                           oc_query_done_cb cb, void *arg)
 {
     oc_buf_t arr = {0};
     size_t i;
@@ -191,7 +191,7 @@ int oc_orders_acknowledged(oc_db_pool_t *db, const char *tenant, const char *con
         oc_db_array_add(&arr, s != NULL ? s : "");
     }
     const char *p[] = {tenant, conn_id, oc_db_array_end(&arr)};
-    int rc = oc_poolop_exec(db, tenant, &orders_acked, p, oc_poolop_read_done, (void (*)(void))cb, arg);
+    int rc = oc_query_typed_exec(db, tenant, &orders_acked, p, oc_query_read_done, (void (*)(void))cb, arg);
     oc_buf_free(&arr);
     return rc;
 }

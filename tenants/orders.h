@@ -9,13 +9,13 @@
  * Locks, in the one order every path takes them (docs/ARCHITECTURE.md): a
  * connection's row, then stock rows in sku_id order, then listings in id
  * order.  The sync engine's polls (adapters/sync/ingest.c) decide when each
- * runs.  Pool operations: see poolop.h for how they answer.
+ * runs.  Pool operations: typed operations on a pool: see query.h (oc_query_typed_run) for how they answer.
  */
 #ifndef OC_ORDERS_H
 #define OC_ORDERS_H
 
 #include "runtime/redis.h"
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 
 /* At most this many orders (or returns) are ingested in one transaction. */
 #define OC_ORDERS_PER_TX 24
@@ -58,7 +58,7 @@ int oc_orders_ingest(oc_db_pool_t *db, oc_redis_t *redis, const oc_orders_slice_
 
 /** Marks the connection's orders `ids` (external ids, strings) acknowledged by the channel. */
 int oc_orders_acknowledged(oc_db_pool_t *db, const char *tenant, const char *conn_id, const json_t *ids,
-                           oc_poolop_done_cb cb, void *arg);
+                           oc_query_done_cb cb, void *arg);
 
 /**
  * Appends to `tx` the step that locks connection `conn_id`'s row: the first

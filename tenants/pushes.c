@@ -36,17 +36,17 @@ int oc_pushes_claim(oc_db_pool_t *db, const oc_push_claim_req_t *req, oc_pushes_
     char limit[24], lease[24], spacing[24];
     const char *p[] = {req->tenant,
                        req->owner,
-                       oc_poolop_int(limit, req->limit),
+                       oc_query_int(limit, req->limit),
                        oc_db_array_end(&skip),
-                       oc_poolop_int(lease, req->lease_s),
-                       oc_poolop_int(spacing, req->spacing_ms)};
-    int rc = oc_poolop_exec(db, req->tenant, &push_claim, p, read_claim, (void (*)(void))cb, arg);
+                       oc_query_int(lease, req->lease_s),
+                       oc_query_int(spacing, req->spacing_ms)};
+    int rc = oc_query_typed_exec(db, req->tenant, &push_claim, p, read_claim, (void (*)(void))cb, arg);
     oc_buf_free(&skip);
     return rc;
 }
 
 int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, const char *conn_id,
-                     const oc_push_health_t *health, const json_t *results, oc_poolop_done_cb cb, void *arg)
+                     const oc_push_health_t *health, const json_t *results, oc_query_done_cb cb, void *arg)
 {
     char ok[24], failed[24], thr[24], lat[32], visible[32];
     if (health->latency_ms >= 0)
@@ -59,9 +59,9 @@ int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, co
     oc_db_tx_t tx = {.tenant = tenant, .nsteps = 2};
     const char *h[] = {tenant,
                        conn_id,
-                       oc_poolop_int(ok, health->ok),
-                       oc_poolop_int(failed, health->failed),
-                       oc_poolop_int(thr, health->throttled),
+                       oc_query_int(ok, health->ok),
+                       oc_query_int(failed, health->failed),
+                       oc_query_int(thr, health->throttled),
                        health->latency_ms >= 0 ? lat : NULL,
                        health->error,
                        health->circuit,
@@ -72,7 +72,7 @@ int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, co
     tx.steps[1].params[0] = tenant;
     tx.steps[1].params[1] = owner;
     tx.steps[1].params[2] = text;
-    int rc = oc_poolop_run(db, &tx, oc_poolop_read_done, (void (*)(void))cb, arg);
+    int rc = oc_query_typed_run(db, &tx, oc_query_read_done, (void (*)(void))cb, arg);
     free(text);
     return rc;
 }
@@ -84,7 +84,7 @@ int oc_pushes_retryable(const oc_fail_t *f)
 }
 
 int oc_pushes_release(oc_db_pool_t *db, const char *tenant, const char *owner, const json_t *claimed,
-                      oc_poolop_done_cb cb, void *arg)
+                      oc_query_done_cb cb, void *arg)
 {
     oc_buf_t ids = {0};
     size_t i;
@@ -96,7 +96,7 @@ int oc_pushes_release(oc_db_pool_t *db, const char *tenant, const char *owner, c
             oc_db_array_add(&ids, id);
     }
     const char *p[] = {tenant, owner, oc_db_array_end(&ids)};
-    int rc = oc_poolop_exec(db, tenant, &push_release, p, oc_poolop_read_done, (void (*)(void))cb, arg);
+    int rc = oc_query_typed_exec(db, tenant, &push_release, p, oc_query_read_done, (void (*)(void))cb, arg);
     oc_buf_free(&ids);
     return rc;
 }

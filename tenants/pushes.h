@@ -6,13 +6,13 @@
  * its connection's health (push_record, connection_health_record), and the
  * hand-back of claimed listings whose results could not be recorded.
  *
- * The sync engine (adapters/sync/push.c) decides when each runs.  Pool
- * operations: see poolop.h for how they answer.
+ * The sync engine (adapters/sync/push.c) decides when each runs.  Typed
+ * operations on a pool: see query.h (oc_query_typed_run) for how they answer.
  */
 #ifndef OC_PUSHES_H
 #define OC_PUSHES_H
 
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 
 /**
  * The claim's answer: `rows` (borrowed for the call; NULL on a failure) are
@@ -55,7 +55,7 @@ typedef struct oc_push_health {
  * latency_ms, desired_at_us, and current and error when known}.
  */
 int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, const char *conn_id,
-                     const oc_push_health_t *health, const json_t *results, oc_poolop_done_cb cb, void *arg);
+                     const oc_push_health_t *health, const json_t *results, oc_query_done_cb cb, void *arg);
 
 /** 1 when a record failed as a deadlock or a serialization failure: nothing was written, it may be sent again. */
 int oc_pushes_retryable(const oc_fail_t *f);
@@ -66,6 +66,6 @@ int oc_pushes_retryable(const oc_fail_t *f);
  * once: a failure that repeats would push to the channel in a loop).
  */
 int oc_pushes_release(oc_db_pool_t *db, const char *tenant, const char *owner, const json_t *claimed,
-                      oc_poolop_done_cb cb, void *arg);
+                      oc_query_done_cb cb, void *arg);
 
 #endif

@@ -5,6 +5,7 @@
 #include "tenants/holds.h"
 #include "runtime/alloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,22 +144,60 @@ static void on_typed(void *arg, const oc_db_result_t *res)
 {
     typed_t t = *(typed_t *)arg;
     free(arg);
-    oc_fail_t f = {0};
-    if (res->err != NULL)
-        t.read(NULL, (oc_fail_db(&f, res), &f), t.done, t.arg);
-    else
-        t.read(res->results[res->nresults - 1], NULL, t.done, t.arg);
-    oc_fail_clear(&f);
+    if (res->err != NULL) {
+        oc_fail_t f = {0};
+        oc_fail_db(&f, res);
+        t.read(res, &f, t.done, t.arg);
+        oc_fail_clear(&f);
+        return;
+    }
+    t.read(res, NULL, t.done, t.arg);
+}
+
+int oc_query_typed_run(oc_db_pool_t *db, const oc_db_tx_t *tx, oc_query_typed_fn read, void (*done)(void), void *arg)
+{
+    if (done == NULL)
+        return oc_db_run(db, tx, NULL, NULL);
+    typed_t *t = oc_malloc(sizeof(*t));
+    *t = (typed_t){read, done, arg};
+    int rc = oc_db_run(db, tx, on_typed, t);
+    if (rc != 0)
+        free(t);
+    return rc;
+}
+
+int oc_query_typed_exec(oc_db_pool_t *db, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                        oc_query_typed_fn read, void (*done)(void), void *arg)
+{
+    oc_db_tx_t tx = {.tenant = tenant};
+    oc_query_step(&tx, stmt, params, stmt->nparams);
+    return oc_query_typed_run(db, &tx, read, done, arg);
 }
 
 void oc_query_typed(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
                     oc_query_typed_fn read, void (*done)(void), void *arg)
 {
-    typed_t *t = oc_malloc(sizeof(*t));
-    *t = (typed_t){read, done, arg};
-    if (oc_db_exec(th->db, tenant, stmt, params, on_typed, t) != 0) {
-        free(t);
+    if (oc_query_typed_exec(th->db, tenant, stmt, params, read, done, arg) != 0) {
         oc_fail_t f = {0};
-        read(NULL, (oc_fail_unavailable(&f, "the database"), &f), done, arg);
+        oc_fail_unavailable(&f, "the database");
+        read(NULL, &f, done, arg);
+        oc_fail_clear(&f);
     }
+}
+
+const PGresult *oc_query_last(const oc_db_result_t *res)
+{
+    return res->nresults > 0 ? res->results[res->nresults - 1] : NULL;
+}
+
+void oc_query_read_done(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
+{
+    (void)res;
+    ((oc_query_done_cb)done)(arg, f);
+}
+
+const char *oc_query_int(char buf[24], long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
 }

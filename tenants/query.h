@@ -70,17 +70,49 @@ void oc_query_run(oc_thread_t *th, const oc_db_tx_t *tx, oc_query_read read, con
 void oc_query_exec(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
                    oc_query_read read, const char *what, oc_query_cb cb, void *arg);
 
+/* --- typed answers ------------------------------------------------------------------------- */
+
 /**
- * For an operation that reads typed columns itself (its callback takes a
- * struct, not JSON): runs one statement and calls `read` once with the last
- * step's rows (any number of them), or with `pr` NULL and `f` when the
- * database failed or is unavailable.  `done` and `arg` — the operation's own
- * callback, cast to void (*)(void), and its argument — are handed through to
- * `read`, which casts `done` back and answers through it.
+ * For an operation whose callback takes a typed answer (a struct, counts, a
+ * list of its own), not JSON: the sync engine's operations (it has a pool,
+ * no oc_thread_t) and a few of the API's.  The operation runs its
+ * transaction on a pool and its reader turns the finished result into the
+ * answer.  `res` is the finished transaction (borrowed for the call; NULL
+ * when it never ran), `f` NULL on success, else its failure (OC_FAIL_DB with
+ * the result: f->db->err the message, f->db->detail the server's; or
+ * OC_FAIL_UNAVAILABLE from oc_query_typed).  `done` is the operation's own
+ * callback cast to void (*)(void) (NULL: nobody waits), `arg` its argument:
+ * the reader casts `done` back and answers through it.
  */
-typedef void (*oc_query_typed_fn)(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg);
+typedef void (*oc_query_typed_fn)(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg);
+
+/**
+ * Runs `tx` on `db` and answers through `read`, later, on the pool's loop.
+ * Returns 0, or an OC_E* code (the database unavailable, the queue full) and
+ * never calls `read`.  With `done` NULL the work runs and nobody hears of it.
+ */
+int oc_query_typed_run(oc_db_pool_t *db, const oc_db_tx_t *tx, oc_query_typed_fn read, void (*done)(void), void *arg);
+
+/** oc_query_typed_run of one statement under `tenant` (NULL = none) with its parameters. */
+int oc_query_typed_exec(oc_db_pool_t *db, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
+                        oc_query_typed_fn read, void (*done)(void), void *arg);
+
+/** oc_query_typed_exec on `th`'s pool; the database unavailable reaches `read` at once (res NULL, OC_FAIL_UNAVAILABLE).
+ */
 void oc_query_typed(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *params,
                     oc_query_typed_fn read, void (*done)(void), void *arg);
+
+/** The rows of a finished transaction's last step. */
+const PGresult *oc_query_last(const oc_db_result_t *res);
+
+/** The answer of an operation that answers nothing but whether it happened: `f` NULL, else filled. */
+typedef void (*oc_query_done_cb)(void *arg, const oc_fail_t *f);
+
+/** The reader for an oc_query_done_cb: only whether it happened. */
+void oc_query_read_done(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg);
+
+/** An integer as a statement's parameter text, in `buf` (returned). */
+const char *oc_query_int(char buf[24], long long v);
 
 /** Answers `cb` at once with OC_FAIL_UNAVAILABLE ("the database is unavailable; retry shortly"). */
 void oc_query_unavailable(oc_query_cb cb, void *arg);

@@ -37,18 +37,18 @@ int oc_routines_claim(oc_db_pool_t *db, const char *tenant, const char *owner, i
                       oc_routines_json_cb cb, void *arg)
 {
     char l[24], s[24];
-    const char *p[] = {tenant, owner, oc_poolop_int(l, limit), oc_poolop_int(s, lease_s)};
-    return oc_poolop_exec(db, tenant, &routines_claim, p, read_json, (void (*)(void))cb, arg);
+    const char *p[] = {tenant, owner, oc_query_int(l, limit), oc_query_int(s, lease_s)};
+    return oc_query_typed_exec(db, tenant, &routines_claim, p, read_json, (void (*)(void))cb, arg);
 }
 
 int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *owner, int failed,
-                       const json_t *detail, int retry_s, oc_poolop_done_cb cb, void *arg)
+                       const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg)
 {
     char *text = json_dumps(detail, JSON_COMPACT);
     char retry[24];
     const char *p[] = {
-        tenant, id, owner, failed ? "error" : "ok", text, retry_s >= 0 ? oc_poolop_int(retry, retry_s) : NULL};
-    int rc = oc_poolop_exec(db, tenant, &routines_finish, p, oc_poolop_read_done, (void (*)(void))cb, arg);
+        tenant, id, owner, failed ? "error" : "ok", text, retry_s >= 0 ? oc_query_int(retry, retry_s) : NULL};
+    int rc = oc_query_typed_exec(db, tenant, &routines_finish, p, oc_query_read_done, (void (*)(void))cb, arg);
     free(text);
     return rc;
 }
@@ -62,8 +62,8 @@ int oc_routines_read_back_list(oc_db_pool_t *db, const char *tenant, const char 
                                oc_routines_read_list_cb cb, void *arg)
 {
     char l[24];
-    const char *p[] = {tenant, conn_id, oc_poolop_int(l, limit)};
-    return oc_poolop_exec(db, tenant, &routines_read_list, p, read_list, (void (*)(void))cb, arg);
+    const char *p[] = {tenant, conn_id, oc_query_int(l, limit)};
+    return oc_query_typed_exec(db, tenant, &routines_read_list, p, read_list, (void (*)(void))cb, arg);
 }
 
 static void read_recorded(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
@@ -86,7 +86,7 @@ int oc_routines_read_back_record(oc_db_pool_t *db, const char *tenant, const cha
     tx.steps[1].params[1] = conn_id;
     tx.steps[1].params[2] = text;
     tx.nsteps = 2;
-    int rc = oc_poolop_run(db, &tx, read_recorded, (void (*)(void))cb, arg);
+    int rc = oc_query_typed_run(db, &tx, read_recorded, (void (*)(void))cb, arg);
     free(text);
     return rc;
 }
@@ -111,11 +111,11 @@ int oc_routines_full_repush(oc_db_pool_t *db, const char *tenant, const char *co
                             void *arg)
 {
     const char *p[] = {tenant, conn_id};
-    return oc_poolop_exec(db, tenant, &routines_repush, p, read_counters, (void (*)(void))cb, arg);
+    return oc_query_typed_exec(db, tenant, &routines_repush, p, read_counters, (void (*)(void))cb, arg);
 }
 
 int oc_routines_velocity(oc_db_pool_t *db, const char *tenant, oc_routines_json_cb cb, void *arg)
 {
     const char *p[] = {tenant};
-    return oc_poolop_exec(db, tenant, &routines_velocity, p, read_counters, (void (*)(void))cb, arg);
+    return oc_query_typed_exec(db, tenant, &routines_velocity, p, read_counters, (void (*)(void))cb, arg);
 }

@@ -7,13 +7,13 @@
  * read_back_record), full re-push and the sales velocity refresh.
  *
  * The sync engine (adapters/sync/routines.c) runs each claimed routine as a
- * small state machine and decides when each step runs.  Pool operations:
- * see poolop.h for how they answer.
+ * small state machine and decides when each step runs.  Typed operations on
+ * a pool: see query.h (oc_query_typed_run) for how they answer.
  */
 #ifndef OC_ROUTINES_H
 #define OC_ROUTINES_H
 
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 
 /** A JSON answer: `v` borrowed for the call (NULL on a failure). */
 typedef void (*oc_routines_json_cb)(void *arg, json_t *v, const oc_fail_t *f);
@@ -32,7 +32,7 @@ int oc_routines_claim(oc_db_pool_t *db, const char *tenant, const char *owner, i
  * or on its schedule when `retry_s` < 0.  The lease is given back.
  */
 int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *owner, int failed,
-                       const json_t *detail, int retry_s, oc_poolop_done_cb cb, void *arg);
+                       const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg);
 
 /**
  * Read-back: up to `limit` active, pushed listings of connection `conn_id`,

@@ -80,8 +80,9 @@ OC_DB_STMT(me_query, 1,
            " FROM users u JOIN portfolios p ON p.id = u.portfolio_id WHERE u.id = $1");
 OC_DB_STMT(logout_session, 1, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL");
 
-static void read_begin(const PGresult *pr, const oc_fail_t *f, void (*done)(void), void *arg)
+static void read_begin(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
 {
+    const PGresult *pr = f == NULL ? oc_query_last(res) : NULL;
     oc_login_begin_cb cb = (oc_login_begin_cb)done;
     if (pr == NULL) {
         cb(arg, NULL, f);

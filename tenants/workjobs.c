@@ -40,8 +40,8 @@ const char *const oc_workjobs_prune_tables[OC_WORKJOBS_NPRUNE] = {"push_log", "c
 int oc_workjobs_renew_brand(oc_db_pool_t *db, const char *tenant, const char *owner, int lease_s)
 {
     char l[24];
-    const char *p[] = {tenant, owner, oc_poolop_int(l, lease_s)};
-    return oc_poolop_exec(db, tenant, &workjobs_leases_renew, p, NULL, NULL, NULL);
+    const char *p[] = {tenant, owner, oc_query_int(l, lease_s)};
+    return oc_query_typed_exec(db, tenant, &workjobs_leases_renew, p, NULL, NULL, NULL);
 }
 
 static void read_claim(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
@@ -56,16 +56,16 @@ int oc_workjobs_claim(oc_db_pool_t *db, const char *kind, const char *owner, int
                       oc_workjobs_claim_cb cb, void *arg)
 {
     char l[24], i[24];
-    const char *p[] = {kind, owner, oc_poolop_int(l, lease_s), oc_poolop_int(i, interval_s)};
-    return oc_poolop_exec(db, NULL, &workjobs_claim, p, read_claim, (void (*)(void))cb, arg);
+    const char *p[] = {kind, owner, oc_query_int(l, lease_s), oc_query_int(i, interval_s)};
+    return oc_query_typed_exec(db, NULL, &workjobs_claim, p, read_claim, (void (*)(void))cb, arg);
 }
 
 int oc_workjobs_finish(oc_db_pool_t *db, const char *kind, const char *owner, int failed, const json_t *detail,
-                       oc_poolop_done_cb cb, void *arg)
+                       oc_query_done_cb cb, void *arg)
 {
     char *text = json_dumps(detail, JSON_COMPACT);
     const char *p[] = {kind, owner, failed ? "error" : "ok", text};
-    int rc = oc_poolop_exec(db, NULL, &workjobs_finish, p, oc_poolop_read_done, (void (*)(void))cb, arg);
+    int rc = oc_query_typed_exec(db, NULL, &workjobs_finish, p, oc_query_read_done, (void (*)(void))cb, arg);
     free(text);
     return rc;
 }
@@ -73,15 +73,15 @@ int oc_workjobs_finish(oc_db_pool_t *db, const char *kind, const char *owner, in
 int oc_workjobs_renew(oc_db_pool_t *db, const char *owner, int lease_s)
 {
     char l[24];
-    const char *p[] = {owner, oc_poolop_int(l, lease_s)};
-    return oc_poolop_exec(db, NULL, &workjobs_renew, p, NULL, NULL, NULL);
+    const char *p[] = {owner, oc_query_int(l, lease_s)};
+    return oc_query_typed_exec(db, NULL, &workjobs_renew, p, NULL, NULL, NULL);
 }
 
 /* --- over every brand, a chunk per transaction --------------------------------------------------- */
 
 /* Runs `stmt` with `params` for the chunk of brands after `after` (step 0 makes them the tenants). */
 static int run_chunk(oc_db_pool_t *db, const char *after, const oc_db_stmt_t *stmt, const char *const *params,
-                     oc_poolop_read read, void (*done)(void), void *arg)
+                     oc_query_typed_fn read, void (*done)(void), void *arg)
 {
     oc_db_tx_t tx = {.nsteps = 2};
     tx.steps[0].stmt = &workjobs_brands;
@@ -89,7 +89,7 @@ static int run_chunk(oc_db_pool_t *db, const char *after, const oc_db_stmt_t *st
     tx.steps[1].stmt = stmt;
     for (int i = 0; i < stmt->nparams; i++)
         tx.steps[1].params[i] = params[i];
-    return oc_poolop_run(db, &tx, read, done, arg);
+    return oc_query_typed_run(db, &tx, read, done, arg);
 }
 
 static oc_brands_chunk_t chunk_of(const oc_db_result_t *res, const oc_fail_t *f)
@@ -114,7 +114,7 @@ static void read_stuck(const oc_db_result_t *res, const oc_fail_t *f, void (*don
 int oc_workjobs_stuck_alerts(oc_db_pool_t *db, const char *after, int stuck_after_s, oc_workjobs_stuck_cb cb, void *arg)
 {
     char s[24];
-    const char *p[] = {oc_poolop_int(s, stuck_after_s)};
+    const char *p[] = {oc_query_int(s, stuck_after_s)};
     return run_chunk(db, after, &workjobs_stuck, p, read_stuck, (void (*)(void))cb, arg);
 }
 
@@ -130,7 +130,7 @@ int oc_workjobs_prune(oc_db_pool_t *db, const char *after, int table, long long 
     if (table < 0 || table >= OC_WORKJOBS_NPRUNE)
         return OC_EINVAL;
     char k[24], b[24];
-    const char *p[] = {oc_workjobs_prune_tables[table], oc_poolop_int(k, keep_s), oc_poolop_int(b, batch_rows)};
+    const char *p[] = {oc_workjobs_prune_tables[table], oc_query_int(k, keep_s), oc_query_int(b, batch_rows)};
     return run_chunk(db, after, &workjobs_prune, p, read_pruned, (void (*)(void))cb, arg);
 }
 

@@ -12,12 +12,12 @@
  * (the nil uuid first) and answers the chunk it covered.
  *
  * The sync engine (adapters/sync/jobs.c, scan.c, worker.c) decides when each
- * runs.  Pool operations: see poolop.h for how they answer.
+ * runs.  Pool operations: typed operations on a pool: see query.h (oc_query_typed_run) for how they answer.
  */
 #ifndef OC_WORKJOBS_H
 #define OC_WORKJOBS_H
 
-#include "tenants/poolop.h"
+#include "tenants/query.h"
 
 #define OC_WORKJOBS_CHUNK 400                                    /* brands per transaction */
 #define OC_WORKJOBS_FIRST "00000000-0000-0000-0000-000000000000" /* the first chunk starts after this id */
@@ -40,7 +40,7 @@ int oc_workjobs_claim(oc_db_pool_t *db, const char *kind, const char *owner, int
 
 /** Records the end of job `kind`: failed (`failed` 1) or ok, with its `detail` (an object); the lease is given back. */
 int oc_workjobs_finish(oc_db_pool_t *db, const char *kind, const char *owner, int failed, const json_t *detail,
-                       oc_poolop_done_cb cb, void *arg);
+                       oc_query_done_cb cb, void *arg);
 
 /** Extends the leases of the jobs `owner` runs by `lease_s`; nobody waits. */
 int oc_workjobs_renew(oc_db_pool_t *db, const char *owner, int lease_s);

@@ -30,7 +30,7 @@
  * every path that writes more than one of them.
  *
  * The database: every step that reads or writes it is a domain operation
- * of tenants/ over oc_sync.db (tenants/poolop.h: returns 0 and answers once,
+ * of tenants/ over oc_sync.db (tenants/query.h, oc_query_typed_run: returns 0 and answers once,
  * or an OC_E* code and never answers); nothing here declares SQL or reads a
  * PGresult.
  *
@@ -216,7 +216,7 @@ void oc_sync_routine_finish(rrun_t *rr, const char *err, int retry_s);
 /** Adds n to the run's detail counter `key`. */
 void oc_sync_detail_add(rrun_t *rr, const char *key, long long n);
 
-/** A domain failure's text (poolop.h): the database's message, its server detail first with `detail_first`. */
+/** A domain failure's text (query.h): the database's message, its server detail first with `detail_first`. */
 const char *oc_sync_fail_text(const oc_fail_t *f, int detail_first);
 
 /** The adapter's error text, or NULL when the call succeeded. */
