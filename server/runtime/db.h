@@ -95,7 +95,7 @@ typedef struct oc_db_pool_stats {
 
 /**
  * Creates a pool of `size` connections on `loop` and starts connecting.
- * `conninfo` is copied.  Returns NULL on allocation failure.
+ * `conninfo` is copied.  Never NULL.
  */
 oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size, int queue_max, int timeout_ms);
 
