@@ -90,7 +90,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         sodium_memzero(b.data, b.len);
     oc_buf_free(&b);
     if (rc != 0)
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
     return rc == 0 ? 0 : -1;
 }
 
@@ -532,7 +532,7 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     if (body == NULL || oc_call_url(next, "%s/feeds/2021-06-30/feeds", a->ids.api) != 0 ||
         oc_call_json(next, body) != 0) {
         json_decref(body);
-        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "could not build the request", 1);
         return;
     }
     json_decref(body);
@@ -558,7 +558,7 @@ static void on_feed_document(oc_call_t *call, const oc_chttp_res_t *res, const o
     if (doc == NULL || oc_call_url(up, "%s", url) != 0 ||
         oc_call_body(up, doc, strlen(doc), "application/json; charset=UTF-8") != 0) {
         free(doc);
-        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "could not build the request", 1);
         return;
     }
     free(doc);
@@ -777,7 +777,7 @@ static void on_items(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     const char *next = json_string_value(json_object_get(payload, "NextToken"));
     if (next != NULL && *next != '\0') {
         if (items_call(p, (size_t)call->idx, next) != 0)
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         return;
     }
     if (--p->outstanding == 0)
@@ -855,7 +855,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     p->outstanding = p->nslots;
     for (i = 0; i < p->nslots; i++)
         if (items_call(p, i, NULL) != 0) {
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
             return;
         }
 }
@@ -952,7 +952,7 @@ static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const
     }
     oc_call_t *get = oc_call_new(&p->base, "GET", NULL, 1, on_document);
     if (oc_call_url(get, "%s", url) != 0) {
-        oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+        oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         return;
     }
     get->auth = 0; /* presigned */
@@ -980,7 +980,7 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
             oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: a DONE report without reportDocumentId");
         } else if (oc_percent_encode(&d, doc) != 0 ||
                    oc_call_url(next, "%s/reports/2021-06-30/documents/%s", p->ids.api, d.data) != 0) {
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         } else {
             next->data = p;
             oc_call_start(next);
@@ -1009,7 +1009,7 @@ static void poll_report(oc_op_t *op)
     apage_t *p = (apage_t *)op;
     oc_call_t *call = oc_call_new(op, "GET", "getReport", 1, on_report);
     if (oc_call_url(call, "%s/reports/2021-06-30/reports/%s", p->ids.api, p->report_id) != 0) {
-        oc_op_fail(op, 1, 0, 0, "out of memory");
+        oc_op_fail(op, 1, 0, 0, "could not build the request");
         return;
     }
     call->data = p;

@@ -133,7 +133,7 @@ int oc_cursor_admit(oc_cursor_t *c, const char *id, uint64_t t_ms)
         }
     if (t_ms > c->hwm_ms)
         c->hwm_ms = t_ms;
-    remember(c, id, t_ms); /* out of memory: a repeat later, not a skip */
+    remember(c, id, t_ms); /* fails only on a size that would overflow: a repeat later, not a skip */
     return 1;
 }
 

@@ -144,7 +144,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         rc = oc_call_header(call, "Accept", "application/json");
     json_decref(body);
     if (rc != 0)
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
     return rc == 0 ? 0 : -1;
 }
 
@@ -987,7 +987,7 @@ static void sop_next(sop_t *s)
         case P_DONE: oc_op_finish(&s->base, NULL); return;
         }
         if (rc != 0) {
-            oc_op_fail(&s->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&s->base, 1, 0, 0, "could not build the request");
             return;
         }
         if (s->outstanding > 0) {
@@ -1096,7 +1096,7 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         free(p->cur.page);
         p->cur.page = NULL;
         if (page_call(p) != 0)
-            oc_op_fail(op, 1, 0, 0, "out of memory");
+            oc_op_fail(op, 1, 0, 0, "could not build the request");
         return;
     }
     json_t *orders = json_object_get(call->json, "orders");

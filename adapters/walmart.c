@@ -88,7 +88,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         oc_call_header(call, "WM_QOS.CORRELATION_ID", corr) != 0 ||
         oc_call_header(call, "WM_SVC.NAME", SVC_NAME) != 0 ||
         oc_call_body(call, body, sizeof(body) - 1, "application/x-www-form-urlencoded") != 0) {
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
         return -1;
     }
     return 0;
