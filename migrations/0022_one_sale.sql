@@ -15,11 +15,14 @@
 --   after, qty)) and its entry in the answer.
 -- * ledger_finish(): the end of an applied request — the answer body, the
 --   audit record and the Idempotency-Key's stored answer.
+-- * ledger_claim(): the request's Idempotency-Key claimed (idem_claim()) and,
+--   unless it is new, the answer: a replay, or in_flight / mismatch refused.
 -- * ledger_sale(): the one-line sale of the hot path (the server's whole
---   statement is `SELECT ledger_sale(...)`): the SKU, the key's claim
---   (idem_claim()), then the two functions above; NULL for a bundle, which
---   the server sends to ledger_post().
--- * ledger_post() is 0003's, its apply step now the two functions above.
+--   statement is `SELECT ledger_sale(...)`): the SKU, then the three
+--   functions above; NULL for a bundle, which the server sends to
+--   ledger_post().
+-- * ledger_post() is 0003's, its key claim and apply step now the functions
+--   above.
 --
 -- All plpgsql: they run per sale, and plpgsql keeps its plans for the
 -- session where an SQL function that cannot be inlined is planned again on
@@ -83,6 +86,26 @@ BEGIN
     RETURN jsonb_build_object('status', 201, 'body', body);
 END $$;
 
+-- NULL when the request goes ahead (no key, or a key not seen yet: claimed
+-- until the transaction ends), else its answer.
+CREATE FUNCTION ledger_claim(p_tenant uuid, p_key text, p_hash text) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+DECLARE claim record;
+BEGIN
+    IF p_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    claim := idem_claim(p_tenant, p_key, p_hash);
+    IF claim.o_state = 'in_flight' THEN
+        RETURN ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
+    ELSIF claim.o_state = 'mismatch' THEN
+        RETURN ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
+    ELSIF claim.o_state = 'replay' THEN
+        RETURN jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- A one-line sale of a simple SKU, answered as ledger_post() answers an
 -- item; NULL when the SKU is a bundle (ledger_post() expands those).  An
 -- unknown SKU is refused before the key is claimed, as the server's single
@@ -93,7 +116,7 @@ CREATE FUNCTION ledger_sale(p_tenant uuid, p_code text, p_qty bigint, p_guard bo
     LANGUAGE plpgsql AS $$
 DECLARE
     k record;
-    claim record;
+    answer jsonb;
     line record;
     avail bigint;
 BEGIN
@@ -103,15 +126,9 @@ BEGIN
     ELSIF k.kind <> 'simple' THEN
         RETURN NULL;
     END IF;
-    IF p_key IS NOT NULL THEN
-        claim := idem_claim(p_tenant, p_key, p_hash);
-        IF claim.o_state = 'in_flight' THEN
-            RETURN ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
-        ELSIF claim.o_state = 'mismatch' THEN
-            RETURN ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
-        ELSIF claim.o_state = 'replay' THEN
-            RETURN jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
-        END IF;
+    answer := ledger_claim(p_tenant, p_key, p_hash);
+    IF answer IS NOT NULL THEN
+        RETURN answer;
     END IF;
     line := ledger_line_apply(p_tenant, 'sale', k.id, p_code, p_qty, 0, p_qty, 0, p_guard, NULL, NULL, p_reason,
                               p_reference, p_channel, p_user, p_token, p_request_id);
@@ -133,7 +150,6 @@ DECLARE
     item jsonb;
     results jsonb := '[]';
     res jsonb;
-    claim record;
     v_kind text;
     v_guard boolean;
     v_disp text;
@@ -185,17 +201,7 @@ BEGIN
         v_disp := item->>'disposition';
         from_insp := coalesce((item->>'from_inspection')::boolean, false);
 
-        -- Idempotency.
-        IF item->>'key' IS NOT NULL THEN
-            claim := idem_claim(p_tenant, item->>'key', item->>'hash');
-            IF claim.o_state = 'in_flight' THEN
-                res := ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
-            ELSIF claim.o_state = 'mismatch' THEN
-                res := ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
-            ELSIF claim.o_state = 'replay' THEN
-                res := jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
-            END IF;
-        END IF;
+        res := ledger_claim(p_tenant, item->>'key', item->>'hash');
 
         -- Resolve the lines, refusing unknown SKUs, stock moves on bundles and empty bundles.
         IF res IS NULL THEN
@@ -316,7 +322,8 @@ BEGIN
     RETURN results;
 END $$;
 
-GRANT EXECUTE ON FUNCTION ledger_line_apply(uuid, text, bigint, text, bigint, bigint, bigint, bigint, boolean, bigint,
-                                            text, text, text, uuid, uuid, uuid, text),
+GRANT EXECUTE ON FUNCTION ledger_claim(uuid, text, text),
+    ledger_line_apply(uuid, text, bigint, text, bigint, bigint, bigint, bigint, boolean, bigint, text, text, text,
+                      uuid, uuid, uuid, text),
     ledger_finish(uuid, text, jsonb, jsonb, jsonb, jsonb, text, uuid, uuid, text, text, text),
     ledger_sale(uuid, text, bigint, boolean, text, text, uuid, uuid, text, text, uuid, text) TO onecount_app;

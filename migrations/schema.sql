@@ -1204,6 +1204,30 @@ END $$;
 
 
 --
+-- Name: ledger_claim(uuid, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_claim(p_tenant uuid, p_key text, p_hash text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE claim record;
+BEGIN
+    IF p_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    claim := idem_claim(p_tenant, p_key, p_hash);
+    IF claim.o_state = 'in_flight' THEN
+        RETURN ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
+    ELSIF claim.o_state = 'mismatch' THEN
+        RETURN ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
+    ELSIF claim.o_state = 'replay' THEN
+        RETURN jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: ledger_err(integer, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1287,7 +1311,6 @@ DECLARE
     item jsonb;
     results jsonb := '[]';
     res jsonb;
-    claim record;
     v_kind text;
     v_guard boolean;
     v_disp text;
@@ -1339,17 +1362,7 @@ BEGIN
         v_disp := item->>'disposition';
         from_insp := coalesce((item->>'from_inspection')::boolean, false);
 
-        -- Idempotency.
-        IF item->>'key' IS NOT NULL THEN
-            claim := idem_claim(p_tenant, item->>'key', item->>'hash');
-            IF claim.o_state = 'in_flight' THEN
-                res := ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
-            ELSIF claim.o_state = 'mismatch' THEN
-                res := ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
-            ELSIF claim.o_state = 'replay' THEN
-                res := jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
-            END IF;
-        END IF;
+        res := ledger_claim(p_tenant, item->>'key', item->>'hash');
 
         -- Resolve the lines, refusing unknown SKUs, stock moves on bundles and empty bundles.
         IF res IS NULL THEN
@@ -1480,7 +1493,7 @@ CREATE FUNCTION public.ledger_sale(p_tenant uuid, p_code text, p_qty bigint, p_g
     AS $$
 DECLARE
     k record;
-    claim record;
+    answer jsonb;
     line record;
     avail bigint;
 BEGIN
@@ -1490,15 +1503,9 @@ BEGIN
     ELSIF k.kind <> 'simple' THEN
         RETURN NULL;
     END IF;
-    IF p_key IS NOT NULL THEN
-        claim := idem_claim(p_tenant, p_key, p_hash);
-        IF claim.o_state = 'in_flight' THEN
-            RETURN ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
-        ELSIF claim.o_state = 'mismatch' THEN
-            RETURN ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
-        ELSIF claim.o_state = 'replay' THEN
-            RETURN jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
-        END IF;
+    answer := ledger_claim(p_tenant, p_key, p_hash);
+    IF answer IS NOT NULL THEN
+        RETURN answer;
     END IF;
     line := ledger_line_apply(p_tenant, 'sale', k.id, p_code, p_qty, 0, p_qty, 0, p_guard, NULL, NULL, p_reason,
                               p_reference, p_channel, p_user, p_token, p_request_id);
@@ -4733,6 +4740,13 @@ GRANT ALL ON FUNCTION public.ingest_return(p_tenant uuid, p_connection uuid, p_r
 --
 
 GRANT ALL ON FUNCTION public.leases_renew(p_tenant uuid, p_owner text, p_lease_s integer) TO onecount_app;
+
+
+--
+-- Name: FUNCTION ledger_claim(p_tenant uuid, p_key text, p_hash text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_claim(p_tenant uuid, p_key text, p_hash text) TO onecount_app;
 
 
 --

@@ -62,14 +62,17 @@ void oc_ledger_init(void)
  * Idempotency-Key's claim, one stock row locked — the checkout's hot path,
  * which ops/bench/ledger.sh runs in pgbench as its baseline (it extracts
  * the statement from this file: keep the OC_DB_STMT( / ledger_sale_stmt,
- * layout).  It answers NULL for a bundle, which then goes to ledger_post()
- * on its own.  Everything else is ledger_post(): every kind, many lines,
- * bundles, and SQL calls it too (hold_confirm(), orders the sync engine
- * ingests).  A sale is written by the same SQL on both: each line by
- * ledger_line_apply() (the stock update, the movement, the oversell
- * incident, the line's balance in the answer), each request finished by
- * ledger_finish() (the answer body, the audit record, the stored answer of
- * its key), the key claimed by idem_claim() after its advisory lock.
+ * layout).  It skips what such a sale does not need (the JSON item, the
+ * lock pass over every line, the bundle expansion) and answers NULL for a
+ * bundle, which then goes to ledger_post() on its own.  Everything else is
+ * ledger_post(): every kind, many lines, bundles, and SQL calls it too
+ * (hold_confirm(), orders the sync engine ingests).  A sale is written by
+ * the same SQL on both: each line by ledger_line_apply() (the stock
+ * update, the movement, the oversell incident, the line's balance in the
+ * answer), each request finished by ledger_finish() (the answer body, the
+ * audit record, the stored answer of its key), its Idempotency-Key claimed
+ * by ledger_claim() (idem_claim(), whose lookup runs after its advisory
+ * lock).
  */
 OC_DB_STMT(
     ledger_sale_stmt, 12,
