@@ -143,7 +143,8 @@ BEGIN
                          p_reference, p_user, p_token, p_request_id, p_key, p_hash);
 END $$;
 
--- 0003's general ledger, its apply step now ledger_line_apply() and ledger_finish().
+-- 0003's general ledger, its key claim now ledger_claim(), its apply step
+-- ledger_line_apply() and ledger_finish().
 CREATE OR REPLACE FUNCTION ledger_post(p_items jsonb) RETURNS jsonb
     LANGUAGE plpgsql AS $$
 DECLARE
