@@ -141,7 +141,8 @@ static void item_answer_cb(void *arg, const oc_ledger_outcome_t *out)
  * its plpgsql reads: migrations/0003, redefined since; see schema.sql):
  * [{"tenant", "kind", "lines": [{"sku", "qty"}], "guard", "key", "hash",
  *   "user", "token", "request_id", "reference", "channel", "reason",
- *   "disposition", "from_inspection"}].  NULL when out of memory.
+ *   "disposition", "from_inspection"}].  NULL when jansson cannot build
+ * or encode it (a string that is not UTF-8 the handler let through).
  */
 static char *ledger_item_json(const oc_ledger_item_t *it)
 {
