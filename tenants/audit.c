@@ -98,8 +98,7 @@ void oc_audit_portfolio_read(oc_thread_t *th, const char *portfolio, const oc_au
 {
     oc_db_tx_t tx = {0};
     oc_query_step(&tx, &audit_portfolio_tenants, &portfolio, 1);
-    const char *p[] = {portfolio,    flt->action_prefix, flt->object_type, flt->object_id,
-                       pg->after[0], pg->after[1],       pg->after[2],     pg->limit_plus_one};
-    oc_query_step(&tx, &audit_portfolio, p, 8);
+    const char *p[] = {portfolio, flt->action_prefix, flt->object_type, flt->object_id};
+    oc_query_page_step(&tx, &audit_portfolio, p, 4, pg, 3);
     oc_query_run(th, &tx, oc_query_rows, "audit record", cb, arg);
 }

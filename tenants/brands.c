@@ -43,9 +43,8 @@ void oc_brands_list(oc_thread_t *th, const char *portfolio, const char *const *o
             return;
         }
     }
-    const char *p[] = {portfolio,    ids,          include_archived ? "true" : "false",
-                       pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, NULL, &brands_list, p, oc_query_rows, "brand", cb, arg);
+    const char *p[] = {portfolio, ids, include_archived ? "true" : "false"};
+    oc_query_list(th, NULL, &brands_list, p, 3, pg, 2, "brand", cb, arg);
     oc_buf_free(&b);
 }
 

@@ -320,13 +320,8 @@ static void on_confirmed(void *arg, const oc_db_result_t *res)
 /* A PostgreSQL text[] literal of the identity's keys ("{…}"), into b. */
 static int keys_literal(const json_t *identity, oc_buf_t *b)
 {
-    size_t i;
-    json_t *k;
-    json_array_foreach(json_object_get(identity, "keys"), i, k)
-    {
-        if (json_string_value(k) != NULL && oc_db_array_add(b, json_string_value(k)) != 0)
-            return OC_EINVAL;
-    }
+    if (oc_db_array_add_strings(b, json_object_get(identity, "keys"), NULL) != 0)
+        return OC_EINVAL;
     return oc_db_array_end(b) != NULL ? 0 : OC_EINVAL;
 }
 

@@ -37,8 +37,7 @@ static const oc_query_how_t a_connection = {
 
 void oc_connections_list(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &conns_list, p, oc_query_rows, "connection", cb, arg);
+    oc_query_list(th, tenant, &conns_list, &tenant, 1, pg, 2, "connection", cb, arg);
 }
 
 /* Ends `tx` with connection `id` as it is now, and runs it. */

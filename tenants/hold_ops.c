@@ -423,6 +423,6 @@ OC_DB_STMT(holds_list, 5,
 void oc_holds_list(oc_thread_t *th, const char *tenant, const char *state, const oc_page_keys_t *pg, oc_query_cb cb,
                    void *arg)
 {
-    const char *p[] = {tenant, state, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &holds_list, p, oc_query_rows, "hold", cb, arg);
+    const char *p[] = {tenant, state};
+    oc_query_list(th, tenant, &holds_list, p, 2, pg, 2, "hold", cb, arg);
 }

@@ -27,8 +27,8 @@ OC_DB_STMT(oversells_list, 5,
 void oc_incidents_list(oc_thread_t *th, const char *tenant, const char *state, const oc_page_keys_t *pg, oc_query_cb cb,
                        void *arg)
 {
-    const char *p[] = {tenant, state, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &oversells_list, p, oc_query_rows, "oversell incident", cb, arg);
+    const char *p[] = {tenant, state};
+    oc_query_list(th, tenant, &oversells_list, p, 2, pg, 2, "oversell incident", cb, arg);
 }
 
 OC_DB_STMT(oversell_resolve, 6,

@@ -53,15 +53,13 @@ OC_DB_STMT(listings_unmapped, 5,
 void oc_listings_list(oc_thread_t *th, const char *tenant, const oc_listings_filter_t *flt, const oc_page_keys_t *pg,
                       oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant,       flt->connection, flt->sku,     flt->out_of_sync,  flt->state,
-                       pg->after[0], pg->after[1],    pg->after[2], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &listings_list, p, oc_query_rows, "listing", cb, arg);
+    const char *p[] = {tenant, flt->connection, flt->sku, flt->out_of_sync, flt->state};
+    oc_query_list(th, tenant, &listings_list, p, 5, pg, 3, "listing", cb, arg);
 }
 
 void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, pg->after[0], pg->after[1], pg->after[2], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &listings_unmapped, p, oc_query_rows, "listing", cb, arg);
+    oc_query_list(th, tenant, &listings_unmapped, &tenant, 1, pg, 3, "listing", cb, arg);
 }
 
 static const oc_channels_refusals_t r_listing = {

@@ -22,8 +22,8 @@ OC_DB_STMT(brand_members, 5,
 void oc_members_brand_list(oc_thread_t *th, const char *portfolio, const char *brand_id, const oc_page_keys_t *pg,
                            oc_query_cb cb, void *arg)
 {
-    const char *p[] = {portfolio, brand_id, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, NULL, &brand_members, p, oc_query_rows, "member", cb, arg);
+    const char *p[] = {portfolio, brand_id};
+    oc_query_list(th, NULL, &brand_members, p, 2, pg, 2, "member", cb, arg);
 }
 
 OC_DB_STMT(portfolio_members, 4,
@@ -38,8 +38,7 @@ OC_DB_STMT(portfolio_members, 4,
 void oc_members_portfolio_list(oc_thread_t *th, const char *portfolio, const oc_page_keys_t *pg, oc_query_cb cb,
                                void *arg)
 {
-    const char *p[] = {portfolio, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, NULL, &portfolio_members, p, oc_query_rows, "user", cb, arg);
+    oc_query_list(th, NULL, &portfolio_members, &portfolio, 1, pg, 2, "user", cb, arg);
 }
 
 /* Role change and removal: the audit row is written by the same statement. */
@@ -338,8 +337,8 @@ void oc_grants_create(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a
 void oc_grants_list(oc_thread_t *th, oc_grant_kind_t kind, const char *portfolio, const char *brand_id,
                     const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {portfolio, brand_id, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, NULL, kinds[kind]->list, p, oc_query_rows, kinds[kind]->noun, cb, arg);
+    const char *p[] = {portfolio, brand_id};
+    oc_query_list(th, NULL, kinds[kind]->list, p, 2, pg, 2, kinds[kind]->noun, cb, arg);
 }
 
 void oc_grants_revoke(oc_thread_t *th, oc_grant_kind_t kind, const oc_actor_t *a, const char *brand_id, const char *id,

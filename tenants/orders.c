@@ -183,13 +183,7 @@ int oc_orders_acknowledged(oc_db_pool_t *db, const char *tenant, const char *con
                            oc_query_done_cb cb, void *arg)
 {
     oc_buf_t arr = {0};
-    size_t i;
-    json_t *id;
-    json_array_foreach(ids, i, id)
-    {
-        const char *s = json_string_value(id);
-        oc_db_array_add(&arr, s != NULL ? s : "");
-    }
+    oc_db_array_add_strings(&arr, ids, NULL);
     const char *p[] = {tenant, conn_id, oc_db_array_end(&arr)};
     int rc = oc_query_typed_exec(db, tenant, &orders_acked, p, oc_query_read_done, (void (*)(void))cb, arg);
     oc_buf_free(&arr);

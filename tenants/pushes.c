@@ -30,9 +30,7 @@ static void read_claim(const oc_db_result_t *res, const oc_fail_t *f, void (*don
 int oc_pushes_claim(oc_db_pool_t *db, const oc_push_claim_req_t *req, oc_pushes_claim_cb cb, void *arg)
 {
     oc_buf_t skip = {0};
-    size_t i;
-    json_t *id;
-    json_array_foreach(req->skip, i, id) oc_db_array_add(&skip, json_string_value(id));
+    oc_db_array_add_strings(&skip, req->skip, NULL);
     char limit[24], lease[24], spacing[24];
     const char *p[] = {req->tenant,
                        req->owner,
@@ -87,14 +85,7 @@ int oc_pushes_release(oc_db_pool_t *db, const char *tenant, const char *owner, c
                       oc_query_done_cb cb, void *arg)
 {
     oc_buf_t ids = {0};
-    size_t i;
-    json_t *row;
-    json_array_foreach(claimed, i, row)
-    {
-        const char *id = json_string_value(json_object_get(row, "listing_id"));
-        if (id != NULL)
-            oc_db_array_add(&ids, id);
-    }
+    oc_db_array_add_strings(&ids, claimed, "listing_id");
     const char *p[] = {tenant, owner, oc_db_array_end(&ids)};
     int rc = oc_query_typed_exec(db, tenant, &push_release, p, oc_query_read_done, (void (*)(void))cb, arg);
     oc_buf_free(&ids);

@@ -121,6 +121,29 @@ int oc_query_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *const *p
     return i;
 }
 
+int oc_query_page_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *const *head, int nhead,
+                       const oc_page_keys_t *pg, int nkeys)
+{
+    const char *p[OC_DB_MAX_PARAMS];
+    int n = 0;
+    for (int i = 0; i < nhead && n < OC_DB_MAX_PARAMS; i++)
+        p[n++] = head[i];
+    for (int i = 0; i < nkeys && i < (int)OC_ARRAY_SIZE(pg->after) && n < OC_DB_MAX_PARAMS; i++)
+        p[n++] = pg->after[i];
+    if (n == OC_DB_MAX_PARAMS)
+        return -1;
+    p[n++] = pg->limit_plus_one;
+    return oc_query_step(tx, stmt, p, n);
+}
+
+void oc_query_list(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *head, int nhead,
+                   const oc_page_keys_t *pg, int nkeys, const char *what, oc_query_cb cb, void *arg)
+{
+    oc_db_tx_t tx = {.tenant = tenant};
+    oc_query_page_step(&tx, stmt, head, nhead, pg, nkeys);
+    oc_query_run(th, &tx, oc_query_rows, what, cb, arg);
+}
+
 int oc_query_idem_step(oc_db_tx_t *tx, const char *tenant, const oc_idem_t *idem)
 {
     if (idem == NULL || idem->key == NULL)

@@ -127,6 +127,19 @@ typedef struct oc_page_keys {
     const char *limit_plus_one;
 } oc_page_keys_t;
 
+/**
+ * Appends `stmt` as the next step of `tx` with the parameters of a list
+ * page: `head` (its first `nhead`: the brand, the filters), then the page's
+ * first `nkeys` cursor keys, then its limit + 1.  Returns the step's index,
+ * or -1 when full.
+ */
+int oc_query_page_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *const *head, int nhead,
+                       const oc_page_keys_t *pg, int nkeys);
+
+/** A list page in one statement (oc_query_page_step under `tenant`), answered as all its rows (oc_query_rows). */
+void oc_query_list(oc_thread_t *th, const char *tenant, const oc_db_stmt_t *stmt, const char *const *head, int nhead,
+                   const oc_page_keys_t *pg, int nkeys, const char *what, oc_query_cb cb, void *arg);
+
 /** An Idempotency-Key and the hash of its request (server/http.c checked the key's form). */
 typedef struct oc_idem {
     const char *key;

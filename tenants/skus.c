@@ -40,9 +40,8 @@ OC_DB_STMT(
 void oc_skus_list(oc_thread_t *th, const char *tenant, const oc_skus_filter_t *flt, const oc_page_keys_t *pg,
                   oc_query_cb cb, void *arg)
 {
-    const char *p[] = {
-        tenant, flt->include_archived ? "true" : "false", flt->q, flt->kind, pg->after[0], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &skus_list, p, oc_query_rows, "SKU", cb, arg);
+    const char *p[] = {tenant, flt->include_archived ? "true" : "false", flt->q, flt->kind};
+    oc_query_list(th, tenant, &skus_list, p, 4, pg, 1, "SKU", cb, arg);
 }
 
 /* One SKU also shows, per listing, what the channel may show and why. */
@@ -295,9 +294,8 @@ void oc_skus_history(oc_thread_t *th, const char *tenant, const oc_skus_history_
     oc_db_tx_t tx = {.tenant = tenant};
     if (h->code_must_exist)
         oc_skus_exists_step(&tx, tenant, h->code);
-    const char *p[] = {tenant,     h->code,      h->kind,      h->from,           h->to,
-                       h->channel, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_step(&tx, &sku_history, p, 9);
+    const char *p[] = {tenant, h->code, h->kind, h->from, h->to, h->channel};
+    oc_query_page_step(&tx, &sku_history, p, 6, pg, 2);
     oc_query_run(th, &tx, read_history, "SKU", cb, arg);
 }
 

@@ -101,8 +101,8 @@ OC_DB_STMT(alert_resolve_one, 5,
 void oc_syncview_alerts(oc_thread_t *th, const char *tenant, const char *state, const char *connection_id,
                         const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, state, connection_id, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &alerts_list, p, oc_query_rows, "alert", cb, arg);
+    const char *p[] = {tenant, state, connection_id};
+    oc_query_list(th, tenant, &alerts_list, p, 3, pg, 2, "alert", cb, arg);
 }
 
 void oc_syncview_alert_resolve(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg)
@@ -126,8 +126,8 @@ OC_DB_STMT(drift_list, 6,
 void oc_syncview_drift(oc_thread_t *th, const char *tenant, const char *state, const char *connection_id,
                        const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, state, connection_id, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_exec(th, tenant, &drift_list, p, oc_query_rows, "drift finding", cb, arg);
+    const char *p[] = {tenant, state, connection_id};
+    oc_query_list(th, tenant, &drift_list, p, 3, pg, 2, "drift finding", cb, arg);
 }
 
 /* --- routines --------------------------------------------------------------------------- */
@@ -288,8 +288,8 @@ void oc_syncview_timeline(oc_thread_t *th, const char *tenant, const char *code,
 {
     oc_db_tx_t tx = {.tenant = tenant};
     oc_skus_exists_step(&tx, tenant, code);
-    const char *p[] = {tenant, code, from, to, pg->after[0], pg->after[1], pg->limit_plus_one};
-    oc_query_step(&tx, &timeline, p, 7);
+    const char *p[] = {tenant, code, from, to};
+    oc_query_page_step(&tx, &timeline, p, 4, pg, 2);
     if (at != NULL) {
         const char *s[] = {tenant, code, at};
         oc_query_step(&tx, &shown_at, s, 3);

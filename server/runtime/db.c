@@ -847,6 +847,20 @@ int oc_db_array_add_ll(oc_buf_t *b, long long v)
     return oc_buf_printf(b, "%s%lld", b->len == 0 ? "{" : ",", v) != 0 ? OC_ENOMEM : 0;
 }
 
+int oc_db_array_add_strings(oc_buf_t *b, const json_t *arr, const char *member)
+{
+    int rc = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const char *s = json_string_value(member != NULL ? json_object_get(e, member) : e);
+        if (s != NULL)
+            rc |= oc_db_array_add(b, s);
+    }
+    return rc;
+}
+
 const char *oc_db_array_end(oc_buf_t *b)
 {
     int rc = b->len == 0 ? oc_buf_append(b, "{}", 2) : oc_buf_append(b, "}", 1);

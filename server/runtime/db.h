@@ -146,5 +146,8 @@ int oc_db_array_add(oc_buf_t *b, const char *v);
 int oc_db_array_add_ll(oc_buf_t *b, long long v);
 int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len); /* `len` bytes of v */
 const char *oc_db_array_end(oc_buf_t *b); /* closes it: the literal (in b), or NULL when b cannot grow */
+/* Adds the strings of JSON array `arr` or, with `member`, each element's string member of that name (others
+ * are skipped). */
+int oc_db_array_add_strings(oc_buf_t *b, const json_t *arr, const char *member);
 
 #endif
