@@ -363,3 +363,39 @@ test('stored webhooks become order polls; routines keep a run-soon asked during 
   assert.match(m, /^onecount_connection_circuit_open\{brand="[^"]+",connection="[^"]+",kind="walmart"\} 0$/m);
   assert.match(m, new RegExp(`^onecount_sync_queue_depth\\{kind="walmart"\\} ${depth}$`, 'm'));
 });
+
+test('velocity is measured over the hours the connection has been watched, so a new brand gets its automatic buffer', async () => {
+  // A connection created 30 minutes ago that has sold 6 units since: 12 units an hour, not 6 / 168.
+  const c = await api.post(`${base}/connections`, { kind: 'walmart', name: unique('New'), base_url: 'http://127.0.0.1:9/walmart',
+    settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
+  assert.equal(c.status, 201, c.text);
+  const fresh = c.json.id;
+  const code = unique('SV');
+  assert.equal((await api.post(`${base}/skus`, { code })).status, 201);
+  await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty: 100 });
+  const made = await api.post(`${base}/listings`, { connection_id: fresh, sku: code, external_sku: `wm-${code}`, rules: { buffer: 'auto' } });
+  assert.equal(made.status, 201, made.text);
+  // the one thing the test makes up: when the connection was made (and a 10-minute lag, until lags are measured)
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '30 minutes', push_lag_ms = 600000 WHERE id = $1`, [fresh]);
+  for (let i = 0; i < 6; i++)
+    await asApp('SELECT ingest_order($1, $2, $3)', [A.id, fresh, order(unique('PV'), 'open', [{ id: '1', sku: `wm-${code}`, qty: 1, qty_shipped: 0, qty_cancelled: 0 }])]);
+  // the brand measures every 10 minutes: the window floor is 10 minutes, under the 30 observed
+  const vel = (await api.get(`${base}/routines`)).json.find((x) => x.kind === 'velocity');
+  assert.equal((await api.patch(`${base}/routines/${vel.id}`, { interval_seconds: 600 })).status, 200);
+  const measure = async () => {
+    await asApp('SELECT velocity_refresh($1), listings_refresh_brand($1)', [A.id]); // the velocity routine's statement
+    return Number((await asApp(`SELECT v.units_per_hour FROM sku_velocity v JOIN skus k ON k.tenant_id = v.tenant_id AND k.id = v.sku_id
+      WHERE k.code = $1 AND v.connection_id = $2`, [code, fresh])).rows[0].units_per_hour);
+  };
+  const uph = await measure();
+  assert.ok(Math.abs(uph - 12) < 0.1, `units/hour ${uph}`);
+  // 12/h over a 10-minute lag: Poisson(2) at 99% is 6 units held back from the 94 available
+  const l = (await api.get(`${base}/listings/${made.json.id}`)).json;
+  assert.equal(l.desired_qty, 88, JSON.stringify(l));
+  // Created a minute ago: the window is the routine's interval (10 minutes), not one minute — 36/h, not 360/h.
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '1 minute' WHERE id = $1`, [fresh]);
+  assert.ok(Math.abs((await measure()) - 36) < 0.1);
+  // More than a week old: the last 7 days of sales over 7 days.
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '30 days' WHERE id = $1`, [fresh]);
+  assert.ok(Math.abs((await measure()) - 6 / 168) < 0.001);
+});
