@@ -89,7 +89,7 @@ CREATE FUNCTION public.auto_buffer(p_tenant uuid, p_sku bigint, p_connection uui
     SELECT poisson_quantile(
         coalesce((SELECT sum(v.units_per_hour) FROM sku_velocity v
                    WHERE v.tenant_id = p_tenant AND v.sku_id = p_sku), 0)
-        * coalesce((SELECT (coalesce(c.push_lag_ms, 0) + coalesce(c.ingest_lag_ms, 0)) / 3600000.0
+        * coalesce((SELECT (coalesce(c.push_lag_p99_ms, c.push_lag_ms, 0) + coalesce(c.ingest_lag_ms, 0)) / 3600000.0
                       FROM channel_connections c WHERE c.tenant_id = p_tenant AND c.id = p_connection), 0),
         0.99)
 $$;
@@ -263,10 +263,10 @@ END $$;
 
 
 --
--- Name: connection_health_record(uuid, uuid, integer, integer, integer, double precision, text, text, double precision); Type: FUNCTION; Schema: public; Owner: -
+-- Name: connection_health_record(uuid, uuid, integer, integer, integer, double precision, text, text, bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms double precision) RETURNS void
+CREATE FUNCTION public.connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms bigint[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
 BEGIN
@@ -283,11 +283,7 @@ BEGIN
                                    ELSE push_latency_ms_avg * 0.8 + p_latency_ms * 0.2 END,
         circuit = coalesce(p_circuit, circuit), updated_at = now()
      WHERE tenant_id = p_tenant AND connection_id = p_connection;
-    IF p_visible_ms IS NOT NULL THEN
-        UPDATE channel_connections SET push_lag_ms = CASE WHEN push_lag_ms IS NULL THEN p_visible_ms::bigint
-                                                          ELSE (push_lag_ms * 0.8 + p_visible_ms * 0.2)::bigint END
-         WHERE tenant_id = p_tenant AND id = p_connection;
-    END IF;
+    PERFORM push_lag_record(p_tenant, p_connection, p_visible_ms);
     IF p_circuit = 'open' THEN
         INSERT INTO alerts (tenant_id, connection_id, kind, message)
         VALUES (p_tenant, p_connection, 'circuit_open', 'pushes to this channel keep failing: ' || coalesce(p_error, '?'))
@@ -1802,6 +1798,43 @@ END $$;
 
 
 --
+-- Name: push_lag_record(uuid, uuid, bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.push_lag_record(p_tenant uuid, p_connection uuid, p_lags bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n int := coalesce(cardinality(p_lags), 0);
+    seq bigint;
+    mean double precision;
+BEGIN
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    SELECT avg(greatest(x, 0)) INTO mean FROM unnest(p_lags) x;
+    UPDATE channel_connections SET push_lag_seq = push_lag_seq + n,
+           push_lag_ms = CASE WHEN push_lag_ms IS NULL THEN mean::bigint ELSE (push_lag_ms * 0.8 + mean * 0.2)::bigint END
+     WHERE tenant_id = p_tenant AND id = p_connection
+    RETURNING push_lag_seq - n INTO seq;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- only the newest 1024 of a larger batch: one statement may not write a slot twice
+    INSERT INTO push_lag_samples AS s (tenant_id, connection_id, slot, lag_ms, measured_at)
+    SELECT p_tenant, p_connection, ((seq + o - 1) % 1024)::int, greatest(x, 0), now()
+      FROM unnest(p_lags) WITH ORDINALITY u(x, o) WHERE o > n - 1024
+    ON CONFLICT (tenant_id, connection_id, slot) DO UPDATE SET lag_ms = excluded.lag_ms, measured_at = excluded.measured_at;
+    UPDATE channel_connections c SET (push_lag_p50_ms, push_lag_p90_ms, push_lag_p99_ms, push_lag_samples) =
+           (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY s.lag_ms), percentile_disc(0.9) WITHIN GROUP (ORDER BY s.lag_ms),
+                   percentile_disc(0.99) WITHIN GROUP (ORDER BY s.lag_ms), count(*)
+              FROM push_lag_samples s WHERE s.tenant_id = p_tenant AND s.connection_id = p_connection
+               AND s.measured_at > now() - interval '7 days')
+     WHERE c.tenant_id = p_tenant AND c.id = p_connection;
+END $$;
+
+
+--
 -- Name: push_record(uuid, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1887,10 +1920,13 @@ DECLARE
     n_drift int := 0;
     poll boolean := false;
     apply_window interval;
+    applied timestamptz;
+    lags bigint[] := '{}';
 BEGIN
     -- How long a channel may take to apply a push it accepted: three times
-    -- what it has been taking, and never less than 15 minutes.
-    SELECT greatest(interval '15 minutes', make_interval(secs => coalesce(c.push_lag_ms, 0) * 3 / 1000.0))
+    -- what it has been taking (its 99th percentile; the mean without samples), and never less than 15 minutes.
+    SELECT greatest(interval '15 minutes',
+                    make_interval(secs => coalesce(c.push_lag_p99_ms, c.push_lag_ms, 0) * 3 / 1000.0))
       INTO apply_window FROM channel_connections c WHERE c.tenant_id = p_tenant AND c.id = p_connection;
     FOR x IN SELECT value FROM jsonb_array_elements(p_results) ORDER BY value->>'listing_id' LOOP
         SELECT * INTO l FROM listings WHERE tenant_id = p_tenant AND id = (x->>'listing_id')::uuid FOR UPDATE;
@@ -1900,12 +1936,15 @@ BEGIN
         IF seen IS NOT DISTINCT FROM l.pushed_qty THEN
             n_ok := n_ok + 1;
             IF l.push_pending THEN
-                -- the channel has applied it: how long that took is part of its lag
+                -- the channel has applied it: how long that took is part of its lag.  Applied when the
+                -- channel says it changed the listing ("updated_at", Amazon's lastUpdatedDate: whole
+                -- seconds, so up to a second before the push is taken as the push itself); a time
+                -- before that is an older change, and without one the read-back is the earliest evidence.
                 UPDATE listings SET push_pending = false WHERE tenant_id = p_tenant AND id = l.id;
-                UPDATE channel_connections SET push_lag_ms = CASE WHEN push_lag_ms IS NULL
-                        THEN (extract(epoch FROM now() - l.pushed_at) * 1000)::bigint
-                        ELSE (push_lag_ms * 0.8 + extract(epoch FROM now() - l.pushed_at) * 1000 * 0.2)::bigint END
-                 WHERE tenant_id = p_tenant AND id = p_connection;
+                applied := CASE WHEN x->>'updated_at' IS NOT NULL AND (x->>'updated_at')::timestamptz
+                                     BETWEEN l.pushed_at - interval '1 second' AND now()
+                                THEN greatest((x->>'updated_at')::timestamptz, l.pushed_at) ELSE now() END;
+                lags := lags || (extract(epoch FROM applied - l.pushed_at) * 1000)::bigint;
             END IF;
             UPDATE drift_events SET healed_at = now()
              WHERE tenant_id = p_tenant AND listing_id = l.id AND healed_at IS NULL;
@@ -1943,6 +1982,7 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+    PERFORM push_lag_record(p_tenant, p_connection, lags);
     IF poll THEN
         UPDATE routines SET next_run_at = least(next_run_at, now())
          WHERE tenant_id = p_tenant AND connection_id = p_connection AND kind = 'poll_orders';
@@ -2491,6 +2531,11 @@ CREATE TABLE public.channel_connections (
     account jsonb,
     account_keys text[],
     account_verified_at timestamp with time zone,
+    push_lag_seq bigint DEFAULT 0 NOT NULL,
+    push_lag_p50_ms bigint,
+    push_lag_p90_ms bigint,
+    push_lag_p99_ms bigint,
+    push_lag_samples integer DEFAULT 0 NOT NULL,
     CONSTRAINT channel_connections_kind_check CHECK ((kind = ANY (ARRAY['shopify'::text, 'amazon'::text, 'walmart'::text]))),
     CONSTRAINT channel_connections_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
     CONSTRAINT channel_connections_rate_scale_check CHECK (((rate_scale > (0)::double precision) AND (rate_scale <= (1000)::double precision))),
@@ -2894,6 +2939,23 @@ CREATE TABLE public.portfolios (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT portfolios_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
+
+
+--
+-- Name: push_lag_samples; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.push_lag_samples (
+    tenant_id uuid NOT NULL,
+    connection_id uuid NOT NULL,
+    slot integer NOT NULL,
+    lag_ms bigint NOT NULL,
+    measured_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT push_lag_samples_lag_ms_check CHECK ((lag_ms >= 0)),
+    CONSTRAINT push_lag_samples_slot_check CHECK (((slot >= 0) AND (slot <= 1023)))
+);
+
+ALTER TABLE ONLY public.push_lag_samples FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -3380,6 +3442,14 @@ ALTER TABLE ONLY public.portfolio_audit
 
 ALTER TABLE ONLY public.portfolios
     ADD CONSTRAINT portfolios_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: push_lag_samples push_lag_samples_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.push_lag_samples
+    ADD CONSTRAINT push_lag_samples_pkey PRIMARY KEY (tenant_id, connection_id, slot);
 
 
 --
@@ -4019,6 +4089,14 @@ ALTER TABLE ONLY public.portfolio_audit
 
 
 --
+-- Name: push_lag_samples push_lag_samples_tenant_id_connection_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.push_lag_samples
+    ADD CONSTRAINT push_lag_samples_tenant_id_connection_id_fkey FOREIGN KEY (tenant_id, connection_id) REFERENCES public.channel_connections(tenant_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: routines routines_tenant_id_connection_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4185,6 +4263,12 @@ ALTER TABLE public.movements ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.oversell_incidents ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: push_lag_samples; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.push_lag_samples ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: push_log; Type: ROW SECURITY; Schema: public; Owner: -
@@ -4356,6 +4440,13 @@ CREATE POLICY tenant_wall ON public.oversell_incidents USING ((tenant_id = ANY (
 
 
 --
+-- Name: push_lag_samples tenant_wall; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_wall ON public.push_lag_samples USING ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[]))) WITH CHECK ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[])));
+
+
+--
 -- Name: push_log tenant_wall; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -4456,10 +4547,10 @@ GRANT ALL ON FUNCTION public.channel_account_holder(p_tenant uuid, p_kind text, 
 
 
 --
--- Name: FUNCTION connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms double precision); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms bigint[]); Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON FUNCTION public.connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms double precision) TO onecount_app;
+GRANT ALL ON FUNCTION public.connection_health_record(p_tenant uuid, p_connection uuid, p_ok integer, p_failed integer, p_throttled integer, p_latency_ms double precision, p_error text, p_circuit text, p_visible_ms bigint[]) TO onecount_app;
 
 
 --
@@ -4751,6 +4842,13 @@ GRANT ALL ON FUNCTION public.push_claim(p_tenant uuid, p_owner text, p_limit int
 
 
 --
+-- Name: FUNCTION push_lag_record(p_tenant uuid, p_connection uuid, p_lags bigint[]); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.push_lag_record(p_tenant uuid, p_connection uuid, p_lags bigint[]) TO onecount_app;
+
+
+--
 -- Name: FUNCTION push_record(p_tenant uuid, p_owner text, p_results jsonb); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5025,6 +5123,13 @@ GRANT SELECT,INSERT ON TABLE public.portfolio_audit TO onecount_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.portfolios TO onecount_app;
+
+
+--
+-- Name: TABLE push_lag_samples; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.push_lag_samples TO onecount_app;
 
 
 --

@@ -74,6 +74,13 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   // not applied yet: read shows what Amazon computed
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
   await waitFor(async () => (await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty === 2, { what: 'the patch to apply' });
+  // Read two seconds after the apply: the listing says when Amazon applied it (lastUpdatedDate, whole seconds),
+  // which is what its push lag is measured to — not the read that saw it.
+  const pushedAt = Date.now();
+  await new Promise((res) => setTimeout(res, 2000));
+  const seen = (await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0];
+  const applied = Date.parse(seen.updated_at);
+  assert.ok(applied <= pushedAt && applied > pushedAt - 5000, `applied ${seen.updated_at}, seen applied before ${new Date(pushedAt).toISOString()}`);
 
   const items = ['A', 'B', 'C', 'NOPE'].map((sku, i) => ({ listing_id: `f${i}`, sku, qty: 20 + i }));
   const f = await d.push(name, items);
@@ -83,6 +90,8 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   await waitFor(async () => (await sim.stockOf(acct)).C === 22, { what: 'the feed to apply' });
   assert.deepEqual(await sim.stockOf(acct), { A: 20, B: 21, C: 22 });
   const back = await d.read(name, [{ listing_id: 1, sku: 'B' }, { listing_id: 2, sku: 'NOPE' }, { listing_id: 3 }]);
+  assert.ok(Date.parse(back.result[0].updated_at) > 0, JSON.stringify(back.result[0]));
+  delete back.result[0].updated_at;
   assert.deepEqual(back.result.slice(0, 2), [{ listing_id: 1, qty: 21 }, { listing_id: 2, qty: null }]);
   assert.equal(back.result[2].status, 'error');
 });
