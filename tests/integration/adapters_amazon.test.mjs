@@ -202,3 +202,20 @@ test('5xx and timeouts are retried until they succeed; malformed answers are a c
   await sim.ctl.del(`/_sim/accounts/${acct.id}/faults`);
   assert.equal((await d.orders(name, null)).ok, true);
 });
+
+test('limits "unlimited": the simulator announces no limit, so the adapter keeps its own (documented × rate_scale)', { timeout: 60000 }, async () => {
+  const stock = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`U${i}`, 0]));
+  const { acct, name } = await connect({ limits: 'unlimited' }, { settings: { feed_threshold: 1000 }, scale: 10, stock });
+  const r = await d.push(name, Object.keys(stock).map((sku, i) => ({ listing_id: i, sku, qty: i + 1 })), 30000);
+  assert.equal(r.ok, true);
+  assert.ok(r.result.every((x) => x.status === 'ok'), JSON.stringify(r.result.find((x) => x.status !== 'ok')));
+  assert.equal((await sim.log(acct)).filter((e) => e.op === 'patchListingsItem').length, 40);
+  // patchListingsItem is documented at 5/s with a burst of 5: ×10 is 50/s, and it stays so (it was 5/s, the
+  // simulator's real limit, once the first answer said x-amzn-RateLimit-Limit: 5.0)
+  const b = (await d.send({ op: 'limits', conn: name })).result.find((x) => x.name === 'patchListingsItem');
+  assert.deepEqual([b.rate, b.max_capacity, b.throttled], [50, 50, 0], JSON.stringify(b));
+  // the same account with realistic limits: the adapter takes the rate Amazon states
+  const real = await connect({}, { scale: 10, stock: { R: 0 } });
+  assert.equal((await d.push(real.name, [{ listing_id: 1, sku: 'R', qty: 1 }])).ok, true);
+  assert.equal((await d.send({ op: 'limits', conn: real.name })).result.find((x) => x.name === 'patchListingsItem').rate, 5);
+});
