@@ -26,8 +26,9 @@
 -- default), not 60/h; at a scheduled run the window is at least one interval
 -- anyway, because the routine's first run is at the connection's creation.
 --
--- A SKU × connection with no sale left in the window is measured at 0 (it
--- kept its old rate for ever before).
+-- As before, a SKU × connection with no sale left in the window keeps the
+-- rate it was last measured at (ops/bench/sync.mjs relies on that for the
+-- rates it sets by hand).
 -- ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION velocity_refresh(p_tenant uuid) RETURNS int
     LANGUAGE plpgsql AS $$
@@ -49,8 +50,6 @@ BEGIN
     ON CONFLICT (tenant_id, sku_id, connection_id) DO UPDATE SET units_per_hour = excluded.units_per_hour,
         measured_at = now();
     GET DIAGNOSTICS n = ROW_COUNT;
-    UPDATE sku_velocity SET units_per_hour = 0, measured_at = now()
-     WHERE tenant_id = p_tenant AND measured_at < now() AND units_per_hour <> 0;
     RETURN n;
 END $$;
 

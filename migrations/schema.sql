@@ -2278,8 +2278,6 @@ BEGIN
     ON CONFLICT (tenant_id, sku_id, connection_id) DO UPDATE SET units_per_hour = excluded.units_per_hour,
         measured_at = now();
     GET DIAGNOSTICS n = ROW_COUNT;
-    UPDATE sku_velocity SET units_per_hour = 0, measured_at = now()
-     WHERE tenant_id = p_tenant AND measured_at < now() AND units_per_hour <> 0;
     RETURN n;
 END $$;
 
