@@ -1939,7 +1939,9 @@ BEGIN
                 -- the channel has applied it: how long that took is part of its lag.  Applied when the
                 -- channel says it changed the listing ("updated_at", Amazon's lastUpdatedDate: whole
                 -- seconds, so up to a second before the push is taken as the push itself); a time
-                -- before that is an older change, and without one the read-back is the earliest evidence.
+                -- before that is an older change (or a channel that does not date quantity changes), and
+                -- then, as without one, the read-back is the earliest evidence: overstating a lag costs a
+                -- unit of buffer, understating it costs an oversell.
                 UPDATE listings SET push_pending = false WHERE tenant_id = p_tenant AND id = l.id;
                 applied := CASE WHEN x->>'updated_at' IS NOT NULL AND (x->>'updated_at')::timestamptz
                                      BETWEEN l.pushed_at - interval '1 second' AND now()
