@@ -93,7 +93,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         sodium_memzero(b.data, b.len);
     oc_buf_free(&b);
     if (rc != 0)
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
     return rc == 0 ? 0 : -1;
 }
 
@@ -248,10 +248,6 @@ json_t *oc_amazon_returns_tsv(const char *data, size_t len, char *why, size_t ca
                                            "Merchant SKU", "Return quantity",     "Return reason"};
     int col[C_N];
     char *copy = oc_malloc(len + 1);
-    if (copy == NULL) {
-        snprintf(why, cap, "out of memory");
-        return NULL;
-    }
     memcpy(copy, data, len);
     copy[len] = '\0';
     json_t *out = json_array(), *by_id = json_object();
@@ -536,10 +532,10 @@ static void on_upload(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     json_t *body = json_pack("{s:s, s:O, s:s}", "feedType", "JSON_LISTINGS_FEED", "marketplaceIds", a->ids.mkt_array,
                              "inputFeedDocumentId", a->doc_id);
     oc_call_t *next = oc_call_new(&a->base, "POST", "createFeed", 1, on_create_feed);
-    if (body == NULL || next == NULL || oc_call_url(next, "%s/feeds/2021-06-30/feeds", a->ids.api) != 0 ||
+    if (body == NULL || oc_call_url(next, "%s/feeds/2021-06-30/feeds", a->ids.api) != 0 ||
         oc_call_json(next, body) != 0) {
         json_decref(body);
-        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "could not build the request", 1);
         return;
     }
     json_decref(body);
@@ -561,10 +557,11 @@ static void on_feed_document(oc_call_t *call, const oc_chttp_res_t *res, const o
     }
     char *doc = json_dumps(a->feed, JSON_COMPACT);
     oc_call_t *up = oc_call_new(&a->base, "PUT", NULL, 1, on_upload);
-    if (doc == NULL || up == NULL || (a->doc_id = oc_strdup(id)) == NULL || oc_call_url(up, "%s", url) != 0 ||
+    a->doc_id = oc_strdup(id);
+    if (doc == NULL || oc_call_url(up, "%s", url) != 0 ||
         oc_call_body(up, doc, strlen(doc), "application/json; charset=UTF-8") != 0) {
         free(doc);
-        oc_op_feed_done(&a->base, a->items, NULL, "out of memory", 1);
+        oc_op_feed_done(&a->base, a->items, NULL, "could not build the request", 1);
         return;
     }
     free(doc);
@@ -593,7 +590,7 @@ static int push_feed(aop_t *a)
                         "version", "2.0", "issueLocale", "en_US", "messages", messages);
     json_t *body = json_pack("{s:s}", "contentType", "application/json; charset=UTF-8");
     oc_call_t *call = oc_call_new(&a->base, "POST", "createFeedDocument", 1, on_feed_document);
-    int rc = a->feed == NULL || body == NULL || call == NULL ? OC_ENOMEM : 0;
+    int rc = a->feed == NULL || body == NULL ? OC_ENOMEM : 0;
     if (rc == 0)
         rc = oc_call_url(call, "%s/feeds/2021-06-30/documents", a->ids.api);
     if (rc == 0)
@@ -625,7 +622,7 @@ static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
 static oc_call_t *patch_call(oc_op_t *op, const json_t *item)
 {
     oc_call_t *call = oc_call_new(op, "PATCH", "patchListingsItem", 1, on_patch);
-    if (call == NULL || listing_url(call, (aop_t *)op, json_string_value(json_object_get(item, "sku")), "") != 0)
+    if (listing_url(call, (aop_t *)op, json_string_value(json_object_get(item, "sku")), "") != 0)
         return NULL; /* a call already made goes with the operation */
     return call;
 }
@@ -704,7 +701,7 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
 static oc_call_t *listing_get(oc_op_t *op, const char *sku)
 {
     oc_call_t *call = oc_call_new(op, "GET", "getListingsItem", 1, on_listing);
-    if (call == NULL || listing_url(call, (aop_t *)op, sku, "&includedData=summaries,fulfillmentAvailability") != 0)
+    if (listing_url(call, (aop_t *)op, sku, "&includedData=summaries,fulfillmentAvailability") != 0)
         return NULL; /* a call already made goes with the operation */
     return call;
 }
@@ -803,7 +800,7 @@ static void on_items(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapte
     const char *next = json_string_value(json_object_get(payload, "NextToken"));
     if (next != NULL && *next != '\0') {
         if (items_call(p, (size_t)call->idx, next) != 0)
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         return;
     }
     if (--p->outstanding == 0)
@@ -815,7 +812,7 @@ static int items_call(apage_t *p, size_t slot, const char *token)
     const char *id = json_string_value(json_object_get(p->slots[slot].order, "AmazonOrderId"));
     oc_buf_t b = {0}, t = {0};
     oc_call_t *call = oc_call_new(&p->base, "GET", "getOrderItems", 1, on_items);
-    int rc = call == NULL || oc_percent_encode(&b, id) != 0 ? OC_ENOMEM : 0;
+    int rc = oc_percent_encode(&b, id) != 0 ? OC_ENOMEM : 0;
     if (rc == 0 && token != NULL)
         rc = oc_percent_encode(&t, token);
     if (rc == 0)
@@ -847,17 +844,10 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_op_unusable(&p->base, call, res, 200, "orders", "no payload.Orders");
         return;
     }
-    if (json_is_string(next) && *json_string_value(next) != '\0' &&
-        (p->next = oc_strdup(json_string_value(next))) == NULL) {
-        oc_op_fail(&p->base, 1, 0, 0, "out of memory");
-        return;
-    }
+    if (json_is_string(next) && *json_string_value(next) != '\0')
+        p->next = oc_strdup(json_string_value(next));
     p->orders = json_incref(orders);
     p->slots = oc_calloc(json_array_size(orders) + 1, sizeof(*p->slots));
-    if (p->slots == NULL) {
-        oc_op_fail(&p->base, 1, 0, 0, "out of memory");
-        return;
-    }
     size_t i;
     json_t *o;
     json_array_foreach(orders, i, o)
@@ -878,10 +868,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         if (fc != NULL && strcmp(fc, "AFN") == 0)
             continue; /* fulfilled by Amazon from its own stock: the seller's ledger does not move (README) */
         p->slots[p->nslots].order = o;
-        if ((p->slots[p->nslots].items = json_array()) == NULL) {
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
-            return;
-        }
+        p->slots[p->nslots].items = json_array();
         p->nslots++;
     }
     if (p->nslots == 0) {
@@ -891,7 +878,7 @@ static void on_orders(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
     p->outstanding = p->nslots;
     for (i = 0; i < p->nslots; i++)
         if (items_call(p, i, NULL) != 0) {
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
             return;
         }
 }
@@ -904,13 +891,12 @@ static int amazon_fetch_orders(oc_chttp_t *http, oc_channel_conn_t *c, const cha
         return rc;
     oc_call_t *call = oc_call_new(&p->base, "GET", "getOrders", 1, on_orders);
     oc_buf_t t = {0};
-    rc = call == NULL ? OC_ENOMEM : 0;
-    if (rc == 0 && p->cur.page != NULL) {
+    if (p->cur.page != NULL) {
         rc = oc_percent_encode(&t, p->cur.page);
         if (rc == 0)
             rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&NextToken=%s", p->ids.api, p->ids.mkts,
                              t.data);
-    } else if (rc == 0) {
+    } else {
         char iso[24];
         oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders/v0/orders?MarketplaceIds=%s&LastUpdatedAfter=%s&MaxResultsPerPage=%lld",
@@ -988,8 +974,8 @@ static void on_report_document(oc_call_t *call, const oc_chttp_res_t *res, const
         return;
     }
     oc_call_t *get = oc_call_new(&p->base, "GET", NULL, 1, on_document);
-    if (get == NULL || oc_call_url(get, "%s", url) != 0) {
-        oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+    if (oc_call_url(get, "%s", url) != 0) {
+        oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         return;
     }
     get->auth = 0; /* presigned */
@@ -1015,9 +1001,9 @@ static void on_report(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapt
         oc_call_t *next = oc_call_new(&p->base, "GET", "getReportDocument", 1, on_report_document);
         if (doc == NULL) {
             oc_op_fail(&p->base, 0, 200, 0, "malformed response from channel: a DONE report without reportDocumentId");
-        } else if (next == NULL || oc_percent_encode(&d, doc) != 0 ||
+        } else if (oc_percent_encode(&d, doc) != 0 ||
                    oc_call_url(next, "%s/reports/2021-06-30/documents/%s", p->ids.api, d.data) != 0) {
-            oc_op_fail(&p->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&p->base, 1, 0, 0, "could not build the request");
         } else {
             next->data = p;
             oc_call_start(next);
@@ -1045,8 +1031,8 @@ static void poll_report(oc_op_t *op)
 {
     apage_t *p = (apage_t *)op;
     oc_call_t *call = oc_call_new(op, "GET", "getReport", 1, on_report);
-    if (call == NULL || oc_call_url(call, "%s/reports/2021-06-30/reports/%s", p->ids.api, p->report_id) != 0) {
-        oc_op_fail(op, 1, 0, 0, "out of memory");
+    if (oc_call_url(call, "%s/reports/2021-06-30/reports/%s", p->ids.api, p->report_id) != 0) {
+        oc_op_fail(op, 1, 0, 0, "could not build the request");
         return;
     }
     call->data = p;
@@ -1084,7 +1070,7 @@ static int amazon_fetch_returns(oc_chttp_t *http, oc_channel_conn_t *c, const ch
     json_t *body = json_pack("{s:s, s:s, s:O}", "reportType", RETURNS_REPORT, "dataStartTime", start, "marketplaceIds",
                              p->ids.mkt_array);
     oc_call_t *call = oc_call_new(&p->base, "POST", "createReport", 1, on_create_report);
-    rc = body == NULL || call == NULL ? OC_ENOMEM : oc_call_url(call, "%s/reports/2021-06-30/reports", p->ids.api);
+    rc = body == NULL ? OC_ENOMEM : oc_call_url(call, "%s/reports/2021-06-30/reports", p->ids.api);
     if (rc == 0)
         rc = oc_call_json(call, body);
     json_decref(body);
@@ -1125,8 +1111,8 @@ static int amazon_test(oc_chttp_t *http, oc_channel_conn_t *c, oc_adapter_cb cb,
     if (a == NULL)
         return rc;
     oc_call_t *call = oc_call_new(&a->base, "GET", "searchListingsItems", 1, on_search);
-    if (call == NULL || oc_call_url(call, "%s/listings/2021-08-01/items/%s?marketplaceIds=%s&pageSize=1", a->ids.api,
-                                    a->ids.seller, a->ids.mkts) != 0) {
+    if (oc_call_url(call, "%s/listings/2021-08-01/items/%s?marketplaceIds=%s&pageSize=1", a->ids.api, a->ids.seller,
+                    a->ids.mkts) != 0) {
         oc_op_discard(&a->base);
         return OC_ENOMEM;
     }

@@ -45,21 +45,14 @@ oc_cstate_t *oc_cstate_get(oc_channel_conn_t *c, oc_chttp_t *http, const oc_chan
         *rc = st->ch != ch || st->loop != oc_chttp_loop(http) ? OC_EINVAL : st->closing ? OC_EUNAVAIL : 0;
         return *rc == 0 ? st : NULL;
     }
-    if ((st = oc_calloc(1, sizeof(*st))) == NULL) {
-        *rc = OC_ENOMEM;
-        return NULL;
-    }
+    st = oc_calloc(1, sizeof(*st));
     st->ch = ch;
     st->loop = oc_chttp_loop(http);
     st->conn = c;
     h2o_linklist_init_anchor(&st->token_waiters);
     h2o_linklist_init_anchor(&st->ops);
-    if ((st->rl = oc_ratelimit_create(st->loop, c->rate_scale)) == NULL || (st->cache = json_object()) == NULL) {
-        oc_ratelimit_destroy(st->rl);
-        free(st);
-        *rc = OC_ENOMEM;
-        return NULL;
-    }
+    st->rl = oc_ratelimit_create(st->loop, c->rate_scale);
+    st->cache = json_object();
     oc_ratelimit_set_max_inflight(st->rl, (unsigned)oc_setting_int(c, "max_in_flight", 8, 1, 256));
     c->state = st;
     c->state_free = oc_cstate_free;
@@ -86,11 +79,9 @@ void oc_cstate_free(void *state)
     free(st);
 }
 
-int oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_s)
+void oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_s)
 {
     char *t = oc_strdup(token);
-    if (t == NULL)
-        return OC_ENOMEM;
     wipe_free(st->token);
     st->token = t;
     st->token_gen++;
@@ -102,14 +93,11 @@ int oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_
         st->token_expires_ms = 0;
         st->token_margin_ms = 0;
     }
-    return 0;
 }
 
 void oc_cstate_rotate_refresh(oc_cstate_t *st, const char *refresh_token)
 {
     char *t = oc_strdup(refresh_token);
-    if (t == NULL)
-        return;
     wipe_free(st->refresh_token);
     st->refresh_token = t;
     if (st->conn->on_secret != NULL)
@@ -132,10 +120,6 @@ oc_op_t *oc_op_new(size_t size, oc_chttp_t *http, oc_channel_conn_t *c, const oc
     if (st == NULL)
         return NULL;
     oc_op_t *op = oc_calloc(1, size);
-    if (op == NULL) {
-        *rc = OC_ENOMEM;
-        return NULL;
-    }
     op->st = st;
     op->conn = c;
     op->http = http;
@@ -265,8 +249,6 @@ static void on_call_timer(oc_timer_t *t);
 static oc_call_t *call_alloc(oc_cstate_t *st, oc_chttp_t *http, const char *method, oc_call_cb cb)
 {
     oc_call_t *call = oc_calloc(1, sizeof(*call));
-    if (call == NULL)
-        return NULL;
     call->st = st;
     call->loop = st->loop;
     call->http = http;
@@ -281,8 +263,6 @@ static oc_call_t *call_alloc(oc_cstate_t *st, oc_chttp_t *http, const char *meth
 oc_call_t *oc_call_new(oc_op_t *op, const char *method, const char *bucket, double cost, oc_call_cb cb)
 {
     oc_call_t *call = call_alloc(op->st, op->http, method, cb);
-    if (call == NULL)
-        return NULL;
     call->op = op;
     call->bucket_name = bucket;
     call->cost = cost > 0 ? cost : 1;
@@ -314,8 +294,6 @@ int oc_call_header(oc_call_t *call, const char *name, const char *value)
         return OC_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
     char *mem = oc_malloc(nl + vl + 2);
-    if (mem == NULL)
-        return OC_ENOMEM;
     memcpy(mem, name, nl + 1);
     memcpy(mem + nl + 1, value, vl + 1);
     call->headers[call->nheaders].name = mem;
@@ -327,8 +305,6 @@ int oc_call_header(oc_call_t *call, const char *name, const char *value)
 int oc_call_body(oc_call_t *call, const char *data, size_t len, const char *content_type)
 {
     char *b = oc_malloc(len + 1);
-    if (b == NULL)
-        return OC_ENOMEM;
     memcpy(b, data, len);
     b[len] = '\0';
     free(call->body);
@@ -478,10 +454,6 @@ static void start_token_fetch(oc_cstate_t *st, oc_chttp_t *http)
 {
     char why[200] = "", msg[260];
     oc_call_t *t = call_alloc(st, http, "POST", on_token_answer);
-    if (t == NULL) {
-        release_waiters(st, "out of memory", 1, 0);
-        return;
-    }
     t->auth = 0;
     t->cost = 1;
     t->deadline_us = oc_mono_us() + TOKEN_DEADLINE_MS * 1000ULL;
@@ -512,7 +484,8 @@ static int oauth_token_parse(oc_call_t *call, char *why, size_t cap)
         snprintf(why, cap, "expires_in is not a positive integer");
         return -1;
     }
-    return oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
+    oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
+    return 0;
 }
 
 static void on_token_answer(oc_call_t *t, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
@@ -552,10 +525,7 @@ static void step_token(oc_call_t *call)
     }
     const char *fixed = st->ch->static_token != NULL ? st->ch->static_token(call->conn) : NULL;
     if (fixed != NULL) {
-        if (oc_cstate_set_token(st, fixed, 0) != 0) {
-            fail(call, NULL, 1, 0, "out of memory");
-            return;
-        }
+        oc_cstate_set_token(st, fixed, 0);
         call->token_gen = st->token_gen;
         step_rate(call);
         return;
@@ -609,7 +579,7 @@ static void send_now(oc_call_t *call)
     }
     drop_headers(call, call->nfixed); /* the channel's headers of an earlier attempt (old token) */
     if (st->ch->headers != NULL && st->ch->headers(call, call->auth ? st->token : NULL) != 0) {
-        fail(call, NULL, 1, 0, "out of memory");
+        fail(call, NULL, 1, 0, "the request headers could not be set");
         return;
     }
     oc_chttp_req_t req = {
@@ -716,7 +686,7 @@ void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const cha
     char *cursor = oc_cursor_encode(cur);
     if (cursor == NULL) {
         json_decref(records);
-        oc_op_fail(op, 1, 0, 0, "out of memory");
+        oc_op_fail(op, 1, 0, 0, "the cursor could not be encoded");
         return;
     }
     op->result = json_pack("{s:o, s:s, s:b}", key, records, "cursor", cursor, "more", next != NULL);
@@ -740,11 +710,11 @@ int oc_op_read_items(oc_op_t *op, json_t *items, oc_call_t *(*get)(oc_op_t *op, 
 {
     size_t i;
     json_t *it;
-    int rc = !json_is_array(items) ? OC_EINVAL : (op->result = json_array()) == NULL ? OC_ENOMEM : 0;
-    if (rc != 0) {
+    if (!json_is_array(items)) {
         oc_op_discard(op);
-        return rc;
+        return OC_EINVAL;
     }
+    op->result = json_array();
     json_array_foreach(items, i, it)
     {
         json_t *r = oc_item_result(it);
@@ -781,8 +751,8 @@ int oc_op_push_rows(oc_op_t *op, json_t *items, oc_push_body_fn body, json_t *bo
     *valid = 0;
     if (!json_is_array(items))
         return OC_EINVAL;
-    if (op->result == NULL && (op->result = json_array()) == NULL)
-        return OC_ENOMEM;
+    if (op->result == NULL)
+        op->result = json_array();
     json_array_foreach(items, i, it)
     {
         json_t *r = oc_item_result(it);

@@ -142,12 +142,11 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     if (w == NULL) {
         int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (dupfd < 0 || (w = oc_calloc(1, sizeof(*w))) == NULL) {
-            if (dupfd >= 0)
-                close(dupfd);
+        if (dupfd < 0) {
             oc_log_error("http client cannot watch a socket");
             return -1;
         }
+        w = oc_calloc(1, sizeof(*w));
         w->c = c;
         w->fd = fd;
         w->sock = h2o_evloop_socket_create(oc_loop_h2o(c->loop), dupfd, H2O_SOCKET_FLAG_DONT_READ);
@@ -231,8 +230,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         end--;
     size_t vl = (size_t)(end - v);
     char *mem = oc_malloc(nl + vl + 2);
-    if (mem == NULL)
-        return len;
     memcpy(mem, p, nl);
     mem[nl] = '\0';
     memcpy(mem + nl + 1, v, vl);
@@ -310,8 +307,6 @@ oc_chttp_t *oc_chttp_create(oc_loop_t *loop)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, global_init);
     oc_chttp_t *c = oc_calloc(1, sizeof(*c));
-    if (c == NULL)
-        return NULL;
     c->loop = loop;
     h2o_linklist_init_anchor(&c->xfers);
     h2o_linklist_init_anchor(&c->watches);
@@ -374,10 +369,8 @@ int oc_chttp_request(oc_chttp_t *c, const oc_chttp_req_t *req, oc_chttp_cb cb, v
         (strncmp(req->url, "http://", 7) != 0 && strncmp(req->url, "https://", 8) != 0) ||
         strlen(req->method) >= sizeof(((xfer_t *)0)->method))
         return OC_EINVAL;
-    int rc = OC_ENOMEM;
+    int rc = OC_ENOMEM; /* libcurl could not allocate */
     xfer_t *x = oc_calloc(1, sizeof(*x));
-    if (x == NULL)
-        return OC_ENOMEM;
     x->c = c;
     x->cb = cb;
     x->arg = arg;
@@ -426,8 +419,7 @@ int oc_chttp_request(oc_chttp_t *c, const oc_chttp_req_t *req, oc_chttp_cb cb, v
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
         if (req->body != NULL || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
             strcmp(req->method, "PATCH") == 0) {
-            if ((x->body = oc_malloc(req->body_len + 1)) == NULL)
-                goto Error;
+            x->body = oc_malloc(req->body_len + 1);
             if (req->body_len > 0)
                 memcpy(x->body, req->body, req->body_len);
             x->body[req->body_len] = '\0';

@@ -53,7 +53,7 @@ typedef struct oc_chttp_res {
 /** Called once per request; `res` and everything it points to is valid only during the call. */
 typedef void (*oc_chttp_cb)(void *arg, const oc_chttp_res_t *res);
 
-/** Creates a client on `loop`; NULL when libcurl or memory fails. */
+/** Creates a client on `loop`; NULL when libcurl fails. */
 oc_chttp_t *oc_chttp_create(oc_loop_t *loop);
 /**
  * Aborts every pending request (each callback runs with res->cancelled set

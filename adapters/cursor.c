@@ -34,10 +34,7 @@ static int remember(oc_cursor_t *c, const char *id, uint64_t t_ms)
     }
     if (oc_array_grow(&c->seen, &c->cap, c->nseen, sizeof(*c->seen), 32) != 0)
         return OC_ENOMEM;
-    char *dup = oc_strdup(id);
-    if (dup == NULL)
-        return OC_ENOMEM;
-    c->seen[c->nseen].id = dup;
+    c->seen[c->nseen].id = oc_strdup(id);
     c->seen[c->nseen].t_ms = t_ms;
     c->nseen++;
     return 0;
@@ -54,8 +51,6 @@ int oc_cursor_decode(oc_cursor_t *c, const char *s, uint64_t fresh_since_ms)
     if (len > 1024 * 1024)
         return OC_EINVAL;
     unsigned char *bin = oc_malloc(len + 1);
-    if (bin == NULL)
-        return OC_ENOMEM;
     json_t *j = NULL;
     int rc = OC_EINVAL;
     if (sodium_base642bin(bin, len, s, len, NULL, &binlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
@@ -71,10 +66,8 @@ int oc_cursor_decode(oc_cursor_t *c, const char *s, uint64_t fresh_since_ms)
     c->since_ms = (uint64_t)json_integer_value(since);
     c->hwm_ms = (uint64_t)json_integer_value(hwm);
     c->from_ms = (uint64_t)json_integer_value(from);
-    if (json_is_string(p) && (c->page = oc_strdup(json_string_value(p))) == NULL) {
-        rc = OC_ENOMEM;
-        goto Error;
-    }
+    if (json_is_string(p))
+        c->page = oc_strdup(json_string_value(p));
     size_t i;
     json_t *e;
     json_array_foreach(q, i, e)
@@ -110,8 +103,7 @@ char *oc_cursor_encode(const oc_cursor_t *c)
         return NULL;
     size_t rl = strlen(raw), cap = sodium_base64_ENCODED_LEN(rl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = oc_malloc(cap);
-    if (out != NULL)
-        sodium_bin2base64(out, cap, (const unsigned char *)raw, rl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(out, cap, (const unsigned char *)raw, rl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     free(raw);
     return out;
 }
@@ -141,7 +133,7 @@ int oc_cursor_admit(oc_cursor_t *c, const char *id, uint64_t t_ms)
         }
     if (t_ms > c->hwm_ms)
         c->hwm_ms = t_ms;
-    remember(c, id, t_ms); /* out of memory: a repeat later, not a skip */
+    remember(c, id, t_ms); /* fails only on a size that would overflow: a repeat later, not a skip */
     return 1;
 }
 
@@ -165,8 +157,7 @@ int oc_cursor_page_done(oc_cursor_t *c, const char *next, uint64_t overlap_ms)
     free(c->page);
     c->page = NULL;
     if (next != NULL) {
-        if ((c->page = oc_strdup(next)) == NULL)
-            return OC_ENOMEM;
+        c->page = oc_strdup(next);
         return 0;
     }
     if (c->hwm_ms > c->since_ms)

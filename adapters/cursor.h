@@ -44,7 +44,7 @@ typedef struct oc_cursor {
  * (c is then empty but safe to free).
  */
 int oc_cursor_decode(oc_cursor_t *c, const char *s, uint64_t fresh_since_ms);
-/** Encodes `c`; a new malloc'd string or NULL on allocation failure. */
+/** Encodes `c`; a new malloc'd string, or NULL when jansson cannot encode it. */
 char *oc_cursor_encode(const oc_cursor_t *c);
 void oc_cursor_free(oc_cursor_t *c);
 

@@ -58,7 +58,7 @@ typedef struct oc_chan {
      */
     int (*token_parse)(oc_call_t *call, char *why, size_t cap);
     long long token_ttl_s;
-    /** Adds auth and per-request headers (`token` NULL on calls without auth); 0 or OC_ENOMEM. */
+    /** Adds auth and per-request headers (`token` NULL on calls without auth); 0, or non-zero when one cannot be. */
     int (*headers)(oc_call_t *call, const char *token);
     /** Reads rate-limit signals into call->bucket and classifies; may set *retry_after_ms. */
     oc_cls_t (*classify)(oc_call_t *call, const oc_chttp_res_t *res, uint64_t *retry_after_ms);
@@ -88,7 +88,7 @@ oc_cstate_t *oc_cstate_get(oc_channel_conn_t *c, oc_chttp_t *http, const oc_chan
 /** oc_adapter_t.state_free of every adapter: ends running operations with an error, wipes the token. */
 void oc_cstate_free(void *state);
 /** Stores a fetched token valid `expires_in_s` seconds (0 = no expiry). */
-int oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_s);
+void oc_cstate_set_token(oc_cstate_t *st, const char *token, uint64_t expires_in_s);
 /** Records a rotated refresh token and tells the connection's owner (conn->on_secret). */
 void oc_cstate_rotate_refresh(oc_cstate_t *st, const char *refresh_token);
 
@@ -153,7 +153,7 @@ void oc_op_feed_done(oc_op_t *op, const json_t *items, const char *feed_id, cons
  * Ends an order or return page successfully: closes the page on `cur`
  * (`next`: the channel's token for the next page, NULL when the pass is
  * complete) and answers {key: records, "cursor": …, "more": next != NULL}.
- * Takes `records` (a new reference); out of memory fails the operation.
+ * Takes `records` (a new reference); a cursor that cannot be encoded fails the operation.
  */
 void oc_op_finish_page(oc_op_t *op, oc_cursor_t *cur, json_t *records, const char *key, const char *next);
 /** Starts every call the operation has created (all built first, so a failure leaves nothing running). */
@@ -236,11 +236,11 @@ struct oc_call {
     int deferred_retryable; /* for a failure delivered from the loop */
 };
 
-/** A call of `op`: `bucket` names the rate-limit bucket (NULL = none), `cost` its tokens. */
+/** A call of `op` (never NULL): `bucket` names the rate-limit bucket (NULL = none), `cost` its tokens. */
 oc_call_t *oc_call_new(oc_op_t *op, const char *method, const char *bucket, double cost, oc_call_cb cb);
 /** Sets the URL from a printf format; 0 or OC_ENOMEM. */
 int oc_call_url(oc_call_t *call, const char *fmt, ...) OC_PRINTF(2, 3);
-/** Adds a request header (copied); 0 or OC_ENOMEM / OC_EINVAL when full. */
+/** Adds a request header (copied); 0, or OC_EINVAL when full. */
 int oc_call_header(oc_call_t *call, const char *name, const char *value);
 /** Sets the body (copied) and its Content-Type. */
 int oc_call_body(oc_call_t *call, const char *data, size_t len, const char *content_type);

@@ -256,8 +256,6 @@ static void on_bucket_timer(oc_timer_t *t)
 oc_ratelimit_t *oc_ratelimit_create(oc_loop_t *loop, double scale)
 {
     oc_ratelimit_t *rl = oc_calloc(1, sizeof(*rl));
-    if (rl == NULL)
-        return NULL;
     rl->loop = loop;
     rl->scale = scale > 0 ? scale : 1;
     rl->max_inflight = DEFAULT_MAX_INFLIGHT;
@@ -304,8 +302,6 @@ oc_rl_bucket_t *oc_ratelimit_bucket(oc_ratelimit_t *rl, const char *name, const 
     if (oc_array_grow(&rl->buckets, &rl->cap, rl->n, sizeof(*rl->buckets), 8) != 0)
         return NULL;
     oc_rl_bucket_t *b = oc_malloc(sizeof(*b));
-    if (b == NULL)
-        return NULL;
     oc_rl_bucket_init(b, name, def->capacity * rl->scale, def->rate * rl->scale, oc_mono_us());
     b->rl = rl;
     b->max_inflight = rl->max_inflight;

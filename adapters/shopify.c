@@ -144,7 +144,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         rc = oc_call_header(call, "Accept", "application/json");
     json_decref(body);
     if (rc != 0)
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
     return rc == 0 ? 0 : -1;
 }
 
@@ -168,7 +168,8 @@ static int token_parse(oc_call_t *call, char *why, size_t cap)
         if (current == NULL || strcmp(current, refresh) != 0)
             oc_cstate_rotate_refresh(call->st, refresh);
     }
-    return oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
+    oc_cstate_set_token(call->st, tok, (uint64_t)ttl);
+    return 0;
 }
 
 static int headers(oc_call_t *call, const char *token)
@@ -508,8 +509,7 @@ static oc_call_t *gql(sop_t *s, const char *query, json_t *vars, double cost, oc
 {
     json_t *body = json_pack("{s:s, s:o}", "query", query, "variables", vars != NULL ? vars : json_object());
     oc_call_t *call = oc_call_new(&s->base, "POST", "graphql", cost > MAX_COST ? MAX_COST : cost, cb);
-    if (body == NULL || call == NULL || oc_call_url(call, "%s/graphql.json", s->api) != 0 ||
-        oc_call_json(call, body) != 0) {
+    if (body == NULL || oc_call_url(call, "%s/graphql.json", s->api) != 0 || oc_call_json(call, body) != 0) {
         json_decref(body);
         if (call != NULL)
             oc_call_abort(call);
@@ -942,10 +942,8 @@ static void sop_next(sop_t *s)
                     continue;
                 const char *hit =
                     r->item_ref == NULL && r->sku != NULL ? json_string_value(json_object_get(found, r->sku)) : NULL;
-                if (hit != NULL && (r->item_ref = oc_strdup(hit)) == NULL) {
-                    rc = OC_ENOMEM;
-                    break;
-                }
+                if (hit != NULL)
+                    r->item_ref = oc_strdup(hit);
                 if (r->item_ref == NULL) { /* the lookup did not find it */
                     r->state = ROW_DONE;
                     if (s->push)
@@ -958,8 +956,6 @@ static void sop_next(sop_t *s)
                     r->loc = oc_strdup(loc);
                 missing |= r->loc == NULL;
             }
-            if (rc != 0)
-                break;
             if (missing && loc == NULL) {
                 oc_call_t *call =
                     gql(s, "query onecountLocation { locations(first: 1) { nodes { id } } }", NULL, 3, on_location);
@@ -991,7 +987,7 @@ static void sop_next(sop_t *s)
         case P_DONE: oc_op_finish(&s->base, NULL); return;
         }
         if (rc != 0) {
-            oc_op_fail(&s->base, 1, 0, 0, "out of memory");
+            oc_op_fail(&s->base, 1, 0, 0, "could not build the request");
             return;
         }
         if (s->outstanding > 0) {
@@ -1026,10 +1022,7 @@ static int sop_start(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, int 
         oc_op_discard(&s->base);
         return OC_EINVAL;
     }
-    if (s->base.result == NULL || (s->rows = oc_calloc(s->n + 1, sizeof(*s->rows))) == NULL) {
-        oc_op_discard(&s->base);
-        return OC_ENOMEM;
-    }
+    s->rows = oc_calloc(s->n + 1, sizeof(*s->rows));
     json_t *setting_loc = json_object_get(c->settings, "location_id");
     for (size_t i = 0; i < s->n; i++) {
         srow_t *r = &s->rows[i];
@@ -1103,7 +1096,7 @@ static void on_orders_page(oc_call_t *call, const oc_chttp_res_t *res, const oc_
         free(p->cur.page);
         p->cur.page = NULL;
         if (page_call(p) != 0)
-            oc_op_fail(op, 1, 0, 0, "out of memory");
+            oc_op_fail(op, 1, 0, 0, "could not build the request");
         return;
     }
     json_t *orders = json_object_get(call->json, "orders");
@@ -1171,18 +1164,17 @@ static int page_call(spage_t *p)
     const char *fields =
         p->returns ? "&fields=id,created_at,updated_at,cancelled_at,fulfillment_status,line_items,refunds" : "";
     oc_call_t *call = oc_call_new(&p->base, "GET", "rest", 1, on_orders_page);
-    int rc = call == NULL ? OC_ENOMEM : 0;
-    if (rc == 0 && p->cur.page != NULL) {
+    int rc;
+    if (p->cur.page != NULL) {
         rc = oc_call_url(call, "%s/orders.json?limit=%lld&page_info=%s%s", p->api, limit, p->cur.page, fields);
-    } else if (rc == 0) {
+    } else {
         char iso[24];
         oc_time_format(iso, oc_cursor_begin(&p->cur, oc_cursor_overlap(c)), OC_TIME_S);
         rc = oc_call_url(call, "%s/orders.json?status=any&order=updated_at%%20asc&limit=%lld&updated_at_min=%s%s",
                          p->api, limit, iso, fields);
     }
     if (rc != 0) {
-        if (call != NULL)
-            oc_call_abort(call);
+        oc_call_abort(call);
         return rc;
     }
     call->data = p;

@@ -45,8 +45,8 @@ static const char *default_base_url(const json_t *settings, char *buf, size_t ca
     return buf;
 }
 
-/* Adds "Authorization: Basic base64(client_id:client_secret)" to `call` (the copies made are wiped); 0, or -1
- * without the secrets, OC_ENOMEM. */
+/* Adds "Authorization: Basic base64(client_id:client_secret)" to `call` (the copies made are wiped); 0, -1
+ * without the secrets, or oc_call_header's failure. */
 static int basic_auth(oc_call_t *call)
 {
     const char *id = oc_secret_str(call->conn, "client_id"), *secret = oc_secret_str(call->conn, "client_secret");
@@ -55,21 +55,15 @@ static int basic_auth(oc_call_t *call)
     size_t il = strlen(id), sl = strlen(secret), rl = il + 1 + sl;
     size_t bl = sodium_base64_ENCODED_LEN(rl, sodium_base64_VARIANT_ORIGINAL);
     char *raw = oc_malloc(rl + 1), *b64 = oc_malloc(bl), *hdr = oc_malloc(bl + 6);
-    int rc = OC_ENOMEM;
-    if (raw != NULL && b64 != NULL && hdr != NULL) {
-        memcpy(raw, id, il);
-        raw[il] = ':';
-        memcpy(raw + il + 1, secret, sl);
-        sodium_bin2base64(b64, bl, (const unsigned char *)raw, rl, sodium_base64_VARIANT_ORIGINAL);
-        snprintf(hdr, bl + 6, "Basic %s", b64);
-        rc = oc_call_header(call, "Authorization", hdr) != 0 ? OC_ENOMEM : 0;
-    }
-    if (raw != NULL)
-        sodium_memzero(raw, rl);
-    if (b64 != NULL)
-        sodium_memzero(b64, bl);
-    if (hdr != NULL)
-        sodium_memzero(hdr, bl + 6);
+    memcpy(raw, id, il);
+    raw[il] = ':';
+    memcpy(raw + il + 1, secret, sl);
+    sodium_bin2base64(b64, bl, (const unsigned char *)raw, rl, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(hdr, bl + 6, "Basic %s", b64);
+    int rc = oc_call_header(call, "Authorization", hdr);
+    sodium_memzero(raw, rl);
+    sodium_memzero(b64, bl);
+    sodium_memzero(hdr, bl + 6);
     free(raw);
     free(b64);
     free(hdr);
@@ -94,7 +88,7 @@ static int token_request(oc_call_t *call, char *why, size_t cap)
         oc_call_header(call, "WM_QOS.CORRELATION_ID", corr) != 0 ||
         oc_call_header(call, "WM_SVC.NAME", SVC_NAME) != 0 ||
         oc_call_body(call, body, sizeof(body) - 1, "application/x-www-form-urlencoded") != 0) {
-        snprintf(why, cap, "out of memory");
+        snprintf(why, cap, "could not build the token request");
         return -1;
     }
     return 0;
@@ -424,7 +418,7 @@ static json_t *push_body(oc_op_t *op, const json_t *item, char *why, size_t cap)
 static oc_call_t *inventory_call(oc_op_t *op, const char *method, oc_call_cb cb, const char *sku)
 {
     oc_call_t *call = oc_call_new(op, method, "inventory", 1, cb);
-    return call != NULL && inventory_url(call, (wop_t *)op, sku) == 0 ? call : NULL;
+    return inventory_url(call, (wop_t *)op, sku) == 0 ? call : NULL;
 }
 
 static oc_call_t *put_call(oc_op_t *op, const json_t *item)
@@ -440,7 +434,7 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         return rc;
     json_t *feed_items = json_array(); /* a feed's Inventory entry is the PUT body */
     size_t valid;
-    rc = feed_items == NULL ? OC_ENOMEM : oc_op_push_rows(&w->base, items, push_body, feed_items, &valid);
+    rc = oc_op_push_rows(&w->base, items, push_body, feed_items, &valid);
     if (rc != 0) {
         json_decref(feed_items);
         oc_op_discard(&w->base);
@@ -457,8 +451,7 @@ static int walmart_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, o
         oc_call_t *call = oc_call_new(&w->base, "POST", "feeds", 1, on_feed);
         oc_buf_t q = {0};
         const char *node = oc_setting_str(c, "ship_node");
-        rc = call == NULL ? OC_ENOMEM : 0;
-        if (rc == 0 && node != NULL)
+        if (node != NULL)
             rc = oc_buf_append(&q, "&shipNode=", 10) != 0 || oc_percent_encode(&q, node) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/feeds?feedType=inventory%s", w->api, q.data != NULL ? q.data : "");
@@ -545,15 +538,11 @@ static int walmart_acknowledge(oc_chttp_t *http, oc_channel_conn_t *c, json_t *o
     w->acked = json_array();
     w->failed = json_array();
     w->errors = json_object();
-    if (w->acked == NULL || w->failed == NULL || w->errors == NULL) {
-        oc_op_discard(&w->base); /* wop_free releases what was made */
-        return OC_ENOMEM;
-    }
     json_array_foreach(order_ids, i, id)
     {
         oc_buf_t po = {0};
         oc_call_t *call = oc_call_new(&w->base, "POST", "acknowledge", 1, on_ack);
-        rc = call == NULL || oc_percent_encode(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
+        rc = oc_percent_encode(&po, json_string_value(id)) != 0 ? OC_ENOMEM : 0;
         if (rc == 0)
             rc = oc_call_url(call, "%s/v3/orders/%s/acknowledge", w->api, po.data);
         if (rc == 0)
@@ -692,10 +681,6 @@ static int fetch_page(oc_chttp_t *http, oc_channel_conn_t *c, const char *cursor
     const char *date_param = returns ? "returnCreationStartDate" : "lastModifiedStartDate";
     long long limit = oc_setting_int(c, "page_size", returns ? RETURNS_PAGE : ORDERS_PAGE, 1, 200);
     oc_call_t *call = oc_call_new(&p->base, "GET", resource, 1, on_page);
-    if (call == NULL) {
-        oc_op_discard(&p->base);
-        return OC_ENOMEM;
-    }
     if (returns) {
         /* returns page by their declared date filter: the page token is the date to ask from */
         oc_buf_t d = {0};
@@ -764,7 +749,7 @@ static int walmart_test(oc_chttp_t *http, oc_channel_conn_t *c, oc_adapter_cb cb
     if (op == NULL)
         return rc;
     oc_call_t *call = oc_call_new(op, "GET", NULL, 1, on_detail);
-    if (call == NULL || oc_call_url(call, "%s/v3/token/detail", api) != 0) {
+    if (oc_call_url(call, "%s/v3/token/detail", api) != 0) {
         oc_op_discard(op);
         return OC_ENOMEM;
     }

@@ -1200,6 +1200,30 @@ END $$;
 
 
 --
+-- Name: ledger_claim(uuid, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_claim(p_tenant uuid, p_key text, p_hash text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE claim record;
+BEGIN
+    IF p_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    claim := idem_claim(p_tenant, p_key, p_hash);
+    IF claim.o_state = 'in_flight' THEN
+        RETURN ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
+    ELSIF claim.o_state = 'mismatch' THEN
+        RETURN ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
+    ELSIF claim.o_state = 'replay' THEN
+        RETURN jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: ledger_err(integer, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1209,6 +1233,67 @@ CREATE FUNCTION public.ledger_err(p_status integer, p_code text, p_message text,
     SELECT jsonb_build_object('status', p_status, 'body',
         jsonb_build_object('error', jsonb_build_object('code', p_code, 'message', p_message, 'field', p_field)))
 $$;
+
+
+--
+-- Name: ledger_finish(uuid, text, jsonb, jsonb, jsonb, jsonb, text, uuid, uuid, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_finish(p_tenant uuid, p_kind text, p_lines jsonb, p_movements jsonb, p_balances jsonb, p_oversells jsonb, p_reference text, p_user uuid, p_token uuid, p_request_id text, p_key text, p_hash text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    body jsonb := jsonb_build_object('kind', p_kind, 'movements', p_movements, 'balances', p_balances,
+                                     'oversells', p_oversells);
+BEGIN
+    PERFORM audit_write(p_tenant, NULL, p_user, p_token, 'movement.' || p_kind, 'movement', p_movements->>0,
+                        jsonb_build_object('lines', p_lines, 'reference', p_reference), p_request_id);
+    IF p_key IS NOT NULL THEN
+        INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body)
+        VALUES (p_tenant, p_key, p_hash, 201, body);
+    END IF;
+    RETURN jsonb_build_object('status', 201, 'body', body);
+END $$;
+
+
+--
+-- Name: ledger_line_apply(uuid, text, bigint, text, bigint, bigint, bigint, bigint, boolean, bigint, text, text, text, uuid, uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_line_apply(p_tenant uuid, p_kind text, p_sku bigint, p_code text, p_qty bigint, p_on_hand bigint, p_committed bigint, p_inspecting bigint, p_guard boolean, p_bundle bigint, p_disposition text, p_reason text, p_reference text, p_channel uuid, p_user uuid, p_token uuid, p_request_id text, OUT o_movement bigint, OUT o_balance jsonb, OUT o_oversell jsonb) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    st record;
+    avail bigint;
+BEGIN
+    -- A guarded sale moves only units that are there: the caller's check and
+    -- this condition agree (ledger_post checks the request's sum per SKU
+    -- first, ledger_sale only here).  No row: refused, nothing written.
+    UPDATE stock SET on_hand = on_hand + p_on_hand, committed = committed + p_committed,
+                     inspecting = inspecting + p_inspecting, version = version + 1, updated_at = now()
+     WHERE tenant_id = p_tenant AND sku_id = p_sku
+       AND (p_kind <> 'sale' OR NOT p_guard OR on_hand - committed - held >= p_qty)
+     RETURNING on_hand, committed, held, inspecting, version INTO st;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO movements (tenant_id, sku_id, kind, qty, on_hand_delta, committed_delta, inspecting_delta,
+                           on_hand_after, committed_after, disposition, reason, reference, channel_id,
+                           bundle_sku_id, guarded, actor_user, actor_token, request_id)
+    VALUES (p_tenant, p_sku, p_kind, p_qty, p_on_hand, p_committed, p_inspecting, st.on_hand, st.committed,
+            p_disposition, p_reason, p_reference, p_channel, p_bundle, p_guard, p_user, p_token, p_request_id)
+    RETURNING id INTO o_movement;
+    avail := st.on_hand - st.committed - st.held;
+    o_balance := jsonb_build_object('sku', p_code, 'sku_id', p_sku, 'on_hand', st.on_hand,
+        'committed', st.committed, 'held', st.held, 'inspecting', st.inspecting, 'available', avail,
+        'version', st.version);
+    IF p_kind = 'sale' AND avail < 0 THEN
+        INSERT INTO oversell_incidents (tenant_id, sku_id, movement_id, qty_short, channel_id, reference)
+        VALUES (p_tenant, p_sku, o_movement, least(-avail, p_qty), p_channel, p_reference);
+        o_oversell := jsonb_build_object('sku', p_code, 'qty_short', least(-avail, p_qty));
+    END IF;
+END $$;
 
 
 --
@@ -1222,7 +1307,6 @@ DECLARE
     item jsonb;
     results jsonb := '[]';
     res jsonb;
-    claim record;
     v_kind text;
     v_guard boolean;
     v_disp text;
@@ -1233,7 +1317,7 @@ DECLARE
     ln ledger_line;
     st record;
     d_on bigint; d_com bigint; d_insp bigint;
-    mov_id bigint;
+    applied record;
     movs jsonb; bal jsonb; overs jsonb;
     avail bigint;
     p_tenant uuid;
@@ -1274,17 +1358,7 @@ BEGIN
         v_disp := item->>'disposition';
         from_insp := coalesce((item->>'from_inspection')::boolean, false);
 
-        -- Idempotency.
-        IF item->>'key' IS NOT NULL THEN
-            claim := idem_claim(p_tenant, item->>'key', item->>'hash');
-            IF claim.o_state = 'in_flight' THEN
-                res := ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress');
-            ELSIF claim.o_state = 'mismatch' THEN
-                res := ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request');
-            ELSIF claim.o_state = 'replay' THEN
-                res := jsonb_build_object('status', claim.o_status, 'body', claim.o_body, 'replayed', true);
-            END IF;
-        END IF;
+        res := ledger_claim(p_tenant, item->>'key', item->>'hash');
 
         -- Resolve the lines, refusing unknown SKUs, stock moves on bundles and empty bundles.
         IF res IS NULL THEN
@@ -1384,43 +1458,62 @@ BEGIN
                         ELSIF v_disp = 'inspect' THEN d_insp := d_insp + ln.qty;
                         END IF;
                 END CASE;
-                UPDATE stock SET on_hand = on_hand + d_on, committed = committed + d_com,
-                                 inspecting = inspecting + d_insp, version = version + 1, updated_at = now()
-                 WHERE tenant_id = p_tenant AND sku_id = ln.sku_id
-                 RETURNING on_hand, committed, held, inspecting, version INTO st;
-                INSERT INTO movements (tenant_id, sku_id, kind, qty, on_hand_delta, committed_delta, inspecting_delta,
-                                       on_hand_after, committed_after, disposition, reason, reference, channel_id,
-                                       bundle_sku_id, guarded, actor_user, actor_token, request_id)
-                VALUES (p_tenant, ln.sku_id, v_kind, ln.qty, d_on, d_com, d_insp, st.on_hand, st.committed,
-                        v_disp, item->>'reason', item->>'reference', (item->>'channel')::uuid,
-                        ln.bundle_sku_id, v_guard, (item->>'user')::uuid, (item->>'token')::uuid,
-                        item->>'request_id')
-                RETURNING id INTO mov_id;
-                movs := movs || to_jsonb(mov_id);
-                avail := st.on_hand - st.committed - st.held;
-                bal := bal || jsonb_build_object(ln.code, jsonb_build_object('sku', ln.code, 'sku_id', ln.sku_id, 'on_hand', st.on_hand,
-                    'committed', st.committed, 'held', st.held, 'inspecting', st.inspecting, 'available', avail,
-                    'version', st.version));
-                IF v_kind = 'sale' AND avail < 0 THEN
-                    INSERT INTO oversell_incidents (tenant_id, sku_id, movement_id, qty_short, channel_id, reference)
-                    VALUES (p_tenant, ln.sku_id, mov_id, least(-avail, ln.qty), (item->>'channel')::uuid,
-                            item->>'reference');
-                    overs := overs || jsonb_build_object('sku', ln.code, 'qty_short', least(-avail, ln.qty));
+                applied := ledger_line_apply(p_tenant, v_kind, ln.sku_id, ln.code, ln.qty, d_on, d_com, d_insp, v_guard,
+                    ln.bundle_sku_id, v_disp, item->>'reason', item->>'reference', (item->>'channel')::uuid,
+                    (item->>'user')::uuid, (item->>'token')::uuid, item->>'request_id');
+                IF applied.o_movement IS NULL THEN  -- the checks above passed the request's sum: cannot happen
+                    RAISE EXCEPTION 'ledger_post: % of % refused after its check', v_kind, ln.code;
+                END IF;
+                movs := movs || to_jsonb(applied.o_movement);
+                bal := bal || jsonb_build_object(ln.code, applied.o_balance);
+                IF applied.o_oversell IS NOT NULL THEN
+                    overs := overs || applied.o_oversell;
                 END IF;
             END LOOP;
-            PERFORM audit_write(p_tenant, NULL, (item->>'user')::uuid, (item->>'token')::uuid, 'movement.' || v_kind,
-                                'movement', movs->>0, jsonb_build_object('lines', item->'lines', 'reference',
-                                item->>'reference'), item->>'request_id');
-            res := jsonb_build_object('status', 201, 'body', jsonb_build_object('kind', v_kind, 'movements', movs,
-                                      'balances', (SELECT jsonb_agg(value) FROM jsonb_each(bal)), 'oversells', overs));
-            IF item->>'key' IS NOT NULL THEN
-                INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body)
-                VALUES (p_tenant, item->>'key', item->>'hash', 201, res->'body');
-            END IF;
+            res := ledger_finish(p_tenant, v_kind, item->'lines', movs, (SELECT jsonb_agg(value) FROM jsonb_each(bal)),
+                                 overs, item->>'reference', (item->>'user')::uuid, (item->>'token')::uuid,
+                                 item->>'request_id', item->>'key', item->>'hash');
         END IF;
         results := results || res;
     END LOOP;
     RETURN results;
+END $$;
+
+
+--
+-- Name: ledger_sale(uuid, text, bigint, boolean, text, text, uuid, uuid, text, text, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_sale(p_tenant uuid, p_code text, p_qty bigint, p_guard boolean, p_key text, p_hash text, p_user uuid, p_token uuid, p_request_id text, p_reference text, p_channel uuid, p_reason text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    k record;
+    answer jsonb;
+    line record;
+    avail bigint;
+BEGIN
+    SELECT id, kind INTO k FROM skus WHERE tenant_id = p_tenant AND code = p_code;
+    IF NOT FOUND THEN
+        RETURN ledger_err(422, 'unknown_sku', format('no SKU %s in this brand', p_code), 'lines[0].sku');
+    ELSIF k.kind <> 'simple' THEN
+        RETURN NULL;
+    END IF;
+    answer := ledger_claim(p_tenant, p_key, p_hash);
+    IF answer IS NOT NULL THEN
+        RETURN answer;
+    END IF;
+    line := ledger_line_apply(p_tenant, 'sale', k.id, p_code, p_qty, 0, p_qty, 0, p_guard, NULL, NULL, p_reason,
+                              p_reference, p_channel, p_user, p_token, p_request_id);
+    IF line.o_movement IS NULL THEN
+        SELECT on_hand - committed - held INTO avail FROM stock WHERE tenant_id = p_tenant AND sku_id = k.id;
+        RETURN ledger_err(409, 'insufficient_stock',
+            format('%s has %s available, %s requested', p_code, greatest(avail, 0), p_qty), 'lines');
+    END IF;
+    RETURN ledger_finish(p_tenant, 'sale', jsonb_build_array(jsonb_build_object('sku', p_code, 'qty', p_qty)),
+                         jsonb_build_array(line.o_movement), jsonb_build_array(line.o_balance),
+                         CASE WHEN line.o_oversell IS NULL THEN '[]' ELSE jsonb_build_array(line.o_oversell) END,
+                         p_reference, p_user, p_token, p_request_id, p_key, p_hash);
 END $$;
 
 
@@ -4751,6 +4844,13 @@ GRANT ALL ON FUNCTION public.leases_renew(p_tenant uuid, p_owner text, p_lease_s
 
 
 --
+-- Name: FUNCTION ledger_claim(p_tenant uuid, p_key text, p_hash text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_claim(p_tenant uuid, p_key text, p_hash text) TO onecount_app;
+
+
+--
 -- Name: FUNCTION ledger_err(p_status integer, p_code text, p_message text, p_field text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -4758,10 +4858,31 @@ GRANT ALL ON FUNCTION public.ledger_err(p_status integer, p_code text, p_message
 
 
 --
+-- Name: FUNCTION ledger_finish(p_tenant uuid, p_kind text, p_lines jsonb, p_movements jsonb, p_balances jsonb, p_oversells jsonb, p_reference text, p_user uuid, p_token uuid, p_request_id text, p_key text, p_hash text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_finish(p_tenant uuid, p_kind text, p_lines jsonb, p_movements jsonb, p_balances jsonb, p_oversells jsonb, p_reference text, p_user uuid, p_token uuid, p_request_id text, p_key text, p_hash text) TO onecount_app;
+
+
+--
+-- Name: FUNCTION ledger_line_apply(p_tenant uuid, p_kind text, p_sku bigint, p_code text, p_qty bigint, p_on_hand bigint, p_committed bigint, p_inspecting bigint, p_guard boolean, p_bundle bigint, p_disposition text, p_reason text, p_reference text, p_channel uuid, p_user uuid, p_token uuid, p_request_id text, OUT o_movement bigint, OUT o_balance jsonb, OUT o_oversell jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_line_apply(p_tenant uuid, p_kind text, p_sku bigint, p_code text, p_qty bigint, p_on_hand bigint, p_committed bigint, p_inspecting bigint, p_guard boolean, p_bundle bigint, p_disposition text, p_reason text, p_reference text, p_channel uuid, p_user uuid, p_token uuid, p_request_id text, OUT o_movement bigint, OUT o_balance jsonb, OUT o_oversell jsonb) TO onecount_app;
+
+
+--
 -- Name: FUNCTION ledger_post(p_items jsonb); Type: ACL; Schema: public; Owner: -
 --
 
 GRANT ALL ON FUNCTION public.ledger_post(p_items jsonb) TO onecount_app;
+
+
+--
+-- Name: FUNCTION ledger_sale(p_tenant uuid, p_code text, p_qty bigint, p_guard boolean, p_key text, p_hash text, p_user uuid, p_token uuid, p_request_id text, p_reference text, p_channel uuid, p_reason text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_sale(p_tenant uuid, p_code text, p_qty bigint, p_guard boolean, p_key text, p_hash text, p_user uuid, p_token uuid, p_request_id text, p_reference text, p_channel uuid, p_reason text) TO onecount_app;
 
 
 --

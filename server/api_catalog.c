@@ -158,7 +158,7 @@ static const char *bundle_components(oc_req_t *r)
     }
     char *s = json_dumps(comps, JSON_COMPACT);
     if (s == NULL) {
-        oc_respond_error(r, 500, "internal", "out of memory", NULL);
+        oc_respond_error(r, 500, "internal", "the components could not be encoded", NULL);
         return NULL;
     }
     char *copy = oc_req_strdup(r, s, strlen(s));

@@ -209,8 +209,6 @@ static oc_channel_conn_t *probe_conn(const char *tenant, const char *id, const c
 {
     oc_channel_conn_t *c = oc_calloc(1, sizeof(*c));
     char buf[512];
-    if (c == NULL)
-        return NULL;
     oc_strlcpy(c->tenant, tenant, strlen(tenant), sizeof(c->tenant));
     oc_strlcpy(c->id, id, strlen(id), sizeof(c->id));
     c->kind = oc_channel_kind_parse(kind);

@@ -119,11 +119,6 @@ void oc_api_movement_post(oc_req_t *r)
         return;
     }
     mv_t *mv = oc_calloc(1, sizeof(*mv));
-    if (mv == NULL) {
-        json_decref(lines);
-        oc_respond_error(r, 500, "internal", "out of memory", NULL);
-        return;
-    }
     r->state = mv;
     r->state_free = free;
     oc_movement_t *m = &mv->m;

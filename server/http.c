@@ -515,8 +515,6 @@ static int on_api_req(h2o_handler_t *self, h2o_req_t *req)
 
     oc_thread_t *th = (oc_thread_t *)((char *)req->conn->ctx - offsetof(oc_thread_t, ctx));
     oc_req_t *r = oc_calloc(1, sizeof(*r));
-    if (r == NULL)
-        return -1;
     r->h2o = req;
     r->thread = th;
     r->start_us = oc_mono_us();

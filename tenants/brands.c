@@ -38,7 +38,7 @@ void oc_brands_list(oc_thread_t *th, const char *portfolio, const char *const *o
         if ((ids = oc_db_array_end(&b)) == NULL) {
             oc_buf_free(&b);
             oc_fail_t f = {0};
-            oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
+            oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "the brand filter could not be built");
             cb(arg, NULL, &f);
             return;
         }

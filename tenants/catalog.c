@@ -112,8 +112,8 @@ void oc_catalog_watch(oc_thread_t *th)
         return;
     watch_t *w = oc_calloc(1, sizeof(*w));
     static const char *const channels[] = {"oc_catalog", NULL};
-    if (w == NULL || (w->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify,
-                                                    on_watch_up, NULL)) == NULL) {
+    if ((w->watch = oc_pglisten_create(th->loop, oc_config.database_url, channels, on_catalog_notify, on_watch_up,
+                                       NULL)) == NULL) {
         free(w);
         return;
     }
@@ -244,21 +244,20 @@ static void cache_put(const char *tenant, const char *code, const oc_sku_ref_t *
     }
     free(e->comp);
     memset(e, 0, sizeof(*e));
-    /* Without room for the components the entry stays empty: an empty entry never matches. */
-    if (ref == NULL || ref->ncomp == 0 || (e->comp = oc_malloc((size_t)ref->ncomp * sizeof(*e->comp))) != NULL) {
-        oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
-        oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
-        e->epoch = atomic_load(&catalog_epoch);
-        e->stored_us = oc_mono_us();
-        e->known = ref != NULL;
-        if (ref != NULL) {
-            e->sku_id = ref->sku_id;
-            e->is_bundle = (unsigned char)ref->is_bundle;
-            e->ncomp = (unsigned char)ref->ncomp;
-            for (int k = 0; k < ref->ncomp; k++) {
-                e->comp[k].sku_id = ref->comp[k].sku_id;
-                e->comp[k].qty = ref->comp[k].qty;
-            }
+    oc_strlcpy(e->tenant, tenant, strlen(tenant), sizeof(e->tenant));
+    oc_strlcpy(e->code, code, strlen(code), sizeof(e->code));
+    e->epoch = atomic_load(&catalog_epoch);
+    e->stored_us = oc_mono_us();
+    e->known = ref != NULL;
+    if (ref != NULL) {
+        e->sku_id = ref->sku_id;
+        e->is_bundle = (unsigned char)ref->is_bundle;
+        e->ncomp = (unsigned char)ref->ncomp;
+        if (ref->ncomp > 0)
+            e->comp = oc_malloc((size_t)ref->ncomp * sizeof(*e->comp));
+        for (int k = 0; k < ref->ncomp; k++) {
+            e->comp[k].sku_id = ref->comp[k].sku_id;
+            e->comp[k].qty = ref->comp[k].qty;
         }
     }
     pthread_mutex_unlock(&stripes[i % STRIPES]);
@@ -304,8 +303,6 @@ int oc_catalog_resolve(oc_thread_t *th, const char *tenant, const char *const *c
     if (n < 0 || n > 100)
         return OC_EINVAL;
     pending_t *p = oc_calloc(1, sizeof(*p) + (size_t)n * sizeof(oc_sku_ref_t));
-    if (p == NULL)
-        return OC_ENOMEM;
     p->th = th;
     p->cb = cb;
     p->arg = arg;

@@ -219,9 +219,9 @@ static void on_store_key(void *arg, const char *err, const unsigned char *dek)
 int oc_channels_store_secrets(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *secrets)
 {
     store_t *s = oc_calloc(1, sizeof(*s));
-    if (s == NULL || (s->plain = json_dumps(secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+    if ((s->plain = json_dumps(secrets, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         free(s);
-        return OC_ENOMEM;
+        return OC_EINVAL; /* not JSON jansson can encode */
     }
     oc_strlcpy(s->tenant, tenant, strlen(tenant), sizeof(s->tenant));
     oc_strlcpy(s->id, id, strlen(id), sizeof(s->id));
@@ -325,9 +325,9 @@ static int keys_literal(const json_t *identity, oc_buf_t *b)
     json_array_foreach(json_object_get(identity, "keys"), i, k)
     {
         if (json_string_value(k) != NULL && oc_db_array_add(b, json_string_value(k)) != 0)
-            return OC_ENOMEM;
+            return OC_EINVAL;
     }
-    return oc_db_array_end(b) != NULL ? 0 : OC_ENOMEM;
+    return oc_db_array_end(b) != NULL ? 0 : OC_EINVAL;
 }
 
 int oc_channels_account_params(const json_t *identity, char **account, char **keys)
@@ -342,11 +342,11 @@ int oc_channels_account_params(const json_t *identity, char **account, char **ke
         free(*account);
         oc_buf_free(&b);
         *account = *keys = NULL;
-        return OC_ENOMEM;
+        return OC_EINVAL;
     }
     *keys = oc_strdup(oc_buf_cstr(&b));
     oc_buf_free(&b);
-    return *keys != NULL ? 0 : OC_ENOMEM;
+    return 0;
 }
 
 int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, const json_t *identity,
@@ -354,17 +354,14 @@ int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, co
 {
     char *account, *keys;
     if (oc_channels_account_params(identity, &account, &keys) != 0)
-        return OC_ENOMEM;
+        return OC_EINVAL;
     confirm_t *cf = oc_calloc(1, sizeof(*cf));
-    int rc = cf == NULL ? OC_ENOMEM : 0;
-    if (rc == 0) {
-        cf->cb = cb;
-        cf->arg = arg;
-        const char *p[] = {tenant, id, account, keys};
-        rc = oc_db_exec(db, tenant, &account_confirm, p, on_confirmed, cf);
-        if (rc != 0)
-            free(cf);
-    }
+    cf->cb = cb;
+    cf->arg = arg;
+    const char *p[] = {tenant, id, account, keys};
+    int rc = oc_db_exec(db, tenant, &account_confirm, p, on_confirmed, cf);
+    if (rc != 0)
+        free(cf);
     free(account);
     free(keys);
     return rc;

@@ -83,7 +83,8 @@ int oc_channels_confirm(oc_db_pool_t *db, const char *tenant, const char *id, co
 
 /**
  * The two parameters a connection row stores for an identity: `account` (JSON: what is shown, without
- * the keys) and `keys` (a text[] literal).  Both malloc'd; 0 or OC_ENOMEM.
+ * the keys) and `keys` (a text[] literal).  Both malloc'd; 0, or OC_EINVAL (both NULL) when the identity
+ * cannot be encoded (jansson refuses it, or a literal would outgrow a buffer).
  */
 int oc_channels_account_params(const json_t *identity, char **account, char **keys);
 

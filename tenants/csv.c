@@ -74,19 +74,15 @@ size_t oc_utf8_length(const char *str, size_t len)
     return n;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+static void grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
-        return 0;
+        return;
     size_t ncap = *cap ? *cap * 2 : 1024;
     while (ncap < need)
         ncap *= 2;
-    void *np = oc_realloc(*p, ncap * elem);
-    if (np == NULL)
-        return OC_ENOMEM;
-    *p = np;
+    *p = oc_realloc(*p, ncap * elem);
     *cap = ncap;
-    return 0;
 }
 
 static void note(oc_csv_record_t *rec, oc_csv_problem_t problem)
@@ -121,7 +117,7 @@ static int is_delim(char c)
  * Parses one field starting at *pp into the text buffer and appends it to
  * the record.  Leaves *pp at the delimiter after the field (or the end).
  */
-static int parse_field(parser_t *ps, oc_csv_record_t *rec, const char **pp, const char *end)
+static void parse_field(parser_t *ps, oc_csv_record_t *rec, const char **pp, const char *end)
 {
     oc_csv_t *csv = ps->csv;
     const char *p = *pp;
@@ -168,14 +164,12 @@ static int parse_field(parser_t *ps, oc_csv_record_t *rec, const char **pp, cons
     csv->text[ps->out++] = '\0';
     if (rec->problem == OC_CSV_OK && !oc_utf8_valid(csv->text + start, n))
         note(rec, OC_CSV_BAD_UTF8);
-    if (grow((void **)&csv->fields, &ps->fields_cap, csv->nfields + 1, sizeof(*csv->fields)) != 0)
-        return OC_ENOMEM;
+    grow((void **)&csv->fields, &ps->fields_cap, csv->nfields + 1, sizeof(*csv->fields));
     csv->fields[csv->nfields].off = (uint32_t)start;
     csv->fields[csv->nfields].len = (uint32_t)n;
     csv->nfields++;
     rec->nfields++;
     *pp = p;
-    return 0;
 }
 
 int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len)
@@ -187,8 +181,7 @@ int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len)
     const char *p = data, *end = data + len;
     if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
         p += 3;
-    if ((csv->text = oc_malloc(len + 1)) == NULL)
-        goto Error;
+    csv->text = oc_malloc(len + 1);
     while (p < end) {
         if (*p == '\n' || *p == '\r') { /* a line holding nothing */
             p += *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
@@ -197,8 +190,7 @@ int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len)
         }
         oc_csv_record_t rec = {.first = (uint32_t)csv->nfields, .line = ps.line};
         for (;;) {
-            if (parse_field(&ps, &rec, &p, end) != 0)
-                goto Error;
+            parse_field(&ps, &rec, &p, end);
             if (p < end && *p == ',') { /* another field follows, empty if the comma ends the file */
                 p++;
                 continue;
@@ -209,15 +201,10 @@ int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len)
             p += *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
             ps.line++;
         }
-        if (grow((void **)&csv->records, &ps.records_cap, csv->nrecords + 1, sizeof(*csv->records)) != 0)
-            goto Error;
+        grow((void **)&csv->records, &ps.records_cap, csv->nrecords + 1, sizeof(*csv->records));
         csv->records[csv->nrecords++] = rec;
     }
     return 0;
-
-Error:
-    oc_csv_free(csv);
-    return OC_ENOMEM;
 }
 
 void oc_csv_free(oc_csv_t *csv)

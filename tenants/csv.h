@@ -55,8 +55,8 @@ typedef struct oc_csv {
 
 /**
  * Parses `len` bytes of `data` into `csv` (which it initialises).  Returns
- * 0, OC_ENOMEM or OC_EINVAL (input over OC_CSV_MAX_BYTES); on failure
- * `csv` holds nothing to free.  Problems in the data are not failures: they
+ * 0, or OC_EINVAL (input over OC_CSV_MAX_BYTES) with `csv` holding
+ * nothing to free.  Problems in the data are not failures: they
  * are recorded on their records.
  */
 int oc_csv_parse(oc_csv_t *csv, const char *data, size_t len);

@@ -36,13 +36,6 @@ typedef struct {
 static op_t *op_new(oc_thread_t *th, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
     op_t *op = oc_calloc(1, sizeof(*op));
-    if (op == NULL) {
-        oc_fail_t f = {0};
-        oc_fail(&f, OC_FAIL_INTERNAL, "internal", NULL, "out of memory");
-        oc_ledger_outcome_t out = {.fail = &f};
-        cb(arg, &out);
-        return NULL;
-    }
     *op = (op_t){.th = th, .a = a, .cb = cb, .arg = arg};
     return op;
 }
@@ -124,9 +117,7 @@ static void get(op_t *op, const char *tenant, const char *id)
 
 void oc_hold_get(oc_thread_t *th, const char *tenant, const char *id, oc_ledger_cb cb, void *arg)
 {
-    op_t *op = op_new(th, NULL, cb, arg);
-    if (op != NULL)
-        get(op, tenant, id);
+    get(op_new(th, NULL, cb, arg), tenant, id);
 }
 
 /* --- create ------------------------------------------------------------------------ */
@@ -315,14 +306,12 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
 void oc_hold_create(oc_thread_t *th, const oc_hold_request_t *req, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
     op_t *op = op_new(th, a, cb, arg);
-    if (op == NULL)
-        return;
     op->req = req;
     op->request = json_array();
-    for (int i = 0; i < req->nlines && op->request != NULL; i++)
+    for (int i = 0; i < req->nlines; i++)
         json_array_append_new(op->request,
                               json_pack("{s:s, s:I}", "sku", req->lines[i].sku, "qty", (json_int_t)req->lines[i].qty));
-    if (op->request == NULL || req->nlines < 1 || req->nlines > OC_HOLD_MAX_LINES) {
+    if (req->nlines < 1 || req->nlines > OC_HOLD_MAX_LINES) {
         oc_fail_t f = {0};
         oc_fail(&f, OC_FAIL_INVALID, "invalid", "lines", "a hold has 1 to %d lines", OC_HOLD_MAX_LINES);
         op_fail(op, &f);
@@ -385,8 +374,6 @@ void oc_hold_confirm(oc_thread_t *th, const char *id, const char *key, const cha
                      oc_ledger_cb cb, void *arg)
 {
     op_t *op = op_new(th, a, cb, arg);
-    if (op == NULL)
-        return;
     oc_strlcpy(op->id, id, strlen(id), sizeof(op->id));
     const char *p[] = {a->tenant, id, key, key != NULL ? hash : NULL, a->user, a->token, a->request_id};
     if (oc_db_exec(th->db, a->tenant, &hold_confirm_stmt, p, on_confirmed, op) != 0)
@@ -418,8 +405,6 @@ static void on_released(void *arg, const oc_db_result_t *res)
 void oc_hold_release(oc_thread_t *th, const char *id, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
     op_t *op = op_new(th, a, cb, arg);
-    if (op == NULL)
-        return;
     oc_strlcpy(op->id, id, strlen(id), sizeof(op->id));
     const char *p[] = {a->tenant, id, "released", NULL, NULL, a->user, a->token, a->request_id};
     if (oc_db_exec(th->db, a->tenant, &hold_end_stmt, p, on_released, op) != 0)

@@ -419,11 +419,6 @@ void oc_holds_set_bases(oc_redis_t *redis, const char *tenant, const long long *
                         void (*done)(void *arg), void *arg)
 {
     bases_t *b = oc_malloc(sizeof(*b));
-    if (b == NULL) {
-        if (done != NULL)
-            done(arg);
-        return;
-    }
     *b = (bases_t){done, arg, 1};
     for (size_t i = 0; i < n; i++) {
         char kb[96], v[24], base[24];
@@ -446,7 +441,7 @@ void oc_holds_publish_balances(oc_redis_t *redis, const char *tenant, json_t *an
     json_array_foreach(all, i, b)
     {
         json_t *sku = json_object_get(b, "sku_id"), *ver = json_object_get(b, "version");
-        if (bases == NULL || !json_is_integer(sku) || !json_is_integer(ver))
+        if (!json_is_integer(sku) || !json_is_integer(ver))
             continue;
         bases[3 * n] = (long long)json_integer_value(sku);
         bases[3 * n + 1] = (long long)json_integer_value(ver);
@@ -571,8 +566,6 @@ static holds_thread_t *holds_thread(oc_thread_t *th)
     holds_thread_t *ht = oc_thread_slot(th, &slot);
     if (ht == NULL) {
         ht = oc_calloc(1, sizeof(*ht));
-        if (ht == NULL)
-            return NULL;
         ht->th = th;
         ht->tail = &ht->head;
         oc_timer_init(&ht->timer, commit_flush, ht);
@@ -798,15 +791,7 @@ static void commit_flush(oc_timer_t *t)
     flush_t *f = oc_calloc(1, sizeof(*f));
     brand_set_t *brands = oc_calloc(1, sizeof(*brands));
     size_t cap = ht->npending < COMMIT_BATCH ? ht->npending : COMMIT_BATCH;
-    if (f != NULL)
-        f->holds = oc_malloc(cap * sizeof(*f->holds));
-    if (f == NULL || brands == NULL || f->holds == NULL) {
-        free(f != NULL ? f->holds : NULL);
-        free(f);
-        free(brands);
-        oc_timer_start(ht->th->loop, &ht->timer, 10);
-        return;
-    }
+    f->holds = oc_malloc(cap * sizeof(*f->holds));
     f->ht = ht;
     oc_buf_t holds = {0}, list = {0};
     oc_buf_append(&holds, "[", 1);
@@ -850,11 +835,9 @@ static void commit_flush(oc_timer_t *t)
 int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t *hold, oc_hold_commit_cb cb, void *arg)
 {
     holds_thread_t *ht = holds_thread(th);
-    if (ht == NULL || ht->npending >= COMMIT_MAX_PENDING)
+    if (ht->npending >= COMMIT_MAX_PENDING)
         return OC_EBUSY;
     pending_hold_t *p = oc_calloc(1, sizeof(*p));
-    if (p == NULL)
-        return OC_EBUSY;
     oc_strlcpy(p->tenant, tenant, strlen(tenant), sizeof(p->tenant));
     oc_strlcpy(p->id, hold->id, strlen(hold->id), sizeof(p->id));
     p->cb = cb;
@@ -878,10 +861,6 @@ int oc_holds_commit(oc_thread_t *th, const char *tenant, const oc_hold_record_t 
     p->spec = oc_strdup(oc_buf_cstr(&spec));
     oc_buf_free(&t);
     oc_buf_free(&spec);
-    if (p->text == NULL || p->spec == NULL) {
-        pending_free(p);
-        return OC_EBUSY;
-    }
     *ht->tail = p;
     ht->tail = &p->next;
     ht->npending++;
@@ -942,8 +921,6 @@ static void sweep(oc_timer_t *t)
 void oc_holds_start_sweeper(oc_thread_t *th)
 {
     holds_thread_t *m = holds_thread(th);
-    if (m == NULL)
-        return;
     strcpy(m->sweep_cursor, "00000000-0000-0000-0000-000000000000");
     oc_timer_start(th->loop, &m->sweep_timer, 1000);
 }

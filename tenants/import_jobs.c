@@ -434,7 +434,8 @@ static void on_applied(void *arg, const oc_db_result_t *res)
     for (int i = 0; i < res->nresults; i++)
         if (res->results[i] != NULL && PQnfields(res->results[i]) == 3)
             n += (size_t)PQntuples(res->results[i]);
-    if (n > 0 && oc_redis_ready(j->th->redis) && (j->bases = oc_malloc(n * 3 * sizeof(long long))) != NULL) {
+    if (n > 0 && oc_redis_ready(j->th->redis)) {
+        j->bases = oc_malloc(n * 3 * sizeof(long long));
         for (int i = 0; i < res->nresults; i++) {
             const PGresult *pr = res->results[i];
             if (pr == NULL || PQnfields(pr) != 3)
@@ -560,11 +561,8 @@ static void on_checked(void *arg, const oc_db_result_t *res)
                 j->unchanged += n;
             continue;
         }
-        if (oc_import_error_add(&j->imp.errors, (uint32_t)oc_db_get_ll(bad, row, 0, 0), oc_db_get(bad, row, 1), "%s",
-                                oc_db_get(bad, row, 2) ? oc_db_get(bad, row, 2) : "") != 0) {
-            fail(j, "out of memory while checking the rows; nothing was applied");
-            return;
-        }
+        oc_import_error_add(&j->imp.errors, (uint32_t)oc_db_get_ll(bad, row, 0, 0), oc_db_get(bad, row, 1), "%s",
+                            oc_db_get(bad, row, 2) ? oc_db_get(bad, row, 2) : "");
     }
     j->rows_done += j->imp.chunks[j->next].nrows;
     j->next++;
@@ -637,8 +635,7 @@ static void prepare_done(oc_work_t *w)
 {
     job_t *j = (job_t *)w;
     if (j->rc != 0) {
-        fail(j, j->rc == OC_ENOMEM ? "the server ran out of memory reading the file; nothing was applied"
-                                   : "the file is too large to read");
+        fail(j, "the file is too large to read"); /* OC_EINVAL, or OC_ENOMEM: a chunk too large to build */
         return;
     }
     check_next(j);

@@ -45,17 +45,13 @@ static char *utf8_dup(const char *s, size_t cap)
     return oc_strndup(s, n);
 }
 
-int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...)
+void oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...)
 {
     e->total++;
     if (e->n >= OC_IMPORT_MAX_ERRORS)
-        return 0;
-    if (e->n % 64 == 0) {
-        oc_import_error_t *items = oc_realloc(e->items, (e->n + 64) * sizeof(*items));
-        if (items == NULL)
-            return OC_ENOMEM;
-        e->items = items;
-    }
+        return;
+    if (e->n % 64 == 0)
+        e->items = oc_realloc(e->items, (e->n + 64) * sizeof(*e->items));
     char reason[512];
     va_list ap;
     va_start(ap, fmt);
@@ -65,13 +61,7 @@ int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column
     it->line = line;
     it->column = column != NULL ? utf8_dup(column, 96) : NULL;
     it->reason = utf8_dup(reason, sizeof(reason));
-    if (it->reason == NULL || (column != NULL && it->column == NULL)) {
-        free(it->column);
-        free(it->reason);
-        return OC_ENOMEM;
-    }
     e->n++;
-    return 0;
 }
 
 static int cmp_error(const void *a, const void *b)
@@ -152,13 +142,12 @@ static int map_has(const map_t *m, const char *k, size_t n)
     return s != NULL && s->key != NULL;
 }
 
-/* Inserts k → v unless present.  Returns 1 if inserted, 0 if present (*old = its value), OC_ENOMEM. */
+/* Inserts k → v unless present.  Returns 1 if inserted, 0 if present (*old = its value). */
 static int map_put(map_t *m, const char *k, size_t n, uint32_t v, uint32_t *old)
 {
     if ((m->n + 1) * 2 > m->cap) {
         map_t g = {.cap = m->cap ? m->cap * 2 : 1024};
-        if ((g.slots = oc_calloc(g.cap, sizeof(slot_t))) == NULL)
-            return OC_ENOMEM;
+        g.slots = oc_calloc(g.cap, sizeof(slot_t));
         for (size_t i = 0; i < m->cap; i++)
             if (m->slots[i].key != NULL)
                 *map_find(&g, m->slots[i].key, m->slots[i].len) = m->slots[i];
@@ -213,12 +202,7 @@ static void b_flush(builder_t *b)
     oc_import_t *imp = b->imp;
     if (imp->nchunks == b->chunks_cap) {
         size_t cap = b->chunks_cap ? b->chunks_cap * 2 : 8;
-        oc_import_chunk_t *c = oc_realloc(imp->chunks, cap * sizeof(*c));
-        if (c == NULL) {
-            b->failed = 1;
-            return;
-        }
-        imp->chunks = c;
+        imp->chunks = oc_realloc(imp->chunks, cap * sizeof(*imp->chunks));
         b->chunks_cap = cap;
     }
     oc_import_chunk_t *c = &imp->chunks[imp->nchunks++];
@@ -290,7 +274,7 @@ typedef struct ctx {
     int col[MAX_COLUMNS]; /* column id → field index in the file, -1 absent */
     const char **name_of; /* field index → canonical column name (NULL for unknown columns) */
     uint32_t ncols;       /* fields in the header */
-    int failed;
+    int failed;           /* an array literal could not be built (OC_ENOMEM) */
 } ctx_t;
 
 static void problem(ctx_t *c, uint32_t line, const char *column, const char *fmt, ...) OC_PRINTF(4, 5);
@@ -301,8 +285,7 @@ static void problem(ctx_t *c, uint32_t line, const char *column, const char *fmt
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    if (oc_import_error_add(&c->imp->errors, line, column, "%s", reason) != 0)
-        c->failed = 1;
+    oc_import_error_add(&c->imp->errors, line, column, "%s", reason);
 }
 
 static void trim(const char **s, size_t *n)
@@ -326,10 +309,7 @@ static int read_header(ctx_t *c)
     }
     const oc_csv_record_t *h = &c->csv.records[0];
     c->ncols = h->nfields;
-    if ((c->name_of = oc_calloc(h->nfields, sizeof(*c->name_of))) == NULL) {
-        c->failed = 1;
-        return 0;
-    }
+    c->name_of = oc_calloc(h->nfields, sizeof(*c->name_of));
     int ok = 1;
     if (h->problem != OC_CSV_OK) {
         problem(c, h->line, NULL, "the header: %s", oc_csv_problem_text(h->problem));
@@ -345,10 +325,6 @@ static int read_header(ctx_t *c)
                 id = k;
         if (id < 0) {
             char *name = oc_strndup(v, n); /* shortened by oc_import_error_add */
-            if (name == NULL) {
-                c->failed = 1;
-                return 0;
-            }
             problem(c, h->line, name, "unknown column; the columns are %s", expected[imp->type]);
             free(name);
         } else if (c->col[id] >= 0) {
@@ -447,12 +423,7 @@ static const char *check_code(ctx_t *c, map_t *seen, const oc_csv_record_t *rec,
     if (seen == NULL)
         return v;
     uint32_t first;
-    int rc = map_put(seen, v, *n, rec->line, &first);
-    if (rc < 0) {
-        c->failed = 1;
-        return NULL;
-    }
-    if (rc == 0) {
+    if (map_put(seen, v, *n, rec->line, &first) == 0) {
         problem(c, rec->line, column, "%s appears twice in the file (first on line %u)", v, first);
         return NULL;
     }
@@ -577,15 +548,10 @@ typedef struct bundle {
 static void prepare_bundles(ctx_t *c, builder_t *b)
 {
     map_t index = {0}; /* bundle code → index in bundles */
-    bundle_t *bundles = NULL;
-    brow_t *rows = NULL;
+    bundle_t *bundles = oc_calloc(c->csv.nrecords, sizeof(*bundles));
+    brow_t *rows = oc_calloc(c->csv.nrecords, sizeof(*rows));
     size_t nbundles = 0, nrows = 0, components = 0;
     b->nparams = 5;
-    if ((bundles = oc_calloc(c->csv.nrecords, sizeof(*bundles))) == NULL ||
-        (rows = oc_calloc(c->csv.nrecords, sizeof(*rows))) == NULL) {
-        c->failed = 1;
-        goto Done;
-    }
     /* First pass: check each row and group the rows by bundle. */
     for (size_t r = 1; r < c->csv.nrecords && !c->failed; r++) {
         const oc_csv_record_t *rec = &c->csv.records[r];
@@ -596,12 +562,7 @@ static void prepare_bundles(ctx_t *c, builder_t *b)
         bundle_t *bd = NULL;
         if (code != NULL) {
             uint32_t at;
-            int rc = map_put(&index, code, code_n, (uint32_t)nbundles, &at);
-            if (rc < 0) {
-                c->failed = 1;
-                break;
-            }
-            if (rc == 1) {
+            if (map_put(&index, code, code_n, (uint32_t)nbundles, &at) == 1) {
                 at = (uint32_t)nbundles++;
                 bundles[at] = (bundle_t){.code = code, .code_n = code_n, .head = -1, .tail = -1};
             }
@@ -681,7 +642,6 @@ static void prepare_bundles(ctx_t *c, builder_t *b)
             b_flush(b);
     }
     b_flush(b);
-Done:
     free(index.slots);
     free(bundles);
     free(rows);
@@ -717,10 +677,7 @@ static int first_time(ctx_t *c, map_t *m, oc_buf_t *keys, const oc_csv_record_t 
 {
     size_t kn;
     const char *k = pair_key(keys, conn, conn_n, v, n, &kn);
-    int rc = map_put(m, k, kn, rec->line, first);
-    if (rc < 0)
-        c->failed = 1;
-    return rc != 0;
+    return map_put(m, k, kn, rec->line, first);
 }
 
 static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
@@ -731,10 +688,7 @@ static void prepare_listings(ctx_t *c, builder_t *b, size_t len)
     b->nparams = 6;
     /* A row's keys hold its connection twice, its sku and external_sku, and two separators. */
     keys.cap = 2 * (len + c->csv.nrecords) + 1;
-    if ((keys.data = oc_malloc(keys.cap)) == NULL) {
-        c->failed = 1;
-        return;
-    }
+    keys.data = oc_malloc(keys.cap);
     for (size_t r = 1; r < c->csv.nrecords && !c->failed && !b->failed; r++) {
         const oc_csv_record_t *rec = &c->csv.records[r];
         if (!usable(c, rec))
@@ -814,7 +768,7 @@ int oc_import_prepare(oc_import_t *imp, oc_import_type_t type, const char *data,
     }
     if (imp->summary == NULL)
         imp->summary = json_object();
-    rc = c.failed || b.failed || imp->summary == NULL ? OC_ENOMEM : 0;
+    rc = c.failed || b.failed ? OC_ENOMEM : 0;
     oc_import_errors_sort(&imp->errors);
     b_free(&b);
     free(c.name_of);

@@ -76,8 +76,9 @@ typedef struct oc_import_errors {
     size_t n, total;
 } oc_import_errors_t;
 
-/** Records a problem (strings copied); returns 0 or OC_ENOMEM.  `column` may be NULL. */
-int oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...) OC_PRINTF(4, 5);
+/** Records a problem (strings copied).  `column` may be NULL. */
+void oc_import_error_add(oc_import_errors_t *e, uint32_t line, const char *column, const char *fmt, ...)
+    OC_PRINTF(4, 5);
 /** Orders the kept problems by line, then column. */
 void oc_import_errors_sort(oc_import_errors_t *e);
 /** The kept problems as [{"line", "column", "reason"}] (new reference). */

@@ -20,7 +20,7 @@ struct oc_ledger_item {
     const char *tenant, *user, *token, *request_id;
     long long lock_sku; /* the lowest sku_id it locks, 0 = unknown */
     char *json;         /* ledger_item_json(), for the general path */
-    int fast;           /* a one-line sale: try the single-statement path */
+    int sale;           /* a one-line sale: ledger_sale() first */
     int tries;
     oc_ledger_cb cb;
     void *arg;
@@ -54,71 +54,30 @@ void oc_ledger_init(void)
 }
 
 /*
- * One-line sale in one statement: idempotency, the conditional update, the
- * movement, an oversell incident when a channel sale goes below zero, the
- * audit record and the stored response.  It answers as ledger_post() does
- * ({"status", "body", "replayed"}, refusals from ledger_err()), so one
- * function reads both (oc_ledger_answer); a bundle falls back to ledger_post.
+ * The ledger's two statements.  Both answer in one shape ({"status", "body",
+ * "replayed"}, refusals from ledger_err()), read by one function
+ * (oc_ledger_answer).
  *
- * Why two: ledger_post() (plpgsql) is the general ledger — every kind, many
- * lines, bundles — and is also called from SQL (hold_confirm(), orders
- * ingested by the sync engine), so it must stay.  This statement is the hot
- * path of a checkout: no plpgsql call, one row locked, which is what
- * ops/bench/ledger.sh measures (and extracts from this file: keep the
- * OC_DB_STMT( / ledger_sale_fast, layout).  An Idempotency-Key is claimed
- * by ledger_post()'s idem_claim(), the one idempotency path of the ledger.
- * (Its lookup takes its own snapshot after the advisory lock: a lookup in
- * the statement's snapshot, as here before, missed a duplicate committed
- * between the statement's start and the lock, and sold twice.)
+ * A one-line sale is ledger_sale() (migrations/0022): the SKU, the
+ * Idempotency-Key's claim, one stock row locked — the checkout's hot path,
+ * which ops/bench/ledger.sh runs in pgbench as its baseline (it extracts
+ * the statement from this file: keep the OC_DB_STMT( / ledger_sale_stmt,
+ * layout).  It skips what such a sale does not need (the JSON item, the
+ * lock pass over every line, the bundle expansion) and answers NULL for a
+ * bundle, which then goes to ledger_post() on its own.  Everything else is
+ * ledger_post(): every kind, many lines, bundles, and SQL calls it too
+ * (hold_confirm(), orders the sync engine ingests).  A sale is written by
+ * the same SQL on both: each line by ledger_line_apply() (the stock
+ * update, the movement, the oversell incident, the line's balance in the
+ * answer), each request finished by ledger_finish() (the answer body, the
+ * audit record, the stored answer of its key), its Idempotency-Key claimed
+ * by ledger_claim() (idem_claim(), whose lookup runs after its advisory
+ * lock).
  */
 OC_DB_STMT(
-    ledger_sale_fast, 11,
-    "WITH k AS (SELECT id, kind FROM skus WHERE tenant_id = $1 AND code = $2),"
-    /* the key claim of ledger_post: its lookup runs after the lock, so it sees a sale committed meanwhile */
-    " c AS (SELECT o_state AS state, o_status AS status, o_body AS body FROM idem_claim($1, $5, $6)"
-    "       WHERE $5::text IS NOT NULL),"
-    " u AS (UPDATE stock s SET committed = s.committed + $3, version = s.version + 1, updated_at = now()"
-    "       FROM k WHERE k.kind = 'simple' AND NOT EXISTS (SELECT 1 FROM c WHERE c.state <> 'new')"
-    "         AND s.tenant_id = $1 AND s.sku_id = k.id"
-    "         AND (NOT $4::bool OR s.on_hand - s.committed - s.held >= $3)"
-    "       RETURNING s.sku_id, s.on_hand, s.committed, s.held, s.inspecting, s.version),"
-    " m AS (INSERT INTO movements (tenant_id, sku_id, kind, qty, on_hand_delta, committed_delta, on_hand_after,"
-    "       committed_after, reference, channel_id, guarded, actor_user, actor_token, request_id)"
-    "       SELECT $1, u.sku_id, 'sale', $3, 0, $3, u.on_hand, u.committed, $10, $11::uuid, $4, $7::uuid,"
-    "       $8::uuid, $9 FROM u RETURNING id),"
-    " o AS (INSERT INTO oversell_incidents (tenant_id, sku_id, movement_id, qty_short, channel_id, reference)"
-    "       SELECT $1, u.sku_id, m.id, least(-(u.on_hand - u.committed - u.held), $3), $11::uuid, $10"
-    "       FROM u, m WHERE u.on_hand - u.committed - u.held < 0 RETURNING qty_short),"
-    " b AS (SELECT m.id AS mid, jsonb_build_object('kind', 'sale', 'movements', jsonb_build_array(m.id),"
-    "       'balances', jsonb_build_array(jsonb_build_object('sku', $2::text, 'sku_id', u.sku_id,"
-    "         'on_hand', u.on_hand, 'committed', u.committed, 'held', u.held, 'inspecting', u.inspecting,"
-    "         'available', u.on_hand - u.committed - u.held, 'version', u.version)),"
-    "       'oversells', coalesce((SELECT jsonb_agg(jsonb_build_object('sku', $2::text, 'qty_short', o.qty_short))"
-    "         FROM o), '[]')) AS body FROM u, m),"
-    " a AS (SELECT audit_write($1, NULL, $7::uuid, $8::uuid, 'movement.sale', 'movement', b.mid::text,"
-    "       jsonb_build_object('lines', jsonb_build_array(jsonb_build_object('sku', $2::text, 'qty', $3)),"
-    "       'reference', $10), $9) AS w FROM b),"
-    " i AS (INSERT INTO idempotency_keys AS ik (tenant_id, key, request_hash, status, body)"
-    "       SELECT $1, $5, $6, 201, b.body FROM b WHERE $5::text IS NOT NULL"
-    /* a key past its 24 hours whose row is not pruned yet: this request takes it over */
-    "       ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = 201,"
-    "         body = excluded.body, created_at = now() WHERE ik.created_at <= now() - interval '24 hours')"
-    /* the answer as ledger_post() gives it, its refusals from the same ledger_err(); NULL for a bundle */
-    " SELECT CASE"
-    "  WHEN NOT EXISTS (SELECT 1 FROM k) THEN"
-    "   ledger_err(422, 'unknown_sku', format('no SKU %s in this brand', $2::text), 'lines[0].sku')"
-    "  WHEN (SELECT kind FROM k) <> 'simple' THEN NULL"
-    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'in_flight') THEN"
-    "   ledger_err(409, 'in_flight', 'a request with this Idempotency-Key is in progress')"
-    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'mismatch') THEN"
-    "   ledger_err(422, 'idempotency_mismatch', 'this Idempotency-Key was used with a different request')"
-    "  WHEN EXISTS (SELECT 1 FROM c WHERE c.state = 'replay') THEN"
-    "   (SELECT jsonb_build_object('status', c.status, 'body', c.body, 'replayed', true) FROM c)"
-    "  WHEN EXISTS (SELECT 1 FROM b) THEN jsonb_build_object('status', 201, 'body', (SELECT body FROM b))"
-    "  ELSE ledger_err(409, 'insufficient_stock', format('%s has %s available, %s requested', $2::text,"
-    "   greatest((SELECT s.on_hand - s.committed - s.held FROM stock s, k WHERE s.tenant_id = $1 AND s.sku_id = k.id),"
-    "     0), $3), 'lines') END,"
-    "  (SELECT count(*) FROM a)");
+    ledger_sale_stmt, 12,
+    "SELECT ledger_sale($1::uuid, $2::text, $3::bigint, $4::bool, $5::text, $6::text, $7::uuid, $8::uuid, $9::text,"
+    " $10::text, $11::uuid, $12::text)");
 OC_DB_STMT(ledger_post_stmt, 1, "SELECT ledger_post($1::jsonb)");
 
 static const char *const kind_names[] = {
@@ -182,7 +141,8 @@ static void item_answer_cb(void *arg, const oc_ledger_outcome_t *out)
  * its plpgsql reads: migrations/0003, redefined since; see schema.sql):
  * [{"tenant", "kind", "lines": [{"sku", "qty"}], "guard", "key", "hash",
  *   "user", "token", "request_id", "reference", "channel", "reason",
- *   "disposition", "from_inspection"}].  NULL when out of memory.
+ *   "disposition", "from_inspection"}].  NULL when jansson cannot build
+ * or encode it (a string that is not UTF-8 the handler let through).
  */
 static char *ledger_item_json(const oc_ledger_item_t *it)
 {
@@ -263,8 +223,8 @@ static void requeue_solo(batcher_t *b, oc_ledger_item_t *it)
     send_batch(b, bt);
 }
 
-/* Answers one fast-path row; returns -1 for a bundle, which ledger_post expands. */
-static int fast_outcome(oc_ledger_item_t *it, const PGresult *r)
+/* Answers one ledger_sale() row; returns -1 for a bundle, which ledger_post expands. */
+static int sale_outcome(oc_ledger_item_t *it, const PGresult *r)
 {
     json_t *answer = oc_db_json(r, 0, 0);
     if (answer == NULL)
@@ -307,9 +267,9 @@ static void on_batch(void *arg, const oc_db_result_t *res)
     for (int i = 0; i < bt->n; i++) {
         oc_ledger_item_t *it = bt->items[i];
         const PGresult *r = res->results[i];
-        if (it->fast) {
-            if (fast_outcome(it, r) != 0) {
-                it->fast = 0;
+        if (it->sale) {
+            if (sale_outcome(it, r) != 0) {
+                it->sale = 0;
                 requeue_solo(b, it);
             }
             continue;
@@ -337,7 +297,7 @@ static int cmp_items(const void *x, const void *y)
 static void send_batch(batcher_t *b, batch_t *bt)
 {
     /* One order for every batch (brand, then sku_id, the order every path locks stock in; SKU code where the
-     * id is unknown): fast statements lock one row each, so batches that agree on the order cannot deadlock. */
+     * id is unknown): a one-line sale locks one row, so batches that agree on the order cannot deadlock. */
     if (bt->n > 1)
         qsort(bt->items, (size_t)bt->n, sizeof(bt->items[0]), cmp_items);
     oc_db_tx_t tx = {.nsteps = bt->n};
@@ -346,13 +306,13 @@ static void send_batch(batcher_t *b, batch_t *bt)
         oc_ledger_item_t *it = bt->items[i];
         it->tries++;
         tx.steps[i].tenant = it->tenant;
-        if (it->fast) {
+        if (it->sale) {
             const oc_movement_line_t *line = &it->m.lines[0];
             snprintf(qty[i], sizeof(qty[i]), "%lld", line->qty);
-            const char *p[] = {it->tenant,     line->sku,       qty[i],       it->m.guard ? "true" : "false",
-                               it->m.key,      it->m.hash,      it->user,     it->token,
-                               it->request_id, it->m.reference, it->m.channel};
-            tx.steps[i].stmt = &ledger_sale_fast;
+            const char *p[] = {it->tenant,     line->sku,       qty[i],        it->m.guard ? "true" : "false",
+                               it->m.key,      it->m.hash,      it->user,      it->token,
+                               it->request_id, it->m.reference, it->m.channel, it->m.reason};
+            tx.steps[i].stmt = &ledger_sale_stmt;
             memcpy(tx.steps[i].params, p, sizeof(p));
         } else {
             if (it->json == NULL)
@@ -406,7 +366,7 @@ void oc_ledger_post(oc_thread_t *th, const oc_movement_t *m, const oc_actor_t *a
     it->lock_sku = lock_sku;
     it->cb = cb;
     it->arg = arg;
-    it->fast = m->nlines == 1 && m->kind == OC_MOVE_SALE;
+    it->sale = m->nlines == 1 && m->kind == OC_MOVE_SALE;
     oc_metric_add(&m_items, 1);
     *b->tail = it;
     b->tail = &it->next;

@@ -5,10 +5,11 @@
  * Every movement of a thread goes through one batcher: movements that
  * arrive while earlier batches are in flight are combined into the next one
  * — one PostgreSQL transaction, one round trip, each movement still checked,
- * applied and answered on its own (migrations/0003: ledger_post, and a
- * single-statement fast path for one-line sales).  Under load this turns many
- * small transactions into a few larger ones, which is what lets a hot SKU
- * take more sales per second than one transaction per sale could.
+ * applied and answered on its own (ledger_sale() for a one-line sale,
+ * ledger_post() for the rest; both write a sale with the same SQL, see
+ * migrations/0022).  Under load this turns many small transactions into a
+ * few larger ones, which is what lets a hot SKU take more sales per second
+ * than one transaction per sale could.
  *
  * A batch that fails as a whole (deadlock, serialization, a dropped
  * connection) is retried item by item, so one request never fails another.

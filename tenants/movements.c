@@ -121,13 +121,6 @@ static void on_refs(void *arg, const oc_db_result_t *err, const oc_sku_ref_t *co
 void oc_movement_post(oc_thread_t *th, const oc_movement_t *m, const oc_actor_t *a, oc_ledger_cb cb, void *arg)
 {
     move_t *mv = oc_calloc(1, sizeof(*mv));
-    if (mv == NULL) {
-        oc_fail_t f = {0};
-        oc_fail(&f, OC_FAIL_INTERNAL, "internal", NULL, "out of memory");
-        oc_ledger_outcome_t out = {.fail = &f};
-        cb(arg, &out);
-        return;
-    }
     *mv = (move_t){.th = th, .m = m, .a = a, .cb = cb, .arg = arg};
     const char *codes[OC_MOVEMENT_MAX_LINES];
     int n = m->nlines < OC_MOVEMENT_MAX_LINES ? m->nlines : OC_MOVEMENT_MAX_LINES;

@@ -25,7 +25,7 @@ typedef enum {
     OC_FAIL_FORBIDDEN,   /* the actor may not do this (403) */
     OC_FAIL_UNAVAILABLE, /* a dependency is down or busy: try again shortly (503) */
     OC_FAIL_DB,          /* a database result, mapped by the caller's layer (`db`) */
-    OC_FAIL_INTERNAL,    /* a bug or out of memory (500) */
+    OC_FAIL_INTERNAL,    /* a bug: an answer that cannot be built (500) */
 } oc_fail_kind_t;
 
 typedef struct oc_fail {

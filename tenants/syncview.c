@@ -281,7 +281,7 @@ static json_t *read_timeline(const oc_db_result_t *res, const char *what, oc_fai
     if (out != NULL && res->nresults == 3)
         json_object_set_new(out, "shown_at", oc_db_json(res->results[2], 0, 0));
     if (out == NULL)
-        oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
+        oc_fail(f, OC_FAIL_INTERNAL, NULL, NULL, "the answer could not be built");
     return out;
 }
 

@@ -127,8 +127,7 @@ static char *b64(const unsigned char *bin, size_t len)
 {
     size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
     char *s = oc_malloc(cap);
-    if (s != NULL)
-        sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
     return s;
 }
 
@@ -148,7 +147,7 @@ static int wrap(const char *tenant, const unsigned char dek[OC_VAULT_KEY_BYTES],
     sodium_memzero(k, sizeof(k));
     *out = b64(buf, NONCE + (size_t)clen);
     *version = v;
-    return *out != NULL ? 0 : OC_ENOMEM;
+    return 0;
 }
 
 int oc_vault_new_dek(const char *tenant, char **wrapped_b64, int *version)
@@ -197,8 +196,6 @@ char *oc_vault_seal(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *ten
                     const char *purpose, const char *plaintext, size_t len)
 {
     unsigned char *buf = oc_malloc(NONCE + len + TAG);
-    if (buf == NULL)
-        return NULL;
     char ad[200];
     ad_cred(ad, sizeof(ad), tenant, connection, purpose);
     randombytes_buf(buf, NONCE);
@@ -217,8 +214,6 @@ char *oc_vault_open(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *ten
         return NULL;
     size_t cap = sealed_len - NONCE - TAG + 1;
     char *out = oc_malloc(cap);
-    if (out == NULL)
-        return NULL;
     char ad[200];
     ad_cred(ad, sizeof(ad), tenant, connection, purpose);
     unsigned long long mlen = 0;
@@ -271,8 +266,6 @@ static int write_key_line(const char *path, int version, int create)
     randombytes_buf(key, sizeof(key));
     char *s = b64(key, sizeof(key));
     sodium_memzero(key, sizeof(key));
-    if (s == NULL)
-        return OC_ENOMEM;
     int fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : O_APPEND), 0600);
     if (fd < 0) {
         sodium_memzero(s, strlen(s));
@@ -319,7 +312,7 @@ unsigned char *oc_vault_bytea(const char *hex, size_t *len)
     size_t hl = strlen(hex + 2);
     unsigned char *out = oc_malloc(hl / 2 + 1);
     size_t bl = 0;
-    if (out == NULL || sodium_hex2bin(out, hl / 2 + 1, hex + 2, hl, NULL, &bl, NULL) != 0) {
+    if (sodium_hex2bin(out, hl / 2 + 1, hex + 2, hl, NULL, &bl, NULL) != 0) {
         free(out);
         return NULL;
     }

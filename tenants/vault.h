@@ -46,7 +46,7 @@ int oc_vault_rewrap_dek(const char *tenant, int version, const unsigned char *wr
 
 /**
  * Seals `plaintext` for (tenant, connection, purpose) under `dek`; returns a
- * base64 string (caller frees) or NULL.
+ * base64 string (caller frees).
  */
 char *oc_vault_seal(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *tenant, const char *connection,
                     const char *purpose, const char *plaintext, size_t len);

@@ -150,8 +150,8 @@ static int check_marketplace(oc_sim_req_t *r, const char *param)
     }
     /* every marketplace named must be one the seller participates in */
     char *list = oc_strdup(m), *save = NULL;
-    int ok = list != NULL;
-    for (char *t = list != NULL ? strtok_r(list, ",", &save) : NULL; ok && t != NULL; t = strtok_r(NULL, ",", &save)) {
+    int ok = 1;
+    for (char *t = strtok_r(list, ",", &save); ok && t != NULL; t = strtok_r(NULL, ",", &save)) {
         const char *p = r->acct->marketplaces;
         size_t tl = strlen(t);
         int found = 0;
@@ -267,8 +267,6 @@ static oc_sim_doc_t *doc_new(oc_sim_t *sim, oc_sim_account_t *a, const char *pre
                              const char *data, size_t len)
 {
     oc_sim_doc_t *d = oc_calloc(1, sizeof(*d));
-    if (d == NULL)
-        return NULL;
     char hex[40];
     oc_random_hex(hex, 16);
     snprintf(d->id, sizeof(d->id), "%s%s", prefix, hex);
@@ -277,18 +275,12 @@ static oc_sim_doc_t *doc_new(oc_sim_t *sim, oc_sim_account_t *a, const char *pre
     snprintf(d->content_type, sizeof(d->content_type), "%s", ctype);
     d->expires_ms = oc_now_ms() + 300000;
     if (data != NULL) {
-        if ((d->data = oc_malloc(len + 1)) == NULL) {
-            free(d);
-            return NULL;
-        }
+        d->data = oc_malloc(len + 1);
         memcpy(d->data, data, len);
         d->len = len;
         d->uploaded = 1;
     }
-    if (oc_sim_map_put(&sim->docs, d->id, d) != 0) {
-        oc_sim_doc_free(d);
-        return NULL;
-    }
+    oc_sim_map_put(&sim->docs, d->id, d);
     return d;
 }
 
@@ -457,10 +449,8 @@ static void build_report(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_job_t *j)
     oc_sim_doc_t *d =
         gz ? doc_new(sim, a, "amzn1.spdoc.1.4.na.", "application/octet-stream", z.data, z.len)
            : doc_new(sim, a, "amzn1.spdoc.1.4.na.", "text/tab-separated-values; charset=UTF-8", oc_buf_cstr(&b), b.len);
-    if (d != NULL) {
-        d->gzip = gz;
-        snprintf(j->result_doc, sizeof(j->result_doc), "%s", d->id);
-    }
+    d->gzip = gz;
+    snprintf(j->result_doc, sizeof(j->result_doc), "%s", d->id);
     oc_buf_free(&z);
     oc_buf_free(&b);
 }
@@ -520,7 +510,7 @@ static void patch_listing(oc_sim_req_t *r)
         status = "VALID";
     } else if (sets > 0) {
         oc_sim_patch_t *p = oc_calloc(1, sizeof(*p));
-        if (p == NULL || oc_sim_vec_push(&a->patches, p) != 0) {
+        if (oc_sim_vec_push(&a->patches, p) != 0) {
             free(p);
             json_decref(issues);
             json_decref(body);
@@ -635,10 +625,7 @@ static void create_feed_document(oc_sim_req_t *r)
         sp_error(r, 400, "InvalidInput", "contentType is required.", NULL);
     } else {
         oc_sim_doc_t *d = doc_new(r->sim, r->acct, "amzn1.tortuga.4.na.", ct, NULL, 0);
-        if (d == NULL)
-            sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
-        else
-            oc_sim_reply_json(r, 201, json_pack("{s:s, s:o}", "feedDocumentId", d->id, "url", doc_url(r, d)));
+        oc_sim_reply_json(r, 201, json_pack("{s:s, s:o}", "feedDocumentId", d->id, "url", doc_url(r, d)));
     }
     json_decref(body);
 }
@@ -684,7 +671,7 @@ static void create_feed(oc_sim_req_t *r)
         sp_error(r, 400, "InvalidInput", "The input feed document does not exist or holds no content.", docid);
     } else {
         oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
-        if (j == NULL || oc_sim_vec_push(&a->feeds, j) != 0) {
+        if (oc_sim_vec_push(&a->feeds, j) != 0) {
             free(j);
             sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
         } else {
@@ -794,10 +781,6 @@ static void s3_put(oc_sim_req_t *r)
     if (d == NULL)
         return;
     char *data = oc_malloc(r->body_len + 1);
-    if (data == NULL) {
-        s3_error(r, 500, "InternalError", "out of memory");
-        return;
-    }
     memcpy(data, r->body != NULL ? r->body : "", r->body_len);
     free(d->data);
     d->data = data;
@@ -965,10 +948,7 @@ static void get_orders(oc_sim_req_t *r)
         c.limit = (int)max;
     }
     oc_sim_order_page_t pg;
-    if (oc_sim_order_page(a, &c, max, status_listed, c.extra, &pg) != 0) {
-        sp_error(r, 503, "ServiceUnavailable", "Service temporarily unavailable.", NULL);
-        return;
-    }
+    oc_sim_order_page(a, &c, max, status_listed, c.extra, &pg);
     json_t *orders = json_array();
     for (size_t i = 0; i < pg.n; i++)
         json_array_append_new(orders, order_json(a, pg.orders[i]));
@@ -1065,7 +1045,7 @@ static void create_report(oc_sim_req_t *r)
         sp_error(r, 400, "InvalidInput", "The date range of this report type may not exceed 60 days.", NULL);
     } else {
         oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
-        if (j == NULL || oc_sim_vec_push(&a->reports, j) != 0) {
+        if (oc_sim_vec_push(&a->reports, j) != 0) {
             free(j);
             sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
         } else {

@@ -375,10 +375,6 @@ static void field_free(oc_sim_gql_field_t *f)
 static oc_sim_gql_field_t *add_child(parser_t *ps, oc_sim_gql_field_t *parent)
 {
     oc_sim_gql_field_t *c = oc_realloc(parent->children, (size_t)(parent->nchildren + 1) * sizeof(*c));
-    if (c == NULL) {
-        fail(ps, "out of memory");
-        return NULL;
-    }
     parent->children = c;
     memset(&c[parent->nchildren], 0, sizeof(*c));
     return &c[parent->nchildren++];
@@ -397,8 +393,6 @@ static void parse_field(parser_t *ps, oc_sim_gql_field_t *f)
     } else {
         f->name = first;
         f->alias = oc_strdup(first);
-        if (f->alias == NULL)
-            fail(ps, "Internal error: out of memory");
     }
     f->arg_vars = json_object();
     f->args = parse_args(ps, f->arg_vars);
@@ -431,9 +425,7 @@ static void parse_selection_set(parser_t *ps, oc_sim_gql_field_t *parent)
             parse_selection_set(ps, parent);
             continue;
         }
-        oc_sim_gql_field_t *f = add_child(ps, parent);
-        if (f != NULL)
-            parse_field(ps, f);
+        parse_field(ps, add_child(ps, parent));
     }
     ps->depth--;
 }

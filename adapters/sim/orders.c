@@ -76,11 +76,7 @@ oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const 
         }
     }
     oc_sim_order_t *o = oc_calloc(1, sizeof(*o));
-    if (o == NULL || (o->lines = oc_calloc((size_t)n, sizeof(*o->lines))) == NULL) {
-        free(o);
-        *err = "out of memory";
-        return NULL;
-    }
+    o->lines = oc_calloc((size_t)n, sizeof(*o->lines));
     long long seq = ++sim->next_order_seq;
     o->num = (long long)a->orders.len + 1;
     o->created_ms = o->updated_ms = oc_now_ms();
@@ -122,16 +118,15 @@ oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const 
         s->committed += l->qty;
         oc_sim_adjust_qty(sim, a, s, -l->qty);
     }
-    if (oc_sim_vec_push(&a->orders, o) != 0 || oc_sim_map_put(&a->order_map, o->id, o) != 0) {
+    if (oc_sim_vec_push(&a->orders, o) != 0) {
         /* the units are gone from the shelf either way; keep the books straight */
-        if (a->orders.len > 0 && a->orders.items[a->orders.len - 1] == o)
-            a->orders.len--;
         free(o->lines);
         json_decref(o->refunds);
         free(o);
         *err = "out of memory";
         return NULL;
     }
+    oc_sim_map_put(&a->order_map, o->id, o);
     if (a->channel == OC_SIM_SHOPIFY)
         oc_sim_shopify_webhook(sim, a, OC_SIM_TOPIC_ORDERS_CREATE, oc_sim_shopify_order_json(sim, a, o));
     if (a->channel == OC_SIM_AMAZON) {
@@ -206,10 +201,6 @@ int oc_sim_order_cancel(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         return -1;
     }
     long long *cancelled = oc_calloc((size_t)o->nlines, sizeof(*cancelled));
-    if (cancelled == NULL) {
-        *err = "out of memory";
-        return -1;
-    }
     for (int i = 0; i < o->nlines; i++) {
         oc_sim_line_t *l = &o->lines[i];
         oc_sim_sku_t *s = oc_sim_sku_at(a, l->sku_index);
@@ -381,11 +372,9 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         }
         o->updated_ms = oc_now_ms();
         long long *q = oc_calloc((size_t)o->nlines, sizeof(*q));
-        if (q != NULL) {
-            q[line] = qty;
-            shopify_refund(sim, a, o, q, restock_type);
-            free(q);
-        }
+        q[line] = qty;
+        shopify_refund(sim, a, o, q, restock_type);
+        free(q);
         return 0;
     }
     /* Amazon and Walmart: seller-fulfilled returns do not restock by themselves. */
@@ -394,10 +383,6 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         return -1;
     }
     oc_sim_return_t *rt = oc_calloc(1, sizeof(*rt));
-    if (rt == NULL) {
-        *err = "out of memory";
-        return -1;
-    }
     l->returned += qty;
     s->returned += qty;
     rt->order_index = (int)(o->num - 1);
@@ -472,17 +457,12 @@ static int cmp_okey(const void *x, const void *y)
     return a->k < b->k ? -1 : a->k > b->k ? 1 : a->o->num < b->o->num ? -1 : a->o->num > b->o->num ? 1 : 0;
 }
 
-int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
-                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
-                      oc_sim_order_page_t *page)
+void oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                       int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                       oc_sim_order_page_t *page)
 {
     okey_t *keys = oc_calloc(a->orders.len + 1, sizeof(*keys));
     oc_sim_order_t **out = oc_calloc(a->orders.len + 1, sizeof(*out));
-    if (keys == NULL || out == NULL) {
-        free(keys);
-        free(out);
-        return -1;
-    }
     size_t n = 0;
     for (size_t i = 0; i < a->orders.len; i++) {
         oc_sim_order_t *o = a->orders.items[i];
@@ -510,7 +490,6 @@ int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
         c->last_seq = keys[end - 1].o->num;
     }
     free(keys);
-    return 0;
 }
 
 json_t *oc_sim_order_json(oc_sim_account_t *a, const oc_sim_order_t *o)
@@ -748,10 +727,8 @@ void oc_sim_generator_start(oc_sim_t *sim, oc_sim_account_t *a)
     a->gen.running = 1;
     a->gen.started_us = oc_mono_us();
     oc_timer_init(&a->gen.timer, on_gen_timer, a);
-    if (a->skus.len > 0 && (a->gen.heap = oc_calloc(a->skus.len, sizeof(int))) == NULL) {
-        a->gen.running = 0;
-        return;
-    }
+    if (a->skus.len > 0)
+        a->gen.heap = oc_calloc(a->skus.len, sizeof(int));
     for (size_t i = 0; i < a->skus.len; i++) {
         oc_sim_sku_t *s = a->skus.items[i];
         if (sku_rate(a, s) <= 0)

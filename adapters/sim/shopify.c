@@ -566,21 +566,15 @@ static void idem_store(gql_ctx_t *c, const char *key, const char *hash, json_t *
     oc_sim_account_t *a = c->a;
     oc_sim_idem_t *e = oc_calloc(1, sizeof(*e));
     char *k = oc_strdup(key);
-    if (e == NULL || k == NULL || (e->hash = oc_strdup(hash)) == NULL || oc_sim_vec_push(&a->idem_fifo, k) != 0) {
-        free(e != NULL ? e->hash : NULL);
+    e->hash = oc_strdup(hash);
+    if (oc_sim_vec_push(&a->idem_fifo, k) != 0) {
+        free(e->hash);
         free(e);
         free(k);
         return;
     }
     e->result = json_incref(result);
-    if (oc_sim_map_put(&a->idem, key, e) != 0) {
-        json_decref(e->result);
-        free(e->hash);
-        free(e);
-        a->idem_fifo.len--;
-        free(k);
-        return;
-    }
+    oc_sim_map_put(&a->idem, key, e);
     if (a->idem_fifo.len > IDEM_MAX) { /* forget the oldest key */
         char *old = a->idem_fifo.items[0];
         oc_sim_idem_t *oe = oc_sim_map_del(&a->idem, old);
@@ -903,8 +897,10 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
     char *hash = NULL;
     if (key != NULL) {
         char *canon = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
-        if (canon != NULL && (hash = oc_malloc(strlen(canon) + strlen(f->name) + 2)) != NULL)
+        if (canon != NULL) {
+            hash = oc_malloc(strlen(canon) + strlen(f->name) + 2);
             sprintf(hash, "%s|%s", f->name, canon);
+        }
         free(canon);
         int mismatch;
         json_t *prev = hash != NULL ? idem_lookup(c, key, hash, &mismatch) : NULL;
@@ -940,12 +936,6 @@ static json_t *mutate_inventory(gql_ctx_t *c, const oc_sim_gql_field_t *f, int a
                                                  "The specified reference document is invalid."));
     size_t n = json_array_size(rows), i;
     row_t *parsed = oc_calloc(n > 0 ? n : 1, sizeof(*parsed));
-    if (parsed == NULL) {
-        free(hash);
-        json_decref(errors);
-        top_error(c, f->alias, "INTERNAL_SERVER_ERROR", "out of memory");
-        return NULL;
-    }
     json_t *row;
     json_array_foreach(rows, i, row)
     {
@@ -1490,10 +1480,6 @@ static void rest_orders(oc_sim_req_t *r)
     int sort = strncmp(order, "created_at", 10) == 0 ? 1 : strncmp(order, "updated_at", 10) == 0 ? 2 : 0;
     int asc = strstr(order, "desc") == NULL;
     order_key_t *keys = oc_calloc(a->orders.len + 1, sizeof(*keys));
-    if (keys == NULL) {
-        rest_error(r, 503, "Service Unavailable");
-        return;
-    }
     size_t n = 0;
     for (size_t i = 0; i < a->orders.len; i++) {
         oc_sim_order_t *o = a->orders.items[i];

@@ -42,22 +42,14 @@ void oc_sim_header(oc_sim_req_t *r, const char *name, const char *value)
 {
     for (int i = 0; i < r->nheaders; i++)
         if (strcasecmp(r->headers[i].name, name) == 0) {
-            char *v = oc_strdup(value);
-            if (v != NULL) {
-                free(r->headers[i].value);
-                r->headers[i].value = v;
-            }
+            free(r->headers[i].value);
+            r->headers[i].value = oc_strdup(value);
             return;
         }
     if (r->nheaders == (int)OC_ARRAY_SIZE(r->headers))
         return;
     r->headers[r->nheaders].name = oc_strdup(name);
     r->headers[r->nheaders].value = oc_strdup(value);
-    if (r->headers[r->nheaders].name == NULL || r->headers[r->nheaders].value == NULL) {
-        free(r->headers[r->nheaders].name);
-        free(r->headers[r->nheaders].value);
-        return;
-    }
     r->nheaders++;
 }
 
@@ -509,8 +501,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     oc_sim_t *sim = the_sim;
     oc_sim_req_t *r = oc_calloc(1, sizeof(*r));
-    if (r == NULL)
-        return -1;
     r->sim = sim;
     r->h2o = req;
     r->start_us = oc_mono_us();
@@ -582,16 +572,13 @@ int oc_sim_main(int argc, char **argv)
         return 1;
     }
     oc_sim_t *sim = oc_calloc(1, sizeof(*sim));
-    if (sim == NULL)
-        goto Error;
     the_sim = sim;
     oc_conns_init(&sim->conns, &sim->accept_ctx);
     h2o_linklist_init_anchor(&sim->events);
     h2o_linklist_init_anchor(&sim->held);
     oc_sim_rng_seed(&sim->rng, 1);
     oc_sim_faults_clear(&sim->faults);
-    if ((sim->loop = oc_loop_create()) == NULL)
-        goto Error;
+    sim->loop = oc_loop_create();
     oc_sim_reset(sim);
     if ((fd = oc_listener_open("sim", &sim->port)) < 0)
         goto Error;

@@ -58,8 +58,8 @@ extern char oc_sim_map_tomb[];
 #define OC_SIM_MAP_LIVE(slot) ((slot)->key != NULL && (slot)->key != oc_sim_map_tomb)
 
 void *oc_sim_map_get(const oc_sim_map_t *m, const char *key);
-/** Inserts or replaces; returns 0 or OC_ENOMEM. */
-int oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val);
+/** Inserts or replaces (the key is copied). */
+void oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val);
 /** Removes `key`; returns its value or NULL. */
 void *oc_sim_map_del(oc_sim_map_t *m, const char *key);
 void oc_sim_map_free(oc_sim_map_t *m);
@@ -88,7 +88,7 @@ void oc_sim_bucket_give(oc_sim_bucket_t *b, double cost);
 /** Epoch milliseconds (Walmart accepts them) or what oc_time_parse reads; 0 or -1. */
 int oc_sim_parse_time(const char *s, uint64_t *ms);
 
-/** oc_percent_decode into a malloc'd string; NULL on a bad escape (or no memory). */
+/** oc_percent_decode into a malloc'd string; NULL on a bad escape. */
 char *oc_sim_urldecode(const char *s, size_t len, int plus);
 /** Value of `name` in an application/x-www-form-urlencoded string (malloc'd, decoded), or NULL. */
 char *oc_sim_form_get(const char *form, size_t len, const char *name);
@@ -533,7 +533,7 @@ oc_sim_bucket_t *oc_sim_account_bucket(oc_sim_account_t *a, const char *name);
 
 oc_sim_sku_t *oc_sim_sku_find(oc_sim_account_t *a, const char *sku);
 oc_sim_sku_t *oc_sim_sku_by_item(oc_sim_account_t *a, long long item_id);
-/** Adds a SKU with quantity `qty`; NULL if it exists or on allocation failure. */
+/** Adds a SKU with quantity `qty`; NULL if it exists. */
 oc_sim_sku_t *oc_sim_sku_add(oc_sim_t *sim, oc_sim_account_t *a, const char *sku, long long qty);
 oc_sim_sku_t *oc_sim_sku_at(oc_sim_account_t *a, int index);
 
@@ -656,12 +656,11 @@ typedef struct oc_sim_order_page {
  * The next page of `a`'s orders under cursor `c`: those whose time
  * (updated_ms when c->by_update, else created_ms) lies in
  * [c->after_ms, c->before_ms] and that `keep` accepts, sorted by (time,
- * number), after the cursor's last order, at most `max`.  0, or -1 when out
- * of memory.
+ * number), after the cursor's last order, at most `max`.
  */
-int oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
-                      int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
-                      oc_sim_order_page_t *page);
+void oc_sim_order_page(oc_sim_account_t *a, oc_sim_cursor_t *c, long long max,
+                       int (*keep)(oc_sim_account_t *a, const oc_sim_order_t *o, void *arg), void *arg,
+                       oc_sim_order_page_t *page);
 
 /* --- channel specifics ------------------------------------------------------------ */
 

@@ -101,12 +101,10 @@ void *oc_sim_map_get(const oc_sim_map_t *m, const char *key)
     return s != NULL ? s->val : NULL;
 }
 
-static int map_grow(oc_sim_map_t *m)
+static void map_grow(oc_sim_map_t *m)
 {
     size_t cap = m->cap == 0 ? 16 : (m->len * 4 > m->cap ? m->cap * 2 : m->cap);
     oc_sim_map_slot_t *slots = oc_calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return OC_ENOMEM;
     for (size_t i = 0; i < m->cap; i++) {
         oc_sim_map_slot_t *s = &m->slots[i];
         if (!OC_SIM_MAP_LIVE(s))
@@ -120,21 +118,18 @@ static int map_grow(oc_sim_map_t *m)
     m->slots = slots;
     m->cap = cap;
     m->used = m->len;
-    return 0;
 }
 
-int oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val)
+void oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val)
 {
     oc_sim_map_slot_t *s = map_find(m, key);
     if (s != NULL) {
         s->val = val;
-        return 0;
+        return;
     }
-    if ((m->used + 1) * 4 >= m->cap * 3 && map_grow(m) != 0)
-        return OC_ENOMEM;
+    if ((m->used + 1) * 4 >= m->cap * 3)
+        map_grow(m);
     char *k = oc_strdup(key);
-    if (k == NULL)
-        return OC_ENOMEM;
     size_t i = hash_str(key) & (m->cap - 1);
     while (OC_SIM_MAP_LIVE(&m->slots[i]))
         i = (i + 1) & (m->cap - 1);
@@ -143,7 +138,6 @@ int oc_sim_map_put(oc_sim_map_t *m, const char *key, void *val)
     m->slots[i].key = k;
     m->slots[i].val = val;
     m->len++;
-    return 0;
 }
 
 void *oc_sim_map_del(oc_sim_map_t *m, const char *key)
@@ -261,7 +255,7 @@ int oc_sim_parse_time(const char *s, uint64_t *ms)
 char *oc_sim_urldecode(const char *s, size_t len, int plus)
 {
     char *out = oc_malloc(len + 1);
-    if (out != NULL && oc_percent_decode(s, len, out, len + 1, plus) < 0) {
+    if (oc_percent_decode(s, len, out, len + 1, plus) < 0) {
         free(out);
         return NULL;
     }
@@ -289,8 +283,6 @@ char *oc_sim_form_get(const char *form, size_t len, const char *name)
 char *oc_sim_b64url(const char *s, size_t len)
 {
     char *out = oc_malloc(h2o_base64_encode_capacity(len) + 1);
-    if (out == NULL)
-        return NULL;
     size_t n = h2o_base64_encode(out, s, len, 1);
     out[n] = '\0';
     return out;
@@ -302,7 +294,8 @@ char *oc_sim_unb64url(const char *s)
     h2o_mem_init_pool(&pool);
     h2o_iovec_t v = h2o_decode_base64url(&pool, s, strlen(s));
     char *out = NULL;
-    if (v.base != NULL && (out = oc_malloc(v.len + 1)) != NULL) {
+    if (v.base != NULL) {
+        out = oc_malloc(v.len + 1);
         memcpy(out, v.base, v.len);
         out[v.len] = '\0';
     }
@@ -690,10 +683,7 @@ oc_sim_sku_t *oc_sim_sku_add(oc_sim_t *sim, oc_sim_account_t *a, const char *sku
     if (oc_sim_sku_find(a, sku) != NULL)
         return NULL;
     oc_sim_sku_t *s = oc_calloc(1, sizeof(*s));
-    if (s == NULL || (s->sku = oc_strdup(sku)) == NULL) {
-        free(s);
-        return NULL;
-    }
+    s->sku = oc_strdup(sku);
     s->index = (int)a->skus.len;
     s->qty = qty;
     s->submitted = qty;
@@ -708,16 +698,12 @@ oc_sim_sku_t *oc_sim_sku_add(oc_sim_t *sim, oc_sim_account_t *a, const char *sku
     s->asin[1] = '0';
     char key[24];
     snprintf(key, sizeof(key), "%lld", s->item_id);
-    if (oc_sim_vec_push(&a->skus, s) != 0 || oc_sim_map_put(&a->sku_map, s->sku, s) != 0 ||
-        oc_sim_map_put(&a->item_map, key, s) != 0) {
-        /* keep the indexes consistent: drop it from whatever took it */
-        oc_sim_map_del(&a->sku_map, s->sku);
-        oc_sim_map_del(&a->item_map, key);
-        if (a->skus.len > 0 && a->skus.items[a->skus.len - 1] == s)
-            a->skus.len--;
+    if (oc_sim_vec_push(&a->skus, s) != 0) {
         sku_free(s);
         return NULL;
     }
+    oc_sim_map_put(&a->sku_map, s->sku, s);
+    oc_sim_map_put(&a->item_map, key, s);
     return s;
 }
 
@@ -857,10 +843,6 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         return NULL;
     }
     oc_sim_account_t *a = oc_calloc(1, sizeof(*a));
-    if (a == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
     a->sim = sim;
     a->id = ++sim->next_account_id;
     a->channel = (oc_sim_channel_t)channel;
@@ -989,18 +971,13 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
             oc_random_hex(hex, 16);
             snprintf(a->offline_token, sizeof(a->offline_token), "shpat_%s", hex);
             oc_sim_token_t *t = oc_calloc(1, sizeof(*t));
-            if (t == NULL)
-                goto Error;
             t->account_id = a->id;
-            if (oc_sim_map_put(&sim->tokens, a->offline_token, t) != 0) {
-                free(t);
-                goto Error;
-            }
+            oc_sim_map_put(&sim->tokens, a->offline_token, t);
         }
-        if (oc_sim_map_put(&sim->shops, a->name, a) != 0)
-            goto Error;
+        oc_sim_map_put(&sim->shops, a->name, a);
     }
-    if (oc_sim_map_put(&sim->account_map, key, a) != 0 || oc_sim_vec_push(&sim->accounts, a) != 0) {
+    oc_sim_map_put(&sim->account_map, key, a);
+    if (oc_sim_vec_push(&sim->accounts, a) != 0) {
         oc_sim_map_del(&sim->account_map, key);
         if (a->channel == OC_SIM_SHOPIFY)
             oc_sim_map_del(&sim->shops, a->name);
@@ -1224,12 +1201,9 @@ void oc_sim_token_issue(oc_sim_t *sim, oc_sim_account_t *a, const char *prefix, 
     oc_random_hex(hex, 24);
     snprintf(out, cap, "%s%s", prefix, hex);
     oc_sim_token_t *t = oc_calloc(1, sizeof(*t));
-    if (t == NULL)
-        return;
     t->account_id = a->id;
     t->expires_ms = ttl_s > 0 ? oc_now_ms() + (uint64_t)ttl_s * 1000 : 0;
-    if (oc_sim_map_put(&sim->tokens, out, t) != 0)
-        free(t);
+    oc_sim_map_put(&sim->tokens, out, t);
     if (sim->tokens.len > 4096 && sim->tokens.len % 512 == 0)
         tokens_sweep(sim);
 }
@@ -1274,7 +1248,7 @@ void oc_sim_log_init(oc_sim_t *sim, size_t cap)
 {
     oc_sim_log_free(sim);
     sim->log = oc_calloc(cap, sizeof(*sim->log));
-    sim->log_cap = sim->log != NULL ? cap : 0;
+    sim->log_cap = cap;
 }
 
 void oc_sim_log_free(oc_sim_t *sim)
@@ -1373,10 +1347,6 @@ static void on_event(oc_timer_t *t)
 void oc_sim_schedule(oc_sim_t *sim, oc_sim_account_t *a, uint64_t delay_ms, oc_sim_event_fn fn, long long obj, int arg)
 {
     oc_sim_event_t *ev = oc_calloc(1, sizeof(*ev));
-    if (ev == NULL) {
-        oc_log_warn("sim: cannot schedule an event: out of memory");
-        return;
-    }
     ev->sim = sim;
     ev->account_id = a->id;
     ev->fn = fn;

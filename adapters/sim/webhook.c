@@ -231,10 +231,9 @@ static void *thread_main(void *p)
 oc_sim_webhooks_t *oc_sim_webhooks_start(void)
 {
     oc_sim_webhooks_t *w = oc_calloc(1, sizeof(*w));
-    if (w == NULL)
-        return NULL;
     pthread_mutex_init(&w->mu, NULL);
-    if ((w->log = oc_calloc(LOG_CAP, sizeof(*w->log))) == NULL || (w->multi = curl_multi_init()) == NULL)
+    w->log = oc_calloc(LOG_CAP, sizeof(*w->log));
+    if ((w->multi = curl_multi_init()) == NULL)
         goto Error;
     if (pthread_create(&w->thread, NULL, thread_main, w) != 0)
         goto Error;
@@ -305,38 +304,33 @@ int oc_sim_webhooks_send(oc_sim_webhooks_t *w, const oc_sim_delivery_spec_t *spe
     int copies = spec->copies < 1 ? 1 : spec->copies;
     for (int i = 0; i < copies; i++) {
         delivery_t *d = oc_calloc(1, sizeof(*d));
-        int ok = d != NULL;
-        if (ok) {
-            d->account_id = spec->account_id;
-            d->url = oc_strdup(spec->url);
-            d->body = oc_malloc(spec->body_len + 1);
-            ok = d->url != NULL && d->body != NULL;
-        }
-        if (ok) {
-            memcpy(d->body, spec->body, spec->body_len);
-            d->body[spec->body_len] = '\0';
-            d->body_len = spec->body_len;
-            snprintf(d->topic, sizeof(d->topic), "%s", spec->topic);
-            snprintf(d->event_id, sizeof(d->event_id), "%s", event_id);
-            oc_uuid_v4(d->webhook_id);
-            d->max_attempts = spec->max_attempts;
-            d->retry_base_ms = spec->retry_base_ms;
-            d->timeout_ms = spec->timeout_ms;
-            /* duplicates arrive as separate deliveries shortly after the first */
-            d->due_us = oc_mono_us() + (uint64_t)i * 50000;
-            struct curl_slist *h = NULL;
-            h = add_header(h, "Content-Type", "application/json", &ok);
-            h = add_header(h, "User-Agent", "Shopify-Captain-Hook", &ok);
-            h = add_header(h, "Expect", "", &ok);
-            h = add_header(h, "X-Shopify-Topic", spec->topic, &ok);
-            h = add_header(h, "X-Shopify-Hmac-Sha256", hmac, &ok);
-            h = add_header(h, "X-Shopify-Shop-Domain", spec->shop_domain, &ok);
-            h = add_header(h, "X-Shopify-API-Version", spec->api_version, &ok);
-            h = add_header(h, "X-Shopify-Webhook-Id", d->webhook_id, &ok);
-            h = add_header(h, "X-Shopify-Event-Id", event_id, &ok);
-            h = add_header(h, "X-Shopify-Triggered-At", triggered, &ok);
-            d->headers = h;
-        }
+        int ok = 1;
+        d->account_id = spec->account_id;
+        d->url = oc_strdup(spec->url);
+        d->body = oc_malloc(spec->body_len + 1);
+        memcpy(d->body, spec->body, spec->body_len);
+        d->body[spec->body_len] = '\0';
+        d->body_len = spec->body_len;
+        snprintf(d->topic, sizeof(d->topic), "%s", spec->topic);
+        snprintf(d->event_id, sizeof(d->event_id), "%s", event_id);
+        oc_uuid_v4(d->webhook_id);
+        d->max_attempts = spec->max_attempts;
+        d->retry_base_ms = spec->retry_base_ms;
+        d->timeout_ms = spec->timeout_ms;
+        /* duplicates arrive as separate deliveries shortly after the first */
+        d->due_us = oc_mono_us() + (uint64_t)i * 50000;
+        struct curl_slist *h = NULL;
+        h = add_header(h, "Content-Type", "application/json", &ok);
+        h = add_header(h, "User-Agent", "Shopify-Captain-Hook", &ok);
+        h = add_header(h, "Expect", "", &ok);
+        h = add_header(h, "X-Shopify-Topic", spec->topic, &ok);
+        h = add_header(h, "X-Shopify-Hmac-Sha256", hmac, &ok);
+        h = add_header(h, "X-Shopify-Shop-Domain", spec->shop_domain, &ok);
+        h = add_header(h, "X-Shopify-API-Version", spec->api_version, &ok);
+        h = add_header(h, "X-Shopify-Webhook-Id", d->webhook_id, &ok);
+        h = add_header(h, "X-Shopify-Event-Id", event_id, &ok);
+        h = add_header(h, "X-Shopify-Triggered-At", triggered, &ok);
+        d->headers = h;
         if (!ok) {
             delivery_free(d);
             free_list(batch);

@@ -22,11 +22,6 @@ static void on_row(void *arg, const char *err, const oc_db_result_t *res, oc_cha
         return;
     }
     oc_channel_conn_t *c = oc_calloc(1, sizeof(*c));
-    if (c == NULL) {
-        oc_channels_row_free(row);
-        l.cb(l.arg, "out of memory", NULL, NULL);
-        return;
-    }
     memcpy(c->id, row->id, sizeof(c->id));
     memcpy(c->tenant, row->tenant, sizeof(c->tenant));
     c->kind = oc_channel_kind_parse(row->kind);
@@ -42,8 +37,6 @@ static void on_row(void *arg, const char *err, const oc_db_result_t *res, oc_cha
 int oc_conn_load(oc_db_pool_t *db, const char *tenant, const char *id, oc_conn_cb cb, void *arg)
 {
     load_t *l = oc_calloc(1, sizeof(*l));
-    if (l == NULL)
-        return OC_ENOMEM;
     l->cb = cb;
     l->arg = arg;
     int rc = oc_channels_load(db, tenant, id, on_row, l);
@@ -90,8 +83,6 @@ int oc_conn_identify(oc_chttp_t *http, oc_channel_conn_t *c, oc_conn_identify_cb
     if (a == NULL || a->test == NULL || http == NULL)
         return OC_EINVAL;
     ident_t *it = oc_calloc(1, sizeof(*it));
-    if (it == NULL)
-        return OC_ENOMEM;
     it->conn = c;
     it->cb = cb;
     it->arg = arg;

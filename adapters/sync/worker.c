@@ -242,8 +242,8 @@ int oc_worker_main(void)
     oc_sync.http = oc_chttp_create(oc_sync.loop);
     oc_holds_init();
     oc_sync.redis = oc_redis_create(oc_sync.loop, oc_config.redis_url, oc_config.redis_timeout_ms);
-    if (oc_sync.db == NULL || oc_sync.http == NULL || oc_sync.redis == NULL) {
-        oc_log_error("worker start-up failed (out of memory or libcurl)");
+    if (oc_sync.http == NULL || oc_sync.redis == NULL) {
+        oc_log_error("worker start-up failed (%s)", oc_sync.http == NULL ? "libcurl" : "the Redis URL");
         return 1;
     }
     char port_file[4096];

@@ -18,8 +18,8 @@
 # Runs, each `seconds` long with `connections` clients:
 #   warm-up   every brand × SKU sold once through the API (fills the Redis
 #             availability cache the sale gate and holds read; reported, not judged)
-#   sales     pgbench: the server's fast-path sale statement (extracted from
-#             tenants/ledger.c), random brand × SKU, app.tenant_id set in the
+#   sales     pgbench: the server's one-line sale statement (SELECT ledger_sale(…),
+#             extracted from tenants/ledger.c), random brand × SKU, app.tenant_id set in the
 #             same implicit transaction, pipelined like the server does it;
 #             then wrk: POST /api/v1/brands/{bid}/movements {"kind":"sale"},
 #             random brand × SKU, Bearer token, unique Idempotency-Key.
@@ -107,20 +107,21 @@ EOS
 [ "$(SU -tAc "SELECT count(*) FROM stock")" = "$((NBRANDS * NSKUS))" ] || oc_die "SKU setup failed"
 
 # --- the pgbench scripts: the server's statement, parameters typed as the server's are ----
-awk '/^OC_DB_STMT\($/ {getline; if ($1 == "ledger_sale_fast,") {on = 1; next}}
+awk '/^OC_DB_STMT\($/ {getline; if ($1 == "ledger_sale_stmt,") {on = 1; next}}
      on {s = $0; sub(/^[^"]*"/, "", s); sub(/"[^"]*$/, "", s); printf "%s", s; if ($0 ~ /\);[[:space:]]*$/) exit}' \
   "$OC_ROOT/tenants/ledger.c" > "$DIR/sale.sql"
-grep -q 'INSERT INTO movements' "$DIR/sale.sql" || oc_die "could not find ledger_sale_fast in tenants/ledger.c"
+grep -q 'ledger_sale(' "$DIR/sale.sql" || oc_die "could not find ledger_sale_stmt in tenants/ledger.c"
 # The pgbench transaction is what the server sends for one sale: set app.tenant_id,
 # then the statement, pipelined in one implicit transaction.  pgbench variables are
 # numbers, so the brand is looked up by name inside the set_config query (one index
 # probe) and $1 reads it back.  $2 SKU code; $3 qty; $4 guard (an API sale is
 # guarded); $5 Idempotency-Key; $6 request hash; $7 user (a token's creator); $8
-# token (the first brand's); $9 request id; $10 reference and $11 channel: none.
+# token (the first brand's); $9 request id; $10 reference, $11 channel and $12
+# reason: none.
 # pgbench commits each sale on its own; the server may put up to 24 in one
 # transaction (its batcher): that difference is what is being measured.
 HASH="$(printf 'bench' | sha256sum | cut -c1-64)"; RID="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-SALE="$(sed -e 's/\$11/(NULL::uuid)/g' -e 's/\$10/(NULL::text)/g' \
+SALE="$(sed -e 's/\$12/(NULL::text)/g' -e 's/\$11/(NULL::uuid)/g' -e 's/\$10/(NULL::text)/g' \
   -e "s/\\\$1/(current_setting('app.tenant_id')::uuid)/g" -e 's/\$2/((:s)::text)/g' -e 's/\$3/((:q)::bigint)/g' \
   -e 's/\$4/(true)/g' -e 's/\$5/((:k)::text)/g' -e "s/\\\$6/('$HASH'::text)/g" -e "s/\\\$7/('$USER_ID'::uuid)/g" \
   -e "s/\\\$8/('$TOKEN_ID'::uuid)/g" -e "s/\\\$9/('$RID'::text)/g" "$DIR/sale.sql")"

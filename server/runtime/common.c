@@ -122,8 +122,9 @@ int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t firs
     void *old, *p;
     size_t n = *cap ? *cap * 2 : first;
     memcpy(&old, items, sizeof(old));
-    if (n < *cap || n > SIZE_MAX / size || (p = oc_realloc(old, n * size)) == NULL)
+    if (n < *cap || n > SIZE_MAX / size)
         return OC_ENOMEM;
+    p = oc_realloc(old, n * size);
     memcpy(items, &p, sizeof(p));
     *cap = n;
     return 0;
@@ -131,14 +132,13 @@ int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t firs
 
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len)
 {
+    if (len > SIZE_MAX / 2 - b->len - 1)
+        return OC_ENOMEM;
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len + 1)
             cap *= 2;
-        char *d = oc_realloc(b->data, cap);
-        if (d == NULL)
-            return OC_ENOMEM;
-        b->data = d;
+        b->data = oc_realloc(b->data, cap);
         b->cap = cap;
     }
     memcpy(b->data + b->len, p, len);
@@ -168,11 +168,8 @@ int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap)
         rc = oc_buf_append(b, small, (size_t)n);
     } else {
         char *big = oc_malloc((size_t)n + 1);
-        rc = big == NULL ? OC_ENOMEM : 0;
-        if (rc == 0) {
-            vsnprintf(big, (size_t)n + 1, fmt, again);
-            rc = oc_buf_append(b, big, (size_t)n);
-        }
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+        rc = oc_buf_append(b, big, (size_t)n);
         free(big);
     }
     va_end(again);

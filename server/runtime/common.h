@@ -17,7 +17,7 @@
 
 enum {
     OC_OK = 0,
-    OC_ENOMEM = -1,    /* allocation failed */
+    OC_ENOMEM = -1,    /* a size too large to allocate (memory running out aborts: alloc.h) */
     OC_EINVAL = -2,    /* invalid argument or input */
     OC_EBUSY = -3,     /* a bounded queue is full */
     OC_EUNAVAIL = -4,  /* a dependency (PostgreSQL, Redis, channel) is down */
@@ -66,7 +66,7 @@ int oc_is_uuid(const char *s, size_t len);
  * Makes room for element `len` of a growable array: when `len` reaches *cap,
  * reallocates *items (a pointer to the array's pointer, elements of `size`
  * bytes) to twice *cap, or to `first` elements when empty.  0, or OC_ENOMEM
- * with the array unchanged.
+ * with the array unchanged when the new size would overflow.
  */
 int oc_array_grow(void *items, size_t *cap, size_t len, size_t size, size_t first);
 
@@ -76,9 +76,9 @@ typedef struct oc_buf {
     size_t len, cap;
 } oc_buf_t;
 
-/** Appends `len` bytes; returns 0 or OC_ENOMEM. */
+/** Appends `len` bytes; returns 0, or OC_ENOMEM when the buffer would outgrow SIZE_MAX / 2. */
 int oc_buf_append(oc_buf_t *b, const void *p, size_t len);
-/** Appends a printf-formatted string; returns 0, OC_ENOMEM, or OC_EINVAL for a bad format. */
+/** Appends a printf-formatted string; returns 0, OC_EINVAL for a bad format, or oc_buf_append's OC_ENOMEM. */
 int oc_buf_printf(oc_buf_t *b, const char *fmt, ...) OC_PRINTF(2, 3);
 /** oc_buf_printf with a va_list (which it consumes). */
 int oc_buf_vprintf(oc_buf_t *b, const char *fmt, va_list ap) OC_PRINTF(2, 0);

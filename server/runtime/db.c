@@ -133,8 +133,6 @@ static void set_prepared(conn_t *c, int idx, int on)
     if ((size_t)(idx / 8) >= c->prepared_len) {
         size_t len = (size_t)(idx / 8) + 16;
         unsigned char *p = oc_realloc(c->prepared, len);
-        if (p == NULL)
-            return; /* stays "not prepared": the next use prepares again and fails loudly */
         memset(p + c->prepared_len, 0, len - c->prepared_len);
         c->prepared = p;
         c->prepared_len = len;
@@ -612,8 +610,6 @@ static void on_writable(h2o_socket_t *sock, const char *err)
 oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size, int queue_max, int timeout_ms)
 {
     oc_db_pool_t *pool = oc_calloc(1, sizeof(*pool));
-    if (pool == NULL)
-        return NULL;
     pool->loop = loop;
     pool->conninfo = oc_strdup(conninfo);
     snprintf(pool->options, sizeof(pool->options), "-c statement_timeout=%d", timeout_ms);
@@ -622,12 +618,6 @@ oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size,
     pool->timeout_ms = timeout_ms;
     pool->queue_tail = &pool->queue_head;
     pool->conns = oc_calloc((size_t)size, sizeof(conn_t));
-    if (pool->conninfo == NULL || pool->conns == NULL) {
-        free(pool->conninfo);
-        free(pool->conns);
-        free(pool);
-        return NULL;
-    }
     pool->stats.size = size;
     oc_metric_add(&m_size, size);
     for (int i = 0; i < size; i++) {
@@ -701,8 +691,6 @@ int oc_db_run(oc_db_pool_t *pool, const oc_db_tx_t *tx, oc_db_cb cb, void *arg)
                 nbytes += strlen(tx->steps[i].params[p]) + 1;
     }
     job_t *job = oc_malloc(sizeof(*job) + nptr * sizeof(char *) + nbytes);
-    if (job == NULL)
-        return OC_ENOMEM;
     const char **ptrs = (const char **)(job + 1);
     char *str = (char *)(ptrs + nptr);
     job->next = NULL;

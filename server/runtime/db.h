@@ -95,7 +95,7 @@ typedef struct oc_db_pool_stats {
 
 /**
  * Creates a pool of `size` connections on `loop` and starts connecting.
- * `conninfo` is copied.  Returns NULL on allocation failure.
+ * `conninfo` is copied.  Never NULL.
  */
 oc_db_pool_t *oc_db_pool_create(oc_loop_t *loop, const char *conninfo, int size, int queue_max, int timeout_ms);
 
@@ -145,6 +145,6 @@ json_t *oc_db_json_rows(const PGresult *r, int col);
 int oc_db_array_add(oc_buf_t *b, const char *v);
 int oc_db_array_add_ll(oc_buf_t *b, long long v);
 int oc_db_array_add_n(oc_buf_t *b, const char *v, size_t len); /* `len` bytes of v */
-const char *oc_db_array_end(oc_buf_t *b); /* closes it: the literal (in b), or NULL out of memory */
+const char *oc_db_array_end(oc_buf_t *b); /* closes it: the literal (in b), or NULL when b cannot grow */
 
 #endif

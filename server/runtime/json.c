@@ -51,8 +51,6 @@ json_t *oc_json_text(const char *s)
     if (oc_utf8_ok(s, len))
         return json_stringn(s, len);
     char *copy = oc_strdup(s);
-    if (copy == NULL)
-        return json_string("?");
     for (size_t i = 0; i < len;) {
         size_t n = 1;
         while (n <= 4 && i + n <= len && !oc_utf8_ok(copy + i, n))

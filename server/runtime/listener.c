@@ -105,12 +105,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if (sock == NULL)
             return;
         conn_track_t *t = oc_calloc(1, sizeof(*t));
-        if (t != NULL) {
-            t->sock = sock;
-            h2o_linklist_insert(&conns->list, &t->link);
-            sock->on_close.cb = on_conn_close;
-            sock->on_close.data = t;
-        }
+        t->sock = sock;
+        h2o_linklist_insert(&conns->list, &t->link);
+        sock->on_close.cb = on_conn_close;
+        sock->on_close.data = t;
         h2o_accept(conns->accept_ctx, sock);
     }
 }

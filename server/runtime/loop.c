@@ -14,8 +14,6 @@ struct oc_loop {
 oc_loop_t *oc_loop_create(void)
 {
     oc_loop_t *loop = oc_calloc(1, sizeof(*loop));
-    if (loop == NULL)
-        return NULL;
     loop->evloop = h2o_evloop_create();
     loop->cap = 64;
     loop->heap = oc_calloc(loop->cap + 1, sizeof(*loop->heap));
@@ -96,10 +94,7 @@ void oc_timer_start(oc_loop_t *loop, oc_timer_t *t, uint64_t delay_ms)
     oc_timer_stop(loop, t);
     if (loop->size == loop->cap) {
         size_t cap = loop->cap * 2;
-        oc_timer_t **h = oc_realloc(loop->heap, (cap + 1) * sizeof(*h));
-        if (h == NULL)
-            abort(); /* a timer that silently never fires would be worse */
-        loop->heap = h;
+        loop->heap = oc_realloc(loop->heap, (cap + 1) * sizeof(*loop->heap));
         loop->cap = cap;
     }
     t->due_us = oc_mono_us() + delay_ms * 1000;

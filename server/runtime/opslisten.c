@@ -131,10 +131,6 @@ oc_opslisten_t *oc_opslisten_start(oc_loop_t *loop, const oc_opslisten_opts_t *o
         return NULL;
     }
     oc_opslisten_t *o = oc_calloc(1, sizeof(*o));
-    if (o == NULL) {
-        free(host);
-        return NULL;
-    }
     int fd = oc_listener_open_at(opts->role, host, want_port, opts->port_file, &o->port);
     free(host);
     if (fd < 0) {

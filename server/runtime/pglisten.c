@@ -184,15 +184,12 @@ static void on_readable(h2o_socket_t *sock, const char *err)
 oc_pglisten_t *oc_pglisten_create(oc_loop_t *loop, const char *conninfo, const char *const *channels, oc_pglisten_cb cb,
                                   oc_pglisten_up_cb up, void *arg)
 {
-    oc_pglisten_t *l = oc_calloc(1, sizeof(*l));
     oc_buf_t sql = {0};
     for (size_t i = 0; channels[i] != NULL; i++)
         oc_buf_printf(&sql, "%sLISTEN %s", i ? "; " : "", channels[i]);
-    if (l == NULL || sql.data == NULL) {
-        free(l);
-        oc_buf_free(&sql);
+    if (sql.data == NULL)
         return NULL;
-    }
+    oc_pglisten_t *l = oc_calloc(1, sizeof(*l));
     l->loop = loop;
     l->conninfo = oc_strdup(conninfo);
     l->sql = oc_strdup(oc_buf_cstr(&sql));

@@ -17,7 +17,7 @@ typedef struct oc_pglisten oc_pglisten_t;
 typedef void (*oc_pglisten_cb)(void *arg, const char *channel, const char *payload);
 typedef void (*oc_pglisten_up_cb)(void *arg);
 
-/** Starts listening on `channels` (plain identifiers, NULL-terminated); NULL on allocation failure. */
+/** Starts listening on `channels` (plain identifiers, NULL-terminated); NULL when there is none. */
 oc_pglisten_t *oc_pglisten_create(oc_loop_t *loop, const char *conninfo, const char *const *channels, oc_pglisten_cb cb,
                                   oc_pglisten_up_cb up, void *arg);
 /** Closes the connection; accepts NULL. */

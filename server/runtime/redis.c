@@ -339,7 +339,7 @@ static int send_pending(oc_redis_t *r, pending_t *p, int argc, const char **argv
     return 0;
 }
 
-/* A command for `r`, or NULL with *rc: OC_EUNAVAIL while Redis is not connected (counted), OC_ENOMEM. */
+/* A command for `r`, or NULL with *rc = OC_EUNAVAIL while Redis is not connected (counted). */
 static pending_t *pending_new(oc_redis_t *r, oc_redis_cb cb, void *arg, int *rc)
 {
     if (r == NULL || !r->connected || r->ac == NULL) {
@@ -348,10 +348,6 @@ static pending_t *pending_new(oc_redis_t *r, oc_redis_cb cb, void *arg, int *rc)
         return NULL;
     }
     pending_t *p = oc_calloc(1, sizeof(*p));
-    if (p == NULL) {
-        *rc = OC_ENOMEM;
-        return NULL;
-    }
     p->r = r;
     p->cb = cb;
     p->arg = arg;
@@ -383,8 +379,6 @@ int oc_redis_eval(oc_redis_t *r, oc_redis_script_t *script, oc_redis_cb cb, void
     p->lens = oc_calloc((size_t)p->argc, sizeof(size_t));
     char nk[16];
     snprintf(nk, sizeof(nk), "%d", nkeys);
-    if (p->argv == NULL || p->lens == NULL)
-        goto Error;
     /* Slot 0 has room for "EVALSHA" and is rewritten to "EVAL" on NOSCRIPT. */
     p->argv[0] = oc_strdup("EVALSHA");
     p->argv[1] = oc_strdup(script->sha1);
@@ -393,28 +387,19 @@ int oc_redis_eval(oc_redis_t *r, oc_redis_script_t *script, oc_redis_cb cb, void
     for (int i = 0; i < argc; i++) {
         size_t l = lens != NULL ? lens[i] : strlen(argv[i]);
         p->argv[i + 3] = oc_malloc(l + 1);
-        if (p->argv[i + 3] == NULL)
-            goto Error;
         memcpy(p->argv[i + 3], argv[i], l);
         p->argv[i + 3][l] = '\0';
         p->lens[i + 3] = l;
     }
-    for (int i = 0; i < 3; i++)
-        if (p->argv[i] == NULL)
-            goto Error;
-    if (send_pending(r, p, p->argc, (const char **)p->argv, p->lens) != 0)
-        goto Error;
-    return 0;
-Error:
-    pending_free(p);
-    return OC_ENOMEM;
+    rc = send_pending(r, p, p->argc, (const char **)p->argv, p->lens);
+    if (rc != 0)
+        pending_free(p);
+    return rc;
 }
 
 oc_redis_t *oc_redis_create(oc_loop_t *loop, const char *url, int timeout_ms)
 {
     oc_redis_t *r = oc_calloc(1, sizeof(*r));
-    if (r == NULL)
-        return NULL;
     r->loop = loop;
     r->timeout_ms = timeout_ms;
     r->tail = &r->head;

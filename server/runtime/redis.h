@@ -44,9 +44,10 @@ void oc_redis_destroy(oc_redis_t *r);
 /** Returns 1 while connected. */
 int oc_redis_ready(const oc_redis_t *r);
 
-/** Sends a command built from argv; returns 0, or OC_EUNAVAIL/OC_ENOMEM without calling cb. */
+/** Sends a command built from argv; returns 0, or OC_EUNAVAIL without calling cb. */
 int oc_redis_commandv(oc_redis_t *r, oc_redis_cb cb, void *arg, int argc, const char **argv, const size_t *lens);
-/** Runs `script` with `nkeys` keys followed by the other arguments (argv excludes the script). */
+/** Runs `script` with `nkeys` keys followed by the other arguments (argv excludes the script); returns as
+ * oc_redis_commandv. */
 int oc_redis_eval(oc_redis_t *r, oc_redis_script_t *script, oc_redis_cb cb, void *arg, int nkeys, int argc,
                   const char **argv, const size_t *lens);
 

@@ -41,8 +41,6 @@ static void *worker_main(void *p)
 oc_workpool_t *oc_workpool_create(int nthreads)
 {
     oc_workpool_t *pool = oc_calloc(1, sizeof(*pool));
-    if (pool == NULL)
-        return NULL;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->cv, NULL);
     pool->tail = &pool->head;

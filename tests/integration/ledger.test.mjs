@@ -166,6 +166,51 @@ test('a channel sale past zero is recorded and opens an oversell incident; resol
   assert.equal((await api.post(`${base}/oversells/${mine.id}/resolve`, { resolution: 'magic' })).status, 422);
 });
 
+test('a one-line sale (ledger_sale) and a sale line of a longer order (ledger_post) write the same rows and answers', async () => {
+  for (const code of ['SAME1', 'SAME2', 'SAME-F']) {
+    await sku(code);
+    await move({ kind: 'receipt', sku: code, qty: 1 });
+  }
+  const extra = { allow_oversell: true, reference: 'SAME-REF', reason: 'walk-in' };
+  const one = await move({ kind: 'sale', sku: 'SAME1', qty: 2, ...extra }, { 'idempotency-key': randomUUID() });
+  const two = await move({ kind: 'sale', lines: [{ sku: 'SAME2', qty: 2 }, { sku: 'SAME-F', qty: 1 }], ...extra },
+    { 'idempotency-key': randomUUID() });
+  assert.equal(one.status, 201, one.text);
+  assert.equal(two.status, 201, two.text);
+  const line = (body, code) => {
+    const b = body.balances.find((x) => x.sku === code);
+    return { ...b, sku: 'X', sku_id: 0 };
+  };
+  assert.deepEqual(line(one.json, 'SAME1'), line(two.json, 'SAME2'));
+  assert.deepEqual(one.json.oversells, [{ sku: 'SAME1', qty_short: 1 }]);
+  assert.deepEqual(two.json.oversells, [{ sku: 'SAME2', qty_short: 1 }]);
+  assert.equal(one.json.kind, 'sale');
+  assert.equal(one.json.movements.length, 1);
+  const rows = async (code) => (await stack.sql(
+    `SELECT m.kind, m.qty, m.on_hand_delta, m.committed_delta, m.inspecting_delta, m.on_hand_after, m.committed_after,
+            m.disposition, m.reason, m.reference, m.channel_id, m.bundle_sku_id, m.guarded,
+            m.actor_user IS NOT NULL AS by_user, m.request_id IS NOT NULL AS with_request,
+            o.qty_short, o.reference AS o_reference, o.channel_id AS o_channel,
+            a.action, a.summary->'lines' AS audit_lines, a.summary->>'reference' AS audit_reference, k.body AS stored
+       FROM movements m JOIN skus s ON s.tenant_id = m.tenant_id AND s.id = m.sku_id
+       LEFT JOIN oversell_incidents o ON o.tenant_id = m.tenant_id AND o.movement_id = m.id
+       LEFT JOIN LATERAL (SELECT * FROM audit_log a WHERE a.tenant_id = m.tenant_id AND a.object_type = 'movement'
+                           AND a.object_id IN (SELECT min(id)::text FROM movements x WHERE x.tenant_id = m.tenant_id
+                                                 AND x.request_id = m.request_id)) a ON true
+       LEFT JOIN idempotency_keys k ON k.tenant_id = m.tenant_id AND k.body->'movements' @> to_jsonb(m.id)
+      WHERE s.tenant_id = $1 AND s.code = $2 AND m.kind = 'sale'`, [A.id, code])).rows;
+  const [r1] = await rows('SAME1');
+  const [r2] = await rows('SAME2');
+  assert.deepEqual(r1.stored, one.json, 'the stored answer is the answer');
+  assert.deepEqual(r2.stored, two.json, 'the stored answer is the answer');
+  assert.deepEqual(r1.audit_lines, [{ sku: 'SAME1', qty: 2 }]);
+  assert.deepEqual(r2.audit_lines, [{ sku: 'SAME2', qty: 2 }, { sku: 'SAME-F', qty: 1 }]);
+  const same = (r) => ({ ...r, stored: null, audit_lines: null });
+  assert.deepEqual(same(r1), same(r2));
+  assert.equal(r1.reason, 'walk-in');
+  assert.equal(r1.qty_short, '1');
+});
+
 test('Idempotency-Key: replay, mismatch, per-brand scope, and 50 concurrent duplicates with one effect', async () => {
   await sku('IDEM');
   await move({ kind: 'receipt', sku: 'IDEM', qty: 100 });
