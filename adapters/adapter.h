@@ -102,6 +102,7 @@ typedef struct oc_adapter_error {
  *
  * read: quantities as the channel shows them.  items as for push (no qty).
  * result: [{"listing_id", "qty" or null when the listing is unknown to the channel,
+ * "updated_at" (ISO time) when the channel says when it last changed the listing,
  * "error"/"retryable" when it could not be read}].
  *
  * fetch_orders: orders changed since `cursor` (opaque string from the

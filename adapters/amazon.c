@@ -9,7 +9,10 @@
  * feed document, PUT it to the presigned URL without our token, create the
  * feed), rows "pending" with the feed id.  read: getListingsItem with
  * includedData=fulfillmentAvailability (what Amazon computed, not what was
- * submitted).  fetch_orders: Orders v0 getOrders by LastUpdatedAfter with
+ * submitted) and summaries, whose lastUpdatedDate (the latest of the
+ * marketplaces asked) is the row's "updated_at": when Amazon applied the
+ * last change, so a pending push's lag is measured to its apply, not to
+ * the read-back that saw it (migration 0023).  fetch_orders: Orders v0 getOrders by LastUpdatedAfter with
  * NextToken, then getOrderItems for each order the cursor has not seen.
  * fetch_returns: the returns report (create, poll, document, tab-separated).
  * Rate limits: one bucket per operation from the documented table, the rate
@@ -647,6 +650,25 @@ static int amazon_push(oc_chttp_t *http, oc_channel_conn_t *c, json_t *items, oc
     return oc_op_push_items(&a->base, items, push_body, patch_call);
 }
 
+/* The row's "updated_at": the latest lastUpdatedDate of the listing's summaries, when one parses. */
+static void set_updated_at(json_t *row, const json_t *summaries)
+{
+    uint64_t latest = 0, t;
+    size_t i;
+    json_t *sm;
+    json_array_foreach(summaries, i, sm)
+    {
+        const char *at = json_string_value(json_object_get(sm, "lastUpdatedDate"));
+        if (at != NULL && oc_time_parse(at, &t) == 0 && t > latest)
+            latest = t;
+    }
+    if (latest > 0) {
+        char buf[32];
+        oc_time_format(buf, latest, OC_TIME_MS);
+        json_object_set_new(row, "updated_at", json_string(buf));
+    }
+}
+
 static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adapter_error_t *e)
 {
     aop_t *a = call->data;
@@ -668,6 +690,7 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
                 qty = v;
         }
         json_object_set_new(r, "qty", json_integer(qty));
+        set_updated_at(r, json_object_get(call->json, "summaries"));
     } else {
         json_object_set_new(r, "qty", json_null());
         oc_call_item_unusable(call, res, r, NULL, "fulfillmentAvailability is not a list");
@@ -678,7 +701,7 @@ static void on_listing(oc_call_t *call, const oc_chttp_res_t *res, const oc_adap
 static oc_call_t *listing_get(oc_op_t *op, const char *sku)
 {
     oc_call_t *call = oc_call_new(op, "GET", "getListingsItem", 1, on_listing);
-    if (listing_url(call, (aop_t *)op, sku, "&includedData=fulfillmentAvailability") != 0)
+    if (listing_url(call, (aop_t *)op, sku, "&includedData=summaries,fulfillmentAvailability") != 0)
         return NULL; /* a call already made goes with the operation */
     return call;
 }

@@ -262,6 +262,11 @@ oc_ratelimit_t *oc_ratelimit_create(oc_loop_t *loop, double scale)
     return rl;
 }
 
+oc_rl_bucket_t *oc_ratelimit_bucket_at(oc_ratelimit_t *rl, size_t i)
+{
+    return i < rl->n ? rl->buckets[i] : NULL;
+}
+
 void oc_ratelimit_set_max_inflight(oc_ratelimit_t *rl, unsigned n)
 {
     rl->max_inflight = n;

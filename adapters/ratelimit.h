@@ -114,6 +114,8 @@ int oc_rl_parse_number(const char *v, double *out);
 
 /** A set of buckets for one connection on `loop`; `scale` multiplies documented limits (<= 0 means 1). */
 oc_ratelimit_t *oc_ratelimit_create(oc_loop_t *loop, double scale);
+/** The `i`th bucket made so far (in the order they were made), or NULL past the last: what tests inspect. */
+oc_rl_bucket_t *oc_ratelimit_bucket_at(oc_ratelimit_t *rl, size_t i);
 /** Caps the requests in flight per bucket (0 = no cap) for buckets created afterwards. */
 void oc_ratelimit_set_max_inflight(oc_ratelimit_t *rl, unsigned n);
 /** Frees every bucket; waiters still queued are dropped without callbacks.  Accepts NULL. */

@@ -18,6 +18,8 @@
     "   'updated_at', c.credentials_updated_at),"                                                                      \
     " 'status', c.status, 'status_detail', c.status_detail, 'rules', c.rules, 'rate_scale', c.rate_scale,"             \
     " 'push_lag_ms', c.push_lag_ms, 'ingest_lag_ms', c.ingest_lag_ms, 'created_at', c.created_at,"                     \
+    " 'push_lag', json_build_object('p50_ms', c.push_lag_p50_ms, 'p90_ms', c.push_lag_p90_ms,"                         \
+    "   'p99_ms', c.push_lag_p99_ms, 'samples', c.push_lag_samples),"                                                  \
     " 'account', CASE WHEN c.account_verified_at IS NOT NULL THEN c.account"                                           \
     "   || jsonb_build_object('kind', c.kind, 'verified_at', c.account_verified_at) END,"                              \
     " 'updated_at', c.updated_at,"                                                                                     \

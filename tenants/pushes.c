@@ -9,8 +9,9 @@
 
 OC_DB_STMT(push_claim, 6, "SELECT push_claim($1, $2, $3::int, $4::uuid[], $5::int, $6::int)");
 OC_DB_STMT(push_record, 3, "SELECT push_record($1, $2, $3::jsonb)");
-OC_DB_STMT(push_health_record, 9,
-           "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8, $9::float8)");
+OC_DB_STMT(
+    push_health_record, 9,
+    "SELECT connection_health_record($1, $2::uuid, $3::int, $4::int, $5::int, $6::float8, $7, $8, $9::bigint[])");
 /* Kept leased, renewal would extend them with the brand's other work for as long as the brand stays busy. */
 OC_DB_STMT(
     push_release, 3,
@@ -46,11 +47,12 @@ int oc_pushes_claim(oc_db_pool_t *db, const oc_push_claim_req_t *req, oc_pushes_
 int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, const char *conn_id,
                      const oc_push_health_t *health, const json_t *results, oc_query_done_cb cb, void *arg)
 {
-    char ok[24], failed[24], thr[24], lat[32], visible[32];
+    char ok[24], failed[24], thr[24], lat[32];
     if (health->latency_ms >= 0)
         snprintf(lat, sizeof(lat), "%.1f", health->latency_ms);
-    if (health->visible_ms >= 0)
-        snprintf(visible, sizeof(visible), "%.1f", health->visible_ms);
+    oc_buf_t visible = {0};
+    for (size_t i = 0; i < health->nvisible; i++)
+        oc_db_array_add_ll(&visible, health->visible_ms[i]);
     char *text = json_dumps(results, JSON_COMPACT);
     /* The connection's health first, then the listings: the order an order ingestion locks them in (connection,
      * then stock and its listings), so the two never wait for each other in a circle. */
@@ -63,7 +65,7 @@ int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, co
                        health->latency_ms >= 0 ? lat : NULL,
                        health->error,
                        health->circuit,
-                       health->visible_ms >= 0 ? visible : NULL};
+                       oc_db_array_end(&visible)};
     tx.steps[0].stmt = &push_health_record;
     memcpy(tx.steps[0].params, h, sizeof(h));
     tx.steps[1].stmt = &push_record;
@@ -72,6 +74,7 @@ int oc_pushes_record(oc_db_pool_t *db, const char *tenant, const char *owner, co
     tx.steps[1].params[2] = text;
     int rc = oc_query_typed_run(db, &tx, oc_query_read_done, (void (*)(void))cb, arg);
     free(text);
+    oc_buf_free(&visible);
     return rc;
 }
 

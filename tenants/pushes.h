@@ -39,11 +39,12 @@ int oc_pushes_claim(oc_db_pool_t *db, const oc_push_claim_req_t *req, oc_pushes_
 
 /** A connection's health after a push batch (connection_health_record). */
 typedef struct oc_push_health {
-    int ok, failed, throttled; /* listings pushed (or pending), refused or failed; answers 429 */
-    double latency_ms;         /* the batch's mean round trip; < 0 = none (an empty batch) */
-    const char *error;         /* the batch's last error, or NULL */
-    const char *circuit;       /* the circuit breaker: "open", "half_open" or "closed" */
-    double visible_ms;         /* mean time until a pushed quantity was visible; < 0 = none */
+    int ok, failed, throttled;   /* listings pushed (or pending), refused or failed; answers 429 */
+    double latency_ms;           /* the batch's mean round trip; < 0 = none (an empty batch) */
+    const char *error;           /* the batch's last error, or NULL */
+    const char *circuit;         /* the circuit breaker: "open", "half_open" or "closed" */
+    const long long *visible_ms; /* per listing the channel showed at once: ms until it did (push_lag_record) */
+    size_t nvisible;             /* how many; 0 = none */
 } oc_push_health_t;
 
 /**

@@ -25,6 +25,8 @@
     " 'last_push_ok_at', h.last_push_ok_at, 'last_error', h.last_error, 'last_error_at', h.last_error_at,"             \
     " 'throttled_total', coalesce(h.throttled_total, 0), 'pushes_total', coalesce(h.pushes_total, 0),"                 \
     " 'push_latency_ms', h.push_latency_ms_avg, 'push_lag_ms', c.push_lag_ms, 'ingest_lag_ms', c.ingest_lag_ms,"       \
+    " 'push_lag', json_build_object('p50_ms', c.push_lag_p50_ms, 'p90_ms', c.push_lag_p90_ms,"                         \
+    "   'p99_ms', c.push_lag_p99_ms, 'samples', c.push_lag_samples),"                                                  \
     " 'listings', (SELECT count(*) FROM listings l WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id),"       \
     " 'queue_depth', q.depth, 'failing', q.failing, 'oldest_dirty_seconds', q.oldest,"                                 \
     " 'unmapped_lines', (SELECT count(*) FROM channel_order_lines x WHERE x.tenant_id = c.tenant_id"                   \

@@ -70,7 +70,7 @@ static void rate_header(oc_sim_req_t *r, oc_sim_bucket_t *b)
 
 static void throttled(oc_sim_req_t *r, oc_sim_bucket_t *b, double retry_s)
 {
-    if (b != NULL)
+    if (b != NULL && !b->unlimited)
         rate_header(r, b);
     sp_error(r, 429, "QuotaExceeded", "You exceeded your quota for the requested resource.", NULL);
 }

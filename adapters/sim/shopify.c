@@ -242,6 +242,11 @@ static int authenticate(oc_sim_req_t *r)
 
 static void cost_extension(json_t *ext, oc_sim_bucket_t *b, int requested, json_t *actual)
 {
+    if (b->unlimited) { /* no bucket to tell of: the costs alone */
+        json_object_set_new(ext, "cost",
+                            json_pack("{s:i, s:o}", "requestedQueryCost", requested, "actualQueryCost", actual));
+        return;
+    }
     json_object_set_new(ext, "cost",
                         json_pack("{s:i, s:o, s:{s:f, s:f, s:f}}", "requestedQueryCost", requested, "actualQueryCost",
                                   actual, "throttleStatus", "maximumAvailable", b->burst, "currentlyAvailable",
@@ -268,7 +273,7 @@ static void throttled(oc_sim_req_t *r, oc_sim_bucket_t *b, double retry_s)
     char v[32];
     snprintf(v, sizeof(v), "%.1f", retry_s < 0.1 ? 0.1 : ceil(retry_s * 10) / 10);
     oc_sim_header(r, "Retry-After", v);
-    if (b != NULL) {
+    if (b != NULL && !b->unlimited) {
         snprintf(v, sizeof(v), "%d/%d", (int)b->burst, (int)b->burst);
         oc_sim_header(r, "X-Shopify-Shop-Api-Call-Limit", v);
     }

@@ -313,7 +313,7 @@ static void finish(oc_sim_req_t *r, uint64_t hold_ms)
     oc_sim_t *sim = r->sim;
     if (!r->replied)
         oc_sim_reply_json(r, 500, json_pack("{s:s}", "errors", "the simulator produced no answer"));
-    if (r->ch != NULL && r->bucket != NULL && r->ch->limit_headers != NULL)
+    if (r->ch != NULL && r->bucket != NULL && !r->bucket->unlimited && r->ch->limit_headers != NULL)
         r->ch->limit_headers(r, r->bucket);
     uint64_t delay = hold_ms;
     if (r->ch != NULL && r->path != NULL) {

@@ -67,7 +67,8 @@ void oc_sim_map_free(oc_sim_map_t *m);
 /**
  * A token bucket: `burst` tokens at most, refilled at `rate` per second.
  * Shopify's leaky bucket is the same thing seen from the other side (the
- * bucket's fill level is burst - tokens).  An unlimited bucket always gives.
+ * bucket's fill level is burst - tokens).  An unlimited bucket always gives,
+ * and its answers carry no limit headers (see README, "unlimited").
  */
 typedef struct oc_sim_bucket {
     double burst, rate, tokens;

@@ -94,7 +94,7 @@ static void throttled(oc_sim_req_t *r, oc_sim_bucket_t *b, double retry_s)
     char v[32];
     snprintf(v, sizeof(v), "%lld", (long long)ceil(retry_s < 1 ? 1 : retry_s));
     oc_sim_header(r, "Retry-After", v);
-    if (b != NULL && r->bucket == NULL)
+    if (b != NULL && !b->unlimited && r->bucket == NULL)
         limit_headers(r, b);
     wm_error(r, 429, "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API", "REQUEST_THRESHOLD_VIOLATED", "Error",
              "Request Threshold Violated");

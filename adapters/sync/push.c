@@ -31,6 +31,7 @@ typedef struct push_batch {
     char error[200];
     uint64_t started_ms;
     oc_push_health_t health; /* what batch_record worked out, kept for a retry */
+    long long *visible_ms;   /* health.visible_ms: each "ok" listing's round trip */
     int retries;
 } push_batch_t;
 
@@ -97,6 +98,7 @@ static void batch_recorded(push_batch_t *b, const char *err, const char *detail,
     oc_sync_tenant_want(b->t, W_PUSH);
     json_decref(b->claimed);
     json_decref(b->results);
+    free(b->visible_ms);
     free(b);
 }
 
@@ -116,17 +118,20 @@ static void batch_send(push_batch_t *b)
 /* Counts the batch's outcome, moves the circuit breaker, and records. */
 static void batch_record(push_batch_t *b)
 {
-    int ok = 0, failed = 0, visible = 0;
-    double latency = 0, visible_ms = 0;
+    int ok = 0, failed = 0;
+    size_t visible = 0;
+    double latency = 0;
     size_t i;
     json_t *r;
+    free(b->visible_ms);
+    b->visible_ms = oc_malloc(json_array_size(b->results) * sizeof(*b->visible_ms) + 1);
     json_array_foreach(b->results, i, r)
     {
         const char *st = json_string_value(json_object_get(r, "status"));
-        if (strcmp(st, "ok") == 0) {
-            visible++;
-            visible_ms += (double)json_integer_value(json_object_get(r, "latency_ms"));
-        }
+        /* shown as the call answered: its round trip is this listing's lag (a "pending" one's is measured when
+         * the read-back finds it applied) */
+        if (strcmp(st, "ok") == 0)
+            b->visible_ms[visible++] = (long long)json_integer_value(json_object_get(r, "latency_ms"));
         if (strcmp(st, "ok") == 0 || strcmp(st, "pending") == 0) {
             ok++;
             oc_metric_add(&oc_sync_m_pushed, 1);
@@ -149,7 +154,8 @@ static void batch_record(push_batch_t *b)
                                    .latency_ms = n > 0 ? latency / (double)n : -1,
                                    .error = b->error[0] ? b->error : NULL,
                                    .circuit = oc_sync_circuit_name(b->ce),
-                                   .visible_ms = visible > 0 ? visible_ms / (double)visible : -1};
+                                   .visible_ms = b->visible_ms,
+                                   .nvisible = visible};
     batch_send(b);
 }
 

@@ -12,6 +12,8 @@
  *   {"op":"verify_webhook","conn","signature","body"}                      synchronous
  *   {"op":"validate","kind","settings","secrets"}                          synchronous
  *   {"op":"free_state","conn"}                                             ends its operations, drops tokens
+ *   {"op":"limits","conn"}    its rate-limit buckets as the adapter has them: [{name, capacity, max_capacity,
+ *                             rate, tokens, throttled}] (none before its first call)
  *   {"op":"quit"}                                                          frees everything and exits 0
  * Answers: {"id","ok","error","retryable","http_status","retry_after_ms","result","ms"}; a synchronous
  * refusal of an adapter call is {"id","ok":false,"rc":"…"}.  Rotated secrets are announced as
@@ -19,6 +21,7 @@
  */
 #include "adapters/adapter.h"
 #include "adapters/chttp.h"
+#include "adapters/internal.h"
 #include "runtime/log.h"
 
 #include <stdio.h>
@@ -196,6 +199,21 @@ static void quit(void)
     }
 }
 
+/* The connection's buckets (its adapter state is an oc_cstate_t: adapters/internal.h). */
+static json_t *limits_json(conn_t *k)
+{
+    json_t *out = json_array();
+    oc_cstate_t *st = k->c.state;
+    oc_rl_bucket_t *b;
+    for (size_t i = 0; st != NULL && (b = oc_ratelimit_bucket_at(st->rl, i)) != NULL; i++) {
+        oc_rl_refill(b, oc_mono_us());
+        json_array_append_new(out, json_pack("{s:s, s:f, s:f, s:f, s:f, s:I}", "name", b->name, "capacity", b->capacity,
+                                             "max_capacity", b->max_capacity, "rate", b->rate, "tokens", b->tokens,
+                                             "throttled", (json_int_t)b->throttled));
+    }
+    return out;
+}
+
 static void handle(json_t *cmd)
 {
     json_t *id = json_object_get(cmd, "id");
@@ -235,6 +253,12 @@ static void handle(json_t *cmd)
             answer_sync(id, 1, NULL, json_pack("{s:b, s:s}", "valid", 0, "why", why));
         else
             answer_sync(id, 1, NULL, json_pack("{s:b}", "valid", 1));
+    } else if (strcmp(op, "limits") == 0) {
+        conn_t *k = find(json_string_value(json_object_get(cmd, "conn")));
+        if (k == NULL)
+            answer_sync(id, 0, "unknown conn", NULL);
+        else
+            answer_sync(id, 1, NULL, limits_json(k));
     } else if (strcmp(op, "free_state") == 0) {
         conn_t *k = find(json_string_value(json_object_get(cmd, "conn")));
         if (k != NULL && k->c.state != NULL) {

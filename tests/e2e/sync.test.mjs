@@ -74,6 +74,9 @@ test('after convergence every connection shows its circuit closed and nothing wa
     const routines = (await c.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.cells[0].innerText.split('\n')[0])));
     assert.deepEqual(routines, ['Full re-push', 'Poll orders', 'Poll returns', 'Read back'], kind);
   }
+  // Shopify shows a pushed number as it answers: its push lag is measured already, as a distribution.
+  const lag = await card(page, 'shopify').locator('[data-stat="push-lag"] dd').innerText();
+  assert.match(lag, /^p50 .+ · p90 .+ · p99 .+ \(\d+ push(es)?\)$/, lag);
   // The brand-wide routine, and the owner's actions.
   assert.deepEqual((await tableRows(page, 'Brand-wide routines')).map((r) => r[0].split('\n')[0]), ['Sales velocity']);
   assert.equal(await card(page, 'amazon').getByRole('button', { name: /^Run .* now$/ }).count(), 4);

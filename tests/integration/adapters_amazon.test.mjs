@@ -74,6 +74,13 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   // not applied yet: read shows what Amazon computed
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5);
   await waitFor(async () => (await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty === 2, { what: 'the patch to apply' });
+  // Read two seconds after the apply: the listing says when Amazon applied it (lastUpdatedDate, whole seconds),
+  // which is what its push lag is measured to — not the read that saw it.
+  const pushedAt = Date.now();
+  await new Promise((res) => setTimeout(res, 2000));
+  const seen = (await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0];
+  const applied = Date.parse(seen.updated_at);
+  assert.ok(applied <= pushedAt && applied > pushedAt - 5000, `applied ${seen.updated_at}, seen applied before ${new Date(pushedAt).toISOString()}`);
 
   const items = ['A', 'B', 'C', 'NOPE'].map((sku, i) => ({ listing_id: `f${i}`, sku, qty: 20 + i }));
   const f = await d.push(name, items);
@@ -83,6 +90,8 @@ test('push: PATCH per SKU is accepted and pending; a feed above the threshold; r
   await waitFor(async () => (await sim.stockOf(acct)).C === 22, { what: 'the feed to apply' });
   assert.deepEqual(await sim.stockOf(acct), { A: 20, B: 21, C: 22 });
   const back = await d.read(name, [{ listing_id: 1, sku: 'B' }, { listing_id: 2, sku: 'NOPE' }, { listing_id: 3 }]);
+  assert.ok(Date.parse(back.result[0].updated_at) > 0, JSON.stringify(back.result[0]));
+  delete back.result[0].updated_at;
   assert.deepEqual(back.result.slice(0, 2), [{ listing_id: 1, qty: 21 }, { listing_id: 2, qty: null }]);
   assert.equal(back.result[2].status, 'error');
 });
@@ -192,4 +201,21 @@ test('5xx and timeouts are retried until they succeed; malformed answers are a c
   assert.equal(o.retryable, false);
   await sim.ctl.del(`/_sim/accounts/${acct.id}/faults`);
   assert.equal((await d.orders(name, null)).ok, true);
+});
+
+test('limits "unlimited": the simulator announces no limit, so the adapter keeps its own (documented × rate_scale)', { timeout: 60000 }, async () => {
+  const stock = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`U${i}`, 0]));
+  const { acct, name } = await connect({ limits: 'unlimited' }, { settings: { feed_threshold: 1000 }, scale: 10, stock });
+  const r = await d.push(name, Object.keys(stock).map((sku, i) => ({ listing_id: i, sku, qty: i + 1 })), 30000);
+  assert.equal(r.ok, true);
+  assert.ok(r.result.every((x) => x.status === 'ok'), JSON.stringify(r.result.find((x) => x.status !== 'ok')));
+  assert.equal((await sim.log(acct)).filter((e) => e.op === 'patchListingsItem').length, 40);
+  // patchListingsItem is documented at 5/s with a burst of 5: ×10 is 50/s, and it stays so (it was 5/s, the
+  // simulator's real limit, once the first answer said x-amzn-RateLimit-Limit: 5.0)
+  const b = (await d.send({ op: 'limits', conn: name })).result.find((x) => x.name === 'patchListingsItem');
+  assert.deepEqual([b.rate, b.max_capacity, b.throttled], [50, 50, 0], JSON.stringify(b));
+  // the same account with realistic limits: the adapter takes the rate Amazon states
+  const real = await connect({}, { scale: 10, stock: { R: 0 } });
+  assert.equal((await d.push(real.name, [{ listing_id: 1, sku: 'R', qty: 1 }])).ok, true);
+  assert.equal((await d.send({ op: 'limits', conn: real.name })).result.find((x) => x.name === 'patchListingsItem').rate, 5);
 });

@@ -268,3 +268,20 @@ test('2025-10: rows with and without an expectation go in separate mutations; ig
   const muts = (await sim.log(acct)).filter((e) => e.op === 'graphql' && e.writes !== undefined);
   assert.deepEqual(muts.map((e) => e.writes), [{ A: 4, C: 2 }, { B: 6 }]);
 });
+
+test('limits "unlimited": no call limit and no throttleStatus from the simulator, so the adapter keeps its own (documented × rate_scale)', { timeout: 60000 }, async () => {
+  const { acct, name } = await connect({ limits: 'unlimited', stock: { A: 5, B: 7, C: 1 } }, { scale: 10 });
+  const r = await d.push(name, ['A', 'B', 'C'].map((s, i) => ({ listing_id: s, sku: s, qty: i + 10 })));
+  assert.equal(r.ok, true, r.error);
+  assert.deepEqual(r.result.map((x) => x.status), ['ok', 'ok', 'ok']);
+  await sim.ctl.post(`/_sim/accounts/${acct.id}/orders`, { lines: [{ sku: 'A', quantity: 1 }] });
+  assert.equal((await drain(d, 'fetch_orders', name, null)).records.length, 1);
+  const buckets = Object.fromEntries((await d.send({ op: 'limits', conn: name })).result.map((b) => [b.name, b]));
+  // GraphQL 1000 points at 100/s and REST 40 at 2/s, ×10: neither cut to the simulator's real bucket
+  assert.deepEqual([buckets.graphql.max_capacity, buckets.graphql.rate], [10000, 1000], JSON.stringify(buckets.graphql));
+  assert.deepEqual([buckets.rest.max_capacity, buckets.rest.rate], [400, 20], JSON.stringify(buckets.rest));
+  // realistic limits: the adapter takes the bucket the shop states
+  const real = await connect({}, { scale: 10 });
+  assert.equal((await d.push(real.name, [{ listing_id: 'a', sku: 'A', qty: 1 }])).ok, true);
+  assert.equal((await d.send({ op: 'limits', conn: real.name })).result.find((x) => x.name === 'graphql').max_capacity, 1000);
+});

@@ -207,3 +207,20 @@ test('5xx and timeouts are retried with backoff until they succeed; malformed bo
   assert.equal((await d.read(name, [{ listing_id: 1, sku: 'A' }])).result[0].qty, 5, 'fine once the channel is');
   assert.equal((await d.orders(name, 'not-a-cursor')).error, 'invalid cursor');
 });
+
+test('limits "unlimited": the simulator announces no token count, so the adapter keeps its own bucket (documented × rate_scale)', { timeout: 60000 }, async () => {
+  const stock = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`U${i}`, 0]));
+  const { name } = await connect({ limits: 'unlimited' }, { scale: 10, stock });
+  const r = await d.push(name, Object.keys(stock).map((sku, i) => ({ listing_id: i, sku, qty: i + 1 })), 30000);
+  assert.equal(r.ok, true);
+  assert.ok(r.result.every((x) => x.status === 'ok'), JSON.stringify(r.result.find((x) => x.status !== 'ok')));
+  // inventory: 200 documented, ×10 = 2000; 20 spent.  x-current-token-count (the simulator's 200 of its own
+  // bucket, never spent) used to cut the adapter's estimate to 200 less what was in flight.
+  const b = (await d.send({ op: 'limits', conn: name })).result.find((x) => x.name === 'inventory');
+  assert.equal(b.max_capacity, 2000);
+  assert.ok(b.tokens > 1900, JSON.stringify(b));
+  // a realistic account: the adapter follows the count it is told
+  const real = await connect({}, { scale: 10, stock: { R: 0 } });
+  assert.equal((await d.push(real.name, [{ listing_id: 1, sku: 'R', qty: 1 }])).ok, true);
+  assert.ok((await d.send({ op: 'limits', conn: real.name })).result.find((x) => x.name === 'inventory').tokens <= 200);
+});

@@ -193,6 +193,9 @@ test('Orders v0: CreatedAfter/LastUpdatedAfter, NextToken pages, Pending → Uns
     assert.equal(o.status, 201, o.text);
     ids.push(o.json.id);
   }
+  const first = await api.get(`/orders/v0/orders?MarketplaceIds=${mp}&CreatedAfter=${encodeURIComponent(start)}`);
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.headers.get('x-amzn-ratelimit-limit'), null, 'unlimited: no rate announced');
   const bad = await api.get(`/orders/v0/orders?MarketplaceIds=${mp}`);
   assert.equal(bad.status, 400);
   assert.equal(bad.json.errors[0].code, 'InvalidInput');

@@ -223,7 +223,9 @@ test('GraphQL reads: inventoryItem levels with named quantities, and variants by
   const item = q.json.data.inventoryItem;
   assert.equal(item.sku, 'RED-1');
   assert.deepEqual(item.inventoryLevels.nodes[0], { location: { id: red.location_gid }, quantities: [{ name: 'on_hand', quantity: 6 }, { name: 'available', quantity: 6 }] });
-  assert.ok(q.json.extensions.cost.throttleStatus.maximumAvailable > 0);
+  // unlimited: the query's cost, and no bucket to announce
+  assert.ok(q.json.extensions.cost.requestedQueryCost > 0);
+  assert.equal(q.json.extensions.cost.throttleStatus, undefined);
   const v = await s.gql('{ productVariants(first: 1, query: "sku:BLUE-2") { nodes { sku inventoryItem { id } } pageInfo { hasNextPage } } }');
   assert.deepEqual(v.json.data.productVariants, { nodes: [{ sku: 'BLUE-2', inventoryItem: { id: a.skus[1].inventory_item_gid } }], pageInfo: { hasNextPage: false } });
   const all = await s.gql('{ inventoryItems(first: 1) { edges { cursor node { sku } } pageInfo { hasNextPage endCursor } } }');
@@ -280,6 +282,7 @@ test('REST inventory_levels set/adjust and Link-paginated listing', async () => 
   const set = await s.post('inventory_levels/set.json', { location_id: A.location_id, inventory_item_id: A.inventory_item_id, available: 42 });
   assert.equal(set.status, 200);
   assert.equal(set.json.inventory_level.available, 42);
+  assert.equal(set.headers.get('x-shopify-shop-api-call-limit'), null, 'unlimited: no call limit announced');
   const adj = await s.post('inventory_levels/adjust.json', { location_id: B.location_id, inventory_item_id: B.inventory_item_id, available_adjustment: -2 });
   assert.equal(adj.json.inventory_level.available, 0);
   const wrongLoc = await s.post('inventory_levels/set.json', { location_id: 1, inventory_item_id: A.inventory_item_id, available: 1 });

@@ -91,6 +91,8 @@ test('PUT /v3/inventory echoes, GET reads back, /v3/inventories pages with nextC
   const put = await api.put('/v3/inventory?sku=S-3', { sku: 'S-3', quantity: { unit: 'EACH', amount: 30 } });
   assert.equal(put.status, 200);
   assert.deepEqual(put.json, { sku: 'S-3', quantity: { unit: 'EACH', amount: 30 } });
+  // unlimited: no token count to announce (a client would take the real one for its own)
+  assert.deepEqual([put.headers.get('x-current-token-count'), put.headers.get('x-next-replenish-time')], [null, null]);
   assert.equal((await api.get('/v3/inventory?sku=S-3')).json.quantity.amount, 30);
   assert.equal((await api.put('/v3/inventory?sku=S-3', { sku: 'S-3', quantity: { unit: 'EACH', amount: -1 } })).status, 400);
   assert.equal((await api.put('/v3/inventory?sku=NOPE', { sku: 'NOPE', quantity: { unit: 'EACH', amount: 1 } })).status, 404);

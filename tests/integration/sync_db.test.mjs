@@ -363,3 +363,87 @@ test('stored webhooks become order polls; routines keep a run-soon asked during 
   assert.match(m, /^onecount_connection_circuit_open\{brand="[^"]+",connection="[^"]+",kind="walmart"\} 0$/m);
   assert.match(m, new RegExp(`^onecount_sync_queue_depth\\{kind="walmart"\\} ${depth}$`, 'm'));
 });
+
+test('velocity is measured over the hours the connection has been watched, so a new brand gets its automatic buffer', async () => {
+  // A connection created 30 minutes ago that has sold 6 units since: 12 units an hour, not 6 / 168.
+  const c = await api.post(`${base}/connections`, { kind: 'walmart', name: unique('New'), base_url: 'http://127.0.0.1:9/walmart',
+    settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
+  assert.equal(c.status, 201, c.text);
+  const fresh = c.json.id;
+  const code = unique('SV');
+  assert.equal((await api.post(`${base}/skus`, { code })).status, 201);
+  await api.post(`${base}/movements`, { kind: 'receipt', sku: code, qty: 100 });
+  const made = await api.post(`${base}/listings`, { connection_id: fresh, sku: code, external_sku: `wm-${code}`, rules: { buffer: 'auto' } });
+  assert.equal(made.status, 201, made.text);
+  // the one thing the test makes up: when the connection was made (and a 10-minute lag, until lags are measured)
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '30 minutes', push_lag_ms = 600000 WHERE id = $1`, [fresh]);
+  for (let i = 0; i < 6; i++)
+    await asApp('SELECT ingest_order($1, $2, $3)', [A.id, fresh, order(unique('PV'), 'open', [{ id: '1', sku: `wm-${code}`, qty: 1, qty_shipped: 0, qty_cancelled: 0 }])]);
+  // the brand measures every 10 minutes: the window floor is 10 minutes, under the 30 observed
+  const vel = (await api.get(`${base}/routines`)).json.find((x) => x.kind === 'velocity');
+  assert.equal((await api.patch(`${base}/routines/${vel.id}`, { interval_seconds: 600 })).status, 200);
+  const measure = async () => {
+    await asApp('SELECT velocity_refresh($1), listings_refresh_brand($1)', [A.id]); // the velocity routine's statement
+    return Number((await asApp(`SELECT v.units_per_hour FROM sku_velocity v JOIN skus k ON k.tenant_id = v.tenant_id AND k.id = v.sku_id
+      WHERE k.code = $1 AND v.connection_id = $2`, [code, fresh])).rows[0].units_per_hour);
+  };
+  const uph = await measure();
+  assert.ok(Math.abs(uph - 12) < 0.1, `units/hour ${uph}`);
+  // 12/h over a 10-minute lag: Poisson(2) at 99% is 6 units held back from the 94 available
+  const l = (await api.get(`${base}/listings/${made.json.id}`)).json;
+  assert.equal(l.desired_qty, 88, JSON.stringify(l));
+  // Created a minute ago: the window is the routine's interval (10 minutes), not one minute — 36/h, not 360/h.
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '1 minute' WHERE id = $1`, [fresh]);
+  assert.ok(Math.abs((await measure()) - 36) < 0.1);
+  // More than a week old: the last 7 days of sales over 7 days.
+  await stack.sql(`UPDATE channel_connections SET created_at = now() - interval '30 days' WHERE id = $1`, [fresh]);
+  assert.ok(Math.abs((await measure()) - 6 / 168) < 0.001);
+});
+
+test('push lag is kept as a distribution per connection: p50/p90/p99 and samples on the connection, p99 sizes the buffer', async () => {
+  const c = await api.post(`${base}/connections`, { kind: 'walmart', name: unique('Lag'), base_url: 'http://127.0.0.1:9/walmart',
+    settings: {}, credentials: { client_id: 'id', client_secret: 'secret' } });
+  assert.equal(c.status, 201, c.text);
+  const lc = c.json.id;
+  assert.deepEqual(c.json.push_lag, { p50_ms: null, p90_ms: null, p99_ms: null, samples: 0 });
+  // a push batch of 100 listings shown at once: 98 in 100 ms, 2 in 5 s (the worker records it so, push.c)
+  const lags = [...Array(98).fill(100), 5000, 5000];
+  await asApp(`SELECT connection_health_record($1, $2, 100, 0, 0, 150, NULL, 'closed', $3::bigint[])`, [A.id, lc, lags]);
+  const got = (await api.get(`${base}/connections/${lc}`)).json;
+  assert.deepEqual(got.push_lag, { p50_ms: 100, p90_ms: 100, p99_ms: 5000, samples: 100 });
+  assert.equal(got.push_lag_ms, 198, 'push_lag_ms stays the mean');
+  const h = (await api.get(`${base}/sync`)).json.connections.find((x) => x.connection_id === lc);
+  assert.deepEqual(h.push_lag, got.push_lag);
+  // The automatic buffer sizes for the p99, not the mean: 3,600 units/hour over 5 s is Poisson(5) → 11 (the mean's 0.198 s: 2).
+  const code = unique('SL');
+  assert.equal((await api.post(`${base}/skus`, { code })).status, 201);
+  const sku = (await asApp('SELECT id FROM skus WHERE code = $1', [code])).rows[0].id;
+  await asApp('INSERT INTO sku_velocity (tenant_id, sku_id, connection_id, units_per_hour) VALUES ($1, $2, $3, 3600)', [A.id, sku, lc]);
+  assert.equal((await asApp('SELECT auto_buffer($1, $2, $3) AS b', [A.id, sku, lc])).rows[0].b, '11');
+  // A pending push (Amazon) is measured to when the channel says it applied it, not to the read-back that saw it;
+  // one without such a time is measured to the read-back, the earliest evidence.
+  const ls = [];
+  for (const k of ['a', 'b']) {
+    const kc = `${code}${k}`;
+    assert.equal((await api.post(`${base}/skus`, { code: kc })).status, 201);
+    await api.post(`${base}/movements`, { kind: 'receipt', sku: kc, qty: 5 });
+    const m = await api.post(`${base}/listings`, { connection_id: lc, sku: kc, external_sku: `lag-${kc}` });
+    assert.equal(m.status, 201, m.text);
+    ls.push(m.json.id);
+  }
+  const pushed = (await asApp(`UPDATE listings SET pushed_qty = 7, pushed_version = desired_version, push_pending = true,
+    pushed_at = now() - interval '20 seconds' WHERE id = ANY($1::uuid[]) RETURNING id, pushed_at`, [ls])).rows;
+  const at = Object.fromEntries(pushed.map((r) => [r.id, r.pushed_at.getTime()]));
+  const r = (await asApp('SELECT read_back_record($1, $2, $3) AS r', [A.id, lc, JSON.stringify([
+    { listing_id: ls[0], qty: 7, updated_at: new Date(at[ls[0]] + 10000).toISOString() },
+    { listing_id: ls[1], qty: 7 }])])).rows[0].r;
+  assert.deepEqual(r, { in_sync: 2, drift: 0 });
+  const samples = (await asApp('SELECT slot, lag_ms FROM push_lag_samples WHERE connection_id = $1 AND slot >= 100 ORDER BY slot', [lc])).rows;
+  const [applied, readBack] = samples.map((s) => Number(s.lag_ms));
+  assert.equal(samples.length, 2);
+  // the two listings go in id order; the one with a time says 10 s, the other about 20 s
+  const [tenS, twentyS] = ls[0] < ls[1] ? [applied, readBack] : [readBack, applied];
+  assert.ok(Math.abs(tenS - 10000) <= 2, `applied after ${tenS} ms`);
+  assert.ok(twentyS >= 20000 && twentyS < 30000, `seen after ${twentyS} ms`);
+  assert.equal((await api.get(`${base}/connections/${lc}`)).json.push_lag.samples, 102);
+});

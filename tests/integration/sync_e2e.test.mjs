@@ -223,6 +223,26 @@ test("a SKU's timeline says what each channel was sent and when", async () => {
   assert.ok(await countOrders(br, br.conns.amazon.id) > 0);
 });
 
+test('push lag is measured, not injected: Amazon to when it applied a push, not to the read-back that saw it', { timeout: 90000 }, async () => {
+  // Amazon applies 3 s after accepting; the read-back comes 8 s after that.  Measured to the read-back the lag
+  // would be 8 s or more; measured to the apply (its lastUpdatedDate, whole seconds) it is 2 to 3 s.
+  const br = await channelBrand(stack, P, sim, { skus: ['A', 'B'], stock: 10, accounts: { amazon: { apply_delay_ms: 3000 } } });
+  const conn = async (kind) => (await br.api.get(`${br.base}/connections/${br.conns[kind].id}`)).json;
+  await waitFor(async () => (await br.api.get(`${br.base}/listings?limit=50`)).json.items.every((l) => l.in_sync && l.pushed_qty === 10),
+    { what: 'the first pushes acknowledged', timeout: 30000 });
+  await sleep(11000);
+  await runNow(br, ['read_back']);
+  await waitFor(async () => (await conn('amazon')).push_lag.samples >= 2, { what: 'the read-back to see the applied pushes', timeout: 30000 });
+  const amazon = (await conn('amazon')).push_lag;
+  assert.ok(amazon.p50_ms >= 1500 && amazon.p99_ms <= 4500, JSON.stringify(amazon));
+  // Shopify shows a number as it answers: its samples are the calls' round trips
+  const shopify = (await conn('shopify')).push_lag;
+  assert.ok(shopify.samples >= 2 && shopify.p99_ms < 3000, JSON.stringify(shopify));
+  // the health view shows the same figures
+  const h = (await br.api.get(`${br.base}/sync`)).json.connections.find((c) => c.connection_id === br.conns.amazon.id);
+  assert.deepEqual(h.push_lag, (await conn('amazon')).push_lag);
+});
+
 test('the worker stops cleanly on SIGTERM', async () => {
   const r = await worker.stop();
   assert.equal(r.code, 0);

@@ -26,6 +26,7 @@ import {
 import { ruleFields, rulesFromValues, rulesText } from './rules.js';
 import { connectionCard } from './sync-card.js';
 import { REFRESH_MS } from './sync.js';
+import { lagText } from './sync-words.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -264,7 +265,7 @@ export async function render(ctx) {
         ['Listings', h('span', {}, h('a', { href: `${link('/brands', brand.id, 'listings')}?connection=${conn.id}`, text: plural(conn.listings, 'listing') }),
           conn.out_of_sync ? ` · ${qty(conn.out_of_sync)} waiting to be pushed` : '')],
         ['Rules', rulesText(conn.rules)],
-        ['Push lag', ms(conn.push_lag_ms)],
+        ['Push lag', lagText(conn.push_lag, conn.push_lag_ms)],
         ['Order lag', ms(conn.ingest_lag_ms)],
         ['Connected', time(conn.created_at)],
       ]),

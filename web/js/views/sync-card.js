@@ -17,7 +17,7 @@ import { busy } from '../ui/page.js';
 import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { kindLabel } from './channel-kinds.js';
-import { ALERTS, CIRCUITS, ROUTINES, alertLabel, circuitBadge, every, ms, routineDetail, routineLabel } from './sync-words.js';
+import { ALERTS, CIRCUITS, ROUTINES, alertLabel, circuitBadge, every, lagText, ms, routineDetail, routineLabel } from './sync-words.js';
 
 /** A relative time ("2 minutes ago") with the instant on hover, or a muted word. */
 export function ago(iso, empty = 'never') {
@@ -44,7 +44,7 @@ export function healthStats(brand, c) {
     stat('Push latency', ms(c.push_latency_ms), { key: 'latency' }),
     stat('Throttled (429)', `${qty(c.throttled_total)} of ${plural(Number(c.pushes_total) || 0, 'push', 'pushes')}`,
       { warn: Number(c.throttled_total) > 0, key: 'throttled' }),
-    stat('Push lag', ms(c.push_lag_ms), { key: 'push-lag' }),
+    stat('Push lag', lagText(c.push_lag, c.push_lag_ms), { key: 'push-lag' }),
     stat('Order lag', ms(c.ingest_lag_ms), { key: 'ingest-lag' }),
     stat('Unmapped order lines', Number(c.unmapped_lines) > 0
       ? h('a', { href: `${link('/brands', brand.id, 'orders')}?show=unmapped`, text: qty(c.unmapped_lines) })

@@ -142,6 +142,17 @@ export function ms(v, empty = 'not measured yet') {
 }
 
 /**
+ * A connection's push lag: its distribution (push_lag: p50/p90/p99 over its
+ * newest samples) when it has samples, else the mean (push_lag_ms) or
+ * "not measured yet".  The p99 is what the automatic buffer sizes for.
+ */
+export function lagText(lag, mean) {
+  const n = Number(lag && lag.samples) || 0;
+  if (n === 0) return ms(mean);
+  return `p50 ${msText(lag.p50_ms)} · p90 ${msText(lag.p90_ms)} · p99 ${msText(lag.p99_ms)} (${plural(n, 'push', 'pushes')})`;
+}
+
+/**
  * What is not in sync, in words, from GET …/sync or one connection of it
  * (listings waiting and failing, drift not healed); '' when nothing is.
  * Screens say "in sync" only when this is empty.
