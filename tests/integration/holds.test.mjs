@@ -72,6 +72,29 @@ test('confirming turns a hold into a sale; a guarded sale cannot take held units
   await agree('H2');
 });
 
+test('a confirm with an Idempotency-Key: a retry answers the same sale, another request under the key is refused', async () => {
+  await sku('HK1', { qty: 3 });
+  const h = await api.post(`${base}/holds`, { sku: 'HK1', qty: 2 });
+  assert.equal(h.status, 201, h.text);
+  const key = randomUUID();
+  const c = await api.post(`${base}/holds/${h.json.id}/confirm`, {}, { 'idempotency-key': key });
+  assert.equal(c.status, 201, c.text);
+  // a retry (the answer lost on the way): the stored sale, not "hold ... is confirmed", and nothing sold twice
+  const again = await api.post(`${base}/holds/${h.json.id}/confirm`, {}, { 'idempotency-key': key });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.deepEqual(again.json.movements, c.json.movements);
+  assert.equal((await bal('HK1')).committed, 2);
+  // the key on another request: refused, whatever that request is
+  const other = await api.post(`${base}/holds`, { sku: 'HK1', qty: 1 });
+  assert.equal(other.status, 201, other.text);
+  const mismatch = await api.post(`${base}/holds/${other.json.id}/confirm`, {}, { 'idempotency-key': key });
+  assert.equal(mismatch.status, 422, mismatch.text);
+  assert.equal(mismatch.json.error.code, 'idempotency_mismatch');
+  assert.equal((await bal('HK1')).held, 1, 'the other hold is still active');
+  assert.equal((await api.post(`${base}/holds/${other.json.id}/release`, {})).status, 200);
+});
+
 test('a confirmed or released hold reads as ended at once, on any connection', async () => {
   await sku('RYW', { qty: 1000 });
   // Many loops at once spread over the pool's connections (and so the
