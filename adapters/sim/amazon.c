@@ -510,13 +510,7 @@ static void patch_listing(oc_sim_req_t *r)
         status = "VALID";
     } else if (sets > 0) {
         oc_sim_patch_t *p = oc_calloc(1, sizeof(*p));
-        if (oc_sim_vec_push(&a->patches, p) != 0) {
-            free(p);
-            json_decref(issues);
-            json_decref(body);
-            sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
-            return;
-        }
+        oc_sim_vec_push(&a->patches, p);
         p->sku_index = s->index;
         p->qty = qty;
         p->due_ms = oc_now_ms() + (uint64_t)a->apply_delay_ms;
@@ -671,20 +665,16 @@ static void create_feed(oc_sim_req_t *r)
         sp_error(r, 400, "InvalidInput", "The input feed document does not exist or holds no content.", docid);
     } else {
         oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
-        if (oc_sim_vec_push(&a->feeds, j) != 0) {
-            free(j);
-            sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
-        } else {
-            snprintf(j->id, sizeof(j->id), "%lld", 50000000000LL + ++r->sim->next_job_seq);
-            snprintf(j->type, sizeof(j->type), "%s", type);
-            j->created_ms = oc_now_ms();
-            j->start_ms = j->created_ms + (uint64_t)a->feed_queue_ms;
-            j->done_ms = j->start_ms + (uint64_t)a->feed_process_ms;
-            j->input = json_loadb(d->data, d->len, 0, NULL);
-            note_feed_writes(r, j->input);
-            oc_sim_jobs_arm(r->sim, a);
-            oc_sim_reply_json(r, 202, json_pack("{s:s}", "feedId", j->id));
-        }
+        oc_sim_vec_push(&a->feeds, j);
+        snprintf(j->id, sizeof(j->id), "%lld", 50000000000LL + ++r->sim->next_job_seq);
+        snprintf(j->type, sizeof(j->type), "%s", type);
+        j->created_ms = oc_now_ms();
+        j->start_ms = j->created_ms + (uint64_t)a->feed_queue_ms;
+        j->done_ms = j->start_ms + (uint64_t)a->feed_process_ms;
+        j->input = json_loadb(d->data, d->len, 0, NULL);
+        note_feed_writes(r, j->input);
+        oc_sim_jobs_arm(r->sim, a);
+        oc_sim_reply_json(r, 202, json_pack("{s:s}", "feedId", j->id));
     }
     json_decref(body);
 }
@@ -878,8 +868,7 @@ void oc_sim_amazon_notify(oc_sim_t *sim, oc_sim_account_t *a, const oc_sim_order
         memmove(a->notifications.items, a->notifications.items + 1, (a->notifications.len - 1) * sizeof(void *));
         a->notifications.len--;
     }
-    if (oc_sim_vec_push(&a->notifications, n) != 0)
-        json_decref(n);
+    oc_sim_vec_push(&a->notifications, n);
 }
 
 /* Whether order `o` has one of the statuses in `arg` (OrderStatuses, comma-separated; empty = any). */
@@ -1045,22 +1034,18 @@ static void create_report(oc_sim_req_t *r)
         sp_error(r, 400, "InvalidInput", "The date range of this report type may not exceed 60 days.", NULL);
     } else {
         oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
-        if (oc_sim_vec_push(&a->reports, j) != 0) {
-            free(j);
-            sp_error(r, 500, "InternalFailure", "We encountered an internal error. Please try again.", NULL);
-        } else {
-            snprintf(j->id, sizeof(j->id), "%lld", 70000000000LL + ++r->sim->next_job_seq);
-            snprintf(j->type, sizeof(j->type), "%s", type);
-            j->created_ms = now;
-            j->start_ms = now + (uint64_t)a->report_ms / 2;
-            j->done_ms = now + (uint64_t)a->report_ms;
-            j->data_start_ms = start;
-            j->data_end_ms = end;
-            if (a->report_ms == 0)
-                oc_sim_amazon_catch_up(r->sim, a);
-            oc_sim_jobs_arm(r->sim, a);
-            oc_sim_reply_json(r, 202, json_pack("{s:s}", "reportId", j->id));
-        }
+        oc_sim_vec_push(&a->reports, j);
+        snprintf(j->id, sizeof(j->id), "%lld", 70000000000LL + ++r->sim->next_job_seq);
+        snprintf(j->type, sizeof(j->type), "%s", type);
+        j->created_ms = now;
+        j->start_ms = now + (uint64_t)a->report_ms / 2;
+        j->done_ms = now + (uint64_t)a->report_ms;
+        j->data_start_ms = start;
+        j->data_end_ms = end;
+        if (a->report_ms == 0)
+            oc_sim_amazon_catch_up(r->sim, a);
+        oc_sim_jobs_arm(r->sim, a);
+        oc_sim_reply_json(r, 202, json_pack("{s:s}", "reportId", j->id));
     }
     json_decref(body);
 }

@@ -118,14 +118,7 @@ oc_sim_order_t *oc_sim_order_place_ex(oc_sim_t *sim, oc_sim_account_t *a, const 
         s->committed += l->qty;
         oc_sim_adjust_qty(sim, a, s, -l->qty);
     }
-    if (oc_sim_vec_push(&a->orders, o) != 0) {
-        /* the units are gone from the shelf either way; keep the books straight */
-        free(o->lines);
-        json_decref(o->refunds);
-        free(o);
-        *err = "out of memory";
-        return NULL;
-    }
+    oc_sim_vec_push(&a->orders, o);
     oc_sim_map_put(&a->order_map, o->id, o);
     if (a->channel == OC_SIM_SHOPIFY)
         oc_sim_shopify_webhook(sim, a, OC_SIM_TOPIC_ORDERS_CREATE, oc_sim_shopify_order_json(sim, a, o));
@@ -398,11 +391,7 @@ int oc_sim_order_return(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_order_t *o, i
         snprintf(rt->id, sizeof(rt->id), "D%09lld", (long long)a->id * 100000 + a->next_return_num);
     else
         snprintf(rt->id, sizeof(rt->id), "%lld", 90000000000LL + (long long)a->id * 100000 + a->next_return_num);
-    if (oc_sim_vec_push(&a->returns, rt) != 0) {
-        free(rt);
-        *err = "out of memory";
-        return -1;
-    }
+    oc_sim_vec_push(&a->returns, rt);
     o->updated_ms = oc_now_ms();
     if (a->channel == OC_SIM_WALMART) {
         oc_sim_schedule(sim, a, (uint64_t)a->report_ms, on_return_progress, (long long)a->returns.len - 1, 1);

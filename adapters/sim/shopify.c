@@ -567,12 +567,7 @@ static void idem_store(gql_ctx_t *c, const char *key, const char *hash, json_t *
     oc_sim_idem_t *e = oc_calloc(1, sizeof(*e));
     char *k = oc_strdup(key);
     e->hash = oc_strdup(hash);
-    if (oc_sim_vec_push(&a->idem_fifo, k) != 0) {
-        free(e->hash);
-        free(e);
-        free(k);
-        return;
-    }
+    oc_sim_vec_push(&a->idem_fifo, k);
     e->result = json_incref(result);
     oc_sim_map_put(&a->idem, key, e);
     if (a->idem_fifo.len > IDEM_MAX) { /* forget the oldest key */

@@ -224,7 +224,8 @@ typedef struct oc_sim_vec {
     size_t len, cap;
 } oc_sim_vec_t;
 
-int oc_sim_vec_push(oc_sim_vec_t *v, void *p);
+/** Appends p (the vector grows as needed; allocation cannot fail, alloc.h). */
+void oc_sim_vec_push(oc_sim_vec_t *v, void *p);
 void oc_sim_vec_free(oc_sim_vec_t *v, void (*free_item)(void *));
 /**
  * Applies the jobs of `jobs` (oc_sim_job_t) that are due by `now` and not

@@ -164,12 +164,12 @@ void oc_sim_map_free(oc_sim_map_t *m)
 
 /* --- vectors --------------------------------------------------------------------- */
 
-int oc_sim_vec_push(oc_sim_vec_t *v, void *p)
+void oc_sim_vec_push(oc_sim_vec_t *v, void *p)
 {
+    /* (a size that would overflow: more pointers than memory can hold, the allocation policy's case) */
     if (oc_array_grow(&v->items, &v->cap, v->len, sizeof(*v->items), 16) != 0)
-        return OC_ENOMEM;
+        oc_alloc_failed(SIZE_MAX);
     v->items[v->len++] = p;
-    return 0;
 }
 
 void oc_sim_jobs_run_due(oc_sim_t *sim, oc_sim_account_t *a, oc_sim_vec_t *jobs, uint64_t now,
@@ -698,10 +698,7 @@ oc_sim_sku_t *oc_sim_sku_add(oc_sim_t *sim, oc_sim_account_t *a, const char *sku
     s->asin[1] = '0';
     char key[24];
     snprintf(key, sizeof(key), "%lld", s->item_id);
-    if (oc_sim_vec_push(&a->skus, s) != 0) {
-        sku_free(s);
-        return NULL;
-    }
+    oc_sim_vec_push(&a->skus, s);
     oc_sim_map_put(&a->sku_map, s->sku, s);
     oc_sim_map_put(&a->item_map, key, s);
     return s;
@@ -977,18 +974,13 @@ oc_sim_account_t *oc_sim_account_create(oc_sim_t *sim, const json_t *spec, char 
         oc_sim_map_put(&sim->shops, a->name, a);
     }
     oc_sim_map_put(&sim->account_map, key, a);
-    if (oc_sim_vec_push(&sim->accounts, a) != 0) {
-        oc_sim_map_del(&sim->account_map, key);
-        if (a->channel == OC_SIM_SHOPIFY)
-            oc_sim_map_del(&sim->shops, a->name);
-        goto Error;
-    }
+    oc_sim_vec_push(&sim->accounts, a);
     if (a->gen.configured && a->gen.running)
         oc_sim_generator_start(sim, a);
     return a;
 Error:
     if (err[0] == '\0')
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "the account could not be created");
     oc_sim_tokens_expire(sim, a->id);
     oc_sim_account_destroy(sim, a);
     sim->next_account_id--;

@@ -493,11 +493,7 @@ static void submit_feed(oc_sim_req_t *r)
         return;
     }
     oc_sim_job_t *j = oc_calloc(1, sizeof(*j));
-    if (oc_sim_vec_push(&a->feeds, j) != 0) {
-        free(j);
-        channel_error(r, 500, NULL, "out of memory");
-        return;
-    }
+    oc_sim_vec_push(&a->feeds, j);
     char hex[40];
     oc_random_hex(hex, 16);
     for (char *p = hex; *p != '\0'; p++)
