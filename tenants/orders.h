@@ -9,7 +9,8 @@
  * Locks, in the one order every path takes them (docs/ARCHITECTURE.md): a
  * connection's row, then stock rows in sku_id order, then listings in id
  * order.  The sync engine's polls (adapters/sync/ingest.c) decide when each
- * runs.  Pool operations: typed operations on a pool: see query.h (oc_query_typed_run) for how they answer.
+ * runs.  Typed operations on a pool: see query.h (oc_query_typed_run) for
+ * how they answer.
  */
 #ifndef OC_ORDERS_H
 #define OC_ORDERS_H

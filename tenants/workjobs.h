@@ -12,7 +12,8 @@
  * (the nil uuid first) and answers the chunk it covered.
  *
  * The sync engine (adapters/sync/jobs.c, scan.c, worker.c) decides when each
- * runs.  Pool operations: typed operations on a pool: see query.h (oc_query_typed_run) for how they answer.
+ * runs.  Typed operations on a pool: see query.h (oc_query_typed_run) for
+ * how they answer.
  */
 #ifndef OC_WORKJOBS_H
 #define OC_WORKJOBS_H
