@@ -52,7 +52,7 @@ DECLARE
     out jsonb;
 BEGIN
     WITH c AS (
-        SELECT r.tenant_id, r.id, r.next_run_at, r.lease_owner IS NOT NULL AS lapsed FROM routines r
+        SELECT r.tenant_id, r.id, r.next_run_at FROM routines r
           LEFT JOIN channel_connections cc ON cc.tenant_id = r.tenant_id AND cc.id = r.connection_id
          WHERE r.tenant_id = p_tenant AND r.enabled
            AND (r.next_run_at <= now() OR (r.lease_owner IS NOT NULL AND r.lease_until < now()))
