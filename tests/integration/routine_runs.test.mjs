@@ -3,7 +3,8 @@
 // appears with its outcome, its evidence (orders ingested, …) and its
 // timings; a run whose worker died (its lease lapsed with the run still
 // 'running') is marked interrupted by the next claim, which runs the routine
-// again at once; the list filters by kind, connection and status, pages, and
+// again at once (also when the worker is really killed with SIGKILL
+// mid-run); the list filters by kind, connection and status, pages, and
 // refuses bad filters naming the field; another brand sees none of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,12 +12,13 @@ import { waitFor } from './lib/stack.mjs';
 import { startSyncStack, channelBrand, converge, runNow } from './lib/sync.mjs';
 import { brand, token, tokenClient } from './lib/world.mjs';
 
-let stack, P, sim, br;
+let stack, P, sim, br, worker;
 
 before(async () => {
-  ({ stack, sim, P } = await startSyncStack());
+  // Short leases: a killed worker's routine is taken over within seconds.
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_WORKER_LEASE_SECONDS: '3' } }));
   br = await channelBrand(stack, P, sim, { skus: ['R1', 'R2'], stock: 20, webhooks: false, pollSeconds: 3600 });
-  await stack.startWorker();
+  worker = await stack.startWorker();
   await converge([br]);
 });
 after(async () => { await stack?.stop(); });
@@ -110,6 +112,26 @@ test('the list filters, pages newest first, and names a bad filter', async () =>
     assert.equal(r.status, 422, `${q}: ${r.text}`);
     assert.equal(r.json.error.field, field, r.text);
   }
+});
+
+test('a worker killed with SIGKILL mid-run: its run is marked interrupted once the lease lapses, and the routine runs again', async () => {
+  const wal = br.conns.walmart;
+  // Walmart's order reads hang for 15 s: the poll is mid-run when the worker dies.
+  assert.equal((await br.sim.put(`/_sim/accounts/${wal.account.id}/faults`, { latency_ms: 15000, match: '/orders' })).status, 200);
+  const t0 = Date.now();
+  await runNow(br, ['poll_orders']);
+  const running = await waitFor(async () => (await runs(`kind=poll_orders&connection_id=${wal.id}&status=running`))
+    .find((x) => Date.parse(x.started_at) >= t0 - 2000), { timeout: 20000, what: 'the poll running' });
+  await worker.stop('SIGKILL');
+  assert.equal((await br.sim.del(`/_sim/accounts/${wal.account.id}/faults`)).status, 200);
+  worker = await stack.startWorker();
+  const lost = await waitFor(async () => (await runs(`status=interrupted&connection_id=${wal.id}`))
+    .find((x) => x.id === running.id), { timeout: 30000, what: 'the killed run marked interrupted' });
+  assert.match(lost.detail.error, /stopped mid-run/);
+  const again = await waitFor(async () => (await runs(`kind=poll_orders&connection_id=${wal.id}&status=ok`))
+    .find((x) => x.routine_id === running.routine_id && x.attempt === running.attempt + 1), { timeout: 30000, what: 'the poll run again' });
+  assert.notEqual(again.worker, running.worker, 'another worker ran it');
+  assert.equal(typeof again.detail.orders, 'number');
 });
 
 test("another brand sees none of this brand's runs", async () => {
