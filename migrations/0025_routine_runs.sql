@@ -45,7 +45,8 @@ GRANT SELECT, INSERT, UPDATE ON routine_runs TO onecount_app;
 -- added), and a routine whose lease lapsed with its owner still set (the
 -- worker died mid-run: routine_finish clears the owner) is due at once.  Its
 -- run still 'running' is marked 'interrupted'; the new run counts the
--- attempts since the last run that ended.
+-- attempts since the last run that ended.  So is the run of a routine that
+-- can no longer be claimed (turned off or its connection paused since).
 CREATE OR REPLACE FUNCTION routines_claim(p_tenant uuid, p_owner text, p_limit int, p_lease_s int) RETURNS jsonb
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,11 +65,20 @@ BEGIN
                last_started_at = now(), next_run_at = now() + r.interval_seconds * interval '1 second'
           FROM c WHERE r.tenant_id = c.tenant_id AND r.id = c.id
         RETURNING r.id, r.connection_id, r.kind, r.interval_seconds, c.next_run_at AS due_at),
+    -- A routine that cannot be claimed (turned off, its connection paused) whose worker died: its lease is
+    -- cleared and its run closed too, here rather than never.
+    orphan AS (
+        UPDATE routines r SET lease_owner = NULL, lease_until = NULL
+         WHERE r.tenant_id = p_tenant AND r.lease_owner IS NOT NULL AND r.lease_until < now()
+           AND NOT (r.enabled AND (r.connection_id IS NULL OR EXISTS (SELECT 1 FROM channel_connections cc
+                    WHERE cc.tenant_id = r.tenant_id AND cc.id = r.connection_id AND cc.status = 'active')))
+        RETURNING r.id),
     lost AS (
         UPDATE routine_runs x SET status = 'interrupted', finished_at = now(),
                detail = coalesce(x.detail, '{}'::jsonb) || jsonb_build_object('error',
                    format('worker %s stopped mid-run (its lease lapsed); the run was not finished', x.worker))
-          FROM u WHERE x.tenant_id = p_tenant AND x.routine_id = u.id AND x.status = 'running'
+         WHERE x.tenant_id = p_tenant AND x.status = 'running'
+           AND x.routine_id IN (SELECT id FROM u UNION ALL SELECT id FROM orphan)
         RETURNING x.routine_id, x.attempt),
     runs AS (
         INSERT INTO routine_runs (tenant_id, routine_id, connection_id, kind, due_at, worker, attempt)

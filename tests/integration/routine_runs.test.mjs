@@ -83,6 +83,22 @@ test('a run whose worker died is marked interrupted and the routine runs again a
   assert.ok(!none.some((x) => x.id === dead), 'the dead run is not running any more');
 });
 
+test('a dead worker\'s run of a routine turned off since is closed by the brand\'s next claim, not left running', async () => {
+  const routine = (await br.api.get(`${br.base}/routines`)).json.find((r) => r.kind === 'full_repush' && r.connection_id === br.conns.amazon.id);
+  const dead = (await stack.sql(`WITH r AS (UPDATE routines SET enabled = false, lease_owner = 'dead-worker',
+                                   lease_until = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2 RETURNING id)
+                                 INSERT INTO routine_runs (tenant_id, routine_id, connection_id, kind, due_at, worker)
+                                 SELECT $1, r.id, $3, 'full_repush', now(), 'dead-worker' FROM r RETURNING id::text`,
+  [br.id, routine.id, br.conns.amazon.id])).rows[0].id;
+  await runNow(br, ['poll_returns']); // any claim in the brand
+  const lost = await waitFor(async () => (await runs('status=interrupted&kind=full_repush')).find((x) => x.id === dead),
+    { timeout: 30000, what: 'the orphan run closed' });
+  assert.match(lost.detail.error, /dead-worker/);
+  const row = (await stack.sql('SELECT lease_owner, enabled FROM routines WHERE tenant_id = $1 AND id = $2', [br.id, routine.id])).rows[0];
+  assert.deepEqual(row, { lease_owner: null, enabled: false }, 'its lease cleared, still off');
+  await stack.sql('UPDATE routines SET enabled = true WHERE tenant_id = $1 AND id = $2', [br.id, routine.id]);
+});
+
 test('the list filters, pages newest first, and names a bad filter', async () => {
   await runNow(br, ['velocity', 'full_repush']);
   await waitFor(async () => (await runs('kind=velocity&status=ok')).length > 0, { what: 'a velocity run' });
