@@ -126,6 +126,7 @@ void oc_api_alerts_list(oc_req_t *r);
 void oc_api_alert_resolve(oc_req_t *r);
 void oc_api_drift_list(oc_req_t *r);
 void oc_api_routines_list(oc_req_t *r);
+void oc_api_routine_runs_list(oc_req_t *r);
 void oc_api_routine_update(oc_req_t *r);
 void oc_api_routine_run(oc_req_t *r);
 void oc_api_orders_list(oc_req_t *r);

@@ -1,6 +1,6 @@
 /*
  * api_sync.c — what the sync engine is doing, per brand (tenants/syncview.h):
- * connection health, alerts, drift, the routines table, channel orders and
+ * connection health, alerts, drift, the routines table and their runs, channel orders and
  * parked order lines, and a SKU's timeline.
  */
 #include "server/api.h"
@@ -106,6 +106,24 @@ void oc_api_drift_list(oc_req_t *r)
 void oc_api_routines_list(oc_req_t *r)
 {
     oc_syncview_routines(r->thread, r->tenant, oc_api_answer, r);
+}
+
+static const char *const routine_kinds[] = {"poll_orders", "poll_returns", "read_back",
+                                            "full_repush", "velocity",     NULL};
+static const char *const run_statuses[] = {"running", "ok", "failed", "interrupted", NULL};
+
+void oc_api_routine_runs_list(oc_req_t *r)
+{
+    oc_page_t *pg = oc_page_start(r, 2, key_at_id);
+    if (pg == NULL)
+        return;
+    const char *kind = oc_req_query(r, "kind"), *conn = oc_req_query(r, "connection_id"),
+               *status = oc_req_query(r, "status");
+    if (!check_enum(r, kind, routine_kinds, "kind") || !check_uuid(r, conn, "connection_id") ||
+        !check_enum(r, status, run_statuses, "status"))
+        return;
+    oc_page_keys_t keys = oc_page_keys(pg);
+    oc_syncview_routine_runs(r->thread, r->tenant, kind, conn, status, &keys, oc_page_answer, pg);
 }
 
 void oc_api_routine_update(oc_req_t *r)

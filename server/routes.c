@@ -155,6 +155,8 @@ oc_route_t oc_routes[] = {
     {"GET", "/api/v1/brands/{bid}/drift", oc_api_drift_list, READ, NONE,
      "differences found on read-back and their fix"},
     {"GET", "/api/v1/brands/{bid}/routines", oc_api_routines_list, READ, NONE, "the brand's scheduled routines"},
+    {"GET", "/api/v1/brands/{bid}/routine-runs", oc_api_routine_runs_list, READ, NONE,
+     "each run of the brand's routines: when, how long, outcome and evidence; ?kind= ?connection_id= ?status="},
     {"PATCH", "/api/v1/brands/{bid}/routines/{rid}", oc_api_routine_update, CHAN, JSON,
      "change a routine's interval or turn it off"},
     {"POST", "/api/v1/brands/{bid}/routines/{rid}/run", oc_api_routine_run, INV, JSON,

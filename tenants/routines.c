@@ -8,7 +8,7 @@
 #include <string.h>
 
 OC_DB_STMT(routines_claim, 4, "SELECT routines_claim($1, $2, $3::int, $4::int)");
-OC_DB_STMT(routines_finish, 6, "SELECT routine_finish($1, $2::uuid, $3, $4, $5::jsonb, $6::int)");
+OC_DB_STMT(routines_finish, 7, "SELECT routine_finish($1, $2::uuid, $3, $4, $5::jsonb, $6::int, $7::uuid)");
 OC_DB_STMT(routines_read_list, 3,
            "SELECT coalesce(jsonb_agg(jsonb_build_object('listing_id', id, 'sku', external_sku, 'item_ref', item_ref,"
            " 'location_ref', location_ref)), '[]') FROM (SELECT id, external_sku, item_ref, location_ref FROM listings"
@@ -41,13 +41,18 @@ int oc_routines_claim(oc_db_pool_t *db, const char *tenant, const char *owner, i
     return oc_query_typed_exec(db, tenant, &routines_claim, p, read_json, (void (*)(void))cb, arg);
 }
 
-int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *owner, int failed,
-                       const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg)
+int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *run_id, const char *owner,
+                       int failed, const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg)
 {
     char *text = json_dumps(detail, JSON_COMPACT);
     char retry[24];
-    const char *p[] = {
-        tenant, id, owner, failed ? "error" : "ok", text, retry_s >= 0 ? oc_query_int(retry, retry_s) : NULL};
+    const char *p[] = {tenant,
+                       id,
+                       owner,
+                       failed ? "error" : "ok",
+                       text,
+                       retry_s >= 0 ? oc_query_int(retry, retry_s) : NULL,
+                       run_id != NULL && run_id[0] != '\0' ? run_id : NULL};
     int rc = oc_query_typed_exec(db, tenant, &routines_finish, p, oc_query_read_done, (void (*)(void))cb, arg);
     free(text);
     return rc;

@@ -2,7 +2,7 @@
  * routines.h — a brand's scheduled routines as the domain keeps them
  * (migration 0006): the claim of the due ones under a lease
  * (routines_claim), the record of a run's outcome and its next run
- * (routine_finish), and the routines' own work: read-back (the listings to
+ * (routine_finish; each run is kept in routine_runs, 0025), and the routines' own work: read-back (the listings to
  * ask the channel about, and what it said compared and drift healed:
  * read_back_record), full re-push and the sales velocity refresh.
  *
@@ -21,18 +21,21 @@ typedef void (*oc_routines_json_cb)(void *arg, json_t *v, const oc_fail_t *f);
 /**
  * Claims up to `limit` of the brand's due routines for `owner`, leased for
  * `lease_s`; answers the array of claimed runs, each {id, kind,
- * connection_id (null for a brand's routine)}.
+ * connection_id (null for a brand's routine), run_id}: the run is recorded
+ * (routine_runs, migration 0025) as running, and a run of the same routine
+ * whose worker died is marked interrupted.
  */
 int oc_routines_claim(oc_db_pool_t *db, const char *tenant, const char *owner, int limit, int lease_s,
                       oc_routines_json_cb cb, void *arg);
 
 /**
- * Records the end of run `id`: failed (`failed` 1) or ok, its `detail`
- * (an object: counters, the error), and its next run: in `retry_s` seconds,
- * or on its schedule when `retry_s` < 0.  The lease is given back.
+ * Records the end of run `run_id` of routine `id`: failed (`failed` 1) or
+ * ok, its `detail` (an object: counters, the error), and the routine's next
+ * run: in `retry_s` seconds, or on its schedule when `retry_s` < 0.  The
+ * lease is given back.
  */
-int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *owner, int failed,
-                       const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg);
+int oc_routines_finish(oc_db_pool_t *db, const char *tenant, const char *id, const char *run_id, const char *owner,
+                       int failed, const json_t *detail, int retry_s, oc_query_done_cb cb, void *arg);
 
 /**
  * Read-back: up to `limit` active, pushed listings of connection `conn_id`,

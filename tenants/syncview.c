@@ -173,6 +173,28 @@ void oc_syncview_routine_run(oc_thread_t *th, const char *tenant, const char *id
     oc_query_exec(th, tenant, &routine_run_now, p, oc_query_one, "routine", cb, arg);
 }
 
+/* The runs of the brand's routines (routine_runs, 0025), newest first. */
+OC_DB_STMT(
+    routine_runs_list, 7,
+    "SELECT json_build_object('id', x.id, 'at', x.started_at, 'routine_id', x.routine_id,"
+    " 'connection_id', x.connection_id, 'connection', c.name, 'kind', x.kind, 'status', x.status,"
+    " 'due_at', x.due_at, 'started_at', x.started_at, 'finished_at', x.finished_at,"
+    " 'duration_ms', (extract(epoch FROM x.finished_at - x.started_at) * 1000)::bigint,"
+    " 'detail', x.detail, 'worker', x.worker, 'attempt', x.attempt)"
+    " FROM routine_runs x LEFT JOIN channel_connections c ON c.tenant_id = x.tenant_id"
+    "   AND c.id = x.connection_id"
+    " WHERE x.tenant_id = $1 AND ($2::text IS NULL OR x.kind = $2) AND ($3::uuid IS NULL OR x.connection_id = $3)"
+    "   AND ($4::text IS NULL OR x.status = $4)"
+    "   AND ($5::text IS NULL OR (x.started_at, x.id) < ($5::timestamptz, $6::uuid))"
+    " ORDER BY x.started_at DESC, x.id DESC LIMIT $7");
+
+void oc_syncview_routine_runs(oc_thread_t *th, const char *tenant, const char *kind, const char *connection_id,
+                              const char *status, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
+{
+    const char *p[] = {tenant, kind, connection_id, status};
+    oc_query_list(th, tenant, &routine_runs_list, p, 4, pg, 2, "routine run", cb, arg);
+}
+
 /* --- orders ------------------------------------------------------------------------------ */
 
 OC_DB_STMT(parked_list, 1,

@@ -38,6 +38,15 @@ void oc_syncview_drift(oc_thread_t *th, const char *tenant, const char *state, c
 void oc_syncview_routines(oc_thread_t *th, const char *tenant, oc_query_cb cb, void *arg);
 
 /**
+ * A page of the runs of the brand's routines (routine_runs), newest first:
+ * when due, started, finished, the outcome ("running", "ok", "failed",
+ * "interrupted") and its evidence (detail); filtered by `kind`,
+ * `connection_id` and `status` (each NULL = any).
+ */
+void oc_syncview_routine_runs(oc_thread_t *th, const char *tenant, const char *kind, const char *connection_id,
+                              const char *status, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
+
+/**
  * Changes routine `id` of a->tenant: `interval_seconds` (decimal text, NULL =
  * unchanged), `enabled` (-1 = unchanged); audited before and after.  "no such routine".
  */

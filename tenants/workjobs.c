@@ -30,12 +30,13 @@ OC_DB_STMT(workjobs_due, 0,
            " AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= now()) GROUP BY l.tenant_id"
            " UNION ALL SELECT tenant_id::text, 2 FROM channel_events WHERE processed_at IS NULL GROUP BY tenant_id"
            " UNION ALL SELECT r.tenant_id::text, 4 FROM routines r LEFT JOIN channel_connections c"
-           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled AND r.next_run_at <= now()"
+           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled"
+           " AND (r.next_run_at <= now() OR r.lease_owner IS NOT NULL)"
            " AND (r.lease_until IS NULL OR r.lease_until < now()) AND (r.connection_id IS NULL OR c.status = 'active')"
            " GROUP BY r.tenant_id");
 
 const char *const oc_workjobs_prune_tables[OC_WORKJOBS_NPRUNE] = {"push_log", "channel_events", "drift_events",
-                                                                  "idempotency_keys"};
+                                                                  "idempotency_keys", "routine_runs"};
 
 int oc_workjobs_renew_brand(oc_db_pool_t *db, const char *tenant, const char *owner, int lease_s)
 {

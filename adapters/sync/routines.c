@@ -60,8 +60,8 @@ void oc_sync_routine_finish(rrun_t *rr, const char *err, int retry_s)
         oc_log_fields(OC_LOG_WARN, "routine failed",
                       json_pack("{s:s, s:s, s:s, s:s}", "tenant", rr->t->id, "kind", rr->kind, "connection", rr->cid,
                                 "error", err));
-    if (oc_routines_finish(oc_sync.db, rr->t->id, rr->id, oc_sync.owner, err != NULL, rr->detail, retry_s, on_finished,
-                           rr) != 0)
+    if (oc_routines_finish(oc_sync.db, rr->t->id, rr->id, rr->run, oc_sync.owner, err != NULL, rr->detail, retry_s,
+                           on_finished, rr) != 0)
         finished(rr, "database unavailable");
 }
 
@@ -232,6 +232,8 @@ static void on_routines(void *arg, json_t *rows, const oc_fail_t *f)
         rr->acks = json_array();
         snprintf(rr->id, sizeof(rr->id), "%s", json_string_value(json_object_get(row, "id")));
         snprintf(rr->kind, sizeof(rr->kind), "%s", json_string_value(json_object_get(row, "kind")));
+        const char *run = json_string_value(json_object_get(row, "run_id"));
+        snprintf(rr->run, sizeof(rr->run), "%s", run != NULL ? run : "");
         const char *cid = json_string_value(json_object_get(row, "connection_id"));
         oc_sync.routines++;
         t->leased++;

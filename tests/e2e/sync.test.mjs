@@ -119,6 +119,18 @@ test('an operator runs a poll now: a sale made on Walmart shows in Orders, and t
   // The card refreshes by itself: the poll ran and read the order.
   await wm.locator('tr[data-routine="poll_orders"]', { hasText: /1 order read, 1 movement recorded/ }).waitFor({ timeout: 30000 });
   assert.match(await wm.locator('tr[data-routine="poll_orders"]').innerText(), /OK\s+\S+/);
+  // The run is in the history too: the routine, the connection, when (brand time), how long, the outcome, what it did.
+  const run = panelOf(page, 'Run history').locator('tbody tr', { hasText: /1 order read, 1 movement recorded/ })
+    .filter({ hasText: name('walmart') }).first();
+  await run.waitFor({ timeout: 30000 });
+  const cells = await run.evaluate((r) => [...r.cells].map((c) => c.innerText.trim()));
+  assert.equal(cells[0], 'Poll orders');
+  assert.equal(cells[1], name('walmart'));
+  assert.match(cells[2], /\d{1,2}:\d{2}:\d{2}/, cells[2]);
+  assert.match(cells[3], /^[\d.,]+ (ms|s)$/, cells[3]);
+  assert.equal(cells[4], 'OK');
+  assert.match(cells[5], /^1 order read, 1 movement recorded/);
+  await screenshot(page, 'sync-run-history');
 
   await go(page, stack.url, `/brands/${br.id}/orders`);
   const rows = await tableRows(page, 'Channel orders');

@@ -1,6 +1,6 @@
 // retention.test.mjs — the logs that only grew are pruned.  Rows older than
 // their retention window (push_log, channel_events processed that long ago,
-// drift_events, idempotency keys past their 24 hours) are deleted by the
+// drift_events, routine_runs, idempotency keys past their 24 hours) are deleted by the
 // worker's prune job in batches of ONECOUNT_PRUNE_BATCH_ROWS, newer rows and
 // unprocessed events are kept, and the ledger's own records (movements, the
 // audit log) are never touched.  The job is claimed once across workers:
@@ -48,6 +48,14 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
     SELECT $1, $2, $3, 1, 'channel_edit', 'repush', now() - interval '40 days' FROM generate_series(1, 12) g`, [t, listing, conn]);
   await stack.sql(`INSERT INTO drift_events (tenant_id, listing_id, connection_id, sku_id, classification, action)
     SELECT $1, $2, $3, 1, 'channel_edit', 'repush' FROM generate_series(1, 2) g`, [t, listing, conn]);
+  // routine_runs: 11 started 40 days ago (kept as long as drift: 30 days), 1 new
+  const routine = (await stack.sql(`INSERT INTO routines (tenant_id, kind, interval_seconds, enabled)
+    VALUES ($1, 'velocity', 3600, false) RETURNING id`, [t])).rows[0].id;
+  await stack.sql(`INSERT INTO routine_runs (tenant_id, routine_id, kind, due_at, started_at, finished_at, status, worker)
+    SELECT $1, $2, 'velocity', now() - interval '40 days', now() - interval '40 days', now() - interval '40 days', 'ok', 'w'
+    FROM generate_series(1, 11) g`, [t, routine]);
+  const newRun = (await stack.sql(`INSERT INTO routine_runs (tenant_id, routine_id, kind, due_at, finished_at, status, worker)
+    VALUES ($1, $2, 'velocity', now(), now(), 'ok', 'w') RETURNING id`, [t, routine])).rows[0].id;
   // idempotency keys: 14 from two days ago (honoured 24 hours), plus the fresh one above
   await stack.sql(`INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, created_at)
     SELECT $1, 'old-' || g, 'h', 201, '{}', now() - interval '2 days' FROM generate_series(1, 14) g`, [t]);
@@ -67,6 +75,8 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   assert.equal(await count(`SELECT count(*) AS n FROM push_log WHERE tenant_id = $1 AND sent_at < now() - interval '1 day'`, [t]), 0);
   assert.deepEqual((await stack.sql(`SELECT event_id FROM channel_events WHERE tenant_id = $1`, [t])).rows.map((r) => r.event_id), ['stuck']);
   assert.equal(await count('SELECT count(*) AS n FROM drift_events WHERE tenant_id = $1', [t]), 2);
+  assert.equal(await count(`SELECT count(*) AS n FROM routine_runs WHERE tenant_id = $1 AND started_at < now() - interval '1 day'`, [t]), 0);
+  assert.equal(await count('SELECT count(*) AS n FROM routine_runs WHERE tenant_id = $1 AND id = $2', [t, newRun]), 1);
   assert.deepEqual((await stack.sql('SELECT key FROM idempotency_keys WHERE tenant_id = $1', [t])).rows.map((r) => r.key), ['fresh-key']);
   assert.equal(await count('SELECT count(*) AS n FROM movements WHERE tenant_id = $1', [t]), movements);
   assert.equal(await count('SELECT count(*) AS n FROM audit_log WHERE tenant_id = $1', [t]), audit);
@@ -77,6 +87,7 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   assert.deepEqual(d.channel_events, { deleted: 23, batches: 3 });
   assert.deepEqual(d.drift_events, { deleted: 12, batches: 2 });
   assert.deepEqual(d.idempotency_keys, { deleted: 14, batches: 2 });
+  assert.deepEqual(d.routine_runs, { deleted: 11, batches: 2 });
 
   // One of the two workers ran it.
   const runs = [];

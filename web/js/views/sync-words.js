@@ -66,6 +66,27 @@ export function routineDetail(kind, detail) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : '';
 }
 
+/** The outcome of a routine run (GET …/routine-runs status). */
+export const RUN_OUTCOMES = {
+  running: { label: 'Running', badge: 'badge-muted' },
+  ok: { label: 'OK', badge: 'badge-ok' },
+  failed: { label: 'Failed', badge: 'badge-danger' },
+  interrupted: { label: 'Interrupted', badge: 'badge-warn' },
+};
+
+export function runOutcomeBadge(status) {
+  const o = RUN_OUTCOMES[status] || { label: status, badge: 'badge-muted' };
+  return h('span', { class: ['badge', `run-${status}`, o.badge], text: o.label });
+}
+
+/** What a run saw and changed, in words (its detail, the duration shown apart). */
+export function runEvidence(run) {
+  const { duration_ms: _, ...detail } = run.detail || {};
+  if (run.status === 'interrupted') return 'Its worker stopped before the run finished; the routine was run again.';
+  if (run.status === 'running') return 'Still running.';
+  return routineDetail(run.kind, detail) || 'Nothing to report.';
+}
+
 /** Drift classifications: what the difference means and what onecount does about it. */
 export const DRIFT = {
   stale_push: {

@@ -3,21 +3,58 @@
 // whose pushes failed, drift not yet healed, webhook events waiting), then
 // one card per connection (sync-card.js: circuit, queue,
 // last push, latency, 429s, lags, parked order lines, alerts, routines) and
-// the brand-wide routines.  Refreshes every few seconds while the screen is
+// the brand-wide routines, then the run history (each run of a routine,
+// newest first: when, how long, outcome, what it saw).  Refreshes every few seconds while the screen is
 // shown and the browser tab visible; it can be paused.  Everyone who reads
 // the brand sees it; operators and up run routines and resolve alerts,
 // brand owners and admins change their schedule.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { qty } from '../ui/format.js';
+import { fromNow, qty } from '../ui/format.js';
 import { panel } from '../ui/page.js';
+import { pagedTable } from '../ui/table.js';
 import { autoRefresh, refreshBar } from '../ui/poll.js';
 import { link } from '../router.js';
 import { canChannels } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { connectionCard, routineTable } from './sync-card.js';
+import { msText, routineLabel, runEvidence, runOutcomeBadge } from './sync-words.js';
 
 export const REFRESH_MS = 5000;
+const RUNS_PAGE = 20;
+
+/** An instant in the brand's time zone (its zone named), how long ago on hover. */
+function brandTime(brand, iso) {
+  if (!iso) return h('span', { class: 'muted', text: '—' });
+  const d = new Date(iso);
+  // dateStyle/timeStyle cannot be combined with timeZoneName: the fields one by one.
+  const opts = { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' };
+  let fmt;
+  try {
+    fmt = new Intl.DateTimeFormat(undefined, { ...opts, timeZone: brand.timezone || undefined });
+  } catch {
+    fmt = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know: the reader's
+  }
+  return h('time', { datetime: d.toISOString(), title: fromNow(iso), text: fmt.format(d) });
+}
+
+/** The run history: a paged table of GET …/routine-runs. */
+function runHistory(brand, base, first) {
+  return pagedTable({
+    caption: 'Runs of the brand\u2019s routines, newest first',
+    empty: 'No routine has run yet.',
+    columns: [
+      { label: 'Routine', render: (x) => routineLabel(x.kind) },
+      { label: 'Connection', render: (x) => (x.connection_id ? x.connection || x.connection_id : h('span', { class: 'muted', text: 'whole brand' })) },
+      { label: 'Started', render: (x) => brandTime(brand, x.started_at) },
+      { label: 'Duration', render: (x) => (x.duration_ms === null || x.duration_ms === undefined ? h('span', { class: 'muted', text: '—' }) : msText(x.duration_ms)) },
+      { label: 'Outcome', render: (x) => runOutcomeBadge(x.status) },
+      { label: 'What it did', render: (x) => h('span', { class: 'small run-evidence', text: runEvidence(x) }) },
+    ],
+    first,
+    load: (cursor) => api.get(`${base}/routine-runs`, { limit: RUNS_PAGE, cursor }),
+  });
+}
 
 function summary(brand, s) {
   const fig = (label, value, href, warn) => h('div', { class: ['figure', warn ? 'figure-warn' : null] },
@@ -36,6 +73,7 @@ export async function render(ctx) {
   const base = `/api/v1/brands/${brand.id}`;
   const load = () => Promise.all([api.get(`${base}/sync`), api.get(`${base}/routines`)]);
   const [first, firstRoutines] = await load(); // a 403 or 404 fails the screen
+  const runs = runHistory(brand, base, await api.get(`${base}/routine-runs`, { limit: RUNS_PAGE }));
 
   const summarySlot = h('div', {});
   const cardsEl = h('div', { class: 'sync-cards' });
@@ -78,13 +116,17 @@ export async function render(ctx) {
   body.append(
     panel({ title: 'Sync status', description: 'How the brand\u2019s channels keep up: pushes waiting, failures, alerts, and the routines that poll and check each channel.' },
       summarySlot, bar.el),
-    emptyEl, cardsEl, brandWidePanel);
+    emptyEl, cardsEl, brandWidePanel,
+    panel({ title: 'Run history', id: 'run-history', description: 'Each run of the routines above, newest first: when it started (in the brand\u2019s time zone), how long it took, how it ended and what it saw and changed. A run whose worker stopped mid-run shows as interrupted and runs again.' }, runs.el));
   draw([first, firstRoutines]);
   bar.mark();
   poller = autoRefresh({
     every: REFRESH_MS,
     alive: () => ctx.alive() && body.isConnected,
-    run: async () => draw(await load()),
+    run: async () => {
+      draw(await load());
+      if (runs.count <= RUNS_PAGE) await runs.reload(); // not while someone reads further pages
+    },
     onDone: () => bar.mark(),
     onError: (err) => bar.fail(err),
   });
