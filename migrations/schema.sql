@@ -2190,11 +2190,16 @@ BEGIN
         RETURNING r.id, r.connection_id, r.kind, r.interval_seconds, c.next_run_at AS due_at),
     -- A routine that cannot be claimed (turned off, its connection paused) whose worker died: its lease is
     -- cleared and its run closed too, here rather than never.
+    -- (Locked as the claim locks: SKIP LOCKED, so two workers claiming the brand at once never wait on each
+    -- other's rows, nor deadlock; one of them closes it.)
     orphan AS (
         UPDATE routines r SET lease_owner = NULL, lease_until = NULL
-         WHERE r.tenant_id = p_tenant AND r.lease_owner IS NOT NULL AND r.lease_until < now()
-           AND NOT (r.enabled AND (r.connection_id IS NULL OR EXISTS (SELECT 1 FROM channel_connections cc
-                    WHERE cc.tenant_id = r.tenant_id AND cc.id = r.connection_id AND cc.status = 'active')))
+          FROM (SELECT o.tenant_id, o.id FROM routines o
+                 WHERE o.tenant_id = p_tenant AND o.lease_owner IS NOT NULL AND o.lease_until < now()
+                   AND NOT (o.enabled AND (o.connection_id IS NULL OR EXISTS (SELECT 1 FROM channel_connections cc
+                            WHERE cc.tenant_id = o.tenant_id AND cc.id = o.connection_id AND cc.status = 'active')))
+                 ORDER BY o.id FOR UPDATE OF o SKIP LOCKED) d
+         WHERE r.tenant_id = d.tenant_id AND r.id = d.id
         RETURNING r.id),
     lost AS (
         UPDATE routine_runs x SET status = 'interrupted', finished_at = now(),
