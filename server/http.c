@@ -856,6 +856,14 @@ static void thread_destroy(oc_thread_t *th)
 int oc_serve_main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* Only the main thread takes SIGTERM/SIGINT (sigwait below), so they are blocked before any thread starts —
+     * the work pool's too: a SIGTERM sent as soon as the port file exists, while the main thread still starts the
+     * others, would otherwise go to a thread that does not block it and kill the process instead of stopping it. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     oc_metrics_register_route(&static_metrics);
     oc_metrics_register_route(&unmatched_metrics);
     oc_router_init();
@@ -878,14 +886,6 @@ int oc_serve_main(void)
     if (n < 1)
         n = 1;
     oc_server_workpool = oc_workpool_create(oc_config.work_threads);
-
-    /* Only the main thread takes SIGTERM/SIGINT. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
     oc_server_nthreads = n;
     oc_server_threads = oc_calloc((size_t)n, sizeof(*oc_server_threads));
     pthread_t *tids = oc_calloc((size_t)n, sizeof(pthread_t));

@@ -567,6 +567,11 @@ int oc_sim_main(int argc, char **argv)
 {
     int rc = 1, fd = -1, ctx_ready = 0;
     signal(SIGPIPE, SIG_IGN);
+    /* Before the port file exists: a SIGTERM sent as soon as it does stops the simulators, not kills them. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         oc_log_error("sim: libcurl failed to initialise");
         return 1;
@@ -595,11 +600,6 @@ int oc_sim_main(int argc, char **argv)
         oc_log_error("sim: cannot start the webhook thread");
         goto Error;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
     h2o_config_init(&sim->globalconf);
     sim->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("onecount-sim"));
     sim->globalconf.max_request_entity_size = 64 * 1024 * 1024;

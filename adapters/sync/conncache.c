@@ -169,7 +169,14 @@ void oc_sync_conn_use(centry_t *c, void (*cb)(void *arg, centry_t *ce, const cha
     }
     if (c->conn != NULL && c->stale)
         oc_sync_conn_unload(c);
-    if (c->conn != NULL && !c->loading) { /* still in use: keep using it until idle */
+    if (c->conn != NULL && !c->loading) {
+        /* Still in use: an edited connection is used until idle.  One whose account the channel has not
+         * confirmed (a duplicate paused, or no answer) never is, whoever still holds it (a push recording its
+         * refusal): it would take in every order a second time.  Its next use, once idle, asks again. */
+        if (c->conn->account == NULL) {
+            cb(arg, NULL, "the channel has not confirmed which account this connection is");
+            return;
+        }
         cb(arg, c, NULL);
         return;
     }
