@@ -3,7 +3,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startStack, startPrivateStack, startRedis, startServer, client, waitFor, sleep } from './lib/stack.mjs';
+import { startStack, startPrivateStack, startRedis, startServer, serverEnv, client, waitFor, sleep, BIN } from './lib/stack.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { portfolio, brand } from './lib/world.mjs';
 
 let stack;
@@ -196,6 +200,37 @@ test('graceful shutdown finishes the request in flight and stops accepting', asy
   assert.equal(code, 0);
   assert.ok(own.logs.some((l) => l.includes('"stopped"')));
   await own.stop(); // (it has stopped: this removes its folder)
+});
+
+/** Starts `onecount <command>` and sends it SIGTERM the moment it first writes to its log; answers how it ended. */
+async function stopWhileStarting(command) {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-early-'));
+  try {
+    const env = serverEnv({ databaseUrl: stack.databaseUrl, redisUrl: stack.redis.url, command, dir });
+    const proc = spawn(BIN, [command], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    proc.stderr.on('data', (d) => {
+      if (!log) proc.kill('SIGTERM');
+      log += d;
+    });
+    const [code, signal] = await new Promise((r) => proc.once('exit', (c, s) => r([c, s])));
+    return { code, signal, log };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a SIGTERM while serve or the simulators are still starting stops them cleanly (exit 0), never kills them', async () => {
+  // serve's first line ("listening") comes while it still starts its threads: a SIGTERM then went to a thread
+  // that did not block it (the work pool's) and the process died by the signal; the simulators listened before
+  // they had their handler.
+  for (let i = 0; i < 10; i++) {
+    for (const command of ['serve', 'sim']) {
+      const r = await stopWhileStarting(command);
+      assert.equal(r.signal, null, `${command} (try ${i}) was killed by ${r.signal}:\n${r.log}`);
+      assert.equal(r.code, 0, `${command} (try ${i}) exited with ${r.code}:\n${r.log}`);
+    }
+  }
 });
 
 test('while Redis is down the instance stays ready (degraded) and sales and holds go on', async () => {

@@ -176,15 +176,15 @@ export async function startRedis() {
   return redis;
 }
 
-/** Starts `onecount serve` (or another subcommand) and waits for it to listen. */
-export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir, ownDir = !dir } = {}) {
-  dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
-  mkdirSync(dir, { recursive: true });
+/**
+ * The environment `onecount <command>` runs with in the tests: the database and
+ * Redis given, loopback ports the kernel picks (written to files in `dir`),
+ * the checkout's web and migrations folders, a fresh master key, then `env`.
+ */
+export function serverEnv({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir }) {
   const portFile = join(dir, `${command}.port`);
   const metricsPortFile = join(dir, `${command}.metrics.port`);
-  rmSync(portFile, { force: true });
-  rmSync(metricsPortFile, { force: true });
-  const fullEnv = {
+  return {
     ...process.env,
     ONECOUNT_DATABASE_URL: databaseUrl,
     ONECOUNT_REDIS_URL: redisUrl,
@@ -200,6 +200,17 @@ export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2
     ONECOUNT_METRICS_PORT_FILE: metricsPortFile,
     ...env,
   };
+}
+
+/** Starts `onecount serve` (or another subcommand) and waits for it to listen. */
+export async function startServer({ databaseUrl, redisUrl, env = {}, threads = 2, command = 'serve', dir, ownDir = !dir } = {}) {
+  dir = dir || mkdtempSync(join(tmpdir(), 'oc-serve-'));
+  mkdirSync(dir, { recursive: true });
+  const portFile = join(dir, `${command}.port`);
+  const metricsPortFile = join(dir, `${command}.metrics.port`);
+  rmSync(portFile, { force: true });
+  rmSync(metricsPortFile, { force: true });
+  const fullEnv = serverEnv({ databaseUrl, redisUrl, env, threads, command, dir });
   if (command === 'worker') fullEnv.ONECOUNT_LOG_LEVEL = 'info'; // it says when it is ready
   const proc = spawn(BIN, [command], { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
