@@ -144,9 +144,13 @@ BEGIN
                 RETURN;
             END IF;
         END IF;
-        FOR v IN a..b BY step LOOP
-            mask := mask | (1::bigint << v);
-        END LOOP;
+        IF step = 1 THEN
+            mask := mask | ((1::bigint << (b + 1)) - (1::bigint << a));
+        ELSE
+            FOR v IN a..b BY step LOOP
+                mask := mask | (1::bigint << v);
+            END LOOP;
+        END IF;
     END LOOP;
 END $$;
 
@@ -159,6 +163,7 @@ DECLARE
     e text;
     f text[];
     r record;
+    g int;
 BEGIN
     IF p_expr IS NULL THEN
         s.err := 'no expression (NULL)';
@@ -190,14 +195,24 @@ BEGIN
         s.err := r.err;
         RETURN s;
     END IF;
-    s.minutes := ARRAY(SELECT g FROM generate_series(0, 59) g WHERE (r.mask >> g) & 1 = 1);
+    s.minutes := '{}';
+    FOR g IN 0..59 LOOP
+        IF (r.mask >> g) & 1 = 1 THEN
+            s.minutes := s.minutes || g;
+        END IF;
+    END LOOP;
     r := cron_parse_field(f[2], 'hour', 0, 23, NULL);
     IF r.err IS NOT NULL THEN
         s.minutes := NULL;
         s.err := r.err;
         RETURN s;
     END IF;
-    s.hours := ARRAY(SELECT g FROM generate_series(0, 23) g WHERE (r.mask >> g) & 1 = 1);
+    s.hours := '{}';
+    FOR g IN 0..23 LOOP
+        IF (r.mask >> g) & 1 = 1 THEN
+            s.hours := s.hours || g;
+        END IF;
+    END LOOP;
     r := cron_parse_field(f[3], 'day-of-month', 1, 31, NULL);
     IF r.err IS NULL THEN
         s.doms := r.mask;
@@ -250,7 +265,8 @@ DECLARE
     best timestamptz;   -- on a transition day: the earliest firing found so far
     best_local timestamp;
 BEGIN
-    IF p_after IS NULL OR NOT isfinite(p_after) THEN
+    -- (years 1 to 99999: beyond, the walk would leave PostgreSQL's dates)
+    IF p_after IS NULL OR NOT p_after BETWEEN '0001-01-02 00:00Z' AND '99999-01-01 00:00Z' THEN
         RETURN NULL;
     END IF;
     la := p_after AT TIME ZONE p_tz;
@@ -347,7 +363,7 @@ BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('limit: %s is out of 1-10000', coalesce(p_limit::text, 'NULL'));
     END IF;
-    IF p_from IS NULL OR p_until IS NULL OR NOT isfinite(p_from) THEN
+    IF p_from IS NULL OR p_until IS NULL OR p_from >= p_until OR NOT isfinite(p_from) THEN
         RETURN;
     END IF;
     t := cron_spec_next(c, p_tz, p_from - interval '1 microsecond');

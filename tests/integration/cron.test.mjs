@@ -214,6 +214,13 @@ test('an unknown or missing time zone raises 22023; a bad limit too', async () =
   // A NULL or infinite instant: no firing, no error.
   assert.equal(await next('* * * * *', 'UTC', null), null);
   assert.equal(await next('* * * * *', 'UTC', 'infinity'), null);
+  assert.equal(await next('* * * * *', 'UTC', '-infinity'), null);
+  // Instants at the ends of PostgreSQL's range: NULL, not "date out of range".
+  assert.equal(await next('* * * * *', 'UTC', '294276-12-31T00:00:00Z'), null);
+  assert.equal(await next('* * * * *', 'Pacific/Kiritimati', '4713-01-01 00:00Z BC'), null);
+  assert.deepEqual(await upcoming('* * * * *', 'UTC', '-infinity', 'infinity', 3), []);
+  assert.deepEqual(await upcoming('* * * * *', 'UTC', '2026-01-01T00:00:00Z', 'infinity', 2),
+    ['2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z']);
 });
 
 test('day-of-month and day-of-week: both restricted → either matches; one is * (or */n) → both must', async () => {
