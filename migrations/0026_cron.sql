@@ -38,8 +38,10 @@
 --     `0 * * * *` fires 23 times on New York's spring-forward day and 24 on
 --     its fall-back day (25 hours long: 01:00 EST, the second 01:00, does not
 --     fire).
--- Transitions are taken to move the clock by at most 3 hours (the largest
--- in the tz database since 1970 is 2; Lord Howe's is 30 minutes).
+-- Transitions are taken to move the clock by at most 3 hours (daylight
+-- saving moves it by 2 at most, Antarctica/Troll; Lord Howe's by 30
+-- minutes); a date-line jump, such as Samoa skipping 2011-12-30, is not
+-- handled exactly.
 --
 -- How: the expression is parsed once per call into bit masks (cron_parse,
 -- type cron_spec); cron_spec_next walks local days from p_after's (months
