@@ -57,6 +57,19 @@ void oc_api_portfolio_token_revoke(oc_req_t *r);
 void oc_api_brand_audit(oc_req_t *r);
 void oc_api_portfolio_audit(oc_req_t *r);
 
+/* api_sops.c */
+void oc_api_sop_get(oc_req_t *r);
+void oc_api_sop_put(oc_req_t *r);
+void oc_api_sop_versions(oc_req_t *r);
+void oc_api_sop_version(oc_req_t *r);
+void oc_api_sop_restore(oc_req_t *r);
+void oc_api_sop_diff(oc_req_t *r);
+void oc_api_sop_handover(oc_req_t *r);
+void oc_api_schedule(oc_req_t *r);
+void oc_api_checklist(oc_req_t *r);
+void oc_api_checklist_complete(oc_req_t *r);
+void oc_api_checklist_assign(oc_req_t *r);
+
 /* api_catalog.c */
 void oc_api_skus_list(oc_req_t *r);
 void oc_api_sku_create(oc_req_t *r);
@@ -70,6 +83,10 @@ void oc_api_movements_list(oc_req_t *r);
 void oc_api_ledger_verify(oc_req_t *r);
 void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
+/** A query parameter that must be an id when given: 1, or 0 after answering 422 naming `field`. */
+int oc_api_check_uuid(oc_req_t *r, const char *v, const char *field);
+/** A query parameter that must be one of `allowed` (NULL-terminated) when given: 1, or 0 after answering 422. */
+int oc_api_check_enum(oc_req_t *r, const char *v, const char *const *allowed, const char *field);
 /** An oc_query_cb (tenants/query.h) with `arg` the request: the failure, or 200 with the value. */
 void oc_api_answer(void *arg, json_t *v, const oc_fail_t *f);
 /** Same with 201. */

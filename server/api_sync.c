@@ -22,7 +22,7 @@ static json_t *key_at_id(json_t *item)
                      json_is_string(id) ? json_string_value(id) : buf);
 }
 
-static int check_uuid(oc_req_t *r, const char *v, const char *field)
+int oc_api_check_uuid(oc_req_t *r, const char *v, const char *field)
 {
     if (v == NULL || oc_is_uuid(v, strlen(v)))
         return 1;
@@ -30,7 +30,7 @@ static int check_uuid(oc_req_t *r, const char *v, const char *field)
     return 0;
 }
 
-static int check_enum(oc_req_t *r, const char *v, const char *const *allowed, const char *field)
+int oc_api_check_enum(oc_req_t *r, const char *v, const char *const *allowed, const char *field)
 {
     if (v == NULL)
         return 1;
@@ -73,7 +73,7 @@ static void state_list(oc_req_t *r, const char *const *states, const char *dflt,
     if (pg == NULL)
         return;
     const char *s = oc_req_query(r, "state"), *conn = oc_req_query(r, "connection");
-    if (!check_enum(r, s, states, "state") || !check_uuid(r, conn, "connection"))
+    if (!oc_api_check_enum(r, s, states, "state") || !oc_api_check_uuid(r, conn, "connection"))
         return;
     oc_page_keys_t keys = oc_page_keys(pg);
     list(r->thread, r->tenant, s != NULL ? s : dflt, conn, &keys, oc_page_answer, pg);
@@ -108,9 +108,10 @@ void oc_api_routines_list(oc_req_t *r)
     oc_syncview_routines(r->thread, r->tenant, oc_api_answer, r);
 }
 
-static const char *const routine_kinds[] = {"poll_orders", "poll_returns", "read_back",
-                                            "full_repush", "velocity",     NULL};
-static const char *const run_statuses[] = {"running", "ok", "failed", "interrupted", NULL};
+static const char *const routine_kinds[] = {"poll_orders",       "poll_returns",  "read_back",         "full_repush",
+                                            "velocity",          "unlisted_skus", "bundle_components", "low_stock",
+                                            "connection_health", "buffer_review", "checklist",         NULL};
+static const char *const run_statuses[] = {"running", "ok", "failed", "interrupted", "missed", NULL};
 
 void oc_api_routine_runs_list(oc_req_t *r)
 {
@@ -119,8 +120,8 @@ void oc_api_routine_runs_list(oc_req_t *r)
         return;
     const char *kind = oc_req_query(r, "kind"), *conn = oc_req_query(r, "connection_id"),
                *status = oc_req_query(r, "status");
-    if (!check_enum(r, kind, routine_kinds, "kind") || !check_uuid(r, conn, "connection_id") ||
-        !check_enum(r, status, run_statuses, "status"))
+    if (!oc_api_check_enum(r, kind, routine_kinds, "kind") || !oc_api_check_uuid(r, conn, "connection_id") ||
+        !oc_api_check_enum(r, status, run_statuses, "status"))
         return;
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_syncview_routine_runs(r->thread, r->tenant, kind, conn, status, &keys, oc_page_answer, pg);
@@ -170,7 +171,7 @@ void oc_api_orders_list(oc_req_t *r)
     if (pg == NULL)
         return;
     const char *conn = oc_req_query(r, "connection");
-    if (!check_uuid(r, conn, "connection"))
+    if (!oc_api_check_uuid(r, conn, "connection"))
         return;
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_syncview_orders(r->thread, r->tenant, conn, oc_req_query(r, "external_id"), &keys, oc_page_answer, pg);

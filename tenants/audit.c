@@ -2,6 +2,7 @@
  * audit.c — audit records as a step of the caller's transaction (see audit.h).
  */
 #include "tenants/audit.h"
+#include "tenants/brands.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +75,6 @@ void oc_audit_brand_read(oc_thread_t *th, const char *tenant, const oc_audit_fil
  * The portfolio view: first set the transaction's tenants to every brand of
  * the portfolio, then merge the brand logs with the portfolio's own.
  */
-OC_DB_STMT(audit_portfolio_tenants, 1,
-           "SELECT set_config('app.tenant_id', coalesce((SELECT string_agg(id::text, ',') FROM brands"
-           " WHERE portfolio_id = $1), ''), true)");
 OC_DB_STMT(audit_portfolio, 8,
            "SELECT j FROM ("
            " SELECT a.at, a.tenant_id::text AS b, a.id, json_build_object('id', a.id::text, 'at', a.at, 'brand_id',"
@@ -97,7 +95,7 @@ void oc_audit_portfolio_read(oc_thread_t *th, const char *portfolio, const oc_au
                              const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {0};
-    oc_query_step(&tx, &audit_portfolio_tenants, &portfolio, 1);
+    oc_brands_portfolio_tenants_step(&tx, portfolio);
     const char *p[] = {portfolio, flt->action_prefix, flt->object_type, flt->object_id};
     oc_query_page_step(&tx, &audit_portfolio, p, 4, pg, 3);
     oc_query_run(th, &tx, oc_query_rows, "audit record", cb, arg);

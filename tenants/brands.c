@@ -100,3 +100,12 @@ void oc_brands_update(oc_thread_t *th, const oc_actor_t *a, const oc_brands_chan
     oc_query_step(&tx, &brand_get, g, 1);
     oc_query_run(th, &tx, read_brand, "brand", cb, arg);
 }
+
+OC_DB_STMT(brands_portfolio_tenants, 1,
+           "SELECT set_config('app.tenant_id', coalesce((SELECT string_agg(id::text, ',') FROM brands"
+           " WHERE portfolio_id = $1), ''), true)");
+
+void oc_brands_portfolio_tenants_step(oc_db_tx_t *tx, const char *portfolio)
+{
+    oc_query_step(tx, &brands_portfolio_tenants, &portfolio, 1);
+}

@@ -14,6 +14,12 @@
 #include "tenants/query.h"
 
 /** The portfolio with its count of active brands. */
+/**
+ * Appends a step making every brand of `portfolio` the transaction's tenants
+ * (a portfolio-wide read or write).  `portfolio` must outlive the run.
+ */
+void oc_brands_portfolio_tenants_step(oc_db_tx_t *tx, const char *portfolio);
+
 void oc_brands_portfolio_get(oc_thread_t *th, const char *portfolio, oc_query_cb cb, void *arg);
 
 /**

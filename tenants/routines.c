@@ -124,3 +124,22 @@ int oc_routines_velocity(oc_db_pool_t *db, const char *tenant, oc_routines_json_
     const char *p[] = {tenant};
     return oc_query_typed_exec(db, tenant, &routines_velocity, p, read_counters, (void (*)(void))cb, arg);
 }
+
+OC_DB_STMT(routines_action, 4, "SELECT sop_action($1, $2, $3::uuid, $4::jsonb)");
+
+static void read_evidence(const oc_db_result_t *res, const oc_fail_t *f, void (*done)(void), void *arg)
+{
+    json_t *v = f == NULL ? oc_db_json(res->results[0], 0, 0) : NULL;
+    ((oc_routines_json_cb)done)(arg, v, f);
+    json_decref(v);
+}
+
+int oc_routines_action(oc_db_pool_t *db, const char *tenant, const char *kind, const char *conn_id,
+                       const json_t *params, oc_routines_json_cb cb, void *arg)
+{
+    char *js = params != NULL ? json_dumps(params, JSON_COMPACT) : NULL;
+    const char *p[] = {tenant, kind, conn_id, js != NULL ? js : "{}"};
+    int rc = oc_query_typed_exec(db, tenant, &routines_action, p, read_evidence, (void (*)(void))cb, arg);
+    free(js);
+    return rc;
+}

@@ -72,4 +72,14 @@ int oc_routines_full_repush(oc_db_pool_t *db, const char *tenant, const char *co
  */
 int oc_routines_velocity(oc_db_pool_t *db, const char *tenant, oc_routines_json_cb cb, void *arg);
 
+/**
+ * One of the SOP's actions that are SQL alone (sop_action, migration 0027):
+ * unlisted_skus, bundle_components, low_stock, connection_health (of
+ * `conn_id`), buffer_review; `params` the step's settings.  Answers the
+ * run's evidence (what it checked and found); it keeps the alert of its
+ * kind open while it finds something.
+ */
+int oc_routines_action(oc_db_pool_t *db, const char *tenant, const char *kind, const char *conn_id,
+                       const json_t *params, oc_routines_json_cb cb, void *arg);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "tenants/syncview.h"
 #include "tenants/skus.h"
+#include "tenants/sops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 #define ROUTINE_JSON                                                                                                   \
     "json_build_object('id', ro.id, 'connection_id', ro.connection_id,"                                                \
     " 'connection', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = ro.tenant_id"                        \
-    "   AND c.id = ro.connection_id), 'kind', ro.kind, 'interval_seconds', ro.interval_seconds,"                       \
+    "   AND c.id = ro.connection_id), 'kind', ro.kind, 'step_key', ro.step_key, 'title', coalesce(ro.title, ro.kind)," \
+    " 'interval_seconds', ro.interval_seconds, 'cron', ro.cron, 'catch_up', ro.catch_up, 'in_sop', ro.in_sop,"         \
     " 'enabled', ro.enabled, 'next_run_at', ro.next_run_at, 'last_started_at', ro.last_started_at,"                    \
     " 'last_finished_at', ro.last_finished_at, 'last_status', ro.last_status, 'last_detail', ro.last_detail,"          \
     " 'running', ro.lease_until IS NOT NULL AND ro.lease_until > now())"
@@ -137,17 +139,9 @@ void oc_syncview_drift(oc_thread_t *th, const char *tenant, const char *state, c
 OC_DB_STMT(routines_list, 1,
            "SELECT coalesce(json_agg(" ROUTINE_JSON " ORDER BY ro.connection_id NULLS FIRST, ro.kind), '[]')"
            " FROM routines ro WHERE ro.tenant_id = $1");
-OC_DB_STMT(routine_update, 7,
-           "WITH o AS (SELECT * FROM routines WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE),"
-           " ro AS (UPDATE routines ro SET interval_seconds = coalesce($3::int, ro.interval_seconds),"
-           "        enabled = coalesce($4::boolean, ro.enabled),"
-           "        next_run_at = CASE WHEN $3::int IS NOT NULL"
-           "          THEN least(ro.next_run_at, now() + $3::int * interval '1 second') ELSE ro.next_run_at END"
-           "        FROM o WHERE ro.tenant_id = o.tenant_id AND ro.id = o.id RETURNING ro.*)"
-           " SELECT " ROUTINE_JSON ", audit_write($1, NULL, $5, $6, 'routine.update', 'routine', ro.id::text,"
-           "  jsonb_build_object('before', jsonb_build_object('interval_seconds', o.interval_seconds, 'enabled',"
-           "  o.enabled), 'after', jsonb_build_object('interval_seconds', ro.interval_seconds, 'enabled', ro.enabled)),"
-           "  $7) FROM ro, o");
+/* A routine's cadence or on/off: the brand's SOP override of its step (sop_routine_set, 0027), audited. */
+OC_DB_STMT(routine_update, 7, "SELECT sop_routine_set($1, $2::uuid, $3::int, $4::boolean, $5::uuid, $6::uuid, $7)");
+OC_DB_STMT(routine_get, 2, "SELECT " ROUTINE_JSON " FROM routines ro WHERE ro.tenant_id = $1 AND ro.id = $2::uuid");
 OC_DB_STMT(routine_run_now, 2,
            "WITH ro AS (UPDATE routines SET next_run_at = least(next_run_at, now())"
            "            WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)"
@@ -164,7 +158,11 @@ void oc_syncview_routine_update(oc_thread_t *th, const oc_actor_t *a, const char
 {
     const char *p[] = {a->tenant, id,       interval_seconds, enabled < 0 ? NULL : enabled ? "true" : "false",
                        a->user,   a->token, a->request_id};
-    oc_query_exec(th, a->tenant, &routine_update, p, oc_query_one, "routine", cb, arg);
+    oc_db_tx_t tx = {.tenant = a->tenant};
+    oc_query_step(&tx, &routine_update, p, 7);
+    const char *g[] = {a->tenant, id};
+    oc_query_step(&tx, &routine_get, g, 2);
+    oc_query_answer(th, &tx, &oc_sops_how_save, cb, arg);
 }
 
 void oc_syncview_routine_run(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg)

@@ -33,6 +33,7 @@ static void finished(rrun_t *rr, const char *err)
     json_decref(rr->acks);
     json_decref(rr->todo);
     json_decref(rr->found);
+    json_decref(rr->params);
     free(rr->cursor);
     free(rr);
 }
@@ -144,6 +145,12 @@ static void on_read_list(void *arg, json_t *listings, const oc_fail_t *f)
 
 /* one-operation routines -------------------------------------------------------- */
 
+/* The routines that talk to the channel through an adapter connection; the rest are SQL alone. */
+static int needs_adapter(const char *kind)
+{
+    return strcmp(kind, "poll_orders") == 0 || strcmp(kind, "poll_returns") == 0 || strcmp(kind, "read_back") == 0;
+}
+
 static void on_simple(void *arg, json_t *counters, const oc_fail_t *f)
 {
     rrun_t *rr = arg;
@@ -194,10 +201,9 @@ void oc_sync_routine_step(rrun_t *rr)
         rc = oc_routines_full_repush(oc_sync.db, rr->t->id, rr->cid, on_simple, rr);
     else if (strcmp(rr->kind, "velocity") == 0)
         rc = oc_routines_velocity(oc_sync.db, rr->t->id, on_simple, rr);
-    else {
-        oc_sync_routine_finish(rr, "unknown routine kind", -1);
-        return;
-    }
+    else /* the SOP's actions that are SQL alone (sop_action): findings, health, buffer review */
+        rc =
+            oc_routines_action(oc_sync.db, rr->t->id, rr->kind, rr->cid[0] ? rr->cid : NULL, rr->params, on_simple, rr);
     if (rc != 0)
         oc_sync_routine_finish(rr, "database unavailable", 10);
 }
@@ -232,6 +238,7 @@ static void on_routines(void *arg, json_t *rows, const oc_fail_t *f)
         rr->acks = json_array();
         snprintf(rr->id, sizeof(rr->id), "%s", json_string_value(json_object_get(row, "id")));
         snprintf(rr->kind, sizeof(rr->kind), "%s", json_string_value(json_object_get(row, "kind")));
+        rr->params = json_incref(json_object_get(row, "params"));
         const char *run = json_string_value(json_object_get(row, "run_id"));
         snprintf(rr->run, sizeof(rr->run), "%s", run != NULL ? run : "");
         const char *cid = json_string_value(json_object_get(row, "connection_id"));
@@ -242,7 +249,7 @@ static void on_routines(void *arg, json_t *rows, const oc_fail_t *f)
             continue;
         }
         snprintf(rr->cid, sizeof(rr->cid), "%s", cid);
-        if (strcmp(rr->kind, "full_repush") == 0) {
+        if (!needs_adapter(rr->kind)) {
             oc_sync_routine_step(rr);
             continue;
         }

@@ -193,8 +193,9 @@ void oc_sync_routines_claim(tnode_t *t);
 
 typedef struct rrun {
     tnode_t *t;
-    char id[37], cid[37], kind[16];
-    char run[37]; /* its record in routine_runs */
+    char id[37], cid[37], kind[24];
+    char run[37];   /* its record in routine_runs */
+    json_t *params; /* the SOP step's settings (sop_action's) */
     centry_t *ce;
     json_t *detail;
     json_t *page;  /* the current page's result (orders/returns) */

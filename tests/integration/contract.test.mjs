@@ -105,6 +105,9 @@ const factories = {
   aid: async () => String((await stack.sql(`INSERT INTO alerts (tenant_id, connection_id, kind, message) VALUES ($1, $2, $3, 'contract')
     RETURNING id`, [A.id, world.cid, unique('kind')])).rows[0].id),
   jid: async () => (await ok(api.post(`${base()}/imports?type=skus&dry_run=true`, `code\n${unique('IMP')}\n`, { 'content-type': 'text/csv' }), 202, 'import')).id,
+  ver: async () => '1', // every portfolio has version 1 of its SOP (the default) and every brand version 1 of its overrides
+  kid: async () => (await stack.sql(`INSERT INTO checklist_items (tenant_id, step_key, title, role, due_at)
+    VALUES ($1, 'contract', 'contract', 'operator', now() + interval '1 hour') RETURNING id`, [A.id])).rows[0].id,
 };
 
 async function makeWorld() {
@@ -339,6 +342,8 @@ async function validBody(o, example) {
       case 'password': return PASSWORD;
       case 'connection_id': return world.cid;
       case 'brand_id': return A.id;
+      case 'from_user_id': return P.uid;
+      case 'to_user_id': return freshMember();
       case 'token': {
         const inv = await ok(api.post(`${base()}/invitations`, { email: `${unique('inv')}@example.test`, role: 'viewer' }), 201, 'invitation');
         return inv.token;

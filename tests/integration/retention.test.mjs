@@ -49,8 +49,8 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   await stack.sql(`INSERT INTO drift_events (tenant_id, listing_id, connection_id, sku_id, classification, action)
     SELECT $1, $2, $3, 1, 'channel_edit', 'repush' FROM generate_series(1, 2) g`, [t, listing, conn]);
   // routine_runs: 11 started 40 days ago (kept as long as drift: 30 days), 1 new
-  const routine = (await stack.sql(`INSERT INTO routines (tenant_id, kind, interval_seconds, enabled)
-    VALUES ($1, 'velocity', 3600, false) RETURNING id`, [t])).rows[0].id;
+  const routine = (await stack.sql(`INSERT INTO routines (tenant_id, step_key, kind, interval_seconds, enabled)
+    VALUES ($1, 'retention_test', 'velocity', 3600, false) RETURNING id`, [t])).rows[0].id;
   await stack.sql(`INSERT INTO routine_runs (tenant_id, routine_id, kind, due_at, started_at, finished_at, status, worker)
     SELECT $1, $2, 'velocity', now() - interval '40 days', now() - interval '40 days', now() - interval '40 days', 'ok', 'w'
     FROM generate_series(1, 11) g`, [t, routine]);

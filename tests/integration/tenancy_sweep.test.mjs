@@ -42,6 +42,7 @@ const bodies = {
   'POST /api/v1/portfolios/{pid}/invitations': { email: 'swept@example.test', role: 'portfolio_admin' },
   'POST /api/v1/portfolios/{pid}/tokens': { name: 'swept', role: 'viewer' },
   'PATCH /api/v1/brands/{bid}/routines/{rid}': { interval_seconds: 60 },
+  'POST /api/v1/brands/{bid}/checklist/{kid}/assign': { user_id: null },
 };
 
 async function objects(p, b) {
@@ -81,10 +82,13 @@ async function objects(p, b) {
   assert.equal(imp.status, 202, imp.text);
   await waitFor(async () => (await inv2.get(`/api/v1/brands/${b.id}/imports/${imp.json.id}`)).json.status === 'done',
     { what: 'the import job' });
+  // A checklist item: opened by the scheduler when its step is due; made directly here.
+  const kid = (await stack.sql(`INSERT INTO checklist_items (tenant_id, step_key, title, role, due_at)
+    VALUES ($1, 'swept', 'swept', 'operator', now() + interval '1 hour') RETURNING id`, [b.id])).rows[0].id;
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
     code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid,
-    jid: imp.json.id };
+    jid: imp.json.id, kid };
 }
 
 before(async () => {
@@ -107,19 +111,22 @@ function fill(pattern, values) {
   });
 }
 
+// SOP versions are numbers within the path's portfolio or brand, not ids of their own: one no SOP has.
+const NO_VERSION = '424242';
+
 function providerFor(objs, pattern) {
   // Portfolio routes name portfolio-level tokens and invitations with the same parameter names.
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
     iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid,
-    rid: objs.rid, aid: objs.aid, jid: objs.jid };
+    rid: objs.rid, aid: objs.aid, jid: objs.jid, ver: NO_VERSION, kid: objs.kid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
     code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
     cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)),
-    jid: randomUUID() };
+    jid: randomUUID(), ver: NO_VERSION, kid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });
