@@ -81,7 +81,7 @@ export async function bufferAdvicePanel(brand, conn, body, { canApply, onApplied
   }
   const lag = advice.push_lag_p99_ms === null
     ? 'This channel\u2019s push lag is not measured yet: suggestions are 0 until it is.'
-    : `This channel\u2019s push lag: p99 ${msText(advice.push_lag_p99_ms)} over ${plural(advice.push_lag_samples, 'push', 'pushes')}.`;
+    : `This channel\u2019s push lag: p99 ${msText(advice.push_lag_p99_ms)} over ${qty(advice.push_lag_samples)} ${advice.push_lag_samples === 1 ? 'push' : 'pushes'}.`;
 
   let bounds = null;
   async function apply(listingIds, button) {
@@ -147,7 +147,7 @@ export async function bufferAdvicePanel(brand, conn, body, { canApply, onApplied
           hint: 'No listing gets a smaller buffer. Empty: 0.' },
         { name: 'max', label: 'At most (units)', type: 'number', min: 0, step: 1,
           hint: 'No listing gets a larger buffer. Empty: no limit.' },
-        { name: 'reason', label: 'Reason (optional)', maxlength: 500, hint: 'Kept in the audit log with each change.' },
+        { name: 'reason', label: 'Reason', maxlength: 500, hint: 'Kept in the audit log with each change.' },
       ],
       async onSubmit() { await apply(null, null); },
     });
