@@ -3,6 +3,7 @@
  * migrations/0028_buffer_advice.sql).
  */
 #include "tenants/advice.h"
+#include "runtime/alloc.h"
 #include "runtime/json.h"
 
 #include <stdio.h>
@@ -39,15 +40,13 @@ static int refuse(const oc_db_result_t *res, const void *ctx, oc_fail_t *f)
     return 1;
 }
 
-/* listing_ids as a uuid[] literal ({a,b}); NULL when absent.  Malloc'd. */
+/* listing_ids as a uuid[] literal ({a,b}); NULL when absent.  Malloc'd (free). */
 static char *ids_param(const json_t *ids)
 {
     if (!json_is_array(ids))
         return NULL;
     size_t n = json_array_size(ids), i;
-    char *s = malloc(n * 37 + 3), *p = s;
-    if (s == NULL)
-        return NULL;
+    char *s = oc_malloc(n * 37 + 3), *p = s;
     *p++ = '{';
     const json_t *v;
     json_array_foreach(ids, i, v)
@@ -70,12 +69,6 @@ void oc_advice_apply(oc_thread_t *th, const oc_actor_t *a, const char *conn_id, 
     static const oc_query_how_t how = {.what = "connection", .refuse = refuse};
     const json_t *ids = json_object_get(body, "listing_ids");
     char *list = ids_param(ids);
-    if (json_is_array(ids) && list == NULL) {
-        oc_fail_t f = {0};
-        oc_fail(&f, OC_FAIL_INTERNAL, NULL, NULL, "out of memory");
-        cb(arg, NULL, &f);
-        return;
-    }
     char lo[24], hi[24];
     const json_t *mn = json_object_get(body, "min"), *mx = json_object_get(body, "max");
     oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 1};
