@@ -235,3 +235,40 @@ test('bad input: 422 naming the field, never 5xx, nothing changed', async () => 
   assert.equal(notUuid.status, 404);
   assert.deepEqual((await advice(amazon)).json.listings.map((l) => l.current_buffer), before);
 });
+
+test('large λ (Stirling terms, the summing window) and a huge buffer set by hand stay exact', async () => {
+  const shop = br.conns.shopify.id;
+  const l = await listingOf('shopify', br.skus[0]);
+  assert.equal((await br.api.patch(`${br.base}/listings/${l.id}`, { rules: { buffer: 1000000000 } })).status, 200);
+  // V1 sells 7/h on Amazon and 1/h on Walmart: 8/h elsewhere; a p99 lag of 187.5 h makes λ = 1500.
+  await sql('SELECT push_lag_record($1, $2, array_fill($3::bigint, ARRAY[1024]))', [br.id, shop, 187.5 * HOUR_MS]);
+  const r = await advice(shop);
+  assert.equal(r.status, 200, r.text);
+  const a = r.json.listings.find((x) => x.listing_id === l.id);
+  assert.equal(a.push_lag_p99_ms, 187.5 * HOUR_MS);
+  assert.equal(a.other_units_per_hour, 8);
+  assert.ok(Math.abs(a.expected_elsewhere - 1500) < 1e-9);
+  assert.equal(a.suggested_buffer, 1500);
+  // ln k! summed exactly, P(N = k) in logarithms, over k = 0..4000
+  const lam = 1500, lnf = [0];
+  for (let k = 1; k <= 4000; k++) lnf.push(lnf[k - 1] + Math.log(k));
+  const cost = (b) => {
+    let over = 0, stranded = 0;
+    for (let k = 0; k <= 4000; k++) {
+      const p = Math.exp(k * Math.log(lam) - lam - lnf[k]);
+      if (k > b) over += (k - b) * p; else if (k < b) stranded += (b - k) * p;
+    }
+    return { over, stranded };
+  };
+  assert.deepEqual(a.choices.map((c) => c.buffer), [0, 1499, 1500, 1501, 1000000000]);
+  for (const c of a.choices.filter((x) => x.buffer < 4000)) {
+    const want = cost(c.buffer);
+    assert.ok(Math.abs(c.expected_oversold - want.over) < 2e-6, `b=${c.buffer}: oversold ${c.expected_oversold} vs ${want.over}`);
+    assert.ok(Math.abs(c.expected_stranded - want.stranded) < 2e-6, `b=${c.buffer}: stranded ${c.expected_stranded} vs ${want.stranded}`);
+  }
+  assert.ok(a.choices[2].expected_oversold > 10, 'at λ = 1500 a buffer of λ still oversells about σ/√(2π) units');
+  const huge = a.choices[4];
+  assert.deepEqual(huge.labels, ['current']);
+  assert.equal(huge.expected_oversold, 0);
+  assert.equal(huge.expected_stranded, 1000000000 - 1500);
+});
