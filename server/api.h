@@ -136,6 +136,10 @@ void oc_api_listing_update(oc_req_t *r);
 void oc_api_listing_delete(oc_req_t *r);
 void oc_api_listings_unmapped(oc_req_t *r);
 
+/* api_advice.c */
+void oc_api_buffer_advice(oc_req_t *r);
+void oc_api_buffer_advice_apply(oc_req_t *r);
+
 /* sync (api_sync.c, api_webhooks.c) */
 void oc_api_sync_status(oc_req_t *r);
 void oc_api_connection_health(oc_req_t *r);

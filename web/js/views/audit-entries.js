@@ -37,6 +37,7 @@ export const ACTIONS = {
   'listing.create': 'SKU mapped to a listing',
   'listing.update': 'Listing changed',
   'listing.delete': 'Listing deleted',
+  'listing.buffer_advice': 'Buffer set from the advisor',
 };
 
 /** Action prefixes offered by the filter. */

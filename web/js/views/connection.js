@@ -5,7 +5,8 @@
 // test it (showing whatever the server answers, 501 included), pause and
 // resume it, change its name, address, settings and rules, replace its
 // credentials (an explicit action: the stored ones are never shown), and
-// delete it.  Operators and up auto-map SKUs onto it.
+// delete it.  Operators and up auto-map SKUs onto it.  Everyone sees the
+// buffer advisor (buffer-advice.js); operators and up apply it.
 import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
@@ -18,6 +19,7 @@ import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { automapButton } from './automap.js';
+import { bufferAdvicePanel } from './buffer-advice.js';
 import { connectionStatus } from './channels.js';
 import {
   KINDS, credentialFields, credentialsFromValues, credentialsSummary, kindLabel, modeName, settingFields,
@@ -275,6 +277,7 @@ export async function render(ctx) {
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
   await healthPanel(ctx, brand, conn, body);
+  await bufferAdvicePanel(brand, conn, body, { canApply: operator, onApplied: () => ctx.rerender() });
   await channelLogPanel(brand, conn, body);
   if (!owner) return;
 
