@@ -848,6 +848,9 @@ BEGIN
                        found ->> 'status', found ->> 'circuit', found ->> 'consecutive_failures',
                        coalesce(', last error: ' || (found ->> 'last_error'), '')));
         RETURN jsonb_build_object('checked', 1, 'healthy', n = 0, 'seen', found);
+    WHEN 'buffer_review' THEN
+        -- The buffer advisor's review (sop_buffer_review, 0029: after the advisor of 0028).
+        RETURN sop_buffer_review(p_tenant, p_params);
     ELSE
         RAISE EXCEPTION 'sop_action: no such action %', p_kind USING ERRCODE = '22023';
     END CASE;

@@ -25,6 +25,12 @@ export const ROUTINES = {
   read_back: { label: 'Read back', text: 'reads the quantities the channel shows and explains any difference' },
   full_repush: { label: 'Full re-push', text: 'pushes every listing again, changed or not' },
   velocity: { label: 'Sales velocity', text: 'measures units sold per hour, for automatic buffers' },
+  unlisted_skus: { label: 'Unlisted SKUs', text: 'finds SKUs not listed on every channel' },
+  bundle_components: { label: 'Bundle components', text: 'finds bundles whose components are not listed where the bundle is' },
+  low_stock: { label: 'Low stock', text: 'finds SKUs with fewer days of cover than the SOP asks' },
+  connection_health: { label: 'Connection health', text: 'checks the connection is active, not failing, and its credentials accepted' },
+  buffer_review: { label: 'Buffer review', text: 'compares safety buffers with the advisor\u2019s suggestion' },
+  checklist: { label: 'Checklist step', text: 'opens a step for a person to do' },
 };
 export const routineLabel = (k) => ROUTINES[k]?.label || k;
 
