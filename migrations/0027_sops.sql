@@ -532,19 +532,18 @@ BEGIN
                     coalesce(p_reason, format('restored version %s', p_version)), NULL, p_version, p_request);
 END $$;
 
--- What changed between two versions, step by step: {from, to, added: [step],
--- removed: [step], changed: [{key, fields: {name: {from, to}}}], title}.
-CREATE FUNCTION sop_diff(p_portfolio uuid, p_brand uuid, p_from int, p_to int) RETURNS jsonb
+-- What changed from document a to document b, step by step: {added:
+-- [step], removed: [step], changed: [{key, fields: {name: {from, to}}}],
+-- title}; an override's entry is keyed by key@connection_id.
+CREATE FUNCTION sop_doc_diff(a jsonb, b jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    a jsonb := (sop_version_get(p_portfolio, p_brand, p_from)).document;
-    b jsonb := (sop_version_get(p_portfolio, p_brand, p_to)).document;
     ka jsonb := (SELECT coalesce(jsonb_object_agg(x ->> 'key' || coalesce('@' || (x ->> 'connection_id'), ''), x), '{}')
                    FROM jsonb_array_elements(a -> 'steps') x);
     kb jsonb := (SELECT coalesce(jsonb_object_agg(x ->> 'key' || coalesce('@' || (x ->> 'connection_id'), ''), x), '{}')
                    FROM jsonb_array_elements(b -> 'steps') x);
 BEGIN
-    RETURN jsonb_build_object('from', p_from, 'to', p_to,
+    RETURN jsonb_build_object(
         'title', CASE WHEN a -> 'title' IS DISTINCT FROM b -> 'title'
                       THEN jsonb_build_object('from', a -> 'title', 'to', b -> 'title') END,
         'added', (SELECT coalesce(jsonb_agg(kb -> k ORDER BY k), '[]') FROM jsonb_object_keys(kb) k WHERE NOT ka ? k),
@@ -558,6 +557,14 @@ BEGIN
                                            WHERE ka -> k -> n IS DISTINCT FROM kb -> k -> n) d
                      WHERE kb ? k AND f IS NOT NULL));
 END $$;
+
+-- What changed between two versions (sop_doc_diff), with their numbers.
+CREATE FUNCTION sop_diff(p_portfolio uuid, p_brand uuid, p_from int, p_to int) RETURNS jsonb
+    LANGUAGE sql STABLE AS $$
+SELECT jsonb_build_object('from', p_from, 'to', p_to)
+       || sop_doc_diff((sop_version_get(p_portfolio, p_brand, p_from)).document,
+                       (sop_version_get(p_portfolio, p_brand, p_to)).document)
+$$;
 
 -- The schedule of the coming hours across the caller's brands: each enabled
 -- routine's runs due in [now, now + p_hours], soonest first, at most p_limit.
@@ -910,7 +917,7 @@ GRANT EXECUTE ON FUNCTION sop_default(), sop_per_connection(text), sop_check(jso
     sop_current(uuid, uuid), sop_effective(uuid), routine_next(int, text, text, timestamptz), sop_apply(uuid),
     sop_version_json(sop_versions), sop_save(uuid, uuid, jsonb, uuid, uuid, text, int, int, text),
     sop_version_get(uuid, uuid, int), sop_restore(uuid, uuid, int, uuid, uuid, text, text),
-    sop_diff(uuid, uuid, int, int), sop_schedule(int, int), checklist_overdue(uuid),
+    sop_doc_diff(jsonb, jsonb), sop_diff(uuid, uuid, int, int), sop_schedule(int, int), checklist_overdue(uuid),
     routine_missed(int, text, text, timestamptz, timestamptz), finding_alert(uuid, uuid, text, bigint, text),
     sop_action(uuid, text, uuid, jsonb), brand_routines() TO onecount_app;
 

@@ -57,6 +57,9 @@ void oc_api_portfolio_token_revoke(oc_req_t *r);
 void oc_api_brand_audit(oc_req_t *r);
 void oc_api_portfolio_audit(oc_req_t *r);
 
+/** A listing's or connection's rules object: buffer (units or "auto"), share, cap, floor (api_channels.c). */
+extern const oc_field_t oc_api_rule_fields[];
+
 /* api_sops.c */
 void oc_api_sop_get(oc_req_t *r);
 void oc_api_sop_put(oc_req_t *r);
@@ -69,6 +72,8 @@ void oc_api_schedule(oc_req_t *r);
 void oc_api_checklist(oc_req_t *r);
 void oc_api_checklist_complete(oc_req_t *r);
 void oc_api_checklist_assign(oc_req_t *r);
+void oc_api_template_preview(oc_req_t *r);
+void oc_api_template_apply(oc_req_t *r);
 
 /* api_catalog.c */
 void oc_api_skus_list(oc_req_t *r);

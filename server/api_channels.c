@@ -83,7 +83,7 @@ static int buffer_ok(const json_t *v)
                : -1;
 }
 
-static const oc_field_t rule_fields[] = {
+const oc_field_t oc_api_rule_fields[] = {
     {"buffer", OC_F_ANY, 0, .message = "buffer is a number of units or \"auto\"", .check = buffer_ok},
     {"share", OC_F_NUMBER, 0, 0, 100, .message = "share is a percentage from 0 to 100"},
     {"cap", OC_F_INT, OC_NULLABLE, 0, 1000000000, .message = "cap is a whole number of units, or null for none"},
@@ -287,7 +287,7 @@ void oc_api_connection_create(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"kind", OC_F_ENUM, OC_REQUIRED, 0, 0, kinds}, {"name", OC_F_STRING, OC_REQUIRED, 1, 100},
         {"base_url", OC_F_STRING, 0, 1, 500},          {"settings", OC_F_OBJECT, OC_REQUIRED},
-        {"credentials", OC_F_OBJECT, OC_REQUIRED},     {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
+        {"credentials", OC_F_OBJECT, OC_REQUIRED},     {"rules", OC_F_OBJECT, 0, .fields = oc_api_rule_fields},
         {"rate_scale", OC_F_INT, 0, 1, 1000},          {NULL},
     };
     if (oc_req_validate(r, fields) != 0 || !settings_ok(r, json_object_get(r->body, "settings")))
@@ -382,7 +382,7 @@ void oc_api_connection_update(oc_req_t *r)
         {"settings", OC_F_OBJECT, 0},
         {"credentials", OC_F_OBJECT, 0},
         {"status", OC_F_ENUM, 0, 0, 0, statuses},
-        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
+        {"rules", OC_F_OBJECT, 0, .fields = oc_api_rule_fields},
         {"rate_scale", OC_F_INT, 0, 1, 1000},
         {NULL},
     };
@@ -482,7 +482,7 @@ void oc_api_listing_create(oc_req_t *r)
         {"external_sku", OC_F_STRING, 0, 1, 200},
         {"item_ref", OC_F_STRING, 0, 1, 200},
         {"location_ref", OC_F_STRING, 0, 1, 200},
-        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
+        {"rules", OC_F_OBJECT, 0, .fields = oc_api_rule_fields},
         {NULL},
     };
     if (oc_req_validate(r, fields) == 0)
@@ -503,7 +503,7 @@ void oc_api_listing_update(oc_req_t *r)
         {"external_sku", OC_F_STRING, 0, 1, 200},
         {"item_ref", OC_F_STRING, 0, 1, 200},
         {"location_ref", OC_F_STRING, 0, 1, 200},
-        {"rules", OC_F_OBJECT, 0, .fields = rule_fields},
+        {"rules", OC_F_OBJECT, 0, .fields = oc_api_rule_fields},
         {"state", OC_F_ENUM, 0, 0, 0, states},
         {"repush", OC_F_BOOL, 0},
         {NULL},

@@ -254,3 +254,79 @@ void oc_api_checklist_assign(oc_req_t *r)
     oc_sops_checklist_assign(r->thread, oc_req_actor(r), id, json_string_value(json_object_get(r->body, "user_id")),
                              oc_api_answer, r);
 }
+
+/* --- templates ------------------------------------------------------------------------ */
+
+static const char *const template_kinds[] = {"sop", "rules", NULL};
+static const char *const channel_kinds[] = {"shopify", "amazon", "walmart", NULL};
+
+static void template_run(oc_req_t *r, int apply)
+{
+    static const oc_field_t connections_fields[] = {
+        {"shopify", OC_F_OBJECT, 0, 0, 0, NULL, oc_api_rule_fields},
+        {"amazon", OC_F_OBJECT, 0, 0, 0, NULL, oc_api_rule_fields},
+        {"walmart", OC_F_OBJECT, 0, 0, 0, NULL, oc_api_rule_fields},
+        {NULL},
+    };
+    static const oc_field_t last_units_fields[] = {
+        {"threshold", OC_F_INT, OC_REQUIRED, 0, 1000000000},
+        {"channel_kind", OC_F_ENUM, OC_REQUIRED, 0, 0, channel_kinds},
+        {NULL},
+    };
+    static const oc_field_t rules_fields[] = {
+        {"connections", OC_F_OBJECT, 0, 0, 0, NULL, connections_fields},
+        {"last_units", OC_F_OBJECT, OC_NULLABLE, 0, 0, NULL, last_units_fields},
+        {NULL},
+    };
+    static const oc_field_t fields[] = {
+        {"kind", OC_F_ENUM, OC_REQUIRED, 0, 0, template_kinds},
+        {"brand_ids", OC_F_ARRAY, OC_REQUIRED, 1, 1000},
+        {"document", OC_F_OBJECT, 0, 0, 0, NULL, document_fields},
+        {"rules", OC_F_OBJECT, 0, 0, 0, NULL, rules_fields},
+        {"reason", OC_F_STRING, 0, 1, 500},
+        {NULL},
+    };
+    if (oc_req_validate(r, fields) != 0)
+        return;
+    json_t *ids = json_object_get(r->body, "brand_ids");
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        if (!json_is_string(id) || !oc_is_uuid(json_string_value(id), strlen(json_string_value(id)))) {
+            char field[32];
+            snprintf(field, sizeof(field), "brand_ids[%zu]", i);
+            oc_respond_error(r, 422, "invalid", "must be a brand id", oc_req_strdup(r, field, strlen(field)));
+            return;
+        }
+    }
+    const char *kind = json_string_value(json_object_get(r->body, "kind"));
+    const char *member = strcmp(kind, "sop") == 0 ? "document" : "rules";
+    json_t *what = json_object_get(r->body, member);
+    if (what == NULL) {
+        oc_respond_error(r, 422, "invalid",
+                         strcmp(kind, "sop") == 0 ? "an SOP template needs the document of the brands' overrides"
+                                                  : "a rules template needs rules",
+                         member);
+        return;
+    }
+    const char *reason = json_string_value(json_object_get(r->body, "reason"));
+    if (apply && reason == NULL) {
+        oc_respond_error(r, 422, "invalid", "say why: the reason is kept with every brand's change", "reason");
+        return;
+    }
+    json_t *body = strcmp(kind, "sop") == 0 ? json_pack("{s:O}", "document", what) : json_incref(what);
+    oc_sops_template(r->thread, oc_req_actor(r), brands_seen(r), kind, ids, body, apply,
+                     reason != NULL ? reason : "preview", oc_api_answer, r);
+    json_decref(body);
+}
+
+void oc_api_template_preview(oc_req_t *r)
+{
+    template_run(r, 0);
+}
+
+void oc_api_template_apply(oc_req_t *r)
+{
+    template_run(r, 1);
+}

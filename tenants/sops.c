@@ -6,6 +6,7 @@
 #include "tenants/brands.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 OC_DB_STMT(sops_get_portfolio, 2,
@@ -46,6 +47,10 @@ OC_DB_STMT(sops_complete, 7,
 OC_DB_STMT(sops_assign, 6,
            "SELECT x FROM checklist_assign($1, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6) x WHERE x IS NOT NULL");
 OC_DB_STMT(sops_handover, 7, "SELECT sop_handover($1::uuid, $2::uuid, $3::uuid, $4, $5::uuid, $6::uuid, $7)");
+
+OC_DB_STMT(sops_template, 9,
+           "SELECT template_run($1::uuid, $2, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)::uuid), $4::jsonb,"
+           " $5::boolean, $6::uuid, $7::uuid, $8, $9)");
 
 /*
  * The SOP functions' own refusals (res->detail the message, res->extra the
@@ -94,6 +99,17 @@ static void run_one(oc_thread_t *th, const char *portfolio, const char *tenants,
     oc_query_answer(th, &tx, how, cb, arg);
 }
 
+/* A JSON value as text in the actor's pool (a parameter that outlives the call). */
+static const char *pool_json(const oc_actor_t *a, const json_t *v)
+{
+    char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = strlen(js) + 1;
+    char *copy = h2o_mem_alloc_pool(a->pool, n);
+    memcpy(copy, js, n);
+    free(js);
+    return copy;
+}
+
 void oc_sops_get(oc_thread_t *th, const char *portfolio, const char *brand, oc_query_cb cb, void *arg)
 {
     const char *p[] = {portfolio, brand};
@@ -106,11 +122,8 @@ void oc_sops_get(oc_thread_t *th, const char *portfolio, const char *brand, oc_q
 void oc_sops_save(oc_thread_t *th, const oc_actor_t *a, const json_t *document, const char *reason, const char *base,
                   oc_query_cb cb, void *arg)
 {
-    char *doc = json_dumps(document, JSON_COMPACT);
-    char *copy = h2o_mem_alloc_pool(a->pool, strlen(doc) + 1);
-    memcpy(copy, doc, strlen(doc) + 1);
-    free(doc);
-    const char *p[] = {a->portfolio, or_null(a->tenant), copy, a->user, a->token, reason, base, a->request_id};
+    const char *p[] = {a->portfolio, or_null(a->tenant), pool_json(a, document), a->user, a->token, reason,
+                       base,         a->request_id};
     run_one(th, a->portfolio, or_null(a->tenant), &sops_save, p, 8, &how_sop, cb, arg);
 }
 
@@ -179,4 +192,20 @@ void oc_sops_handover(oc_thread_t *th, const oc_actor_t *a, const char *from, co
 {
     const char *p[] = {a->portfolio, from, to, reason, a->user, a->token, a->request_id};
     run_one(th, a->portfolio, NULL, &sops_handover, p, 7, &how_sop, cb, arg);
+}
+
+void oc_sops_template(oc_thread_t *th, const oc_actor_t *a, const char *tenants, const char *kind,
+                      const json_t *brand_ids, const json_t *body, int apply, const char *reason, oc_query_cb cb,
+                      void *arg)
+{
+    const char *p[] = {a->portfolio,
+                       kind,
+                       pool_json(a, brand_ids),
+                       pool_json(a, body),
+                       apply ? "true" : "false",
+                       a->user,
+                       a->token,
+                       reason,
+                       a->request_id};
+    run_one(th, a->portfolio, tenants, &sops_template, p, 9, &how_sop, cb, arg);
 }

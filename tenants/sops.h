@@ -79,4 +79,16 @@ void oc_sops_checklist_assign(oc_thread_t *th, const oc_actor_t *a, const char *
 void oc_sops_handover(oc_thread_t *th, const oc_actor_t *a, const char *from, const char *to, const char *reason,
                       oc_query_cb cb, void *arg);
 
+/**
+ * A template run on the brands `brand_ids` (a JSON array of ids) of the
+ * actor's portfolio, all of them among `tenants` (as above): `kind` "sop"
+ * (body {"document": overrides}) or "rules" (body {"connections": {kind:
+ * rules}, "last_units": …}); previewed (`apply` 0: the same run, rolled
+ * back) or applied, with `reason`.  Answers per brand what changes
+ * (template_run, migration 0030).
+ */
+void oc_sops_template(oc_thread_t *th, const oc_actor_t *a, const char *tenants, const char *kind,
+                      const json_t *brand_ids, const json_t *body, int apply, const char *reason, oc_query_cb cb,
+                      void *arg);
+
 #endif

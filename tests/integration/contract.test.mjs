@@ -341,7 +341,7 @@ async function validBody(o, example) {
       case 'email': return o.path === '/api/v1/auth/login' ? P.email : `${unique('e')}@example.test`;
       case 'password': return PASSWORD;
       case 'connection_id': return world.cid;
-      case 'brand_id': return A.id;
+      case 'brand_id': case 'brand_ids': return A.id;
       case 'from_user_id': return P.uid;
       case 'to_user_id': return freshMember();
       case 'token': {

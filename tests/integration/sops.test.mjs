@@ -382,6 +382,62 @@ test("the SOP's buffer review: reports listings whose buffer differs from the ad
   assert.equal((await P.api.get(`/api/v1/brands/${br.id}/alerts`)).json.items.find((x) => x.kind === 'buffer_review'), undefined);
 });
 
+test('templates: a rule set or SOP overrides for many brands, previewed (nothing changes) then applied', async () => {
+  const tp = `/api/v1/portfolios/${P.pid}/templates`;
+  const amazon = br.conns.amazon.id;
+  const connRules = async () => (await P.api.get(`/api/v1/brands/${br.id}/connections/${amazon}`)).json.rules;
+  const desired = async () => (await P.api.get(`/api/v1/brands/${br.id}/listings?connection_id=${amazon}`)).json.items
+    .map((l) => [l.sku, l.desired_qty]).sort();
+  const rulesBefore = await connRules();
+  const qtyBefore = await desired();
+  const rules = { kind: 'rules', brand_ids: [br.id, other.id], rules: { connections: { amazon: { buffer: 5 } } } };
+  const pv = await P.api.post(`${tp}/preview`, rules);
+  assert.equal(pv.status, 200, pv.text);
+  assert.equal(pv.json.applied, false);
+  const mine = pv.json.brands.find((x) => x.brand_id === br.id);
+  assert.deepEqual(mine.connections.map((c) => [c.kind, c.to]), [['amazon', { buffer: 5 }]]);
+  assert.ok(mine.listings_changed >= 1);
+  for (const l of mine.listings) assert.ok(l.to < l.from, `${l.sku}: ${l.from} → ${l.to}`);
+  const theirs = pv.json.brands.find((x) => x.brand_id === other.id);
+  assert.deepEqual([theirs.connections, theirs.listings_changed], [[], 0], 'a brand without Amazon: nothing changes');
+  assert.deepEqual(await connRules(), rulesBefore, 'the preview changed nothing');
+  assert.deepEqual(await desired(), qtyBefore);
+  // applied: the same changes, kept, audited per brand
+  const no = await P.api.post(`${tp}/apply`, rules);
+  assert.equal(no.status, 422);
+  assert.equal(no.json.error.field, 'reason');
+  const ap = await P.api.post(`${tp}/apply`, { ...rules, reason: 'Amazon lags: hold 5 back everywhere' });
+  assert.equal(ap.status, 200, ap.text);
+  assert.deepEqual(ap.json.brands.find((x) => x.brand_id === br.id).listings, mine.listings, 'exactly what the preview said');
+  assert.deepEqual(await connRules(), { buffer: 5 });
+  const audit = (await P.api.get(`/api/v1/brands/${br.id}/audit?action=template.rules`)).json.items[0];
+  assert.equal(audit.summary.reason, 'Amazon lags: hold 5 back everywhere');
+  // SOP overrides: previewed per brand with the diff and the schedule's changes, then saved as a version each
+  const sopT = { kind: 'sop', brand_ids: [br.id, other.id], document: { steps: [{ key: 'velocity', every_s: 900 }] } };
+  const vBefore = (await P.api.get(`/api/v1/brands/${other.id}/sop`)).json.override.version;
+  const sp = await P.api.post(`${tp}/preview`, sopT);
+  assert.equal(sp.status, 200, sp.text);
+  const o = sp.json.brands.find((x) => x.brand_id === other.id);
+  assert.equal(o.schedule.changed, 1);
+  assert.deepEqual(o.diff.added, [{ key: 'velocity', every_s: 900 }]);
+  assert.equal((await P.api.get(`/api/v1/brands/${other.id}/sop`)).json.override.version, vBefore, 'the preview saved nothing');
+  assert.equal((await routinesOf(other)).find((x) => x.step_key === 'velocity').interval_seconds, 3600);
+  const sa = await P.api.post(`${tp}/apply`, { ...sopT, reason: 'velocity every 15 minutes' });
+  assert.equal(sa.status, 200, sa.text);
+  assert.equal((await P.api.get(`/api/v1/brands/${other.id}/sop`)).json.override.reason, 'velocity every 15 minutes');
+  assert.equal((await routinesOf(other)).find((x) => x.step_key === 'velocity').interval_seconds, 900);
+  // refusals: another portfolio's brand, an unsound document (every problem, named by brand)
+  const foreign = await P.api.post(`${tp}/preview`, { ...sopT, brand_ids: [br.id, (await brand(Q)).id] });
+  assert.equal(foreign.status, 422);
+  assert.equal(foreign.json.error.field, 'brand_ids');
+  const bad = await P.api.post(`${tp}/preview`, { ...sopT, document: { steps: [{ key: 'velocity', cron: '99 * * * *' }] } });
+  assert.equal(bad.status, 422, bad.text);
+  assert.equal(bad.json.error.field, 'document.steps[0].cron');
+  assert.match(bad.json.error.message, /: minute/);
+  const owner = await member(stack, P, br.id, 'brand_owner');
+  assert.equal((await owner.api.post(`${tp}/preview`, rules)).status, 403);
+});
+
 test('another portfolio sees none of it', async () => {
   assert.equal((await Q.api.get(psop())).status, 404);
   assert.equal((await Q.api.put(psop(), { document: { steps: [] }, reason: 'x' })).status, 404);
