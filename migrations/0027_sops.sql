@@ -567,28 +567,38 @@ SELECT jsonb_build_object('from', p_from, 'to', p_to)
 $$;
 
 -- The schedule of the coming hours across the caller's brands: each enabled
--- routine's runs due in [now, now + p_hours], soonest first, at most p_limit.
-CREATE FUNCTION sop_schedule(p_hours int, p_limit int) RETURNS jsonb
+-- routine's runs due in [now, now + p_hours], soonest first, at most p_per of
+-- each routine (a poll every minute would bury the day's other steps) and
+-- p_limit in all; `repeats` says how many more of it fall in the window.
+CREATE FUNCTION sop_schedule(p_hours int, p_limit int, p_per int) RETURNS jsonb
     LANGUAGE sql STABLE AS $$
 SELECT coalesce(jsonb_agg(j ORDER BY at, brand, step), '[]') FROM (
     SELECT t.at, b.name AS brand, r.step_key AS step,
            jsonb_build_object('at', t.at, 'brand_id', r.tenant_id, 'brand', b.name, 'routine_id', r.id,
                               'step_key', r.step_key, 'title', coalesce(r.title, r.kind), 'kind', r.kind,
                               'connection_id', r.connection_id, 'connection', c.name,
-                              'cadence', coalesce(r.cron, 'every ' || r.interval_seconds || ' s')) AS j
+                              'cadence', coalesce(r.cron, 'every ' || r.interval_seconds || ' s'),
+                              'occurrence', t.n, 'more', greatest(tot.n - p_per, 0)) AS j
       FROM routines r JOIN brands b ON b.id = r.tenant_id
       LEFT JOIN channel_connections c ON c.tenant_id = r.tenant_id AND c.id = r.connection_id
+      CROSS JOIN LATERAL (SELECT greatest(r.next_run_at, now()) AS first, now() + p_hours * interval '1 hour' AS until) w
       CROSS JOIN LATERAL (
-          SELECT greatest(r.next_run_at, now()) AS at WHERE r.next_run_at <= now() + p_hours * interval '1 hour'
-          UNION
-          SELECT x FROM cron_upcoming(r.cron, b.timezone, greatest(r.next_run_at, now()),
-                                      now() + p_hours * interval '1 hour', p_limit) x WHERE r.cron IS NOT NULL
-          UNION
-          SELECT greatest(r.next_run_at, now()) + g * r.interval_seconds * interval '1 second'
-            FROM generate_series(1, least(p_limit, p_hours * 3600 / greatest(r.interval_seconds, 1))) g
-           WHERE r.interval_seconds IS NOT NULL
-             AND greatest(r.next_run_at, now()) + g * r.interval_seconds * interval '1 second'
-                 <= now() + p_hours * interval '1 hour') t
+          SELECT o.at, row_number() OVER (ORDER BY o.at) AS n FROM (
+              SELECT w.first AS at WHERE w.first <= w.until
+              UNION
+              SELECT x FROM cron_upcoming(r.cron, b.timezone, w.first, w.until, p_per) x WHERE r.cron IS NOT NULL
+              UNION
+              SELECT w.first + g * r.interval_seconds * interval '1 second'
+                FROM generate_series(1, least(p_per, p_hours * 3600 / greatest(r.interval_seconds, 1))) g
+               WHERE r.interval_seconds IS NOT NULL
+                 AND w.first + g * r.interval_seconds * interval '1 second' <= w.until) o
+          ORDER BY o.at LIMIT p_per) t
+      -- how many fall in the window in all (interval: arithmetic; cron: counted, bounded)
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN w.first > w.until THEN 0
+                      WHEN r.interval_seconds IS NOT NULL
+                      THEN 1 + floor(extract(epoch FROM w.until - w.first) / r.interval_seconds)::int
+                      ELSE (SELECT count(*)::int FROM cron_upcoming(r.cron, b.timezone, w.first, w.until, 10000)) END AS n) tot
      WHERE r.enabled AND r.in_sop AND (r.connection_id IS NULL OR c.status = 'active')
      ORDER BY t.at LIMIT p_limit) s
 $$;
@@ -917,7 +927,7 @@ GRANT EXECUTE ON FUNCTION sop_default(), sop_per_connection(text), sop_check(jso
     sop_current(uuid, uuid), sop_effective(uuid), routine_next(int, text, text, timestamptz), sop_apply(uuid),
     sop_version_json(sop_versions), sop_save(uuid, uuid, jsonb, uuid, uuid, text, int, int, text),
     sop_version_get(uuid, uuid, int), sop_restore(uuid, uuid, int, uuid, uuid, text, text),
-    sop_doc_diff(jsonb, jsonb), sop_diff(uuid, uuid, int, int), sop_schedule(int, int), checklist_overdue(uuid),
+    sop_doc_diff(jsonb, jsonb), sop_diff(uuid, uuid, int, int), sop_schedule(int, int, int), checklist_overdue(uuid),
     routine_missed(int, text, text, timestamptz, timestamptz), finding_alert(uuid, uuid, text, bigint, text),
     sop_action(uuid, text, uuid, jsonb), brand_routines() TO onecount_app;
 

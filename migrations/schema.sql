@@ -3732,10 +3732,10 @@ END $$;
 
 
 --
--- Name: sop_schedule(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: sop_schedule(integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.sop_schedule(p_hours integer, p_limit integer) RETURNS jsonb
+CREATE FUNCTION public.sop_schedule(p_hours integer, p_limit integer, p_per integer) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
 SELECT coalesce(jsonb_agg(j ORDER BY at, brand, step), '[]') FROM (
@@ -3743,20 +3743,28 @@ SELECT coalesce(jsonb_agg(j ORDER BY at, brand, step), '[]') FROM (
            jsonb_build_object('at', t.at, 'brand_id', r.tenant_id, 'brand', b.name, 'routine_id', r.id,
                               'step_key', r.step_key, 'title', coalesce(r.title, r.kind), 'kind', r.kind,
                               'connection_id', r.connection_id, 'connection', c.name,
-                              'cadence', coalesce(r.cron, 'every ' || r.interval_seconds || ' s')) AS j
+                              'cadence', coalesce(r.cron, 'every ' || r.interval_seconds || ' s'),
+                              'occurrence', t.n, 'more', greatest(tot.n - p_per, 0)) AS j
       FROM routines r JOIN brands b ON b.id = r.tenant_id
       LEFT JOIN channel_connections c ON c.tenant_id = r.tenant_id AND c.id = r.connection_id
+      CROSS JOIN LATERAL (SELECT greatest(r.next_run_at, now()) AS first, now() + p_hours * interval '1 hour' AS until) w
       CROSS JOIN LATERAL (
-          SELECT greatest(r.next_run_at, now()) AS at WHERE r.next_run_at <= now() + p_hours * interval '1 hour'
-          UNION
-          SELECT x FROM cron_upcoming(r.cron, b.timezone, greatest(r.next_run_at, now()),
-                                      now() + p_hours * interval '1 hour', p_limit) x WHERE r.cron IS NOT NULL
-          UNION
-          SELECT greatest(r.next_run_at, now()) + g * r.interval_seconds * interval '1 second'
-            FROM generate_series(1, least(p_limit, p_hours * 3600 / greatest(r.interval_seconds, 1))) g
-           WHERE r.interval_seconds IS NOT NULL
-             AND greatest(r.next_run_at, now()) + g * r.interval_seconds * interval '1 second'
-                 <= now() + p_hours * interval '1 hour') t
+          SELECT o.at, row_number() OVER (ORDER BY o.at) AS n FROM (
+              SELECT w.first AS at WHERE w.first <= w.until
+              UNION
+              SELECT x FROM cron_upcoming(r.cron, b.timezone, w.first, w.until, p_per) x WHERE r.cron IS NOT NULL
+              UNION
+              SELECT w.first + g * r.interval_seconds * interval '1 second'
+                FROM generate_series(1, least(p_per, p_hours * 3600 / greatest(r.interval_seconds, 1))) g
+               WHERE r.interval_seconds IS NOT NULL
+                 AND w.first + g * r.interval_seconds * interval '1 second' <= w.until) o
+          ORDER BY o.at LIMIT p_per) t
+      -- how many fall in the window in all (interval: arithmetic; cron: counted, bounded)
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN w.first > w.until THEN 0
+                      WHEN r.interval_seconds IS NOT NULL
+                      THEN 1 + floor(extract(epoch FROM w.until - w.first) / r.interval_seconds)::int
+                      ELSE (SELECT count(*)::int FROM cron_upcoming(r.cron, b.timezone, w.first, w.until, 10000)) END AS n) tot
      WHERE r.enabled AND r.in_sop AND (r.connection_id IS NULL OR c.status = 'active')
      ORDER BY t.at LIMIT p_limit) s
 $$;
@@ -7132,10 +7140,10 @@ GRANT ALL ON FUNCTION public.sop_save(p_portfolio uuid, p_brand uuid, p_doc json
 
 
 --
--- Name: FUNCTION sop_schedule(p_hours integer, p_limit integer); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION sop_schedule(p_hours integer, p_limit integer, p_per integer); Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON FUNCTION public.sop_schedule(p_hours integer, p_limit integer) TO onecount_app;
+GRANT ALL ON FUNCTION public.sop_schedule(p_hours integer, p_limit integer, p_per integer) TO onecount_app;
 
 
 --

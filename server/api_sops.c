@@ -178,20 +178,31 @@ void oc_api_sop_handover(oc_req_t *r)
                      json_string_value(json_object_get(r->body, "reason")), oc_api_answer, r);
 }
 
+/* A whole-number query parameter in [lo, hi] when given (else *v unchanged): 1, or 0 after answering 422. */
+static int query_int(oc_req_t *r, const char *name, long lo, long hi, long *v)
+{
+    const char *s = oc_req_query(r, name);
+    if (s == NULL)
+        return 1;
+    char *end = NULL;
+    long n = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || n < lo || n > hi) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s is a whole number from %ld to %ld", name, lo, hi);
+        oc_respond_error(r, 422, "invalid", oc_req_strdup(r, msg, strlen(msg)), name);
+        return 0;
+    }
+    *v = n;
+    return 1;
+}
+
 void oc_api_schedule(oc_req_t *r)
 {
-    const char *h = oc_req_query(r, "hours");
-    long hours = 24;
-    if (h != NULL) {
-        char *end = NULL;
-        hours = strtol(h, &end, 10);
-        if (*h == '\0' || *end != '\0' || hours < 1 || hours > 168) {
-            oc_respond_error(r, 422, "invalid", "hours is a whole number from 1 to 168", "hours");
-            return;
-        }
-    }
+    long hours = 24, per = 24;
+    if (!query_int(r, "hours", 1, 168, &hours) || !query_int(r, "per_routine", 1, 1000, &per))
+        return;
     const char *brands = brand_of(r) != NULL ? brand_of(r) : brands_seen(r);
-    oc_sops_schedule(r->thread, oc_req_actor(r)->portfolio, brands, (int)hours, oc_api_answer, r);
+    oc_sops_schedule(r->thread, oc_req_actor(r)->portfolio, brands, (int)hours, (int)per, oc_api_answer, r);
 }
 
 static json_t *key_due(json_t *item)

@@ -33,7 +33,7 @@ OC_DB_STMT(sops_versions, 4,
            " WHERE ($3::int IS NULL OR x.version < $3::int) ORDER BY x.version DESC LIMIT $4");
 OC_DB_STMT(sops_version, 3, "SELECT sop_version_json(sop_version_get($1::uuid, $2::uuid, $3::int))");
 OC_DB_STMT(sops_diff, 4, "SELECT sop_diff($1::uuid, $2::uuid, $3::int, $4::int)");
-OC_DB_STMT(sops_schedule, 1, "SELECT jsonb_build_object('items', sop_schedule($1::int, 1000))");
+OC_DB_STMT(sops_schedule, 2, "SELECT jsonb_build_object('items', sop_schedule($1::int, 2000, $2::int))");
 OC_DB_STMT(sops_checklist, 7,
            "SELECT checklist_json(i) || jsonb_build_object('at', i.due_at) FROM checklist_items i"
            " WHERE ($1::text IS NULL OR i.state = $1) AND ($2::uuid IS NULL OR i.assignee = $2::uuid)"
@@ -155,11 +155,12 @@ void oc_sops_diff(oc_thread_t *th, const char *portfolio, const char *brand, con
     run_one(th, NULL, brand, &sops_diff, p, 4, &how_sop, cb, arg);
 }
 
-void oc_sops_schedule(oc_thread_t *th, const char *portfolio, const char *brands, int hours, oc_query_cb cb, void *arg)
+void oc_sops_schedule(oc_thread_t *th, const char *portfolio, const char *brands, int hours, int per_routine,
+                      oc_query_cb cb, void *arg)
 {
-    char h[24];
-    const char *p[] = {oc_query_int(h, hours)};
-    run_one(th, portfolio, brands, &sops_schedule, p, 1, &how_sop, cb, arg);
+    char h[24], n[24];
+    const char *p[] = {oc_query_int(h, hours), oc_query_int(n, per_routine)};
+    run_one(th, portfolio, brands, &sops_schedule, p, 2, &how_sop, cb, arg);
 }
 
 void oc_sops_checklist(oc_thread_t *th, const char *portfolio, const char *brands, const oc_checklist_filter_t *flt,

@@ -52,8 +52,13 @@ void oc_sops_version(oc_thread_t *th, const char *portfolio, const char *brand, 
 void oc_sops_diff(oc_thread_t *th, const char *portfolio, const char *brand, const char *from, const char *to,
                   oc_query_cb cb, void *arg);
 
-/** The runs due in the coming `hours` across `brands` (see above), soonest first. */
-void oc_sops_schedule(oc_thread_t *th, const char *portfolio, const char *brands, int hours, oc_query_cb cb, void *arg);
+/**
+ * The runs due in the coming `hours` across `brands` (see above), soonest
+ * first: at most `per_routine` of each routine (each with how many more fall
+ * in the window), 2000 in all.
+ */
+void oc_sops_schedule(oc_thread_t *th, const char *portfolio, const char *brands, int hours, int per_routine,
+                      oc_query_cb cb, void *arg);
 
 /** A checklist filter: NULL members match everything. */
 typedef struct oc_checklist_filter {
