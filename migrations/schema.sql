@@ -3074,23 +3074,21 @@ BEGIN
                    FROM jsonb_array_elements(found) f)));
         RETURN jsonb_build_object('skus_checked', checked, 'low', n, 'days_of_cover', days, 'found', found);
     WHEN 'connection_health' THEN
-        -- Refused credentials, an open circuit, failures in a row, pushes not acknowledged for a day.
+        -- What the connection looks like now: status, circuit, failures in a row, last error, last good
+        -- push, credentials' age.  Evidence only: the sync engine alerts on an open circuit and on stuck
+        -- listings the moment they happen and resolves them when they heal; an hourly copy of those
+        -- alerts would only lag behind them.
         SELECT jsonb_build_object('connection', c.name, 'status', c.status, 'circuit', coalesce(h.circuit, 'closed'),
                    'consecutive_failures', coalesce(h.consecutive_failures, 0), 'last_error', h.last_error,
                    'last_push_ok_at', h.last_push_ok_at, 'credentials_updated_at', c.credentials_updated_at),
                (c.status <> 'active' OR coalesce(h.circuit, 'closed') <> 'closed'
-                OR coalesce(h.consecutive_failures, 0) >= 3
-                OR coalesce(h.last_error, '') ~* '(401|403|unauthori[sz]ed|forbidden|invalid.?token|refused)')::int
+                OR coalesce(h.consecutive_failures, 0) >= 3)::int
           INTO found, n
           FROM channel_connections c LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id
          WHERE c.tenant_id = p_tenant AND c.id = p_connection;
         IF found IS NULL THEN
             RETURN jsonb_build_object('checked', 0);
         END IF;
-        PERFORM finding_alert(p_tenant, p_connection, 'connection_unhealthy', n,
-                format('%s is not healthy: status %s, circuit %s, %s failures in a row%s', found ->> 'connection',
-                       found ->> 'status', found ->> 'circuit', found ->> 'consecutive_failures',
-                       coalesce(', last error: ' || (found ->> 'last_error'), '')));
         RETURN jsonb_build_object('checked', 1, 'healthy', n = 0, 'seen', found);
     WHEN 'buffer_review' THEN
         -- The buffer advisor's review (sop_buffer_review, 0029: after the advisor of 0028).

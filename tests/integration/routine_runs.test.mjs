@@ -160,7 +160,9 @@ test("another brand sees none of this brand's runs", async () => {
   const other = await brand(P);
   const api = tokenClient(stack.url, (await token(P, other.id, 'brand_owner')).token);
   const base = `/api/v1/brands/${other.id}`;
-  assert.deepEqual(await runs('', api, base), []);
+  // (the new brand has runs of its own — its SOP's brand steps — but none of this brand's)
+  const mine = new Set((await br.api.get(`${br.base}/routines`)).json.map((r) => r.id));
+  assert.deepEqual((await runs('', api, base)).filter((x) => mine.has(x.routine_id)), []);
   assert.deepEqual(await runs(`connection_id=${br.conns.shopify.id}`, api, base), []);
   const across = await api.get(`${br.base}/routine-runs`);
   assert.ok([403, 404].includes(across.status), across.text);
