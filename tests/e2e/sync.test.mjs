@@ -72,15 +72,17 @@ test('after convergence every connection shows its circuit closed and nothing wa
     assert.match(text, /Last successful push\s+.*ago|Last successful push\s+now/i, kind);
     assert.doesNotMatch(text, /Open alerts/, kind);
     const routines = (await c.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.cells[0].innerText.split('\n')[0])));
-    assert.deepEqual(routines, ['Full re-push', 'Poll orders', 'Poll returns', 'Read back'], kind);
+    assert.deepEqual(routines, ['Connection health', 'Full re-push', 'Poll orders', 'Poll returns', 'Read back'], kind);
   }
   // Shopify shows a pushed number as it answers: its push lag is measured already, as a distribution.
   const lag = await card(page, 'shopify').locator('[data-stat="push-lag"] dd').innerText();
   assert.match(lag, /^p50 .+ · p90 .+ · p99 .+ \(\d+ push(es)?\)$/, lag);
-  // The brand-wide routine, and the owner's actions.
-  assert.deepEqual((await tableRows(page, 'Brand-wide routines')).map((r) => r[0].split('\n')[0]), ['Sales velocity']);
-  assert.equal(await card(page, 'amazon').getByRole('button', { name: /^Run .* now$/ }).count(), 4);
-  assert.equal(await card(page, 'amazon').getByRole('button', { name: /^Edit the schedule of / }).count(), 4);
+  // The brand-wide routines (the default SOP's brand steps; checklist steps by their title), and the owner's actions.
+  assert.deepEqual((await tableRows(page, 'Brand-wide routines')).map((r) => r[0].split('\n')[0]).sort(), ['Buffer review', 'Bundle components',
+    'Check returns went back into the master', 'Low stock', 'Map new SKUs, bundles and kits on every channel',
+    'Review oversells and their causes', 'Sales velocity', 'Unlisted SKUs']);
+  assert.equal(await card(page, 'amazon').getByRole('button', { name: /^Run .* now$/ }).count(), 5);
+  assert.equal(await card(page, 'amazon').getByRole('button', { name: /^Edit the schedule of / }).count(), 5);
   await screenshot(page, 'sync');
   await assertSound(ownerUi, 'sync screen');
   assert.deepEqual(takeApiErrors(ownerUi), []);
