@@ -7,7 +7,7 @@
 // 422 as on the portfolio's SOP); versions, diff and restore of the
 // overrides (sop-versions.js).
 import { api, getAll } from '../api.js';
-import { h, replace, sentence } from '../ui/dom.js';
+import { append, h, replace, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { plural, shortId, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
@@ -264,16 +264,16 @@ export async function render(ctx) {
     first: firstVersions,
     what: 'brand\u2019s overrides',
     personName,
-    stepWords: (e) => entryText({ ...e, connection: e.connection_id ? connName(e.connection_id) : undefined }),
-    renderDocument: (doc) => readOnlySteps({ steps: (doc.steps || []).map((e) => ({ ...e, connection_id: e.connection_id })) },
-      { personName, brandName: () => brand.name }),
+    connectionName: connName,
+    stepWords: (e) => entryText(e),
+    renderDocument: (doc) => readOnlySteps(doc, { personName, brandName: () => brand.name, connectionName: connName }),
     onRestored: () => reload(),
   });
 
   drawSummary();
   drawSteps();
   drawDraft();
-  body.append(
+  append(body, [
     panel({ title: 'Steps this brand runs', id: 'brand-sop', description: 'The portfolio\u2019s SOP with this brand\u2019s overrides. Cron times are the brand\u2019s wall time (' + (brand.timezone || 'UTC') + '). The runs themselves are on the Sync tab.' },
       summary, table, editorBox,
       h('p', { class: 'small' }, h('a', { href: link('/brands', brand.id, 'sync'), text: 'Run history (Sync)' }), ' · ',
@@ -281,5 +281,5 @@ export async function render(ctx) {
         h('a', { href: `#/portfolio/checklist?brand=${encodeURIComponent(brand.id)}`, text: 'Checklist' }))),
     mayEdit ? panel({ title: 'Overrides', id: 'brand-sop-overrides', description: 'What this brand does differently from the portfolio\u2019s SOP. Change a step with Override…, then save with a reason.' },
       draftList, conflict, saveForm.el) : null,
-    versions.el);
+    versions.el]);
 }

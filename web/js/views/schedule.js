@@ -1,7 +1,8 @@
 // schedule.js — #/portfolio/schedule: what the scheduler will run in the
 // coming 24 hours (or 48, 72) across the brands the user sees, soonest
 // first (GET …/portfolios/<pid>/schedule?hours=); filtered by brand
-// (?hours=&brand=).  Each run at the brand's wall time with its zone, the
+// (?hours=&brand=); steps that run more than a few times in the window
+// are counted, not listed run by run.  Each run at the brand's wall time with its zone, the
 // step, the connection and the cadence in words.
 import { api } from '../api.js';
 import { h, replace } from '../ui/dom.js';
@@ -12,6 +13,8 @@ import { link } from '../router.js';
 import { portfolioId, session } from '../session.js';
 import { cronWords, zoneTime } from './sop-words.js';
 import { every, routineLabel } from './sync-words.js';
+
+const OFTEN = 4;
 
 /** The schedule's "cadence" ("0 7 * * *" or "every 600 s") in words. */
 function cadenceWords(c) {
@@ -55,15 +58,15 @@ export async function render(ctx) {
 
   function draw() {
     const items = answer.items.filter((x) => !filters.brand || x.brand_id === filters.brand);
-    // (steps that run every minute or so fill the list: they are counted per step, not listed)
+    // Steps that run more than OFTEN times in the window would fill the list:
+    // they are counted per step (first run, how many), the rest listed run by run.
+    const count = new Map();
+    for (const x of items) count.set(x.routine_id, (count.get(x.routine_id) || 0) + 1);
     const frequent = new Map();
     const listed = [];
     for (const x of items) {
-      const m = /^every (\d+) s$/.exec(x.cadence || '');
-      if (m && Number(m[1]) < 3600) {
-        const k = `${x.brand_id}/${x.routine_id}`;
-        if (!frequent.has(k)) frequent.set(k, { ...x, runs: 0 });
-        frequent.get(k).runs += 1;
+      if (count.get(x.routine_id) > OFTEN) {
+        if (!frequent.has(x.routine_id)) frequent.set(x.routine_id, { ...x, runs: count.get(x.routine_id) });
       } else listed.push(x);
     }
     const row = (x) => h('tr', { dataset: { step: x.step_key || x.kind, brand: x.brand_id } },
@@ -79,9 +82,9 @@ export async function render(ctx) {
     replace(out,
       h('p', { class: 'muted', role: 'status', text: `${plural(listed.length, 'run')} in the coming ${filters.hours} hours${filters.brand ? '' : ' across your brands'}, soonest first.` }),
       listed.length ? table('Runs in the coming hours, soonest first', listed.map(row)) : h('p', { class: 'muted', text: 'Nothing scheduled in this window.' }),
-      frequent.size ? [h('h3', { text: 'Frequent steps' }),
-        h('p', { class: 'muted small', text: 'Steps that run more often than hourly, with their first run and how many runs fall in the window.' }),
-        table('Frequent steps', [...frequent.values()].map((x) => {
+      frequent.size ? [h('h3', { text: 'Steps that run often' }),
+        h('p', { class: 'muted small', text: `Steps that run more than ${OFTEN} times in the window: their next run and how many runs fall in it.` }),
+        table('Steps that run often', [...frequent.values()].map((x) => {
           const tr = row(x);
           tr.append(h('td', { 'data-label': 'Runs', text: String(x.runs) }));
           return tr;

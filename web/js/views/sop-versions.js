@@ -15,23 +15,23 @@ import { pagedTable } from '../ui/table.js';
 import { authorText, fieldLabel, valueWords } from './sop-words.js';
 
 /** One diff entry (added or removed step, or an override entry) in words. */
-function entryWords(e, stepWords) {
+function entryWords(e, stepWords, connectionName) {
   const name = e.title ? `${e.title} (${e.key})` : e.key;
   const extra = stepWords(e);
-  return `${name}${e.connection_id ? ` on ${e.connection || e.connection_id}` : ''}${extra ? ` — ${extra}` : ''}`;
+  return `${name}${e.connection_id ? ` on ${connectionName(e.connection_id)}` : ''}${extra ? ` — ${extra}` : ''}`;
 }
 
 /** A diff answer as lists of words. */
-export function diffView(d, { stepWords = () => '', personName = (id) => id } = {}) {
+export function diffView(d, { stepWords = () => '', personName = (id) => id, connectionName = (id) => id } = {}) {
   const blocks = [];
   if (d.title) blocks.push(h('p', {}, 'Title: ', h('span', { class: 'diff-from', text: String(d.title.from ?? 'none') }), ' → ', h('strong', { text: String(d.title.to ?? 'none') })));
   if (d.added.length) {
     blocks.push(h('h4', { text: `Added (${d.added.length})` }),
-      h('ul', { class: 'diff-list', dataset: { diff: 'added' } }, d.added.map((e) => h('li', { text: entryWords(e, stepWords) }))));
+      h('ul', { class: 'diff-list', dataset: { diff: 'added' } }, d.added.map((e) => h('li', { text: entryWords(e, stepWords, connectionName) }))));
   }
   if (d.removed.length) {
     blocks.push(h('h4', { text: `Removed (${d.removed.length})` }),
-      h('ul', { class: 'diff-list', dataset: { diff: 'removed' } }, d.removed.map((e) => h('li', { text: entryWords(e, stepWords) }))));
+      h('ul', { class: 'diff-list', dataset: { diff: 'removed' } }, d.removed.map((e) => h('li', { text: entryWords(e, stepWords, connectionName) }))));
   }
   if (d.changed.length) {
     blocks.push(h('h4', { text: `Changed (${d.changed.length})` }),
@@ -50,7 +50,7 @@ export function diffView(d, { stepWords = () => '', personName = (id) => id } = 
  * restore; renderDocument(doc) draws a version's document; onRestored(v)
  * after a restore (the caller reloads).
  */
-export function versionsPanel({ base, canRestore, renderDocument, onRestored, stepWords, personName, first, what = 'SOP' }) {
+export function versionsPanel({ base, canRestore, renderDocument, onRestored, stepWords, personName, connectionName, first, what = 'SOP' }) {
   const detail = h('div', { class: 'version-detail', 'aria-live': 'polite' });
   let versions = first.items.slice();
 
@@ -124,7 +124,7 @@ export function versionsPanel({ base, canRestore, renderDocument, onRestored, st
     ],
     async onSubmit(vals) {
       const d = await api.get(`${base}/diff`, { from: vals.from, to: vals.to });
-      replace(diffOut, diffView(d, { stepWords, personName }));
+      replace(diffOut, diffView(d, { stepWords, personName, connectionName }));
     },
   });
   function fillPickers() {

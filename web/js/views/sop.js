@@ -12,7 +12,7 @@
 // Versions, diff and restore are sop-versions.js.  Everyone in the
 // portfolio reads it.
 import { api, getAll } from '../api.js';
-import { h, replace, sentence } from '../ui/dom.js';
+import { append, h, replace, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { ROLE_LABELS, plural, shortId, time } from '../ui/format.js';
@@ -343,7 +343,7 @@ export async function render(ctx) {
 
   drawCurrent();
   drawSteps();
-  ctx.root.append(
+  append(ctx.root, [
     panel({ title: 'Current version', id: 'sop-current' }, currentEl),
     panel({ title: 'Steps', id: 'sop-steps', description: admin
       ? 'Change a step with Edit…; the changes make a draft, saved as a new version with a reason below. Cron times are each brand\u2019s wall time.'
@@ -351,17 +351,17 @@ export async function render(ctx) {
     actions: admin ? h('button', { type: 'button', class: 'button', text: 'Add a checklist step', onclick: () => openEditor('new') }) : null },
     generalProblems, stepsTable, editorBox, jsonBox),
     admin ? panel({ title: 'Save', id: 'sop-save' }, draftState, conflict, saveForm.el) : null,
-    versions.el);
+    versions.el]);
 }
 
 /** A version's steps, read only (the versions panel's "View"). */
-export function readOnlySteps(doc, { personName, brandName }) {
+export function readOnlySteps(doc, { personName, brandName, connectionName = shortId }) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
     h('caption', { class: 'visually-hidden', text: 'Steps of the version' }),
     h('thead', {}, h('tr', {}, ['Step', 'What it does', 'Cadence', 'Catch-up', 'Scope', 'Checklist'].map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, (doc.steps || []).map((s) => h('tr', { dataset: { step: s.key || '' } },
       h('td', {}, h('div', { class: 'cell-stack' }, h('strong', { text: s.title || s.key || '—' }), h('code', { class: 'muted small', text: s.key || '' }),
-        s.connection_id ? h('span', { class: 'small', text: `one connection: ${shortId(s.connection_id)}` }) : null,
+        s.connection_id ? h('span', { class: 'small', text: `one connection: ${connectionName(s.connection_id)}` }) : null,
         s.enabled === false ? h('span', { class: 'badge badge-muted', text: 'Off' }) : null)),
       h('td', { class: 'small', text: s.action ? actionText(s.action) : 'as the portfolio\u2019s step' }),
       h('td', {}, s.every_s || s.cron ? cadenceCell(s) : h('span', { class: 'muted', text: 'unchanged' })),
