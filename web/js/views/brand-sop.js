@@ -16,7 +16,7 @@ import { link } from '../router.js';
 import { canChannels } from '../session.js';
 import { peopleDirectory } from '../directory.js';
 import { brandFrame } from './brand-frame.js';
-import { actionText, authorText, cadenceCell, cadenceText, catchUpText, checklistLines } from './sop-words.js';
+import { actionText, authorText, cadenceCell, cadenceText, catchUpShort, catchUpText, checklistLines } from './sop-words.js';
 import { versionsPanel } from './sop-versions.js';
 import { problemList, problemsByStep, readOnlySteps } from './sop.js';
 
@@ -78,7 +78,7 @@ export async function render(ctx) {
       h('td', { 'data-label': 'Step' }, h('div', { class: 'cell-stack' }, h('strong', { text: s.title || s.key }), h('code', { class: 'muted small', text: s.key }))),
       h('td', { 'data-label': 'What it does', class: 'small' }, actionText(s.action), s.checklist ? checklistLines(s.checklist, personName) : null),
       h('td', { 'data-label': 'Cadence' }, cadenceCell(s)),
-      h('td', { 'data-label': 'Catch-up', class: 'small', text: catchUpText(s.catch_up) }),
+      h('td', { 'data-label': 'Catch-up', class: 'small', text: catchUpShort(s.catch_up), title: catchUpText(s.catch_up) }),
       h('td', { 'data-label': 'Here' }, hereCell(s)),
       mayEdit ? h('td', { class: 'actions', 'data-label': 'Actions' },
         rowButton('Override…', (ev) => openEditor(s, ev.target), { ariaLabel: `Override ${s.title || s.key}` })) : null)));
@@ -238,10 +238,11 @@ export async function render(ctx) {
           conflict.querySelector('button').focus();
           return;
         }
-        if (err.status === 422 && err.problems && err.field !== 'reason') {
-          problems = problemsByStep(err.problems);
+        if (err.status === 422 && (err.problems || /^document\.steps\[/.test(err.field || ''))) {
+          const list = err.problems || [{ field: err.field, message: err.message }];
+          problems = problemsByStep(list);
           drawDraft();
-          throw { status: 422, message: `the overrides were not saved: ${plural(err.problems.length, 'problem')}, each shown with its override` };
+          throw { status: 422, message: `the overrides were not saved: ${plural(list.length, 'problem')}, each shown with its override` };
         }
         throw err;
       }

@@ -24,7 +24,7 @@ function dayWords(dow) {
   const parts = dow.split(',');
   const out = [];
   for (const p of parts) {
-    const r = /^(\d)-(\d)$/.exec(p);
+    const r = /^([0-7])-([0-7])$/.exec(p);
     if (r) out.push(`${DAYS[Number(r[1])]} to ${DAYS[Number(r[2])]}`);
     else if (/^[0-7]$/.test(p)) out.push(DAYS[Number(p)]);
     else return null;
@@ -40,6 +40,8 @@ export function cronWords(cron) {
   const f = String(cron || '').trim().split(/\s+/);
   if (f.length !== 5) return null;
   const [m, hr, dom, mon, dow] = f;
+  // out-of-range numbers are not read as times (the server names the problem)
+  if ((num(m) && Number(m) > 59) || (num(hr) && Number(hr) > 23) || (num(dom) && (Number(dom) < 1 || Number(dom) > 31))) return null;
   const step = /^\*\/(\d+)$/;
   if (dom !== '*' || mon !== '*') {
     if (num(m) && num(hr) && num(dom) && dow === '*') {
@@ -78,6 +80,13 @@ export function cadenceCell(s) {
 
 /** What a step does, in words. */
 export const actionText = (a) => (ROUTINES[a] ? `${ROUTINES[a].label}: ${ROUTINES[a].text}` : a || '—');
+
+/** Catch-up in a few words, for tables. */
+export const CATCH_UP_SHORT = {
+  once: 'run once, counting missed runs',
+  report: 'report missed, wait for next',
+};
+export const catchUpShort = (c) => CATCH_UP_SHORT[c || 'once'] || c;
 
 export const CATCH_UP = {
   once: 'run once, saying how many runs were missed',

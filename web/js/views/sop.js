@@ -21,7 +21,7 @@ import { pageHeader, panel, rowButton } from '../ui/page.js';
 import { link } from '../router.js';
 import { isAdmin, portfolioId, session } from '../session.js';
 import { peopleDirectory } from '../directory.js';
-import { actionText, authorText, cadenceCell, cadenceText, catchUpText, checklistLines, fieldLabel, scopeText } from './sop-words.js';
+import { actionText, authorText, cadenceCell, cadenceText, catchUpShort, catchUpText, checklistLines, fieldLabel, scopeText } from './sop-words.js';
 import { versionsPanel } from './sop-versions.js';
 
 const STEP_FIELD = /^document\.steps\[(\d+)\](?:\.(.+))?$/;
@@ -33,7 +33,9 @@ export function problemsByStep(problems) {
     const m = STEP_FIELD.exec(p.field || '');
     const i = m ? Number(m[1]) : -1;
     if (!map.has(i)) map.set(i, []);
-    map.get(i).push({ field: m ? m[2] || null : p.field, message: p.message });
+    // a message that starts with its own field path reads without it
+    const message = String(p.message || '').replace(/^document\.steps\[\d+\](\.[\w.]+)?(:\s*|\s+(?=is |must ))/, '');
+    map.get(i).push({ field: m ? m[2] || null : p.field, message });
   }
   return map;
 }
@@ -104,7 +106,7 @@ export async function render(ctx) {
           h('code', { class: 'muted small', text: s.key })), problemList(own)),
         h('td', { 'data-label': 'What it does', class: 'small', text: actionText(s.action) }),
         h('td', { 'data-label': 'Cadence' }, cadenceCell(s), s.start_after_s ? h('span', { class: 'muted small', text: ` first run after ${s.start_after_s} s` }) : null),
-        h('td', { 'data-label': 'Catch-up', class: 'small', text: catchUpText(s.catch_up) }),
+        h('td', { 'data-label': 'Catch-up', class: 'small', text: catchUpShort(s.catch_up), title: catchUpText(s.catch_up) }),
         h('td', { 'data-label': 'Scope', class: 'small', text: scopeText(s.scope, brandName) }),
         h('td', { 'data-label': 'Checklist' }, s.checklist ? checklistLines(s.checklist, personName) : h('span', { class: 'muted', text: '—' })),
         admin ? h('td', { class: 'actions', 'data-label': 'Actions' }, h('div', { class: 'inline-control' },
@@ -310,11 +312,13 @@ export async function render(ctx) {
           conflict.querySelector('button').focus();
           return;
         }
-        if (err.status === 422 && err.problems && err.field !== 'reason') {
-          problems = problemsByStep(err.problems);
+        if (err.status === 422 && (err.problems || STEP_FIELD.test(err.field || ''))) {
+          // every problem of the document (or the one a field check found first)
+          const list = err.problems || [{ field: err.field, message: err.message }];
+          problems = problemsByStep(list);
           drawSteps();
           if (editing !== null && editing !== 'new') for (const p of problems.get(editing) || []) if (p.field) editor.setError(p.field, p.message);
-          throw { status: 422, message: `the SOP was not saved: ${plural(err.problems.length, 'problem')}, each shown with its step` };
+          throw { status: 422, message: `the SOP was not saved: ${plural(list.length, 'problem')}, each shown with its step` };
         }
         throw err;
       }
@@ -365,7 +369,7 @@ export function readOnlySteps(doc, { personName, brandName, connectionName = sho
         s.enabled === false ? h('span', { class: 'badge badge-muted', text: 'Off' }) : null)),
       h('td', { class: 'small', text: s.action ? actionText(s.action) : 'as the portfolio\u2019s step' }),
       h('td', {}, s.every_s || s.cron ? cadenceCell(s) : h('span', { class: 'muted', text: 'unchanged' })),
-      h('td', { class: 'small', text: s.catch_up ? catchUpText(s.catch_up) : '—' }),
+      h('td', { class: 'small', text: s.catch_up ? catchUpShort(s.catch_up) : '—' }),
       h('td', { class: 'small', text: s.scope ? scopeText(s.scope, brandName) : '—' }),
       h('td', {}, s.checklist ? checklistLines(s.checklist, personName) : h('span', { class: 'muted', text: '—' })))))));
 }
