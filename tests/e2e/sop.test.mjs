@@ -252,6 +252,29 @@ test('an admin adds a checklist step and removes a step', async () => {
   assert.deepEqual(takeApiErrors(adminUi), []);
 });
 
+test('"Edit as JSON" changes the draft; JSON that does not parse is refused where it was typed', async () => {
+  const { page } = adminUi;
+  await open(page, '/portfolio/sop');
+  await page.getByText('Edit as JSON (advanced)').click();
+  const area = page.getByLabel('The draft document');
+  const doc = JSON.parse(await area.inputValue());
+  assert.equal(doc.steps.length, (await P.api.get(psop())).json.document.steps.length);
+  doc.steps.find((s) => s.key === 'velocity').every_s = 900;
+  await area.fill(JSON.stringify(doc));
+  await page.getByRole('button', { name: 'Apply JSON to the draft' }).click();
+  assert.equal((await cellTexts(stepRow(page, 'velocity')))[2], 'every 15 minutes');
+  assert.match(await panelOf(page, 'Save').innerText(), /The draft differs from version 5/);
+  await area.fill('{"steps": [');
+  await page.getByRole('button', { name: 'Apply JSON to the draft' }).click();
+  assert.match(await page.locator('.sop-json .field-error').innerText(), /JSON/);
+  assert.equal((await cellTexts(stepRow(page, 'velocity')))[2], 'every 15 minutes', 'the draft is unchanged');
+  await assertSound(adminUi, 'SOP as JSON');
+  await panelOf(page, 'Save').getByRole('button', { name: 'Discard changes' }).click();
+  await confirm(page, 'Discard');
+  assert.equal((await cellTexts(stepRow(page, 'velocity')))[2], 'every hour');
+  assert.deepEqual(takeApiErrors(adminUi), []);
+});
+
 test("the schedule: the coming day's runs across brands at the brand's time, soonest first; 48 hours; one brand", async () => {
   const ny = (await P.api.post(`/api/v1/portfolios/${P.pid}/brands`, { name: 'NY brand', timezone: 'America/New_York' })).json;
   const { page } = adminUi;

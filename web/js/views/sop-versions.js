@@ -24,7 +24,7 @@ function entryWords(e, stepWords, connectionName) {
 /** A diff answer as lists of words. */
 export function diffView(d, { stepWords = () => '', personName = (id) => id, connectionName = (id) => id } = {}) {
   const blocks = [];
-  if (d.title) blocks.push(h('p', {}, 'Title: ', h('span', { class: 'diff-from', text: String(d.title.from ?? 'none') }), ' → ', h('strong', { text: String(d.title.to ?? 'none') })));
+  if (d.title) blocks.push(h('p', {}, 'Title: ', h('span', { class: 'diff-old', text: String(d.title.from ?? 'none') }), ' → ', h('strong', { text: String(d.title.to ?? 'none') })));
   if (d.added.length) {
     blocks.push(h('h4', { text: `Added (${d.added.length})` }),
       h('ul', { class: 'diff-list', dataset: { diff: 'added' } }, d.added.map((e) => h('li', { text: entryWords(e, stepWords, connectionName) }))));
@@ -38,7 +38,7 @@ export function diffView(d, { stepWords = () => '', personName = (id) => id, con
       h('ul', { class: 'diff-list', dataset: { diff: 'changed' } }, d.changed.map((c) => h('li', {},
         h('strong', { text: c.key }), ': ',
         Object.entries(c.fields).map(([f, ch], i) => [i ? '; ' : '', `${fieldLabel(f)} `,
-          h('span', { class: 'diff-from', text: valueWords(f, ch.from, personName) }), ' → ',
+          h('span', { class: 'diff-old', text: valueWords(f, ch.from, personName) }), ' → ',
           h('span', { text: valueWords(f, ch.to, personName) })])))));
   }
   if (!blocks.length) blocks.push(h('p', { class: 'muted', text: 'No differences: the two versions hold the same steps.' }));
@@ -97,7 +97,7 @@ export function versionsPanel({ base, canRestore, renderDocument, onRestored, st
       { label: 'Who', render: (v) => authorText(v) },
       { label: 'When', render: (v) => time(v.created_at, { empty: 'with onecount' }) },
       { label: 'Reason', render: (v) => v.reason },
-      { label: 'Restored from', render: (v) => (v.restored_from ? `v${v.restored_from}` : h('span', { class: 'muted', text: '—' })) },
+      { label: `Restored from`, render: (v) => (v.restored_from ? `v${v.restored_from}` : h('span', { class: 'muted', text: '—' })) },
       { label: 'Actions', class: 'actions', render: (v) => h('div', { class: 'inline-control' },
         rowButton('View', (ev) => busy(ev.target, () => showVersion(v).catch((err) => notify(err.message, { kind: 'error' }))), { ariaLabel: `View version ${v.version}` }),
         canRestore && v.version !== versions[0]?.version

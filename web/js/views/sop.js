@@ -82,7 +82,7 @@ export async function render(ctx) {
         h('dt', { text: 'By' }), h('dd', { text: authorText(current) }),
         h('dt', { text: 'Reason' }), h('dd', { text: current.reason }),
         h('dt', { text: 'When' }), h('dd', {}, time(current.created_at, { empty: 'ships with onecount' })),
-        current.restored_from ? [h('dt', { text: 'Restored from' }), h('dd', { text: `v${current.restored_from}` })] : null,
+        current.restored_from ? [h('dt', { text: `Restored from` }), h('dd', { text: `v${current.restored_from}` })] : null,
         h('dt', { text: 'Brands with overrides' }), h('dd', {}, ov.length
           ? h('ul', { class: 'chips' }, ov.map((o) => h('li', {}, h('a', { href: link('/brands', o.brand_id, 'sop'), text: o.brand || brandName(o.brand_id) }), h('span', { class: 'muted small', text: ` v${o.version}` }))))
           : h('span', { class: 'muted', text: 'none: every brand runs this SOP as it is' }))));
