@@ -124,7 +124,7 @@ test('an admin changes a cadence with a reason: version 2 with the reason, its d
   const diff = await versions.locator('.sop-diff').innerText();
   assert.match(diff, /Changes from version 1 to version 2/);
   assert.match(diff, /Changed \(1\)\s+velocity: Interval every hour \(3600 s\) → every 30 minutes \(1800 s\)/);
-  assert.doesNotMatch(diff, /Added|Removed/);
+  assert.doesNotMatch(diff, /Added|Removed|Catch-up|Enabled/, 'only the field that was changed');
   // view version 1
   await versions.getByRole('button', { name: 'View version 1' }).click();
   await idle(page);
@@ -257,6 +257,7 @@ test('"Edit as JSON" changes the draft; JSON that does not parse is refused wher
   await open(page, '/portfolio/sop');
   await page.getByText('Edit as JSON (advanced)').click();
   const area = page.getByLabel('The draft document');
+  await page.waitForFunction(() => document.getElementById('sop-json').value !== ''); // filled when it opens
   const doc = JSON.parse(await area.inputValue());
   assert.equal(doc.steps.length, (await P.api.get(psop())).json.document.steps.length);
   doc.steps.find((s) => s.key === 'velocity').every_s = 900;

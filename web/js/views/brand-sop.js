@@ -267,7 +267,7 @@ export async function render(ctx) {
     personName,
     connectionName: connName,
     stepWords: (e) => entryText(e),
-    renderDocument: (doc) => readOnlySteps(doc, { personName, brandName: () => brand.name, connectionName: connName }),
+    renderDocument: (doc) => readOnlySteps(doc, { personName, brandName: () => brand.name, connectionName: connName, override: true }),
     onRestored: () => reload(),
   });
 

@@ -156,9 +156,12 @@ export async function render(ctx) {
       delete s.cron;
       if (v.cadence === 'cron') s.cron = v.cron;
       else s.every_s = /^-?\d+$/.test(v.every_s) ? Number(v.every_s) : v.every_s;
-      s.catch_up = v.catch_up;
-      if (v.enabled) delete s.enabled;
-      else s.enabled = false;
+      // fields left at what they were (or their default) stay as the document had them: no change to show in a diff
+      if (v.catch_up !== (old.catch_up || 'once')) s.catch_up = v.catch_up;
+      if (v.enabled !== (old.enabled !== false)) {
+        if (v.enabled) delete s.enabled;
+        else s.enabled = false;
+      }
       if (s.action === 'checklist') {
         s.checklist = {
           ...(old.checklist || {}),
@@ -169,6 +172,8 @@ export async function render(ctx) {
           assignee: v['checklist.assignee'] || null,
         };
         for (const k of ['done_when', 'instructions']) if (s.checklist[k] === undefined) delete s.checklist[k];
+        if (s.checklist.assignee === null && !(old.checklist && 'assignee' in old.checklist)) delete s.checklist.assignee;
+        if (JSON.stringify(s.checklist) === JSON.stringify(old.checklist)) s.checklist = old.checklist;
       }
       if (editing === 'new') draft.steps.push(s);
       else draft.steps[editing] = s;
@@ -359,7 +364,7 @@ export async function render(ctx) {
 }
 
 /** A version's steps, read only (the versions panel's "View"). */
-export function readOnlySteps(doc, { personName, brandName, connectionName = shortId }) {
+export function readOnlySteps(doc, { personName, brandName, connectionName = shortId, override = false }) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
     h('caption', { class: 'visually-hidden', text: 'Steps of the version' }),
     h('thead', {}, h('tr', {}, ['Step', 'What it does', 'Cadence', 'Catch-up', 'Scope', 'Checklist'].map((c) => h('th', { scope: 'col', text: c })))),
@@ -369,7 +374,7 @@ export function readOnlySteps(doc, { personName, brandName, connectionName = sho
         s.enabled === false ? h('span', { class: 'badge badge-muted', text: 'Off' }) : null)),
       h('td', { class: 'small', text: s.action ? actionText(s.action) : 'as the portfolio\u2019s step' }),
       h('td', {}, s.every_s || s.cron ? cadenceCell(s) : h('span', { class: 'muted', text: 'unchanged' })),
-      h('td', { class: 'small', text: s.catch_up ? catchUpShort(s.catch_up) : '—' }),
+      h('td', { class: 'small', text: s.catch_up || !override ? catchUpShort(s.catch_up) : '—' }),
       h('td', { class: 'small', text: s.scope ? scopeText(s.scope, brandName) : '—' }),
       h('td', {}, s.checklist ? checklistLines(s.checklist, personName) : h('span', { class: 'muted', text: '—' })))))));
 }
