@@ -38,7 +38,7 @@ const skuApi = async (code) => (await op.api.get(`${base}/skus/${encodeURICompon
 test('an operator creates SKUs and a bundle; the server\'s errors sit under their field', async () => {
   const { page } = opUi;
   await go(page, stack.url, `/brands/${A.id}`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'Orders', 'Alerts & drift', 'Audit log']);
+  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
   await page.locator('nav.tabs').getByRole('link', { name: 'SKUs' }).click();
   await page.locator('.tab[aria-current="page"]', { hasText: 'SKUs' }).waitFor();
   await idle(page);
@@ -345,7 +345,7 @@ test('a sale past zero opens an oversell incident; an operator resolves it; the 
 test('a viewer reads every inventory screen, finds nothing to change, and a typed write address answers 403', async () => {
   const { page } = viewerUi;
   await go(page, stack.url, `/brands/${A.id}/skus`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'Orders', 'Alerts & drift', 'Audit log']);
+  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
   assert.equal((await tableRows(page, 'SKUs')).length, 4);
   assert.equal(await page.getByRole('link', { name: 'New SKU' }).count(), 0);
   assert.equal(await page.getByRole('link', { name: 'New bundle' }).count(), 0);

@@ -33,7 +33,7 @@ after(async () => {
 
 const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
 /** The tabs every role that reads a brand has (inventory and channels; writing them is per role). */
-const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'Orders', 'Alerts & drift'];
+const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift'];
 
 /** Opens an invitation link in a new browser and accepts it as a new account. */
 async function acceptAsNew(link, { name, password = PASSWORD }) {

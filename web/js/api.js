@@ -3,7 +3,7 @@
 // JSON in and out; the session cookie travels by itself, and every write
 // (anything but GET/HEAD) carries the CSRF token from the sign-in answer or
 // GET /api/v1/me.  Failures become ApiError with the server's code, message
-// and field, so forms can put the message next to the right input.  Two
+// and field (and problems, when the answer lists several), so forms can put the message next to the right input.  Two
 // failures are handled here once for every screen:
 //   401 on an authenticated call: the session is over; listeners of
 //       'unauthenticated' return the user to the sign-in screen.
@@ -35,6 +35,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || 'error';
     this.field = error.field || null;
+    this.problems = Array.isArray(error.problems) ? error.problems : null; // every problem of a document: [{field, message}]
     this.requestId = error.request_id || null;
     this.retryAfter = retryAfter;
     this.path = path;

@@ -1,5 +1,5 @@
-// layout.js — the left navigation: the portfolio's brands, the portfolio
-// screens for admins, and the "who am I" card with sign-out.
+// layout.js — the left navigation: the portfolio's brands, the routine
+// (checklist, schedule, SOP), the portfolio screens for admins, and the "who am I" card with sign-out.
 import { h, replace } from './ui/dom.js';
 import { link, parseHash } from './router.js';
 import { session, isAdmin, standing } from './session.js';
@@ -23,6 +23,14 @@ export function renderNav(nav, { onSignOut }) {
     ? h('ul', { class: 'nav-list' }, session.brands.map((b) => navLink(link('/brands', b.id), b.name, b.id === currentBrand)))
     : h('p', { class: 'nav-empty', text: isAdmin() ? 'No brands yet.' : 'You have no brands yet.' });
 
+  // The routine: everyone in the portfolio reads the SOP, the schedule and the checklist.
+  const routine = h('div', { class: 'nav-section' },
+    h('h2', { class: 'nav-heading', text: 'Routine' }),
+    h('ul', { class: 'nav-list' },
+      navLink('#/portfolio/checklist', 'Checklist', path === '/portfolio/checklist'),
+      navLink('#/portfolio/schedule', 'Schedule', path === '/portfolio/schedule'),
+      navLink('#/portfolio/sop', 'SOP', path === '/portfolio/sop')));
+
   const portfolio = isAdmin()
     ? h('div', { class: 'nav-section' },
       h('h2', { class: 'nav-heading', text: 'Administration' }),
@@ -43,6 +51,7 @@ export function renderNav(nav, { onSignOut }) {
       h('ul', { class: 'nav-list' }, navLink('#/', 'All brands', path === '/')),
       h('h2', { class: 'nav-heading', text: 'Brands' }),
       brands),
+    session.brands.length || isAdmin() ? routine : null,
     portfolio,
     h('section', { class: 'whoami', 'aria-label': 'Signed in as' },
       h('a', { href: '#/me', class: 'whoami-name', 'aria-current': path === '/me' ? 'page' : null, text: me.user.name || me.user.email }),

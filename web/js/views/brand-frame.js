@@ -20,6 +20,7 @@ const TABS = [
   { key: 'channels', label: 'Channels', path: 'channels' },
   { key: 'listings', label: 'Listings', path: 'listings' },
   { key: 'sync', label: 'Sync', path: 'sync' },
+  { key: 'sop', label: 'SOP', path: 'sop' },
   { key: 'orders', label: 'Orders', path: 'orders' },
   { key: 'alerts', label: 'Alerts & drift', path: 'alerts' },
   { key: 'members', label: 'Members', path: 'members', manage: true },

@@ -17,6 +17,7 @@ import { busy } from '../ui/page.js';
 import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { kindLabel } from './channel-kinds.js';
+import { cadenceText } from './sop-words.js';
 import { ALERTS, CIRCUITS, ROUTINES, alertLabel, circuitBadge, every, lagText, ms, routineDetail, routineLabel } from './sync-words.js';
 
 /** A relative time ("2 minutes ago") with the instant on hover, or a muted word. */
@@ -108,7 +109,7 @@ export function routineTable(brand, { caption, onChanged = () => {} }) {
     editing = r;
     opener = button;
     form.reset();
-    form.set('interval_seconds', String(r.interval_seconds));
+    form.set('interval_seconds', String(r.interval_seconds ?? ''));
     form.set('enabled', r.enabled);
     editTitle.textContent = `${routineLabel(r.kind)}${r.connection ? ` of ${r.connection}` : ''}: schedule`;
     editBox.hidden = false;
@@ -163,10 +164,10 @@ export function routineTable(brand, { caption, onChanged = () => {} }) {
     row.routine = r;
     const [what, sched, next, last] = row.cells;
     what.replaceChildren(h('div', { class: 'cell-stack' },
-      h('span', { class: 'inline-control' }, h('strong', { text: routineLabel(r.kind) }),
+      h('span', { class: 'inline-control' }, h('strong', { text: r.kind === 'checklist' && r.title ? r.title : routineLabel(r.kind) }),
         r.enabled ? null : h('span', { class: 'badge badge-muted', text: 'Off' })),
       h('span', { class: 'muted small', text: ROUTINES[r.kind]?.text || '' })));
-    sched.replaceChildren(r.enabled ? every(r.interval_seconds) : h('span', { class: 'muted', text: `off (was ${every(r.interval_seconds)})` }));
+    sched.replaceChildren(r.enabled ? cadenceText(r) : h('span', { class: 'muted', text: `off (was ${cadenceText(r)})` }));
     next.replaceChildren(nextRun(r));
     last.replaceChildren(lastRun(r));
   }

@@ -25,12 +25,12 @@ export const ROUTINES = {
   read_back: { label: 'Read back', text: 'reads the quantities the channel shows and explains any difference' },
   full_repush: { label: 'Full re-push', text: 'pushes every listing again, changed or not' },
   velocity: { label: 'Sales velocity', text: 'measures units sold per hour, for automatic buffers' },
-  unlisted_skus: { label: 'Unlisted SKUs', text: 'finds SKUs not listed on every channel' },
-  bundle_components: { label: 'Bundle components', text: 'finds bundles whose components are not listed where the bundle is' },
-  low_stock: { label: 'Low stock', text: 'finds SKUs with fewer days of cover than the SOP asks' },
-  connection_health: { label: 'Connection health', text: 'checks the connection is active, not failing, and its credentials accepted' },
-  buffer_review: { label: 'Buffer review', text: 'compares safety buffers with the advisor\u2019s suggestion' },
-  checklist: { label: 'Checklist step', text: 'opens a step for a person to do' },
+  unlisted_skus: { label: 'Unlisted SKUs', text: 'finds active SKUs not listed on every channel of the brand' },
+  bundle_components: { label: 'Bundle components', text: 'finds bundles listed on a channel whose components are not listed there' },
+  low_stock: { label: 'Low stock', text: 'finds SKUs with fewer days of cover (or units) than the step asks' },
+  connection_health: { label: 'Connection health', text: 'checks the connection: credentials, circuit, failures in a row' },
+  buffer_review: { label: 'Buffer review', text: 'reviews safety buffers against measured lag and sales velocity' },
+  checklist: { label: 'Checklist step', text: 'opens an item on the checklist for a person to do' },
 };
 export const routineLabel = (k) => ROUTINES[k]?.label || k;
 
@@ -42,6 +42,14 @@ export function every(seconds) {
   if (s % 3600 === 0) return s === 3600 ? 'every hour' : `every ${s / 3600} hours`;
   if (s % 60 === 0) return s === 60 ? 'every minute' : `every ${s / 60} minutes`;
   return s === 1 ? 'every second' : `every ${s} seconds`;
+}
+
+/** ": A, B, C" and "and N more" for the first findings of a run. */
+function foundList(detail, word) {
+  const found = Array.isArray(detail.found) ? detail.found : [];
+  if (found.length === 0) return '';
+  const shown = found.slice(0, 5).map(word).join('; ');
+  return `: ${shown}${found.length > 5 ? ` and ${found.length - 5} more` : ''}`;
 }
 
 const n = (d, k) => (d && Number.isFinite(Number(d[k])) ? Number(d[k]) : null);
@@ -64,6 +72,26 @@ export function routineDetail(kind, detail) {
   if (n(detail, 'drift') !== null) parts.push(`${qty(n(detail, 'drift'))} drifted`);
   if (kind === 'full_repush' && n(detail, 'listings') !== null) parts.push(`${plural(n(detail, 'listings'), 'listing')} queued to push again`);
   if (kind === 'velocity' && n(detail, 'velocity_refresh') !== null) parts.push(`${plural(n(detail, 'velocity_refresh'), 'SKU and channel pair', 'SKU and channel pairs')} measured`);
+  if (kind === 'unlisted_skus' && n(detail, 'unlisted') !== null) {
+    parts.push(`${plural(n(detail, 'skus_checked') ?? 0, 'SKU')} checked, ${plural(n(detail, 'unlisted'), 'unlisted SKU')} found${foundList(detail, (f) => `${f.sku} (not on ${(f.missing_on || []).join(', ')})`)}`);
+  }
+  if (kind === 'bundle_components' && n(detail, 'unlisted_components') !== null) {
+    parts.push(`${plural(n(detail, 'bundles_checked') ?? 0, 'bundle')} checked, ${plural(n(detail, 'unlisted_components'), 'component')} not listed where the bundle is${foundList(detail, (f) => `${f.component} of ${f.bundle} on ${f.channel}`)}`);
+  }
+  if (kind === 'low_stock' && n(detail, 'low') !== null) {
+    parts.push(`${plural(n(detail, 'skus_checked') ?? 0, 'SKU')} checked, ${plural(n(detail, 'low'), 'SKU')} low on stock${n(detail, 'days_of_cover') !== null ? ` (under ${n(detail, 'days_of_cover')} days of cover)` : ''}${foundList(detail, (f) => `${f.code}: ${qty(f.available)} available${f.days_of_cover != null ? `, ${f.days_of_cover} days` : ''}`)}`);
+  }
+  if (kind === 'connection_health' && detail.seen && typeof detail.seen === 'object') {
+    const s = detail.seen;
+    parts.push(detail.healthy ? `${s.connection || 'the connection'} is healthy` : `${s.connection || 'the connection'} is not healthy: status ${s.status}, circuit ${s.circuit}, ${plural(Number(s.consecutive_failures) || 0, 'failure')} in a row${s.last_error ? `, last error: ${s.last_error}` : ''}`);
+  }
+  if (kind === 'checklist' && detail.checklist_item) parts.push('opened a checklist item');
+  if (n(detail, 'missed') !== null && detail.policy) {
+    const late = n(detail, 'late_s') !== null ? ` (${duration(n(detail, 'late_s'))} late)` : '';
+    parts.push(detail.policy === 'report'
+      ? `${plural(n(detail, 'missed'), 'run')} missed while no worker ran${late}; waits for the next one`
+      : `caught up once for ${plural(n(detail, 'missed'), 'missed run')}${late}`);
+  }
   if (n(detail, 'pages') > 1) parts.push(`${n(detail, 'pages')} pages`);
   if (n(detail, 'duration_ms') !== null) parts.push(`took ${msText(n(detail, 'duration_ms'))}`);
   const lead = [detail.error ? `failed: ${detail.error}` : null, detail.ack_error ? `acknowledging failed: ${detail.ack_error}` : null]
@@ -78,6 +106,7 @@ export const RUN_OUTCOMES = {
   ok: { label: 'OK', badge: 'badge-ok' },
   failed: { label: 'Failed', badge: 'badge-danger' },
   interrupted: { label: 'Interrupted', badge: 'badge-warn' },
+  missed: { label: 'Missed', badge: 'badge-warn' },
 };
 
 export function runOutcomeBadge(status) {
@@ -90,6 +119,7 @@ export function runEvidence(run) {
   const { duration_ms: _, ...detail } = run.detail || {};
   if (run.status === 'interrupted') return 'Its worker stopped before the run finished; the routine was run again.';
   if (run.status === 'running') return 'Still running.';
+  if (run.status === 'missed') return routineDetail(run.kind, detail) || 'Missed while no worker ran; waits for the next run.';
   return routineDetail(run.kind, detail) || 'Nothing to report.';
 }
 
@@ -138,6 +168,11 @@ export const ALERTS = {
   unmapped_sku: { label: 'Unmapped SKUs in orders', text: 'Orders name channel SKUs with no listing; their lines wait until a listing is made.' },
   unmapped_listing: { label: 'Listing unknown to the channel', text: 'A read-back found a listing the channel does not know.' },
   credentials: { label: 'Credentials', text: 'The connection\u2019s credentials do not work; replace them on the connection.' },
+  sku_unlisted: { label: 'SKUs not listed everywhere', text: 'The SOP\u2019s unlisted-SKU step found active SKUs missing on some channels. It resolves by itself once they are listed or archived.' },
+  bundle_component_unlisted: { label: 'Bundle components not listed', text: 'A bundle is listed on a channel where one of its components is not.' },
+  low_stock: { label: 'Low stock', text: 'The SOP\u2019s low-stock step found SKUs with less cover than it asks.' },
+  connection_unhealthy: { label: 'Connection not healthy', text: 'The SOP\u2019s health check found refused credentials, an open circuit or failures in a row.' },
+  checklist_overdue: { label: 'Checklist item overdue', text: 'A checklist item is past its due time; it resolves when the item is completed or skipped.' },
   listings_stuck: { label: 'Listings not reaching the channel', text: 'These listings have waited longer than they should without a push getting through. It resolves by itself once they catch up.' },
 };
 export const alertLabel = (k) => ALERTS[k]?.label || String(k || '').replace(/_/g, ' ');
