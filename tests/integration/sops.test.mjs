@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from './lib/stack.mjs';
 import { startSyncStack, channelBrand, converge, runNow } from './lib/sync.mjs';
-import { brand, member, portfolio } from './lib/world.mjs';
+import { brand, member, portfolio, signIn } from './lib/world.mjs';
 
 let stack, P, sim, br, worker, other, Q;
 
@@ -445,4 +445,19 @@ test('another portfolio sees none of it', async () => {
   assert.equal((await Q.api.get(`/api/v1/brands/${br.id}/checklist`)).status, 404);
   const theirs = (await Q.api.get(`/api/v1/portfolios/${Q.pid}/sop`)).json;
   assert.equal(theirs.version, 1, 'their own SOP is untouched by ours');
+});
+
+test('a 201 is a promise: serve killed (SIGKILL) right after saving a version keeps the version and the schedule', async () => {
+  const cur = (await P.api.get(psop())).json;
+  const doc = structuredClone(cur.document);
+  doc.steps.find((s) => s.key === 'low_stock').cron = '40 6 * * *';
+  const saved = await P.api.put(psop(), { document: doc, reason: 'low stock before the morning call', base_version: cur.version });
+  assert.equal(saved.status, 201, saved.text);
+  await stack.restartServer({}, { signal: 'SIGKILL' });
+  const api = await signIn(stack.url, P.email);
+  const after = (await api.get(psop())).json;
+  assert.equal(after.version, saved.json.version);
+  assert.equal(after.reason, 'low stock before the morning call');
+  const rs = (await api.get(`/api/v1/brands/${br.id}/routines`)).json;
+  assert.equal(rs.find((x) => x.step_key === 'low_stock').cron, '40 6 * * *', 'the schedule was made in the same transaction');
 });
