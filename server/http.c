@@ -304,9 +304,27 @@ void oc_respond_json(oc_req_t *r, int status, json_t *body)
     free(s);
 }
 
+/*
+ * A 422 always lists its problems (error.problems, the first being the
+ * error's own field and message): one refused field here, every one from
+ * the validators and the SOP's checks, so a client reads one shape.
+ */
+static void add_problem(json_t *body)
+{
+    json_t *e = json_object_get(body, "error");
+    if (json_object_get(e, "problems") != NULL)
+        return;
+    json_object_set_new(
+        e, "problems",
+        json_pack("[{s:O, s:O}]", "field", json_object_get(e, "field"), "message", json_object_get(e, "message")));
+}
+
 void oc_respond_error(oc_req_t *r, int status, const char *code, const char *message, const char *field)
 {
-    oc_respond_json(r, status, oc_error_body(code, message, field, r->request_id));
+    json_t *body = oc_error_body(code, message, field, r->request_id);
+    if (status == 422)
+        add_problem(body);
+    oc_respond_json(r, status, body);
 }
 
 int oc_req_validate(oc_req_t *r, const oc_field_t *fields)
@@ -316,7 +334,16 @@ int oc_req_validate(oc_req_t *r, const oc_field_t *fields)
         r->validated = 1;
         return 0;
     }
-    oc_respond_error(r, 422, "invalid", err.message, err.field[0] ? err.field : NULL);
+    /* The first problem as the error's field and message, and every problem, so a form marks them all at once. */
+    json_t *body = oc_error_body("invalid", err.message, err.field[0] ? err.field : NULL, r->request_id);
+    json_t *problems = json_array();
+    for (int i = 0; i < err.nproblems && i < OC_JSON_MAX_PROBLEMS; i++)
+        json_array_append_new(problems,
+                              json_pack("{s:o, s:s}", "field",
+                                        err.problems[i].field[0] ? json_string(err.problems[i].field) : json_null(),
+                                        "message", err.problems[i].message));
+    json_object_set_new(json_object_get(body, "error"), "problems", problems);
+    oc_respond_json(r, 422, body);
     return -1;
 }
 
@@ -349,6 +376,8 @@ void oc_respond_fail(oc_req_t *r, const oc_fail_t *f)
     json_t *body = oc_error_body(f->code != NULL ? f->code : map[k].code, f->message, f->field, r->request_id);
     if (f->detail != NULL)
         json_object_update(json_object_get(body, "error"), f->detail);
+    if (map[k].status == 422)
+        add_problem(body);
     oc_respond_json(r, map[k].status, body);
 }
 

@@ -81,15 +81,24 @@ static void utf8_trim(char *s)
 }
 
 static int fail(oc_json_error_t *err, const char *path, const char *fmt, ...) OC_PRINTF(3, 4);
+/* Records one problem (the first also as err->field and err->message); returns -1. */
 static int fail(oc_json_error_t *err, const char *path, const char *fmt, ...)
 {
-    snprintf(err->field, sizeof(err->field), "%s", path);
+    oc_json_problem_t p;
+    snprintf(p.field, sizeof(p.field), "%s", path);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    vsnprintf(p.message, sizeof(p.message), fmt, ap);
     va_end(ap);
-    utf8_trim(err->field);
-    utf8_trim(err->message);
+    utf8_trim(p.field);
+    utf8_trim(p.message);
+    if (err->nproblems == 0) {
+        memcpy(err->field, p.field, sizeof(err->field));
+        memcpy(err->message, p.message, sizeof(err->message));
+    }
+    if (err->nproblems < OC_JSON_MAX_PROBLEMS)
+        err->problems[err->nproblems] = p;
+    err->nproblems++;
     return -1;
 }
 
@@ -202,15 +211,18 @@ static int check_value(const json_t *v, const oc_field_t *f, const char *path, c
         if (f->fields != NULL) {
             size_t i;
             json_t *item;
+            int bad = 0;
             json_array_foreach(v, i, item)
             {
                 char at[sizeof(err->field) + 24];
                 snprintf(at, sizeof(at), "%s[%zu]", path, i);
                 if (!json_is_object(item))
-                    return fail(err, at, "%s[%zu] must be an object", label, i);
-                if (validate(item, f->fields, at, err) != 0)
-                    return -1;
+                    bad |= fail(err, at, "%s[%zu] must be an object", label, i);
+                else
+                    bad |= validate(item, f->fields, at, err);
             }
+            if (bad)
+                return -1;
         }
         break;
     }
@@ -237,6 +249,7 @@ static int validate(const json_t *obj, const oc_field_t *fields, const char *pre
     char path[sizeof(err->field)];
     const char *key;
     json_t *val;
+    int bad = 0;
     json_object_foreach((json_t *)obj, key, val)
     {
         const oc_field_t *f = fields;
@@ -245,30 +258,33 @@ static int validate(const json_t *obj, const oc_field_t *fields, const char *pre
         if (f->name != NULL)
             continue;
         snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key);
-        if (fields[0].name == NULL)
-            return fail(err, path, "unknown field \"%s\": %s takes no fields", key, prefix ? prefix : "this request");
+        if (fields[0].name == NULL) {
+            bad |= fail(err, path, "unknown field \"%s\": %s takes no fields", key, prefix ? prefix : "this request");
+            continue;
+        }
         char known[120] = "";
         size_t n = 0;
         for (f = fields; f->name != NULL && n < sizeof(known); f++)
             n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", f == fields ? "" : ", ", f->name);
-        return fail(err, path, "unknown field \"%s\" (known: %s)", key, known);
+        bad |= fail(err, path, "unknown field \"%s\" (known: %s)", key, known);
     }
     for (const oc_field_t *f = fields; f->name != NULL; f++) {
         snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", f->name);
         json_t *v = json_object_get(obj, f->name);
         if (v == NULL) {
             if (f->flags & OC_REQUIRED)
-                return fail(err, path, "%s is required", f->name);
+                bad |= fail(err, path, "%s is required", f->name);
             continue;
         }
-        if (check_value(v, f, path, f->name, err) != 0)
-            return -1;
+        bad |= check_value(v, f, path, f->name, err);
     }
-    return 0;
+    return bad ? -1 : 0;
 }
 
 int oc_json_validate_at(const json_t *obj, const oc_field_t *fields, const char *prefix, oc_json_error_t *err)
 {
+    err->nproblems = 0;
+    err->field[0] = err->message[0] = '\0';
     if (!json_is_object(obj))
         return fail(err, prefix ? prefix : "", "%s must be an object", prefix ? prefix : "the body");
     return validate(obj, fields, prefix, err);

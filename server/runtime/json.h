@@ -48,15 +48,27 @@ typedef struct oc_field {
 /** A table of no fields: for routes whose body must be empty or {}. */
 extern const oc_field_t oc_no_fields[];
 
-typedef struct oc_json_error {
+#define OC_JSON_MAX_PROBLEMS 16
+
+typedef struct oc_json_problem {
     char field[128]; /* the path of the offending field: "lines[2].qty" */
     char message[200];
+} oc_json_problem_t;
+
+typedef struct oc_json_error {
+    char field[128]; /* the first problem's field path */
+    char message[200];
+    int nproblems;                                    /* every problem found (may exceed the array) */
+    oc_json_problem_t problems[OC_JSON_MAX_PROBLEMS]; /* the first OC_JSON_MAX_PROBLEMS, in order */
 } oc_json_error_t;
 
 /**
  * Checks `obj` against `fields` (terminated by a {NULL} row).  Returns 0 if
- * it conforms; otherwise -1 and fills `err` with the first problem.  A
- * `prefix` names where obj lives for nested use ("last_units"); NULL at the top.
+ * it conforms; otherwise -1 and fills `err`: the first problem in `field` and
+ * `message`, and every problem (one per offending field, each field and
+ * array item checked however many others fail) in `problems` — so a form
+ * hears of all its mistakes at once.  A `prefix` names where obj lives for
+ * nested use ("last_units"); NULL at the top.
  */
 int oc_json_validate(const json_t *obj, const oc_field_t *fields, oc_json_error_t *err);
 int oc_json_validate_at(const json_t *obj, const oc_field_t *fields, const char *prefix, oc_json_error_t *err);

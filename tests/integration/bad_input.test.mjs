@@ -30,7 +30,14 @@ function refused(r, status, field, message) {
   assert.equal(r.status, status, r.text);
   assert.match(r.headers.get('content-type') || '', /^application\/json/, r.text);
   assert.ok(r.json?.error, `error shape: ${r.text}`);
-  assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'field', 'message', 'request_id'], r.text);
+  // a 422 also lists every problem, the first being the error's own field and message
+  const keys = ['code', 'field', 'message', 'request_id'];
+  if (r.json.error.problems !== undefined) {
+    assert.equal(status, 422, r.text);
+    assert.deepEqual(r.json.error.problems[0], { field: r.json.error.field, message: r.json.error.message }, r.text);
+    keys.push('problems');
+  }
+  assert.deepEqual(Object.keys(r.json.error).sort(), keys.sort(), r.text);
   assert.equal(typeof r.json.error.code, 'string');
   assert.equal(typeof r.json.error.message, 'string');
   assert.equal(r.json.error.request_id, r.headers.get('x-request-id'), `request_id in ${r.text}`);
@@ -302,5 +309,18 @@ test('a forged cursor that reaches SQL is still a 422, never a 500', async () =>
   const cursor = Buffer.from('["not a time","x"]').toString('base64url');
   refused(await api.get(`${base}/holds?cursor=${cursor}`), 422);
   refused(await api.get(`${base}/movements?cursor=${Buffer.from('["x","y"]').toString('base64url')}`), 422);
+  await alive();
+});
+
+test('every problem of a body at once: error.problems names each field (the first is error.field)', async () => {
+  // connecting a channel with nothing filled in: kind, name, settings and credentials are all missing
+  const r = await api.post(`${base}/connections`, {});
+  refused(r, 422, 'kind', /kind is required/);
+  assert.deepEqual(r.json.error.problems.map((p) => p.field), ['kind', 'name', 'settings', 'credentials']);
+  // mistakes at every level: an unknown field, a wrong type, a line with two bad fields and a line that is not an object
+  const m = await api.post(`${base}/movements`, { kind: 'sale', zz: 1, lines: [{ sku: 5, qty: 'x' }, 7] });
+  assert.equal(m.status, 422, m.text);
+  assert.deepEqual(m.json.error.problems.map((p) => p.field), ['zz', 'lines[0].sku', 'lines[0].qty', 'lines[1]']);
+  for (const p of m.json.error.problems) assert.ok(p.message.length > 0);
   await alive();
 });

@@ -180,7 +180,10 @@ function refusal(o, r, what, field, status) {
   if (status && r.status !== status) return `${where}: ${r.status}, not ${status} (${text})`;
   const e = r.json?.error;
   if (!e) return `${where}: not the error shape: ${text}`;
-  if (Object.keys(e).sort().join() !== 'code,field,message,request_id') return `${where}: error members ${Object.keys(e)}`;
+  const members = r.status === 422 ? 'code,field,message,problems,request_id' : 'code,field,message,request_id';
+  if (Object.keys(e).sort().join() !== members) return `${where}: error members ${Object.keys(e)}`;
+  if (r.status === 422 && (!Array.isArray(e.problems) || e.problems[0]?.field !== e.field || e.problems[0]?.message !== e.message))
+    return `${where}: error.problems does not start with the error's own field and message: ${text}`;
   if (e.request_id !== r.headers.get('x-request-id')) return `${where}: request_id ${e.request_id}`;
   if (field !== undefined && e.field !== field) return `${where}: field ${e.field}, not ${field} (${text})`;
   return null;

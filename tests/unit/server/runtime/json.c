@@ -146,6 +146,30 @@ int main(void)
         json_decref(obj);
     }
 
+    /* Every problem is reported, in order, however many there are: unknown keys, then the table's fields,
+     * each array item checked even after an earlier one failed; the first is also field and message. */
+    {
+        json_t *obj = json_loads("{\"zz\":1, \"qty\":\"x\", \"lines\":[{\"sku\":1}, 5, {\"qty\":0}]}", 0, NULL);
+        oc_json_error_t err;
+        CHECK(oc_json_validate(obj, fields, &err) == -1);
+        CHECK(strcmp(err.field, "zz") == 0);
+        CHECK(err.nproblems >= 4);
+        CHECK(strcmp(err.problems[0].field, "zz") == 0);
+        int saw_item0 = 0, saw_item1 = 0, saw_item2 = 0, saw_qty = 0;
+        for (int i = 0; i < err.nproblems && i < OC_JSON_MAX_PROBLEMS; i++) {
+            saw_qty |= strcmp(err.problems[i].field, "qty") == 0;
+            saw_item0 |= strncmp(err.problems[i].field, "lines[0]", 8) == 0;
+            saw_item1 |= strcmp(err.problems[i].field, "lines[1]") == 0;
+            saw_item2 |= strncmp(err.problems[i].field, "lines[2]", 8) == 0;
+        }
+        CHECK(saw_qty && saw_item0 && saw_item1 && saw_item2);
+        json_decref(obj);
+        /* a clean body after a failed one: nothing left over */
+        obj = json_loads("{\"sku\":\"A\",\"qty\":1}", 0, NULL);
+        CHECK(oc_json_validate(obj, fields, &err) == 0 && err.nproblems == 0);
+        json_decref(obj);
+    }
+
     /* UTF-8 as path segments, query values and headers must be. */
     CHECK(oc_utf8_ok("abc", 3));
     CHECK(oc_utf8_ok("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
