@@ -127,13 +127,13 @@ test('problems land at their fields: a bad buffer, a last-units channel a brand 
   // SOP overrides: the document replaces each brand's overrides; a bad cron shows at the document
   await form.getByLabel('SOP overrides', { exact: true }).check();
   assert.match(await form.innerText(), /REPLACES each brand’s current overrides/);
-  await form.getByLabel('Overrides document (JSON)').fill(JSON.stringify({ steps: [{ key: 'velocity', cron: '99 * * * *' }, { key: 'low_stock', every_s: 5 }] }));
+  await form.getByLabel('Overrides document (JSON)').fill(JSON.stringify({ steps: [{ key: 'velocity', cron: '99 * * * *' }, { key: 'low_stock', cron: '0 25 * * *' }] }));
   await form.getByRole('button', { name: 'Preview', exact: true }).click();
   await idle(page);
   const problems = form.locator('[data-field="document"] .problems li');
   const fields = await problems.evaluateAll((ls) => ls.map((l) => l.dataset.field));
   assert.ok(fields.includes('document.steps[0].cron'), JSON.stringify(fields));
-  assert.ok(fields.includes('document.steps[1].every_s'), JSON.stringify(fields));
+  assert.ok(fields.includes('document.steps[1].cron'), JSON.stringify(fields));
   assert.match(await problems.first().innerText(), /^Steps\[0\]\.cron: .*minute/);
   assert.equal(await form.getByLabel('Overrides document (JSON)').getAttribute('aria-invalid'), 'true');
   await screenshot(page, 'templates-problems');
