@@ -16,7 +16,7 @@
 // under its field (brand_ids, rules.connections.amazon.buffer,
 // rules.last_units.channel_kind, document.steps[0].cron, reason).
 import { api } from '../api.js';
-import { h, replace, sentence } from '../ui/dom.js';
+import { append, h, replace, sentence } from '../ui/dom.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { plural, qty } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
@@ -328,12 +328,24 @@ export async function render(ctx) {
       }
     }
   }
-  previewBtn.addEventListener('click', () => busy(previewBtn, () => run(false)));
-  applyBtn.addEventListener('click', () => busy(applyBtn, () => run(true)));
+  const formBox = h('div', { class: 'template-form' });
+  // while a preview or an apply is on its way the form is busy (and its buttons off)
+  const running = (btn, apply) => busy(btn, async () => {
+    formBox.setAttribute('aria-busy', 'true');
+    previewBtn.disabled = applyBtn.disabled = true;
+    try {
+      await run(apply);
+    } finally {
+      formBox.removeAttribute('aria-busy');
+      previewBtn.disabled = applyBtn.disabled = false;
+    }
+  });
+  previewBtn.addEventListener('click', () => running(previewBtn, false));
+  applyBtn.addEventListener('click', () => running(applyBtn, true));
 
   ctx.root.append(
     panel({ title: 'Template', id: 'template', description: 'What to set, and in which brands.' },
-      h('div', { class: 'template-form' }, kindBox, rulesBox, sopBox, brandsBox, reason.wrap, general,
-        h('div', { class: 'form-actions' }, previewBtn, applyBtn))),
+      append(formBox, [kindBox, rulesBox, sopBox, brandsBox, reason.wrap, general,
+        h('div', { class: 'form-actions' }, previewBtn, applyBtn)])),
     panel({ title: 'What changes', id: 'template-result', description: 'Per brand, what the template changes: preview first, then apply.' }, result));
 }
