@@ -134,7 +134,7 @@ test('problems land at their fields: a bad buffer, a last-units channel a brand 
   const fields = await problems.evaluateAll((ls) => ls.map((l) => l.dataset.field));
   assert.ok(fields.includes('document.steps[0].cron'), JSON.stringify(fields));
   assert.ok(fields.includes('document.steps[1].cron'), JSON.stringify(fields));
-  assert.match(await problems.first().innerText(), /^Steps\[0\]\.cron: .*minute/);
+  assert.match(await problems.first().innerText(), /^Step 1 \(velocity\), Cron: .*minute: 99/);
   assert.equal(await form.getByLabel('Overrides document (JSON)').getAttribute('aria-invalid'), 'true');
   await screenshot(page, 'templates-problems');
   await assertSound(adminUi, 'templates problems');
@@ -146,6 +146,10 @@ test('problems land at their fields: a bad buffer, a last-units channel a brand 
   const pb = await brandResult(page, plain.id).innerText();
   assert.match(pb, /Added \(1\)\s+velocity — Interval every 15 minutes \(900 s\)/, pb);
   assert.match(pb, /Schedule: 0 routines added, 1 changed, 0 retired/, pb);
+  // the brand with overrides of its own (the polls' cadence per connection) sees what it loses, by connection name
+  const amazonName = (await P.api.get(`/api/v1/brands/${br.id}/connections/${amazon()}`)).json.name;
+  const mb = await brandResult(page, br.id).innerText();
+  assert.match(mb, new RegExp(`Removed: the brand loses \\(\\d+\\)[\\s\\S]*read_back on ${amazonName} — Interval every hour`), mb);
   await screenshot(page, 'templates-sop-preview');
   await assertSound(adminUi, 'templates SOP preview');
   assert.deepEqual(takeApiErrors(adminUi).sort(), Array(3).fill(`422 /api/v1/portfolios/${P.pid}/templates/preview`));

@@ -15,7 +15,7 @@
 // shows the same per-brand result as applied.  A 422 shows every problem
 // under its field (brand_ids, rules.connections.amazon.buffer,
 // rules.last_units.channel_kind, document.steps[0].cron, reason).
-import { api } from '../api.js';
+import { api, getAll } from '../api.js';
 import { append, h, replace, sentence } from '../ui/dom.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { plural, qty } from '../ui/format.js';
@@ -72,7 +72,7 @@ export async function render(ctx) {
     const input = h('input', { type: 'radio', name: 'tpl-kind', value, id: `tpl-kind-${value}`, checked: value === 'rules' });
     input.setAttribute('aria-describedby', `${input.id}-hint`);
     return h('div', { class: 'field field-checkbox' }, h('label', { for: input.id }, input, ' ', h('strong', { text: label })),
-      h('span', { class: 'muted small', id: `${input.id}-hint`, text: ` — ${hint}` }));
+      h('span', { class: 'muted small', id: `${input.id}-hint`, text: hint }));
   });
   const kindBox = h('fieldset', { class: 'fieldset' }, h('legend', { text: 'Kind' }), kindRadios);
   const kind = () => kindBox.querySelector('input:checked').value;
@@ -146,6 +146,14 @@ export async function render(ctx) {
       if (control) control.removeAttribute('aria-invalid');
     }
   }
+  /** A problem's field below the one it is shown at, in words: "Step 1 (velocity), Cron". */
+  let sentDoc = null;
+  function where(fieldPath) {
+    const m = /^document\.steps\[(\d+)\](?:\.(.+))?$/.exec(fieldPath);
+    if (!m) return fieldPath.replace(/^document\./, '');
+    const key = sentDoc?.steps?.[Number(m[1])]?.key;
+    return `Step ${Number(m[1]) + 1}${typeof key === 'string' ? ` (${key})` : ''}${m[2] ? `, ${fieldLabel(m[2])}` : ''}`;
+  }
   /** Every problem of a 422 under the field it names (the nearest field shown), the rest above the buttons. */
   function showErrors(err) {
     clearErrors();
@@ -157,7 +165,7 @@ export async function render(ctx) {
         const up = f.replace(/(\.[^.[]*|\[\d+\])$/, ''); // brand_ids[1] → brand_ids, document.steps[0].cron → document.steps[0]
         f = up === f ? '' : up;
       }
-      const text = sentence(p.field && f !== p.field ? `${p.field.replace(/^document\./, '')}: ${p.message}` : p.message);
+      const text = sentence(p.field && f !== p.field ? `${where(p.field)}: ${p.message}` : p.message);
       if (!f) {
         general.append(h('p', { text }));
         general.hidden = false;
@@ -182,6 +190,7 @@ export async function render(ctx) {
     if (b.kind === 'sop') {
       try {
         b.document = JSON.parse(doc.control.value);
+        sentDoc = b.document;
       } catch (e) {
         const err = new Error(`the document is not JSON: ${e.message}`);
         err.status = 422;
@@ -249,9 +258,11 @@ export async function render(ctx) {
     return out;
   }
 
+  let connNames = new Map(); // connection id → name, for the brands whose diff names connections
+  const connName = (id) => connNames.get(id) || `connection ${id.split('-')[0]}`;
   const entryWords = (e) => {
     const rest = Object.entries(e).filter(([k]) => k !== 'key' && k !== 'connection_id' && k !== 'title');
-    return `${e.title ? `${e.title} (${e.key})` : e.key}${e.connection_id ? ` on connection ${e.connection_id.split('-')[0]}` : ''}${rest.length ? ` — ${rest.map(([k, v]) => `${fieldLabel(k)} ${valueWords(k, v)}`).join(', ')}` : ''}`;
+    return `${e.title ? `${e.title} (${e.key})` : e.key}${e.connection_id ? ` on ${connName(e.connection_id)}` : ''}${rest.length ? ` — ${rest.map(([k, v]) => `${fieldLabel(k)} ${valueWords(k, v)}`).join(', ')}` : ''}`;
   };
   function sopBrand(x) {
     const d = x.diff;
@@ -317,6 +328,11 @@ export async function render(ctx) {
         if (!ok) return;
       }
       const answer = await api.post(`${base}/${apply ? 'apply' : 'preview'}`, b);
+      if (answer.kind === 'sop') {
+        const named = answer.brands.filter((x) => [...x.diff.added, ...x.diff.removed].some((e) => e.connection_id));
+        const lists = await Promise.all(named.map((x) => getAll(`/api/v1/brands/${x.brand_id}/connections`).catch(() => [])));
+        connNames = new Map(lists.flat().map((c) => [c.id, c.name]));
+      }
       drawResult(answer, b.reason);
       if (apply) notify(`Applied to ${plural(answer.brands.length, 'brand')}`);
     } catch (err) {
