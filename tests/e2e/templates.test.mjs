@@ -70,6 +70,10 @@ test('an admin previews a rules template on two brands, applies it with a reason
   assert.equal(await brandResult(page, plain.id).locator('[data-what="nothing"]').innerText(), 'Nothing changes for this brand.');
   await screenshot(page, 'templates-preview');
   await assertSound(adminUi, 'templates preview');
+  // changing the template marks the preview as no longer what Apply does
+  await form.getByLabel('Amazon floor', { exact: true }).fill('1');
+  assert.match(await out.locator('.stale').innerText(), /changed since this preview/);
+  await form.getByLabel('Amazon floor', { exact: true }).fill('');
   // the preview changed nothing
   assert.deepEqual(await connRules(), rulesBefore);
   assert.deepEqual(await desired(), qtyBefore);
@@ -160,6 +164,12 @@ test('a brand owner has no templates screen', async () => {
   await go(page, stack.url, '/');
   assert.doesNotMatch(await navText(page), /Templates/);
   await go(page, stack.url, '/portfolio/templates');
-  assert.match(await page.locator('main').innerText(), /Only portfolio admins apply templates/);
+  const main = await page.locator('main').innerText();
+  assert.match(main, /Not allowed\s+Your role \(brand_owner\) may not do this; it needs admin permission/, main);
+  // the same words as the server's answer
+  const api = await owner.api.post(`/api/v1/portfolios/${P.pid}/templates/preview`, { kind: 'rules', brand_ids: [br.id], rules: {} });
+  assert.equal(api.status, 403);
+  assert.ok(main.toLowerCase().includes(api.json.error.message.toLowerCase()), `${main} / ${api.json.error.message}`);
+  assert.equal(await panelOf(page, 'Template').count(), 0);
   await assertSound(ownerUi, 'templates (brand owner)');
 });

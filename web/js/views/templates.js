@@ -20,7 +20,7 @@ import { append, h, replace, sentence } from '../ui/dom.js';
 import { confirmDialog } from '../ui/dialog.js';
 import { plural, qty } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
-import { busy, pageHeader, panel } from '../ui/page.js';
+import { busy, errorPanel, pageHeader, panel } from '../ui/page.js';
 import { link } from '../router.js';
 import { isAdmin, portfolioId, session } from '../session.js';
 import { rulesText } from './rules.js';
@@ -59,11 +59,18 @@ export async function render(ctx) {
     crumbs: [{ label: 'Portfolio', href: '#/' }, { label: 'Templates' }],
     meta: h('span', { class: 'muted', text: 'One rule set or one SOP overrides document for many brands at once: preview what changes in each brand, then apply it with a reason.' }),
   }));
-  if (!isAdmin()) {
-    ctx.root.append(panel({ title: 'Not allowed' }, h('p', { text: 'Only portfolio admins apply templates.' })));
-    return;
-  }
   const base = `/api/v1/portfolios/${portfolioId()}/templates`;
+  if (!isAdmin()) {
+    // the server decides: its own 403 (an empty preview changes nothing and is refused before it is read)
+    try {
+      await api.post(`${base}/preview`, { kind: 'rules', brand_ids: [], rules: {} });
+    } catch (err) {
+      if (err.status === 403) {
+        ctx.root.append(errorPanel(err));
+        return;
+      }
+    }
+  }
   const errors = new Map(); // API field → {wrap, control}
 
   // --- the kind -------------------------------------------------------------------------
@@ -356,6 +363,14 @@ export async function render(ctx) {
       previewBtn.disabled = applyBtn.disabled = false;
     }
   });
+  // a preview drawn before the template or brands were changed no longer says what Apply would do
+  const stale = (ev) => {
+    if (ev.target === reason.control) return;
+    const shown = result.querySelector('[data-applied="false"]');
+    if (shown && !shown.querySelector('.stale')) shown.append(h('p', { class: 'stale', role: 'status', text: 'The template or the brands changed since this preview: preview again to see what Apply would do.' }));
+  };
+  formBox.addEventListener('input', stale);
+  formBox.addEventListener('change', stale);
   previewBtn.addEventListener('click', () => running(previewBtn, false));
   applyBtn.addEventListener('click', () => running(applyBtn, true));
 
