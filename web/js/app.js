@@ -47,6 +47,7 @@ const routes = [
   { path: '/portfolio/sop', view: () => import('./views/sop.js') },
   { path: '/portfolio/schedule', view: () => import('./views/schedule.js') },
   { path: '/portfolio/checklist', view: () => import('./views/checklist.js') },
+  { path: '/portfolio/templates', view: () => import('./views/templates.js') },
   { path: '/portfolio/members', view: () => import('./views/portfolio-members.js') },
   { path: '/portfolio/tokens', scope: 'portfolio', view: () => import('./views/tokens.js') },
   { path: '/portfolio/audit', scope: 'portfolio', view: () => import('./views/audit.js') },

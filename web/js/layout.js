@@ -1,5 +1,5 @@
 // layout.js — the left navigation: the portfolio's brands, the routine
-// (checklist, schedule, SOP), the portfolio screens for admins, and the "who am I" card with sign-out.
+// (checklist, schedule, SOP; templates for admins), the portfolio screens for admins, and the "who am I" card with sign-out.
 import { h, replace } from './ui/dom.js';
 import { link, parseHash } from './router.js';
 import { session, isAdmin, standing } from './session.js';
@@ -29,7 +29,8 @@ export function renderNav(nav, { onSignOut }) {
     h('ul', { class: 'nav-list' },
       navLink('#/portfolio/checklist', 'Checklist', path === '/portfolio/checklist'),
       navLink('#/portfolio/schedule', 'Schedule', path === '/portfolio/schedule'),
-      navLink('#/portfolio/sop', 'SOP', path === '/portfolio/sop')));
+      navLink('#/portfolio/sop', 'SOP', path === '/portfolio/sop'),
+      isAdmin() ? navLink('#/portfolio/templates', 'Templates', path === '/portfolio/templates') : null));
 
   const portfolio = isAdmin()
     ? h('div', { class: 'nav-section' },
