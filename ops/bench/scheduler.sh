@@ -30,15 +30,20 @@
 #               routines_claim (as onecount_app, app.tenant_id set), then per
 #               leased run its action (sop_action / velocity_refresh) and
 #               routine_finish — over the burst's due routines.
+#               The worker's own periodic jobs are held back during these.
 #   idle        nothing due: one worker for --idle-seconds, then the same
 #               window without it: CPU of the worker and of PostgreSQL (all
 #               its processes, /proc/<pid>/stat) and transactions/s of the
 #               database (pg_stat_database), and the worker's scans
-#               (onecount_worker_scans_total from its /metrics).
+#               (onecount_worker_scans_total from its /metrics); its periodic
+#               jobs run as always (the window starts after the first prune).
 # From routine_runs: runs started per second (runs / (last start − due
 # instant) for a burst) and the delay started_at − due_at, p50/p90/p99/max.
-# Stops by itself; a run whose runs do not all start within --timeout
-# seconds is reported as such.
+# Stops by itself (about 5.5 minutes with the defaults); a run whose runs do
+# not all start within --timeout seconds is reported as such.  The worker
+# reads its settings from the environment as always (e.g.
+# ONECOUNT_WORKER_SCAN_MS=250).  OC_BENCH_PROFILE=1 also loads
+# pg_stat_statements and prints the statements of the first burst.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -84,6 +89,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+PROFILE="${OC_BENCH_PROFILE:-0}"
+[ "$PROFILE" = 1 ] && export OC_PG_CONF_EXTRA="shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all"
 oc_say "starting PostgreSQL and Redis (ops/services.sh, under $DIR)"
 "$OC_ROOT/ops/services.sh" start --dir "$DIR" >/dev/null 2>"$DIR/logs/services.err" \
   || { cat "$DIR/logs/services.err" >&2; oc_die "services did not start"; }
@@ -195,9 +202,13 @@ scans() { # the workers' scan transactions so far (their /metrics)
   echo "$s"
 }
 
-# Empties routine_runs and checklist items, parks every routine a day ahead, clears leases.
+# Empties routine_runs and checklist items, parks every routine a day ahead, clears leases; the
+# worker's own periodic jobs (stuck alerts, pruning: worker_jobs) are parked too, so that a run's
+# figures are the routines' alone and every run starts alike.
 reset() {
   SUDB <<'EOS' >/dev/null
+UPDATE worker_jobs SET next_run_at = now() + interval '1 day', last_started_at = now(), lease_owner = NULL,
+       lease_until = NULL;
 TRUNCATE routine_runs, checklist_items;
 DELETE FROM alerts;
 UPDATE routines SET next_run_at = now() + interval '1 day', lease_owner = NULL, lease_until = NULL
@@ -298,7 +309,12 @@ run_pgbench() {
 
 # --- runs ---------------------------------------------------------------------------------------
 BURST="st.k <= $BURST_STEPS"
+[ "$PROFILE" = 1 ] && SUDB -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
 run_workers "burst, 1 worker" 1 "$BURST" "to_timestamp(@DUE@)" due
+[ "$PROFILE" = 1 ] && SUDB -At -F ' | ' -c "SELECT calls, round(total_exec_time)::text || ' ms',
+    left(regexp_replace(query, '\s+', ' ', 'g'), 120) FROM pg_stat_statements WHERE toplevel
+    AND query NOT LIKE '%pg_stat%' AND query !~* '^(TRUNCATE|DELETE FROM alerts|UPDATE routines SET next_run_at = now|VACUUM|WITH s AS)'
+    ORDER BY total_exec_time DESC LIMIT 12" > "$DIR/profile.txt"
 run_workers "burst, 2 workers" 2 "$BURST" "to_timestamp(@DUE@)" due
 STEP=$(awk -v s="$SPREAD" -v n="$SPREAD_RUNS" 'BEGIN { printf "%.6f", s / n }')
 run_workers "spread over ${SPREAD}s, 1 worker" 1 "st.k = 1 AND b.n <= $SPREAD_RUNS" \
@@ -308,7 +324,16 @@ run_pgbench "baseline: pgbench, 8 clients" 8
 
 # --- idle ---------------------------------------------------------------------------------------
 reset
+# The worker's periodic jobs are part of its idle cost: they run from its start (stuck alerts every
+# 30 s, pruning hourly); the window starts once both have run once (the first prune walks every brand).
+SUDB -c "UPDATE worker_jobs SET next_run_at = now(), last_started_at = NULL, last_finished_at = NULL" >/dev/null
 start_workers 1
+for _ in $(seq 1 "$TIMEOUT"); do
+  [ "$(SUDB -At -c "SELECT count(*) FROM worker_jobs WHERE last_finished_at IS NOT NULL AND lease_owner IS NULL")" = 2 ] && break
+  sleep 1
+done
+PRUNE_MS="$(SUDB -At -c "SELECT round(1000 * extract(epoch FROM last_finished_at - last_started_at))
+  FROM worker_jobs WHERE kind = 'prune'")"
 oc_say "idle: ${IDLE}s with one worker and nothing due, then ${IDLE}s without it"
 idle_window() { # → "worker% postgres% tx/s scans/s"
   local a b
@@ -348,6 +373,10 @@ one worker                    $(printf '%8s %12s %16s %18s' "$IW" "$IP" "$IX" "$
 baseline: no worker           $(printf '%8s %12s %16s %18s' "-" "$BP" "$BX" "-")
 the worker's share            $(awk -v w="$IW" -v p="$IP" -v bp="$BP" -v x="$IX" -v bx="$BX" 'BEGIN {
   printf "%8.1f %12.1f %16.1f   (worker + its PostgreSQL: %.1f %% of a core)", w, p - bp, x - bx, w + p - bp }')
-runs started while idle: $DUE_LEFT (expected 0)
+runs started while idle: $DUE_LEFT (expected 0); the worker's first prune over every brand (hourly, before the window): ${PRUNE_MS:-?} ms
 goal: due -> start p99 < 1 s
 EOR
+if [ "$PROFILE" = 1 ]; then
+  echo; echo "statements of the first burst (pg_stat_statements, top level, by time; the bench's own left out):"
+  sed 's/^/  /' "$DIR/profile.txt"
+fi
