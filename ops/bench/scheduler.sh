@@ -71,6 +71,7 @@ for t in pgbench psql curl; do command -v "$t" >/dev/null || oc_die "$t not inst
 [ "$BUILD" = 1 ] && oc_build "$OC_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONECOUNT_SANITIZE=OFF
 BIN="$OC_ROOT/build/onecount"
 
+LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/oc-bench-sched-XXXXXX")"
 chmod 755 "$DIR" # PostgreSQL runs as its own user when this runs as root
 mkdir -p "$DIR/logs" "$DIR/app"
@@ -190,6 +191,7 @@ pg_ticks() { # the postmaster, its children, and the children it has reaped (pgb
   for c in $(ps -o pid= --ppid "$PG_PM"); do t=$((t + $(ticks "$c"))); done
   echo "$t"
 }
+busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; } # every process, all cores
 xacts() { SUDB -At -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'onecount'"; }
 workers_ticks() { local t=0 p; for p in "${WORKERS[@]}"; do t=$((t + $(ticks "$p"))); done; echo "$t"; }
 scans() { # the workers' scan transactions so far (their /metrics)
@@ -269,42 +271,43 @@ figures() {
 RESULTS=()
 # run_workers label nworkers choose-sql at-sql throughput-from
 run_workers() {
-  local label="$1" nw="$2" want due w0 p0 x0 w1 p1 x1 t0 t1 ok=1
+  local label="$1" nw="$2" want due w0 p0 x0 w1 p1 x1 t0 t1 a0 a1 ok=1
   reset
   start_workers "$nw"
   due=$(( $(date +%s) + 3 ))
   want="$(make_due "$3" "${4//@DUE@/$due}")"
   oc_say "$label: $want runs due from $(date -u -d "@$due" +%T), $nw worker(s)"
   while [ "$(date +%s)" -lt "$due" ]; do sleep 0.05; done
-  t0=$(date +%s%N); w0="$(workers_ticks)"; p0="$(pg_ticks)"; x0="$(xacts)"
+  t0=$(date +%s%N); w0="$(workers_ticks)"; p0="$(pg_ticks)"; x0="$(xacts)"; a0="$(busy_ticks)"
   wait_runs "$want" "$due" || ok=0
-  t1=$(date +%s%N); w1="$(workers_ticks)"; p1="$(pg_ticks)"; x1="$(xacts)"
+  t1=$(date +%s%N); w1="$(workers_ticks)"; p1="$(pg_ticks)"; x1="$(xacts)"; a1="$(busy_ticks)"
   stop_workers
   local f cpu
   f="$(figures "$5")"
-  cpu="$(awk -v w="$((w1 - w0))" -v p="$((p1 - p0))" -v x="$((x1 - x0))" -v s="$((t1 - t0))" -v t="$TICK" \
-    'BEGIN { sec = s / 1e9; printf "%.0f %.0f %.0f", 100 * w / t / sec, 100 * p / t / sec, x / sec }')"
+  cpu="$(awk -v w="$((w1 - w0))" -v p="$((p1 - p0))" -v x="$((x1 - x0))" -v a="$((a1 - a0))" -v s="$((t1 - t0))" \
+    -v t="$TICK" 'BEGIN { sec = s / 1e9; f = 100 / t / sec
+      printf "%.0f %.0f %.0f %.0f", w * f, p * f, x / sec, (a - w - p) * f }')"
   [ "$ok" = 1 ] || label="$label (TIMEOUT)"
   RESULTS+=("$label|$nw|$want|$f|$cpu")
 }
 
 # run_pgbench label clients: the burst's routines due a second ago, pgbench does every brand once.
 run_pgbench() {
-  local label="$1" c="$2" want t0 t1 p0 p1
+  local label="$1" c="$2" want t0 t1 p0 p1 a0 a1
   reset
   want="$(make_due "st.k <= $BURST_STEPS" "now() - interval '1 second'")"
   SUDB -c "SELECT setval('bench_seq', 1, false)" >/dev/null
   oc_say "$label: $want runs due, pgbench -c $c, one transaction per brand"
-  t0=$(date +%s%N); p0="$(pg_ticks)"
+  t0=$(date +%s%N); p0="$(pg_ticks)"; a0="$(busy_ticks)"
   pgbench -n -f <(echo 'SELECT bench_brand();') -c "$c" -j 2 -t $(( (BRANDS + c - 1) / c )) \
     "$ONECOUNT_DATABASE_URL" >"$DIR/logs/pgbench-$c.out" 2>&1 || { cat "$DIR/logs/pgbench-$c.out" >&2; oc_die "pgbench failed"; }
-  t1=$(date +%s%N); p1="$(pg_ticks)"
+  t1=$(date +%s%N); p1="$(pg_ticks)"; a1="$(busy_ticks)"
   local f n
   f="$(figures first)"
   n="${f%% *}"
   [ "$n" = "$want" ] || oc_say "  pgbench started $n runs of $want"
-  RESULTS+=("$label|-|$want|$f|$(awk -v p="$((p1 - p0))" -v s="$((t1 - t0))" -v t="$TICK" \
-    'BEGIN { printf "- %.0f -", 100 * p / t / (s / 1e9) }')")
+  RESULTS+=("$label|-|$want|$f|$(awk -v p="$((p1 - p0))" -v a="$((a1 - a0))" -v s="$((t1 - t0))" -v t="$TICK" \
+    'BEGIN { f = 100 / t / (s / 1e9); printf "- %.0f - %.0f", p * f, (a - p) * f }')")
 }
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -335,42 +338,44 @@ done
 PRUNE_MS="$(SUDB -At -c "SELECT round(1000 * extract(epoch FROM last_finished_at - last_started_at))
   FROM worker_jobs WHERE kind = 'prune'")"
 oc_say "idle: ${IDLE}s with one worker and nothing due, then ${IDLE}s without it"
-idle_window() { # → "worker% postgres% tx/s scans/s"
+idle_window() { # → "worker% postgres% tx/s scans/s other%"
   local a b
-  a="$(date +%s%N) $(workers_ticks) $(pg_ticks) $(xacts) $(scans)"; sleep "$IDLE"
-  b="$(date +%s%N) $(workers_ticks) $(pg_ticks) $(xacts) $(scans)"
-  read -r t0 w0 p0 x0 s0 <<< "$a"; read -r t1 w1 p1 x1 s1 <<< "$b"
-  awk -v s="$((t1 - t0))" -v w="$((w1 - w0))" -v p="$((p1 - p0))" -v x="$((x1 - x0))" -v n="$((s1 - s0))" -v t="$TICK" \
-    'BEGIN { sec = s / 1e9; printf "%.1f %.1f %.1f %.2f\n", 100 * w / t / sec, 100 * p / t / sec, x / sec, n / sec }'
+  a="$(date +%s%N) $(workers_ticks) $(pg_ticks) $(xacts) $(scans) $(busy_ticks)"; sleep "$IDLE"
+  b="$(date +%s%N) $(workers_ticks) $(pg_ticks) $(xacts) $(scans) $(busy_ticks)"
+  read -r t0 w0 p0 x0 s0 a0 <<< "$a"; read -r t1 w1 p1 x1 s1 a1 <<< "$b"
+  awk -v s="$((t1 - t0))" -v w="$((w1 - w0))" -v p="$((p1 - p0))" -v x="$((x1 - x0))" -v n="$((s1 - s0))" \
+    -v a="$((a1 - a0))" -v t="$TICK" 'BEGIN { sec = s / 1e9; f = 100 / t / sec
+      printf "%.1f %.1f %.1f %.2f %.0f\n", w * f, p * f, x / sec, n / sec, (a - w - p) * f }'
 }
-read -r IW IP IX IS <<< "$(idle_window)"
+read -r IW IP IX IS IO <<< "$(idle_window)"
 DUE_LEFT="$(SUDB -At -c "SELECT count(*) FROM routine_runs")"
 stop_workers
 sleep 2
-read -r _ BP BX _ <<< "$(idle_window)"
+read -r _ BP BX _ BO <<< "$(idle_window)"
 
 # --- summary ------------------------------------------------------------------------------------
 cat <<EOR
 
-machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(free -g | awk '/Mem:/ {print $2}') GiB; load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)
+machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(free -g | awk '/Mem:/ {print $2}') GiB; load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)
 PostgreSQL $(SUDB -At -c "SHOW server_version"), fsync $(SUDB -At -c "SHOW fsync"); worker defaults (scan every ${ONECOUNT_WORKER_SCAN_MS:-1000} ms, 32 runs in flight, 8 connections)
 set-up: $BRANDS brands in $PORTFOLIOS portfolios, $NROUT routines (10 per brand) in $(awk -v m="$SETUP_MS" 'BEGIN { printf "%.1f", m / 1000 }') s ($(awk -v m="$SETUP_MS" -v n="$BRANDS" 'BEGIN { printf "%.2f", m / n }') ms per brand: INSERT INTO brands, sop_apply in its trigger)
 
 runs (delay = started_at - due_at from routine_runs; runs/s from the due instant to the last start,
-for the spread and pgbench from the first start to the last; CPU in % of one core while it ran)
+for the spread and pgbench from the first start to the last; CPU in % of one core while it ran;
+other%: every other process on the machine, pgbench included — the machine's noise)
 
-$(printf '%-34s %7s %7s %9s %8s %8s %8s %8s %8s %9s %7s\n' "" workers runs "runs/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "worker%" "postgres%" "tx/s")
+$(printf '%-30s %7s %11s %7s %7s %7s %7s %7s %8s %9s %6s %6s\n' "" workers runs "runs/s" "p50 ms" "p90 ms" "p99 ms" "max ms" "worker%" "postgres%" "tx/s" "other%")
 $(for r in "${RESULTS[@]}"; do
   IFS='|' read -r label nw want f cpu <<< "$r"
-  read -r n rate p50 p90 p99 mx <<< "$f"; read -r wc pc xs <<< "$cpu"
+  read -r n rate p50 p90 p99 mx <<< "$f"; read -r wc pc xs oc <<< "$cpu"
   if [ "${label#baseline}" != "$label" ]; then p50=-; p90=-; p99=-; mx=-; fi
-  printf '%-34s %7s %7s %9s %8s %8s %8s %8s %8s %9s %7s\n' "$label" "$nw" "$n/$want" "$rate" "$p50" "$p90" "$p99" "$mx" "$wc" "$pc" "$xs"
+  printf '%-30s %7s %11s %7s %7s %7s %7s %7s %8s %9s %6s %6s\n' "$label" "$nw" "$n/$want" "$rate" "$p50" "$p90" "$p99" "$mx" "$wc" "$pc" "$xs" "$oc"
 done)
 
 idle, nothing due, ${IDLE}s windows (CPU in % of one core)
-                                worker   postgres (all)   transactions/s   scan transactions/s
-one worker                    $(printf '%8s %12s %16s %18s' "$IW" "$IP" "$IX" "$IS")
-baseline: no worker           $(printf '%8s %12s %16s %18s' "-" "$BP" "$BX" "-")
+                                worker   postgres (all)   transactions/s   scan transactions/s   other%
+one worker                    $(printf '%8s %12s %16s %18s %10s' "$IW" "$IP" "$IX" "$IS" "$IO")
+baseline: no worker           $(printf '%8s %12s %16s %18s %10s' "-" "$BP" "$BX" "-" "$BO")
 the worker's share            $(awk -v w="$IW" -v p="$IP" -v bp="$BP" -v x="$IX" -v bx="$BX" 'BEGIN {
   printf "%8.1f %12.1f %16.1f   (worker + its PostgreSQL: %.1f %% of a core)", w, p - bp, x - bx, w + p - bp }')
 runs started while idle: $DUE_LEFT (expected 0); the worker's first prune over every brand (hourly, before the window): ${PRUNE_MS:-?} ms
