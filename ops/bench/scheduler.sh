@@ -61,12 +61,15 @@ while [ $# -gt 0 ]; do
     *) oc_die "usage: ops/bench/scheduler.sh [--brands N] [--portfolios N] [--burst-steps 1-10] [--spread S] [--spread-runs N] [--idle-seconds S] [--timeout S] [--no-build]" ;;
   esac
 done
-[ "$BRANDS" -ge 10 ] 2>/dev/null || oc_die "--brands must be 10 or more"
-[ "$PORTFOLIOS" -ge 1 ] && [ "$PORTFOLIOS" -le "$BRANDS" ] 2>/dev/null || oc_die "--portfolios must be 1 .. brands"
-[ "$BURST_STEPS" -ge 1 ] && [ "$BURST_STEPS" -le 10 ] 2>/dev/null || oc_die "--burst-steps must be 1 .. 10"
-[ "$SPREAD" -ge 1 ] 2>/dev/null || oc_die "--spread must be 1 or more"
-[ "$SPREAD_RUNS" -ge 1 ] && [ "$SPREAD_RUNS" -le "$BRANDS" ] 2>/dev/null || oc_die "--spread-runs must be 1 .. brands"
-[ "$IDLE" -ge 5 ] 2>/dev/null || oc_die "--idle-seconds must be 5 or more"
+# within NAME VALUE LOW HIGH: VALUE is a whole number in [LOW, HIGH], or the script stops.
+within() { [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || oc_die "$1 must be a whole number from $3 to $4"; }
+within --brands "$BRANDS" 10 1000000
+within --portfolios "$PORTFOLIOS" 1 "$BRANDS"
+within --burst-steps "$BURST_STEPS" 1 10
+within --spread "$SPREAD" 1 3600
+within --spread-runs "$SPREAD_RUNS" 1 "$BRANDS"
+within --idle-seconds "$IDLE" 5 3600
+within --timeout "$TIMEOUT" 10 3600
 for t in pgbench psql curl; do command -v "$t" >/dev/null || oc_die "$t not installed (ops/setup.sh)"; done
 [ "$BUILD" = 1 ] && oc_build "$OC_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONECOUNT_SANITIZE=OFF
 BIN="$OC_ROOT/build/onecount"
@@ -141,7 +144,7 @@ SUDB <<< "INSERT INTO brands (portfolio_id, name) SELECT p.id, 'bench brand ' ||
 SETUP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 read -r NROUT MINR MAXR <<< "$(SUDB -At -F ' ' -c "SELECT sum(n), min(n), max(n) FROM (SELECT b.id, count(r.id) AS n
     FROM brands b LEFT JOIN routines r ON r.tenant_id = b.id AND r.in_sop GROUP BY b.id) x")"
-[ "$MINR" = 10 ] && [ "$MAXR" = 10 ] || oc_die "expected 10 routines per brand, found $MINR .. $MAXR"
+{ [ "$MINR" = 10 ] && [ "$MAXR" = 10 ]; } || oc_die "expected 10 routines per brand, found $MINR .. $MAXR"
 SUDB <<'EOS' >/dev/null
 UPDATE routines SET next_run_at = now() + interval '1 day';
 CREATE TABLE bench_brands (n int PRIMARY KEY, id uuid NOT NULL);
