@@ -19,7 +19,7 @@
 //     the channel lags of CHANNELS.md, time compressed.  Oversold units and
 //     units stranded (stock left while a channel turned buyers away).
 import { mkdtempSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, startStack, sleep, waitFor, client } from '../../tests/integration/lib/stack.mjs';
 import { portfolio } from '../../tests/integration/lib/world.mjs';
@@ -30,9 +30,9 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const BRANDS = arg('brands', 100), SKUS = arg('skus', 10), RATE = arg('rate', 500), SECONDS = arg('seconds', 20);
-const BURST = arg('burst', 1000), K = arg('compress', 60), SIM_SECONDS = arg('sim-seconds', 300);
-const OSKUS = arg('oversell-skus', 40), WARMUP = arg('warmup-seconds', Math.round(SIM_SECONDS * 0.3));
-const ONLY_OVERSELL = process.argv.includes('--only-oversell');
+const BURST = arg('burst', 1000), K = arg('compress', 30), SIM_SECONDS = arg('sim-seconds', 300);
+const OSKUS = arg('oversell-skus', 40), WARMUP = arg('warmup-seconds', Math.round(SIM_SECONDS * 0.45));
+const ONLY_OVERSELL = process.argv.includes('--only-oversell'), PUSHES_ONLY = process.argv.includes('--pushes-only');
 
 const log = (...a) => console.log(...a);
 const pct = (xs, p) => xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN;
@@ -173,8 +173,8 @@ async function latencyAndCoalescing(stack, sim, P) {
  *
  * SKUs: OSKUS, each selling r_i units per (simulated) hour over all
  * channels, r_i from 30 to 75.  Over the run's H simulated hours the expected
- * demand is D_i = r_i × H.  Even SKUs get 0.6 × D_i units (they sell out
- * about 60 % into the run, so after the warm-up); odd SKUs get D_i / 0.6
+ * demand is D_i = r_i × H.  Even SKUs get 0.7 × D_i units (they sell out
+ * about 70 % into the run, so after the warm-up); odd SKUs get D_i / 0.6
  * (demand about 60 % of the stock: they never sell out).
  *
  * Warm-up: the first WARMUP seconds of the same run.  Stock is sized so
@@ -189,7 +189,8 @@ async function latencyAndCoalescing(stack, sim, P) {
  *               (auto_buffer(): p99 of the SKU's sales on all channels during
  *               the connection's p99 push lag + ingest lag), the last 3 units
  *               only on Shopify (the fastest);
- *   pushes only event-driven pushes, no buffers, no last-units rule;
+ *   pushes only event-driven pushes, no buffers, no last-units rule (with
+ *               --pushes-only: a second brand doubles onecount's load);
  *   naive       a job every 15 (simulated) minutes reads every channel's
  *               sales and sets every channel to what is left, instantly.
  *
@@ -217,7 +218,7 @@ async function oversell(stack, simProc) {
   };
   const rate = Array.from({ length: OSKUS }, (_, i) => 30 + 5 * ((i * 7) % 10)); // units per simulated hour
   const above = (i) => i % 2 === 0;
-  const stock = rate.map((r, i) => Math.round(above(i) ? 0.6 * r * H : (r * H) / 0.6));
+  const stock = rate.map((r, i) => Math.round(above(i) ? 0.7 * r * H : (r * H) / 0.6));
   const names = Array.from({ length: OSKUS }, (_, i) => `O${String(i).padStart(2, '0')}`);
 
   // --- the two onecount brands ---
@@ -225,8 +226,8 @@ async function oversell(stack, simProc) {
   const settings = { walmart: { feed_threshold: 1 } };
   const mk = (rules) => channelBrand(stack, P2, sim, { skus: names, stock: 1, accounts, rules, settings, pollSeconds: 10 });
   const one = await mk({ buffer: 'auto' });
-  const bare = await mk({});
-  const brands = { onecount: one, pushes: bare };
+  const bare = PUSHES_ONLY ? await mk({}) : null; // doubles onecount's load: only when asked
+  const brands = bare ? { onecount: one, pushes: bare } : { onecount: one };
   const sop = { poll_orders: 60, poll_orders_shopify: 300, poll_returns: 900, read_back: 600, velocity: 3600 };
   const driven = []; // routines run at a compressed cadence below the API's 10 s floor
   for (const br of Object.values(brands)) {
@@ -253,21 +254,19 @@ async function oversell(stack, simProc) {
       limits: 'unlimited', pending_ms: 0, ...accounts[kind] })).json;
     naive[kind] = a.id;
   }
-  const ids = {
-    onecount: Object.fromEntries(KINDS.map((k) => [k, one.conns[k].account.id])),
-    pushes: Object.fromEntries(KINDS.map((k) => [k, bare.conns[k].account.id])),
-    naive,
-  };
+  const ids = { naive };
+  for (const [p, br] of Object.entries(brands)) ids[p] = Object.fromEntries(KINDS.map((k) => [k, br.conns[k].account.id]));
 
   const worker = await stack.startWorker();
   const dirty = async () => Number((await stack.sql('SELECT count(*) AS n FROM listings WHERE tenant_id = ANY($1) AND desired_version > pushed_version',
-    [[one.id, bare.id]])).rows[0].n);
+    [Object.values(brands).map((b) => b.id)])).rows[0].n);
   await waitFor(async () => (await dirty()) === 0, { timeout: 120000, what: 'the first pushes' });
 
   // --- the same seeded streams for every policy, started together ---
   const gen = (kind) => ({ rates: Object.fromEntries(rate.map((r, i) => [i, { per_hour: r * ch[kind].share * K }])),
     units_per_order: 1, seed: 1000 + KINDS.indexOf(kind), running: true });
-  const codes = { onecount: one.skus, pushes: bare.skus, naive: names };
+  const codes = { naive: names };
+  for (const [p, br] of Object.entries(brands)) codes[p] = br.skus;
   const specs = [];
   for (const [p, acc] of Object.entries(ids))
     for (const kind of KINDS) {
@@ -275,6 +274,7 @@ async function oversell(stack, simProc) {
       g.rates = Object.fromEntries(Object.entries(g.rates).map(([i, v]) => [codes[p][i], v]));
       specs.push([acc[kind], g]);
     }
+  const load0 = loadavg()[0];
   await Promise.all(specs.map(([id, g]) => sim.api.put(`/_sim/accounts/${id}/generator`, g)));
   const start = Date.now();
   const period = ms(15 * 60);
@@ -319,7 +319,7 @@ async function oversell(stack, simProc) {
     await sleep(100);
   }
   await Promise.all(specs.map(([id]) => sim.api.post(`/_sim/accounts/${id}/generator/stop`, {})));
-  const elapsed = Date.now() - start;
+  const elapsed = Date.now() - start, load1 = loadavg()[0];
   const end = { advice: await adviceOf(one), conns: await lagsOf(one) };
   const velocity = (await stack.sql(`SELECT k.code, c.kind, v.units_per_hour FROM sku_velocity v
       JOIN skus k ON k.tenant_id = v.tenant_id AND k.id = v.sku_id
@@ -327,14 +327,23 @@ async function oversell(stack, simProc) {
   const res = {};
   for (const p of Object.keys(ids)) res[p] = figures(await perSku(p), stock);
   await worker.stop();
+  // how each channel's pushes went: answered applied ('ok') or accepted to apply later ('pending': an Amazon
+  // listing, a Walmart feed), and the read-backs' findings
+  const pushKinds = (await stack.sql(`SELECT c.kind, p.status, count(*) AS n FROM push_log p
+      JOIN channel_connections c ON c.tenant_id = p.tenant_id AND c.id = p.connection_id
+     WHERE p.tenant_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, [one.id])).rows;
+  const drifts = (await stack.sql(`SELECT c.kind, d.classification, count(*) AS n FROM drift_events d
+      JOIN channel_connections c ON c.tenant_id = d.tenant_id AND c.id = d.connection_id
+     WHERE d.tenant_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, [one.id])).rows;
 
   // --- report ---
   const nAbove = stock.filter((_, i) => above(i)).length;
   log(`3. oversell simulation: ${OSKUS} SKUs selling ${Math.min(...rate)}-${Math.max(...rate)} units per simulated hour each (Shopify 1/3, Amazon 1/2, Walmart 1/6);`);
-  log(`   ${nAbove} SKUs stocked at 0.6 x their expected demand (sell out), ${OSKUS - nAbove} at demand / 0.6 (do not); ${stock.reduce((a, b) => a + b, 0)} units in all`);
+  log(`   ${nAbove} SKUs stocked at 0.7 x their expected demand (sell out), ${OSKUS - nAbove} at demand / 0.6 (do not); ${stock.reduce((a, b) => a + b, 0)} units in all`);
   log(`   channel lags: Shopify push applied as answered, orders by webhook; Amazon applies a listing ${ch.amazon.pushS} s after accepting it, orders polled every 60 s;`);
   log(`   Walmart applies a feed ${ch.walmart.pushS} s after it is sent, orders polled every 60 s; routines at the default SOP's cadences / ${K}`);
   log(`   time compressed ${K}x: ${(elapsed / 1000).toFixed(0)} s here = ${((elapsed / 1000) * K / 3600).toFixed(2)} h of selling, the first ${(warm.at / 1000).toFixed(0)} s (${((warm.at / 1000) * K / 3600).toFixed(2)} h) the warm-up;`);
+  log(`   load average (1 min) ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, on ${cpus().length} cores shared with other work`);
   log(`   same seeded streams for every policy (buyers per SKU differ between policies by at most ${maxDemandDiff(res)})`);
   for (const p of Object.keys(ids)) {
     const out = warm.sold[p].filter((x, i) => x.lost > 0 || x.sold >= stock[i]).length;
@@ -344,7 +353,7 @@ async function oversell(stack, simProc) {
   log(`   ${'policy'.padEnd(44)} oversold units (SKUs)  stranded  sell-through  sold/stock  demand  turned away`);
   const row = (label, f) => log(`   ${label.padEnd(44)} ${String(f.oversold).padStart(6)} (${String(f.oversoldSkus).padStart(2)})  ${String(f.stranded).padStart(12)}  ${(100 * f.sellThrough).toFixed(2).padStart(10)} %  ${String(f.sold).padStart(5)}/${f.stock}  ${String(f.demand).padStart(6)}  ${String(f.lost).padStart(7)}`);
   row('naive: re-sync every 15 min', res.naive);
-  row('pushes only: no buffers', res.pushes);
+  if (res.pushes) row('pushes only: no buffers', res.pushes);
   row('onecount: auto buffers, last units to Shopify', res.onecount);
   for (const [p, f] of Object.entries(res))
     log(`     ${p}: sell-out SKUs ${f.groups.above.oversold} oversold / ${f.groups.above.stranded} stranded / ${(100 * f.groups.above.sellThrough).toFixed(2)} %;` +
@@ -358,7 +367,7 @@ async function oversell(stack, simProc) {
       const c = snap.conns[kind];
       const b = snap.advice[kind].map((l) => l.current_buffer).sort((x, y) => x - y);
       const sg = snap.advice[kind].map((l) => l.suggested_buffer).sort((x, y) => x - y);
-      log(`     ${kind.padEnd(8)} push lag p50/p90/p99 ${c.push_lag.p50_ms ?? '-'}/${c.push_lag.p90_ms ?? '-'}/${c.push_lag.p99_ms ?? '-'} ms (${c.push_lag.samples} samples; mean ${c.push_lag_ms ?? '-'}; true ${ms(ch[kind].pushS)} ms),` +
+      log(`     ${kind.padEnd(8)} push lag p50/p90/p99 ${c.push_lag.p50_ms ?? '-'}/${c.push_lag.p90_ms ?? '-'}/${c.push_lag.p99_ms ?? '-'} ms (${c.push_lag.samples} samples; mean ${c.push_lag_ms ?? '-'}; true ${ch[kind].pushS ? `${ms(ch[kind].pushS)} ms` : 'as answered'}),` +
         ` ingest lag ${c.ingest_lag_ms ?? '-'} ms; auto buffer min/median/max ${b[0]}/${pct(b, 0.5)}/${b[b.length - 1]} (sum ${b.reduce((x, y) => x + y, 0)}),` +
         ` advisor suggests ${sg[0]}/${pct(sg, 0.5)}/${sg[sg.length - 1]}`);
     }
@@ -370,6 +379,8 @@ async function oversell(stack, simProc) {
     const truth = rate.reduce((a, r) => a + r * ch[kind].share, 0);
     log(`     velocity on ${kind}: measured ${xs.reduce((a, b) => a + b, 0).toFixed(0)} units per simulated hour over ${xs.length} SKUs (generators: ${truth.toFixed(0)})`);
   }
+  log(`     onecount's pushes: ${pushKinds.map((r) => `${r.kind} ${r.status} ${r.n}`).join(', ')}`);
+  log(`     read-back findings: ${drifts.map((r) => `${r.kind} ${r.classification} ${r.n}`).join(', ') || 'none'}`);
   const worst = res.onecount.per.map((x, i) => ({ i, ...x })).filter((x) => x.oversold > 0 || x.stranded > 0);
   for (const x of worst.slice(0, 12))
     log(`     onecount ${names[x.i]} (stock ${stock[x.i]}, ${rate[x.i]}/h): oversold ${x.oversold}, stranded ${x.stranded}; ` +
