@@ -332,6 +332,16 @@ async function oversell(stack, simProc) {
   const pushKinds = (await stack.sql(`SELECT c.kind, p.status, count(*) AS n FROM push_log p
       JOIN channel_connections c ON c.tenant_id = p.tenant_id AND c.id = p.connection_id
      WHERE p.tenant_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, [one.id])).rows;
+  // how the order polls kept up: runs, their duration, and the orders each took in
+  const polls = (await stack.sql(`SELECT c.kind, count(*) AS n, round(avg(extract(epoch FROM r.finished_at - r.started_at) * 1000)) AS avg_ms,
+      round(max(extract(epoch FROM r.finished_at - r.started_at) * 1000)) AS max_ms, count(*) FILTER (WHERE r.status <> 'ok') AS bad,
+      max(r.detail::text) FILTER (WHERE r.status <> 'ok') AS why
+      FROM routine_runs r JOIN channel_connections c ON c.tenant_id = r.tenant_id AND c.id = r.connection_id
+     WHERE r.tenant_id = $1 AND r.kind = 'poll_orders' GROUP BY 1 ORDER BY 1`, [one.id])).rows;
+  const late = (await stack.sql(`SELECT c.kind, round(percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.first_seen_at - o.channel_created_at))::numeric, 1) AS p50,
+      round(percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM o.first_seen_at - o.channel_created_at))::numeric, 1) AS p99, count(*) AS n
+      FROM channel_orders o JOIN channel_connections c ON c.tenant_id = o.tenant_id AND c.id = o.connection_id
+     WHERE o.tenant_id = $1 GROUP BY 1 ORDER BY 1`, [one.id]).catch((e) => ({ rows: [{ kind: `(${e.message})` }] }))).rows;
   const drifts = (await stack.sql(`SELECT c.kind, d.classification, count(*) AS n FROM drift_events d
       JOIN channel_connections c ON c.tenant_id = d.tenant_id AND c.id = d.connection_id
      WHERE d.tenant_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, [one.id])).rows;
@@ -380,6 +390,8 @@ async function oversell(stack, simProc) {
     log(`     velocity on ${kind}: measured ${xs.reduce((a, b) => a + b, 0).toFixed(0)} units per simulated hour over ${xs.length} SKUs (generators: ${truth.toFixed(0)})`);
   }
   log(`     onecount's pushes: ${pushKinds.map((r) => `${r.kind} ${r.status} ${r.n}`).join(', ')}`);
+  log(`     order polls: ${polls.map((r) => `${r.kind} ${r.n} runs, ${r.avg_ms} ms on average, ${r.max_ms} ms at most${Number(r.bad) ? `, ${r.bad} not ok (${String(r.why).slice(0, 80)})` : ''}`).join('; ')}`);
+  log(`     orders taken in after they were placed (s here): ${late.map((r) => `${r.kind} p50 ${r.p50} p99 ${r.p99} (${r.n})`).join(', ')}`);
   log(`     read-back findings: ${drifts.map((r) => `${r.kind} ${r.classification} ${r.n}`).join(', ') || 'none'}`);
   const worst = res.onecount.per.map((x, i) => ({ i, ...x })).filter((x) => x.oversold > 0 || x.stranded > 0);
   for (const x of worst.slice(0, 12))
