@@ -11,13 +11,14 @@
 //     after it (push_log.desired_at >= the sale).  p50 / p99 / max.
 //  2. Coalescing: a burst of sales of one SKU within about a second; pushes
 //     each channel received for that SKU.
-//  3. Oversell simulation: one sales stream per SKU and channel (the
-//     simulators' generators, which sell only while the channel shows stock)
-//     run twice in the same run — against onecount (event-driven pushes,
-//     automatic buffers from measured lag and velocity, last units to the
-//     fastest channel) and against a naive re-sync every 15 minutes — with
-//     the channel lags of CHANNELS.md, time compressed.  Oversold units and
-//     units stranded (stock left while a channel turned buyers away).
+//  3. Oversell simulation (see oversell() below): 40 SKUs, half stocked to
+//     sell out during the run and half not, sold by the simulators' seeded
+//     generators on three policies at once — onecount (event-driven pushes,
+//     automatic buffers from the lags and velocities onecount measured
+//     itself during a warm-up, last units to the fastest channel), a naive
+//     re-sync every 15 minutes, and (--pushes-only) pushes without buffers —
+//     with the channel lags of CHANNELS.md, time compressed.  Oversold and
+//     stranded units, sell-through, and the buffers onecount chose.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
