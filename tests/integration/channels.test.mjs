@@ -205,6 +205,13 @@ test('the published-quantity function, rule by rule and in combination', async (
   await stack.sql('INSERT INTO sku_velocity (tenant_id, sku_id, connection_id, units_per_hour) VALUES ($1, $2, $3, 1)', [A.id, sku, conn.id]);
   const own = (await stack.sql('SELECT auto_buffer($1, $2, $3) AS b', [A.id, sku, conn.id])).rows[0].b;
   assert.equal(own, '4', 'only its own sales (1/h over a one-hour lag): the buffer is Poisson(1) at 99%');
+  // ...and another channel's sales during THAT channel's ingest lag: a fast channel (no push or ingest lag,
+  // no sales) still shows the slow one's sales onecount has not taken in yet (1/h over its 10 minutes: Poisson(1/6) at 99%).
+  const fast = (await api.post(`${base}/connections`, { kind: 'walmart', name: `Fast ${Date.now()}`, settings: {},
+    credentials: { client_id: 'a', client_secret: 'b' } })).json;
+  await stack.sql('UPDATE channel_connections SET push_lag_ms = 0, ingest_lag_ms = 0 WHERE id = $1', [fast.id]);
+  const other = (await stack.sql('SELECT auto_buffer($1, $2, $3) AS b', [A.id, sku, fast.id])).rows[0].b;
+  assert.equal(other, '2', 'the slow channel\'s unpolled sales: 1/h x 10 min, Poisson(1/6) at 99% is 2');
 });
 
 test('key rotation keeps every credential readable', async () => {

@@ -43,10 +43,11 @@ export function connectionBody(kind, account, extra = {}) {
 
 /**
  * A brand with `skus` received at `stock` units each and one account per
- * channel on `sim`.  Returns { id, api, base, skus, conns: {kind: {id, account}} }.
+ * channel on `sim`; `settings` adds connection settings per kind (e.g.
+ * {walmart: {feed_threshold: 1}}).  Returns { id, api, base, skus, conns: {kind: {id, account}} }.
  */
 export async function channelBrand(stack, P, sim, { skus = ['A', 'B', 'C'], stock = 50, account = {},
-  accounts = {}, rules = {}, webhooks = true, pollSeconds = 10 } = {}) {
+  accounts = {}, rules = {}, settings = {}, webhooks = true, pollSeconds = 10 } = {}) {
   const b = await brand(P, unique('SyncBrand'));
   const api = tokenClient(stack.url, (await token(P, b.id, 'brand_owner')).token);
   const base = `/api/v1/brands/${b.id}`;
@@ -61,7 +62,9 @@ export async function channelBrand(stack, P, sim, { skus = ['A', 'B', 'C'], stoc
       apply_delay_ms: 200, feed_queue_ms: 200, feed_process_ms: 300, report_ms: 300, ...account, ...(accounts[kind] || {}) };
     const a = await simApi.post('/_sim/accounts', spec);
     assert.equal(a.status, 201, a.text);
-    const c = await api.post(`${base}/connections`, connectionBody(kind, a.json, { rules, rate_scale: 100 }));
+    const body = connectionBody(kind, a.json, { rules, rate_scale: 100 });
+    Object.assign(body.settings, settings[kind] || {});
+    const c = await api.post(`${base}/connections`, body);
     assert.equal(c.status, 201, c.text);
     const m = await api.post(`${base}/connections/${c.json.id}/automap`, {});
     assert.equal(m.status, 200, m.text);
