@@ -29,11 +29,18 @@ OC_DB_STMT(workjobs_due, 0,
            " AND c.status = 'active' AND (l.lease_until IS NULL OR l.lease_until < now())"
            " AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= now()) GROUP BY l.tenant_id"
            " UNION ALL SELECT tenant_id::text, 2 FROM channel_events WHERE processed_at IS NULL GROUP BY tenant_id"
+           /* routines due by time (the routines_due index), and those whose worker died (routines_leased) */
            " UNION ALL SELECT r.tenant_id::text, 4 FROM routines r LEFT JOIN channel_connections c"
-           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled"
-           " AND (r.next_run_at <= now() OR r.lease_owner IS NOT NULL)"
+           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.enabled AND r.next_run_at <= now()"
            " AND (r.lease_until IS NULL OR r.lease_until < now()) AND (r.connection_id IS NULL OR c.status = 'active')"
-           " GROUP BY r.tenant_id");
+           " GROUP BY r.tenant_id"
+           " UNION ALL SELECT r.tenant_id::text, 4 FROM routines r LEFT JOIN channel_connections c"
+           " ON c.tenant_id = r.tenant_id AND c.id = r.connection_id WHERE r.lease_owner IS NOT NULL"
+           " AND r.lease_until < now() AND r.enabled AND (r.connection_id IS NULL OR c.status = 'active')"
+           " GROUP BY r.tenant_id"
+           /* checklist items just past due: the brand's claim alerts them */
+           " UNION ALL SELECT tenant_id::text, 4 FROM checklist_items WHERE state = 'open'"
+           " AND overdue_alerted_at IS NULL AND due_at <= now() GROUP BY tenant_id");
 
 const char *const oc_workjobs_prune_tables[OC_WORKJOBS_NPRUNE] = {"push_log", "channel_events", "drift_events",
                                                                   "idempotency_keys", "routine_runs"};

@@ -255,21 +255,19 @@ static void on_routines(void *arg, json_t *rows, const oc_fail_t *f)
         }
         oc_sync_conn_use(oc_sync_conn_find(t->id, cid, 1), routine_with_conn, rr);
     }
-    if ((long)json_array_size(rows) > 0)
-        t->want |= W_ROUTINES; /* maybe more are due */
+    if ((long)json_array_size(rows) >= t->routine_limit)
+        t->want |= W_ROUTINES; /* it took all it asked for: maybe more are due (a short answer took them all) */
     oc_sync_tenant_done(t, W_ROUTINES);
 }
 
 void oc_sync_routines_claim(tnode_t *t)
 {
     int room = oc_config.worker_routines_max - oc_sync.routines;
+    t->routine_limit = room < 1 ? 1 : room > 8 ? 8 : room;
     t->running |= W_ROUTINES;
     oc_sync.routine_claims++;
-    if (oc_routines_claim(oc_sync.db, t->id, oc_sync.owner,
-                          room < 1   ? 1
-                          : room > 8 ? 8
-                                     : room,
-                          oc_config.worker_lease_seconds, on_routines, t) != 0) {
+    if (oc_routines_claim(oc_sync.db, t->id, oc_sync.owner, t->routine_limit, oc_config.worker_lease_seconds,
+                          on_routines, t) != 0) {
         oc_sync.routine_claims--;
         t->want |= W_ROUTINES;
         t->running &= ~W_ROUTINES;

@@ -79,6 +79,7 @@ typedef struct tnode {
     int quiet;
     uint64_t quiet_ms;
     int64_t circuit_wait_ms; /* set by push_claim: until the first open circuit it skipped half-opens, or -1 */
+    int routine_limit;       /* the routine claim in flight asked for this many: a full answer means maybe more */
 } tnode_t;
 
 typedef struct centry centry_t;

@@ -375,7 +375,7 @@ test("the SOP's buffer review: reports listings whose buffer differs from the ad
   const applied = await reviewRun(t0);
   assert.equal(applied.detail.apply, true);
   assert.ok(applied.detail.applied >= 1, JSON.stringify(applied.detail));
-  const listing = (await P.api.get(`/api/v1/brands/${br.id}/listings?connection_id=${amazon}`)).json.items.find((l) => l.sku === s1);
+  const listing = (await P.api.get(`/api/v1/brands/${br.id}/listings?connection=${amazon}`)).json.items.find((l) => l.sku === s1);
   assert.equal(listing.rules.buffer, 2, 'the suggestion, clamped to the bound');
   const audit = (await P.api.get(`/api/v1/brands/${br.id}/audit?action=listing.buffer_advice`)).json.items[0];
   assert.match(audit.summary.reason, /buffer review/);
@@ -386,7 +386,7 @@ test('templates: a rule set or SOP overrides for many brands, previewed (nothing
   const tp = `/api/v1/portfolios/${P.pid}/templates`;
   const amazon = br.conns.amazon.id;
   const connRules = async () => (await P.api.get(`/api/v1/brands/${br.id}/connections/${amazon}`)).json.rules;
-  const desired = async () => (await P.api.get(`/api/v1/brands/${br.id}/listings?connection_id=${amazon}`)).json.items
+  const desired = async () => (await P.api.get(`/api/v1/brands/${br.id}/listings?connection=${amazon}`)).json.items
     .map((l) => [l.sku, l.desired_qty]).sort();
   const rulesBefore = await connRules();
   const qtyBefore = await desired();
