@@ -204,6 +204,8 @@ test('a save based on a version someone else replaced is shown as a conflict, wi
   assert.deepEqual(takeApiErrors(adminUi), [`409 ${psop()}`]);
   await screenshot(page, 'sop-conflict');
   await box.getByRole('button', { name: 'Reload the SOP' }).click();
+  // the reload answers when it answers: wait for the newest version on screen, then read it
+  await panelOf(page, 'Current version').filter({ hasText: 'health at :45' }).waitFor();
   await idle(page);
   assert.match(await panelOf(page, 'Current version').innerText(), /Version\s+v4[\s\S]*health at :45/);
   assert.equal((await cellTexts(stepRow(page, 'connection_health')))[2].split('\n')[0], 'hourly at 45 past the hour');
