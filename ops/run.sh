@@ -31,8 +31,10 @@ is_running() {
   [ "${st%% *}" != Z ]
 }
 
-# name_of PID: what an onecount process of this checkout is (serve, worker, sim, demo…).
-name_of() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | awk '{print $2}'; }
+# name_of PID: what an onecount process of this checkout is (serve, worker, sim, demo…); nothing when it
+# has exited meanwhile (the redirection's own failure is silenced too, and never ends the script: a stop
+# that died here left PostgreSQL and Redis running).
+name_of() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | awk '{print $2}' || true; }
 
 # The onecount processes started from this checkout's builds for this data
 # folder (their environment names it), whoever started them.
@@ -52,7 +54,7 @@ ours() {
 running_script() {
   local p
   p="$(cat "$RUN_PID" 2>/dev/null)" || return 0
-  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q 'ops/run\.sh' && printf '%s\n' "$p"
+  { tr '\0' ' ' < "/proc/$p/cmdline"; } 2>/dev/null | grep -q 'ops/run\.sh' && printf '%s\n' "$p"
   return 0
 }
 
