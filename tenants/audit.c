@@ -9,20 +9,22 @@
 
 OC_DB_STMT(audit_insert, 9, "SELECT audit_write($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)");
 
+const char *oc_actor_json(const oc_actor_t *a, const json_t *v)
+{
+    char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = strlen(js) + 1;
+    char *copy = h2o_mem_alloc_pool(a->pool, n);
+    memcpy(copy, js, n);
+    free(js);
+    return copy;
+}
+
 static int add(oc_db_tx_t *tx, const oc_actor_t *a, const char *tenant, const char *action, const char *object_type,
                const char *object_id, json_t *summary)
 {
     if (tx->nsteps >= OC_DB_MAX_STEPS)
         return OC_EINVAL;
-    char *js = summary != NULL ? json_dumps(summary, JSON_COMPACT) : NULL;
-    const char *summary_s = "{}";
-    if (js != NULL) {
-        size_t n = strlen(js) + 1;
-        char *copy = h2o_mem_alloc_pool(a->pool, n);
-        memcpy(copy, js, n);
-        summary_s = copy;
-        free(js);
-    }
+    const char *summary_s = summary != NULL ? oc_actor_json(a, summary) : "{}";
     int i = tx->nsteps++;
     /* audit_write(tenant, portfolio, user, token, action, type, id, summary, request) */
     tx->steps[i].stmt = &audit_insert;

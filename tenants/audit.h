@@ -31,6 +31,9 @@ typedef struct oc_actor {
     h2o_mem_pool_t *pool;
 } oc_actor_t;
 
+/** `v` as compact JSON text in the actor's request pool: a parameter that outlives the call. */
+const char *oc_actor_json(const oc_actor_t *a, const json_t *v);
+
 /**
  * Appends to `tx` an insert into the brand's audit log (a->tenant must be the
  * brand and tx->tenant set to it).  `summary` is borrowed; NULL = {}.

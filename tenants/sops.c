@@ -99,17 +99,6 @@ static void run_one(oc_thread_t *th, const char *portfolio, const char *tenants,
     oc_query_answer(th, &tx, how, cb, arg);
 }
 
-/* A JSON value as text in the actor's pool (a parameter that outlives the call). */
-static const char *pool_json(const oc_actor_t *a, const json_t *v)
-{
-    char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t n = strlen(js) + 1;
-    char *copy = h2o_mem_alloc_pool(a->pool, n);
-    memcpy(copy, js, n);
-    free(js);
-    return copy;
-}
-
 void oc_sops_get(oc_thread_t *th, const char *portfolio, const char *brand, oc_query_cb cb, void *arg)
 {
     const char *p[] = {portfolio, brand};
@@ -122,7 +111,7 @@ void oc_sops_get(oc_thread_t *th, const char *portfolio, const char *brand, oc_q
 void oc_sops_save(oc_thread_t *th, const oc_actor_t *a, const json_t *document, const char *reason, const char *base,
                   oc_query_cb cb, void *arg)
 {
-    const char *p[] = {a->portfolio, or_null(a->tenant), pool_json(a, document), a->user, a->token, reason,
+    const char *p[] = {a->portfolio, or_null(a->tenant), oc_actor_json(a, document), a->user, a->token, reason,
                        base,         a->request_id};
     run_one(th, a->portfolio, or_null(a->tenant), &sops_save, p, 8, &how_sop, cb, arg);
 }
@@ -201,8 +190,8 @@ void oc_sops_template(oc_thread_t *th, const oc_actor_t *a, const char *tenants,
 {
     const char *p[] = {a->portfolio,
                        kind,
-                       pool_json(a, brand_ids),
-                       pool_json(a, body),
+                       oc_actor_json(a, brand_ids),
+                       oc_actor_json(a, body),
                        apply ? "true" : "false",
                        a->user,
                        a->token,
