@@ -1,5 +1,6 @@
 // brand-frame.js — what every brand screen shares: the brand's header with
-// the user's role in it, and the tabs that role may use.  Screens of one
+// the user's role in it, and the tabs that role may use (Exceptions,
+// Oversells and Alerts with their open counts, counts.js).  Screens of one
 // object (a SKU, a connection) and forms (a new SKU) sit under their tab and
 // add their own breadcrumbs.
 import { api } from '../api.js';
@@ -8,21 +9,23 @@ import { roleBadge, statusBadge } from '../ui/format.js';
 import { pageHeader } from '../ui/page.js';
 import { link } from '../router.js';
 import { canManage } from '../session.js';
+import { countBadge, watchBrand } from '../counts.js';
 
 /** Tabs in display order; `manage` ones need brand_owner or portfolio_admin. */
 const TABS = [
   { key: 'overview', label: 'Overview', path: '' },
+  { key: 'exceptions', label: 'Exceptions', path: 'exceptions', count: 'exceptions' },
   { key: 'skus', label: 'SKUs', path: 'skus' },
   { key: 'stock', label: 'Stock', path: 'stock' },
   { key: 'holds', label: 'Holds', path: 'holds' },
-  { key: 'oversells', label: 'Oversells', path: 'oversells' },
+  { key: 'oversells', label: 'Oversells', path: 'oversells', count: 'oversells' },
   { key: 'imports', label: 'Imports', path: 'imports' },
   { key: 'channels', label: 'Channels', path: 'channels' },
   { key: 'listings', label: 'Listings', path: 'listings' },
   { key: 'sync', label: 'Sync', path: 'sync' },
   { key: 'sop', label: 'SOP', path: 'sop' },
   { key: 'orders', label: 'Orders', path: 'orders' },
-  { key: 'alerts', label: 'Alerts & drift', path: 'alerts' },
+  { key: 'alerts', label: 'Alerts & drift', path: 'alerts', count: 'alerts' },
   { key: 'members', label: 'Members', path: 'members', manage: true },
   { key: 'tokens', label: 'API tokens', path: 'tokens', manage: true },
   { key: 'audit', label: 'Audit log', path: 'audit' },
@@ -56,8 +59,9 @@ export async function brandFrame(ctx, active, title, { crumbs: extra = [] } = {}
         href: t.path ? link('/brands', brand.id, t.path) : link('/brands', brand.id),
         class: 'tab',
         'aria-current': t.key === active ? 'page' : null,
-        text: t.label,
-      }))))),
+      }, t.label, t.count ? countBadge(`tab:${brand.id}:${t.count}`, t.count) : null))))),
     body);
+  // The Exceptions, Oversells and Alerts tabs carry their open counts, kept current while the brand is shown.
+  watchBrand(ctx, brand.id);
   return { brand, body };
 }

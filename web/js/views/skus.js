@@ -1,7 +1,10 @@
 // skus.js — #/brands/<id>/skus: the brand's SKUs and bundles with their
 // balances, by code; search by code prefix, title or barcode (?q=), by kind
 // (?kind=simple|bundle), archived ones on request (?archived=1).  Operators
-// and up get the buttons to create SKUs and bundles.
+// and up get the buttons to create SKUs and bundles.  Each row says what
+// every channel shows now (published, last seen and when, marked when
+// behind, failing, drifted or paused: an icon and a word, the full story in
+// its tooltip) beside on hand, committed, held, available and days of cover.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
 import { filterForm } from '../ui/form.js';
@@ -12,6 +15,55 @@ import { link } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { skuLink } from './inventory.js';
+import { zoneTime } from './sop-words.js';
+
+/** A channel's status on a SKU row: an icon and a word (never colour alone). */
+const CHANNEL_STATUS = {
+  in_sync: { icon: '\u2713', word: 'in sync', cls: 'ch-ok' },
+  behind: { icon: '\u231B', word: 'behind', cls: 'ch-warn' },
+  failing: { icon: '\u2715', word: 'failing', cls: 'ch-bad' },
+  drifted: { icon: '\u2260', word: 'differs', cls: 'ch-bad' },
+  paused: { icon: '\u2016', word: 'paused', cls: 'ch-muted' },
+};
+
+function channelTitle(c, tz) {
+  const seenAt = c.seen_at ? zoneTime(c.seen_at, tz).textContent : null;
+  const seen = c.seen === null || c.seen === undefined ? 'the channel has not been read yet' : `the channel showed ${qty(c.seen)}${seenAt ? ` at ${seenAt}` : ''}`;
+  const pub = c.published === null || c.published === undefined ? 'nothing published yet' : `onecount publishes ${qty(c.published)}`;
+  const pushed = c.pushed === null || c.pushed === undefined ? 'nothing pushed yet' : `last pushed ${qty(c.pushed)}`;
+  const what = {
+    in_sync: 'In sync',
+    behind: 'Behind: the newest number is waiting to be pushed',
+    failing: 'Failing: pushes to this channel do not get through',
+    drifted: 'Differs: the channel shows another number than onecount pushed',
+    paused: 'Paused: onecount pushes nothing to this listing',
+  }[c.status] || c.status;
+  return `${c.connection}: ${what}; ${pub}, ${pushed}, ${seen}.`;
+}
+
+function channelsCell(s, brand) {
+  const chans = s.channels || [];
+  if (!chans.length) return h('span', { class: 'muted', text: 'not listed' });
+  return h('ul', { class: 'sku-channels' }, chans.map((c) => {
+    const st = CHANNEL_STATUS[c.status] || { icon: '?', word: String(c.status || '').replace(/_/g, ' '), cls: 'ch-muted' };
+    const shows = c.seen !== null && c.seen !== undefined ? c.seen : c.pushed;
+    const figure = c.status === 'in_sync' || c.status === 'paused'
+      ? `${qty(shows)}`
+      : `${qty(shows)} \u2192 ${qty(c.published)}`;
+    const title = channelTitle(c, brand.timezone);
+    return h('li', { class: ['sku-channel', st.cls], title, dataset: { status: c.status } },
+      c.listing_id ? h('a', { href: link('/brands', brand.id, 'listings', c.listing_id), text: c.connection, 'aria-label': title }) : h('span', { text: c.connection }),
+      h('span', { class: 'sku-channel-state' }, h('span', { 'aria-hidden': 'true', text: st.icon }), ` ${st.word}`),
+      h('span', { class: 'sku-channel-qty', text: figure }));
+  }));
+}
+
+function coverCell(s) {
+  const d = s.days_of_cover;
+  if (d === null || d === undefined) return h('span', { class: 'muted', title: 'No sales in the window to measure a rate', text: '—' });
+  const v = Number(d);
+  return h('span', { class: v < 7 ? 'strong warn-text' : null, title: `${v.toFixed(1)} days at the recent rate of sale`, text: v >= 100 ? '100+' : v.toFixed(v < 10 ? 1 : 0) });
+}
 
 const KIND_FILTER = [
   { value: '', label: 'SKUs and bundles' },
@@ -49,6 +101,8 @@ export async function render(ctx) {
       { label: 'Committed', class: 'num', render: (s) => qty(s.committed) },
       { label: 'Held', class: 'num', render: (s) => qty(s.held) },
       { label: 'Available', class: 'num', render: availableCell },
+      { label: 'Days of cover', class: 'num', render: coverCell },
+      { label: 'Channels now', render: (s) => channelsCell(s, brand) },
       { label: 'Status', render: (s) => (s.archived ? statusBadge('archived') : statusBadge('active')) },
     ],
     first,
@@ -83,7 +137,7 @@ export async function render(ctx) {
     : null;
   body.append(panel({
     title: 'SKUs',
-    description: 'Available is on hand minus committed (sold, not shipped) minus held; a bundle has what its scarcest component allows.',
+    description: 'Available is on hand minus committed (sold, not shipped) minus held; a bundle has what its scarcest component allows. Channels now: what each channel shows, and the number onecount is pushing when they differ (hover for the full story).',
     actions,
   }, search.el, table.el));
 }
