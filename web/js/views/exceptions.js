@@ -12,7 +12,7 @@
 // its kind in place (record the oversell's resolution, map the line or
 // create the SKU from it, push again, pause the listing, set its buffer,
 // links to the connection, the checklist, the runs).  The queue refreshes
-// every 15 seconds while shown; items close themselves when what they
+// every 10 seconds while shown; items close themselves when what they
 // describe clears.
 import { api, getAll } from '../api.js';
 import { h, replace, sentence } from '../ui/dom.js';
@@ -34,7 +34,7 @@ import {
   ACTIONS, KINDS, KIND_ORDER, SEVERITIES, SEVERITY_ORDER, STATES, detailWords, historyLabel, kindLabel, severityBadge, stateBadge,
 } from './exception-words.js';
 
-const EVERY = 15000;
+const EVERY = 10000;
 const stamp = (x) => `${x.updated_at}|${x.state}|${x.owner ? x.owner.id : ''}|${x.seen_at}`;
 const STATE_CHIPS = ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all'];
 
