@@ -63,7 +63,7 @@ test('at rest: every brand on the home, the quiet one needing nothing; the SKU l
   assert.equal(q[0].split('\n')[0], quiet.name);
   assert.match(q[1], /nothing needs anyone/);
   assert.equal(q[2], 'none open');
-  assert.match(q[3], /^0 out of stock\s+0 low$/);
+  assert.match(q[3], /^0 out of stock\s+0 low\s+0 units stranded$/);
   assert.equal(q[4], 'no channel yet');
   // The channel brand: three channels, none failing.
   const channels = await healthRow(page, br.id).locator('li.channel-line').evaluateAll((lis) => lis.map((l) => l.innerText.replace(/\s+/g, ' ')));

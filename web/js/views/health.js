@@ -44,7 +44,7 @@ export function severityLine(bid, ex, opts = {}) {
     }
   }
   if (!parts.length) return h('span', { class: 'ok-text', text: '\u2713 nothing needs anyone' });
-  return h('span', { class: 'sev-line' }, parts.flatMap((p, i) => (i ? [' · ', p] : [p])));
+  return h('span', { class: 'sev-line' }, parts);
 }
 
 /** Each kind with open items, worst first, as links to the queue. */
@@ -82,14 +82,23 @@ export function channelList(b) {
   return h('ul', { class: 'channel-lines' }, conns.map((c) => channelLine(c, b.brand_id)));
 }
 
+/** Stock-outs, low stock and stranded units, each on its line; the first two link to the SKU list. */
+export function stockText(b) {
+  const line = (n, words, { bad = false } = {}) => h('span', { class: ['nowrap', num(n) > 0 && bad ? 'error-text strong' : num(n) > 0 ? null : 'muted'], text: `${qty(num(n))} ${words}` });
+  return h('span', { class: 'cell-stack' },
+    num(b.stock_outs) > 0 ? h('a', { href: link('/brands', b.brand_id, 'skus'), class: 'error-text strong nowrap', text: `${qty(num(b.stock_outs))} out of stock` }) : line(0, 'out of stock'),
+    line(b.low_stock, 'low'),
+    line(b.stranded_units, 'units stranded'));
+}
+
 export const sellThrough = (b) => (b.sell_through_30d === null || b.sell_through_30d === undefined
   ? h('span', { class: 'muted', text: 'no sales yet' })
   : h('span', { class: 'cell-stack' }, h('span', { text: `${Math.round(Number(b.sell_through_30d) * 100)} %` }),
-    h('span', { class: 'muted small', text: `${plural(num(b.units_sold_30d), 'unit')} sold in 30 days` })));
+    h('span', { class: 'muted small nowrap', text: `${plural(num(b.units_sold_30d), 'unit')} sold` })));
 
 export const oversellText = (b) => (num(b.oversells?.open) > 0
-  ? h('span', { class: 'cell-stack' }, h('a', { href: link('/brands', b.brand_id, 'oversells'), class: 'error-text strong', text: `${plural(num(b.oversells.open), 'open incident')}` }),
-    h('span', { class: 'small', text: `${plural(num(b.oversells.units), 'unit')} oversold` }))
+  ? h('span', { class: 'cell-stack' }, h('a', { href: link('/brands', b.brand_id, 'oversells'), class: 'error-text strong nowrap', text: `${plural(num(b.oversells.open), 'open incident')}` }),
+    h('span', { class: 'small nowrap', text: `${plural(num(b.oversells.units), 'unit')} oversold` }))
   : h('span', { class: 'muted', text: 'none open' }));
 
 /** Figures for a set of totals (the portfolio's, or one brand's). */

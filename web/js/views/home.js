@@ -9,7 +9,7 @@
 import { api } from '../api.js';
 import { h, uid, append, replace } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
-import { qty, roleBadge, statusBadge, time } from '../ui/format.js';
+import { roleBadge, statusBadge, time } from '../ui/format.js';
 import { autoRefresh, refreshBar } from '../ui/poll.js';
 import { notify } from '../ui/notice.js';
 import { pageHeader, panel } from '../ui/page.js';
@@ -17,24 +17,20 @@ import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
 import { session, isAdmin, portfolioId, refreshBrands, refreshSession } from '../session.js';
 import { timeZones, defaultTimeZone } from '../timezones.js';
-import { channelList, kindList, oversellText, sellThrough, severityLine, totalsFigures, worstFirst } from './health.js';
+import { channelList, kindList, oversellText, sellThrough, severityLine, stockText, totalsFigures, worstFirst } from './health.js';
 
 const HEALTH_EVERY = 30000;
 
 /** The health table: a row per brand, worst first. */
 function healthTable(brands) {
   const sorted = [...brands].sort(worstFirst);
-  const stock = (b) => h('span', { class: 'cell-stack' },
-    h('a', { href: `${link('/brands', b.brand_id, 'skus')}`, class: Number(b.stock_outs) > 0 ? 'error-text strong' : null, text: `${qty(Number(b.stock_outs) || 0)} out of stock` }),
-    h('span', { class: 'small', text: `${qty(Number(b.low_stock) || 0)} low` }));
   const cols = [
     ['Brand', (b) => h('div', { class: 'cell-stack' }, h('a', { href: link('/brands', b.brand_id), class: 'strong-link', text: b.name }), h('span', { class: 'muted small', text: b.timezone }))],
     ['Needs someone', (b) => h('div', { class: 'cell-stack' }, severityLine(b.brand_id, b.exceptions), kindList(b.brand_id, b.exceptions && b.exceptions.by_kind))],
     ['Oversells', oversellText],
-    ['Stock', stock],
+    ['Stock', (b) => stockText(b)],
     ['Channels', channelList],
-    ['Stranded units', (b) => qty(Number(b.stranded_units) || 0), 'num'],
-    ['Sell-through (30 days)', sellThrough, 'num'],
+    ['Sell-through (30 days)', sellThrough],
   ];
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table health-table' },
     h('caption', { class: 'visually-hidden', text: 'Brands, worst first' }),
