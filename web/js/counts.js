@@ -2,8 +2,9 @@
 // exceptions that need someone in the portfolio and per brand (one
 // GET …/portfolios/<pid>/exceptions?limit=0, every 30 seconds while someone
 // is signed in and the browser tab is visible), and on a brand's screens its
-// open exceptions, open oversells and open alerts (…/dashboard and …/sync of
-// that brand, every 30 seconds while the brand is shown).  A count is a
+// open exceptions, open oversells and open alerts (…/dashboard and
+// …/alerts?state=open of that brand, every 30 seconds while the brand is
+// shown).  A count is a
 // <span class="count" data-count="key"> made by countBadge(); new numbers
 // are written into every such span in place, so nothing else redraws.
 // Screens that change an item call refreshCounts() to update at once.
@@ -13,6 +14,7 @@ import { autoRefresh } from './ui/poll.js';
 import { session } from './session.js';
 
 const EVERY = 30000;
+const ALERTS_SHOWN = 99; // the Alerts tab says "99+" beyond
 const values = new Map(); // key → number
 const words = {
   exceptions: (n) => `${n} needing someone`,
@@ -28,7 +30,7 @@ function paint() {
 
 function fill(el) {
   const n = values.get(el.dataset.count);
-  const show = Number.isFinite(n) && n > 0;
+  const show = (Number.isFinite(n) && n > 0) || (typeof n === 'string' && n !== '');
   el.hidden = !show;
   el.textContent = show ? String(n) : '';
   const what = words[el.dataset.countWhat] || words.exceptions;
@@ -71,15 +73,15 @@ export function startCounts() {
 const brandLoads = new Map(); // bid → () => Promise
 
 async function loadBrand(bid) {
-  const [dash, sync] = await Promise.all([
+  const [dash, alerts] = await Promise.all([
     api.get(`/api/v1/brands/${bid}/dashboard`).catch(() => null),
-    api.get(`/api/v1/brands/${bid}/sync`).catch(() => null),
+    api.get(`/api/v1/brands/${bid}/alerts`, { state: 'open', limit: ALERTS_SHOWN }).catch(() => null),
   ]);
   if (dash) {
     values.set(`tab:${bid}:exceptions`, Number(dash.exceptions?.total) || 0);
     values.set(`tab:${bid}:oversells`, Number(dash.oversells?.open) || 0);
   }
-  if (sync) values.set(`tab:${bid}:alerts`, Number(sync.open_alerts) || 0);
+  if (alerts) values.set(`tab:${bid}:alerts`, alerts.next_cursor ? `${alerts.items.length}+` : alerts.items.length);
   paint();
 }
 
