@@ -155,7 +155,7 @@ test('an oversell and a Shopify outage appear on the home within seconds, worst 
       return st === 'failing' || st === 'behind';
     }, 'the Shopify mark on the SKU list', 30000);
     const mark = panelOf(page, 'SKUs').locator('tbody tr', { hasText: code('B') }).locator('li.sku-channel', { hasText: name('shopify') });
-    assert.match((await mark.innerText()).replace(/\s+/g, ' '), /(✕ failing|⌛ behind) \d+ → \d+/);
+    assert.match((await mark.innerText()).replace(/\s+/g, ' '), /(✕ failing|◔ behind) \d+ → \d+/);
     assert.match(await mark.getAttribute('title'), /^shopify-\S+: (Failing|Behind): .*onecount publishes \d+/);
     await screenshot(page, 'skus-channels');
     await assertSound(ui, 'health during the outage');

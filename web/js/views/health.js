@@ -67,7 +67,7 @@ export function channelLine(c, bid) {
   } else if (c.status === 'paused') {
     icon = '\u2016'; word = 'paused'; cls = 'ch-muted';
   } else if (num(c.behind) > 0) {
-    icon = '\u231B'; word = `${plural(num(c.behind), 'listing')} waiting${c.oldest_behind_s !== null && c.oldest_behind_s !== undefined ? `, oldest ${duration(c.oldest_behind_s)}` : ''}`; cls = 'ch-warn';
+    icon = '\u25D4'; word = `${plural(num(c.behind), 'listing')} waiting${c.oldest_behind_s !== null && c.oldest_behind_s !== undefined ? `, oldest ${duration(c.oldest_behind_s)}` : ''}`; cls = 'ch-warn';
   }
   const lag = c.push_lag_p99_ms !== null && c.push_lag_p99_ms !== undefined ? `push lag p99 ${msText(c.push_lag_p99_ms)}` : 'push lag not measured yet';
   return h('li', { class: ['channel-line', cls], dataset: { connection: c.id } },

@@ -20,7 +20,7 @@ import { zoneTime } from './sop-words.js';
 /** A channel's status on a SKU row: an icon and a word (never colour alone). */
 const CHANNEL_STATUS = {
   in_sync: { icon: '\u2713', word: 'in sync', cls: 'ch-ok' },
-  behind: { icon: '\u231B', word: 'behind', cls: 'ch-warn' },
+  behind: { icon: '\u25D4', word: 'behind', cls: 'ch-warn' },
   failing: { icon: '\u2715', word: 'failing', cls: 'ch-bad' },
   drifted: { icon: '\u2260', word: 'differs', cls: 'ch-bad' },
   paused: { icon: '\u2016', word: 'paused', cls: 'ch-muted' },
