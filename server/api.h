@@ -88,6 +88,8 @@ void oc_api_movements_list(oc_req_t *r);
 void oc_api_ledger_verify(oc_req_t *r);
 void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
+/** The brands the caller may see, as a comma-separated list in the request's pool; NULL = every brand of the portfolio. */
+const char *oc_api_brands_seen(oc_req_t *r);
 /** A query parameter that must be an id when given: 1, or 0 after answering 422 naming `field`. */
 int oc_api_check_uuid(oc_req_t *r, const char *v, const char *field);
 /** A query parameter that must be one of `allowed` (NULL-terminated) when given: 1, or 0 after answering 422. */
@@ -100,6 +102,17 @@ void oc_api_answer_created(void *arg, json_t *v, const oc_fail_t *f);
 int oc_api_idem_step(oc_req_t *r, oc_db_tx_t *tx);
 /** Same with the request hash (oc_api_request_hash) already computed, e.g. on the work pool for a large body. */
 int oc_api_idem_step_hashed(oc_req_t *r, oc_db_tx_t *tx, const char *hash);
+
+/* api_exceptions.c */
+void oc_api_exceptions_list(oc_req_t *r);
+void oc_api_exception_get(oc_req_t *r);
+void oc_api_exception_acknowledge(oc_req_t *r);
+void oc_api_exception_assign(oc_req_t *r);
+void oc_api_exception_snooze(oc_req_t *r);
+void oc_api_exception_resolve(oc_req_t *r);
+void oc_api_exception_reopen(oc_req_t *r);
+void oc_api_dashboard(oc_req_t *r);
+void oc_api_brand_dashboard(oc_req_t *r);
 
 /* api_movements.c */
 void oc_api_movement_post(oc_req_t *r);

@@ -128,3 +128,18 @@ void oc_api_brand_update(oc_req_t *r)
         oc_auth_invalidate();
     oc_brands_update(r->thread, oc_req_actor(r), &ch, r->body, on_brand, r);
 }
+
+const char *oc_api_brands_seen(oc_req_t *r)
+{
+    if (r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN && r->auth.scope_brand[0] == '\0')
+        return NULL;
+    if (r->auth.scope_brand[0] != '\0')
+        return r->auth.scope_brand;
+    size_t n = (size_t)r->auth.nbrands * 37 + 1;
+    char *s = oc_req_alloc(r, n);
+    s[0] = '\0';
+    for (int i = 0; i < r->auth.nbrands; i++)
+        snprintf(s + strlen(s), n - strlen(s), "%s%s", i ? "," : "", r->auth.brands[i].brand_id);
+    /* none: a list no brand id matches */
+    return s[0] ? s : "00000000-0000-0000-0000-000000000000";
+}

@@ -289,13 +289,9 @@ void oc_api_oversell_resolve(oc_req_t *r)
         {"resolution", OC_F_ENUM, 1, 0, 0, res_kinds}, {"note", OC_F_STRING, 0, 0, 1000}, {NULL}};
     if (oc_req_validate(r, fields) != 0)
         return;
-    const char *id = oc_req_param(r, "oid");
-    char *end;
-    long long v = strtoll(id, &end, 10);
-    if (*id == '\0' || *end != '\0' || v <= 0) {
-        oc_respond_error(r, 404, "not_found", "no such open oversell incident", NULL);
+    const char *id = oc_req_num_param(r, "oid", "no such open oversell incident");
+    if (id == NULL)
         return;
-    }
     oc_incidents_resolve(r->thread, oc_req_actor(r), id, oc_json_str(r->body, "resolution"),
                          oc_json_str(r->body, "note"), oc_api_answer, r);
 }

@@ -55,22 +55,6 @@ static const oc_field_t document_fields[] = {
     {NULL},
 };
 
-/* The brands the caller may see, as a comma-separated list; NULL = every brand of the portfolio. */
-static const char *brands_seen(oc_req_t *r)
-{
-    if (r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN && r->auth.scope_brand[0] == '\0')
-        return NULL;
-    if (r->auth.scope_brand[0] != '\0')
-        return r->auth.scope_brand;
-    size_t n = (size_t)r->auth.nbrands * 37 + 1;
-    char *s = oc_req_alloc(r, n);
-    s[0] = '\0';
-    for (int i = 0; i < r->auth.nbrands; i++)
-        snprintf(s + strlen(s), n - strlen(s), "%s%s", i ? "," : "", r->auth.brands[i].brand_id);
-    /* none: a list no brand id matches */
-    return s[0] ? s : "00000000-0000-0000-0000-000000000000";
-}
-
 /* A version number in the path or query: 1 … 2^31-1; else answers (404 in the path, 422 in the query). */
 static const char *version_arg(oc_req_t *r, const char *v, const char *field)
 {
@@ -201,7 +185,7 @@ void oc_api_schedule(oc_req_t *r)
     long hours = 24, per = 24;
     if (!query_int(r, "hours", 1, 168, &hours) || !query_int(r, "per_routine", 1, 1000, &per))
         return;
-    const char *brands = brand_of(r) != NULL ? brand_of(r) : brands_seen(r);
+    const char *brands = brand_of(r) != NULL ? brand_of(r) : oc_api_brands_seen(r);
     oc_sops_schedule(r->thread, oc_req_actor(r)->portfolio, brands, (int)hours, (int)per, oc_api_answer, r);
 }
 
@@ -228,7 +212,7 @@ void oc_api_checklist(oc_req_t *r)
         !oc_api_check_uuid(r, flt.brand, "brand_id") || !oc_api_check_enum(r, overdue, yes_no, "overdue"))
         return;
     flt.overdue = overdue != NULL && strcmp(overdue, "true") == 0;
-    const char *brands = brand_of(r) != NULL ? brand_of(r) : brands_seen(r);
+    const char *brands = brand_of(r) != NULL ? brand_of(r) : oc_api_brands_seen(r);
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_sops_checklist(r->thread, oc_req_actor(r)->portfolio, brands, &flt, &keys, oc_page_answer, pg);
 }
@@ -327,7 +311,7 @@ static void template_run(oc_req_t *r, int apply)
         return;
     }
     json_t *body = strcmp(kind, "sop") == 0 ? json_pack("{s:O}", "document", what) : json_incref(what);
-    oc_sops_template(r->thread, oc_req_actor(r), brands_seen(r), kind, ids, body, apply,
+    oc_sops_template(r->thread, oc_req_actor(r), oc_api_brands_seen(r), kind, ids, body, apply,
                      reason != NULL ? reason : "preview", oc_api_answer, r);
     json_decref(body);
 }

@@ -88,11 +88,9 @@ void oc_api_alert_resolve(oc_req_t *r)
 {
     if (oc_req_validate(r, oc_no_fields) != 0)
         return;
-    const char *aid = oc_req_param(r, "aid");
-    if (strspn(aid, "0123456789") != strlen(aid) || strlen(aid) == 0 || strlen(aid) > 18) {
-        oc_respond_error(r, 404, "not_found", "no such alert", NULL);
+    const char *aid = oc_req_num_param(r, "aid", "no such alert");
+    if (aid == NULL)
         return;
-    }
     oc_syncview_alert_resolve(r->thread, oc_req_actor(r), aid, oc_api_answer, r);
 }
 

@@ -169,6 +169,17 @@ const char *oc_req_id_param(oc_req_t *r, const char *name, const char *not_found
     return id;
 }
 
+const char *oc_req_num_param(oc_req_t *r, const char *name, const char *not_found_message)
+{
+    const char *id = oc_req_param(r, name);
+    size_t n = id != NULL ? strlen(id) : 0;
+    if (n == 0 || n > 18 || strspn(id, "0123456789") != n || strspn(id, "0") == n) {
+        oc_respond_error(r, 404, "not_found", not_found_message, NULL);
+        return NULL;
+    }
+    return id;
+}
+
 const char *oc_req_query(oc_req_t *r, const char *name)
 {
     if (r->query == NULL)

@@ -145,6 +145,8 @@ const char *oc_req_param(const oc_req_t *r, const char *name);
  * and returns NULL (the request is then finished).
  */
 const char *oc_req_id_param(oc_req_t *r, const char *name, const char *not_found_message);
+/** Same for a numbered row (an incident, an alert, an exception): 1 to 18 digits, not 0. */
+const char *oc_req_num_param(oc_req_t *r, const char *name, const char *not_found_message);
 /** Query parameter by name, percent-decoded into the pool, or NULL when absent. */
 const char *oc_req_query(oc_req_t *r, const char *name);
 /** Request header (lower-case name), copied into the pool, or NULL. */

@@ -64,6 +64,19 @@ typedef void (*oc_workjobs_stuck_cb)(void *arg, const oc_brands_chunk_t *chunk, 
 int oc_workjobs_stuck_alerts(oc_db_pool_t *db, const char *after, int stuck_after_s, oc_workjobs_stuck_cb cb,
                              void *arg);
 
+/** What one chunk's exception refresh did (exceptions_refresh): a new reference, or NULL on a failure. */
+typedef void (*oc_workjobs_exceptions_cb)(void *arg, const oc_brands_chunk_t *chunk, const json_t *counts,
+                                          const oc_fail_t *f);
+
+/**
+ * The chunk of brands after `after`: the exception queue brought in line
+ * with the conditions true now (migrations/0033): new conditions open items,
+ * changed ones update them, cleared ones close them, ended snoozes wake.
+ * `counts` holds opened, changed, reopened, closed, snooze_ended, live.
+ */
+int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_s, oc_workjobs_exceptions_cb cb,
+                           void *arg);
+
 /** The tables retention prunes, in the order a prune goes through them. */
 extern const char *const oc_workjobs_prune_tables[];
 #define OC_WORKJOBS_NPRUNE 5

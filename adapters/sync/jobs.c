@@ -1,7 +1,7 @@
 /*
  * jobs.c — the work that spans every brand and runs once across all
- * workers: the stuck-listing check (stuck_alerts) and retention pruning
- * (prune), each claimed when due under a lease and walked over the brands
+ * workers: the stuck-listing check (stuck_alerts), retention pruning
+ * (prune) and the exception queue's refresh (exceptions), each claimed when due under a lease and walked over the brands
  * in chunks; the SQL of each step is tenants/workjobs.h's.
  */
 #include "adapters/sync/sync_internal.h"
@@ -34,13 +34,21 @@ typedef struct job {
     json_t *detail;
 } job_t;
 
-static job_t jobs[2] = {
+#define NJOBS 3
+static job_t jobs[NJOBS] = {
     {.kind = "stuck_alerts",
      .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"stuck_alerts\"",
               OC_METRIC_COUNTER}},
     {.kind = "prune",
      .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"prune\"", OC_METRIC_COUNTER}},
+    {.kind = "exceptions",
+     .runs = {"onecount_worker_jobs_total", "cross-brand jobs this worker ran", "job=\"exceptions\"",
+              OC_METRIC_COUNTER}},
 };
+static oc_metric_t m_exceptions = {"onecount_worker_exceptions_live",
+                                   "exception conditions true at the last refresh (open, acknowledged, snoozed or "
+                                   "resolved by hand)",
+                                   NULL, OC_METRIC_GAUGE};
 static oc_metric_t m_stuck = {"onecount_worker_listings_stuck",
                               "listings behind longer than stuck_after_seconds, at the last check", NULL,
                               OC_METRIC_GAUGE};
@@ -59,7 +67,9 @@ static oc_metric_t m_pruned[NPRUNE] = {
 
 static int job_interval_s(const job_t *j)
 {
-    return j == &jobs[0] ? oc_config.stuck_check_seconds : oc_config.prune_interval_seconds;
+    return j == &jobs[0]   ? oc_config.stuck_check_seconds
+           : j == &jobs[1] ? oc_config.prune_interval_seconds
+                           : oc_config.exceptions_check_seconds;
 }
 
 static long long prune_keep_s(int table)
@@ -75,7 +85,7 @@ static long long prune_keep_s(int table)
 
 int oc_sync_jobs_running(void)
 {
-    return jobs[0].running + jobs[1].running;
+    return jobs[0].running + jobs[1].running + jobs[2].running;
 }
 
 static void job_step(job_t *j);
@@ -173,6 +183,21 @@ static void on_pruned(void *arg, const oc_brands_chunk_t *chunk, long long n, co
     job_next_chunk(j);
 }
 
+static void on_exceptions(void *arg, const oc_brands_chunk_t *chunk, const json_t *counts, const oc_fail_t *f)
+{
+    job_t *j = arg;
+    if (!chunk_answered(j, chunk, f))
+        return;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)counts, key, v)
+        json_object_set_new(j->detail, key, json_integer(json_integer_value(json_object_get(j->detail, key)) +
+                                                          json_integer_value(v)));
+    if (j->last_chunk)
+        oc_metric_set(&m_exceptions, json_integer_value(json_object_get(j->detail, "live")));
+    job_next_chunk(j);
+}
+
 /* One transaction: the chunk of brands as its tenants, then the job's work for them. */
 static void job_step(job_t *j)
 {
@@ -181,8 +206,10 @@ static void job_step(job_t *j)
         return;
     }
     int rc = j == &jobs[0] ? oc_workjobs_stuck_alerts(oc_sync.db, j->chunk, oc_config.stuck_after_seconds, on_stuck, j)
-                           : oc_workjobs_prune(oc_sync.db, j->chunk, j->table, prune_keep_s(j->table),
-                                               oc_config.prune_batch_rows, on_pruned, j);
+             : j == &jobs[1]
+                 ? oc_workjobs_prune(oc_sync.db, j->chunk, j->table, prune_keep_s(j->table), oc_config.prune_batch_rows,
+                                     on_pruned, j)
+                 : oc_workjobs_exceptions(oc_sync.db, j->chunk, oc_config.stuck_after_seconds, on_exceptions, j);
     if (rc != 0)
         job_finish(j, "database unavailable");
 }
@@ -234,7 +261,8 @@ static void job_tick(oc_timer_t *timer)
 void oc_sync_jobs_register_metrics(void)
 {
     oc_metrics_register(&m_stuck);
-    for (int i = 0; i < 2; i++)
+    oc_metrics_register(&m_exceptions);
+    for (int i = 0; i < NJOBS; i++)
         oc_metrics_register(&jobs[i].runs);
     for (int i = 0; i < NPRUNE; i++)
         oc_metrics_register(&m_pruned[i]);
@@ -242,7 +270,7 @@ void oc_sync_jobs_register_metrics(void)
 
 void oc_sync_jobs_start(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NJOBS; i++) {
         oc_timer_init(&jobs[i].timer, job_tick, &jobs[i]);
         oc_timer_start(oc_sync.loop, &jobs[i].timer, 500);
     }
@@ -250,7 +278,7 @@ void oc_sync_jobs_start(void)
 
 void oc_sync_jobs_stop(void)
 {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NJOBS; i++)
         oc_timer_stop(oc_sync.loop, &jobs[i].timer);
 }
 

@@ -60,6 +60,7 @@ typedef struct oc_config {
     char *worker_port_file;      /* where the worker writes that port ("" = <data_dir>/worker.port) */
     int stuck_after_seconds;     /* a listing behind this long opens an alert */
     int stuck_check_seconds;     /* how often the worker looks for such listings */
+    int exceptions_check_seconds; /* how often the worker refreshes the exception queue */
     int prune_interval_seconds;  /* how often old log rows are pruned */
     int prune_batch_rows;        /* rows one pruning statement deletes at most */
     int retention_push_log_days;

@@ -108,6 +108,10 @@ const factories = {
   ver: async () => '1', // every portfolio has version 1 of its SOP (the default) and every brand version 1 of its overrides
   kid: async () => (await stack.sql(`INSERT INTO checklist_items (tenant_id, step_key, title, role, due_at)
     VALUES ($1, 'contract', 'contract', 'operator', now() + interval '1 hour') RETURNING id`, [A.id])).rows[0].id,
+  // …/reopen takes a resolved item (by hand, its condition still there); the rest an open one
+  xid: async (path) => String((await stack.sql(`INSERT INTO exceptions (tenant_id, kind, subject, severity, title, state,
+    resolved_at) VALUES ($1, 'sku_unlisted', $2, 'info', 'contract', $3, CASE WHEN $3 = 'resolved' THEN now() END)
+    RETURNING id`, [A.id, unique('sku:'), path.endsWith('/reopen') ? 'resolved' : 'open'])).rows[0].id),
 };
 
 async function makeWorld() {

@@ -43,6 +43,9 @@ const bodies = {
   'POST /api/v1/portfolios/{pid}/tokens': { name: 'swept', role: 'viewer' },
   'PATCH /api/v1/brands/{bid}/routines/{rid}': { interval_seconds: 60 },
   'POST /api/v1/brands/{bid}/checklist/{kid}/assign': { user_id: null },
+  'POST /api/v1/brands/{bid}/exceptions/{xid}/assign': { owner_id: null },
+  'POST /api/v1/brands/{bid}/exceptions/{xid}/snooze': { hours: 1 },
+  'POST /api/v1/brands/{bid}/exceptions/{xid}/resolve': { note: 'swept' },
 };
 
 async function objects(p, b) {
@@ -85,10 +88,13 @@ async function objects(p, b) {
   // A checklist item: opened by the scheduler when its step is due; made directly here.
   const kid = (await stack.sql(`INSERT INTO checklist_items (tenant_id, step_key, title, role, due_at)
     VALUES ($1, 'swept', 'swept', 'operator', now() + interval '1 hour') RETURNING id`, [b.id])).rows[0].id;
+  // An exception: opened by the worker's refresh from a condition; made directly here.
+  const xid = String((await stack.sql(`INSERT INTO exceptions (tenant_id, kind, subject, severity, title)
+    VALUES ($1, 'sku_unlisted', 'sku:swept', 'info', 'swept') RETURNING id`, [b.id])).rows[0].id);
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
     code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid,
-    jid: imp.json.id, kid };
+    jid: imp.json.id, kid, xid };
 }
 
 before(async () => {
@@ -119,14 +125,14 @@ function providerFor(objs, pattern) {
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
     iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid,
-    rid: objs.rid, aid: objs.aid, jid: objs.jid, ver: NO_VERSION, kid: objs.kid };
+    rid: objs.rid, aid: objs.aid, jid: objs.jid, ver: NO_VERSION, kid: objs.kid, xid: objs.xid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
     code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
     cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)),
-    jid: randomUUID(), ver: NO_VERSION, kid: randomUUID() };
+    jid: randomUUID(), ver: NO_VERSION, kid: randomUUID(), xid: String(1000000 + Math.floor(Math.random() * 1e6)) };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });
