@@ -1,6 +1,6 @@
 // counts.js — the small numbers beside the navigation and the brand tabs:
 // exceptions that need someone in the portfolio and per brand (one
-// GET …/portfolios/<pid>/exceptions?limit=0, every 30 seconds while someone
+// GET …/portfolios/<pid>/exceptions?limit=1 for its counts, every 30 seconds while someone
 // is signed in and the browser tab is visible), and on a brand's screens its
 // open exceptions, open oversells and open alerts (…/dashboard and
 // …/alerts?state=open of that brand, every 30 seconds while the brand is
@@ -51,7 +51,7 @@ export function countBadge(key, what = 'exceptions') {
 async function loadPortfolio() {
   const pid = session.me?.portfolio?.id;
   if (!pid) return;
-  const r = await api.get(`/api/v1/portfolios/${pid}/exceptions`, { limit: 0 });
+  const r = await api.get(`/api/v1/portfolios/${pid}/exceptions`, { limit: 1 }); // the counts; one item is the least a page has
   const c = r.counts || {};
   values.set('exceptions', Number(c.total) || 0);
   for (const key of [...values.keys()]) if (key.startsWith('brand:')) values.delete(key);

@@ -5,7 +5,7 @@
 // kind's detail numbers as sentences.  Shared by the queue, the portfolio
 // home, the brand overview and the navigation counts.
 import { h } from '../ui/dom.js';
-import { plural, qty } from '../ui/format.js';
+import { plural, qty, roleLabel } from '../ui/format.js';
 
 /** Kinds in the order the dashboard lists them (worst first). */
 export const KINDS = {
@@ -52,7 +52,7 @@ const STATE_BADGE = { open: 'badge-danger', acknowledged: 'badge-warn', snoozed:
 /** The item's state as a badge: "Snoozed until …", "Closed by itself". */
 export function stateBadge(x, when = null) {
   let label = STATES[x.state]?.label || x.state;
-  if (x.state === 'resolved' && !x.resolved_by) label = 'Closed by itself';
+  if (x.state === 'resolved' && (x.closed_by_itself || !x.resolved_by)) label = 'Closed by itself';
   const badge = h('span', { class: ['badge', STATE_BADGE[x.state] || 'badge-muted'], text: label });
   if (x.state === 'snoozed' && x.snoozed_until && when) return h('span', { class: 'cell-stack' }, badge, h('span', { class: 'small muted' }, 'until ', when(x.snoozed_until)));
   return badge;
@@ -67,7 +67,7 @@ export const HISTORY = {
   snoozed: 'Snoozed',
   snooze_ended: 'Snooze ended; back in the queue',
   resolved: 'Resolved',
-  closed: 'Closed by itself: the condition cleared',
+  closed: 'Closed by itself',
   reopened: 'Reopened',
 };
 export const historyLabel = (a) => HISTORY[a] || String(a || '').replace(/_/g, ' ');
@@ -84,41 +84,56 @@ export const ACTIONS = {
   open_checklist: 'Open the checklist',
   open_runs: 'Open the run history',
   list_sku: 'List the SKU on the channel',
+  open_sku: 'Open the SKU',
 };
 
+/** Phrases for the numbers and words of an item's detail (migrations/0033_exceptions.sql); at(iso) reads a time. */
 const DETAIL_WORDS = {
   qty_short: (v) => `short by ${plural(Number(v), 'unit')}`,
-  units: (v) => plural(Number(v), 'unit'),
-  qty: (v) => plural(Number(v), 'unit'),
+  reference: (v) => `reference ${v}`,
+  since: (v, at) => `since ${at(v)}`,
   lines: (v) => plural(Number(v), 'order line'),
-  orders: (v) => plural(Number(v), 'order'),
+  units: (v) => `${plural(Number(v), 'unit')} waiting`,
+  desired: (v) => `onecount wants ${qty(v)}`,
+  pushed: (v) => `last pushed ${qty(v)}`,
+  seen: (v) => `the channel shows ${qty(v)}`,
+  behind_since: (v, at) => `waiting since ${at(v)}`,
+  attempts: (v) => plural(Number(v), 'push attempt'),
+  last_error: (v) => `last error: ${v}`,
+  classification: () => null,
+  detected_at: (v, at) => `found ${at(v)}`,
+  why: () => null,
+  status: (v) => (v === 'active' ? null : `connection ${v}`),
+  circuit: (v) => (v === 'closed' ? null : v === 'open' ? 'pushes stopped for a while (circuit open)' : 'trying one push (circuit half-open)'),
+  consecutive_failures: (v) => (Number(v) > 0 ? `${plural(Number(v), 'failed push', 'failed pushes')} in a row` : null),
+  expires_at: (v, at) => `the authorization lapses ${at(v)}`,
+  step_key: () => null,
+  action: () => null,
+  finished_at: (v, at) => `last run ended ${at(v)}`,
+  error: (v) => `error: ${v}`,
+  due_at: (v, at) => `due ${at(v)}`,
+  role: (v) => `for the ${roleLabel(v).toLowerCase()} role`,
+  missing_on: (v) => `missing on ${v.map((m) => m.connection).join(', ')}`,
+  zero_on: (v) => `0 shown on ${v.map((m) => m.connection).join(', ')}`,
   available: (v) => `${qty(v)} available`,
-  on_hand: (v) => `${qty(v)} on hand`,
+  per_day: (v) => `selling ${qty(v)} a day`,
   days_of_cover: (v) => `${Number(v).toFixed(1)} days of cover`,
   threshold_days: (v) => `the SOP asks for ${qty(v)} days`,
-  stranded_units: (v) => `${plural(Number(v), 'unit')} stranded`,
-  failures: (v) => `${plural(Number(v), 'failed push', 'failed pushes')} in a row`,
-  consecutive_failures: (v) => `${plural(Number(v), 'failed push', 'failed pushes')} in a row`,
-  behind: (v) => `${plural(Number(v), 'listing')} waiting`,
-  seen: (v) => `the channel shows ${qty(v)}`,
-  pushed: (v) => `onecount pushed ${qty(v)}`,
-  desired: (v) => `onecount wants ${qty(v)}`,
-  last_error: (v) => `last error: ${v}`,
-  error: (v) => `error: ${v}`,
-  reason: (v) => String(v),
-  resolution: (v) => `settled as ${String(v).replace(/_/g, ' ')}`,
 };
 
-const ID_LIKE = /(^id$|_id$|_ids$|^incident$)/;
+const ID_LIKE = /(^id$|_id$|_ids$)/;
 
-/** A kind's detail object as short phrases (ids are left out: the item names them). */
-export function detailWords(detail) {
+/** A kind's detail object as short phrases (ids are left out: the item names them); at(iso) writes a time. */
+export function detailWords(detail, at = (iso) => iso) {
   if (!detail || typeof detail !== 'object') return [];
   const out = [];
   for (const [k, v] of Object.entries(detail)) {
-    if (v === null || v === undefined || v === '' || ID_LIKE.test(k) || typeof v === 'object') continue;
-    if (DETAIL_WORDS[k]) out.push(DETAIL_WORDS[k](v));
-    else out.push(`${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? qty(v) : String(v)}`);
+    if (v === null || v === undefined || v === '' || ID_LIKE.test(k)) continue;
+    if (DETAIL_WORDS[k]) {
+      if (Array.isArray(v) && !v.length) continue;
+      const w = DETAIL_WORDS[k](v, at);
+      if (w) out.push(w);
+    } else if (typeof v !== 'object') out.push(`${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? qty(v) : String(v)}`);
   }
   return out;
 }

@@ -83,9 +83,9 @@ export async function render(ctx) {
   };
   const selected = { id: q.get('item') || '', brand: scoped ? brand.id : q.get('item_brand') || '' };
   const brandId = () => (scoped ? brand.id : f.brand);
-  const params = (after = null, limit = null) => ({
+  const params = (cursor = null, limit = null) => ({
     state: f.state, kind: f.kind || null, severity: f.severity || null, brand_id: scoped ? null : f.brand || null,
-    connection_id: f.connection || null, owner: f.owner || null, limit, after,
+    connection_id: f.connection || null, owner: f.owner || null, limit, cursor,
   });
   const first = await api.get(url, params()); // a 403 or 404 (or a bad filter) is the screen's error
   let counts = first.counts || {};
@@ -227,14 +227,14 @@ export async function render(ctx) {
       if (!stamps.has(x.id)) listed.push(x.id);
       stamps.set(x.id, stamp(x));
     }
-    return { items: r.items, next_cursor: r.next };
+    return r;
   };
   table = pagedTable({
     caption: 'Exceptions, worst first',
     empty: () => (f.state === 'active' ? 'Nothing needs anyone here: no open or acknowledged exception matches.' : 'No exception matches.'),
     rowClass: (x) => (x.state === 'resolved' ? 'row-muted' : `row-severity-${x.severity}`),
     columns,
-    first: { items: first.items, next_cursor: first.next },
+    first,
     load,
   });
 
@@ -284,18 +284,20 @@ export async function render(ctx) {
   function drawDetail(x) {
     const bid = x.brand_id;
     const t = (iso) => when(iso, bid);
+    const words = (iso) => when(iso, bid).textContent;
     const facts = [
       ['What', h('span', {}, h('strong', { text: kindLabel(x.kind) }), ` — ${KINDS[x.kind]?.text || ''}`)],
       scoped ? null : ['Brand', h('a', { href: link('/brands', bid), text: brandName(x) })],
       x.connection_id ? ['Channel', h('a', { href: link('/brands', bid, 'channels', x.connection_id), text: x.connection || 'the connection' })] : null,
       x.sku ? ['SKU', h('span', {}, skuLink(bid, x.sku), x.sku_title ? ` ${x.sku_title}` : '')] : null,
       x.channel_sku ? ['Channel SKU', h('code', { text: x.channel_sku })] : null,
-      detailWords(x.detail).length ? ['Figures', sentence(detailWords(x.detail).join('; '))] : null,
+      detailWords(x.detail, words).length ? ['Figures', sentence(detailWords(x.detail, words).join('; '))] : null,
       ['Opened', h('span', {}, t(x.opened_at), h('span', { class: 'muted', text: ` (${fromNow(x.opened_at)})` }))],
-      ['Still seen', t(x.seen_at)],
+      x.seen_at ? ['Still seen', t(x.seen_at)] : null,
       ['Owner', ownerText(x)],
       ['State', stateBadge(x, t)],
       x.resolved_at ? ['Closed', h('span', {}, t(x.resolved_at), x.resolved_by ? ` by ${x.resolved_by.name || 'someone'}` : ' by itself: what it described cleared')] : null,
+      x.state === 'resolved' && !x.closed_by_itself && x.resolved_by ? ['Comes back', 'if what it describes changes again, it reopens by itself'] : null,
       x.note ? ['Note', x.note] : null,
     ].filter(Boolean);
     const actionBox = h('div', { class: 'exception-action', 'aria-live': 'polite' });
@@ -324,16 +326,18 @@ export async function render(ctx) {
     return h('ol', { class: 'history-list' }, entries.map((e) => h('li', {},
       h('span', { class: 'history-when' }, when(e.at, x.brand_id)),
       h('span', { class: 'history-what' }, h('strong', { text: historyLabel(e.action) }),
-        e.actor ? ` by ${e.actor.name || 'someone'}` : (e.action === 'opened' || e.action === 'closed' || e.action === 'changed' || e.action === 'snooze_ended' ? ' by onecount' : ''),
+        e.actor ? ` by ${e.actor.name || 'someone'}` : e.action === 'closed' ? '' : ' by onecount',
         historyExtra(e, x)),
-      e.note ? h('span', { class: 'history-note', text: `“${e.note}”` }) : null)));
+      // A person's note in quotes; onecount's own words as they are.
+      e.note ? h('span', { class: 'history-note', text: e.actor ? `\u201C${e.note}\u201D` : e.note }) : null)));
   }
   function historyExtra(e, x) {
     const d = e.detail || {};
-    if (e.action === 'assigned') return d.owner ? ` to ${d.owner.name || d.owner_name || 'someone'}` : d.owner_name ? ` to ${d.owner_name}` : (d.owner_id === null || d.owner === null ? ' to nobody' : '');
-    if (e.action === 'snoozed' && (d.until || d.snoozed_until)) return h('span', {}, ' until ', when(d.until || d.snoozed_until, x.brand_id));
-    const words = detailWords(d);
-    return words.length ? `: ${words.join('; ')}` : '';
+    if (e.action === 'assigned') return d.owner ? ` to ${d.owner.name || 'someone'}` : ' to nobody';
+    if (e.action === 'snoozed' && d.until) return h('span', {}, ' until ', when(d.until, x.brand_id));
+    if (e.action === 'opened') return d.severity && SEVERITIES[d.severity] ? ` as ${SEVERITIES[d.severity].label.toLowerCase()}` : '';
+    if ((e.action === 'changed' || e.action === 'reopened') && d.title) return `: now \u201C${d.title}\u201D`;
+    return '';
   }
 
   // --- moving an item: acknowledge, assign, snooze, resolve, reopen -----------------------------
@@ -349,11 +353,13 @@ export async function render(ctx) {
     replace(box, h('section', { class: 'subpanel', 'aria-label': title }, h('h3', { text: title }), form.el));
     form.control(focusName)?.focus();
   }
+  // What each state allows (the server's exception_act): acknowledge from open or snoozed (which wakes
+  // it), assign, snooze and resolve until it is resolved, reopen a resolved item whose condition is still there.
   function stateButtons(x, box) {
     const out = [];
     const name = `${kindLabel(x.kind)}: ${x.title}`;
-    if (x.state === 'open') {
-      out.push(rowButton('Acknowledge', (ev) => busy(ev.currentTarget, async () => {
+    if (x.state === 'open' || x.state === 'snoozed') {
+      out.push(rowButton(x.state === 'snoozed' ? 'Wake up and acknowledge' : 'Acknowledge', (ev) => busy(ev.currentTarget, async () => {
         try {
           await after(await api.post(xurl(x, 'acknowledge'), {}), `Acknowledged: ${x.title}`);
         } catch (err) { if (!err.handled) notify(sentence(err.message), { kind: 'error' }); }
@@ -364,7 +370,7 @@ export async function render(ctx) {
       out.push(rowButton('Snooze…', (ev) => snoozeForm(x, box, ev.currentTarget), { ariaLabel: `Snooze ${name}` }));
       out.push(rowButton('Resolve…', (ev) => resolveForm(x, box, ev.currentTarget), { ariaLabel: `Resolve ${name}` }));
     }
-    if (x.state === 'resolved' || x.state === 'snoozed' || x.state === 'acknowledged') {
+    if (x.state === 'resolved' && !x.closed_by_itself && x.resolved_by) {
       out.push(rowButton('Reopen…', (ev) => reopenForm(x, box, ev.currentTarget), { ariaLabel: `Reopen ${name}` }));
     }
     return out;
@@ -463,8 +469,15 @@ export async function render(ctx) {
     open_connection: (x) => (x.connection_id ? link('/brands', x.brand_id, 'channels', x.connection_id) : null),
     open_checklist: (x) => `#/portfolio/checklist?brand=${encodeURIComponent(x.brand_id)}`,
     open_runs: (x) => link('/brands', x.brand_id, 'sync'),
-    list_sku: (x) => `${link('/brands', x.brand_id, 'listings', 'new')}?${new URLSearchParams({ sku: x.sku || '', connection: x.connection_id || '' })}`,
+    open_sku: (x) => (x.sku ? link('/brands', x.brand_id, 'sku', x.sku) : null),
   };
+  /** "List on <channel>" for each connection the SKU is missing on (detail.missing_on), or one generic link. */
+  function listLinks(x) {
+    const missing = Array.isArray(x.detail?.missing_on) ? x.detail.missing_on : [];
+    const href = (cid) => `${link('/brands', x.brand_id, 'listings', 'new')}?${new URLSearchParams({ sku: x.sku || '', connection: cid || '' })}`;
+    if (!missing.length) return [h('a', { class: 'button button-small', href: href(x.connection_id), text: ACTIONS.list_sku })];
+    return missing.map((m) => h('a', { class: 'button button-small', href: href(m.connection_id), text: `List ${x.sku || 'it'} on ${m.connection}` }));
+  }
   /** Readers who may not act still get the links that explain the item. */
   function linksOnly(x) {
     return (x.actions || []).filter((a) => linkFor[a] && a !== 'list_sku' && linkFor[a](x))
@@ -479,6 +492,8 @@ export async function render(ctx) {
       if (linkFor[a]) {
         const href = linkFor[a](x);
         if (href) out.push(h('a', { class: 'button button-small', href, text: label }));
+      } else if (a === 'list_sku') {
+        out.push(...listLinks(x));
       } else if (a === 'resolve_oversell' && x.incident_id) {
         out.push(rowButton(`${label}…`, (ev) => oversellForm(x, box, ev.currentTarget)));
       } else if (a === 'map_line' && x.connection_id) {
@@ -490,8 +505,16 @@ export async function render(ctx) {
       } else if (a === 'pause_listing' && listingUrl) {
         out.push(rowButton(label, (ev) => busy(ev.currentTarget, () => listingPatch(x, { state: 'paused' }, `The listing of ${x.sku || 'the SKU'} on ${x.connection || 'the channel'} is paused: onecount pushes nothing to it until it is resumed`))));
       } else if (a === 'adjust_buffer') {
-        if (listingUrl) out.push(rowButton(`${label}…`, (ev) => busy(ev.currentTarget, () => bufferForm(x, box, ev.currentTarget))));
-        if (x.connection_id) out.push(h('a', { class: 'button button-small', href: link('/brands', bid, 'channels', x.connection_id), text: 'Buffer advisor of the connection' }));
+        // One listing: its buffer here; several (detail.zero_on): each listing's own screen.
+        const zeroOn = Array.isArray(x.detail?.zero_on) ? x.detail.zero_on : [];
+        if (listingUrl) out.push(rowButton(`${label}…`, (ev) => busy(ev.currentTarget, () => bufferForm(x, box, ev.currentTarget, x.listing_id))));
+        else {
+          for (const z of zeroOn.filter((zz) => zz.listing_id)) {
+            out.push(rowButton(`Adjust the buffer on ${z.connection}…`, (ev) => busy(ev.currentTarget, () => bufferForm(x, box, ev.currentTarget, z.listing_id))));
+          }
+        }
+        const cid = x.connection_id || (zeroOn.length === 1 ? zeroOn[0].connection_id : null);
+        if (cid) out.push(h('a', { class: 'button button-small', href: link('/brands', bid, 'channels', cid), text: 'Buffer advisor of the connection' }));
       }
     }
     return out;
@@ -571,8 +594,8 @@ export async function render(ctx) {
     });
     openForm(box, `Create a SKU from ${x.channel_sku || 'the line'}`, form, opener, 'code');
   }
-  async function bufferForm(x, box, opener) {
-    const l = await api.get(`/api/v1/brands/${x.brand_id}/listings/${x.listing_id}`);
+  async function bufferForm(x, box, opener, listingId) {
+    const l = await api.get(`/api/v1/brands/${x.brand_id}/listings/${listingId}`);
     const cur = l.rules && l.rules.buffer !== undefined && l.rules.buffer !== null ? String(l.rules.buffer) : '';
     const form = createForm({
       label: 'Set the listing\u2019s buffer',
@@ -583,7 +606,7 @@ export async function render(ctx) {
       async onSubmit(v) {
         const raw = v['rules.buffer'];
         const buffer = raw.toLowerCase() === 'auto' ? 'auto' : /^\d+$/.test(raw) ? Number(raw) : raw;
-        const u = await api.patch(`/api/v1/brands/${x.brand_id}/listings/${x.listing_id}`, { rules: { ...(l.rules || {}), buffer } });
+        const u = await api.patch(`/api/v1/brands/${x.brand_id}/listings/${listingId}`, { rules: { ...(l.rules || {}), buffer } });
         await after(x, `Buffer of ${l.sku} on ${l.connection} saved: it may now show ${qty(u.desired_qty)}`);
       },
     });
@@ -598,7 +621,7 @@ export async function render(ctx) {
     const r = await api.get(url, params(null, Math.min(200, Math.max(50, listed.length))));
     counts = r.counts || counts;
     const n = Math.min(listed.length, r.items.length);
-    const same = r.items.length <= listed.length && r.items.every((x, i) => listed[i] === x.id) && (r.items.length === listed.length || r.next);
+    const same = r.items.length <= listed.length && r.items.every((x, i) => listed[i] === x.id) && (r.items.length === listed.length || r.next_cursor);
     if (same) {
       for (const x of r.items.slice(0, n)) {
         if (stamp(x) !== stamps.get(x.id)) {

@@ -105,12 +105,15 @@ export const oversellText = (b) => (num(b.oversells?.open) > 0
 export function totalsFigures(t, { bid = null, scoped = false } = {}) {
   const fig = (label, value, { warn = false, href = null, key } = {}) => h('div', { class: ['figure', warn ? 'figure-warn' : null], dataset: { figure: key } },
     h('dt', { text: label }), h('dd', {}, href && num(value) > 0 ? h('a', { href, text: qty(value) }) : qty(value)));
-  const ex = t.exceptions || {};
+  // A brand's object ({exceptions: {total, critical}, oversells: {units}}) or the portfolio's totals
+  // ({exceptions: n, critical: n, oversell_units: n}).
+  const ex = typeof t.exceptions === 'number' ? { total: t.exceptions, critical: t.critical } : t.exceptions || {};
+  const oversold = t.oversell_units ?? t.oversells?.units;
   const qh = (filter) => (bid ? queueHref(bid, filter, { scoped }) : `#/portfolio/exceptions${filter.severity ? `?severity=${filter.severity}` : ''}`);
   return h('dl', { class: 'figures health-figures' },
     fig('Needing someone', num(ex.total), { warn: num(ex.total) > 0, href: qh({}), key: 'exceptions' }),
     fig('Critical', num(ex.critical), { warn: num(ex.critical) > 0, href: qh({ severity: 'critical' }), key: 'critical' }),
-    fig('Oversold units', num(t.oversells?.units), { warn: num(t.oversells?.units) > 0, key: 'oversold' }),
+    fig('Oversold units', num(oversold), { warn: num(oversold) > 0, key: 'oversold' }),
     fig('Out of stock', num(t.stock_outs), { warn: num(t.stock_outs) > 0, key: 'stock-outs' }),
     fig('Low stock', num(t.low_stock), { key: 'low-stock' }),
     fig('Failing channels', num(t.failing_connections), { warn: num(t.failing_connections) > 0, key: 'failing' }),
