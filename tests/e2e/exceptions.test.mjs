@@ -3,13 +3,15 @@
 // accounts with a running worker that refreshes exceptions every second
 // (ONECOUNT_EXCEPTIONS_CHECK_SECONDS=1), and a second brand of the same
 // portfolio.  An oversell made on Shopify opens an item within seconds, in
-// words; an operator acknowledges it, snoozes it and reopens it; an admin
-// assigns it to the operator, who finds it under "Me" and records the
-// oversell's resolution in place, after which the item closes by itself.
+// words; an operator acknowledges it (taking it), snoozes it for an hour and
+// wakes it; an admin assigns it to the operator, who finds it under "Me" and
+// records the oversell's resolution in place, after which the item closes
+// by itself.
 // A Shopify outage opens a "channel failing" item, filtered by channel,
 // which closes by itself when the channel is back.  A brand owner of the
-// other brand sees only that brand's queue and resolves an item with a note
-// (a missing note is refused under its field).  The tests run in order.
+// other brand sees only that brand's queue, resolves an item with a note
+// (a missing note is refused under its field) and reopens it.  The tests
+// run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor, sleep } from '../integration/lib/stack.mjs';
@@ -98,7 +100,7 @@ test('an oversell made on Shopify opens an item in the queue within seconds, in 
   assert.deepEqual(takeApiErrors(adminUi), []);
 });
 
-test('an operator opens the item, acknowledges it, snoozes it for an hour and reopens it; the history says so in words', async () => {
+test('an operator opens the item, acknowledges it, snoozes it for an hour and wakes it; the history says so in words', async () => {
   const { page } = opUi;
   await go(page, stack.url, `/brands/${br.id}/exceptions`);
   await page.locator('.tab[aria-current="page"]', { hasText: 'Exceptions' }).waitFor();
@@ -109,13 +111,16 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and re
   assert.match(text, new RegExp(`Channel\\s+${shopName()}`));
   assert.match(text, new RegExp(`SKU\\s+${code('A')}`));
   assert.match(text, /Opened\s+\w{3}, .*\d{2}:\d{2}/);
-  assert.match(text, /History[\s\S]*Opened by onecount/);
+  assert.match(text, /History[\s\S]*Opened by onecount as critical/);
+  assert.match(text, /Figures\s+Short by 7 units/);
   assert.match(page.url(), new RegExp(`item=${item.id}`));
 
   await detail.getByRole('button', { name: `Acknowledge Oversold: ${item.title}` }).click();
   await notice(page, `Acknowledged: ${item.title}`);
   await detail.locator('.history-list', { hasText: 'Acknowledged by operator' }).waitFor();
-  assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /Acknowledged/);
+  // Acknowledging an item nobody owns takes it.
+  assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /operator \(me\)\s+Acknowledged/);
+  assert.equal(await detail.getByRole('button', { name: `Acknowledge Oversold: ${item.title}` }).count(), 0, 'acknowledged once');
 
   await detail.getByRole('button', { name: `Snooze Oversold: ${item.title}` }).click();
   const snooze = page.getByRole('form', { name: 'Snooze the exception' });
@@ -137,13 +142,12 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and re
   await idle(page);
   assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /Snoozed\s+until \w{3}, /);
 
-  await detail.getByRole('button', { name: `Reopen Oversold: ${item.title}` }).click();
-  await page.getByRole('form', { name: 'Reopen the exception' }).getByLabel('Note (why) (optional)').fill('still short, looking at it');
-  await page.getByRole('button', { name: 'Reopen', exact: true }).click();
-  await notice(page, `Reopened: ${item.title}`);
-  await detail.locator('.history-list', { hasText: 'Reopened by operator' }).waitFor();
-  assert.match(await detail.locator('.history-list').innerText(), /still short, looking at it/);
-  assert.equal((await br.api.get(`${base}/exceptions/${item.id}`)).json.state, 'open');
+  // Woken before its hour: acknowledged again, back in the queue.
+  await detail.getByRole('button', { name: `Acknowledge Oversold: ${item.title}` }).click();
+  await notice(page, `Acknowledged: ${item.title}`);
+  await waitFor(async () => (await detail.locator('.history-list li', { hasText: 'Acknowledged by operator' }).count()) === 2, { what: 'the second acknowledgement' });
+  assert.equal((await br.api.get(`${base}/exceptions/${item.id}`)).json.state, 'acknowledged');
+  assert.equal(await detail.getByRole('button', { name: `Reopen Oversold: ${item.title}` }).count(), 0, 'only a resolved item reopens');
   await screenshot(page, 'exception-detail');
   await assertSound(opUi, 'exception detail');
   assert.deepEqual(takeApiErrors(opUi), []);
@@ -183,7 +187,12 @@ test('an admin assigns the item to the operator, who finds it under "Me" and rec
   const closed = (await br.api.get(`${base}/exceptions/${item.id}`)).json;
   await until(ui, '/portfolio/exceptions?state=resolved', async () => (await queueRows(ui).filter({ hasText: item.title }).count()) === 1, 'the closed item');
   const stateCell = await queueRows(ui).filter({ hasText: item.title }).evaluate((r) => r.cells[r.cells.length - 2].innerText.trim());
-  assert.equal(stateCell, closed.resolved_by ? 'Resolved' : 'Closed by itself');
+  assert.equal(closed.resolved_by, null);
+  assert.equal(stateCell, 'Closed by itself');
+  await queueRows(ui).filter({ hasText: item.title }).getByRole('button', { name: /^Open / }).click();
+  const hist = await panelOf(ui, item.title).locator('.history-list').innerText();
+  assert.match(hist, /Closed by itself\s+the condition cleared/);
+  assert.equal(await panelOf(ui, item.title).getByRole('button', { name: /^(Reopen|Resolve|Snooze|Assign) / }).count(), 0, 'a closed item has no moves');
   await go(ui, stack.url, '/portfolio/exceptions');
   assert.equal(await queueRows(ui).filter({ hasText: item.title }).count(), 0, 'no longer needs anyone');
   await assertSound(opUi, 'assigned and settled');
@@ -232,7 +241,7 @@ test('a Shopify outage opens a "channel failing" item, found by channel, which c
   assert.deepEqual(takeApiErrors(adminUi), []);
 });
 
-test('a brand owner sees only their brand\'s queue and resolves an item with a note', async () => {
+test('a brand owner sees only their brand\'s queue, resolves an item with a note and reopens it', async () => {
   // A sale recorded past zero in the other brand opens an oversell there.
   const m = await P.api.post(`/api/v1/brands/${other.id}/skus`, { code: 'MUG', title: 'Blue mug' });
   assert.equal(m.status, 201, m.text);
@@ -252,7 +261,7 @@ test('a brand owner sees only their brand\'s queue and resolves an item with a n
   await go(page, stack.url, '/portfolio/exceptions');
   const text = await mainText(page);
   assert.ok(!text.includes(br.name), 'nothing of the other brand');
-  const brandOptions = await page.getByLabel('Brand').locator('option').allInnerTexts();
+  const brandOptions = await page.getByLabel('Brand').locator('option').evaluateAll((os) => os.map((o) => o.textContent));
   assert.deepEqual(brandOptions.map((o) => o.replace(/ \(\d+\)$/, '')), ['Every brand', other.name]);
   await go(page, stack.url, `/brands/${br.id}/exceptions`);
   assert.match(await mainText(page), /Not found/);
@@ -279,6 +288,14 @@ test('a brand owner sees only their brand\'s queue and resolves an item with a n
   await page.locator('button.chip[data-facet="state"][data-value="resolved"]').click();
   await idle(page);
   assert.match(await queueRows(page).filter({ hasText: x.title }).innerText(), /Resolved/);
+  // The incident is still open, so the item can come back to the queue.
+  await detail.getByRole('button', { name: `Reopen Oversold: ${x.title}` }).click();
+  await page.getByRole('form', { name: 'Reopen the exception' }).getByLabel('Note (why) (optional)').fill('the refund bounced');
+  await page.getByRole('button', { name: 'Reopen', exact: true }).click();
+  await notice(page, `Reopened: ${x.title}`);
+  await detail.locator('.history-list', { hasText: 'Reopened by brand_owner' }).waitFor();
+  assert.match(await detail.locator('.history-list').innerText(), /the refund bounced/);
+  assert.equal((await owner2.api.get(`${ob}/${x.id}`)).json.state, 'open');
   await screenshot(page, 'exceptions-brand-owner');
   await assertSound(owner2Ui, 'brand owner queue');
   assert.deepEqual(takeApiErrors(owner2Ui), []);

@@ -85,6 +85,7 @@ export async function render(ctx) {
   };
   const query = (cursor) => ({ q: filters.q, kind: filters.kind || null, include_archived: filters.archived ? 'true' : null, cursor });
   const first = await api.get(base, query(null)); // a 403 or 404 fails the screen
+  const reports = first.items.length === 0 || first.items.some((s) => Array.isArray(s.channels));
 
   const table = pagedTable({
     caption: 'SKUs',
@@ -101,10 +102,11 @@ export async function render(ctx) {
       { label: 'Committed', class: 'num', render: (s) => qty(s.committed) },
       { label: 'Held', class: 'num', render: (s) => qty(s.held) },
       { label: 'Available', class: 'num', render: availableCell },
-      { label: 'Days of cover', class: 'num', render: coverCell },
-      { label: 'Channels now', render: (s) => channelsCell(s, brand) },
+      // A server that does not report them yet (no `channels` on its rows) gets no empty columns.
+      reports ? { label: 'Days of cover', class: 'num', render: coverCell } : null,
+      reports ? { label: 'Channels now', render: (s) => channelsCell(s, brand) } : null,
       { label: 'Status', render: (s) => (s.archived ? statusBadge('archived') : statusBadge('active')) },
-    ],
+    ].filter(Boolean),
     first,
     load: (cursor) => api.get(base, query(cursor)),
   });
