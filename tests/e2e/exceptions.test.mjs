@@ -53,6 +53,8 @@ const code = (s) => br.skus[['A', 'B', 'C', 'D', 'E', 'F'].indexOf(s)];
 const shopName = () => `shopify-${br.conns.shopify.account.id}`;
 const items = async (client, path, query = '') => (await client.get(`${path}${query}`)).json;
 const queueRows = (page) => panelOf(page, 'Exceptions').locator('tbody tr');
+// The open item (its title changes as what it describes changes, e.g. the failures counted).
+const detailOf = (page) => page.locator('section#exception');
 
 /** Opens `hash` again and again until `check()` holds (the worker's refresh is background work). */
 async function until(page, hash, check, what, timeout = 45000) {
@@ -137,9 +139,10 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   await idle(page);
   assert.equal(await queueRows(page).filter({ hasText: item.title }).count(), 0);
   const snoozeChip = page.locator('button.chip[data-facet="state"][data-value="snoozed"]');
-  assert.match(await snoozeChip.innerText(), /^Snoozed\s+1$/);
   await snoozeChip.click();
   await idle(page);
+  assert.match(await snoozeChip.innerText(), /^Snoozed\s+1$/);
+  assert.equal(await snoozeChip.getAttribute('aria-pressed'), 'true');
   assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /Snoozed\s+until \w{3}, /);
 
   // Woken before its hour: acknowledged again, back in the queue.
@@ -169,7 +172,7 @@ test('an admin assigns the item to the operator, who finds it under "Me" and rec
 
   const ui = opUi.page;
   await go(ui, stack.url, '/portfolio/exceptions?owner=me');
-  assert.equal(await ui.getByLabel('Owner').inputValue(), 'me');
+  assert.equal(await ui.getByLabel('Owner', { exact: true }).inputValue(), 'me');
   const mine = queueRows(ui).filter({ hasText: item.title });
   assert.match(await mine.innerText(), /operator \(me\)/);
   await mine.getByRole('button', { name: /^Open / }).click();
@@ -213,15 +216,19 @@ test('a Shopify outage opens a "channel failing" item, found by channel, which c
     const x = (await failing())[0];
     assert.equal(x.connection_id, shop.id);
     const { page } = adminUi;
-    await until(page, `/portfolio/exceptions?brand=${br.id}`, async () => (await queueRows(page).filter({ hasText: x.title }).count()) === 1, 'the outage in the queue');
-    await page.getByLabel('Channel').selectOption({ label: shopName() });
+    const row = () => queueRows(page).filter({ hasText: 'Channel failing' }).filter({ hasText: shopName() });
+    await until(page, `/portfolio/exceptions?brand=${br.id}`, async () => (await row().count()) === 1, 'the outage in the queue');
+    assert.match(await row().innerText(), /Critical[\s\S]*Channel failing\s+shopify-\S+ is failing: /);
+    await page.getByLabel('Channel', { exact: true }).selectOption({ label: shopName() });
     await idle(page);
     assert.match(page.url(), new RegExp(`connection=${shop.id}`));
     const rows = await queueRows(page).evaluateAll((trs) => trs.map((r) => r.innerText));
     assert.ok(rows.length >= 1 && rows.some((r) => r.includes('Channel failing')), JSON.stringify(rows));
-    await queueRows(page).filter({ hasText: x.title }).getByRole('button', { name: /^Open / }).click();
-    const detail = panelOf(page, x.title);
+    assert.ok(rows.every((r) => r.includes(shopName())), JSON.stringify(rows));
+    await row().getByRole('button', { name: /^Open / }).click();
+    const detail = detailOf(page);
     await detail.waitFor();
+    assert.match(await detail.innerText(), /Figures\s+[\s\S]*failed pushes? in a row/);
     assert.equal(await detail.getByRole('link', { name: 'Open the connection' }).getAttribute('href'), `#/brands/${br.id}/channels/${shop.id}`);
     await screenshot(page, 'exceptions-outage');
     item.outage = x;
@@ -232,7 +239,7 @@ test('a Shopify outage opens a "channel failing" item, found by channel, which c
   assert.equal((await br.api.post(`${base}/movements`, { kind: 'receipt', sku: code('B'), qty: 1 })).status, 201);
   const { page } = adminUi;
   // The screen refreshes by itself (every 10 seconds): the row goes without a reload.
-  await queueRows(page).filter({ hasText: item.outage.title }).waitFor({ state: 'detached', timeout: 60000 });
+  await queueRows(page).filter({ hasText: 'Channel failing' }).waitFor({ state: 'detached', timeout: 60000 });
   const after = (await br.api.get(`${base}/exceptions/${item.outage.id}`)).json;
   assert.equal(after.state, 'resolved');
   assert.equal(after.resolved_by, null, 'closed by itself');
@@ -261,7 +268,7 @@ test('a brand owner sees only their brand\'s queue, resolves an item with a note
   await go(page, stack.url, '/portfolio/exceptions');
   const text = await mainText(page);
   assert.ok(!text.includes(br.name), 'nothing of the other brand');
-  const brandOptions = await page.getByLabel('Brand').locator('option').evaluateAll((os) => os.map((o) => o.textContent));
+  const brandOptions = await page.getByLabel('Brand', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.textContent));
   assert.deepEqual(brandOptions.map((o) => o.replace(/ \(\d+\)$/, '')), ['Every brand', other.name]);
   await go(page, stack.url, `/brands/${br.id}/exceptions`);
   assert.match(await mainText(page), /Not found/);

@@ -91,7 +91,7 @@ export const ACTIONS = {
 const DETAIL_WORDS = {
   qty_short: (v) => `short by ${plural(Number(v), 'unit')}`,
   reference: (v) => `reference ${v}`,
-  since: (v, at) => `since ${at(v)}`,
+  since: () => null, // the item's own "Opened" says it
   lines: (v) => plural(Number(v), 'order line'),
   units: (v) => `${plural(Number(v), 'unit')} waiting`,
   desired: (v) => `onecount wants ${qty(v)}`,
@@ -127,13 +127,14 @@ const ID_LIKE = /(^id$|_id$|_ids$)/;
 export function detailWords(detail, at = (iso) => iso) {
   if (!detail || typeof detail !== 'object') return [];
   const out = [];
+  const times = []; // phrases with a time come after the numbers
   for (const [k, v] of Object.entries(detail)) {
     if (v === null || v === undefined || v === '' || ID_LIKE.test(k)) continue;
     if (DETAIL_WORDS[k]) {
       if (Array.isArray(v) && !v.length) continue;
       const w = DETAIL_WORDS[k](v, at);
-      if (w) out.push(w);
+      if (w) (/(_at|_since)$/.test(k) ? times : out).push(w);
     } else if (typeof v !== 'object') out.push(`${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? qty(v) : String(v)}`);
   }
-  return out;
+  return out.concat(times);
 }

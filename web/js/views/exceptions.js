@@ -131,18 +131,21 @@ export async function render(ctx) {
     return h('div', { class: 'facet-row' }, h('span', { class: 'facet-label', id, text: label }),
       h('div', { class: 'chip-list', role: 'group', 'aria-labelledby': id }, chips));
   }
-  const byState = () => counts.by_state || {};
   function drawChips() {
-    const st = byState();
-    const active = (Number(st.open) || 0) + (Number(st.acknowledged) || 0);
-    const stateN = { active, open: st.open, acknowledged: st.acknowledged, snoozed: st.snoozed, resolved: st.resolved, all: null };
+    // The state chips count what the server counts per state (counts.by_state); without it only the
+    // chosen state's count is known (the total), and the others show none rather than a guess.
+    const st = counts.by_state;
+    const stateN = st
+      ? { active: (Number(st.open) || 0) + (Number(st.acknowledged) || 0), open: st.open, acknowledged: st.acknowledged, snoozed: st.snoozed, resolved: st.resolved }
+      : {};
+    stateN[f.state] = Number(counts.total) || 0;
     const sev = counts.by_severity || {};
     const kinds = counts.by_kind || {};
     const totalOf = (o) => Object.values(o).reduce((a, b) => a + (Number(b) || 0), 0);
     const shownKinds = KIND_ORDER.filter((k) => Number(kinds[k]) > 0 || f.kind === k);
     for (const k of Object.keys(kinds)) if (!KINDS[k] && Number(kinds[k]) > 0) shownKinds.push(k);
     replace(chipsEl,
-      chipRow('State', STATE_CHIPS.map((s) => chip('state', s, STATES[s].label, stateN[s] === undefined ? 0 : stateN[s]))),
+      chipRow('State', STATE_CHIPS.map((s) => chip('state', s, STATES[s].label, stateN[s] === undefined ? null : Number(stateN[s]) || 0))),
       chipRow('Severity', [chip('severity', '', 'Any', totalOf(sev)), ...SEVERITY_ORDER.map((s) => chip('severity', s, SEVERITIES[s].label, Number(sev[s]) || 0))]),
       chipRow('Kind', [chip('kind', '', 'Every kind', totalOf(kinds)), ...shownKinds.map((k) => chip('kind', k, kindLabel(k), Number(kinds[k]) || 0))]));
   }
@@ -396,7 +399,7 @@ export async function render(ctx) {
       submitLabel: 'Assign',
       layout: 'inline',
       fields: [
-        { name: 'owner_id', label: 'Owner', type: 'select', options, value: x.owner ? x.owner.id : '' },
+        { name: 'owner_id', label: 'Owner', type: 'select', options, value: x.owner ? x.owner.id : '', optional: false },
         { name: 'note', label: 'Note', maxlength: 1000 },
       ],
       async onSubmit(v) {
