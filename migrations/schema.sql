@@ -3657,6 +3657,36 @@ END $$;
 
 
 --
+-- Name: sku_channels_json(uuid, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.sku_channels_json(p_tenant uuid, p_sku bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'channels', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'connection_id', c.id, 'connection', c.name, 'kind', c.kind, 'listing_id', l.id,
+                'published', l.desired_qty, 'pushed', l.pushed_qty, 'seen', l.seen_qty, 'seen_at', l.seen_at,
+                'status', CASE WHEN l.state = 'paused' OR c.status = 'paused' THEN 'paused'
+                               WHEN l.desired_version > l.pushed_version AND (l.last_error IS NOT NULL
+                                    OR c.status = 'error') THEN 'failing'
+                               WHEN l.desired_version > l.pushed_version THEN 'behind'
+                               WHEN l.seen_qty IS NOT NULL AND l.pushed_qty IS NOT NULL AND l.seen_qty <> l.pushed_qty
+                                   THEN 'drifted'
+                               ELSE 'in_sync' END) ORDER BY c.name)
+              FROM listings l JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id
+             WHERE l.tenant_id = p_tenant AND l.sku_id = p_sku), '[]'),
+        'days_of_cover', (
+            SELECT CASE WHEN sum(v.units_per_hour) > 0
+                        THEN round((greatest(st.on_hand - st.committed - st.held, 0) / (sum(v.units_per_hour) * 24))::numeric, 1) END
+              FROM stock st LEFT JOIN sku_velocity v ON v.tenant_id = st.tenant_id AND v.sku_id = st.sku_id
+             WHERE st.tenant_id = p_tenant AND st.sku_id = p_sku
+             GROUP BY st.on_hand, st.committed, st.held))
+$$;
+
+
+--
 -- Name: sop_action(uuid, text, uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 

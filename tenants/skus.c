@@ -30,8 +30,10 @@
 
 OC_DB_STMT(
     skus_list, 6,
+    /* the list also shows what each channel shows now, and days of cover (sku_channels_json, 0033) */
     "SELECT " SKU_JSON(
-        "k") " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
+        "k") "::jsonb || sku_channels_json(k.tenant_id, k.id)"
+             " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
              " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"
              "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3 || '%' OR k.barcode = $3)"
              "   AND ($4::text IS NULL OR k.kind = $4) AND ($5::text IS NULL OR k.code > $5)"

@@ -83,6 +83,15 @@ test('a channel outage opens stuck-listing and failing-connection items that clo
   // only this connection's items under the filter
   for (const x of (await queue(br.api, br.base, `?connection_id=${wm.id}`)).items) assert.equal(x.connection_id, wm.id);
 
+  // the SKU list shows, on the SKU's row, Walmart failing beside the other channels
+  const row = (await br.api.get(`${br.base}/skus?q=${encodeURIComponent(sku)}`)).json.items.find((x) => x.code === sku);
+  const byKind = Object.fromEntries(row.channels.map((c) => [c.kind, c]));
+  assert.deepEqual(Object.keys(byKind).sort(), ['amazon', 'shopify', 'walmart']);
+  assert.equal(byKind.walmart.status, 'failing', JSON.stringify(byKind.walmart));
+  assert.equal(byKind.walmart.published, row.available);
+  assert.equal(byKind.walmart.pushed, row.available + 1);
+  assert.equal(byKind.walmart.connection, `walmart-${wm.account.id}`);
+
   const dash = (await br.api.get(`${br.base}/dashboard`)).json;
   assert.ok(dash.exceptions.by_kind.listing_stuck >= 1, JSON.stringify(dash.exceptions));
   assert.ok(dash.failing_connections >= 1);
@@ -93,6 +102,9 @@ test('a channel outage opens stuck-listing and failing-connection items that clo
 
   assert.equal((await br.sim.del(`/_sim/accounts/${wm.account.id}/faults`)).status, 200);
   await converge([br], { timeout: 90000 });
+  const healed = (await br.api.get(`${br.base}/skus?q=${encodeURIComponent(sku)}`)).json.items.find((x) => x.code === sku);
+  for (const c of healed.channels) assert.equal(c.status === 'in_sync' || c.status === 'drifted', true, JSON.stringify(c));
+  assert.ok(healed.channels.every((c) => c.published === healed.available && c.pushed === healed.available));
   await waitFor(async () => {
     const a = (await br.api.get(`${br.base}/exceptions/${stuck.id}`)).json;
     const b = (await br.api.get(`${br.base}/exceptions/${failing.id}`)).json;
