@@ -6,8 +6,9 @@
 // and a Shopify outage appear on the home within seconds, the busy brand
 // first, with totals on top, counts that link to the filtered queue, the
 // channel marked failing, counts in the navigation and on the brand's tabs,
-// and the brand overview's top exceptions; when the oversell is settled and
-// the channel is back, they close by themselves.  The tests run in order.
+// the brand overview's top exceptions and the SKU list's mark on Shopify;
+// when the oversell is settled and the channel is back, they close by
+// themselves.  The tests run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor, sleep } from '../integration/lib/stack.mjs';
@@ -157,6 +158,17 @@ test('an oversell and a Shopify outage appear on the home within seconds, worst 
     assert.match(await health.innerText(), /Channels[\s\S]*✕ failing/);
     await screenshot(page, 'brand-overview-health');
 
+    // The SKU list marks what Shopify shows while it fails: the newest number has not reached it.
+    const mark = () => panelOf(page, 'SKUs').locator('tbody tr', { hasText: code('B') }).locator('li.sku-channel', { hasText: name('shopify') });
+    await until(page, `/brands/${br.id}/skus`, async () => ['failing', 'behind'].includes(await mark().getAttribute('data-status')),
+      'the Shopify mark on the SKU list', 30000);
+    assert.match((await mark().innerText()).replace(/\s+/g, ' '), /^shopify-\S+ (✕ failing|◔ behind) \d+ → \d+$/);
+    assert.match(await mark().getAttribute('title'), /^shopify-\S+: (Failing|Behind): .*; onecount publishes \d+, last pushed \d+/);
+    for (const kind of ['amazon', 'walmart']) {
+      const other = panelOf(page, 'SKUs').locator('tbody tr', { hasText: code('B') }).locator('li.sku-channel', { hasText: name(kind) });
+      assert.equal(await other.getAttribute('data-status'), 'in_sync', kind);
+    }
+    await screenshot(page, 'skus-channels-outage');
     await assertSound(ui, 'health during the outage');
   } finally {
     assert.equal((await br.sim.del(`/_sim/accounts/${shop.account.id}/faults`)).status, 200);
