@@ -30,7 +30,8 @@ after(async () => {
   await stack?.stop();
 });
 
-const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
+// The tabs' labels, without the counts some carry (Exceptions, Oversells, Alerts & drift).
+const tabsOf = (page) => page.locator('nav.tabs .tab').evaluateAll((as) => as.map((a) => a.firstChild.textContent.trim()));
 /** The figures of a SKU's balance: {'On hand': '12', …}. */
 const figures = async (page) => Object.fromEntries(await page.locator('.figures .figure').evaluateAll((els) => els.map((e) => [e.querySelector('dt').textContent.trim(), e.querySelector('dd').textContent.trim()])));
 const skuApi = async (code) => (await op.api.get(`${base}/skus/${encodeURIComponent(code)}`)).json;
@@ -38,7 +39,7 @@ const skuApi = async (code) => (await op.api.get(`${base}/skus/${encodeURICompon
 test('an operator creates SKUs and a bundle; the server\'s errors sit under their field', async () => {
   const { page } = opUi;
   await go(page, stack.url, `/brands/${A.id}`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
+  assert.deepEqual(await tabsOf(page), ['Overview', 'Exceptions', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
   await page.locator('nav.tabs').getByRole('link', { name: 'SKUs' }).click();
   await page.locator('.tab[aria-current="page"]', { hasText: 'SKUs' }).waitFor();
   await idle(page);
@@ -345,7 +346,7 @@ test('a sale past zero opens an oversell incident; an operator resolves it; the 
 test('a viewer reads every inventory screen, finds nothing to change, and a typed write address answers 403', async () => {
   const { page } = viewerUi;
   await go(page, stack.url, `/brands/${A.id}/skus`);
-  assert.deepEqual(await tabsOf(page), ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
+  assert.deepEqual(await tabsOf(page), ['Overview', 'Exceptions', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift', 'Audit log']);
   assert.equal((await tableRows(page, 'SKUs')).length, 4);
   assert.equal(await page.getByRole('link', { name: 'New SKU' }).count(), 0);
   assert.equal(await page.getByRole('link', { name: 'New bundle' }).count(), 0);

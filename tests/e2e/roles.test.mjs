@@ -31,9 +31,10 @@ after(async () => {
   await stack?.stop();
 });
 
-const tabsOf = async (page) => (await page.locator('nav.tabs').innerText()).split('\n').map((t) => t.trim()).filter(Boolean);
+// The tabs' labels, without the counts some carry (Exceptions, Oversells, Alerts & drift).
+const tabsOf = (page) => page.locator('nav.tabs .tab').evaluateAll((as) => as.map((a) => a.firstChild.textContent.trim()));
 /** The tabs every role that reads a brand has (inventory and channels; writing them is per role). */
-const READ_TABS = ['Overview', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift'];
+const READ_TABS = ['Overview', 'Exceptions', 'SKUs', 'Stock', 'Holds', 'Oversells', 'Imports', 'Channels', 'Listings', 'Sync', 'SOP', 'Orders', 'Alerts & drift'];
 
 /** Opens an invitation link in a new browser and accepts it as a new account. */
 async function acceptAsNew(link, { name, password = PASSWORD }) {
