@@ -10,8 +10,9 @@
 // A Shopify outage opens a "channel failing" item, filtered by channel,
 // which closes by itself when the channel is back.  A brand owner of the
 // other brand sees only that brand's queue, resolves an item with a note
-// (a missing note is refused under its field) and reopens it.  The tests
-// run in order.
+// (a missing note is refused under its field) and reopens it.  A viewer
+// reads the queue and an item on a narrow screen, with no way to change
+// them.  The tests run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor, sleep } from '../integration/lib/stack.mjs';
@@ -20,7 +21,7 @@ import { channelBrand, connectionBody, converge } from '../integration/lib/sync.
 import { launch } from './browser.mjs';
 import { consoleAs, go, idle, mainText, navText, assertSound, screenshot, panelOf, takeApiErrors, notice, fieldError, fillForm } from './lib/console.mjs';
 
-let stack, sim, browser, P, br, other, base, op, owner2, adminUi, opUi, owner2Ui;
+let stack, sim, browser, P, br, other, base, op, viewer, owner2, adminUi, opUi, owner2Ui, viewerUi;
 const STOCK = 5;
 const item = {};
 
@@ -39,10 +40,12 @@ before(async () => {
   other = await brand(P);
   op = await member(stack, P, br.id, 'operator');
   owner2 = await member(stack, P, other.id, 'brand_owner');
+  viewer = await member(stack, P, br.id, 'viewer');
   await stack.startWorker({ ONECOUNT_EXCEPTIONS_CHECK_SECONDS: '1' });
   adminUi = await consoleAs(browser, stack.url, P);
   opUi = await consoleAs(browser, stack.url, op);
   owner2Ui = await consoleAs(browser, stack.url, owner2);
+  viewerUi = await consoleAs(browser, stack.url, viewer, { viewport: { width: 390, height: 844 } });
 });
 after(async () => {
   await browser?.close();
@@ -303,7 +306,29 @@ test('a brand owner sees only their brand\'s queue, resolves an item with a note
   await detail.locator('.history-list', { hasText: 'Reopened by brand_owner' }).waitFor();
   assert.match(await detail.locator('.history-list').innerText(), /the refund bounced/);
   assert.equal((await owner2.api.get(`${ob}/${x.id}`)).json.state, 'open');
+  assert.doesNotMatch(await detail.innerText(), /Resolution note/, 'the old note stays in the history');
   await screenshot(page, 'exceptions-brand-owner');
   await assertSound(owner2Ui, 'brand owner queue');
   assert.deepEqual(takeApiErrors(owner2Ui), []);
+});
+
+test('a viewer reads the queue and an item on a narrow screen and can change nothing', async () => {
+  const { page } = viewerUi;
+  // Resolved items of the brand: the oversell that closed by itself, the outage.
+  await go(page, stack.url, `/brands/${br.id}/exceptions?state=resolved`);
+  const rows = await queueRows(page).evaluateAll((trs) => trs.map((r) => r.innerText));
+  assert.ok(rows.some((r) => /Oversold/.test(r)) && rows.some((r) => /Channel failing/.test(r)), JSON.stringify(rows));
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1), 'no sideways scrolling at 390 px');
+  await queueRows(page).filter({ hasText: 'Channel failing' }).getByRole('button', { name: /^Open / }).click();
+  const detail = detailOf(page);
+  await detail.waitFor();
+  assert.equal(await detail.getByRole('button', { name: /^(Acknowledge|Assign|Snooze|Resolve|Reopen|Record|Map|Create|Push|Pause|Adjust)/ }).count(), 0);
+  assert.equal(await detail.getByRole('link', { name: 'Open the connection' }).count(), 1, 'the way to look further');
+  assert.match(await detail.innerText(), /Closed by itself/);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1), 'the item fits too');
+  await screenshot(page, 'exceptions-narrow');
+  // The server agrees.
+  assert.equal((await viewer.api.post(`${base}/exceptions/${item.id}/acknowledge`, {})).status, 403);
+  await assertSound(viewerUi, 'viewer queue');
+  assert.deepEqual(takeApiErrors(viewerUi), []);
 });

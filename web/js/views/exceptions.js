@@ -301,7 +301,7 @@ export async function render(ctx) {
       ['State', stateBadge(x, t)],
       x.resolved_at ? ['Closed', h('span', {}, t(x.resolved_at), x.resolved_by ? ` by ${x.resolved_by.name || 'someone'}` : ' by itself: what it described cleared')] : null,
       x.state === 'resolved' && !x.closed_by_itself && x.resolved_by ? ['Comes back', 'if what it describes changes again, it reopens by itself'] : null,
-      x.note ? ['Note', x.note] : null,
+      x.note && x.state === 'resolved' ? ['Resolution note', x.note] : null, // a reopened item's old note is in its history
     ].filter(Boolean);
     const actionBox = h('div', { class: 'exception-action', 'aria-live': 'polite' });
     const may = mayAct(x);
