@@ -306,7 +306,8 @@ export async function render(ctx) {
     const actionBox = h('div', { class: 'exception-action', 'aria-live': 'polite' });
     const may = mayAct(x);
     const moves = may ? stateButtons(x, actionBox) : null;
-    const fixes = may ? fixControls(x, actionBox) : linksOnly(x);
+    // A resolved item keeps only the links that explain it; its fixes are for a live one.
+    const fixes = may && x.state !== 'resolved' ? fixControls(x, actionBox) : linksOnly(x);
     const close = h('button', { type: 'button', class: 'button button-small', text: 'Close', 'aria-label': 'Close this exception' });
     close.addEventListener('click', () => {
       closeItem();
