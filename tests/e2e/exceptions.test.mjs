@@ -10,14 +10,16 @@
 // A Shopify outage opens a "channel failing" item, filtered by channel,
 // which closes by itself when the channel is back.  A brand owner of the
 // other brand sees only that brand's queue, resolves an item with a note
-// (a missing note is refused under its field) and reopens it.  A viewer
+// (a missing note is refused under its field) and reopens it.  An order
+// line for a channel SKU nobody listed opens an item whose fix, "Create a
+// SKU from it", makes and maps the SKU; the item closes by itself.  A viewer
 // reads the queue and an item on a narrow screen, with no way to change
 // them.  The tests run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitFor, sleep } from '../integration/lib/stack.mjs';
 import { portfolio, member, brand } from '../integration/lib/world.mjs';
-import { channelBrand, connectionBody, converge } from '../integration/lib/sync.mjs';
+import { channelBrand, connectionBody, converge, runNow } from '../integration/lib/sync.mjs';
 import { launch } from './browser.mjs';
 import { consoleAs, go, idle, mainText, navText, assertSound, screenshot, panelOf, takeApiErrors, notice, fieldError, fillForm } from './lib/console.mjs';
 
@@ -310,6 +312,41 @@ test('a brand owner sees only their brand\'s queue, resolves an item with a note
   await screenshot(page, 'exceptions-brand-owner');
   await assertSound(owner2Ui, 'brand owner queue');
   assert.deepEqual(takeApiErrors(owner2Ui), []);
+});
+
+test('an order line for a channel SKU nobody listed opens an item; "Create a SKU from it" makes and maps the SKU, and the item closes by itself', async () => {
+  const ghost = `G-${br.id.slice(0, 6)}`;
+  const wm = br.conns.walmart;
+  assert.equal((await br.sim.put(`/_sim/accounts/${wm.account.id}/stock`, { [ghost]: 5 })).status, 200);
+  const o = await br.sim.post(`/_sim/accounts/${wm.account.id}/orders`, { sku: ghost, quantity: 1 });
+  assert.equal(o.status, 201, o.text);
+  await runNow(br, ['poll_orders']);
+  const unmapped = async () => (await items(br.api, `${base}/exceptions`, '?kind=unmapped_line&state=all')).items.filter((i) => i.channel_sku === ghost);
+  await waitFor(async () => (await unmapped()).length === 1, { what: 'the unmapped line item', timeout: 45000, interval: 500 });
+  const x = (await unmapped())[0];
+  assert.equal(x.connection_id, wm.id);
+
+  const { page } = opUi;
+  await go(page, stack.url, `/brands/${br.id}/exceptions?item=${x.id}`);
+  const detail = detailOf(page);
+  await detail.waitFor();
+  assert.match(await detail.innerText(), new RegExp(`Channel SKU\\s+${ghost}[\\s\\S]*Figures\\s+1 order line; 1 unit waiting`));
+  assert.equal(await detail.getByRole('button', { name: 'Map the channel SKU to a SKU…' }).count(), 1);
+  await detail.getByRole('button', { name: 'Create a SKU from it…' }).click();
+  const form = page.getByRole('form', { name: 'Create a SKU from the channel SKU' });
+  assert.equal(await form.getByLabel('Code', { exact: true }).inputValue(), ghost, 'the channel SKU as its code');
+  await form.getByLabel('Title (optional)').fill('Ghost mug');
+  await form.getByRole('button', { name: 'Create SKU and map it' }).click();
+  await notice(page, `SKU ${ghost} created and listed on walmart-${wm.account.id} as ${ghost}`);
+  const sku = (await br.api.get(`${base}/skus/${ghost}`)).json;
+  assert.equal(sku.title, 'Ghost mug');
+  // The parked line is taken in, so the item's condition is gone: it closes by itself.
+  await waitFor(async () => (await br.api.get(`${base}/orders/unmapped`)).json.length === 0, { what: 'the parked line recorded' });
+  await waitFor(async () => (await br.api.get(`${base}/exceptions/${x.id}`)).json.state === 'resolved', { what: 'the item to close', timeout: 30000, interval: 250 });
+  assert.equal((await br.api.get(`${base}/exceptions/${x.id}`)).json.closed_by_itself, true);
+  await detail.locator('.history-list', { hasText: 'Closed by itself' }).waitFor({ timeout: 20000 });
+  await assertSound(opUi, 'create the SKU from a line');
+  assert.deepEqual(takeApiErrors(opUi), []);
 });
 
 test('a viewer reads the queue and an item on a narrow screen and can change nothing', async () => {
