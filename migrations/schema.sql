@@ -114,6 +114,98 @@ $$;
 
 
 --
+-- Name: brands; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.brands (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    portfolio_id uuid NOT NULL,
+    name text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    archived_at timestamp with time zone,
+    CONSTRAINT brands_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+
+--
+-- Name: brand_dashboard_row(public.brands, jsonb, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.brand_dashboard_row(b public.brands, p_health jsonb, p_counts jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('brand_id', b.id, 'name', b.name, 'timezone', b.timezone,
+               'exceptions', jsonb_build_object('total', coalesce((p_counts ->> 'total')::bigint, 0),
+                                                'critical', coalesce((p_counts ->> 'critical')::bigint, 0),
+                                                'warning', coalesce((p_counts ->> 'warning')::bigint, 0),
+                                                'info', coalesce((p_counts ->> 'info')::bigint, 0),
+                                                'by_kind', coalesce(p_counts -> 'by_kind', '{}')),
+               'low_stock', coalesce((p_counts #>> '{by_kind,low_stock}')::bigint, 0))
+           || coalesce(p_health, jsonb_build_object('stock_outs', 0, 'oversells', jsonb_build_object('open', 0, 'units', 0),
+                                                    'stranded_units', 0, 'units_sold_30d', 0, 'sell_through_30d', NULL,
+                                                    'connections', '[]'::jsonb, 'failing_connections', 0))
+$$;
+
+
+--
+-- Name: brand_health_json(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.brand_health_json(p_brand uuid) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+WITH sk AS (
+    SELECT count(*) FILTER (WHERE st.on_hand - st.committed - st.held <= 0
+                            AND EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.id
+                                           AND l.state = 'active')) AS stock_outs,
+           coalesce(sum(st.on_hand - st.committed - st.held) FILTER (WHERE st.on_hand - st.committed - st.held > 0), 0)
+               AS available
+      FROM skus s JOIN stock st ON st.tenant_id = s.tenant_id AND st.sku_id = s.id
+     WHERE s.tenant_id = p_brand AND s.archived_at IS NULL AND s.kind = 'simple'),
+stranded AS (
+    -- units no channel can sell: available beyond the most any active listing shows
+    SELECT coalesce(sum(greatest(x.available - x.shown, 0)), 0) AS units FROM (
+        SELECT st.sku_id, st.on_hand - st.committed - st.held AS available, max(coalesce(l.desired_qty, 0)) AS shown
+          FROM stock st JOIN listings l ON l.tenant_id = st.tenant_id AND l.sku_id = st.sku_id AND l.state = 'active'
+         WHERE st.tenant_id = p_brand
+         GROUP BY st.sku_id, st.on_hand, st.committed, st.held) x),
+sold AS (
+    SELECT coalesce(sum(CASE WHEN m.kind = 'sale' THEN m.qty ELSE -m.qty END), 0) AS units
+      FROM movements m
+     WHERE m.tenant_id = p_brand AND m.kind IN ('sale', 'cancel') AND m.created_at > now() - interval '30 days'),
+os AS (
+    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units FROM oversell_incidents i
+     WHERE i.tenant_id = p_brand AND i.state = 'open'),
+conn AS (
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', c.id, 'name', c.name, 'kind', c.kind, 'status', c.status,
+               'circuit', coalesce(h.circuit, 'closed'),
+               'failing', c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
+                          OR coalesce(h.consecutive_failures, 0) >= 3,
+               'push_lag_p99_ms', c.push_lag_p99_ms, 'behind', coalesce(bh.n, 0),
+               'oldest_behind_s', extract(epoch FROM now() - bh.oldest)::bigint) ORDER BY c.name), '[]') AS list,
+           count(*) FILTER (WHERE c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
+                            OR coalesce(h.consecutive_failures, 0) >= 3) AS failing
+      FROM channel_connections c
+      LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id
+      LEFT JOIN LATERAL (SELECT count(*) AS n, min(l.behind_since) AS oldest FROM listings l
+                          WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id
+                            AND l.desired_version > l.pushed_version AND l.state = 'active') bh ON true
+     WHERE c.tenant_id = p_brand)
+SELECT jsonb_build_object(
+    'stock_outs', sk.stock_outs,
+    'oversells', jsonb_build_object('open', os.open, 'units', os.units),
+    'stranded_units', stranded.units,
+    'units_sold_30d', sold.units,
+    'sell_through_30d', CASE WHEN sold.units + sk.available > 0
+                             THEN round(sold.units::numeric / (sold.units + sk.available), 4) END,
+    'connections', conn.list, 'failing_connections', conn.failing)
+  FROM sk, stranded, sold, os, conn
+$$;
+
+
+--
 -- Name: brand_routines(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1196,15 +1288,36 @@ $$;
 
 
 --
+-- Name: exception_brand_counts(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.exception_brand_counts() RETURNS TABLE(tenant_id uuid, counts jsonb)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT k.tenant_id, jsonb_build_object(
+               'total', sum(k.n), 'critical', sum(k.n) FILTER (WHERE k.severity = 'critical'),
+               'warning', sum(k.n) FILTER (WHERE k.severity = 'warning'),
+               'info', sum(k.n) FILTER (WHERE k.severity = 'info'),
+               'by_kind', jsonb_object_agg(k.kind, k.n))
+      FROM (SELECT e.tenant_id, e.kind, min(e.severity) AS severity, count(*) AS n FROM exceptions e
+             WHERE e.state IN ('open', 'acknowledged') GROUP BY e.tenant_id, e.kind) k
+     GROUP BY k.tenant_id
+$$;
+
+
+--
 -- Name: exception_brand_dashboard(uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.exception_brand_dashboard(p_brand uuid) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    SELECT (exception_dashboard(p_brand) -> 'brands' -> 0)
-           || jsonb_build_object('top', exception_queue(p_brand, NULL, NULL, 'active', NULL, NULL, NULL, NULL, NULL, 10)
+    SELECT brand_dashboard_row(b, brand_health_json(b.id), (SELECT counts FROM exception_brand_counts() c
+                                                               WHERE c.tenant_id = b.id))
+           || jsonb_build_object('health_at', now(),
+                                 'top', exception_queue(p_brand, NULL, NULL, 'active', NULL, NULL, NULL, NULL, NULL, 10)
                                         -> 'items')
+      FROM brands b WHERE b.id = p_brand
 $$;
 
 
@@ -1407,83 +1520,15 @@ $_$;
 CREATE FUNCTION public.exception_dashboard(p_brand uuid) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-WITH t AS (SELECT b.id, b.name, b.timezone FROM brands b
-            WHERE b.id = ANY ((SELECT current_tenants())::uuid[]) AND b.archived_at IS NULL
-              AND (p_brand IS NULL OR b.id = p_brand)),
-ex AS (
-    SELECT e.tenant_id, count(*) AS total, count(*) FILTER (WHERE severity = 'critical') AS critical,
-           count(*) FILTER (WHERE severity = 'warning') AS warning, count(*) FILTER (WHERE severity = 'info') AS info
-      FROM exceptions e WHERE e.tenant_id IN (SELECT id FROM t) AND e.state IN ('open', 'acknowledged')
-     GROUP BY e.tenant_id),
-exk AS (
-    SELECT tenant_id, jsonb_object_agg(kind, n) AS by_kind FROM (
-        SELECT e.tenant_id, e.kind, count(*) AS n FROM exceptions e
-         WHERE e.tenant_id IN (SELECT id FROM t) AND e.state IN ('open', 'acknowledged')
-         GROUP BY e.tenant_id, e.kind) k GROUP BY tenant_id),
-sk AS (
-    SELECT s.tenant_id,
-           count(*) FILTER (WHERE st.on_hand - st.committed - st.held <= 0
-                            AND EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.id
-                                           AND l.state = 'active')) AS stock_outs,
-           sum(st.on_hand - st.committed - st.held) FILTER (WHERE st.on_hand - st.committed - st.held > 0) AS available
-      FROM skus s JOIN stock st ON st.tenant_id = s.tenant_id AND st.sku_id = s.id
-     WHERE s.tenant_id IN (SELECT id FROM t) AND s.archived_at IS NULL AND s.kind = 'simple'
-     GROUP BY s.tenant_id),
-stranded AS (
-    -- units no channel can sell: available beyond the most any active listing shows
-    SELECT x.tenant_id, sum(greatest(x.available - x.shown, 0)) AS units FROM (
-        SELECT st.tenant_id, st.sku_id, st.on_hand - st.committed - st.held AS available,
-               max(coalesce(l.desired_qty, 0)) AS shown
-          FROM stock st JOIN listings l ON l.tenant_id = st.tenant_id AND l.sku_id = st.sku_id AND l.state = 'active'
-         WHERE st.tenant_id IN (SELECT id FROM t)
-         GROUP BY st.tenant_id, st.sku_id, st.on_hand, st.committed, st.held) x
-     GROUP BY x.tenant_id),
-sold AS (
-    SELECT m.tenant_id, sum(CASE WHEN m.kind = 'sale' THEN m.qty ELSE -m.qty END) AS units
-      FROM movements m
-     WHERE m.tenant_id IN (SELECT id FROM t) AND m.kind IN ('sale', 'cancel')
-       AND m.created_at > now() - interval '30 days'
-     GROUP BY m.tenant_id),
-os AS (
-    SELECT i.tenant_id, count(*) AS open, sum(i.qty_short) AS units FROM oversell_incidents i
-     WHERE i.tenant_id IN (SELECT id FROM t) AND i.state = 'open' GROUP BY i.tenant_id),
-conn AS (
-    SELECT c.tenant_id, jsonb_agg(jsonb_build_object(
-               'id', c.id, 'name', c.name, 'kind', c.kind, 'status', c.status,
-               'circuit', coalesce(h.circuit, 'closed'),
-               'failing', c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
-                          OR coalesce(h.consecutive_failures, 0) >= 3,
-               'push_lag_p99_ms', c.push_lag_p99_ms, 'behind', coalesce(bh.n, 0),
-               'oldest_behind_s', extract(epoch FROM now() - bh.oldest)::bigint) ORDER BY c.name) AS list,
-           count(*) FILTER (WHERE c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
-                            OR coalesce(h.consecutive_failures, 0) >= 3) AS failing
-      FROM channel_connections c
-      LEFT JOIN connection_health h ON h.tenant_id = c.tenant_id AND h.connection_id = c.id
-      LEFT JOIN LATERAL (SELECT count(*) AS n, min(l.behind_since) AS oldest FROM listings l
-                          WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id
-                            AND l.desired_version > l.pushed_version AND l.state = 'active') bh ON true
-     WHERE c.tenant_id IN (SELECT id FROM t)
-     GROUP BY c.tenant_id),
+WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
+h AS MATERIALIZED (SELECT * FROM brand_health),
 rows AS (
-    SELECT t.name, jsonb_build_object(
-        'brand_id', t.id, 'name', t.name, 'timezone', t.timezone,
-        'exceptions', jsonb_build_object('total', coalesce(ex.total, 0), 'critical', coalesce(ex.critical, 0),
-                                         'warning', coalesce(ex.warning, 0), 'info', coalesce(ex.info, 0),
-                                         'by_kind', coalesce(exk.by_kind, '{}')),
-        'stock_outs', coalesce(sk.stock_outs, 0),
-        'low_stock', coalesce((exk.by_kind ->> 'low_stock')::bigint, 0),
-        'oversells', jsonb_build_object('open', coalesce(os.open, 0), 'units', coalesce(os.units, 0)),
-        'stranded_units', coalesce(stranded.units, 0),
-        'units_sold_30d', coalesce(sold.units, 0),
-        'sell_through_30d', CASE WHEN coalesce(sold.units, 0) + coalesce(sk.available, 0) > 0
-                                 THEN round(coalesce(sold.units, 0)::numeric
-                                            / (coalesce(sold.units, 0) + coalesce(sk.available, 0)), 4) END,
-        'connections', coalesce(conn.list, '[]'), 'failing_connections', coalesce(conn.failing, 0)) AS j,
-        coalesce(ex.critical, 0) AS crit, coalesce(ex.total, 0) AS total
-      FROM t LEFT JOIN ex ON ex.tenant_id = t.id LEFT JOIN exk ON exk.tenant_id = t.id
-      LEFT JOIN sk ON sk.tenant_id = t.id LEFT JOIN stranded ON stranded.tenant_id = t.id
-      LEFT JOIN sold ON sold.tenant_id = t.id LEFT JOIN os ON os.tenant_id = t.id
-      LEFT JOIN conn ON conn.tenant_id = t.id)
+    SELECT b.name, brand_dashboard_row(b, h.health, c.counts) || jsonb_build_object('health_at', h.refreshed_at) AS j,
+           coalesce((c.counts ->> 'critical')::bigint, 0) AS crit, coalesce((c.counts ->> 'total')::bigint, 0) AS total
+      FROM brands b LEFT JOIN h ON h.tenant_id = b.id
+      LEFT JOIN c ON c.tenant_id = b.id
+     WHERE b.id = ANY ((SELECT current_tenants())::uuid[]) AND b.archived_at IS NULL
+       AND (p_brand IS NULL OR b.id = p_brand))
 SELECT jsonb_build_object(
     'brands', coalesce((SELECT jsonb_agg(j ORDER BY crit DESC, total DESC, name) FROM rows), '[]'),
     'totals', jsonb_build_object(
@@ -1512,6 +1557,23 @@ CREATE FUNCTION public.exception_get(p_tenant uuid, p_id bigint) RETURNS jsonb
                                                        'detail', v.detail) ORDER BY v.at, v.id), '[]')
            FROM exception_events v WHERE v.tenant_id = e.tenant_id AND v.exception_id = e.id))
       FROM exceptions e WHERE e.tenant_id = p_tenant AND e.id = p_id
+$$;
+
+
+--
+-- Name: exception_in_view(public.exceptions, text, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.exception_in_view(e public.exceptions, p_state text, p_owner uuid, p_connection uuid) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT (CASE p_state WHEN 'active' THEN e.state IN ('open', 'acknowledged')
+                         WHEN 'all' THEN e.state <> 'resolved' OR e.resolved_at > now() - interval '30 days'
+                         WHEN 'resolved' THEN e.state = 'resolved' AND e.resolved_at > now() - interval '30 days'
+                         ELSE e.state = p_state END)
+       AND (p_owner IS NULL OR (p_owner = '00000000-0000-0000-0000-000000000000' AND e.owner_id IS NULL)
+            OR e.owner_id = p_owner)
+       AND (p_connection IS NULL OR e.connection_id = p_connection)
 $$;
 
 
@@ -1557,25 +1619,23 @@ CREATE FUNCTION public.exception_queue(p_brand uuid, p_kind text, p_severity tex
     LANGUAGE sql STABLE
     AS $$
 WITH base AS (
-    SELECT e.* FROM exceptions e
-     WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[])
-       AND (p_state = 'all' OR (p_state = 'active' AND e.state IN ('open', 'acknowledged'))
-            OR (p_state = 'resolved' AND e.state = 'resolved' AND e.resolved_at > now() - interval '30 days')
-            OR (p_state NOT IN ('all', 'active', 'resolved') AND e.state = p_state))
-       AND (p_state <> 'all' OR e.state <> 'resolved' OR e.resolved_at > now() - interval '30 days')
-       AND (p_owner IS NULL OR (p_owner = '00000000-0000-0000-0000-000000000000' AND e.owner_id IS NULL)
-            OR e.owner_id = p_owner)
-       AND (p_connection IS NULL OR e.connection_id = p_connection)),
+    -- the items under every filter but brand, kind and severity: what the counts are made of
+    SELECT e.tenant_id, e.kind, e.severity FROM exceptions e
+     WHERE exception_in_view(e, p_state, p_owner, p_connection)),
 f AS (
     SELECT * FROM base
      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
        AND (p_severity IS NULL OR severity = p_severity))
 SELECT jsonb_build_object(
+    -- the page straight from the table in the queue's order (exceptions_queue), the filters as a filter
     'items', (SELECT coalesce(jsonb_agg(exception_json(x) || jsonb_build_object('_rank', x.sev_rank::text)
                                         ORDER BY x.sev_rank, x.opened_at DESC, x.id DESC), '[]')
-                FROM (SELECT e.* FROM exceptions e JOIN f ON f.tenant_id = e.tenant_id AND f.id = e.id
-                       WHERE p_after_at IS NULL
-                          OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id)
+                FROM (SELECT e.* FROM exceptions e
+                       WHERE exception_in_view(e, p_state, p_owner, p_connection)
+                         AND (p_brand IS NULL OR e.tenant_id = p_brand) AND (p_kind IS NULL OR e.kind = p_kind)
+                         AND (p_severity IS NULL OR e.severity = p_severity)
+                         AND (p_after_at IS NULL
+                              OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id))
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
         'total', (SELECT count(*) FROM f),
@@ -1599,6 +1659,28 @@ CREATE FUNCTION public.exceptions_refresh(p_stuck_s integer) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    all_tenants text := current_setting('app.tenant_id', true);
+    b uuid;
+    acc jsonb := '{"opened": 0, "changed": 0, "reopened": 0, "closed": 0, "snooze_ended": 0, "live": 0}';
+BEGIN
+    FOREACH b IN ARRAY current_tenants() LOOP
+        PERFORM set_config('app.tenant_id', b::text, true);
+        acc := exceptions_refresh_brand(b, p_stuck_s, acc);
+    END LOOP;
+    PERFORM set_config('app.tenant_id', coalesce(all_tenants, ''), true);
+    RETURN acc;
+END $$;
+
+
+--
+-- Name: exceptions_refresh_brand(uuid, integer, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.exceptions_refresh_brand(p_brand uuid, p_stuck_s integer, acc jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
     n_open int;
     n_changed int;
     n_reopened int;
@@ -1608,14 +1690,14 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS exc_want (tenant_id uuid, kind text, subject text, severity text, title text,
         detail jsonb, fingerprint text, connection_id uuid, sku_id bigint, listing_id uuid, incident_id bigint,
         routine_id uuid, checklist_id uuid, channel_sku text, owner_id uuid) ON COMMIT DROP;
-    TRUNCATE exc_want;
+    DELETE FROM exc_want; -- not TRUNCATE: a new file for the table would re-plan every statement naming it, per brand
     INSERT INTO exc_want SELECT * FROM exception_conditions(p_stuck_s);
 
     -- what changed on a live item: its words, numbers or severity; a hand-resolved item whose condition
     -- changed opens again
     WITH cur AS (
         SELECT e.tenant_id, e.id, e.state, e.fingerprint FROM exceptions e
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.live FOR UPDATE),
+         WHERE e.tenant_id = p_brand AND e.live FOR UPDATE),
     up AS (
         UPDATE exceptions e
            SET title = w.title, detail = w.detail, severity = w.severity, fingerprint = w.fingerprint,
@@ -1661,7 +1743,7 @@ BEGIN
     -- a condition gone closes its item (by itself: no resolver)
     WITH gone AS (
         SELECT e.tenant_id, e.id, e.state FROM exceptions e
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.live
+         WHERE e.tenant_id = p_brand AND e.live
            AND NOT EXISTS (SELECT 1 FROM exc_want w WHERE w.tenant_id = e.tenant_id AND w.kind = e.kind
                               AND w.subject = e.subject)
          FOR UPDATE),
@@ -1680,7 +1762,7 @@ BEGIN
     -- a snooze that ended brings the item back
     WITH w AS (
         UPDATE exceptions e SET state = 'open', snoozed_until = NULL, updated_at = now()
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.state = 'snoozed'
+         WHERE e.tenant_id = p_brand AND e.state = 'snoozed'
            AND e.snoozed_until <= now()
         RETURNING e.tenant_id, e.id),
     ev AS (
@@ -1688,8 +1770,13 @@ BEGIN
         SELECT tenant_id, id, 'snooze_ended' FROM w RETURNING 1)
     SELECT count(*) INTO n_woke FROM ev;
 
-    RETURN jsonb_build_object('opened', n_open, 'changed', n_changed, 'reopened', n_reopened, 'closed', n_closed,
-                              'snooze_ended', n_woke, 'live', (SELECT count(*) FROM exc_want));
+    INSERT INTO brand_health (tenant_id, health, refreshed_at) VALUES (p_brand, brand_health_json(p_brand), now())
+    ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at;
+    RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
+                              'reopened', (acc ->> 'reopened')::int + n_reopened,
+                              'closed', (acc ->> 'closed')::int + n_closed,
+                              'snooze_ended', (acc ->> 'snooze_ended')::int + n_woke,
+                              'live', (acc ->> 'live')::int + (SELECT count(*) FROM exc_want));
 END $$;
 
 
@@ -4936,6 +5023,19 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: brand_health; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.brand_health (
+    tenant_id uuid NOT NULL,
+    health jsonb NOT NULL,
+    refreshed_at timestamp with time zone NOT NULL
+);
+
+ALTER TABLE ONLY public.brand_health FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: brand_keys; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -4963,21 +5063,6 @@ CREATE TABLE public.brand_rules (
 );
 
 ALTER TABLE ONLY public.brand_rules FORCE ROW LEVEL SECURITY;
-
-
---
--- Name: brands; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.brands (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    portfolio_id uuid NOT NULL,
-    name text NOT NULL,
-    timezone text DEFAULT 'UTC'::text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    archived_at timestamp with time zone,
-    CONSTRAINT brands_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
-);
 
 
 --
@@ -5783,6 +5868,14 @@ ALTER TABLE ONLY public.audit_log
 
 
 --
+-- Name: brand_health brand_health_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.brand_health
+    ADD CONSTRAINT brand_health_pkey PRIMARY KEY (tenant_id);
+
+
+--
 -- Name: brand_keys brand_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -6257,6 +6350,13 @@ CREATE INDEX exceptions_brand_queue ON public.exceptions USING btree (tenant_id,
 
 
 --
+-- Name: exceptions_facets; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX exceptions_facets ON public.exceptions USING btree (tenant_id, kind, severity) INCLUDE (state, owner_id, connection_id, resolved_at);
+
+
+--
 -- Name: exceptions_live; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -6573,6 +6673,14 @@ ALTER TABLE ONLY public.api_tokens
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.brands(id);
+
+
+--
+-- Name: brand_health brand_health_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.brand_health
+    ADD CONSTRAINT brand_health_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.brands(id);
 
 
 --
@@ -6914,6 +7022,12 @@ ALTER TABLE public.alerts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: brand_health; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.brand_health ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: brand_keys; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -7093,6 +7207,13 @@ CREATE POLICY tenant_wall ON public.alerts USING ((tenant_id = ANY (( SELECT pub
 --
 
 CREATE POLICY tenant_wall ON public.audit_log USING ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[]))) WITH CHECK ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[])));
+
+
+--
+-- Name: brand_health tenant_wall; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_wall ON public.brand_health USING ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[]))) WITH CHECK ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[])));
 
 
 --
@@ -7325,6 +7446,13 @@ GRANT ALL ON FUNCTION public.audit_write(p_tenant uuid, p_portfolio uuid, p_user
 --
 
 GRANT ALL ON FUNCTION public.auto_buffer(p_tenant uuid, p_sku bigint, p_connection uuid) TO onecount_app;
+
+
+--
+-- Name: TABLE brands; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.brands TO onecount_app;
 
 
 --
@@ -8090,6 +8218,13 @@ GRANT SELECT,INSERT ON TABLE public.audit_log TO onecount_app;
 
 
 --
+-- Name: TABLE brand_health; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.brand_health TO onecount_app;
+
+
+--
 -- Name: TABLE brand_keys; Type: ACL; Schema: public; Owner: -
 --
 
@@ -8101,13 +8236,6 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.brand_keys TO onecount_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.brand_rules TO onecount_app;
-
-
---
--- Name: TABLE brands; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT,INSERT,UPDATE ON TABLE public.brands TO onecount_app;
 
 
 --

@@ -99,7 +99,7 @@ const oc_cfg_option_t oc_config_options[] = {
      "pushed) opens an alert for its connection"},
     {"stuck_check_seconds", "ONECOUNT_STUCK_CHECK_SECONDS", INT(stuck_check_seconds, "30", 1, 3600),
      "how often one worker looks for such listings and opens or closes those alerts"},
-    {"exceptions_check_seconds", "ONECOUNT_EXCEPTIONS_CHECK_SECONDS", INT(exceptions_check_seconds, "10", 1, 3600),
+    {"exceptions_check_seconds", "ONECOUNT_EXCEPTIONS_CHECK_SECONDS", INT(exceptions_check_seconds, "15", 1, 3600),
      "how often one worker brings the exception queue in line with the state it describes (items open and close "
      "themselves at this pace)"},
     {"prune_interval_seconds", "ONECOUNT_PRUNE_INTERVAL_SECONDS", INT(prune_interval_seconds, "3600", 10, 604800),
