@@ -163,6 +163,11 @@ test('sell-through and days of cover follow their definitions', async () => {
 test('push lag per hour: the connection\'s own samples', async () => {
   for (const kind of ['shopify', 'amazon']) {
     const id = br.conns[kind].id;
+    // Amazon applies later: its lag is measured by the read-back, from the channel's own time of applying
+    await waitFor(async () => {
+      if (kind === 'amazon') await runNow(br, ['read_back']);
+      return (await br.api.get(`${br.base}/connections/${id}/health`)).json.push_lag.samples > 0;
+    }, { timeout: 30000, interval: 1000, what: `${kind}: lag samples` });
     const r = await br.api.get(`${br.base}/connections/${id}/push-lag`);
     assert.equal(r.status, 200, r.text);
     const s = r.json;
