@@ -61,7 +61,7 @@ function numbersTable(table) {
  *   x          the x values: unix seconds (time: true) or 0…n-1 (categories)
  *   series     [{label, values (same length as x, null = no value here), step, bars, points, dash}]
  *   timezone   IANA zone for a time axis
- *   categories labels of x for a category axis (bars per SKU)
+ *   categories labels of x for a category axis (bars per SKU, days), named `categoryLabel` in the legend
  *   xRange     [min, max] of a time axis (the window), else the data's
  *   yLabel     the y axis's name
  *   summary    a sentence (string or nodes): what the chart shows, in words
@@ -71,7 +71,7 @@ function numbersTable(table) {
  *   xValue     how the legend writes an x value (default: the time in `timezone`)
  */
 export function chart({ title, x, series, timezone = null, categories = null, xRange = null, yLabel = '',
-  summary = null, table = null, empty = 'Nothing to show yet.', height = 260, xValue = null }) {
+  summary = null, table = null, empty = 'Nothing to show yet.', height = 260, xValue = null, categoryLabel = 'SKU' }) {
   const hasData = x.length > 0 && series.some((s) => s.values.some((v) => v !== null && v !== undefined));
   const plot = h('div', { class: 'chart-plot', role: 'img', 'aria-label': title });
   const fig = h('figure', { class: 'chart' },
@@ -99,7 +99,15 @@ export function chart({ title, x, series, timezone = null, categories = null, xR
         y: { range: (self, min, max) => [Math.min(0, min), max > 0 ? Math.ceil(max * 1.1) : 1] },
       },
       axes: [
-        isTime ? { ...axis } : { ...axis, splits: () => categories.map((_, i) => i), values: (self, splits) => splits.map((i) => categories[i] ?? ''), rotate: 0 },
+        isTime ? { ...axis } : {
+          ...axis,
+          // one label per category while they fit (about 80 px each), else every n-th
+          splits: (self) => {
+            const step = Math.max(1, Math.ceil((categories.length * 80) / Math.max(1, self.bbox.width / devicePixelRatio)));
+            return categories.map((_, i) => i).filter((i) => (categories.length - 1 - i) % step === 0);
+          },
+          values: (self, splits) => splits.map((i) => categories[i] ?? ''),
+        },
         { ...axis, label: yLabel, labelSize: yLabel ? 20 : 0, size: 56 },
       ],
       legend: { show: true, live: true },
@@ -107,7 +115,7 @@ export function chart({ title, x, series, timezone = null, categories = null, xR
       series: [
         isTime
           ? { label: 'Time', value: (self, v) => (v == null ? '—' : xValue ? xValue(v) : zonedTime(v, timezone)) }
-          : { label: 'SKU', value: (self, v) => (v == null ? '—' : categories[Math.round(v)] ?? '') },
+          : { label: categoryLabel, value: (self, v) => (v == null ? '—' : categories[Math.round(v)] ?? '') },
         ...series.map((s, i) => {
           const color = t.series[(s.color ?? i) % t.series.length];
           const paths = s.bars ? uPlot.paths.bars({ size: [0.6, 48] }) : s.step ? uPlot.paths.stepped({ align: 1 }) : undefined;

@@ -94,7 +94,8 @@ function stockChart(s) {
   ].sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0)).map((x) => x.r);
   return chart({
     title: `Stock of ${s.sku} and what each channel was sent`,
-    x, series, timezone: tz, xRange: [from, to], yLabel: 'Units',
+    // a SKU with no history before the window starts where its history does
+    x, series, timezone: tz, xRange: [s.start || !x.length ? from : Math.max(from, x[0] - Math.max(60, (to - x[0]) * 0.05)), to], yLabel: 'Units',
     empty: `No movement and nothing published in the last ${s.days} days.`,
     summary,
     table: { caption: `Movements and published quantities of ${s.sku}, oldest first (${tz})`, columns: [`When (${tz})`, 'What', 'On hand', 'Available', 'Published'], rows },
@@ -102,19 +103,22 @@ function stockChart(s) {
 }
 
 function salesChart(s, what) {
-  const x = s.dates.map((d) => secs(`${d}T12:00:00Z`));
   const shown = s.channels.filter((c) => c.total > 0 || c.connection_id);
   const series = shown.map((c, i) => ({ label: channelName(c), values: c.units, color: 2 + i, points: true }));
   const best = [...shown].sort((a, b) => b.total - a.total)[0];
-  const summary = `${plural(Number(s.total), 'unit')} sold ${what} from ${dayLabel(s.from)} to ${dayLabel(s.to)}`
-    + (Number(s.total) > 0 ? `: ${shown.filter((c) => c.total > 0).map((c) => `${channelName(c)} ${qty(c.total)}`).join(', ')}; most on ${channelName(best)}.` : '.');
+  const summary = Number(s.total) > 0
+    ? `${plural(Number(s.total), 'unit')} sold${what ? ` ${what}` : ''} from ${dayLabel(s.from)} to ${dayLabel(s.to)}: `
+      + `${shown.filter((c) => c.total > 0).map((c) => `${channelName(c)} ${qty(c.total)}`).join(', ')}; most on ${channelName(best)}.`
+    : null;
   return chart({
     title: `Units sold per channel per day${what ? ` ${what}` : ''}`,
-    x, series, timezone: 'UTC', yLabel: 'Units',
-    xValue: (v) => dayLabel(new Date(v * 1000).toISOString().slice(0, 10)),
-    xRange: [x[0] - 43200, x.at(-1) + 43200],
-    empty: `No channel connected and nothing sold in the last ${s.days} days.`,
-    summary: Number(s.total) > 0 ? summary : `Nothing sold ${what} in the last ${s.days} days.`,
+    // days of the brand's calendar, one category each; nothing sold: the words say it, no chart of zeros
+    x: Number(s.total) > 0 ? s.dates.map((_, i) => i) : [],
+    categories: s.dates.map(dayLabel),
+    categoryLabel: 'Day',
+    series, yLabel: 'Units',
+    empty: `Nothing sold${what ? ` ${what}` : ''} in the last ${s.days} days.`,
+    summary,
     table: { caption: `Units sold per channel per day (${s.timezone})`, columns: ['Day', ...shown.map(channelName), 'All'],
       rows: s.dates.map((d, i) => [dayLabel(d), ...shown.map((c) => qty(c.units[i])), qty(shown.reduce((n, c) => n + Number(c.units[i]), 0))]) },
   });
@@ -181,8 +185,11 @@ export function pushLagPanel(brand, conn) {
   async (d) => {
     const s = await api.get(`/api/v1/brands/${brand.id}/connections/${conn.id}/push-lag`, { days: d, bucket: d > 14 ? 'day' : 'hour' });
     const x = s.points.map((p) => secs(p.at));
-    const sec = (v) => Number(v) / 1000;
-    const fmt = (v) => `${Number(v).toLocaleString(undefined, { maximumFractionDigits: 1 })} s`;
+    // milliseconds while the slowest hour stays under two seconds, else seconds
+    const inSeconds = s.points.some((p) => p.p99_ms >= 2000);
+    const unit = (v) => (inSeconds ? Number(v) / 1000 : Number(v));
+    const fmt = (v) => (inSeconds ? `${Number(v).toLocaleString(undefined, { maximumFractionDigits: 1 })} s` : `${Math.round(Number(v)).toLocaleString()} ms`);
+    const sec = unit;
     const worst = s.points.reduce((m, p) => (p.p99_ms > (m?.p99_ms ?? -1) ? p : m), null);
     return chart({
       title: `Push lag of ${conn.name}, per ${s.bucket}`,
@@ -191,7 +198,7 @@ export function pushLagPanel(brand, conn) {
         { label: 'p50', values: s.points.map((p) => sec(p.p50_ms)), color: 0, format: fmt },
         { label: 'p99', values: s.points.map((p) => sec(p.p99_ms)), color: 3, format: fmt },
       ],
-      timezone: s.timezone, xRange: [secs(s.from), secs(s.to)], yLabel: 'Seconds',
+      timezone: s.timezone, xRange: [secs(s.from), secs(s.to)], yLabel: inSeconds ? 'Seconds' : 'Milliseconds',
       empty: `No push measured in the last ${d} days.`,
       summary: worst ? `${plural(Number(s.samples), 'push', 'pushes')} measured in the last ${d} days; the slowest ${s.bucket} was ${zonedTime(new Date(worst.at), s.timezone)} with p99 ${fmt(sec(worst.p99_ms))}.` : null,
       table: { caption: `Push lag per ${s.bucket} (${s.timezone})`, columns: [`${s.bucket === 'day' ? 'Day' : 'Hour'} (${s.timezone})`, 'Pushes', 'p50', 'p99', 'Slowest'],
