@@ -45,14 +45,16 @@ export function dayLabel(iso) {
 }
 
 function numbersTable(table) {
+  // every column after the first holds numbers, except those named in table.text
+  const numeric = (i) => i > 0 && !(table.text || []).includes(i);
   return h('details', { class: 'chart-numbers' },
     h('summary', { text: table.toggle || 'Show the numbers' }),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table table-compact' },
       h('caption', { class: 'visually-hidden', text: table.caption }),
-      h('thead', {}, h('tr', {}, table.columns.map((c, i) => h('th', { scope: 'col', class: i > 0 && table.numeric !== false ? 'num' : null, text: c })))),
+      h('thead', {}, h('tr', {}, table.columns.map((c, i) => h('th', { scope: 'col', class: numeric(i) ? 'num' : null, text: c })))),
       h('tbody', {}, table.rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0
         ? h('th', { scope: 'row', text: c ?? '' })
-        : h('td', { class: table.numeric !== false ? 'num' : null, 'data-label': table.columns[i], text: c ?? '' })))))))));
+        : h('td', { class: numeric(i) ? 'num' : null, 'data-label': table.columns[i], text: c ?? '' })))))))));
 }
 
 /**
@@ -65,7 +67,7 @@ function numbersTable(table) {
  *   xRange     [min, max] of a time axis (the window), else the data's
  *   yLabel     the y axis's name
  *   summary    a sentence (string or nodes): what the chart shows, in words
- *   table      {caption, columns, rows}: the numbers
+ *   table      {caption, columns, rows, text}: the numbers (`text`: indexes of columns that are words)
  *   empty      the words shown instead when there is nothing to draw
  *   height     the plot's height in pixels (260)
  *   xValue     how the legend writes an x value (default: the time in `timezone`)

@@ -95,10 +95,10 @@ function stockChart(s) {
   return chart({
     title: `Stock of ${s.sku} and what each channel was sent`,
     // a SKU with no history before the window starts where its history does
-    x, series, timezone: tz, xRange: [s.start || !x.length ? from : Math.max(from, x[0] - Math.max(60, (to - x[0]) * 0.05)), to], yLabel: 'Units',
+    x, series, timezone: tz, xRange: [s.start || !x.length ? from : Math.max(from, x[0] - Math.max(1, (to - x[0]) * 0.05)), to], yLabel: 'Units',
     empty: `No movement and nothing published in the last ${s.days} days.`,
     summary,
-    table: { caption: `Movements and published quantities of ${s.sku}, oldest first (${tz})`, columns: [`When (${tz})`, 'What', 'On hand', 'Available', 'Published'], rows },
+    table: { caption: `Movements and published quantities of ${s.sku}, oldest first (${tz})`, columns: [`When (${tz})`, 'What', 'On hand', 'Available', 'Published'], rows, text: [1] },
   });
 }
 
