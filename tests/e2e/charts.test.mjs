@@ -16,6 +16,17 @@ import { portfolio, member } from '../integration/lib/world.mjs';
 import { channelBrand, converge, runNow } from '../integration/lib/sync.mjs';
 import { launch } from './browser.mjs';
 import { consoleAs, go, assertSound, screenshot, idle } from './lib/console.mjs';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// one panel close up, beside the full-page screenshots (OC_SCREENSHOTS=1)
+async function closeUp(locator, name) {
+  if (!process.env.OC_SCREENSHOTS) return;
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await locator.screenshot({ path: join(dir, `${name}.png`) });
+}
 
 let stack, sim, browser, P, br, base, owner, ui;
 const TZ = 'Asia/Tokyo';
@@ -112,6 +123,7 @@ test('the SKU page draws the SKU\'s real stock history and what each channel was
   assert.ok(figs.includes(`${Number(st.days_of_cover).toLocaleString()} days`), figs);
   await assertSound(ui, 'SKU charts');
   await screenshot(page, 'charts-sku');
+  await closeUp(panel, 'charts-sku-panel');
   // another window redraws from the API
   await panel.getByLabel('Window').selectOption({ label: 'Last 7 days' });
   await idle(page);
@@ -155,6 +167,7 @@ test('the brand overview draws units sold per channel per day and days of cover'
   assert.ok(order.indexOf('Sales') < order.indexOf('Latest activity'), order.join(' / '));
   await assertSound(ui, 'overview charts');
   await screenshot(page, 'charts-overview');
+  await closeUp(panel, 'charts-overview-panel');
 });
 
 test('a connection draws its push lag; dark theme too', async () => {
@@ -171,6 +184,7 @@ test('a connection draws its push lag; dark theme too', async () => {
   assert.deepEqual(rows.map((r) => num(r[1])), lag.points.map((p) => p.samples));
   await assertSound(ui, 'push lag');
   await screenshot(page, 'charts-connection');
+  await closeUp(panel, 'charts-connection-panel');
   // the same SKU page in a dark colour scheme
   const dark = await consoleAs(browser, stack.url, owner, { viewport: { width: 1400, height: 1000 }, colorScheme: 'dark' });
   await go(dark.page, stack.url, `/brands/${br.id}/sku/${br.skus[0]}`);
@@ -179,5 +193,6 @@ test('a connection draws its push lag; dark theme too', async () => {
   assert.equal(bg, 'rgb(20, 26, 34)', 'the plot is drawn on the dark chart background');
   await assertSound(dark, 'dark SKU charts');
   await screenshot(dark.page, 'charts-sku-dark');
+  await closeUp(dark.page.locator('#sku-charts'), 'charts-sku-dark-panel');
   await dark.context.close();
 });
