@@ -126,10 +126,10 @@ function salesChart(s, what) {
 
 function figures(f, d) {
   return h('dl', { class: 'figures chart-figures' },
-    h('div', { class: 'figure' }, h('dt', { text: `Sold in ${d} days` }), h('dd', { text: qty(f.units_sold) })),
-    h('div', { class: 'figure' }, h('dt', { text: 'Available now' }), h('dd', { text: qty(f.available) })),
-    h('div', { class: 'figure' }, h('dt', { text: 'Sell-through' }), h('dd', { text: pct(f.sell_through) })),
-    h('div', { class: 'figure' }, h('dt', { text: 'Days of cover' }), h('dd', { text: days(f.days_of_cover) })));
+    h('div', { class: 'chart-stat' }, h('dt', { text: `Sold in ${d} days` }), h('dd', { text: qty(f.units_sold) })),
+    h('div', { class: 'chart-stat' }, h('dt', { text: 'Available now' }), h('dd', { text: qty(f.available) })),
+    h('div', { class: 'chart-stat' }, h('dt', { text: 'Sell-through' }), h('dd', { text: pct(f.sell_through) })),
+    h('div', { class: 'chart-stat' }, h('dt', { text: 'Days of cover' }), h('dd', { text: days(f.days_of_cover) })));
 }
 
 const DEFINITIONS = 'Sell-through: units sold in the window ÷ (units sold + units available now). '
