@@ -67,8 +67,7 @@ void oc_api_chart_push_lag(oc_req_t *r)
     const char *bucket = oc_req_query(r, "bucket");
     if (!window_days(r, 7, &days) || !oc_api_check_enum(r, bucket, buckets, "bucket"))
         return;
-    oc_charts_push_lag(r->thread, r->tenant, cid, days, bucket != NULL && strcmp(bucket, "day") == 0, oc_api_answer,
-                       r);
+    oc_charts_push_lag(r->thread, r->tenant, cid, days, bucket != NULL && strcmp(bucket, "day") == 0, oc_api_answer, r);
 }
 
 void oc_api_chart_sell_through(oc_req_t *r)

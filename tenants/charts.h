@@ -52,7 +52,6 @@ void oc_charts_push_lag(oc_thread_t *th, const char *tenant, const char *connect
  * the brand and per simple SKU (the OC_CHARTS_MAX_SKUS that run out first;
  * `code` non-NULL: that SKU only).
  */
-void oc_charts_sell_through(oc_thread_t *th, const char *tenant, const char *code, int days, oc_query_cb cb,
-                            void *arg);
+void oc_charts_sell_through(oc_thread_t *th, const char *tenant, const char *code, int days, oc_query_cb cb, void *arg);
 
 #endif
