@@ -172,6 +172,12 @@ void oc_api_orders_list(oc_req_t *r);
 void oc_api_orders_unmapped(oc_req_t *r);
 void oc_api_sku_timeline(oc_req_t *r);
 void oc_api_webhook_shopify(oc_req_t *r);
+
+/* api_charts.c */
+void oc_api_chart_stock(oc_req_t *r);
+void oc_api_chart_sales(oc_req_t *r);
+void oc_api_chart_push_lag(oc_req_t *r);
+void oc_api_chart_sell_through(oc_req_t *r);
 void oc_api_webhooks_init(void);
 
 #endif

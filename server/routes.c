@@ -230,6 +230,15 @@ oc_route_t oc_routes[] = {
      "order lines parked because their channel SKU has no listing"},
     {"GET", "/api/v1/brands/{bid}/skus/{code}/timeline", oc_api_sku_timeline, READ, NONE,
      "movements, pushes and drift of a SKU; ?at= shows what each channel showed then"},
+    /* charts: series from the brand's own history (tenants/charts.h); ?days=1..90 */
+    {"GET", "/api/v1/brands/{bid}/skus/{code}/stock-series", oc_api_chart_stock, READ, NONE,
+     "the SKU's on hand and available after each movement, and each channel's published quantity (?days=, 14)"},
+    {"GET", "/api/v1/brands/{bid}/sales", oc_api_chart_sales, READ, NONE,
+     "units sold per channel per day of the brand's time zone (?days=, 14; ?sku= one SKU)"},
+    {"GET", "/api/v1/brands/{bid}/connections/{cid}/push-lag", oc_api_chart_push_lag, READ, NONE,
+     "the connection's push lag per hour or day: samples, p50, p99, largest (?days=, 7; ?bucket=hour|day)"},
+    {"GET", "/api/v1/brands/{bid}/sell-through", oc_api_chart_sell_through, READ, NONE,
+     "sell-through over the window and days of cover now, for the brand and per SKU (?days=, 14; ?sku=)"},
     {"POST", "/api/v1/webhooks/shopify/{bid}/{cid}", oc_api_webhook_shopify, PUB, OC_BODY_RAW,
      "Shopify webhooks (HMAC-verified, stored, deduplicated on the event id)"},
 };

@@ -16,7 +16,9 @@
 # --brands brands (each with the default SOP's routines), per brand --skus
 # simple SKUs with stock, one Walmart connection listing each SKU, a sale
 # movement per SKU, and --items items spread over the brands, kinds and
-# severities (a fifth acknowledged).  Stops by itself (about 2 minutes).
+# severities (a fifth acknowledged) after one refresh of every brand (which
+# opens the items the data's real conditions call for and keeps each brand's
+# health for the dashboard).  Stops by itself (about 5 minutes).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -68,9 +70,9 @@ SUDB() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=
 PASSWORD="$(oc_random_secret)"
 PID="$("$BIN" admin create-portfolio "bench portfolio")"
 "$BIN" admin create-user --portfolio "$PID" --email bench@example.test --name Bench --password-stdin <<< "$PASSWORD" >/dev/null
-oc_say "set-up: $BRANDS brands × $SKUS SKUs with a Walmart listing each, $ITEMS open items"
+oc_say "set-up: $BRANDS brands × $SKUS SKUs with a Walmart listing each, then a refresh, then $ITEMS made-up items"
 t0=$(date +%s%N)
-SUDB -v pid="$PID" -v nb="$BRANDS" -v ns="$SKUS" -v ni="$ITEMS" <<'EOS' >/dev/null
+SUDB -v pid="$PID" -v nb="$BRANDS" -v ns="$SKUS" <<'EOS' >/dev/null
 INSERT INTO brands (portfolio_id, name) SELECT :'pid', 'bench brand ' || lpad(g::text, 6, '0') FROM generate_series(1, :nb) g;
 CREATE TABLE bench_brands AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM brands;
 INSERT INTO channel_connections (tenant_id, kind, name, base_url)
@@ -84,6 +86,28 @@ SELECT s.tenant_id, c.id, s.id, s.code, greatest((s.id % 40) - 2, 0), greatest((
   FROM skus s JOIN channel_connections c ON c.tenant_id = s.tenant_id;
 INSERT INTO movements (tenant_id, sku_id, kind, qty, on_hand_delta, committed_delta, on_hand_after, committed_after)
 SELECT tenant_id, id, 'sale', 1, 0, 1, (id % 40), 1 FROM skus;
+VACUUM ANALYZE;
+EOS
+SETUP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+
+# refresh CHUNK_SQL: one exceptions_refresh as the worker runs it (as onecount_app, the chunk's brands as its
+# tenants); prints its answer
+refresh() {
+  SUDB -At <<EOS | tail -n 2 | head -n 1
+BEGIN;
+SELECT set_config('app.tenant_id', (SELECT string_agg(id::text, ',') FROM ($1) b), true);
+SET LOCAL ROLE onecount_app;
+SELECT exceptions_refresh(300);
+COMMIT;
+EOS
+}
+# The worker's first pass over every brand, 400 at a time: real conditions open real items, each brand's health kept.
+t0=$(date +%s%N)
+for off in $(seq 0 400 $((BRANDS - 1))); do refresh "SELECT id FROM brands ORDER BY id OFFSET $off LIMIT 400" >/dev/null; done
+FIRST_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+REAL="$(SUDB -At -c "SELECT count(*) FROM exceptions WHERE state <> 'resolved'")"
+# Then the made-up items, to reach --items.
+SUDB -v ni="$ITEMS" <<'EOS' >/dev/null
 INSERT INTO exceptions (tenant_id, kind, subject, severity, state, title, detail, opened_at)
 SELECT b.id, k.kind, 'bench:' || g, k.severity, CASE WHEN g % 5 = 0 THEN 'acknowledged' ELSE 'open' END,
        'bench item ' || g, jsonb_build_object('n', g), now() - (g % 10000) * interval '1 minute'
@@ -96,7 +120,6 @@ SELECT b.id, k.kind, 'bench:' || g, k.severity, CASE WHEN g % 5 = 0 THEN 'acknow
         ('stranded_stockout', 'warning'), ('low_stock', 'info')) v (kind, severity)) k ON k.i = g % 11;
 VACUUM ANALYZE;
 EOS
-SETUP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 read -r NOPEN NBRANDS <<< "$(SUDB -At -F ' ' -c "SELECT count(*), count(DISTINCT tenant_id) FROM exceptions WHERE state <> 'resolved'")"
 BRAND="$(SUDB -At -c "SELECT id FROM bench_brands WHERE n = 1")"
 oc_say "  $NOPEN open items over $NBRANDS brands ($SETUP_MS ms)"
@@ -147,21 +170,15 @@ base() { # label sql
 base "baseline: SELECT count(*) of the open items (pgbench)" "SELECT count(*) FROM exceptions WHERE state <> 'resolved';"
 base "baseline: the same, one brand (pgbench)" "SELECT count(*) FROM exceptions WHERE tenant_id = '$BRAND' AND state <> 'resolved';"
 
-# One refresh of the first 400 brands as the worker runs it (their made-up items close: conditions are not true).
-t0=$(date +%s%N)
-REFRESH="$(SUDB -At <<'EOS'
-BEGIN;
-SELECT set_config('app.tenant_id', (SELECT string_agg(id::text, ',') FROM (SELECT id FROM brands ORDER BY id LIMIT 400) b), true);
-SET LOCAL ROLE onecount_app;
-SELECT exceptions_refresh(300);
-COMMIT;
-EOS
-)"
-REFRESH_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+# The refresh of the first 400 brands: once (their made-up items close, their conditions are not true), then
+# again with nothing changed — the worker's steady cost per chunk.
+t0=$(date +%s%N); refresh "SELECT id FROM brands ORDER BY id LIMIT 400" >/dev/null; CLOSE_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+t0=$(date +%s%N); REFRESH="$(refresh "SELECT id FROM brands ORDER BY id LIMIT 400")"; REFRESH_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 
 LOAD1="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "exceptions benchmark: $BRANDS brands, $NOPEN open items, $SKUS SKUs per brand; $(nproc) cores; load $LOAD0 → $LOAD1"
 printf '%-52s %s\n' "" "p50 ms p99 ms max ms"
 for r in "${RESULTS[@]}"; do echo "$r"; done
-echo "one refresh of 400 brands (exceptions_refresh, as onecount_app): $REFRESH_MS ms — $(echo "$REFRESH" | tail -n 2 | head -n 1)"
+echo "refresh (exceptions_refresh as onecount_app): first pass over $BRANDS brands $FIRST_MS ms ($REAL real items opened);"
+echo "  400 brands closing their made-up items $CLOSE_MS ms; the same 400 again, nothing changed, $REFRESH_MS ms: $REFRESH"

@@ -1,7 +1,8 @@
 // brand-overview.js — a brand at a glance: its details, what the user's role
 // allows here, how its channels keep up (listings waiting to be pushed and
 // failing, open alerts, drift not healed: "in sync" only when none), and the
-// latest activity.
+// sales over time (units sold per channel per day, sell-through, days of
+// cover: charts.js) and the latest activity.
 import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { ROLE_HINTS, plural, qty, roleLabel, time } from '../ui/format.js';
@@ -11,6 +12,7 @@ import { peopleDirectory, brandDirectory } from '../directory.js';
 import { brandFrame } from './brand-frame.js';
 import { auditColumns, auditKey } from './audit-entries.js';
 import { pagedTable } from '../ui/table.js';
+import { brandChartsPanel } from './charts.js';
 
 /** The sync summary's rows (GET …/sync), or a line saying it could not be read. */
 function syncDetails(brand, s) {
@@ -45,6 +47,7 @@ export async function render(ctx) {
     // Five entries here; the audit tab pages through the rest.
     load: async () => ({ ...(await api.get(`/api/v1/brands/${brand.id}/audit`, { limit: 5 })), next_cursor: null }),
   });
+  const charts = brandChartsPanel(brand);
   body.append(
     h('div', { class: 'grid-2' },
       panel({ title: 'Details' }, details([
@@ -58,5 +61,7 @@ export async function render(ctx) {
         ['This role', sentence(ROLE_HINTS[brand.your_role] || 'reads the brand')],
       ]))),
     panel({ title: 'Sync', actions: h('a', { href: link('/brands', brand.id, 'sync'), text: 'Sync status' }) }, syncDetails(brand, sync)),
+    charts,
     panel({ title: 'Latest activity', actions: h('a', { href: link('/brands', brand.id, 'audit'), text: 'Full audit log' }) }, recent.el));
+  await charts.ready;
 }
