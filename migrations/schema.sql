@@ -2427,10 +2427,32 @@ $$;
 
 
 --
+-- Name: notify_check_scope(uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_check_scope(p_portfolio uuid, p_in jsonb) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    problems jsonb;
+BEGIN
+    SELECT jsonb_agg(jsonb_build_object('field', format('brand_ids[%s]', x.i - 1),
+                                        'message', 'not a brand of this portfolio') ORDER BY x.i)
+      INTO problems
+      FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_in -> 'brand_ids') = 'array' THEN p_in -> 'brand_ids'
+                                          ELSE '[]' END) WITH ORDINALITY x(v, i)
+     WHERE NOT EXISTS (SELECT 1 FROM brands b WHERE b.id::text = x.v AND b.portfolio_id = p_portfolio);
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'not a brand of this portfolio' USING ERRCODE = 'OCNTV', DETAIL = problems::text;
+    END IF;
+END $$;
+
+
+--
 -- Name: notify_claim(text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.notify_claim(p_owner text, p_lease_s integer, p_limit integer) RETURNS TABLE(id uuid, channel text, url text, rcpt text, event text, subject text, body text, key_version integer, key_wrapped text, sealed text, attempt integer)
+CREATE FUNCTION public.notify_claim(p_owner text, p_lease_s integer, p_limit integer) RETURNS TABLE(id uuid, channel text, url text, rcpt text, event text, subject text, body text, key_version integer, key_wrapped text, sealed text, attempt integer, seal_owner uuid)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
@@ -2450,7 +2472,8 @@ BEGIN
         RETURNING o.*)
     SELECT c.id, c.channel, e.url, c.rcpt, c.event, c.subject, c.body,
            coalesce(c.key_version, e.key_version), encode(coalesce(c.key_wrapped, e.key_wrapped), 'base64'),
-           encode(coalesce(c.body_sealed, e.secret_sealed), 'base64'), c.attempts
+           encode(coalesce(c.body_sealed, e.secret_sealed), 'base64'), c.attempts,
+           CASE WHEN c.body_sealed IS NOT NULL THEN c.id ELSE e.id END
       FROM c LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id;
 END $$;
 
@@ -2522,14 +2545,18 @@ END $$;
 
 
 --
--- Name: notify_email_sealed(uuid, uuid, text, text, text, integer, text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: notify_email_sealed(uuid, uuid, uuid, text, text, text, integer, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) RETURNS boolean
+CREATE FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM invitations i WHERE i.id = p_invitation AND i.portfolio_id = p_portfolio
+                     AND i.accepted_at IS NULL AND i.revoked_at IS NULL) THEN
+        RETURN false;
+    END IF;
     INSERT INTO notify_outbox (id, portfolio_id, channel, rcpt, event, subject, key_version, key_wrapped, body_sealed)
     VALUES (p_id, p_portfolio, 'email', p_rcpt, p_event, p_subject, p_key_version, decode(p_key_wrapped, 'base64'),
             decode(p_sealed, 'base64'));
@@ -2636,6 +2663,76 @@ BEGIN
     RETURNING state INTO o.state;
     RETURN o.state;
 END $$;
+
+
+--
+-- Name: notify_prefs_json(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prefs_json(p_portfolio uuid, p_user uuid) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('email', coalesce(p.email, 'off'), 'kinds', to_jsonb(p.kinds),
+           'brand_ids', to_jsonb(p.brand_ids), 'digest_hour', coalesce(p.digest_hour, 8),
+           'timezone', coalesce(p.timezone, (SELECT b.timezone FROM brands b WHERE b.portfolio_id = p_portfolio
+                                              ORDER BY b.created_at, b.id LIMIT 1), 'UTC'),
+           'timezone_set', p.timezone IS NOT NULL,
+           'last_digest_on', p.last_digest_on, 'address', u.email,
+           'digest_pending', (SELECT count(*) FROM notify_digest_items i WHERE i.user_id = p_user),
+           'updated_at', p.updated_at)
+  FROM users u LEFT JOIN notify_prefs p ON p.user_id = u.id
+ WHERE u.id = p_user AND u.portfolio_id = p_portfolio
+$$;
+
+
+--
+-- Name: notify_prefs_save(uuid, uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    problems jsonb := '[]';
+BEGIN
+    BEGIN
+        PERFORM notify_check_scope(p_portfolio, p_in);
+    EXCEPTION WHEN SQLSTATE 'OCNTV' THEN
+        GET STACKED DIAGNOSTICS problems = PG_EXCEPTION_DETAIL;
+    END;
+    IF p_in ? 'timezone' AND jsonb_typeof(p_in -> 'timezone') = 'string'
+       AND NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_in ->> 'timezone') THEN
+        problems := problems || jsonb_build_array(jsonb_build_object('field', 'timezone',
+                                                                     'message', 'not a time zone (e.g. Europe/Berlin)'));
+    END IF;
+    IF jsonb_array_length(problems) > 0 THEN
+        RAISE EXCEPTION '%', problems -> 0 ->> 'message' USING ERRCODE = 'OCNTV', DETAIL = problems::text;
+    END IF;
+    INSERT INTO notify_prefs AS p (user_id, portfolio_id, email, kinds, brand_ids, digest_hour, timezone)
+    VALUES (p_user, p_portfolio, coalesce(p_in ->> 'email', 'off'), notify_text_array(p_in -> 'kinds'),
+            notify_text_array(p_in -> 'brand_ids')::uuid[], coalesce((p_in ->> 'digest_hour')::int, 8),
+            p_in ->> 'timezone')
+    ON CONFLICT (user_id) DO UPDATE SET
+        email = coalesce(p_in ->> 'email', p.email),
+        kinds = CASE WHEN p_in ? 'kinds' THEN notify_text_array(p_in -> 'kinds') ELSE p.kinds END,
+        brand_ids = CASE WHEN p_in ? 'brand_ids' THEN notify_text_array(p_in -> 'brand_ids')::uuid[]
+                         ELSE p.brand_ids END,
+        digest_hour = coalesce((p_in ->> 'digest_hour')::int, p.digest_hour),
+        timezone = CASE WHEN p_in ? 'timezone' THEN p_in ->> 'timezone' ELSE p.timezone END,
+        updated_at = now();
+    RETURN notify_prefs_json(p_portfolio, p_user);
+END $$;
+
+
+--
+-- Name: notify_text_array(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_text_array(p jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT CASE WHEN jsonb_typeof(p) = 'array' THEN ARRAY(SELECT DISTINCT jsonb_array_elements_text(p) ORDER BY 1) END
+$$;
 
 
 --
@@ -4384,6 +4481,112 @@ END $$;
 
 
 --
+-- Name: webhook_endpoint_delete(uuid, uuid, uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    e webhook_endpoints%ROWTYPE;
+BEGIN
+    DELETE FROM webhook_endpoints w WHERE w.id = p_id AND w.portfolio_id = p_portfolio RETURNING * INTO e;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no such webhook endpoint' USING ERRCODE = 'OCNTN';
+    END IF;
+    PERFORM audit_write(NULL, p_portfolio, p_user, p_token, 'webhook.delete', 'webhook', e.id::text,
+                        jsonb_build_object('name', e.name, 'url', e.url), p_request_id);
+    RETURN jsonb_build_object('id', e.id, 'deleted', true);
+END $$;
+
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    portfolio_id uuid NOT NULL,
+    name text NOT NULL,
+    url text NOT NULL,
+    kinds text[],
+    brand_ids uuid[],
+    active boolean DEFAULT true NOT NULL,
+    key_version integer NOT NULL,
+    key_wrapped bytea NOT NULL,
+    secret_sealed bytea NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((url ~ '^https?://[^/?#@\s]+'::text) AND (length(url) <= 2000)))
+);
+
+
+--
+-- Name: webhook_endpoint_json(public.webhook_endpoints); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_json(e public.webhook_endpoints) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('id', e.id, 'name', e.name, 'url', e.url, 'kinds', to_jsonb(e.kinds),
+           'brand_ids', to_jsonb(e.brand_ids),
+           'brands', CASE WHEN e.brand_ids IS NOT NULL THEN
+               (SELECT coalesce(jsonb_agg(jsonb_build_object('id', b.id, 'name', b.name) ORDER BY b.name), '[]')
+                  FROM brands b WHERE b.id = ANY (e.brand_ids)) END,
+           'active', e.active, 'created_at', e.created_at, 'updated_at', e.updated_at,
+           'last_delivery', (SELECT jsonb_build_object('id', o.id, 'event', o.event, 'state', o.state,
+                                                       'created_at', o.created_at, 'last_status', o.last_status)
+                               FROM notify_outbox o WHERE o.endpoint_id = e.id ORDER BY o.created_at DESC LIMIT 1))
+$$;
+
+
+--
+-- Name: webhook_endpoint_save(uuid, uuid, boolean, jsonb, integer, text, text, uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    e webhook_endpoints%ROWTYPE;
+BEGIN
+    PERFORM notify_check_scope(p_portfolio, p_in);
+    IF p_create THEN
+        INSERT INTO webhook_endpoints (id, portfolio_id, name, url, kinds, brand_ids, active, key_version,
+                                       key_wrapped, secret_sealed, created_by)
+        VALUES (p_id, p_portfolio, p_in ->> 'name', p_in ->> 'url', notify_text_array(p_in -> 'kinds'),
+                notify_text_array(p_in -> 'brand_ids')::uuid[], coalesce((p_in ->> 'active')::boolean, true),
+                p_key_version, decode(p_wrapped, 'base64'), decode(p_sealed, 'base64'), p_user)
+        RETURNING * INTO e;
+    ELSE
+        UPDATE webhook_endpoints w SET
+               name = coalesce(p_in ->> 'name', w.name),
+               url = coalesce(p_in ->> 'url', w.url),
+               kinds = CASE WHEN p_in ? 'kinds' THEN notify_text_array(p_in -> 'kinds') ELSE w.kinds END,
+               brand_ids = CASE WHEN p_in ? 'brand_ids' THEN notify_text_array(p_in -> 'brand_ids')::uuid[]
+                                ELSE w.brand_ids END,
+               active = coalesce((p_in ->> 'active')::boolean, w.active),
+               key_version = coalesce(p_key_version, w.key_version),
+               key_wrapped = coalesce(decode(p_wrapped, 'base64'), w.key_wrapped),
+               secret_sealed = coalesce(decode(p_sealed, 'base64'), w.secret_sealed),
+               updated_at = now()
+         WHERE w.id = p_id AND w.portfolio_id = p_portfolio
+        RETURNING * INTO e;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no such webhook endpoint' USING ERRCODE = 'OCNTN';
+        END IF;
+    END IF;
+    PERFORM audit_write(NULL, p_portfolio, p_user, p_token,
+                        CASE WHEN p_create THEN 'webhook.create' WHEN p_sealed IS NOT NULL THEN 'webhook.rotate'
+                             ELSE 'webhook.update' END,
+                        'webhook', e.id::text, jsonb_build_object('name', e.name, 'url', e.url), p_request_id);
+    RETURN webhook_endpoint_json(e);
+END $$;
+
+
+--
 -- Name: worker_job_claim(text, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5378,29 +5581,6 @@ CREATE TABLE public.users (
     CONSTRAINT users_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
     CONSTRAINT users_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text))
-);
-
-
---
--- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.webhook_endpoints (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    portfolio_id uuid NOT NULL,
-    name text NOT NULL,
-    url text NOT NULL,
-    kinds text[],
-    brand_ids uuid[],
-    active boolean DEFAULT true NOT NULL,
-    key_version integer NOT NULL,
-    key_wrapped bytea NOT NULL,
-    secret_sealed bytea NOT NULL,
-    created_by uuid,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT webhook_endpoints_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
-    CONSTRAINT webhook_endpoints_url_check CHECK (((url ~ '^https?://[^/?#@\s]+'::text) AND (length(url) <= 2000)))
 );
 
 
@@ -7524,11 +7704,11 @@ GRANT ALL ON FUNCTION public.notify_digest_run(p_limit integer) TO onecount_app;
 
 
 --
--- Name: FUNCTION notify_email_sealed(p_id uuid, p_portfolio uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) TO onecount_app;
+REVOKE ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) TO onecount_app;
 
 
 --
@@ -7552,6 +7732,20 @@ GRANT ALL ON FUNCTION public.notify_event_words(p_event text) TO onecount_app;
 
 REVOKE ALL ON FUNCTION public.notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prefs_json(p_portfolio uuid, p_user uuid); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_prefs_json(p_portfolio uuid, p_user uuid) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb) TO onecount_app;
 
 
 --
@@ -7827,6 +8021,34 @@ GRANT ALL ON FUNCTION public.unmapped_alert_refresh(p_tenant uuid, p_connection 
 --
 
 GRANT ALL ON FUNCTION public.velocity_refresh(p_tenant uuid) TO onecount_app;
+
+
+--
+-- Name: FUNCTION webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text) TO onecount_app;
+
+
+--
+-- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_endpoints TO onecount_app;
+
+
+--
+-- Name: FUNCTION webhook_endpoint_json(e public.webhook_endpoints); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_json(e public.webhook_endpoints) TO onecount_app;
+
+
+--
+-- Name: FUNCTION webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text) TO onecount_app;
 
 
 --
@@ -8124,13 +8346,6 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.sync_cursors TO onecount_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO onecount_app;
-
-
---
--- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_endpoints TO onecount_app;
 
 
 --
