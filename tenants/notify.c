@@ -225,7 +225,7 @@ void oc_notify_prefs_put(oc_thread_t *th, const char *portfolio, const char *use
 
 /* --- e-mail with a secret in it --- */
 
-int oc_notify_email_sealed_step(oc_db_tx_t *tx, const char *portfolio, const char *invitation, const char *rcpt,
+int oc_notify_email_sealed_step(oc_db_tx_t *tx, const oc_actor_t *a, const char *invitation, const char *rcpt,
                                 const char *event, const char *subject, const char *text)
 {
     if (!oc_notify_email_enabled() || !oc_vault_ready())
@@ -237,8 +237,12 @@ int oc_notify_email_sealed_step(oc_db_tx_t *tx, const char *portfolio, const cha
     int rc = oc_vault_seal_own(id, EMAIL_PURPOSE, text, strlen(text), &version, &wrapped, &sealed);
     if (rc != 0)
         return rc;
+    /* The step's parameters outlive this call (the caller runs tx later): copies in the actor's pool. */
     char v[24];
-    const char *p[] = {id, portfolio, invitation, rcpt, event, subject, oc_query_int(v, version), wrapped, sealed};
+    oc_query_int(v, version);
+    const char *p[] = {h2o_strdup(a->pool, id, SIZE_MAX).base,      a->portfolio, invitation, rcpt, event, subject,
+                       h2o_strdup(a->pool, v, SIZE_MAX).base,       h2o_strdup(a->pool, wrapped, SIZE_MAX).base,
+                       h2o_strdup(a->pool, sealed, SIZE_MAX).base};
     rc = oc_query_step(tx, &notify_email_sealed, p, 9) < 0 ? OC_EINVAL : 0;
     free(wrapped);
     free(sealed);
@@ -257,7 +261,8 @@ static unsigned char *from_b64(const char *s, size_t *len)
 {
     size_t cap = strlen(s) / 4 * 3 + 3;
     unsigned char *out = oc_malloc(cap);
-    if (sodium_base642bin(out, cap, s, strlen(s), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    /* encode(…, 'base64') breaks its lines */
+    if (sodium_base642bin(out, cap, s, strlen(s), "\r\n", len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
         free(out);
         return NULL;
     }
