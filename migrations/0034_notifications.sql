@@ -479,7 +479,7 @@ GRANT EXECUTE ON FUNCTION webhook_endpoint_delete(uuid, uuid, uuid, uuid, text) 
 -- A person's preferences as the API shows them (defaults when never saved).
 CREATE FUNCTION notify_prefs_json(p_portfolio uuid, p_user uuid) RETURNS jsonb
     LANGUAGE sql STABLE AS $$
-SELECT jsonb_build_object('email', coalesce(p.email, 'off'), 'kinds', to_jsonb(p.kinds),
+SELECT jsonb_build_object('email_mode', coalesce(p.email, 'off'), 'kinds', to_jsonb(p.kinds),
            'brand_ids', to_jsonb(p.brand_ids), 'digest_hour', coalesce(p.digest_hour, 8),
            'timezone', coalesce(p.timezone, (SELECT b.timezone FROM brands b WHERE b.portfolio_id = p_portfolio
                                               ORDER BY b.created_at, b.id LIMIT 1), 'UTC'),
@@ -511,11 +511,11 @@ BEGIN
         RAISE EXCEPTION '%', problems -> 0 ->> 'message' USING ERRCODE = 'OCNTV', DETAIL = problems::text;
     END IF;
     INSERT INTO notify_prefs AS p (user_id, portfolio_id, email, kinds, brand_ids, digest_hour, timezone)
-    VALUES (p_user, p_portfolio, coalesce(p_in ->> 'email', 'off'), notify_text_array(p_in -> 'kinds'),
+    VALUES (p_user, p_portfolio, coalesce(p_in ->> 'email_mode', 'off'), notify_text_array(p_in -> 'kinds'),
             notify_text_array(p_in -> 'brand_ids')::uuid[], coalesce((p_in ->> 'digest_hour')::int, 8),
             p_in ->> 'timezone')
     ON CONFLICT (user_id) DO UPDATE SET
-        email = coalesce(p_in ->> 'email', p.email),
+        email = coalesce(p_in ->> 'email_mode', p.email),
         kinds = CASE WHEN p_in ? 'kinds' THEN notify_text_array(p_in -> 'kinds') ELSE p.kinds END,
         brand_ids = CASE WHEN p_in ? 'brand_ids' THEN notify_text_array(p_in -> 'brand_ids')::uuid[]
                          ELSE p.brand_ids END,

@@ -194,7 +194,7 @@ void oc_api_notify_prefs_put(oc_req_t *r)
 {
     static const char *const modes[] = {"off", "immediate", "digest", NULL};
     static const oc_field_t fields[] = {
-        {"email", OC_F_ENUM, 0, 0, 0, modes},
+        {"email_mode", OC_F_ENUM, 0, 0, 0, modes},
         {"kinds", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, KINDS_MSG, kinds_check},
         {"brand_ids", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, BRANDS_MSG, brand_ids_check},
         {"digest_hour", OC_F_INT, 0, 0, 23, NULL, NULL, "an hour of the day, 0 to 23"},

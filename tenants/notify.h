@@ -44,7 +44,7 @@ void oc_notify_deliveries(oc_thread_t *th, const char *portfolio, const char *id
 
 /** The person's preferences (defaults when never saved), with whether e-mail is configured. */
 void oc_notify_prefs_get(oc_thread_t *th, const char *portfolio, const char *user, oc_query_cb cb, void *arg);
-/** Saves the members `in` has (email, kinds, brand_ids, digest_hour, timezone). */
+/** Saves the members `in` has (email_mode, kinds, brand_ids, digest_hour, timezone). */
 void oc_notify_prefs_put(oc_thread_t *th, const char *portfolio, const char *user, const json_t *in, oc_query_cb cb,
                          void *arg);
 

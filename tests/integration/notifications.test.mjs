@@ -237,10 +237,10 @@ test("another portfolio's endpoints are not found; only admins manage them; pref
   const tok = tokenClient(stack.url, (await token(P, null, 'portfolio_admin')).token);
   const tr = await tok.get(`${pathOf(P)}/notifications/me`);
   assert.equal(tr.status, 403, tr.text);
-  const bad = await P.api.put(`${pathOf(P)}/notifications/me`, { email: 'sometimes', digest_hour: 24, kinds: 'all',
+  const bad = await P.api.put(`${pathOf(P)}/notifications/me`, { email_mode: 'sometimes', digest_hour: 24, kinds: 'all',
     brand_ids: [C.id], timezone: 'Mars/Olympus' });
   assert.equal(bad.status, 422);
-  assert.deepEqual(bad.json.error.problems.map((p) => p.field).sort(), ['digest_hour', 'email', 'kinds']);
+  assert.deepEqual(bad.json.error.problems.map((p) => p.field).sort(), ['digest_hour', 'email_mode', 'kinds']);
   const bad2 = await P.api.put(`${pathOf(P)}/notifications/me`, { brand_ids: [C.id], timezone: 'Mars/Olympus' });
   assert.equal(bad2.status, 422);
   assert.deepEqual(bad2.json.error.problems.map((p) => p.field).sort(), ['brand_ids[0]', 'timezone']);
@@ -250,7 +250,7 @@ test('e-mail: an invitation, an immediate notification, and a daily digest reach
   const me = await P.api.get(`${pathOf(P)}/notifications/me`);
   assert.equal(me.status, 200);
   assert.equal(me.json.email_enabled, true);
-  assert.equal(me.json.email, 'off');
+  assert.equal(me.json.email_mode, 'off');
   assert.equal(me.json.timezone, A.timezone, "the zone of the portfolio's first brand by default");
 
   // an invitation is e-mailed with its link
@@ -273,9 +273,9 @@ test('e-mail: an invitation, an immediate notification, and a daily digest reach
     { what: 'the sealed text discarded' });
 
   // immediate e-mail for the admin, for credentials alerts only
-  const put = await P.api.put(`${pathOf(P)}/notifications/me`, { email: 'immediate', kinds: ['credentials'] });
+  const put = await P.api.put(`${pathOf(P)}/notifications/me`, { email_mode: 'immediate', kinds: ['credentials'] });
   assert.equal(put.status, 200, put.text);
-  assert.equal(put.json.email, 'immediate');
+  assert.equal(put.json.email_mode, 'immediate');
   assert.deepEqual(put.json.kinds, ['credentials']);
   const skipped = unique('Low stock somewhere');
   await openAlert(A.id, 'low_stock', skipped);
@@ -292,7 +292,7 @@ test('e-mail: an invitation, an immediate notification, and a daily digest reach
   // a digest for an operator of brand A: only brand A, never B (they cannot see it)
   const op = await member(stack, P, A.id, 'operator');
   const utcHour = new Date().getUTCHours();
-  const notYet = { email: 'digest', digest_hour: 23, timezone: utcHour === 23 ? 'Etc/GMT+2' : 'UTC' };
+  const notYet = { email_mode: 'digest', digest_hour: 23, timezone: utcHour === 23 ? 'Etc/GMT+2' : 'UTC' };
   const dp = await op.api.put(`${pathOf(P)}/notifications/me`, { ...notYet, kinds: null, brand_ids: null });
   assert.equal(dp.status, 200, dp.text);
   const inA = unique('Drift on A');
