@@ -44,7 +44,8 @@ static int kinds_check(const json_t *v)
         return 1;
     size_t i;
     json_t *k;
-    json_array_foreach(v, i, k) {
+    json_array_foreach(v, i, k)
+    {
         const char *s = json_string_value(k);
         size_t n = s != NULL ? strlen(s) : 0;
         if (n < 1 || n > 60 || !islower((unsigned char)s[0]))

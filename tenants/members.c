@@ -318,8 +318,7 @@ static void invitation_email(oc_db_tx_t *tx, const oc_actor_t *a, const grant_t 
              "%s/#/accept?token=%s\n\n"
              "If you did not expect this invitation, ignore this e-mail.\n",
              oc_role_name(role), base, g->token);
-    if (oc_notify_email_sealed_step(tx, a, g->id, email, "invitation", "You are invited to onecount",
-                                    text) != 0)
+    if (oc_notify_email_sealed_step(tx, a, g->id, email, "invitation", "You are invited to onecount", text) != 0)
         oc_log_fields(OC_LOG_WARN, "an invitation could not be queued for e-mail",
                       json_pack("{s:s}", "invitation", g->id));
     sodium_memzero(text, sizeof(text));

@@ -23,11 +23,13 @@ int oc_notify_email_enabled(void)
 OC_DB_STMT(notify_endpoints, 1,
            "SELECT coalesce(jsonb_agg(webhook_endpoint_json(e) ORDER BY e.created_at, e.id), '[]')"
            " FROM webhook_endpoints e WHERE e.portfolio_id = $1::uuid");
-OC_DB_STMT(notify_endpoint_get, 2,
-           "SELECT webhook_endpoint_json(e) FROM webhook_endpoints e WHERE e.id = $2::uuid AND e.portfolio_id = $1::uuid");
-OC_DB_STMT(notify_endpoint_save, 10,
-           "SELECT webhook_endpoint_save($1::uuid, $2::uuid, $3::boolean, $4::jsonb, $5::int, $6, $7, $8::uuid, $9::uuid,"
-           " $10)");
+OC_DB_STMT(
+    notify_endpoint_get, 2,
+    "SELECT webhook_endpoint_json(e) FROM webhook_endpoints e WHERE e.id = $2::uuid AND e.portfolio_id = $1::uuid");
+OC_DB_STMT(
+    notify_endpoint_save, 10,
+    "SELECT webhook_endpoint_save($1::uuid, $2::uuid, $3::boolean, $4::jsonb, $5::int, $6, $7, $8::uuid, $9::uuid,"
+    " $10)");
 OC_DB_STMT(notify_endpoint_delete, 5, "SELECT webhook_endpoint_delete($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5)");
 /* No row: no such endpoint in the portfolio. */
 OC_DB_STMT(notify_endpoint_test, 2, "SELECT x FROM notify_webhook_test($1::uuid, $2::uuid) x WHERE x IS NOT NULL");
@@ -132,8 +134,16 @@ static void save_with_secret(oc_thread_t *th, const oc_actor_t *a, const char *i
         return;
     }
     char v[24];
-    const char *p[] = {a->portfolio,          id,      create ? "true" : "false", oc_actor_json(a, in), oc_query_int(v, version),
-                       wrapped,               sealed,  a->user,                   a->token,             a->request_id};
+    const char *p[] = {a->portfolio,
+                       id,
+                       create ? "true" : "false",
+                       oc_actor_json(a, in),
+                       oc_query_int(v, version),
+                       wrapped,
+                       sealed,
+                       a->user,
+                       a->token,
+                       a->request_id};
     oc_db_tx_t tx = {0};
     oc_query_step(&tx, &notify_endpoint_save, p, 10);
     oc_query_answer(th, &tx, &how_endpoint, on_secret_saved, s);
@@ -158,8 +168,8 @@ void oc_notify_endpoint_rotate(oc_thread_t *th, const oc_actor_t *a, const char 
 void oc_notify_endpoint_update(oc_thread_t *th, const oc_actor_t *a, const char *id, const json_t *in, oc_query_cb cb,
                                void *arg)
 {
-    const char *p[] = {a->portfolio, id, "false", oc_actor_json(a, in), NULL, NULL, NULL, a->user, a->token,
-                       a->request_id};
+    const char *p[] = {a->portfolio, id,      "false",  oc_actor_json(a, in), NULL, NULL,
+                       NULL,         a->user, a->token, a->request_id};
     run1(th, &notify_endpoint_save, p, 10, &how_endpoint, cb, arg);
 }
 
@@ -240,8 +250,14 @@ int oc_notify_email_sealed_step(oc_db_tx_t *tx, const oc_actor_t *a, const char 
     /* The step's parameters outlive this call (the caller runs tx later): copies in the actor's pool. */
     char v[24];
     oc_query_int(v, version);
-    const char *p[] = {h2o_strdup(a->pool, id, SIZE_MAX).base,      a->portfolio, invitation, rcpt, event, subject,
-                       h2o_strdup(a->pool, v, SIZE_MAX).base,       h2o_strdup(a->pool, wrapped, SIZE_MAX).base,
+    const char *p[] = {h2o_strdup(a->pool, id, SIZE_MAX).base,
+                       a->portfolio,
+                       invitation,
+                       rcpt,
+                       event,
+                       subject,
+                       h2o_strdup(a->pool, v, SIZE_MAX).base,
+                       h2o_strdup(a->pool, wrapped, SIZE_MAX).base,
                        h2o_strdup(a->pool, sealed, SIZE_MAX).base};
     rc = oc_query_step(tx, &notify_email_sealed, p, 9) < 0 ? OC_EINVAL : 0;
     free(wrapped);
@@ -295,7 +311,8 @@ static void read_claim(const oc_db_result_t *res, const oc_fail_t *f, void (*don
             size_t wl = 0, sl = 0;
             unsigned char *wb = from_b64(w, &wl), *sb = from_b64(s, &sl);
             if (wb != NULL && sb != NULL)
-                it->secret = oc_vault_open_own(oc_db_get(r, i, 11), strcmp(it->channel, "webhook") == 0 ? SECRET_PURPOSE : EMAIL_PURPOSE,
+                it->secret = oc_vault_open_own(oc_db_get(r, i, 11),
+                                               strcmp(it->channel, "webhook") == 0 ? SECRET_PURPOSE : EMAIL_PURPOSE,
                                                (int)oc_db_get_ll(r, i, 7, 0), wb, wl, sb, sl, &it->secret_len);
             free(wb);
             free(sb);
@@ -319,8 +336,9 @@ int oc_notify_finish(oc_db_pool_t *db, const char *id, const char *owner, int ok
                      const char *error, oc_query_done_cb cb, void *arg)
 {
     char s[24], d[24];
-    const char *p[] = {id, owner, ok ? "true" : "false", status > 0 ? oc_query_int(s, status) : NULL,
-                       oc_query_int(d, duration_ms), error};
+    const char *p[] = {
+        id,   owner, ok ? "true" : "false", status > 0 ? oc_query_int(s, status) : NULL, oc_query_int(d, duration_ms),
+        error};
     return oc_query_typed_exec(db, NULL, &notify_finish, p, oc_query_read_done, (void (*)(void))cb, arg);
 }
 

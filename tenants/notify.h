@@ -50,10 +50,10 @@ void oc_notify_prefs_put(oc_thread_t *th, const char *portfolio, const char *use
 
 /**
  * Appends to `tx` a step queuing an e-mail whose text carries a secret (the
- * link of invitation `invitation`, queued only if the transaction made it): the text is sealed by the vault, opened only to send
- * it, and discarded once delivered; in a->portfolio, the parameters copied
- * into a->pool (the other strings must outlive tx).  Returns 0, OC_EUNAVAIL when e-mail is
- * off or the vault has no key (nothing appended), or OC_EINVAL (tx full).
+ * link of invitation `invitation`, queued only if the transaction made it): the text is sealed by the vault, opened
+ * only to send it, and discarded once delivered; in a->portfolio, the parameters copied into a->pool (the other strings
+ * must outlive tx).  Returns 0, OC_EUNAVAIL when e-mail is off or the vault has no key (nothing appended), or OC_EINVAL
+ * (tx full).
  */
 int oc_notify_email_sealed_step(oc_db_tx_t *tx, const oc_actor_t *a, const char *invitation, const char *rcpt,
                                 const char *event, const char *subject, const char *text);

@@ -56,11 +56,11 @@ typedef struct delivery {
     oc_work_t work; /* e-mail: the SMTP exchange on a pool thread (must be first) */
     char id[37];
     char *url, *rcpt, *subject, *event;
-    char *body;   /* webhook: the JSON; e-mail: the text */
+    char *body; /* webhook: the JSON; e-mail: the text */
     size_t body_len;
     char *secret; /* webhook: the signing secret (wiped) */
     size_t secret_len;
-    int sealed;   /* the e-mail text was sealed (wipe it) */
+    int sealed; /* the e-mail text was sealed (wipe it) */
     uint64_t started_ms;
     /* the outcome */
     int ok, status;
@@ -114,10 +114,10 @@ static void finish(delivery_t *d)
     oc_metric_add(d->ok ? &oc_sync_m_notify_ok : &oc_sync_m_notify_fail, 1);
     if (!d->ok)
         oc_log_fields(OC_LOG_INFO, "a notification attempt failed",
-                      json_pack("{s:s, s:s, s:i, s:s}", "delivery", d->id, "channel", d->url != NULL ? "webhook" : "email",
-                                "status", d->status, "error", d->error));
-    if (oc_notify_finish(oc_sync.db, d->id, oc_sync.owner, d->ok, d->status, (long long)ms,
-                         d->ok ? NULL : d->error, on_finished, d) != 0) {
+                      json_pack("{s:s, s:s, s:i, s:s}", "delivery", d->id, "channel",
+                                d->url != NULL ? "webhook" : "email", "status", d->status, "error", d->error));
+    if (oc_notify_finish(oc_sync.db, d->id, oc_sync.owner, d->ok, d->status, (long long)ms, d->ok ? NULL : d->error,
+                         on_finished, d) != 0) {
         delivery_free(d);
         n.in_flight--;
     }
@@ -159,9 +159,8 @@ static void send_webhook(delivery_t *d)
     memcpy(sig, "v1=", 3);
     sodium_bin2hex(sig + 3, sizeof(sig) - 3, mac, sizeof(mac));
     oc_chttp_header_t h[] = {
-        {"Content-Type", "application/json"}, {"User-Agent", "onecount-webhooks/1"},
-        {"X-Onecount-Event", d->event},       {"X-Onecount-Delivery", d->id},
-        {"X-Onecount-Timestamp", ts},         {"X-Onecount-Signature", sig},
+        {"Content-Type", "application/json"}, {"User-Agent", "onecount-webhooks/1"}, {"X-Onecount-Event", d->event},
+        {"X-Onecount-Delivery", d->id},       {"X-Onecount-Timestamp", ts},          {"X-Onecount-Signature", sig},
     };
     oc_chttp_req_t req = {.method = "POST",
                           .url = d->url,
@@ -231,8 +230,9 @@ static void compose(delivery_t *d)
     oc_buf_printf(&b, "%s", d->id);
     oc_buf_printf(&b, "%s", "\r\nX-Onecount-Event: ");
     one_line(&b, d->event);
-    oc_buf_printf(&b, "%s", "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                          "Content-Transfer-Encoding: 8bit\r\n\r\n");
+    oc_buf_printf(&b, "%s",
+                  "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: 8bit\r\n\r\n");
     for (size_t i = 0; i < d->body_len; i++) {
         if (d->body[i] == '\n' && (i == 0 || d->body[i - 1] != '\r'))
             oc_buf_append(&b, "\r", 1);
