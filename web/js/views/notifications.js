@@ -179,8 +179,8 @@ async function webhooksPanels(pid, body) {
     submitLabel: 'Add endpoint',
     fields: [
       { name: 'name', label: 'Name', required: true, maxlength: 200, placeholder: 'e.g. Ops pager' },
-      { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'https://hooks.example.com/onecount',
-        hint: 'http:// or https://. Each event is POSTed here as JSON.' },
+      { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'your receiver’s http or https address',
+        hint: 'An http or https address, scheme included. Each event is POSTed here as JSON.' },
       { type: 'custom', name: 'kinds', widget: kinds },
       { type: 'custom', name: 'brand_ids', widget: brands },
     ],
