@@ -210,7 +210,7 @@ CREATE FUNCTION alerts_notify() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM notify_event(NEW.tenant_id, 'alert.opened', NEW.kind, 'warning', NEW.message,
-                         jsonb_build_object('alert_id', NEW.id, 'connection_id', NEW.connection_id,
+                         jsonb_build_object('alert_id', NEW.id::text, 'connection_id', NEW.connection_id,
                                             'opened_at', NEW.opened_at));
     RETURN NULL;
 END $$;
