@@ -525,3 +525,23 @@ BEGIN
     RETURN notify_prefs_json(p_portfolio, p_user);
 END $$;
 GRANT EXECUTE ON FUNCTION notify_prefs_save(uuid, uuid, jsonb) TO onecount_app;
+
+-- Retention: deliveries that ended (delivered or failed) longer ago than p_keep_s go, with their attempts, at most
+-- p_limit rows a call (the worker calls it every minute with the push log's window).
+CREATE INDEX notify_outbox_finished ON notify_outbox (finished_at) WHERE state <> 'pending';
+CREATE FUNCTION notify_prune(p_keep_s bigint, p_limit int) RETURNS int
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    n int;
+BEGIN
+    IF p_keep_s IS NULL OR p_keep_s < 86400 OR p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        RAISE EXCEPTION 'notify_prune: a window of at least a day and 1..100000 rows' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM notify_outbox WHERE id IN (SELECT o.id FROM notify_outbox o
+                                            WHERE o.state <> 'pending' AND o.finished_at < now() - p_keep_s * interval '1 second'
+                                            ORDER BY o.finished_at LIMIT p_limit);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION notify_prune(bigint, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION notify_prune(bigint, int) TO onecount_app;

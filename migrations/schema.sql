@@ -2725,6 +2725,28 @@ END $$;
 
 
 --
+-- Name: notify_prune(bigint, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    n int;
+BEGIN
+    IF p_keep_s IS NULL OR p_keep_s < 86400 OR p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        RAISE EXCEPTION 'notify_prune: a window of at least a day and 1..100000 rows' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM notify_outbox WHERE id IN (SELECT o.id FROM notify_outbox o
+                                            WHERE o.state <> 'pending' AND o.finished_at < now() - p_keep_s * interval '1 second'
+                                            ORDER BY o.finished_at LIMIT p_limit);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+
+--
 -- Name: notify_text_array(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -6223,6 +6245,13 @@ CREATE INDEX notify_outbox_endpoint ON public.notify_outbox USING btree (endpoin
 
 
 --
+-- Name: notify_outbox_finished; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_outbox_finished ON public.notify_outbox USING btree (finished_at) WHERE (state <> 'pending'::text);
+
+
+--
 -- Name: notify_outbox_portfolio; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -7746,6 +7775,14 @@ GRANT ALL ON FUNCTION public.notify_prefs_json(p_portfolio uuid, p_user uuid) TO
 --
 
 GRANT ALL ON FUNCTION public.notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prune(p_keep_s bigint, p_limit integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) TO onecount_app;
 
 
 --

@@ -272,6 +272,7 @@ OC_DB_STMT(notify_claim, 3,
            " FROM notify_claim($1, $2::int, $3::int)");
 OC_DB_STMT(notify_finish, 6, "SELECT notify_finish($1::uuid, $2, $3::boolean, $4::int, $5::int, $6)");
 OC_DB_STMT(notify_digests, 1, "SELECT notify_digest_run($1::int)");
+OC_DB_STMT(notify_prune, 2, "SELECT notify_prune($1::bigint, $2::int)");
 
 static unsigned char *from_b64(const char *s, size_t *len)
 {
@@ -347,4 +348,11 @@ int oc_notify_digests(oc_db_pool_t *db, int limit, oc_query_done_cb cb, void *ar
     char l[24];
     const char *p[] = {oc_query_int(l, limit)};
     return oc_query_typed_exec(db, NULL, &notify_digests, p, oc_query_read_done, (void (*)(void))cb, arg);
+}
+
+int oc_notify_prune(oc_db_pool_t *db, long long keep_s, int limit, oc_query_done_cb cb, void *arg)
+{
+    char k[24], l[24];
+    const char *p[] = {oc_query_int(k, keep_s), oc_query_int(l, limit)};
+    return oc_query_typed_exec(db, NULL, &notify_prune, p, oc_query_read_done, (void (*)(void))cb, arg);
 }

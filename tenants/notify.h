@@ -76,5 +76,7 @@ int oc_notify_finish(oc_db_pool_t *db, const char *id, const char *owner, int ok
                      const char *error, oc_query_done_cb cb, void *arg);
 /** Queues the digests due now (at most `limit` people). */
 int oc_notify_digests(oc_db_pool_t *db, int limit, oc_query_done_cb cb, void *arg);
+/** Deletes up to `limit` deliveries that ended more than `keep_s` ago (at least a day), with their attempts. */
+int oc_notify_prune(oc_db_pool_t *db, long long keep_s, int limit, oc_query_done_cb cb, void *arg);
 
 #endif

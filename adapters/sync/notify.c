@@ -34,14 +34,15 @@
 #define LEASE_S         120
 #define WEBHOOK_TIMEOUT 10000
 #define DIGEST_EVERY_MS 5000
+#define PRUNE_EVERY_MS  60000
 
 static struct {
     oc_timer_t timer;
     int claiming;  /* a claim in flight */
     int again;     /* woken while claiming: claim once more after */
     int in_flight; /* deliveries being sent or finished */
-    uint64_t last_digest_ms;
-    int digesting;
+    uint64_t last_digest_ms, last_prune_ms;
+    int digesting, pruning;
     oc_workpool_t *pool;
     oc_work_receiver_t rcv;
     int started;
@@ -394,6 +395,15 @@ static void on_digests(void *arg, const oc_fail_t *f)
         claim();
 }
 
+static void on_pruned(void *arg, const oc_fail_t *f)
+{
+    (void)arg;
+    n.pruning = 0;
+    if (f != NULL)
+        oc_log_fields(OC_LOG_WARN, "old deliveries could not be pruned",
+                      json_pack("{s:s}", "error", oc_sync_fail_text(f, 0)));
+}
+
 static void tick(oc_timer_t *t)
 {
     (void)t;
@@ -406,6 +416,14 @@ static void tick(oc_timer_t *t)
         n.digesting = 1;
         if (oc_notify_digests(oc_sync.db, 200, on_digests, NULL) != 0)
             n.digesting = 0;
+    }
+    /* Deliveries that ended are kept as long as the push log. */
+    if (!n.pruning && now - n.last_prune_ms >= PRUNE_EVERY_MS && oc_db_pool_ready(oc_sync.db)) {
+        n.last_prune_ms = now;
+        n.pruning = 1;
+        if (oc_notify_prune(oc_sync.db, (long long)oc_config.retention_push_log_days * 86400,
+                            oc_config.prune_batch_rows, on_pruned, NULL) != 0)
+            n.pruning = 0;
     }
     oc_timer_start(oc_sync.loop, &n.timer, (uint64_t)oc_config.notify_poll_ms);
 }
@@ -443,5 +461,5 @@ void oc_sync_notify_stop(void)
 
 int oc_sync_notify_running(void)
 {
-    return n.in_flight + n.claiming + n.digesting;
+    return n.in_flight + n.claiming + n.digesting + n.pruning;
 }

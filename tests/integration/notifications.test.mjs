@@ -23,6 +23,10 @@ async function startReceiver() {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
+      if (req.url === '/hook/hang' && !got.some((g) => g.url === '/hook/hang')) {
+        got.push({ at: Date.now(), method: req.method, url: req.url, headers: req.headers, body, status: null });
+        return; // no answer: the sender is killed while it waits
+      }
       const status = plan.length ? plan.shift() : 200;
       got.push({ at: Date.now(), method: req.method, url: req.url, headers: req.headers, body, status });
       res.writeHead(status, { 'content-type': 'text/plain' });
@@ -78,6 +82,25 @@ after(async () => {
   await stack?.stop();
   await receiver?.close();
   await sink?.close();
+});
+
+test('without an SMTP relay: e-mail is off, said so, and invitations queue no e-mail', async () => {
+  const bare = await startStack();
+  try {
+    const p = await portfolio(bare);
+    const b = await brand(p);
+    const me = await p.api.get(`${pathOf(p)}/notifications/me`);
+    assert.equal(me.status, 200);
+    assert.equal(me.json.email_enabled, false);
+    const put = await p.api.put(`${pathOf(p)}/notifications/me`, { email_mode: 'immediate' });
+    assert.equal(put.status, 200, 'preferences are kept for when it is configured');
+    assert.equal(put.json.email_enabled, false);
+    const inv = await p.api.post(`/api/v1/brands/${b.id}/invitations`, { email: `${unique('x')}@example.test`, role: 'viewer' });
+    assert.equal(inv.status, 201);
+    assert.equal((await bare.sql("SELECT 1 FROM notify_outbox WHERE event = 'invitation'")).rowCount, 0);
+  } finally {
+    await bare.stop();
+  }
 });
 
 test('an endpoint with a bad address, kinds or brands is refused with every problem at once', async () => {
@@ -333,8 +356,37 @@ test('two workers never send one delivery twice', async () => {
   await second.stop();
 });
 
+test('a worker killed mid-send: the delivery is sent again, same id, once its lease lapses; old deliveries are pruned', async () => {
+  const ep = await P.api.post(`${pathOf(P)}/webhooks`, { name: 'Slow', url: receiver.url('/hook/hang') });
+  secrets.push(ep.json.secret);
+  const t = await P.api.post(`${pathOf(P)}/webhooks/${ep.json.id}/test`, {});
+  await waitFor(() => receiver.got.find((g) => g.url === '/hook/hang'), { what: 'the first send' });
+  await worker.stop('SIGKILL');
+  const row = (await stack.sql('SELECT state, attempts, lease_owner FROM notify_outbox WHERE id = $1', [t.json.id])).rows[0];
+  assert.equal(row.state, 'pending');
+  assert.equal(row.attempts, 1);
+  assert.ok(row.lease_owner, 'claimed by the dead worker');
+  // the lease lapses (two minutes; made now), and an old finished delivery is past the retention window
+  await stack.sql('UPDATE notify_outbox SET lease_until = now() - interval \'1 second\' WHERE id = $1', [t.json.id]);
+  const old = (await stack.sql(`UPDATE notify_outbox SET finished_at = now() - interval '40 days'
+    WHERE id = (SELECT id FROM notify_outbox WHERE state = 'delivered' ORDER BY created_at LIMIT 1) RETURNING id`)).rows[0].id;
+  worker = await stack.startWorker();
+  const again = await waitFor(() => receiver.got.filter((g) => g.headers['x-onecount-delivery'] === t.json.id)[1],
+    { what: 'the delivery sent again' });
+  verify(again, ep.json.secret);
+  const d = await waitFor(async () => {
+    const x = (await P.api.get(`${pathOf(P)}/webhooks/${ep.json.id}/deliveries`)).json.items[0];
+    return x?.state === 'delivered' && x;
+  }, { what: 'delivered after the crash' });
+  assert.equal(d.attempts, 2);
+  assert.deepEqual(d.log.map((a) => [a.n, a.status_code]), [[2, 200]], 'the killed attempt left no outcome');
+  await waitFor(async () => (await stack.sql('SELECT 1 FROM notify_outbox WHERE id = $1', [old])).rowCount === 0,
+    { what: 'the old delivery pruned' });
+  assert.equal((await stack.sql('SELECT 1 FROM notify_attempts WHERE outbox_id = $1', [old])).rowCount, 0);
+});
+
 test('no secret, signature or invitation token is in the server or worker logs', async () => {
-  const logs = [...stack.server.logs, ...worker.logs].join('\n');
+  const logs = [...stack.server.logs, ...stack.workers.flatMap((w) => w.logs)].join('\n');
   assert.ok(secrets.length >= 6);
   for (const s of secrets) assert.ok(!logs.includes(s), 'a secret was logged');
   for (const s of secrets.filter((x) => x.startsWith('whsec_'))) assert.ok(!logs.includes(s.slice(6)));
