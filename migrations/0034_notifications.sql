@@ -105,6 +105,8 @@ CREATE INDEX notify_outbox_due ON notify_outbox (next_attempt_at) WHERE state = 
 CREATE INDEX notify_outbox_endpoint ON notify_outbox (endpoint_id, created_at DESC) WHERE endpoint_id IS NOT NULL;
 CREATE INDEX notify_outbox_portfolio ON notify_outbox (portfolio_id, created_at DESC);
 GRANT SELECT, INSERT ON notify_outbox TO onecount_app;
+-- `onecount admin rotate-key` rewraps a sealed e-mail's data key
+GRANT UPDATE (key_version, key_wrapped) ON notify_outbox TO onecount_app;
 
 CREATE TABLE notify_attempts (
     outbox_id uuid NOT NULL REFERENCES notify_outbox (id) ON DELETE CASCADE,

@@ -8281,6 +8281,20 @@ GRANT SELECT,INSERT ON TABLE public.notify_outbox TO onecount_app;
 
 
 --
+-- Name: COLUMN notify_outbox.key_version; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(key_version) ON TABLE public.notify_outbox TO onecount_app;
+
+
+--
+-- Name: COLUMN notify_outbox.key_wrapped; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(key_wrapped) ON TABLE public.notify_outbox TO onecount_app;
+
+
+--
 -- Name: TABLE notify_prefs; Type: ACL; Schema: public; Owner: -
 --
 

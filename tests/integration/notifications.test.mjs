@@ -8,7 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { startStack, waitFor, client } from './lib/stack.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, startServer, createDatabase, dropDatabase, waitFor, client, BIN } from './lib/stack.mjs';
 import { portfolio, brand, member, token, tokenClient, unique, PASSWORD } from './lib/world.mjs';
 import { startSmtpSink } from './lib/smtp_sink.mjs';
 
@@ -383,6 +387,39 @@ test('a worker killed mid-send: the delivery is sent again, same id, once its le
   await waitFor(async () => (await stack.sql('SELECT 1 FROM notify_outbox WHERE id = $1', [old])).rowCount === 0,
     { what: 'the old delivery pruned' });
   assert.equal((await stack.sql('SELECT 1 FROM notify_attempts WHERE outbox_id = $1', [old])).rowCount, 0);
+});
+
+test('key rotation rewraps webhook secrets: they still sign after the old key version is retired', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oc-keys-'));
+  chmodSync(dir, 0o700);
+  const keyFile = join(dir, 'master.key');
+  const db = await createDatabase(stack.cluster);
+  const databaseUrl = stack.cluster.appUrl(db);
+  const keyEnv = { ONECOUNT_MASTER_KEY_FILE: keyFile, ONECOUNT_MASTER_KEY: '', ONECOUNT_NOTIFY_POLL_MS: '200' };
+  const env = { ...process.env, ONECOUNT_DATABASE_URL: databaseUrl, ...keyEnv };
+  execFileSync(BIN, ['admin', 'keygen'], { env });
+  const server = await startServer({ databaseUrl, redisUrl: stack.redis.url, env: keyEnv });
+  let w;
+  try {
+    const R = await portfolio({ ...stack, url: server.url, databaseUrl });
+    const ep = await R.api.post(`${pathOf(R)}/webhooks`, { name: 'Rotating', url: receiver.url('/hook/rotating') });
+    assert.equal(ep.status, 201, ep.text);
+    secrets.push(ep.json.secret);
+    const out = execFileSync(BIN, ['admin', 'rotate-key'], { env, encoding: 'utf8' });
+    assert.match(out, /key version 2 is current; rewrapped 0 brand keys and 1 webhook secret or e-mail key\b/);
+    execFileSync(BIN, ['admin', 'retire-keys'], { env });
+    assert.match(readFileSync(keyFile, 'utf8'), /^2 \S+\n$/);
+    w = await startServer({ databaseUrl, redisUrl: stack.redis.url, env: keyEnv, command: 'worker' });
+    const t = await R.api.post(`${pathOf(R)}/webhooks/${ep.json.id}/test`, {});
+    const req = await waitFor(() => receiver.got.find((g) => g.headers['x-onecount-delivery'] === t.json.id),
+      { what: 'a delivery after the rotation' });
+    verify(req, ep.json.secret);
+  } finally {
+    await w?.stop();
+    await server.stop();
+    await dropDatabase(stack.cluster, db);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('no secret, signature or invitation token is in the server or worker logs', async () => {
