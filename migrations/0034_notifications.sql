@@ -67,7 +67,9 @@ CREATE TABLE notify_prefs (
     last_digest_on date,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX notify_prefs_digest ON notify_prefs (portfolio_id) WHERE email = 'digest';
+-- notify_event reads the people of a portfolio who asked for e-mail; the digest run those in digest mode.
+CREATE INDEX notify_prefs_on ON notify_prefs (portfolio_id) WHERE email <> 'off';
+CREATE INDEX notify_prefs_digest ON notify_prefs (last_digest_on) WHERE email = 'digest';
 GRANT SELECT, INSERT, UPDATE ON notify_prefs TO onecount_app;
 
 CREATE TABLE notify_outbox (

@@ -6262,7 +6262,14 @@ CREATE INDEX notify_outbox_portfolio ON public.notify_outbox USING btree (portfo
 -- Name: notify_prefs_digest; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX notify_prefs_digest ON public.notify_prefs USING btree (portfolio_id) WHERE (email = 'digest'::text);
+CREATE INDEX notify_prefs_digest ON public.notify_prefs USING btree (last_digest_on) WHERE (email = 'digest'::text);
+
+
+--
+-- Name: notify_prefs_on; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_prefs_on ON public.notify_prefs USING btree (portfolio_id) WHERE (email <> 'off'::text);
 
 
 --

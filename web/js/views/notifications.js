@@ -205,12 +205,17 @@ async function webhooksPanels(pid, body) {
     ].join(' · ');
     const test = rowButton('Send test', (ev) => busy(ev.target, async () => {
       try {
-        await api.post(`${base}/${ep.id}/test`, {});
-        notify(`Test sent to “${ep.name}”; its delivery appears in the log below`);
+        const queued = await api.post(`${base}/${ep.id}/test`, {});
+        notify(`Test queued for “${ep.name}”; its delivery appears in the log below`);
         log.reload();
-        // the worker sends it within a moment: look again
-        setTimeout(() => log.reload(), 1500);
-        setTimeout(() => log.reload(), 4000);
+        // the worker sends it within a moment: look again until its first attempt is recorded (20 s at most)
+        for (let i = 0; i < 20 && log.el.isConnected; i++) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const page = await api.get(`${base}/${ep.id}/deliveries`, { limit: 5 });
+          const d = page.items.find((x) => x.id === queued.id);
+          if (d && d.attempts > 0 && d.log.length > 0) break;
+        }
+        if (log.el.isConnected) log.reload();
       } catch (err) {
         if (!err.handled) notify(err.message, { kind: 'error' });
       }
