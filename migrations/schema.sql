@@ -74,6 +74,21 @@ END $$;
 
 
 --
+-- Name: alerts_notify(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.alerts_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM notify_event(NEW.tenant_id, 'alert.opened', NEW.kind, 'warning', NEW.message,
+                         jsonb_build_object('alert_id', NEW.id::text, 'connection_id', NEW.connection_id,
+                                            'opened_at', NEW.opened_at));
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: audit_write(uuid, uuid, uuid, uuid, text, text, text, jsonb, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3143,6 +3158,389 @@ CREATE FUNCTION public.login_free(p_key text) RETURNS integer
 
 
 --
+-- Name: notify_backoff(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_backoff(p_attempt integer) RETURNS interval
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT (ARRAY[interval '10 seconds', interval '30 seconds', interval '2 minutes', interval '10 minutes',
+              interval '1 hour'])[least(greatest(p_attempt, 1), 5)]
+$$;
+
+
+--
+-- Name: notify_check_scope(uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_check_scope(p_portfolio uuid, p_in jsonb) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    problems jsonb;
+BEGIN
+    SELECT jsonb_agg(jsonb_build_object('field', format('brand_ids[%s]', x.i - 1),
+                                        'message', 'not a brand of this portfolio') ORDER BY x.i)
+      INTO problems
+      FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_in -> 'brand_ids') = 'array' THEN p_in -> 'brand_ids'
+                                          ELSE '[]' END) WITH ORDINALITY x(v, i)
+     WHERE NOT EXISTS (SELECT 1 FROM brands b WHERE b.id::text = x.v AND b.portfolio_id = p_portfolio);
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'not a brand of this portfolio' USING ERRCODE = 'OCNTV', DETAIL = problems::text;
+    END IF;
+END $$;
+
+
+--
+-- Name: notify_claim(text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_claim(p_owner text, p_lease_s integer, p_limit integer) RETURNS TABLE(id uuid, channel text, url text, rcpt text, event text, subject text, body text, key_version integer, key_wrapped text, sealed text, attempt integer, seal_owner uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE notify_outbox o SET state = 'failed', finished_at = now(), last_error = 'the endpoint was turned off'
+      FROM webhook_endpoints e
+     WHERE o.state = 'pending' AND o.next_attempt_at <= now() AND e.id = o.endpoint_id AND NOT e.active;
+    RETURN QUERY
+    WITH c AS (
+        UPDATE notify_outbox o SET lease_owner = p_owner, lease_until = now() + p_lease_s * interval '1 second',
+               attempts = o.attempts + 1
+         WHERE o.id IN (SELECT q.id FROM notify_outbox q
+                         WHERE q.state = 'pending' AND q.next_attempt_at <= now()
+                           AND (q.lease_until IS NULL OR q.lease_until < now())
+                         ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING o.*)
+    SELECT c.id, c.channel, e.url, c.rcpt, c.event, c.subject, c.body,
+           coalesce(c.key_version, e.key_version), encode(coalesce(c.key_wrapped, e.key_wrapped), 'base64'),
+           encode(coalesce(c.body_sealed, e.secret_sealed), 'base64'), c.attempts,
+           CASE WHEN c.body_sealed IS NOT NULL THEN c.id ELSE e.id END
+      FROM c LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id;
+END $$;
+
+
+--
+-- Name: notify_delivery_json(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_delivery_json(p_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('id', o.id, 'event', o.event, 'kind', o.kind, 'severity', o.severity,
+           'brand_id', o.brand_id, 'brand', (SELECT name FROM brands WHERE id = o.brand_id),
+           'state', o.state, 'attempts', o.attempts, 'max_attempts', o.max_attempts,
+           'next_attempt_at', CASE WHEN o.state = 'pending' THEN o.next_attempt_at END,
+           'last_status', o.last_status, 'last_error', o.last_error, 'last_duration_ms', o.last_duration_ms,
+           'created_at', o.created_at, 'finished_at', o.finished_at,
+           'log', coalesce((SELECT jsonb_agg(jsonb_build_object('n', a.n, 'at', a.at, 'status_code', a.status_code,
+                                                                'duration_ms', a.duration_ms, 'error', a.error)
+                                             ORDER BY a.n)
+                              FROM notify_attempts a WHERE a.outbox_id = o.id), '[]'))
+  FROM notify_outbox o WHERE o.id = p_id
+$$;
+
+
+--
+-- Name: notify_digest_run(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_digest_run(p_limit integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    n int := 0;
+BEGIN
+    WITH due AS MATERIALIZED (
+        SELECT p.user_id, p.portfolio_id, u.email AS rcpt, z.tz, (now() AT TIME ZONE z.tz)::date AS today
+          FROM notify_prefs p JOIN users u ON u.id = p.user_id
+          CROSS JOIN LATERAL (SELECT coalesce(p.timezone, (SELECT b.timezone FROM brands b
+                                   WHERE b.portfolio_id = p.portfolio_id ORDER BY b.created_at, b.id LIMIT 1), 'UTC')
+                                 AS tz) z
+         WHERE p.email = 'digest' AND u.disabled_at IS NULL
+           AND extract(hour FROM now() AT TIME ZONE z.tz) >= p.digest_hour
+           AND (p.last_digest_on IS NULL OR p.last_digest_on < (now() AT TIME ZONE z.tz)::date)
+         ORDER BY p.user_id LIMIT p_limit
+           FOR UPDATE OF p SKIP LOCKED),
+    marked AS (
+        UPDATE notify_prefs p SET last_digest_on = d.today FROM due d WHERE p.user_id = d.user_id RETURNING 1),
+    items AS (
+        DELETE FROM notify_digest_items i USING due d WHERE i.user_id = d.user_id
+        RETURNING i.user_id, i.brand_id, i.event, i.kind, i.severity, i.title, i.at),
+    mails AS (
+        INSERT INTO notify_outbox (portfolio_id, channel, user_id, rcpt, event, subject, body)
+        SELECT d.portfolio_id, 'email', d.user_id, d.rcpt, 'digest',
+               format('[onecount] Your daily digest: %s notification%s', count(*),
+                      CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
+               format(E'Your onecount digest for %s (%s).\n\n', d.today, d.tz)
+               || string_agg(format('- %s  %s: %s (%s, %s)', to_char(i.at AT TIME ZONE d.tz, 'YYYY-MM-DD HH24:MI'),
+                                    coalesce((SELECT b.name FROM brands b WHERE b.id = i.brand_id), '?'), i.title,
+                                    coalesce(i.kind, '-'), coalesce(i.severity, '-')), E'\n' ORDER BY i.at)
+               || E'\n\nYou receive this because of your notification settings in onecount.\n'
+          FROM due d JOIN items i ON i.user_id = d.user_id
+         GROUP BY d.portfolio_id, d.user_id, d.rcpt, d.today, d.tz
+        RETURNING 1)
+    SELECT count(*) INTO n FROM mails, (SELECT count(*) FROM marked) m;
+    RETURN n;
+END $$;
+
+
+--
+-- Name: notify_email_sealed(uuid, uuid, uuid, text, text, text, integer, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM invitations i WHERE i.id = p_invitation AND i.portfolio_id = p_portfolio
+                     AND i.accepted_at IS NULL AND i.revoked_at IS NULL) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO notify_outbox (id, portfolio_id, channel, rcpt, event, subject, key_version, key_wrapped, body_sealed)
+    VALUES (p_id, p_portfolio, 'email', p_rcpt, p_event, p_subject, p_key_version, decode(p_key_wrapped, 'base64'),
+            decode(p_sealed, 'base64'));
+    PERFORM pg_notify('oc_notify', '');
+    RETURN true;
+END $$;
+
+
+--
+-- Name: notify_event(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_event(p_tenant uuid, p_event text, p_kind text, p_severity text, p_title text, p_payload jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    b brands%ROWTYPE;
+BEGIN
+    SELECT * INTO b FROM brands WHERE id = p_tenant;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO notify_outbox (id, portfolio_id, channel, endpoint_id, brand_id, event, kind, severity, body)
+    SELECT x.id, b.portfolio_id, 'webhook', e.id, b.id, p_event, p_kind, p_severity,
+           notify_webhook_body(x.id, p_event, b.portfolio_id, b.id, b.name, p_kind, p_severity, p_title, p_payload)
+      FROM webhook_endpoints e CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) x
+     WHERE e.portfolio_id = b.portfolio_id AND e.active
+       AND (e.brand_ids IS NULL OR b.id = ANY (e.brand_ids))
+       AND (e.kinds IS NULL OR p_kind = ANY (e.kinds));
+    -- People: those who can see the brand and asked for this brand and kind.
+    WITH who AS MATERIALIZED (
+        SELECT u.id, u.email, p.email AS mode
+          FROM notify_prefs p JOIN users u ON u.id = p.user_id
+         WHERE p.portfolio_id = b.portfolio_id AND p.email <> 'off' AND u.disabled_at IS NULL
+           AND (p.brand_ids IS NULL OR b.id = ANY (p.brand_ids))
+           AND (p.kinds IS NULL OR p_kind = ANY (p.kinds))
+           AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.portfolio_id = b.portfolio_id
+                         AND (m.brand_id IS NULL OR m.brand_id = b.id))),
+    mail AS (
+        INSERT INTO notify_outbox (portfolio_id, channel, user_id, rcpt, brand_id, event, kind, severity, subject, body)
+        SELECT b.portfolio_id, 'email', w.id, w.email, b.id, p_event, p_kind, p_severity,
+               left(format('[onecount] %s: %s', b.name, p_title), 250),
+               format(E'%s\n\nBrand: %s\nWhat: %s\nKind: %s\nSeverity: %s\nWhen: %s (%s)\n\n'
+                      'You receive this because of your notification settings in onecount.\n',
+                      p_title, b.name, notify_event_words(p_event), coalesce(p_kind, '-'), coalesce(p_severity, '-'),
+                      to_char(now() AT TIME ZONE b.timezone, 'YYYY-MM-DD HH24:MI'), b.timezone)
+          FROM who w WHERE w.mode = 'immediate'
+        RETURNING 1)
+    INSERT INTO notify_digest_items (user_id, brand_id, event, kind, severity, title)
+    SELECT w.id, b.id, p_event, p_kind, p_severity, left(p_title, 500) FROM who w WHERE w.mode = 'digest';
+    -- The worker wakes at commit (a rolled-back event wakes nobody); identical notifications fold into one.
+    PERFORM pg_notify('oc_notify', '');
+END $$;
+
+
+--
+-- Name: notify_event_words(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_event_words(p_event text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT CASE p_event WHEN 'exception.opened' THEN 'an exception opened'
+                    WHEN 'exception.resolved' THEN 'an exception was resolved'
+                    WHEN 'alert.opened' THEN 'an alert opened'
+                    WHEN 'alert.resolved' THEN 'an alert was resolved'
+                    WHEN 'test' THEN 'a test'
+                    ELSE p_event END
+$$;
+
+
+--
+-- Name: notify_finish(uuid, text, boolean, integer, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    o notify_outbox%ROWTYPE;
+BEGIN
+    SELECT * INTO o FROM notify_outbox WHERE notify_outbox.id = p_id FOR UPDATE;
+    IF NOT FOUND OR o.lease_owner IS DISTINCT FROM p_owner OR o.state <> 'pending' THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO notify_attempts (outbox_id, n, status_code, duration_ms, error)
+    VALUES (p_id, o.attempts, p_status, p_duration_ms, left(p_error, 500))
+    ON CONFLICT (outbox_id, n) DO UPDATE SET at = now(), status_code = EXCLUDED.status_code,
+        duration_ms = EXCLUDED.duration_ms, error = EXCLUDED.error;
+    UPDATE notify_outbox SET
+           state = CASE WHEN p_ok THEN 'delivered' WHEN o.attempts >= o.max_attempts THEN 'failed' ELSE 'pending' END,
+           finished_at = CASE WHEN p_ok OR o.attempts >= o.max_attempts THEN now() END,
+           next_attempt_at = CASE WHEN p_ok OR o.attempts >= o.max_attempts THEN next_attempt_at
+                                  ELSE now() + notify_backoff(o.attempts) END,
+           lease_owner = NULL, lease_until = NULL,
+           last_status = p_status, last_error = left(p_error, 500), last_duration_ms = p_duration_ms,
+           -- a delivered invitation's text (it holds the token) is kept no longer than needed
+           body_sealed = CASE WHEN p_ok OR o.attempts >= o.max_attempts THEN NULL ELSE body_sealed END,
+           body = CASE WHEN o.body_sealed IS NOT NULL AND (p_ok OR o.attempts >= o.max_attempts)
+                       THEN '(sealed text discarded after delivery)' ELSE body END
+     WHERE notify_outbox.id = p_id
+    RETURNING state INTO o.state;
+    RETURN o.state;
+END $$;
+
+
+--
+-- Name: notify_prefs_json(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prefs_json(p_portfolio uuid, p_user uuid) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('email_mode', coalesce(p.email, 'off'), 'kinds', to_jsonb(p.kinds),
+           'brand_ids', to_jsonb(p.brand_ids), 'digest_hour', coalesce(p.digest_hour, 8),
+           'timezone', coalesce(p.timezone, (SELECT b.timezone FROM brands b WHERE b.portfolio_id = p_portfolio
+                                              ORDER BY b.created_at, b.id LIMIT 1), 'UTC'),
+           'timezone_set', p.timezone IS NOT NULL,
+           'last_digest_on', p.last_digest_on, 'address', u.email,
+           'digest_pending', (SELECT count(*) FROM notify_digest_items i WHERE i.user_id = p_user),
+           'updated_at', p.updated_at)
+  FROM users u LEFT JOIN notify_prefs p ON p.user_id = u.id
+ WHERE u.id = p_user AND u.portfolio_id = p_portfolio
+$$;
+
+
+--
+-- Name: notify_prefs_save(uuid, uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    problems jsonb := '[]';
+BEGIN
+    BEGIN
+        PERFORM notify_check_scope(p_portfolio, p_in);
+    EXCEPTION WHEN SQLSTATE 'OCNTV' THEN
+        GET STACKED DIAGNOSTICS problems = PG_EXCEPTION_DETAIL;
+    END;
+    IF p_in ? 'timezone' AND jsonb_typeof(p_in -> 'timezone') = 'string'
+       AND NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_in ->> 'timezone') THEN
+        problems := problems || jsonb_build_array(jsonb_build_object('field', 'timezone',
+                                                                     'message', 'not a time zone (e.g. Europe/Berlin)'));
+    END IF;
+    IF jsonb_array_length(problems) > 0 THEN
+        RAISE EXCEPTION '%', problems -> 0 ->> 'message' USING ERRCODE = 'OCNTV', DETAIL = problems::text;
+    END IF;
+    INSERT INTO notify_prefs AS p (user_id, portfolio_id, email, kinds, brand_ids, digest_hour, timezone)
+    VALUES (p_user, p_portfolio, coalesce(p_in ->> 'email_mode', 'off'), notify_text_array(p_in -> 'kinds'),
+            notify_text_array(p_in -> 'brand_ids')::uuid[], coalesce((p_in ->> 'digest_hour')::int, 8),
+            p_in ->> 'timezone')
+    ON CONFLICT (user_id) DO UPDATE SET
+        email = coalesce(p_in ->> 'email_mode', p.email),
+        kinds = CASE WHEN p_in ? 'kinds' THEN notify_text_array(p_in -> 'kinds') ELSE p.kinds END,
+        brand_ids = CASE WHEN p_in ? 'brand_ids' THEN notify_text_array(p_in -> 'brand_ids')::uuid[]
+                         ELSE p.brand_ids END,
+        digest_hour = coalesce((p_in ->> 'digest_hour')::int, p.digest_hour),
+        timezone = CASE WHEN p_in ? 'timezone' THEN p_in ->> 'timezone' ELSE p.timezone END,
+        updated_at = now();
+    RETURN notify_prefs_json(p_portfolio, p_user);
+END $$;
+
+
+--
+-- Name: notify_prune(bigint, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    n int;
+BEGIN
+    IF p_keep_s IS NULL OR p_keep_s < 86400 OR p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        RAISE EXCEPTION 'notify_prune: a window of at least a day and 1..100000 rows' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM notify_outbox WHERE id IN (SELECT o.id FROM notify_outbox o
+                                            WHERE o.state <> 'pending' AND o.finished_at < now() - p_keep_s * interval '1 second'
+                                            ORDER BY o.finished_at LIMIT p_limit);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+
+--
+-- Name: notify_text_array(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_text_array(p jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+SELECT CASE WHEN jsonb_typeof(p) = 'array' THEN ARRAY(SELECT DISTINCT jsonb_array_elements_text(p) ORDER BY 1) END
+$$;
+
+
+--
+-- Name: notify_webhook_body(uuid, text, uuid, uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_webhook_body(p_id uuid, p_event text, p_portfolio uuid, p_brand uuid, p_brand_name text, p_kind text, p_severity text, p_title text, p_payload jsonb) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('id', p_id, 'event', p_event, 'created_at', now(), 'portfolio_id', p_portfolio,
+                          'brand', CASE WHEN p_brand IS NULL THEN NULL
+                                        ELSE jsonb_build_object('id', p_brand, 'name', p_brand_name) END,
+                          'kind', p_kind, 'severity', p_severity, 'title', p_title,
+                          'payload', coalesce(p_payload, '{}'))::text
+$$;
+
+
+--
+-- Name: notify_webhook_test(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_webhook_test(p_portfolio uuid, p_endpoint uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    x uuid := gen_random_uuid();
+    e webhook_endpoints%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM webhook_endpoints WHERE id = p_endpoint AND portfolio_id = p_portfolio;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO notify_outbox (id, portfolio_id, channel, endpoint_id, event, kind, severity, body)
+    VALUES (x, p_portfolio, 'webhook', e.id, 'test', 'test', 'info',
+            notify_webhook_body(x, 'test', p_portfolio, NULL, NULL, 'test', 'info',
+                                'A test delivery from onecount', jsonb_build_object('endpoint', e.name)));
+    PERFORM pg_notify('oc_notify', '');
+    RETURN notify_delivery_json(x);
+END $$;
+
+
+--
 -- Name: poisson_buffer_cost(double precision, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -4878,6 +5276,112 @@ END $$;
 
 
 --
+-- Name: webhook_endpoint_delete(uuid, uuid, uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    e webhook_endpoints%ROWTYPE;
+BEGIN
+    DELETE FROM webhook_endpoints w WHERE w.id = p_id AND w.portfolio_id = p_portfolio RETURNING * INTO e;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no such webhook endpoint' USING ERRCODE = 'OCNTN';
+    END IF;
+    PERFORM audit_write(NULL, p_portfolio, p_user, p_token, 'webhook.delete', 'webhook', e.id::text,
+                        jsonb_build_object('name', e.name, 'url', e.url), p_request_id);
+    RETURN jsonb_build_object('id', e.id, 'deleted', true);
+END $$;
+
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    portfolio_id uuid NOT NULL,
+    name text NOT NULL,
+    url text NOT NULL,
+    kinds text[],
+    brand_ids uuid[],
+    active boolean DEFAULT true NOT NULL,
+    key_version integer NOT NULL,
+    key_wrapped bytea NOT NULL,
+    secret_sealed bytea NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((url ~ '^https?://[^/?#@\s]+'::text) AND (length(url) <= 2000)))
+);
+
+
+--
+-- Name: webhook_endpoint_json(public.webhook_endpoints); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_json(e public.webhook_endpoints) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+SELECT jsonb_build_object('id', e.id, 'name', e.name, 'url', e.url, 'kinds', to_jsonb(e.kinds),
+           'brand_ids', to_jsonb(e.brand_ids),
+           'brands', CASE WHEN e.brand_ids IS NOT NULL THEN
+               (SELECT coalesce(jsonb_agg(jsonb_build_object('id', b.id, 'name', b.name) ORDER BY b.name), '[]')
+                  FROM brands b WHERE b.id = ANY (e.brand_ids)) END,
+           'active', e.active, 'created_at', e.created_at, 'updated_at', e.updated_at,
+           'last_delivery', (SELECT jsonb_build_object('id', o.id, 'event', o.event, 'state', o.state,
+                                                       'created_at', o.created_at, 'last_status', o.last_status)
+                               FROM notify_outbox o WHERE o.endpoint_id = e.id ORDER BY o.created_at DESC LIMIT 1))
+$$;
+
+
+--
+-- Name: webhook_endpoint_save(uuid, uuid, boolean, jsonb, integer, text, text, uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    e webhook_endpoints%ROWTYPE;
+BEGIN
+    PERFORM notify_check_scope(p_portfolio, p_in);
+    IF p_create THEN
+        INSERT INTO webhook_endpoints (id, portfolio_id, name, url, kinds, brand_ids, active, key_version,
+                                       key_wrapped, secret_sealed, created_by)
+        VALUES (p_id, p_portfolio, p_in ->> 'name', p_in ->> 'url', notify_text_array(p_in -> 'kinds'),
+                notify_text_array(p_in -> 'brand_ids')::uuid[], coalesce((p_in ->> 'active')::boolean, true),
+                p_key_version, decode(p_wrapped, 'base64'), decode(p_sealed, 'base64'), p_user)
+        RETURNING * INTO e;
+    ELSE
+        UPDATE webhook_endpoints w SET
+               name = coalesce(p_in ->> 'name', w.name),
+               url = coalesce(p_in ->> 'url', w.url),
+               kinds = CASE WHEN p_in ? 'kinds' THEN notify_text_array(p_in -> 'kinds') ELSE w.kinds END,
+               brand_ids = CASE WHEN p_in ? 'brand_ids' THEN notify_text_array(p_in -> 'brand_ids')::uuid[]
+                                ELSE w.brand_ids END,
+               active = coalesce((p_in ->> 'active')::boolean, w.active),
+               key_version = coalesce(p_key_version, w.key_version),
+               key_wrapped = coalesce(decode(p_wrapped, 'base64'), w.key_wrapped),
+               secret_sealed = coalesce(decode(p_sealed, 'base64'), w.secret_sealed),
+               updated_at = now()
+         WHERE w.id = p_id AND w.portfolio_id = p_portfolio
+        RETURNING * INTO e;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no such webhook endpoint' USING ERRCODE = 'OCNTN';
+        END IF;
+    END IF;
+    PERFORM audit_write(NULL, p_portfolio, p_user, p_token,
+                        CASE WHEN p_create THEN 'webhook.create' WHEN p_sealed IS NOT NULL THEN 'webhook.rotate'
+                             ELSE 'webhook.update' END,
+                        'webhook', e.id::text, jsonb_build_object('name', e.name, 'url', e.url), p_request_id);
+    RETURN webhook_endpoint_json(e);
+END $$;
+
+
+--
 -- Name: worker_job_claim(text, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5480,6 +5984,108 @@ ALTER TABLE public.movements ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+
+--
+-- Name: notify_attempts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notify_attempts (
+    outbox_id uuid NOT NULL,
+    n integer NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    status_code integer,
+    duration_ms integer,
+    error text
+);
+
+
+--
+-- Name: notify_digest_items; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notify_digest_items (
+    user_id uuid NOT NULL,
+    id bigint NOT NULL,
+    brand_id uuid NOT NULL,
+    event text NOT NULL,
+    kind text,
+    severity text,
+    title text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: notify_digest_items_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.notify_digest_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.notify_digest_items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: notify_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notify_outbox (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    portfolio_id uuid NOT NULL,
+    channel text NOT NULL,
+    endpoint_id uuid,
+    user_id uuid,
+    rcpt text,
+    brand_id uuid,
+    event text NOT NULL,
+    kind text,
+    severity text,
+    subject text,
+    body text,
+    key_version integer,
+    key_wrapped bytea,
+    body_sealed bytea,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 6 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_owner text,
+    lease_until timestamp with time zone,
+    last_status integer,
+    last_error text,
+    last_duration_ms integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT notify_outbox_channel_check CHECK ((channel = ANY (ARRAY['webhook'::text, 'email'::text]))),
+    CONSTRAINT notify_outbox_check CHECK (((channel = 'webhook'::text) = (endpoint_id IS NOT NULL))),
+    CONSTRAINT notify_outbox_check1 CHECK (((channel = 'webhook'::text) OR (rcpt IS NOT NULL))),
+    CONSTRAINT notify_outbox_check2 CHECK (((body IS NOT NULL) OR (body_sealed IS NOT NULL))),
+    CONSTRAINT notify_outbox_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: notify_prefs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notify_prefs (
+    user_id uuid NOT NULL,
+    portfolio_id uuid NOT NULL,
+    email text DEFAULT 'off'::text NOT NULL,
+    kinds text[],
+    brand_ids uuid[],
+    digest_hour integer DEFAULT 8 NOT NULL,
+    timezone text,
+    last_digest_on date,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT notify_prefs_digest_hour_check CHECK (((digest_hour >= 0) AND (digest_hour <= 23))),
+    CONSTRAINT notify_prefs_email_check CHECK ((email = ANY (ARRAY['off'::text, 'immediate'::text, 'digest'::text])))
 );
 
 
@@ -6116,6 +6722,38 @@ ALTER TABLE ONLY public.movements
 
 
 --
+-- Name: notify_attempts notify_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_attempts
+    ADD CONSTRAINT notify_attempts_pkey PRIMARY KEY (outbox_id, n);
+
+
+--
+-- Name: notify_digest_items notify_digest_items_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_digest_items
+    ADD CONSTRAINT notify_digest_items_pkey PRIMARY KEY (user_id, id);
+
+
+--
+-- Name: notify_outbox notify_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_outbox
+    ADD CONSTRAINT notify_outbox_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: notify_prefs notify_prefs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_prefs
+    ADD CONSTRAINT notify_prefs_pkey PRIMARY KEY (user_id);
+
+
+--
 -- Name: onecount_migrations onecount_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -6241,6 +6879,14 @@ ALTER TABLE ONLY public.sync_cursors
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 
 
 --
@@ -6469,6 +7115,48 @@ CREATE INDEX movements_sku_time ON public.movements USING btree (tenant_id, sku_
 
 
 --
+-- Name: notify_outbox_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_outbox_due ON public.notify_outbox USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+
+--
+-- Name: notify_outbox_endpoint; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_outbox_endpoint ON public.notify_outbox USING btree (endpoint_id, created_at DESC) WHERE (endpoint_id IS NOT NULL);
+
+
+--
+-- Name: notify_outbox_finished; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_outbox_finished ON public.notify_outbox USING btree (finished_at) WHERE (state <> 'pending'::text);
+
+
+--
+-- Name: notify_outbox_portfolio; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_outbox_portfolio ON public.notify_outbox USING btree (portfolio_id, created_at DESC);
+
+
+--
+-- Name: notify_prefs_digest; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_prefs_digest ON public.notify_prefs USING btree (last_digest_on) WHERE (email = 'digest'::text);
+
+
+--
+-- Name: notify_prefs_on; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX notify_prefs_on ON public.notify_prefs USING btree (portfolio_id) WHERE (email <> 'off'::text);
+
+
+--
 -- Name: oversell_open; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -6564,6 +7252,20 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 --
 
 CREATE INDEX users_portfolio ON public.users USING btree (portfolio_id);
+
+
+--
+-- Name: webhook_endpoints_portfolio; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_endpoints_portfolio ON public.webhook_endpoints USING btree (portfolio_id, created_at);
+
+
+--
+-- Name: alerts alerts_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER alerts_notify AFTER INSERT ON public.alerts FOR EACH ROW EXECUTE FUNCTION public.alerts_notify();
 
 
 --
@@ -6907,6 +7609,62 @@ ALTER TABLE ONLY public.movements
 
 
 --
+-- Name: notify_attempts notify_attempts_outbox_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_attempts
+    ADD CONSTRAINT notify_attempts_outbox_id_fkey FOREIGN KEY (outbox_id) REFERENCES public.notify_outbox(id) ON DELETE CASCADE;
+
+
+--
+-- Name: notify_digest_items notify_digest_items_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_digest_items
+    ADD CONSTRAINT notify_digest_items_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: notify_outbox notify_outbox_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_outbox
+    ADD CONSTRAINT notify_outbox_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
+
+
+--
+-- Name: notify_outbox notify_outbox_portfolio_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_outbox
+    ADD CONSTRAINT notify_outbox_portfolio_id_fkey FOREIGN KEY (portfolio_id) REFERENCES public.portfolios(id);
+
+
+--
+-- Name: notify_outbox notify_outbox_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_outbox
+    ADD CONSTRAINT notify_outbox_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: notify_prefs notify_prefs_portfolio_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_prefs
+    ADD CONSTRAINT notify_prefs_portfolio_id_fkey FOREIGN KEY (portfolio_id) REFERENCES public.portfolios(id);
+
+
+--
+-- Name: notify_prefs notify_prefs_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notify_prefs
+    ADD CONSTRAINT notify_prefs_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: oversell_incidents oversell_incidents_tenant_id_movement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -7000,6 +7758,14 @@ ALTER TABLE ONLY public.stock
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_portfolio_id_fkey FOREIGN KEY (portfolio_id) REFERENCES public.portfolios(id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_portfolio_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_portfolio_id_fkey FOREIGN KEY (portfolio_id) REFERENCES public.portfolios(id);
 
 
 --
@@ -7913,6 +8679,97 @@ GRANT ALL ON FUNCTION public.login_free(p_key text) TO onecount_app;
 
 
 --
+-- Name: FUNCTION notify_backoff(p_attempt integer); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_backoff(p_attempt integer) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_claim(p_owner text, p_lease_s integer, p_limit integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_claim(p_owner text, p_lease_s integer, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_claim(p_owner text, p_lease_s integer, p_limit integer) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_delivery_json(p_id uuid); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_delivery_json(p_id uuid) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_digest_run(p_limit integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_digest_run(p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_digest_run(p_limit integer) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_email_sealed(p_id uuid, p_portfolio uuid, p_invitation uuid, p_rcpt text, p_event text, p_subject text, p_key_version integer, p_key_wrapped text, p_sealed text) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_event(p_tenant uuid, p_event text, p_kind text, p_severity text, p_title text, p_payload jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_event(p_tenant uuid, p_event text, p_kind text, p_severity text, p_title text, p_payload jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_event(p_tenant uuid, p_event text, p_kind text, p_severity text, p_title text, p_payload jsonb) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_event_words(p_event text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_event_words(p_event text) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_finish(p_id uuid, p_owner text, p_ok boolean, p_status integer, p_duration_ms integer, p_error text) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prefs_json(p_portfolio uuid, p_user uuid); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_prefs_json(p_portfolio uuid, p_user uuid) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.notify_prefs_save(p_portfolio uuid, p_user uuid, p_in jsonb) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_prune(p_keep_s bigint, p_limit integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_prune(p_keep_s bigint, p_limit integer) TO onecount_app;
+
+
+--
+-- Name: FUNCTION notify_webhook_test(p_portfolio uuid, p_endpoint uuid); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.notify_webhook_test(p_portfolio uuid, p_endpoint uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.notify_webhook_test(p_portfolio uuid, p_endpoint uuid) TO onecount_app;
+
+
+--
 -- Name: FUNCTION poisson_buffer_cost(p_lambda double precision, p_b bigint, OUT oversold double precision, OUT stranded double precision); Type: ACL; Schema: public; Owner: -
 --
 
@@ -8180,6 +9037,34 @@ GRANT ALL ON FUNCTION public.velocity_refresh(p_tenant uuid) TO onecount_app;
 
 
 --
+-- Name: FUNCTION webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_delete(p_portfolio uuid, p_id uuid, p_user uuid, p_token uuid, p_request_id text) TO onecount_app;
+
+
+--
+-- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_endpoints TO onecount_app;
+
+
+--
+-- Name: FUNCTION webhook_endpoint_json(e public.webhook_endpoints); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_json(e public.webhook_endpoints) TO onecount_app;
+
+
+--
+-- Name: FUNCTION webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.webhook_endpoint_save(p_portfolio uuid, p_id uuid, p_create boolean, p_in jsonb, p_key_version integer, p_wrapped text, p_sealed text, p_user uuid, p_token uuid, p_request_id text) TO onecount_app;
+
+
+--
 -- Name: FUNCTION worker_job_claim(p_kind text, p_owner text, p_lease_s integer, p_interval_s integer); Type: ACL; Schema: public; Owner: -
 --
 
@@ -8355,6 +9240,48 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.memberships TO onecount_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.movements TO onecount_app;
+
+
+--
+-- Name: TABLE notify_attempts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.notify_attempts TO onecount_app;
+
+
+--
+-- Name: TABLE notify_digest_items; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.notify_digest_items TO onecount_app;
+
+
+--
+-- Name: TABLE notify_outbox; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.notify_outbox TO onecount_app;
+
+
+--
+-- Name: COLUMN notify_outbox.key_version; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(key_version) ON TABLE public.notify_outbox TO onecount_app;
+
+
+--
+-- Name: COLUMN notify_outbox.key_wrapped; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(key_wrapped) ON TABLE public.notify_outbox TO onecount_app;
+
+
+--
+-- Name: TABLE notify_prefs; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.notify_prefs TO onecount_app;
 
 
 --

@@ -59,6 +59,27 @@ oc_route_t oc_routes[] = {
     {"GET", "/api/v1/portfolios/{pid}/audit", oc_api_portfolio_audit, ADMIN, NONE,
      "audit log of the portfolio and all its brands"},
 
+    /* notifications: outbound webhooks (admins) and each person's own preferences */
+    {"GET", "/api/v1/portfolios/{pid}/webhooks", oc_api_webhook_endpoints, ADMIN, NONE,
+     "outbound webhook endpoints (never their secrets)"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks", oc_api_webhook_endpoint_create, ADMIN, JSON,
+     "add a webhook endpoint (its signing secret shown once)"},
+    {"GET", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_get, ADMIN, NONE, "one endpoint"},
+    {"PATCH", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_update, ADMIN, JSON,
+     "change an endpoint's name, address, kinds, brands or whether it is active"},
+    {"DELETE", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_delete, ADMIN, NONE,
+     "delete an endpoint and its delivery log"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks/{wid}/rotate", oc_api_webhook_endpoint_rotate, ADMIN, JSON,
+     "a new signing secret (shown once; the old one stops at once)"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks/{wid}/test", oc_api_webhook_endpoint_test, ADMIN, JSON,
+     "send a test delivery to the endpoint"},
+    {"GET", "/api/v1/portfolios/{pid}/webhooks/{wid}/deliveries", oc_api_webhook_deliveries, ADMIN, NONE,
+     "the endpoint's delivery log, newest first, with every attempt"},
+    {"GET", "/api/v1/portfolios/{pid}/notifications/me", oc_api_notify_prefs_get, READ, NONE,
+     "the caller's notification preferences, and whether e-mail is configured"},
+    {"PUT", "/api/v1/portfolios/{pid}/notifications/me", oc_api_notify_prefs_put, READ, JSON,
+     "set the caller's notification preferences"},
+
     /* brand */
     {"GET", "/api/v1/brands/{bid}", oc_api_brand_get, READ, NONE, "the brand"},
     {"PATCH", "/api/v1/brands/{bid}", oc_api_brand_update, MANAGE, JSON, "rename, set time zone, archive"},
