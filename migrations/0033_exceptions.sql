@@ -70,6 +70,9 @@ CREATE INDEX exceptions_queue ON exceptions (sev_rank, opened_at DESC, id DESC) 
 CREATE INDEX exceptions_brand_queue ON exceptions (tenant_id, sev_rank, opened_at DESC, id DESC)
     WHERE state <> 'resolved';
 CREATE INDEX exceptions_resolved ON exceptions (tenant_id, resolved_at) WHERE state = 'resolved';
+-- the counts per brand, kind and severity: an index-only scan, the brands' list probed once
+CREATE INDEX exceptions_facets ON exceptions (tenant_id, kind, severity) INCLUDE (state, owner_id, connection_id,
+    resolved_at);
 ALTER TABLE exceptions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE exceptions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_wall ON exceptions USING (tenant_id = ANY ((SELECT current_tenants())::uuid[]))
@@ -94,6 +97,19 @@ ALTER TABLE exception_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_wall ON exception_events USING (tenant_id = ANY ((SELECT current_tenants())::uuid[]))
     WITH CHECK (tenant_id = ANY ((SELECT current_tenants())::uuid[]));
 GRANT SELECT, INSERT ON exception_events TO onecount_app;
+
+-- Each brand's health as of its last refresh (brand_health_json): what the portfolio's dashboard shows
+-- beside the live counts of its items, so that a thousand brands are one read of a thousand rows.
+CREATE TABLE brand_health (
+    tenant_id uuid PRIMARY KEY REFERENCES brands (id),
+    health jsonb NOT NULL,
+    refreshed_at timestamptz NOT NULL
+);
+ALTER TABLE brand_health ENABLE ROW LEVEL SECURITY;
+ALTER TABLE brand_health FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_wall ON brand_health USING (tenant_id = ANY ((SELECT current_tenants())::uuid[]))
+    WITH CHECK (tenant_id = ANY ((SELECT current_tenants())::uuid[]));
+GRANT SELECT, INSERT, UPDATE ON brand_health TO onecount_app;
 
 ALTER TABLE worker_jobs DROP CONSTRAINT worker_jobs_kind_check;
 ALTER TABLE worker_jobs ADD CONSTRAINT worker_jobs_kind_check CHECK (kind IN ('prune', 'stuck_alerts', 'exceptions'));
@@ -300,9 +316,12 @@ SELECT s.tenant_id, 'low_stock', 'sku:' || s.id, CASE WHEN a.available <= 0 THEN
    AND a.available / v.per_day < coalesce(cv.days, 7)
 $$;
 
--- Brings the live items of the transaction's brands in line with the conditions; returns counts.
-CREATE FUNCTION exceptions_refresh(p_stuck_s int) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+-- Brings the live items of one brand (the transaction's only tenant) in line with its conditions, and
+-- keeps its health for the portfolio's dashboard; adds what it did to `acc`.
+CREATE FUNCTION exceptions_refresh_brand(p_brand uuid, p_stuck_s int, acc jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+-- one plan per statement for every brand: planning the conditions (eleven queries) cost more than running them
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n_open int;
     n_changed int;
@@ -313,14 +332,14 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS exc_want (tenant_id uuid, kind text, subject text, severity text, title text,
         detail jsonb, fingerprint text, connection_id uuid, sku_id bigint, listing_id uuid, incident_id bigint,
         routine_id uuid, checklist_id uuid, channel_sku text, owner_id uuid) ON COMMIT DROP;
-    TRUNCATE exc_want;
+    DELETE FROM exc_want; -- not TRUNCATE: a new file for the table would re-plan every statement naming it, per brand
     INSERT INTO exc_want SELECT * FROM exception_conditions(p_stuck_s);
 
     -- what changed on a live item: its words, numbers or severity; a hand-resolved item whose condition
     -- changed opens again
     WITH cur AS (
         SELECT e.tenant_id, e.id, e.state, e.fingerprint FROM exceptions e
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.live FOR UPDATE),
+         WHERE e.tenant_id = p_brand AND e.live FOR UPDATE),
     up AS (
         UPDATE exceptions e
            SET title = w.title, detail = w.detail, severity = w.severity, fingerprint = w.fingerprint,
@@ -366,7 +385,7 @@ BEGIN
     -- a condition gone closes its item (by itself: no resolver)
     WITH gone AS (
         SELECT e.tenant_id, e.id, e.state FROM exceptions e
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.live
+         WHERE e.tenant_id = p_brand AND e.live
            AND NOT EXISTS (SELECT 1 FROM exc_want w WHERE w.tenant_id = e.tenant_id AND w.kind = e.kind
                               AND w.subject = e.subject)
          FOR UPDATE),
@@ -385,7 +404,7 @@ BEGIN
     -- a snooze that ended brings the item back
     WITH w AS (
         UPDATE exceptions e SET state = 'open', snoozed_until = NULL, updated_at = now()
-         WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[]) AND e.state = 'snoozed'
+         WHERE e.tenant_id = p_brand AND e.state = 'snoozed'
            AND e.snoozed_until <= now()
         RETURNING e.tenant_id, e.id),
     ev AS (
@@ -393,8 +412,32 @@ BEGIN
         SELECT tenant_id, id, 'snooze_ended' FROM w RETURNING 1)
     SELECT count(*) INTO n_woke FROM ev;
 
-    RETURN jsonb_build_object('opened', n_open, 'changed', n_changed, 'reopened', n_reopened, 'closed', n_closed,
-                              'snooze_ended', n_woke, 'live', (SELECT count(*) FROM exc_want));
+    INSERT INTO brand_health (tenant_id, health, refreshed_at) VALUES (p_brand, brand_health_json(p_brand), now())
+    ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at;
+    RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
+                              'reopened', (acc ->> 'reopened')::int + n_reopened,
+                              'closed', (acc ->> 'closed')::int + n_closed,
+                              'snooze_ended', (acc ->> 'snooze_ended')::int + n_woke,
+                              'live', (acc ->> 'live')::int + (SELECT count(*) FROM exc_want));
+END $$;
+
+-- Brings the live items of the transaction's brands in line with the conditions, one brand at a time: each
+-- brand's statements then run with that brand alone as the tenant, so the row-level security check is one
+-- comparison and every join stays an index lookup (a list of 400 tenants in every index probe cost seconds).
+-- Returns what it did.
+CREATE FUNCTION exceptions_refresh(p_stuck_s int) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    all_tenants text := current_setting('app.tenant_id', true);
+    b uuid;
+    acc jsonb := '{"opened": 0, "changed": 0, "reopened": 0, "closed": 0, "snooze_ended": 0, "live": 0}';
+BEGIN
+    FOREACH b IN ARRAY current_tenants() LOOP
+        PERFORM set_config('app.tenant_id', b::text, true);
+        acc := exceptions_refresh_brand(b, p_stuck_s, acc);
+    END LOOP;
+    PERFORM set_config('app.tenant_id', coalesce(all_tenants, ''), true);
+    RETURN acc;
 END $$;
 
 -- A person's name as the API shows it.
@@ -524,6 +567,19 @@ BEGIN
     RETURN exception_get(p_tenant, p_id);
 END $$;
 
+-- Whether an item is in the queue's view: its state (active = open and acknowledged; resolved and all: the
+-- last 30 days of resolved items), owner (the nil uuid: nobody) and connection.
+CREATE FUNCTION exception_in_view(e exceptions, p_state text, p_owner uuid, p_connection uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (CASE p_state WHEN 'active' THEN e.state IN ('open', 'acknowledged')
+                         WHEN 'all' THEN e.state <> 'resolved' OR e.resolved_at > now() - interval '30 days'
+                         WHEN 'resolved' THEN e.state = 'resolved' AND e.resolved_at > now() - interval '30 days'
+                         ELSE e.state = p_state END)
+       AND (p_owner IS NULL OR (p_owner = '00000000-0000-0000-0000-000000000000' AND e.owner_id IS NULL)
+            OR e.owner_id = p_owner)
+       AND (p_connection IS NULL OR e.connection_id = p_connection)
+$$;
+
 -- The queue of the transaction's brands: one page plus counts per facet, each facet ignoring its own filter.
 -- p_state: active (open + acknowledged), open, acknowledged, snoozed, resolved, all.  p_owner: a user, or the
 -- nil uuid for "nobody".  p_after: the cursor (sev_rank, opened_at, id) of the last item of the previous page.
@@ -532,25 +588,23 @@ CREATE FUNCTION exception_queue(p_brand uuid, p_kind text, p_severity text, p_st
                                 p_limit int) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 WITH base AS (
-    SELECT e.* FROM exceptions e
-     WHERE e.tenant_id = ANY ((SELECT current_tenants())::uuid[])
-       AND (p_state = 'all' OR (p_state = 'active' AND e.state IN ('open', 'acknowledged'))
-            OR (p_state = 'resolved' AND e.state = 'resolved' AND e.resolved_at > now() - interval '30 days')
-            OR (p_state NOT IN ('all', 'active', 'resolved') AND e.state = p_state))
-       AND (p_state <> 'all' OR e.state <> 'resolved' OR e.resolved_at > now() - interval '30 days')
-       AND (p_owner IS NULL OR (p_owner = '00000000-0000-0000-0000-000000000000' AND e.owner_id IS NULL)
-            OR e.owner_id = p_owner)
-       AND (p_connection IS NULL OR e.connection_id = p_connection)),
+    -- the items under every filter but brand, kind and severity: what the counts are made of
+    SELECT e.tenant_id, e.kind, e.severity FROM exceptions e
+     WHERE exception_in_view(e, p_state, p_owner, p_connection)),
 f AS (
     SELECT * FROM base
      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
        AND (p_severity IS NULL OR severity = p_severity))
 SELECT jsonb_build_object(
+    -- the page straight from the table in the queue's order (exceptions_queue), the filters as a filter
     'items', (SELECT coalesce(jsonb_agg(exception_json(x) || jsonb_build_object('_rank', x.sev_rank::text)
                                         ORDER BY x.sev_rank, x.opened_at DESC, x.id DESC), '[]')
-                FROM (SELECT e.* FROM exceptions e JOIN f ON f.tenant_id = e.tenant_id AND f.id = e.id
-                       WHERE p_after_at IS NULL
-                          OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id)
+                FROM (SELECT e.* FROM exceptions e
+                       WHERE exception_in_view(e, p_state, p_owner, p_connection)
+                         AND (p_brand IS NULL OR e.tenant_id = p_brand) AND (p_kind IS NULL OR e.kind = p_kind)
+                         AND (p_severity IS NULL OR e.severity = p_severity)
+                         AND (p_after_at IS NULL
+                              OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id))
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
         'total', (SELECT count(*) FROM f),
@@ -565,58 +619,40 @@ SELECT jsonb_build_object(
                       GROUP BY tenant_id) b)))
 $$;
 
--- Units sold (sale movements net of cancellations) over the last p_days per SKU, for sell-through.
--- The dashboard of the transaction's brands (p_brand: one of them, or NULL for all).
-CREATE FUNCTION exception_dashboard(p_brand uuid) RETURNS jsonb
+-- One brand's health now (the transaction's tenant): stock-outs, stranded units, units sold and sell-through
+-- over 30 days, open oversells, and each connection's lag, queue behind and whether it fails.
+CREATE FUNCTION brand_health_json(p_brand uuid) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-WITH t AS (SELECT b.id, b.name, b.timezone FROM brands b
-            WHERE b.id = ANY ((SELECT current_tenants())::uuid[]) AND b.archived_at IS NULL
-              AND (p_brand IS NULL OR b.id = p_brand)),
-ex AS (
-    SELECT e.tenant_id, count(*) AS total, count(*) FILTER (WHERE severity = 'critical') AS critical,
-           count(*) FILTER (WHERE severity = 'warning') AS warning, count(*) FILTER (WHERE severity = 'info') AS info
-      FROM exceptions e WHERE e.tenant_id IN (SELECT id FROM t) AND e.state IN ('open', 'acknowledged')
-     GROUP BY e.tenant_id),
-exk AS (
-    SELECT tenant_id, jsonb_object_agg(kind, n) AS by_kind FROM (
-        SELECT e.tenant_id, e.kind, count(*) AS n FROM exceptions e
-         WHERE e.tenant_id IN (SELECT id FROM t) AND e.state IN ('open', 'acknowledged')
-         GROUP BY e.tenant_id, e.kind) k GROUP BY tenant_id),
-sk AS (
-    SELECT s.tenant_id,
-           count(*) FILTER (WHERE st.on_hand - st.committed - st.held <= 0
+WITH sk AS (
+    SELECT count(*) FILTER (WHERE st.on_hand - st.committed - st.held <= 0
                             AND EXISTS (SELECT 1 FROM listings l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.id
                                            AND l.state = 'active')) AS stock_outs,
-           sum(st.on_hand - st.committed - st.held) FILTER (WHERE st.on_hand - st.committed - st.held > 0) AS available
+           coalesce(sum(st.on_hand - st.committed - st.held) FILTER (WHERE st.on_hand - st.committed - st.held > 0), 0)
+               AS available
       FROM skus s JOIN stock st ON st.tenant_id = s.tenant_id AND st.sku_id = s.id
-     WHERE s.tenant_id IN (SELECT id FROM t) AND s.archived_at IS NULL AND s.kind = 'simple'
-     GROUP BY s.tenant_id),
+     WHERE s.tenant_id = p_brand AND s.archived_at IS NULL AND s.kind = 'simple'),
 stranded AS (
     -- units no channel can sell: available beyond the most any active listing shows
-    SELECT x.tenant_id, sum(greatest(x.available - x.shown, 0)) AS units FROM (
-        SELECT st.tenant_id, st.sku_id, st.on_hand - st.committed - st.held AS available,
-               max(coalesce(l.desired_qty, 0)) AS shown
+    SELECT coalesce(sum(greatest(x.available - x.shown, 0)), 0) AS units FROM (
+        SELECT st.sku_id, st.on_hand - st.committed - st.held AS available, max(coalesce(l.desired_qty, 0)) AS shown
           FROM stock st JOIN listings l ON l.tenant_id = st.tenant_id AND l.sku_id = st.sku_id AND l.state = 'active'
-         WHERE st.tenant_id IN (SELECT id FROM t)
-         GROUP BY st.tenant_id, st.sku_id, st.on_hand, st.committed, st.held) x
-     GROUP BY x.tenant_id),
+         WHERE st.tenant_id = p_brand
+         GROUP BY st.sku_id, st.on_hand, st.committed, st.held) x),
 sold AS (
-    SELECT m.tenant_id, sum(CASE WHEN m.kind = 'sale' THEN m.qty ELSE -m.qty END) AS units
+    SELECT coalesce(sum(CASE WHEN m.kind = 'sale' THEN m.qty ELSE -m.qty END), 0) AS units
       FROM movements m
-     WHERE m.tenant_id IN (SELECT id FROM t) AND m.kind IN ('sale', 'cancel')
-       AND m.created_at > now() - interval '30 days'
-     GROUP BY m.tenant_id),
+     WHERE m.tenant_id = p_brand AND m.kind IN ('sale', 'cancel') AND m.created_at > now() - interval '30 days'),
 os AS (
-    SELECT i.tenant_id, count(*) AS open, sum(i.qty_short) AS units FROM oversell_incidents i
-     WHERE i.tenant_id IN (SELECT id FROM t) AND i.state = 'open' GROUP BY i.tenant_id),
+    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units FROM oversell_incidents i
+     WHERE i.tenant_id = p_brand AND i.state = 'open'),
 conn AS (
-    SELECT c.tenant_id, jsonb_agg(jsonb_build_object(
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
                'id', c.id, 'name', c.name, 'kind', c.kind, 'status', c.status,
                'circuit', coalesce(h.circuit, 'closed'),
                'failing', c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
                           OR coalesce(h.consecutive_failures, 0) >= 3,
                'push_lag_p99_ms', c.push_lag_p99_ms, 'behind', coalesce(bh.n, 0),
-               'oldest_behind_s', extract(epoch FROM now() - bh.oldest)::bigint) ORDER BY c.name) AS list,
+               'oldest_behind_s', extract(epoch FROM now() - bh.oldest)::bigint) ORDER BY c.name), '[]') AS list,
            count(*) FILTER (WHERE c.status = 'error' OR coalesce(h.circuit, 'closed') <> 'closed'
                             OR coalesce(h.consecutive_failures, 0) >= 3) AS failing
       FROM channel_connections c
@@ -624,28 +660,59 @@ conn AS (
       LEFT JOIN LATERAL (SELECT count(*) AS n, min(l.behind_since) AS oldest FROM listings l
                           WHERE l.tenant_id = c.tenant_id AND l.connection_id = c.id
                             AND l.desired_version > l.pushed_version AND l.state = 'active') bh ON true
-     WHERE c.tenant_id IN (SELECT id FROM t)
-     GROUP BY c.tenant_id),
+     WHERE c.tenant_id = p_brand)
+SELECT jsonb_build_object(
+    'stock_outs', sk.stock_outs,
+    'oversells', jsonb_build_object('open', os.open, 'units', os.units),
+    'stranded_units', stranded.units,
+    'units_sold_30d', sold.units,
+    'sell_through_30d', CASE WHEN sold.units + sk.available > 0
+                             THEN round(sold.units::numeric / (sold.units + sk.available), 4) END,
+    'connections', conn.list, 'failing_connections', conn.failing)
+  FROM sk, stranded, sold, os, conn
+$$;
+
+-- The active items of the transaction's brands counted per brand, severity and kind (one scan).
+CREATE FUNCTION exception_brand_counts() RETURNS TABLE (tenant_id uuid, counts jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT k.tenant_id, jsonb_build_object(
+               'total', sum(k.n), 'critical', sum(k.n) FILTER (WHERE k.severity = 'critical'),
+               'warning', sum(k.n) FILTER (WHERE k.severity = 'warning'),
+               'info', sum(k.n) FILTER (WHERE k.severity = 'info'),
+               'by_kind', jsonb_object_agg(k.kind, k.n))
+      FROM (SELECT e.tenant_id, e.kind, min(e.severity) AS severity, count(*) AS n FROM exceptions e
+             WHERE e.state IN ('open', 'acknowledged') GROUP BY e.tenant_id, e.kind) k
+     GROUP BY k.tenant_id
+$$;
+
+-- A brand's dashboard row: its health and its items' counts.
+CREATE FUNCTION brand_dashboard_row(b brands, p_health jsonb, p_counts jsonb) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('brand_id', b.id, 'name', b.name, 'timezone', b.timezone,
+               'exceptions', jsonb_build_object('total', coalesce((p_counts ->> 'total')::bigint, 0),
+                                                'critical', coalesce((p_counts ->> 'critical')::bigint, 0),
+                                                'warning', coalesce((p_counts ->> 'warning')::bigint, 0),
+                                                'info', coalesce((p_counts ->> 'info')::bigint, 0),
+                                                'by_kind', coalesce(p_counts -> 'by_kind', '{}')),
+               'low_stock', coalesce((p_counts #>> '{by_kind,low_stock}')::bigint, 0))
+           || coalesce(p_health, jsonb_build_object('stock_outs', 0, 'oversells', jsonb_build_object('open', 0, 'units', 0),
+                                                    'stranded_units', 0, 'units_sold_30d', 0, 'sell_through_30d', NULL,
+                                                    'connections', '[]'::jsonb, 'failing_connections', 0))
+$$;
+
+-- The dashboard of the transaction's brands: the items' counts live, each brand's health as of the
+-- worker's last refresh of it (health_at; a brand not refreshed yet shows zeros).
+CREATE FUNCTION exception_dashboard(p_brand uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
+h AS MATERIALIZED (SELECT * FROM brand_health),
 rows AS (
-    SELECT t.name, jsonb_build_object(
-        'brand_id', t.id, 'name', t.name, 'timezone', t.timezone,
-        'exceptions', jsonb_build_object('total', coalesce(ex.total, 0), 'critical', coalesce(ex.critical, 0),
-                                         'warning', coalesce(ex.warning, 0), 'info', coalesce(ex.info, 0),
-                                         'by_kind', coalesce(exk.by_kind, '{}')),
-        'stock_outs', coalesce(sk.stock_outs, 0),
-        'low_stock', coalesce((exk.by_kind ->> 'low_stock')::bigint, 0),
-        'oversells', jsonb_build_object('open', coalesce(os.open, 0), 'units', coalesce(os.units, 0)),
-        'stranded_units', coalesce(stranded.units, 0),
-        'units_sold_30d', coalesce(sold.units, 0),
-        'sell_through_30d', CASE WHEN coalesce(sold.units, 0) + coalesce(sk.available, 0) > 0
-                                 THEN round(coalesce(sold.units, 0)::numeric
-                                            / (coalesce(sold.units, 0) + coalesce(sk.available, 0)), 4) END,
-        'connections', coalesce(conn.list, '[]'), 'failing_connections', coalesce(conn.failing, 0)) AS j,
-        coalesce(ex.critical, 0) AS crit, coalesce(ex.total, 0) AS total
-      FROM t LEFT JOIN ex ON ex.tenant_id = t.id LEFT JOIN exk ON exk.tenant_id = t.id
-      LEFT JOIN sk ON sk.tenant_id = t.id LEFT JOIN stranded ON stranded.tenant_id = t.id
-      LEFT JOIN sold ON sold.tenant_id = t.id LEFT JOIN os ON os.tenant_id = t.id
-      LEFT JOIN conn ON conn.tenant_id = t.id)
+    SELECT b.name, brand_dashboard_row(b, h.health, c.counts) || jsonb_build_object('health_at', h.refreshed_at) AS j,
+           coalesce((c.counts ->> 'critical')::bigint, 0) AS crit, coalesce((c.counts ->> 'total')::bigint, 0) AS total
+      FROM brands b LEFT JOIN h ON h.tenant_id = b.id
+      LEFT JOIN c ON c.tenant_id = b.id
+     WHERE b.id = ANY ((SELECT current_tenants())::uuid[]) AND b.archived_at IS NULL
+       AND (p_brand IS NULL OR b.id = p_brand))
 SELECT jsonb_build_object(
     'brands', coalesce((SELECT jsonb_agg(j ORDER BY crit DESC, total DESC, name) FROM rows), '[]'),
     'totals', jsonb_build_object(
@@ -663,9 +730,12 @@ $$;
 -- One brand's dashboard with its first ten active exceptions.
 CREATE FUNCTION exception_brand_dashboard(p_brand uuid) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT (exception_dashboard(p_brand) -> 'brands' -> 0)
-           || jsonb_build_object('top', exception_queue(p_brand, NULL, NULL, 'active', NULL, NULL, NULL, NULL, NULL, 10)
+    SELECT brand_dashboard_row(b, brand_health_json(b.id), (SELECT counts FROM exception_brand_counts() c
+                                                               WHERE c.tenant_id = b.id))
+           || jsonb_build_object('health_at', now(),
+                                 'top', exception_queue(p_brand, NULL, NULL, 'active', NULL, NULL, NULL, NULL, NULL, 10)
                                         -> 'items')
+      FROM brands b WHERE b.id = p_brand
 $$;
 
 -- What each channel shows for a SKU now, for the SKU list: published (what onecount wants shown), pushed (the

@@ -183,6 +183,55 @@ static int keygen(void)
     return 0;
 }
 
+/*
+ * Data keys of their own (oc_vault_seal_own, migration 0034): a webhook endpoint's signing secret and a sealed
+ * e-mail's text, each wrapped with additional data naming its row.  Rewraps those of `table` not under version
+ * `ver`; returns how many, adding the ones that would not open to *failed.
+ */
+static int rewrap_own(PGconn *pg, const char *table, const char *ver, int *failed)
+{
+    char sql[256];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT id::text, key_version, key_wrapped FROM %s WHERE key_wrapped IS NOT NULL AND key_version <> $1::int",
+        table);
+    const char *vp[1] = {ver};
+    PGresult *rows = PQexecParams(pg, sql, 1, NULL, vp, NULL, NULL, 0);
+    int done = 0;
+    for (int i = 0; PQresultStatus(rows) == PGRES_TUPLES_OK && i < PQntuples(rows); i++) {
+        const char *id = PQgetvalue(rows, i, 0);
+        size_t wl = 0;
+        unsigned char *w = oc_vault_bytea(PQgetvalue(rows, i, 2), &wl);
+        char *nw = NULL;
+        int nv = 0;
+        if (w == NULL || oc_vault_rewrap_dek(id, atoi(PQgetvalue(rows, i, 1)), w, wl, &nw, &nv) != 0) {
+            fprintf(stderr, "admin: %s %s: its data key does not open with the key file\n", table, id);
+            (*failed)++;
+            free(w);
+            continue;
+        }
+        free(w);
+        char nvs[16];
+        snprintf(nvs, sizeof(nvs), "%d", nv);
+        const char *up[4] = {id, nvs, nw, PQgetvalue(rows, i, 1)};
+        snprintf(sql, sizeof(sql),
+                 "UPDATE %s SET key_version = $2::int, key_wrapped = decode($3, 'base64')"
+                 " WHERE id = $1::uuid AND key_version = $4::int",
+                 table);
+        PGresult *u = PQexecParams(pg, sql, 4, NULL, up, NULL, NULL, 0);
+        if (PQresultStatus(u) == PGRES_COMMAND_OK)
+            done += atoi(PQcmdTuples(u));
+        else {
+            fprintf(stderr, "admin: %s %s: %s", table, id, PQerrorMessage(pg));
+            (*failed)++;
+        }
+        PQclear(u);
+        free(nw);
+    }
+    PQclear(rows);
+    return done;
+}
+
 /* Every brand's rows, a chunk of brands per transaction (row-level security
  * applies to this command too). */
 static int rotate(void)
@@ -258,8 +307,10 @@ static int rotate(void)
         PQclear(keys);
         PQclear(PQexec(pg, "COMMIT"));
     }
+    int own = rewrap_own(pg, "webhook_endpoints", ver, &failed) + rewrap_own(pg, "notify_outbox", ver, &failed);
     PQfinish(pg);
-    printf("key version %d is current; rewrapped %d brand key%s", v, done, done == 1 ? "" : "s");
+    printf("key version %d is current; rewrapped %d brand key%s and %d webhook secret or e-mail key%s", v, done,
+           done == 1 ? "" : "s", own, own == 1 ? "" : "s");
     if (failed)
         printf("; %d could not be opened (see above)", failed);
     printf(".\nOlder versions stay in %s so running servers keep reading; remove them with"
@@ -291,10 +342,22 @@ static int retire(void)
         PQexecParams(pg, "SELECT count(*) FROM brand_keys WHERE key_version <> $1::int", 1, NULL, p, NULL, NULL, 0);
     long old = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : -1;
     PQclear(res);
+    /* and the data keys of their own (webhook secrets, sealed e-mail) */
+    res =
+        PQexecParams(pg,
+                     "SELECT (SELECT count(*) FROM webhook_endpoints WHERE key_version <> $1::int)"
+                     " + (SELECT count(*) FROM notify_outbox WHERE key_wrapped IS NOT NULL AND key_version <> $1::int)",
+                     1, NULL, p, NULL, NULL, 0);
+    if (old >= 0)
+        old = PQresultStatus(res) == PGRES_TUPLES_OK ? old + atol(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
     PQclear(PQexec(pg, "COMMIT"));
     PQfinish(pg);
     if (old != 0) {
-        fprintf(stderr, "admin: %ld brand key(s) still use an older version; run rotate-key first\n", old);
+        fprintf(stderr,
+                "admin: %ld brand key(s), webhook secret(s) or e-mail key(s) still use an older version; run"
+                " rotate-key first\n",
+                old);
         return 1;
     }
     FILE *in = fopen(path, "r");

@@ -75,6 +75,18 @@ void oc_api_checklist_assign(oc_req_t *r);
 void oc_api_template_preview(oc_req_t *r);
 void oc_api_template_apply(oc_req_t *r);
 
+/* api_notify.c */
+void oc_api_webhook_endpoints(oc_req_t *r);
+void oc_api_webhook_endpoint_create(oc_req_t *r);
+void oc_api_webhook_endpoint_get(oc_req_t *r);
+void oc_api_webhook_endpoint_update(oc_req_t *r);
+void oc_api_webhook_endpoint_delete(oc_req_t *r);
+void oc_api_webhook_endpoint_rotate(oc_req_t *r);
+void oc_api_webhook_endpoint_test(oc_req_t *r);
+void oc_api_webhook_deliveries(oc_req_t *r);
+void oc_api_notify_prefs_get(oc_req_t *r);
+void oc_api_notify_prefs_put(oc_req_t *r);
+
 /* api_catalog.c */
 void oc_api_skus_list(oc_req_t *r);
 void oc_api_sku_create(oc_req_t *r);
@@ -172,6 +184,12 @@ void oc_api_orders_list(oc_req_t *r);
 void oc_api_orders_unmapped(oc_req_t *r);
 void oc_api_sku_timeline(oc_req_t *r);
 void oc_api_webhook_shopify(oc_req_t *r);
+
+/* api_charts.c */
+void oc_api_chart_stock(oc_req_t *r);
+void oc_api_chart_sales(oc_req_t *r);
+void oc_api_chart_push_lag(oc_req_t *r);
+void oc_api_chart_sell_through(oc_req_t *r);
 void oc_api_webhooks_init(void);
 
 #endif

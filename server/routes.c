@@ -59,6 +59,27 @@ oc_route_t oc_routes[] = {
     {"GET", "/api/v1/portfolios/{pid}/audit", oc_api_portfolio_audit, ADMIN, NONE,
      "audit log of the portfolio and all its brands"},
 
+    /* notifications: outbound webhooks (admins) and each person's own preferences */
+    {"GET", "/api/v1/portfolios/{pid}/webhooks", oc_api_webhook_endpoints, ADMIN, NONE,
+     "outbound webhook endpoints (never their secrets)"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks", oc_api_webhook_endpoint_create, ADMIN, JSON,
+     "add a webhook endpoint (its signing secret shown once)"},
+    {"GET", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_get, ADMIN, NONE, "one endpoint"},
+    {"PATCH", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_update, ADMIN, JSON,
+     "change an endpoint's name, address, kinds, brands or whether it is active"},
+    {"DELETE", "/api/v1/portfolios/{pid}/webhooks/{wid}", oc_api_webhook_endpoint_delete, ADMIN, NONE,
+     "delete an endpoint and its delivery log"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks/{wid}/rotate", oc_api_webhook_endpoint_rotate, ADMIN, JSON,
+     "a new signing secret (shown once; the old one stops at once)"},
+    {"POST", "/api/v1/portfolios/{pid}/webhooks/{wid}/test", oc_api_webhook_endpoint_test, ADMIN, JSON,
+     "send a test delivery to the endpoint"},
+    {"GET", "/api/v1/portfolios/{pid}/webhooks/{wid}/deliveries", oc_api_webhook_deliveries, ADMIN, NONE,
+     "the endpoint's delivery log, newest first, with every attempt"},
+    {"GET", "/api/v1/portfolios/{pid}/notifications/me", oc_api_notify_prefs_get, READ, NONE,
+     "the caller's notification preferences, and whether e-mail is configured"},
+    {"PUT", "/api/v1/portfolios/{pid}/notifications/me", oc_api_notify_prefs_put, READ, JSON,
+     "set the caller's notification preferences"},
+
     /* brand */
     {"GET", "/api/v1/brands/{bid}", oc_api_brand_get, READ, NONE, "the brand"},
     {"PATCH", "/api/v1/brands/{bid}", oc_api_brand_update, MANAGE, JSON, "rename, set time zone, archive"},
@@ -230,6 +251,15 @@ oc_route_t oc_routes[] = {
      "order lines parked because their channel SKU has no listing"},
     {"GET", "/api/v1/brands/{bid}/skus/{code}/timeline", oc_api_sku_timeline, READ, NONE,
      "movements, pushes and drift of a SKU; ?at= shows what each channel showed then"},
+    /* charts: series from the brand's own history (tenants/charts.h); ?days=1..90 */
+    {"GET", "/api/v1/brands/{bid}/skus/{code}/stock-series", oc_api_chart_stock, READ, NONE,
+     "the SKU's on hand and available after each movement, and each channel's published quantity (?days=, 14)"},
+    {"GET", "/api/v1/brands/{bid}/sales", oc_api_chart_sales, READ, NONE,
+     "units sold per channel per day of the brand's time zone (?days=, 14; ?sku= one SKU)"},
+    {"GET", "/api/v1/brands/{bid}/connections/{cid}/push-lag", oc_api_chart_push_lag, READ, NONE,
+     "the connection's push lag per hour or day: samples, p50, p99, largest (?days=, 7; ?bucket=hour|day)"},
+    {"GET", "/api/v1/brands/{bid}/sell-through", oc_api_chart_sell_through, READ, NONE,
+     "sell-through over the window and days of cover now, for the brand and per SKU (?days=, 14; ?sku=)"},
     {"POST", "/api/v1/webhooks/shopify/{bid}/{cid}", oc_api_webhook_shopify, PUB, OC_BODY_RAW,
      "Shopify webhooks (HMAC-verified, stored, deduplicated on the event id)"},
 };

@@ -2,6 +2,9 @@
  * members.c — members, invitations and API tokens (see members.h).
  */
 #include "tenants/members.h"
+#include "tenants/notify.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 #include "runtime/alloc.h"
 
 #include <stdio.h>
@@ -293,6 +296,35 @@ static void on_granted(void *arg, const oc_db_result_t *res)
 }
 
 /*
+ * With an SMTP relay configured, the invitation is e-mailed too: its link
+ * (the token) sealed in the outbox, never logged (notify.h).
+ */
+static void invitation_email(oc_db_tx_t *tx, const oc_actor_t *a, const grant_t *g, const char *email, oc_role_t role)
+{
+    if (!oc_notify_email_enabled())
+        return;
+    char base[512];
+    if (oc_config.public_url[0] != '\0')
+        snprintf(base, sizeof(base), "%s", oc_config.public_url);
+    else
+        snprintf(base, sizeof(base), "http://%s", oc_config.listen);
+    size_t bl = strlen(base);
+    while (bl > 0 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "You are invited to onecount as %s.\n\n"
+             "Accept the invitation (the link works once and expires in 7 days):\n\n"
+             "%s/#/accept?token=%s\n\n"
+             "If you did not expect this invitation, ignore this e-mail.\n",
+             oc_role_name(role), base, g->token);
+    if (oc_notify_email_sealed_step(tx, a, g->id, email, "invitation", "You are invited to onecount", text) != 0)
+        oc_log_fields(OC_LOG_WARN, "an invitation could not be queued for e-mail",
+                      json_pack("{s:s}", "invitation", g->id));
+    sodium_memzero(text, sizeof(text));
+}
+
+/*
  * Creates a grant of `kind` in `brand_id` (NULL = the portfolio) naming
  * `label` with `role`; the insert's parameters are (id, portfolio, brand,
  * label, role, hash, created by) for an invitation and (id, portfolio,
@@ -310,6 +342,7 @@ static void grant_create(oc_thread_t *th, const oc_actor_t *a, const grant_kind_
     if (kind == &invitation) {
         const char *p[] = {g->id, a->portfolio, brand_id, label, oc_role_name(role), g->hash, a->user};
         oc_query_step(&tx, kind->insert, p, 7);
+        invitation_email(&tx, a, g, label, role);
     } else {
         const char *p[] = {g->id, a->portfolio, brand_id, oc_role_name(role), label, g->hash, g->token, a->user};
         oc_query_step(&tx, kind->insert, p, 8);

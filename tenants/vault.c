@@ -319,3 +319,35 @@ unsigned char *oc_vault_bytea(const char *hex, size_t *len)
     *len = bl;
     return out;
 }
+
+/* --- values with a data key of their own (a webhook's signing secret, an invitation e-mail) --- */
+
+int oc_vault_seal_own(const char *owner, const char *purpose, const char *plain, size_t len, int *version,
+                      char **wrapped_b64, char **sealed_b64)
+{
+    *wrapped_b64 = *sealed_b64 = NULL;
+    if (!oc_vault_ready())
+        return OC_EUNAVAIL;
+    unsigned char dek[OC_VAULT_KEY_BYTES];
+    randombytes_buf(dek, sizeof(dek));
+    int rc = wrap(owner, dek, wrapped_b64, version);
+    if (rc == 0 && (*sealed_b64 = oc_vault_seal(dek, owner, owner, purpose, plain, len)) == NULL)
+        rc = OC_ECRYPTO;
+    sodium_memzero(dek, sizeof(dek));
+    if (rc != 0) {
+        free(*wrapped_b64);
+        *wrapped_b64 = NULL;
+    }
+    return rc;
+}
+
+char *oc_vault_open_own(const char *owner, const char *purpose, int version, const unsigned char *wrapped,
+                        size_t wrapped_len, const unsigned char *sealed, size_t sealed_len, size_t *len)
+{
+    unsigned char dek[OC_VAULT_KEY_BYTES];
+    if (oc_vault_unwrap_dek(owner, version, wrapped, wrapped_len, dek) != 0)
+        return NULL;
+    char *plain = oc_vault_open(dek, owner, owner, purpose, sealed, sealed_len, len);
+    sodium_memzero(dek, sizeof(dek));
+    return plain;
+}

@@ -59,6 +59,18 @@ char *oc_vault_seal(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *ten
 char *oc_vault_open(const unsigned char dek[OC_VAULT_KEY_BYTES], const char *tenant, const char *connection,
                     const char *purpose, const unsigned char *sealed, size_t sealed_len, size_t *len);
 
+/**
+ * A value with a data key of its own (not a brand's): a fresh DEK wrapped by
+ * the KEK with additional data naming `owner` (a row's id), the value sealed
+ * under it for (owner, owner, purpose).  Fills *version and the base64
+ * wrapped key and sealed value (caller frees).  Returns 0 or an OC_E* code.
+ */
+int oc_vault_seal_own(const char *owner, const char *purpose, const char *plain, size_t len, int *version,
+                      char **wrapped_b64, char **sealed_b64);
+/** Opens a value of oc_vault_seal_own (raw bytes); NULL when it does not open.  Free with oc_vault_free. */
+char *oc_vault_open_own(const char *owner, const char *purpose, int version, const unsigned char *wrapped,
+                        size_t wrapped_len, const unsigned char *sealed, size_t sealed_len, size_t *len);
+
 /** Wipes and frees a plaintext from oc_vault_open. */
 void oc_vault_free(char *plaintext, size_t len);
 

@@ -249,4 +249,12 @@ int oc_sync_jobs_running(void);
 /** Extends the leases of the jobs running here (called with the brands' renewal). */
 void oc_sync_jobs_renew(void);
 
+/* notify.c: delivering notifications (webhooks, e-mail, digests). */
+void oc_sync_notify_start(void);
+void oc_sync_notify_stop(void);
+/** Claims what is due now (NOTIFY oc_notify). */
+void oc_sync_notify_wake(void);
+/** Deliveries, claims and digest runs in flight. */
+int oc_sync_notify_running(void);
+
 #endif

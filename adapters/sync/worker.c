@@ -154,6 +154,8 @@ static void on_notify(void *arg, const char *channel, const char *payload)
         want(payload, W_PUSH);
     } else if (strcmp(channel, "oc_events") == 0) {
         want(payload, W_EVENTS | W_ROUTINES);
+    } else if (strcmp(channel, "oc_notify") == 0) {
+        oc_sync_notify_wake();
     } else if (strcmp(channel, "oc_conn") == 0 && strlen(payload) == 73) {
         char tenant[37];
         memcpy(tenant, payload, 36);
@@ -171,6 +173,7 @@ static void on_listen_up(void *arg)
         for (tnode_t *t = oc_sync.tenants[b]; t != NULL; t = t->hnext)
             t->quiet = 0;
     oc_sync_scan(NULL);
+    oc_sync_notify_wake();
 }
 
 /* --- main ---------------------------------------------------------------------- */
@@ -205,7 +208,7 @@ static int ready(void *arg, json_t *checks)
 static int busy(void)
 {
     return oc_sync.claims + oc_sync.events + oc_sync.routine_claims + oc_sync.routines + oc_sync.pushes +
-           oc_sync_jobs_running();
+           oc_sync_jobs_running() + oc_sync_notify_running();
 }
 
 int oc_worker_main(void)
@@ -259,7 +262,7 @@ int oc_worker_main(void)
         oc_log_error("the worker cannot serve /healthz, /readyz and /metrics (ONECOUNT_WORKER_LISTEN)");
         return 1;
     }
-    static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", NULL};
+    static const char *const channels[] = {"oc_dirty", "oc_events", "oc_conn", "oc_notify", NULL};
     oc_sync.listen = oc_pglisten_create(oc_sync.loop, oc_config.database_url, channels, on_notify, on_listen_up, NULL);
     oc_timer_init(&oc_sync.pump_timer, pump, NULL);
     oc_timer_init(&oc_sync.scan_timer, oc_sync_scan, NULL);
@@ -267,6 +270,7 @@ int oc_worker_main(void)
     oc_timer_start(oc_sync.loop, &oc_sync.renew_timer, (uint64_t)oc_config.worker_lease_seconds * 1000 / 3);
     oc_timer_start(oc_sync.loop, &oc_sync.scan_timer, 200);
     oc_sync_jobs_start();
+    oc_sync_notify_start();
     oc_log_fields(OC_LOG_INFO, "worker running",
                   json_pack("{s:s, s:i, s:i, s:i}", "owner", oc_sync.owner, "claim_limit", oc_config.worker_claim_limit,
                             "scan_ms", oc_config.worker_scan_ms, "ops_port", oc_opslisten_port(oc_sync.ops)));
@@ -289,6 +293,7 @@ int oc_worker_main(void)
     oc_timer_stop(oc_sync.loop, &oc_sync.scan_timer);
     oc_timer_stop(oc_sync.loop, &oc_sync.renew_timer);
     oc_sync_jobs_stop();
+    oc_sync_notify_stop();
     oc_opslisten_stop(oc_sync.ops);
     oc_pglisten_destroy(oc_sync.listen);
     /* The adapters' per-connection state goes before the HTTP client it

@@ -99,7 +99,7 @@ const oc_cfg_option_t oc_config_options[] = {
      "pushed) opens an alert for its connection"},
     {"stuck_check_seconds", "ONECOUNT_STUCK_CHECK_SECONDS", INT(stuck_check_seconds, "30", 1, 3600),
      "how often one worker looks for such listings and opens or closes those alerts"},
-    {"exceptions_check_seconds", "ONECOUNT_EXCEPTIONS_CHECK_SECONDS", INT(exceptions_check_seconds, "10", 1, 3600),
+    {"exceptions_check_seconds", "ONECOUNT_EXCEPTIONS_CHECK_SECONDS", INT(exceptions_check_seconds, "15", 1, 3600),
      "how often one worker brings the exception queue in line with the state it describes (items open and close "
      "themselves at this pace)"},
     {"prune_interval_seconds", "ONECOUNT_PRUNE_INTERVAL_SECONDS", INT(prune_interval_seconds, "3600", 10, 604800),
@@ -116,6 +116,19 @@ const oc_cfg_option_t oc_config_options[] = {
     {"retention_idempotency_hours", "ONECOUNT_RETENTION_IDEMPOTENCY_HOURS",
      INT(retention_idempotency_hours, "24", 24, 8760),
      "Idempotency-Key answers are kept this long (they are honoured for 24 hours)"},
+    {"smtp_url", "ONECOUNT_SMTP_URL", STR(smtp_url),
+     "SMTP relay for e-mail (notifications, digests, invitations): smtp://host:port or smtps://host:port; empty ="
+     " no e-mail"},
+    {"smtp_from", "ONECOUNT_SMTP_FROM", STR(smtp_from), "the sender address of onecount's e-mail"},
+    {"smtp_user", "ONECOUNT_SMTP_USER", STR(smtp_user), "user name for the SMTP relay (empty: no authentication)"},
+    {"smtp_password", "ONECOUNT_SMTP_PASSWORD", SECRET(smtp_password), "password for the SMTP relay"},
+    {"public_url", "ONECOUNT_PUBLIC_URL", STR(public_url),
+     "the console's address as people reach it (links in e-mail), e.g. https://onecount.example.com; empty ="
+     " http://<listen>"},
+    {"notify_poll_ms", "ONECOUNT_NOTIFY_POLL_MS", INT(notify_poll_ms, "1000", 50, 60000),
+     "how often the worker looks for notifications due (retries, digests) besides being woken"},
+    {"notify_in_flight", "ONECOUNT_NOTIFY_IN_FLIGHT", INT(notify_in_flight, "16", 1, 256),
+     "webhook and e-mail deliveries one worker has in flight"},
 };
 const size_t oc_config_options_count = OC_ARRAY_SIZE(oc_config_options);
 
@@ -301,6 +314,16 @@ int oc_config_load(oc_config_t *cfg, const char *(*getenv_fn)(const char *), FIL
     if (bad == 0 && cfg->migrate_database_url[0] == '\0') {
         free(cfg->migrate_database_url);
         cfg->migrate_database_url = oc_strdup(cfg->database_url);
+    }
+    if (bad == 0 && cfg->smtp_url[0] != '\0' && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
+        fprintf(errout, "config: ONECOUNT_SMTP_URL: expected smtp://host:port or smtps://host:port\n");
+        bad++;
+    }
+    if (bad == 0 && cfg->smtp_url[0] != '\0' && strchr(cfg->smtp_from, '@') == NULL) {
+        fprintf(errout, "config: ONECOUNT_SMTP_FROM = \"%s\": an e-mail address is needed with ONECOUNT_SMTP_URL\n",
+                cfg->smtp_from);
+        bad++;
     }
     if (bad == 0 && strncmp(cfg->redis_url, "redis://", 8) != 0 && strncmp(cfg->redis_url, "unix:", 5) != 0) {
         fprintf(errout, "config: ONECOUNT_REDIS_URL = \"%s\": expected redis://host:port[/db] or unix:/path\n",

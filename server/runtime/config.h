@@ -67,6 +67,13 @@ typedef struct oc_config {
     int retention_channel_events_days;
     int retention_drift_events_days;
     int retention_idempotency_hours;
+    char *smtp_url;      /* the SMTP relay; "" = no e-mail */
+    char *smtp_from;     /* sender address */
+    char *smtp_user;     /* "" = no authentication */
+    char *smtp_password; /* secret */
+    char *public_url;    /* the console's address in e-mailed links; "" = http://<listen> */
+    int notify_poll_ms;  /* the worker's look for due notifications */
+    int notify_in_flight;
 } oc_config_t;
 
 typedef struct oc_cfg_option {

@@ -106,6 +106,8 @@ const factories = {
     RETURNING id`, [A.id, world.cid, unique('kind')])).rows[0].id),
   jid: async () => (await ok(api.post(`${base()}/imports?type=skus&dry_run=true`, `code\n${unique('IMP')}\n`, { 'content-type': 'text/csv' }), 202, 'import')).id,
   ver: async () => '1', // every portfolio has version 1 of its SOP (the default) and every brand version 1 of its overrides
+  wid: async () => (await ok(api.post(`/api/v1/portfolios/${P.pid}/webhooks`, { name: unique('hook'),
+    url: 'http://127.0.0.1:9/contract' }), 201, 'webhook endpoint')).id,
   kid: async () => (await stack.sql(`INSERT INTO checklist_items (tenant_id, step_key, title, role, due_at)
     VALUES ($1, 'contract', 'contract', 'operator', now() + interval '1 hour') RETURNING id`, [A.id])).rows[0].id,
   // …/reopen takes a resolved item (by hand, its condition still there); the rest an open one
@@ -363,6 +365,7 @@ async function validBody(o, example) {
 
 test('a valid request to every operation answers its documented status and schema', async () => {
   const session = await signIn(stack.url, P.email); // for logout, the one session-only route
+  const person = await signIn(stack.url, P.email); // a person's own preferences: a session, not a token
   const checked = [], problems = [];
   for (const o of operations) {
     const where = `${o.method} ${o.path}`;
@@ -384,6 +387,7 @@ test('a valid request to every operation answers its documented status and schem
         'x-shopify-topic': 'inventory_levels/update', 'x-shopify-event-id': randomUUID() } };
       assert.ok(cid);
     }
+    if (o.path.endsWith('/notifications/me')) req.auth = { cookie: Object.entries(person.cookies).map(([k, v]) => `${k}=${v}`).join('; '), 'x-csrf-token': person.headers['x-csrf-token'] };
     if (o.op.security?.length === 0 && !o.path.startsWith('/api/v1/webhooks/')) req.auth = {};
     const r = await send(o.method, path, req);
     checked.push(where);

@@ -91,10 +91,13 @@ async function objects(p, b) {
   // An exception: opened by the worker's refresh from a condition; made directly here.
   const xid = String((await stack.sql(`INSERT INTO exceptions (tenant_id, kind, subject, severity, title)
     VALUES ($1, 'sku_unlisted', 'sku:swept', 'info', 'swept') RETURNING id`, [b.id])).rows[0].id);
+  // A webhook endpoint of the portfolio.
+  const hook = await p.api.post(`/api/v1/portfolios/${p.pid}/webhooks`, { name: unique('hook'), url: 'http://127.0.0.1:9/sweep' });
+  assert.equal(hook.status, 201, hook.text);
   await new Promise((r) => setTimeout(r, 100)); // let the holds mirror into PostgreSQL
   return { bid: b.id, pid: p.pid, uid: m.uid, tid: t.id, iid: inv.json.id, ptid: pt.id, piid: pinv.json.id,
     code: bundle, oid, hid: hold2.json.id, firstHold: hold.status, cid: c2.json.id, lid: listing.json.id, rid, aid,
-    jid: imp.json.id, kid, xid };
+    jid: imp.json.id, kid, xid, wid: hook.json.id };
 }
 
 before(async () => {
@@ -125,14 +128,15 @@ function providerFor(objs, pattern) {
   const portfolioLevel = pattern.startsWith('/api/v1/portfolios/');
   return { bid: objs.bid, pid: objs.pid, uid: objs.uid, tid: portfolioLevel ? objs.ptid : objs.tid,
     iid: portfolioLevel ? objs.piid : objs.iid, code: objs.code, oid: objs.oid, hid: objs.hid, cid: objs.cid, lid: objs.lid,
-    rid: objs.rid, aid: objs.aid, jid: objs.jid, ver: NO_VERSION, kid: objs.kid, xid: objs.xid };
+    rid: objs.rid, aid: objs.aid, jid: objs.jid, ver: NO_VERSION, kid: objs.kid, xid: objs.xid, wid: objs.wid };
 }
 
 function randomProvider() {
   return { bid: randomUUID(), pid: randomUUID(), uid: randomUUID(), tid: randomUUID(), iid: randomUUID(),
     code: `random-${randomUUID().slice(0, 8)}`, oid: String(1000000 + Math.floor(Math.random() * 1e6)), hid: randomUUID(),
     cid: randomUUID(), lid: randomUUID(), rid: randomUUID(), aid: String(1000000 + Math.floor(Math.random() * 1e6)),
-    jid: randomUUID(), ver: NO_VERSION, kid: randomUUID(), xid: String(1000000 + Math.floor(Math.random() * 1e6)) };
+    jid: randomUUID(), ver: NO_VERSION, kid: randomUUID(), xid: String(1000000 + Math.floor(Math.random() * 1e6)),
+    wid: randomUUID() };
 }
 
 const shape = (r) => ({ status: r.status, code: r.json?.error?.code, message: r.json?.error?.message, field: r.json?.error?.field });

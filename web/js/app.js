@@ -52,6 +52,7 @@ const routes = [
   { path: '/portfolio/templates', view: () => import('./views/templates.js') },
   { path: '/portfolio/members', view: () => import('./views/portfolio-members.js') },
   { path: '/portfolio/tokens', scope: 'portfolio', view: () => import('./views/tokens.js') },
+  { path: '/portfolio/notifications', view: () => import('./views/notifications.js') },
   { path: '/portfolio/audit', scope: 'portfolio', view: () => import('./views/audit.js') },
 ];
 

@@ -40,6 +40,7 @@ export function renderNav(nav, { onSignOut }) {
       h('ul', { class: 'nav-list' },
         navLink('#/portfolio/members', 'People', path === '/portfolio/members'),
         navLink('#/portfolio/tokens', 'API tokens', path === '/portfolio/tokens'),
+        navLink('#/portfolio/notifications', 'Notifications', path === '/portfolio/notifications'),
         navLink('#/portfolio/audit', 'Audit log', path === '/portfolio/audit')))
     : null;
 

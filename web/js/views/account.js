@@ -30,5 +30,7 @@ export async function render({ root, setTitle, signOut: endSession }) {
             h('td', { 'data-label': 'Brand' }, h('a', { href: link('/brands', m.brand_id), text: m.brand_name })),
             h('td', { 'data-label': 'Role' }, roleBadge(m.role)),
             h('td', { 'data-label': 'Which means', text: sentence(ROLE_HINTS[m.role] || '') }))))))
-        : h('p', { class: 'muted', text: isAdmin() ? 'You hold no brand-specific roles; you reach every brand through the portfolio.' : 'You have no brand roles yet.' })));
+        : h('p', { class: 'muted', text: isAdmin() ? 'You hold no brand-specific roles; you reach every brand through the portfolio.' : 'You have no brand roles yet.' })),
+    me.auth === 'token' ? null : panel({ title: 'Notifications', description: 'Which alerts and exceptions onecount e-mails you, and whether one by one or in a daily digest.' },
+      h('a', { href: '#/portfolio/notifications', class: 'button', text: 'Choose your notifications' })));
 }

@@ -2,9 +2,10 @@
 // …/brands/<id>/dashboard: its top exceptions, worst first, each opening in
 // the brand's queue; totals; exceptions by kind; oversells, stock, each
 // channel's state and push lag; sell-through), refreshed every 30 seconds
-// while shown; then its details, what the user's role allows here, how its channels keep up (listings waiting to be pushed and
-// failing, open alerts, drift not healed: "in sync" only when none), and the
-// latest activity.
+// while shown; then its details, what the user's role allows here, how its
+// channels keep up (listings waiting to be pushed and failing, open alerts,
+// drift not healed: "in sync" only when none), the sales over time (units sold per channel per day, sell-through, days of
+// cover: charts.js) and the latest activity.
 import { api } from '../api.js';
 import { h, replace, sentence } from '../ui/dom.js';
 import { ROLE_HINTS, fromNow, plural, qty, roleLabel, time } from '../ui/format.js';
@@ -18,6 +19,7 @@ import { pagedTable } from '../ui/table.js';
 import { channelList, kindList, oversellText, sellThrough, severityLine, totalsFigures } from './health.js';
 import { kindLabel, severityBadge, stateBadge } from './exception-words.js';
 import { zoneTime } from './sop-words.js';
+import { brandChartsPanel } from './charts.js';
 
 const HEALTH_EVERY = 30000;
 
@@ -101,6 +103,7 @@ export async function render(ctx) {
     // Five entries here; the audit tab pages through the rest.
     load: async () => ({ ...(await api.get(`/api/v1/brands/${brand.id}/audit`, { limit: 5 })), next_cursor: null }),
   });
+  const charts = brandChartsPanel(brand);
   body.append(
     panel({ title: 'Health', id: 'health', actions: h('a', { href: link('/brands', brand.id, 'exceptions'), text: 'Exception queue' }) }, healthBody, bar.el),
     h('div', { class: 'grid-2' },
@@ -115,5 +118,7 @@ export async function render(ctx) {
         ['This role', sentence(ROLE_HINTS[brand.your_role] || 'reads the brand')],
       ]))),
     panel({ title: 'Sync', actions: h('a', { href: link('/brands', brand.id, 'sync'), text: 'Sync status' }) }, syncDetails(brand, sync)),
+    charts,
     panel({ title: 'Latest activity', actions: h('a', { href: link('/brands', brand.id, 'audit'), text: 'Full audit log' }) }, recent.el));
+  await charts.ready;
 }

@@ -29,6 +29,7 @@ import { ruleFields, rulesFromValues, rulesText } from './rules.js';
 import { connectionCard } from './sync-card.js';
 import { REFRESH_MS } from './sync.js';
 import { lagText } from './sync-words.js';
+import { pushLagPanel } from './charts.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -277,6 +278,9 @@ export async function render(ctx) {
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
   await healthPanel(ctx, brand, conn, body);
+  const lag = pushLagPanel(brand, conn);
+  body.append(lag);
+  await lag.ready;
   await bufferAdvicePanel(brand, conn, body, { canApply: operator, onApplied: () => ctx.rerender() });
   await channelLogPanel(brand, conn, body);
   if (!owner) return;

@@ -3,7 +3,8 @@
 // channel listing may show and the rule that bound it, and its history
 // (every movement, newest first, ?kind= to filter), its timeline of
 // movements, pushes and drift, and what each channel showed at a moment
-// (?at=; timeline.js).  Operators and up edit
+// (?at=; timeline.js), and charts of its stock and sales over time
+// (charts.js).  Operators and up edit
 // the title and barcode, a bundle's components, and archive it.
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
@@ -22,6 +23,7 @@ import { MOVEMENT_KINDS, balanceFigures, movementColumns, movementKey, skuCodes,
 import { boundLabel, whySteps } from './rules.js';
 import { kindLabel as channelLabel } from './channel-kinds.js';
 import { timelinePanels } from './timeline.js';
+import { skuChartsPanel } from './charts.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -107,6 +109,10 @@ export async function render(ctx) {
     ].filter(Boolean)),
     h('section', { class: 'balance', 'aria-label': 'Balance' }, balanceFigures(sku)))));
 
+  // --- stock and sales over time (charts.js): right under the balance, where the numbers are ---------
+  const charts = isBundle ? null : skuChartsPanel(brand, sku);
+  if (charts) body.append(charts);
+
   // --- a bundle's components ------------------------------------------------------
   if (isBundle) {
     const comps = sku.components || [];
@@ -167,6 +173,7 @@ export async function render(ctx) {
   }
 
   body.append(listingsPanel(brand, sku, may));
+  if (charts) await charts.ready;
 
   // --- timeline and "what did each channel show at…" ----------------------------------------
   const here = skuHref(brand.id, sku.code);
