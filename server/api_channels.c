@@ -451,13 +451,22 @@ static json_t *listing_key(json_t *item)
 
 void oc_api_listings_list(oc_req_t *r)
 {
-    oc_page_t *pg = oc_page_start(r, 3, listing_key);
+    /* in the order of oc_listings_sort_t */
+    static const oc_sort_col_t sorts[] = {{"channel", "connection", NULL},
+                                          {"sku", "sku", NULL},
+                                          {"desired", "desired_qty", "-1"},
+                                          {"pushed", "pushed_qty", "-1"},
+                                          {"seen", "seen_qty", "-1"},
+                                          {NULL}};
+    oc_page_t *pg = oc_page_start_sorted(r, 3, listing_key, sorts, "id");
     if (pg == NULL)
         return;
     oc_listings_filter_t flt = {.connection = oc_req_query(r, "connection"),
                                 .sku = oc_req_query(r, "sku"),
                                 .out_of_sync = oc_req_query(r, "out_of_sync"),
-                                .state = oc_req_query(r, "state")};
+                                .state = oc_req_query(r, "state"),
+                                .sort = (oc_listings_sort_t)pg->sort_index,
+                                .desc = pg->sort_desc};
     if (flt.connection != NULL && !oc_is_uuid(flt.connection, strlen(flt.connection))) {
         oc_respond_error(r, 422, "invalid", "connection must be a connection id", "connection");
         return;
@@ -472,6 +481,62 @@ void oc_api_listings_list(oc_req_t *r)
     }
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_listings_list(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
+}
+
+#define BULK_MAX 200
+
+/*
+ * POST /listings/bulk {"action": "pause"|"resume"|"repush", "ids": [...]}:
+ * one transaction; per listing, done, unchanged (already so) or failed (not
+ * this brand's), in words the console shows.
+ */
+void oc_api_listings_bulk(oc_req_t *r)
+{
+    const char *action = oc_json_str(r->body, "action");
+    json_t *ids = json_object_get(r->body, "ids");
+    json_t *problems = json_array();
+    if (action == NULL || (strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
+                           strcmp(action, "repush") != 0))
+        json_array_append_new(problems,
+                              json_pack("{s:s, s:s}", "field", "action", "message", "action is pause, resume or repush"));
+    if (!json_is_array(ids) || json_array_size(ids) < 1 || json_array_size(ids) > BULK_MAX) {
+        json_array_append_new(problems, json_pack("{s:s, s:s}", "field", "ids", "message",
+                                                  "ids is a list of 1 to 200 listing ids"));
+    } else {
+        for (size_t i = 0; i < json_array_size(ids); i++) {
+            const char *id = json_string_value(json_array_get(ids, i));
+            if (id == NULL || !oc_is_uuid(id, strlen(id))) {
+                char field[32];
+                snprintf(field, sizeof(field), "ids[%zu]", i);
+                json_array_append_new(problems,
+                                      json_pack("{s:s, s:s}", "field", field, "message", "not a listing id"));
+                break;
+            }
+        }
+    }
+    if (json_array_size(problems) > 0) {
+        json_t *first = json_array_get(problems, 0);
+        json_t *body = oc_error_body("invalid", json_string_value(json_object_get(first, "message")),
+                                     json_string_value(json_object_get(first, "field")), r->request_id);
+        json_object_set_new(json_object_get(body, "error"), "problems", problems);
+        oc_respond_json(r, 422, body);
+        return;
+    }
+    json_decref(problems);
+    oc_buf_t b = {0};
+    for (size_t i = 0; i < json_array_size(ids); i++)
+        oc_db_array_add(&b, json_string_value(json_array_get(ids, i)));
+    const char *lit = oc_db_array_end(&b);
+    if (lit == NULL) {
+        oc_buf_free(&b);
+        oc_respond_error(r, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    size_t n = strlen(lit) + 1;
+    char *copy = oc_req_alloc(r, n);
+    memcpy(copy, lit, n);
+    oc_buf_free(&b);
+    oc_listings_bulk(r->thread, oc_req_actor(r), action, copy, oc_api_answer, r);
 }
 
 void oc_api_listing_create(oc_req_t *r)
