@@ -180,7 +180,7 @@ static void on_page(void *arg, const oc_db_result_t *res)
         finish(e, &f);
         return;
     }
-    const PGresult *pr = res->results[0];
+    const PGresult *pr = oc_query_last(res); /* the page, after the audit export's tenants step */
     const char *text = oc_db_get(pr, 0, 0), *last = oc_db_get(pr, 0, 1);
     long long rows = oc_db_get_ll(pr, 0, 2, 0);
     if (text != NULL && oc_buf_append(&e->out, text, strlen(text)) != 0) {
