@@ -483,7 +483,18 @@ void oc_api_listings_list(oc_req_t *r)
     oc_listings_list(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
 }
 
-#define BULK_MAX 200
+/* Every item a listing id. */
+static int listing_ids_ok(const json_t *v)
+{
+    size_t i;
+    json_t *id;
+    json_array_foreach(v, i, id)
+    {
+        if (!json_is_string(id) || !oc_is_uuid(json_string_value(id), json_string_length(id)))
+            return -1;
+    }
+    return 0;
+}
 
 /*
  * POST /listings/bulk {"action": "pause"|"resume"|"repush", "ids": [...]}:
@@ -492,37 +503,16 @@ void oc_api_listings_list(oc_req_t *r)
  */
 void oc_api_listings_bulk(oc_req_t *r)
 {
-    const char *action = oc_json_str(r->body, "action");
-    json_t *ids = json_object_get(r->body, "ids");
-    json_t *problems = json_array();
-    if (action == NULL || (strcmp(action, "pause") != 0 && strcmp(action, "resume") != 0 &&
-                           strcmp(action, "repush") != 0))
-        json_array_append_new(problems,
-                              json_pack("{s:s, s:s}", "field", "action", "message", "action is pause, resume or repush"));
-    if (!json_is_array(ids) || json_array_size(ids) < 1 || json_array_size(ids) > BULK_MAX) {
-        json_array_append_new(problems, json_pack("{s:s, s:s}", "field", "ids", "message",
-                                                  "ids is a list of 1 to 200 listing ids"));
-    } else {
-        for (size_t i = 0; i < json_array_size(ids); i++) {
-            const char *id = json_string_value(json_array_get(ids, i));
-            if (id == NULL || !oc_is_uuid(id, strlen(id))) {
-                char field[32];
-                snprintf(field, sizeof(field), "ids[%zu]", i);
-                json_array_append_new(problems,
-                                      json_pack("{s:s, s:s}", "field", field, "message", "not a listing id"));
-                break;
-            }
-        }
-    }
-    if (json_array_size(problems) > 0) {
-        json_t *first = json_array_get(problems, 0);
-        json_t *body = oc_error_body("invalid", json_string_value(json_object_get(first, "message")),
-                                     json_string_value(json_object_get(first, "field")), r->request_id);
-        json_object_set_new(json_object_get(body, "error"), "problems", problems);
-        oc_respond_json(r, 422, body);
+    static const char *const actions[] = {"pause", "resume", "repush", NULL};
+    static const oc_field_t fields[] = {
+        {"action", OC_F_ENUM, OC_REQUIRED, .choices = actions, .message = "action is pause, resume or repush"},
+        {"ids", OC_F_ARRAY, OC_REQUIRED, 1, 200, .message = "ids is a list of 1 to 200 listing ids",
+         .check = listing_ids_ok},
+        {NULL},
+    };
+    if (oc_req_validate(r, fields) != 0)
         return;
-    }
-    json_decref(problems);
+    json_t *ids = json_object_get(r->body, "ids");
     oc_buf_t b = {0};
     for (size_t i = 0; i < json_array_size(ids); i++)
         oc_db_array_add(&b, json_string_value(json_array_get(ids, i)));
@@ -536,7 +526,7 @@ void oc_api_listings_bulk(oc_req_t *r)
     char *copy = oc_req_alloc(r, n);
     memcpy(copy, lit, n);
     oc_buf_free(&b);
-    oc_listings_bulk(r->thread, oc_req_actor(r), action, copy, oc_api_answer, r);
+    oc_listings_bulk(r->thread, oc_req_actor(r), oc_json_str(r->body, "action"), copy, oc_api_answer, r);
 }
 
 void oc_api_listing_create(oc_req_t *r)
