@@ -1,5 +1,6 @@
 // orders.js — #/brands/<id>/orders: channel orders as onecount took them
-// in, newest first (?connection=&external_id=), each line with what the
+// in, newest first (?connection=&external_id=&from=&to=: days in the
+// brand's time zone, both included), each line with what the
 // channel says (ordered, shipped, cancelled) and what the ledger recorded
 // for it (held, sold, shipped, cancelled); lines whose channel SKU has no
 // listing are parked and flagged.  The "Unmapped" panel (?show=unmapped
@@ -18,6 +19,7 @@ import { brandFrame } from './brand-frame.js';
 import { kindLabel, connectionFilterField } from './channel-kinds.js';
 import { skuCodes, skuLink } from './inventory.js';
 import { ago } from './sync-card.js';
+import { dayStart, dayAfterStart } from '../ui/zoned.js';
 
 const ORDER_STATUS = {
   pending: ['Pending payment', 'badge-warn'],
@@ -70,15 +72,22 @@ export async function render(ctx) {
   const { brand, body } = await brandFrame(ctx, 'orders', 'Orders');
   const base = `/api/v1/brands/${brand.id}/orders`;
   const may = canInventory(brand.your_role);
-  const f = { connection: ctx.query.get('connection') || '', external_id: ctx.query.get('external_id') || '' };
-  const query = (cursor) => ({ connection: f.connection || null, external_id: f.external_id || null, cursor, limit: 25 });
+  const tz = brand.timezone || 'UTC';
+  const f = {
+    connection: ctx.query.get('connection') || '',
+    external_id: ctx.query.get('external_id') || '',
+    from: ctx.query.get('from') || '',
+    to: ctx.query.get('to') || '',
+  };
+  const query = (cursor) => ({ connection: f.connection || null, external_id: f.external_id || null,
+    from: dayStart(f.from, tz), to: dayAfterStart(f.to, tz), cursor, limit: 25 });
   const [first, parked, conns, codes] = await Promise.all([
     api.get(base, query(null)), api.get(`${base}/unmapped`), getAll(`/api/v1/brands/${brand.id}/connections`),
     may ? skuCodes(brand.id) : []]);
 
   const table = pagedTable({
     caption: 'Channel orders, newest first',
-    empty: () => (f.connection || f.external_id ? 'No orders match these filters.' : 'No channel orders yet: they appear here as the channels are polled.'),
+    empty: () => (f.connection || f.external_id || f.from || f.to ? 'No orders match these filters.' : 'No channel orders yet: they appear here as the channels are polled.'),
     rowClass: (o) => (o.status === 'cancelled' ? 'row-muted' : null),
     columns: [
       { label: 'Order', render: (o) => h('div', { class: 'cell-stack' },
@@ -107,6 +116,8 @@ export async function render(ctx) {
     fields: [
       connectionFilterField(conns, f.connection),
       { name: 'external_id', label: 'Channel order id', value: f.external_id, mono: true, maxlength: 200, placeholder: 'exact id' },
+      { name: 'from', label: `Taken in from (${tz})`, type: 'date', value: f.from },
+      { name: 'to', label: 'Up to and including', type: 'date', value: f.to },
     ],
   });
 
