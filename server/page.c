@@ -258,7 +258,7 @@ int oc_query_range_ok(oc_req_t *r, const char *from, const char *to)
     double f = 0, t = 0;
     int fok = from == NULL || rfc3339(from, &f), tok = to == NULL || rfc3339(to, &t);
     if (fok && tok && from != NULL && to != NULL && f > t) {
-        oc_respond_error(r, 422, "invalid", "from is after to: the range holds no time", "from");
+        oc_respond_error(r, 422, "invalid", "the first day is after the last: from must not be after to", "from");
         return 0;
     }
     if (fok && tok)

@@ -193,7 +193,7 @@ test('orders filter by first seen from/to; bad times are a 422 listing each prob
   }
   const backwards = await api.get(`${base}/orders?from=2026-11-05T00:00:00Z&to=2026-11-01T00:00:00Z`);
   assert.equal(backwards.status, 422);
-  assert.match(backwards.json.error.message, /from is after to/);
+  assert.match(backwards.json.error.message, /from must not be after to/);
 });
 
 test('the audit log filters by brand, actor and time, and exports what it shows as CSV', async () => {

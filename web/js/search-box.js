@@ -26,7 +26,7 @@ export function initSearch(topbar) {
   if (form) return;
   input = h('input', {
     type: 'search', id: 'global-search-input', name: 'q', autocomplete: 'off', spellcheck: 'false',
-    placeholder: 'Search SKUs, orders… (press /)', minlength: 2, maxlength: 100, 'aria-keyshortcuts': '/',
+    placeholder: 'Search every brand ( / )', minlength: 2, maxlength: 100, 'aria-keyshortcuts': '/',
   });
   form = h('form', { class: 'topbar-search', role: 'search', 'aria-label': 'Every brand', hidden: true },
     h('label', { for: 'global-search-input', class: 'visually-hidden', text: 'Search SKU codes, titles, channel SKUs and order numbers in every brand' }),

@@ -153,7 +153,9 @@ export function pagedTable({ caption, columns, load, first = null, empty = 'Noth
       if (count === 0) status.textContent = emptyText();
       selectionChanged();
     },
-    reload() {
+    /** Starts over from page one; `page` is that page when the caller fetched it (so its refusal reaches a form). */
+    reload(page = null) {
+      if (page) first = page;
       generation += 1;
       cursor = null;
       count = 0;

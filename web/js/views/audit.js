@@ -83,7 +83,8 @@ export async function render(ctx) {
     here,
     apply: async () => {
       showZone();
-      await table.reload();
+      // the first page asked here, so a refused filter is said under its field
+      await table.reload(await api.get(path, { ...params(), limit: 50 }));
     },
     fields: [
       { name: 'action', label: 'Action starts with', value: f.action, list: ACTION_PREFIXES, placeholder: 'e.g. token.' },

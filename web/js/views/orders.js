@@ -112,12 +112,13 @@ export async function render(ctx) {
     label: 'Filter orders',
     filters: f,
     here,
-    apply: () => table.reload(),
+    // the first page asked here, so a refused filter (a day range backwards) is said under its field
+    apply: async () => table.reload(await api.get(base, query(null))),
     fields: [
       connectionFilterField(conns, f.connection),
       { name: 'external_id', label: 'Channel order id', value: f.external_id, mono: true, maxlength: 200, placeholder: 'exact id' },
-      { name: 'from', label: `Taken in from (${tz})`, type: 'date', value: f.from },
-      { name: 'to', label: 'Up to and including', type: 'date', value: f.to },
+      { name: 'from', label: `From day (${tz})`, type: 'date', value: f.from },
+      { name: 'to', label: 'To day (included)', type: 'date', value: f.to },
     ],
   });
 
