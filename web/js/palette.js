@@ -40,7 +40,7 @@ export function commands() {
         { label: `${b.name}: Record stock (receipt, adjustment, count…)`, hint: 'Action', href: link('/brands', b.id, 'stock', 'new') },
         { label: `${b.name}: Map a SKU to a channel`, hint: 'Action', href: link('/brands', b.id, 'listings', 'new') },
         { label: `${b.name}: Map parked order lines`, hint: 'Action', href: `${link('/brands', b.id, 'orders')}?show=unmapped` },
-        { label: `${b.name}: Paused and waiting listings`, hint: 'Action', href: `${link('/brands', b.id, 'listings')}?out_of_sync=1` });
+        { label: `${b.name}: Listings waiting to be pushed`, hint: 'Action', href: `${link('/brands', b.id, 'listings')}?out_of_sync=1` });
     }
     if (canChannels(b.your_role)) {
       out.push({ label: `${b.name}: Connect a channel`, hint: 'Action', href: link('/brands', b.id, 'channels', 'new') });
