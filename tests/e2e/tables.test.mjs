@@ -12,9 +12,9 @@ import { launch } from './browser.mjs';
 import { consoleAs, go, idle, mainText, assertSound, screenshot, fillForm, panelOf } from './lib/console.mjs';
 
 let stack, browser, P, A, ui, api, base, conn, op;
-const shopify = (name) => ({
-  kind: 'shopify', name, base_url: 'http://127.0.0.1:9/shopify/acme',
-  settings: { shop: 'acme.myshopify.com', location_id: 'gid://shopify/Location/1' },
+const shopify = (name, shop = 'acme') => ({
+  kind: 'shopify', name, base_url: `http://127.0.0.1:9/shopify/${shop}`,
+  settings: { shop: `${shop}.myshopify.com`, location_id: 'gid://shopify/Location/1' },
   credentials: { access_token: 'shpat_e2e_tables_secret' },
 });
 // code, title, on hand
@@ -41,10 +41,19 @@ before(async () => {
   // Orders taken in around the New York midnight of 2 → 3 November (UTC-5 then):
   // 2026-11-03T03:30Z is still 2 November in New York.
   const orders = [['#1001', '2026-11-01T15:00:00Z'], ['#1002', '2026-11-02T18:00:00Z'], ['#1003', '2026-11-03T03:30:00Z'],
-    ['#1004', '2026-11-03T06:00:00Z'], ['#1005', '2026-11-05T12:00:00Z']];
+    ['#1004', '2026-11-03T06:00:00Z'], ['#1005', '2026-11-06T12:00:00Z']];
   for (const [id, at] of orders) {
     await stack.sql(`INSERT INTO channel_orders (tenant_id, connection_id, external_id, status, first_seen_at, last_seen_at)
                      VALUES ($1, $2, $3, 'open', $4, $4)`, [A.id, conn.id, id, at]);
+  }
+  // Parked lines on a second shop with no listings: TEE-S is a SKU's code, ZZ-UNKNOWN is nobody's.
+  const market = (await api.post(`${base}/connections`, shopify('Harbor Market', 'market'))).json;
+  assert.ok(market.id, JSON.stringify(market));
+  const o = await stack.sql(`INSERT INTO channel_orders (tenant_id, connection_id, external_id, status, first_seen_at, last_seen_at)
+                             VALUES ($1, $2, 'M-1', 'open', '2026-11-04T12:00:00Z', '2026-11-04T12:00:00Z') RETURNING id`, [A.id, market.id]);
+  for (const [line, sku, q] of [['1', 'TEE-S', 3], ['2', 'ZZ-UNKNOWN', 1], ['3', 'AA-GHOST', 2]]) {
+    await stack.sql(`INSERT INTO channel_order_lines (tenant_id, order_id, external_line_id, connection_id, channel_sku, qty)
+                     VALUES ($1, $2, $3, $4, $5, $6)`, [A.id, o.rows[0].id, line, market.id, sku, q]);
   }
   op = await member(stack, P, A.id, 'operator');
   assert.equal((await op.api.post(`${base}/skus`, { code: 'OP-SKU', title: 'Made by the operator' })).status, 201);
@@ -161,7 +170,7 @@ test('orders filter by days in the brand’s time zone', async () => {
   const { page } = ui;
   await go(page, stack.url, `/brands/${A.id}/orders`);
   const orderIds = () => panelOf(page, 'Channel orders').locator('tbody tr td:first-child code').allInnerTexts();
-  assert.deepEqual(await orderIds(page), ['#1005', '#1004', '#1003', '#1002', '#1001']);
+  assert.deepEqual(await orderIds(page), ['#1005', 'M-1', '#1004', '#1003', '#1002', '#1001']);
   const form = page.getByRole('form', { name: 'Filter orders' });
   await form.getByLabel('From day (America/New_York)').fill('2026-11-02');
   await form.getByLabel('To day (included)').fill('2026-11-02');
@@ -177,6 +186,34 @@ test('orders filter by days in the brand’s time zone', async () => {
   await page.locator('.field-error:not([hidden])', { hasText: 'The first day is after the last' }).waitFor();
   assert.equal(await form.getByLabel('From day (America/New_York)').getAttribute('aria-invalid'), 'true');
   await assertSound(ui, 'orders by day');
+});
+
+test('parked order lines sort in the browser and map in bulk to the SKU of the same code', async () => {
+  const { page } = ui;
+  await go(page, stack.url, `/brands/${A.id}/orders`);
+  const parked = panelOf(page, 'Unmapped');
+  const skus = () => parked.locator('tbody tr td:nth-child(3)').allInnerTexts();
+  await parked.getByRole('button', { name: 'Waiting', exact: true }).click();
+  assert.equal(await header(page, 'Waiting').getAttribute('aria-sort'), 'ascending');
+  assert.deepEqual(await skus(), ['ZZ-UNKNOWN', 'AA-GHOST', 'TEE-S']);
+  await parked.getByRole('button', { name: 'Waiting', exact: true }).press('Enter');
+  assert.deepEqual(await skus(), ['TEE-S', 'AA-GHOST', 'ZZ-UNKNOWN']);
+  await parked.getByRole('button', { name: 'Channel SKU', exact: true }).click();
+  assert.deepEqual(await skus(), ['AA-GHOST', 'TEE-S', 'ZZ-UNKNOWN']);
+
+  const bar = page.getByRole('group', { name: 'Actions on the selected parked lines' });
+  await page.getByRole('checkbox', { name: 'Select TEE-S on Harbor Market' }).check();
+  await page.getByRole('checkbox', { name: 'Select ZZ-UNKNOWN on Harbor Market' }).check();
+  await bar.locator('.bulk-count', { hasText: '2 channel SKUs selected' }).waitFor();
+  await bar.getByRole('button', { name: 'Map each to the SKU of the same code' }).click();
+  await bar.locator('.bulk-failed', { hasText: '1 channel SKU mapped: their parked lines are recorded now. 1 channel SKU not mapped.' }).waitFor();
+  assert.match(await bar.innerText(), /ZZ-UNKNOWN on Harbor Market: no SKU has this code; map it by hand to the right SKU/);
+  await idle(page);
+  assert.deepEqual((await skus()).sort(), ['AA-GHOST', 'ZZ-UNKNOWN']);
+  const listed = (await api.get(`${base}/listings?sku=TEE-S&limit=200`)).json.items.map((l) => `${l.connection}/${l.external_sku}`).sort();
+  assert.deepEqual(listed, ['Harbor Market/TEE-S', 'Harbor Shop/HS-TEE-S']);
+  await screenshot(page, 'orders-parked-mapped');
+  await assertSound(ui, 'parked lines after a bulk map');
 });
 
 test('the audit log filters by person and day and exports what it shows', async () => {

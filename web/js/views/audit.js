@@ -60,7 +60,10 @@ export async function render(ctx) {
 
   const table = pagedTable({
     caption: 'Audit entries, newest first',
-    empty: () => (Object.values(f).some(Boolean) ? 'No entries match these filters.' : 'No entries yet.'),
+    empty: () => {
+      const n = Object.values(f).filter(Boolean).length;
+      return n === 0 ? 'No entries yet.' : (n === 1 ? 'No entries match this filter.' : 'No entries match these filters.');
+    },
     key: auditKey,
     columns: auditColumns({ people, brands, withBrand: !isBrand }),
     load: (cursor) => api.get(path, { ...params(), cursor, limit: 50 }),
