@@ -452,12 +452,9 @@ static json_t *listing_key(json_t *item)
 void oc_api_listings_list(oc_req_t *r)
 {
     /* in the order of oc_listings_sort_t */
-    static const oc_sort_col_t sorts[] = {{"channel", "connection", NULL},
-                                          {"sku", "sku", NULL},
-                                          {"desired", "desired_qty", "-1"},
-                                          {"pushed", "pushed_qty", "-1"},
-                                          {"seen", "seen_qty", "-1"},
-                                          {NULL}};
+    static const oc_sort_col_t sorts[] = {{"channel", "connection", NULL},  {"sku", "sku", NULL},
+                                          {"desired", "desired_qty", "-1"}, {"pushed", "pushed_qty", "-1"},
+                                          {"seen", "seen_qty", "-1"},       {NULL}};
     oc_page_t *pg = oc_page_start_sorted(r, 3, listing_key, sorts, "id");
     if (pg == NULL)
         return;

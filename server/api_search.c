@@ -32,8 +32,9 @@ void oc_api_search(oc_req_t *r)
     for (const char *p = q; p != NULL && *p; p++)
         chars += ((unsigned char)*p & 0xC0) != 0x80;
     if (q == NULL || chars < OC_SEARCH_MIN || chars > OC_SEARCH_MAX)
-        json_array_append_new(problems, json_pack("{s:s, s:s}", "field", "q", "message",
-                                                  "type 2 to 100 characters: a SKU code, title, channel SKU or order number"));
+        json_array_append_new(problems,
+                              json_pack("{s:s, s:s}", "field", "q", "message",
+                                        "type 2 to 100 characters: a SKU code, title, channel SKU or order number"));
     long limit = SEARCH_LIMIT_DEFAULT;
     if (l != NULL) {
         char *end;

@@ -178,8 +178,8 @@ void oc_page_answer(void *arg, json_t *v, const oc_fail_t *f)
     if (json_array_size(v) > (size_t)pg->limit) {
         json_array_remove(v, json_array_size(v) - 1);
         json_t *last = json_array_get(v, json_array_size(v) - 1);
-        json_t *key = json_pack("[o, o]", key_text(last, pg->sort->field, pg->sort->null_as),
-                                key_text(last, pg->tiebreak, NULL));
+        json_t *key =
+            json_pack("[o, o]", key_text(last, pg->sort->field, pg->sort->null_as), key_text(last, pg->tiebreak, NULL));
         char *s = json_dumps(key, JSON_COMPACT);
         json_decref(key);
         size_t sl = strlen(s), cap = sodium_base64_ENCODED_LEN(sl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);

@@ -267,28 +267,27 @@ void oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc
  * those already as asked are left alone, and ids the brand has no listing
  * of are reported; then the changed SKUs' listings are computed again.
  */
-OC_DB_STMT(
-    listings_bulk, 6,
-    "WITH want AS (SELECT DISTINCT unnest($2::uuid[]) AS id),"
-    " cur AS (SELECT l.id, l.state FROM listings l WHERE l.tenant_id = $1 AND l.id IN (SELECT id FROM want)"
-    "   ORDER BY l.id FOR UPDATE),"
-    " target AS (SELECT CASE $3 WHEN 'pause' THEN 'paused' WHEN 'resume' THEN 'active' END AS state),"
-    " ch AS (UPDATE listings l SET state = coalesce(target.state, l.state),"
-    "   pushed_version = CASE WHEN $3 = 'repush' THEN 0 ELSE l.pushed_version END"
-    "   FROM cur, target WHERE l.tenant_id = $1 AND l.id = cur.id"
-    "     AND ($3 = 'repush' OR cur.state <> target.state) RETURNING l.id),"
-    " aud AS (SELECT count(*) AS n FROM (SELECT audit_write($1, NULL, $5::uuid, $6::uuid, 'listing.update',"
-    "   'listing', ch.id::text, CASE WHEN target.state IS NULL THEN jsonb_build_object('repush', true)"
-    "   ELSE jsonb_build_object('state', target.state) END || jsonb_build_object('bulk', true), $4)"
-    "   FROM ch, target) x)"
-    " SELECT json_build_object('action', $3, 'requested', (SELECT count(*) FROM want),"
-    "   'done', coalesce((SELECT json_agg(ch.id ORDER BY ch.id) FROM ch), '[]'),"
-    "   'unchanged', coalesce((SELECT json_agg(cur.id ORDER BY cur.id) FROM cur"
-    "     WHERE cur.id NOT IN (SELECT id FROM ch)), '[]'),"
-    "   'failed', coalesce((SELECT json_agg(json_build_object('id', want.id, 'reason',"
-    "     'no such listing in this brand') ORDER BY want.id) FROM want"
-    "     WHERE want.id NOT IN (SELECT id FROM cur)), '[]'),"
-    "   'audited', (SELECT n FROM aud))");
+OC_DB_STMT(listings_bulk, 6,
+           "WITH want AS (SELECT DISTINCT unnest($2::uuid[]) AS id),"
+           " cur AS (SELECT l.id, l.state FROM listings l WHERE l.tenant_id = $1 AND l.id IN (SELECT id FROM want)"
+           "   ORDER BY l.id FOR UPDATE),"
+           " target AS (SELECT CASE $3 WHEN 'pause' THEN 'paused' WHEN 'resume' THEN 'active' END AS state),"
+           " ch AS (UPDATE listings l SET state = coalesce(target.state, l.state),"
+           "   pushed_version = CASE WHEN $3 = 'repush' THEN 0 ELSE l.pushed_version END"
+           "   FROM cur, target WHERE l.tenant_id = $1 AND l.id = cur.id"
+           "     AND ($3 = 'repush' OR cur.state <> target.state) RETURNING l.id),"
+           " aud AS (SELECT count(*) AS n FROM (SELECT audit_write($1, NULL, $5::uuid, $6::uuid, 'listing.update',"
+           "   'listing', ch.id::text, CASE WHEN target.state IS NULL THEN jsonb_build_object('repush', true)"
+           "   ELSE jsonb_build_object('state', target.state) END || jsonb_build_object('bulk', true), $4)"
+           "   FROM ch, target) x)"
+           " SELECT json_build_object('action', $3, 'requested', (SELECT count(*) FROM want),"
+           "   'done', coalesce((SELECT json_agg(ch.id ORDER BY ch.id) FROM ch), '[]'),"
+           "   'unchanged', coalesce((SELECT json_agg(cur.id ORDER BY cur.id) FROM cur"
+           "     WHERE cur.id NOT IN (SELECT id FROM ch)), '[]'),"
+           "   'failed', coalesce((SELECT json_agg(json_build_object('id', want.id, 'reason',"
+           "     'no such listing in this brand') ORDER BY want.id) FROM want"
+           "     WHERE want.id NOT IN (SELECT id FROM cur)), '[]'),"
+           "   'audited', (SELECT n FROM aud))");
 OC_DB_STMT(listings_bulk_refresh, 2,
            "SELECT listings_refresh($1, ARRAY(SELECT DISTINCT sku_id FROM listings WHERE tenant_id = $1"
            "   AND id = ANY ($2::uuid[])))");

@@ -210,8 +210,7 @@ static int next_page(export_t *e)
     if (e->audit != NULL) {
         if (e->portfolio != NULL)
             oc_brands_portfolio_tenants_step(&tx, e->portfolio);
-        const char *p[] = {e->audit->portfolio, e->audit->brand, e->audit->actor, e->from,
-                           e->to,               e->after,        PAGE_ROWS};
+        const char *p[] = {e->audit->portfolio, e->audit->brand, e->audit->actor, e->from, e->to, e->after, PAGE_ROWS};
         oc_query_step(&tx, e->spec->page, p, 7);
     } else if (e->spec->filters) {
         const char *p[] = {e->tenant, e->from, e->to, e->after, PAGE_ROWS};

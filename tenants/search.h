@@ -9,7 +9,7 @@
 
 #include "tenants/query.h"
 
-#define OC_SEARCH_MIN 2   /* characters in a query */
+#define OC_SEARCH_MIN 2 /* characters in a query */
 #define OC_SEARCH_MAX 100
 
 /**

@@ -52,9 +52,10 @@ OC_DB_STMT(
                                        "   AND ($4::text IS NULL OR k.kind = $4)"                                      \
                                        "   AND ($5::text IS NULL OR (" key ", k.code) " cmp " (" after ", $6))"        \
                                        " ORDER BY " key " " dir ", k.code " dir " LIMIT $7")
-#define SKU_TITLE     "coalesce(k.title, '')"
-#define SKU_ON_HAND   "CASE WHEN k.kind = 'simple' THEN st.on_hand ELSE -1 END"
-#define SKU_AVAILABLE "CASE WHEN k.kind = 'simple' THEN st.on_hand - st.committed - st.held ELSE sku_available(k.tenant_id, k.id) END"
+#define SKU_TITLE   "coalesce(k.title, '')"
+#define SKU_ON_HAND "CASE WHEN k.kind = 'simple' THEN st.on_hand ELSE -1 END"
+#define SKU_AVAILABLE                                                                                                  \
+    "CASE WHEN k.kind = 'simple' THEN st.on_hand - st.committed - st.held ELSE sku_available(k.tenant_id, k.id) END"
 SKUS_SORTED(skus_by_code_desc, "k.code", "$5", "<", "DESC");
 SKUS_SORTED(skus_by_title, SKU_TITLE, "$5", ">", "ASC");
 SKUS_SORTED(skus_by_title_desc, SKU_TITLE, "$5", "<", "DESC");
