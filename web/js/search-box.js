@@ -31,7 +31,7 @@ export function initSearch(topbar) {
   form = h('form', { class: 'topbar-search', role: 'search', 'aria-label': 'Every brand', hidden: true },
     h('label', { for: 'global-search-input', class: 'visually-hidden', text: 'Search SKU codes, titles, channel SKUs and order numbers in every brand' }),
     input,
-    h('button', { type: 'submit', class: 'button button-small', text: 'Search' }),
+    h('button', { type: 'submit', class: 'button button-small', text: 'Go', title: 'Show what matches in every brand' }),
     h('button', {
       type: 'button', class: 'button button-small palette-open', text: 'Commands', 'aria-keyshortcuts': 'Control+K Meta+K',
       title: 'Jump to a screen, a brand or a SKU, or run a common action (Ctrl+K)',
