@@ -104,7 +104,11 @@ export function openPalette() {
   function draw() {
     const q = input.value.trim();
     const extra = q.length >= 2 ? [{ label: `Search every brand for “${q}”`, hint: 'Search', href: `#/search?${new URLSearchParams({ q })}` }] : [];
+    // Hits that arrive while someone moves through the options keep their choice where it is;
+    // untouched (the first option), the first option stays chosen, so new hits come first.
+    const was = active > 0 && shown[active] ? shown[active].href : null;
     shown = [...hits, ...matching(base, q), ...extra].slice(0, MAX_SHOWN);
+    if (was) active = Math.max(0, shown.findIndex((o) => o.href === was));
     if (active >= shown.length) active = Math.max(0, shown.length - 1);
     list.replaceChildren(...shown.map((o, i) => {
       const li = h('li', { id: `${listId}-${i}`, role: 'option', class: 'palette-option', 'aria-selected': i === active ? 'true' : 'false' },
@@ -139,7 +143,6 @@ export function openPalette() {
       const res = await api.get(`/api/v1/portfolios/${portfolioId()}/search`, { q, limit: 8 });
       if (seq !== searchSeq || !open) return;
       hits = hitOptions(res);
-      active = 0;
       draw();
     } catch {
       // the screens and actions stay; the search box in the header says why a search fails
