@@ -81,7 +81,7 @@ OC_DB_STMT(export_listings_page, 3,
  * asked for.  The key after a page is [at, brand, id] as JSON; actors and
  * brands by name.
  */
-OC_DB_STMT(export_audit_page, 7,
+OC_DB_STMT(export_audit_page, 8,
            "WITH p AS MATERIALIZED (SELECT * FROM ("
            "   SELECT a.at, a.tenant_id::text AS b, a.id, a.tenant_id, a.actor_user, a.actor_token, a.action,"
            "     a.object_type, a.object_id, a.summary, a.request_id FROM audit_log a"
@@ -94,7 +94,8 @@ OC_DB_STMT(export_audit_page, 7,
            "   WHERE p.portfolio_id = $1 AND $2::uuid IS NULL"
            "     AND ($3::uuid IS NULL OR p.actor_user = $3 OR p.actor_token = $3)"
            "     AND ($4::timestamptz IS NULL OR p.at >= $4) AND ($5::timestamptz IS NULL OR p.at < $5)) x"
-           "   WHERE ($6::text IS NULL OR (x.at, x.b, x.id) > (($6::jsonb->>0)::timestamptz, $6::jsonb->>1,"
+           "   WHERE ($8::text IS NULL OR starts_with(x.action, $8)) AND ($6::text IS NULL OR (x.at, x.b, x.id) > "
+           "(($6::jsonb->>0)::timestamptz, $6::jsonb->>1,"
            "     ($6::jsonb->>2)::bigint))"
            "   ORDER BY x.at, x.b, x.id LIMIT $7)"
            " SELECT coalesce((SELECT string_agg(csv_line("
@@ -210,8 +211,9 @@ static int next_page(export_t *e)
     if (e->audit != NULL) {
         if (e->portfolio != NULL)
             oc_brands_portfolio_tenants_step(&tx, e->portfolio);
-        const char *p[] = {e->audit->portfolio, e->audit->brand, e->audit->actor, e->from, e->to, e->after, PAGE_ROWS};
-        oc_query_step(&tx, e->spec->page, p, 7);
+        const char *p[] = {e->audit->portfolio, e->audit->brand,        e->audit->actor, e->from, e->to, e->after,
+                           PAGE_ROWS,           e->audit->action_prefix};
+        oc_query_step(&tx, e->spec->page, p, 8);
     } else if (e->spec->filters) {
         const char *p[] = {e->tenant, e->from, e->to, e->after, PAGE_ROWS};
         oc_query_step(&tx, e->spec->page, p, 5);

@@ -42,7 +42,7 @@ void oc_reports_export(oc_thread_t *th, const char *tenant, oc_report_t report, 
 
 /**
  * audit.csv: the audit log oldest first, filtered by flt's brand, actor,
- * from and to (flt->portfolio names the portfolio).  With `tenant` set, that
+ * action prefix, from and to (flt->portfolio names the portfolio).  With `tenant` set, that
  * brand's log (flt->brand must be it); with `tenant` NULL, every brand of the
  * portfolio and the portfolio's own records (those only when flt->brand is
  * NULL).  Actors and brands by name beside their ids; times in UTC.

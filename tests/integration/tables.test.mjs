@@ -240,6 +240,11 @@ test('the audit log filters by brand, actor and time, and exports what it shows 
   const mine = await api.get(`/api/v1/brands/${B.id}/exports/audit.csv?actor=${op.uid}`);
   assert.equal(mine.status, 200);
   assert.equal(mine.text.trim().split('\r\n').length, 2);
+  // the action prefix too: brand B's listing records only
+  const lst = await api.get(`/api/v1/portfolios/${P.pid}/exports/audit.csv?brand=${B.id}&action=listing.`);
+  const lstLines = lst.text.trim().split('\r\n').slice(1);
+  assert.equal(lstLines.length, onlyB.filter((a) => a.action.startsWith('listing.')).length);
+  assert.ok(lstLines.length >= 1 && lstLines.every((l) => l.includes(',listing.')), lst.text);
   const none = await api.get(`/api/v1/portfolios/${P.pid}/exports/audit.csv?from=2099-01-01T00:00:00Z`);
   assert.equal(none.text, 'at,brand,actor,actor_id,action,object_type,object_id,summary,request_id\r\n');
   // the portfolio's own records (brand.create) are in the unfiltered export, not in a brand's

@@ -115,7 +115,6 @@ export async function render(ctx) {
     exportSlot.replaceChildren(h('p', { class: 'muted', role: 'status', text: 'Preparing audit.csv…' }));
     try {
       const q = params();
-      delete q.action; // the export filters by brand, actor and days
       if (isBrand) delete q.brand;
       const { blob, filename } = await fetchFile(exportPath, q);
       const url = URL.createObjectURL(blob);
@@ -137,7 +136,7 @@ export async function render(ctx) {
 
   body.append(panel({
     title: isBrand ? 'Audit log' : 'All activity',
-    description: 'Newest first. The export holds the entries of the chosen person, brand and days (every action), oldest first.',
+    description: 'Newest first. The export holds every entry these filters show, oldest first.',
     actions: exportButton,
   }, filter.el, zoneNote, exportSlot, table.el));
 }
