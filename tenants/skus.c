@@ -28,14 +28,19 @@
 
 /* --- list, read ------------------------------------------------------------------------------ */
 
-OC_DB_STMT(
-    skus_list, 6,
-    "SELECT " SKU_JSON(
-        "k") " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
-             " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"
-             "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3 || '%' OR k.barcode = $3)"
-             "   AND ($4::text IS NULL OR k.kind = $4) AND ($5::text IS NULL OR k.code > $5)"
-             " ORDER BY k.code LIMIT $6");
+/*
+ * What the list selects and from where, in every order: the default
+ * (skus_list, by code) and SKUS_SORTED's; one definition, so the orders
+ * cannot show different columns.
+ */
+#define SKUS_LIST_ROW SKU_JSON("k")
+#define SKUS_LIST_FROM                                                                                                 \
+    " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"                                    \
+    " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"                                                  \
+    "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3 || '%' OR k.barcode = $3)"          \
+    "   AND ($4::text IS NULL OR k.kind = $4)"
+OC_DB_STMT(skus_list, 6,
+           "SELECT " SKUS_LIST_ROW SKUS_LIST_FROM " AND ($5::text IS NULL OR k.code > $5) ORDER BY k.code LIMIT $6");
 
 /*
  * The other orders (oc_skus_sort_t): by the column's value, then code, both
@@ -45,13 +50,8 @@ OC_DB_STMT(
  */
 #define SKUS_SORTED(name, key, after, cmp, dir)                                                                        \
     OC_DB_STMT(name, 7,                                                                                                \
-               "SELECT " SKU_JSON("k") " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id" \
-                                       " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"               \
-                                       "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3" \
-                                       "        || '%' OR k.barcode = $3)"                                             \
-                                       "   AND ($4::text IS NULL OR k.kind = $4)"                                      \
-                                       "   AND ($5::text IS NULL OR (" key ", k.code) " cmp " (" after ", $6))"        \
-                                       " ORDER BY " key " " dir ", k.code " dir " LIMIT $7")
+               "SELECT " SKUS_LIST_ROW SKUS_LIST_FROM " AND ($5::text IS NULL OR (" key ", k.code) " cmp " (" after    \
+               ", $6)) ORDER BY " key " " dir ", k.code " dir " LIMIT $7")
 #define SKU_TITLE   "coalesce(k.title, '')"
 #define SKU_ON_HAND "CASE WHEN k.kind = 'simple' THEN st.on_hand ELSE -1 END"
 #define SKU_AVAILABLE                                                                                                  \
