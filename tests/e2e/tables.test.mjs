@@ -154,6 +154,18 @@ test('listings: select all on the page, un-tick one, pause the rest in one call'
   await bar.getByRole('button', { name: 'Pause' }).click();
   await bar.locator('.bulk-done', { hasText: '1 listing paused. 1 listing already paused: nothing to change.' }).waitFor();
   await idle(page);
+  // the buffer of two listings, one call each, with the count in words
+  await page.getByRole('checkbox', { name: 'Select the listing of TEE-S on Harbor Shop' }).check();
+  await page.getByRole('checkbox', { name: 'Select the listing of TEE-M on Harbor Shop' }).check();
+  await bar.getByRole('button', { name: 'Set buffer' }).click();
+  await bar.locator('.bulk-failed', { hasText: 'Type the buffer in whole units (0 or more) first.' }).waitFor();
+  assert.equal(await bar.getByLabel('Buffer (units)').getAttribute('aria-invalid'), 'true');
+  await bar.getByLabel('Buffer (units)').fill('2');
+  await bar.getByRole('button', { name: 'Set buffer' }).click();
+  await bar.locator('.bulk-done', { hasText: 'Buffer set to 2 units on 2 listings.' }).waitFor();
+  await idle(page);
+  const buffered = (await api.get(`${base}/listings?limit=200`)).json.items.filter((l) => l.rules && l.rules.buffer === 2).map((l) => l.sku).sort();
+  assert.deepEqual(buffered, ['TEE-M', 'TEE-S']);
   // sort by SKU, descending, by the keyboard
   await page.getByRole('button', { name: 'SKU', exact: true }).focus();
   await page.keyboard.press('Enter');
