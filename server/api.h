@@ -56,6 +56,11 @@ void oc_api_portfolio_token_revoke(oc_req_t *r);
 /* api_audit.c */
 void oc_api_brand_audit(oc_req_t *r);
 void oc_api_portfolio_audit(oc_req_t *r);
+void oc_api_brand_audit_export(oc_req_t *r);
+void oc_api_portfolio_audit_export(oc_req_t *r);
+
+/* api_search.c */
+void oc_api_search(oc_req_t *r);
 
 /** A listing's or connection's rules object: buffer (units or "auto"), share, cap, floor (api_channels.c). */
 extern const oc_field_t oc_api_rule_fields[];
@@ -165,6 +170,7 @@ void oc_api_listing_get(oc_req_t *r);
 void oc_api_listing_update(oc_req_t *r);
 void oc_api_listing_delete(oc_req_t *r);
 void oc_api_listings_unmapped(oc_req_t *r);
+void oc_api_listings_bulk(oc_req_t *r);
 
 /* api_advice.c */
 void oc_api_buffer_advice(oc_req_t *r);

@@ -6,6 +6,9 @@
 #include "server/api.h"
 #include "server/page.h"
 #include "tenants/audit.h"
+#include "tenants/reports.h"
+
+#include <stdio.h>
 
 static json_t *audit_key(json_t *item)
 {
@@ -15,37 +18,74 @@ static json_t *audit_key(json_t *item)
         json_string_value(json_object_get(item, "id")));
 }
 
-/* The page and the filters of the query string; NULL when it responded 422. */
-static oc_page_t *parse(oc_req_t *r, oc_audit_filter_t *flt, oc_page_keys_t *keys)
+/* The filters of the query string; 0 when it responded 422.  `brand_ok`: the portfolio log takes ?brand=. */
+static int filters(oc_req_t *r, oc_audit_filter_t *flt, int brand_ok)
 {
-    oc_page_t *pg = oc_page_start(r, 3, audit_key);
-    if (pg == NULL)
-        return NULL;
     *flt = (oc_audit_filter_t){.action_prefix = oc_req_query(r, "action"),
                                .object_type = oc_req_query(r, "object_type"),
-                               .object_id = oc_req_query(r, "object_id")};
-    *keys = oc_page_keys(pg);
-    return pg;
+                               .object_id = oc_req_query(r, "object_id"),
+                               .actor = oc_req_query(r, "actor"),
+                               .from = oc_req_query(r, "from"),
+                               .to = oc_req_query(r, "to"),
+                               .brand = brand_ok ? oc_req_query(r, "brand") : NULL,
+                               .portfolio = r->portfolio};
+    return oc_api_check_uuid(r, flt->actor, "actor") && oc_api_check_uuid(r, flt->brand, "brand") &&
+           oc_query_range_ok(r, flt->from, flt->to);
 }
 
 /* `read` the log of `owner` (the brand or the portfolio). */
-static void audit(oc_req_t *r, const char *owner,
+static void audit(oc_req_t *r, const char *owner, int brand_ok,
                   void (*read)(oc_thread_t *, const char *, const oc_audit_filter_t *, const oc_page_keys_t *,
                                oc_query_cb, void *))
 {
-    oc_audit_filter_t flt;
-    oc_page_keys_t keys;
-    oc_page_t *pg = parse(r, &flt, &keys);
-    if (pg != NULL)
-        read(r->thread, owner, &flt, &keys, oc_page_answer, pg);
+    oc_page_t *pg = oc_page_start(r, 3, audit_key);
+    if (pg == NULL)
+        return;
+    oc_audit_filter_t *flt = oc_req_alloc(r, sizeof(*flt));
+    if (!filters(r, flt, brand_ok))
+        return;
+    oc_page_keys_t keys = oc_page_keys(pg);
+    read(r->thread, owner, flt, &keys, oc_page_answer, pg);
 }
 
 void oc_api_brand_audit(oc_req_t *r)
 {
-    audit(r, r->tenant, oc_audit_brand_read);
+    audit(r, r->tenant, 0, oc_audit_brand_read);
 }
 
 void oc_api_portfolio_audit(oc_req_t *r)
 {
-    audit(r, r->portfolio, oc_audit_portfolio_read);
+    audit(r, r->portfolio, 1, oc_audit_portfolio_read);
+}
+
+/* --- audit.csv ------------------------------------------------------------------------------ */
+
+static void on_csv(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f)
+{
+    oc_req_t *r = arg;
+    if (f != NULL) {
+        oc_respond_fail(r, f);
+        return;
+    }
+    char disp[96];
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+    oc_resp_header(r, "content-disposition", disp);
+    oc_respond_raw(r, 200, "text/csv; charset=utf-8", csv, len);
+}
+
+void oc_api_brand_audit_export(oc_req_t *r)
+{
+    oc_audit_filter_t *flt = oc_req_alloc(r, sizeof(*flt));
+    if (!filters(r, flt, 0))
+        return;
+    flt->brand = r->tenant;
+    oc_reports_audit(r->thread, r->tenant, r->portfolio, flt, on_csv, r);
+}
+
+void oc_api_portfolio_audit_export(oc_req_t *r)
+{
+    oc_audit_filter_t *flt = oc_req_alloc(r, sizeof(*flt));
+    if (!filters(r, flt, 1))
+        return;
+    oc_reports_audit(r->thread, NULL, r->portfolio, flt, on_csv, r);
 }

@@ -77,7 +77,13 @@ static json_t *code_key(json_t *item)
 
 void oc_api_skus_list(oc_req_t *r)
 {
-    oc_page_t *pg = oc_page_start(r, 1, code_key);
+    /* in the order of oc_skus_sort_t */
+    static const oc_sort_col_t sorts[] = {{"code", "code", NULL},
+                                          {"title", "title", ""},
+                                          {"on_hand", "on_hand", "-1"},
+                                          {"available", "available", NULL},
+                                          {NULL}};
+    oc_page_t *pg = oc_page_start_sorted(r, 1, code_key, sorts, "code");
     if (pg == NULL)
         return;
     const char *kind = oc_req_query(r, "kind"), *arch = oc_req_query(r, "include_archived");
@@ -85,8 +91,11 @@ void oc_api_skus_list(oc_req_t *r)
         oc_respond_error(r, 422, "invalid", "kind must be simple or bundle", "kind");
         return;
     }
-    oc_skus_filter_t flt = {
-        .include_archived = arch != NULL && strcmp(arch, "true") == 0, .q = oc_req_query(r, "q"), .kind = kind};
+    oc_skus_filter_t flt = {.include_archived = arch != NULL && strcmp(arch, "true") == 0,
+                            .q = oc_req_query(r, "q"),
+                            .kind = kind,
+                            .sort = (oc_skus_sort_t)pg->sort_index,
+                            .desc = pg->sort_desc};
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_skus_list(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
 }

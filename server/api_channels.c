@@ -451,13 +451,19 @@ static json_t *listing_key(json_t *item)
 
 void oc_api_listings_list(oc_req_t *r)
 {
-    oc_page_t *pg = oc_page_start(r, 3, listing_key);
+    /* in the order of oc_listings_sort_t */
+    static const oc_sort_col_t sorts[] = {{"channel", "connection", NULL},  {"sku", "sku", NULL},
+                                          {"desired", "desired_qty", "-1"}, {"pushed", "pushed_qty", "-1"},
+                                          {"seen", "seen_qty", "-1"},       {NULL}};
+    oc_page_t *pg = oc_page_start_sorted(r, 3, listing_key, sorts, "id");
     if (pg == NULL)
         return;
     oc_listings_filter_t flt = {.connection = oc_req_query(r, "connection"),
                                 .sku = oc_req_query(r, "sku"),
                                 .out_of_sync = oc_req_query(r, "out_of_sync"),
-                                .state = oc_req_query(r, "state")};
+                                .state = oc_req_query(r, "state"),
+                                .sort = (oc_listings_sort_t)pg->sort_index,
+                                .desc = pg->sort_desc};
     if (flt.connection != NULL && !oc_is_uuid(flt.connection, strlen(flt.connection))) {
         oc_respond_error(r, 422, "invalid", "connection must be a connection id", "connection");
         return;
@@ -472,6 +478,52 @@ void oc_api_listings_list(oc_req_t *r)
     }
     oc_page_keys_t keys = oc_page_keys(pg);
     oc_listings_list(r->thread, r->tenant, &flt, &keys, oc_page_answer, pg);
+}
+
+/* Every item a listing id. */
+static int listing_ids_ok(const json_t *v)
+{
+    size_t i;
+    json_t *id;
+    json_array_foreach(v, i, id)
+    {
+        if (!json_is_string(id) || !oc_is_uuid(json_string_value(id), json_string_length(id)))
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * POST /listings/bulk {"action": "pause"|"resume"|"repush", "ids": [...]}:
+ * one transaction; per listing, done, unchanged (already so) or failed (not
+ * this brand's), in words the console shows.
+ */
+void oc_api_listings_bulk(oc_req_t *r)
+{
+    static const char *const actions[] = {"pause", "resume", "repush", NULL};
+    static const oc_field_t fields[] = {
+        {"action", OC_F_ENUM, OC_REQUIRED, .choices = actions, .message = "action is pause, resume or repush"},
+        {"ids", OC_F_ARRAY, OC_REQUIRED, 1, 200, .message = "ids is a list of 1 to 200 listing ids",
+         .check = listing_ids_ok},
+        {NULL},
+    };
+    if (oc_req_validate(r, fields) != 0)
+        return;
+    json_t *ids = json_object_get(r->body, "ids");
+    oc_buf_t b = {0};
+    for (size_t i = 0; i < json_array_size(ids); i++)
+        oc_db_array_add(&b, json_string_value(json_array_get(ids, i)));
+    const char *lit = oc_db_array_end(&b);
+    if (lit == NULL) {
+        oc_buf_free(&b);
+        oc_respond_error(r, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    size_t n = strlen(lit) + 1;
+    char *copy = oc_req_alloc(r, n);
+    memcpy(copy, lit, n);
+    oc_buf_free(&b);
+    oc_listings_bulk(r->thread, oc_req_actor(r), oc_json_str(r->body, "action"), copy, oc_api_answer, r);
 }
 
 void oc_api_listing_create(oc_req_t *r)

@@ -171,8 +171,11 @@ void oc_api_orders_list(oc_req_t *r)
     const char *conn = oc_req_query(r, "connection");
     if (!oc_api_check_uuid(r, conn, "connection"))
         return;
+    const char *from = oc_req_query(r, "from"), *to = oc_req_query(r, "to");
+    if (!oc_query_range_ok(r, from, to))
+        return;
     oc_page_keys_t keys = oc_page_keys(pg);
-    oc_syncview_orders(r->thread, r->tenant, conn, oc_req_query(r, "external_id"), &keys, oc_page_answer, pg);
+    oc_syncview_orders(r->thread, r->tenant, conn, oc_req_query(r, "external_id"), from, to, &keys, oc_page_answer, pg);
 }
 
 /* --- a SKU's timeline -------------------------------------------------------------------- */

@@ -57,7 +57,11 @@ oc_route_t oc_routes[] = {
     {"DELETE", "/api/v1/portfolios/{pid}/tokens/{tid}", oc_api_portfolio_token_revoke, ADMIN, NONE,
      "revoke a portfolio-wide token"},
     {"GET", "/api/v1/portfolios/{pid}/audit", oc_api_portfolio_audit, ADMIN, NONE,
-     "audit log of the portfolio and all its brands"},
+     "audit log of the portfolio and all its brands (?brand=, ?actor=, ?from=, ?to=)"},
+    {"GET", "/api/v1/portfolios/{pid}/exports/audit.csv", oc_api_portfolio_audit_export, ADMIN, NONE,
+     "the portfolio's audit log as CSV, oldest first, with the same filters"},
+    {"GET", "/api/v1/portfolios/{pid}/search", oc_api_search, READ, NONE,
+     "SKUs, listings and orders matching ?q= in the brands the caller may read, grouped by kind"},
 
     /* notifications: outbound webhooks (admins) and each person's own preferences */
     {"GET", "/api/v1/portfolios/{pid}/webhooks", oc_api_webhook_endpoints, ADMIN, NONE,
@@ -109,7 +113,10 @@ oc_route_t oc_routes[] = {
     {"POST", "/api/v1/brands/{bid}/tokens", oc_api_brand_token_create, MANAGE, JSON,
      "create an API token for the brand (shown once)"},
     {"DELETE", "/api/v1/brands/{bid}/tokens/{tid}", oc_api_brand_token_revoke, MANAGE, NONE, "revoke a token"},
-    {"GET", "/api/v1/brands/{bid}/audit", oc_api_brand_audit, READ, NONE, "the brand's audit log"},
+    {"GET", "/api/v1/brands/{bid}/audit", oc_api_brand_audit, READ, NONE,
+     "the brand's audit log (?actor=, ?from=, ?to=)"},
+    {"GET", "/api/v1/brands/{bid}/exports/audit.csv", oc_api_brand_audit_export, READ, NONE,
+     "the brand's audit log as CSV, oldest first, with the same filters"},
 
     /* catalog */
     {"GET", "/api/v1/brands/{bid}/skus", oc_api_skus_list, READ, NONE, "SKUs with their balances"},
@@ -181,6 +188,8 @@ oc_route_t oc_routes[] = {
     {"GET", "/api/v1/brands/{bid}/listings", oc_api_listings_list, READ, NONE,
      "listings with what each channel may show and why"},
     {"POST", "/api/v1/brands/{bid}/listings", oc_api_listing_create, INV, JSON, "map a SKU to a channel listing"},
+    {"POST", "/api/v1/brands/{bid}/listings/bulk", oc_api_listings_bulk, INV, JSON,
+     "pause, resume or re-push many listings in one transaction; per-listing results"},
     {"GET", "/api/v1/brands/{bid}/listings/unmapped", oc_api_listings_unmapped, READ, NONE,
      "SKUs without a listing on some connection"},
     {"GET", "/api/v1/brands/{bid}/listings/{lid}", oc_api_listing_get, READ, NONE, "one listing"},

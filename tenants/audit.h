@@ -50,6 +50,10 @@ int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, 
 typedef struct oc_audit_filter {
     const char *action_prefix;
     const char *object_type, *object_id;
+    const char *actor;     /* a user's or an API token's id */
+    const char *from, *to; /* RFC 3339 times: at in [from, to) */
+    const char *brand;     /* the portfolio log only: one brand's records (then no portfolio-level ones) */
+    const char *portfolio; /* the export (reports.h): the portfolio whose own records it may include */
 } oc_audit_filter_t;
 
 /** One page of the brand's audit log, newest first (cursor: at, brand, id; the brand is unused here). */

@@ -50,11 +50,45 @@ OC_DB_STMT(listings_unmapped, 5,
            "   AND ($2::text IS NULL OR (c.name, k.code, c.id::text) > ($2, $3, $4))"
            " ORDER BY c.name, k.code, c.id LIMIT $5");
 
+/*
+ * The other orders (oc_listings_sort_t): by the column, then the listing's
+ * id, both ascending or both descending; the cursor is [value, id].  A
+ * quantity never pushed or never read sorts as -1.
+ */
+#define LISTINGS_SORTED(name, key, after, cmp, dir)                                                                    \
+    OC_DB_STMT(name, 8,                                                                                                \
+               "SELECT " LISTING_JSON LISTING_FROM                                                                     \
+               " WHERE l.tenant_id = $1 AND ($2::uuid IS NULL OR l.connection_id = $2)"                                \
+               "   AND ($3::text IS NULL OR k.code = $3)"                                                              \
+               "   AND ($4::bool IS NULL OR (l.desired_version > l.pushed_version) = $4)"                              \
+               "   AND ($5::text IS NULL OR l.state = $5)"                                                             \
+               "   AND ($6::text IS NULL OR (" key ", l.id::text) " cmp " (" after ", $7))"                            \
+               " ORDER BY " key " " dir ", l.id::text " dir " LIMIT $8")
+LISTINGS_SORTED(listings_by_channel_desc, "c.name", "$6", "<", "DESC");
+LISTINGS_SORTED(listings_by_sku, "k.code", "$6", ">", "ASC");
+LISTINGS_SORTED(listings_by_sku_desc, "k.code", "$6", "<", "DESC");
+LISTINGS_SORTED(listings_by_desired, "coalesce(l.desired_qty, -1)", "$6::bigint", ">", "ASC");
+LISTINGS_SORTED(listings_by_desired_desc, "coalesce(l.desired_qty, -1)", "$6::bigint", "<", "DESC");
+LISTINGS_SORTED(listings_by_pushed, "coalesce(l.pushed_qty, -1)", "$6::bigint", ">", "ASC");
+LISTINGS_SORTED(listings_by_pushed_desc, "coalesce(l.pushed_qty, -1)", "$6::bigint", "<", "DESC");
+LISTINGS_SORTED(listings_by_seen, "coalesce(l.seen_qty, -1)", "$6::bigint", ">", "ASC");
+LISTINGS_SORTED(listings_by_seen_desc, "coalesce(l.seen_qty, -1)", "$6::bigint", "<", "DESC");
+
+static const oc_db_stmt_t *const listings_sorted[][2] = {
+    [OC_LISTINGS_SORT_CHANNEL] = {&listings_list, &listings_by_channel_desc},
+    [OC_LISTINGS_SORT_SKU] = {&listings_by_sku, &listings_by_sku_desc},
+    [OC_LISTINGS_SORT_DESIRED] = {&listings_by_desired, &listings_by_desired_desc},
+    [OC_LISTINGS_SORT_PUSHED] = {&listings_by_pushed, &listings_by_pushed_desc},
+    [OC_LISTINGS_SORT_SEEN] = {&listings_by_seen, &listings_by_seen_desc},
+};
+
 void oc_listings_list(oc_thread_t *th, const char *tenant, const oc_listings_filter_t *flt, const oc_page_keys_t *pg,
                       oc_query_cb cb, void *arg)
 {
     const char *p[] = {tenant, flt->connection, flt->sku, flt->out_of_sync, flt->state};
-    oc_query_list(th, tenant, &listings_list, p, 5, pg, 3, "listing", cb, arg);
+    int sorted = flt->sort != OC_LISTINGS_SORT_CHANNEL || flt->desc;
+    oc_query_list(th, tenant, listings_sorted[flt->sort][flt->desc ? 1 : 0], p, 5, pg, sorted ? 2 : 3, "listing", cb,
+                  arg);
 }
 
 void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
@@ -223,6 +257,54 @@ void oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc
     oc_db_tx_t tx = {.tenant = a->tenant};
     oc_channels_audited_step(&tx, a, &listing_delete, id);
     oc_query_answer(th, &tx, &a_listing, cb, arg);
+}
+
+/* --- many at once -------------------------------------------------------------------------- */
+
+/*
+ * One transaction for the lot: the listings of the brand among `ids` are
+ * locked and changed (each audited as listing.update with the bulk action),
+ * those already as asked are left alone, and ids the brand has no listing
+ * of are reported; then the changed SKUs' listings are computed again.
+ */
+OC_DB_STMT(listings_bulk, 6,
+           "WITH want AS (SELECT DISTINCT unnest($2::uuid[]) AS id),"
+           " cur AS (SELECT l.id, l.state FROM listings l WHERE l.tenant_id = $1 AND l.id IN (SELECT id FROM want)"
+           "   ORDER BY l.id FOR UPDATE),"
+           " target AS (SELECT CASE $3 WHEN 'pause' THEN 'paused' WHEN 'resume' THEN 'active' END AS state),"
+           " ch AS (UPDATE listings l SET state = coalesce(target.state, l.state),"
+           "   pushed_version = CASE WHEN $3 = 'repush' THEN 0 ELSE l.pushed_version END"
+           "   FROM cur, target WHERE l.tenant_id = $1 AND l.id = cur.id"
+           "     AND ($3 = 'repush' OR cur.state <> target.state) RETURNING l.id),"
+           " aud AS (SELECT count(*) AS n FROM (SELECT audit_write($1, NULL, $5::uuid, $6::uuid, 'listing.update',"
+           "   'listing', ch.id::text, CASE WHEN target.state IS NULL THEN jsonb_build_object('repush', true)"
+           "   ELSE jsonb_build_object('state', target.state) END || jsonb_build_object('bulk', true), $4)"
+           "   FROM ch, target) x)"
+           " SELECT json_build_object('action', $3, 'requested', (SELECT count(*) FROM want),"
+           "   'done', coalesce((SELECT json_agg(ch.id ORDER BY ch.id) FROM ch), '[]'),"
+           "   'unchanged', coalesce((SELECT json_agg(cur.id ORDER BY cur.id) FROM cur"
+           "     WHERE cur.id NOT IN (SELECT id FROM ch)), '[]'),"
+           "   'failed', coalesce((SELECT json_agg(json_build_object('id', want.id, 'reason',"
+           "     'no such listing in this brand') ORDER BY want.id) FROM want"
+           "     WHERE want.id NOT IN (SELECT id FROM cur)), '[]'),"
+           "   'audited', (SELECT n FROM aud))");
+OC_DB_STMT(listings_bulk_refresh, 2,
+           "SELECT listings_refresh($1, ARRAY(SELECT DISTINCT sku_id FROM listings WHERE tenant_id = $1"
+           "   AND id = ANY ($2::uuid[])))");
+
+void oc_listings_bulk(oc_thread_t *th, const oc_actor_t *a, const char *action, const char *ids, oc_query_cb cb,
+                      void *arg)
+{
+    oc_db_tx_t tx = {.tenant = a->tenant, .nsteps = 2};
+    tx.steps[0].stmt = &listings_bulk;
+    const char *p[] = {a->tenant, ids, action, a->request_id, a->user, a->token};
+    memcpy(tx.steps[0].params, p, sizeof(p));
+    tx.steps[1].stmt = &listings_bulk_refresh;
+    tx.steps[1].params[0] = a->tenant;
+    tx.steps[1].params[1] = ids;
+    oc_holds_touched_step(&tx, a->tenant);
+    static const oc_query_how_t how = {.step = 1, .what = "listing", .touches_stock = 1};
+    oc_query_answer(th, &tx, &how, cb, arg);
 }
 
 /* --- automap ------------------------------------------------------------------------------- */

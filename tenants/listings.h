@@ -19,12 +19,23 @@
 /** Adds to `tx` the step that recomputes every listing of tx->tenant (after a rules change). */
 void oc_listings_refresh_brand_step(oc_db_tx_t *tx);
 
+/** The orders a list of listings comes in (the API's ?sort= names them in this order). */
+typedef enum {
+    OC_LISTINGS_SORT_CHANNEL, /* the default: connection name, SKU code, id (a cursor of three) */
+    OC_LISTINGS_SORT_SKU,
+    OC_LISTINGS_SORT_DESIRED,
+    OC_LISTINGS_SORT_PUSHED,
+    OC_LISTINGS_SORT_SEEN,
+} oc_listings_sort_t;
+
 /** What a list of listings keeps (NULL: any). */
 typedef struct oc_listings_filter {
     const char *connection;  /* a connection id */
     const char *sku;         /* a SKU code */
     const char *out_of_sync; /* "true" or "false": the channel has not / has acknowledged the last quantity */
     const char *state;       /* "active" or "paused" */
+    oc_listings_sort_t sort; /* any order but the default: by the column, then id (cursor [value, id]) */
+    int desc;
 } oc_listings_filter_t;
 
 /**
@@ -60,6 +71,16 @@ void oc_listings_update(oc_thread_t *th, const oc_actor_t *a, const char *id, co
 
 /** Removes listing `id`; answers {"id", "deleted": true}. */
 void oc_listings_delete(oc_thread_t *th, const oc_actor_t *a, const char *id, oc_query_cb cb, void *arg);
+
+/**
+ * Pauses, resumes or pushes again (`action`: "pause", "resume", "repush")
+ * the listings `ids` (a PostgreSQL uuid[] literal) in one transaction; each
+ * changed listing is audited.  Answers {action, requested, done: [ids],
+ * unchanged: [ids already as asked], failed: [{id, reason}], audited}:
+ * per-item results, never a partial failure of the transaction itself.
+ */
+void oc_listings_bulk(oc_thread_t *th, const oc_actor_t *a, const char *action, const char *ids, oc_query_cb cb,
+                      void *arg);
 
 /**
  * Lists every SKU without a listing on connection `conn_id` under its own

@@ -2,6 +2,7 @@
  * reports.c — CSV exports, page by page (see reports.h).
  */
 #include "tenants/reports.h"
+#include "tenants/brands.h"
 #include "runtime/alloc.h"
 #include "runtime/config.h"
 
@@ -74,6 +75,39 @@ OC_DB_STMT(export_listings_page, 3,
            " (SELECT json_build_array(name, code)::text FROM p ORDER BY name DESC, code DESC LIMIT 1),"
            " (SELECT count(*) FROM p)");
 
+/*
+ * The audit log, oldest first by (at, brand, id): the brand logs the
+ * transaction's tenants allow, and the portfolio's own unless one brand is
+ * asked for.  The key after a page is [at, brand, id] as JSON; actors and
+ * brands by name.
+ */
+OC_DB_STMT(export_audit_page, 8,
+           "WITH p AS MATERIALIZED (SELECT * FROM ("
+           "   SELECT a.at, a.tenant_id::text AS b, a.id, a.tenant_id, a.actor_user, a.actor_token, a.action,"
+           "     a.object_type, a.object_id, a.summary, a.request_id FROM audit_log a"
+           "   WHERE ($2::uuid IS NULL OR a.tenant_id = $2)"
+           "     AND ($3::uuid IS NULL OR a.actor_user = $3 OR a.actor_token = $3)"
+           "     AND ($4::timestamptz IS NULL OR a.at >= $4) AND ($5::timestamptz IS NULL OR a.at < $5)"
+           "   UNION ALL"
+           "   SELECT p.at, '' AS b, p.id, NULL::uuid, p.actor_user, p.actor_token, p.action, p.object_type,"
+           "     p.object_id, p.summary, p.request_id FROM portfolio_audit p"
+           "   WHERE p.portfolio_id = $1 AND $2::uuid IS NULL"
+           "     AND ($3::uuid IS NULL OR p.actor_user = $3 OR p.actor_token = $3)"
+           "     AND ($4::timestamptz IS NULL OR p.at >= $4) AND ($5::timestamptz IS NULL OR p.at < $5)) x"
+           "   WHERE ($8::text IS NULL OR starts_with(x.action, $8)) AND ($6::text IS NULL OR (x.at, x.b, x.id) > "
+           "(($6::jsonb->>0)::timestamptz, $6::jsonb->>1,"
+           "     ($6::jsonb->>2)::bigint))"
+           "   ORDER BY x.at, x.b, x.id LIMIT $7)"
+           " SELECT coalesce((SELECT string_agg(csv_line("
+           "   to_char(p.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+           "   (SELECT b.name FROM brands b WHERE b.id = p.tenant_id),"
+           "   coalesce((SELECT u.name || ' <' || u.email || '>' FROM users u WHERE u.id = p.actor_user),"
+           "     (SELECT 'API token ' || t.name FROM api_tokens t WHERE t.id = p.actor_token)),"
+           "   coalesce(p.actor_user, p.actor_token)::text, p.action, p.object_type, p.object_id, p.summary::text,"
+           "   p.request_id), '' ORDER BY p.at, p.b, p.id) FROM p), ''),"
+           " (SELECT json_build_array(p.at, p.b, p.id)::text FROM p ORDER BY p.at DESC, p.b DESC, p.id DESC LIMIT 1),"
+           " (SELECT count(*) FROM p)");
+
 typedef struct export_spec {
     const char *filename;
     const char *header;
@@ -95,6 +129,9 @@ static const export_spec_t movements_spec = {
 static const export_spec_t listings_spec = {"listings.csv", "connection,sku,external_sku,item_ref,location_ref\r\n",
                                             &export_listings_page, 0};
 
+static const export_spec_t audit_spec = {
+    "audit.csv", "at,brand,actor,actor_id,action,object_type,object_id,summary,request_id\r\n", &export_audit_page, 1};
+
 static const export_spec_t *const specs[] = {
     [OC_REPORT_SKUS] = &skus_spec,           [OC_REPORT_BUNDLES] = &bundles_spec,   [OC_REPORT_COUNTS] = &counts_spec,
     [OC_REPORT_MOVEMENTS] = &movements_spec, [OC_REPORT_LISTINGS] = &listings_spec,
@@ -104,6 +141,8 @@ typedef struct {
     oc_thread_t *th;
     const export_spec_t *spec;
     const char *tenant, *from, *to; /* the caller's, valid until the answer */
+    const oc_audit_filter_t *audit; /* the audit log: its filters (the caller's), else NULL */
+    const char *portfolio;          /* the audit log of a whole portfolio (its brands as tenants), else NULL */
     char *after;                    /* last key of the previous page, or NULL */
     oc_buf_t out;
     oc_report_cb cb;
@@ -142,7 +181,7 @@ static void on_page(void *arg, const oc_db_result_t *res)
         finish(e, &f);
         return;
     }
-    const PGresult *pr = res->results[0];
+    const PGresult *pr = oc_query_last(res); /* the page, after the audit export's tenants step */
     const char *text = oc_db_get(pr, 0, 0), *last = oc_db_get(pr, 0, 1);
     long long rows = oc_db_get_ll(pr, 0, 2, 0);
     if (text != NULL && oc_buf_append(&e->out, text, strlen(text)) != 0) {
@@ -169,7 +208,13 @@ static void on_page(void *arg, const oc_db_result_t *res)
 static int next_page(export_t *e)
 {
     oc_db_tx_t tx = {.tenant = e->tenant};
-    if (e->spec->filters) {
+    if (e->audit != NULL) {
+        if (e->portfolio != NULL)
+            oc_brands_portfolio_tenants_step(&tx, e->portfolio);
+        const char *p[] = {e->audit->portfolio, e->audit->brand,        e->audit->actor, e->from, e->to, e->after,
+                           PAGE_ROWS,           e->audit->action_prefix};
+        oc_query_step(&tx, e->spec->page, p, 8);
+    } else if (e->spec->filters) {
         const char *p[] = {e->tenant, e->from, e->to, e->after, PAGE_ROWS};
         oc_query_step(&tx, e->spec->page, p, 5);
     } else {
@@ -184,6 +229,27 @@ void oc_reports_export(oc_thread_t *th, const char *tenant, oc_report_t report, 
 {
     export_t *e = oc_calloc(1, sizeof(*e));
     *e = (export_t){.th = th, .spec = specs[report], .tenant = tenant, .from = from, .to = to, .cb = cb, .arg = arg};
+    if (oc_buf_append(&e->out, e->spec->header, strlen(e->spec->header)) != 0) {
+        fail_unavailable(e, "memory for the export");
+        return;
+    }
+    if (next_page(e) != 0)
+        fail_unavailable(e, "the database");
+}
+
+void oc_reports_audit(oc_thread_t *th, const char *tenant, const char *portfolio, const oc_audit_filter_t *flt,
+                      oc_report_cb cb, void *arg)
+{
+    export_t *e = oc_calloc(1, sizeof(*e));
+    *e = (export_t){.th = th,
+                    .spec = &audit_spec,
+                    .tenant = tenant,
+                    .from = flt->from,
+                    .to = flt->to,
+                    .audit = flt,
+                    .portfolio = tenant == NULL ? portfolio : NULL,
+                    .cb = cb,
+                    .arg = arg};
     if (oc_buf_append(&e->out, e->spec->header, strlen(e->spec->header)) != 0) {
         fail_unavailable(e, "memory for the export");
         return;

@@ -19,6 +19,7 @@
 #ifndef OC_REPORTS_H
 #define OC_REPORTS_H
 
+#include "tenants/audit.h"
 #include "tenants/query.h"
 
 typedef enum {
@@ -38,5 +39,15 @@ typedef void (*oc_report_cb)(void *arg, const char *filename, const char *csv, s
 /** Builds `report` of `tenant`; `from` and `to` (RFC 3339, NULL = open) bound the movements. */
 void oc_reports_export(oc_thread_t *th, const char *tenant, oc_report_t report, const char *from, const char *to,
                        oc_report_cb cb, void *arg);
+
+/**
+ * audit.csv: the audit log oldest first, filtered by flt's brand, actor,
+ * action prefix, from and to (flt->portfolio names the portfolio).  With `tenant` set, that
+ * brand's log (flt->brand must be it); with `tenant` NULL, every brand of the
+ * portfolio and the portfolio's own records (those only when flt->brand is
+ * NULL).  Actors and brands by name beside their ids; times in UTC.
+ */
+void oc_reports_audit(oc_thread_t *th, const char *tenant, const char *portfolio, const oc_audit_filter_t *flt,
+                      oc_report_cb cb, void *arg);
 
 #endif

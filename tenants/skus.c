@@ -28,22 +28,57 @@
 
 /* --- list, read ------------------------------------------------------------------------------ */
 
-OC_DB_STMT(
-    skus_list, 6,
-    /* the list also shows what each channel shows now, and days of cover (sku_channels_json, 0033) */
-    "SELECT " SKU_JSON(
-        "k") "::jsonb || sku_channels_json(k.tenant_id, k.id)"
-             " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"
-             " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"
-             "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3 || '%' OR k.barcode = $3)"
-             "   AND ($4::text IS NULL OR k.kind = $4) AND ($5::text IS NULL OR k.code > $5)"
-             " ORDER BY k.code LIMIT $6");
+/*
+ * What the list selects and from where, in every order: the default
+ * (skus_list, by code) and SKUS_SORTED's; one definition, so the orders
+ * cannot show different columns.
+ */
+/* the list also shows what each channel shows now, and days of cover (sku_channels_json, 0033) */
+#define SKUS_LIST_ROW SKU_JSON("k") "::jsonb || sku_channels_json(k.tenant_id, k.id)"
+#define SKUS_LIST_FROM                                                                                                 \
+    " FROM skus k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id"                                    \
+    " WHERE k.tenant_id = $1 AND ($2::bool OR k.archived_at IS NULL)"                                                  \
+    "   AND ($3::text IS NULL OR k.code ILIKE $3 || '%' OR k.title ILIKE '%' || $3 || '%' OR k.barcode = $3)"          \
+    "   AND ($4::text IS NULL OR k.kind = $4)"
+OC_DB_STMT(skus_list, 6,
+           "SELECT " SKUS_LIST_ROW SKUS_LIST_FROM " AND ($5::text IS NULL OR k.code > $5) ORDER BY k.code LIMIT $6");
+
+/*
+ * The other orders (oc_skus_sort_t): by the column's value, then code, both
+ * ascending or both descending; the cursor is [value, code].  `key` is the
+ * column as SQL sorts it (no nulls: a bundle, which has no on hand, sorts as -1),
+ * `after` the cursor's value cast to its type.
+ */
+#define SKUS_SORTED(name, key, after, cmp, dir)                                                                        \
+    OC_DB_STMT(name, 7,                                                                                                \
+               "SELECT " SKUS_LIST_ROW SKUS_LIST_FROM " AND ($5::text IS NULL OR (" key ", k.code) " cmp " (" after    \
+               ", $6)) ORDER BY " key " " dir ", k.code " dir " LIMIT $7")
+#define SKU_TITLE   "coalesce(k.title, '')"
+#define SKU_ON_HAND "CASE WHEN k.kind = 'simple' THEN st.on_hand ELSE -1 END"
+#define SKU_AVAILABLE                                                                                                  \
+    "CASE WHEN k.kind = 'simple' THEN st.on_hand - st.committed - st.held ELSE sku_available(k.tenant_id, k.id) END"
+SKUS_SORTED(skus_by_code_desc, "k.code", "$5", "<", "DESC");
+SKUS_SORTED(skus_by_title, SKU_TITLE, "$5", ">", "ASC");
+SKUS_SORTED(skus_by_title_desc, SKU_TITLE, "$5", "<", "DESC");
+SKUS_SORTED(skus_by_on_hand, SKU_ON_HAND, "$5::bigint", ">", "ASC");
+SKUS_SORTED(skus_by_on_hand_desc, SKU_ON_HAND, "$5::bigint", "<", "DESC");
+SKUS_SORTED(skus_by_available, SKU_AVAILABLE, "$5::bigint", ">", "ASC");
+SKUS_SORTED(skus_by_available_desc, SKU_AVAILABLE, "$5::bigint", "<", "DESC");
+
+static const oc_db_stmt_t *const skus_sorted[][2] = {
+    [OC_SKUS_SORT_CODE] = {&skus_list, &skus_by_code_desc},
+    [OC_SKUS_SORT_TITLE] = {&skus_by_title, &skus_by_title_desc},
+    [OC_SKUS_SORT_ON_HAND] = {&skus_by_on_hand, &skus_by_on_hand_desc},
+    [OC_SKUS_SORT_AVAILABLE] = {&skus_by_available, &skus_by_available_desc},
+};
 
 void oc_skus_list(oc_thread_t *th, const char *tenant, const oc_skus_filter_t *flt, const oc_page_keys_t *pg,
                   oc_query_cb cb, void *arg)
 {
     const char *p[] = {tenant, flt->include_archived ? "true" : "false", flt->q, flt->kind};
-    oc_query_list(th, tenant, &skus_list, p, 4, pg, 1, "SKU", cb, arg);
+    int sorted = flt->sort != OC_SKUS_SORT_CODE || flt->desc;
+    const oc_db_stmt_t *stmt = skus_sorted[flt->sort][flt->desc ? 1 : 0];
+    oc_query_list(th, tenant, stmt, p, 4, pg, sorted ? 2 : 1, "SKU", cb, arg);
 }
 
 /* One SKU also shows, per listing, what the channel may show and why. */

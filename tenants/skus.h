@@ -17,13 +17,27 @@
 #include "tenants/query.h"
 
 /** Filters of the SKU list (NULL = any). */
+/** The orders a list of SKUs comes in (the API's ?sort= names them in this order). */
+typedef enum {
+    OC_SKUS_SORT_CODE, /* the default: the cursor is the code */
+    OC_SKUS_SORT_TITLE,
+    OC_SKUS_SORT_ON_HAND,
+    OC_SKUS_SORT_AVAILABLE,
+} oc_skus_sort_t;
+
 typedef struct oc_skus_filter {
     int include_archived;
-    const char *q;    /* code prefix, title substring or exact barcode */
-    const char *kind; /* "simple" or "bundle" */
+    const char *q;       /* code prefix, title substring or exact barcode */
+    const char *kind;    /* "simple" or "bundle" */
+    oc_skus_sort_t sort; /* by code, title, on hand or available, then code */
+    int desc;            /* descending */
 } oc_skus_filter_t;
 
-/** One page of SKUs ordered by code (cursor: the code). */
+/**
+ * One page of SKUs, by code (cursor: the code) or, in any other order, by
+ * the column then code (cursor: [value, code]; a title is sorted as '' when
+ * it has none).
+ */
 void oc_skus_list(oc_thread_t *th, const char *tenant, const oc_skus_filter_t *flt, const oc_page_keys_t *pg,
                   oc_query_cb cb, void *arg);
 

@@ -211,28 +211,30 @@ void oc_syncview_unmapped(oc_thread_t *th, const char *tenant, oc_query_cb cb, v
     oc_query_exec(th, tenant, &parked_list, p, oc_query_one, "object", cb, arg);
 }
 
-OC_DB_STMT(orders_list, 6,
-           "SELECT json_build_object('id', o.id, 'at', o.first_seen_at, 'connection_id', o.connection_id,"
-           " 'connection', c.name, 'kind', c.kind, 'external_id', o.external_id, 'status', o.status,"
-           " 'channel_created_at', o.channel_created_at, 'channel_updated_at', o.channel_updated_at,"
-           " 'first_seen_at', o.first_seen_at, 'last_seen_at', o.last_seen_at, 'needs_ack', o.needs_ack,"
-           " 'acked_at', o.acked_at, 'lines', (SELECT coalesce(json_agg(json_build_object('id', l.external_line_id,"
-           "   'channel_sku', l.channel_sku, 'sku', k.code, 'qty', l.qty, 'qty_shipped', l.qty_shipped,"
-           "   'qty_cancelled', l.qty_cancelled, 'recorded', json_build_object('held', l.rec_held, 'sold', l.rec_sold,"
-           "   'shipped', l.rec_shipped, 'cancelled', l.rec_cancelled), 'parked', l.sku_id IS NULL)"
-           "   ORDER BY l.external_line_id), '[]') FROM channel_order_lines l"
-           "   LEFT JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
-           "   WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id))"
-           " FROM channel_orders o JOIN channel_connections c ON c.tenant_id = o.tenant_id AND c.id = o.connection_id"
-           " WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.connection_id = $2)"
-           "   AND ($3::text IS NULL OR (o.first_seen_at, o.id) < ($3::timestamptz, $4::uuid))"
-           "   AND ($5::text IS NULL OR o.external_id = $5)"
-           " ORDER BY o.first_seen_at DESC, o.id DESC LIMIT $6");
+OC_DB_STMT(
+    orders_list, 8,
+    "SELECT json_build_object('id', o.id, 'at', o.first_seen_at, 'connection_id', o.connection_id,"
+    " 'connection', c.name, 'kind', c.kind, 'external_id', o.external_id, 'status', o.status,"
+    " 'channel_created_at', o.channel_created_at, 'channel_updated_at', o.channel_updated_at,"
+    " 'first_seen_at', o.first_seen_at, 'last_seen_at', o.last_seen_at, 'needs_ack', o.needs_ack,"
+    " 'acked_at', o.acked_at, 'lines', (SELECT coalesce(json_agg(json_build_object('id', l.external_line_id,"
+    "   'channel_sku', l.channel_sku, 'sku', k.code, 'qty', l.qty, 'qty_shipped', l.qty_shipped,"
+    "   'qty_cancelled', l.qty_cancelled, 'recorded', json_build_object('held', l.rec_held, 'sold', l.rec_sold,"
+    "   'shipped', l.rec_shipped, 'cancelled', l.rec_cancelled), 'parked', l.sku_id IS NULL)"
+    "   ORDER BY l.external_line_id), '[]') FROM channel_order_lines l"
+    "   LEFT JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
+    "   WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id))"
+    " FROM channel_orders o JOIN channel_connections c ON c.tenant_id = o.tenant_id AND c.id = o.connection_id"
+    " WHERE o.tenant_id = $1 AND ($2::uuid IS NULL OR o.connection_id = $2)"
+    "   AND ($3::text IS NULL OR (o.first_seen_at, o.id) < ($3::timestamptz, $4::uuid))"
+    "   AND ($5::text IS NULL OR o.external_id = $5)"
+    "   AND ($7::timestamptz IS NULL OR o.first_seen_at >= $7) AND ($8::timestamptz IS NULL OR o.first_seen_at < $8)"
+    " ORDER BY o.first_seen_at DESC, o.id DESC LIMIT $6");
 
 void oc_syncview_orders(oc_thread_t *th, const char *tenant, const char *connection_id, const char *external_id,
-                        const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
+                        const char *from, const char *to, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {tenant, connection_id, pg->after[0], pg->after[1], external_id, pg->limit_plus_one};
+    const char *p[] = {tenant, connection_id, pg->after[0], pg->after[1], external_id, pg->limit_plus_one, from, to};
     oc_query_exec(th, tenant, &orders_list, p, oc_query_rows, "order", cb, arg);
 }
 

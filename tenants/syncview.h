@@ -59,9 +59,13 @@ void oc_syncview_routine_run(oc_thread_t *th, const char *tenant, const char *id
 /** Order lines parked for lack of a listing, grouped by connection and channel SKU (a JSON array). */
 void oc_syncview_unmapped(oc_thread_t *th, const char *tenant, oc_query_cb cb, void *arg);
 
-/** A page of channel orders with their lines, of `connection_id` and `external_id` (NULL = any). */
+/**
+ * A page of channel orders with their lines, newest first, of
+ * `connection_id` and `external_id`, first seen in [`from`, `to`) (RFC 3339
+ * times; NULL = any).
+ */
 void oc_syncview_orders(oc_thread_t *th, const char *tenant, const char *connection_id, const char *external_id,
-                        const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
+                        const char *from, const char *to, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /**
  * A page of SKU `code`'s movements, pushes and drift findings between `from`

@@ -13,12 +13,14 @@ import { errorPanel } from './ui/page.js';
 import { createRouter, navigate, parseHash } from './router.js';
 import { session, loadSession, clearSession, onSessionChange } from './session.js';
 import { renderNav } from './layout.js';
+import { initSearch, showSearch } from './search-box.js';
 
 const routes = [
   { path: '/login', public: true, view: () => import('./views/login.js') },
   { path: '/accept', public: true, view: () => import('./views/accept.js') },
   { path: '/', view: () => import('./views/home.js') },
   { path: '/me', view: () => import('./views/account.js') },
+  { path: '/search', view: () => import('./views/search.js') },
   { path: '/brands/:bid', view: () => import('./views/brand-overview.js') },
   { path: '/brands/:bid/exceptions', view: () => import('./views/exceptions.js') },
   { path: '/brands/:bid/skus', view: () => import('./views/skus.js') },
@@ -78,6 +80,7 @@ function updateChrome(signedInLayout) {
   nav.hidden = !signedInLayout;
   menuToggle.hidden = !signedInLayout;
   if (signedInLayout) renderNav(nav, { onSignOut: signOut });
+  showSearch(signedInLayout);
   setNavOpen(false);
 }
 
@@ -218,6 +221,7 @@ document.addEventListener('keydown', (ev) => {
     menuToggle.focus();
   }
 });
+initSearch(document.querySelector('.topbar'));
 window.addEventListener('hashchange', render);
 window.addEventListener('unhandledrejection', (ev) => {
   // Handled API failures (401 → sign-in, 503 → banner) need no second report.

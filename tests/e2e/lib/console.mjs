@@ -132,11 +132,12 @@ export function panelOf(page, title) {
   return page.locator('section.panel', { has: page.locator('h2', { hasText: exact }) });
 }
 
-/** The rows of the table in the panel titled `title`, as arrays of cell texts. */
+/** The rows of the table in the panel titled `title`, as arrays of cell texts (a row's selection checkbox left out). */
 export async function tableRows(page, title) {
   const panel = panelOf(page, title);
   await idle(page);
-  return panel.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.innerText.trim())));
+  return panel.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells]
+    .filter((c) => !c.classList.contains('select-col')).map((c) => c.innerText.trim())));
 }
 
 /** The row of a panel's table that contains `text`. */

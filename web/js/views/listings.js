@@ -2,17 +2,20 @@
 // connection, with the quantity onecount wants the channel to show
 // (desired), last pushed and last read back (seen), and the listing's state;
 // filtered by connection, state, SKU and "out of sync" (?connection=&state=
-// &sku=&out_of_sync=1).  The unmapped report lists SKU × connection pairs
-// with no listing yet.  Operators and up map, pause, delete and auto-map.
+// &sku=&out_of_sync=1), sorted by a column header (?sort=, server-side).
+// The unmapped report lists SKU × connection pairs with no listing yet.
+// Operators and up map, pause, delete and auto-map, and act on many at once:
+// pause, resume and re-push (one call, POST listings/bulk) and set the
+// buffer (one call per listing).
 import { api, getAll } from '../api.js';
 import { h } from '../ui/dom.js';
 import { filterForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { qty, statusBadge, time } from '../ui/format.js';
+import { plural, qty, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton, busy } from '../ui/page.js';
-import { pagedTable } from '../ui/table.js';
-import { link } from '../router.js';
+import { pagedTable, bulkBar } from '../ui/table.js';
+import { link, rememberQuery } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { automapButton } from './automap.js';
@@ -54,6 +57,45 @@ export async function listingAction(brand, l, action, { onDone }) {
   }
 }
 
+const BULK_WORDS = {
+  pause: ['paused', 'already paused'],
+  resume: ['resumed', 'already active'],
+  repush: ['will be pushed again', ''],
+};
+
+/** POST listings/bulk and its answer in words: "3 listings paused. 1 already paused." and each failure. */
+export async function bulkListings(brand, action, picked) {
+  const res = await api.post(`/api/v1/brands/${brand.id}/listings/bulk`, { action, ids: picked.map((l) => l.id) });
+  const byId = new Map(picked.map((l) => [l.id, l]));
+  const name = (id) => (byId.has(id) ? `${byId.get(id).sku} on ${byId.get(id).connection}` : 'a listing');
+  const [doneWord, sameWord] = BULK_WORDS[action];
+  const parts = [];
+  if (res.done.length) parts.push(`${plural(res.done.length, 'listing')} ${doneWord}.`);
+  if (res.unchanged.length) parts.push(`${plural(res.unchanged.length, 'listing')} ${sameWord}: nothing to change.`);
+  if (res.failed.length) parts.push(`${plural(res.failed.length, 'listing')} failed.`);
+  return { summary: parts.join(' ') || 'Nothing to change.', failed: res.failed.map((f) => `${name(f.id)}: ${f.reason}`) };
+}
+
+/** Sets the buffer rule of each listing, one call each; failures in words. */
+async function setBuffers(brand, picked, units, progress) {
+  const failed = [];
+  let done = 0;
+  for (const [i, l] of picked.entries()) {
+    progress(`Setting the buffer: ${i + 1} of ${picked.length}…`);
+    try {
+      await api.patch(`/api/v1/brands/${brand.id}/listings/${l.id}`, { rules: { ...(l.rules || {}), buffer: units } });
+      done += 1;
+    } catch (err) {
+      if (err.handled && err.status === 401) throw err;
+      failed.push(`${l.sku} on ${l.connection}: ${err.message}`);
+    }
+  }
+  return {
+    summary: `Buffer set to ${plural(units, 'unit')} on ${plural(done, 'listing')}.${failed.length ? ` ${plural(failed.length, 'listing')} failed.` : ''}`,
+    failed,
+  };
+}
+
 export async function render(ctx) {
   const { brand, body } = await brandFrame(ctx, 'listings', 'Listings');
   const base = `/api/v1/brands/${brand.id}/listings`;
@@ -63,27 +105,38 @@ export async function render(ctx) {
     state: ctx.query.get('state') || '',
     sku: ctx.query.get('sku') || '',
     out_of_sync: ctx.query.get('out_of_sync') === '1',
+    sort: ctx.query.get('sort') || '',
   };
-  const query = (cursor) => ({ connection: f.connection || null, state: f.state || null, sku: f.sku || null, out_of_sync: f.out_of_sync ? 'true' : null, cursor });
+  const query = (cursor) => ({ connection: f.connection || null, state: f.state || null, sku: f.sku || null, out_of_sync: f.out_of_sync ? 'true' : null, sort: f.sort || null, cursor });
   const first = await api.get(base, query(null)); // a 403 or 404 fails the screen (and a bad filter says so)
   const [conns, codes] = await Promise.all([getAll(`/api/v1/brands/${brand.id}/connections`), skuCodes(brand.id)]);
 
+  const here = link('/brands', brand.id, 'listings');
+  let bar = null;
   const table = pagedTable({
     caption: 'Listings',
     empty: () => (f.connection || f.state || f.sku || f.out_of_sync ? 'No listings match these filters.' : 'No listings yet: map SKUs to channels below.'),
     rowClass: (l) => (l.state === 'paused' ? 'row-muted' : null),
+    sort: f.sort,
+    defaultSort: 'channel',
+    onSort: (sort) => {
+      f.sort = sort;
+      rememberQuery(here, f);
+    },
+    select: may ? { label: (l) => `Select the listing of ${l.sku} on ${l.connection}` } : null,
+    onSelect: () => bar && bar.refresh(),
     columns: [
-      { label: 'SKU', render: (l) => skuLink(brand.id, l.sku) },
-      { label: 'Channel', render: (l) => h('div', { class: 'cell-stack' },
+      { label: 'SKU', sort: 'sku', render: (l) => skuLink(brand.id, l.sku) },
+      { label: 'Channel', sort: 'channel', render: (l) => h('div', { class: 'cell-stack' },
         h('a', { href: link('/brands', brand.id, 'channels', l.connection_id), text: l.connection }),
         h('span', { class: 'muted small', text: kindLabel(l.kind) })) },
       { label: 'Listed as', render: (l) => h('div', { class: 'cell-stack' },
         h('a', { href: link('/brands', brand.id, 'listings', l.id), class: 'strong-link' }, h('code', { text: l.external_sku })),
         l.item_ref ? h('code', { class: 'muted small break', text: l.item_ref }) : null) },
-      { label: 'Desired', class: 'num', render: (l) => h('div', { class: 'cell-stack' }, h('span', { class: 'strong', text: qty(l.desired_qty) }),
+      { label: 'Desired', class: 'num', sort: 'desired', render: (l) => h('div', { class: 'cell-stack' }, h('span', { class: 'strong', text: qty(l.desired_qty) }),
         l.why && l.why.bound_by ? h('span', { class: 'muted small', text: `by ${boundLabel(l.why.bound_by)}` }) : null) },
-      { label: 'Pushed', class: 'num', render: (l) => h('div', { class: 'cell-stack' }, qty(l.pushed_qty), time(l.pushed_at, { empty: 'never' })) },
-      { label: 'Seen', class: 'num', render: (l) => h('div', { class: 'cell-stack' }, qty(l.seen_qty), time(l.seen_at, { empty: 'not read' })) },
+      { label: 'Pushed', class: 'num', sort: 'pushed', render: (l) => h('div', { class: 'cell-stack' }, qty(l.pushed_qty), time(l.pushed_at, { empty: 'never' })) },
+      { label: 'Seen', class: 'num', sort: 'seen', render: (l) => h('div', { class: 'cell-stack' }, qty(l.seen_qty), time(l.seen_at, { empty: 'not read' })) },
       { label: 'State', render: (l) => h('div', { class: 'cell-stack' }, statusBadge(l.state), syncCell(l)) },
       { label: 'Actions', class: 'actions', render: (l, tbl) => (may ? h('div', { class: 'inline-control' },
         rowButton(l.state === 'paused' ? 'Resume' : 'Pause', (ev) => busy(ev.currentTarget, () => listingAction(brand, l, l.state === 'paused' ? 'active' : 'paused',
@@ -96,8 +149,34 @@ export async function render(ctx) {
     load: (cursor) => api.get(base, query(cursor)),
   });
 
+  // --- many at once --------------------------------------------------------------------------
+  if (may) {
+    const bufferInput = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', class: 'input-narrow', id: 'bulk-buffer', value: '' });
+    bar = bulkBar({
+      table,
+      label: 'Actions on the selected listings',
+      noun: (n) => plural(n, 'listing'),
+      actions: [
+        { label: 'Pause', run: (picked) => bulkListings(brand, 'pause', picked) },
+        { label: 'Resume', run: (picked) => bulkListings(brand, 'resume', picked) },
+        { label: 'Push again', run: (picked) => bulkListings(brand, 'repush', picked) },
+        { label: 'Set buffer',
+          run: async (picked, progress) => {
+            const units = Number(bufferInput.value);
+            if (bufferInput.value === '' || !Number.isInteger(units) || units < 0) {
+              bufferInput.setAttribute('aria-invalid', 'true');
+              bufferInput.focus();
+              return { summary: 'Type the buffer in whole units (0 or more) first.', failed: ['Buffer: a whole number of units is needed'] , keep: true };
+            }
+            bufferInput.removeAttribute('aria-invalid');
+            return setBuffers(brand, picked, units, progress);
+          } },
+      ],
+      extra: h('span', { class: 'inline-control' }, h('label', { for: 'bulk-buffer', text: 'Buffer (units)' }), bufferInput),
+    });
+  }
+
   // --- filters ------------------------------------------------------------------------------
-  const here = link('/brands', brand.id, 'listings');
   const filter = filterForm({
     label: 'Filter listings',
     filters: f,
@@ -151,7 +230,7 @@ export async function render(ctx) {
       title: 'Listings',
       description: 'Desired is what onecount wants the channel to show now; pushed is what it last sent; seen is what the channel last reported.',
       actions: mapButton,
-    }, filter.el, table.el),
+    }, filter.el, bar ? bar.el : null, table.el),
     panel({ title: 'Unmapped', description: 'SKUs not yet on every channel: new SKUs, or ones never listed there.' }, unmapped.el),
     automapPanel);
 }

@@ -1,17 +1,21 @@
 // skus.js — #/brands/<id>/skus: the brand's SKUs and bundles with their
 // balances, by code; search by code prefix, title or barcode (?q=), by kind
-// (?kind=simple|bundle), archived ones on request (?archived=1).  Operators
-// and up get the buttons to create SKUs and bundles.  Each row says what
-// every channel shows now (published, last seen and when, marked when
-// behind, failing, drifted or paused: an icon and a word, the full story in
-// its tooltip) beside on hand, committed, held, available and days of cover.
+// (?kind=simple|bundle), archived ones on request (?archived=1), sorted by a
+// column header (?sort=, server-side).  Operators and up get the buttons to
+// create SKUs and bundles, and act on the selected SKUs: adjust their stock
+// (one movement of many lines, one transaction) or archive them (one call
+// each).  Each row says what every channel shows now (published, last seen
+// and when, marked when behind, failing, drifted or paused: an icon and a
+// word, the full story in its tooltip) beside on hand, committed, held,
+// available and days of cover.
 import { api } from '../api.js';
+import { newKey } from '../ui/idempotency.js';
 import { h } from '../ui/dom.js';
 import { filterForm } from '../ui/form.js';
-import { qty, statusBadge } from '../ui/format.js';
+import { plural, qty, statusBadge } from '../ui/format.js';
 import { panel } from '../ui/page.js';
-import { pagedTable } from '../ui/table.js';
-import { link } from '../router.js';
+import { pagedTable, bulkBar } from '../ui/table.js';
+import { link, rememberQuery } from '../router.js';
 import { canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
 import { skuLink } from './inventory.js';
@@ -71,6 +75,43 @@ const KIND_FILTER = [
   { value: 'bundle', label: 'Bundles only' },
 ];
 
+/** One adjustment movement with a line per simple SKU (bundles have no stock of their own). */
+async function adjustStock(brand, picked, delta, reason) {
+  const simple = picked.filter((s) => s.kind === 'simple');
+  const failed = picked.filter((s) => s.kind !== 'simple').map((s) => `${s.code}: a bundle has no stock of its own; adjust its components`);
+  if (simple.length) {
+    const body = { kind: 'adjust', reason, lines: simple.map((s) => ({ sku: s.code, qty: delta })) };
+    await api.post(`/api/v1/brands/${brand.id}/movements`, body, { idempotencyKey: newKey('bulk-adjust') });
+  }
+  const change = delta > 0 ? `+${delta}` : String(delta);
+  return { summary: `${plural(simple.length, 'SKU')} adjusted by ${change} (${reason}).${failed.length ? ` ${plural(failed.length, 'SKU')} skipped.` : ''}`, failed };
+}
+
+/** Archives each SKU, one call each; the ones already archived are left alone. */
+async function archiveSkus(brand, picked, progress) {
+  const failed = [];
+  let done = 0;
+  let same = 0;
+  for (const [i, s] of picked.entries()) {
+    progress(`Archiving ${i + 1} of ${picked.length}…`);
+    if (s.archived) {
+      same += 1;
+      continue;
+    }
+    try {
+      await api.patch(`/api/v1/brands/${brand.id}/skus/${encodeURIComponent(s.code)}`, { archived: true });
+      done += 1;
+    } catch (err) {
+      if (err.handled && err.status === 401) throw err;
+      failed.push(`${s.code}: ${err.message}`);
+    }
+  }
+  const parts = [`${plural(done, 'SKU')} archived.`];
+  if (same) parts.push(`${plural(same, 'SKU')} already archived.`);
+  if (failed.length) parts.push(`${plural(failed.length, 'SKU')} failed.`);
+  return { summary: parts.join(' '), failed };
+}
+
 function availableCell(s) {
   return h('span', { class: ['strong', Number(s.available) <= 0 ? 'error-text' : null], text: qty(s.available) });
 }
@@ -82,26 +123,38 @@ export async function render(ctx) {
     q: ctx.query.get('q') || '',
     kind: ctx.query.get('kind') || '',
     archived: ctx.query.get('archived') === '1',
+    sort: ctx.query.get('sort') || '',
   };
-  const query = (cursor) => ({ q: filters.q, kind: filters.kind || null, include_archived: filters.archived ? 'true' : null, cursor });
+  const query = (cursor) => ({ q: filters.q, kind: filters.kind || null, include_archived: filters.archived ? 'true' : null, sort: filters.sort || null, cursor });
   const first = await api.get(base, query(null)); // a 403 or 404 fails the screen
   const reports = first.items.length === 0 || first.items.some((s) => Array.isArray(s.channels));
 
+  const here = link('/brands', brand.id, 'skus');
+  const may = canInventory(brand.your_role);
+  let bar = null;
   const table = pagedTable({
     caption: 'SKUs',
+    sort: filters.sort,
+    defaultSort: 'code',
+    onSort: (sort) => {
+      filters.sort = sort;
+      rememberQuery(here, filters);
+    },
+    select: may ? { label: (s) => `Select ${s.code}` } : null,
+    onSelect: () => bar && bar.refresh(),
     empty: () => (filters.q || filters.kind ? 'No SKUs match this search.' : 'No SKUs yet.'),
     key: (s) => s.code,
     rowClass: (s) => (s.archived ? 'row-muted' : null),
     columns: [
-      { label: 'Code', render: (s) => skuLink(brand.id, s.code) },
-      { label: 'Title', render: (s) => s.title || h('span', { class: 'muted', text: 'untitled' }) },
+      { label: 'Code', sort: 'code', render: (s) => skuLink(brand.id, s.code) },
+      { label: 'Title', sort: 'title', render: (s) => s.title || h('span', { class: 'muted', text: 'untitled' }) },
       { label: 'Kind', render: (s) => (s.kind === 'bundle'
         ? h('span', { class: 'badge badge-muted', text: `Bundle of ${(s.components || []).length}` })
         : h('span', { class: 'muted', text: 'SKU' })) },
-      { label: 'On hand', class: 'num', render: (s) => qty(s.on_hand) },
+      { label: 'On hand', class: 'num', sort: 'on_hand', render: (s) => qty(s.on_hand) },
       { label: 'Committed', class: 'num', render: (s) => qty(s.committed) },
       { label: 'Held', class: 'num', render: (s) => qty(s.held) },
-      { label: 'Available', class: 'num', render: availableCell },
+      { label: 'Available', class: 'num', sort: 'available', render: availableCell },
       // A server that does not report them yet (no `channels` on its rows) gets no empty columns.
       reports ? { label: 'Days of cover', class: 'num', render: coverCell } : null,
       reports ? { label: 'Channels now', render: (s) => channelsCell(s, brand) } : null,
@@ -111,7 +164,35 @@ export async function render(ctx) {
     load: (cursor) => api.get(base, query(cursor)),
   });
 
-  const here = link('/brands', brand.id, 'skus');
+  if (may) {
+    const delta = h('input', { type: 'number', step: 1, inputmode: 'numeric', class: 'input-narrow', id: 'bulk-delta' });
+    const reason = h('input', { type: 'text', maxlength: 200, id: 'bulk-reason', placeholder: 'e.g. found in the back room' });
+    bar = bulkBar({
+      table,
+      label: 'Actions on the selected SKUs',
+      noun: (n) => plural(n, 'SKU'),
+      extra: [
+        h('span', { class: 'inline-control' }, h('label', { for: 'bulk-delta', text: 'Change (units, − removes)' }), delta),
+        h('span', { class: 'inline-control' }, h('label', { for: 'bulk-reason', text: 'Reason' }), reason),
+      ],
+      actions: [
+        { label: 'Adjust stock',
+          run: (picked) => {
+            const n = Number(delta.value);
+            const problems = [];
+            if (delta.value === '' || !Number.isInteger(n) || n === 0) problems.push('Change (units): a whole number other than 0');
+            if (!reason.value.trim()) problems.push('Reason: say why (damaged, lost, found, correction…)');
+            for (const [el, bad] of [[delta, problems.some((p) => p.startsWith('Change'))], [reason, problems.some((p) => p.startsWith('Reason'))]]) {
+              if (bad) el.setAttribute('aria-invalid', 'true'); else el.removeAttribute('aria-invalid');
+            }
+            if (problems.length) return { summary: 'Nothing was adjusted.', failed: problems, keep: true };
+            return adjustStock(brand, picked, n, reason.value.trim());
+          } },
+        { label: 'Archive', danger: true, run: (picked, progress) => archiveSkus(brand, picked, progress) },
+      ],
+    });
+  }
+
   const clear = h('button', { type: 'button', class: 'button', text: 'Clear' });
   const search = filterForm({
     label: 'Search SKUs',
@@ -133,7 +214,7 @@ export async function render(ctx) {
     search.el.requestSubmit();
   });
 
-  const actions = canInventory(brand.your_role)
+  const actions = may
     ? [h('a', { class: 'button button-primary', href: link('/brands', brand.id, 'skus', 'new'), text: 'New SKU' }),
       h('a', { class: 'button', href: `${link('/brands', brand.id, 'skus', 'new')}?kind=bundle`, text: 'New bundle' })]
     : null;
@@ -141,5 +222,5 @@ export async function render(ctx) {
     title: 'SKUs',
     description: 'Available is on hand minus committed (sold, not shipped) minus held; a bundle has what its scarcest component allows. Channels now: what each channel shows, and the number onecount is pushing when they differ (hover for the full story).',
     actions,
-  }, search.el, table.el));
+  }, search.el, bar ? bar.el : null, table.el));
 }
