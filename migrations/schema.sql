@@ -1314,8 +1314,8 @@ CREATE FUNCTION public.exception_brand_counts() RETURNS TABLE(tenant_id uuid, co
                'warning', sum(k.n) FILTER (WHERE k.severity = 'warning'),
                'info', sum(k.n) FILTER (WHERE k.severity = 'info'),
                'by_kind', jsonb_object_agg(k.kind, k.n))
-      FROM (SELECT e.tenant_id, e.kind, min(e.severity) AS severity, count(*) AS n FROM exceptions e
-             WHERE e.state IN ('open', 'acknowledged') GROUP BY e.tenant_id, e.kind) k
+      FROM (SELECT c.tenant_id, c.kind, min(c.severity) AS severity, sum(c.n) AS n FROM exception_counts c
+             WHERE c.state IN ('open', 'acknowledged') AND c.n > 0 GROUP BY c.tenant_id, c.kind) k
      GROUP BY k.tenant_id
 $$;
 
@@ -1529,6 +1529,27 @@ $_$;
 
 
 --
+-- Name: exception_counts_keep(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.exception_counts_keep() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state <> 'resolved' THEN
+        UPDATE exception_counts SET n = n - 1
+         WHERE tenant_id = OLD.tenant_id AND kind = OLD.kind AND severity = OLD.severity AND state = OLD.state;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state <> 'resolved' THEN
+        INSERT INTO exception_counts AS c (tenant_id, kind, severity, state, n)
+        VALUES (NEW.tenant_id, NEW.kind, NEW.severity, NEW.state, 1)
+        ON CONFLICT (tenant_id, kind, severity, state) DO UPDATE SET n = c.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: exception_dashboard(uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1662,9 +1683,15 @@ CREATE FUNCTION public.exception_queue(p_brand uuid, p_kind text, p_severity tex
     LANGUAGE sql STABLE
     AS $$
 WITH base AS (
-    -- the items under every filter but brand, kind and severity: what the counts are made of
-    SELECT e.tenant_id, e.kind, e.severity FROM exceptions e
-     WHERE exception_in_view(e, p_state, p_owner, p_connection)),
+    -- the items under every filter but brand, kind and severity: what the counts are made of — from the kept
+    -- counts when the view is of unresolved states alone, else from the items
+    SELECT c.tenant_id, c.kind, c.severity, c.n FROM exception_counts c
+     WHERE p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all') AND c.n > 0
+       AND (CASE p_state WHEN 'active' THEN c.state IN ('open', 'acknowledged') ELSE c.state = p_state END)
+    UNION ALL
+    SELECT e.tenant_id, e.kind, e.severity, 1 FROM exceptions e
+     WHERE NOT (p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all'))
+       AND exception_in_view(e, p_state, p_owner, p_connection)),
 f AS (
     SELECT * FROM base
      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
@@ -1681,14 +1708,14 @@ SELECT jsonb_build_object(
                               OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id))
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
-        'total', (SELECT count(*) FROM f),
-        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, count(*) AS n FROM base
+        'total', (SELECT coalesce(sum(n), 0) FROM f),
+        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM base
                      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_severity IS NULL OR severity = p_severity)
                      GROUP BY kind) k),
-        'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, count(*) AS n
+        'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, sum(n) AS n
                          FROM base WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
                          GROUP BY severity) s),
-        'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, count(*) AS n
+        'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, sum(n) AS n
                       FROM base WHERE (p_kind IS NULL OR kind = p_kind) AND (p_severity IS NULL OR severity = p_severity)
                       GROUP BY tenant_id) b)))
 $$;
@@ -5808,6 +5835,22 @@ ALTER TABLE public.drift_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 
 
 --
+-- Name: exception_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.exception_counts (
+    tenant_id uuid NOT NULL,
+    kind text NOT NULL,
+    severity text NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL,
+    CONSTRAINT exception_counts_n_check CHECK ((n >= 0))
+);
+
+ALTER TABLE ONLY public.exception_counts FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: exception_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -6641,6 +6684,14 @@ ALTER TABLE ONLY public.drift_events
 
 
 --
+-- Name: exception_counts exception_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.exception_counts
+    ADD CONSTRAINT exception_counts_pkey PRIMARY KEY (tenant_id, kind, severity, state);
+
+
+--
 -- Name: exception_events exception_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -7051,7 +7102,7 @@ CREATE UNIQUE INDEX exceptions_live ON public.exceptions USING btree (tenant_id,
 -- Name: exceptions_queue; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX exceptions_queue ON public.exceptions USING btree (sev_rank, opened_at DESC, id DESC) WHERE (state <> 'resolved'::text);
+CREATE INDEX exceptions_queue ON public.exceptions USING btree (sev_rank, opened_at DESC, id DESC);
 
 
 --
@@ -7370,6 +7421,27 @@ CREATE TRIGGER connection_routines AFTER INSERT ON public.channel_connections FO
 
 
 --
+-- Name: exceptions exception_counts_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER exception_counts_delete AFTER DELETE ON public.exceptions FOR EACH ROW EXECUTE FUNCTION public.exception_counts_keep();
+
+
+--
+-- Name: exceptions exception_counts_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER exception_counts_insert AFTER INSERT ON public.exceptions FOR EACH ROW EXECUTE FUNCTION public.exception_counts_keep();
+
+
+--
+-- Name: exceptions exception_counts_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER exception_counts_update AFTER UPDATE OF state, kind, severity ON public.exceptions FOR EACH ROW WHEN (((old.state IS DISTINCT FROM new.state) OR (old.kind IS DISTINCT FROM new.kind) OR (old.severity IS DISTINCT FROM new.severity))) EXECUTE FUNCTION public.exception_counts_keep();
+
+
+--
 -- Name: exception_events exception_events_notify; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -7545,6 +7617,14 @@ ALTER TABLE ONLY public.checklist_items
 
 ALTER TABLE ONLY public.connection_health
     ADD CONSTRAINT connection_health_tenant_id_connection_id_fkey FOREIGN KEY (tenant_id, connection_id) REFERENCES public.channel_connections(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: exception_counts exception_counts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.exception_counts
+    ADD CONSTRAINT exception_counts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.brands(id);
 
 
 --
@@ -7932,6 +8012,12 @@ ALTER TABLE public.connection_health ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.drift_events ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: exception_counts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.exception_counts ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: exception_events; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -8130,6 +8216,13 @@ CREATE POLICY tenant_wall ON public.connection_health USING ((tenant_id = ANY ((
 --
 
 CREATE POLICY tenant_wall ON public.drift_events USING ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[]))) WITH CHECK ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[])));
+
+
+--
+-- Name: exception_counts tenant_wall; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_wall ON public.exception_counts USING ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[]))) WITH CHECK ((tenant_id = ANY (( SELECT public.current_tenants() AS current_tenants)::uuid[])));
 
 
 --
@@ -9243,6 +9336,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.connection_health TO onecount_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.drift_events TO onecount_app;
+
+
+--
+-- Name: TABLE exception_counts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.exception_counts TO onecount_app;
 
 
 --

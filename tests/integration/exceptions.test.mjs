@@ -15,7 +15,7 @@ import { waitFor } from './lib/stack.mjs';
 import { startSyncStack, channelBrand, converge, runNow } from './lib/sync.mjs';
 import { brand, member, unique } from './lib/world.mjs';
 
-let stack, P, sim, br, other, hooks, hook;
+let stack, P, sim, br, other, hooks, hook, worker;
 const got = [];
 
 before(async () => {
@@ -32,7 +32,7 @@ before(async () => {
   assert.equal(hook.status, 201, hook.text);
   br = await channelBrand(stack, P, sim, { skus: ['E1', 'E2'], stock: 20, webhooks: false });
   other = await channelBrand(stack, P, sim, { skus: ['F1'], stock: 5, webhooks: false });
-  await stack.startWorker();
+  worker = await stack.startWorker();
   await converge([br, other]);
 });
 after(async () => {
@@ -263,7 +263,8 @@ test('a brand owner sees only their brand in the portfolio queue and the dashboa
   assert.equal(all.totals.exceptions, active.counts.total);
   for (const b of all.brands) assert.equal(b.exceptions.total, active.counts.by_brand[b.brand_id] ?? 0);
 
-  // pages of 1 walk every item once, worst first
+  // pages of 1 walk every item once, worst first (the worker stopped: no item opens or closes meanwhile)
+  await worker.stop();
   const seen = [];
   let cursor = null;
   do {
