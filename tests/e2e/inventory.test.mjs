@@ -133,7 +133,7 @@ test('receiving, adjusting and counting move the balances and the history; a mis
   // A change of zero: the server names the line's quantity.
   await fillForm(page, { 'Change of line 1': '0', Reason: 'damaged in transit' });
   await page.getByRole('button', { name: 'Record adjustment' }).click();
-  await fieldError(page, 'Qty of an adjustment is a non-zero change (negative removes units).').waitFor();
+  await fieldError(page, 'Change of an adjustment is a non-zero change (negative removes units).').waitFor();
   assert.equal(await page.getByLabel('Change of line 1').getAttribute('aria-invalid'), 'true');
   await fillForm(page, { 'Change of line 1': '-2' });
   await page.getByRole('button', { name: 'Record adjustment' }).click();
