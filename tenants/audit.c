@@ -55,10 +55,57 @@ int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, 
 /* --- reading the log --------------------------------------------------------------------- */
 
 /* Ordered newest first by (at, brand, id); the cursor carries all three. */
+/*
+ * What an entry's object is called, in words, so the log reads without ids:
+ * a SKU by its code and title, a listing by its SKU and connection, a
+ * connection, token, checklist item by its name, a person by name (or
+ * e-mail), a movement or oversell by its SKU, an import by its file type.
+ * NULL when the object is gone (the summary keeps what was recorded then).
+ */
+/* The entry (alias a)'s object id as the key it is (NULL when it is not one), so the lookups use the primary keys. */
+#define AUDIT_UUID                                                                                                     \
+    "nullif(substring(a.object_id FROM '^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'), '')::uuid"
+#define AUDIT_BIGINT "nullif(substring(a.object_id FROM '^[0-9]{1,18}$'), '')::bigint"
+
+#define AUDIT_OBJECT_NAME                                                                                              \
+    "CASE a.object_type"                                                                                               \
+    " WHEN 'sku' THEN (SELECT k.code || CASE WHEN k.title <> '' THEN ' — ' || k.title ELSE '' END FROM skus k"       \
+    "   WHERE k.tenant_id = a.tenant_id AND k.code = a.object_id)"                                                     \
+    " WHEN 'listing' THEN (SELECT k.code || ' on ' || c.name FROM listings l"                                          \
+    "   JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"                                                  \
+    "   JOIN channel_connections c ON c.tenant_id = l.tenant_id AND c.id = l.connection_id"                            \
+    "   WHERE l.tenant_id = a.tenant_id AND l.id = " AUDIT_UUID ")"                                                    \
+    " WHEN 'connection' THEN (SELECT c.name FROM channel_connections c"                                                \
+    "   WHERE c.tenant_id = a.tenant_id AND c.id = " AUDIT_UUID ")"                                                    \
+    " WHEN 'routine' THEN (SELECT coalesce(c.name, 'the whole brand') FROM routines r"                                 \
+    "   LEFT JOIN channel_connections c ON c.tenant_id = r.tenant_id AND c.id = r.connection_id"                       \
+    "   WHERE r.tenant_id = a.tenant_id AND r.id = " AUDIT_UUID ")"                                                    \
+    " WHEN 'movement' THEN (SELECT k.code FROM movements m JOIN skus k ON k.tenant_id = m.tenant_id AND k.id = "       \
+    "m.sku_id"                                                                                                         \
+    "   WHERE m.tenant_id = a.tenant_id AND m.id = " AUDIT_BIGINT ")"                                                  \
+    " WHEN 'oversell' THEN (SELECT k.code FROM oversell_incidents o"                                                   \
+    "   JOIN skus k ON k.tenant_id = o.tenant_id AND k.id = o.sku_id"                                                  \
+    "   WHERE o.tenant_id = a.tenant_id AND o.id = " AUDIT_BIGINT ")"                                                  \
+    " WHEN 'checklist_item' THEN (SELECT i.title FROM checklist_items i"                                               \
+    "   WHERE i.tenant_id = a.tenant_id AND i.id = " AUDIT_UUID ")"                                                    \
+    " WHEN 'hold' THEN (SELECT hh.reference FROM holds hh WHERE hh.tenant_id = a.tenant_id"                            \
+    "   AND hh.id = " AUDIT_UUID ")"                                                                                   \
+    " WHEN 'import' THEN (SELECT CASE j.type WHEN 'skus' THEN 'SKUs file' WHEN 'bundles' THEN 'Bundles file'"          \
+    "   WHEN 'counts' THEN 'Counts file' WHEN 'listings' THEN 'Listings file' ELSE j.type || ' file' END"              \
+    "   || coalesce(' of ' || j.rows_total || CASE WHEN j.rows_total = 1 THEN ' row' ELSE ' rows' END, '')"            \
+    "   FROM import_jobs j WHERE j.tenant_id = a.tenant_id AND j.id = " AUDIT_UUID ")"                                 \
+    " WHEN 'token' THEN (SELECT t.name FROM api_tokens t WHERE t.id = " AUDIT_UUID ")"                                 \
+    " WHEN 'user' THEN (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = " AUDIT_UUID ")"        \
+    " END"
+
+/* The name of the API token an entry was made with (NULL when made by a person, or the token is gone). */
+#define AUDIT_TOKEN_NAME "(SELECT t.name FROM api_tokens t WHERE t.id = a.actor_token)"
+
 OC_DB_STMT(audit_brand, 7,
            "SELECT json_build_object('id', a.id::text, 'at', a.at, 'brand_id', a.tenant_id, 'actor_user', a.actor_user,"
            " 'actor_token', a.actor_token, 'action', a.action, 'object_type', a.object_type, 'object_id', a.object_id,"
-           " 'summary', a.summary, 'request_id', a.request_id)"
+           " 'summary', a.summary, 'request_id', a.request_id, 'object_name', " AUDIT_OBJECT_NAME
+           ", 'actor_token_name', " AUDIT_TOKEN_NAME ")"
            " FROM audit_log a WHERE a.tenant_id = $1"
            "   AND ($2::text IS NULL OR starts_with(a.action, $2))"
            "   AND ($3::text IS NULL OR a.object_type = $3) AND ($4::text IS NULL OR a.object_id = $4)"
@@ -82,12 +129,18 @@ OC_DB_STMT(audit_portfolio, 8,
            " SELECT a.at, a.tenant_id::text AS b, a.id, json_build_object('id', a.id::text, 'at', a.at, 'brand_id',"
            "  a.tenant_id, 'actor_user', a.actor_user, 'actor_token', a.actor_token, 'action', a.action,"
            "  'object_type', a.object_type, 'object_id', a.object_id, 'summary', a.summary,"
-           "  'request_id', a.request_id) AS j FROM audit_log a"
+           "  'request_id', a.request_id, 'object_name', " AUDIT_OBJECT_NAME ", 'actor_token_name', " AUDIT_TOKEN_NAME
+           ") AS j FROM audit_log a"
            " UNION ALL"
-           " SELECT p.at, '' AS b, p.id, json_build_object('id', p.id::text, 'at', p.at, 'brand_id', NULL,"
-           "  'actor_user', p.actor_user, 'actor_token', p.actor_token, 'action', p.action, 'object_type',"
-           "  p.object_type, 'object_id', p.object_id, 'summary', p.summary, 'request_id', p.request_id)"
-           "  FROM portfolio_audit p WHERE p.portfolio_id = $1) x"
+           " SELECT a.at, '' AS b, a.id, json_build_object('id', a.id::text, 'at', a.at, 'brand_id', NULL,"
+           "  'actor_user', a.actor_user, 'actor_token', a.actor_token, 'action', a.action, 'object_type',"
+           "  a.object_type, 'object_id', a.object_id, 'summary', a.summary, 'request_id', a.request_id,"
+           "  'object_name', CASE a.object_type"
+           "   WHEN 'token' THEN (SELECT t.name FROM api_tokens t WHERE t.id = " AUDIT_UUID ")"
+           "   WHEN 'user' THEN (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = " AUDIT_UUID ")"
+           "   WHEN 'brand' THEN (SELECT b.name FROM brands b WHERE b.id = " AUDIT_UUID ") END,"
+           "  'actor_token_name', " AUDIT_TOKEN_NAME ")"
+           "  FROM portfolio_audit a WHERE a.portfolio_id = $1) x"
            " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"
            "   AND ($3::text IS NULL OR (j->>'object_type') = $3) AND ($4::text IS NULL OR (j->>'object_id') = $4)"
            "   AND ($5::text IS NULL OR (x.at, x.b, x.id) < ($5::timestamptz, $6, $7::bigint))"

@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
-import { qty, time } from '../ui/format.js';
+import { durationMs, qty, time } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
@@ -53,7 +53,7 @@ function details(e) {
       h('span', { class: 'small', text: sentence(ack) }),
       e.error && e.status !== 'stale' ? h('span', { class: 'error-text small', text: e.error }) : null,
       h('span', { class: 'muted small', text: [
-        e.latency_ms !== null && e.latency_ms !== undefined ? `round trip ${qty(e.latency_ms)} ms` : null,
+        e.latency_ms !== null && e.latency_ms !== undefined ? `round trip ${durationMs(e.latency_ms)}` : null,
         `version ${qty(e.version)}`].filter(Boolean).join(' · ') }));
   }
   return h('div', { class: 'cell-stack' },
@@ -101,7 +101,7 @@ export async function timelinePanels(brand, sku, { conns = [], at = '', setAt = 
     columns: [
       { label: 'When', render: (e) => time(e.at, { seconds: true }) },
       { label: 'What', render: (e) => h('span', { class: ['tl-type', TYPES[e.type]?.[1]], text: TYPES[e.type]?.[0] || e.type }) },
-      { label: 'Channel', render: (e) => channelCell(brand, e.type === 'movement' ? e.channel_id : e.connection_id, names, e.connection) },
+      { label: 'Channel', render: (e) => channelCell(brand, e.type === 'movement' ? e.channel_id : e.connection_id, names, e.type === 'movement' ? e.channel : e.connection) },
       { label: 'Details', render: (e) => details(e) },
     ],
     load: (cursor) => api.get(base, { cursor, limit: 25 }),
