@@ -51,15 +51,50 @@ export function personCell(p) {
 /** An account's status: disabled or active. */
 export const accountStatus = (p) => statusBadge(p.disabled ? 'disabled' : 'active');
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+// One date format everywhere: "Dec 7, 2026, 14:03 CET" (seconds where a
+// screen needs them), in the brand's time zone on a brand's screens (the
+// brand frame sets it; see setDisplayZone) and the reader's elsewhere, the
+// zone always named so no time is ambiguous.
+const FORMAT = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
+const formatters = new Map();
+let displayZone = null;
 
-/** A <time> element in the reader's locale, with the exact instant on hover. */
-export function time(iso, { seconds = false, empty = '—' } = {}) {
+function formatter(zone, seconds) {
+  const key = `${zone || ''}|${seconds}`;
+  if (!formatters.has(key)) {
+    const opts = seconds ? { ...FORMAT, second: '2-digit' } : FORMAT;
+    let f;
+    try {
+      f = new Intl.DateTimeFormat(undefined, { ...opts, timeZone: zone || undefined });
+    } catch {
+      f = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know: the reader's
+    }
+    formatters.set(key, f);
+  }
+  return formatters.get(key);
+}
+
+/** The zone times are shown in from now on (an IANA name; null: the reader's). The router resets it per screen. */
+export function setDisplayZone(zone) {
+  displayZone = zone || null;
+}
+
+/** The zone times are shown in now (null: the reader's). */
+export const currentZone = () => displayZone;
+
+/** An instant as text in the one format, in `zone` (default: the screen's zone). */
+export function instantText(iso, { seconds = false, zone = displayZone } = {}) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return formatter(zone, seconds).format(d);
+}
+
+/** A <time> element in the one format and the screen's zone (or `zone`), how long ago and the exact instant on hover. */
+export function time(iso, { seconds = false, empty = '—', zone = displayZone } = {}) {
   if (!iso) return h('span', { class: 'muted', text: empty });
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', { text: iso });
-  return h('time', { datetime: d.toISOString(), title: d.toISOString(), text: (seconds ? dateTimeSeconds : dateTime).format(d) });
+  return h('time', { datetime: d.toISOString(), title: `${fromNow(iso)} · ${d.toISOString()}`, text: instantText(iso, { seconds, zone }) });
 }
 
 /** The first block of a UUID, for showing an id that has no name. */
@@ -79,6 +114,18 @@ export function duration(seconds) {
 }
 
 const numberFormat = new Intl.NumberFormat();
+
+/**
+ * A measured time from milliseconds, the one way the console shows them:
+ * "840 ms" under a second, "42.7 s" under a minute, then "about 3 minutes".
+ */
+export function durationMs(v) {
+  const x = Number(v);
+  if (!Number.isFinite(x)) return '—';
+  if (x < 1000) return `${numberFormat.format(Math.round(x))} ms`;
+  if (x < 60000) return `${(x / 1000).toFixed(1)} s`;
+  return duration(x / 1000);
+}
 
 /** A quantity for display: grouped digits, '—' when there is none. */
 export function qty(n, empty = '—') {
