@@ -192,7 +192,8 @@ test('receiving, adjusting and counting move the balances and the history; a mis
   await page.getByLabel('SKU (optional)', { exact: true }).fill('TEE-BLK');
   await page.getByRole('button', { name: 'Filter' }).click();
   await idle(page);
-  assert.deepEqual((await tableRows(page, 'Movements')).map((r) => [r[1], r[2]]), [['Adjustment', 'TEE-BLK'], ['Receipt', 'TEE-BLK']]);
+  assert.deepEqual((await tableRows(page, 'Movements')).map((r) => [r[1], r[2]]),
+    [['Adjustment', 'TEE-BLK\nBlack tee, organic'], ['Receipt', 'TEE-BLK\nBlack tee, organic']], 'every row names its SKU, code and title');
   assert.match(page.url(), /\/stock\?sku=TEE-BLK$/);
   await screenshot(page, 'stock');
   await assertSound(opUi, 'stock');

@@ -92,6 +92,10 @@ test('a connection on the simulator shows what its channel received: every reque
   const { page } = ownerUi;
   await go(page, stack.url, `/brands/${br.id}/channels/${br.conns.walmart.id}`);
   await panelOf(page, 'What the channel received').waitFor();
+  // The newest 20 first; the rest (up to 200) on request.
+  assert.ok((await tableRows(page, 'What the channel received')).length <= 20);
+  const more = panelOf(page, 'What the channel received').getByRole('button', { name: /^Show more requests/ });
+  while (await more.isVisible()) await more.click();
   const rows = await tableRows(page, 'What the channel received');
   assert.ok(rows.length > 0);
   // newest first; the first push set every SKU to the stock onecount published

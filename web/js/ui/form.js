@@ -65,19 +65,12 @@ export function underField(message, field, label) {
   if (!field) return m;
   const f = escapeRe(field);
   const stripped = m.replace(new RegExp(`^${f}:\\s*`), '');
-  if (stripped !== m || !label || m.toLowerCase().startsWith(label.toLowerCase())) return stripped;
+  // already in the form's words ("Share is a percentage…" under "Share (%)")
+  const core = label ? label.replace(/\s*\([^)]*\)/g, '').trim().toLowerCase() : '';
+  if (stripped !== m || !core || m.toLowerCase().startsWith(core)) return stripped;
   const last = field.split(/[.\]]/).filter(Boolean).pop().replace(/\[\d+$/, '');
   const names = [...new Set([field, last, last.replace(/_/g, ' ')])].map(escapeRe).join('|');
   return m.replace(new RegExp(`^(?:${names})(?=\\s)`, 'i'), label);
-}
-
-/** The label a control is known by on screen (its <label>'s words, without "(optional)"). */
-export function labelOf(control) {
-  const l = control && control.labels && control.labels[0];
-  if (!l) return null;
-  const copy = l.cloneNode(true);
-  for (const hidden of copy.querySelectorAll('.optional, .visually-hidden, input, select, textarea')) hidden.remove();
-  return copy.textContent.trim() || null;
 }
 
 export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', secondary = null, label = null, aliases = {} }) {

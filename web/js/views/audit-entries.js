@@ -39,7 +39,7 @@ export const ACTIONS = {
   'listing.delete': 'Listing deleted',
   'listing.buffer_advice': 'Buffer set from the advisor',
   'user.enable': 'User enabled',
-  'import.create': 'File uploaded for import',
+  'import.create': 'File uploaded to be imported',
   'import.apply': 'Import applied',
   'alert.resolve': 'Alert resolved',
   'routine.update': 'Routine schedule changed',
