@@ -67,7 +67,7 @@ export function underField(message, field, label) {
   const stripped = m.replace(new RegExp(`^${f}:\\s*`), '');
   // already in the form's words ("Share is a percentage…" under "Share (%)")
   const core = label ? label.replace(/\s*\([^)]*\)/g, '').trim().toLowerCase() : '';
-  if (stripped !== m || !core || m.toLowerCase().startsWith(core)) return stripped;
+  if (stripped !== m || !core || new RegExp(`^${escapeRe(core)}(\\s|$)`, 'i').test(m)) return stripped;
   const last = field.split(/[.\]]/).filter(Boolean).pop().replace(/\[\d+$/, '');
   const names = [...new Set([field, last, last.replace(/_/g, ' ')])].map(escapeRe).join('|');
   return m.replace(new RegExp(`^(?:${names})(?=\\s)`, 'i'), label);
