@@ -83,6 +83,19 @@ test('a movement form puts every line\'s problem under it, and the server\'s wor
   await assertSound(ownerUi, 'record a movement');
 });
 
+test('a file\'s problem names its column as the file does, not as a capitalised API name', async () => {
+  const { page } = ownerUi;
+  const r = await br.api.post(`${br.base}/imports?type=counts&dry_run=true`, `code,on_hand\n${code('A')},-1\n`, { 'content-type': 'text/csv' });
+  assert.equal(r.status, 202, r.text);
+  await waitFor(async () => ['done', 'failed'].includes((await br.api.get(`${br.base}/imports/${r.json.id}`)).json.status),
+    { what: 'the dry run finished' });
+  await go(page, stack.url, `/brands/${br.id}/imports/${r.json.id}`);
+  const rows = await tableRows(page, 'Problems');
+  assert.deepEqual(rows, [['2', 'on_hand', 'on_hand must be 0 or more.']]);
+  assert.equal(await panelOf(page, 'Problems').locator('tbody td code', { hasText: 'on_hand' }).count(), 2, 'the column, as in the file');
+  assert.doesNotMatch(await mainText(page), /On_hand/);
+});
+
 test('a channel sale is named by its connection in the movement log, which names every SKU; times are the brand\'s', async () => {
   const { page } = ownerUi;
   const wm = br.conns.walmart;
@@ -110,6 +123,16 @@ test('a channel sale is named by its connection in the movement log, which names
   assert.match(saleRow[0], /GMT\+9/, saleRow[0]);
   assert.match(await mainText(page), new RegExp(`Times in ${ZONE}`));
   await screenshot(page, 'uiwords-movements');
+
+  // A date filter speaks the brand's wall clock too: the sale's minute, typed as Tokyo time, finds it.
+  const tokyo = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .formatToParts(new Date(sale.at)).reduce((o, p) => ({ ...o, [p.type]: p.value }), {});
+  await page.getByLabel('From (optional)', { exact: true }).fill(`${tokyo.year}-${tokyo.month}-${tokyo.day}T${tokyo.hour}:${tokyo.minute}`);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await idle(page);
+  const from = new URL(page.url().replace('#', '')).searchParams.get('from');
+  assert.equal(new Date(from).getTime(), Math.floor(new Date(sale.at).getTime() / 60000) * 60000, `from=${from} is the sale's minute`);
+  assert.ok((await tableRows(page, 'Movements')).some((r) => /Sale/.test(r[1])));
 
   // The SKU's own history and timeline name the connection too.
   await go(page, stack.url, `/brands/${br.id}/sku/${code('A')}`);

@@ -82,6 +82,46 @@ export function setDisplayZone(zone) {
 /** The zone times are shown in now (null: the reader's). */
 export const currentZone = () => displayZone;
 
+/** The wall-clock fields of an instant in a zone (the reader's when the zone is unknown). */
+function wallParts(ms, zone) {
+  const opts = { hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  let f;
+  try {
+    f = new Intl.DateTimeFormat('en-US', { ...opts, timeZone: zone || undefined });
+  } catch {
+    f = new Intl.DateTimeFormat('en-US', opts);
+  }
+  return Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+}
+
+/**
+ * A datetime-local value ("2026-12-07T14:03", with seconds on request) for
+ * an instant, on the wall clock of the screen's zone (or `zone`), so a
+ * date picker speaks the same time as the tables beside it; '' for none.
+ */
+export function wallFromIso(iso, { seconds = false, zone = displayZone } = {}) {
+  if (!iso) return '';
+  const ms = new Date(iso).getTime();
+  if (!Number.isFinite(ms)) return '';
+  const p = wallParts(ms, zone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}${seconds ? `:${p.second}` : ''}`;
+}
+
+/** The instant (RFC 3339) a datetime-local value means on the wall clock of the screen's zone (or `zone`); '' for none. */
+export function isoFromWall(value, { zone = displayZone } = {}) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value || '');
+  if (!m) return '';
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  const offset = (ms) => {
+    const p = wallParts(ms, zone);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  };
+  // the zone's offset at that moment (twice: a guess near a change of offset is off by it)
+  let t = wall - offset(wall);
+  t = wall - offset(t);
+  return new Date(t).toISOString();
+}
+
 /** An instant as text in the one format, in `zone` (default: the screen's zone). */
 export function instantText(iso, { seconds = false, zone = displayZone } = {}) {
   const d = new Date(iso);

@@ -63,6 +63,6 @@ export async function render(ctx) {
     filter.el.requestSubmit();
   });
 
-  body.append(panel({ title: isBrand ? 'Audit log' : 'All activity', description: 'Newest first. Times are in your browser’s time zone.' },
+  body.append(panel({ title: isBrand ? 'Audit log' : 'All activity', description: isBrand ? 'Newest first. Times are in the brand’s time zone.' : 'Newest first. Times are in your browser’s time zone, named beside each.' },
     filter.el, table.el));
 }

@@ -3,7 +3,7 @@
 // shows to a role without the permission.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { delta, qty, shortId, time } from '../ui/format.js';
+import { delta, isoFromWall, qty, shortId, time, wallFromIso } from '../ui/format.js';
 import { errorPanel } from '../ui/page.js';
 import { link } from '../router.js';
 import { forbidden } from '../session.js';
@@ -126,18 +126,8 @@ export function movementColumns({ brandId, people, perSku = false }) {
 /** Movement rows are keyed by id (unique per brand). */
 export const movementKey = (m) => m.id;
 
-/** An RFC 3339 instant from a datetime-local value (the reader's zone), or ''. */
-export function isoFromLocal(v) {
-  if (!v) return '';
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
+/** An RFC 3339 instant from a datetime-local value (on the wall clock of the screen's zone: the brand's), or ''. */
+export const isoFromLocal = (v) => isoFromWall(v);
 
-/** A datetime-local value from an RFC 3339 instant (for putting a filter back in its input). */
-export function localFromIso(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
+/** A datetime-local value from an RFC 3339 instant (for putting a filter back in its input), in the screen's zone. */
+export const localFromIso = (iso) => wallFromIso(iso);

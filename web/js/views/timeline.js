@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
-import { durationMs, qty, time } from '../ui/format.js';
+import { durationMs, isoFromWall, qty, time, wallFromIso } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
@@ -21,13 +21,8 @@ const TYPES = {
   drift: ['Drift', 'tl-drift'],
 };
 
-/** A datetime-local value with seconds from an instant (the reader's zone). */
-export function localSeconds(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
+/** A datetime-local value with seconds from an instant, in the screen's zone (the brand's). */
+export const localSeconds = (iso) => wallFromIso(iso, { seconds: true });
 
 function channelCell(brand, id, names, fallback = null) {
   if (!id) return h('span', { class: 'muted', text: '—' });
@@ -113,14 +108,14 @@ export async function timelinePanels(brand, sku, { conns = [], at = '', setAt = 
     layout: 'inline',
     submitLabel: 'Show',
     fields: [{ name: 'at', label: 'Date and time', type: 'datetime-local', step: 1, required: true, value: at ? localSeconds(at) : '',
-      hint: 'In your time zone, to the second.' }],
+      hint: `In the brand\u2019s time zone (${brand.timezone}), to the second.` }],
     async onSubmit(v) {
-      const d = new Date(v.at);
-      if (Number.isNaN(d.getTime())) {
+      const iso = isoFromWall(v.at);
+      if (!iso) {
         form.setError('at', 'Enter a date and a time');
         return;
       }
-      await show(d.toISOString());
+      await show(iso);
     },
   });
   async function show(iso) {
