@@ -88,12 +88,18 @@ int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, 
     "   WHERE o.tenant_id = a.tenant_id AND o.id = " AUDIT_BIGINT ")"                                                  \
     " WHEN 'checklist_item' THEN (SELECT i.title FROM checklist_items i"                                               \
     "   WHERE i.tenant_id = a.tenant_id AND i.id = " AUDIT_UUID ")"                                                    \
-    " WHEN 'hold' THEN (SELECT hh.reference FROM holds hh WHERE hh.tenant_id = a.tenant_id"                            \
+    " WHEN 'hold' THEN (SELECT coalesce(hh.reference, 'hold of ' || jsonb_array_length(hh.lines) ||"                   \
+    "   CASE WHEN jsonb_array_length(hh.lines) = 1 THEN ' line' ELSE ' lines' END) FROM holds hh"                      \
+    "   WHERE hh.tenant_id = a.tenant_id"                                                                              \
     "   AND hh.id = " AUDIT_UUID ")"                                                                                   \
     " WHEN 'import' THEN (SELECT CASE j.type WHEN 'skus' THEN 'SKUs file' WHEN 'bundles' THEN 'Bundles file'"          \
     "   WHEN 'counts' THEN 'Counts file' WHEN 'listings' THEN 'Listings file' ELSE j.type || ' file' END"              \
     "   || coalesce(' of ' || j.rows_total || CASE WHEN j.rows_total = 1 THEN ' row' ELSE ' rows' END, '')"            \
     "   FROM import_jobs j WHERE j.tenant_id = a.tenant_id AND j.id = " AUDIT_UUID ")"                                 \
+    " WHEN 'alert' THEN (SELECT replace(al.kind, '_', ' ') || coalesce(' on ' || c.name, '') FROM alerts al"           \
+    "   LEFT JOIN channel_connections c ON c.tenant_id = al.tenant_id AND c.id = al.connection_id"                     \
+    "   WHERE al.tenant_id = a.tenant_id AND al.id = " AUDIT_BIGINT ")"                                                \
+    " WHEN 'sop' THEN 'version ' || a.object_id"                                                                       \
     " WHEN 'token' THEN (SELECT t.name FROM api_tokens t WHERE t.id = " AUDIT_UUID ")"                                 \
     " WHEN 'user' THEN (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = " AUDIT_UUID ")"        \
     " END"
@@ -138,7 +144,8 @@ OC_DB_STMT(audit_portfolio, 8,
            "  'object_name', CASE a.object_type"
            "   WHEN 'token' THEN (SELECT t.name FROM api_tokens t WHERE t.id = " AUDIT_UUID ")"
            "   WHEN 'user' THEN (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = " AUDIT_UUID ")"
-           "   WHEN 'brand' THEN (SELECT b.name FROM brands b WHERE b.id = " AUDIT_UUID ") END,"
+           "   WHEN 'brand' THEN (SELECT b.name FROM brands b WHERE b.id = " AUDIT_UUID ")"
+           "   WHEN 'sop' THEN 'version ' || a.object_id END,"
            "  'actor_token_name', " AUDIT_TOKEN_NAME ")"
            "  FROM portfolio_audit a WHERE a.portfolio_id = $1) x"
            " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"

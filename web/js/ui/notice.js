@@ -12,7 +12,6 @@ export function notify(message, { kind = 'success', timeout = kind === 'error' ?
   const area = document.getElementById('notices');
   const close = h('button', { type: 'button', class: 'notice-close', 'aria-label': 'Dismiss', text: '×' });
   const el = h('div', { class: ['notice', `notice-${kind}`] }, h('span', { text: sentence(message) }), close);
-  close.setAttribute('aria-label', `Dismiss: ${sentence(message)}`);
   close.addEventListener('click', () => el.remove());
   area.append(el);
   if (timeout) setTimeout(() => el.remove(), timeout);

@@ -59,6 +59,10 @@ export const OBJECT_TYPES = {
   checklist_item: 'Checklist item', alert: 'Alert', sop: 'SOP', portfolio: 'Portfolio',
 };
 
+/** Object types the server names (object_name): a missing name means the object is gone. */
+const NAMED = new Set(['sku', 'listing', 'connection', 'routine', 'movement', 'oversell', 'checklist_item', 'hold', 'import',
+  'token', 'user', 'alert', 'sop', 'brand']);
+
 /** An action in words: its label, or the action's own parts made readable ("widget.frobnicate" → "Widget frobnicate"). */
 export function actionLabel(action) {
   if (ACTIONS[action]) return ACTIONS[action];
@@ -110,7 +114,7 @@ function objectCell(e, people, brands) {
   const { name } = objectName(e, people, brands);
   const type = OBJECT_TYPES[e.object_type] || actionLabel(e.object_type);
   return h('div', { class: 'cell-stack' },
-    h('span', { text: name || e.object_name || `a ${type.toLowerCase()} since removed` }),
+    h('span', { text: name || e.object_name || (NAMED.has(e.object_type) ? `a ${type.toLowerCase()} since removed` : type) }),
     h('span', { class: 'muted small', text: type }));
 }
 
