@@ -308,7 +308,7 @@ test('an operator maps SKUs, reads the unmapped report and auto-maps with its re
   await notice(page, 'A2 is listed on Amazon US as A2.');
   await go(page, stack.url, `/brands/${A.id}/listings/new?connection=${conns.amazon}&sku=A2`);
   await page.getByRole('button', { name: 'Map SKU' }).click();
-  await fieldError(page, 'This SKU or external SKU is already listed on the connection.').waitFor();
+  await fieldError(page, 'This SKU or channel SKU is already listed on the connection.').waitFor();
 
   // Filters: one connection.
   await go(page, stack.url, `/brands/${A.id}/listings?connection=${conns.walmart}`);
