@@ -153,6 +153,7 @@ test('the audit log names its objects and labels every action in words', async (
     assert.doesNotMatch(label, /^[a-z_]+\.[a-z_]+$/, label);
     assert.doesNotMatch(r[3], /^[0-9a-f]{8}\b|\n(sku|listing|connection|user|token|routine|sop)$/, `object in words: ${r[3]}`);
     assert.doesNotMatch(r[3], /since removed/, `nothing here was removed: ${r[3]}`);
+    assert.doesNotMatch(r[4], /(^|· |\n)[a-z]+_[a-z_]+:/, `what changed, in words: ${r[4]}`);
   }
   const conn = rows.find((r) => r[2].startsWith('Channel connected') && r[3].startsWith('shopify-'));
   assert.ok(conn, 'the connection by its name');
@@ -160,7 +161,8 @@ test('the audit log names its objects and labels every action in words', async (
   assert.ok(rows.some((r) => r[2].startsWith('SKU updated') && r[3] === `${code('A')} — Stoneware mug, 350 ml\nSKU`), 'a SKU by code and title');
   assert.ok(rows.some((r) => /via API token “/.test(r[1])), 'the token by its name');
   assert.ok(rows.some((r) => r[2].startsWith('Brand SOP override changed') && /^version \d+\nSOP$/.test(r[3])), 'an SOP by its version');
-  assert.ok(rows.some((r) => r[2].startsWith('Routine schedule changed') && /^(walmart|amazon|shopify)-\d+\nRoutine$/.test(r[3])), 'a routine by its connection');
+  assert.ok(rows.some((r) => r[2].startsWith('Routine schedule changed') && /^(walmart|amazon|shopify)-\d+\nRoutine$/.test(r[3])
+    && /^interval \(seconds\): \d+ → 10$/.test(r[4])), 'a routine by its connection, the change in words');
   assert.ok(rows.some((r) => r[2].startsWith('File uploaded to be imported') && r[3] === 'Counts file of 1 row\nImport'), 'an import by its file');
   await screenshot(page, 'uiwords-audit');
   await assertSound(ownerUi, 'audit');

@@ -118,6 +118,15 @@ function objectCell(e, people, brands) {
     h('span', { class: 'muted small', text: type }));
 }
 
+/** A summary's field in words: its own name without underscores, or the console's word for it. */
+const KEY_WORDS = {
+  interval_seconds: 'interval (seconds)', external_sku: 'channel SKU', credential_fields: 'credentials set',
+  on_hand: 'on hand', qty: 'quantity', step_key: 'step', restored_from: 'restored from', days_of_cover: 'days of cover',
+};
+export function keyWords(k) {
+  return KEY_WORDS[k] || String(k).replace(/_id$/, '').replace(/_/g, ' ');
+}
+
 function valueText(key, v, brands) {
   if (v === null || v === undefined) return 'none';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
@@ -131,7 +140,7 @@ function valueText(key, v, brands) {
   if (typeof v === 'object') {
     // credential fields: which are set, never values (the server records only names)
     if (key === 'credential_fields') return Object.keys(v).join(', ') || 'none';
-    const parts = Object.entries(v).map(([k, x]) => `${k} ${valueText(k, x, brands)}`);
+    const parts = Object.entries(v).map(([k, x]) => `${keyWords(k)} ${valueText(k, x, brands)}`);
     return parts.length ? parts.join(', ') : 'none';
   }
   return String(v);
@@ -143,7 +152,7 @@ function objectChange(before, after, brands) {
   const changed = keys.filter((k) => JSON.stringify((before || {})[k]) !== JSON.stringify((after || {})[k]));
   if (changed.length === 0) return h('span', { class: 'muted', text: 'no change' });
   return h('div', { class: 'cell-stack' }, changed.map((k) => h('span', { class: 'change' },
-    `${k}: `,
+    `${keyWords(k)}: `,
     h('span', { class: 'change-before', text: valueText(k, (before || {})[k], brands) }),
     h('span', { class: 'change-arrow', 'aria-label': 'changed to', text: ' → ' }),
     h('span', { class: 'change-after', text: valueText(k, (after || {})[k], brands) }))));
@@ -164,9 +173,9 @@ export function summaryCell(e, brands = new Map(), omit = null) {
         h('span', { class: 'change-before', text: valueText('before', s.before, brands) }),
         h('span', { class: 'change-arrow', 'aria-label': 'changed to', text: ' → ' }),
         h('span', { class: 'change-after', text: valueText('after', s.after, brands) })),
-      rest.length ? h('span', { class: 'muted small', text: rest.map((k) => `${k}: ${valueText(k, s[k], brands)}`).join(' · ') }) : null);
+      rest.length ? h('span', { class: 'muted small', text: rest.map((k) => `${keyWords(k)}: ${valueText(k, s[k], brands)}`).join(' · ') }) : null);
   }
-  return h('span', { text: keys.map((k) => `${k.replace(/_id$/, '')}: ${valueText(k, s[k], brands)}`).join(' · ') });
+  return h('span', { text: keys.map((k) => `${keyWords(k)}: ${valueText(k, s[k], brands)}`).join(' · ') });
 }
 
 export function actionCell(e) {
