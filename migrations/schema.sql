@@ -1261,6 +1261,10 @@ END) STORED,
     routine_id uuid,
     checklist_id uuid,
     channel_sku text,
+    connection_name text,
+    connection_kind text,
+    sku_code text,
+    sku_title text,
     owner_id uuid,
     snoozed_until timestamp with time zone,
     note text,
@@ -1651,16 +1655,13 @@ CREATE FUNCTION public.exception_json(e public.exceptions) RETURNS jsonb
     SELECT jsonb_build_object(
         'id', e.id::text, 'brand_id', e.tenant_id, 'brand', (SELECT name FROM brands WHERE id = e.tenant_id),
         'kind', e.kind, 'severity', e.severity, 'state', e.state, 'title', e.title, 'detail', e.detail,
-        'connection_id', e.connection_id,
-        'connection', (SELECT name FROM channel_connections c WHERE c.tenant_id = e.tenant_id AND c.id = e.connection_id),
-        'connection_kind', (SELECT kind FROM channel_connections c WHERE c.tenant_id = e.tenant_id AND c.id = e.connection_id),
-        'sku', k.code, 'sku_title', k.title, 'listing_id', e.listing_id, 'incident_id', e.incident_id::text,
+        'connection_id', e.connection_id, 'connection', e.connection_name, 'connection_kind', e.connection_kind,
+        'sku', e.sku_code, 'sku_title', e.sku_title, 'listing_id', e.listing_id, 'incident_id', e.incident_id::text,
         'routine_id', e.routine_id, 'checklist_id', e.checklist_id, 'channel_sku', e.channel_sku,
         'owner', exception_person(e.owner_id), 'snoozed_until', e.snoozed_until, 'note', e.note,
         'opened_at', e.opened_at, 'updated_at', e.updated_at, 'resolved_at', e.resolved_at,
         'resolved_by', exception_person(e.resolved_by), 'closed_by_itself', e.state = 'resolved' AND e.resolved_by IS NULL,
         'actions', exception_actions(e))
-      FROM (SELECT 1) one LEFT JOIN skus k ON k.tenant_id = e.tenant_id AND k.id = e.sku_id
 $$;
 
 
@@ -1681,6 +1682,7 @@ $$;
 
 CREATE FUNCTION public.exception_queue(p_brand uuid, p_kind text, p_severity text, p_state text, p_owner uuid, p_connection uuid, p_after_rank integer, p_after_at timestamp with time zone, p_after_id bigint, p_limit integer) RETURNS jsonb
     LANGUAGE sql STABLE
+    SET enable_sort TO 'off'
     AS $$
 WITH base AS (
     -- the items under every filter but brand, kind and severity: what the counts are made of — from the kept
@@ -1840,6 +1842,15 @@ BEGIN
         SELECT tenant_id, id, 'snooze_ended' FROM w RETURNING 1)
     SELECT count(*) INTO n_woke FROM ev;
 
+    -- the names the live items show
+    UPDATE exceptions e SET connection_name = c.name, connection_kind = c.kind
+      FROM channel_connections c
+     WHERE e.tenant_id = p_brand AND e.live AND c.tenant_id = e.tenant_id AND c.id = e.connection_id
+       AND (e.connection_name IS DISTINCT FROM c.name OR e.connection_kind IS DISTINCT FROM c.kind);
+    UPDATE exceptions e SET sku_code = k.code, sku_title = k.title
+      FROM skus k
+     WHERE e.tenant_id = p_brand AND e.live AND k.tenant_id = e.tenant_id AND k.id = e.sku_id
+       AND (e.sku_code IS DISTINCT FROM k.code OR e.sku_title IS DISTINCT FROM k.title);
     INSERT INTO brand_health (tenant_id, health, refreshed_at) VALUES (p_brand, brand_health_json(p_brand), now())
     ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at;
     RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
