@@ -53,6 +53,12 @@ CREATE TABLE exceptions (
     routine_id uuid,
     checklist_id uuid,
     channel_sku text,
+    -- the names the item shows, copied by the refresh (reading them per item under a long list of brands cost
+    -- a probe of every brand each)
+    connection_name text,
+    connection_kind text,
+    sku_code text,
+    sku_title text,
     owner_id uuid REFERENCES users (id),
     snoozed_until timestamptz,
     note text,
@@ -65,8 +71,8 @@ CREATE TABLE exceptions (
     CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX exceptions_live ON exceptions (tenant_id, kind, subject) WHERE live;
--- the queue: worst first, newest first
-CREATE INDEX exceptions_queue ON exceptions (sev_rank, opened_at DESC, id DESC) WHERE state <> 'resolved';
+-- the queue: worst first, newest first (every state: the page's plan must not depend on proving one)
+CREATE INDEX exceptions_queue ON exceptions (sev_rank, opened_at DESC, id DESC);
 CREATE INDEX exceptions_brand_queue ON exceptions (tenant_id, sev_rank, opened_at DESC, id DESC)
     WHERE state <> 'resolved';
 CREATE INDEX exceptions_resolved ON exceptions (tenant_id, resolved_at) WHERE state = 'resolved';
@@ -97,6 +103,44 @@ ALTER TABLE exception_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_wall ON exception_events USING (tenant_id = ANY ((SELECT current_tenants())::uuid[]))
     WITH CHECK (tenant_id = ANY ((SELECT current_tenants())::uuid[]));
 GRANT SELECT, INSERT ON exception_events TO onecount_app;
+
+-- How many items of each brand are in each kind, severity and unresolved state, kept by a trigger on
+-- exceptions: the dashboard's and the queue's counts read these few rows instead of every item (a scan of
+-- 100,000 items checks each against the caller's list of brands).
+CREATE TABLE exception_counts (
+    tenant_id uuid NOT NULL REFERENCES brands (id),
+    kind text NOT NULL,
+    severity text NOT NULL,
+    state text NOT NULL,
+    n bigint NOT NULL CHECK (n >= 0),
+    PRIMARY KEY (tenant_id, kind, severity, state)
+);
+ALTER TABLE exception_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE exception_counts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_wall ON exception_counts USING (tenant_id = ANY ((SELECT current_tenants())::uuid[]))
+    WITH CHECK (tenant_id = ANY ((SELECT current_tenants())::uuid[]));
+GRANT SELECT, INSERT, UPDATE ON exception_counts TO onecount_app;
+
+CREATE FUNCTION exception_counts_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state <> 'resolved' THEN
+        UPDATE exception_counts SET n = n - 1
+         WHERE tenant_id = OLD.tenant_id AND kind = OLD.kind AND severity = OLD.severity AND state = OLD.state;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state <> 'resolved' THEN
+        INSERT INTO exception_counts AS c (tenant_id, kind, severity, state, n)
+        VALUES (NEW.tenant_id, NEW.kind, NEW.severity, NEW.state, 1)
+        ON CONFLICT (tenant_id, kind, severity, state) DO UPDATE SET n = c.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER exception_counts_insert AFTER INSERT ON exceptions FOR EACH ROW EXECUTE FUNCTION exception_counts_keep();
+CREATE TRIGGER exception_counts_update AFTER UPDATE OF state, kind, severity ON exceptions FOR EACH ROW
+    WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.kind IS DISTINCT FROM NEW.kind
+          OR OLD.severity IS DISTINCT FROM NEW.severity)
+    EXECUTE FUNCTION exception_counts_keep();
+CREATE TRIGGER exception_counts_delete AFTER DELETE ON exceptions FOR EACH ROW EXECUTE FUNCTION exception_counts_keep();
 
 -- Each brand's health as of its last refresh (brand_health_json): what the portfolio's dashboard shows
 -- beside the live counts of its items, so that a thousand brands are one read of a thousand rows.
@@ -412,6 +456,15 @@ BEGIN
         SELECT tenant_id, id, 'snooze_ended' FROM w RETURNING 1)
     SELECT count(*) INTO n_woke FROM ev;
 
+    -- the names the live items show
+    UPDATE exceptions e SET connection_name = c.name, connection_kind = c.kind
+      FROM channel_connections c
+     WHERE e.tenant_id = p_brand AND e.live AND c.tenant_id = e.tenant_id AND c.id = e.connection_id
+       AND (e.connection_name IS DISTINCT FROM c.name OR e.connection_kind IS DISTINCT FROM c.kind);
+    UPDATE exceptions e SET sku_code = k.code, sku_title = k.title
+      FROM skus k
+     WHERE e.tenant_id = p_brand AND e.live AND k.tenant_id = e.tenant_id AND k.id = e.sku_id
+       AND (e.sku_code IS DISTINCT FROM k.code OR e.sku_title IS DISTINCT FROM k.title);
     INSERT INTO brand_health (tenant_id, health, refreshed_at) VALUES (p_brand, brand_health_json(p_brand), now())
     ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at;
     RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
@@ -469,16 +522,13 @@ LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', e.id::text, 'brand_id', e.tenant_id, 'brand', (SELECT name FROM brands WHERE id = e.tenant_id),
         'kind', e.kind, 'severity', e.severity, 'state', e.state, 'title', e.title, 'detail', e.detail,
-        'connection_id', e.connection_id,
-        'connection', (SELECT name FROM channel_connections c WHERE c.tenant_id = e.tenant_id AND c.id = e.connection_id),
-        'connection_kind', (SELECT kind FROM channel_connections c WHERE c.tenant_id = e.tenant_id AND c.id = e.connection_id),
-        'sku', k.code, 'sku_title', k.title, 'listing_id', e.listing_id, 'incident_id', e.incident_id::text,
+        'connection_id', e.connection_id, 'connection', e.connection_name, 'connection_kind', e.connection_kind,
+        'sku', e.sku_code, 'sku_title', e.sku_title, 'listing_id', e.listing_id, 'incident_id', e.incident_id::text,
         'routine_id', e.routine_id, 'checklist_id', e.checklist_id, 'channel_sku', e.channel_sku,
         'owner', exception_person(e.owner_id), 'snoozed_until', e.snoozed_until, 'note', e.note,
         'opened_at', e.opened_at, 'updated_at', e.updated_at, 'resolved_at', e.resolved_at,
         'resolved_by', exception_person(e.resolved_by), 'closed_by_itself', e.state = 'resolved' AND e.resolved_by IS NULL,
         'actions', exception_actions(e))
-      FROM (SELECT 1) one LEFT JOIN skus k ON k.tenant_id = e.tenant_id AND k.id = e.sku_id
 $$;
 
 -- One item with its history; NULL: no such item in the brand.
@@ -586,11 +636,20 @@ $$;
 CREATE FUNCTION exception_queue(p_brand uuid, p_kind text, p_severity text, p_state text, p_owner uuid,
                                 p_connection uuid, p_after_rank int, p_after_at timestamptz, p_after_id bigint,
                                 p_limit int) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- the page walks exceptions_queue in order and stops at its limit: under a long list of brands the estimates
+-- are blind, and sorting every item looked as cheap
+SET enable_sort = off AS $$
 WITH base AS (
-    -- the items under every filter but brand, kind and severity: what the counts are made of
-    SELECT e.tenant_id, e.kind, e.severity FROM exceptions e
-     WHERE exception_in_view(e, p_state, p_owner, p_connection)),
+    -- the items under every filter but brand, kind and severity: what the counts are made of — from the kept
+    -- counts when the view is of unresolved states alone, else from the items
+    SELECT c.tenant_id, c.kind, c.severity, c.n FROM exception_counts c
+     WHERE p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all') AND c.n > 0
+       AND (CASE p_state WHEN 'active' THEN c.state IN ('open', 'acknowledged') ELSE c.state = p_state END)
+    UNION ALL
+    SELECT e.tenant_id, e.kind, e.severity, 1 FROM exceptions e
+     WHERE NOT (p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all'))
+       AND exception_in_view(e, p_state, p_owner, p_connection)),
 f AS (
     SELECT * FROM base
      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
@@ -607,14 +666,14 @@ SELECT jsonb_build_object(
                               OR (e.sev_rank, p_after_at, p_after_id) > (p_after_rank, e.opened_at, e.id))
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
-        'total', (SELECT count(*) FROM f),
-        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, count(*) AS n FROM base
+        'total', (SELECT coalesce(sum(n), 0) FROM f),
+        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM base
                      WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_severity IS NULL OR severity = p_severity)
                      GROUP BY kind) k),
-        'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, count(*) AS n
+        'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, sum(n) AS n
                          FROM base WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
                          GROUP BY severity) s),
-        'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, count(*) AS n
+        'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, sum(n) AS n
                       FROM base WHERE (p_kind IS NULL OR kind = p_kind) AND (p_severity IS NULL OR severity = p_severity)
                       GROUP BY tenant_id) b)))
 $$;
@@ -680,8 +739,8 @@ LANGUAGE sql STABLE AS $$
                'warning', sum(k.n) FILTER (WHERE k.severity = 'warning'),
                'info', sum(k.n) FILTER (WHERE k.severity = 'info'),
                'by_kind', jsonb_object_agg(k.kind, k.n))
-      FROM (SELECT e.tenant_id, e.kind, min(e.severity) AS severity, count(*) AS n FROM exceptions e
-             WHERE e.state IN ('open', 'acknowledged') GROUP BY e.tenant_id, e.kind) k
+      FROM (SELECT c.tenant_id, c.kind, min(c.severity) AS severity, sum(c.n) AS n FROM exception_counts c
+             WHERE c.state IN ('open', 'acknowledged') AND c.n > 0 GROUP BY c.tenant_id, c.kind) k
      GROUP BY k.tenant_id
 $$;
 

@@ -126,7 +126,7 @@ RUN_PID="$DATA/run.pid"
 echo $$ > "$RUN_PID"
 
 pids=()
-declare -A names=() # pid → serve, worker, sim
+declare -A names=() # pid → serve, worker, sim, demo-scenario
 own_services=0
 stop_all() {
   trap - INT TERM EXIT
@@ -219,6 +219,10 @@ if [ "$demo" = 1 ]; then
   "$BIN" demo --api "$url" --sim "$sim_url" --state "$DATA/demo.json" >"$DATA/logs/demo.log" 2>&1 \
     || { cat "$DATA/logs/demo.log" >&2; oc_die "the demo portfolio could not be set up"; }
   signin="$(tail -n 1 "$DATA/logs/demo.log" | sed -n 's/^demo portfolio ready: sign in as \(.*\) with password \(.*\)$/\1  password \2/p')"
+  # The first minutes of a bad week (an oversell, an outage, an unmapped line, a stuck listing, low stock),
+  # so the exception queue has work to show; it exits when done.
+  "$BIN" demo --api "$url" --sim "$sim_url" --state "$DATA/demo.json" --scenario >"$DATA/logs/demo-scenario.log" 2>&1 &
+  pids+=($!); names[$!]=demo-scenario
 fi
 
 cat <<EOM
@@ -231,6 +235,7 @@ cat <<EOM
     readiness         $url/readyz
     metrics           $( [ "$METRICS" = off ] && echo off || echo "http://$METRICS/metrics  (serve's own listener)")
     worker            http://$worker_host:$worker_port/readyz  (and /metrics)
+    demo              $( [ "$demo" = 1 ] && echo "problems appear over the next minutes (logs/demo-scenario.log)" || echo off)
     data              $DATA  (PostgreSQL, Redis, keys, demo.json)
     logs              $DATA/logs/  (serve.log, worker.log, sim.log, postgresql.log, redis.log)
 

@@ -14,7 +14,15 @@
  * pointed at them, Shopify webhooks are aimed at this server, a full re-push
  * is asked for, and each account's order generator starts selling slowly.
  *
- *   onecount demo --api http://127.0.0.1:8080 --sim http://127.0.0.1:9100 --state data/demo.json
+ * With --scenario (ops/run.sh starts it in the background after the wiring)
+ * it plays the first minutes of a bad week, so a newcomer sees the exception
+ * queue work: an oversell on a channel (two brands), an order line naming a
+ * channel SKU nobody mapped, an Amazon outage (the simulator's fault
+ * controls) that ends by itself four minutes later, a listing whose pushes
+ * keep failing (stuck once the worker's stuck_after_seconds pass), and a SKU
+ * running low after a cycle count and a few sales.  Then it exits.
+ *
+ *   onecount demo --api http://127.0.0.1:8080 --sim http://127.0.0.1:9100 --state data/demo.json [--scenario]
  */
 #include "server/demo.h"
 #include "runtime/common.h"
@@ -151,24 +159,34 @@ static json_t *create_owner(void)
 static const struct {
     const char *name;
     const char *skus[6];
+    const char *titles[6];
     int stock[6];
-    const char *bundle;
+    const char *bundle, *bundle_title;
     const char *parts[3];
 } brands[] = {
     {"Northwind Outdoor",
      {"TENT-2P", "TENT-4P", "BAG-20L", "BAG-35L", "STOVE-MINI", "LAMP-LED"},
+     {"Ridgeline 2-person backpacking tent", "Basecamp 4-person dome tent", "Summit 20 L daypack",
+      "Traverse 35 L hiking pack", "Ember mini gas stove", "Glow 300 lm rechargeable LED lantern"},
      {40, 18, 120, 60, 35, 90},
      "KIT-CAMP",
+     "Weekend camping kit: tent, stove and lantern",
      {"TENT-2P", "STOVE-MINI", "LAMP-LED"}},
     {"Lumen Skincare",
      {"SERUM-30", "CREAM-50", "CLEANSER", "TONER", "SPF-50", "MASK-3"},
+     {"Vitamin C brightening serum, 30 ml", "Ceramide moisturising cream, 50 ml", "Gentle gel cleanser, 150 ml",
+      "Rose hydrating toner, 200 ml", "Daily mineral sunscreen SPF 50, 50 ml", "Clay mask trio, 3 x 30 ml"},
      {150, 80, 200, 110, 60, 25},
      "SET-ROUTINE",
+     "Morning routine set: cleanser, toner and cream",
      {"CLEANSER", "TONER", "CREAM-50"}},
     {"Copper & Pine Home",
      {"MUG-CU", "KETTLE-CU", "BOARD-OAK", "CANDLE-PINE", "THROW-WOOL", "TRAY-OAK"},
+     {"Hammered copper mug, 400 ml", "Copper stovetop kettle, 1.5 L", "Oak chopping board, large",
+      "Pine forest soy candle, 220 g", "Merino wool throw, charcoal", "Oak serving tray with handles"},
      {70, 12, 45, 160, 20, 30},
      "GIFT-COZY",
+     "Cozy evening gift box: mug, candle and throw",
      {"MUG-CU", "CANDLE-PINE", "THROW-WOOL"}},
 };
 
@@ -242,7 +260,8 @@ static int first_run(demo_t *d, json_t *state, const char *state_path)
         json_t *skus = json_array(), *lines = json_array();
         for (int i = 0; i < 6; i++) {
             snprintf(path, sizeof(path), "/api/v1/brands/%s/skus", bid);
-            json_decref(must(d, "POST", d->api, path, json_pack("{s:s}", "code", brands[b].skus[i]), 201));
+            json_decref(must(d, "POST", d->api, path,
+                             json_pack("{s:s, s:s}", "code", brands[b].skus[i], "title", brands[b].titles[i]), 201));
             json_array_append_new(skus, json_pack("{s:s, s:i}", "sku", brands[b].skus[i], "quantity", 0));
             json_array_append_new(lines, json_pack("{s:s, s:i}", "sku", brands[b].skus[i], "qty", brands[b].stock[i]));
         }
@@ -250,8 +269,10 @@ static int first_run(demo_t *d, json_t *state, const char *state_path)
         json_t *parts = json_array();
         for (int i = 0; i < 3; i++)
             json_array_append_new(parts, json_pack("{s:s, s:i}", "sku", brands[b].parts[i], "qty", 1));
-        json_decref(
-            must(d, "POST", d->api, path, json_pack("{s:s, s:o}", "code", brands[b].bundle, "components", parts), 201));
+        json_decref(must(d, "POST", d->api, path,
+                         json_pack("{s:s, s:s, s:o}", "code", brands[b].bundle, "title", brands[b].bundle_title,
+                                   "components", parts),
+                         201));
         json_array_append_new(skus, json_pack("{s:s, s:i}", "sku", brands[b].bundle, "quantity", 0));
         snprintf(path, sizeof(path), "/api/v1/brands/%s/movements", bid);
         json_decref(must(d, "POST", d->api, path,
@@ -261,8 +282,9 @@ static int first_run(demo_t *d, json_t *state, const char *state_path)
         for (size_t k = 0; k < OC_ARRAY_SIZE(kinds); k++)
             json_array_append_new(conns,
                                   json_pack("{s:s, s:o}", "kind", kinds[k], "sim", sim_spec(kinds[k], (int)b, skus)));
-        json_array_append_new(json_object_get(state, "brands"),
-                              json_pack("{s:s, s:s, s:o}", "id", bid, "name", brands[b].name, "connections", conns));
+        json_array_append_new(
+            json_object_get(state, "brands"),
+            json_pack("{s:s, s:s, s:o, s:b}", "id", bid, "name", brands[b].name, "connections", conns, "titled", 1));
         json_decref(skus);
         json_decref(br);
     }
@@ -312,6 +334,7 @@ static int wire(demo_t *d, json_t *state, const char *state_path)
             json_decref(conn);
             char acct_path[128];
             int aid = (int)json_integer_value(json_object_get(acct, "id"));
+            json_object_set_new(c, "sim_id", json_integer(aid)); /* this run's account, for --scenario */
             if (strcmp(kind, "shopify") == 0) {
                 char hook[512];
                 snprintf(hook, sizeof(hook), "%s/api/v1/webhooks/shopify/%s/%s", d->api, bid, cid);
@@ -344,6 +367,161 @@ static int wire(demo_t *d, json_t *state, const char *state_path)
         }
         json_decref(routines);
     }
+    return save_state(state_path, state);
+}
+
+/* Demo states made before SKUs had titles get them (once). */
+static int add_titles(demo_t *d, json_t *state, const char *state_path)
+{
+    size_t i;
+    json_t *brand;
+    char path[512];
+    int changed = 0;
+    json_array_foreach(json_object_get(state, "brands"), i, brand)
+    {
+        if (json_is_true(json_object_get(brand, "titled")) || i >= OC_ARRAY_SIZE(brands))
+            continue;
+        const char *bid = json_string_value(json_object_get(brand, "id"));
+        for (int k = 0; k < 7; k++) {
+            snprintf(path, sizeof(path), "/api/v1/brands/%s/skus/%s", bid,
+                     k < 6 ? brands[i].skus[k] : brands[i].bundle);
+            json_decref(must(d, "PATCH", d->api, path,
+                             json_pack("{s:s}", "title", k < 6 ? brands[i].titles[k] : brands[i].bundle_title), 200));
+        }
+        json_object_set_new(brand, "titled", json_true());
+        changed = 1;
+    }
+    return changed ? save_state(state_path, state) : 0;
+}
+
+/* --- the scenario: the first minutes of a bad week ---------------------------------------------- */
+
+/* The brand's id, and the simulator account of its connection of `kind` (this run's). */
+static const char *brand_id(json_t *state, size_t b)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(state, "brands"), b), "id"));
+}
+
+static json_t *connection_of(json_t *state, size_t b, const char *kind)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_array_get(json_object_get(state, "brands"), b), "connections"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "kind")), kind) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void sim_path(char *out, size_t n, json_t *state, size_t b, const char *kind, const char *tail)
+{
+    snprintf(out, n, "/_sim/accounts/%lld%s",
+             (long long)json_integer_value(json_object_get(connection_of(state, b, kind), "sim_id")), tail);
+}
+
+/* Asks the brand's routine of `kind` (on the connection of `conn_kind`, or brand-wide when NULL) to run now. */
+static void run_now(demo_t *d, json_t *state, size_t b, const char *kind, const char *conn_kind)
+{
+    char path[512];
+    const char *bid = brand_id(state, b);
+    const char *cid =
+        conn_kind != NULL ? json_string_value(json_object_get(connection_of(state, b, conn_kind), "id")) : NULL;
+    snprintf(path, sizeof(path), "/api/v1/brands/%s/routines", bid);
+    json_t *routines = must(d, "GET", d->api, path, NULL, 200);
+    size_t i;
+    json_t *r;
+    json_array_foreach(routines, i, r)
+    {
+        const char *rc = json_string_value(json_object_get(r, "connection_id"));
+        if (strcmp(json_string_value(json_object_get(r, "kind")), kind) != 0 || (cid != NULL) != (rc != NULL) ||
+            (cid != NULL && strcmp(cid, rc) != 0))
+            continue;
+        snprintf(path, sizeof(path), "/api/v1/brands/%s/routines/%s/run", bid,
+                 json_string_value(json_object_get(r, "id")));
+        json_decref(must(d, "POST", d->api, path, json_object(), 200));
+    }
+    json_decref(routines);
+}
+
+/* What onecount has available of a SKU now (0 when it cannot tell). */
+static long long available(demo_t *d, json_t *state, size_t b, const char *sku)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/api/v1/brands/%s/skus/%s", brand_id(state, b), sku);
+    json_t *j = must(d, "GET", d->api, path, NULL, 200);
+    long long n = (long long)json_integer_value(json_object_get(j, "available"));
+    json_decref(j);
+    return n;
+}
+
+/* A channel sells `extra` more units of a SKU than onecount has: the channel took the orders anyway. */
+static void oversell(demo_t *d, json_t *state, size_t b, const char *kind, const char *sku, long long extra)
+{
+    char path[512];
+    long long n = available(d, state, b, sku) + extra;
+    sim_path(path, sizeof(path), state, b, kind, "/orders");
+    json_decref(must(d, "POST", d->sim, path,
+                     json_pack("{s:s, s:I, s:b}", "sku", sku, "quantity", (json_int_t)n, "force", 1), 201));
+    run_now(d, state, b, "poll_orders", kind);
+    printf("scenario: %s oversold %lld x %s on %s\n", brands[b].name, n, sku, kind);
+}
+
+static int scenario(demo_t *d, json_t *state)
+{
+    char path[512];
+    if (json_array_size(json_object_get(state, "brands")) < OC_ARRAY_SIZE(brands))
+        return -1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    sleep(15);
+    /* Northwind: Walmart sells two more Basecamp tents than there are. */
+    oversell(d, state, 0, "walmart", "TENT-4P", 2);
+    /* Lumen: Amazon goes down (503 on every call) for four minutes. */
+    sim_path(path, sizeof(path), state, 1, "amazon", "/faults");
+    json_decref(must(d, "PUT", d->sim, path, json_pack("{s:f, s:i}", "error_rate", 1.0, "error_status", 503), 0));
+    printf("scenario: %s's Amazon is unavailable (503) for four minutes\n", brands[1].name);
+    sleep(15);
+    /* Northwind: the shop sells a colour nobody mapped. */
+    sim_path(path, sizeof(path), state, 0, "shopify", "/stock");
+    json_decref(must(d, "PUT", d->sim, path, json_pack("{s:i}", "TENT-2P-OLIVE", 6), 0));
+    sim_path(path, sizeof(path), state, 0, "shopify", "/orders");
+    json_decref(must(d, "POST", d->sim, path, json_pack("{s:s, s:i}", "sku", "TENT-2P-OLIVE", "quantity", 1), 201));
+    run_now(d, state, 0, "poll_orders", "shopify");
+    printf("scenario: %s's shop sold TENT-2P-OLIVE, which no listing maps\n", brands[0].name);
+    /* Copper & Pine: Amazon refuses every push of the kettle; a delivery makes one necessary. */
+    sim_path(path, sizeof(path), state, 2, "amazon", "/faults");
+    json_decref(must(d, "PUT", d->sim, path,
+                     json_pack("{s:f, s:i, s:s}", "error_rate", 1.0, "error_status", 500, "match", "/KETTLE-CU"), 0));
+    snprintf(path, sizeof(path), "/api/v1/brands/%s/movements", brand_id(state, 2));
+    json_decref(must(d, "POST", d->api, path,
+                     json_pack("{s:s, s:[{s:s, s:i}], s:s}", "kind", "receipt", "lines", "sku", "KETTLE-CU", "qty", 4,
+                               "reference", "workshop delivery"),
+                     201));
+    printf("scenario: %s's kettle cannot reach Amazon; stuck once the worker's stuck_after_seconds pass\n",
+           brands[2].name);
+    sleep(15);
+    /* Lumen: a cycle count finds 4 clay mask trios, and the shop sells 3 of them. */
+    snprintf(path, sizeof(path), "/api/v1/brands/%s/movements", brand_id(state, 1));
+    json_decref(must(d, "POST", d->api, path,
+                     json_pack("{s:s, s:[{s:s, s:i}], s:s}", "kind", "count", "lines", "sku", "MASK-3", "qty", 4,
+                               "reason", "cycle count"),
+                     201));
+    sim_path(path, sizeof(path), state, 1, "shopify", "/orders");
+    for (int i = 0; i < 3; i++)
+        json_decref(must(d, "POST", d->sim, path,
+                         json_pack("{s:s, s:i, s:b}", "sku", "MASK-3", "quantity", 1, "force", 1), 201));
+    run_now(d, state, 1, "poll_orders", "shopify");
+    /* Copper & Pine: the shop sells more wool throws than there are. */
+    oversell(d, state, 2, "shopify", "THROW-WOOL", 1);
+    sleep(20);
+    run_now(d, state, 1, "velocity", NULL);
+    sleep(5);
+    run_now(d, state, 1, "low_stock", NULL);
+    printf("scenario: %s's clay mask trio is low: a few days of cover\n", brands[1].name);
+    sleep(170);
+    sim_path(path, sizeof(path), state, 1, "amazon", "/faults");
+    json_decref(must(d, "DELETE", d->sim, path, NULL, 0));
+    printf("scenario: %s's Amazon is back\n", brands[1].name);
     return 0;
 }
 
@@ -353,25 +531,31 @@ int oc_demo_main(int argc, char **argv)
         {"api", required_argument, NULL, 'a'},
         {"sim", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 'f'},
+        {"scenario", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     const char *api = NULL, *sim = NULL, *state_path = NULL;
-    int c;
+    int c, play = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'a': api = optarg; break;
         case 's': sim = optarg; break;
         case 'f': state_path = optarg; break;
+        case 'x': play = 1; break;
         default: return 2;
         }
     }
     if (api == NULL || sim == NULL || state_path == NULL) {
-        fprintf(stderr, "usage: onecount demo --api URL --sim URL --state FILE\n");
+        fprintf(stderr, "usage: onecount demo --api URL --sim URL --state FILE [--scenario]\n");
         return 2;
     }
     json_t *state = json_load_file(state_path, 0, NULL);
     int fresh = state == NULL;
+    if (play && fresh) {
+        fprintf(stderr, "demo: --scenario needs the demo wired first (no %s)\n", state_path);
+        return 1;
+    }
     if (fresh) {
         state = create_owner();
         if (state == NULL || save_state(state_path, state) != 0) {
@@ -392,11 +576,13 @@ int oc_demo_main(int argc, char **argv)
     if (me != NULL) {
         snprintf(d.csrf, sizeof(d.csrf), "%s", json_string_value(json_object_get(me, "csrf_token")));
         json_decref(me);
-        if ((json_array_size(json_object_get(state, "brands")) > 0 || first_run(&d, state, state_path) == 0) &&
-            wire(&d, state, state_path) == 0)
+        if (play)
+            rc = scenario(&d, state) == 0 ? 0 : 1;
+        else if ((json_array_size(json_object_get(state, "brands")) > 0 || first_run(&d, state, state_path) == 0) &&
+                 add_titles(&d, state, state_path) == 0 && wire(&d, state, state_path) == 0)
             rc = 0;
     }
-    if (rc == 0)
+    if (rc == 0 && !play)
         printf("demo portfolio ready: sign in as %s with password %s\n",
                json_string_value(json_object_get(state, "email")),
                json_string_value(json_object_get(state, "password")));

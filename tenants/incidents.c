@@ -13,7 +13,9 @@ void oc_incidents_verify(oc_thread_t *th, const char *tenant, oc_query_cb cb, vo
 
 #define OVERSELL_JSON                                                                                                  \
     "json_build_object('id', o.id::text, 'sku', k.code, 'qty_short', o.qty_short, 'state', o.state,"                   \
-    " 'channel_id', o.channel_id, 'reference', o.reference, 'movement_id', o.movement_id::text,"                       \
+    " 'channel_id', o.channel_id, 'channel', (SELECT c.name FROM channel_connections c"                                \
+    "   WHERE c.tenant_id = o.tenant_id AND c.id = o.channel_id), 'reference', o.reference, 'movement_id', "           \
+    "o.movement_id::text,"                                                                                             \
     " 'resolution', o.resolution, 'note', o.note, 'created_at', o.created_at, 'resolved_at', o.resolved_at,"           \
     " 'resolved_by', o.resolved_by)"
 

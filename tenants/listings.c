@@ -97,7 +97,7 @@ void oc_listings_unmapped(oc_thread_t *th, const char *tenant, const oc_page_key
 }
 
 static const oc_channels_refusals_t r_listing = {
-    .unique = "this SKU or external SKU is already listed on the connection",
+    .unique = "this SKU or channel SKU is already listed on the connection",
     .unique_field = "external_sku",
 };
 static const oc_query_how_t a_listing = {.what = "listing", .refuse = oc_channels_refuse, .refuse_ctx = &r_listing};

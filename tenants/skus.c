@@ -294,11 +294,13 @@ void oc_skus_bundle_replace(oc_thread_t *th, const oc_actor_t *a, const char *co
 
 OC_DB_STMT(
     sku_history, 9,
-    "SELECT json_build_object('id', m.id::text, 'at', m.created_at, 'sku', k.code, 'kind', m.kind, 'qty', m.qty,"
+    "SELECT json_build_object('id', m.id::text, 'at', m.created_at, 'sku', k.code, 'sku_title', k.title,"
+    " 'kind', m.kind, 'qty', m.qty,"
     " 'on_hand_delta', m.on_hand_delta, 'committed_delta', m.committed_delta,"
     " 'inspecting_delta', m.inspecting_delta, 'on_hand_after', m.on_hand_after,"
     " 'committed_after', m.committed_after, 'disposition', m.disposition, 'reason', m.reason,"
     " 'reference', m.reference, 'channel_id', m.channel_id,"
+    " 'channel', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = m.tenant_id AND c.id = m.channel_id),"
     " 'bundle', (SELECT b.code FROM skus b WHERE b.tenant_id = m.tenant_id AND b.id = m.bundle_sku_id),"
     " 'guarded', m.guarded, 'actor_user', m.actor_user, 'actor_token', m.actor_token, 'request_id', m.request_id)"
     " FROM movements m JOIN skus k ON k.tenant_id = m.tenant_id AND k.id = m.sku_id"

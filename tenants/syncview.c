@@ -253,6 +253,7 @@ OC_DB_STMT(timeline, 7,
            "  SELECT m.created_at AS at, 'm' || lpad(m.id::text, 19, '0') AS id, json_build_object('type', 'movement',"
            "   'kind', m.kind, 'qty', m.qty, 'on_hand_after', m.on_hand_after, 'committed_after', m.committed_after,"
            "   'reference', m.reference, 'channel_id', m.channel_id, 'reason', m.reason, 'movement_id', m.id::text,"
+           "   'channel', (SELECT c.name FROM channel_connections c WHERE c.tenant_id = $1 AND c.id = m.channel_id),"
            "   'actor_user', m.actor_user, 'request_id', m.request_id) AS j"
            "  FROM movements m, k WHERE m.tenant_id = $1 AND m.sku_id = k.id"
            "  UNION ALL"

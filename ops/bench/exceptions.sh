@@ -93,7 +93,7 @@ SETUP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 # refresh CHUNK_SQL: one exceptions_refresh as the worker runs it (as onecount_app, the chunk's brands as its
 # tenants); prints its answer
 refresh() {
-  SUDB -At <<EOS | tail -n 2 | head -n 1
+  SUDB -At <<EOS | grep '^{'
 BEGIN;
 SELECT set_config('app.tenant_id', (SELECT string_agg(id::text, ',') FROM ($1) b), true);
 SET LOCAL ROLE onecount_app;

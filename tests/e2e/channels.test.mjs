@@ -124,9 +124,10 @@ test('"Test connection" shows what the server answers; credentials are replaced 
   const report = page.locator('.report[aria-label="Test result"]');
   await report.waitFor();
   const answered = await report.innerText();
-  // The server calls the simulator, which knows no shop "acme" nor this token: a refusal, answered 200.
+  // The server calls the simulator, which knows no shop "acme" nor this token: its answer, worded by its status, answered 200.
   assert.deepEqual(takeApiErrors(ownerUi), []);
-  assert.match(answered, /^Refused\s+The channel did not let onecount in\n/);
+  // An unknown shop is the channel rejecting the request (404: check the settings), not refusing credentials.
+  assert.match(answered, /^Rejected\s+The channel rejected the request \(HTTP 404\); check the settings\n/);
   assert.match(answered, /Channel answered\s+(HTTP \d{3}|nothing \(no answer\))\s+Worth retrying\s+(yes|no): /);
   await screenshot(page, 'connection-tested');
 
@@ -307,7 +308,7 @@ test('an operator maps SKUs, reads the unmapped report and auto-maps with its re
   await notice(page, 'A2 is listed on Amazon US as A2.');
   await go(page, stack.url, `/brands/${A.id}/listings/new?connection=${conns.amazon}&sku=A2`);
   await page.getByRole('button', { name: 'Map SKU' }).click();
-  await fieldError(page, 'This SKU or external SKU is already listed on the connection.').waitFor();
+  await fieldError(page, 'This SKU or channel SKU is already listed on the connection.').waitFor();
 
   // Filters: one connection.
   await go(page, stack.url, `/brands/${A.id}/listings?connection=${conns.walmart}`);

@@ -134,7 +134,7 @@ test('receiving, adjusting and counting move the balances and the history; a mis
   // A change of zero: the server names the line's quantity.
   await fillForm(page, { 'Change of line 1': '0', Reason: 'damaged in transit' });
   await page.getByRole('button', { name: 'Record adjustment' }).click();
-  await fieldError(page, 'Qty of an adjustment is a non-zero change (negative removes units).').waitFor();
+  await fieldError(page, 'Change of an adjustment is a non-zero change (negative removes units).').waitFor();
   assert.equal(await page.getByLabel('Change of line 1').getAttribute('aria-invalid'), 'true');
   await fillForm(page, { 'Change of line 1': '-2' });
   await page.getByRole('button', { name: 'Record adjustment' }).click();
@@ -193,7 +193,8 @@ test('receiving, adjusting and counting move the balances and the history; a mis
   await page.getByLabel('SKU (optional)', { exact: true }).fill('TEE-BLK');
   await page.getByRole('button', { name: 'Filter' }).click();
   await idle(page);
-  assert.deepEqual((await tableRows(page, 'Movements')).map((r) => [r[1], r[2]]), [['Adjustment', 'TEE-BLK'], ['Receipt', 'TEE-BLK']]);
+  assert.deepEqual((await tableRows(page, 'Movements')).map((r) => [r[1], r[2]]),
+    [['Adjustment', 'TEE-BLK\nBlack tee, organic'], ['Receipt', 'TEE-BLK\nBlack tee, organic']], 'every row names its SKU, code and title');
   assert.match(page.url(), /\/stock\?sku=TEE-BLK$/);
   await screenshot(page, 'stock');
   await assertSound(opUi, 'stock');

@@ -37,10 +37,10 @@ test('a wrong password says "invalid email or password" and keeps the user on th
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForFunction(() => document.querySelector('form[aria-busy="false"]'));
   assert.equal(await alert.innerText(), 'Invalid email or password.');
-  // Empty fields are caught before asking the server, next to the field.
+  // Empty fields are caught before asking the server, next to the field, all at once (the password was cleared).
   await page.getByLabel('E-mail').fill('');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  assert.equal(await page.locator('.field-error:visible').innerText(), 'E-mail is required.');
+  assert.deepEqual(await page.locator('.field-error:visible').allInnerTexts(), ['E-mail is required.', 'Password is required.']);
   assert.equal(await page.getByLabel('E-mail').getAttribute('aria-invalid'), 'true');
   assert.deepEqual(s.apiErrors, ['401 /api/v1/me', '401 /api/v1/auth/login', '401 /api/v1/auth/login']);
   await assertSound(s, 'sign-in after failures');

@@ -92,6 +92,10 @@ test('a connection on the simulator shows what its channel received: every reque
   const { page } = ownerUi;
   await go(page, stack.url, `/brands/${br.id}/channels/${br.conns.walmart.id}`);
   await panelOf(page, 'What the channel received').waitFor();
+  // The newest 20 first; the rest (up to 200) on request.
+  assert.ok((await tableRows(page, 'What the channel received')).length <= 20);
+  const more = panelOf(page, 'What the channel received').getByRole('button', { name: /^Show more requests/ });
+  while (await more.isVisible()) await more.click();
   const rows = await tableRows(page, 'What the channel received');
   assert.ok(rows.length > 0);
   // newest first; the first push set every SKU to the stock onecount published
@@ -330,12 +334,14 @@ test('a brand owner changes a routine\'s schedule (a bad interval is refused und
   await br.sim.put(`/_sim/accounts/${br.conns.amazon.account.id}/faults`, { error_rate: 1 });
   try {
     await page.getByRole('button', { name: 'Test connection' }).click();
-    await result.locator('text=Refused').waitFor({ timeout: 30000 });
+    await result.locator('text=Channel unavailable').waitFor({ timeout: 30000 });
   } finally {
     await br.sim.del(`/_sim/accounts/${br.conns.amazon.account.id}/faults`);
   }
   const refused = await result.innerText();
-  assert.match(refused, /Refused\s+The channel did not let onecount in/);
+  // A 503 is the channel being unavailable, not a refusal of the credentials.
+  assert.match(refused, /^Channel unavailable\s+The channel is unavailable right now \(HTTP 503\); this is on its side, not the credentials/);
+  assert.doesNotMatch(refused, /Refused|did not let/);
   assert.match(refused, /Channel answered\s+HTTP 503/);
   assert.match(refused, /Worth retrying\s+yes: the channel may be busy or down/);
   await screenshot(page, 'connection-health');

@@ -117,10 +117,10 @@ test('the brand audit log shows who did what, newest first, and filters by actio
   const [revoke, create, demote] = rows;
   assert.match(revoke[1], /^brand_owner/, 'actor by name');
   assert.match(revoke[2], /^API token revoked/);
-  assert.match(revoke[3], /^Storefront\s+token$/);
+  assert.match(revoke[3], /^Storefront\s+API token$/);
   assert.match(create[4], /^role: Operator$/);
   assert.match(demote[2], /^Role changed/);
-  assert.match(demote[3], /^operator\s+user$/, 'the member by name');
+  assert.match(demote[3], /^operator\s+Person$/, 'the member by name');
   assert.match(demote[4], /^Operator → Viewer$/, 'before and after');
   await screenshot(page, 'brand-audit');
   await assertSound(adminUi, 'brand audit');
@@ -150,7 +150,7 @@ test('a viewer reads the brand audit log too', async () => {
   await go(s.page, stack.url, `/brands/${A.id}/audit`);
   const rows = await tableRows(s.page, 'Audit log');
   assert.ok(rows.length >= 4);
-  assert.match(rows.find((r) => r[2].includes('member.update'))[3], /^operator\s+user$/, 'itself, by name');
+  assert.match(rows.find((r) => r[2].includes('member.update'))[3], /^operator\s+Person$/, 'itself, by name');
   assert.deepEqual(s.apiErrors.filter((e) => !e.endsWith('/api/v1/me')), [], 'no forbidden lookups for names');
   await assertSound(s, 'viewer audit');
   await s.context.close();

@@ -9,21 +9,36 @@
 // another tenant's item ids are 404; the dashboard counts what the queue shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { waitFor } from './lib/stack.mjs';
 import { startSyncStack, channelBrand, converge, runNow } from './lib/sync.mjs';
 import { brand, member, unique } from './lib/world.mjs';
 
-let stack, P, sim, br, other;
+let stack, P, sim, br, other, hooks, hook, worker;
+const got = [];
 
 before(async () => {
-  ({ stack, sim, P } = await startSyncStack({ env: {
+  hooks = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => { got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }); res.end('ok'); });
+  });
+  await new Promise((r) => hooks.listen(0, '127.0.0.1', r));
+  ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_NOTIFY_POLL_MS: '200',
     ONECOUNT_STUCK_AFTER_SECONDS: '3', ONECOUNT_STUCK_CHECK_SECONDS: '1', ONECOUNT_EXCEPTIONS_CHECK_SECONDS: '1' } }));
+  hook = await P.api.post(`/api/v1/portfolios/${P.pid}/webhooks`, { name: 'Oversells',
+    url: `http://127.0.0.1:${hooks.address().port}/oversells`, kinds: ['oversell'] });
+  assert.equal(hook.status, 201, hook.text);
   br = await channelBrand(stack, P, sim, { skus: ['E1', 'E2'], stock: 20, webhooks: false });
   other = await channelBrand(stack, P, sim, { skus: ['F1'], stock: 5, webhooks: false });
-  await stack.startWorker();
+  worker = await stack.startWorker();
   await converge([br, other]);
 });
-after(async () => { await stack?.stop(); });
+after(async () => {
+  await stack?.stop();
+  await new Promise((r) => hooks?.close(() => r()));
+});
 
 const queue = async (api, path, q = '') => {
   const r = await api.get(`${path}/exceptions${q}`);
@@ -61,6 +76,22 @@ test('an oversell opens a critical item at the top of the queue; recording its r
   assert.equal(closed.closed_by_itself, true);
   assert.equal(closed.resolved_by, null);
   assert.deepEqual(closed.history.map((h) => h.action), ['opened', 'closed']);
+
+  // both were told to the webhook that asked for oversells, signed, in order
+  const told = await waitFor(() => {
+    const mine = got.map((g) => ({ g, b: JSON.parse(g.body) })).filter((x) => x.b.payload?.exception_id === item.id);
+    return mine.length >= 2 && mine;
+  }, { timeout: 30000, what: 'the opened and resolved notifications' });
+  assert.deepEqual(told.map((x) => x.g.headers['x-onecount-event']), ['exception.opened', 'exception.resolved']);
+  const first = told[0];
+  const ts = first.g.headers['x-onecount-timestamp'];
+  assert.equal(first.g.headers['x-onecount-signature'], `v1=${createHmac('sha256', hook.json.secret).update(`${ts}.${first.g.body}`).digest('hex')}`);
+  assert.equal(first.b.kind, 'oversell');
+  assert.equal(first.b.severity, 'critical');
+  assert.equal(first.b.brand.id, br.id);
+  assert.match(first.b.title, /^Oversold 3 ×/);
+  assert.match(told[1].b.title, /^Closed by itself: Oversold 3 ×/);
+  assert.ok(got.every((g) => JSON.parse(g.body).kind === 'oversell'), 'only the kind the endpoint asked for');
   assert.ok(!find((await queue(br.api, br.base)).items, 'oversell'), 'gone from the active queue');
   assert.ok(find((await queue(br.api, br.base, '?state=resolved')).items, 'oversell', (x) => x.id === item.id));
 });
@@ -232,7 +263,8 @@ test('a brand owner sees only their brand in the portfolio queue and the dashboa
   assert.equal(all.totals.exceptions, active.counts.total);
   for (const b of all.brands) assert.equal(b.exceptions.total, active.counts.by_brand[b.brand_id] ?? 0);
 
-  // pages of 1 walk every item once, worst first
+  // pages of 1 walk every item once, worst first (the worker stopped: no item opens or closes meanwhile)
+  await worker.stop();
   const seen = [];
   let cursor = null;
   do {

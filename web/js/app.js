@@ -8,7 +8,8 @@
 // to the sign-in screen and comes back to the same place afterwards.
 import { api, onApiEvent } from './api.js';
 import { h, sentence } from './ui/dom.js';
-import { notify, showUnavailable, hideUnavailable } from './ui/notice.js';
+import { notify, showUnavailable, hideUnavailable, clearNotices, carryNotices } from './ui/notice.js';
+import { setDisplayZone } from './ui/format.js';
 import { errorPanel } from './ui/page.js';
 import { createRouter, navigate, parseHash } from './router.js';
 import { session, loadSession, clearSession, onSessionChange } from './session.js';
@@ -97,6 +98,7 @@ async function signOut(button) {
   }
   clearSession();
   notify('You are signed out', { kind: 'info' });
+  carryNotices();
   navigate('/login');
 }
 
@@ -120,9 +122,16 @@ async function render() {
   }
 }
 
+let lastPath = null;
+
 async function renderRoute(seq) {
   const { route, params, query, path } = router.match(window.location.hash);
   hideUnavailable();
+  // A new screen: the notices of the last one go (rendering the same screen again keeps them),
+  // and times are in the reader's zone until a brand's screen sets the brand's.
+  if (path !== lastPath) clearNotices();
+  lastPath = path;
+  setDisplayZone(null);
 
   // The sign-in screen checks too, so a signed-in user who opens it goes home;
   // accepting an invitation does not (it signs in as the invited user).
@@ -160,7 +169,9 @@ async function renderRoute(seq) {
     return;
   }
   document.body.classList.remove('is-loading');
-  const ctx = { root, params, query, route, setTitle, navigate, signOut, rerender: render, alive: () => seq === renderSeq };
+  // A screen that navigates after an action takes its notice along ("US store connected").
+  const go = (p) => { carryNotices(); navigate(p); };
+  const ctx = { root, params, query, route, setTitle, navigate: go, signOut, rerender: render, alive: () => seq === renderSeq };
   try {
     const mod = await route.view();
     if (seq !== renderSeq) return;
@@ -197,6 +208,7 @@ onApiEvent('unauthenticated', () => {
   const here = path + (query.toString() ? `?${query}` : '');
   const next = path === '/' || path === '/login' ? '' : `?next=${encodeURIComponent(here)}`;
   if (wasSignedIn) notify('Your session has ended; sign in again', { kind: 'info' });
+  carryNotices();
   navigate(`/login${next}`);
   setTimeout(() => { endingSession = false; }, 0);
 });

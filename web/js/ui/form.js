@@ -52,17 +52,25 @@ function buildControl(spec, id, describedBy) {
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * A server message shown under its field loses the field path it starts
- * with ("settings.shop: the shop domain" → "the shop domain";
- * "credentials.client_secret is required" → "Client secret is required";
- * "interval_seconds must be between …" → "Interval (seconds) must be between …").
+ * A server message shown under its field speaks of the field by the form's
+ * own label, not by its API name: the field path it starts with goes
+ * ("settings.shop: the shop domain" → "the shop domain"), and a message that
+ * starts with the field's name, whole or its last part, with or without
+ * underscores ("credentials.client_secret is required", "qty must be…",
+ * "external_sku is taken"), starts with the label instead ("Client secret is
+ * required", "Units received must be…", "Channel SKU is taken").
  */
-function underField(message, field, label) {
+export function underField(message, field, label) {
   const m = String(message || '');
   if (!field) return m;
   const f = escapeRe(field);
-  // "interval_seconds must be between 10 and 604800" → "Interval (seconds) must be …"
-  return m.replace(new RegExp(`^${f}:\\s*`), '').replace(new RegExp(`^${f} (?=is |must )`), `${label} `);
+  const stripped = m.replace(new RegExp(`^${f}:\\s*`), '');
+  // already in the form's words ("Share is a percentage…" under "Share (%)")
+  const core = label ? label.replace(/\s*\([^)]*\)/g, '').trim().toLowerCase() : '';
+  if (stripped !== m || !core || new RegExp(`^${escapeRe(core)}(\\s|$)`, 'i').test(m)) return stripped;
+  const last = field.split(/[.\]]/).filter(Boolean).pop().replace(/\[\d+$/, '');
+  const names = [...new Set([field, last, last.replace(/_/g, ' ')])].map(escapeRe).join('|');
+  return m.replace(new RegExp(`^(?:${names})(?=\\s)`, 'i'), label);
 }
 
 export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', secondary = null, label = null, aliases = {} }) {
@@ -168,25 +176,46 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
       for (const w of widgets.values()) w.widget.clearErrors();
     },
     /** Puts a message under a field (or at the form level when name is null or unknown). */
-    setError(name, message) {
+    setError(name, message, { focus = true } = {}) {
       const target = name && (controls.has(name) ? name : aliases[name]);
       const c = target ? controls.get(target) : null;
       if (c && shown(c)) {
-        c.error.textContent = sentence(underField(message, name, c.spec.label));
+        const text = sentence(underField(message, name, c.spec.label));
+        // a second problem of the same field goes on a line of its own
+        c.error.textContent = c.error.hidden ? text : `${c.error.textContent} ${text}`;
         c.error.hidden = false;
         c.control.setAttribute('aria-invalid', 'true');
         c.control.setAttribute('aria-describedby', [c.hintId, c.errId].filter(Boolean).join(' '));
-        c.control.focus();
+        if (focus) c.control.focus();
         return;
       }
       const w = name ? widgetFor(target || name) : null;
-      if (w && w.widget.setError(target || name, sentence(message))) return;
-      formError.textContent = sentence(message);
+      if (w && w.widget.setError(target || name, sentence(message), { focus })) return;
+      // a problem that names no field of this form: above the buttons, one line each
+      const line = h('p', { text: sentence(message) });
+      if (formError.hidden) formError.replaceChildren(line);
+      else formError.append(line);
       formError.hidden = false;
     },
+    /**
+     * Shows an error: every problem of a 422 (error.problems) at its field,
+     * the first focused; otherwise the one message at its field.
+     */
     showError(err) {
       if (err && err.handled && err.status === 401) return; // the session is over; the app takes over
-      form.setError(err && err.field, err && err.message ? err.message : String(err));
+      const problems = err && Array.isArray(err.problems) && err.problems.length ? err.problems : null;
+      if (!problems) {
+        form.setError(err && err.field, err && err.message ? err.message : String(err));
+        return;
+      }
+      form.setErrors(problems);
+    },
+    /** Places every {field, message} at its field; focus goes to the first. */
+    setErrors(problems) {
+      problems.forEach((p, i) => form.setError(p.field || null, p.message, { focus: false }));
+      const first = el.querySelector('[aria-invalid="true"]');
+      if (first) first.focus();
+      else if (!formError.hidden) formError.scrollIntoView({ block: 'nearest' });
     },
     setBusy(on) {
       busy = on;
@@ -205,21 +234,21 @@ export function createForm({ fields, submitLabel, onSubmit, layout = 'stacked', 
     ev.preventDefault();
     if (busy) return; // a second click while the first submission is on its way
     form.clearErrors();
-    // Required fields are checked here so the message sits with the field, like the server's.
+    // Required fields are checked here, all at once, so every missing one is
+    // reported after one submit, each under its field like the server's.
+    const missing = [];
     for (const [name, c] of controls) {
       if (!shown(c) || !c.spec.required || c.spec.type === 'checkbox') continue;
-      if (!c.control.value.trim()) {
-        form.setError(name, `${c.spec.label} is required`);
-        return;
-      }
+      if (!c.control.value.trim()) missing.push({ field: name, message: `${c.spec.label} is required` });
     }
     for (const [name, w] of widgets) {
-      if (!widgetShown(w)) continue;
-      const problem = w.widget.validate ? w.widget.validate() : null;
-      if (problem) {
-        form.setError(problem.field || name, problem.message);
-        return;
-      }
+      if (!widgetShown(w) || !w.widget.validate) continue;
+      const found = w.widget.validate();
+      for (const problem of [].concat(found || [])) missing.push({ field: problem.field || name, message: problem.message });
+    }
+    if (missing.length) {
+      form.setErrors(missing);
+      return;
     }
     form.setBusy(true);
     try {

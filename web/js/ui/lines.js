@@ -5,7 +5,8 @@
 // a quantity; lines can be added and removed.  The server's errors name a
 // line by its index in what was sent ("lines[1].qty"), so the widget keeps
 // which row each sent line came from and puts the message under that input.
-import { h, uid } from './dom.js';
+import { h, uid, sentence } from './dom.js';
+import { underField } from './form.js';
 
 /**
  * lineEditor({name, legend, skus, qtyLabel, qtyMin, qtyHint, maxLines, initial})
@@ -42,12 +43,12 @@ export function lineEditor({
     add.disabled = rows.length >= maxLines;
   }
 
-  function fieldError(input, err, message) {
+  function fieldError(input, err, message, focus = true) {
     err.textContent = message;
     err.hidden = false;
     input.setAttribute('aria-invalid', 'true');
     input.setAttribute('aria-describedby', err.id);
-    input.focus();
+    if (focus) input.focus();
   }
 
   function addRow(line = { sku: '', qty: '' }, focus = false) {
@@ -109,27 +110,30 @@ export function lineEditor({
       }
       return out;
     },
+    /** Every problem of the lines at once (an empty list when there is none). */
     validate() {
       const lines = widget.value();
-      if (lines.length === 0) return { field: `${name}[0].sku`, message: `give at least one ${itemLabel}: a SKU and a quantity` };
+      if (lines.length === 0) return [{ field: `${name}[0].sku`, message: `give at least one ${itemLabel}: a SKU and a quantity` }];
+      const problems = [];
       for (let i = 0; i < lines.length; i++) {
-        if (!lines[i].sku) return { field: `${name}[${i}].sku`, message: 'SKU is required' };
-        if (lines[i].qty === null || !Number.isInteger(lines[i].qty)) return { field: `${name}[${i}].qty`, message: `${qtyText} must be a whole number` };
+        if (!lines[i].sku) problems.push({ field: `${name}[${i}].sku`, message: 'SKU is required' });
+        if (lines[i].qty === null || !Number.isInteger(lines[i].qty)) problems.push({ field: `${name}[${i}].qty`, message: `${qtyText} must be a whole number` });
       }
-      return null;
+      return problems;
     },
-    setError(field, message) {
+    /** Puts a message under a line's input, speaking of it by its label ("qty must…" → "Units received must…"). */
+    setError(field, message, { focus = true } = {}) {
       const m = new RegExp(`^${name}\\[(\\d+)\\](?:\\.(sku|qty))?$`).exec(field || '');
       const row = m ? (sent[Number(m[1])] || rows[Number(m[1])]) : null;
       if (row) {
-        if (m[2] === 'qty') fieldError(row.qty, row.qtyErr, message);
-        else fieldError(row.sku, row.skuErr, message);
+        if (m[2] === 'qty') fieldError(row.qty, row.qtyErr, sentence(underField(message, field, qtyText)), focus);
+        else fieldError(row.sku, row.skuErr, sentence(underField(message, field, 'SKU')), focus);
         return true;
       }
       if (field === name) {
         groupError.textContent = message;
         groupError.hidden = false;
-        (rows[0] && rows[0].sku).focus();
+        if (focus) (rows[0] && rows[0].sku).focus();
         return true;
       }
       return false;

@@ -1,5 +1,9 @@
-// notice.js — short messages in the corner (a polite live region), and the
-// page banner for the service being unavailable.
+// notice.js — short messages above the screen's content (a polite live
+// region in the page's flow, so a notice never covers a button), and the
+// page banner for the service being unavailable.  A notice belongs to the
+// screen it was shown on: leaving the screen clears it (clearNotices), except
+// the one announcing the action that led to the new screen ("US store
+// connected" on the connection it opens).
 import { h, sentence } from './dom.js';
 import { duration } from './format.js';
 
@@ -12,6 +16,26 @@ export function notify(message, { kind = 'success', timeout = kind === 'error' ?
   area.append(el);
   if (timeout) setTimeout(() => el.remove(), timeout);
   return el;
+}
+
+/**
+ * Marks the notices shown now as announcing the navigation about to happen
+ * (the app calls it when a screen navigates after an action), so the next
+ * screen keeps them once.
+ */
+export function carryNotices() {
+  const area = document.getElementById('notices');
+  if (area) for (const el of area.children) el.dataset.carry = '1';
+}
+
+/** On leaving a screen: removes its notices, except those carried to the new one (which go at the next). */
+export function clearNotices() {
+  const area = document.getElementById('notices');
+  if (!area) return;
+  for (const el of [...area.children]) {
+    if (el.dataset.carry) delete el.dataset.carry;
+    else el.remove();
+  }
 }
 
 /** Shows the "service unavailable" banner with the server's wait and a retry action. */

@@ -9,6 +9,7 @@
 // is visible again, then refreshes at once.  run() failing does not stop
 // it: onError(err) shows the failure and the next turn tries again.
 import { h } from './dom.js';
+import { currentZone } from './format.js';
 
 export function autoRefresh({ every, run, alive, onError = () => {}, onDone = () => {} }) {
   let timer = null;
@@ -120,7 +121,7 @@ export function refreshBar(poller, { what, every }) {
       now.disabled = false;
     }
   });
-  const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+  const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short', timeZone: currentZone() || undefined });
   return {
     el,
     /** Binds the poller once it exists (the bar is drawn first). */

@@ -3,7 +3,7 @@
 // this element (never stored), and gone when dismissed or the page reloads.
 import { h, uid } from './dom.js';
 
-async function copyText(text, input) {
+export async function copyText(text, input) {
   try {
     await navigator.clipboard.writeText(text);
     return true;
@@ -42,4 +42,26 @@ export function secretBox({ title, label, secret, warning, onDismiss }) {
     if (onDismiss) onDismiss();
   });
   return box;
+}
+
+/**
+ * A value to copy somewhere else (an address to paste into a channel's
+ * settings): read-only, labelled, with a Copy button that says whether it worked.
+ */
+export function copyField({ label, value, hint = null }) {
+  const id = uid('copy');
+  const input = h('input', { id, type: 'text', class: 'secret-value', readOnly: true, value, spellcheck: 'false', autocomplete: 'off',
+    'aria-describedby': hint ? `${id}-hint` : null });
+  const status = h('span', { class: 'secret-status', role: 'status', 'aria-live': 'polite' });
+  const copy = h('button', { type: 'button', class: 'button', text: 'Copy', 'aria-label': `Copy ${label}` });
+  input.addEventListener('focus', () => input.select());
+  copy.addEventListener('click', async () => {
+    const ok = await copyText(value, input);
+    status.textContent = ok ? 'Copied to the clipboard.' : 'Select the text and copy it yourself.';
+  });
+  return h('div', { class: 'field copy-field' },
+    h('label', { for: id, class: 'label', text: label }),
+    h('div', { class: 'secret-row' }, input, copy),
+    hint ? h('p', { class: 'field-hint', id: `${id}-hint`, text: hint }) : null,
+    status);
 }

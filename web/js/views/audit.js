@@ -136,7 +136,7 @@ export async function render(ctx) {
 
   body.append(panel({
     title: isBrand ? 'Audit log' : 'All activity',
-    description: 'Newest first. The export holds every entry these filters show, oldest first.',
+    description: `Newest first. ${isBrand ? 'Times are in the brand’s time zone.' : 'Times are in your browser’s time zone.'} The export holds every entry these filters show, oldest first.`,
     actions: exportButton,
   }, filter.el, zoneNote, exportSlot, table.el));
 }

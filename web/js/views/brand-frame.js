@@ -5,7 +5,7 @@
 // add their own breadcrumbs.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { roleBadge, statusBadge } from '../ui/format.js';
+import { roleBadge, setDisplayZone, statusBadge } from '../ui/format.js';
 import { pageHeader } from '../ui/page.js';
 import { link } from '../router.js';
 import { canManage } from '../session.js';
@@ -43,6 +43,7 @@ export const tabsFor = (role) => TABS.filter((t) => !t.manage || canManage(role)
 export async function brandFrame(ctx, active, title, { crumbs: extra = [] } = {}) {
   const brand = await api.get(`/api/v1/brands/${encodeURIComponent(ctx.params.bid)}`);
   ctx.setTitle(title, brand.name);
+  setDisplayZone(brand.timezone); // every time on a brand's screens is in the brand's zone
   const tabs = tabsFor(brand.your_role);
   const current = TABS.find((t) => t.key === active);
   const body = h('div', { class: 'tab-body' });
@@ -52,7 +53,7 @@ export async function brandFrame(ctx, active, title, { crumbs: extra = [] } = {}
       crumbs: [{ label: 'Brands', href: '#/' }, { label: brand.name, href: link('/brands', brand.id) },
         current && current.key !== 'overview' ? { label: current.label, href: extra.length ? link('/brands', brand.id, current.path) : null } : null,
         ...extra].filter(Boolean),
-      meta: [roleBadge(brand.your_role), brand.archived ? statusBadge('archived') : null, h('span', { class: 'muted', text: brand.timezone })],
+      meta: [roleBadge(brand.your_role), brand.archived ? statusBadge('archived') : null, h('span', { class: 'muted', title: 'Times on this brand\u2019s screens are in its time zone', text: `Times in ${brand.timezone}` })],
     }),
     h('nav', { class: 'tabs', 'aria-label': `${brand.name} sections` },
       h('ul', {}, tabs.map((t) => h('li', {}, h('a', {

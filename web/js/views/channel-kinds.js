@@ -164,12 +164,23 @@ export function credentialsSummary(creds) {
 }
 
 /** The settings as a definition list ("Shop domain: acme.myshopify.com"). */
+/** Settings onecount keeps for itself (the simulator account a demo connection is wired to): never shown. */
+const INTERNAL_SETTINGS = new Set(['sim_account']);
+
+/** Labels of settings the forms do not offer (tuning set through the API), in words. */
+const OTHER_SETTINGS = {
+  max_attempts: 'Attempts per call',
+  rate_scale: 'Rate limit scale',
+  feed_threshold: 'Listings per feed',
+};
+
 export function settingsList(kind, settings) {
   const known = KINDS[kind]?.settings || [];
-  const entries = Object.entries(settings || {});
+  const entries = Object.entries(settings || {}).filter(([k]) => !INTERNAL_SETTINGS.has(k));
   if (entries.length === 0) return h('span', { class: 'muted', text: 'None' });
+  const words = (k) => known.find((s) => s.key === k)?.label || OTHER_SETTINGS[k] || (k.charAt(0).toUpperCase() + k.slice(1)).replace(/_/g, ' ');
   return h('dl', { class: 'details' }, entries.map(([k, v]) => [
-    h('dt', { text: known.find((s) => s.key === k)?.label || k }),
+    h('dt', { text: words(k) }),
     h('dd', {}, h('code', { text: Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v) })),
   ]));
 }

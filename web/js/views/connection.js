@@ -11,10 +11,11 @@ import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
 import { confirmDialog } from '../ui/dialog.js';
-import { plural, qty, time } from '../ui/format.js';
+import { durationMs, plural, qty, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { errorPanel, panel, busy } from '../ui/page.js';
 import { autoRefresh, refreshBar } from '../ui/poll.js';
+import { copyField } from '../ui/secret.js';
 import { link } from '../router.js';
 import { canChannels, canInventory } from '../session.js';
 import { brandFrame } from './brand-frame.js';
@@ -28,14 +29,14 @@ import {
 import { ruleFields, rulesFromValues, rulesText } from './rules.js';
 import { connectionCard } from './sync-card.js';
 import { REFRESH_MS } from './sync.js';
-import { lagText } from './sync-words.js';
+import { channelFailureWords, lagText } from './sync-words.js';
 import { pushLagPanel } from './charts.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
 }
 
-const ms = (v) => (v === null || v === undefined ? h('span', { class: 'muted', text: 'not measured yet' }) : `${qty(v)} ms`);
+const ms = (v) => (v === null || v === undefined ? h('span', { class: 'muted', text: 'not measured yet' }) : durationMs(v));
 
 function valueNode(v) {
   if (v === null || v === undefined) return h('span', { class: 'muted', text: 'none' });
@@ -61,20 +62,21 @@ function testResult(outcome) {
       h('dl', { class: 'details' },
         h('dt', { text: 'Account' }), h('dd', {}, b.account ? h('code', { class: 'break', text: String(b.account) }) : h('span', { class: 'muted', text: 'not named' })),
         details.map(([k, v]) => [h('dt', { text: k.replace(/_/g, ' ') }), h('dd', {}, valueNode(v))]),
-        b.elapsed_ms !== undefined ? [h('dt', { text: 'Answered in' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Answered in' }), h('dd', { text: durationMs(b.elapsed_ms) })] : null));
   }
   if (outcome.ok && outcome.body && outcome.body.ok === false) {
     const b = outcome.body;
     const e = b.error || {};
+    const [badge, heading] = channelFailureWords(e.channel_status);
     return h('section', { class: 'report report-error', role: 'status', 'aria-label': 'Test result' },
-      h('h3', {}, h('span', { class: 'badge badge-danger', text: 'Refused' }), ' The channel did not let onecount in'),
+      h('h3', {}, h('span', { class: 'badge badge-danger', text: badge }), ` ${heading}`),
       h('p', { text: sentence(e.message || 'no reason given') }),
       h('dl', { class: 'details' },
         h('dt', { text: 'Channel answered' }), h('dd', { text: e.channel_status ? `HTTP ${e.channel_status}` : 'nothing (no answer)' }),
         h('dt', { text: 'Worth retrying' }), h('dd', { text: e.retryable
           ? 'yes: the channel may be busy or down; test again in a while'
           : 'no: check the settings and credentials, then test again' }),
-        b.elapsed_ms !== undefined ? [h('dt', { text: 'Took' }), h('dd', { text: `${qty(b.elapsed_ms)} ms` })] : null));
+        b.elapsed_ms !== undefined ? [h('dt', { text: 'Took' }), h('dd', { text: durationMs(b.elapsed_ms) })] : null));
   }
   if (outcome.ok) {
     // 200 without ok: whatever it holds, shown as it is.
@@ -104,6 +106,17 @@ function accountText(a) {
   return h('span', {}, h('code', { class: 'break', text: `${a.id}${where}` }), ' · confirmed ', time(a.verified_at));
 }
 
+/**
+ * Where Shopify sends this connection's order webhooks (README "Shopify
+ * webhooks"): the address to paste into the store's notification settings.
+ */
+function webhookPanel(brand, conn) {
+  const address = `${window.location.origin}/api/v1/webhooks/shopify/${brand.id}/${conn.id}`;
+  return panel({ title: 'Shopify webhook address',
+    description: 'Subscribe the store\u2019s orders/*, refunds/create and inventory_levels/update topics to this address (JSON). onecount checks each delivery\u2019s signature with the app\u2019s secret before reading it, so orders arrive within seconds instead of at the next poll.' },
+  copyField({ label: 'Webhook address', value: address }));
+}
+
 /** The connection's sync health (GET …/health, its routines), refreshed while shown. */
 /**
  * What the channel received: for a connection made on the simulators, their
@@ -111,6 +124,10 @@ function accountText(a) {
  * quantities each one wrote.  Real channels keep no such record for us: the
  * panel is left out (the SKU timeline shows what onecount sent them).
  */
+const LOG_FIRST = 20;
+const LOG_MORE = 40;
+const LOG_MAX = 200;
+
 async function channelLogPanel(brand, conn, body) {
   const url = `/api/v1/brands/${brand.id}/connections/${conn.id}/channel-log`;
   let log;
@@ -131,12 +148,21 @@ async function channelLogPanel(brand, conn, body) {
       .map((c) => h('th', { scope: 'col', text: c })))),
     tbody));
   let since = null;
+  let shown = LOG_FIRST;
+  const all = h('button', { type: 'button', class: 'button', text: 'Show more requests', 'aria-controls': null });
+  all.addEventListener('click', () => {
+    shown = Math.min(shown + LOG_MORE, LOG_MAX);
+    show();
+  });
   const show = () => {
-    tbody.replaceChildren(...items.slice().reverse().slice(0, 200).map((x) => h('tr', {},
+    const newest = items.slice().reverse().slice(0, LOG_MAX);
+    all.hidden = newest.length <= shown;
+    all.textContent = `Show more requests (${qty(Math.min(shown, newest.length))} of ${qty(newest.length)} shown)`;
+    tbody.replaceChildren(...newest.slice(0, shown).map((x) => h('tr', {},
       h('td', {}, time(x.time)),
       h('td', {}, h('code', { class: 'break', text: `${x.method} ${x.path}` })),
       h('td', { text: x.op || '' }),
-      h('td', { text: `${x.status}${x.fault ? ` (fault: ${x.fault})` : ''} · ${qty(Math.round(x.ms || 0))} ms` }),
+      h('td', { text: `${x.status}${x.fault ? ` (fault: ${x.fault})` : ''} · ${durationMs(x.ms || 0)}` }),
       h('td', { text: x.writes ? Object.entries(x.writes).map(([k, v]) => `${k} → ${qty(v)}`).join(', ') : '' }))));
     empty.hidden = items.length > 0;
     table.hidden = items.length === 0;
@@ -157,8 +183,8 @@ async function channelLogPanel(brand, conn, body) {
   }));
   show();
   body.append(panel({ title: 'What the channel received',
-    description: 'This connection talks to the channel simulator, which records every request it receives: the newest 200 are shown, with the quantities each one set.' },
-  table, empty, h('div', { class: 'form-actions spaced' }, more)));
+    description: `This connection talks to the channel simulator, which records every request it receives: the newest ${LOG_FIRST} are shown (up to ${LOG_MAX} with “Show more”), with the quantities each one set.` },
+  table, empty, h('div', { class: 'form-actions spaced' }, all, more)));
 }
 
 async function healthPanel(ctx, brand, conn, body) {
@@ -200,6 +226,12 @@ export async function render(ctx) {
   const owner = canChannels(brand.your_role);
   const operator = canInventory(brand.your_role);
   const paused = conn.status === 'paused';
+
+  // What an operator acts on comes first (the summary with its actions, the
+  // rules, the sync health); the long records come last (the channel's request log).
+  const [summarySlot, rulesSlot, hookSlot, healthSlot, adviceSlot, editSlot, logSlot] = [0, 1, 2, 3, 4, 5, 6].map(() => h('div', { class: 'slot' }));
+  body.append(summarySlot, rulesSlot, hookSlot, healthSlot, adviceSlot, editSlot, logSlot);
+  if (conn.kind === 'shopify') hookSlot.append(webhookPanel(brand, conn));
 
   // --- summary and actions ------------------------------------------------------------
   const testSlot = h('div', { class: 'result-slot' });
@@ -257,7 +289,7 @@ export async function render(ctx) {
   if (operator) actions.push(automapButton(brand, conn, mapSlot, () => ctx.rerender()));
   if (owner) actions.push(del);
 
-  body.append(panel({ title: conn.name, id: 'connection', actions: h('div', { class: 'button-row' }, actions) },
+  summarySlot.append(panel({ title: conn.name, id: 'connection', actions: h('div', { class: 'button-row' }, actions) },
     testSlot, mapSlot,
     h('div', { class: 'grid-2 grid-plain' },
       details([
@@ -277,12 +309,12 @@ export async function render(ctx) {
         h('h3', { class: 'subheading', text: 'Credentials' }), credentialsSummary(conn.credentials),
         conn.credentials && conn.credentials.updated_at ? h('p', { class: 'muted small' }, 'Last replaced ', time(conn.credentials.updated_at)) : null))));
 
-  await healthPanel(ctx, brand, conn, body);
+  await healthPanel(ctx, brand, conn, healthSlot);
   const lag = pushLagPanel(brand, conn);
-  body.append(lag);
+  healthSlot.append(lag);
   await lag.ready;
-  await bufferAdvicePanel(brand, conn, body, { canApply: operator, onApplied: () => ctx.rerender() });
-  await channelLogPanel(brand, conn, body);
+  await bufferAdvicePanel(brand, conn, adviceSlot, { canApply: operator, onApplied: () => ctx.rerender() });
+  await channelLogPanel(brand, conn, logSlot);
   if (!owner) return;
 
   // --- name, address, settings ------------------------------------------------------------
@@ -369,9 +401,19 @@ export async function render(ctx) {
     });
   }
 
-  body.append(
-    panel({ title: 'Rules', description: 'How much of what is available this channel may show. Empty fields: no such rule. Listings can override each rule.' }, rules.el),
-    panel({ title: 'Connection details' }, edit.el),
+  rulesSlot.append(panel({ title: 'Rules', description: 'How much of what is available this channel may show. Empty fields: no such rule. Listings can override each rule.' }, rules.el));
+  // The edit form is one click away: it is rarely used, and open it made the page long.
+  const editBox = h('div', { class: 'subpanel', hidden: true }, edit.el);
+  const editOpen = h('button', { type: 'button', class: 'button', text: 'Edit name, address and settings…', 'aria-expanded': 'false' });
+  editOpen.addEventListener('click', () => {
+    editBox.hidden = false;
+    editOpen.hidden = true;
+    editOpen.setAttribute('aria-expanded', 'true');
+    edit.control('name').focus();
+  });
+  editSlot.append(
+    panel({ title: 'Connection details', description: 'The name, the channel\u2019s address and its settings, as shown at the top.' },
+      h('div', { class: 'form-actions spaced' }, editOpen), editBox),
     panel({ title: 'Credentials', description: 'Write-only. Which fields are set is all anyone can see.' },
       credentialsSummary(conn.credentials), h('div', { class: 'form-actions spaced' }, replace), credBox));
 }

@@ -37,6 +37,15 @@ function progress(j) {
   return h('div', { class: 'progress-block' }, h('p', { class: 'progress-label', text: label }), bar);
 }
 
+/** A file's problem in the file's own words: a reason that starts with its column names it as the header ("on_hand must be 0 or more"). */
+function problemWords(e) {
+  const reason = String(e.reason || '');
+  if (e.column && reason.startsWith(`${e.column} `)) {
+    return h('span', {}, h('code', { text: e.column }), reason.slice(e.column.length).replace(/\.?$/, '.'));
+  }
+  return sentence(reason);
+}
+
 function errorsBlock(j) {
   const errors = j.errors || [];
   const total = Number(j.errors_total) || errors.length;
@@ -52,7 +61,7 @@ function errorsBlock(j) {
       h('tbody', {}, errors.map((e) => h('tr', {},
         h('td', { 'data-label': 'Line', class: 'num', text: e.line ? qty(e.line) : 'whole file' }),
         h('td', { 'data-label': 'Column' }, e.column ? h('code', { text: e.column }) : h('span', { class: 'muted', text: 'the row' })),
-        h('td', { 'data-label': 'Problem', text: sentence(e.reason) })))))),
+        h('td', { 'data-label': 'Problem' }, problemWords(e))))))),
     total > errors.length ? h('p', { class: 'muted small', text: `The first ${qty(errors.length)} are listed; ${qty(total - errors.length)} more were counted.` }) : null);
 }
 

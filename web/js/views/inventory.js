@@ -3,7 +3,7 @@
 // shows to a role without the permission.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { delta, qty, shortId, time } from '../ui/format.js';
+import { delta, isoFromWall, qty, shortId, time, wallFromIso } from '../ui/format.js';
 import { errorPanel } from '../ui/page.js';
 import { link } from '../router.js';
 import { forbidden } from '../session.js';
@@ -96,16 +96,25 @@ function details(m, brandId) {
   if (m.disposition) parts.push(h('span', { text: `Disposition: ${m.disposition}` }));
   if (m.reference) parts.push(h('span', { text: `Reference: ${m.reference}` }));
   if (m.inspecting_delta) parts.push(h('span', { text: `Inspection ${delta(m.inspecting_delta)}` }));
-  if (m.channel_id) parts.push(h('span', { class: 'muted small', text: `Channel ${shortId(m.channel_id)}` }));
+  if (m.channel_id) parts.push(h('span', { class: 'small' }, 'On ', h('a', { href: link('/brands', brandId, 'channels', m.channel_id), text: m.channel || 'a removed connection' })));
   return parts.length ? h('div', { class: 'cell-stack' }, parts) : h('span', { class: 'muted', text: '—' });
 }
 
-/** Columns for a list of movements (a SKU's history, the brand's movements). sku: the code, when all rows are one SKU. */
-export function movementColumns({ brandId, people, sku = null }) {
+/** A SKU in a list: its code (a link) over its title. */
+export function skuCell(brandId, code, title) {
+  return h('div', { class: 'cell-stack' }, skuLink(brandId, code, { strong: false }),
+    title ? h('span', { class: 'muted small', text: title }) : null);
+}
+
+/**
+ * Columns for a list of movements (a SKU's history, the brand's movements).
+ * perSku: every row names its SKU (code and title), as the brand-wide log does.
+ */
+export function movementColumns({ brandId, people, perSku = false }) {
   return [
     { label: 'When', render: (m) => time(m.at, { seconds: true }) },
     { label: 'Kind', render: (m) => h('span', { class: ['kind', `kind-${m.kind}`], text: kindLabel(m.kind) }) },
-    sku ? { label: 'SKU', render: () => skuLink(brandId, sku, { strong: false }) } : null,
+    perSku ? { label: 'SKU', render: (m) => skuCell(brandId, m.sku, m.sku_title) } : null,
     { label: 'Quantity', class: 'num', render: (m) => qty(m.qty) },
     { label: 'On hand', render: (m) => changeCell(m.on_hand_delta, m.on_hand_after) },
     { label: 'Committed', render: (m) => changeCell(m.committed_delta, m.committed_after) },
@@ -117,18 +126,8 @@ export function movementColumns({ brandId, people, sku = null }) {
 /** Movement rows are keyed by id (unique per brand). */
 export const movementKey = (m) => m.id;
 
-/** An RFC 3339 instant from a datetime-local value (the reader's zone), or ''. */
-export function isoFromLocal(v) {
-  if (!v) return '';
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
+/** An RFC 3339 instant from a datetime-local value (on the wall clock of the screen's zone: the brand's), or ''. */
+export const isoFromLocal = (v) => isoFromWall(v);
 
-/** A datetime-local value from an RFC 3339 instant (for putting a filter back in its input). */
-export function localFromIso(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
+/** A datetime-local value from an RFC 3339 instant (for putting a filter back in its input), in the screen's zone. */
+export const localFromIso = (iso) => wallFromIso(iso);

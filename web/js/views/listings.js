@@ -23,11 +23,25 @@ import { kindLabel, connectionFilterField } from './channel-kinds.js';
 import { skuCodes, skuLink } from './inventory.js';
 import { boundLabel } from './rules.js';
 
-/** Desired, pushed, seen: the three numbers of a listing, and whether the channel has the latest. */
+/**
+ * Desired, pushed, seen: whether the channel has the latest, in words that
+ * agree with the numbers beside them.  "In sync" only when the last push
+ * landed and the channel, read after it, shows what was pushed (or has not
+ * been read); a channel read showing another number says so, and a read
+ * older than the push is not taken as the channel's answer to it.
+ */
 export function syncCell(l) {
   if (l.last_error) return h('div', { class: 'cell-stack' }, h('span', { class: 'badge badge-danger', text: 'Push failed' }), h('span', { class: 'muted small', text: l.last_error }));
-  if (l.in_sync) return h('span', { class: 'badge badge-ok', text: 'In sync' });
-  return h('span', { class: 'badge badge-warn', text: l.push_pending ? 'Pushing' : 'Waiting to push' });
+  if (!l.in_sync) return h('span', { class: 'badge badge-warn', text: l.push_pending ? 'Pushing' : 'Waiting to push' });
+  const seen = l.seen_qty === null || l.seen_qty === undefined ? null : Number(l.seen_qty);
+  const pushed = l.pushed_qty === null || l.pushed_qty === undefined ? null : Number(l.pushed_qty);
+  if (seen !== null && seen !== pushed) {
+    const readBefore = l.seen_at && l.pushed_at && new Date(l.seen_at) < new Date(l.pushed_at);
+    if (readBefore) return h('span', { class: 'badge badge-muted', text: 'Pushed; not read back since' });
+    return h('div', { class: 'cell-stack' }, h('span', { class: 'badge badge-warn', text: 'Channel differs' }),
+      h('span', { class: 'muted small', text: `it shows ${qty(seen)}, onecount pushed ${pushed === null ? 'nothing' : qty(pushed)}; the next read-back corrects it` }));
+  }
+  return h('span', { class: 'badge badge-ok', text: 'In sync' });
 }
 
 export async function listingAction(brand, l, action, { onDone }) {

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
-import { qty, shortId, statusBadge, time } from '../ui/format.js';
+import { qty, statusBadge, time } from '../ui/format.js';
 import { notify } from '../ui/notice.js';
 import { panel, rowButton } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
@@ -84,7 +84,7 @@ export async function render(ctx) {
       { label: 'Short by', class: 'num', render: (o) => h('span', { class: 'strong', text: qty(o.qty_short) }) },
       { label: 'Reference', render: (o) => o.reference || h('span', { class: 'muted', text: '—' }) },
       { label: 'Channel', render: (o) => (o.channel_id
-        ? h('a', { href: link('/brands', brand.id, 'channels', o.channel_id), text: shortId(o.channel_id) })
+        ? h('a', { href: link('/brands', brand.id, 'channels', o.channel_id), text: o.channel || 'a removed connection' })
         : h('span', { class: 'muted', text: 'recorded here' })) },
       { label: 'State', render: (o) => h('div', { class: 'cell-stack' }, statusBadge(o.state),
         o.resolution ? h('span', { class: 'small', text: resolutionLabel(o.resolution) }) : null,

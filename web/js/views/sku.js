@@ -24,6 +24,7 @@ import { boundLabel, whySteps } from './rules.js';
 import { kindLabel as channelLabel } from './channel-kinds.js';
 import { timelinePanels } from './timeline.js';
 import { skuChartsPanel } from './charts.js';
+import { syncCell } from './listings.js';
 
 function details(pairs) {
   return h('dl', { class: 'details' }, pairs.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]));
@@ -52,7 +53,7 @@ function listingsPanel(brand, sku, mayMap) {
       h('td', { 'data-label': 'Pushed' }, h('div', { class: 'cell-stack' }, qty(l.pushed_qty), time(l.pushed_at, { empty: 'never' }))),
       h('td', { 'data-label': 'Seen on channel' }, h('div', { class: 'cell-stack' }, qty(l.seen_qty), time(l.seen_at, { empty: 'not read yet' }))),
       h('td', { 'data-label': 'State' }, h('div', { class: 'cell-stack' }, statusBadge(l.state),
-        l.in_sync ? h('span', { class: 'muted small', text: 'in sync' }) : h('span', { class: 'badge badge-warn', text: 'push pending' })))))));
+        syncCell(l)))))));
   return panel({
     title: 'On channels',
     description: 'What each channel may show now, and the rule that decided it (buffer, share, cap, last units, floor).',

@@ -4,7 +4,7 @@
 // version; a diff's changes, field by field.  Shared by the portfolio SOP,
 // the brand's SOP tab, the schedule and the checklist.
 import { h } from '../ui/dom.js';
-import { duration, fromNow, plural, roleLabel } from '../ui/format.js';
+import { duration, plural, roleLabel, time } from '../ui/format.js';
 import { ROUTINES, every } from './sync-words.js';
 
 const DAYS = ['Sundays', 'Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays', 'Saturdays', 'Sundays'];
@@ -160,17 +160,7 @@ export function valueWords(field, v, personName = (id) => id) {
   return String(v);
 }
 
-/** An instant in a brand's time zone (its zone named), how long ago on hover. */
+/** An instant in a brand's time zone (its zone named), in the console's one date format. */
 export function zoneTime(iso, timezone, { seconds = false } = {}) {
-  if (!iso) return h('span', { class: 'muted', text: '—' });
-  const d = new Date(iso);
-  const opts = { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
-  if (seconds) opts.second = '2-digit';
-  let fmt;
-  try {
-    fmt = new Intl.DateTimeFormat(undefined, { ...opts, timeZone: timezone || undefined });
-  } catch {
-    fmt = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know: the reader's
-  }
-  return h('time', { datetime: d.toISOString(), title: fromNow(iso), text: fmt.format(d) });
+  return time(iso, { seconds, zone: timezone || null });
 }

@@ -77,7 +77,7 @@ export async function render(ctx) {
       caption: 'Movements, newest first',
       empty: () => (f.kind || f.sku || f.from || f.to ? 'No movements match these filters.' : 'No movements yet.'),
       key: movementKey,
-      columns: movementColumns({ brandId: brand.id, people, sku: f.sku || null }),
+      columns: movementColumns({ brandId: brand.id, people, perSku: true }),
       first: firstPage,
       load: (cursor) => api.get(base, query(cursor)),
     });
@@ -118,7 +118,7 @@ export async function render(ctx) {
   body.append(
     panel({
       title: 'Movements',
-      description: 'Every change of stock, newest first. The list does not name the SKU of each movement; filter by SKU (or open a SKU’s history) to see one SKU’s movements.',
+      description: 'Every change of stock, newest first. Each row names its SKU; filter by SKU (or open a SKU’s history) to see one SKU’s movements.',
       actions,
     }, filter.el, tableSlot),
     ledgerPanel(brand));

@@ -4,7 +4,7 @@
 // orders, connection and SKU screens.  The meanings are those of
 // migrations/0006_sync.sql and adapters/sync/.
 import { h } from '../ui/dom.js';
-import { duration, plural, qty } from '../ui/format.js';
+import { duration, durationMs, plural, qty } from '../ui/format.js';
 
 /** The circuit breaker of a connection's pushes. */
 export const CIRCUITS = {
@@ -54,6 +54,40 @@ function foundList(detail, word) {
 
 const n = (d, k) => (d && Number.isFinite(Number(d[k])) ? Number(d[k]) : null);
 
+/**
+ * A channel's failed answer in honest words, by its HTTP status: only a
+ * 401 or 403 is the channel refusing the credentials; a 429 is it asking
+ * onecount to slow down, a 5xx it being unavailable, no status at all a
+ * network failure (it was not reached).  Returns [badge, heading].
+ */
+export function channelFailureWords(status) {
+  const s = Number(status) || 0;
+  if (s === 401 || s === 403) return ['Refused', `The channel refused the credentials (HTTP ${s})`];
+  if (s === 429) return ['Rate limited', 'The channel asked onecount to slow down (HTTP 429); test again in a minute'];
+  if (s >= 500) return ['Channel unavailable', `The channel is unavailable right now (HTTP ${s}); this is on its side, not the credentials`];
+  if (s >= 400) return ['Rejected', `The channel rejected the request (HTTP ${s}); check the settings`];
+  if (s > 0) return ['Unexpected answer', `The channel answered HTTP ${s}, which onecount did not expect`];
+  return ['Not reached', 'The channel could not be reached (a network error or a timeout)'];
+}
+
+/**
+ * A read-back's counts that add up: every listing checked is in sync,
+ * drifted, or was not compared because a push to it is still on its way
+ * (the channel has not applied it yet, or a newer one waits); listings the
+ * channel could not be asked about are said apart.
+ */
+export function readBackWords(detail) {
+  const checked = n(detail, 'checked') ?? 0;
+  const ok = n(detail, 'in_sync') ?? 0;
+  const drift = n(detail, 'drift') ?? 0;
+  const waiting = Math.max(0, checked - ok - drift);
+  const parts = [`${qty(ok)} in sync`, `${qty(drift)} drifted`];
+  if (waiting) parts.push(`${qty(waiting)} not compared: a push to ${waiting === 1 ? 'it' : 'them'} is still on its way`);
+  let text = `${plural(checked, 'listing')} checked: ${parts.join(', ')}`;
+  if (n(detail, 'read_errors')) text += `; ${plural(n(detail, 'read_errors'), 'listing')} the channel could not say`;
+  return text;
+}
+
 /** What the last run of a routine did, in words (from its last_detail). */
 export function routineDetail(kind, detail) {
   if (!detail || typeof detail !== 'object') return '';
@@ -67,9 +101,7 @@ export function routineDetail(kind, detail) {
   if (moves !== null) parts.push(`${plural(moves, 'movement')} recorded`);
   if (unmapped) parts.push(`${plural(unmapped, 'line')} parked without a listing`);
   if (n(detail, 'acknowledged')) parts.push(`${plural(n(detail, 'acknowledged'), 'order')} acknowledged`);
-  if (n(detail, 'checked') !== null) parts.push(`${plural(n(detail, 'checked'), 'listing')} checked`);
-  if (n(detail, 'in_sync') !== null) parts.push(`${qty(n(detail, 'in_sync'))} in sync`);
-  if (n(detail, 'drift') !== null) parts.push(`${qty(n(detail, 'drift'))} drifted`);
+  if (n(detail, 'checked') !== null) parts.push(readBackWords(detail));
   if (kind === 'full_repush' && n(detail, 'listings') !== null) parts.push(`${plural(n(detail, 'listings'), 'listing')} queued to push again`);
   if (kind === 'velocity' && n(detail, 'velocity_refresh') !== null) parts.push(`${plural(n(detail, 'velocity_refresh'), 'SKU and channel pair', 'SKU and channel pairs')} measured`);
   if (kind === 'unlisted_skus' && n(detail, 'unlisted') !== null) {
@@ -190,12 +222,7 @@ export function pushBadge(status) {
 }
 
 /** Milliseconds as a short duration: "240 ms", "3.2 s", "4 minutes". */
-export function msText(v) {
-  const x = Number(v);
-  if (x < 1000) return `${qty(Math.round(x))} ms`;
-  if (x < 60000) return `${(x / 1000).toFixed(1)} s`;
-  return duration(x / 1000);
-}
+export const msText = durationMs;
 
 /** msText, or a muted "not measured yet" when there is no value. */
 export function ms(v, empty = 'not measured yet') {

@@ -10,7 +10,7 @@
 // brand owners and admins change their schedule.
 import { api } from '../api.js';
 import { h } from '../ui/dom.js';
-import { fromNow, qty } from '../ui/format.js';
+import { qty, time } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { autoRefresh, refreshBar } from '../ui/poll.js';
@@ -23,19 +23,9 @@ import { msText, routineLabel, runEvidence, runOutcomeBadge } from './sync-words
 export const REFRESH_MS = 5000;
 const RUNS_PAGE = 20;
 
-/** An instant in the brand's time zone (its zone named), how long ago on hover. */
+/** An instant in the brand's time zone (its zone named), with seconds. */
 function brandTime(brand, iso) {
-  if (!iso) return h('span', { class: 'muted', text: '—' });
-  const d = new Date(iso);
-  // dateStyle/timeStyle cannot be combined with timeZoneName: the fields one by one.
-  const opts = { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' };
-  let fmt;
-  try {
-    fmt = new Intl.DateTimeFormat(undefined, { ...opts, timeZone: brand.timezone || undefined });
-  } catch {
-    fmt = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know: the reader's
-  }
-  return h('time', { datetime: d.toISOString(), title: fromNow(iso), text: fmt.format(d) });
+  return time(iso, { seconds: true, zone: brand.timezone });
 }
 
 /** The run history: a paged table of GET …/routine-runs. */

@@ -7,7 +7,7 @@
 import { api } from '../api.js';
 import { h, sentence } from '../ui/dom.js';
 import { createForm } from '../ui/form.js';
-import { qty, time } from '../ui/format.js';
+import { durationMs, isoFromWall, qty, time, wallFromIso } from '../ui/format.js';
 import { panel } from '../ui/page.js';
 import { pagedTable } from '../ui/table.js';
 import { link } from '../router.js';
@@ -21,13 +21,8 @@ const TYPES = {
   drift: ['Drift', 'tl-drift'],
 };
 
-/** A datetime-local value with seconds from an instant (the reader's zone). */
-export function localSeconds(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
+/** A datetime-local value with seconds from an instant, in the screen's zone (the brand's). */
+export const localSeconds = (iso) => wallFromIso(iso, { seconds: true });
 
 function channelCell(brand, id, names, fallback = null) {
   if (!id) return h('span', { class: 'muted', text: '—' });
@@ -53,7 +48,7 @@ function details(e) {
       h('span', { class: 'small', text: sentence(ack) }),
       e.error && e.status !== 'stale' ? h('span', { class: 'error-text small', text: e.error }) : null,
       h('span', { class: 'muted small', text: [
-        e.latency_ms !== null && e.latency_ms !== undefined ? `round trip ${qty(e.latency_ms)} ms` : null,
+        e.latency_ms !== null && e.latency_ms !== undefined ? `round trip ${durationMs(e.latency_ms)}` : null,
         `version ${qty(e.version)}`].filter(Boolean).join(' · ') }));
   }
   return h('div', { class: 'cell-stack' },
@@ -101,7 +96,7 @@ export async function timelinePanels(brand, sku, { conns = [], at = '', setAt = 
     columns: [
       { label: 'When', render: (e) => time(e.at, { seconds: true }) },
       { label: 'What', render: (e) => h('span', { class: ['tl-type', TYPES[e.type]?.[1]], text: TYPES[e.type]?.[0] || e.type }) },
-      { label: 'Channel', render: (e) => channelCell(brand, e.type === 'movement' ? e.channel_id : e.connection_id, names, e.connection) },
+      { label: 'Channel', render: (e) => channelCell(brand, e.type === 'movement' ? e.channel_id : e.connection_id, names, e.type === 'movement' ? e.channel : e.connection) },
       { label: 'Details', render: (e) => details(e) },
     ],
     load: (cursor) => api.get(base, { cursor, limit: 25 }),
@@ -113,14 +108,14 @@ export async function timelinePanels(brand, sku, { conns = [], at = '', setAt = 
     layout: 'inline',
     submitLabel: 'Show',
     fields: [{ name: 'at', label: 'Date and time', type: 'datetime-local', step: 1, required: true, value: at ? localSeconds(at) : '',
-      hint: 'In your time zone, to the second.' }],
+      hint: `In the brand\u2019s time zone (${brand.timezone}), to the second.` }],
     async onSubmit(v) {
-      const d = new Date(v.at);
-      if (Number.isNaN(d.getTime())) {
+      const iso = isoFromWall(v.at);
+      if (!iso) {
         form.setError('at', 'Enter a date and a time');
         return;
       }
-      await show(d.toISOString());
+      await show(iso);
     },
   });
   async function show(iso) {
