@@ -117,7 +117,7 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   let text = await detail.innerText();
   assert.match(text, new RegExp(`Channel\\s+${shopName()}`));
   assert.match(text, new RegExp(`SKU\\s+${code('A')}`));
-  assert.match(text, /Opened\s+\w{3}, .*\d{2}:\d{2}/);
+  assert.match(text, /Opened\s+\w{3} \d{1,2}, \d{4}, \d{2}:\d{2} UTC/, 'in the brand\'s time zone, named');
   assert.match(text, /History[\s\S]*Opened by onecount as critical/);
   assert.match(text, /Figures\s+Short by 7 units/);
   assert.match(page.url(), new RegExp(`item=${item.id}`));
@@ -126,7 +126,7 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   await notice(page, `Acknowledged: ${item.title}`);
   await detail.locator('.history-list', { hasText: 'Acknowledged by operator' }).waitFor();
   // Acknowledging an item nobody owns takes it.
-  assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /operator \(me\)\s+Acknowledged/);
+  await queueRows(page).filter({ hasText: item.title }).filter({ hasText: /operator \(me\)\s*Acknowledged/ }).waitFor({ timeout: 10000 });
   assert.equal(await detail.getByRole('button', { name: `Acknowledge Oversold: ${item.title}` }).count(), 0, 'acknowledged once');
 
   await detail.getByRole('button', { name: `Snooze Oversold: ${item.title}` }).click();
@@ -148,7 +148,7 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   await idle(page);
   assert.match(await snoozeChip.innerText(), /^Snoozed\s+1$/);
   assert.equal(await snoozeChip.getAttribute('aria-pressed'), 'true');
-  assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /Snoozed\s+until \w{3}, /);
+  assert.match(await queueRows(page).filter({ hasText: item.title }).innerText(), /Snoozed\s+until \w{3} \d{1,2}, \d{4}, \d{2}:\d{2} UTC/);
 
   // Woken before its hour: acknowledged again, back in the queue.
   await detail.getByRole('button', { name: `Acknowledge Oversold: ${item.title}` }).click();

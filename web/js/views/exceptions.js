@@ -279,9 +279,13 @@ export async function render(ctx) {
   }
   /** After an action: the item again, the list and the counts. */
   async function after(x, message) {
-    if (message) notify(message);
     detailFormOpen = false;
-    await Promise.all([openItem(x.brand_id, x.id), refreshCounts(x.brand_id), refresh()]);
+    try {
+      await Promise.all([openItem(x.brand_id, x.id), refreshCounts(x.brand_id), refresh()]);
+    } finally {
+      // Said once the item, the list and the counts show it (or failed to refresh: the action itself is done).
+      if (message) notify(message);
+    }
   }
 
   function drawDetail(x) {
