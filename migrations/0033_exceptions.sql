@@ -769,7 +769,10 @@ $$;
 -- The dashboard of the transaction's brands: the items' counts live, each brand's health as of the
 -- worker's last refresh of it (health_at; a brand not refreshed yet shows zeros).
 CREATE FUNCTION exception_dashboard(p_brand uuid) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- the brands, their health and their counts joined by hashing: estimates under a long list of brands are blind,
+-- and a nested loop over a thousand rows a thousand times looked as cheap
+SET enable_nestloop = off AS $$
 WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
 h AS MATERIALIZED (SELECT * FROM brand_health),
 rows AS (

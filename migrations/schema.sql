@@ -1561,6 +1561,7 @@ END $$;
 
 CREATE FUNCTION public.exception_dashboard(p_brand uuid) RETURNS jsonb
     LANGUAGE sql STABLE
+    SET enable_nestloop TO 'off'
     AS $$
 WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
 h AS MATERIALIZED (SELECT * FROM brand_health),
