@@ -28,8 +28,13 @@
 -- and comes back.  Every change is a row of exception_events (who, when,
 -- what, note): the item's history.  A person's actions are audited.
 --
+-- A SKU may carry its unit cost (skus.unit_cost), so that the dashboard can
+-- say what the open oversells cost as well as how many units they are.
+--
 -- Severity: critical (an oversell, a failing connection), warning (needs a
 -- person soon), info (worth knowing: a SKU not listed everywhere, low stock).
+
+ALTER TABLE skus ADD COLUMN unit_cost numeric(14, 2) CHECK (unit_cost >= 0);
 
 CREATE TABLE exceptions (
     tenant_id uuid NOT NULL REFERENCES brands (id),
@@ -702,7 +707,9 @@ sold AS (
       FROM movements m
      WHERE m.tenant_id = p_brand AND m.kind IN ('sale', 'cancel') AND m.created_at > now() - interval '30 days'),
 os AS (
-    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units FROM oversell_incidents i
+    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units, sum(i.qty_short * k.unit_cost) AS cost,
+           coalesce(sum(i.qty_short) FILTER (WHERE k.unit_cost IS NULL), 0) AS uncosted
+      FROM oversell_incidents i JOIN skus k ON k.tenant_id = i.tenant_id AND k.id = i.sku_id
      WHERE i.tenant_id = p_brand AND i.state = 'open'),
 conn AS (
     SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -722,7 +729,7 @@ conn AS (
      WHERE c.tenant_id = p_brand)
 SELECT jsonb_build_object(
     'stock_outs', sk.stock_outs,
-    'oversells', jsonb_build_object('open', os.open, 'units', os.units),
+    'oversells', jsonb_build_object('open', os.open, 'units', os.units, 'cost', os.cost, 'uncosted_units', os.uncosted),
     'stranded_units', stranded.units,
     'units_sold_30d', sold.units,
     'sell_through_30d', CASE WHEN sold.units + sk.available > 0
@@ -762,7 +769,10 @@ $$;
 -- The dashboard of the transaction's brands: the items' counts live, each brand's health as of the
 -- worker's last refresh of it (health_at; a brand not refreshed yet shows zeros).
 CREATE FUNCTION exception_dashboard(p_brand uuid) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+-- the brands, their health and their counts joined by hashing: estimates under a long list of brands are blind,
+-- and a nested loop over a thousand rows a thousand times looked as cheap
+SET enable_nestloop = off AS $$
 WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
 h AS MATERIALIZED (SELECT * FROM brand_health),
 rows AS (

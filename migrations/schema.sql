@@ -190,7 +190,9 @@ sold AS (
       FROM movements m
      WHERE m.tenant_id = p_brand AND m.kind IN ('sale', 'cancel') AND m.created_at > now() - interval '30 days'),
 os AS (
-    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units FROM oversell_incidents i
+    SELECT count(*) AS open, coalesce(sum(i.qty_short), 0) AS units, sum(i.qty_short * k.unit_cost) AS cost,
+           coalesce(sum(i.qty_short) FILTER (WHERE k.unit_cost IS NULL), 0) AS uncosted
+      FROM oversell_incidents i JOIN skus k ON k.tenant_id = i.tenant_id AND k.id = i.sku_id
      WHERE i.tenant_id = p_brand AND i.state = 'open'),
 conn AS (
     SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -210,7 +212,7 @@ conn AS (
      WHERE c.tenant_id = p_brand)
 SELECT jsonb_build_object(
     'stock_outs', sk.stock_outs,
-    'oversells', jsonb_build_object('open', os.open, 'units', os.units),
+    'oversells', jsonb_build_object('open', os.open, 'units', os.units, 'cost', os.cost, 'uncosted_units', os.uncosted),
     'stranded_units', stranded.units,
     'units_sold_30d', sold.units,
     'sell_through_30d', CASE WHEN sold.units + sk.available > 0
@@ -1559,6 +1561,7 @@ END $$;
 
 CREATE FUNCTION public.exception_dashboard(p_brand uuid) RETURNS jsonb
     LANGUAGE sql STABLE
+    SET enable_nestloop TO 'off'
     AS $$
 WITH c AS MATERIALIZED (SELECT * FROM exception_brand_counts()),
 h AS MATERIALIZED (SELECT * FROM brand_health),
@@ -6429,11 +6432,13 @@ CREATE TABLE public.skus (
     archived_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    unit_cost numeric(14,2),
     code_search text GENERATED ALWAYS AS (lower(code)) STORED COLLATE pg_catalog."C",
     CONSTRAINT skus_barcode_check CHECK ((length(barcode) <= 64)),
     CONSTRAINT skus_code_check CHECK ((((length(code) >= 1) AND (length(code) <= 64)) AND (code !~ '[[:cntrl:]]'::text) AND (code = btrim(code)))),
     CONSTRAINT skus_kind_check CHECK ((kind = ANY (ARRAY['simple'::text, 'bundle'::text]))),
-    CONSTRAINT skus_title_check CHECK ((length(title) <= 300))
+    CONSTRAINT skus_title_check CHECK ((length(title) <= 300)),
+    CONSTRAINT skus_unit_cost_check CHECK ((unit_cost >= (0)::numeric))
 );
 
 ALTER TABLE ONLY public.skus FORCE ROW LEVEL SECURITY;

@@ -140,6 +140,8 @@ void oc_api_imports_list(oc_req_t *r);
 void oc_api_import_get(oc_req_t *r);
 
 /* api_exports.c */
+/** The answer of a CSV report: the failure, or 200 text/csv as an attachment named `filename`. */
+void oc_api_answer_csv(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f);
 void oc_api_export_skus(oc_req_t *r);
 void oc_api_export_bundles(oc_req_t *r);
 void oc_api_export_counts(oc_req_t *r);

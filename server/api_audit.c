@@ -60,26 +60,13 @@ void oc_api_portfolio_audit(oc_req_t *r)
 
 /* --- audit.csv ------------------------------------------------------------------------------ */
 
-static void on_csv(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f)
-{
-    oc_req_t *r = arg;
-    if (f != NULL) {
-        oc_respond_fail(r, f);
-        return;
-    }
-    char disp[96];
-    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
-    oc_resp_header(r, "content-disposition", disp);
-    oc_respond_raw(r, 200, "text/csv; charset=utf-8", csv, len);
-}
-
 void oc_api_brand_audit_export(oc_req_t *r)
 {
     oc_audit_filter_t *flt = oc_req_alloc(r, sizeof(*flt));
     if (!filters(r, flt, 0))
         return;
     flt->brand = r->tenant;
-    oc_reports_audit(r->thread, r->tenant, r->portfolio, flt, on_csv, r);
+    oc_reports_audit(r->thread, r->tenant, r->portfolio, flt, oc_api_answer_csv, r);
 }
 
 void oc_api_portfolio_audit_export(oc_req_t *r)
@@ -87,5 +74,5 @@ void oc_api_portfolio_audit_export(oc_req_t *r)
     oc_audit_filter_t *flt = oc_req_alloc(r, sizeof(*flt));
     if (!filters(r, flt, 1))
         return;
-    oc_reports_audit(r->thread, NULL, r->portfolio, flt, on_csv, r);
+    oc_reports_audit(r->thread, NULL, r->portfolio, flt, oc_api_answer_csv, r);
 }

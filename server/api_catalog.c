@@ -102,12 +102,20 @@ void oc_api_skus_list(oc_req_t *r)
 
 /* --- create, read, update ------------------------------------------------------------------- */
 
+/* The body's unit cost as decimal text for SQL (rounded to cents there), or NULL (absent or null). */
+static const char *unit_cost_text(oc_req_t *r)
+{
+    json_t *v = json_object_get(r->body, "unit_cost");
+    return json_is_number(v) ? oc_actor_json(oc_req_actor(r), v) : NULL;
+}
+
 void oc_api_sku_create(oc_req_t *r)
 {
     static const oc_field_t fields[] = {
         {"code", OC_F_STRING, 1, 1, 64},
         {"title", OC_F_STRING, 0, 0, 300},
         {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
+        {"unit_cost", OC_F_NUMBER, OC_NULLABLE, 0, 1000000000}, /* null: not known */
         {NULL},
     };
     if (oc_req_validate(r, fields) != 0)
@@ -116,7 +124,7 @@ void oc_api_sku_create(oc_req_t *r)
     if (!valid_code(r, code, "code"))
         return;
     oc_skus_create(r->thread, oc_req_actor(r), request_idem(r), code, oc_json_str(r->body, "title"),
-                   oc_json_str(r->body, "barcode"), r->body, oc_api_answer_created, r);
+                   oc_json_str(r->body, "barcode"), unit_cost_text(r), r->body, oc_api_answer_created, r);
 }
 
 void oc_api_sku_get(oc_req_t *r)
@@ -129,6 +137,7 @@ void oc_api_sku_update(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"title", OC_F_STRING, 0, 0, 300},
         {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
+        {"unit_cost", OC_F_NUMBER, OC_NULLABLE, 0, 1000000000}, /* null: not known */
         {"archived", OC_F_BOOL, 0},
         {NULL},
     };
@@ -139,6 +148,8 @@ void oc_api_sku_update(oc_req_t *r)
         .title = oc_json_str(r->body, "title"),
         .barcode = oc_json_str(r->body, "barcode"),
         .set_barcode = json_object_get(r->body, "barcode") != NULL,
+        .unit_cost = unit_cost_text(r),
+        .set_unit_cost = json_object_get(r->body, "unit_cost") != NULL,
         .archived = json_is_boolean(arch) ? json_is_true(arch) : -1,
     };
     oc_skus_update(r->thread, oc_req_actor(r), oc_req_param(r, "code"), &ch, oc_api_answer, r);

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-static void on_report(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f)
+void oc_api_answer_csv(void *arg, const char *filename, const char *csv, size_t len, const oc_fail_t *f)
 {
     oc_req_t *r = arg;
     if (f != NULL) {
@@ -30,7 +30,7 @@ static void export(oc_req_t *r, oc_report_t report)
         if (!oc_query_time_ok(r, from, "from") || !oc_query_time_ok(r, to, "to"))
             return;
     }
-    oc_reports_export(r->thread, r->tenant, report, from, to, on_report, r);
+    oc_reports_export(r->thread, r->tenant, report, from, to, oc_api_answer_csv, r);
 }
 
 void oc_api_export_skus(oc_req_t *r)

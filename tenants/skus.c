@@ -12,6 +12,7 @@
  * availability and components for bundles. */
 #define SKU_JSON(k)                                                                                                    \
     "json_build_object('code', " k ".code, 'title', " k ".title, 'barcode', " k ".barcode, 'kind', " k ".kind,"        \
+    " 'unit_cost', " k ".unit_cost,"                                                                                   \
     " 'archived', " k ".archived_at IS NOT NULL, 'created_at', " k ".created_at,"                                      \
     " 'on_hand', CASE WHEN " k ".kind = 'simple' THEN st.on_hand END,"                                                 \
     " 'committed', CASE WHEN " k ".kind = 'simple' THEN st.committed END,"                                             \
@@ -104,8 +105,9 @@ void oc_skus_get(oc_thread_t *th, const char *tenant, const char *code, oc_query
 
 /* --- create, update -------------------------------------------------------------------------- */
 
-OC_DB_STMT(sku_insert, 4,
-           "WITH k AS (INSERT INTO skus (tenant_id, code, title, barcode) VALUES ($1, $2, coalesce($3, ''), $4)"
+OC_DB_STMT(sku_insert, 5,
+           "WITH k AS (INSERT INTO skus (tenant_id, code, title, barcode, unit_cost)"
+           "           VALUES ($1, $2, coalesce($3, ''), $4, $5::numeric)"
            "           RETURNING tenant_id, id)"
            " INSERT INTO stock (tenant_id, sku_id) SELECT tenant_id, id FROM k");
 OC_DB_STMT(sku_get_idem, 2,
@@ -131,12 +133,12 @@ static void answer_step(oc_db_tx_t *tx, const oc_db_stmt_t *stmt, const char *te
 }
 
 void oc_skus_create(oc_thread_t *th, const oc_actor_t *a, const oc_idem_t *idem, const char *code, const char *title,
-                    const char *barcode, json_t *summary, oc_query_cb cb, void *arg)
+                    const char *barcode, const char *unit_cost, json_t *summary, oc_query_cb cb, void *arg)
 {
     oc_db_tx_t tx = {.tenant = a->tenant};
     oc_query_idem_step(&tx, a->tenant, idem);
-    const char *p[] = {a->tenant, code, title, barcode};
-    oc_query_step(&tx, &sku_insert, p, 4);
+    const char *p[] = {a->tenant, code, title, barcode, unit_cost};
+    oc_query_step(&tx, &sku_insert, p, 5);
     oc_audit_brand(&tx, a, "sku.create", "sku", code, summary);
     answer_step(&tx, &sku_get_idem, a->tenant, code);
     oc_catalog_invalidate();
@@ -144,18 +146,21 @@ void oc_skus_create(oc_thread_t *th, const oc_actor_t *a, const oc_idem_t *idem,
 }
 
 OC_DB_STMT(
-    sku_update, 8,
+    sku_update, 10,
     "WITH k AS (UPDATE skus k SET title = coalesce($3, k.title),"
     "   barcode = CASE WHEN $5::bool THEN $4 ELSE k.barcode END,"
+    "   unit_cost = CASE WHEN $10::bool THEN $9::numeric ELSE k.unit_cost END,"
     "   archived_at = CASE WHEN $6::bool IS NULL THEN k.archived_at WHEN $6::bool"
     "     THEN coalesce(k.archived_at, now()) ELSE NULL END, updated_at = now()"
     "   FROM skus o WHERE o.tenant_id = k.tenant_id AND o.id = k.id AND k.tenant_id = $1 AND k.code = $2"
-    "   RETURNING k.*, o.title AS old_title, o.barcode AS old_barcode, o.archived_at IS NOT NULL AS old_archived)"
+    "   RETURNING k.*, o.title AS old_title, o.barcode AS old_barcode, o.unit_cost AS old_unit_cost,"
+    "   o.archived_at IS NOT NULL AS old_archived)"
     " SELECT " SKU_JSON(
         "k") ", audit_write($1, NULL, $7::uuid, $8::uuid, 'sku.update', 'sku', k.code,"
              "   jsonb_build_object('before', jsonb_build_object('title', k.old_title, 'barcode', k.old_barcode,"
-             "   'archived', k.old_archived), 'after', jsonb_build_object('title', k.title, 'barcode', k.barcode,"
-             "   'archived', k.archived_at IS NOT NULL)), current_setting('app.request_id', true))"
+             "   'unit_cost', k.old_unit_cost, 'archived', k.old_archived), 'after', jsonb_build_object('title',"
+             "   k.title, 'barcode', k.barcode, 'unit_cost', k.unit_cost, 'archived', k.archived_at IS NOT NULL)),"
+             "   current_setting('app.request_id', true))"
              " FROM k JOIN stock st ON st.tenant_id = k.tenant_id AND st.sku_id = k.id");
 
 void oc_skus_update(oc_thread_t *th, const oc_actor_t *a, const char *code, const oc_skus_change_t *ch, oc_query_cb cb,
@@ -172,8 +177,10 @@ void oc_skus_update(oc_thread_t *th, const oc_actor_t *a, const char *code, cons
                        : ch->archived   ? "true"
                                         : "false",
                        a->user,
-                       a->token};
-    oc_query_step(&tx, &sku_update, p, 8);
+                       a->token,
+                       ch->unit_cost,
+                       ch->set_unit_cost ? "true" : "false"};
+    oc_query_step(&tx, &sku_update, p, 10);
     oc_catalog_invalidate();
     oc_query_run(th, &tx, read_sku, "SKU", cb, arg);
 }

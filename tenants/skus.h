@@ -49,13 +49,15 @@ void oc_skus_get(oc_thread_t *th, const char *tenant, const char *code, oc_query
  * records.  Answers the SKU (wrapped for an idempotent replay: idem_result).
  */
 void oc_skus_create(oc_thread_t *th, const oc_actor_t *a, const oc_idem_t *idem, const char *code, const char *title,
-                    const char *barcode, json_t *summary, oc_query_cb cb, void *arg);
+                    const char *barcode, const char *unit_cost, json_t *summary, oc_query_cb cb, void *arg);
 
 /** What an update changes: NULL title = unchanged; barcode only when set_barcode; archived -1 = unchanged. */
 typedef struct oc_skus_change {
     const char *title;
     const char *barcode;
     int set_barcode;
+    const char *unit_cost; /* a decimal number as text, NULL = none; only when set_unit_cost */
+    int set_unit_cost;
     int archived;
 } oc_skus_change_t;
 

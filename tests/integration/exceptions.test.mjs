@@ -9,26 +9,20 @@
 // another tenant's item ids are 404; the dashboard counts what the queue shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { waitFor } from './lib/stack.mjs';
 import { startSyncStack, channelBrand, converge, runNow } from './lib/sync.mjs';
+import { startReceiver } from './lib/sim.mjs';
 import { brand, member, unique } from './lib/world.mjs';
 
 let stack, P, sim, br, other, hooks, hook, worker;
-const got = [];
 
 before(async () => {
-  hooks = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => { got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }); res.end('ok'); });
-  });
-  await new Promise((r) => hooks.listen(0, '127.0.0.1', r));
+  hooks = await startReceiver();
   ({ stack, sim, P } = await startSyncStack({ env: { ONECOUNT_NOTIFY_POLL_MS: '200',
     ONECOUNT_STUCK_AFTER_SECONDS: '3', ONECOUNT_STUCK_CHECK_SECONDS: '1', ONECOUNT_EXCEPTIONS_CHECK_SECONDS: '1' } }));
   hook = await P.api.post(`/api/v1/portfolios/${P.pid}/webhooks`, { name: 'Oversells',
-    url: `http://127.0.0.1:${hooks.address().port}/oversells`, kinds: ['oversell'] });
+    url: hooks.url, kinds: ['oversell'] });
   assert.equal(hook.status, 201, hook.text);
   br = await channelBrand(stack, P, sim, { skus: ['E1', 'E2'], stock: 20, webhooks: false });
   other = await channelBrand(stack, P, sim, { skus: ['F1'], stock: 5, webhooks: false });
@@ -37,7 +31,7 @@ before(async () => {
 });
 after(async () => {
   await stack?.stop();
-  await new Promise((r) => hooks?.close(() => r()));
+  await hooks?.close();
 });
 
 const queue = async (api, path, q = '') => {
@@ -49,6 +43,10 @@ const find = (items, kind, pred = () => true) => items.find((x) => x.kind === ki
 
 test('an oversell opens a critical item at the top of the queue; recording its resolution closes it by itself', async () => {
   const [sku] = br.skus;
+  const cost = await br.api.patch(`${br.base}/skus/${sku}`, { unit_cost: 12.5 });
+  assert.equal(cost.status, 200, cost.text);
+  assert.equal(cost.json.unit_cost, 12.5);
+  assert.equal((await br.api.patch(`${br.base}/skus/${sku}`, { unit_cost: -1 })).status, 422);
   const sale = await br.api.post(`${br.base}/movements`, { kind: 'sale', sku, qty: 23, allow_oversell: true, reference: 'ORDER-77' });
   assert.equal(sale.status, 201, sale.text);
   const item = await waitFor(async () => find((await queue(P.api, `/api/v1/portfolios/${P.pid}`, `?brand_id=${br.id}`)).items, 'oversell'),
@@ -65,6 +63,9 @@ test('an oversell opens a critical item at the top of the queue; recording its r
   assert.ok(q.counts.by_kind.oversell >= 1);
   assert.ok(q.counts.by_severity.critical >= 1);
   assert.equal(q.counts.by_brand[br.id], q.counts.total);
+  // the brand's dashboard values the oversell with the SKU's unit cost
+  const dash = (await br.api.get(`${br.base}/dashboard`)).json;
+  assert.deepEqual(dash.oversells, { open: 1, units: 3, cost: 37.5, uncosted_units: 0 });
 
   // the in-place fix: record the oversell's resolution; the item closes by itself
   const res = await br.api.post(`${br.base}/oversells/${item.incident_id}/resolve`, { resolution: 'cancelled_order', note: 'refunded' });
@@ -78,20 +79,19 @@ test('an oversell opens a critical item at the top of the queue; recording its r
   assert.deepEqual(closed.history.map((h) => h.action), ['opened', 'closed']);
 
   // both were told to the webhook that asked for oversells, signed, in order
-  const told = await waitFor(() => {
-    const mine = got.map((g) => ({ g, b: JSON.parse(g.body) })).filter((x) => x.b.payload?.exception_id === item.id);
-    return mine.length >= 2 && mine;
-  }, { timeout: 30000, what: 'the opened and resolved notifications' });
-  assert.deepEqual(told.map((x) => x.g.headers['x-onecount-event']), ['exception.opened', 'exception.resolved']);
-  const first = told[0];
-  const ts = first.g.headers['x-onecount-timestamp'];
-  assert.equal(first.g.headers['x-onecount-signature'], `v1=${createHmac('sha256', hook.json.secret).update(`${ts}.${first.g.body}`).digest('hex')}`);
-  assert.equal(first.b.kind, 'oversell');
-  assert.equal(first.b.severity, 'critical');
-  assert.equal(first.b.brand.id, br.id);
-  assert.match(first.b.title, /^Oversold 3 ×/);
-  assert.match(told[1].b.title, /^Closed by itself: Oversold 3 ×/);
-  assert.ok(got.every((g) => JSON.parse(g.body).kind === 'oversell'), 'only the kind the endpoint asked for');
+  const mine = (ds) => ds.filter((d) => d.json.payload?.exception_id === item.id);
+  await hooks.wait((ds) => mine(ds).length >= 2, 'the opened and resolved notifications', 30000);
+  const told = mine(hooks.deliveries);
+  assert.deepEqual(told.map((d) => d.headers['x-onecount-event']), ['exception.opened', 'exception.resolved']);
+  const [first] = told;
+  const ts = first.headers['x-onecount-timestamp'];
+  assert.equal(first.headers['x-onecount-signature'], `v1=${createHmac('sha256', hook.json.secret).update(`${ts}.${first.raw}`).digest('hex')}`);
+  assert.equal(first.json.kind, 'oversell');
+  assert.equal(first.json.severity, 'critical');
+  assert.equal(first.json.brand.id, br.id);
+  assert.match(first.json.title, /^Oversold 3 ×/);
+  assert.match(told[1].json.title, /^Closed by itself: Oversold 3 ×/);
+  assert.ok(hooks.deliveries.every((d) => d.json.kind === 'oversell'), 'only the kind the endpoint asked for');
   assert.ok(!find((await queue(br.api, br.base)).items, 'oversell'), 'gone from the active queue');
   assert.ok(find((await queue(br.api, br.base, '?state=resolved')).items, 'oversell', (x) => x.id === item.id));
 });

@@ -121,7 +121,7 @@ function objectCell(e, people, brands) {
 /** A summary's field in words: its own name without underscores, or the console's word for it. */
 const KEY_WORDS = {
   interval_seconds: 'interval (seconds)', external_sku: 'channel SKU', credential_fields: 'credentials set',
-  on_hand: 'on hand', qty: 'quantity', step_key: 'step', restored_from: 'restored from', days_of_cover: 'days of cover',
+  on_hand: 'on hand', qty: 'quantity', step_key: 'step', restored_from: 'restored from version', days_of_cover: 'days of cover',
 };
 export function keyWords(k) {
   return KEY_WORDS[k] || String(k).replace(/_id$/, '').replace(/_/g, ' ');

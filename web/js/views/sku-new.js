@@ -38,6 +38,8 @@ export async function render(ctx) {
         hint: 'The code channels and your warehouse use for it: 1 to 64 characters. It cannot be changed later.' },
       { name: 'title', label: 'Title', maxlength: 300 },
       bundle ? null : { name: 'barcode', label: 'Barcode', maxlength: 64, mono: true, hint: 'GTIN, EAN or UPC; searchable.' },
+      bundle ? null : { name: 'unit_cost', label: 'Unit cost', type: 'number', min: 0, step: '0.01', inputmode: 'decimal',
+        hint: 'What one unit costs you; the dashboard values oversells with it. Optional.' },
       bundle ? { name: 'components', type: 'custom', widget: components } : null,
     ].filter(Boolean),
     secondary: h('a', { class: 'button', href: link('/brands', brand.id, 'skus'), text: 'Cancel' }),
@@ -45,6 +47,7 @@ export async function render(ctx) {
       const payload = { code: v.code };
       if (v.title) payload.title = v.title;
       if (!bundle && v.barcode) payload.barcode = v.barcode;
+      if (!bundle && v.unit_cost !== '' && v.unit_cost != null) payload.unit_cost = Number(v.unit_cost);
       if (bundle) payload.components = v.components;
       const sku = await api.post(`/api/v1/brands/${brand.id}/${bundle ? 'bundles' : 'skus'}`, payload,
         { idempotencyKey: once.keyFor(payload) });

@@ -105,6 +105,7 @@ export async function render(ctx) {
       ['Title', sku.title || h('span', { class: 'muted', text: 'untitled' })],
       ['Kind', isBundle ? 'Bundle (stock comes from its components)' : 'SKU'],
       isBundle ? null : ['Barcode', sku.barcode ? h('code', { text: sku.barcode }) : h('span', { class: 'muted', text: 'none' })],
+      isBundle ? null : ['Unit cost', sku.unit_cost != null ? Number(sku.unit_cost).toFixed(2) : h('span', { class: 'muted', text: 'not set' })],
       ['Status', sku.archived ? statusBadge('archived') : statusBadge('active')],
       ['Created', time(sku.created_at)],
     ].filter(Boolean)),
@@ -137,11 +138,16 @@ export async function render(ctx) {
       fields: [
         { name: 'title', label: 'Title', value: sku.title || '', maxlength: 300 },
         isBundle ? null : { name: 'barcode', label: 'Barcode', value: sku.barcode || '', maxlength: 64, mono: true, hint: 'Empty removes it.' },
+        isBundle ? null : { name: 'unit_cost', label: 'Unit cost', type: 'number', min: 0, step: '0.01', inputmode: 'decimal',
+          value: sku.unit_cost != null ? String(sku.unit_cost) : '', hint: 'Empty: not known.' },
       ].filter(Boolean),
       async onSubmit(v) {
         const patch = {};
         if (v.title !== (sku.title || '')) patch.title = v.title;
         if (!isBundle && v.barcode !== (sku.barcode || '')) patch.barcode = v.barcode || null;
+        if (!isBundle && v.unit_cost !== (sku.unit_cost != null ? String(sku.unit_cost) : '')) {
+          patch.unit_cost = v.unit_cost === '' ? null : Number(v.unit_cost);
+        }
         if (Object.keys(patch).length === 0) {
           notify('Nothing to save', { kind: 'info' });
           return;
