@@ -4,7 +4,8 @@
 // exceptions every second.  At rest the quiet brand needs nothing and every
 // channel reads "in sync" on the SKU list, beside the ledger's columns.  An oversell made on Shopify
 // and a Shopify outage appear on the home within seconds, the busy brand
-// first, with totals on top, counts that link to the filtered queue, the
+// first, with totals on top, what the oversell costs, counts that link to
+// the filtered queue, the
 // channel marked failing, counts in the navigation and on the brand's tabs,
 // the brand overview's top exceptions and the SKU list's mark on Shopify;
 // when the oversell is settled and the channel is back, they close by
@@ -33,6 +34,9 @@ before(async () => {
   const r = await br.api.patch(`${base}/connections/${shop.id}`, { settings: { ...connectionBody('shopify', shop.account).settings, max_attempts: 1 } });
   assert.equal(r.status, 200, r.text);
   br.name = (await br.api.get(base)).json.name;
+  // A's unit cost, so the dashboard can say what its oversell costs.
+  const uc = await br.api.patch(`${base}/skus/${br.skus[0]}`, { unit_cost: 4.5 });
+  assert.equal(uc.status, 200, uc.text);
   await stack.startWorker({ ONECOUNT_EXCEPTIONS_CHECK_SECONDS: '1' });
   ui = await consoleAs(browser, stack.url, P, { viewport: { width: 1440, height: 900 } });
 });
@@ -133,7 +137,7 @@ test('an oversell and a Shopify outage appear on the home within seconds, worst 
     assert.match(cells[1], /critical|warning/);
     assert.match(cells[1], /\d+ Oversold/);
     assert.match(cells[1], /\d+ Channel failing/);
-    assert.match(cells[2], /^1 open incident\s+7 units oversold$/);
+    assert.match(cells[2], /^1 open incident\s+7 units oversold\s+cost 31\.50 at unit cost$/);
     const shopLine = await healthRow(page, br.id).locator(`li.channel-line[data-connection="${shop.id}"]`).innerText();
     assert.match(shopLine.replace(/\s+/g, ' '), new RegExp(`^${name('shopify')} ✕ failing`));
     // Totals on top.

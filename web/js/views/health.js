@@ -96,10 +96,20 @@ export const sellThrough = (b) => (b.sell_through_30d === null || b.sell_through
   : h('span', { class: 'cell-stack' }, h('span', { text: `${Math.round(Number(b.sell_through_30d) * 100)} %` }),
     h('span', { class: 'muted small nowrap', text: `${plural(num(b.units_sold_30d), 'unit')} sold` })));
 
-export const oversellText = (b) => (num(b.oversells?.open) > 0
-  ? h('span', { class: 'cell-stack' }, h('a', { href: link('/brands', b.brand_id, 'oversells'), class: 'error-text strong nowrap', text: `${plural(num(b.oversells.open), 'open incident')}` }),
-    h('span', { class: 'small nowrap', text: `${plural(num(b.oversells.units), 'unit')} oversold` }))
-  : h('span', { class: 'muted', text: 'none open' }));
+const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** Open oversells: incidents, units and, where SKUs carry a unit cost, what they cost (units without one said so). */
+export function oversellText(b) {
+  const o = b.oversells || {};
+  if (num(o.open) === 0) return h('span', { class: 'muted', text: 'none open' });
+  const cost = o.cost === null || o.cost === undefined ? null : Number(o.cost);
+  const uncosted = num(o.uncosted_units);
+  return h('span', { class: 'cell-stack' },
+    h('a', { href: link('/brands', b.brand_id, 'oversells'), class: 'error-text strong nowrap', text: `${plural(num(o.open), 'open incident')}` }),
+    h('span', { class: 'small nowrap', text: `${plural(num(o.units), 'unit')} oversold` }),
+    cost !== null ? h('span', { class: 'small nowrap', dataset: { cost: String(cost) }, text: `cost ${money.format(cost)} at unit cost` }) : null,
+    uncosted > 0 ? h('span', { class: 'muted small', text: `${plural(uncosted, 'unit')} without a unit cost` }) : null);
+}
 
 /** Figures for a set of totals (the portfolio's, or one brand's). */
 export function totalsFigures(t, { bid = null, scoped = false } = {}) {
