@@ -105,7 +105,8 @@ void oc_api_movements_list(oc_req_t *r);
 void oc_api_ledger_verify(oc_req_t *r);
 void oc_api_oversells_list(oc_req_t *r);
 void oc_api_oversell_resolve(oc_req_t *r);
-/** The brands the caller may see, as a comma-separated list in the request's pool; NULL = every brand of the portfolio. */
+/** The brands the caller may see, as a comma-separated list in the request's pool; NULL = every brand of the portfolio.
+ */
 const char *oc_api_brands_seen(oc_req_t *r);
 /** A query parameter that must be an id when given: 1, or 0 after answering 422 naming `field`. */
 int oc_api_check_uuid(oc_req_t *r, const char *v, const char *field);

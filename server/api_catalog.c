@@ -114,7 +114,7 @@ void oc_api_sku_create(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"code", OC_F_STRING, 1, 1, 64},
         {"title", OC_F_STRING, 0, 0, 300},
-        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
+        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64},           /* null: no barcode */
         {"unit_cost", OC_F_NUMBER, OC_NULLABLE, 0, 1000000000}, /* null: not known */
         {NULL},
     };
@@ -136,7 +136,7 @@ void oc_api_sku_update(oc_req_t *r)
 {
     static const oc_field_t fields[] = {
         {"title", OC_F_STRING, 0, 0, 300},
-        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64}, /* null: no barcode */
+        {"barcode", OC_F_STRING, OC_NULLABLE, 0, 64},           /* null: no barcode */
         {"unit_cost", OC_F_NUMBER, OC_NULLABLE, 0, 1000000000}, /* null: not known */
         {"archived", OC_F_BOOL, 0},
         {NULL},

@@ -12,9 +12,9 @@
 
 #define NIL_UUID "00000000-0000-0000-0000-000000000000"
 
-static const char *const kinds[] = {"oversell",         "unmapped_line",     "listing_stuck",   "drift_unhealed",
+static const char *const kinds[] = {"oversell",           "unmapped_line",        "listing_stuck",  "drift_unhealed",
                                     "connection_failing", "credentials_expiring", "sop_run_failed", "checklist_overdue",
-                                    "sku_unlisted",     "stranded_stockout", "low_stock",       NULL};
+                                    "sku_unlisted",       "stranded_stockout",    "low_stock",      NULL};
 static const char *const severities[] = {"critical", "warning", "info", NULL};
 static const char *const states[] = {"active", "open", "acknowledged", "snoozed", "resolved", "all", NULL};
 

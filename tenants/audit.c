@@ -118,14 +118,17 @@ int oc_audit_portfolio(oc_db_tx_t *tx, const oc_actor_t *a, const char *action, 
     " WHEN 'user' THEN (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = " AUDIT_UUID ")"        \
     " WHEN 'brand' THEN (SELECT b.name FROM brands b WHERE b.id = " AUDIT_UUID ")"                                     \
     " WHEN 'sop' THEN 'version ' || a.object_id END"
-OC_DB_STMT(audit_brand, 10,
-           "SELECT " AUDIT_ROW("a", "a.tenant_id", AUDIT_OBJECT_NAME) " FROM audit_log a WHERE a.tenant_id = $1"
-           "   AND ($2::text IS NULL OR starts_with(a.action, $2))"
-           "   AND ($3::text IS NULL OR a.object_type = $3) AND ($4::text IS NULL OR a.object_id = $4)"
-           "   AND ($5::uuid IS NULL OR a.actor_user = $5 OR a.actor_token = $5)"
-           "   AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7)"
-           "   AND ($8::text IS NULL OR (a.at, a.id) < ($8::timestamptz, $9::bigint))"
-           " ORDER BY a.at DESC, a.id DESC LIMIT $10");
+OC_DB_STMT(
+    audit_brand, 10,
+    "SELECT " AUDIT_ROW(
+        "a", "a.tenant_id",
+        AUDIT_OBJECT_NAME) " FROM audit_log a WHERE a.tenant_id = $1"
+                           "   AND ($2::text IS NULL OR starts_with(a.action, $2))"
+                           "   AND ($3::text IS NULL OR a.object_type = $3) AND ($4::text IS NULL OR a.object_id = $4)"
+                           "   AND ($5::uuid IS NULL OR a.actor_user = $5 OR a.actor_token = $5)"
+                           "   AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7)"
+                           "   AND ($8::text IS NULL OR (a.at, a.id) < ($8::timestamptz, $9::bigint))"
+                           " ORDER BY a.at DESC, a.id DESC LIMIT $10");
 
 void oc_audit_brand_read(oc_thread_t *th, const char *tenant, const oc_audit_filter_t *flt, const oc_page_keys_t *pg,
                          oc_query_cb cb, void *arg)
@@ -140,21 +143,31 @@ void oc_audit_brand_read(oc_thread_t *th, const char *tenant, const oc_audit_fil
  * the portfolio, then merge the brand logs with the portfolio's own (left
  * out when one brand is asked for).
  */
-OC_DB_STMT(audit_portfolio, 12,
-           "SELECT j FROM ("
-           " SELECT a.at, a.tenant_id::text AS b, a.id, " AUDIT_ROW("a", "a.tenant_id", AUDIT_OBJECT_NAME) " AS j"
-           "  FROM audit_log a WHERE ($8::uuid IS NULL OR a.tenant_id = $8)"
-           "    AND ($5::uuid IS NULL OR a.actor_user = $5 OR a.actor_token = $5)"
-           "    AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7)"
-           " UNION ALL"
-           " SELECT a.at, '' AS b, a.id, " AUDIT_ROW("a", "NULL", AUDIT_PORTFOLIO_OBJECT_NAME) " AS j"
-           "  FROM portfolio_audit a WHERE a.portfolio_id = $1 AND $8::uuid IS NULL"
-           "    AND ($5::uuid IS NULL OR a.actor_user = $5 OR a.actor_token = $5)"
-           "    AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7)) x"
-           " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"
-           "   AND ($3::text IS NULL OR (j->>'object_type') = $3) AND ($4::text IS NULL OR (j->>'object_id') = $4)"
-           "   AND ($9::text IS NULL OR (x.at, x.b, x.id) < ($9::timestamptz, $10, $11::bigint))"
-           " ORDER BY x.at DESC, x.b DESC, x.id DESC LIMIT $12");
+OC_DB_STMT(
+    audit_portfolio, 12,
+    "SELECT j FROM ("
+    " SELECT a.at, a.tenant_id::text AS b, a.id, " AUDIT_ROW(
+        "a", "a.tenant_id",
+        AUDIT_OBJECT_NAME) " AS j"
+                           "  FROM audit_log a WHERE ($8::uuid IS NULL OR a.tenant_id = $8)"
+                           "    AND ($5::uuid IS NULL OR a.actor_user = $5 OR a.actor_token = $5)"
+                           "    AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7)"
+                           " UNION ALL"
+                           " SELECT a.at, '' AS b, a.id, " AUDIT_ROW(
+                               "a", "NULL",
+                               AUDIT_PORTFOLIO_OBJECT_NAME) " AS j"
+                                                            "  FROM portfolio_audit a WHERE a.portfolio_id = $1 AND "
+                                                            "$8::uuid IS NULL"
+                                                            "    AND ($5::uuid IS NULL OR a.actor_user = $5 OR "
+                                                            "a.actor_token = $5)"
+                                                            "    AND ($6::timestamptz IS NULL OR a.at >= $6) AND "
+                                                            "($7::timestamptz IS NULL OR a.at < $7)) x"
+                                                            " WHERE ($2::text IS NULL OR starts_with(j->>'action', $2))"
+                                                            "   AND ($3::text IS NULL OR (j->>'object_type') = $3) AND "
+                                                            "($4::text IS NULL OR (j->>'object_id') = $4)"
+                                                            "   AND ($9::text IS NULL OR (x.at, x.b, x.id) < "
+                                                            "($9::timestamptz, $10, $11::bigint))"
+                                                            " ORDER BY x.at DESC, x.b DESC, x.id DESC LIMIT $12");
 
 void oc_audit_portfolio_read(oc_thread_t *th, const char *portfolio, const oc_audit_filter_t *flt,
                              const oc_page_keys_t *pg, oc_query_cb cb, void *arg)

@@ -53,11 +53,12 @@ static void run_one(oc_thread_t *th, const char *portfolio, const char *tenants,
     oc_query_answer(th, &tx, how, cb, arg);
 }
 
-void oc_exceptions_queue(oc_thread_t *th, const char *portfolio, const char *brands,
-                         const oc_exception_filter_t *flt, const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
+void oc_exceptions_queue(oc_thread_t *th, const char *portfolio, const char *brands, const oc_exception_filter_t *flt,
+                         const oc_page_keys_t *pg, oc_query_cb cb, void *arg)
 {
-    const char *p[] = {flt->brand,  flt->kind,  flt->severity, flt->state != NULL ? flt->state : "active",
-                       flt->owner,  flt->connection, pg->after[0], pg->after[1], pg->after[2], pg->limit_plus_one};
+    const char *p[] = {flt->brand,   flt->kind,         flt->severity, flt->state != NULL ? flt->state : "active",
+                       flt->owner,   flt->connection,   pg->after[0],  pg->after[1],
+                       pg->after[2], pg->limit_plus_one};
     static const oc_query_how_t how = {.what = "exception"};
     run_one(th, portfolio, brands, &exceptions_queue, p, 10, &how, cb, arg);
 }

@@ -35,8 +35,8 @@ typedef struct oc_exception_filter {
  * "by_kind", "by_severity", "by_state", "by_brand"}}; each facet's counts
  * ignore that facet's own filter.  pg->after holds (rank, opened_at, id).
  */
-void oc_exceptions_queue(oc_thread_t *th, const char *portfolio, const char *brands,
-                         const oc_exception_filter_t *flt, const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
+void oc_exceptions_queue(oc_thread_t *th, const char *portfolio, const char *brands, const oc_exception_filter_t *flt,
+                         const oc_page_keys_t *pg, oc_query_cb cb, void *arg);
 
 /** One item of brand `tenant` with its history. */
 void oc_exceptions_get(oc_thread_t *th, const char *tenant, const char *id, oc_query_cb cb, void *arg);

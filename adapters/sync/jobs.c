@@ -1,8 +1,8 @@
 /*
  * jobs.c — the work that spans every brand and runs once across all
  * workers: the stuck-listing check (stuck_alerts), retention pruning
- * (prune) and the exception queue's refresh (exceptions), each claimed when due under a lease and walked over the brands
- * in chunks; the SQL of each step is tenants/workjobs.h's.
+ * (prune) and the exception queue's refresh (exceptions), each claimed when due under a lease and walked over the
+ * brands in chunks; the SQL of each step is tenants/workjobs.h's.
  */
 #include "adapters/sync/sync_internal.h"
 #include "runtime/config.h"
@@ -190,9 +190,8 @@ static void on_exceptions(void *arg, const oc_brands_chunk_t *chunk, const json_
         return;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)counts, key, v)
-        json_object_set_new(j->detail, key, json_integer(json_integer_value(json_object_get(j->detail, key)) +
-                                                          json_integer_value(v)));
+    json_object_foreach((json_t *)counts, key, v) json_object_set_new(
+        j->detail, key, json_integer(json_integer_value(json_object_get(j->detail, key)) + json_integer_value(v)));
     if (j->last_chunk)
         oc_metric_set(&m_exceptions, json_integer_value(json_object_get(j->detail, "live")));
     job_next_chunk(j);

@@ -51,18 +51,18 @@ typedef struct oc_config {
     int worker_push_spacing_ms; /* a hot listing's pushes at most this often */
     int worker_db_pool_size;    /* the worker's PostgreSQL connections */
 
-    char *trusted_proxies;       /* CIDR list: peers whose X-Forwarded-For is believed */
-    char *metrics_listen;        /* host:port of serve's metrics listener, or "off" */
-    char *metrics_port_file;     /* when set, serve writes its metrics listener's port here */
-    char *metrics_token;         /* bearer token the metrics listener asks for (secret), or "" */
-    int metrics_top_connections; /* connections with series of their own in /metrics */
-    char *worker_listen;         /* the worker's ops listener, host:port ("" = 127.0.0.1:0) */
-    char *worker_port_file;      /* where the worker writes that port ("" = <data_dir>/worker.port) */
-    int stuck_after_seconds;     /* a listing behind this long opens an alert */
-    int stuck_check_seconds;     /* how often the worker looks for such listings */
+    char *trusted_proxies;        /* CIDR list: peers whose X-Forwarded-For is believed */
+    char *metrics_listen;         /* host:port of serve's metrics listener, or "off" */
+    char *metrics_port_file;      /* when set, serve writes its metrics listener's port here */
+    char *metrics_token;          /* bearer token the metrics listener asks for (secret), or "" */
+    int metrics_top_connections;  /* connections with series of their own in /metrics */
+    char *worker_listen;          /* the worker's ops listener, host:port ("" = 127.0.0.1:0) */
+    char *worker_port_file;       /* where the worker writes that port ("" = <data_dir>/worker.port) */
+    int stuck_after_seconds;      /* a listing behind this long opens an alert */
+    int stuck_check_seconds;      /* how often the worker looks for such listings */
     int exceptions_check_seconds; /* how often the worker refreshes the exception queue */
-    int prune_interval_seconds;  /* how often old log rows are pruned */
-    int prune_batch_rows;        /* rows one pruning statement deletes at most */
+    int prune_interval_seconds;   /* how often old log rows are pruned */
+    int prune_batch_rows;         /* rows one pruning statement deletes at most */
     int retention_push_log_days;
     int retention_channel_events_days;
     int retention_drift_events_days;

@@ -265,7 +265,7 @@ test('portfolio invitations: an admin without a brand; an existing account adds 
   const ada = await acceptAsNew(adminLink, { name: newAdmin.name });
   await ada.page.locator('body.signed-in').waitFor();
   await rendered(ada.page);
-  assert.match(await navText(ada.page), /Alpha Goods\s+Beta Wares[\s\S]*Administration\s+People\s+API tokens\s+Audit log/i);
+  assert.match(await navText(ada.page), /Alpha Goods\s+Beta Wares[\s\S]*Administration\s+People\s+API tokens\s+Notifications\s+Audit log/i);
   await ada.context.close();
 
   // The brand owner already has an account: a wrong password switches the form to "existing account".
