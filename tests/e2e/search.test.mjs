@@ -115,8 +115,9 @@ test('the command palette: Ctrl+K, arrows, Enter to go, Escape to close', async 
   await page.keyboard.press('Enter');
   await dialog.waitFor({ state: 'detached' });
   await rendered(page);
-  assert.equal(label, 'Birch Home: SKUs');
-  assert.match(page.url(), new RegExp(`#/brands/${B.id}/skus$`));
+  // the brand's screens in the order of its tabs: Overview, Exceptions, SKUs, …
+  assert.equal(label, 'Birch Home: Exceptions');
+  assert.match(page.url(), new RegExp(`#/brands/${B.id}/exceptions$`));
 
   // a SKU from the search API, in another brand, by its code
   await page.keyboard.press('Control+k');
