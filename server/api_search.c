@@ -52,16 +52,5 @@ void oc_api_search(oc_req_t *r)
         return;
     }
     json_decref(problems);
-    /* the brands the caller reads: all for an admin, else its roles' (a brand token: its one brand) */
-    const char **only = NULL;
-    int n = 0;
-    int sees_all = r->auth.portfolio_role == OC_ROLE_PORTFOLIO_ADMIN && r->auth.scope_brand[0] == '\0';
-    if (!sees_all) {
-        only = oc_req_alloc(r, sizeof(*only) * (size_t)(r->auth.nbrands + 1));
-        if (r->auth.scope_brand[0] != '\0')
-            only[n++] = r->auth.scope_brand;
-        for (int i = 0; r->auth.scope_brand[0] == '\0' && i < r->auth.nbrands; i++)
-            only[n++] = r->auth.brands[i].brand_id;
-    }
-    oc_search(r->thread, r->portfolio, only, n, q, (int)limit, oc_api_answer, r);
+    oc_search(r->thread, r->portfolio, oc_api_brands_seen(r), q, (int)limit, oc_api_answer, r);
 }

@@ -18,7 +18,8 @@
 /* The brands searched become the transaction's tenants. */
 OC_DB_STMT(search_tenants, 2,
            "SELECT set_config('app.tenant_id', coalesce((SELECT string_agg(id::text, ',') FROM brands"
-           " WHERE portfolio_id = $1 AND archived_at IS NULL AND ($2::uuid[] IS NULL OR id = ANY ($2::uuid[]))), ''),"
+           " WHERE portfolio_id = $1 AND archived_at IS NULL"
+           "   AND ($2::text IS NULL OR id = ANY (string_to_array($2, ',')::uuid[]))), ''),"
            " true)");
 
 /*
@@ -131,29 +132,17 @@ static void on_search(void *arg, json_t *v, const oc_fail_t *f)
     free(s);
 }
 
-void oc_search(oc_thread_t *th, const char *portfolio, const char *const *only, int n, const char *q, int limit,
-               oc_query_cb cb, void *arg)
+void oc_search(oc_thread_t *th, const char *portfolio, const char *brands, const char *q, int limit, oc_query_cb cb,
+               void *arg)
 {
-    oc_buf_t ids = {0};
-    const char *ids_lit = NULL;
-    if (only != NULL) {
-        for (int i = 0; i < n; i++)
-            oc_db_array_add(&ids, only[i]);
-        if ((ids_lit = oc_db_array_end(&ids)) == NULL) {
-            oc_buf_free(&ids);
-            oc_query_unavailable(cb, arg);
-            return;
-        }
-    }
     char lim[24];
     oc_query_int(lim, limit + 1);
     search_t *s = oc_calloc(1, sizeof(*s));
     *s = (search_t){.limit = limit, .q = oc_strdup(q), .cb = cb, .arg = arg};
     oc_db_tx_t tx = {0};
-    const char *tp[] = {portfolio, ids_lit};
+    const char *tp[] = {portfolio, brands};
     oc_query_step(&tx, &search_tenants, tp, 2);
     const char *sp[] = {q, lim};
     oc_query_step(&tx, &search_run, sp, 2);
     oc_query_run(th, &tx, oc_query_one, "search", on_search, s);
-    oc_buf_free(&ids);
 }

@@ -14,14 +14,14 @@
 
 /**
  * Searches `q` (matched without case) in the brands of `portfolio` listed
- * in `only` (n of them; NULL = every brand of the portfolio), archived
+ * in `brands` (comma-separated ids; NULL = every brand of the portfolio), archived
  * brands left out.  Answers {q, skus: [...], listings: [...], orders:
  * [...], more: {skus, listings, orders}} with at most `limit` hits per kind,
  * exact matches first; `more` says whether a kind had more hits.  Each hit
  * names its brand (brand_id, brand).  Row-level security holds the read to
  * those brands.
  */
-void oc_search(oc_thread_t *th, const char *portfolio, const char *const *only, int n, const char *q, int limit,
-               oc_query_cb cb, void *arg);
+void oc_search(oc_thread_t *th, const char *portfolio, const char *brands, const char *q, int limit, oc_query_cb cb,
+               void *arg);
 
 #endif
