@@ -51,9 +51,11 @@ export async function rendered(page) {
   await idle(page);
 }
 
-/** Waits until no table or form is loading. */
+/** Waits until no screen, table, form or button action is at work. */
 export async function idle(page) {
-  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') &&
+  // A button's action (busy()) that waits on a confirmation dialog is the
+  // user's turn, not work in progress.
+  await page.waitForFunction(() => (!document.querySelector('[aria-busy="true"]') || document.querySelector('dialog[open]')) &&
     ![...document.querySelectorAll('.table-status')].some((e) => e.textContent === 'Loading…'));
 }
 

@@ -46,12 +46,14 @@ export function rowButton(label, onClick, { danger = false, ariaLabel = null } =
   return h('button', { type: 'button', class: ['button', 'button-small', danger ? 'button-danger-quiet' : null], text: label, 'aria-label': ariaLabel, onclick: onClick });
 }
 
-/** Runs an action from a button: disables it meanwhile; returns the action's result or undefined on failure. */
+/** Runs an action from a button: disables it and marks it aria-busy meanwhile (the browser tests wait for that); returns the action's result or undefined on failure. */
 export async function busy(button, fn) {
   button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
   try {
     return await fn();
   } finally {
+    button.removeAttribute('aria-busy');
     if (button.isConnected) button.disabled = false;
   }
 }
