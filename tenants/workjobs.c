@@ -15,7 +15,7 @@ OC_DB_STMT(workjobs_claim, 4, "SELECT worker_job_claim($1, $2, $3::int, $4::int)
 OC_DB_STMT(workjobs_finish, 4, "SELECT worker_job_finish($1, $2, $3, $4::jsonb)");
 OC_DB_STMT(workjobs_renew, 2, "SELECT worker_jobs_renew($1, $2::int)");
 OC_DB_STMT(workjobs_stuck, 1, "SELECT stuck_alerts_refresh($1::int)");
-OC_DB_STMT(workjobs_exceptions, 1, "SELECT exceptions_refresh($1::int)");
+OC_DB_STMT(workjobs_exceptions, 2, "SELECT exceptions_refresh($1::int, $2::int)");
 OC_DB_STMT(workjobs_prune, 3, "SELECT retention_prune($1, $2::bigint, $3::int)");
 /* The chunk of brands after $1, made the transaction's tenants; answers the last id and how many. */
 OC_DB_STMT(workjobs_brands, 1,
@@ -135,11 +135,11 @@ static void read_exceptions(const oc_db_result_t *res, const oc_fail_t *f, void 
     json_decref(r);
 }
 
-int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_s, oc_workjobs_exceptions_cb cb,
-                           void *arg)
+int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_s, int full_s,
+                           oc_workjobs_exceptions_cb cb, void *arg)
 {
-    char s[24];
-    const char *p[] = {oc_query_int(s, stuck_after_s)};
+    char s[24], fs[24];
+    const char *p[] = {oc_query_int(s, stuck_after_s), oc_query_int(fs, full_s)};
     return run_chunk(db, after, &workjobs_exceptions, p, read_exceptions, (void (*)(void))cb, arg);
 }
 

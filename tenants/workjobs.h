@@ -72,10 +72,14 @@ typedef void (*oc_workjobs_exceptions_cb)(void *arg, const oc_brands_chunk_t *ch
  * The chunk of brands after `after`: the exception queue brought in line
  * with the conditions true now (migrations/0033): new conditions open items,
  * changed ones update them, cleared ones close them, ended snoozes wake.
- * `counts` holds opened, changed, reopened, closed, snooze_ended, live.
+ * Only the brands that need it (migrations/0038): something their
+ * conditions read changed (a mark written with the change), a time they
+ * waited for came, or their last refresh is older than `full_s`.
+ * `counts` holds opened, changed, reopened, closed, snooze_ended, refreshed,
+ * skipped (brands), live (items not resolved in the chunk's brands).
  */
-int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_s, oc_workjobs_exceptions_cb cb,
-                           void *arg);
+int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_s, int full_s,
+                           oc_workjobs_exceptions_cb cb, void *arg);
 
 /** The tables retention prunes, in the order a prune goes through them. */
 extern const char *const oc_workjobs_prune_tables[];

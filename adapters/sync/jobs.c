@@ -46,8 +46,7 @@ static job_t jobs[NJOBS] = {
               OC_METRIC_COUNTER}},
 };
 static oc_metric_t m_exceptions = {"onecount_worker_exceptions_live",
-                                   "exception conditions true at the last refresh (open, acknowledged, snoozed or "
-                                   "resolved by hand)",
+                                   "exception items not resolved (open, acknowledged or snoozed) at the last refresh",
                                    NULL, OC_METRIC_GAUGE};
 static oc_metric_t m_stuck = {"onecount_worker_listings_stuck",
                               "listings behind longer than stuck_after_seconds, at the last check", NULL,
@@ -205,10 +204,10 @@ static void job_step(job_t *j)
         return;
     }
     int rc = j == &jobs[0] ? oc_workjobs_stuck_alerts(oc_sync.db, j->chunk, oc_config.stuck_after_seconds, on_stuck, j)
-             : j == &jobs[1]
-                 ? oc_workjobs_prune(oc_sync.db, j->chunk, j->table, prune_keep_s(j->table), oc_config.prune_batch_rows,
-                                     on_pruned, j)
-                 : oc_workjobs_exceptions(oc_sync.db, j->chunk, oc_config.stuck_after_seconds, on_exceptions, j);
+             : j == &jobs[1] ? oc_workjobs_prune(oc_sync.db, j->chunk, j->table, prune_keep_s(j->table),
+                                                 oc_config.prune_batch_rows, on_pruned, j)
+                             : oc_workjobs_exceptions(oc_sync.db, j->chunk, oc_config.stuck_after_seconds,
+                                                      oc_config.exceptions_full_seconds, on_exceptions, j);
     if (rc != 0)
         job_finish(j, "database unavailable");
 }

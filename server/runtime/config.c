@@ -101,7 +101,11 @@ const oc_cfg_option_t oc_config_options[] = {
      "how often one worker looks for such listings and opens or closes those alerts"},
     {"exceptions_check_seconds", "ONECOUNT_EXCEPTIONS_CHECK_SECONDS", INT(exceptions_check_seconds, "15", 1, 3600),
      "how often one worker brings the exception queue in line with the state it describes (items open and close "
-     "themselves at this pace)"},
+     "themselves at this pace; a brand is looked at when something its items read changed, or a time it waited "
+     "for came)"},
+    {"exceptions_full_seconds", "ONECOUNT_EXCEPTIONS_FULL_SECONDS", INT(exceptions_full_seconds, "600", 10, 86400),
+     "a brand whose exception items were not brought in line for this long is, changed or not (the words that "
+     "say how long something has lasted, and the 30-day figures of its health)"},
     {"prune_interval_seconds", "ONECOUNT_PRUNE_INTERVAL_SECONDS", INT(prune_interval_seconds, "3600", 10, 604800),
      "how often one worker deletes log rows older than their retention window"},
     {"prune_batch_rows", "ONECOUNT_PRUNE_BATCH_ROWS", INT(prune_batch_rows, "1000", 1, 100000),

@@ -61,6 +61,7 @@ typedef struct oc_config {
     int stuck_after_seconds;      /* a listing behind this long opens an alert */
     int stuck_check_seconds;      /* how often the worker looks for such listings */
     int exceptions_check_seconds; /* how often the worker refreshes the exception queue */
+    int exceptions_full_seconds;  /* a brand unchanged this long is refreshed anyway */
     int prune_interval_seconds;   /* how often old log rows are pruned */
     int prune_batch_rows;         /* rows one pruning statement deletes at most */
     int retention_push_log_days;
