@@ -43,8 +43,8 @@ OC_DB_STMT(workjobs_due, 0,
            " UNION ALL SELECT tenant_id::text, 4 FROM checklist_items WHERE state = 'open'"
            " AND overdue_alerted_at IS NULL AND due_at <= now() GROUP BY tenant_id");
 
-const char *const oc_workjobs_prune_tables[OC_WORKJOBS_NPRUNE] = {"push_log", "channel_events", "drift_events",
-                                                                  "idempotency_keys", "routine_runs"};
+const char *const oc_workjobs_prune_tables[OC_WORKJOBS_NPRUNE] = {"push_log",         "channel_events", "drift_events",
+                                                                  "idempotency_keys", "routine_runs",   "exceptions"};
 
 int oc_workjobs_renew_brand(oc_db_pool_t *db, const char *tenant, const char *owner, int lease_s)
 {

@@ -83,7 +83,7 @@ int oc_workjobs_exceptions(oc_db_pool_t *db, const char *after, int stuck_after_
 
 /** The tables retention prunes, in the order a prune goes through them. */
 extern const char *const oc_workjobs_prune_tables[];
-#define OC_WORKJOBS_NPRUNE 5
+#define OC_WORKJOBS_NPRUNE 6
 
 typedef void (*oc_workjobs_prune_cb)(void *arg, const oc_brands_chunk_t *chunk, long long deleted, const oc_fail_t *f);
 

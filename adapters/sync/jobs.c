@@ -62,6 +62,8 @@ static oc_metric_t m_pruned[NPRUNE] = {
      OC_METRIC_COUNTER},
     {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"routine_runs\"",
      OC_METRIC_COUNTER},
+    {"onecount_worker_pruned_rows_total", "log rows deleted past their retention window", "table=\"exceptions\"",
+     OC_METRIC_COUNTER},
 };
 
 static int job_interval_s(const job_t *j)
@@ -78,6 +80,7 @@ static long long prune_keep_s(int table)
     case 1: return (long long)oc_config.retention_channel_events_days * 86400;
     case 2: return (long long)oc_config.retention_drift_events_days * 86400;
     case 4: return (long long)oc_config.retention_drift_events_days * 86400; /* routine_runs: as long as drift */
+    case 5: return (long long)oc_config.retention_exceptions_days * 86400;
     default: return (long long)oc_config.retention_idempotency_hours * 3600;
     }
 }

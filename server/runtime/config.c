@@ -117,6 +117,8 @@ const oc_cfg_option_t oc_config_options[] = {
     {"retention_drift_events_days", "ONECOUNT_RETENTION_DRIFT_EVENTS_DAYS",
      INT(retention_drift_events_days, "30", 1, 3650),
      "drift found by read-backs, and routine runs, are kept this long"},
+    {"retention_exceptions_days", "ONECOUNT_RETENTION_EXCEPTIONS_DAYS", INT(retention_exceptions_days, "90", 30, 3650),
+     "exception items that closed are kept this long with their history (the queue shows the last 30 days')"},
     {"retention_idempotency_hours", "ONECOUNT_RETENTION_IDEMPOTENCY_HOURS",
      INT(retention_idempotency_hours, "24", 24, 8760),
      "Idempotency-Key answers are kept this long (they are honoured for 24 hours)"},

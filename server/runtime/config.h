@@ -67,6 +67,7 @@ typedef struct oc_config {
     int retention_push_log_days;
     int retention_channel_events_days;
     int retention_drift_events_days;
+    int retention_exceptions_days;
     int retention_idempotency_hours;
     char *smtp_url;      /* the SMTP relay; "" = no e-mail */
     char *smtp_from;     /* sender address */

@@ -1,6 +1,7 @@
 // retention.test.mjs — the logs that only grew are pruned.  Rows older than
 // their retention window (push_log, channel_events processed that long ago,
-// drift_events, routine_runs, idempotency keys past their 24 hours) are deleted by the
+// drift_events, routine_runs, idempotency keys past their 24 hours, exception items closed
+// longer than 90 days with their history) are deleted by the
 // worker's prune job in batches of ONECOUNT_PRUNE_BATCH_ROWS, newer rows and
 // unprocessed events are kept, and the ledger's own records (movements, the
 // audit log) are never touched.  The job is claimed once across workers:
@@ -59,6 +60,13 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   // idempotency keys: 14 from two days ago (honoured 24 hours), plus the fresh one above
   await stack.sql(`INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, body, created_at)
     SELECT $1, 'old-' || g, 'h', 201, '{}', now() - interval '2 days' FROM generate_series(1, 14) g`, [t]);
+  // exceptions: 13 items that closed 100 days ago (window 90 days), each with two history rows; one that
+  // closed 10 days ago
+  await stack.sql(`WITH x AS (INSERT INTO exceptions (tenant_id, kind, subject, severity, state, live, title, opened_at, resolved_at)
+    SELECT $1, 'low_stock', 'retention:' || g, 'info', 'resolved', false, 'old item ' || g, now() - interval '101 days',
+           now() - CASE WHEN g <= 13 THEN interval '100 days' ELSE interval '10 days' END
+      FROM generate_series(1, 14) g RETURNING tenant_id, id)
+    INSERT INTO exception_events (tenant_id, exception_id, action) SELECT tenant_id, id, a FROM x, unnest(ARRAY['opened', 'closed']) a`, [t]);
   const movements = await count('SELECT count(*) AS n FROM movements WHERE tenant_id = $1', [t]);
   const audit = await count('SELECT count(*) AS n FROM audit_log WHERE tenant_id = $1', [t]);
   await stack.sql(`UPDATE worker_jobs SET next_run_at = now(), lease_owner = NULL, lease_until = NULL WHERE kind = 'prune'`);
@@ -78,6 +86,13 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   assert.equal(await count(`SELECT count(*) AS n FROM routine_runs WHERE tenant_id = $1 AND started_at < now() - interval '1 day'`, [t]), 0);
   assert.equal(await count('SELECT count(*) AS n FROM routine_runs WHERE tenant_id = $1 AND id = $2', [t, newRun]), 1);
   assert.deepEqual((await stack.sql('SELECT key FROM idempotency_keys WHERE tenant_id = $1', [t])).rows.map((r) => r.key), ['fresh-key']);
+  assert.deepEqual((await stack.sql(`SELECT title FROM exceptions WHERE tenant_id = $1 AND subject LIKE 'retention:%'`, [t])).rows
+    .map((r) => r.title), ['old item 14']);
+  assert.equal(await count(`SELECT count(*) AS n FROM exception_events e JOIN exceptions x ON x.tenant_id = e.tenant_id
+    AND x.id = e.exception_id WHERE e.tenant_id = $1 AND x.subject LIKE 'retention:%'`, [t]), 2);
+  assert.equal(await count('SELECT count(*) AS n FROM exception_events WHERE tenant_id = $1', [t]),
+    await count(`SELECT count(*) AS n FROM exception_events e WHERE tenant_id = $1
+      AND EXISTS (SELECT 1 FROM exceptions x WHERE x.tenant_id = e.tenant_id AND x.id = e.exception_id)`, [t]));
   assert.equal(await count('SELECT count(*) AS n FROM movements WHERE tenant_id = $1', [t]), movements);
   assert.equal(await count('SELECT count(*) AS n FROM audit_log WHERE tenant_id = $1', [t]), audit);
 
@@ -88,6 +103,7 @@ test('rows older than their window are pruned in batches, newer ones kept, once 
   assert.deepEqual(d.drift_events, { deleted: 12, batches: 2 });
   assert.deepEqual(d.idempotency_keys, { deleted: 14, batches: 2 });
   assert.deepEqual(d.routine_runs, { deleted: 11, batches: 2 });
+  assert.deepEqual(d.exceptions, { deleted: 13, batches: 2 });
 
   // One of the two workers ran it.
   const runs = [];
