@@ -81,14 +81,18 @@ static int brand_ids_check(const json_t *v)
     return 0;
 }
 
-#define URL_MSG    "must be an http:// or https:// address with a host (no user name or password in it)"
-#define KINDS_MSG  "a list of kinds (lower-case words such as oversell or credentials), or null for every kind"
-#define BRANDS_MSG "a list of brand ids, or null for every brand"
+#define URL_MSG      "must be an http:// or https:// address with a host (no user name or password in it)"
+#define KINDS_MSG    "a list of kinds (lower-case words such as oversell or credentials), or null for every kind"
+#define BRANDS_MSG   "a list of brand ids, or null for every brand"
+#define SEVERITY_MSG "info (everything), warning (warnings and critical) or critical; null for every severity"
+
+static const char *const severities[] = {"info", "warning", "critical", NULL};
 
 static const oc_field_t endpoint_fields[] = {
     {"name", OC_F_STRING, OC_REQUIRED, 1, 200},
     {"url", OC_F_STRING, OC_REQUIRED, 1, 2000, NULL, NULL, URL_MSG, url_check},
     {"kinds", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, KINDS_MSG, kinds_check},
+    {"min_severity", OC_F_ENUM, OC_NULLABLE, 0, 0, severities, NULL, SEVERITY_MSG},
     {"brand_ids", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, BRANDS_MSG, brand_ids_check},
     {"active", OC_F_BOOL, 0},
     {NULL},
@@ -97,6 +101,7 @@ static const oc_field_t endpoint_patch_fields[] = {
     {"name", OC_F_STRING, 0, 1, 200},
     {"url", OC_F_STRING, 0, 1, 2000, NULL, NULL, URL_MSG, url_check},
     {"kinds", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, KINDS_MSG, kinds_check},
+    {"min_severity", OC_F_ENUM, OC_NULLABLE, 0, 0, severities, NULL, SEVERITY_MSG},
     {"brand_ids", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, BRANDS_MSG, brand_ids_check},
     {"active", OC_F_BOOL, 0},
     {NULL},
@@ -197,6 +202,7 @@ void oc_api_notify_prefs_put(oc_req_t *r)
     static const oc_field_t fields[] = {
         {"email_mode", OC_F_ENUM, 0, 0, 0, modes},
         {"kinds", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, KINDS_MSG, kinds_check},
+        {"min_severity", OC_F_ENUM, OC_NULLABLE, 0, 0, severities, NULL, SEVERITY_MSG},
         {"brand_ids", OC_F_ANY, OC_NULLABLE, 0, 0, NULL, NULL, BRANDS_MSG, brand_ids_check},
         {"digest_hour", OC_F_INT, 0, 0, 23, NULL, NULL, "an hour of the day, 0 to 23"},
         {"timezone", OC_F_STRING, OC_NULLABLE, 1, 64},

@@ -61,6 +61,7 @@ test('an admin adds an endpoint, sees its secret once, sends a test and sees it 
   const brands = form.locator('fieldset', { has: page.locator('legend', { hasText: 'Which brands' }) });
   await brands.getByLabel('Every brand of the portfolio', { exact: true }).uncheck();
   await brands.getByLabel('Alpha Goods', { exact: true }).check();
+  await form.getByLabel('How severe').selectOption({ label: 'Warnings and critical' });
   await page.getByRole('button', { name: 'Add endpoint' }).click();
   const secret = await readSecret(page, 'Ops pager');
   assert.match(secret, /^whsec_[0-9a-f]{64}$/);
@@ -70,7 +71,7 @@ test('an admin adds an endpoint, sees its secret once, sends a test and sees it 
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
   const card = page.getByRole('region', { name: 'Endpoint Ops pager' });
   await card.waitFor();
-  assert.match(await card.innerText(), /Receives: Credentials · Alpha Goods/);
+  assert.match(await card.innerText(), /Receives: Credentials · warnings and critical · Alpha Goods/);
   assert.match(await card.innerText(), /Nothing sent yet/);
   await screenshot(page, 'notifications-endpoint-added');
   await assertSound(adminUi, 'notifications with a new endpoint');
@@ -113,6 +114,7 @@ test('a person chooses their own e-mail; an operator sees no webhooks', async ()
   await page.getByRole('button', { name: 'Save preferences' }).click();
   await fieldError(page, 'not a time zone').waitFor();
   await page.getByLabel('Time zone').fill('Europe/Berlin');
+  await page.getByLabel('How severe').selectOption({ label: 'Critical only' });
   await page.getByRole('button', { name: 'Save preferences' }).click();
   await page.getByRole('status').filter({ hasText: 'One digest a day' }).waitFor();
   assert.match(await mainText(page), /after 07:00 \(Europe\/Berlin\)/);
@@ -122,4 +124,10 @@ test('a person chooses their own e-mail; an operator sees no webhooks', async ()
   assert.equal(saved.json.email_mode, 'digest');
   assert.equal(saved.json.digest_hour, 7);
   assert.equal(saved.json.timezone, 'Europe/Berlin');
+  assert.equal(saved.json.min_severity, 'critical');
+  // the form shows what was saved
+  await page.reload();
+  await page.getByRole('heading', { name: 'Your notifications' }).waitFor();
+  await idle(page);
+  assert.equal(await page.getByLabel('How severe').inputValue(), 'critical');
 });

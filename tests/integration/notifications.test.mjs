@@ -229,6 +229,41 @@ test('an alert is delivered to the endpoints that match it; a 500 is retried aft
   assert.ok(!receiver.got.some((g) => g.url === '/hook/a' && g.body.includes(titleB)));
 });
 
+test('an endpoint or a person asking for critical events only is not sent warnings', async () => {
+  const bad = await P.api.post(`${pathOf(P)}/webhooks`, { name: 'x', url: receiver.url('/hook/x'), min_severity: 'urgent' });
+  assert.equal(bad.status, 422, bad.text);
+  assert.ok(bad.json.error.problems.some((p) => p.field === 'min_severity'), bad.text);
+  const crit = await P.api.post(`${pathOf(P)}/webhooks`, { name: 'Critical only', url: receiver.url('/hook/critical'),
+    brand_ids: [A.id], min_severity: 'critical' });
+  assert.equal(crit.status, 201, crit.text);
+  assert.equal(crit.json.min_severity, 'critical');
+  secrets.push(crit.json.secret);
+  const warning = unique('a warning');
+  await openAlert(A.id, 'credentials', warning); // alerts are warnings
+  const critical = unique('Oversold 3');
+  await stack.sql(`SELECT notify_event($1, 'exception.opened', 'oversell', 'critical', $2, '{}')`, [A.id, critical]);
+  const got = await waitFor(() => receiver.got.find((g) => g.url === '/hook/critical'), { what: 'the critical delivery' });
+  assert.equal(verify(got, crit.json.secret).title, critical);
+  // the warning was made first: had it matched, it would have been queued and sent with (or before) the critical one
+  const queued = (await P.api.get(`${pathOf(P)}/webhooks/${crit.json.id}/deliveries`)).json.items;
+  assert.equal(queued.length, 1, JSON.stringify(queued));
+  assert.ok(!receiver.got.some((g) => g.url === '/hook/critical' && g.body.includes(warning)));
+  // back to every severity
+  const every = await P.api.patch(`${pathOf(P)}/webhooks/${crit.json.id}`, { min_severity: null });
+  assert.equal(every.status, 200, every.text);
+  assert.equal(every.json.min_severity, null);
+  const later = unique('another warning');
+  await openAlert(A.id, 'credentials', later);
+  await waitFor(() => receiver.got.find((g) => g.url === '/hook/critical' && g.body.includes(later)), { what: 'the warning now' });
+  // a person's preference keeps it too
+  const put = await P.api.put(`${pathOf(P)}/notifications/me`, { min_severity: 'warning' });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json.min_severity, 'warning');
+  assert.equal((await P.api.get(`${pathOf(P)}/notifications/me`)).json.min_severity, 'warning');
+  assert.equal((await P.api.put(`${pathOf(P)}/notifications/me`, { min_severity: 3 })).status, 422);
+  assert.equal((await P.api.put(`${pathOf(P)}/notifications/me`, { min_severity: null })).json.min_severity, null);
+});
+
 test('a delivery that keeps failing ends as failed after its last attempt', async () => {
   const dead = await P.api.post(`${pathOf(P)}/webhooks`, { name: 'Dead', url: 'http://127.0.0.1:9/nothing-listens' });
   secrets.push(dead.json.secret);

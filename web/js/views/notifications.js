@@ -79,6 +79,14 @@ function showProblems(form, err) {
   form.showError(err);
 }
 
+// How severe an event must be: null (and 'info') is every severity.
+const SEVERITY_CHOICES = [{ value: '', label: 'Every severity' }, { value: 'warning', label: 'Warnings and critical' },
+  { value: 'critical', label: 'Critical only' }];
+const severityField = (value) => ({ name: 'min_severity', label: 'How severe', type: 'select',
+  value: value === 'info' ? '' : value || '', options: SEVERITY_CHOICES,
+  hint: 'Exceptions are critical, warning or info; an alert is a warning.' });
+const severityWords = (v) => (v === 'critical' ? 'critical only' : v === 'warning' ? 'warnings and critical' : 'every severity');
+
 function brandOptions() {
   return session.brands.map((b) => ({ value: b.id, label: b.name }));
 }
@@ -106,10 +114,12 @@ function prefsPanel(pid, prefs) {
         hint: 'The hour of the day (0–23) after which the digest is sent, in the time zone below.' },
       { name: 'timezone', label: 'Time zone', value: prefs.timezone, list: timeZones(), maxlength: 64, mono: true },
       { type: 'custom', name: 'kinds', widget: kinds },
+      severityField(prefs.min_severity),
       { type: 'custom', name: 'brand_ids', widget: brands },
     ],
     async onSubmit(values) {
-      const body = { email_mode: values.email_mode, kinds: values.kinds, brand_ids: values.brand_ids, timezone: values.timezone || null };
+      const body = { email_mode: values.email_mode, kinds: values.kinds, min_severity: values.min_severity || null,
+        brand_ids: values.brand_ids, timezone: values.timezone || null };
       if (values.digest_hour !== '') body.digest_hour = Number(values.digest_hour);
       try {
         const saved = await api.put(base, body);
@@ -182,11 +192,12 @@ async function webhooksPanels(pid, body) {
       { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'your receiver’s http or https address',
         hint: 'An http or https address, scheme included. Each event is POSTed here as JSON.' },
       { type: 'custom', name: 'kinds', widget: kinds },
+      severityField(null),
       { type: 'custom', name: 'brand_ids', widget: brands },
     ],
     async onSubmit(values) {
       try {
-        const ep = await api.post(base, values);
+        const ep = await api.post(base, { ...values, min_severity: values.min_severity || null });
         form.reset();
         showSecret(ep, 'Endpoint added');
         await redraw();
@@ -201,6 +212,7 @@ async function webhooksPanels(pid, body) {
     const state = ep.active ? statusBadge('active', 'Active') : statusBadge('disabled', 'Turned off');
     const scope = [
       ep.kinds ? ep.kinds.map(kindLabel).join(', ') : 'every kind',
+      severityWords(ep.min_severity),
       ep.brands ? ep.brands.map((b) => b.name).join(', ') : 'every brand',
     ].join(' · ');
     const test = rowButton('Send test', (ev) => busy(ev.target, async () => {
