@@ -127,7 +127,7 @@ BRAND="$(SUDB -At -c "SELECT id FROM bench_brands WHERE n = 1")"
 oc_say "  $NOPEN open items over $NBRANDS brands ($SETUP_MS ms)"
 
 PORT="$(oc_free_port)"
-ONECOUNT_LISTEN="127.0.0.1:$PORT" "$BIN" serve >"$DIR/logs/serve.log" 2>&1 &
+ONECOUNT_LISTEN="127.0.0.1:$PORT" ONECOUNT_METRICS_LISTEN=off "$BIN" serve >"$DIR/logs/serve.log" 2>&1 &
 SERVE=$!
 for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { tail -n 20 "$DIR/logs/serve.log" >&2; oc_die "serve did not start"; }

@@ -5,7 +5,9 @@
 #   ops/bench/ledger.sh [seconds=10] [connections=64]
 #
 # OC_BENCH_PARTS (default "sales hot holds") picks the parts to run; the
-# warm-up always runs.  A partial run prints only its parts' goals.
+# warm-up always runs.  The part "marks" (not in the default) runs the sale
+# statement with the exception queue's change-mark triggers, without them,
+# and with them again.  A partial run prints only its parts' goals.
 # OC_BENCH_PROFILE=1 also loads pg_stat_statements (nested statements too)
 # and prints, after the random-holds run, the statements PostgreSQL spent its
 # time on.
@@ -309,6 +311,20 @@ if part sales; then
   run_pgbench pg-bare -f "$DIR/pgb-bare.sql"
   echo
 fi
+if part marks; then
+  # Migration 0038's triggers append the brand to exception_dirty on every write the exception queue reads
+  # (a sale's stock update): the same pgbench sale with them, without them (disabled), and with them again.
+  marks() { SU -c "DO \$\$ DECLARE t record; BEGIN FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+    WHERE tgname LIKE 'exception_mark%' LOOP EXECUTE format('ALTER TABLE %s $1 TRIGGER %I', t.rel, t.tgname); END LOOP;
+    END \$\$" >/dev/null; }
+  echo "the exception queue's change marks (0038): the sale statement with them, without, with again"
+  run_pgbench pg-marks-on -f "$DIR/pgb-sales.sql"
+  marks DISABLE
+  run_pgbench pg-marks-off -f "$DIR/pgb-sales.sql"
+  marks ENABLE
+  run_pgbench pg-marks-on-again -f "$DIR/pgb-sales.sql"
+  echo
+fi
 if part hot; then
   echo "hot SKU: every client on brand 0, SKU $FIRST"
   run_pgbench pg-hot -f "$DIR/pgb-hot.sql"
@@ -321,7 +337,7 @@ MISMATCH="$(SU -tAc "SELECT count(*) FROM brands b, ledger_verify(b.id) v WHERE 
 read -r API_SOLD PG_SOLD < <(SU -tA -F' ' -c "SELECT count(*) FILTER (WHERE request_id <> '$RID'),
   count(*) FILTER (WHERE request_id = '$RID' OR request_id IS NULL) FROM movements WHERE kind = 'sale'")
 ITEMS="$(metric onecount_ledger_items_total)"
-PGDONE=$(( ${DONE[pg-sales]:-0} + ${DONE[pg-bare]:-0} + ${DONE[pg-hot]:-0} ))
+PGDONE=$(( ${DONE[pg-sales]:-0} + ${DONE[pg-bare]:-0} + ${DONE[pg-hot]:-0} + ${DONE[pg-marks-on]:-0} + ${DONE[pg-marks-off]:-0} + ${DONE[pg-marks-on-again]:-0} ))
 echo "integrity: ledger_verify mismatches in $MISMATCH of $NBRANDS brands"
 echo "      API: $ITEMS sales posted to the ledger, $API_SOLD committed; pgbench: $PGDONE counted, $PG_SOLD committed"
 echo "      (pgbench does not count the transactions in flight when its time is up)"
