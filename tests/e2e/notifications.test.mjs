@@ -88,6 +88,26 @@ test('an admin adds an endpoint, sees its secret once, sends a test and sees it 
   assert.equal(JSON.parse(req.body).id, req.headers['x-onecount-delivery']);
   await screenshot(page, 'notifications-delivered');
 
+  // change it in place: a bad address is refused under its field; then every kind, critical only
+  await page.getByRole('button', { name: 'Edit Ops pager' }).click();
+  const edit = page.getByRole('form', { name: 'Change Ops pager' });
+  await fillForm(edit, { 'Address (URL)': 'not an address' });
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await edit.locator('.field-error:not([hidden])', { hasText: 'http:// or https://' }).waitFor();
+  await fillForm(edit, { 'Address (URL)': url });
+  await edit.locator('fieldset', { has: page.locator('legend', { hasText: 'Which kinds' }) })
+    .getByLabel('Every kind', { exact: true }).check();
+  await edit.getByLabel('How severe').selectOption({ label: 'Critical only' });
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('form', { name: 'Change Ops pager' }).waitFor({ state: 'detached' });
+  await idle(page);
+  assert.match(await card.innerText(), /Receives: every kind · critical only · Alpha Goods/);
+  const changed = (await P.api.get(`/api/v1/portfolios/${P.pid}/webhooks`)).json.find((e) => e.name === 'Ops pager');
+  assert.equal(changed.kinds, null);
+  assert.equal(changed.min_severity, 'critical');
+  assert.deepEqual(changed.brand_ids, changed.brands.map((b) => b.id));
+  await assertSound(adminUi, 'notifications after an endpoint was changed');
+
   // after a reload the secret is nowhere
   await page.reload();
   await go(page, stack.url, '/portfolio/notifications');

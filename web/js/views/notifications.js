@@ -180,21 +180,21 @@ async function webhooksPanels(pid, body) {
     }));
     secretSlot.querySelector('.secret-value').focus();
   };
-  const kinds = choiceGroup({ name: 'kinds', legend: 'Which kinds', every: 'Every kind', value: null,
-    options: KINDS.map((k) => ({ value: k, label: kindLabel(k) })) });
-  const brands = choiceGroup({ name: 'brand_ids', legend: 'Which brands', every: 'Every brand of the portfolio', value: null,
-    options: brandOptions() });
+  // The fields of an endpoint, empty for a new one or filled with `ep`'s for a change.
+  const endpointFields = (ep = null) => [
+    { name: 'name', label: 'Name', required: true, maxlength: 200, placeholder: 'e.g. Ops pager', value: ep ? ep.name : '' },
+    { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'your receiver’s http or https address',
+      hint: 'An http or https address, scheme included. Each event is POSTed here as JSON.', value: ep ? ep.url : '' },
+    { type: 'custom', name: 'kinds', widget: choiceGroup({ name: 'kinds', legend: 'Which kinds', every: 'Every kind',
+      value: ep ? ep.kinds : null, options: KINDS.map((k) => ({ value: k, label: kindLabel(k) })) }) },
+    severityField(ep ? ep.min_severity : null),
+    { type: 'custom', name: 'brand_ids', widget: choiceGroup({ name: 'brand_ids', legend: 'Which brands',
+      every: 'Every brand of the portfolio', value: ep ? ep.brand_ids : null, options: brandOptions() }) },
+  ];
   const form = createForm({
     label: 'Add a webhook endpoint',
     submitLabel: 'Add endpoint',
-    fields: [
-      { name: 'name', label: 'Name', required: true, maxlength: 200, placeholder: 'e.g. Ops pager' },
-      { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'your receiver’s http or https address',
-        hint: 'An http or https address, scheme included. Each event is POSTed here as JSON.' },
-      { type: 'custom', name: 'kinds', widget: kinds },
-      severityField(null),
-      { type: 'custom', name: 'brand_ids', widget: brands },
-    ],
+    fields: endpointFields(),
     async onSubmit(values) {
       try {
         const ep = await api.post(base, { ...values, min_severity: values.min_severity || null });
@@ -209,6 +209,28 @@ async function webhooksPanels(pid, body) {
 
   const endpointCard = (ep) => {
     const log = deliveryLog(pid, ep);
+    const editSlot = h('div', { class: 'webhook-edit' });
+    const edit = rowButton('Edit…', (ev) => {
+      const opener = ev.currentTarget;
+      const close = () => { editSlot.replaceChildren(); opener.focus(); };
+      const f = createForm({
+        label: `Change ${ep.name}`,
+        submitLabel: 'Save changes',
+        fields: endpointFields(ep),
+        secondary: h('button', { type: 'button', class: 'button', text: 'Cancel', onclick: close }),
+        async onSubmit(values) {
+          try {
+            const saved = await api.patch(`${base}/${ep.id}`, { ...values, min_severity: values.min_severity || null });
+            notify(`“${saved.name}” saved`);
+            await redraw();
+          } catch (err) {
+            showProblems(f, err);
+          }
+        },
+      });
+      editSlot.replaceChildren(f.el);
+      f.control('name').focus();
+    }, { ariaLabel: `Edit ${ep.name}` });
     const state = ep.active ? statusBadge('active', 'Active') : statusBadge('disabled', 'Turned off');
     const scope = [
       ep.kinds ? ep.kinds.map(kindLabel).join(', ') : 'every kind',
@@ -269,7 +291,8 @@ async function webhooksPanels(pid, body) {
     return h('section', { class: 'webhook', 'aria-label': `Endpoint ${ep.name}` },
       h('div', { class: 'webhook-head' },
         h('h3', { text: ep.name }), state,
-        h('div', { class: 'row-actions' }, test, refresh, toggle, rotate, del)),
+        h('div', { class: 'row-actions' }, test, refresh, edit, toggle, rotate, del)),
+      editSlot,
       h('p', {}, h('code', { class: 'break', text: ep.url })),
       h('p', { class: 'muted small' }, `Receives: ${scope}. Added `, time(ep.created_at), '.'),
       h('h4', { text: 'Delivery log' }),
