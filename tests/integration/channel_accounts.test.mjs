@@ -167,7 +167,16 @@ test('the worker pauses a duplicate before it takes in an order: one order is on
   }, { what: 'one of the two paused' });
   await sleep(1500); // a second ingestion, were there one, would have landed by now
   const sales = (await b.api.get(`${b.base}/skus/DUP-1/history?kind=sale&limit=50`)).json.items;
-  assert.equal(sales.length, 1, JSON.stringify(sales));
+  if (sales.length !== 1) {
+    // what each connection took in and when it was confirmed or paused, for whoever reads a failure
+    const seen = await stack.sql(`SELECT c.name, c.status, c.status_detail, c.account_keys, c.account_verified_at,
+        c.updated_at, (SELECT json_agg(json_build_object('order', o.external_id, 'first_seen', o.first_seen_at))
+                         FROM channel_orders o WHERE o.tenant_id = c.tenant_id AND o.connection_id = c.id) AS orders,
+        (SELECT json_agg(json_build_object('key', a.account_key, 'active', a.active)) FROM channel_accounts a
+          WHERE a.tenant_id = c.tenant_id AND a.connection_id = c.id) AS accounts
+      FROM channel_connections c WHERE c.id = ANY ($1::uuid[])`, [ids]);
+    assert.fail(`${sales.length} sales for one order: ${JSON.stringify(sales)}\n${JSON.stringify(seen.rows, null, 1)}`);
+  }
   assert.equal((await b.api.get(`${b.base}/skus/DUP-1`)).json.committed, 1);
   const cs = (await b.api.get(`${b.base}/connections`)).json.items;
   const paused = cs.find((c) => c.status === 'paused');
