@@ -9,13 +9,15 @@
 --     falls due, a snooze ends, an authorization comes within 30 days of lapsing);
 --   * its last refresh is older than p_full_s (the safety net, and the words that say "for 20 minutes");
 --   * it was never refreshed.
--- The marks have no key and no index on purpose: a writer only appends (it never waits on another writer or
--- on the refresh), and the refresh deletes the marks its statement sees before it looks at the brands, so a
--- change committed after that delete keeps its mark for the next round.  They are few: the refresh empties
--- the table every round.
+-- A mark is a row of its own (its key is the brand and a number from a sequence), never an update of a
+-- shared one: a writer only appends, so it never waits on another writer or on the refresh, and the refresh
+-- deletes the marks its statement sees before it looks at the brands, so a change committed after that
+-- delete keeps its mark for the next round.  They are few: the refresh empties the table every round.
 
 CREATE TABLE exception_dirty (
-    tenant_id uuid NOT NULL
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (tenant_id, id)
 );
 ALTER TABLE exception_dirty ENABLE ROW LEVEL SECURITY;
 ALTER TABLE exception_dirty FORCE ROW LEVEL SECURITY;
@@ -30,9 +32,9 @@ CREATE FUNCTION exception_mark_rows() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO exception_dirty SELECT DISTINCT tenant_id FROM oldtab;
+        INSERT INTO exception_dirty (tenant_id) SELECT DISTINCT tenant_id FROM oldtab;
     ELSE
-        INSERT INTO exception_dirty SELECT DISTINCT tenant_id FROM newtab;
+        INSERT INTO exception_dirty (tenant_id) SELECT DISTINCT tenant_id FROM newtab;
     END IF;
     RETURN NULL;
 END $$;
@@ -41,7 +43,7 @@ END $$;
 CREATE FUNCTION exception_mark_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO exception_dirty VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END);
+    INSERT INTO exception_dirty (tenant_id) VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END);
     RETURN NULL;
 END $$;
 

@@ -1676,7 +1676,7 @@ CREATE FUNCTION public.exception_mark_row() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO exception_dirty VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END);
+    INSERT INTO exception_dirty (tenant_id) VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END);
     RETURN NULL;
 END $$;
 
@@ -1690,9 +1690,9 @@ CREATE FUNCTION public.exception_mark_rows() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO exception_dirty SELECT DISTINCT tenant_id FROM oldtab;
+        INSERT INTO exception_dirty (tenant_id) SELECT DISTINCT tenant_id FROM oldtab;
     ELSE
-        INSERT INTO exception_dirty SELECT DISTINCT tenant_id FROM newtab;
+        INSERT INTO exception_dirty (tenant_id) SELECT DISTINCT tenant_id FROM newtab;
     END IF;
     RETURN NULL;
 END $$;
@@ -5978,10 +5978,25 @@ ALTER TABLE ONLY public.exception_counts FORCE ROW LEVEL SECURITY;
 --
 
 CREATE TABLE public.exception_dirty (
-    tenant_id uuid NOT NULL
+    tenant_id uuid NOT NULL,
+    id bigint NOT NULL
 );
 
 ALTER TABLE ONLY public.exception_dirty FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: exception_dirty_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.exception_dirty ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.exception_dirty_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 
 --
@@ -6827,6 +6842,14 @@ ALTER TABLE ONLY public.drift_events
 
 ALTER TABLE ONLY public.exception_counts
     ADD CONSTRAINT exception_counts_pkey PRIMARY KEY (tenant_id, kind, severity, state);
+
+
+--
+-- Name: exception_dirty exception_dirty_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.exception_dirty
+    ADD CONSTRAINT exception_dirty_pkey PRIMARY KEY (tenant_id, id);
 
 
 --

@@ -179,7 +179,7 @@ FIRST400="SELECT id FROM brands ORDER BY id LIMIT 400"
 t0=$(date +%s%N); refresh "$FIRST400" 0 >/dev/null; CLOSE_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 t0=$(date +%s%N); ALL="$(refresh "$FIRST400" 0)"; ALL_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 t0=$(date +%s%N); QUIET="$(refresh "$FIRST400")"; QUIET_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-SUDB -c "INSERT INTO exception_dirty SELECT id FROM ($FIRST400) b ORDER BY id LIMIT 40" >/dev/null
+SUDB -c "INSERT INTO exception_dirty (tenant_id) SELECT id FROM ($FIRST400) b ORDER BY id LIMIT 40" >/dev/null
 t0=$(date +%s%N); SOME="$(refresh "$FIRST400")"; SOME_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 
 LOAD1="$(cut -d' ' -f1-3 /proc/loadavg)"
