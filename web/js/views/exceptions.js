@@ -439,7 +439,7 @@ export async function render(ctx) {
         }
         if (v.note) body2.note = v.note;
         const saved = await api.post(xurl(x, 'snooze'), body2);
-        await after(saved, `${saved.title} is snoozed until ${zoneTime(saved.snoozed_until, tz).textContent}`);
+        await after(saved, `Snoozed until ${zoneTime(saved.snoozed_until, tz).textContent}: ${saved.title}`);
       },
       aliases: { hours: 'for' },
     });
