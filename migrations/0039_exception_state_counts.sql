@@ -26,26 +26,27 @@ LANGUAGE sql STABLE
 -- are blind, and sorting every item looked as cheap
 SET enable_sort = off AS $$
 WITH every_state AS (
-    -- the items under the owner and channel filters in every state the queue shows (resolved: the last 30
-    -- days'), what the counts are made of — without those filters from the kept counts and the resolved
-    -- items' index, else from the items
+    -- how many items under the owner and channel filters there are per brand, kind, severity and state (of
+    -- the states the queue shows; resolved: the last 30 days'), what the counts are made of — without those
+    -- filters from the kept counts and the resolved items' index, else from the items; summed here, so that
+    -- what follows reads a few rows per brand, not one per item.  chosen: in the view of p_state (every facet
+    -- but by_state counts only those)
+    SELECT s.*, CASE p_state WHEN 'active' THEN s.state IN ('open', 'acknowledged') WHEN 'all' THEN true
+                             ELSE s.state = p_state END AS chosen FROM (
     SELECT c.tenant_id, c.kind, c.severity, c.state, c.n FROM exception_counts c
      WHERE p_owner IS NULL AND p_connection IS NULL AND c.n > 0
     UNION ALL
-    SELECT e.tenant_id, e.kind, e.severity, 'resolved', 1 FROM exceptions e
+    SELECT e.tenant_id, e.kind, e.severity, 'resolved', count(*) FROM exceptions e
      WHERE p_owner IS NULL AND p_connection IS NULL
        AND e.state = 'resolved' AND e.resolved_at > now() - interval '30 days'
+     GROUP BY e.tenant_id, e.kind, e.severity
     UNION ALL
-    SELECT e.tenant_id, e.kind, e.severity, e.state, 1 FROM exceptions e
-     WHERE NOT (p_owner IS NULL AND p_connection IS NULL) AND exception_in_view(e, 'all', p_owner, p_connection)),
-base AS (
-    -- under the state filter too: what every facet but the state is counted over
-    SELECT tenant_id, kind, severity, n FROM every_state
-     WHERE CASE p_state WHEN 'active' THEN state IN ('open', 'acknowledged') WHEN 'all' THEN true
-                        ELSE state = p_state END),
+    SELECT e.tenant_id, e.kind, e.severity, e.state, count(*) FROM exceptions e
+     WHERE NOT (p_owner IS NULL AND p_connection IS NULL) AND exception_in_view(e, 'all', p_owner, p_connection)
+     GROUP BY e.tenant_id, e.kind, e.severity, e.state) s),
 f AS (
-    SELECT * FROM base
-     WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
+    SELECT * FROM every_state
+     WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
        AND (p_severity IS NULL OR severity = p_severity))
 SELECT jsonb_build_object(
     -- the page straight from the table in the queue's order (exceptions_queue), the filters as a filter
@@ -60,13 +61,15 @@ SELECT jsonb_build_object(
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
         'total', (SELECT coalesce(sum(n), 0) FROM f),
-        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM base
-                     WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_severity IS NULL OR severity = p_severity)
+        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM every_state
+                     WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand)
+                       AND (p_severity IS NULL OR severity = p_severity)
                      GROUP BY kind) k),
         'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, sum(n) AS n
-                         FROM base WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
+                         FROM every_state WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand)
+                                                AND (p_kind IS NULL OR kind = p_kind)
                          GROUP BY severity) s),
-        -- every state, zero included
+        -- every state, zero included, whatever p_state
         'by_state', (SELECT jsonb_object_agg(v.state, coalesce(s.n, 0))
                        FROM (VALUES ('open'), ('acknowledged'), ('snoozed'), ('resolved')) v (state)
                        LEFT JOIN (SELECT state, sum(n) AS n FROM every_state
@@ -74,6 +77,7 @@ SELECT jsonb_build_object(
                                      AND (p_severity IS NULL OR severity = p_severity)
                                    GROUP BY state) s ON s.state = v.state),
         'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, sum(n) AS n
-                      FROM base WHERE (p_kind IS NULL OR kind = p_kind) AND (p_severity IS NULL OR severity = p_severity)
+                      FROM every_state WHERE chosen AND (p_kind IS NULL OR kind = p_kind)
+                                             AND (p_severity IS NULL OR severity = p_severity)
                       GROUP BY tenant_id) b)))
 $$;
