@@ -206,16 +206,16 @@ test('an item snoozed until a chosen date and time says so in the brand\'s zone 
   assert.match(await form.innerText(), new RegExp(`In the brand\u2019s time zone \\(${TZ}\\)`));
   await until.fill(local);
   await form.getByRole('button', { name: 'Snooze', exact: true }).click();
-
+  // Said in the brand's zone: that day at 09:30 New York time.
+  const words = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' }).format(new Date(`${day}T12:00:00Z`));
+  const shown = new RegExp(`Snoozed until ${words}, 09:30 (EST|EDT|GMT-[45]): ${x.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  await page.locator('.notice', { hasText: shown }).first().waitFor();
   const saved = await itemOf(x.id);
   assert.equal(saved.state, 'snoozed');
   // The instant is 09:30 in New York on that day.
   const wall = new Intl.DateTimeFormat('en-CA', { timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
     .format(new Date(saved.snoozed_until)).replace(', ', 'T');
   assert.equal(wall, local, saved.snoozed_until);
-  const words = new Intl.DateTimeFormat('en-US', { timeZone: TZ, month: 'short', day: 'numeric', year: 'numeric' }).format(new Date(saved.snoozed_until));
-  const shown = new RegExp(`Snoozed until ${words}, 09:30 (EST|EDT|GMT-[45]): ${x.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-  await page.locator('.notice', { hasText: shown }).first().waitFor();
   d = detailOf(page);
   await d.locator('.history-list', { hasText: /Snoozed by operator until/ }).waitFor();
   assert.match(await d.locator('.history-list').innerText(), new RegExp(`Snoozed by operator until ${words}, 09:30`));
