@@ -1717,19 +1717,28 @@ CREATE FUNCTION public.exception_queue(p_brand uuid, p_kind text, p_severity tex
     LANGUAGE sql STABLE
     SET enable_sort TO 'off'
     AS $$
-WITH base AS (
-    -- the items under every filter but brand, kind and severity: what the counts are made of — from the kept
-    -- counts when the view is of unresolved states alone, else from the items
-    SELECT c.tenant_id, c.kind, c.severity, c.n FROM exception_counts c
-     WHERE p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all') AND c.n > 0
-       AND (CASE p_state WHEN 'active' THEN c.state IN ('open', 'acknowledged') ELSE c.state = p_state END)
+WITH every_state AS (
+    -- how many items under the owner and channel filters there are per brand, kind, severity and state (of
+    -- the states the queue shows; resolved: the last 30 days'), what the counts are made of — without those
+    -- filters from the kept counts and the resolved items' index, else from the items; summed here, so that
+    -- what follows reads a few rows per brand, not one per item.  chosen: in the view of p_state (every facet
+    -- but by_state counts only those)
+    SELECT s.*, CASE p_state WHEN 'active' THEN s.state IN ('open', 'acknowledged') WHEN 'all' THEN true
+                             ELSE s.state = p_state END AS chosen FROM (
+    SELECT c.tenant_id, c.kind, c.severity, c.state, c.n FROM exception_counts c
+     WHERE p_owner IS NULL AND p_connection IS NULL AND c.n > 0
     UNION ALL
-    SELECT e.tenant_id, e.kind, e.severity, 1 FROM exceptions e
-     WHERE NOT (p_owner IS NULL AND p_connection IS NULL AND p_state NOT IN ('resolved', 'all'))
-       AND exception_in_view(e, p_state, p_owner, p_connection)),
+    SELECT e.tenant_id, e.kind, e.severity, 'resolved', count(*) FROM exceptions e
+     WHERE p_owner IS NULL AND p_connection IS NULL
+       AND e.state = 'resolved' AND e.resolved_at > now() - interval '30 days'
+     GROUP BY e.tenant_id, e.kind, e.severity
+    UNION ALL
+    SELECT e.tenant_id, e.kind, e.severity, e.state, count(*) FROM exceptions e
+     WHERE NOT (p_owner IS NULL AND p_connection IS NULL) AND exception_in_view(e, 'all', p_owner, p_connection)
+     GROUP BY e.tenant_id, e.kind, e.severity, e.state) s),
 f AS (
-    SELECT * FROM base
-     WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
+    SELECT * FROM every_state
+     WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
        AND (p_severity IS NULL OR severity = p_severity))
 SELECT jsonb_build_object(
     -- the page straight from the table in the queue's order (exceptions_queue), the filters as a filter
@@ -1744,14 +1753,24 @@ SELECT jsonb_build_object(
                        ORDER BY e.sev_rank, e.opened_at DESC, e.id DESC LIMIT p_limit) x),
     'counts', jsonb_build_object(
         'total', (SELECT coalesce(sum(n), 0) FROM f),
-        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM base
-                     WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_severity IS NULL OR severity = p_severity)
+        'by_kind', (SELECT coalesce(jsonb_object_agg(kind, n), '{}') FROM (SELECT kind, sum(n) AS n FROM every_state
+                     WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand)
+                       AND (p_severity IS NULL OR severity = p_severity)
                      GROUP BY kind) k),
         'by_severity', (SELECT coalesce(jsonb_object_agg(severity, n), '{}') FROM (SELECT severity, sum(n) AS n
-                         FROM base WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
+                         FROM every_state WHERE chosen AND (p_brand IS NULL OR tenant_id = p_brand)
+                                                AND (p_kind IS NULL OR kind = p_kind)
                          GROUP BY severity) s),
+        -- every state, zero included, whatever p_state
+        'by_state', (SELECT jsonb_object_agg(v.state, coalesce(s.n, 0))
+                       FROM (VALUES ('open'), ('acknowledged'), ('snoozed'), ('resolved')) v (state)
+                       LEFT JOIN (SELECT state, sum(n) AS n FROM every_state
+                                   WHERE (p_brand IS NULL OR tenant_id = p_brand) AND (p_kind IS NULL OR kind = p_kind)
+                                     AND (p_severity IS NULL OR severity = p_severity)
+                                   GROUP BY state) s ON s.state = v.state),
         'by_brand', (SELECT coalesce(jsonb_object_agg(tenant_id, n), '{}') FROM (SELECT tenant_id, sum(n) AS n
-                      FROM base WHERE (p_kind IS NULL OR kind = p_kind) AND (p_severity IS NULL OR severity = p_severity)
+                      FROM every_state WHERE chosen AND (p_kind IS NULL OR kind = p_kind)
+                                             AND (p_severity IS NULL OR severity = p_severity)
                       GROUP BY tenant_id) b)))
 $$;
 
@@ -7267,10 +7286,10 @@ CREATE INDEX exceptions_queue ON public.exceptions USING btree (sev_rank, opened
 
 
 --
--- Name: exceptions_resolved; Type: INDEX; Schema: public; Owner: -
+-- Name: exceptions_resolved_facets; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX exceptions_resolved ON public.exceptions USING btree (tenant_id, resolved_at) WHERE (state = 'resolved'::text);
+CREATE INDEX exceptions_resolved_facets ON public.exceptions USING btree (tenant_id, resolved_at) INCLUDE (kind, severity) WHERE (state = 'resolved'::text);
 
 
 --

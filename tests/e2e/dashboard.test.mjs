@@ -50,6 +50,15 @@ const name = (kind) => `${kind}-${br.conns[kind].account.id}`;
 const healthRow = (page, bid) => panelOf(page, 'Health').locator(`tbody tr[data-brand="${bid}"]`);
 const figure = (page, key) => panelOf(page, 'Health').locator(`.figure[data-figure="${key}"] dd`);
 
+/** At 1440 px the SKU table fits its container: no sideways scrolling, every column in view. */
+async function assertFits(page, what) {
+  const wrap = panelOf(page, 'SKUs').locator('.table-wrap');
+  const [scroll, client, viewport] = await wrap.evaluate((w) => [w.querySelector('table').scrollWidth, w.clientWidth, window.innerWidth]);
+  assert.equal(viewport, 1440);
+  assert.ok(scroll <= client, `${what}: the SKU table is ${scroll} px wide in ${client} px`);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), `${what}: the page scrolls sideways`);
+}
+
 async function until(page, hash, check, what, timeout = 45000) {
   await waitFor(async () => {
     await go(page, stack.url, hash);
@@ -100,7 +109,25 @@ test('the SKU list shows, on every row, what each channel shows now beside the l
     return t.textContent.replace(arrow ? arrow.textContent : '', '').trim();
   }));
   for (const hdr of ['On hand', 'Committed', 'Held', 'Available', 'Days of cover', 'Channels now']) assert.ok(headers.includes(hdr), hdr);
+  await assertFits(page, 'at rest');
   await screenshot(page, 'skus-channels');
+  // A long channel name is cut short on screen and whole in the tooltip: still no sideways scrolling.
+  const amz = br.conns.amazon;
+  const long = 'Amazon US \u2014 main seller account (merchant fulfilled)';
+  assert.equal((await br.api.patch(`${base}/connections/${amz.id}`, { name: long })).status, 200);
+  try {
+    await go(page, stack.url, `/brands/${br.id}/listings`);
+    await go(page, stack.url, `/brands/${br.id}/skus`);
+    const mark = row.locator('li.sku-channel', { hasText: long });
+    assert.ok((await mark.getAttribute('title')).startsWith(`${long}: In sync; onecount publishes ${STOCK}`));
+    const label = mark.locator('.sku-channel-name');
+    assert.equal(await label.getAttribute('aria-label'), await mark.getAttribute('title'), 'the link says it whole');
+    assert.ok(await label.evaluate((a) => a.scrollWidth > a.clientWidth), 'the name is cut on screen');
+    await assertFits(page, 'a long channel name');
+    await screenshot(page, 'skus-channels-long-name');
+  } finally {
+    assert.equal((await br.api.patch(`${base}/connections/${amz.id}`, { name: name('amazon') })).status, 200);
+  }
   await assertSound(ui, 'SKU list');
   assert.deepEqual(takeApiErrors(ui), []);
 });
@@ -176,6 +203,7 @@ test('an oversell and a Shopify outage appear on the home within seconds, worst 
       const other = panelOf(page, 'SKUs').locator('tbody tr', { hasText: code('B') }).locator('li.sku-channel', { hasText: name(kind) });
       assert.equal(await other.getAttribute('data-status'), 'in_sync', kind);
     }
+    await assertFits(page, 'Shopify failing');
     await screenshot(page, 'skus-channels-outage');
     await assertSound(ui, 'health during the outage');
   } finally {

@@ -134,7 +134,7 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   assert.equal(await snooze.getByLabel('Until', { exact: true }).isVisible(), false, 'the date only for "until a date"');
   await snooze.getByLabel('Snooze for').selectOption({ label: '1 hour' });
   await snooze.getByRole('button', { name: 'Snooze' }).click();
-  await notice(page, `${item.title} is snoozed until`);
+  await notice(page, 'Snoozed until ');
   await detail.locator('.history-list', { hasText: /Snoozed by operator until/ }).waitFor();
   const snoozed = (await br.api.get(`${base}/exceptions/${item.id}`)).json;
   assert.equal(snoozed.state, 'snoozed');
@@ -144,6 +144,11 @@ test('an operator opens the item, acknowledges it, snoozes it for an hour and wa
   await idle(page);
   assert.equal(await queueRows(page).filter({ hasText: item.title }).count(), 0);
   const snoozeChip = page.locator('button.chip[data-facet="state"][data-value="snoozed"]');
+  // Every state chip carries its count (counts.by_state), not only the chosen one's.
+  assert.match(await snoozeChip.innerText(), /^Snoozed\s+1$/, 'counted while "Active" is chosen');
+  const stateChips = await page.locator('button.chip[data-facet="state"]').evaluateAll((bs) => bs.map((b) => [b.dataset.value, b.querySelector('.chip-count')?.textContent]));
+  assert.deepEqual(stateChips.map(([v]) => v), ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all']);
+  for (const [v, n] of stateChips) assert.match(n || '', /^\d+$/, `the ${v} chip's count`);
   await snoozeChip.click();
   await idle(page);
   assert.match(await snoozeChip.innerText(), /^Snoozed\s+1$/);

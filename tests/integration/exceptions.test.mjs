@@ -246,6 +246,65 @@ test('bad filters and ids are refused with words; another brand\'s item is 404',
   assert.equal((await other.api.get(`${other.base}/exceptions/${theirs.id}`)).status, 200);
 });
 
+test('counts.by_state counts every state under the other filters, whatever the state filter', async () => {
+  // four SKUs listed nowhere: four info items of one kind in the other brand, then one acknowledged, one
+  // snoozed, one resolved, one left open
+  const codes = ['BYST-1', 'BYST-2', 'BYST-3', 'BYST-4'];
+  for (const code of codes) assert.equal((await other.api.post(`${other.base}/skus`, { code })).status, 201);
+  const kindQ = '?kind=sku_unlisted';
+  const items = await waitFor(async () => {
+    const open = (await queue(other.api, other.base, kindQ)).items.filter((x) => codes.includes(x.sku));
+    return open.length === 4 && open;
+  }, { timeout: 20000, what: 'four unlisted SKU items' });
+  const before = (await queue(other.api, other.base, kindQ)).counts.by_state;
+  assert.deepEqual(Object.keys(before).sort(), ['acknowledged', 'open', 'resolved', 'snoozed'], 'every state, zero included');
+  assert.ok(before.open >= 4, JSON.stringify(before));
+  const bySku = Object.fromEntries(items.map((x) => [x.sku, x]));
+  const act = async (code, verb, body) => {
+    const r = await P.api.post(`${other.base}/exceptions/${bySku[code].id}/${verb}`, body);
+    assert.equal(r.status, 200, r.text);
+  };
+  await act('BYST-1', 'acknowledge', {});
+  await act('BYST-2', 'snooze', { hours: 2 });
+  await act('BYST-3', 'resolve', { note: 'not for the channels yet' });
+  const want = { open: before.open - 3, acknowledged: before.acknowledged + 1, snoozed: before.snoozed + 1, resolved: before.resolved + 1 };
+
+  // the same by_state under every state filter, the brand's queue and the portfolio's; total is the state's
+  const sum = (o, ks) => ks.reduce((a, k) => a + o[k], 0);
+  for (const state of ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all']) {
+    const q = `${kindQ}&state=${state}`;
+    const mine = await queue(other.api, other.base, q);
+    const port = await queue(P.api, `/api/v1/portfolios/${P.pid}`, `${q}&brand_id=${other.id}`);
+    for (const r of [mine, port]) {
+      assert.deepEqual(r.counts.by_state, want, `${state}: ${JSON.stringify(r.counts)}`);
+      const expect = state === 'active' ? sum(want, ['open', 'acknowledged'])
+        : state === 'all' ? sum(want, Object.keys(want)) : want[state];
+      assert.equal(r.counts.total, expect, `${state}: total`);
+      if (state !== 'active' && state !== 'all') assert.ok(r.items.every((x) => x.state === state), state);
+    }
+  }
+  const snoozed = (await queue(other.api, other.base, `${kindQ}&state=snoozed`)).items;
+  assert.ok(snoozed.some((x) => x.id === bySku['BYST-2'].id));
+  const resolved = (await queue(other.api, other.base, `${kindQ}&state=resolved`)).items;
+  assert.ok(resolved.some((x) => x.id === bySku['BYST-3'].id));
+
+  // the other filters still apply: none of this kind is critical; the owner filter counts from the items
+  const crit = (await queue(other.api, other.base, `${kindQ}&severity=critical`)).counts.by_state;
+  assert.deepEqual(crit, { open: 0, acknowledged: 0, snoozed: 0, resolved: 0 });
+  const me = await queue(P.api, `/api/v1/portfolios/${P.pid}`, `${kindQ}&brand_id=${other.id}&owner=me&state=open`);
+  assert.deepEqual(me.counts.by_state, { open: 0, acknowledged: 1, snoozed: 0, resolved: 0 }, 'acknowledging made it mine');
+  assert.equal(me.counts.total, 0);
+  const nobody = await queue(P.api, `/api/v1/portfolios/${P.pid}`, `${kindQ}&brand_id=${other.id}&owner=none&state=resolved`);
+  assert.deepEqual(nobody.counts.by_state, { ...want, acknowledged: want.acknowledged - 1 });
+  assert.equal(nobody.counts.total, want.resolved);
+
+  // waking and reopening move the counts back
+  await act('BYST-2', 'acknowledge', {});
+  await act('BYST-3', 'reopen', {});
+  const back = (await queue(other.api, other.base, `${kindQ}&state=all`)).counts.by_state;
+  assert.deepEqual(back, { open: want.open + 1, acknowledged: want.acknowledged + 1, snoozed: want.snoozed - 1, resolved: want.resolved - 1 });
+});
+
 test('a brand owner sees only their brand in the portfolio queue and the dashboard; pages walk the whole queue', async () => {
   const { api } = await member(stack, P, br.id, 'brand_owner');
   const q = await queue(api, `/api/v1/portfolios/${P.pid}`, '?state=all');

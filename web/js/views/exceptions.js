@@ -132,11 +132,14 @@ export async function render(ctx) {
       h('div', { class: 'chip-list', role: 'group', 'aria-labelledby': id }, chips));
   }
   function drawChips() {
-    // The state chips count what the server counts per state (counts.by_state); without it only the
-    // chosen state's count is known (the total), and the others show none rather than a guess.
+    // The state chips count what the server counts per state (counts.by_state, under every filter but the
+    // state: active is open + acknowledged, all the four); without it only the chosen state's count is
+    // known (the total), and the others show none rather than a guess.
     const st = counts.by_state;
+    const n = (k) => Number(st[k]) || 0;
     const stateN = st
-      ? { active: (Number(st.open) || 0) + (Number(st.acknowledged) || 0), open: st.open, acknowledged: st.acknowledged, snoozed: st.snoozed, resolved: st.resolved }
+      ? { active: n('open') + n('acknowledged'), open: n('open'), acknowledged: n('acknowledged'), snoozed: n('snoozed'), resolved: n('resolved'),
+        all: n('open') + n('acknowledged') + n('snoozed') + n('resolved') }
       : {};
     stateN[f.state] = Number(counts.total) || 0;
     const sev = counts.by_severity || {};
@@ -436,7 +439,7 @@ export async function render(ctx) {
         }
         if (v.note) body2.note = v.note;
         const saved = await api.post(xurl(x, 'snooze'), body2);
-        await after(saved, `${saved.title} is snoozed until ${zoneTime(saved.snoozed_until, tz).textContent}`);
+        await after(saved, `Snoozed until ${zoneTime(saved.snoozed_until, tz).textContent}: ${saved.title}`);
       },
       aliases: { hours: 'for' },
     });

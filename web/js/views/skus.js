@@ -6,8 +6,9 @@
 // (one movement of many lines, one transaction) or archive them (one call
 // each).  Each row says what every channel shows now (published, last seen
 // and when, marked when behind, failing, drifted or paused: an icon and a
-// word, the full story in its tooltip) beside on hand, committed, held,
-// available and days of cover.
+// word, the full story in its tooltip; a long channel name cut short on
+// screen, whole in that tooltip) beside on hand, committed, held, available
+// and days of cover, all of it within a 1440 px wide window.
 import { api } from '../api.js';
 import { newKey } from '../ui/idempotency.js';
 import { h } from '../ui/dom.js';
@@ -56,7 +57,9 @@ function channelsCell(s, brand) {
       : `${qty(shows)} \u2192 ${qty(c.published)}`;
     const title = channelTitle(c, brand.timezone);
     return h('li', { class: ['sku-channel', st.cls], title, dataset: { status: c.status } },
-      c.listing_id ? h('a', { href: link('/brands', brand.id, 'listings', c.listing_id), text: c.connection, 'aria-label': title }) : h('span', { text: c.connection }),
+      c.listing_id
+        ? h('a', { class: 'sku-channel-name', href: link('/brands', brand.id, 'listings', c.listing_id), text: c.connection, 'aria-label': title })
+        : h('span', { class: 'sku-channel-name', text: c.connection }),
       h('span', { class: 'sku-channel-state' }, h('span', { 'aria-hidden': 'true', text: st.icon }), ` ${st.word}`),
       h('span', { class: 'sku-channel-qty', text: figure }));
   }));
@@ -163,6 +166,9 @@ export async function render(ctx) {
     first,
     load: (cursor) => api.get(base, query(cursor)),
   });
+
+  // Eleven columns at 1440 px: tighter cells and a compact channels cell (app.css, .sku-table).
+  table.el.classList.add('sku-table');
 
   if (may) {
     const delta = h('input', { type: 'number', step: 1, inputmode: 'numeric', class: 'input-narrow', id: 'bulk-delta' });
