@@ -181,6 +181,11 @@ t0=$(date +%s%N); ALL="$(refresh "$FIRST400" 0)"; ALL_MS=$(( ($(date +%s%N) - t0
 t0=$(date +%s%N); QUIET="$(refresh "$FIRST400")"; QUIET_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 SUDB -c "INSERT INTO exception_dirty (tenant_id) SELECT id FROM ($FIRST400) b ORDER BY id LIMIT 40" >/dev/null
 t0=$(date +%s%N); SOME="$(refresh "$FIRST400")"; SOME_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+# The queue's counts per state read the items resolved in the last 30 days: the first page again, now that the
+# first 400 brands' made-up items closed.
+NRESOLVED="$(SUDB -At -c "SELECT count(*) FROM exceptions WHERE state = 'resolved'")"
+timed "GET portfolio queue, first page, $NRESOLVED resolved" "/api/v1/portfolios/$PID/exceptions"
+timed "GET portfolio queue ?state=resolved" "/api/v1/portfolios/$PID/exceptions?state=resolved"
 
 LOAD1="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
