@@ -128,120 +128,6 @@ SELECT min(t) FROM (
 ) x
 $$;
 
-CREATE OR REPLACE FUNCTION exceptions_refresh_brand(p_brand uuid, p_stuck_s int, acc jsonb) RETURNS jsonb
-LANGUAGE plpgsql
--- one plan per statement for every brand: planning the conditions (eleven queries) cost more than running them
-SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    n_open int;
-    n_changed int;
-    n_reopened int;
-    n_closed int;
-    n_woke int;
-BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS exc_want (tenant_id uuid, kind text, subject text, severity text, title text,
-        detail jsonb, fingerprint text, connection_id uuid, sku_id bigint, listing_id uuid, incident_id bigint,
-        routine_id uuid, checklist_id uuid, channel_sku text, owner_id uuid) ON COMMIT DROP;
-    DELETE FROM exc_want; -- not TRUNCATE: a new file for the table would re-plan every statement naming it, per brand
-    INSERT INTO exc_want SELECT * FROM exception_conditions(p_stuck_s);
-
-    -- what changed on a live item: its words, numbers or severity; a hand-resolved item whose condition
-    -- changed opens again
-    WITH cur AS (
-        SELECT e.tenant_id, e.id, e.state, e.fingerprint FROM exceptions e
-         WHERE e.tenant_id = p_brand AND e.live FOR UPDATE),
-    up AS (
-        UPDATE exceptions e
-           SET title = w.title, detail = w.detail, severity = w.severity, fingerprint = w.fingerprint,
-               connection_id = w.connection_id, listing_id = w.listing_id, updated_at = now(),
-               state = CASE WHEN cur.state = 'resolved' AND cur.fingerprint <> w.fingerprint THEN 'open' ELSE e.state END,
-               resolved_at = CASE WHEN cur.state = 'resolved' AND cur.fingerprint <> w.fingerprint THEN NULL
-                                  ELSE e.resolved_at END,
-               resolved_by = CASE WHEN cur.state = 'resolved' AND cur.fingerprint <> w.fingerprint THEN NULL
-                                  ELSE e.resolved_by END
-          FROM cur, exc_want w
-         WHERE e.tenant_id = cur.tenant_id AND e.id = cur.id AND w.tenant_id = e.tenant_id AND w.kind = e.kind
-           AND w.subject = e.subject
-           AND (e.title IS DISTINCT FROM w.title OR e.detail IS DISTINCT FROM w.detail
-                OR e.severity IS DISTINCT FROM w.severity OR e.fingerprint IS DISTINCT FROM w.fingerprint
-                OR e.connection_id IS DISTINCT FROM w.connection_id OR e.listing_id IS DISTINCT FROM w.listing_id)
-        RETURNING e.tenant_id, e.id, e.title, cur.state AS was, e.state AS now_state),
-    ev AS (
-        INSERT INTO exception_events (tenant_id, exception_id, action, detail)
-        SELECT tenant_id, id, CASE WHEN was = 'resolved' AND now_state = 'open' THEN 'reopened' ELSE 'changed' END,
-               jsonb_build_object('title', title)
-          FROM up WHERE NOT (was = 'resolved' AND now_state = 'resolved')
-        RETURNING action)
-    SELECT count(*) FILTER (WHERE action = 'changed'), count(*) FILTER (WHERE action = 'reopened')
-      INTO n_changed, n_reopened FROM ev;
-
-    -- a new condition opens an item
-    WITH ins AS (
-        INSERT INTO exceptions (tenant_id, kind, subject, severity, title, detail, fingerprint, connection_id, sku_id,
-                                listing_id, incident_id, routine_id, checklist_id, channel_sku, owner_id)
-        SELECT w.tenant_id, w.kind, w.subject, w.severity, w.title, w.detail, w.fingerprint, w.connection_id,
-               w.sku_id, w.listing_id, w.incident_id, w.routine_id, w.checklist_id, w.channel_sku, w.owner_id
-          FROM exc_want w
-         WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.tenant_id = w.tenant_id AND e.kind = w.kind
-                              AND e.subject = w.subject AND e.live)
-        ON CONFLICT (tenant_id, kind, subject) WHERE live DO NOTHING
-        RETURNING tenant_id, id, title, severity),
-    ev AS (
-        INSERT INTO exception_events (tenant_id, exception_id, action, detail)
-        SELECT tenant_id, id, 'opened', jsonb_build_object('title', title, 'severity', severity) FROM ins
-        RETURNING 1)
-    SELECT count(*) INTO n_open FROM ev;
-
-    -- a condition gone closes its item (by itself: no resolver)
-    WITH gone AS (
-        SELECT e.tenant_id, e.id, e.state FROM exceptions e
-         WHERE e.tenant_id = p_brand AND e.live
-           AND NOT EXISTS (SELECT 1 FROM exc_want w WHERE w.tenant_id = e.tenant_id AND w.kind = e.kind
-                              AND w.subject = e.subject)
-         FOR UPDATE),
-    cl AS (
-        UPDATE exceptions e SET live = false, state = 'resolved', snoozed_until = NULL,
-               resolved_at = CASE WHEN gone.state = 'resolved' THEN e.resolved_at ELSE now() END,
-               updated_at = now()
-          FROM gone WHERE e.tenant_id = gone.tenant_id AND e.id = gone.id
-        RETURNING e.tenant_id, e.id, gone.state AS was),
-    ev AS (
-        INSERT INTO exception_events (tenant_id, exception_id, action, note)
-        SELECT tenant_id, id, 'closed', 'the condition cleared' FROM cl WHERE was <> 'resolved'
-        RETURNING 1)
-    SELECT count(*) INTO n_closed FROM ev;
-
-    -- a snooze that ended brings the item back
-    WITH w AS (
-        UPDATE exceptions e SET state = 'open', snoozed_until = NULL, updated_at = now()
-         WHERE e.tenant_id = p_brand AND e.state = 'snoozed'
-           AND e.snoozed_until <= now()
-        RETURNING e.tenant_id, e.id),
-    ev AS (
-        INSERT INTO exception_events (tenant_id, exception_id, action)
-        SELECT tenant_id, id, 'snooze_ended' FROM w RETURNING 1)
-    SELECT count(*) INTO n_woke FROM ev;
-
-    -- the names the live items show
-    UPDATE exceptions e SET connection_name = c.name, connection_kind = c.kind
-      FROM channel_connections c
-     WHERE e.tenant_id = p_brand AND e.live AND c.tenant_id = e.tenant_id AND c.id = e.connection_id
-       AND (e.connection_name IS DISTINCT FROM c.name OR e.connection_kind IS DISTINCT FROM c.kind);
-    UPDATE exceptions e SET sku_code = k.code, sku_title = k.title
-      FROM skus k
-     WHERE e.tenant_id = p_brand AND e.live AND k.tenant_id = e.tenant_id AND k.id = e.sku_id
-       AND (e.sku_code IS DISTINCT FROM k.code OR e.sku_title IS DISTINCT FROM k.title);
-    INSERT INTO brand_health (tenant_id, health, refreshed_at, next_due)
-    VALUES (p_brand, brand_health_json(p_brand), now(), exceptions_next_due(p_brand, p_stuck_s))
-    ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at,
-                                          next_due = excluded.next_due;
-    RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
-                              'reopened', (acc ->> 'reopened')::int + n_reopened,
-                              'closed', (acc ->> 'closed')::int + n_closed,
-                              'snooze_ended', (acc ->> 'snooze_ended')::int + n_woke,
-                              'live', (acc ->> 'live')::int + (SELECT count(*) FROM exc_want));
-END $$;
-
 DROP FUNCTION exceptions_refresh(int);
 
 -- Brings the live items of the transaction's brands in line with their conditions, brand by brand (each
@@ -273,6 +159,8 @@ BEGIN
         END IF;
         PERFORM set_config('app.tenant_id', b::text, true);
         acc := exceptions_refresh_brand(b, p_stuck_s, acc);
+        -- the brand's health row exceptions_refresh_brand (0033) just wrote: when to look again by the clock
+        UPDATE brand_health SET next_due = exceptions_next_due(b, p_stuck_s) WHERE tenant_id = b;
         n_refreshed := n_refreshed + 1;
     END LOOP;
     PERFORM set_config('app.tenant_id', coalesce(all_tenants, ''), true);

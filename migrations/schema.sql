@@ -1835,6 +1835,8 @@ BEGIN
         END IF;
         PERFORM set_config('app.tenant_id', b::text, true);
         acc := exceptions_refresh_brand(b, p_stuck_s, acc);
+        -- the brand's health row exceptions_refresh_brand (0033) just wrote: when to look again by the clock
+        UPDATE brand_health SET next_due = exceptions_next_due(b, p_stuck_s) WHERE tenant_id = b;
         n_refreshed := n_refreshed + 1;
     END LOOP;
     PERFORM set_config('app.tenant_id', coalesce(all_tenants, ''), true);
@@ -1951,10 +1953,8 @@ BEGIN
       FROM skus k
      WHERE e.tenant_id = p_brand AND e.live AND k.tenant_id = e.tenant_id AND k.id = e.sku_id
        AND (e.sku_code IS DISTINCT FROM k.code OR e.sku_title IS DISTINCT FROM k.title);
-    INSERT INTO brand_health (tenant_id, health, refreshed_at, next_due)
-    VALUES (p_brand, brand_health_json(p_brand), now(), exceptions_next_due(p_brand, p_stuck_s))
-    ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at,
-                                          next_due = excluded.next_due;
+    INSERT INTO brand_health (tenant_id, health, refreshed_at) VALUES (p_brand, brand_health_json(p_brand), now())
+    ON CONFLICT (tenant_id) DO UPDATE SET health = excluded.health, refreshed_at = excluded.refreshed_at;
     RETURN jsonb_build_object('opened', (acc ->> 'opened')::int + n_open, 'changed', (acc ->> 'changed')::int + n_changed,
                               'reopened', (acc ->> 'reopened')::int + n_reopened,
                               'closed', (acc ->> 'closed')::int + n_closed,

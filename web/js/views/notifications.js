@@ -87,6 +87,10 @@ const severityField = (value) => ({ name: 'min_severity', label: 'How severe', t
   hint: 'Exceptions are critical, warning or info; an alert is a warning.' });
 const severityWords = (v) => (v === 'critical' ? 'critical only' : v === 'warning' ? 'warnings and critical' : 'every severity');
 
+function kindChoices() {
+  return KINDS.map((k) => ({ value: k, label: kindLabel(k) }));
+}
+
 function brandOptions() {
   return session.brands.map((b) => ({ value: b.id, label: b.name }));
 }
@@ -94,7 +98,7 @@ function brandOptions() {
 function prefsPanel(pid, prefs) {
   const base = `/api/v1/portfolios/${pid}/notifications/me`;
   const kinds = choiceGroup({ name: 'kinds', legend: 'Which kinds', every: 'Every kind', value: prefs.kinds,
-    options: KINDS.map((k) => ({ value: k, label: kindLabel(k) })) });
+    options: kindChoices() });
   const brands = choiceGroup({ name: 'brand_ids', legend: 'Which brands', every: 'Every brand I can see', value: prefs.brand_ids,
     options: brandOptions() });
   const status = h('p', { class: 'muted', role: 'status' });
@@ -186,7 +190,7 @@ async function webhooksPanels(pid, body) {
     { name: 'url', label: 'Address (URL)', type: 'url', required: true, maxlength: 2000, placeholder: 'your receiver’s http or https address',
       hint: 'An http or https address, scheme included. Each event is POSTed here as JSON.', value: ep ? ep.url : '' },
     { type: 'custom', name: 'kinds', widget: choiceGroup({ name: 'kinds', legend: 'Which kinds', every: 'Every kind',
-      value: ep ? ep.kinds : null, options: KINDS.map((k) => ({ value: k, label: kindLabel(k) })) }) },
+      value: ep ? ep.kinds : null, options: kindChoices() }) },
     severityField(ep ? ep.min_severity : null),
     { type: 'custom', name: 'brand_ids', widget: choiceGroup({ name: 'brand_ids', legend: 'Which brands',
       every: 'Every brand of the portfolio', value: ep ? ep.brand_ids : null, options: brandOptions() }) },
